@@ -1,0 +1,46 @@
+/**
+ * Every rejection of bad input is one of these, with a stable machine-readable `code` that
+ * diagnostics count by, and a message a person can act on.
+ */
+export type ErrorCode =
+  | "bad_image_size"
+  | "bad_image_step"
+  | "bad_encoding"
+  | "bad_depth"
+  | "bad_intrinsics"
+  | "empty_mask"
+  | "no_support_plane"
+  | "unsynced_frame"
+  | "out_of_order_stamp"
+  | "unknown_object"
+  | "ambiguous_object"
+  | "unparsed_question"
+  | "bad_reward_spec"
+  | "bad_message"
+  | "type_mismatch"
+  | "bad_argument";
+
+export class SpatialRewardError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Input that can never be processed as given (wrong size, encoding, NaN, zero intrinsics...). */
+export class InvalidInputError extends SpatialRewardError {}
+
+/** A question or reward spec names an object that is missing or not unique in the scene. */
+export class ObjectReferenceError extends SpatialRewardError {
+  readonly candidates: readonly string[];
+  constructor(code: "unknown_object" | "ambiguous_object", message: string, candidates: readonly string[]) {
+    super(code, message);
+    this.candidates = candidates;
+  }
+}
+
+export function isSpatialRewardError(e: unknown): e is SpatialRewardError {
+  return e instanceof SpatialRewardError;
+}
