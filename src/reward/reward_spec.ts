@@ -1,0 +1,29 @@
+/**
+ * Rearrangement task specifications. Objects are referred to by phrase ("red mug") and
+ * resolved against the scene each frame with spatial/object_resolver.ts.
+ */
+export type Relation = "left_of" | "right_of" | "in_front_of" | "behind" | "on_top_of";
+
+export type RewardSpec =
+  /** A's box centre within `threshold` m of B's. */
+  | { op: "near"; a: string; b: string; threshold: number }
+  /** A's box centre at `goal` m from B's, within `tolerance` m. */
+  | { op: "distance"; a: string; b: string; goal: number; tolerance: number }
+  /** A stands in `relation` to B (spatial frame, see DEFINITIONS.md). */
+  | { op: "relation"; a: string; relation: Relation; b: string }
+  /** A's bottom at least `height` m above the support surface. */
+  | { op: "lift"; a: string; height: number }
+  | { op: "all"; terms: readonly RewardSpec[] }
+  | { op: "any"; terms: readonly RewardSpec[] };
+
+/** One frame's reward, stamped with the frame it was computed from. */
+export interface RewardResult {
+  stamp: bigint;
+  /** Dense shaped reward: minus the remaining geometric error in metres (0 when satisfied). */
+  reward: number;
+  /** 0 at the episode's first frame, 1 when the spec is satisfied; monotone in the error. */
+  progress: number;
+  success: boolean;
+  /** Remaining geometric error in metres (≥ 0). */
+  residual: number;
+}
