@@ -1,0 +1,58 @@
+import { COLORS } from "../scene/colors.js";
+
+const BINS = 32;
+
+/**
+ * Names an object's colour from its pixels. Shading darkens the sides turned away from the
+ * light, so the name comes from the brightest quarter of the pixels, matched to the
+ * reference colours up to a brightness scale (chromaticity first, then brightness).
+ */
+export class ColorNamer {
+  private readonly hist = new Uint32Array(BINS);
+  private readonly sums = new Float64Array(BINS * 3);
+
+  begin(): void {
+    this.hist.fill(0);
+    this.sums.fill(0);
+  }
+
+  add(r: number, g: number, b: number): void {
+    const lum = (r * 3 + g * 6 + b) / 10;
+    const bin = Math.min(BINS - 1, (lum * BINS) >> 8);
+    this.hist[bin]++;
+    this.sums[bin * 3] += r;
+    this.sums[bin * 3 + 1] += g;
+    this.sums[bin * 3 + 2] += b;
+  }
+
+  /** The best matching colour name, or "" if no pixels were added. */
+  finish(): string {
+    let total = 0;
+    for (let i = 0; i < BINS; i++) total += this.hist[i];
+    if (total === 0) return "";
+    const want = Math.max(1, total / 4);
+    let got = 0, r = 0, g = 0, b = 0;
+    for (let i = BINS - 1; i >= 0 && got < want; i--) {
+      got += this.hist[i];
+      r += this.sums[i * 3]; g += this.sums[i * 3 + 1]; b += this.sums[i * 3 + 2];
+    }
+    return nearestColorName(r / got, g / got, b / got);
+  }
+}
+
+/** Nearest reference colour allowing the observation to be the reference times a shading factor. */
+export function nearestColorName(r: number, g: number, b: number): string {
+  let best = "";
+  let bestCost = Infinity;
+  for (const c of COLORS) {
+    const [cr, cg, cb] = c.rgb;
+    const dot = r * cr + g * cg + b * cb;
+    const rr = cr * cr + cg * cg + cb * cb;
+    // Shading scales a surface's colour by roughly 0.55..1.15 of its albedo.
+    const s = Math.min(1.15, Math.max(0.55, dot / rr));
+    const dr = r - s * cr, dg = g - s * cg, db = b - s * cb;
+    const cost = dr * dr + dg * dg + db * db;
+    if (cost < bestCost) { bestCost = cost; best = c.name; }
+  }
+  return best;
+}

@@ -1,0 +1,335 @@
+import { Counters } from "../diagnostics/counters.js";
+import { InvalidInputError, SpatialRewardError } from "../errors.js";
+import { validateIntrinsics, type PinholeIntrinsics } from "../geometry/intrinsics.js";
+import { frameFromUp, type SpatialFrame } from "../geometry/spatial_frame.js";
+import type { Scene, SceneObject } from "../scene/scene_object.js";
+import { AmodalBoxEstimator, type Box3 } from "./amodal_box.js";
+import { ColorNamer } from "./color_naming.js";
+import { DetectionSegmenter } from "./detection_segmenter.js";
+import { DepthReader, readLabels, validateImage } from "./image_views.js";
+import { ObjectTracker } from "./object_tracker.js";
+import type { RgbdFrame } from "./rgbd_frame.js";
+import { SupportPlaneEstimator } from "./support_plane.js";
+
+export interface PerceptionOptions {
+  /** Objects with fewer surviving points are dropped (and counted). */
+  minPoints: number;
+  /** Points lower than this above the support surface are the surface itself, metres. */
+  minHeightAboveSupport: number;
+  /** Background samples for the plane fit: every n-th pixel in both directions. */
+  planeStride: number;
+  /** Depth range the sensor is trusted in, metres. */
+  minDepth: number;
+  maxDepth: number;
+}
+
+export const DEFAULT_PERCEPTION_OPTIONS: PerceptionOptions = {
+  minPoints: 30,
+  minHeightAboveSupport: 0.006,
+  planeStride: 8,
+  minDepth: 0.1,
+  maxDepth: 10,
+};
+
+const MAX_LABEL = 65536;
+
+/**
+ * RGB-D frame → scene graph: lifts segmented depth pixels to 3D, canonicalises them into the
+ * gravity-aligned spatial frame (support plane by RANSAC, or a given up vector), rejects
+ * flying pixels and surface points, estimates amodal boxes, names colours and tracks ids.
+ *
+ * Every rejected frame throws a SpatialRewardError after counting `errors.<code>`; every
+ * dropped object or pixel class is counted too, so callers can keep running and report.
+ * Buffers are allocated on the first frame of a size and reused after.
+ */
+export class Perception {
+  readonly counters = new Counters();
+  readonly options: PerceptionOptions;
+  private readonly depthReader = new DepthReader();
+  private readonly plane = new SupportPlaneEstimator();
+  private readonly boxes = new AmodalBoxEstimator();
+  private readonly colors = new ColorNamer();
+  private readonly segmenter = new DetectionSegmenter();
+  readonly tracker = new ObjectTracker();
+
+  private intrinsicsKey = "";
+  private rayX = new Float64Array(0);
+  private rayY = new Float64Array(0);
+  private samples = new Float32Array(0);
+  private xs = new Float32Array(0);
+  private ys = new Float32Array(0);
+  private zs = new Float32Array(0);
+  private depthM = new Float32Array(0);
+  private above = new Uint8Array(0);
+  private readonly labelCount = new Int32Array(MAX_LABEL);
+  private readonly labelU0 = new Int32Array(MAX_LABEL);
+  private readonly labelU1 = new Int32Array(MAX_LABEL);
+  private readonly labelV0 = new Int32Array(MAX_LABEL);
+  private readonly labelV1 = new Int32Array(MAX_LABEL);
+  private readonly box: Box3 = { cx: 0, cy: 0, cz: 0, sx: 0, sy: 0, sz: 0 };
+  private lastStamp: bigint | null = null;
+  /** The frame of the last processed scene (for callers that map answers back to the camera). */
+  lastFrame: SpatialFrame | null = null;
+
+  constructor(options: Partial<PerceptionOptions> = {}) {
+    this.options = { ...DEFAULT_PERCEPTION_OPTIONS, ...options };
+  }
+
+  /** Forget the plane and the tracks (new scene or camera moved for good). */
+  reset(): void {
+    this.plane.reset();
+    this.tracker.reset();
+    this.lastStamp = null;
+  }
+
+  process(frame: RgbdFrame): Scene {
+    this.counters.inc("frames_in");
+    try {
+      const scene = this.processUnchecked(frame);
+      this.counters.inc("frames_out");
+      this.counters.inc("objects_out", scene.objects.length);
+      return scene;
+    } catch (e) {
+      const code = e instanceof SpatialRewardError ? e.code : "internal";
+      this.counters.inc(`errors.${code}`);
+      throw e;
+    }
+  }
+
+  private processUnchecked(frame: RgbdFrame): Scene {
+    const k = frame.intrinsics;
+    validateIntrinsics(k);
+    const { width, height } = k;
+    validateImage(frame.depth, "depth", width, height, ["32FC1", "16UC1"]);
+    validateImage(frame.rgb, "rgb", width, height, ["rgb8", "bgr8"]);
+    if (!frame.instances && !frame.detections) {
+      throw new InvalidInputError("bad_argument", "frame has neither instance masks nor detections");
+    }
+    if (frame.instances) validateImage(frame.instances.image, "instance mask", width, height, ["mono8", "mono16", "16UC1"]);
+    if (this.lastStamp !== null && frame.stamp < this.lastStamp) {
+      throw new InvalidInputError("out_of_order_stamp", `frame stamp ${frame.stamp} ns is older than the previous ${this.lastStamp} ns`);
+    }
+    this.prepare(k);
+
+    const depth = this.depthReader.read(frame.depth);
+    const d = depth.data, ds = depth.stride, dscale = depth.scale;
+    const minZ = this.options.minDepth, maxZ = this.options.maxDepth;
+
+    let labels: Uint8Array | Uint16Array;
+    let ls: number;
+    let labelKinds: (id: number) => string | undefined;
+    let instanceMode = true;
+    if (frame.instances) {
+      const lv = readLabels(frame.instances.image);
+      labels = lv.data;
+      ls = lv.stride;
+      const map = frame.instances.labels;
+      labelKinds = (id) => map.get(id);
+    } else {
+      instanceMode = false;
+      labels = new Uint8Array(0);
+      ls = width;
+      const dets = frame.detections ?? [];
+      labelKinds = (id) => dets[id - 1]?.kind;
+    }
+
+    // 1. Support plane from background samples (camera frame).
+    const stride = this.options.planeStride;
+    let ns = 0;
+    const samples = this.samples;
+    let validSamples = 0;
+    for (let v = stride >> 1; v < height; v += stride) {
+      const ry = this.rayY[v];
+      for (let u = stride >> 1; u < width; u += stride) {
+        const z = d[v * ds + u] * dscale;
+        if (!(z > minZ && z < maxZ)) continue;
+        validSamples++;
+        if (instanceMode && labels[v * ls + u] !== 0) continue;
+        samples[ns * 3] = this.rayX[u] * z;
+        samples[ns * 3 + 1] = ry * z;
+        samples[ns * 3 + 2] = z;
+        ns++;
+      }
+    }
+    if (validSamples === 0) {
+      throw new InvalidInputError("bad_depth", "depth image has no valid readings (all zero, NaN or out of range)");
+    }
+    let spatial: SpatialFrame;
+    if (frame.upInCamera) {
+      const up = frame.upInCamera;
+      const n = Math.hypot(up.x, up.y, up.z);
+      if (!(n > 0)) throw new InvalidInputError("bad_argument", "upInCamera must be a non-zero finite vector");
+      spatial = frameFromUp(up, supportHeightAlong(samples, ns, up.x / n, up.y / n, up.z / n));
+    } else {
+      const plane = this.plane.estimate(samples, ns);
+      if (!plane) {
+        throw new InvalidInputError("no_support_plane", `no support plane found in ${ns} background samples (needs ≥30% inliers within ${this.plane.options.threshold} m)`);
+      }
+      spatial = frameFromUp({ x: plane.nx, y: plane.ny, z: plane.nz }, plane.d);
+    }
+    this.lastFrame = spatial;
+    const R = spatial.rotation;
+    const r0 = R[0], r1 = R[1], r2 = R[2], r3 = R[3], r4 = R[4], r5 = R[5], r6 = R[6], r7 = R[7], r8 = R[8];
+    const supportZ = spatial.supportZ;
+    const floorZ = supportZ === null ? -Infinity : supportZ + this.options.minHeightAboveSupport;
+
+    // 2. Detections → label image by segmenting depth inside each box.
+    if (!instanceMode) {
+      const depthM = this.depthM, above = this.above;
+      for (let v = 0; v < height; v++) {
+        for (let u = 0; u < width; u++) depthM[v * width + u] = d[v * ds + u] * dscale;
+      }
+      const dets = frame.detections ?? [];
+      for (const det of dets) {
+        const u0 = Math.max(0, Math.floor(det.cx - det.width / 2)), u1 = Math.min(width - 1, Math.ceil(det.cx + det.width / 2));
+        const v0 = Math.max(0, Math.floor(det.cy - det.height / 2)), v1 = Math.min(height - 1, Math.ceil(det.cy + det.height / 2));
+        for (let v = v0; v <= v1; v++) {
+          const ry = this.rayY[v];
+          for (let u = u0; u <= u1; u++) {
+            const i = v * width + u;
+            const z = depthM[i];
+            above[i] = z > minZ && z < maxZ && r6 * this.rayX[u] * z + r7 * ry * z + r8 * z > floorZ ? 1 : 0;
+          }
+        }
+      }
+      labels = this.segmenter.segment(dets, width, height, depthM, above);
+      for (const det of dets) {
+        const u0 = Math.max(0, Math.floor(det.cx - det.width / 2)), u1 = Math.min(width - 1, Math.ceil(det.cx + det.width / 2));
+        const v0 = Math.max(0, Math.floor(det.cy - det.height / 2)), v1 = Math.min(height - 1, Math.ceil(det.cy + det.height / 2));
+        for (let v = v0; v <= v1; v++) above.fill(0, v * width + Math.max(0, u0), v * width + u1 + 1);
+      }
+    }
+
+    // 3. Instance extents (one pass over the label image).
+    const count = this.labelCount, U0 = this.labelU0, U1 = this.labelU1, V0 = this.labelV0, V1 = this.labelV1;
+    const present: number[] = [];
+    for (let v = 0; v < height; v++) {
+      const row = v * ls;
+      for (let u = 0; u < width; u++) {
+        const id = labels[row + u];
+        if (id === 0) continue;
+        if (count[id] === 0) {
+          present.push(id);
+          U0[id] = u; U1[id] = u; V0[id] = v; V1[id] = v;
+        } else {
+          if (u < U0[id]) U0[id] = u;
+          if (u > U1[id]) U1[id] = u;
+          V1[id] = v;
+        }
+        count[id]++;
+      }
+    }
+    if (present.length === 0) {
+      throw new InvalidInputError("empty_mask", instanceMode ? "instance mask has no labelled pixels" : "no detection box contains an object above the support surface");
+    }
+    present.sort((a, b) => a - b);
+
+    // 4. Per instance: filtered points in the spatial frame, box and colour.
+    const rgb = frame.rgb.data, rgbStep = frame.rgb.step;
+    const bgr = frame.rgb.encoding === "bgr8";
+    const objects: SceneObject[] = [];
+    const xs = this.xs, ys = this.ys, zs = this.zs;
+    for (const id of present) {
+      count[id] = 0;
+      const kind = labelKinds(id);
+      if (kind === undefined) {
+        this.counters.inc("dropped.unlabelled_instance");
+        continue;
+      }
+      let n = 0;
+      this.colors.begin();
+      for (let v = V0[id]; v <= V1[id]; v++) {
+        const ry = this.rayY[v];
+        const row = v * ls;
+        for (let u = U0[id]; u <= U1[id]; u++) {
+          if (labels[row + u] !== id) continue;
+          const di = v * ds + u;
+          const z = d[di] * dscale;
+          if (!(z > minZ && z < maxZ)) continue;
+          // Flying pixels and mask spill onto the background: a markedly nearer neighbour
+          // means this pixel is behind (or between) surfaces, not on the object.
+          const jump = 0.03 + 0.03 * z;
+          const lim = z - jump;
+          if (
+            (u >= 2 && nearer(d[di - 1] * dscale, d[di - 2] * dscale, lim)) ||
+            (u + 2 < width && nearer(d[di + 1] * dscale, d[di + 2] * dscale, lim)) ||
+            (v >= 2 && nearer(d[di - ds] * dscale, d[di - 2 * ds] * dscale, lim)) ||
+            (v + 2 < height && nearer(d[di + ds] * dscale, d[di + 2 * ds] * dscale, lim))
+          ) continue;
+          const cx = this.rayX[u] * z, cy = ry * z;
+          const pz = r6 * cx + r7 * cy + r8 * z;
+          if (pz < floorZ) continue;
+          xs[n] = r0 * cx + r1 * cy + r2 * z;
+          ys[n] = r3 * cx + r4 * cy + r5 * z;
+          zs[n] = pz;
+          n++;
+          const ci = v * rgbStep + u * 3;
+          if (bgr) this.colors.add(rgb[ci + 2], rgb[ci + 1], rgb[ci]);
+          else this.colors.add(rgb[ci], rgb[ci + 1], rgb[ci + 2]);
+        }
+      }
+      if (n < this.options.minPoints) {
+        this.counters.inc("dropped.too_few_points");
+        continue;
+      }
+      const b = this.box;
+      this.boxes.estimate(xs, ys, zs, 0, n, supportZ, b);
+      objects.push({
+        id: "",
+        kind,
+        color: this.colors.finish(),
+        center: { x: b.cx, y: b.cy, z: b.cz },
+        size: { x: b.sx, y: b.sy, z: b.sz },
+        confidence: Math.min(1, n / 400),
+        numPoints: n,
+      });
+    }
+    this.tracker.update(objects);
+    this.lastStamp = frame.stamp;
+    return { stamp: frame.stamp, objects, supportZ };
+  }
+
+  private prepare(k: PinholeIntrinsics): void {
+    const key = `${k.width}x${k.height}:${k.fx}:${k.fy}:${k.cx}:${k.cy}`;
+    if (key === this.intrinsicsKey) return;
+    this.intrinsicsKey = key;
+    this.rayX = new Float64Array(k.width);
+    this.rayY = new Float64Array(k.height);
+    for (let u = 0; u < k.width; u++) this.rayX[u] = (u - k.cx) / k.fx;
+    for (let v = 0; v < k.height; v++) this.rayY[v] = (v - k.cy) / k.fy;
+    const n = k.width * k.height;
+    this.samples = new Float32Array(Math.ceil(n / (this.options.planeStride * this.options.planeStride) + 64) * 3);
+    this.xs = new Float32Array(n);
+    this.ys = new Float32Array(n);
+    this.zs = new Float32Array(n);
+    this.depthM = new Float32Array(n);
+    this.above = new Uint8Array(n);
+    this.plane.reset();
+  }
+}
+
+/** True if either neighbour reading is valid and nearer than `lim`. */
+function nearer(a: number, b: number, lim: number): boolean {
+  return (a > 0 && a < lim) || (b > 0 && b < lim);
+}
+
+/** Height of the dominant horizontal surface along `up` (densest 1 cm slab of sample heights). */
+function supportHeightAlong(samples: Float32Array, n: number, ux: number, uy: number, uz: number): number | null {
+  if (n === 0) return null;
+  const bins = new Map<number, number>();
+  let best = 0, bestBin = 0;
+  for (let i = 0; i < n * 3; i += 3) {
+    const h = ux * samples[i] + uy * samples[i + 1] + uz * samples[i + 2];
+    const b = Math.round(h * 100);
+    const c = (bins.get(b) ?? 0) + 1;
+    bins.set(b, c);
+    if (c > best) { best = c; bestBin = b; }
+  }
+  let s = 0, c = 0;
+  for (let i = 0; i < n * 3; i += 3) {
+    const h = ux * samples[i] + uy * samples[i + 1] + uz * samples[i + 2];
+    if (Math.abs(h - bestBin / 100) <= 0.01) { s += h; c++; }
+  }
+  // The plane's offset d is minus the surface height along up.
+  return -(s / c);
+}
