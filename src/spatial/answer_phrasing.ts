@@ -1,0 +1,193 @@
+import { questionType, type QuestionTypeId } from "./question_types.js";
+
+/**
+ * A length as people say it: under 1 m in centimetres (one decimal under 10 cm),
+ * otherwise metres with two decimals. 0.234 → "23 cm", 0.0456 → "4.6 cm", 1.234 → "1.23 m".
+ */
+export function formatLength(metres: number): string {
+  if (!Number.isFinite(metres)) return "unknown";
+  const cm = metres * 100;
+  const tenths = Math.round(cm * 10) / 10;
+  if (Math.abs(tenths) < 10) return `${tenths.toFixed(1)} cm`;
+  const whole = Math.round(cm);
+  // 99.6 cm rounds to 100: say "1.00 m" rather than "100 cm".
+  if (Math.abs(whole) < 100) return `${whole} cm`;
+  return `${metres.toFixed(2)} m`;
+}
+
+/** Yes/no relation as it reads between the two names: "{A} is <relation> {B}". */
+const RELATION: Partial<Record<QuestionTypeId, string>> = {
+  left_of: "to the left of",
+  right_of: "to the right of",
+  above: "above",
+  below: "below",
+  in_front_of: "in front of",
+  behind: "behind",
+  taller: "taller than",
+  shorter: "shorter than",
+  wider: "wider than",
+  thinner: "thinner than",
+  bigger: "bigger than",
+  smaller: "smaller than",
+};
+
+/** Comparative for "which" answers: "{X} is <comparative>" / "... <comparative> than {Y}". */
+const COMPARATIVE: Partial<Record<QuestionTypeId, string>> = {
+  which_left: "more to the left",
+  which_right: "more to the right",
+  which_higher: "higher",
+  which_lower: "lower",
+  which_closer: "closer to the camera",
+  which_farther: "farther from the camera",
+  which_taller: "taller",
+  which_shorter: "shorter",
+  which_wider: "wider",
+  which_thinner: "thinner",
+  which_bigger: "bigger",
+  which_smaller: "smaller",
+  which_closer_to: "closer to {C}",
+};
+
+type Phrasing = (n: readonly string[], v: string) => string;
+
+const YES: readonly ((a: string, rel: string, b: string) => string)[] = [
+  (a, rel, b) => `Yes, ${a} is ${rel} ${b}.`,
+  (a, rel, b) => `Yes. ${cap(a)} is ${rel} ${b}.`,
+  (a, rel, b) => `Correct: ${a} is ${rel} ${b}.`,
+];
+const NO: readonly ((a: string, rel: string, b: string) => string)[] = [
+  (a, rel, b) => `No, ${a} is not ${rel} ${b}.`,
+  (a, rel, b) => `No. ${cap(a)} is not ${rel} ${b}.`,
+  (a, rel, b) => `Not quite: ${a} is not ${rel} ${b}.`,
+];
+const WHICH: readonly ((chosen: string, cmp: string, other: string) => string)[] = [
+  (x, cmp) => `${x} is ${cmp}.`,
+  (x, cmp, y) => `${x} is ${cmp} than ${y}.`,
+  (x, cmp) => `Of the two, ${x} is ${cmp}.`,
+];
+const CLOCK: readonly Phrasing[] = [
+  (n, h) => `${n[0]} is at ${h} o'clock from ${n[1]}.`,
+  (n, h) => `From ${n[1]}, ${n[0]} is at ${h} o'clock.`,
+  (n, h) => `${n[0]} is in the ${h} o'clock direction of ${n[1]}.`,
+];
+
+/** Quantitative phrasings; `v` is the formatted length. */
+const QUANTITY: Partial<Record<QuestionTypeId, readonly Phrasing[]>> = {
+  distance: [
+    (n, v) => `${n[0]} is ${v} from ${n[1]}.`,
+    (n, v) => `The distance between ${n[0]} and ${n[1]} is ${v}.`,
+    (n, v) => `${n[0]} and ${n[1]} are about ${v} apart.`,
+  ],
+  horizontal_distance: [
+    (n, v) => `Horizontally, ${n[0]} is ${v} from ${n[1]}.`,
+    (n, v) => `The horizontal distance between ${n[0]} and ${n[1]} is ${v}.`,
+    (n, v) => `Ignoring height, ${n[0]} and ${n[1]} are ${v} apart.`,
+  ],
+  vertical_distance: [
+    (n, v) => `Vertically, ${n[0]} is ${v} from ${n[1]}.`,
+    (n, v) => `The vertical distance between ${n[0]} and ${n[1]} is ${v}.`,
+    (n, v) => `${n[0]} and ${n[1]} are ${v} apart in height.`,
+  ],
+  gap: [
+    (n, v) => `The gap between ${n[0]} and ${n[1]} is ${v}.`,
+    (n, v) => `There is ${v} of space between ${n[0]} and ${n[1]}.`,
+    (n, v) => `${n[0]} and ${n[1]} are ${v} apart at their closest points.`,
+  ],
+  width: [
+    (n, v) => `${n[0]} is ${v} wide.`,
+    (n, v) => `The width of ${n[0]} is ${v}.`,
+    (n, v) => `${n[0]} measures ${v} from side to side.`,
+  ],
+  height: [
+    (n, v) => `${n[0]} is ${v} tall.`,
+    (n, v) => `The height of ${n[0]} is ${v}.`,
+    (n, v) => `${n[0]} stands ${v} high.`,
+  ],
+  depth: [
+    (n, v) => `${n[0]} is ${v} deep.`,
+    (n, v) => `The depth of ${n[0]} is ${v}.`,
+    (n, v) => `${n[0]} measures ${v} from front to back.`,
+  ],
+  distance_from_camera: [
+    (n, v) => `${n[0]} is ${v} from the camera.`,
+    (n, v) => `The distance from the camera to ${n[0]} is ${v}.`,
+    (n, v) => `${n[0]} is about ${v} away.`,
+  ],
+  elevation: [
+    (n, v) => `${n[0]} is ${v} above the table.`,
+    (n, v) => `The bottom of ${n[0]} is ${v} above the support surface.`,
+    (n, v) => `${n[0]} is lifted ${v} off the table.`,
+  ],
+  lateral_offset: [
+    (n, v) => `${n[0]} is ${v} to the side of ${n[1]}.`,
+    (n, v) => `The lateral offset between ${n[0]} and ${n[1]} is ${v}.`,
+    (n, v) => `${n[0]} and ${n[1]} are ${v} apart side to side.`,
+  ],
+  depth_offset: [
+    (n, v) => `${n[0]} is ${v} in front of or behind ${n[1]}.`,
+    (n, v) => `The depth offset between ${n[0]} and ${n[1]} is ${v}.`,
+    (n, v) => `${n[0]} and ${n[1]} are ${v} apart front to back.`,
+  ],
+  height_difference: [
+    (n, v) => `The height difference between ${n[0]} and ${n[1]} is ${v}.`,
+    (n, v) => `${n[0]} and ${n[1]} differ in height by ${v}.`,
+    (n, v) => `Their heights differ by ${v}.`,
+  ],
+  size: [
+    (n, v) => `${n[0]} is ${v} at its largest.`,
+    (n, v) => `The largest dimension of ${n[0]} is ${v}.`,
+    (n, v) => `${n[0]} measures ${v} along its longest side.`,
+  ],
+};
+
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function pick<T>(list: readonly T[], variant: number): T {
+  const i = Math.floor(Math.abs(variant)) % list.length;
+  return list[Number.isFinite(i) ? i : 0];
+}
+
+/** How many distinct answer phrasings a type has (per yes/no polarity for qualitative types). */
+export function answerPhrasingCount(type: QuestionTypeId): number {
+  switch (questionType(type).category) {
+    case "qualitative": return Math.min(YES.length, NO.length);
+    case "choice": return WHICH.length;
+    case "clock": return CLOCK.length;
+    case "quantitative": return QUANTITY[type]?.length ?? 0;
+  }
+}
+
+/**
+ * The answer sentence. `names` are the slot objects' noun phrases ("the red mug") in slot
+ * order; `value` is the truth function's encoding (1/0, chosen slot index, metres, hour);
+ * `variant` picks the phrasing deterministically (taken modulo the number of phrasings).
+ */
+export function phraseAnswer(type: QuestionTypeId, names: readonly string[], value: number, variant: number): string {
+  const t = questionType(type);
+  switch (t.category) {
+    case "qualitative": {
+      const rel = RELATION[type] ?? type;
+      return cap(pick(value === 1 ? YES : NO, variant)(names[0], rel, names[1]));
+    }
+    case "choice": {
+      const chosen = value === 0 ? names[0] : names[1];
+      const other = value === 0 ? names[1] : names[0];
+      const cmp = (COMPARATIVE[type] ?? type).replace("{C}", names[2] ?? "");
+      return cap(pick(WHICH, variant)(chosen, cmp, other));
+    }
+    case "clock":
+      return cap(pick(CLOCK, variant)(names, String(value)));
+    case "quantitative": {
+      if (Number.isNaN(value)) {
+        return type === "elevation"
+          ? `I can't tell how high ${names[0]} is: no support surface (table or floor) is visible.`
+          : `I can't measure that for ${names.join(" and ")}.`;
+      }
+      const phrasings = QUANTITY[type];
+      const v = formatLength(value);
+      return phrasings ? cap(pick(phrasings, variant)(names, v)) : `${v}.`;
+    }
+  }
+}

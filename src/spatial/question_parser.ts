@@ -1,0 +1,200 @@
+import { InvalidInputError } from "../errors.js";
+import { COLOR_NAMES, COLOR_SYNONYMS } from "../scene/colors.js";
+import { KINDS } from "../scene/kinds.js";
+import { QUESTION_TEMPLATES, SLOT_MARKERS } from "./question_templates.js";
+import { QUESTION_TYPES, type QuestionTypeId } from "./question_types.js";
+
+/** A question's type and its object phrases in the type's slot order (A, B, C). */
+export interface ParsedQuestion {
+  type: QuestionTypeId;
+  slots: string[];
+}
+
+export const EXAMPLE_QUESTIONS: readonly string[] = [
+  "How far is the red mug from the blue bowl?",
+  "Is the apple to the left of the bowl?",
+  "Which is taller, the bottle or the can?",
+  "How tall is the green cup?",
+  "At what clock position is the mug from the plate?",
+];
+
+/** A question that matches none of the known phrasings. */
+export class UnparsedQuestionError extends InvalidInputError {
+  readonly examples: readonly string[];
+  constructor(text: string) {
+    super(
+      "unparsed_question",
+      `I could not understand "${text.trim()}". Try questions like: ${EXAMPLE_QUESTIONS.map((q) => `"${q}"`).join(", ")}.`,
+    );
+    this.examples = EXAMPLE_QUESTIONS;
+  }
+}
+
+// Normalisation: every regex here is built once at module load; parsing builds none.
+const APOSTROPHES = /['\u2019`]/g;
+const O_CLOCK = /\bo clock\b/g;
+const SEPARATORS = /[,;:]/g;
+const OTHER_PUNCTUATION = /[^a-z0-9#,\s]/g;
+const SPACES = /\s+/g;
+const LEADING_FILLER =
+  /^(?:(?:hey|hi|ok|okay|so|please|pls|plz|quick question|question|robot) ,? ?)*(?:(?:can|could|would) you (?:please |pls )?)?/;
+const TELL_ME_QUESTION = /^tell me (?=(?:how|what|which|where|is|are|does|do|who|at|in|of|between)\b)/;
+const TRAILING_FILLER =
+  /(?: ,)?(?: (?:please|pls|plz|thanks|thank you|in centimeters|in centimetres|in cm|in meters|in metres|in m|in inches|roughly|approximately|exactly))+$/;
+const WORD_REPLACEMENTS: ReadonlyMap<string, string> = new Map([
+  ["whats", "what is"],
+  ["wheres", "where is"],
+  ["hows", "how is"],
+  ["which one", "which"],
+  ["which object", "which"],
+  ["further", "farther"],
+]);
+const PHRASE_REPLACEMENTS: readonly [RegExp, string][] = [...WORD_REPLACEMENTS].map(
+  ([from, to]) => [new RegExp(`\\b${from}\\b`, "g"), to],
+);
+const THE = /\bthe\b/g;
+
+/**
+ * Lower case, punctuation dropped except commas (kept as a " , " token because they separate
+ * object phrases in "which is closer to C, A or B"), "the" dropped, filler words dropped.
+ */
+export function normalizeQuestion(text: string): string {
+  let s = text.toLowerCase().replace(APOSTROPHES, "").replace(O_CLOCK, "oclock");
+  s = s.replace(SEPARATORS, " , ").replace(OTHER_PUNCTUATION, " ").replace(THE, " ");
+  for (const [re, to] of PHRASE_REPLACEMENTS) s = s.replace(re, to);
+  s = s.replace(SPACES, " ").trim();
+  s = s.replace(LEADING_FILLER, "").replace(TELL_ME_QUESTION, "").replace(TRAILING_FILLER, "");
+  // Commas left at either end carry no meaning.
+  while (s.startsWith(",")) s = s.slice(1).trimStart();
+  while (s.endsWith(",")) s = s.slice(0, -1).trimEnd();
+  return s;
+}
+
+interface CompiledTemplate {
+  type: QuestionTypeId;
+  regex: RegExp;
+  /** Capture group i holds the text of slot slotOrder[i] (0 = A, 1 = B, 2 = C). */
+  slotOrder: number[];
+  arity: number;
+  /** Literal characters: more literal text means a more specific template, tried first. */
+  specificity: number;
+  firstWord: string | null;
+  literalWords: string[];
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function compileTemplate(type: QuestionTypeId, arity: number, template: string): CompiledTemplate {
+  // Protect slot markers from normalisation, which would strip their braces.
+  const marked = SLOT_MARKERS.reduce((t, m, i) => t.split(m).join(` slot${i}marker `), template);
+  const tokens = normalizeQuestion(marked).split(" ").map((t) => t.replace(/^slot(\d)marker$/, "{$1}"));
+  let source = "^";
+  const slotOrder: number[] = [];
+  let specificity = 0;
+  const literalWords: string[] = [];
+  tokens.forEach((tok, i) => {
+    // A comma the template writes is required; anywhere else a typed comma is tolerated.
+    if (i > 0) source += tok === "," || tokens[i - 1] === "," ? " " : " (?:, )?";
+    const slot = /^\{(\d)\}$/.exec(tok);
+    if (slot) {
+      slotOrder.push(Number(slot[1]));
+      source += "([^,]+?)";
+    } else {
+      source += escapeRegExp(tok);
+      specificity += tok.length;
+      if (tok !== ",") literalWords.push(tok);
+    }
+  });
+  const first = tokens[0];
+  return {
+    type, arity, slotOrder, specificity, literalWords,
+    regex: new RegExp(source + "$"),
+    firstWord: /^\{\d\}$/.test(first) ? null : first,
+  };
+}
+
+const COMPILED: readonly CompiledTemplate[] = QUESTION_TYPES.flatMap((t) =>
+  QUESTION_TEMPLATES[t.id].map((tpl) => compileTemplate(t.id, t.arity, tpl)),
+).sort((a, b) => b.specificity - a.specificity);
+
+/** Templates to try for a first word: those starting with it, plus those starting with a slot. */
+const BY_FIRST_WORD: ReadonlyMap<string, readonly CompiledTemplate[]> = (() => {
+  const words = new Set(COMPILED.flatMap((c) => (c.firstWord ? [c.firstWord] : [])));
+  return new Map([...words].map((w) => [w, COMPILED.filter((c) => c.firstWord === w || c.firstWord === null)]));
+})();
+const SLOT_FIRST: readonly CompiledTemplate[] = COMPILED.filter((c) => c.firstWord === null);
+
+/**
+ * Words of the templates themselves. An object phrase containing one ("red mug to left") is
+ * more likely a wrong split of the question than a real object, so such matches are kept only
+ * as a fallback when no cleaner template matches. Kind and colour words are never reserved.
+ */
+const RESERVED_WORDS: ReadonlySet<string> = (() => {
+  const objectWords = new Set<string>([...COLOR_NAMES, ...Object.keys(COLOR_SYNONYMS)]);
+  for (const k of KINDS) for (const w of [k.kind, k.plural, ...k.synonyms].join(" ").split(" ")) objectWords.add(w);
+  const words = new Set<string>(["camera", "viewer", "me", "you", "us", "table", "surface", "or", "and", "than", "to", "from"]);
+  for (const c of COMPILED) for (const w of c.literalWords) words.add(w);
+  for (const w of objectWords) words.delete(w);
+  return words;
+})();
+
+function hasReservedWord(slot: string): boolean {
+  let start = 0;
+  for (let i = 0; i <= slot.length; i++) {
+    if (i === slot.length || slot.charCodeAt(i) === 32) {
+      if (i > start && RESERVED_WORDS.has(slot.slice(start, i))) return true;
+      start = i + 1;
+    }
+  }
+  return false;
+}
+
+function toParsed(c: CompiledTemplate, m: RegExpExecArray): ParsedQuestion {
+  const slots = new Array<string>(c.arity);
+  for (let g = 0; g < c.slotOrder.length; g++) slots[c.slotOrder[g]] = m[g + 1];
+  return { type: c.type, slots };
+}
+
+/** Parses an already-normalised question; null when nothing matches. */
+function parseNormalized(s: string): ParsedQuestion | null {
+  const space = s.indexOf(" ");
+  const first = space < 0 ? s : s.slice(0, space);
+  const candidates = BY_FIRST_WORD.get(first) ?? SLOT_FIRST;
+  let fallback: ParsedQuestion | null = null;
+  for (const c of candidates) {
+    const m = c.regex.exec(s);
+    if (m === null) continue;
+    let clean = true;
+    for (let g = 1; g < m.length; g++) if (hasReservedWord(m[g])) clean = false;
+    if (clean) return toParsed(c, m);
+    fallback ??= toParsed(c, m);
+  }
+  return fallback;
+}
+
+const CACHE_LIMIT = 512;
+// Nodes ask the same questions frame after frame; remembering them makes repeats a map lookup.
+const cache = new Map<string, ParsedQuestion | null>();
+
+/** Like parseQuestion, but returns null instead of throwing (no exception cost on hot paths). */
+export function tryParseQuestion(text: string): ParsedQuestion | null {
+  const hit = cache.get(text);
+  if (hit !== undefined) return hit === null ? null : { type: hit.type, slots: hit.slots.slice() };
+  const parsed = parseNormalized(normalizeQuestion(text));
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(text, parsed);
+  return parsed === null ? null : { type: parsed.type, slots: parsed.slots.slice() };
+}
+
+/**
+ * "How far is the red mug from the blue bowl?" → {type: "distance", slots: ["red mug", "blue bowl"]}.
+ * Slots are object phrases for resolveObject, in the type's slot order (A, B, C), with "the"
+ * removed. Throws UnparsedQuestionError (code "unparsed_question") listing example questions.
+ */
+export function parseQuestion(text: string): ParsedQuestion {
+  const parsed = tryParseQuestion(text);
+  if (parsed === null) throw new UnparsedQuestionError(text);
+  return parsed;
+}
