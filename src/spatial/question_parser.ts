@@ -80,6 +80,8 @@ interface CompiledTemplate {
   specificity: number;
   firstWord: string | null;
   literalWords: string[];
+  /** The template's longest literal words: a text lacking one cannot match, checked before the regex. */
+  requiredWords: string[];
 }
 
 function escapeRegExp(s: string): string {
@@ -110,6 +112,7 @@ function compileTemplate(type: QuestionTypeId, arity: number, template: string):
   const first = tokens[0];
   return {
     type, arity, slotOrder, specificity, literalWords,
+    requiredWords: [...new Set(literalWords)].sort((a, b) => b.length - a.length).slice(0, 3),
     regex: new RegExp(source + "$"),
     firstWord: /^\{\d\}$/.test(first) ? null : first,
   };
@@ -151,6 +154,11 @@ function hasReservedWord(slot: string): boolean {
   return false;
 }
 
+function containsAll(s: string, words: readonly string[]): boolean {
+  for (const w of words) if (!s.includes(w)) return false;
+  return true;
+}
+
 function toParsed(c: CompiledTemplate, m: RegExpExecArray): ParsedQuestion {
   const slots = new Array<string>(c.arity);
   for (let g = 0; g < c.slotOrder.length; g++) slots[c.slotOrder[g]] = m[g + 1];
@@ -164,6 +172,7 @@ function parseNormalized(s: string): ParsedQuestion | null {
   const candidates = BY_FIRST_WORD.get(first) ?? SLOT_FIRST;
   let fallback: ParsedQuestion | null = null;
   for (const c of candidates) {
+    if (!containsAll(s, c.requiredWords)) continue;
     const m = c.regex.exec(s);
     if (m === null) continue;
     let clean = true;
