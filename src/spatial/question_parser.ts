@@ -38,7 +38,7 @@ const OTHER_PUNCTUATION = /[^a-z0-9#,\s]/g;
 const SPACES = /\s+/g;
 const LEADING_FILLER =
   /^(?:(?:hey|hi|ok|okay|so|please|pls|plz|quick question|question|robot) ,? ?)*(?:(?:can|could|would) you (?:please |pls )?)?/;
-const TELL_ME_QUESTION = /^tell me (?=(?:how|what|which|where|is|are|does|do|who|at|in|of|between)\b)/;
+const TELL_ME = /^(?:(?:please|pls|plz) )?(?:tell|show|give) me /;
 const TRAILING_FILLER =
   /(?: ,)?(?: (?:please|pls|plz|thanks|thank you|in centimeters|in centimetres|in cm|in meters|in metres|in m|in inches|roughly|approximately|exactly))+$/;
 const WORD_REPLACEMENTS: ReadonlyMap<string, string> = new Map([
@@ -63,7 +63,7 @@ export function normalizeQuestion(text: string): string {
   s = s.replace(SEPARATORS, " , ").replace(OTHER_PUNCTUATION, " ").replace(THE, " ");
   for (const [re, to] of PHRASE_REPLACEMENTS) s = s.replace(re, to);
   s = s.replace(SPACES, " ").trim();
-  s = s.replace(LEADING_FILLER, "").replace(TELL_ME_QUESTION, "").replace(TRAILING_FILLER, "");
+  s = s.replace(LEADING_FILLER, "").replace(TELL_ME, "").replace(TRAILING_FILLER, "");
   // Commas left at either end carry no meaning.
   while (s.startsWith(",")) s = s.slice(1).trimStart();
   while (s.endsWith(",")) s = s.slice(0, -1).trimEnd();
@@ -96,9 +96,22 @@ function compileTemplate(type: QuestionTypeId, arity: number, template: string):
   const slotOrder: number[] = [];
   let specificity = 0;
   const literalWords: string[] = [];
+  const isSlot = (t: string | undefined): boolean => t !== undefined && /^\{\d\}$/.test(t);
+  let emitted = false;
+  let afterRequiredComma = false;
   tokens.forEach((tok, i) => {
-    // A comma the template writes is required; anywhere else a typed comma is tolerated.
-    if (i > 0) source += tok === "," || tokens[i - 1] === "," ? " " : " (?:, )?";
+    if (tok === ",") {
+      // Between two object phrases ("closer to C, A or B") the comma is what separates them,
+      // so it is required; anywhere else it is optional, as people often leave it out.
+      if (isSlot(tokens[i - 1]) && isSlot(tokens[i + 1])) {
+        source += " ,";
+        afterRequiredComma = true;
+      }
+      return;
+    }
+    if (emitted) source += afterRequiredComma ? " " : " (?:, )?";
+    emitted = true;
+    afterRequiredComma = false;
     const slot = /^\{(\d)\}$/.exec(tok);
     if (slot) {
       slotOrder.push(Number(slot[1]));
@@ -106,7 +119,7 @@ function compileTemplate(type: QuestionTypeId, arity: number, template: string):
     } else {
       source += escapeRegExp(tok);
       specificity += tok.length;
-      if (tok !== ",") literalWords.push(tok);
+      literalWords.push(tok);
     }
   });
   const first = tokens[0];
@@ -137,21 +150,38 @@ const SLOT_FIRST: readonly CompiledTemplate[] = COMPILED.filter((c) => c.firstWo
 const RESERVED_WORDS: ReadonlySet<string> = (() => {
   const objectWords = new Set<string>([...COLOR_NAMES, ...Object.keys(COLOR_SYNONYMS)]);
   for (const k of KINDS) for (const w of [k.kind, k.plural, ...k.synonyms].join(" ").split(" ")) objectWords.add(w);
-  const words = new Set<string>(["camera", "viewer", "me", "you", "us", "table", "surface", "or", "and", "than", "to", "from"]);
+  const words = new Set<string>(["table", "surface"]);
   for (const c of COMPILED) for (const w of c.literalWords) words.add(w);
   for (const w of objectWords) words.delete(w);
   return words;
 })();
 
-function hasReservedWord(slot: string): boolean {
+/**
+ * Words that join or relate phrases. A slot holding one is a wrong split of the question
+ * ("mug to left or"), never an object name, so it is rejected outright.
+ */
+const CONNECTOR_WORDS: ReadonlySet<string> = new Set([
+  "or", "and", "than", "to", "from", "between", "is", "are", "which", "what", "how",
+  "camera", "viewer", "me", "you", "us",
+]);
+
+const CLEAN = 0, RESERVED = 1, CONNECTOR = 2;
+
+/** CLEAN, RESERVED (holds a template word: fallback only) or CONNECTOR (never an object). */
+function slotQuality(slot: string): number {
+  let quality = CLEAN;
   let start = 0;
   for (let i = 0; i <= slot.length; i++) {
     if (i === slot.length || slot.charCodeAt(i) === 32) {
-      if (i > start && RESERVED_WORDS.has(slot.slice(start, i))) return true;
+      if (i > start) {
+        const w = slot.slice(start, i);
+        if (CONNECTOR_WORDS.has(w)) return CONNECTOR;
+        if (RESERVED_WORDS.has(w)) quality = RESERVED;
+      }
       start = i + 1;
     }
   }
-  return false;
+  return quality;
 }
 
 function containsAll(s: string, words: readonly string[]): boolean {
@@ -175,10 +205,10 @@ function parseNormalized(s: string): ParsedQuestion | null {
     if (!containsAll(s, c.requiredWords)) continue;
     const m = c.regex.exec(s);
     if (m === null) continue;
-    let clean = true;
-    for (let g = 1; g < m.length; g++) if (hasReservedWord(m[g])) clean = false;
-    if (clean) return toParsed(c, m);
-    fallback ??= toParsed(c, m);
+    let quality = CLEAN;
+    for (let g = 1; g < m.length; g++) quality = Math.max(quality, slotQuality(m[g]));
+    if (quality === CLEAN) return toParsed(c, m);
+    if (quality === RESERVED) fallback ??= toParsed(c, m);
   }
   return fallback;
 }

@@ -212,6 +212,7 @@ export const QUESTION_TEMPLATES: Readonly<Record<QuestionTypeId, readonly string
     "How far away is {A} from {B}?",
     "What is the distance from {A} to {B}?",
     "How much distance is there between {A} and {B}?",
+    "How far is {A} away from {B}?",
   ],
   horizontal_distance: [
     "What is the horizontal distance between {A} and {B}?",
@@ -242,14 +243,14 @@ export const QUESTION_TEMPLATES: Readonly<Record<QuestionTypeId, readonly string
     "What is the width of {A}?",
     "How broad is {A}?",
     "Width of {A}?",
-    "Tell me the width of {A}.",
+    "Measure the width of {A}.",
     "How wide is {A} from side to side?",
   ],
   height: [
     "How tall is {A}?",
     "What is the height of {A}?",
     "Height of {A}?",
-    "Tell me the height of {A}.",
+    "Measure the height of {A}.",
     "How tall does {A} stand?",
     "What height is {A}?",
   ],
@@ -258,7 +259,7 @@ export const QUESTION_TEMPLATES: Readonly<Record<QuestionTypeId, readonly string
     "What is the depth of {A}?",
     "How long is {A} from front to back?",
     "Depth of {A}?",
-    "Tell me the depth of {A}.",
+    "Measure the depth of {A}.",
     "How thick is {A} from front to back?",
   ],
   distance_from_camera: [
@@ -268,7 +269,7 @@ export const QUESTION_TEMPLATES: Readonly<Record<QuestionTypeId, readonly string
     "Distance from the camera to {A}?",
     "How far is {A} from me?",
     "How far from the camera is {A}?",
-    "Tell me the distance from the camera to {A}.",
+    "Measure the distance from the camera to {A}.",
   ],
   elevation: [
     "How high above the table is {A}?",

@@ -68,12 +68,24 @@ describe("parseQuestion", () => {
       ["Where is the mug relative to the bowl in o clock terms", "clock_direction", ["mug", "bowl"]],
       ["is mug#2 left of bowl#1", "left_of", ["mug#2", "bowl#1"]],
       ["How far is the grey mug from the violet bowl?", "distance", ["grey mug", "violet bowl"]],
+      ["Which one is bigger - the mug or the bowl?", "which_bigger", ["mug", "bowl"]],
+      ["Could you please tell me the distance between the mug and the bowl?", "distance", ["mug", "bowl"]],
+      ["Hey, how tall is the bottle?", "height", ["bottle"]],
+      ["how far is the mug away from the bowl", "distance", ["mug", "bowl"]],
+      ["Is the mug or the bowl closer to the plate", "which_closer_to", ["mug", "bowl", "plate"]],
     ];
     for (const [text, type, slots] of cases) expect({ text, ...parseQuestion(text) }).toEqual({ text, type, slots });
   });
 
   it("keeps a kind containing a template word when nothing cleaner matches", () => {
     expect(parseQuestion("How tall is the left shoe?")).toEqual({ type: "height", slots: ["left shoe"] });
+  });
+
+  it("refuses rather than mis-splits questions it has no type for", () => {
+    // "left or right?" is no yes/no type; a left_of parse with slot "mug to left or" would be wrong.
+    expect(tryParseQuestion("is the mug to the left or right of the bowl?")).toBeNull();
+    // Without the comma, C and A of "closer to C, A or B" cannot be told apart.
+    expect(tryParseQuestion("which is closer to the plate the mug or the bowl")).toBeNull();
   });
 
   it("rejects nonsense with a typed error listing example questions", () => {
