@@ -59,10 +59,11 @@ const THE = /\bthe\b/g;
  * object phrases in "which is closer to C, A or B"), "the" dropped, filler words dropped.
  */
 export function normalizeQuestion(text: string): string {
-  let s = text.toLowerCase().replace(APOSTROPHES, "").replace(O_CLOCK, "oclock");
-  s = s.replace(SEPARATORS, " , ").replace(OTHER_PUNCTUATION, " ").replace(THE, " ");
+  let s = text.toLowerCase().replace(APOSTROPHES, "");
+  s = s.replace(SEPARATORS, " , ").replace(OTHER_PUNCTUATION, " ").replace(THE, " ").replace(SPACES, " ").trim();
+  // Multi-word replacements need the spaces collapsed first.
+  s = s.replace(O_CLOCK, "oclock");
   for (const [re, to] of PHRASE_REPLACEMENTS) s = s.replace(re, to);
-  s = s.replace(SPACES, " ").trim();
   s = s.replace(LEADING_FILLER, "").replace(TELL_ME, "").replace(TRAILING_FILLER, "");
   // Commas left at either end carry no meaning.
   while (s.startsWith(",")) s = s.slice(1).trimStart();

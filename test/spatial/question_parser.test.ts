@@ -69,6 +69,8 @@ describe("parseQuestion", () => {
       ["is mug#2 left of bowl#1", "left_of", ["mug#2", "bowl#1"]],
       ["How far is the grey mug from the violet bowl?", "distance", ["grey mug", "violet bowl"]],
       ["Which one is bigger - the mug or the bowl?", "which_bigger", ["mug", "bowl"]],
+      ["which   one is  bigger the mug or the bowl", "which_bigger", ["mug", "bowl"]],
+      ["At which o   clock is the mug relative to the bowl", "clock_direction", ["mug", "bowl"]],
       ["Could you please tell me the distance between the mug and the bowl?", "distance", ["mug", "bowl"]],
       ["Hey, how tall is the bottle?", "height", ["bottle"]],
       ["how far is the mug away from the bowl", "distance", ["mug", "bowl"]],
