@@ -5,7 +5,7 @@
 export type Relation = "left_of" | "right_of" | "in_front_of" | "behind" | "on_top_of";
 
 export type RewardSpec =
-  /** A's box centre within `threshold` m of B's. */
+  /** The gap between A's and B's boxes (closest points) at most `threshold` m; see REWARDS.md. */
   | { op: "near"; a: string; b: string; threshold: number }
   /** A's box centre at `goal` m from B's, within `tolerance` m. */
   | { op: "distance"; a: string; b: string; goal: number; tolerance: number }
@@ -26,4 +26,9 @@ export interface RewardResult {
   success: boolean;
   /** Remaining geometric error in metres (≥ 0). */
   residual: number;
+  /**
+   * Residual of each leaf term (near/distance/relation/lift) in the spec's depth-first order,
+   * e.g. RewardTracker.termLabels; every term of an `any` is included.
+   */
+  terms?: Float64Array;
 }
