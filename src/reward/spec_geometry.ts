@@ -12,6 +12,18 @@ export type LeafSpec = Exclude<RewardSpec, { op: "all" } | { op: "any" }>;
  * y left, z up). Definitions and their reasons: REWARDS.md.
  */
 
+/**
+ * Residuals below this (1 nm) are float rounding of an exactly satisfied term (e.g. a box
+ * placed exactly at the goal height, whose bottom is recomputed from centre and size), and
+ * count as 0 so that success is decided by geometry, not by the last bit of a double.
+ */
+export const RESIDUAL_EPSILON = 1e-9;
+
+function excess(x: number): number {
+  // NaN passes through: a broken box must surface as an error, never as "satisfied".
+  return x > RESIDUAL_EPSILON || Number.isNaN(x) ? x : 0;
+}
+
 /** How far A's bottom may sit from B's top and still count as resting on it (box estimates are noisy). */
 export const ON_TOP_CONTACT_TOLERANCE = 0.02;
 
@@ -24,12 +36,12 @@ export function centerDistance(a: SceneObject, b: SceneObject): number {
 
 /** near: the boxes' gap is at most `threshold`. */
 export function nearResidual(a: SceneObject, b: SceneObject, threshold: number): number {
-  return Math.max(0, boxGap(a, b) - threshold);
+  return excess(boxGap(a, b) - threshold);
 }
 
 /** distance: the centre distance is within `tolerance` of `goal`. */
 export function distanceResidual(a: SceneObject, b: SceneObject, goal: number, tolerance: number): number {
-  return Math.max(0, Math.abs(centerDistance(a, b) - goal) - tolerance);
+  return excess(Math.abs(centerDistance(a, b) - goal) - tolerance);
 }
 
 /** How far A's centre lies outside B's footprint (the xy extent of B's box); 0 when inside. */
@@ -43,7 +55,7 @@ export function outsideFootprint(a: SceneObject, b: SceneObject): number {
 export function onTopResidual(a: SceneObject, b: SceneObject): number {
   const aBottom = a.center.z - a.size.z / 2;
   const bTop = b.center.z + b.size.z / 2;
-  return outsideFootprint(a, b) + Math.max(0, Math.abs(aBottom - bTop) - ON_TOP_CONTACT_TOLERANCE);
+  return excess(outsideFootprint(a, b) + Math.max(0, Math.abs(aBottom - bTop) - ON_TOP_CONTACT_TOLERANCE));
 }
 
 /**
@@ -54,13 +66,13 @@ export function onTopResidual(a: SceneObject, b: SceneObject): number {
 export function relationResidual(a: SceneObject, relation: Relation, b: SceneObject): number {
   switch (relation) {
     case "left_of": // A.yMin ≥ B.yMax
-      return Math.max(0, b.center.y + b.size.y / 2 - (a.center.y - a.size.y / 2));
+      return excess(b.center.y + b.size.y / 2 - (a.center.y - a.size.y / 2));
     case "right_of": // A.yMax ≤ B.yMin
-      return Math.max(0, a.center.y + a.size.y / 2 - (b.center.y - b.size.y / 2));
+      return excess(a.center.y + a.size.y / 2 - (b.center.y - b.size.y / 2));
     case "in_front_of": // A.xMax ≤ B.xMin (nearer the viewer)
-      return Math.max(0, a.center.x + a.size.x / 2 - (b.center.x - b.size.x / 2));
+      return excess(a.center.x + a.size.x / 2 - (b.center.x - b.size.x / 2));
     case "behind": // A.xMin ≥ B.xMax
-      return Math.max(0, b.center.x + b.size.x / 2 - (a.center.x - a.size.x / 2));
+      return excess(b.center.x + b.size.x / 2 - (a.center.x - a.size.x / 2));
     case "on_top_of":
       return onTopResidual(a, b);
   }
@@ -68,7 +80,7 @@ export function relationResidual(a: SceneObject, relation: Relation, b: SceneObj
 
 /** lift: A's bottom at least `height` above the support height `supportZ`. */
 export function liftResidual(a: SceneObject, height: number, supportZ: number): number {
-  return Math.max(0, height - (a.center.z - a.size.z / 2 - supportZ));
+  return excess(height - (a.center.z - a.size.z / 2 - supportZ));
 }
 
 /**

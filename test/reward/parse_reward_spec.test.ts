@@ -3,7 +3,7 @@ import { InvalidInputError } from "../../src/errors.js";
 import {
   EXAMPLE_REWARD_SPECS, RewardSpecError, formatRewardSpec, parseRewardSpec, validateRewardSpec, type RewardSpec,
 } from "../../src/reward/index.js";
-import { rng } from "../spatial/scene_fixtures.js";
+import { rand as rng } from "./reward_fixtures.js";
 
 function expectBadSpec(text: string, mentions?: RegExp): RewardSpecError {
   let caught: unknown;
