@@ -7,7 +7,7 @@ export { parseRewardInstruction } from "./reward_instruction.js";
 export { RewardSpecError, EXAMPLE_REWARD_SPECS } from "./reward_spec_error.js";
 export { RELATIONS, validateRewardSpec } from "./reward_spec_validation.js";
 export {
-  ON_TOP_CONTACT_TOLERANCE, centerDistance, distanceResidual, leafResidual, liftResidual, lowestBottom,
+  ON_TOP_CONTACT_TOLERANCE, RESIDUAL_EPSILON, centerDistance, distanceResidual, leafResidual, liftResidual, lowestBottom,
   nearResidual, onTopResidual, outsideFootprint, relationResidual, type LeafSpec,
 } from "./spec_geometry.js";
 export { specResidual } from "./spec_residual.js";
