@@ -16,7 +16,10 @@ const LEN = String.raw`(\d+(?:\.\d+)?|\.\d+)\s*(${UNIT})`;
 const NUMBER_WORD = new RegExp(String.raw`\b(${[...NUMBER_WORDS.keys()].join("|")})\s+(?=${UNIT}\b)`, "g");
 const HAS_LENGTH = new RegExp(String.raw`\b${LEN}\b`);
 
-const VERB = String.raw`(?:put|place|set|move|bring|push|slide|stack|position|drop|lay|get|leave|keep|arrange)`;
+const VERB = String.raw`(?:put|place|set|move|bring|push|slide|stack|position|drop|lay|get|leave|keep|arrange|lift|raise|hold|pick\s+up)`;
+/** A lift's object is a bare noun phrase; one holding these words is a placement ("hold the mug next to the bowl"). */
+const PLACEMENT_WORDS =
+  /\b(?:next to|beside|besides|near|close to|by|alongside|adjacent to|on|onto|upon|atop|left|right|front|behind|back of|within|from|away)\b/;
 const OPT_VERB = String.raw`^(?:${VERB}\s+)?`;
 
 const APOSTROPHES = /['\u2019`]/g;
@@ -132,6 +135,7 @@ function parseClause(clause: string, previous: string | null): Clause {
     if (!m) continue;
     const c = pattern.build(m);
     const s = c.spec;
+    if (s.op === "lift" && PLACEMENT_WORDS.test(s.a)) continue;
     if (s.op === "all" || s.op === "any") return c;
     s.a = cleanPhrase(s.a, previous, clause);
     if ("b" in s) s.b = cleanPhrase(s.b, previous, clause);

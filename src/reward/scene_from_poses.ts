@@ -29,6 +29,18 @@ function check(p: ObjectPose, i: number): void {
   }
 }
 
+/** Ids are how phrases like "mug#2" and the tracker's cache find objects: they must be unique. */
+function checkUniqueIds(poses: readonly ObjectPose[]): void {
+  // Quadratic, but allocation-free, and pose lists are a handful of objects.
+  for (let i = 1; i < poses.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (poses[i].id === poses[j].id) {
+        throw new InvalidInputError("bad_argument", `Poses ${j} and ${i} share the id "${poses[i].id}"; ids must be unique.`);
+      }
+    }
+  }
+}
+
 function checkSupport(supportZ: number | null): void {
   if (supportZ !== null && !Number.isFinite(supportZ)) {
     throw new InvalidInputError("bad_argument", `supportZ must be finite or null, got ${supportZ}.`);
@@ -41,6 +53,7 @@ function checkSupport(supportZ: number | null): void {
  */
 export function sceneFromPoses(poses: readonly ObjectPose[], stamp: bigint, supportZ: number | null = null): Scene {
   checkSupport(supportZ);
+  checkUniqueIds(poses);
   const objects: SceneObject[] = new Array<SceneObject>(poses.length);
   for (let i = 0; i < poses.length; i++) {
     const p = poses[i];
@@ -62,6 +75,7 @@ export class PoseSceneBuilder {
 
   build(poses: readonly ObjectPose[], stamp: bigint, supportZ: number | null = null): Scene {
     checkSupport(supportZ);
+    checkUniqueIds(poses);
     const objects = this.objects;
     for (let i = 0; i < poses.length; i++) {
       const p = poses[i];

@@ -147,6 +147,10 @@ describe("instruction form", () => {
     ["pick up the banana", { op: "lift", a: "banana", height: 0.1 }],
     ["pick the banana up", { op: "lift", a: "banana", height: 0.1 }],
     ["lift the yellow banana", { op: "lift", a: "yellow banana", height: 0.1 }],
+    ["lift the apple 10 cm from the table", { op: "lift", a: "apple", height: 0.1 }],
+    // A lift verb with a placement is the placement.
+    ["hold the mug next to the bowl", { op: "near", a: "mug", b: "bowl", threshold: 0.05 }],
+    ["lift the apple onto the plate", { op: "relation", a: "apple", relation: "on_top_of", b: "plate" }],
   ];
   for (const [text, spec] of cases) {
     it(`"${text}"`, () => {

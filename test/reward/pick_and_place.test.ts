@@ -108,5 +108,6 @@ describe("scenes from poses", () => {
     expect(() => sceneFromPoses([bad], 1n)).toThrow(InvalidInputError);
     expect(() => new PoseSceneBuilder().build([{ ...mug, size: { x: -1, y: 1, z: 1 } }], 1n)).toThrow(/size ≥ 0/);
     expect(() => sceneFromPoses([mug], 1n, Infinity)).toThrow(/supportZ/);
+    expect(() => new PoseSceneBuilder().build([mug, plate, { ...mug }], 1n)).toThrow(/share the id "mug#1"/);
   });
 });
