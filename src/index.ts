@@ -18,3 +18,4 @@ export type { RgbdFrame, InstanceMask, Detection2D } from "./perception/rgbd_fra
 export { Perception, DEFAULT_PERCEPTION_OPTIONS, type PerceptionOptions } from "./perception/perception.js";
 export * from "./spatial/index.js";
 export * from "./eval/spatial_scoring.js";
+export * from "./reward/index.js";
