@@ -1,0 +1,48 @@
+import type { TransportNode } from "../src/transport/port.js";
+import { QOS_DEFAULT } from "../src/transport/qos.js";
+import type { Counters } from "../src/diagnostics/counters.js";
+import { LatencyStats } from "../src/diagnostics/latency_stats.js";
+import type * as M from "../src/msgs/generated.js";
+import { T, header } from "./messages.js";
+
+/**
+ * Publishes a node's counters and processing latency as diagnostic_msgs/DiagnosticArray on
+ * /diagnostics once per `diagnostics_period_ms` (default 1 s), the way ROS 2 tools expect.
+ */
+export class DiagnosticsPublisher {
+  latency = new LatencyStats();
+  lastError = "";
+  private readonly pub;
+
+  constructor(private readonly node: TransportNode, private readonly what: string, readonly counters: Counters) {
+    this.pub = node.createPublisher<M.diagnostic_msgs__msg__DiagnosticArray>(T.DiagnosticArray, "/diagnostics", QOS_DEFAULT);
+    const period = Number(node.declareParameter("diagnostics_period_ms", 1000));
+    if (period > 0) node.createTimer(period, () => this.publish());
+  }
+
+  /** The message published now (also handy for tests and the CLI summary). */
+  snapshot(nowNs: bigint = BigInt(Date.now()) * 1_000_000n): M.diagnostic_msgs__msg__DiagnosticArray {
+    const lat = this.latency.summary();
+    const values = Object.entries(this.counters.snapshot()).map(([key, value]) => ({ key, value: String(value) }));
+    values.push(
+      { key: "latency_ms.p50", value: String(lat.p50) },
+      { key: "latency_ms.p99", value: String(lat.p99) },
+      { key: "latency_ms.n", value: String(lat.n) },
+    );
+    const errors = Object.entries(this.counters.snapshot()).filter(([k]) => k.startsWith("errors.")).reduce((n, [, v]) => n + v, 0);
+    return {
+      header: header(nowNs, ""),
+      status: [{
+        level: errors > 0 ? 1 : 0,
+        name: `${this.node.fullyQualifiedName}: ${this.what}`,
+        message: errors > 0 ? `${errors} input error(s); last: ${this.lastError}` : "OK",
+        hardware_id: "",
+        values,
+      }],
+    };
+  }
+
+  publish(): void {
+    this.pub.publish(this.snapshot());
+  }
+}

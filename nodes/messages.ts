@@ -1,0 +1,155 @@
+import type { Detection2D, InstanceMask } from "../src/perception/rgbd_frame.js";
+import type { PinholeIntrinsics } from "../src/geometry/intrinsics.js";
+import { InvalidInputError } from "../src/errors.js";
+import type { Scene, SceneObject } from "../src/scene/scene_object.js";
+import type { SpatialAnswer } from "../src/spatial/spatial_answer.js";
+import type { RewardResult } from "../src/reward/reward_spec.js";
+import { fromNanoseconds, toNanoseconds, type RosTime } from "../src/time/ros_time.js";
+import type * as M from "../src/msgs/generated.js";
+
+/**
+ * Conversions between ROS 2 message objects (shapes generated from msgs/) and core types.
+ * Nothing here computes; it only renames and reshapes.
+ */
+
+export const T = {
+  Image: "sensor_msgs/msg/Image",
+  CameraInfo: "sensor_msgs/msg/CameraInfo",
+  String: "std_msgs/msg/String",
+  InstanceMasks: "spatial_reward_msgs/msg/InstanceMasks",
+  Detection2DArray: "vision_msgs/msg/Detection2DArray",
+  Detection3DArray: "vision_msgs/msg/Detection3DArray",
+  SceneObjects: "spatial_reward_msgs/msg/SceneObjects",
+  SpatialAnswer: "spatial_reward_msgs/msg/SpatialAnswer",
+  SpatialQuery: "spatial_reward_msgs/srv/SpatialQuery",
+  Reward: "spatial_reward_msgs/msg/Reward",
+  RewardSpec: "spatial_reward_msgs/msg/RewardSpec",
+  SetRewardSpec: "spatial_reward_msgs/srv/SetRewardSpec",
+  DiagnosticArray: "diagnostic_msgs/msg/DiagnosticArray",
+} as const;
+
+export function header(stampNs: bigint, frameId: string): M.std_msgs__msg__Header {
+  return { stamp: fromNanoseconds(stampNs), frame_id: frameId };
+}
+
+export function stampOf(msg: { header: { stamp: RosTime } }): bigint {
+  return toNanoseconds(msg.header.stamp);
+}
+
+/** CameraInfo K (row-major 3x3) → pinhole intrinsics. Distortion is assumed rectified away. */
+export function intrinsicsFromCameraInfo(info: M.sensor_msgs__msg__CameraInfo): PinholeIntrinsics {
+  const k = info.k;
+  if (!k || k.length !== 9) throw new InvalidInputError("bad_intrinsics", `CameraInfo.k must have 9 entries (got ${k?.length ?? 0})`);
+  return { width: info.width, height: info.height, fx: k[0], fy: k[4], cx: k[2], cy: k[5] };
+}
+
+export function instanceMaskFromMsg(msg: M.spatial_reward_msgs__msg__InstanceMasks): InstanceMask {
+  if (msg.ids.length !== msg.labels.length) {
+    throw new InvalidInputError("bad_message", `InstanceMasks has ${msg.ids.length} ids but ${msg.labels.length} labels`);
+  }
+  const labels = new Map<number, string>();
+  for (let i = 0; i < msg.ids.length; i++) labels.set(msg.ids[i], msg.labels[i]);
+  return { image: msg.mask, labels };
+}
+
+export function detectionsFromMsg(msg: M.vision_msgs__msg__Detection2DArray): Detection2D[] {
+  return msg.detections.map((d) => {
+    const best = d.results.reduce<M.vision_msgs__msg__ObjectHypothesisWithPose | null>(
+      (a, r) => (a === null || r.hypothesis.score > a.hypothesis.score ? r : a), null);
+    if (!best) throw new InvalidInputError("bad_message", "Detection2D without any class hypothesis");
+    return {
+      kind: best.hypothesis.class_id,
+      score: best.hypothesis.score,
+      cx: d.bbox.center.position.x,
+      cy: d.bbox.center.position.y,
+      width: d.bbox.size_x,
+      height: d.bbox.size_y,
+    };
+  });
+}
+
+export function sceneToMsg(scene: Scene, frameId: string): M.spatial_reward_msgs__msg__SceneObjects {
+  return {
+    header: header(scene.stamp, frameId),
+    has_support: scene.supportZ !== null,
+    support_z: scene.supportZ ?? 0,
+    objects: scene.objects.map((o) => ({
+      id: o.id,
+      kind: o.kind,
+      color: o.color,
+      center: { ...o.center },
+      size: { ...o.size },
+      confidence: o.confidence,
+      num_points: o.numPoints,
+    })),
+  };
+}
+
+export function sceneFromMsg(msg: M.spatial_reward_msgs__msg__SceneObjects): Scene {
+  const objects: SceneObject[] = msg.objects.map((o) => ({
+    id: o.id,
+    kind: o.kind,
+    color: o.color,
+    center: o.center,
+    size: o.size,
+    confidence: o.confidence,
+    numPoints: o.num_points,
+  }));
+  return { stamp: stampOf(msg), objects, supportZ: msg.has_support ? msg.support_z : null };
+}
+
+/** vision_msgs/Detection3DArray of the scene's boxes (axis-aligned in the spatial frame). */
+export function sceneToDetection3D(scene: Scene, frameId: string): M.vision_msgs__msg__Detection3DArray {
+  const h = header(scene.stamp, frameId);
+  return {
+    header: h,
+    detections: scene.objects.map((o) => ({
+      header: h,
+      results: [{
+        hypothesis: { class_id: o.kind, score: o.confidence },
+        pose: { pose: { position: { ...o.center }, orientation: { x: 0, y: 0, z: 0, w: 1 } }, covariance: new Array<number>(36).fill(0) },
+      }],
+      bbox: { center: { position: { ...o.center }, orientation: { x: 0, y: 0, z: 0, w: 1 } }, size: { ...o.size } },
+      id: o.id,
+    })),
+  };
+}
+
+const STATUS_CODE = { ok: 0, unknown_object: 1, ambiguous_object: 2, unparsed: 3, no_scene: 4 } as const;
+
+export function answerToMsg(a: SpatialAnswer, stampNs: bigint, frameId: string): M.spatial_reward_msgs__msg__SpatialAnswer {
+  return {
+    header: header(stampNs, frameId),
+    status: STATUS_CODE[a.status],
+    question: a.question,
+    type: a.type ?? "",
+    subject: a.subject,
+    object: a.object,
+    reference: a.reference,
+    value: a.value,
+    unit: a.unit,
+    boolean_value: a.unit === "bool" && a.value === 1,
+    choice: a.choice ?? "",
+    text: a.text,
+    confidence: a.confidence,
+  };
+}
+
+export function noSceneAnswer(question: string, frameId: string): M.spatial_reward_msgs__msg__SpatialAnswer {
+  return {
+    header: header(0n, frameId), status: STATUS_CODE.no_scene, question, type: "", subject: "", object: "",
+    reference: "", value: NaN, unit: "", boolean_value: false, choice: "",
+    text: "I have not seen a scene yet: no camera frame has been processed.", confidence: 0,
+  };
+}
+
+export function rewardToMsg(r: RewardResult, spec: string, frameId: string): M.spatial_reward_msgs__msg__Reward {
+  return {
+    header: header(r.stamp, frameId),
+    spec,
+    reward: r.reward,
+    progress: r.progress,
+    success: r.success,
+    residual: r.residual,
+  };
+}

@@ -1,0 +1,5 @@
+export * from "./qos.js";
+export * from "./parameters.js";
+export * from "./names.js";
+export type * from "./port.js";
+export { InprocTransport } from "./inproc_transport.js";
