@@ -1,0 +1,86 @@
+import { intrinsicsFromFov } from "../src/geometry/intrinsics.js";
+import { orientedCamera, project, type Camera } from "./camera.js";
+import { Renderer } from "./renderer.js";
+import { Rng } from "./rng.js";
+import { supportWorld } from "./shapes.js";
+import type { World } from "./world.js";
+
+export interface CameraOptions {
+  width: number;
+  height: number;
+  hfovDeg: number;
+  /** Pitch below the horizon, degrees. */
+  minPitchDeg: number;
+  maxPitchDeg: number;
+  /** Every object must keep at least this fraction of its silhouette unoccluded. */
+  minVisibleFraction: number;
+  /** And at least this many visible pixels at 640 px image width (scaled with width²). */
+  minVisiblePixels: number;
+}
+
+export const DEFAULT_CAMERA_OPTIONS: CameraOptions = {
+  width: 640,
+  height: 480,
+  hfovDeg: 69,
+  minPitchDeg: 20,
+  maxPitchDeg: 60,
+  minVisibleFraction: 0.6,
+  minVisiblePixels: 120,
+};
+
+/**
+ * Places a camera around the table looking down at the objects: random heading, pitch in
+ * [20°, 60°], a small roll (±4°, so gravity is not aligned with the image axes), distance
+ * chosen so the objects fill a good part of the view. Draws are rejected until every object
+ * lies inside the image and is mostly unoccluded, so every question has an observable answer.
+ */
+export function placeCamera(world: World, seed: number, options: Partial<CameraOptions> = {}): { camera: Camera; attempts: number; minVisibility: number } {
+  const o = { ...DEFAULT_CAMERA_OPTIONS, ...options };
+  const rng = new Rng(seed ^ 0x0ca11e5a);
+  const k = intrinsicsFromFov(o.width, o.height, o.hfovDeg);
+  const renderer = new Renderer();
+  const tx = world.objects.reduce((s, ob) => s + ob.pose.x, 0) / world.objects.length;
+  const ty = world.objects.reduce((s, ob) => s + ob.pose.y, 0) / world.objects.length;
+  const minPixels = o.minVisiblePixels * (o.width / 640) ** 2;
+  // Distance that frames the object cluster: its radius over tan(half the narrower fov).
+  const spread = Math.max(...world.objects.map((ob) => Math.hypot(ob.pose.x - tx, ob.pose.y - ty))) + 0.15;
+  const vfov = 2 * Math.atan(o.height / 2 / k.fy);
+  const frameDist = spread / Math.tan(Math.min(vfov, 2 * Math.atan(o.width / 2 / k.fx)) / 2);
+  let best: { camera: Camera; score: number } | null = null;
+  for (let attempt = 1; attempt <= 60; attempt++) {
+    const pitch = (rng.uniform(o.minPitchDeg, o.maxPitchDeg) * Math.PI) / 180;
+    const yaw = rng.uniform(-Math.PI, Math.PI);
+    const roll = (rng.uniform(-4, 4) * Math.PI) / 180;
+    const slant = Math.max(0.6, frameDist * rng.uniform(1.0, 1.35)) * (1 + attempt / 60);
+    const fwd = { x: Math.cos(pitch) * Math.cos(yaw), y: Math.cos(pitch) * Math.sin(yaw), z: -Math.sin(pitch) };
+    const target = { x: tx + rng.uniform(-0.03, 0.03), y: ty + rng.uniform(-0.03, 0.03), z: world.tableZ + 0.04 };
+    const position = { x: target.x - slant * fwd.x, y: target.y - slant * fwd.y, z: target.z - slant * fwd.z };
+    const camera = orientedCamera(k, position, yaw, pitch, roll);
+    if (!allInFrame(world, camera)) continue;
+    const r = renderer.render(world, camera);
+    let score = Infinity;
+    for (let i = 0; i < world.objects.length; i++) {
+      const frac = r.silhouettePixels[i] > 0 ? r.visiblePixels[i] / r.silhouettePixels[i] : 0;
+      score = Math.min(score, r.visiblePixels[i] < minPixels ? 0 : frac);
+    }
+    if (score >= o.minVisibleFraction) return { camera, attempts: attempt, minVisibility: score };
+    if (!best || score > best.score) best = { camera, score };
+  }
+  if (!best) throw new Error(`no camera pose frames all ${world.objects.length} objects`);
+  return { camera: best.camera, attempts: 60, minVisibility: best.score };
+}
+
+/** Every object's world box corners project inside the image with a 3-pixel margin. */
+export function allInFrame(world: World, cam: Camera): boolean {
+  const { width, height } = cam.intrinsics;
+  for (const ob of world.objects) {
+    const xs = [-supportWorld(ob.primitive, ob.pose, -1, 0, 0), supportWorld(ob.primitive, ob.pose, 1, 0, 0)];
+    const ys = [-supportWorld(ob.primitive, ob.pose, 0, -1, 0), supportWorld(ob.primitive, ob.pose, 0, 1, 0)];
+    const zs = [ob.pose.z, supportWorld(ob.primitive, ob.pose, 0, 0, 1)];
+    for (const x of xs) for (const y of ys) for (const z of zs) {
+      const p = project(cam, { x, y, z });
+      if (p.depth < 0.2 || p.u < 3 || p.u > width - 4 || p.v < 3 || p.v > height - 4) return false;
+    }
+  }
+  return true;
+}

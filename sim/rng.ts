@@ -1,0 +1,51 @@
+/** Seeded PRNG (mulberry32) with the draws the simulator needs. Same seed, same world. */
+export class Rng {
+  private state: number;
+  private spare: number | null = null;
+
+  constructor(seed: number) {
+    this.state = (seed >>> 0) ^ 0x9e3779b9;
+  }
+
+  next(): number {
+    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  uniform(a: number, b: number): number {
+    return a + (b - a) * this.next();
+  }
+
+  int(a: number, bInclusive: number): number {
+    return a + Math.floor(this.next() * (bInclusive - a + 1));
+  }
+
+  /** Standard normal (Box–Muller, caching the second draw). */
+  normal(): number {
+    if (this.spare !== null) {
+      const s = this.spare;
+      this.spare = null;
+      return s;
+    }
+    let u = 0;
+    while (u === 0) u = this.next();
+    const v = this.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.next() * xs.length)];
+  }
+
+  shuffle<T>(xs: T[]): T[] {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      [xs[i], xs[j]] = [xs[j], xs[i]];
+    }
+    return xs;
+  }
+}

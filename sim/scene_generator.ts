@@ -1,0 +1,82 @@
+import { CATALOGUE, type CatalogueEntry } from "./catalogue.js";
+import { Rng } from "./rng.js";
+import { supportLocal, type Primitive } from "./shapes.js";
+import type { SimObject, World } from "./world.js";
+
+export interface SceneOptions {
+  minObjects: number;
+  maxObjects: number;
+  /** Size jitter, fraction of nominal (±). */
+  sizeJitter: number;
+  /** Minimum clearance between footprints, metres. */
+  clearance: number;
+}
+
+export const DEFAULT_SCENE_OPTIONS: SceneOptions = { minObjects: 3, maxObjects: 10, sizeJitter: 0.1, clearance: 0.015 };
+
+/** Radius of the smallest vertical cylinder about the base centre containing the footprint. */
+export function footprintRadius(p: Primitive): number {
+  let r = 0;
+  for (let k = 0; k < 16; k++) {
+    const a = (k / 16) * Math.PI * 2;
+    r = Math.max(r, supportLocal(p, Math.cos(a), Math.sin(a), 0));
+  }
+  // Support along 16 directions underestimates corners by at most 1/cos(π/16) − 1 ≈ 2%.
+  return r * 1.02;
+}
+
+/**
+ * A seeded tabletop scene: 3–10 objects resting on a table, footprints apart, every
+ * (kind, colour) pair unique so each object has a name ("red mug"), and in most scenes at
+ * least one kind repeated in different colours so names need their colour.
+ */
+export function generateWorld(seed: number, options: Partial<SceneOptions> = {}): World {
+  const o = { ...DEFAULT_SCENE_OPTIONS, ...options };
+  const rng = new Rng(seed);
+  const world: World = { tableZ: rng.uniform(0.7, 0.8), tableHalfX: 0.6, tableHalfY: 0.9, objects: [] };
+  const n = rng.int(o.minObjects, o.maxObjects);
+
+  const picks: CatalogueEntry[] = [];
+  if (rng.next() < 0.8 && n >= 2) {
+    const rep = rng.pick(CATALOGUE.filter((c) => c.colors.length >= 3));
+    const copies = Math.min(n, rng.int(2, 3));
+    for (let i = 0; i < copies; i++) picks.push(rep);
+  }
+  while (picks.length < n) picks.push(rng.pick(CATALOGUE));
+
+  const usedNames = new Set<string>();
+  const counts = new Map<string, number>();
+  // Objects go inside a central area the camera can frame whole.
+  const areaX = 0.32, areaY = 0.42;
+  for (const entry of picks) {
+    const colors = entry.colors.filter((c) => !usedNames.has(`${c} ${entry.kind}`));
+    if (colors.length === 0) continue;
+    const color = rng.pick(colors);
+    const primitive = entry.make(rng, o.sizeJitter);
+    const radius = footprintRadius(primitive);
+    let placed = false;
+    for (let attempt = 0; attempt < 60 && !placed; attempt++) {
+      const x = rng.uniform(-areaX, areaX), y = rng.uniform(-areaY, areaY);
+      const clear = world.objects.every((other) => {
+        const d = Math.hypot(other.pose.x - x, other.pose.y - y);
+        return d >= radius + footprintRadius(other.primitive) + o.clearance;
+      });
+      if (!clear) continue;
+      const index = (counts.get(entry.kind) ?? 0) + 1;
+      counts.set(entry.kind, index);
+      usedNames.add(`${color} ${entry.kind}`);
+      const obj: SimObject = {
+        id: `${entry.kind}#${index}`,
+        kind: entry.kind,
+        color,
+        primitive,
+        pose: { x, y, z: world.tableZ, yaw: rng.uniform(-Math.PI, Math.PI) },
+      };
+      world.objects.push(obj);
+      placed = true;
+    }
+  }
+  // Crowded draws can leave fewer than asked; never fewer than the minimum.
+  if (world.objects.length < o.minObjects) return generateWorld(seed + 7919, options);
+  return world;
+}
