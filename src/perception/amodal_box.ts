@@ -6,14 +6,17 @@ export interface Box3 {
   sx: number; sy: number; sz: number;
 }
 
+/** What the object stands on, judged from the image at its bottom edge. */
+export type RestingOn = "support" | "object" | "nothing" | "unknown";
+
 export interface AmodalBoxOptions {
-  /** Fraction of points trimmed at each end of every extent, against stray points. */
+  /** Points trimmed at each end of every extent, as a fraction of the cloud, against stray points. */
   trim: number;
   /** An object whose lowest points are this close to the support surface rests on it. */
   restingTolerance: number;
 }
 
-export const DEFAULT_AMODAL_BOX_OPTIONS: AmodalBoxOptions = { trim: 0.005, restingTolerance: 0.03 };
+export const DEFAULT_AMODAL_BOX_OPTIONS: AmodalBoxOptions = { trim: 0.0015, restingTolerance: 0.03 };
 
 /**
  * Estimates the whole object's box from the part the camera sees (SpatialVLM works from
@@ -30,24 +33,32 @@ export const DEFAULT_AMODAL_BOX_OPTIONS: AmodalBoxOptions = { trim: 0.005, resti
  */
 export class AmodalBoxEstimator {
   private scratch = new Float32Array(1024);
+  /** Points the last estimate rejected as strays. */
+  rejected = 0;
   readonly options: AmodalBoxOptions;
 
   constructor(options: Partial<AmodalBoxOptions> = {}) {
     this.options = { ...DEFAULT_AMODAL_BOX_OPTIONS, ...options };
   }
 
-  /** Points are x, y, z arrays (spatial frame) over [start, start + n). Writes into `out`. */
-  estimate(xs: Float32Array, ys: Float32Array, zs: Float32Array, start: number, n: number, supportZ: number | null, out: Box3): void {
-    if (this.scratch.length < n) this.scratch = new Float32Array(Math.max(n, this.scratch.length * 2));
+  /**
+   * Points are x, y, z arrays (spatial frame) over [start, start + n); stray points are
+   * compacted out of them in place. Writes the box into `out`; returns the points kept.
+   */
+  estimate(xs: Float32Array, ys: Float32Array, zs: Float32Array, start: number, n0: number, supportZ: number | null, restingOn: RestingOn, out: Box3): number {
+    if (this.scratch.length < n0) this.scratch = new Float32Array(Math.max(n0, this.scratch.length * 2));
     const s = this.scratch;
+    const n = this.rejectStrays(xs, ys, zs, start, n0);
     const lo = this.options.trim;
     const hi = 1 - lo;
     const end = start + n;
 
     s.set(zs.subarray(start, end));
-    const zTop = quantileInPlace(s, n, 0.99);
+    const zTop = quantileInPlace(s, n, 0.97);
     const zLow = quantileInPlace(s, n, lo);
-    const bottom = supportZ !== null && zLow - supportZ < this.options.restingTolerance ? Math.min(supportZ, zLow) : zLow;
+    // A resting object's underside is hidden but ends at the support surface.
+    const resting = restingOn === "support" || (restingOn === "unknown" && supportZ !== null && zLow - supportZ < this.options.restingTolerance);
+    const bottom = supportZ !== null && resting ? Math.min(supportZ, zLow) : zLow;
     const height = Math.max(zTop - bottom, 1e-3);
 
     // Viewing azimuth of the object: the frame in which "across the ray" is well defined.
@@ -87,5 +98,30 @@ export class AmodalBoxEstimator {
     out.sx = 2 * Math.max(cx - xLo, xHi - cx);
     out.sy = 2 * Math.max(cy - yLo, yHi - cy);
     out.sz = height;
+    return n;
+  }
+
+  /**
+   * Mask spill and flying pixels that survive the per-pixel tests lie away from the object's
+   * body. Objects are compact around their median, so points farther out horizontally than
+   * 1.3 times the 90th-percentile radius (plus 1 cm) are strays.
+   */
+  private rejectStrays(xs: Float32Array, ys: Float32Array, zs: Float32Array, start: number, n: number): number {
+    const s = this.scratch;
+    const end = start + n;
+    s.set(xs.subarray(start, end));
+    const mx = quantileInPlace(s, n, 0.5);
+    s.set(ys.subarray(start, end));
+    const my = quantileInPlace(s, n, 0.5);
+    for (let i = start, k = 0; i < end; i++, k++) s[k] = Math.hypot(xs[i] - mx, ys[i] - my);
+    const limit = 1.3 * quantileInPlace(s, n, 0.9) + 0.01;
+    let w = start;
+    for (let i = start; i < end; i++) {
+      if (Math.hypot(xs[i] - mx, ys[i] - my) > limit) continue;
+      xs[w] = xs[i]; ys[w] = ys[i]; zs[w] = zs[i];
+      w++;
+    }
+    this.rejected = n - (w - start);
+    return w - start;
   }
 }

@@ -3,7 +3,7 @@ import { InvalidInputError, SpatialRewardError } from "../errors.js";
 import { validateIntrinsics, type PinholeIntrinsics } from "../geometry/intrinsics.js";
 import { frameFromUp, type SpatialFrame } from "../geometry/spatial_frame.js";
 import type { Scene, SceneObject } from "../scene/scene_object.js";
-import { AmodalBoxEstimator, type Box3 } from "./amodal_box.js";
+import { AmodalBoxEstimator, type Box3, type RestingOn } from "./amodal_box.js";
 import { ColorNamer } from "./color_naming.js";
 import { DetectionSegmenter } from "./detection_segmenter.js";
 import { DepthReader, readLabels, validateImage } from "./image_views.js";
@@ -16,8 +16,8 @@ export interface PerceptionOptions {
   minPoints: number;
   /** Points lower than this above the support surface are the surface itself, metres. */
   minHeightAboveSupport: number;
-  /** Background samples for the plane fit: every n-th pixel in both directions. */
-  planeStride: number;
+  /** Background samples for the plane fit (spread over the area around the objects). */
+  planeSamples: number;
   /** Depth range the sensor is trusted in, metres. */
   minDepth: number;
   maxDepth: number;
@@ -26,7 +26,7 @@ export interface PerceptionOptions {
 export const DEFAULT_PERCEPTION_OPTIONS: PerceptionOptions = {
   minPoints: 30,
   minHeightAboveSupport: 0.006,
-  planeStride: 8,
+  planeSamples: 4000,
   minDepth: 0.1,
   maxDepth: 10,
 };
@@ -133,14 +133,34 @@ export class Perception {
       labelKinds = (id) => dets[id - 1]?.kind;
     }
 
-    // 1. Support plane from background samples (camera frame).
-    const stride = this.options.planeStride;
+    // 1. Where the objects are: instance extents, or the detection boxes.
+    const dets = frame.detections ?? [];
+    const roi = { u0: width, u1: -1, v0: height, v1: -1 };
+    let present: number[] = [];
+    if (instanceMode) {
+      present = this.labelExtents(labels, ls, width, height);
+      for (const id of present) this.grow(roi, this.labelU0[id], this.labelU1[id], this.labelV0[id], this.labelV1[id]);
+    } else {
+      for (const det of dets) this.grow(roi, det.cx - det.width / 2, det.cx + det.width / 2, det.cy - det.height / 2, det.cy + det.height / 2);
+    }
+    if (roi.u1 < 0) {
+      for (let i = 0; i < present.length; i++) this.labelCount[present[i]] = 0;
+      throw new InvalidInputError("empty_mask", instanceMode ? "instance mask has no labelled pixels" : "no detections in the frame");
+    }
+    // The support is the surface the objects stand on, so the plane is sought around them
+    // (a floor or a wall elsewhere in the view may be larger).
+    const mu = Math.round((roi.u1 - roi.u0) * 0.5) + 8, mv = Math.round((roi.v1 - roi.v0) * 0.5) + 8;
+    const pu0 = Math.max(0, Math.floor(roi.u0 - mu)), pu1 = Math.min(width - 1, Math.ceil(roi.u1 + mu));
+    const pv0 = Math.max(0, Math.floor(roi.v0 - mv)), pv1 = Math.min(height - 1, Math.ceil(roi.v1 + mv));
+
+    // 2. Support plane from background samples (camera frame).
+    const stride = Math.max(2, Math.round(Math.sqrt(((pu1 - pu0 + 1) * (pv1 - pv0 + 1)) / this.options.planeSamples)));
     let ns = 0;
     const samples = this.samples;
     let validSamples = 0;
-    for (let v = stride >> 1; v < height; v += stride) {
+    for (let v = pv0 + (stride >> 1); v <= pv1; v += stride) {
       const ry = this.rayY[v];
-      for (let u = stride >> 1; u < width; u += stride) {
+      for (let u = pu0 + (stride >> 1); u <= pu1; u += stride) {
         const z = d[v * ds + u] * dscale;
         if (!(z > minZ && z < maxZ)) continue;
         validSamples++;
@@ -152,7 +172,8 @@ export class Perception {
       }
     }
     if (validSamples === 0) {
-      throw new InvalidInputError("bad_depth", "depth image has no valid readings (all zero, NaN or out of range)");
+      for (let i = 0; i < present.length; i++) this.labelCount[present[i]] = 0;
+      throw new InvalidInputError("bad_depth", "depth image has no valid readings (all zero, NaN or out of range) around the objects");
     }
     let spatial: SpatialFrame;
     if (frame.upInCamera) {
@@ -163,6 +184,7 @@ export class Perception {
     } else {
       const plane = this.plane.estimate(samples, ns);
       if (!plane) {
+        for (let i = 0; i < present.length; i++) this.labelCount[present[i]] = 0;
         throw new InvalidInputError("no_support_plane", `no support plane found in ${ns} background samples (needs ≥30% inliers within ${this.plane.options.threshold} m)`);
       }
       spatial = frameFromUp({ x: plane.nx, y: plane.ny, z: plane.nz }, plane.d);
@@ -173,13 +195,12 @@ export class Perception {
     const supportZ = spatial.supportZ;
     const floorZ = supportZ === null ? -Infinity : supportZ + this.options.minHeightAboveSupport;
 
-    // 2. Detections → label image by segmenting depth inside each box.
+    // 3. Detections → label image by segmenting depth inside each box.
     if (!instanceMode) {
       const depthM = this.depthM, above = this.above;
       for (let v = 0; v < height; v++) {
         for (let u = 0; u < width; u++) depthM[v * width + u] = d[v * ds + u] * dscale;
       }
-      const dets = frame.detections ?? [];
       for (const det of dets) {
         const u0 = Math.max(0, Math.floor(det.cx - det.width / 2)), u1 = Math.min(width - 1, Math.ceil(det.cx + det.width / 2));
         const v0 = Math.max(0, Math.floor(det.cy - det.height / 2)), v1 = Math.min(height - 1, Math.ceil(det.cy + det.height / 2));
@@ -196,33 +217,12 @@ export class Perception {
       for (const det of dets) {
         const u0 = Math.max(0, Math.floor(det.cx - det.width / 2)), u1 = Math.min(width - 1, Math.ceil(det.cx + det.width / 2));
         const v0 = Math.max(0, Math.floor(det.cy - det.height / 2)), v1 = Math.min(height - 1, Math.ceil(det.cy + det.height / 2));
-        for (let v = v0; v <= v1; v++) above.fill(0, v * width + Math.max(0, u0), v * width + u1 + 1);
+        for (let v = v0; v <= v1; v++) above.fill(0, v * width + u0, v * width + u1 + 1);
       }
+      present = this.labelExtents(labels, ls, width, height);
+      if (present.length === 0) throw new InvalidInputError("empty_mask", "no detection box contains an object above the support surface");
     }
-
-    // 3. Instance extents (one pass over the label image).
     const count = this.labelCount, U0 = this.labelU0, U1 = this.labelU1, V0 = this.labelV0, V1 = this.labelV1;
-    const present: number[] = [];
-    for (let v = 0; v < height; v++) {
-      const row = v * ls;
-      for (let u = 0; u < width; u++) {
-        const id = labels[row + u];
-        if (id === 0) continue;
-        if (count[id] === 0) {
-          present.push(id);
-          U0[id] = u; U1[id] = u; V0[id] = v; V1[id] = v;
-        } else {
-          if (u < U0[id]) U0[id] = u;
-          if (u > U1[id]) U1[id] = u;
-          V1[id] = v;
-        }
-        count[id]++;
-      }
-    }
-    if (present.length === 0) {
-      throw new InvalidInputError("empty_mask", instanceMode ? "instance mask has no labelled pixels" : "no detection box contains an object above the support surface");
-    }
-    present.sort((a, b) => a - b);
 
     // 4. Per instance: filtered points in the spatial frame, box and colour.
     const rgb = frame.rgb.data, rgbStep = frame.rgb.step;
@@ -237,6 +237,7 @@ export class Perception {
         continue;
       }
       let n = 0;
+      let onSupport = 0, onObject = 0, floating = 0;
       this.colors.begin();
       for (let v = V0[id]; v <= V1[id]; v++) {
         const ry = this.rayY[v];
@@ -263,6 +264,22 @@ export class Perception {
           ys[n] = r3 * cx + r4 * cy + r5 * z;
           zs[n] = pz;
           n++;
+          // Contact evidence at the bottom edge: just below a resting object the image shows
+          // the surface it stands on at about its depth; below a lifted one, the table far behind.
+          if (v + 2 < height && labels[row + 2 * ls + u] !== id) {
+            const below = labels[row + 2 * ls + u];
+            const zb = d[di + 2 * ds] * dscale;
+            if (zb > minZ && zb < maxZ) {
+              const dz = zb - z;
+              if (below === 0) {
+                if (dz < 0.07) onSupport++;
+                else floating++;
+              } else if (dz > -0.02) {
+                if (dz < 0.07) onObject++;
+                else floating++;
+              }
+            }
+          }
           const ci = v * rgbStep + u * 3;
           if (bgr) this.colors.add(rgb[ci + 2], rgb[ci + 1], rgb[ci]);
           else this.colors.add(rgb[ci], rgb[ci + 1], rgb[ci + 2]);
@@ -273,7 +290,11 @@ export class Perception {
         continue;
       }
       const b = this.box;
-      this.boxes.estimate(xs, ys, zs, 0, n, supportZ, b);
+      const evidence = onSupport + onObject + floating;
+      const rests: RestingOn =
+        evidence < 5 ? "unknown" : onSupport >= 0.3 * evidence ? "support" : onObject >= 0.3 * evidence ? "object" : "nothing";
+      n = this.boxes.estimate(xs, ys, zs, 0, n, supportZ, rests, b);
+      if (this.boxes.rejected > 0) this.counters.inc("dropped.stray_points", this.boxes.rejected);
       objects.push({
         id: "",
         kind,
@@ -289,6 +310,34 @@ export class Perception {
     return { stamp: frame.stamp, objects, supportZ };
   }
 
+  /** One pass over the label image: ids present (sorted) and their pixel extents. */
+  private labelExtents(labels: Uint8Array | Uint16Array, ls: number, width: number, height: number): number[] {
+    const count = this.labelCount, U0 = this.labelU0, U1 = this.labelU1, V0 = this.labelV0, V1 = this.labelV1;
+    const present: number[] = [];
+    for (let v = 0; v < height; v++) {
+      const row = v * ls;
+      for (let u = 0; u < width; u++) {
+        const id = labels[row + u];
+        if (id === 0) continue;
+        if (count[id] === 0) {
+          present.push(id);
+          U0[id] = u; U1[id] = u; V0[id] = v; V1[id] = v;
+        } else {
+          if (u < U0[id]) U0[id] = u;
+          if (u > U1[id]) U1[id] = u;
+          V1[id] = v;
+        }
+        count[id]++;
+      }
+    }
+    return present.sort((a, b) => a - b);
+  }
+
+  private grow(roi: { u0: number; u1: number; v0: number; v1: number }, u0: number, u1: number, v0: number, v1: number): void {
+    roi.u0 = Math.min(roi.u0, u0); roi.u1 = Math.max(roi.u1, u1);
+    roi.v0 = Math.min(roi.v0, v0); roi.v1 = Math.max(roi.v1, v1);
+  }
+
   private prepare(k: PinholeIntrinsics): void {
     const key = `${k.width}x${k.height}:${k.fx}:${k.fy}:${k.cx}:${k.cy}`;
     if (key === this.intrinsicsKey) return;
@@ -298,7 +347,7 @@ export class Perception {
     for (let u = 0; u < k.width; u++) this.rayX[u] = (u - k.cx) / k.fx;
     for (let v = 0; v < k.height; v++) this.rayY[v] = (v - k.cy) / k.fy;
     const n = k.width * k.height;
-    this.samples = new Float32Array(Math.ceil(n / (this.options.planeStride * this.options.planeStride) + 64) * 3);
+    this.samples = new Float32Array(Math.ceil(n / 4 + 64) * 3);
     this.xs = new Float32Array(n);
     this.ys = new Float32Array(n);
     this.zs = new Float32Array(n);
