@@ -35,7 +35,9 @@ export const DEFAULT_CAMERA_OPTIONS: CameraOptions = {
  * lies inside the image and is mostly unoccluded, so every question has an observable answer.
  */
 export function placeCamera(world: World, seed: number, options: Partial<CameraOptions> = {}): { camera: Camera; attempts: number; minVisibility: number } {
-  const o = { ...DEFAULT_CAMERA_OPTIONS, ...options };
+  // Keys given as undefined keep their defaults (callers pass optional CLI values through).
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const o: CameraOptions = { ...DEFAULT_CAMERA_OPTIONS, ...given };
   const rng = new Rng(seed ^ 0x0ca11e5a);
   const k = intrinsicsFromFov(o.width, o.height, o.hfovDeg);
   const renderer = new Renderer();

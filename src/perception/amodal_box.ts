@@ -33,6 +33,8 @@ export const DEFAULT_AMODAL_BOX_OPTIONS: AmodalBoxOptions = { trim: 0.0015, rest
  */
 export class AmodalBoxEstimator {
   private scratch = new Float32Array(1024);
+  /** Whether the last estimate took the object to rest on the support surface. */
+  lastResting = false;
   /** Points the last estimate rejected as strays. */
   rejected = 0;
   readonly options: AmodalBoxOptions;
@@ -59,6 +61,7 @@ export class AmodalBoxEstimator {
     // A resting object's underside is hidden but ends at the support surface.
     const resting = restingOn === "support" || (restingOn === "unknown" && supportZ !== null && zLow - supportZ < this.options.restingTolerance);
     const bottom = supportZ !== null && resting ? Math.min(supportZ, zLow) : zLow;
+    this.lastResting = resting;
     const height = Math.max(zTop - bottom, 1e-3);
 
     // Viewing azimuth of the object: the frame in which "across the ray" is well defined.

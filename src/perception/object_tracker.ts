@@ -8,6 +8,9 @@ interface Track {
   z: number;
   /** Frames since last matched. */
   missed: number;
+  /** Height and top measured while the object rested on the support (NaN until then). */
+  restingHeight: number;
+  restingTop: number;
   /** Colour votes: the name shown is the most frequent over the track's life. */
   colorVotes: Map<string, number>;
 }
@@ -39,8 +42,12 @@ export class ObjectTracker {
     this.nextIndex.clear();
   }
 
-  /** Assigns ids and voted colours to this frame's detections, in place. */
-  update(objects: SceneObject[]): void {
+  /**
+   * Assigns ids and voted colours to this frame's detections, in place. `resting[i]` says
+   * whether object i stands on the support surface: a lifted object's underside is hidden,
+   * so its box keeps the height the object had while it rested (rigid objects keep their size).
+   */
+  update(objects: SceneObject[], resting?: readonly boolean[]): void {
     const gate2 = this.options.gate * this.options.gate;
     const pairs: { t: number; o: number; d2: number }[] = [];
     for (let ti = 0; ti < this.tracks.length; ti++) {
@@ -71,8 +78,22 @@ export class ObjectTracker {
       } else {
         const n = (this.nextIndex.get(o.kind) ?? 0) + 1;
         this.nextIndex.set(o.kind, n);
-        t = { id: `${o.kind}#${n}`, kind: o.kind, x: 0, y: 0, z: 0, missed: 0, colorVotes: new Map() };
+        t = { id: `${o.kind}#${n}`, kind: o.kind, x: 0, y: 0, z: 0, missed: 0, restingHeight: NaN, restingTop: NaN, colorVotes: new Map() };
         this.tracks.push(t);
+      }
+      if (resting) {
+        const top = o.center.z + o.size.z / 2;
+        // Contact evidence lags a slow lift by a few frames; a top risen by more than 1 cm
+        // over its resting top means the object has left the surface.
+        const lifted = !resting[oi] || top > t.restingTop + 0.01;
+        if (!lifted) {
+          const first = Number.isNaN(t.restingHeight);
+          t.restingHeight = first ? o.size.z : 0.7 * t.restingHeight + 0.3 * o.size.z;
+          t.restingTop = first ? top : 0.7 * t.restingTop + 0.3 * top;
+        } else if (!Number.isNaN(t.restingHeight)) {
+          o.size.z = t.restingHeight;
+          o.center.z = top - t.restingHeight / 2;
+        }
       }
       t.x = o.center.x; t.y = o.center.y; t.z = o.center.z;
       if (o.color) t.colorVotes.set(o.color, (t.colorVotes.get(o.color) ?? 0) + 1);

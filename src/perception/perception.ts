@@ -228,6 +228,7 @@ export class Perception {
     const rgb = frame.rgb.data, rgbStep = frame.rgb.step;
     const bgr = frame.rgb.encoding === "bgr8";
     const objects: SceneObject[] = [];
+    const resting: boolean[] = [];
     const xs = this.xs, ys = this.ys, zs = this.zs;
     for (const id of present) {
       count[id] = 0;
@@ -294,6 +295,7 @@ export class Perception {
       const rests: RestingOn =
         evidence < 5 ? "unknown" : onSupport >= 0.3 * evidence ? "support" : onObject >= 0.3 * evidence ? "object" : "nothing";
       n = this.boxes.estimate(xs, ys, zs, 0, n, supportZ, rests, b);
+      resting.push(this.boxes.lastResting);
       if (this.boxes.rejected > 0) this.counters.inc("dropped.stray_points", this.boxes.rejected);
       objects.push({
         id: "",
@@ -305,7 +307,7 @@ export class Perception {
         numPoints: n,
       });
     }
-    this.tracker.update(objects);
+    this.tracker.update(objects, resting);
     this.lastStamp = frame.stamp;
     return { stamp: frame.stamp, objects, supportZ };
   }

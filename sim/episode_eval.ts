@@ -1,0 +1,123 @@
+import { Perception } from "../src/perception/perception.js";
+import { parseRewardSpec } from "../src/reward/parse_reward_spec.js";
+import { RewardTracker } from "../src/reward/reward_tracker.js";
+import type { RewardResult } from "../src/reward/reward_spec.js";
+import { isSpatialRewardError } from "../src/errors.js";
+import { placeCamera } from "./camera_placement.js";
+import { RgbdSensor } from "./rgbd_sensor.js";
+import { Rng } from "./rng.js";
+import { generateWorld } from "./scene_generator.js";
+import type { NoiseModel } from "./sensor_noise.js";
+import { chooseTask, scriptedEpisode, worldAt } from "./teleop.js";
+import { truthScene } from "./truth.js";
+
+export interface EpisodeEvalOptions {
+  seed: number;
+  frames: number;
+  noise: NoiseModel;
+  width?: number;
+  height?: number;
+  hfovDeg?: number;
+}
+
+export interface EpisodeEvalResult {
+  seed: number;
+  instruction: string;
+  spec: string;
+  frames: number;
+  /** Spearman rank correlation of the perceived dense reward with ground-truth progress. */
+  spearman: number;
+  /** First frame with success, perceived and true (−1: never). */
+  successFrame: number;
+  trueSuccessFrame: number;
+  finalProgress: number;
+  /** Frames perception or the reward could not process (counted by error code). */
+  errors: Record<string, number>;
+}
+
+/** Ranks with ties averaged (Spearman's convention). */
+function ranks(xs: readonly number[]): number[] {
+  const idx = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
+  const r = new Array<number>(xs.length);
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j + 1 < idx.length && xs[idx[j + 1]] === xs[idx[i]]) j++;
+    for (let k = i; k <= j; k++) r[idx[k]] = (i + j) / 2;
+    i = j + 1;
+  }
+  return r;
+}
+
+export function spearman(a: readonly number[], b: readonly number[]): number {
+  const ra = ranks(a), rb = ranks(b);
+  const n = a.length;
+  const ma = ra.reduce((s, x) => s + x, 0) / n, mb = rb.reduce((s, x) => s + x, 0) / n;
+  let num = 0, da = 0, db = 0;
+  for (let i = 0; i < n; i++) {
+    num += (ra[i] - ma) * (rb[i] - mb);
+    da += (ra[i] - ma) ** 2;
+    db += (rb[i] - mb) ** 2;
+  }
+  return da === 0 || db === 0 ? 0 : num / Math.sqrt(da * db);
+}
+
+/**
+ * Runs one scripted teleop episode through the renderer and perception and compares the
+ * perceived reward with the reward of the ground-truth scene under the same spec.
+ */
+export function evaluateEpisode(o: EpisodeEvalOptions): EpisodeEvalResult {
+  let world = generateWorld(o.seed);
+  let placed = placeCamera(world, o.seed, { width: o.width, height: o.height, hfovDeg: o.hfovDeg });
+  let chosen = chooseTask(world, placed.camera, new Rng(o.seed ^ 0x7e1e0));
+  for (let k = 1; !chosen && k < 20; k++) {
+    world = generateWorld(o.seed + 104729 * k);
+    placed = placeCamera(world, o.seed + k, { width: o.width, height: o.height, hfovDeg: o.hfovDeg });
+    chosen = chooseTask(world, placed.camera, new Rng(o.seed ^ 0x7e1e0));
+  }
+  if (!chosen) throw new Error(`seed ${o.seed}: no feasible pick-and-place task`);
+  const episode = scriptedEpisode(world, chosen.task, chosen.target, o.frames);
+  const spec = parseRewardSpec(episode.instruction);
+  const est = new RewardTracker(spec);
+  const tru = new RewardTracker(spec);
+  const perception = new Perception();
+  const sensor = new RgbdSensor({ noise: o.noise, seed: o.seed });
+  const rewards: number[] = [];
+  const progress: number[] = [];
+  let successFrame = -1, trueSuccessFrame = -1, finalProgress = 0;
+  const errors: Record<string, number> = {};
+  const periodNs = 33_333_333n;
+  for (let f = 0; f < o.frames; f++) {
+    const w = worldAt(world, episode.poses[f]);
+    const stamp = BigInt(f) * periodNs;
+    const truth = truthScene(w, placed.camera, stamp);
+    const t: RewardResult = tru.update(truth);
+    if (t.success && trueSuccessFrame < 0) trueSuccessFrame = f;
+    let r: RewardResult | null = null;
+    try {
+      const cap = sensor.capture(w, placed.camera, stamp);
+      delete cap.frame.detections;
+      r = est.update(perception.process(cap.frame));
+    } catch (e) {
+      if (!isSpatialRewardError(e)) throw e;
+      errors[e.code] = (errors[e.code] ?? 0) + 1;
+    }
+    // A frame without a reward keeps the previous one (what a controller would hold).
+    rewards.push(r ? r.reward : rewards.length ? rewards[rewards.length - 1] : -Infinity);
+    progress.push(t.progress);
+    if (r) {
+      finalProgress = r.progress;
+      if (r.success && successFrame < 0) successFrame = f;
+    }
+  }
+  return {
+    seed: o.seed,
+    instruction: episode.instruction,
+    spec: est.termLabels.join(" & "),
+    frames: o.frames,
+    spearman: spearman(rewards, progress),
+    successFrame,
+    trueSuccessFrame,
+    finalProgress,
+    errors,
+  };
+}
