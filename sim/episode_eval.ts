@@ -3,12 +3,10 @@ import { parseRewardSpec } from "../src/reward/parse_reward_spec.js";
 import { RewardTracker } from "../src/reward/reward_tracker.js";
 import type { RewardResult } from "../src/reward/reward_spec.js";
 import { isSpatialRewardError } from "../src/errors.js";
-import { placeCamera } from "./camera_placement.js";
 import { RgbdSensor } from "./rgbd_sensor.js";
-import { Rng } from "./rng.js";
-import { generateWorld } from "./scene_generator.js";
 import type { NoiseModel } from "./sensor_noise.js";
-import { chooseTask, scriptedEpisode, worldAt } from "./teleop.js";
+import { worldAt } from "./teleop.js";
+import { teleopScenario } from "./teleop_scenario.js";
 import { truthScene } from "./truth.js";
 
 export interface EpisodeEvalOptions {
@@ -66,16 +64,7 @@ export function spearman(a: readonly number[], b: readonly number[]): number {
  * perceived reward with the reward of the ground-truth scene under the same spec.
  */
 export function evaluateEpisode(o: EpisodeEvalOptions): EpisodeEvalResult {
-  let world = generateWorld(o.seed);
-  let placed = placeCamera(world, o.seed, { width: o.width, height: o.height, hfovDeg: o.hfovDeg });
-  let chosen = chooseTask(world, placed.camera, new Rng(o.seed ^ 0x7e1e0));
-  for (let k = 1; !chosen && k < 20; k++) {
-    world = generateWorld(o.seed + 104729 * k);
-    placed = placeCamera(world, o.seed + k, { width: o.width, height: o.height, hfovDeg: o.hfovDeg });
-    chosen = chooseTask(world, placed.camera, new Rng(o.seed ^ 0x7e1e0));
-  }
-  if (!chosen) throw new Error(`seed ${o.seed}: no feasible pick-and-place task`);
-  const episode = scriptedEpisode(world, chosen.task, chosen.target, o.frames);
+  const { world, camera, episode } = teleopScenario(o.seed, o.frames, { width: o.width, height: o.height, hfovDeg: o.hfovDeg });
   const spec = parseRewardSpec(episode.instruction);
   const est = new RewardTracker(spec);
   const tru = new RewardTracker(spec);
@@ -89,12 +78,12 @@ export function evaluateEpisode(o: EpisodeEvalOptions): EpisodeEvalResult {
   for (let f = 0; f < o.frames; f++) {
     const w = worldAt(world, episode.poses[f]);
     const stamp = BigInt(f) * periodNs;
-    const truth = truthScene(w, placed.camera, stamp);
+    const truth = truthScene(w, camera, stamp);
     const t: RewardResult = tru.update(truth);
     if (t.success && trueSuccessFrame < 0) trueSuccessFrame = f;
     let r: RewardResult | null = null;
     try {
-      const cap = sensor.capture(w, placed.camera, stamp);
+      const cap = sensor.capture(w, camera, stamp);
       delete cap.frame.detections;
       r = est.update(perception.process(cap.frame));
     } catch (e) {

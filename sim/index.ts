@@ -10,3 +10,6 @@ export * from "./truth.js";
 export * from "./sensor_noise.js";
 export * from "./detections.js";
 export * from "./rgbd_sensor.js";
+export * from "./teleop.js";
+export * from "./teleop_scenario.js";
+export * from "./episode_eval.js";

@@ -116,11 +116,16 @@ export class AmodalBoxEstimator {
     const mx = quantileInPlace(s, n, 0.5);
     s.set(ys.subarray(start, end));
     const my = quantileInPlace(s, n, 0.5);
-    for (let i = start, k = 0; i < end; i++, k++) s[k] = Math.hypot(xs[i] - mx, ys[i] - my);
-    const limit = 1.3 * quantileInPlace(s, n, 0.9) + 0.01;
+    for (let i = start, k = 0; i < end; i++, k++) {
+      const dx = xs[i] - mx, dy = ys[i] - my;
+      s[k] = dx * dx + dy * dy;
+    }
+    const limit = 1.3 * Math.sqrt(quantileInPlace(s, n, 0.9)) + 0.01;
+    const limit2 = limit * limit;
     let w = start;
     for (let i = start; i < end; i++) {
-      if (Math.hypot(xs[i] - mx, ys[i] - my) > limit) continue;
+      const dx = xs[i] - mx, dy = ys[i] - my;
+      if (dx * dx + dy * dy > limit2) continue;
       xs[w] = xs[i]; ys[w] = ys[i]; zs[w] = zs[i];
       w++;
     }

@@ -18,6 +18,8 @@ export interface PerceptionOptions {
   minHeightAboveSupport: number;
   /** Background samples for the plane fit (spread over the area around the objects). */
   planeSamples: number;
+  /** Objects with more pixels than this are sampled every 2nd (or 3rd) pixel. */
+  maxPointsPerObject: number;
   /** Depth range the sensor is trusted in, metres. */
   minDepth: number;
   maxDepth: number;
@@ -27,6 +29,7 @@ export const DEFAULT_PERCEPTION_OPTIONS: PerceptionOptions = {
   minPoints: 30,
   minHeightAboveSupport: 0.006,
   planeSamples: 4000,
+  maxPointsPerObject: 1500,
   minDepth: 0.1,
   maxDepth: 10,
 };
@@ -231,6 +234,7 @@ export class Perception {
     const resting: boolean[] = [];
     const xs = this.xs, ys = this.ys, zs = this.zs;
     for (const id of present) {
+      const pixels = count[id];
       count[id] = 0;
       const kind = labelKinds(id);
       if (kind === undefined) {
@@ -240,10 +244,13 @@ export class Perception {
       let n = 0;
       let onSupport = 0, onObject = 0, floating = 0;
       this.colors.begin();
-      for (let v = V0[id]; v <= V1[id]; v++) {
+      // Large objects are sampled on a grid: a few thousand points pin a box down as well as
+      // all of them; the first and last rows and columns are always visited so extents keep.
+      const step = pixels > this.options.maxPointsPerObject * 4 ? 3 : pixels > this.options.maxPointsPerObject ? 2 : 1;
+      for (let v = V0[id]; v <= V1[id]; v = v + step > V1[id] && v < V1[id] ? V1[id] : v + step) {
         const ry = this.rayY[v];
         const row = v * ls;
-        for (let u = U0[id]; u <= U1[id]; u++) {
+        for (let u = U0[id]; u <= U1[id]; u = u + step > U1[id] && u < U1[id] ? U1[id] : u + step) {
           if (labels[row + u] !== id) continue;
           const di = v * ds + u;
           const z = d[di] * dscale;
@@ -314,25 +321,41 @@ export class Perception {
 
   /** One pass over the label image: ids present (sorted) and their pixel extents. */
   private labelExtents(labels: Uint8Array | Uint16Array, ls: number, width: number, height: number): number[] {
-    const count = this.labelCount, U0 = this.labelU0, U1 = this.labelU1, V0 = this.labelV0, V1 = this.labelV1;
     const present: number[] = [];
+    // Most of a mask is background: read mono8 masks four pixels at a time and skip zero words.
+    const wordsPerRow = width >> 2;
+    const words = labels instanceof Uint8Array && labels.byteOffset % 4 === 0 && ls % 4 === 0
+      ? new Uint32Array(labels.buffer, labels.byteOffset, (ls * height) >> 2)
+      : null;
     for (let v = 0; v < height; v++) {
       const row = v * ls;
-      for (let u = 0; u < width; u++) {
-        const id = labels[row + u];
-        if (id === 0) continue;
-        if (count[id] === 0) {
-          present.push(id);
-          U0[id] = u; U1[id] = u; V0[id] = v; V1[id] = v;
-        } else {
-          if (u < U0[id]) U0[id] = u;
-          if (u > U1[id]) U1[id] = u;
-          V1[id] = v;
+      let u = 0;
+      if (words) {
+        const wrow = row >> 2;
+        for (let w = 0; w < wordsPerRow; w++) {
+          if (words[wrow + w] === 0) continue;
+          const u0 = w << 2;
+          for (let k = 0; k < 4; k++) this.visit(labels[row + u0 + k], u0 + k, v, present);
         }
-        count[id]++;
+        u = wordsPerRow << 2;
       }
+      for (; u < width; u++) this.visit(labels[row + u], u, v, present);
     }
     return present.sort((a, b) => a - b);
+  }
+
+  private visit(id: number, u: number, v: number, present: number[]): void {
+    if (id === 0) return;
+    const count = this.labelCount;
+    if (count[id] === 0) {
+      present.push(id);
+      this.labelU0[id] = u; this.labelU1[id] = u; this.labelV0[id] = v; this.labelV1[id] = v;
+    } else {
+      if (u < this.labelU0[id]) this.labelU0[id] = u;
+      if (u > this.labelU1[id]) this.labelU1[id] = u;
+      this.labelV1[id] = v;
+    }
+    count[id]++;
   }
 
   private grow(roi: { u0: number; u1: number; v0: number; v1: number }, u0: number, u1: number, v0: number, v1: number): void {

@@ -1,0 +1,50 @@
+import { parseArgs } from "node:util";
+import { runPipelineBench } from "../../bench/pipeline_bench.js";
+import { runStateOnlyRewardBench } from "../../bench/state_only_reward_bench.js";
+import { Progress } from "./progress.js";
+import { parseNoise, positiveInt } from "./sim_samples.js";
+
+const HELP = `usage: spatial-reward bench [--frames N] [--seed S] [--noise none|realsense] [--queries Q] [--json]
+
+Per-stage latency (render, lift + scene graph, Q spatial queries, reward) at 640x480 with
+8 objects, and the state-only reward rate from poses.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      frames: { type: "string", default: "300" },
+      seed: { type: "string", default: "11" },
+      noise: { type: "string", default: "none" },
+      queries: { type: "string", default: "40" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const frames = positiveInt("frames", values.frames);
+  const progress = new Progress(250, true);
+  const pipeline = runPipelineBench({
+    frames,
+    seed: Number(values.seed),
+    noise: parseNoise(values.noise),
+    queries: positiveInt("queries", values.queries),
+    onProgress: (f) => progress.update(`pipeline: frame ${f}/${frames}`),
+  });
+  progress.update("state-only rewards…", true);
+  const stateOnly = runStateOnlyRewardBench();
+  progress.done();
+  const out = { pipeline_ms: pipeline.pipeline_ms, stages: pipeline.stages, state_only_rewards_per_s: stateOnly.rewards_per_s, pipeline };
+  if (values.json) console.log(JSON.stringify(out));
+  else {
+    const s = pipeline.stages;
+    console.log(`${pipeline.width}x${pipeline.height}, ${pipeline.objects} objects, ${pipeline.queries_per_frame} queries/frame, ${pipeline.frames_measured} frames`);
+    console.log(`pipeline (lift + scene graph + queries + reward): p50 ${pipeline.pipeline_ms.p50} ms  p99 ${pipeline.pipeline_ms.p99} ms  (${pipeline.pipeline_hz_at_p50} Hz at p50)`);
+    console.log(`  render ${s.render_ms.p50} ms | lift+scene ${s.lift_scene_graph_ms.p50} ms | queries ${s.queries_ms.p50} ms | reward ${s.reward_ms.p50} ms (p50)`);
+    console.log(`state-only rewards: ${stateOnly.rewards_per_s.toLocaleString("en-US")} /s`);
+  }
+  return 0;
+}

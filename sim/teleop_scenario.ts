@@ -1,0 +1,29 @@
+import type { Camera } from "./camera.js";
+import { placeCamera, type CameraOptions } from "./camera_placement.js";
+import { Rng } from "./rng.js";
+import { generateWorld, type SceneOptions } from "./scene_generator.js";
+import { chooseTask, scriptedEpisode, type ScriptedEpisode } from "./teleop.js";
+import type { World } from "./world.js";
+
+export interface TeleopScenario {
+  /** The seed the scenario was finally built from (a crowded draw moves on to the next). */
+  seed: number;
+  world: World;
+  camera: Camera;
+  episode: ScriptedEpisode;
+}
+
+/**
+ * A seeded world, camera and scripted pick-and-place episode of `frames` frames. If a draw
+ * has no feasible task (nothing graspable, no free spot in view), the next seed is tried.
+ */
+export function teleopScenario(seed: number, frames: number, camera: Partial<CameraOptions> = {}, scene: Partial<SceneOptions> = {}): TeleopScenario {
+  for (let k = 0; k < 50; k++) {
+    const s = seed + k * 1_000_003;
+    const world = generateWorld(s, scene);
+    const placed = placeCamera(world, s, camera);
+    const chosen = chooseTask(world, placed.camera, new Rng(s ^ 0x7e1e0));
+    if (chosen) return { seed: s, world, camera: placed.camera, episode: scriptedEpisode(world, chosen.task, chosen.target, frames) };
+  }
+  throw new Error(`no feasible pick-and-place task near seed ${seed}`);
+}
