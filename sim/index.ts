@@ -13,3 +13,5 @@ export * from "./rgbd_sensor.js";
 export * from "./teleop.js";
 export * from "./teleop_scenario.js";
 export * from "./episode_eval.js";
+export * from "./sim_env.js";
+export * from "./scripted_policy.js";
