@@ -4,7 +4,7 @@ const BINS = 32;
 
 /**
  * Names an object's colour from its pixels. Shading darkens the sides turned away from the
- * light, so the name comes from the brightest quarter of the pixels, matched to the
+ * light, so the name comes from the brightest 8% of the pixels, matched to the
  * reference colours up to a brightness scale (chromaticity first, then brightness).
  */
 export class ColorNamer {
@@ -30,7 +30,8 @@ export class ColorNamer {
     let total = 0;
     for (let i = 0; i < BINS; i++) total += this.hist[i];
     if (total === 0) return "";
-    const want = Math.max(1, total / 4);
+    // The brightest pixels face the light: their colour is closest to the albedo.
+    const want = Math.max(1, total * 0.08);
     let got = 0, r = 0, g = 0, b = 0;
     for (let i = BINS - 1; i >= 0 && got < want; i--) {
       got += this.hist[i];

@@ -197,6 +197,7 @@ export class Perception {
     const r0 = R[0], r1 = R[1], r2 = R[2], r3 = R[3], r4 = R[4], r5 = R[5], r6 = R[6], r7 = R[7], r8 = R[8];
     const supportZ = spatial.supportZ;
     const floorZ = supportZ === null ? -Infinity : supportZ + this.options.minHeightAboveSupport;
+    const colorFloorZ = supportZ === null ? -Infinity : supportZ + 0.015;
 
     // 3. Detections → label image by segmenting depth inside each box.
     if (!instanceMode) {
@@ -288,9 +289,13 @@ export class Perception {
               }
             }
           }
-          const ci = v * rgbStep + u * 3;
-          if (bgr) this.colors.add(rgb[ci + 2], rgb[ci + 1], rgb[ci]);
-          else this.colors.add(rgb[ci], rgb[ci + 1], rgb[ci + 2]);
+          // Colour only from points clearly off the surface: mask spill onto a bright table
+          // would otherwise outshine a dark object.
+          if (pz > colorFloorZ) {
+            const ci = v * rgbStep + u * 3;
+            if (bgr) this.colors.add(rgb[ci + 2], rgb[ci + 1], rgb[ci]);
+            else this.colors.add(rgb[ci], rgb[ci + 1], rgb[ci + 2]);
+          }
         }
       }
       if (n < this.options.minPoints) {
