@@ -1,6 +1,6 @@
 import { CATALOGUE, type CatalogueEntry } from "./catalogue.js";
 import { Rng } from "./rng.js";
-import { supportLocal, type Primitive } from "./shapes.js";
+import { primitiveHeight, supportLocal, type Primitive } from "./shapes.js";
 import type { SimObject, World } from "./world.js";
 
 export interface SceneOptions {
@@ -74,6 +74,32 @@ export function generateWorld(seed: number, options: Partial<SceneOptions> = {})
       };
       world.objects.push(obj);
       placed = true;
+    }
+  }
+  // Now and then a small object stands on a book or box (stacking makes "above", "below"
+  // and elevation questions non-trivial).
+  const surfaces = world.objects.filter((ob) => ob.kind === "book" || ob.kind === "box");
+  if (surfaces.length > 0 && world.objects.length < o.maxObjects && rng.next() < 0.35) {
+    const base = rng.pick(surfaces);
+    const small = CATALOGUE.filter((c) => ["cube", "apple", "lemon", "can", "cup", "mug", "ball"].includes(c.kind));
+    const entry = rng.pick(small);
+    const colors = entry.colors.filter((c) => !usedNames.has(`${c} ${entry.kind}`));
+    if (colors.length > 0) {
+      const color = rng.pick(colors);
+      const primitive = entry.make(rng, o.sizeJitter);
+      const baseReach = Math.min(supportLocal(base.primitive, 1, 0, 0), supportLocal(base.primitive, 0, 1, 0));
+      if (footprintRadius(primitive) < 0.9 * baseReach) {
+        const index = (counts.get(entry.kind) ?? 0) + 1;
+        counts.set(entry.kind, index);
+        usedNames.add(`${color} ${entry.kind}`);
+        world.objects.push({
+          id: `${entry.kind}#${index}`,
+          kind: entry.kind,
+          color,
+          primitive,
+          pose: { x: base.pose.x, y: base.pose.y, z: base.pose.z + primitiveHeight(base.primitive), yaw: rng.uniform(-Math.PI, Math.PI) },
+        });
+      }
     }
   }
   // Crowded draws can leave fewer than asked; never fewer than the minimum.
