@@ -8,7 +8,7 @@ import { ColorNamer } from "./color_naming.js";
 import { DetectionSegmenter } from "./detection_segmenter.js";
 import { DepthReader, readLabels, validateImage } from "./image_views.js";
 import { ObjectTracker } from "./object_tracker.js";
-import type { RgbdFrame } from "./rgbd_frame.js";
+import type { Detection2D, RgbdFrame } from "./rgbd_frame.js";
 import { SupportPlaneEstimator } from "./support_plane.js";
 
 export interface PerceptionOptions {
@@ -185,7 +185,20 @@ export class Perception {
       if (!(n > 0)) throw new InvalidInputError("bad_argument", "upInCamera must be a non-zero finite vector");
       spatial = frameFromUp(up, supportHeightAlong(samples, ns, up.x / n, up.y / n, up.z / n));
     } else {
-      const plane = this.plane.estimate(samples, ns);
+      let plane = this.plane.estimate(samples, ns);
+      // The dominant plane can be a floor seen past the table's edge. The support is the
+      // plane the objects stand on: if they float high above this one, look again among the
+      // samples above it.
+      if (plane && this.medianObjectHeight(plane, d, ds, dscale, labels, ls, instanceMode, dets, pu0, pu1, pv0, pv1) > 0.2) {
+        let m = 0;
+        for (let i = 0; i < ns * 3; i += 3) {
+          const h = plane.nx * samples[i] + plane.ny * samples[i + 1] + plane.nz * samples[i + 2] + plane.d;
+          if (h > 0.05) { samples[m * 3] = samples[i]; samples[m * 3 + 1] = samples[i + 1]; samples[m * 3 + 2] = samples[i + 2]; m++; }
+        }
+        const higher = this.plane.estimateFresh(samples, m);
+        if (higher) plane = higher;
+        this.counters.inc("support_plane.rejected_low_plane");
+      }
       if (!plane) {
         for (let i = 0; i < present.length; i++) this.labelCount[present[i]] = 0;
         throw new InvalidInputError("no_support_plane", `no support plane found in ${ns} background samples (needs ≥30% inliers within ${this.plane.options.threshold} m)`);
@@ -361,6 +374,31 @@ export class Perception {
       this.labelV1[id] = v;
     }
     count[id]++;
+  }
+
+  /** Median height above `plane` of a grid of object pixels (mask pixels, or inside boxes). */
+  private medianObjectHeight(
+    plane: { nx: number; ny: number; nz: number; d: number },
+    d: Float32Array | Uint16Array, ds: number, dscale: number,
+    labels: Uint8Array | Uint16Array, ls: number, instanceMode: boolean, dets: readonly Detection2D[],
+    u0: number, u1: number, v0: number, v1: number,
+  ): number {
+    const hs: number[] = [];
+    const step = Math.max(2, Math.round(Math.sqrt(((u1 - u0 + 1) * (v1 - v0 + 1)) / 2000)));
+    for (let v = v0; v <= v1; v += step) {
+      for (let u = u0; u <= u1; u += step) {
+        const inside = instanceMode
+          ? labels[v * ls + u] !== 0
+          : dets.some((b) => Math.abs(u - b.cx) <= b.width / 4 && Math.abs(v - b.cy) <= b.height / 4);
+        if (!inside) continue;
+        const z = d[v * ds + u] * dscale;
+        if (!(z > this.options.minDepth && z < this.options.maxDepth)) continue;
+        hs.push(plane.nx * this.rayX[u] * z + plane.ny * this.rayY[v] * z + plane.nz * z + plane.d);
+      }
+    }
+    if (hs.length === 0) return 0;
+    hs.sort((a, b) => a - b);
+    return hs[hs.length >> 1];
   }
 
   private grow(roi: { u0: number; u1: number; v0: number; v1: number }, u0: number, u1: number, v0: number, v1: number): void {

@@ -65,6 +65,14 @@ export class SupportPlaneEstimator {
     return found;
   }
 
+  /** RANSAC without the temporal shortcut (e.g. after rejecting a plane as not the support). */
+  estimateFresh(pts: Float32Array, n: number): Plane | null {
+    if (n < 3) return null;
+    const found = this.ransac(pts, n);
+    this.last = found;
+    return found;
+  }
+
   private random(): number {
     // xorshift32: deterministic, so the same frames give the same plane.
     let x = this.seed;
