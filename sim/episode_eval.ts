@@ -23,7 +23,11 @@ export interface EpisodeEvalResult {
   instruction: string;
   spec: string;
   frames: number;
-  /** Spearman rank correlation of the perceived dense reward with ground-truth progress. */
+  /**
+   * Spearman rank correlation of the perceived dense reward with ground-truth progress,
+   * progress_t = 1 − residual_t / max residual over the episode, from the true poses (a
+   * monotone map of the true residual, so the true reward ranks the same way).
+   */
   spearman: number;
   /** First frame with success, perceived and true (−1: never). */
   successFrame: number;
@@ -71,7 +75,7 @@ export function evaluateEpisode(o: EpisodeEvalOptions): EpisodeEvalResult {
   const perception = new Perception();
   const sensor = new RgbdSensor({ noise: o.noise, seed: o.seed });
   const rewards: number[] = [];
-  const progress: number[] = [];
+  const progress: number[] = []; // −true residual: ranks exactly as ground-truth progress
   let successFrame = -1, trueSuccessFrame = -1, finalProgress = 0;
   const errors: Record<string, number> = {};
   const periodNs = 33_333_333n;
@@ -92,7 +96,7 @@ export function evaluateEpisode(o: EpisodeEvalOptions): EpisodeEvalResult {
     }
     // A frame without a reward keeps the previous one (what a controller would hold).
     rewards.push(r ? r.reward : rewards.length ? rewards[rewards.length - 1] : -Infinity);
-    progress.push(t.progress);
+    progress.push(-t.residual);
     if (r) {
       finalProgress = r.progress;
       if (r.success && successFrame < 0) successFrame = f;

@@ -5,6 +5,7 @@ interface Track {
   kind: string;
   x: number;
   y: number;
+  /** Top of the box (z), which stays put when the bottom estimate jumps. */
   z: number;
   /** Frames since last matched. */
   missed: number;
@@ -55,7 +56,9 @@ export class ObjectTracker {
       for (let oi = 0; oi < objects.length; oi++) {
         const o = objects[oi];
         if (o.kind !== t.kind) continue;
-        const dx = o.center.x - t.x, dy = o.center.y - t.y, dz = o.center.z - t.z;
+        // Horizontal centre and top: the bottom of a box can jump when support contact is
+        // misjudged, the top of a rigid object cannot.
+        const dx = o.center.x - t.x, dy = o.center.y - t.y, dz = o.center.z + o.size.z / 2 - t.z;
         const d2 = dx * dx + dy * dy + dz * dz;
         if (d2 <= gate2) pairs.push({ t: ti, o: oi, d2 });
       }
@@ -95,7 +98,7 @@ export class ObjectTracker {
           o.center.z = top - t.restingHeight / 2;
         }
       }
-      t.x = o.center.x; t.y = o.center.y; t.z = o.center.z;
+      t.x = o.center.x; t.y = o.center.y; t.z = o.center.z + o.size.z / 2;
       if (o.color) t.colorVotes.set(o.color, (t.colorVotes.get(o.color) ?? 0) + 1);
       o.id = t.id;
       o.color = votedColor(t.colorVotes, o.color);

@@ -318,7 +318,7 @@ export class Perception {
       const b = this.box;
       const evidence = onSupport + onObject + floating;
       const rests: RestingOn =
-        evidence < 5 ? "unknown" : onSupport >= 0.3 * evidence ? "support" : onObject >= 0.3 * evidence ? "object" : "nothing";
+        evidence < 5 ? "unknown" : onSupport >= 0.5 * evidence ? "support" : onObject >= 0.3 * evidence ? "object" : "nothing";
       n = this.boxes.estimate(xs, ys, zs, 0, n, supportZ, rests, b);
       resting.push(this.boxes.lastResting);
       if (this.boxes.rejected > 0) this.counters.inc("dropped.stray_points", this.boxes.rejected);
