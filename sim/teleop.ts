@@ -54,8 +54,18 @@ export function chooseTask(world: World, camera: Camera, rng: Rng): { task: Tele
   for (const a of as) {
     const bs = rng.shuffle(world.objects.filter((o) => o !== a));
     for (const b of bs) {
-      const onTop = SURFACES.has(b.kind) && hasFlatTop(b.primitive) && footprintRadius(a.primitive) < 0.8 * minHalfWidth(b) && rng.next() < 0.6;
+      // B's top must be free: the generator sometimes stacks an object there already.
+      const topFree = !world.objects.some((o) => o !== b && o.pose.z > b.pose.z + 0.005 && Math.hypot(o.pose.x - b.pose.x, o.pose.y - b.pose.y) < minHalfWidth(b));
+      const onTop = SURFACES.has(b.kind) && hasFlatTop(b.primitive) && topFree && footprintRadius(a.primitive) < 0.8 * minHalfWidth(b) && rng.next() < 0.6;
       const mode: PlaceMode = onTop ? "on_top_of" : "next_to";
+      // A task already (nearly) done teaches nothing: A must start well away from B.
+      if (mode === "next_to") {
+        const t = truthScene(world, camera, 0n).objects;
+        if (boxGap(t[world.objects.indexOf(a)], t[world.objects.indexOf(b)]) < 0.1) continue;
+      }
+      // Neither A nor B may be part of a stack (A carrying a passenger, B riding on something).
+      if (world.objects.some((o) => o !== a && o.pose.z > a.pose.z + 0.005 && Math.hypot(o.pose.x - a.pose.x, o.pose.y - a.pose.y) < footprintRadius(a.primitive))) continue;
+      if (b.pose.z > world.tableZ + 0.005 || a.pose.z > world.tableZ + 0.005) continue;
       const target = placementTarget(world, camera, a, b, mode);
       if (target) return { task: { a: a.id, b: b.id, mode }, target };
     }
