@@ -1,17 +1,12 @@
+import { mulberry32 } from "../src/random/mulberry32.js";
+
 /** Seeded PRNG (mulberry32) with the draws the simulator needs. Same seed, same world. */
 export class Rng {
-  private state: number;
+  readonly next: () => number;
   private spare: number | null = null;
 
   constructor(seed: number) {
-    this.state = (seed >>> 0) ^ 0x9e3779b9;
-  }
-
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(((seed >>> 0) ^ 0x9e3779b9) >>> 0);
   }
 
   uniform(a: number, b: number): number {

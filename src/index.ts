@@ -19,3 +19,4 @@ export { Perception, DEFAULT_PERCEPTION_OPTIONS, type PerceptionOptions } from "
 export * from "./spatial/index.js";
 export * from "./eval/spatial_scoring.js";
 export * from "./reward/index.js";
+export * from "./random/mulberry32.js";

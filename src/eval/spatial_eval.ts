@@ -5,6 +5,7 @@ import { answerQuestion } from "../spatial/answer_question.js";
 import { generateQuestions, type SkipReason } from "../spatial/question_generator.js";
 import { questionType } from "../spatial/question_types.js";
 import { isSpatialRewardError } from "../errors.js";
+import { mulberry32 } from "../random/mulberry32.js";
 import { scoreAnswer, summarize, type ScoredAnswer, type SpatialEvalSummary } from "./spatial_scoring.js";
 
 /** One evaluation scene: what the camera delivers and what the world really is. */
@@ -44,18 +45,6 @@ export interface SpatialEvalResult extends SpatialEvalSummary {
   /** Scenes perception rejected (typed error), by code; their questions count as unanswered. */
   rejected_frames: Record<string, number>;
   skipped: Partial<Record<SkipReason, number>>;
-}
-
-/** Small deterministic PRNG for question sampling (independent of the scene's own seed). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

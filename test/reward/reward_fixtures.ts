@@ -1,3 +1,4 @@
+import { mulberry32 } from "../../src/random/mulberry32.js";
 import type { Scene, SceneObject } from "../../src/scene/scene_object.js";
 
 export const TABLE_Z = -0.4;
@@ -20,14 +21,5 @@ export function sceneOf(objects: SceneObject[], supportZ: number | null = TABLE_
   return { stamp, objects, supportZ };
 }
 
-/** Deterministic uniform [0, 1) generator (mulberry32). */
-export function rand(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform [0, 1) generator. */
+export const rand = mulberry32;
