@@ -1,43 +1,67 @@
 import { Observable } from "rxjs";
 import { Counters } from "../diagnostics/counters.js";
 import { InvalidInputError, SpatialRewardError } from "../errors.js";
-import { normalizeNamespace, resolveName } from "./names.js";
-import type { ParameterValue } from "./parameters.js";
-import type { NodeOptions, Publisher, ServiceClient, Subscription, Timer, Transport, TransportNode } from "./port.js";
+import { nodeIdentity, parseRemapRule, resolveName, type RemapRule } from "./names.js";
+import { kindAccepts, parameterKind, validateParameterName, type ParameterKind, type ParameterValue, type WidenParameter } from "./parameters.js";
+import type {
+  NodeOptions, ParameterChangeCallback, Publisher, ServiceClient, ServiceServer, Subscription, Timer, Transport,
+  TransportErrorHandler, TransportNode,
+} from "./port.js";
 import { QOS_DEFAULT, type QoS } from "./qos.js";
 
+const DEFAULT_CALL_TIMEOUT_MS = 5000;
+
 interface Sub {
-  qos: QoS;
-  deliver: (msg: unknown) => void;
+  readonly qos: QoS;
+  /** False once destroyed: a delivery loop iterates the list it started with and must skip it. */
+  live: boolean;
+  readonly deliver: (msg: unknown) => void;
+}
+
+interface Pub {
+  readonly qos: QoS;
+  /** Last `qos.depth` messages of a transient_local publisher, oldest first. */
+  readonly history: unknown[];
 }
 
 interface Topic {
-  type: string;
-  subs: Set<Sub>;
-  /** Last messages of transient-local publishers, replayed to transient-local late joiners. */
-  latched: unknown[];
-  latchDepth: number;
+  readonly name: string;
+  readonly type: string;
+  /** Replaced, never mutated, on (un)subscribe: a delivery loop keeps the list it started with. */
+  subs: readonly Sub[];
+  readonly pubs: Set<Pub>;
 }
 
 interface Service {
-  type: string;
-  handler: (req: unknown) => unknown;
+  readonly type: string;
+  readonly handler: (request: unknown) => unknown;
+}
+
+function checkPositive(what: string, value: number): void {
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidInputError("bad_argument", `${what} must be a positive number, got ${value}`);
 }
 
 /**
- * In-process backend: one rxjs-free bus of topics and services inside this process. Delivery
- * is synchronous and zero-copy — a published object reaches every subscriber by reference,
- * so subscribers must not mutate messages. This is the backend simulator loops use: a frame
- * published is processed by the whole node graph before publish() returns.
+ * In-process backend: topics and services inside this process, for simulator loops, tests and
+ * single-process runs. Delivery is synchronous and zero-copy: publish() hands the same object
+ * to every subscriber before it returns, so subscribers must not mutate messages (nor keep
+ * them expecting the publisher not to reuse its buffers). A frame published is thus processed
+ * by the whole node graph before publish() returns.
+ *
+ * QoS: reliability and history are moot without a network or queue; durability is honoured:
+ * a transient_local publisher keeps its last `depth` messages and replays them to each
+ * transient_local subscription created later (at most that subscription's depth per publisher),
+ * as DDS does. A topic has one type while anything uses it.
  */
 export class InprocTransport implements Transport {
   readonly name = "inproc";
+  /** Transport-wide counters: messages_published/delivered, callback_errors, errors.type_mismatch. */
   readonly counters = new Counters();
+  onError: TransportErrorHandler = () => {};
   private readonly topics = new Map<string, Topic>();
   private readonly services = new Map<string, Service>();
+  private readonly serviceWaiters = new Map<string, Set<() => void>>();
   private readonly nodes = new Set<InprocNode>();
-  /** Called with every error thrown by a subscriber callback (after counting it). */
-  onError: (error: unknown, topic: string) => void = () => {};
 
   createNode(name: string, options: NodeOptions = {}): TransportNode {
     const node = new InprocNode(this, name, options);
@@ -49,6 +73,8 @@ export class InprocTransport implements Transport {
     for (const n of [...this.nodes]) n.destroy();
     this.topics.clear();
     this.services.clear();
+    for (const waiters of this.serviceWaiters.values()) for (const w of waiters) w();
+    this.serviceWaiters.clear();
   }
 
   /** @internal */
@@ -56,38 +82,53 @@ export class InprocTransport implements Transport {
     this.nodes.delete(node);
   }
 
-  /** @internal */
+  /** @internal The topic, created on first use; a different type is a counted type_mismatch. */
   topic(name: string, type: string): Topic {
     let t = this.topics.get(name);
     if (!t) {
-      t = { type, subs: new Set(), latched: [], latchDepth: 0 };
+      t = { name, type, subs: [], pubs: new Set() };
       this.topics.set(name, t);
     } else if (t.type !== type) {
       this.counters.inc("errors.type_mismatch");
-      throw new SpatialRewardError("type_mismatch", `topic ${name} carries ${t.type}, not ${type}`);
+      throw new SpatialRewardError("type_mismatch", `topic ${name} carries ${t.type}; cannot use it as ${type}`);
     }
     return t;
   }
 
-  /** @internal */
-  publish(t: Topic, topicName: string, msg: unknown, qos: QoS): void {
-    this.counters.inc("messages_published");
-    if (qos.durability === "transient_local") {
-      t.latchDepth = Math.max(t.latchDepth, qos.depth);
-      t.latched.push(msg);
-      if (t.latched.length > t.latchDepth) t.latched.shift();
-    }
-    for (const s of t.subs) this.deliver(s, msg, topicName);
+  /** @internal Drops a topic nobody uses any more, so its name can carry another type later. */
+  release(t: Topic): void {
+    if (t.subs.length === 0 && t.pubs.size === 0 && this.topics.get(t.name) === t) this.topics.delete(t.name);
   }
 
   /** @internal */
-  deliver(s: Sub, msg: unknown, topicName: string): void {
+  publish(t: Topic, pub: Pub, msg: unknown): void {
+    this.counters.inc("messages_published");
+    if (pub.qos.durability === "transient_local") {
+      pub.history.push(msg);
+      if (pub.history.length > pub.qos.depth) pub.history.shift();
+    }
+    for (const s of t.subs) this.deliver(s, msg, t.name);
+  }
+
+  /** @internal */
+  deliver(s: Sub, msg: unknown, context: string): void {
+    if (!s.live) return;
     try {
       s.deliver(msg);
       this.counters.inc("messages_delivered");
     } catch (e) {
-      this.counters.inc("callback_errors");
-      this.onError(e, topicName);
+      this.reportCallbackError(e, context);
+    }
+  }
+
+  /** @internal */
+  reportCallbackError(error: unknown, context: string): void {
+    this.counters.inc("callback_errors");
+    try {
+      this.onError(error, context);
+    } catch {
+      // The hook is the last resort; its own failure must not reach a publisher either.
+      this.counters.inc("error_handler_failures");
     }
   }
 
@@ -100,11 +141,34 @@ export class InprocTransport implements Transport {
   addService(name: string, s: Service): void {
     if (this.services.has(name)) throw new InvalidInputError("bad_argument", `service ${name} already exists`);
     this.services.set(name, s);
+    const waiters = this.serviceWaiters.get(name);
+    this.serviceWaiters.delete(name);
+    if (waiters) for (const w of waiters) w();
   }
 
   /** @internal */
-  removeService(name: string): void {
-    this.services.delete(name);
+  removeService(name: string, s: Service): void {
+    if (this.services.get(name) === s) this.services.delete(name);
+  }
+
+  /** @internal Resolves true once `name` has a server, false after `timeoutMs` or on shutdown. */
+  waitForService(name: string, timeoutMs: number): Promise<boolean> {
+    if (this.services.has(name)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let waiters = this.serviceWaiters.get(name);
+      if (!waiters) {
+        waiters = new Set();
+        this.serviceWaiters.set(name, waiters);
+      }
+      const set = waiters;
+      const done = () => {
+        clearTimeout(timer);
+        set.delete(done);
+        resolve(this.services.has(name));
+      };
+      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      set.add(done);
+    });
   }
 }
 
@@ -112,22 +176,29 @@ class InprocNode implements TransportNode {
   readonly name: string;
   readonly namespace: string;
   readonly fullyQualifiedName: string;
-  private readonly remaps: readonly string[];
+  private readonly remaps: readonly RemapRule[];
   private readonly overrides: Readonly<Record<string, ParameterValue>>;
-  private readonly params = new Map<string, ParameterValue>();
-  private readonly paramListeners: ((name: string, value: ParameterValue) => void)[] = [];
+  private readonly params = new Map<string, { kind: ParameterKind; value: ParameterValue }>();
+  private readonly paramListeners = new Set<ParameterChangeCallback>();
   private readonly cleanups = new Set<() => void>();
   private readonly nodeCounters = new Counters();
   private destroyed = false;
 
-  constructor(private readonly bus: InprocTransport, name: string, options: NodeOptions) {
+  constructor(
+    private readonly bus: InprocTransport,
+    name: string,
+    options: NodeOptions,
+  ) {
     const rules = options.remaps ?? [];
-    const nodeRule = rules.find((r) => r.startsWith("__node:="));
-    const nsRule = rules.find((r) => r.startsWith("__ns:="));
-    this.name = nodeRule ? nodeRule.slice("__node:=".length) : name;
-    this.namespace = normalizeNamespace(nsRule ? nsRule.slice("__ns:=".length) : options.namespace);
+    const id = nodeIdentity(name, options.namespace, rules);
+    this.name = id.name;
+    this.namespace = id.namespace;
     this.fullyQualifiedName = `${this.namespace === "/" ? "" : this.namespace}/${this.name}`;
-    this.remaps = rules;
+    // A "node:from:=to" rule names the node as created, before any __node rule renamed it.
+    this.remaps = rules
+      .map(parseRemapRule)
+      .filter((r) => r.nodeName === undefined || r.nodeName === name)
+      .map((r) => ({ from: r.from, to: r.to }));
     this.overrides = options.parameterOverrides ?? {};
   }
 
@@ -139,129 +210,221 @@ class InprocNode implements TransportNode {
     if (this.destroyed) throw new InvalidInputError("bad_argument", `node ${this.fullyQualifiedName} was destroyed`);
   }
 
+  /** Registers a cleanup run by destroy(); the returned function runs it once, early. */
+  private own(cleanup: () => void): () => void {
+    let done = false;
+    const run = () => {
+      if (done) return;
+      done = true;
+      this.cleanups.delete(run);
+      cleanup();
+    };
+    this.cleanups.add(run);
+    return run;
+  }
+
   createPublisher<T>(type: string, topic: string, qos: QoS = QOS_DEFAULT): Publisher<T> {
     this.alive();
+    checkPositive("QoS depth", qos.depth);
     const name = this.resolve(topic);
     const t = this.bus.topic(name, type);
+    const pub: Pub = { qos, history: [] };
+    t.pubs.add(pub);
     const bus = this.bus;
     const counters = this.nodeCounters;
+    const publishedKey = `published.${name}`;
+    let live = true;
+    const destroy = this.own(() => {
+      live = false;
+      t.pubs.delete(pub);
+      bus.release(t);
+    });
     return {
       topic: name,
+      type,
+      qos,
       publish: (msg: T) => {
-        if (this.destroyed) return;
-        counters.inc(`published.${name}`);
-        bus.publish(t, name, msg, qos);
+        if (!live) {
+          counters.inc("publish_after_destroy");
+          return;
+        }
+        counters.inc(publishedKey);
+        bus.publish(t, pub, msg);
       },
-      subscriptionCount: () => t.subs.size,
+      subscriptionCount: () => (live ? t.subs.length : 0),
+      destroy,
     };
   }
 
   createSubscription<T>(type: string, topic: string, qos: QoS, callback: (msg: T) => void): Subscription {
+    return this.subscribe(type, topic, qos, callback, () => {});
+  }
+
+  private subscribe<T>(type: string, topic: string, qos: QoS, callback: (msg: T) => void, onDestroy: () => void): Subscription {
     this.alive();
+    checkPositive("QoS depth", qos.depth);
     const name = this.resolve(topic);
     const t = this.bus.topic(name, type);
     const counters = this.nodeCounters;
+    const receivedKey = `received.${name}`;
     const sub: Sub = {
       qos,
+      live: true,
       deliver: (msg) => {
-        counters.inc(`received.${name}`);
-        callback(msg as T);
+        counters.inc(receivedKey);
+        try {
+          callback(msg as T);
+        } catch (e) {
+          counters.inc("callback_errors");
+          throw e;
+        }
       },
     };
-    t.subs.add(sub);
-    const destroy = () => {
-      t.subs.delete(sub);
-      this.cleanups.delete(destroy);
-    };
-    this.cleanups.add(destroy);
-    if (qos.durability === "transient_local") for (const m of t.latched.slice(-qos.depth)) this.bus.deliver(sub, m, name);
-    return { topic: name, destroy };
+    t.subs = [...t.subs, sub];
+    const destroy = this.own(() => {
+      sub.live = false;
+      t.subs = t.subs.filter((s) => s !== sub);
+      this.bus.release(t);
+      onDestroy();
+    });
+    if (qos.durability === "transient_local") {
+      for (const p of t.pubs) {
+        if (p.qos.durability !== "transient_local") continue;
+        for (const m of p.history.slice(-qos.depth)) this.bus.deliver(sub, m, name);
+      }
+    }
+    return { topic: name, type, destroy };
   }
 
   observe<T>(type: string, topic: string, qos: QoS = QOS_DEFAULT): Observable<T> {
     return new Observable<T>((subscriber) => {
-      const s = this.createSubscription<T>(type, topic, qos, (m) => subscriber.next(m));
+      const s = this.subscribe<T>(type, topic, qos, (m) => subscriber.next(m), () => subscriber.complete());
       return () => s.destroy();
     });
   }
 
-  createService<Req, Res>(type: string, name: string, handler: (request: Req) => Res | Promise<Res>): void {
+  createService<Req, Res>(type: string, name: string, handler: (request: Req) => Res | Promise<Res>): ServiceServer {
     this.alive();
     const full = this.resolve(name);
-    this.bus.addService(full, { type, handler: handler as (req: unknown) => unknown });
-    this.cleanups.add(() => this.bus.removeService(full));
+    const service: Service = { type, handler: handler as (request: unknown) => unknown };
+    this.bus.addService(full, service);
+    const destroy = this.own(() => this.bus.removeService(full, service));
+    return { service: full, type, destroy };
   }
 
   createClient<Req, Res>(type: string, name: string): ServiceClient<Req, Res> {
     this.alive();
     const full = this.resolve(name);
     const bus = this.bus;
-    const waitForService = async (timeoutMs: number): Promise<boolean> => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        if (bus.service(full)) return true;
-        if (Date.now() >= deadline) return false;
-        await new Promise((r) => setTimeout(r, Math.min(10, Math.max(1, deadline - Date.now()))));
+    const counters = this.nodeCounters;
+    let live = true;
+    const destroy = this.own(() => {
+      live = false;
+    });
+    const call = async (request: Req, timeoutMs = DEFAULT_CALL_TIMEOUT_MS): Promise<Res> => {
+      if (!live) throw new InvalidInputError("bad_argument", `client of ${full} was destroyed`);
+      checkPositive("service call timeout (ms)", timeoutMs);
+      const started = Date.now();
+      if (!(await bus.waitForService(full, timeoutMs))) {
+        counters.inc("service_unavailable");
+        throw new SpatialRewardError("bad_argument", `service ${full} (${type}) not available after ${timeoutMs} ms`);
+      }
+      const s = bus.service(full)!;
+      if (s.type !== type) {
+        bus.counters.inc("errors.type_mismatch");
+        throw new SpatialRewardError("type_mismatch", `service ${full} is ${s.type}; cannot call it as ${type}`);
+      }
+      const remaining = Math.max(0, timeoutMs - (Date.now() - started));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          counters.inc("service_timeouts");
+          reject(new SpatialRewardError("bad_argument", `service ${full} did not answer within ${timeoutMs} ms`));
+        }, remaining);
+      });
+      try {
+        // Through a promise so a handler that throws synchronously rejects the call too.
+        return (await Promise.race([Promise.resolve().then(() => s.handler(request)), timeout])) as Res;
+      } finally {
+        clearTimeout(timer);
       }
     };
     return {
       service: full,
-      waitForService,
-      call: async (request: Req, timeoutMs = 5000): Promise<Res> => {
-        if (!(await waitForService(timeoutMs))) {
-          throw new SpatialRewardError("bad_argument", `service ${full} not available after ${timeoutMs} ms`);
-        }
-        const s = bus.service(full)!;
-        if (s.type !== type) {
-          bus.counters.inc("errors.type_mismatch");
-          throw new SpatialRewardError("type_mismatch", `service ${full} is ${s.type}, not ${type}`);
-        }
-        return (await s.handler(request)) as Res;
-      },
+      type,
+      call,
+      waitForService: (timeoutMs: number) => (live ? bus.waitForService(full, timeoutMs) : Promise.resolve(false)),
+      destroy,
     };
   }
 
   createTimer(periodMs: number, callback: () => void): Timer {
     this.alive();
+    checkPositive("timer period (ms)", periodMs);
+    const context = `timer:${this.fullyQualifiedName}`;
     const h = setInterval(() => {
       try {
         callback();
       } catch (e) {
-        this.bus.counters.inc("callback_errors");
-        this.bus.onError(e, `timer:${this.fullyQualifiedName}`);
+        this.nodeCounters.inc("callback_errors");
+        this.bus.reportCallbackError(e, context);
       }
     }, periodMs);
     // Timers must not keep a finished process alive (simulator loops exit when done).
     h.unref();
-    const cancel = () => {
-      clearInterval(h);
-      this.cleanups.delete(cancel);
-    };
-    this.cleanups.add(cancel);
-    return { cancel };
+    const cancel = this.own(() => clearInterval(h));
+    return { periodMs, cancel };
   }
 
-  declareParameter(name: string, defaultValue: ParameterValue): ParameterValue {
-    const value = name in this.overrides ? this.overrides[name] : defaultValue;
-    if (typeof value !== typeof defaultValue && !(Array.isArray(value) && Array.isArray(defaultValue))) {
-      throw new InvalidInputError("bad_argument", `parameter ${name}: expected ${typeof defaultValue}, got ${typeof value} (${String(value)})`);
+  declareParameter<V extends ParameterValue>(name: string, defaultValue: V): WidenParameter<V> {
+    this.alive();
+    validateParameterName(name);
+    if (this.params.has(name)) throw new InvalidInputError("bad_argument", `parameter ${name} is already declared on ${this.fullyQualifiedName}`);
+    let kind = parameterKind(name, defaultValue);
+    let value: ParameterValue = defaultValue;
+    if (Object.prototype.hasOwnProperty.call(this.overrides, name)) {
+      const override = this.overrides[name];
+      const overrideKind = parameterKind(name, override);
+      if (!kindAccepts(kind, overrideKind)) {
+        throw new InvalidInputError("bad_argument", `parameter ${name} of ${this.fullyQualifiedName}: expected ${kind}, got ${overrideKind} (${String(override)})`);
+      }
+      if (kind === "empty_array") kind = overrideKind;
+      value = override;
     }
-    this.params.set(name, value);
-    return value;
+    this.params.set(name, { kind, value });
+    // The override was checked to be of the default's kind, which is what WidenParameter<V> names.
+    return value as WidenParameter<V>;
   }
 
   getParameter(name: string): ParameterValue | undefined {
-    return this.params.get(name);
+    return this.params.get(name)?.value;
   }
 
   setParameter(name: string, value: ParameterValue): void {
-    if (!this.params.has(name)) throw new InvalidInputError("bad_argument", `parameter ${name} was not declared on ${this.fullyQualifiedName}`);
-    this.params.set(name, value);
-    for (const l of this.paramListeners) l(name, value);
+    this.alive();
+    const p = this.params.get(name);
+    if (!p) throw new InvalidInputError("bad_argument", `parameter ${name} was not declared on ${this.fullyQualifiedName}`);
+    const kind = parameterKind(name, value);
+    if (!kindAccepts(p.kind, kind)) {
+      throw new InvalidInputError("bad_argument", `parameter ${name} of ${this.fullyQualifiedName}: expected ${p.kind}, got ${kind} (${String(value)})`);
+    }
+    this.params.set(name, { kind: p.kind === "empty_array" ? kind : p.kind, value });
+    const context = `parameter:${this.fullyQualifiedName}`;
+    for (const l of [...this.paramListeners]) {
+      try {
+        l(name, value);
+      } catch (e) {
+        this.nodeCounters.inc("callback_errors");
+        this.bus.reportCallbackError(e, context);
+      }
+    }
   }
 
-  onParameterChange(callback: (name: string, value: ParameterValue) => void): void {
-    this.paramListeners.push(callback);
+  onParameterChange(callback: ParameterChangeCallback): () => void {
+    this.paramListeners.add(callback);
+    return () => {
+      this.paramListeners.delete(callback);
+    };
   }
 
   counters(): Counters {
@@ -272,7 +435,7 @@ class InprocNode implements TransportNode {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const c of [...this.cleanups]) c();
-    this.cleanups.clear();
+    this.paramListeners.clear();
     this.bus.forget(this);
   }
 }

@@ -1,68 +1,126 @@
 import type { Observable } from "rxjs";
 import type { Counters } from "../diagnostics/counters.js";
-import type { ParameterValue } from "./parameters.js";
+import type { MessageTypeName, MessageTypes, ServiceTypeName, ServiceTypes } from "../msgs/generated.js";
+import type { ParameterValue, WidenParameter } from "./parameters.js";
 import type { QoS } from "./qos.js";
 
 /**
  * The transport port: what nodes need from ROS 2, modelled on rclnodejs's API so the
- * rclnodejs backend is a thin adapter. Messages are plain objects shaped like the ROS 2
- * messages (generated types in src/msgs/generated.ts); type names are full ROS 2 names
- * ("sensor_msgs/msg/Image"). Backends: inproc (here), dds and rclnodejs (later).
+ * rclnodejs backend is a thin adapter and the DDS backend a CDR codec away. Messages are plain
+ * objects shaped like the ROS 2 messages (src/msgs/generated.ts); type names are full ROS 2
+ * names ("sensor_msgs/msg/Image", "spatial_reward_msgs/srv/SpatialQuery"). Names follow ROS 2
+ * resolution (src/transport/names.ts). Backends: inproc (here), dds and rclnodejs (later).
+ *
+ * Every method that takes a type name has two overloads: a typed one keyed by the generated
+ * MessageTypes/ServiceTypes maps, and an untyped one for types outside them.
  */
 export interface Transport {
   readonly name: string;
+  /**
+   * Called with every error a user callback throws (subscriptions, timers, parameter
+   * listeners), after it was counted as `callback_errors`; delivery to others goes on.
+   */
+  onError: TransportErrorHandler;
   createNode(name: string, options?: NodeOptions): TransportNode;
   /** Destroys every node and releases the backend. */
   shutdown(): Promise<void>;
 }
 
+/** `context` names where it happened: the topic, "timer:/node" or "parameter:/node". */
+export type TransportErrorHandler = (error: unknown, context: string) => void;
+
 export interface NodeOptions {
   namespace?: string;
-  /** ROS 2 remap rules, "from:=to", applied to topic and service names after expansion. */
+  /** ROS 2 remap rules: "from:=to", "node:from:=to", "__node:=name", "__ns:=/ns". */
   remaps?: readonly string[];
   /** Values that win over declareParameter defaults (from -p and --params-file). */
   parameterOverrides?: Readonly<Record<string, ParameterValue>>;
 }
 
 export interface Publisher<T> {
+  /** Fully resolved topic name. */
   readonly topic: string;
+  readonly type: string;
+  readonly qos: QoS;
+  /** Publishing after destroy() does nothing but count `publish_after_destroy`. */
   publish(msg: T): void;
   subscriptionCount(): number;
+  destroy(): void;
 }
 
 export interface Subscription {
   readonly topic: string;
+  readonly type: string;
+  destroy(): void;
+}
+
+export interface ServiceServer {
+  readonly service: string;
+  readonly type: string;
   destroy(): void;
 }
 
 export interface ServiceClient<Req, Res> {
   readonly service: string;
-  /** Rejects with a typed error if no server answers within `timeoutMs` (default 5 s). */
+  readonly type: string;
+  /**
+   * Sends a request. Rejects with a typed error if no server exists within `timeoutMs`
+   * (default 5 s) or the answer does not arrive by then, and with the handler's error if it throws.
+   */
   call(request: Req, timeoutMs?: number): Promise<Res>;
+  /** Resolves true as soon as a server exists, false after `timeoutMs`. */
   waitForService(timeoutMs: number): Promise<boolean>;
+  destroy(): void;
 }
 
 export interface Timer {
+  readonly periodMs: number;
   cancel(): void;
 }
+
+export type ParameterChangeCallback = (name: string, value: ParameterValue) => void;
 
 export interface TransportNode {
   readonly name: string;
   readonly namespace: string;
   readonly fullyQualifiedName: string;
+
+  createPublisher<K extends MessageTypeName>(type: K, topic: string, qos?: QoS): Publisher<MessageTypes[K]>;
   createPublisher<T>(type: string, topic: string, qos?: QoS): Publisher<T>;
+
+  createSubscription<K extends MessageTypeName>(type: K, topic: string, qos: QoS, callback: (msg: MessageTypes[K]) => void): Subscription;
   createSubscription<T>(type: string, topic: string, qos: QoS, callback: (msg: T) => void): Subscription;
-  /** The same subscription as an rxjs stream (unsubscribe to destroy it). */
+
+  /** The same subscription as an rxjs stream: subscribing creates it, unsubscribing destroys it, node destroy completes it. */
+  observe<K extends MessageTypeName>(type: K, topic: string, qos?: QoS): Observable<MessageTypes[K]>;
   observe<T>(type: string, topic: string, qos?: QoS): Observable<T>;
-  createService<Req, Res>(type: string, name: string, handler: (request: Req) => Res | Promise<Res>): void;
+
+  createService<K extends ServiceTypeName>(
+    type: K,
+    name: string,
+    handler: (request: ServiceTypes[K]["request"]) => ServiceTypes[K]["response"] | Promise<ServiceTypes[K]["response"]>,
+  ): ServiceServer;
+  createService<Req, Res>(type: string, name: string, handler: (request: Req) => Res | Promise<Res>): ServiceServer;
+
+  createClient<K extends ServiceTypeName>(type: K, name: string): ServiceClient<ServiceTypes[K]["request"], ServiceTypes[K]["response"]>;
   createClient<Req, Res>(type: string, name: string): ServiceClient<Req, Res>;
+
+  /** Calls `callback` every `periodMs` (> 0). Timers do not keep the process alive. */
   createTimer(periodMs: number, callback: () => void): Timer;
-  /** Declares a parameter; returns the override if one was given, else the default. */
-  declareParameter(name: string, defaultValue: ParameterValue): ParameterValue;
+
+  /**
+   * Declares a parameter; returns the override if one was given (it must have the default's
+   * type), else the default. Declaring a name twice is an error, as in ROS 2.
+   */
+  declareParameter<V extends ParameterValue>(name: string, defaultValue: V): WidenParameter<V>;
   getParameter(name: string): ParameterValue | undefined;
+  /** Sets a declared parameter to a value of its declared type and notifies listeners. */
   setParameter(name: string, value: ParameterValue): void;
-  onParameterChange(callback: (name: string, value: ParameterValue) => void): void;
-  /** Transport-level counters: messages in/out, callback errors, type mismatches. */
+  /** Listens to parameter changes; returns a function that stops listening. */
+  onParameterChange(callback: ParameterChangeCallback): () => void;
+
+  /** This node's transport counters: published.<topic>, received.<topic>, callback_errors, drops. */
   counters(): Counters;
+  /** Destroys every publisher, subscription, service, client and timer of the node. */
   destroy(): void;
 }
