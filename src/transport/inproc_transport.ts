@@ -51,7 +51,8 @@ function checkPositive(what: string, value: number): void {
  * QoS: reliability and history are moot without a network or queue; durability is honoured:
  * a transient_local publisher keeps its last `depth` messages and replays them to each
  * transient_local subscription created later (at most that subscription's depth per publisher),
- * as DDS does. A topic has one type while anything uses it.
+ * as DDS does (`depth` bounds the replay for keep_all too). A topic has one type while
+ * anything uses it.
  */
 export class InprocTransport implements Transport {
   readonly name = "inproc";

@@ -91,7 +91,11 @@ export interface TransportNode {
   createSubscription<K extends MessageTypeName>(type: K, topic: string, qos: QoS, callback: (msg: MessageTypes[K]) => void): Subscription;
   createSubscription<T>(type: string, topic: string, qos: QoS, callback: (msg: T) => void): Subscription;
 
-  /** The same subscription as an rxjs stream: subscribing creates it, unsubscribing destroys it, node destroy completes it. */
+  /**
+   * The same subscription as an rxjs stream: subscribing creates it, unsubscribing destroys it,
+   * node destroy completes it. Errors thrown inside the pipeline follow rxjs rules (handle them
+   * with catchError): rxjs catches them before the transport can count them.
+   */
   observe<K extends MessageTypeName>(type: K, topic: string, qos?: QoS): Observable<MessageTypes[K]>;
   observe<T>(type: string, topic: string, qos?: QoS): Observable<T>;
 
