@@ -1,3 +1,4 @@
+import { merge, map, type Observable } from "rxjs";
 import type { TransportNode } from "../src/transport/port.js";
 import { QOS_DEFAULT, QOS_SENSOR_DATA } from "../src/transport/qos.js";
 import { Perception } from "../src/perception/perception.js";
@@ -72,12 +73,14 @@ export class PerceptionNode {
         this.diagnostics.lastError = e.message;
       }
     });
-    node.createSubscription<M.sensor_msgs__msg__Image>(T.Image, "camera/color/image_raw", QOS_SENSOR_DATA, (m) => this.sync.add(0, stampOf(m), m));
-    node.createSubscription<M.sensor_msgs__msg__Image>(T.Image, "camera/aligned_depth_to_color/image_raw", QOS_SENSOR_DATA, (m) => this.sync.add(1, stampOf(m), m));
-    if (segmentation === "detections") {
-      node.createSubscription<M.vision_msgs__msg__Detection2DArray>(T.Detection2DArray, "camera/detections", QOS_SENSOR_DATA, (m) => this.sync.add(2, stampOf(m), m));
-    } else {
-      node.createSubscription<M.spatial_reward_msgs__msg__InstanceMasks>(T.InstanceMasks, "camera/instances", QOS_SENSOR_DATA, (m) => this.sync.add(2, stampOf(m), m));
-    }
+    // The three camera streams, tagged by slot, merged into one stream for the synchroniser.
+    const segmentationStream: Observable<Segmentation> = segmentation === "detections"
+      ? node.observe<M.vision_msgs__msg__Detection2DArray>(T.Detection2DArray, "camera/detections", QOS_SENSOR_DATA)
+      : node.observe<M.spatial_reward_msgs__msg__InstanceMasks>(T.InstanceMasks, "camera/instances", QOS_SENSOR_DATA);
+    merge(
+      node.observe<M.sensor_msgs__msg__Image>(T.Image, "camera/color/image_raw", QOS_SENSOR_DATA).pipe(map((m) => [0, m] as const)),
+      node.observe<M.sensor_msgs__msg__Image>(T.Image, "camera/aligned_depth_to_color/image_raw", QOS_SENSOR_DATA).pipe(map((m) => [1, m] as const)),
+      segmentationStream.pipe(map((m) => [2, m] as const)),
+    ).subscribe(([slot, m]) => this.sync.add(slot, stampOf(m), m));
   }
 }

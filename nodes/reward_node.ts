@@ -1,4 +1,6 @@
-import type { TransportNode } from "../src/transport/port.js";
+import { filter, map, tap } from "rxjs";
+import type { Publisher, TransportNode } from "../src/transport/port.js";
+import type { Scene } from "../src/scene/scene_object.js";
 import { QOS_DEFAULT, QOS_LATCHED } from "../src/transport/qos.js";
 import { Counters } from "../src/diagnostics/counters.js";
 import { isSpatialRewardError } from "../src/errors.js";
@@ -34,24 +36,32 @@ export class RewardNode {
       T.SetRewardSpec, "set_reward_spec", (req) => this.setSpec(req.text),
     );
     const pub = node.createPublisher<M.spatial_reward_msgs__msg__Reward>(T.Reward, "reward", QOS_DEFAULT);
-    node.createSubscription<M.spatial_reward_msgs__msg__SceneObjects>(T.SceneObjects, "scene/objects", QOS_DEFAULT, (msg) => {
-      this.counters.inc("scenes_in");
-      if (!this.tracker) {
-        this.counters.inc("dropped.no_reward_spec");
-        return;
-      }
-      const t0 = performance.now();
-      try {
-        const r = this.tracker.update(sceneFromMsg(msg));
-        pub.publish(rewardToMsg(r, this.specText, frameId));
-        this.counters.inc("rewards_out");
-        this.diagnostics.latency.add(performance.now() - t0);
-      } catch (e) {
-        if (!isSpatialRewardError(e)) throw e;
-        this.counters.inc(`errors.${e.code}`);
-        this.diagnostics.lastError = e.message;
-      }
-    });
+    node
+      .observe<M.spatial_reward_msgs__msg__SceneObjects>(T.SceneObjects, "scene/objects", QOS_DEFAULT)
+      .pipe(
+        tap(() => this.counters.inc("scenes_in")),
+        filter(() => {
+          if (this.tracker) return true;
+          this.counters.inc("dropped.no_reward_spec");
+          return false;
+        }),
+        map(sceneFromMsg),
+      )
+      .subscribe((scene) => this.reward(scene, pub, frameId));
+  }
+
+  private reward(scene: Scene, pub: Publisher<M.spatial_reward_msgs__msg__Reward>, frameId: string): void {
+    const t0 = performance.now();
+    try {
+      const r = this.tracker!.update(scene);
+      pub.publish(rewardToMsg(r, this.specText, frameId));
+      this.counters.inc("rewards_out");
+      this.diagnostics.latency.add(performance.now() - t0);
+    } catch (e) {
+      if (!isSpatialRewardError(e)) throw e;
+      this.counters.inc(`errors.${e.code}`);
+      this.diagnostics.lastError = e.message;
+    }
   }
 
   /** Parses and installs a spec; a bad one is counted and reported, the old one stays. */

@@ -1,3 +1,4 @@
+import { map } from "rxjs";
 import type { TransportNode } from "../src/transport/port.js";
 import { QOS_DEFAULT } from "../src/transport/qos.js";
 import { Counters } from "../src/diagnostics/counters.js";
@@ -20,14 +21,18 @@ export class SpatialNode {
   constructor(readonly node: TransportNode) {
     const frameId = String(node.declareParameter("frame_id", "spatial"));
     this.diagnostics = new DiagnosticsPublisher(node, "spatial", this.counters);
-    node.createSubscription<M.spatial_reward_msgs__msg__SceneObjects>(T.SceneObjects, "scene/objects", QOS_DEFAULT, (msg) => {
-      this.scene = sceneFromMsg(msg);
-      this.counters.inc("scenes_in");
-    });
+    node
+      .observe<M.spatial_reward_msgs__msg__SceneObjects>(T.SceneObjects, "scene/objects", QOS_DEFAULT)
+      .pipe(map(sceneFromMsg))
+      .subscribe((scene) => {
+        this.scene = scene;
+        this.counters.inc("scenes_in");
+      });
     const answerPub = node.createPublisher<M.spatial_reward_msgs__msg__SpatialAnswer>(T.SpatialAnswer, "spatial/answer", QOS_DEFAULT);
-    node.createSubscription<M.std_msgs__msg__String>(T.String, "spatial/question", QOS_DEFAULT, (msg) => {
-      answerPub.publish(this.answer(msg.data, frameId));
-    });
+    node
+      .observe<M.std_msgs__msg__String>(T.String, "spatial/question", QOS_DEFAULT)
+      .pipe(map((msg) => this.answer(msg.data, frameId)))
+      .subscribe((answer) => answerPub.publish(answer));
     node.createService<M.spatial_reward_msgs__srv__SpatialQuery_Request, M.spatial_reward_msgs__srv__SpatialQuery_Response>(
       T.SpatialQuery, "spatial_query", (req) => ({ answer: this.answer(req.question, frameId) }),
     );
