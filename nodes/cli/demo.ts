@@ -2,7 +2,6 @@ import { parseArgs } from "node:util";
 import { InprocTransport } from "../../src/transport/inproc_transport.js";
 import { QOS_DEFAULT } from "../../src/transport/qos.js";
 import { LatencyStats } from "../../src/diagnostics/latency_stats.js";
-import { nanosecondsToMs } from "../../src/time/ros_time.js";
 import type * as M from "../../src/msgs/generated.js";
 import { RgbdSensor, teleopScenario, worldAt, uniqueName, type NoiseModel } from "../../sim/index.js";
 import { PerceptionNode } from "../perception_node.js";
