@@ -8,6 +8,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   eval: { summary: "score every question type against simulator ground truth", load: () => import("./eval.js") },
   ask: { summary: "answer a question about a seeded simulator scene", load: () => import("./ask.js") },
   bench: { summary: "per-stage latency and throughput of the pipeline", load: () => import("./bench.js") },
+  node: { summary: "start one node with ROS 2 arguments (--ros-args -r/-p/--params-file)", load: () => import("./node.js") },
+  launch: { summary: "start the node graph of a ROS 2 parameter file in one process (no ROS needed)", load: () => import("./launch.js") },
 };
 
 function usage(): string {

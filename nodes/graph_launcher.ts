@@ -1,0 +1,38 @@
+import type { Transport } from "../src/transport/port.js";
+import { parametersForNode } from "../src/ros/param_file.js";
+import { PerceptionNode } from "./perception_node.js";
+import { SpatialNode } from "./spatial_node.js";
+import { RewardNode } from "./reward_node.js";
+import { SimDriver } from "./sim_driver.js";
+
+export const NODE_NAMES = ["sim_camera", "perception", "spatial", "reward"] as const;
+export type NodeName = (typeof NODE_NAMES)[number];
+
+export interface LaunchedGraph {
+  sim?: SimDriver;
+  perception?: PerceptionNode;
+  spatial?: SpatialNode;
+  reward?: RewardNode;
+}
+
+/**
+ * Starts the nodes a parameter file names (its keys matching known node names), each with
+ * the parameters the file gives it — the same file the ROS 2 launch files pass with
+ * --params-file. Without an explicit reward_spec, the reward node follows the simulator's task.
+ */
+export function launchGraph(transport: Transport, doc: unknown, namespace = "/"): LaunchedGraph {
+  const keys = doc && typeof doc === "object" ? Object.keys(doc as object) : [];
+  const wanted = NODE_NAMES.filter((n) => keys.includes(n) || keys.includes(`${namespace === "/" ? "" : namespace}/${n}`));
+  if (wanted.length === 0) throw new Error(`the parameter file names none of the nodes ${NODE_NAMES.join(", ")}`);
+  const make = (name: NodeName, extra: Record<string, string> = {}) =>
+    transport.createNode(name, { namespace, parameterOverrides: { ...parametersForNode(doc, name, namespace), ...extra } });
+  const g: LaunchedGraph = {};
+  if (wanted.includes("sim_camera")) g.sim = new SimDriver(make("sim_camera"));
+  if (wanted.includes("perception")) g.perception = new PerceptionNode(make("perception"));
+  if (wanted.includes("spatial")) g.spatial = new SpatialNode(make("spatial"));
+  if (wanted.includes("reward")) {
+    const spec = String(parametersForNode(doc, "reward", namespace).reward_spec ?? "");
+    g.reward = new RewardNode(make("reward", spec === "" && g.sim ? { reward_spec: g.sim.scenario.episode.instruction } : {}));
+  }
+  return g;
+}
