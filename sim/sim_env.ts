@@ -69,7 +69,6 @@ export class SimEnv {
   private tracker!: RewardTracker;
   private gripper = { x: 0, y: 0, z: 0, holding: -1 };
   private steps = 0;
-  private readonly result: RewardResult = { stamp: 0n, reward: 0, progress: 0, success: false, residual: 0 };
 
   constructor(options: Partial<SimEnvOptions> = {}) {
     this.options = { render: true, noise: "none", camera: {}, maxSteps: 500, ...options };
@@ -142,13 +141,14 @@ export class SimEnv {
     } else {
       truth = truthScene(this.world, this.camera, stamp);
     }
-    const result = this.tracker.updateInto(truth, this.result);
+    // Observations and results are the caller's to keep (replay buffers): fresh objects each step.
+    const result = this.tracker.update(truth);
     const g = this.gripper;
     return {
       observation: {
         stamp,
         gripper: { x: g.x, y: g.y, z: g.z, holding: g.holding >= 0 ? this.world.objects[g.holding].id : null },
-        poses: this.world.objects.map((o) => o.pose),
+        poses: this.world.objects.map((o) => ({ ...o.pose })),
         frame,
       },
       reward: result.reward,

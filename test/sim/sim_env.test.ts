@@ -92,3 +92,16 @@ describe("SimEnv render mode", () => {
     expect(s.observation.frame!.stamp).toBe(s.observation.stamp);
   });
 });
+
+describe("SimEnv observations are the caller's to keep", () => {
+  it("a stored observation and result do not change when the env steps on", () => {
+    const env = new SimEnv({ render: false, maxSteps: 100 });
+    env.reset(5);
+    const first = env.step({ dx: 0.01, dy: 0, dz: 0, grip: false });
+    const kept = JSON.stringify({ poses: first.observation.poses, reward: first.info.result.reward, progress: first.info.result.progress });
+    const policy = new ScriptedPolicy(env);
+    let obs = first.observation;
+    for (let i = 0; i < 60; i++) obs = env.step(policy.act(obs)).observation;
+    expect(JSON.stringify({ poses: first.observation.poses, reward: first.info.result.reward, progress: first.info.result.progress })).toBe(kept);
+  });
+});
