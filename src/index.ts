@@ -20,3 +20,4 @@ export * from "./spatial/index.js";
 export * from "./eval/spatial_scoring.js";
 export * from "./reward/index.js";
 export * from "./random/mulberry32.js";
+export { CdrCodec } from "./msgs/cdr_codec.js";
