@@ -10,6 +10,8 @@ import { RewardNode } from "../reward_node.js";
 import { SimCameraNode } from "../sim_camera_node.js";
 import { T } from "../messages.js";
 import { Progress } from "./progress.js";
+import { parseRewardSpec } from "../../src/reward/parse_reward_spec.js";
+import { RewardTracker } from "../../src/reward/reward_tracker.js";
 
 const HELP = `usage: spatial-reward demo [--frames N] [--seed S] [--noise none|realsense] [--json]
 
@@ -74,6 +76,9 @@ export async function run(argv: string[]): Promise<number> {
   ];
   const answers: { frame: number; question: string; answer: string; value: number; status: number }[] = [];
   const sensor = new RgbdSensor({ noise, seed: scenario.seed });
+  // The same spec on the simulator's ground truth: when success really happens.
+  const truthTracker = new RewardTracker(parseRewardSpec(episode.instruction));
+  let trueSuccess = -1;
   const progress = new Progress(250, true);
   const periodNs = 33_333_333n;
   const start = performance.now();
@@ -82,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
     const stamp = 1_700_000_000_000_000_000n + BigInt(f) * periodNs;
     const cap = sensor.capture(worldAt(world, episode.poses[f]), camera, stamp);
     published = stamp;
+    if (truthTracker.update(cap.truth).success && trueSuccess < 0) trueSuccess = f;
     t0 = performance.now();
     sim.publish(cap.frame, cap.truth);
     const r = last as M.spatial_reward_msgs__msg__Reward | null;
@@ -113,6 +119,7 @@ export async function run(argv: string[]): Promise<number> {
     progress_final: final ? Math.round(final.progress * 1e4) / 1e4 : null,
     success: final?.success ?? false,
     success_frame: firstSuccess,
+    true_success_frame: trueSuccess,
     place_frame: episode.placeFrame,
     counters: {
       perception: perception.perception.counters.snapshot(),
@@ -126,7 +133,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.json) console.log(JSON.stringify(summary));
   else {
     console.log(`\n${frames} frames in ${seconds.toFixed(1)} s (${summary.hz} Hz, rendering included); frame→reward latency p50 ${summary.latency_ms.p50} ms, p99 ${summary.latency_ms.p99} ms`);
-    console.log(`reward ${summary.reward_final}, progress ${summary.progress_final}, success ${summary.success} (first at frame ${firstSuccess}; object set down at frame ${episode.placeFrame})`);
+    console.log(`reward ${summary.reward_final}, progress ${summary.progress_final}, success ${summary.success} (first at frame ${firstSuccess}, truly at frame ${trueSuccess}; object set down at frame ${episode.placeFrame})`);
     console.log(`answers: ${summary.answers_ok}/${summary.answers} ok; perception counters: ${JSON.stringify(summary.counters.perception)}`);
   }
   return summary.success ? 0 : 1;
