@@ -1,0 +1,158 @@
+// Node binding of Cyclone DDS for spatial-reward: participants, topics of raw CDR samples,
+// writers and readers. Serialization lives in TypeScript; this file only moves bytes.
+#include <napi.h>
+
+#include <map>
+#include <string>
+
+#include "dds/dds.h"
+#include "dds/version.h"
+#include "dds_error.h"
+#include "endpoint_watcher.h"
+#include "qos.h"
+#include "raw_sertype.h"
+#include "reader.h"
+
+namespace sr {
+namespace {
+
+struct WriterInfo {
+  dds_entity_t participant;
+  ddsi_sertype* sertype;  // counted reference, released with the writer
+};
+
+// JS thread only.
+std::map<dds_entity_t, WriterInfo> writers;
+std::map<dds_entity_t, std::pair<dds_entity_t, ddsi_sertype*>> topics;  // topic -> (participant, sertype)
+
+dds_entity_t Entity(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be an entity handle");
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+std::string Str(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsString()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+Napi::Value CreateParticipant(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  dds_domainid_t domain = DDS_DOMAIN_DEFAULT;
+  if (info.Length() > 0 && info[0].IsNumber()) domain = info[0].As<Napi::Number>().Uint32Value();
+  dds_qos_t* qos = dds_create_qos();
+  // What rmw_cyclonedds announces, so ROS 2 tools recognise the participant.
+  static const char kUserData[] = "enclave=/;";
+  dds_qset_userdata(qos, kUserData, sizeof(kUserData) - 1);
+  const dds_entity_t p = dds_create_participant(domain, qos, nullptr);
+  dds_delete_qos(qos);
+  if (p < 0) throw DdsError(env, "dds_create_participant", p);
+  return Napi::Number::New(env, p);
+}
+
+Napi::Value CreateTopic(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const dds_entity_t participant = Entity(info, 0, "participant");
+  const std::string name = Str(info, 1, "topic name");
+  const std::string typeName = Str(info, 2, "type name");
+  ddsi_sertype* st = sr_raw_sertype_new(typeName.c_str());
+  const dds_entity_t topic = dds_create_topic_sertype(participant, name.c_str(), &st, nullptr, nullptr, nullptr);
+  if (topic < 0) {
+    sr_sertype_unref(st);
+    throw DdsError(env, "dds_create_topic_sertype(" + name + ", " + typeName + ")", topic);
+  }
+  topics[topic] = {participant, st};
+  return Napi::Number::New(env, topic);
+}
+
+Napi::Value CreateWriter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const dds_entity_t participant = Entity(info, 0, "participant");
+  const dds_entity_t topic = Entity(info, 1, "topic");
+  if (info.Length() < 3 || !info[2].IsObject()) throw Napi::TypeError::New(env, "createWriter(participant, topic, qos)");
+  auto t = topics.find(topic);
+  if (t == topics.end()) throw Napi::Error::New(env, "createWriter: unknown topic handle");
+  dds_qos_t* qos = QosFromJs(info[2].As<Napi::Object>());
+  const dds_entity_t writer = dds_create_writer(participant, topic, qos, nullptr);
+  dds_delete_qos(qos);
+  if (writer < 0) throw DdsError(env, "dds_create_writer", writer);
+  writers[writer] = {participant, sr_sertype_ref(t->second.second)};
+  return Napi::Number::New(env, writer);
+}
+
+Napi::Value Write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const dds_entity_t writer = Entity(info, 0, "writer");
+  auto w = writers.find(writer);
+  if (w == writers.end()) throw Napi::Error::New(env, "write: unknown or deleted writer");
+  if (info.Length() < 2 || !info[1].IsTypedArray()) throw Napi::TypeError::New(env, "write(writer, bytes: Uint8Array)");
+  Napi::TypedArray arr = info[1].As<Napi::TypedArray>();
+  const auto* base = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+  const size_t size = arr.ByteLength();
+  if (size < 4) throw Napi::RangeError::New(env, "write: a CDR sample has at least a 4-byte encapsulation header");
+  ddsi_serdata* sd = sr_raw_serdata_from_bytes(w->second.sertype, base, size);
+  // dds_writecdr takes the reference, success or not.
+  Check(env, "dds_writecdr", dds_writecdr(writer, sd));
+  return env.Undefined();
+}
+
+Napi::Value PublicationMatched(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  dds_publication_matched_status_t st;
+  Check(env, "dds_get_publication_matched_status", dds_get_publication_matched_status(Entity(info, 0, "writer"), &st));
+  return Napi::Number::New(env, st.current_count);
+}
+
+void ReleaseWritersOf(dds_entity_t entity) {
+  for (auto it = writers.begin(); it != writers.end();) {
+    if (it->first == entity || it->second.participant == entity) {
+      dds_delete(it->first);
+      sr_sertype_unref(it->second.sertype);
+      it = writers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Napi::Value DeleteEntity(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const dds_entity_t entity = Entity(info, 0, "entity");
+  // Readers and watchers first: their listeners must be finished before their contexts go.
+  CloseReadersOf(entity);
+  CloseWatchersOf(entity);
+  ReleaseWritersOf(entity);
+  for (auto it = topics.begin(); it != topics.end();) {
+    if (it->first == entity || it->second.first == entity) it = topics.erase(it);
+    else ++it;
+  }
+  const dds_return_t rc = dds_delete(entity);
+  // Children deleted above (or by a deleted participant) are already gone: not an error.
+  if (rc < 0 && rc != DDS_RETCODE_ALREADY_DELETED && rc != DDS_RETCODE_BAD_PARAMETER) throw DdsError(env, "dds_delete", rc);
+  return env.Undefined();
+}
+
+Napi::Value Version(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), DDS_VERSION);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("createParticipant", Napi::Function::New(env, CreateParticipant));
+  exports.Set("createTopic", Napi::Function::New(env, CreateTopic));
+  exports.Set("createWriter", Napi::Function::New(env, CreateWriter));
+  exports.Set("createReader", Napi::Function::New(env, CreateReader));
+  exports.Set("write", Napi::Function::New(env, Write));
+  exports.Set("publicationMatched", Napi::Function::New(env, PublicationMatched));
+  exports.Set("readerStats", Napi::Function::New(env, ReaderStats));
+  exports.Set("watchEndpoints", Napi::Function::New(env, WatchEndpoints));
+  exports.Set("participantGuid", Napi::Function::New(env, ParticipantGuid));
+  exports.Set("deleteEntity", Napi::Function::New(env, DeleteEntity));
+  exports.Set("version", Napi::Function::New(env, Version));
+  return exports;
+}
+
+}  // namespace
+}  // namespace sr
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return sr::Init(env, exports); }
+
+NODE_API_MODULE(spatial_reward_dds, InitModule)

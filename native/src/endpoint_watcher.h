@@ -1,0 +1,16 @@
+// Discovery of other endpoints (DCPSPublication/DCPSSubscription), so the TS side can count
+// peers with a wrong type on our topics and peers that vanished.
+#pragma once
+#include <napi.h>
+#include "dds/dds.h"
+
+namespace sr {
+
+// watchEndpoints(participant, "publication"|"subscription",
+//   callback(events: {topic, type, alive, key, participant}[])): number
+Napi::Value WatchEndpoints(const Napi::CallbackInfo& info);
+// participantGuid(participant): string (hex), to tell our own endpoints from peers'.
+Napi::Value ParticipantGuid(const Napi::CallbackInfo& info);
+bool CloseWatchersOf(dds_entity_t entity);
+
+}  // namespace sr

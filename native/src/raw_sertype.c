@@ -1,0 +1,298 @@
+/*
+ * Opaque-CDR sertype for Cyclone DDS 0.10. ROS 2 topics are keyless, so key operations are
+ * trivial; every serdata owns one contiguous copy of the serialized sample so a reader can hand
+ * it to JavaScript without copying again (the JS Buffer keeps a serdata reference).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dds/dds.h"
+#include "dds/ddsrt/heap.h"
+#include "dds/ddsrt/string.h"
+#include "dds/ddsi/ddsi_sertype.h"
+#include "dds/ddsi/ddsi_serdata.h"
+#include "dds/ddsi/q_radmin.h"
+
+#include "raw_sertype.h"
+
+typedef struct sr_raw_serdata {
+  struct ddsi_serdata c;
+  size_t size;
+  unsigned char *data; /* points just past this struct, or NULL for key-only serdata */
+} sr_raw_serdata_t;
+
+static sr_raw_serdata_t *serdata_alloc (const struct ddsi_sertype *type, enum ddsi_serdata_kind kind, size_t size)
+{
+  sr_raw_serdata_t *d = ddsrt_malloc (sizeof (*d) + size);
+  ddsi_serdata_init (&d->c, type, kind);
+  /* Keyless: every sample is the same instance, so the hash is the type's. */
+  d->c.hash = type ? type->serdata_basehash : 0;
+  d->size = size;
+  d->data = size > 0 ? (unsigned char *) (d + 1) : NULL;
+  return d;
+}
+
+static bool serdata_eqkey (const struct ddsi_serdata *a, const struct ddsi_serdata *b)
+{
+  (void) a; (void) b;
+  return true;
+}
+
+static uint32_t serdata_size (const struct ddsi_serdata *dcmn)
+{
+  return (uint32_t) ((const sr_raw_serdata_t *) dcmn)->size;
+}
+
+static struct ddsi_serdata *serdata_from_ser (const struct ddsi_sertype *type, enum ddsi_serdata_kind kind, const struct nn_rdata *fragchain, size_t size)
+{
+  sr_raw_serdata_t *d = serdata_alloc (type, kind, size);
+  /* Fragments may overlap; copy each byte once, in order. */
+  size_t off = 0;
+  for (const struct nn_rdata *f = fragchain; f != NULL && off < size; f = f->nextfrag)
+  {
+    if (f->maxp1 <= off)
+      continue;
+    const unsigned char *payload = NN_RMSG_PAYLOADOFF (f->rmsg, NN_RDATA_PAYLOAD_OFF (f));
+    size_t end = f->maxp1 < size ? f->maxp1 : size;
+    memcpy (d->data + off, payload + (off - f->min), end - off);
+    off = end;
+  }
+  return &d->c;
+}
+
+static struct ddsi_serdata *serdata_from_ser_iov (const struct ddsi_sertype *type, enum ddsi_serdata_kind kind, ddsrt_msg_iovlen_t niov, const ddsrt_iovec_t *iov, size_t size)
+{
+  sr_raw_serdata_t *d = serdata_alloc (type, kind, size);
+  size_t off = 0;
+  for (ddsrt_msg_iovlen_t i = 0; i < niov && off < size; i++)
+  {
+    size_t n = iov[i].iov_len;
+    if (n > size - off)
+      n = size - off;
+    memcpy (d->data + off, iov[i].iov_base, n);
+    off += n;
+  }
+  return &d->c;
+}
+
+static struct ddsi_serdata *serdata_from_keyhash (const struct ddsi_sertype *type, const struct ddsi_keyhash *keyhash)
+{
+  (void) keyhash;
+  return &serdata_alloc (type, SDK_KEY, 0)->c;
+}
+
+static struct ddsi_serdata *serdata_from_sample (const struct ddsi_sertype *type, enum ddsi_serdata_kind kind, const void *sample)
+{
+  const sr_raw_sample_t *s = sample;
+  sr_raw_serdata_t *d = serdata_alloc (type, kind, s->size);
+  if (s->size > 0)
+    memcpy (d->data, s->data, s->size);
+  return &d->c;
+}
+
+static void serdata_to_ser (const struct ddsi_serdata *dcmn, size_t off, size_t sz, void *buf)
+{
+  const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) dcmn;
+  memcpy (buf, d->data + off, sz);
+}
+
+static struct ddsi_serdata *serdata_to_ser_ref (const struct ddsi_serdata *dcmn, size_t off, size_t sz, ddsrt_iovec_t *ref)
+{
+  const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) dcmn;
+  ref->iov_base = d->data + off;
+  ref->iov_len = (ddsrt_iov_len_t) sz;
+  return ddsi_serdata_ref (dcmn);
+}
+
+static void serdata_to_ser_unref (struct ddsi_serdata *dcmn, const ddsrt_iovec_t *ref)
+{
+  (void) ref;
+  ddsi_serdata_unref (dcmn);
+}
+
+static bool serdata_to_sample (const struct ddsi_serdata *dcmn, void *sample, void **bufptr, void *buflim)
+{
+  (void) bufptr; (void) buflim;
+  const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) dcmn;
+  sr_raw_sample_t *s = sample;
+  ddsrt_free (s->data);
+  s->data = d->size > 0 ? ddsrt_memdup (d->data, d->size) : NULL;
+  s->size = d->size;
+  return true;
+}
+
+static struct ddsi_serdata *serdata_to_untyped (const struct ddsi_serdata *dcmn)
+{
+  /* Keyless: the untyped form (used for instance bookkeeping) carries no key bytes. */
+  sr_raw_serdata_t *d = serdata_alloc (dcmn->type, SDK_KEY, 0);
+  d->c.type = NULL;
+  d->c.hash = dcmn->hash;
+  return &d->c;
+}
+
+static bool serdata_untyped_to_sample (const struct ddsi_sertype *type, const struct ddsi_serdata *d, void *sample, void **bufptr, void *buflim)
+{
+  (void) type; (void) d; (void) sample; (void) bufptr; (void) buflim;
+  return true;
+}
+
+static void serdata_free (struct ddsi_serdata *dcmn)
+{
+  ddsrt_free (dcmn);
+}
+
+static size_t serdata_print (const struct ddsi_sertype *type, const struct ddsi_serdata *dcmn, char *buf, size_t size)
+{
+  const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) dcmn;
+  return (size_t) snprintf (buf, size, "%s: %zu CDR bytes", type ? type->type_name : "(untyped)", d->size);
+}
+
+static void serdata_get_keyhash (const struct ddsi_serdata *d, struct ddsi_keyhash *buf, bool force_md5)
+{
+  (void) d; (void) force_md5;
+  memset (buf->value, 0, sizeof (buf->value));
+}
+
+static const struct ddsi_serdata_ops raw_serdata_ops = {
+  .eqkey = serdata_eqkey,
+  .get_size = serdata_size,
+  .from_ser = serdata_from_ser,
+  .from_ser_iov = serdata_from_ser_iov,
+  .from_keyhash = serdata_from_keyhash,
+  .from_sample = serdata_from_sample,
+  .to_ser = serdata_to_ser,
+  .to_ser_ref = serdata_to_ser_ref,
+  .to_ser_unref = serdata_to_ser_unref,
+  .to_sample = serdata_to_sample,
+  .to_untyped = serdata_to_untyped,
+  .untyped_to_sample = serdata_untyped_to_sample,
+  .free = serdata_free,
+  .print = serdata_print,
+  .get_keyhash = serdata_get_keyhash,
+  /* Shared-memory (iceoryx) delivery is not used: left NULL. */
+};
+
+static void sertype_free (struct ddsi_sertype *tp)
+{
+  ddsi_sertype_fini (tp);
+  ddsrt_free (tp);
+}
+
+static void sertype_zero_samples (const struct ddsi_sertype *d, void *samples, size_t count)
+{
+  (void) d;
+  memset (samples, 0, count * sizeof (sr_raw_sample_t));
+}
+
+static void sertype_realloc_samples (void **ptrs, const struct ddsi_sertype *d, void *old, size_t oldcount, size_t count)
+{
+  (void) d;
+  sr_raw_sample_t *s = ddsrt_realloc (old, count * sizeof (*s));
+  if (count > oldcount)
+    memset (s + oldcount, 0, (count - oldcount) * sizeof (*s));
+  for (size_t i = 0; i < count; i++)
+    ptrs[i] = &s[i];
+}
+
+static void sertype_free_samples (const struct ddsi_sertype *d, void **ptrs, size_t count, dds_free_op_t op)
+{
+  (void) d;
+  if (count == 0)
+    return;
+  sr_raw_sample_t *s = ptrs[0];
+  for (size_t i = 0; i < count; i++)
+  {
+    ddsrt_free (s[i].data);
+    s[i].data = NULL;
+    s[i].size = 0;
+  }
+  if (op & DDS_FREE_ALL_BIT)
+    ddsrt_free (s);
+}
+
+static bool sertype_equal (const struct ddsi_sertype *a, const struct ddsi_sertype *b)
+{
+  /* The generic code already compared type names and ops; nothing else distinguishes two. */
+  (void) a; (void) b;
+  return true;
+}
+
+static uint32_t sertype_hash (const struct ddsi_sertype *tp)
+{
+  (void) tp;
+  return 0;
+}
+
+static size_t sertype_get_serialized_size (const struct ddsi_sertype *d, const void *sample)
+{
+  (void) d;
+  return ((const sr_raw_sample_t *) sample)->size;
+}
+
+static bool sertype_serialize_into (const struct ddsi_sertype *d, const void *sample, void *dst, size_t dst_size)
+{
+  (void) d;
+  const sr_raw_sample_t *s = sample;
+  if (s->size > dst_size)
+    return false;
+  memcpy (dst, s->data, s->size);
+  return true;
+}
+
+static const struct ddsi_sertype_ops raw_sertype_ops = {
+  .version = ddsi_sertype_v0,
+  .arg = NULL,
+  .free = sertype_free,
+  .zero_samples = sertype_zero_samples,
+  .realloc_samples = sertype_realloc_samples,
+  .free_samples = sertype_free_samples,
+  .equal = sertype_equal,
+  .hash = sertype_hash,
+  /* No XTypes type information: peers match on the type name, as with rmw_cyclonedds. */
+  .type_id = NULL,
+  .type_map = NULL,
+  .type_info = NULL,
+  .derive_sertype = NULL,
+  .get_serialized_size = sertype_get_serialized_size,
+  .serialize_into = sertype_serialize_into,
+};
+
+struct ddsi_sertype *sr_raw_sertype_new (const char *type_name)
+{
+  struct ddsi_sertype *tp = ddsrt_malloc (sizeof (*tp));
+  ddsi_sertype_init_flags (tp, type_name, &raw_sertype_ops, &raw_serdata_ops, DDSI_SERTYPE_FLAG_TOPICKIND_NO_KEY);
+  /* ROS 2 data is plain XCDR1 (final structs); this is what rmw_cyclonedds announces. */
+  tp->allowed_data_representation = DDS_DATA_REPRESENTATION_FLAG_XCDR1;
+  return tp;
+}
+
+struct ddsi_serdata *sr_raw_serdata_from_bytes (const struct ddsi_sertype *type, const void *data, size_t size)
+{
+  sr_raw_serdata_t *d = serdata_alloc (type, SDK_DATA, size);
+  if (size > 0)
+    memcpy (d->data, data, size);
+  return &d->c;
+}
+
+const unsigned char *sr_raw_serdata_bytes (const struct ddsi_serdata *sd, size_t *size)
+{
+  const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) sd;
+  *size = d->size;
+  return d->data;
+}
+
+void sr_serdata_unref (struct ddsi_serdata *sd)
+{
+  ddsi_serdata_unref (sd);
+}
+
+struct ddsi_sertype *sr_sertype_ref (struct ddsi_sertype *tp)
+{
+  return ddsi_sertype_ref (tp);
+}
+
+void sr_sertype_unref (struct ddsi_sertype *tp)
+{
+  ddsi_sertype_unref (tp);
+}

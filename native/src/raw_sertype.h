@@ -1,0 +1,43 @@
+/*
+ * A Cyclone DDS sertype whose samples are already-serialized CDR bytes (4-byte encapsulation
+ * header + payload). Serialization happens in TypeScript; DDS only carries the bytes under a
+ * ROS 2 type name. Topics are keyless, as every ROS 2 topic is.
+ */
+#ifndef SPATIAL_REWARD_RAW_SERTYPE_H
+#define SPATIAL_REWARD_RAW_SERTYPE_H
+
+#include <stddef.h>
+#include "dds/dds.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ddsi_sertype;
+struct ddsi_serdata;
+
+/* The sample type seen by dds_write/dds_take with sample pointers (we use the cdr calls). */
+typedef struct sr_raw_sample {
+  void *data;
+  size_t size;
+} sr_raw_sample_t;
+
+/* A new sertype (refcount owned by the caller until dds_create_topic_sertype takes it). */
+struct ddsi_sertype *sr_raw_sertype_new (const char *type_name);
+
+/* A serdata holding a copy of `size` bytes; the bytes must start with a CDR encapsulation header. */
+struct ddsi_serdata *sr_raw_serdata_from_bytes (const struct ddsi_sertype *type, const void *data, size_t size);
+
+/* The bytes of a serdata made by this sertype (header included). */
+const unsigned char *sr_raw_serdata_bytes (const struct ddsi_serdata *sd, size_t *size);
+
+/* Reference counting, so C++ code need not include Cyclone's internal ddsi headers. */
+void sr_serdata_unref (struct ddsi_serdata *sd);
+struct ddsi_sertype *sr_sertype_ref (struct ddsi_sertype *tp);
+void sr_sertype_unref (struct ddsi_sertype *tp);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
