@@ -18,7 +18,11 @@ export type ErrorCode =
   | "bad_reward_spec"
   | "bad_message"
   | "type_mismatch"
-  | "bad_argument";
+  | "bad_argument"
+  | "backend_unavailable"
+  | "dds_error"
+  | "service_unavailable"
+  | "timeout";
 
 export class SpatialRewardError extends Error {
   readonly code: ErrorCode;

@@ -53,7 +53,8 @@ INCS_Debug := \
 	-I/usr/deps/uv/include \
 	-I/usr/deps/zlib \
 	-I/usr/deps/v8/include \
-	-I$(srcdir)/../node_modules/node-addon-api
+	-I$(srcdir)/../node_modules/node-addon-api \
+	-I/usr/include
 
 DEFS_Release := \
 	'-DNODE_GYP_MODULE_NAME=spatial_reward_dds' \
@@ -104,7 +105,8 @@ INCS_Release := \
 	-I/usr/deps/uv/include \
 	-I/usr/deps/zlib \
 	-I/usr/deps/v8/include \
-	-I$(srcdir)/../node_modules/node-addon-api
+	-I$(srcdir)/../node_modules/node-addon-api \
+	-I/usr/include
 
 OBJS := \
 	$(obj).target/$(TARGET)/src/addon.o \
@@ -127,25 +129,25 @@ $(OBJS): GYP_CXXFLAGS := $(DEFS_$(BUILDTYPE)) $(INCS_$(BUILDTYPE))  $(CFLAGS_$(B
 
 # Suffix rules, putting all outputs into $(obj).
 
-$(obj).$(TOOLSET)/$(TARGET)/%.o: $(srcdir)/%.cc FORCE_DO_CMD
-	@$(call do_cmd,cxx,1)
-
 $(obj).$(TOOLSET)/$(TARGET)/%.o: $(srcdir)/%.c FORCE_DO_CMD
 	@$(call do_cmd,cc,1)
 
-# Try building from generated source, too.
-
-$(obj).$(TOOLSET)/$(TARGET)/%.o: $(obj).$(TOOLSET)/%.cc FORCE_DO_CMD
+$(obj).$(TOOLSET)/$(TARGET)/%.o: $(srcdir)/%.cc FORCE_DO_CMD
 	@$(call do_cmd,cxx,1)
+
+# Try building from generated source, too.
 
 $(obj).$(TOOLSET)/$(TARGET)/%.o: $(obj).$(TOOLSET)/%.c FORCE_DO_CMD
 	@$(call do_cmd,cc,1)
 
-$(obj).$(TOOLSET)/$(TARGET)/%.o: $(obj)/%.cc FORCE_DO_CMD
+$(obj).$(TOOLSET)/$(TARGET)/%.o: $(obj).$(TOOLSET)/%.cc FORCE_DO_CMD
 	@$(call do_cmd,cxx,1)
 
 $(obj).$(TOOLSET)/$(TARGET)/%.o: $(obj)/%.c FORCE_DO_CMD
 	@$(call do_cmd,cc,1)
+
+$(obj).$(TOOLSET)/$(TARGET)/%.o: $(obj)/%.cc FORCE_DO_CMD
+	@$(call do_cmd,cxx,1)
 
 # End of this set of suffix rules
 ### Rules for final target.
@@ -160,6 +162,7 @@ LDFLAGS_Release := \
 	-m64
 
 LIBS := \
+	 \
 	-lddsc
 
 $(obj).target/spatial_reward_dds.node: GYP_LDFLAGS := $(LDFLAGS_$(BUILDTYPE))

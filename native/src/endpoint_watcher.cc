@@ -147,6 +147,8 @@ Napi::Value ParticipantGuid(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, Hex(guid));
 }
 
+size_t LiveWatcherCount() { return watchers.size(); }
+
 bool CloseWatchersOf(dds_entity_t entity) {
   bool found = false;
   for (auto it = watchers.begin(); it != watchers.end();) {

@@ -12,5 +12,6 @@ Napi::Value WatchEndpoints(const Napi::CallbackInfo& info);
 // participantGuid(participant): string (hex), to tell our own endpoints from peers'.
 Napi::Value ParticipantGuid(const Napi::CallbackInfo& info);
 bool CloseWatchersOf(dds_entity_t entity);
+size_t LiveWatcherCount();
 
 }  // namespace sr

@@ -170,6 +170,8 @@ Napi::Value ReaderStats(const Napi::CallbackInfo& info) {
   return out;
 }
 
+size_t LiveReaderCount() { return readers.size(); }
+
 bool CloseReadersOf(dds_entity_t entity) {
   bool found = false;
   for (auto it = readers.begin(); it != readers.end();) {

@@ -11,5 +11,6 @@ Napi::Value CreateReader(const Napi::CallbackInfo& info);
 Napi::Value ReaderStats(const Napi::CallbackInfo& info);
 // True if `entity` was a reader made here (now closed); closes readers of a deleted participant too.
 bool CloseReadersOf(dds_entity_t entity);
+size_t LiveReaderCount();
 
 }  // namespace sr

@@ -1,5 +1,6 @@
 import { parse } from "@foxglove/rosmsg";
 import { MessageReader, MessageWriter } from "@foxglove/rosmsg2-serialization";
+import "./cdr_utf8_fix.js";
 import { MSG_DEFINITIONS, type MessageTypeName, type MessageTypes } from "./generated.js";
 
 /**
@@ -18,13 +19,18 @@ export class CdrCodec<K extends MessageTypeName> {
     this.writer = new MessageWriter(definitions);
   }
 
+  /** A lower bound for non-ASCII strings (the writer grows its buffer as needed). */
   byteSize(msg: MessageTypes[K]): number {
     return this.writer.calculateByteSize(msg);
   }
 
-  /** Writes into `out` when given (it must hold byteSize(msg) bytes), else into a new buffer. */
-  encode(msg: MessageTypes[K], out?: Uint8Array): Uint8Array {
-    return this.writer.writeMessage(msg, out);
+  /**
+   * Writes into `scratch` from its start when given (it must hold byteSize(msg) bytes; the
+   * result views it), else into a new buffer. The CDR writer takes whole ArrayBuffers only.
+   */
+  encode(msg: MessageTypes[K], scratch?: ArrayBuffer): Uint8Array {
+    // The library's signature says Uint8Array, but its CdrWriter needs the ArrayBuffer itself.
+    return this.writer.writeMessage(msg, scratch as unknown as Uint8Array | undefined);
   }
 
   decode(bytes: ArrayBufferView): MessageTypes[K] {

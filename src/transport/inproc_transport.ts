@@ -273,7 +273,7 @@ class InprocNode extends NodeBase {
       const started = Date.now();
       if (!(await bus.waitForService(full, timeoutMs))) {
         counters.inc("service_unavailable");
-        throw new SpatialRewardError("bad_argument", `service ${full} (${type}) not available after ${timeoutMs} ms`);
+        throw new SpatialRewardError("service_unavailable", `service ${full} (${type}) not available after ${timeoutMs} ms`);
       }
       const s = bus.service(full)!;
       if (s.type !== type) {
@@ -285,7 +285,7 @@ class InprocNode extends NodeBase {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           counters.inc("service_timeouts");
-          reject(new SpatialRewardError("bad_argument", `service ${full} did not answer within ${timeoutMs} ms`));
+          reject(new SpatialRewardError("timeout", `service ${full} did not answer within ${timeoutMs} ms`));
         }, remaining);
       });
       try {

@@ -64,6 +64,17 @@ describe("CDR round trip of every message the nodes send (generated types = wire
     void transport.shutdown();
   }, 60_000);
 
+  it("keeps non-ASCII text byte-exact (the CDR library alone truncates it)", () => {
+    const codec = new CdrCodec(T.String);
+    for (const data of ["héllo", "rotate 90°", "把杯子放在碗旁边", "emoji 🍵 mug", ""]) {
+      const bytes = codec.encode({ data });
+      expect(codec.decode(bytes).data).toBe(data);
+      // uint32 length counts UTF-8 bytes plus the terminating NUL.
+      expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true)).toBe(new TextEncoder().encode(data).length + 1);
+      expect(codec.decode(codec.encode({ data }, new ArrayBuffer(codec.byteSize({ data })))).data).toBe(data);
+    }
+  });
+
   it("detects a payload of the wrong type instead of decoding garbage silently", () => {
     const bytes = new CdrCodec(T.String).encode({ data: "hello" });
     expect(() => new CdrCodec(T.Image).decode(bytes)).toThrow();

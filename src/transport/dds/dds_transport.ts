@@ -1,0 +1,420 @@
+import { randomBytes } from "node:crypto";
+import { Counters } from "../../diagnostics/counters.js";
+import { InvalidInputError, SpatialRewardError } from "../../errors.js";
+import { checkPositive, DEFAULT_CALL_TIMEOUT_MS, NodeBase } from "../node_base.js";
+import type { NodeOptions, Publisher, ServiceClient, ServiceServer, Subscription, Transport, TransportErrorHandler, TransportNode } from "../port.js";
+import { QOS_DEFAULT, type QoS } from "../qos.js";
+import { codecFor, type AnyCodec } from "./codec_cache.js";
+import { loadDdsBinding, type DdsBinding, type EndpointEvent } from "./native_binding.js";
+import { ddsReplyTopicName, ddsRequestTopicName, ddsTopicName, ddsTypeName } from "./ros_dds_names.js";
+import { unwrapServiceSample, wrapServiceSample, type RequestId } from "./service_envelope.js";
+
+export interface DdsTransportOptions {
+  /** DDS domain; default ROS_DOMAIN_ID or 0. Network settings come from CYCLONEDDS_URI, as for ROS 2. */
+  domainId?: number;
+  /** The native binding; default the addon built in native/. */
+  binding?: DdsBinding;
+}
+
+/** Services use reliable, volatile, keep-last 10 queues, as rmw's services default does. */
+const QOS_SERVICES: QoS = { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 10 };
+
+function domainFromEnv(): number {
+  const raw = process.env.ROS_DOMAIN_ID;
+  if (raw === undefined || raw === "") return 0;
+  const d = Number(raw);
+  if (!Number.isInteger(d) || d < 0 || d > 232) throw new InvalidInputError("bad_argument", `ROS_DOMAIN_ID must be an integer 0..232, got ${raw}`);
+  return d;
+}
+
+function ddsError(e: unknown, what: string): SpatialRewardError {
+  if (e instanceof SpatialRewardError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new SpatialRewardError("dds_error", `${what}: ${message}`);
+}
+
+/**
+ * The DDS backend: one Cyclone DDS participant per transport, speaking the ROS 2 wire protocol
+ * (rmw_cyclonedds names and CDR), so ROS 2 nodes, Cyclone or Fast DDS programs on the same
+ * domain are peers. Messages are encoded to CDR in TypeScript; the addon carries bytes.
+ *
+ * Counters (transport-wide): messages_published, messages_delivered, callback_errors,
+ * errors.decode, errors.publish, errors.type_mismatch (ours, or a peer's endpoint on one of our
+ * topics with another type), dropped (queue overflow), peers.endpoints_lost.
+ */
+export class DdsTransport implements Transport {
+  readonly name = "dds";
+  readonly counters = new Counters();
+  onError: TransportErrorHandler = () => {};
+  /** @internal */ readonly binding: DdsBinding;
+  /** @internal */ readonly participant: number;
+  private readonly guid: string;
+  private readonly topics = new Map<string, { handle: number; type: string }>();
+  private readonly remote = new Map<string, EndpointEvent>();
+  private readonly mismatchReported = new Set<string>();
+  private readonly nodes = new Set<DdsNode>();
+  private closed = false;
+
+  constructor(options: DdsTransportOptions = {}) {
+    this.binding = options.binding ?? loadDdsBinding();
+    try {
+      this.participant = this.binding.createParticipant(options.domainId ?? domainFromEnv());
+      this.guid = this.binding.participantGuid(this.participant);
+      this.binding.watchEndpoints(this.participant, "publication", (events) => this.onDiscovery(events));
+      this.binding.watchEndpoints(this.participant, "subscription", (events) => this.onDiscovery(events));
+    } catch (e) {
+      throw ddsError(e, "creating the DDS participant");
+    }
+  }
+
+  createNode(name: string, options: NodeOptions = {}): TransportNode {
+    if (this.closed) throw new InvalidInputError("bad_argument", "the dds transport was shut down");
+    const node = new DdsNode(this, name, options);
+    this.nodes.add(node);
+    return node;
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    for (const n of [...this.nodes]) n.destroy();
+    this.closed = true;
+    this.binding.deleteEntity(this.participant);
+    this.topics.clear();
+  }
+
+  /** Endpoints of other participants seen by discovery (alive ones). */
+  remoteEndpoints(): EndpointEvent[] {
+    return [...this.remote.values()];
+  }
+
+  /** @internal */
+  forget(node: DdsNode): void {
+    this.nodes.delete(node);
+  }
+
+  /** @internal The DDS topic, created on first use; one type per topic name, as in ROS 2. */
+  topic(ddsName: string, rosType: string): number {
+    const ddsType = ddsTypeName(rosType);
+    const t = this.topics.get(ddsName);
+    if (t) {
+      if (t.type !== ddsType) {
+        this.counters.inc("errors.type_mismatch");
+        throw new SpatialRewardError("type_mismatch", `topic ${ddsName} carries ${t.type}; cannot use it as ${ddsType}`);
+      }
+      return t.handle;
+    }
+    let handle: number;
+    try {
+      handle = this.binding.createTopic(this.participant, ddsName, ddsType);
+    } catch (e) {
+      throw ddsError(e, `creating DDS topic ${ddsName} (${ddsType})`);
+    }
+    this.topics.set(ddsName, { handle, type: ddsType });
+    for (const ep of this.remote.values()) this.checkType(ep);
+    return handle;
+  }
+
+  /** @internal */
+  reportError(error: unknown, context: string): void {
+    try {
+      this.onError(error, context);
+    } catch {
+      // The hook is the last resort; its own failure must not reach DDS's delivery path.
+      this.counters.inc("error_handler_failures");
+    }
+  }
+
+  /** @internal */
+  reportCallbackError(error: unknown, context: string): void {
+    this.counters.inc("callback_errors");
+    this.reportError(error, context);
+  }
+
+  private onDiscovery(events: EndpointEvent[]): void {
+    for (const ep of events) {
+      if (ep.participant === this.guid) continue;
+      if (ep.alive) {
+        this.remote.set(ep.key, ep);
+        this.checkType(ep);
+      } else if (this.remote.delete(ep.key)) {
+        this.counters.inc("peers.endpoints_lost");
+      }
+    }
+  }
+
+  /** A peer using one of our topics with another type never matches: count it and say so once. */
+  private checkType(ep: EndpointEvent): void {
+    const ours = this.topics.get(ep.topic);
+    if (!ours || ours.type === ep.type || this.mismatchReported.has(ep.key)) return;
+    this.mismatchReported.add(ep.key);
+    this.counters.inc("errors.type_mismatch");
+    this.reportError(
+      new SpatialRewardError("type_mismatch", `a peer uses topic ${ep.topic} with type ${ep.type}; this node uses ${ours.type} (they will not communicate)`),
+      ep.topic,
+    );
+  }
+}
+
+class DdsNode extends NodeBase {
+  private readonly binding: DdsBinding;
+
+  constructor(
+    private readonly bus: DdsTransport,
+    name: string,
+    options: NodeOptions,
+  ) {
+    super(name, options);
+    this.binding = bus.binding;
+  }
+
+  protected reportCallbackError(error: unknown, context: string): void {
+    this.bus.reportCallbackError(error, context);
+  }
+
+  protected onDestroyed(): void {
+    this.bus.forget(this);
+  }
+
+  private writer(ddsTopic: string, rosType: string, qos: QoS): number {
+    const topic = this.bus.topic(ddsTopic, rosType);
+    try {
+      return this.binding.createWriter(this.bus.participant, topic, qos);
+    } catch (e) {
+      throw ddsError(e, `creating a writer on ${ddsTopic}`);
+    }
+  }
+
+  /** A reader whose samples reach `onSample` one by one, with overflow counted under `context`. */
+  private reader(ddsTopic: string, rosType: string, qos: QoS, context: string, onSample: (bytes: Buffer) => void): number {
+    const topic = this.bus.topic(ddsTopic, rosType);
+    let droppedSeen = 0;
+    const counters = this.nodeCounters;
+    try {
+      return this.binding.createReader(this.bus.participant, topic, qos, (samples, dropped) => {
+        // Runs from the addon's thread-safe function: nothing may escape.
+        if (dropped > droppedSeen) {
+          counters.inc(`dropped.${context}`, dropped - droppedSeen);
+          this.bus.counters.inc("dropped", dropped - droppedSeen);
+          droppedSeen = dropped;
+        }
+        for (const s of samples) {
+          try {
+            onSample(s);
+          } catch (e) {
+            this.bus.reportError(e, context);
+          }
+        }
+      });
+    } catch (e) {
+      throw ddsError(e, `creating a reader on ${ddsTopic}`);
+    }
+  }
+
+  createPublisher<T>(type: string, topic: string, qos: QoS = QOS_DEFAULT): Publisher<T> {
+    this.alive();
+    checkPositive("QoS depth", qos.depth);
+    const name = this.resolve(topic);
+    const codec = codecFor(type);
+    const writer = this.writer(ddsTopicName(name), type, qos);
+    const counters = this.nodeCounters;
+    const bus = this.bus;
+    const binding = this.binding;
+    const publishedKey = `published.${name}`;
+    // Reused between messages: write() copies the bytes before it returns.
+    let scratch = new ArrayBuffer(0);
+    let live = true;
+    const destroy = this.own(() => {
+      live = false;
+      binding.deleteEntity(writer);
+    });
+    return {
+      topic: name,
+      type,
+      qos,
+      publish: (msg: T) => {
+        if (!live) {
+          counters.inc("publish_after_destroy");
+          return;
+        }
+        let bytes: Uint8Array;
+        try {
+          const size = codec.byteSize(msg);
+          if (scratch.byteLength < size) scratch = new ArrayBuffer(Math.max(size, scratch.byteLength * 2));
+          bytes = codec.encode(msg, scratch);
+        } catch (e) {
+          counters.inc("errors.encode");
+          throw new InvalidInputError("bad_message", `cannot encode ${type} for ${name}: ${(e as Error).message}`);
+        }
+        try {
+          binding.write(writer, bytes);
+        } catch (e) {
+          counters.inc("errors.publish");
+          bus.counters.inc("errors.publish");
+          throw ddsError(e, `publishing on ${name}`);
+        }
+        counters.inc(publishedKey);
+        bus.counters.inc("messages_published");
+      },
+      subscriptionCount: () => (live ? binding.publicationMatched(writer) : 0),
+      destroy,
+    };
+  }
+
+  protected subscribe<T>(type: string, topic: string, qos: QoS, callback: (msg: T) => void, onDestroy: () => void): Subscription {
+    this.alive();
+    checkPositive("QoS depth", qos.depth);
+    const name = this.resolve(topic);
+    const codec = codecFor(type);
+    const counters = this.nodeCounters;
+    const bus = this.bus;
+    const receivedKey = `received.${name}`;
+    let live = true;
+    const reader = this.reader(ddsTopicName(name), type, qos, name, (bytes) => {
+      if (!live) return;
+      let msg: T;
+      try {
+        msg = codec.decode(bytes) as T;
+      } catch (e) {
+        counters.inc("errors.decode");
+        bus.counters.inc("errors.decode");
+        bus.reportError(new InvalidInputError("bad_message", `undecodable ${type} sample (${bytes.length} bytes) on ${name}: ${(e as Error).message}`), name);
+        return;
+      }
+      counters.inc(receivedKey);
+      try {
+        callback(msg);
+        bus.counters.inc("messages_delivered");
+      } catch (e) {
+        counters.inc("callback_errors");
+        bus.reportCallbackError(e, name);
+      }
+    });
+    const destroy = this.own(() => {
+      live = false;
+      this.binding.deleteEntity(reader);
+      onDestroy();
+    });
+    return { topic: name, type, destroy };
+  }
+
+  createService<Req, Res>(type: string, name: string, handler: (request: Req) => Res | Promise<Res>): ServiceServer {
+    this.alive();
+    const full = this.resolve(name);
+    const requestCodec = codecFor(`${type}_Request`);
+    const responseCodec = codecFor(`${type}_Response`);
+    const replies = this.writer(ddsReplyTopicName(full), `${type}_Response`, QOS_SERVICES);
+    const counters = this.nodeCounters;
+    const bus = this.bus;
+    const binding = this.binding;
+    let live = true;
+    const serve = async (id: RequestId, request: Req): Promise<void> => {
+      const response = await handler(request);
+      if (!live) return;
+      binding.write(replies, wrapServiceSample(id, responseCodec.encode(response)));
+      counters.inc(`served.${full}`);
+    };
+    const requests = this.reader(ddsRequestTopicName(full), `${type}_Request`, QOS_SERVICES, full, (bytes) => {
+      if (!live) return;
+      const { id, message } = unwrapServiceSample(bytes);
+      let request: Req;
+      try {
+        request = requestCodec.decode(message) as Req;
+      } catch (e) {
+        counters.inc("errors.decode");
+        bus.counters.inc("errors.decode");
+        throw new InvalidInputError("bad_message", `undecodable ${type} request on ${full}: ${(e as Error).message}`);
+      }
+      serve(id, request).catch((e: unknown) => {
+        // ROS 2 services have no error reply: the client times out. Count and report it here.
+        counters.inc("callback_errors");
+        bus.reportCallbackError(e, full);
+      });
+    });
+    const destroy = this.own(() => {
+      live = false;
+      binding.deleteEntity(requests);
+      binding.deleteEntity(replies);
+    });
+    return { service: full, type, destroy };
+  }
+
+  createClient<Req, Res>(type: string, name: string): ServiceClient<Req, Res> {
+    this.alive();
+    const full = this.resolve(name);
+    const requestCodec = codecFor(`${type}_Request`);
+    const responseCodec = codecFor(`${type}_Response`);
+    const clientId = new Uint8Array(randomBytes(8));
+    const pending = new Map<bigint, { resolve: (r: Res) => void; reject: (e: unknown) => void }>();
+    const counters = this.nodeCounters;
+    const bus = this.bus;
+    const binding = this.binding;
+    let sequence = 0n;
+    let live = true;
+    const requests = this.writer(ddsRequestTopicName(full), `${type}_Request`, QOS_SERVICES);
+    const replies = this.reader(ddsReplyTopicName(full), `${type}_Response`, QOS_SERVICES, full, (bytes) => {
+      const { id, message } = unwrapServiceSample(bytes);
+      // Every client of this service sees every reply; keep ours.
+      if (!id.client.every((b, i) => b === clientId[i])) return;
+      const waiter = pending.get(id.sequence);
+      if (!waiter) {
+        counters.inc("late_replies");
+        return;
+      }
+      pending.delete(id.sequence);
+      try {
+        waiter.resolve(responseCodec.decode(message) as Res);
+      } catch (e) {
+        counters.inc("errors.decode");
+        bus.counters.inc("errors.decode");
+        waiter.reject(new InvalidInputError("bad_message", `undecodable ${type} reply on ${full}: ${(e as Error).message}`));
+      }
+    });
+    const available = () => live && binding.publicationMatched(requests) > 0 && binding.readerStats(replies).matched > 0;
+    const waitForService = async (timeoutMs: number): Promise<boolean> => {
+      const deadline = Date.now() + Math.max(0, timeoutMs);
+      while (!available()) {
+        if (!live || Date.now() >= deadline) return false;
+        await new Promise((r) => setTimeout(r, Math.min(20, Math.max(1, deadline - Date.now()))));
+      }
+      return true;
+    };
+    const destroy = this.own(() => {
+      live = false;
+      binding.deleteEntity(requests);
+      binding.deleteEntity(replies);
+      for (const w of pending.values()) w.reject(new SpatialRewardError("service_unavailable", `client of ${full} was destroyed`));
+      pending.clear();
+    });
+    const call = async (request: Req, timeoutMs = DEFAULT_CALL_TIMEOUT_MS): Promise<Res> => {
+      if (!live) throw new InvalidInputError("bad_argument", `client of ${full} was destroyed`);
+      checkPositive("service call timeout (ms)", timeoutMs);
+      const started = Date.now();
+      if (!(await waitForService(timeoutMs))) {
+        counters.inc("service_unavailable");
+        throw new SpatialRewardError("service_unavailable", `service ${full} (${type}) not available after ${timeoutMs} ms`);
+      }
+      const seq = ++sequence;
+      const answer = new Promise<Res>((resolve, reject) => pending.set(seq, { resolve, reject }));
+      try {
+        binding.write(requests, wrapServiceSample({ client: clientId, sequence: seq }, requestCodec.encode(request)));
+      } catch (e) {
+        pending.delete(seq);
+        throw ddsError(e, `calling ${full}`);
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          pending.delete(seq);
+          counters.inc("service_timeouts");
+          reject(new SpatialRewardError("timeout", `service ${full} did not answer within ${timeoutMs} ms`));
+        }, Math.max(0, timeoutMs - (Date.now() - started)));
+      });
+      try {
+        return await Promise.race([answer, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    return { service: full, type, call, waitForService, destroy };
+  }
+}

@@ -1,0 +1,97 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SpatialRewardError } from "../../errors.js";
+import type { QoS } from "../qos.js";
+
+/** A remote or local DDS endpoint seen by discovery. */
+export interface EndpointEvent {
+  /** DDS topic name ("rt/camera/color/image_raw"). */
+  readonly topic: string;
+  /** DDS type name ("sensor_msgs::msg::dds_::Image_"). */
+  readonly type: string;
+  /** Endpoint GUID, hex. */
+  readonly key: string;
+  /** GUID of the participant owning it, hex. */
+  readonly participant: string;
+  /** False when the endpoint went away (deleted, or its participant lost). */
+  readonly alive: boolean;
+}
+
+export interface ReaderStats {
+  /** Samples taken from DDS. */
+  readonly received: number;
+  /** Samples pushed out of the bounded (KEEP_LAST depth) queue before JS took them. */
+  readonly dropped: number;
+  readonly queued: number;
+  /** DDS SAMPLE_LOST status (best-effort gaps, fragments never completed). */
+  readonly lost: number;
+  /** DDS SAMPLE_REJECTED status (resource limits). */
+  readonly rejected: number;
+  /** Writers currently matched. */
+  readonly matched: number;
+}
+
+/** The native Cyclone DDS binding (native/src/addon.cc). Entities are Cyclone handles. */
+export interface DdsBinding {
+  version(): string;
+  createParticipant(domainId?: number): number;
+  createTopic(participant: number, name: string, typeName: string): number;
+  createWriter(participant: number, topic: number, qos: QoS): number;
+  /** `callback` gets batches of CDR samples (encapsulation header included) and the running drop count. */
+  createReader(participant: number, topic: number, qos: QoS, callback: (samples: Buffer[], dropped: number) => void): number;
+  write(writer: number, cdr: Uint8Array): void;
+  publicationMatched(writer: number): number;
+  readerStats(reader: number): ReaderStats;
+  watchEndpoints(participant: number, kind: "publication" | "subscription", callback: (events: EndpointEvent[]) => void): number;
+  participantGuid(participant: number): string;
+  deleteEntity(entity: number): void;
+  /** Entities the binding still tracks; all zero once every transport shut down. */
+  liveHandles(): { writers: number; topics: number; readers: number; watchers: number };
+}
+
+const ADDON = join("native", "build", "Release", "spatial_reward_dds.node");
+
+/** The package root: the first ancestor holding native/binding.gyp (works from src/ and dist/src/). */
+function packageRoot(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, "native", "binding.gyp"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+/** Where the addon is (SPATIAL_REWARD_DDS_ADDON overrides), or undefined if it was not built. */
+export function ddsAddonPath(): string | undefined {
+  const explicit = process.env.SPATIAL_REWARD_DDS_ADDON;
+  if (explicit) return existsSync(explicit) ? explicit : undefined;
+  const root = packageRoot();
+  const path = root ? join(root, ADDON) : undefined;
+  return path && existsSync(path) ? path : undefined;
+}
+
+let cached: DdsBinding | undefined;
+
+/**
+ * Loads the addon on first use, so hosts without Cyclone DDS can install and run the other
+ * backends. A missing or unloadable addon is a typed error saying how to get it.
+ */
+export function loadDdsBinding(): DdsBinding {
+  if (cached) return cached;
+  const path = ddsAddonPath();
+  if (!path) {
+    throw new SpatialRewardError(
+      "backend_unavailable",
+      "the dds backend is not built: install Cyclone DDS (Debian/Ubuntu: apt install cyclonedds-dev) and run `npm run build:native`",
+    );
+  }
+  try {
+    cached = createRequire(import.meta.url)(path) as DdsBinding;
+  } catch (e) {
+    throw new SpatialRewardError("backend_unavailable", `the dds backend at ${path} failed to load: ${(e as Error).message}`);
+  }
+  return cached;
+}
