@@ -18,21 +18,18 @@ export interface LaunchedGraph {
 /**
  * Starts the nodes a parameter file names (its keys matching known node names), each with
  * the parameters the file gives it — the same file the ROS 2 launch files pass with
- * --params-file. Without an explicit reward_spec, the reward node follows the simulator's task.
+ * --params-file. Without an explicit reward_spec, the reward node follows reward/spec.
  */
 export function launchGraph(transport: Transport, doc: unknown, namespace = "/"): LaunchedGraph {
   const keys = doc && typeof doc === "object" ? Object.keys(doc as object) : [];
   const wanted = NODE_NAMES.filter((n) => keys.includes(n) || keys.includes(`${namespace === "/" ? "" : namespace}/${n}`));
   if (wanted.length === 0) throw new Error(`the parameter file names none of the nodes ${NODE_NAMES.join(", ")}`);
-  const make = (name: NodeName, extra: Record<string, string> = {}) =>
-    transport.createNode(name, { namespace, parameterOverrides: { ...parametersForNode(doc, name, namespace), ...extra } });
+  const make = (name: NodeName) => transport.createNode(name, { namespace, parameterOverrides: parametersForNode(doc, name, namespace) });
   const g: LaunchedGraph = {};
   if (wanted.includes("sim_camera")) g.sim = new SimDriver(make("sim_camera"));
   if (wanted.includes("perception")) g.perception = new PerceptionNode(make("perception"));
   if (wanted.includes("spatial")) g.spatial = new SpatialNode(make("spatial"));
-  if (wanted.includes("reward")) {
-    const spec = String(parametersForNode(doc, "reward", namespace).reward_spec ?? "");
-    g.reward = new RewardNode(make("reward", spec === "" && g.sim ? { reward_spec: g.sim.scenario.episode.instruction } : {}));
-  }
+  // Without a reward_spec parameter the reward node follows reward/spec, which the simulator latches.
+  if (wanted.includes("reward")) g.reward = new RewardNode(make("reward"));
   return g;
 }

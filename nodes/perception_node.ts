@@ -18,7 +18,8 @@ type Segmentation = M.spatial_reward_msgs__msg__InstanceMasks | M.vision_msgs__m
  * Perception node: camera topics (as RealSense-style drivers publish them) plus instance
  * masks or 2D detections → scene graph (SceneObjects), Detection3DArray, diagnostics.
  * Parameters: segmentation ("masks" | "detections"), sync_slop_ms (0 = exact stamps),
- * sync_queue_size, frame_id (name of the spatial frame in outgoing headers).
+ * sync_queue_size, frame_id (name of the spatial frame in outgoing headers), input_reliability
+ * ("best_effort" | "reliable", QoS of the camera subscriptions).
  */
 export class PerceptionNode {
   readonly perception = new Perception();
@@ -31,6 +32,12 @@ export class PerceptionNode {
     const slopMs = Number(node.declareParameter("sync_slop_ms", 0));
     const queueSize = Number(node.declareParameter("sync_queue_size", 10));
     const frameId = String(node.declareParameter("frame_id", "spatial"));
+    // Sensor-data QoS (best effort) by default, as camera drivers publish; "reliable" for lossless capture.
+    const inputReliability = String(node.declareParameter("input_reliability", "best_effort"));
+    if (inputReliability !== "best_effort" && inputReliability !== "reliable") {
+      throw new Error(`perception: input_reliability must be best_effort or reliable, got ${inputReliability}`);
+    }
+    const inputQos = { ...QOS_SENSOR_DATA, reliability: inputReliability } as const;
     const counters = this.perception.counters;
 
     const scenePub = node.createPublisher<M.spatial_reward_msgs__msg__SceneObjects>(T.SceneObjects, "scene/objects", QOS_DEFAULT);
@@ -75,11 +82,11 @@ export class PerceptionNode {
     });
     // The three camera streams, tagged by slot, merged into one stream for the synchroniser.
     const segmentationStream: Observable<Segmentation> = segmentation === "detections"
-      ? node.observe<M.vision_msgs__msg__Detection2DArray>(T.Detection2DArray, "camera/detections", QOS_SENSOR_DATA)
-      : node.observe<M.spatial_reward_msgs__msg__InstanceMasks>(T.InstanceMasks, "camera/instances", QOS_SENSOR_DATA);
+      ? node.observe<M.vision_msgs__msg__Detection2DArray>(T.Detection2DArray, "camera/detections", inputQos)
+      : node.observe<M.spatial_reward_msgs__msg__InstanceMasks>(T.InstanceMasks, "camera/instances", inputQos);
     merge(
-      node.observe<M.sensor_msgs__msg__Image>(T.Image, "camera/color/image_raw", QOS_SENSOR_DATA).pipe(map((m) => [0, m] as const)),
-      node.observe<M.sensor_msgs__msg__Image>(T.Image, "camera/aligned_depth_to_color/image_raw", QOS_SENSOR_DATA).pipe(map((m) => [1, m] as const)),
+      node.observe<M.sensor_msgs__msg__Image>(T.Image, "camera/color/image_raw", inputQos).pipe(map((m) => [0, m] as const)),
+      node.observe<M.sensor_msgs__msg__Image>(T.Image, "camera/aligned_depth_to_color/image_raw", inputQos).pipe(map((m) => [1, m] as const)),
       segmentationStream.pipe(map((m) => [2, m] as const)),
     ).subscribe(([slot, m]) => this.sync.add(slot, stampOf(m), m));
   }

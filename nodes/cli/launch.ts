@@ -1,18 +1,21 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
-import { InprocTransport } from "../../src/transport/inproc_transport.js";
+import { createTransport } from "../transport_factory.js";
 import { QOS_DEFAULT } from "../../src/transport/qos.js";
 import type * as M from "../../src/msgs/generated.js";
 import { launchGraph } from "../graph_launcher.js";
 import { T } from "../messages.js";
 import { Progress } from "./progress.js";
 
-const HELP = `usage: spatial-reward launch <params.yaml> [--duration S] [--frames N] [--json]
+const HELP = `usage: spatial-reward launch <params.yaml> [--backend inproc|dds|rclnodejs] [--namespaces /a,/b]
+                              [--duration S] [--frames N] [--json]
 
 Starts the nodes named in a ROS 2 parameter file (e.g. launch/params/tabletop.yaml) in one
-process over the in-process transport — the graph the ROS 2 launch files start, without ROS.
-Runs for --duration seconds (default 10) or until the simulator has published --frames frames.`;
+process — the graph the ROS 2 launch files start, without ROS (inproc, the default) or on the
+ROS 2 wire (dds). --namespaces starts one graph per namespace (one per camera). Runs for
+--duration seconds (default 10; 0 = until SIGINT/SIGTERM) or until the simulator has
+published --frames frames.`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -21,6 +24,8 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       duration: { type: "string", default: "10" },
       frames: { type: "string" },
+      backend: { type: "string", default: "inproc" },
+      namespaces: { type: "string", default: "/" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
@@ -30,19 +35,31 @@ export async function run(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const doc: unknown = parse(readFileSync(positionals[0], "utf8"));
-  const transport = new InprocTransport();
-  const graph = launchGraph(transport, doc);
-  const probe = transport.createNode("launch_monitor");
+  const transport = await createTransport(values.backend);
+  transport.onError = (e, context) => console.error(`[${context}] ${e instanceof Error ? e.message : String(e)}`);
+  const namespaces = values.namespaces.split(",").map((n) => n.trim()).filter((n) => n.length > 0);
+  const graphs = namespaces.map((ns) => launchGraph(transport, doc, ns));
+  const graph = graphs[0];
   let rewards = 0;
   let last: M.spatial_reward_msgs__msg__Reward | null = null;
-  probe.createSubscription<M.spatial_reward_msgs__msg__Reward>(T.Reward, "reward", QOS_DEFAULT, (r) => {
-    rewards++;
-    last = r;
-  });
+  for (const ns of namespaces) {
+    const probe = transport.createNode("launch_monitor", { namespace: ns });
+    probe.createSubscription<M.spatial_reward_msgs__msg__Reward>(T.Reward, "reward", QOS_DEFAULT, (r) => {
+      rewards++;
+      last = r;
+    });
+  }
   const maxFrames = values.frames === undefined ? Infinity : Number(values.frames);
-  const deadline = Date.now() + Number(values.duration) * 1000;
+  const duration = Number(values.duration);
+  const deadline = duration > 0 ? Date.now() + duration * 1000 : Infinity;
+  let stop = false;
+  const onSignal = () => {
+    stop = true;
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   const progress = new Progress(500, true);
-  while (Date.now() < deadline && (graph.sim?.published ?? 0) < maxFrames) {
+  while (!stop && Date.now() < deadline && (graph.sim?.published ?? 0) < maxFrames) {
     await new Promise((r) => setTimeout(r, 20));
     const r = last as M.spatial_reward_msgs__msg__Reward | null;
     progress.update(`frames ${graph.sim?.published ?? 0}  rewards ${rewards}  progress ${r ? r.progress.toFixed(2) : "-"}${r?.success ? "  success" : ""}`);
@@ -50,17 +67,19 @@ export async function run(argv: string[]): Promise<number> {
   progress.done();
   const final = last as M.spatial_reward_msgs__msg__Reward | null;
   const summary = {
+    backend: values.backend,
+    namespaces,
     nodes: Object.keys(graph),
     frames: graph.sim?.published ?? 0,
     rewards,
     task: graph.sim?.scenario.episode.instruction ?? null,
     reward_final: final?.reward ?? null,
     success: final?.success ?? false,
-    counters: {
-      perception: graph.perception?.perception.counters.snapshot() ?? {},
-      spatial: graph.spatial?.counters.snapshot() ?? {},
-      reward: graph.reward?.counters.snapshot() ?? {},
-    },
+    counters: Object.fromEntries(graphs.map((g, i) => [namespaces[i], {
+      perception: g.perception?.perception.counters.snapshot() ?? {},
+      spatial: g.spatial?.counters.snapshot() ?? {},
+      reward: g.reward?.counters.snapshot() ?? {},
+    }])),
   };
   await transport.shutdown();
   console.log(values.json ? JSON.stringify(summary) : JSON.stringify(summary, null, 2));

@@ -9,11 +9,13 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   ask: { summary: "answer a question about a seeded simulator scene", load: () => import("./ask.js") },
   bench: { summary: "per-stage latency and throughput of the pipeline", load: () => import("./bench.js") },
   node: { summary: "start one node with ROS 2 arguments (--ros-args -r/-p/--params-file)", load: () => import("./node.js") },
+  sim: { summary: "publish the simulator's camera topics and ground truth on any backend", load: () => import("./sim.js") },
+  "sim-dump": { summary: "write simulator frames and ground truth as raw files (for the DDS interop peers)", load: () => import("./sim_dump.js") },
   launch: { summary: "start the node graph of a ROS 2 parameter file in one process (no ROS needed)", load: () => import("./launch.js") },
 };
 
 function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);
   return `usage: spatial-reward <command> [options]\n\ncommands:\n${lines.join("\n")}\n\nRun 'spatial-reward <command> --help' for a command's options.`;
 }
 
