@@ -6,7 +6,8 @@ import type * as M from "../src/msgs/generated.js";
 import { T, header } from "./messages.js";
 
 /**
- * Publishes a node's counters and processing latency as diagnostic_msgs/DiagnosticArray on
+ * Publishes a node's counters (its own and its transport's, as `transport.*`: rates follow from
+ * received.<topic> between two messages, drops from dropped.<topic>) and processing latency as diagnostic_msgs/DiagnosticArray on
  * /diagnostics once per `diagnostics_period_ms` (default 1 s), the way ROS 2 tools expect.
  */
 export class DiagnosticsPublisher {
@@ -23,13 +24,16 @@ export class DiagnosticsPublisher {
   /** The message published now (also handy for tests and the CLI summary). */
   snapshot(nowNs: bigint = BigInt(Date.now()) * 1_000_000n): M.diagnostic_msgs__msg__DiagnosticArray {
     const lat = this.latency.summary();
-    const values = Object.entries(this.counters.snapshot()).map(([key, value]) => ({ key, value: String(value) }));
+    // The node's own counters, then its transport's (received/dropped/decode errors per topic), prefixed.
+    const counts = Object.entries(this.counters.snapshot());
+    for (const [key, value] of Object.entries(this.node.counters().snapshot())) counts.push([`transport.${key}`, value]);
+    const values = counts.map(([key, value]) => ({ key, value: String(value) }));
     values.push(
       { key: "latency_ms.p50", value: String(lat.p50) },
       { key: "latency_ms.p99", value: String(lat.p99) },
       { key: "latency_ms.n", value: String(lat.n) },
     );
-    const errors = Object.entries(this.counters.snapshot()).filter(([k]) => k.startsWith("errors.")).reduce((n, [, v]) => n + v, 0);
+    const errors = counts.filter(([k]) => k.startsWith("errors.") || k.startsWith("transport.errors.")).reduce((n, [, v]) => n + v, 0);
     return {
       header: header(nowNs, ""),
       status: [{
