@@ -1,0 +1,190 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { parse, stringify } from "yaml";
+import { netnsAvailable, runInNetns } from "./netns.js";
+
+/**
+ * `npm run bench:dds`: the node on the ROS 2 wire against a Cyclone DDS C peer, all inside a
+ * private network namespace (loopback, multicast on), measured side by side in one run:
+ *  - C-to-C image echo (cyclone_peer echo-source → echo-sink → back), 640x480 rgb8 @ 30 Hz;
+ *  - the same echo through the TypeScript dds backend (bench/dds_echo_node.ts): the ratio of
+ *    the two round trips at p50 is the node's added transport cost;
+ *  - the full graph (perception, spatial, reward on the dds backend, reliable inputs): C peer
+ *    publishes 640x480 RGB-D + masks at 30 Hz, receives Reward; latency p50/p99, lost frames;
+ *  - 4 cameras at once (4 peers, 4 graphs in one node process, one namespace each);
+ *  - with --soak-minutes M: one camera for M minutes, the node's CPU and resident memory sampled.
+ */
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "60" },
+    cameras: { type: "string", default: "4" },
+    "soak-minutes": { type: "string", default: "0" },
+    json: { type: "boolean", default: false },
+  },
+});
+const root = process.cwd();
+const peer = join(root, "build", "peers", "cyclone_peer");
+const cycloneConfig = join(root, "test", "interop", "cyclone_lo.xml");
+const cli = join(root, "dist", "nodes", "cli", "main.js");
+const echoNode = join(root, "dist", "bench", "dds_echo_node.js");
+const seconds = Number(values.seconds);
+const cameras = Number(values.cameras);
+const soakMinutes = Number(values["soak-minutes"]);
+
+function fail(msg: string): never {
+  console.error(`bench:dds: ${msg}`);
+  process.exit(1);
+}
+if (!netnsAvailable()) fail("cannot create a network namespace (needs root and unshare)");
+if (spawnSync("bash", [join(root, "test", "interop", "build_peers.sh")], { stdio: "inherit" }).status !== 0) fail("building the peers failed");
+if (!existsSync(peer)) fail(`${peer} missing after build`);
+
+const work = mkdtempSync(join(tmpdir(), "sr-dds-bench-"));
+const dump = join(work, "dump");
+if (spawnSync(process.execPath, [cli, "sim-dump", "--out", dump, "--frames", "90", "--noise", "realsense"], { stdio: "ignore" }).status !== 0) fail("sim-dump failed");
+const spec = readFileSync(join(dump, "spec.txt"), "utf8").trim();
+// The camera graph with reliable camera subscriptions: "zero loss on reliable QoS" is measured.
+const params = parse(readFileSync(join(root, "launch", "params", "camera_graph.yaml"), "utf8")) as Record<string, { ros__parameters: Record<string, unknown> }>;
+params.perception.ros__parameters.input_reliability = "reliable";
+const paramsFile = join(work, "camera_graph_reliable.yaml");
+writeFileSync(paramsFile, stringify(params));
+const env = { CYCLONEDDS_URI: `file://${cycloneConfig}`, ROS_DOMAIN_ID: "0" };
+
+/** The last line starting with `tag ` as JSON. */
+function tagged(stdout: string, tag: string): unknown {
+  const line = stdout.split("\n").reverse().find((l) => l.startsWith(`${tag} `));
+  if (!line) throw new Error(`no ${tag} line in:\n${stdout}`);
+  return JSON.parse(line.slice(tag.length + 1));
+}
+
+interface Rtt { sent: number; received: number; lost: number; rtt_ms: { p50: number; p90: number; p99: number; max: number } }
+interface CameraSummary {
+  sent_frames: number;
+  received: Record<string, number>;
+  reward_latency_ms: { p50: number; p90: number; p99: number; max: number };
+  frames_without_reward: number;
+}
+
+async function echo(): Promise<{ c: Rtt; ts: Rtt }> {
+  const source = `${peer} echo-source --width 640 --height 480 --rate 30 --seconds ${seconds} --wait-subscribers 10000`;
+  const script = `
+${peer} echo-sink --seconds ${seconds + 15} & S=$!
+sleep 1
+echo "@@C $(${source})"
+kill $S; wait $S 2>/dev/null
+node ${echoNode} & E=$!
+sleep 1.5
+echo "@@TS $(${source})"
+kill -TERM $E; wait $E 2>/dev/null
+`;
+  const r = await runInNetns(script, (2 * seconds + 60) * 1000, env);
+  return { c: tagged(r.stdout, "@@C") as Rtt, ts: tagged(r.stdout, "@@TS") as Rtt };
+}
+
+interface ProcSample { t: number; cpuS: number; rssMb: number }
+
+function sampleProc(pid: number): ProcSample | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return { t: Date.now() / 1000, cpuS: ticks / 100, rssMb: rss ? Number(rss[1]) / 1024 : NaN };
+  } catch {
+    return undefined;
+  }
+}
+
+/** n cameras, one peer each, into one node process running n graphs; samples the node process. */
+async function pipeline(n: number, runSeconds: number, sampleEveryS: number) {
+  const namespaces = Array.from({ length: n }, (_, i) => (n === 1 ? "/" : `/cam${i}`));
+  const peers = namespaces.map((ns, i) => {
+    const prefix = ns === "/" ? "" : `--prefix ${ns}`;
+    return `${peer} camera --dir ${dump} --rate 30 --seconds ${runSeconds} --wait-subscribers 20000 ${prefix} --spec "${spec}" --out ${work}/peer${i}.jsonl > ${work}/peer${i}.json & P${i}=$!`;
+  });
+  const script = `
+node ${cli} launch ${paramsFile} --backend dds --namespaces ${namespaces.join(",")} --duration 0 --json > ${work}/graph.json 2> ${work}/graph.err & G=$!
+echo "@@PID $G"
+sleep 2
+${peers.join("\n")}
+${namespaces.map((_, i) => `wait $P${i}`).join("\n")}
+kill -TERM $G; wait $G
+echo "@@GRAPH $(tail -n 1 ${work}/graph.json)"
+${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"`).join("\n")}
+`;
+  const samples: ProcSample[] = [];
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const r = await runInNetns(script, (runSeconds + 120) * 1000, env, (line) => {
+    if (!line.startsWith("@@PID ")) return;
+    const pid = Number(line.slice(6));
+    timer = setInterval(() => {
+      const s = sampleProc(pid);
+      if (s) samples.push(s);
+    }, sampleEveryS * 1000);
+  });
+  clearInterval(timer);
+  const graph = tagged(r.stdout, "@@GRAPH") as { rewards: number; counters: Record<string, { perception: Record<string, number> }> };
+  const perCamera = namespaces.map((_, i) => tagged(r.stdout, `@@PEER${i}`) as CameraSummary);
+  // CPU while streaming: between the first and last sample (the node idles before the peers start).
+  const first = samples[Math.min(2, samples.length - 1)];
+  const last = samples[samples.length - 1];
+  const cpuPercent = first && last && last.t > first.t ? (100 * (last.cpuS - first.cpuS)) / (last.t - first.t) : NaN;
+  return { namespaces, perCamera, graph, samples, cpuPercent, cpuPercentPerCamera: cpuPercent / n };
+}
+
+/** Least-squares slope of RSS (MB per minute) after the first fifth of the run (warm-up). */
+function rssSlopeMbPerMin(samples: ProcSample[]): number {
+  const s = samples.slice(Math.floor(samples.length / 5));
+  if (s.length < 3) return NaN;
+  const mt = s.reduce((a, x) => a + x.t, 0) / s.length;
+  const mr = s.reduce((a, x) => a + x.rssMb, 0) / s.length;
+  const num = s.reduce((a, x) => a + (x.t - mt) * (x.rssMb - mr), 0);
+  const den = s.reduce((a, x) => a + (x.t - mt) ** 2, 0);
+  return (num / den) * 60;
+}
+
+const round = (x: number, k = 3) => Math.round(x * 10 ** k) / 10 ** k;
+const e = await echo();
+const one = await pipeline(1, seconds, 1);
+const many = await pipeline(cameras, Math.min(seconds, 30), 1);
+const soak = soakMinutes > 0 ? await pipeline(1, soakMinutes * 60, 5) : undefined;
+const out = {
+  setup: { image: "640x480 rgb8 + 16UC1 depth + 16UC1 masks", rate_hz: 30, seconds, cameras, dds: "Cyclone DDS 0.10.2, private netns, loopback multicast" },
+  echo_c_to_c: e.c,
+  echo_through_ts_node: e.ts,
+  echo_ratio_p50: round(e.ts.rtt_ms.p50 / e.c.rtt_ms.p50),
+  pipeline_1_camera: {
+    sent_frames: one.perCamera[0].sent_frames,
+    rewards_received: one.perCamera[0].received.reward,
+    frames_without_reward: one.perCamera[0].frames_without_reward,
+    reward_latency_ms: one.perCamera[0].reward_latency_ms,
+    node_cpu_percent: round(one.cpuPercent, 1),
+    node_counters: one.graph.counters,
+  },
+  pipeline_n_cameras: {
+    cameras,
+    per_camera: many.perCamera.map((c, i) => ({ namespace: many.namespaces[i], sent: c.sent_frames, rewards: c.received.reward, without_reward: c.frames_without_reward, latency_ms: c.reward_latency_ms })),
+    node_cpu_percent: round(many.cpuPercent, 1),
+    node_cpu_percent_per_camera: round(many.cpuPercentPerCamera, 1),
+  },
+  soak: soak && {
+    minutes: soakMinutes,
+    sent: soak.perCamera[0].sent_frames,
+    without_reward: soak.perCamera[0].frames_without_reward,
+    latency_ms: soak.perCamera[0].reward_latency_ms,
+    node_cpu_percent: round(soak.cpuPercent, 1),
+    rss_mb_first: round(soak.samples[Math.floor(soak.samples.length / 5)]?.rssMb ?? NaN, 1),
+    rss_mb_last: round(soak.samples[soak.samples.length - 1]?.rssMb ?? NaN, 1),
+    rss_slope_mb_per_min: round(rssSlopeMbPerMin(soak.samples), 3),
+  },
+  goals: {
+    echo_ratio_p50_max: 1.5,
+    echo_ratio_met: e.ts.rtt_ms.p50 / e.c.rtt_ms.p50 <= 1.5,
+    zero_loss_reliable: one.perCamera[0].frames_without_reward === 0,
+  },
+};
+console.log(values.json ? JSON.stringify(out) : JSON.stringify(out, null, 2));
+console.error(`bench:dds: work files in ${resolve(work)}`);
