@@ -1,0 +1,23 @@
+#ifndef MODES_H
+#define MODES_H
+
+#include <stdint.h>
+#include "dds/dds.h"
+
+typedef struct peer_options {
+  const char *dir, *prefix, *question, *spec, *out;
+  const char *in_topic, *out_topic;
+  double rate, seconds;
+  uint32_t width, height;
+  int64_t wait_subscribers_ms;
+} peer_options_t;
+
+dds_domainid_t peer_domain(void);
+/* Formats a latency for JSON: null when there is none. */
+const char *json_ms(char *buf, size_t n, double v);
+
+int camera_mode(const peer_options_t *o);
+int echo_sink_mode(const peer_options_t *o);
+int echo_source_mode(const peer_options_t *o);
+
+#endif
