@@ -1,6 +1,6 @@
 import { merge, map, type Observable } from "rxjs";
 import type { TransportNode } from "../src/transport/port.js";
-import { QOS_DEFAULT, QOS_SENSOR_DATA } from "../src/transport/qos.js";
+import { QOS_DEFAULT, QOS_SENSOR_DATA, type QoS } from "../src/transport/qos.js";
 import { Perception } from "../src/perception/perception.js";
 import type { RgbdFrame } from "../src/perception/rgbd_frame.js";
 import type { PinholeIntrinsics } from "../src/geometry/intrinsics.js";
@@ -32,12 +32,13 @@ export class PerceptionNode {
     const slopMs = Number(node.declareParameter("sync_slop_ms", 0));
     const queueSize = Number(node.declareParameter("sync_queue_size", 10));
     const frameId = String(node.declareParameter("frame_id", "spatial"));
-    // Sensor-data QoS (best effort) by default, as camera drivers publish; "reliable" for lossless capture.
+    // Sensor-data QoS (best effort, newest 5) by default, as camera drivers publish; "reliable"
+    // is lossless capture: reliable and keep-all, so a slow moment delays frames instead of dropping them.
     const inputReliability = String(node.declareParameter("input_reliability", "best_effort"));
     if (inputReliability !== "best_effort" && inputReliability !== "reliable") {
       throw new Error(`perception: input_reliability must be best_effort or reliable, got ${inputReliability}`);
     }
-    const inputQos = { ...QOS_SENSOR_DATA, reliability: inputReliability } as const;
+    const inputQos: QoS = inputReliability === "reliable" ? { ...QOS_SENSOR_DATA, reliability: "reliable", history: "keep_all" } : QOS_SENSOR_DATA;
     const counters = this.perception.counters;
 
     const scenePub = node.createPublisher<M.spatial_reward_msgs__msg__SceneObjects>(T.SceneObjects, "scene/objects", QOS_DEFAULT);

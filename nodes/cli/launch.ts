@@ -79,6 +79,13 @@ export async function run(argv: string[]): Promise<number> {
       perception: g.perception?.perception.counters.snapshot() ?? {},
       spatial: g.spatial?.counters.snapshot() ?? {},
       reward: g.reward?.counters.snapshot() ?? {},
+      // What each node's transport received, dropped or could not decode, per topic.
+      transport: Object.fromEntries(
+        (["perception", "spatial", "reward"] as const).flatMap((k) => {
+          const n = g[k]?.node;
+          return n ? [[k, n.counters().snapshot()]] : [];
+        }),
+      ),
     }])),
   };
   await transport.shutdown();

@@ -199,6 +199,9 @@ int camera_mode(const peer_options_t *o)
     wait_matched(w_depth, 2000);
     wait_matched(w_masks, 2000);
     wait_matched(w_info, 2000);
+    /* Discovery is asymmetric: our writers may see the node's readers before those readers
+       know our writers, and a volatile reader ignores data from writers it has not matched. */
+    dds_sleepfor(DDS_MSECS(500));
   }
 
   /* Replies are taken as they arrive (waitset), so their latency is not rounded to frames. */
