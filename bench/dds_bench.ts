@@ -39,7 +39,8 @@ function fail(msg: string): never {
   process.exit(1);
 }
 if (!netnsAvailable()) fail("cannot create a network namespace (needs root and unshare)");
-if (spawnSync("bash", [join(root, "test", "interop", "build_peers.sh")], { stdio: "inherit" }).status !== 0) fail("building the peers failed");
+// Build output goes to stderr: stdout carries only the JSON result.
+if (spawnSync("bash", [join(root, "test", "interop", "build_peers.sh")], { stdio: ["ignore", 2, 2] }).status !== 0) fail("building the peers failed");
 if (!existsSync(peer)) fail(`${peer} missing after build`);
 
 const work = mkdtempSync(join(tmpdir(), "sr-dds-bench-"));
@@ -126,13 +127,36 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
     }, sampleEveryS * 1000);
   });
   clearInterval(timer);
+  const steady = namespaces.map((_, i) => steadyState(join(work, `peer${i}.jsonl`), 2));
   const graph = tagged(r.stdout, "@@GRAPH") as { rewards: number; counters: Record<string, { perception: Record<string, number> }> };
   const perCamera = namespaces.map((_, i) => tagged(r.stdout, `@@PEER${i}`) as CameraSummary);
   // CPU while streaming: between the first and last sample (the node idles before the peers start).
   const first = samples[Math.min(2, samples.length - 1)];
   const last = samples[samples.length - 1];
   const cpuPercent = first && last && last.t > first.t ? (100 * (last.cpuS - first.cpuS)) / (last.t - first.t) : NaN;
-  return { namespaces, perCamera, graph, samples, cpuPercent, cpuPercentPerCamera: cpuPercent / n };
+  return { namespaces, perCamera, steady, graph, samples, cpuPercent, cpuPercentPerCamera: cpuPercent / n };
+}
+
+function pct(sorted: number[], q: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((q / 100) * sorted.length) - 1))] : NaN;
+}
+
+/**
+ * From a peer's log: which frame indices never got a reward, and the latency once the node is
+ * warm (frames sent after the first `warmupS` seconds), so start-up and steady state are told apart.
+ */
+function steadyState(path: string, warmupS: number) {
+  const lines = readFileSync(path, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as { topic: string; stamp_ns: number; recv_ns?: number; index?: number });
+  const recv = new Map(lines.filter((l) => l.topic === "reward").map((l) => [l.stamp_ns, l.recv_ns ?? NaN]));
+  const sent = lines.filter((l) => l.topic === "sent");
+  const t0 = sent.length ? sent[0].stamp_ns : 0;
+  const warm = sent.filter((l) => l.stamp_ns - t0 >= warmupS * 1e9);
+  const lat = warm.filter((l) => recv.has(l.stamp_ns)).map((l) => (recv.get(l.stamp_ns)! - l.stamp_ns) / 1e6).sort((a, b) => a - b);
+  return {
+    missing_indices: sent.filter((l) => !recv.has(l.stamp_ns)).map((l) => l.index ?? -1),
+    missing_after_warmup: warm.filter((l) => !recv.has(l.stamp_ns)).length,
+    latency_after_warmup_ms: { p50: round(pct(lat, 50)), p90: round(pct(lat, 90)), p99: round(pct(lat, 99)), max: round(pct(lat, 100)), n: lat.length },
+  };
 }
 
 /** Least-squares slope of RSS (MB per minute) after the first fifth of the run (warm-up). */
@@ -161,12 +185,16 @@ const out = {
     rewards_received: one.perCamera[0].received.reward,
     frames_without_reward: one.perCamera[0].frames_without_reward,
     reward_latency_ms: one.perCamera[0].reward_latency_ms,
+    after_warmup: one.steady[0],
     node_cpu_percent: round(one.cpuPercent, 1),
     node_counters: one.graph.counters,
   },
   pipeline_n_cameras: {
     cameras,
-    per_camera: many.perCamera.map((c, i) => ({ namespace: many.namespaces[i], sent: c.sent_frames, rewards: c.received.reward, without_reward: c.frames_without_reward, latency_ms: c.reward_latency_ms })),
+    per_camera: many.perCamera.map((c, i) => ({
+      namespace: many.namespaces[i], sent: c.sent_frames, rewards: c.received.reward, without_reward: c.frames_without_reward,
+      latency_ms: c.reward_latency_ms, after_warmup: many.steady[i],
+    })),
     node_cpu_percent: round(many.cpuPercent, 1),
     node_cpu_percent_per_camera: round(many.cpuPercentPerCamera, 1),
   },
@@ -175,6 +203,7 @@ const out = {
     sent: soak.perCamera[0].sent_frames,
     without_reward: soak.perCamera[0].frames_without_reward,
     latency_ms: soak.perCamera[0].reward_latency_ms,
+    after_warmup: soak.steady[0],
     node_cpu_percent: round(soak.cpuPercent, 1),
     rss_mb_first: round(soak.samples[Math.floor(soak.samples.length / 5)]?.rssMb ?? NaN, 1),
     rss_mb_last: round(soak.samples[soak.samples.length - 1]?.rssMb ?? NaN, 1),

@@ -40,7 +40,8 @@ function ddsError(e: unknown, what: string): SpatialRewardError {
  *
  * Counters (transport-wide): messages_published, messages_delivered, callback_errors,
  * errors.decode, errors.publish, errors.type_mismatch (ours, or a peer's endpoint on one of our
- * topics with another type), dropped (queue overflow), peers.endpoints_lost.
+ * topics with another type), dropped (queue overflow), lost (DDS SAMPLE_LOST), peers.endpoints_lost.
+ * Nodes count the same per topic: received.<topic>, dropped.<topic>, lost.<topic>.
  */
 export class DdsTransport implements Transport {
   readonly name = "dds";
@@ -188,14 +189,28 @@ class DdsNode extends NodeBase {
   private reader(ddsTopic: string, rosType: string, qos: QoS, context: string, onSample: (bytes: Buffer) => void): number {
     const topic = this.bus.topic(ddsTopic, rosType);
     let droppedSeen = 0;
+    let lostSeen = 0;
+    let handle = -1;
     const counters = this.nodeCounters;
     try {
-      return this.binding.createReader(this.bus.participant, topic, qos, (samples, dropped) => {
+      handle = this.binding.createReader(this.bus.participant, topic, qos, (samples, dropped) => {
         // Runs from the addon's thread-safe function: nothing may escape.
         if (dropped > droppedSeen) {
           counters.inc(`dropped.${context}`, dropped - droppedSeen);
           this.bus.counters.inc("dropped", dropped - droppedSeen);
           droppedSeen = dropped;
+        }
+        // Samples DDS itself never completed (best-effort gaps, reliable data the writer's
+        // history let go of before it was acknowledged): counted, as every other loss.
+        try {
+          const lost = this.binding.readerStats(handle).lost;
+          if (lost > lostSeen) {
+            counters.inc(`lost.${context}`, lost - lostSeen);
+            this.bus.counters.inc("lost", lost - lostSeen);
+            lostSeen = lost;
+          }
+        } catch (e) {
+          this.bus.reportError(e, context);
         }
         for (const s of samples) {
           try {
@@ -205,6 +220,7 @@ class DdsNode extends NodeBase {
           }
         }
       });
+      return handle;
     } catch (e) {
       throw ddsError(e, `creating a reader on ${ddsTopic}`);
     }
