@@ -1,4 +1,4 @@
-import { InvalidInputError, SpatialRewardError } from "../src/errors.js";
+import { InvalidInputError } from "../src/errors.js";
 import { InprocTransport } from "../src/transport/inproc_transport.js";
 import type { Transport } from "../src/transport/port.js";
 
@@ -21,8 +21,10 @@ export async function createTransport(backend: string): Promise<Transport> {
       const { DdsTransport } = await import("../src/transport/dds/dds_transport.js");
       return new DdsTransport();
     }
-    case "rclnodejs":
-      throw new SpatialRewardError("backend_unavailable", "the rclnodejs backend is not wired into the CLI yet");
+    case "rclnodejs": {
+      const { createRclnodejsTransport } = await import("../src/transport/rclnodejs/rclnodejs_transport.js");
+      return createRclnodejsTransport();
+    }
     default:
       throw new InvalidInputError("bad_argument", `unknown backend "${backend}" (one of ${BACKENDS.join(", ")})`);
   }

@@ -181,3 +181,19 @@ describe("ROS 2 package", () => {
     expect(pkg).toContain('<package format="3">');
   });
 });
+
+describe("rclnodejs type shim", () => {
+  it("is generated from the current message and service types (UPDATE_MSGS=1 regenerates it)", async () => {
+    const { generateRclnodejsShim } = await import("../../msgs/codegen/generate_rclnodejs_shim.js");
+    const names = Object.keys(MSG_DEFINITIONS);
+    // Every generated type, service halves included (rclnodejs lists those as messages too).
+    const messages = names;
+    const services = names.filter((t) => t.endsWith("_Request")).map((t) => t.slice(0, -"_Request".length));
+    const text = generateRclnodejsShim(messages, services);
+    const path = join(root, "types/rclnodejs/interfaces.d.ts");
+    if (process.env.UPDATE_MSGS === "1") writeFileSync(path, text);
+    expect(readFileSync(path, "utf8")).toBe(text);
+    // Every service the nodes offer is in it, with both halves.
+    expect(text).toContain("'spatial_reward_msgs/srv/SpatialQuery': { Request: new () =>");
+  });
+});

@@ -1,0 +1,84 @@
+import type { MessageTypeName, MessageTypes, ServiceTypeName, ServiceTypes } from "../../msgs/generated.js";
+
+/**
+ * The part of rclnodejs the backend calls, written out so the main build needs no rclnodejs
+ * install. types/rclnodejs/conformance.ts assigns the real module to this interface under
+ * tsconfig.rclnodejs.json (real rclnodejs types + our message shim): if rclnodejs changes a
+ * signature we rely on, that check fails in CI.
+ */
+/** rclnodejs.QoS as constructed by the backend (the fields rcl reads). */
+export interface RclQosLike {
+  history: number;
+  depth: number;
+  reliability(): number;
+  durability: number;
+  liveliness: number;
+  avoidRosNameSpaceConventions: boolean;
+}
+
+export interface RclOptionsLike {
+  qos?: RclQosLike;
+  enableTypedArray?: boolean;
+  /** "plain": messages as plain JS objects, the shape our nodes use. */
+  serializationMode?: "plain";
+}
+
+export interface RclPublisherLike<M> {
+  publish(message: M): void;
+  subscriptionCount(): number;
+}
+
+/** A subscription or service handle: only ever given back to rclnodejs to destroy it. */
+export type RclEntityLike = object;
+
+export interface RclServiceResponseLike<R> {
+  send(response: R): void;
+}
+
+export interface RclClientLike<Req, Res> {
+  waitForService(timeout?: number): Promise<boolean>;
+  sendRequestAsync(request: Req, options?: { timeout?: number }): Promise<Res>;
+}
+
+/** Any generated message (rclnodejs's MessageType over all our types). */
+type AnyMessage = MessageTypes[MessageTypeName];
+type AnyRequest = ServiceTypes[ServiceTypeName]["request"];
+type AnyResponse = ServiceTypes[ServiceTypeName]["response"];
+
+/**
+ * Non-generic on purpose: rclnodejs's generic signatures resolve message types through
+ * conditional types TypeScript cannot relate for a free type parameter, but it can for the
+ * union of all our types. types/rclnodejs/conformance.ts checks the per-type precision.
+ */
+export interface RclNodeLike {
+  createPublisher(typeClass: MessageTypeName, topic: string, options?: RclOptionsLike): RclPublisherLike<AnyMessage>;
+  createSubscription(typeClass: MessageTypeName, topic: string, options: RclOptionsLike, callback: (message: AnyMessage) => void): RclEntityLike;
+  createService(
+    typeClass: ServiceTypeName, serviceName: string, options: RclOptionsLike,
+    callback: (request: AnyRequest, response: RclServiceResponseLike<AnyResponse>) => void,
+  ): RclEntityLike;
+  createClient(typeClass: ServiceTypeName, serviceName: string, options?: RclOptionsLike): RclClientLike<AnyRequest, AnyResponse>;
+  destroyPublisher(publisher: RclPublisherLike<AnyMessage>): void;
+  destroySubscription(subscription: RclEntityLike): void;
+  destroyService(service: RclEntityLike): void;
+  destroyClient(client: RclClientLike<AnyRequest, AnyResponse>): void;
+  spin(timeout?: number): void;
+  destroy(): void;
+}
+
+/** rclnodejs's QoS policy numbers (rmw_qos_*_policy_t). */
+export const RCL_QOS = {
+  HISTORY_KEEP_LAST: 1,
+  HISTORY_KEEP_ALL: 2,
+  RELIABILITY_RELIABLE: 1,
+  RELIABILITY_BEST_EFFORT: 2,
+  DURABILITY_TRANSIENT_LOCAL: 1,
+  DURABILITY_VOLATILE: 2,
+} as const;
+
+export interface RclnodejsLike {
+  init(context?: undefined, argv?: string[]): Promise<void>;
+  shutdown(): void;
+  Node: new (nodeName: string, namespace?: string) => RclNodeLike;
+  QoS: new (history?: 1 | 2, depth?: number, reliability?: 1 | 2, durability?: 1 | 2) => RclQosLike;
+}

@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import { firstValueFrom } from "rxjs";
+import type * as M from "../../src/msgs/generated.js";
+import { createRclnodejsTransport } from "../../src/transport/rclnodejs/rclnodejs_transport.js";
+import { QOS_DEFAULT, QOS_LATCHED, QOS_SENSOR_DATA } from "../../src/transport/qos.js";
+import { FakeQoS, FakeRclnodejs } from "./fake_rclnodejs.js";
+
+describe("rclnodejs backend (against FakeRclnodejs: rclnodejs needs ROS 2, absent here)", () => {
+  it("initialises rcl with the given arguments and creates spinning rcl nodes under resolved names", async () => {
+    const rcl = new FakeRclnodejs();
+    const t = await createRclnodejsTransport({ module: rcl, argv: ["--ros-args", "--log-level", "warn"] });
+    const n = t.createNode("perception", { namespace: "/cam1", remaps: ["__node:=percept", "camera/color/image_raw:=/rs/color"] });
+    expect(rcl.initArgs).toEqual([["--ros-args", "--log-level", "warn"]]);
+    expect(rcl.nodes.map((x) => [x.name, x.ns, x.spinning])).toEqual([["percept", "/cam1", true]]);
+    n.createSubscription("sensor_msgs/msg/Image", "camera/color/image_raw", QOS_SENSOR_DATA, () => {});
+    n.createPublisher("spatial_reward_msgs/msg/Reward", "reward");
+    // rcl receives absolute names, remaps already applied.
+    expect(rcl.subs[0].topic).toBe("/rs/color");
+    expect(rcl.publishers[0].topic).toBe("/cam1/reward");
+    // Plain objects with typed arrays: the shape the nodes use.
+    expect(rcl.subs[0].options).toMatchObject({ serializationMode: "plain", enableTypedArray: true });
+    await t.shutdown();
+    expect(rcl.nodes[0].destroyed).toBe(true);
+    expect(rcl.shutdowns).toBe(1);
+  });
+
+  it("maps QoS profiles to rclnodejs policies", async () => {
+    const rcl = new FakeRclnodejs();
+    const t = await createRclnodejsTransport({ module: rcl });
+    const n = t.createNode("q");
+    n.createPublisher("std_msgs/msg/String", "sensor", QOS_SENSOR_DATA);
+    n.createPublisher("std_msgs/msg/String", "latched", QOS_LATCHED);
+    n.createPublisher("std_msgs/msg/String", "all", { ...QOS_DEFAULT, history: "keep_all" });
+    const [sensor, latched, all] = rcl.publishers.map((p) => p.options!.qos as FakeQoS);
+    expect([sensor.history, sensor.depth, sensor.reliability(), sensor.durability]).toEqual([1, 5, 2, 2]);
+    expect([latched.history, latched.depth, latched.reliability(), latched.durability]).toEqual([1, 1, 1, 1]);
+    expect(all.history).toBe(2);
+    expect(() => n.createPublisher("std_msgs/msg/String", "bad", { ...QOS_DEFAULT, depth: 0 })).toThrow(/depth/);
+    expect(() => n.createPublisher("nope/msg/Nothing", "x")).toThrow(/no message definition/);
+  });
+
+  it("counts published, received and callback errors; observe() destroys its subscription on unsubscribe", async () => {
+    const rcl = new FakeRclnodejs();
+    const t = await createRclnodejsTransport({ module: rcl });
+    const errors: string[] = [];
+    t.onError = (_e, context) => errors.push(context);
+    const n = t.createNode("c");
+    const pub = n.createPublisher<M.std_msgs__msg__String>("std_msgs/msg/String", "chatter");
+    const got: string[] = [];
+    n.createSubscription<M.std_msgs__msg__String>("std_msgs/msg/String", "chatter", QOS_DEFAULT, (m) => {
+      if (m.data === "boom") throw new Error("callback failed");
+      got.push(m.data);
+    });
+    const first = firstValueFrom(n.observe<M.std_msgs__msg__String>("std_msgs/msg/String", "chatter"));
+    pub.publish({ data: "a" });
+    pub.publish({ data: "boom" });
+    pub.publish({ data: "b" });
+    expect((await first).data).toBe("a");
+    expect(got).toEqual(["a", "b"]);
+    expect(n.counters().get("published./chatter")).toBe(3);
+    expect(n.counters().get("callback_errors")).toBe(1);
+    expect(errors).toEqual(["/chatter"]);
+    // The observe() subscription is gone after its first value; the plain one stays.
+    expect(rcl.subs.map((s) => s.destroyed)).toEqual([false, true]);
+    n.destroy();
+    pub.publish({ data: "late" });
+    expect(n.counters().get("publish_after_destroy")).toBe(1);
+  });
+
+  it("services: round trip, unavailable service, a failing handler times the client out", async () => {
+    const rcl = new FakeRclnodejs();
+    const t = await createRclnodejsTransport({ module: rcl });
+    const server = t.createNode("server");
+    const client = t.createNode("client");
+    server.createService("spatial_reward_msgs/srv/SetRewardSpec", "set_spec", async (req) => ({ ok: true, message: `got ${req.text}` }));
+    const c = client.createClient("spatial_reward_msgs/srv/SetRewardSpec", "set_spec");
+    expect(await c.call({ text: "above(a, b)" }, 1000)).toEqual({ ok: true, message: "got above(a, b)" });
+    await expect(client.createClient("spatial_reward_msgs/srv/SetRewardSpec", "none").call({ text: "" }, 50)).rejects.toMatchObject({ code: "service_unavailable" });
+    server.createService("spatial_reward_msgs/srv/SetRewardSpec", "broken", () => {
+      throw new Error("handler failed");
+    });
+    await expect(client.createClient("spatial_reward_msgs/srv/SetRewardSpec", "broken").call({ text: "" }, 100)).rejects.toMatchObject({ code: "timeout" });
+    expect(server.counters().get("callback_errors")).toBe(1);
+    expect(client.counters().get("service_unavailable")).toBe(1);
+  });
+
+  it("without a sourced ROS 2 the backend says what to do", async () => {
+    const saved = process.env.ROS_DISTRO;
+    delete process.env.ROS_DISTRO;
+    try {
+      await expect(createRclnodejsTransport()).rejects.toMatchObject({ code: "backend_unavailable", message: expect.stringMatching(/source \/opt\/ros/) });
+    } finally {
+      if (saved !== undefined) process.env.ROS_DISTRO = saved;
+    }
+  });
+});
