@@ -49,6 +49,16 @@ export class FakeRclnodejs implements RclnodejsLike {
   }
 }
 
+/** What rclnodejs 2.2 hands a subscriber: serializationMode "plain" turns typed arrays into number[]. */
+function deliverAs(m: unknown, options: RclOptionsLike): unknown {
+  const plain = (v: unknown): unknown =>
+    ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as Uint8Array)
+      : Array.isArray(v) ? v.map(plain)
+      : typeof v === "object" && v !== null ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]))
+      : v;
+  return (options.serializationMode as string | undefined) === "plain" ? plain(m) : m;
+}
+
 export class FakeNode implements RclNodeLike {
   spinning = false;
   destroyed = false;
@@ -59,7 +69,7 @@ export class FakeNode implements RclNodeLike {
     const bus = this.bus;
     return {
       publish: (m: never) => {
-        for (const s of bus.subs) if (!s.destroyed && s.topic === topic) s.callback(m);
+        for (const s of bus.subs) if (!s.destroyed && s.topic === topic) s.callback(deliverAs(m, s.options) as never);
       },
       subscriptionCount: () => bus.subs.filter((s) => !s.destroyed && s.topic === topic).length,
     };

@@ -11,6 +11,10 @@ describe("rclnodejs backend (against FakeRclnodejs: rclnodejs needs ROS 2, absen
     const t = await createRclnodejsTransport({ module: rcl, argv: ["--ros-args", "--log-level", "warn"] });
     const n = t.createNode("perception", { namespace: "/cam1", remaps: ["__node:=percept", "camera/color/image_raw:=/rs/color"] });
     expect(rcl.initArgs).toEqual([["--ros-args", "--log-level", "warn"]]);
+    // Without argv, rcl gets none (not process.argv, whose --ros-args the node base applied).
+    const rcl2 = new FakeRclnodejs();
+    await (await createRclnodejsTransport({ module: rcl2 })).shutdown();
+    expect(rcl2.initArgs).toEqual([[]]);
     expect(rcl.nodes.map((x) => [x.name, x.ns, x.spinning])).toEqual([["percept", "/cam1", true]]);
     n.createSubscription("sensor_msgs/msg/Image", "camera/color/image_raw", QOS_SENSOR_DATA, () => {});
     n.createPublisher("spatial_reward_msgs/msg/Reward", "reward");
@@ -18,10 +22,25 @@ describe("rclnodejs backend (against FakeRclnodejs: rclnodejs needs ROS 2, absen
     expect(rcl.subs[0].topic).toBe("/rs/color");
     expect(rcl.publishers[0].topic).toBe("/cam1/reward");
     // Plain objects with typed arrays: the shape the nodes use.
-    expect(rcl.subs[0].options).toMatchObject({ serializationMode: "plain", enableTypedArray: true });
+    expect(rcl.subs[0].options).toMatchObject({ serializationMode: "default", enableTypedArray: true });
     await t.shutdown();
     expect(rcl.nodes[0].destroyed).toBe(true);
     expect(rcl.shutdowns).toBe(1);
+  });
+
+  it("delivers images with their bytes as a Uint8Array, as src/msgs/generated.ts types them", async () => {
+    const rcl = new FakeRclnodejs();
+    const t = await createRclnodejsTransport({ module: rcl });
+    const n = t.createNode("img");
+    const got: M.sensor_msgs__msg__Image[] = [];
+    n.createSubscription("sensor_msgs/msg/Image", "depth", QOS_SENSOR_DATA, (m) => got.push(m));
+    const data = new Uint8Array(new Uint16Array([1000, 2000]).buffer);
+    n.createPublisher("sensor_msgs/msg/Image", "depth").publish({
+      header: { stamp: { sec: 1, nanosec: 0 }, frame_id: "cam" }, height: 1, width: 2, encoding: "16UC1", is_bigendian: 0, step: 4, data,
+    });
+    expect(got).toHaveLength(1);
+    expect(got[0].data).toBeInstanceOf(Uint8Array);
+    expect(Array.from(new Uint16Array(got[0].data.buffer, got[0].data.byteOffset, 2))).toEqual([1000, 2000]);
   });
 
   it("maps QoS profiles to rclnodejs policies", async () => {

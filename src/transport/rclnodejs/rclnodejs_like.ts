@@ -19,8 +19,12 @@ export interface RclQosLike {
 export interface RclOptionsLike {
   qos?: RclQosLike;
   enableTypedArray?: boolean;
-  /** "plain": messages as plain JS objects, the shape our nodes use. */
-  serializationMode?: "plain";
+  /**
+   * "default": rclnodejs already hands subscribers plain objects (toPlainObject) with typed
+   * arrays for numeric arrays, the shape src/msgs/generated.ts declares. "plain" would turn every
+   * typed array into a number[] (Array.from), breaking image views that read `.buffer`.
+   */
+  serializationMode?: "default";
 }
 
 export interface RclPublisherLike<M> {

@@ -9,7 +9,7 @@ import { RCL_QOS, type RclnodejsLike, type RclNodeLike, type RclOptionsLike } fr
 export interface RclnodejsTransportOptions {
   /** The rclnodejs module; default `import("rclnodejs")` (tests pass a fake). */
   module?: RclnodejsLike;
-  /** Passed to rclnodejs.init (global ROS arguments). */
+  /** Passed to rclnodejs.init as global ROS arguments (default none, not process.argv). */
   argv?: string[];
 }
 
@@ -36,7 +36,9 @@ async function loadRclnodejs(): Promise<RclnodejsLike> {
 /** The rclnodejs backend: the nodes as rcl nodes of a sourced ROS 2 installation. */
 export async function createRclnodejsTransport(options: RclnodejsTransportOptions = {}): Promise<Transport> {
   const rcl = options.module ?? (await loadRclnodejs());
-  await rcl.init(undefined, options.argv);
+  // Never let rcl read process.argv: the CLI's --ros-args were already applied by the node base
+  // (remaps, parameters), and rcl applying them again as global arguments would remap twice.
+  await rcl.init(undefined, options.argv ?? []);
   return new RclnodejsTransport(rcl);
 }
 
@@ -157,7 +159,7 @@ class RclNode extends NodeBase {
     const counters = this.nodeCounters;
     const receivedKey = `received.${name}`;
     let live = true;
-    const sub = this.rclNode.createSubscription(type as MessageTypeName, name, { qos: this.bus.qos(qos), serializationMode: "plain", enableTypedArray: true }, (m) => {
+    const sub = this.rclNode.createSubscription(type as MessageTypeName, name, { qos: this.bus.qos(qos), serializationMode: "default", enableTypedArray: true }, (m) => {
       if (!live) return;
       counters.inc(receivedKey);
       try {
