@@ -1,5 +1,6 @@
 import type {
-  RclClientLike, RclnodejsLike, RclNodeLike, RclOptionsLike, RclPublisherLike, RclQosLike, RclServiceResponseLike,
+  RclClientLike, RclnodejsLike, RclNodeLike, RclOptionsLike, RclParameterLike, RclPublisherLike, RclQosLike, RclServiceResponseLike,
+  RclSetParametersResultLike,
 } from "../../src/transport/rclnodejs/rclnodejs_like.js";
 
 /**
@@ -28,6 +29,12 @@ export class FakeRclnodejs implements RclnodejsLike {
   readonly services: FakeService[] = [];
   readonly publishers: { topic: string; type: string; options?: RclOptionsLike }[] = [];
   QoS = FakeQoS;
+  Parameter = class implements RclParameterLike {
+    value: unknown;
+    constructor(readonly name: string, readonly type: number, value?: unknown) {
+      this.value = value;
+    }
+  };
   Node: RclnodejsLike["Node"];
 
   constructor() {
@@ -62,6 +69,24 @@ function deliverAs(m: unknown, options: RclOptionsLike): unknown {
 export class FakeNode implements RclNodeLike {
   spinning = false;
   destroyed = false;
+  readonly parameters = new Map<string, RclParameterLike>();
+  private onSet: ((ps: RclParameterLike[]) => RclSetParametersResultLike) | undefined;
+
+  declareParameter(p: RclParameterLike): RclParameterLike {
+    this.parameters.set(p.name, p);
+    return p;
+  }
+
+  addOnSetParametersCallback(cb: (ps: RclParameterLike[]) => RclSetParametersResultLike): void {
+    this.onSet = cb;
+  }
+
+  /** What `ros2 param set` does: the node's callback decides, then the value is stored. */
+  externalSet(p: RclParameterLike): RclSetParametersResultLike {
+    const r = this.onSet ? this.onSet([p]) : { successful: true, reason: "" };
+    if (r.successful) this.parameters.set(p.name, p);
+    return r;
+  }
   constructor(private readonly bus: FakeRclnodejs, readonly name: string, readonly ns: string) {}
 
   createPublisher(type: string, topic: string, options?: RclOptionsLike): RclPublisherLike<never> {

@@ -103,6 +103,28 @@ describe("rclnodejs backend (against FakeRclnodejs: rclnodejs needs ROS 2, absen
     expect(client.counters().get("service_unavailable")).toBe(1);
   });
 
+  it("declares parameters on the rcl node and applies `ros2 param set` to the node's listeners", async () => {
+    const rcl = new FakeRclnodejs();
+    const t = await createRclnodejsTransport({ module: rcl });
+    const n = t.createNode("reward", { parameterOverrides: { rate_hz: 15 } });
+    expect(n.declareParameter("reward_spec", "")).toBe("");
+    expect(n.declareParameter("rate_hz", 30)).toBe(15);
+    n.declareParameter("slop_ms", 2.5);
+    const fake = rcl.nodes[0];
+    expect([...fake.parameters.values()].map((p) => [p.name, p.type, p.value])).toEqual([
+      ["reward_spec", 4, ""], ["rate_hz", 2, 15n], ["slop_ms", 3, 2.5],
+    ]);
+    const seen: [string, unknown][] = [];
+    n.onParameterChange((name, value) => seen.push([name, value]));
+    expect(fake.externalSet(new rcl.Parameter("reward_spec", 4, "near(a, b, 0.05)"))).toEqual({ successful: true, reason: "" });
+    expect(fake.externalSet(new rcl.Parameter("rate_hz", 2, 20n)).successful).toBe(true);
+    const wrong = fake.externalSet(new rcl.Parameter("reward_spec", 1, true));
+    expect(wrong.successful).toBe(false);
+    expect(wrong.reason).toMatch(/reward_spec/);
+    expect(seen).toEqual([["reward_spec", "near(a, b, 0.05)"], ["rate_hz", 20]]);
+    expect(n.getParameter("reward_spec")).toBe("near(a, b, 0.05)");
+  });
+
   it("without a sourced ROS 2 the backend says what to do", async () => {
     const saved = process.env.ROS_DISTRO;
     delete process.env.ROS_DISTRO;

@@ -19,6 +19,8 @@ export function nodeAsLike(n: rclnodejs.Node): RclNodeLike {
     destroySubscription: (s) => n.destroySubscription(s as rclnodejs.Subscription),
     destroyService: (s) => n.destroyService(s as rclnodejs.Service),
     destroyClient: (c) => n.destroyClient(c as rclnodejs.Client<M.ServiceTypeName>),
+    declareParameter: (p) => n.declareParameter(p as rclnodejs.Parameter),
+    addOnSetParametersCallback: (cb) => n.addOnSetParametersCallback((ps) => cb(ps)),
     spin: (timeout) => n.spin(timeout),
     destroy: () => n.destroy(),
   };
@@ -33,6 +35,11 @@ export function moduleAsLike(m: typeof rclnodejs): RclnodejsLike {
         return nodeAsLike(new m.Node(name, namespace));
       }
     } as unknown as RclnodejsLike["Node"],
+    Parameter: class {
+      constructor(name: string, type: number, value?: unknown) {
+        return new m.Parameter(name, type as rclnodejs.ParameterType, value);
+      }
+    } as unknown as RclnodejsLike["Parameter"],
     QoS: class {
       constructor(history?: 1 | 2, depth?: number, reliability?: 1 | 2, durability?: 1 | 2) {
         return new m.QoS(history, depth, reliability, durability);

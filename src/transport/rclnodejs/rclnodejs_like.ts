@@ -66,9 +66,35 @@ export interface RclNodeLike {
   destroySubscription(subscription: RclEntityLike): void;
   destroyService(service: RclEntityLike): void;
   destroyClient(client: RclClientLike<AnyRequest, AnyResponse>): void;
+  declareParameter(parameter: RclParameterLike): RclParameterLike;
+  addOnSetParametersCallback(callback: (parameters: RclParameterLike[]) => RclSetParametersResultLike): void;
   spin(timeout?: number): void;
   destroy(): void;
 }
+
+/** rclnodejs.Parameter: value is a bigint for INTEGER, arrays for the array types. */
+export interface RclParameterLike {
+  readonly name: string;
+  readonly type: number;
+  value: unknown;
+}
+
+export interface RclSetParametersResultLike {
+  successful: boolean;
+  reason: string;
+}
+
+/** rcl_interfaces/msg/ParameterType values. */
+export const RCL_PARAMETER_TYPE = {
+  BOOL: 1,
+  INTEGER: 2,
+  DOUBLE: 3,
+  STRING: 4,
+  BOOL_ARRAY: 6,
+  INTEGER_ARRAY: 7,
+  DOUBLE_ARRAY: 8,
+  STRING_ARRAY: 9,
+} as const;
 
 /** rclnodejs's QoS policy numbers (rmw_qos_*_policy_t). */
 export const RCL_QOS = {
@@ -85,4 +111,5 @@ export interface RclnodejsLike {
   shutdown(): void;
   Node: new (nodeName: string, namespace?: string) => RclNodeLike;
   QoS: new (history?: 1 | 2, depth?: number, reliability?: 1 | 2, durability?: 1 | 2) => RclQosLike;
+  Parameter: new (name: string, type: number, value?: unknown) => RclParameterLike;
 }

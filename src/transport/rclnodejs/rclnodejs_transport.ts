@@ -4,7 +4,8 @@ import { MSG_DEFINITIONS, type MessageTypeName, type ServiceTypeName } from "../
 import { checkPositive, DEFAULT_CALL_TIMEOUT_MS, NodeBase } from "../node_base.js";
 import type { NodeOptions, Publisher, ServiceClient, ServiceServer, Subscription, Transport, TransportErrorHandler, TransportNode } from "../port.js";
 import { QOS_DEFAULT, type QoS } from "../qos.js";
-import { RCL_QOS, type RclnodejsLike, type RclNodeLike, type RclOptionsLike } from "./rclnodejs_like.js";
+import type { ParameterValue, WidenParameter } from "../parameters.js";
+import { RCL_PARAMETER_TYPE, RCL_QOS, type RclnodejsLike, type RclNodeLike, type RclOptionsLike, type RclParameterLike } from "./rclnodejs_like.js";
 
 export interface RclnodejsTransportOptions {
   /** The rclnodejs module; default `import("rclnodejs")` (tests pass a fake). */
@@ -98,6 +99,31 @@ export class RclnodejsTransport implements Transport {
   }
 }
 
+/**
+ * Our parameter values as rclnodejs Parameters. Numbers are one kind here; ROS 2 has two, so
+ * a whole number is declared INTEGER (`ros2 param set … 30` works) and anything else DOUBLE.
+ */
+function toRcl(rcl: RclnodejsLike, name: string, value: ParameterValue): RclParameterLike {
+  const T = RCL_PARAMETER_TYPE;
+  if (typeof value === "boolean") return new rcl.Parameter(name, T.BOOL, value);
+  if (typeof value === "string") return new rcl.Parameter(name, T.STRING, value);
+  if (typeof value === "number") return Number.isInteger(value) ? new rcl.Parameter(name, T.INTEGER, BigInt(value)) : new rcl.Parameter(name, T.DOUBLE, value);
+  const first = value[0];
+  if (typeof first === "boolean") return new rcl.Parameter(name, T.BOOL_ARRAY, value);
+  if (typeof first === "number") {
+    const ints = (value as number[]).every((v) => Number.isInteger(v));
+    return ints ? new rcl.Parameter(name, T.INTEGER_ARRAY, (value as number[]).map((v) => BigInt(v))) : new rcl.Parameter(name, T.DOUBLE_ARRAY, value);
+  }
+  return new rcl.Parameter(name, T.STRING_ARRAY, value);
+}
+
+function fromRcl(p: RclParameterLike): ParameterValue {
+  const v = p.value;
+  if (typeof v === "bigint") return Number(v);
+  if (Array.isArray(v) || ArrayBuffer.isView(v)) return Array.from(v as ArrayLike<unknown>, (x) => (typeof x === "bigint" ? Number(x) : x)) as ParameterValue;
+  return v as ParameterValue;
+}
+
 class RclNode extends NodeBase {
   private readonly rclNode: RclNodeLike;
 
@@ -109,7 +135,25 @@ class RclNode extends NodeBase {
     super(name, options);
     // Names are resolved (remaps, namespace) by NodeBase, so rcl gets absolute names only.
     this.rclNode = new bus.rcl.Node(this.name, this.namespace);
+    // `ros2 param set` reaches the node's parameter listeners (e.g. the reward spec); a value of
+    // the wrong type is refused with the reason, as rclcpp nodes do.
+    this.rclNode.addOnSetParametersCallback((parameters) => {
+      try {
+        for (const p of parameters) {
+          if (this.getParameter(p.name) !== undefined) this.setParameter(p.name, fromRcl(p));
+        }
+        return { successful: true, reason: "" };
+      } catch (e) {
+        return { successful: false, reason: (e as Error).message };
+      }
+    });
     this.rclNode.spin();
+  }
+
+  override declareParameter<V extends ParameterValue>(name: string, defaultValue: V): WidenParameter<V> {
+    const value = super.declareParameter(name, defaultValue);
+    this.rclNode.declareParameter(toRcl(this.bus.rcl, name, value));
+    return value;
   }
 
   protected reportCallbackError(error: unknown, context: string): void {
