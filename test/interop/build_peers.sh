@@ -7,6 +7,7 @@ out="$root/build/peers"
 mkdir -p "$out"
 
 # --- Cyclone DDS C peer (types from test/interop/idl via idlc) ---
+command -v cmake >/dev/null || { echo "build_peers: cmake not found (apt install cmake gcc make)" >&2; exit 1; }
 if [ ! -f /usr/include/dds/dds.h ] || ! command -v idlc >/dev/null; then
   echo "build_peers: Cyclone DDS not found (apt install cyclonedds-dev cyclonedds-tools)" >&2
   exit 1

@@ -191,17 +191,30 @@ int camera_mode(const peer_options_t *o)
     w_question = check(dds_create_writer(pp, t_q, wq, NULL), "dds_create_writer spatial/question");
   }
 
+  /* matched_wait_ms in the summary: time spent waiting for readers, -1 if none came. */
   int64_t matched_ms = 0;
   if (o->wait_subscribers_ms > 0) {
+    const int64_t wait_start = now_ns();
     matched_ms = wait_matched(w_rgb, o->wait_subscribers_ms);
-    if (matched_ms < 0) fprintf(stderr, "cyclone_peer: no subscriber after %lld ms, publishing anyway\n", (long long) o->wait_subscribers_ms);
-    /* Also let the masks and depth writers match: the node needs all three per frame. */
-    wait_matched(w_depth, 2000);
-    wait_matched(w_masks, 2000);
-    wait_matched(w_info, 2000);
-    /* Discovery is asymmetric: our writers may see the node's readers before those readers
-       know our writers, and a volatile reader ignores data from writers it has not matched. */
-    dds_sleepfor(DDS_MSECS(500));
+    if (matched_ms < 0) {
+      fprintf(stderr, "cyclone_peer: no subscriber after %lld ms, publishing anyway\n", (long long) o->wait_subscribers_ms);
+    } else {
+      /* Also let the depth, masks and info writers match: the node needs all of them per
+         frame. Bounded by what is left of the budget, and by 2 s each, since a subscriber to
+         the colour image alone (e.g. `listen`) is legitimate. */
+      const dds_entity_t others[] = { w_depth, w_masks, w_info };
+      const char *names[] = { "depth", "instances", "camera_info" };
+      for (int i = 0; i < 3; i++) {
+        int64_t left = o->wait_subscribers_ms - (now_ns() - wait_start) / 1000000;
+        if (left > 2000) left = 2000;
+        if (wait_matched(others[i], left > 0 ? left : 0) < 0)
+          fprintf(stderr, "cyclone_peer: no subscriber on %s, publishing anyway\n", names[i]);
+      }
+      matched_ms = (now_ns() - wait_start) / 1000000;
+      /* Discovery is asymmetric: our writers may see the node's readers before those readers
+         know our writers, and a volatile reader ignores data from writers it has not matched. */
+      dds_sleepfor(DDS_MSECS(500));
+    }
   }
 
   /* Replies are taken as they arrive (waitset), so their latency is not rounded to frames. */
@@ -246,14 +259,10 @@ int camera_mode(const peer_options_t *o)
     set_image(&depth, &h, dump.width, dump.height, encoding_16, 2, fr->depth);
     check(dds_write(w_rgb, &rgb), "dds_write rgb");
     check(dds_write(w_depth, &depth), "dds_write depth");
-    uint16_t ids[256];
-    char *labels[256];
-    const uint32_t nl = fr->n_labels < 256 ? fr->n_labels : 256;
-    for (uint32_t i = 0; i < nl; i++) { ids[i] = fr->labels[i].id; labels[i] = fr->labels[i].label; }
     spatial_reward_msgs_msg_dds__InstanceMasks_ masks = {
       .header = h,
-      .ids = { ._maximum = nl, ._length = nl, ._buffer = ids, ._release = false },
-      .labels = { ._maximum = nl, ._length = nl, ._buffer = labels, ._release = false },
+      .ids = { ._maximum = fr->n_labels, ._length = fr->n_labels, ._buffer = fr->ids, ._release = false },
+      .labels = { ._maximum = fr->n_labels, ._length = fr->n_labels, ._buffer = fr->label_strings, ._release = false },
     };
     set_image(&masks.mask, &h, dump.width, dump.height, encoding_16, 2, fr->mask);
     check(dds_write(w_masks, &masks), "dds_write instances");

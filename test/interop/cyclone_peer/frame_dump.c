@@ -63,12 +63,16 @@ void dump_load(frame_dump_t *d, const char *dir)
     f->n_labels = le32(p);
     p += 4;
     f->labels = calloc(f->n_labels ? f->n_labels : 1, sizeof(dump_label_t));
+    f->ids = calloc(f->n_labels ? f->n_labels : 1, sizeof(uint16_t));
+    f->label_strings = calloc(f->n_labels ? f->n_labels : 1, sizeof(char *));
     for (uint32_t k = 0; k < f->n_labels; k++) {
       if ((size_t) (p + 4 - buf) > size) die("truncated labels in", path);
       f->labels[k].id = le16(p);
       uint16_t len = le16(p + 2);
       if ((size_t) (p + 4 + len - buf) > size) die("truncated label in", path);
       f->labels[k].label = strndup((const char *) p + 4, len);
+      f->ids[k] = f->labels[k].id;
+      f->label_strings[k] = f->labels[k].label;
       p += 4 + len;
     }
   }

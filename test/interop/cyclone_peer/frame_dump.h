@@ -15,6 +15,10 @@ typedef struct dump_frame {
   uint8_t *mask;   /* w*h uint16 LE, instance ids */
   uint32_t n_labels;
   dump_label_t *labels;
+  /* The same ids and labels as two arrays, the layout of InstanceMasks' two sequences, so a
+     frame's message can point at them instead of copying per send. */
+  uint16_t *ids;
+  char **label_strings;
   uint8_t *file;   /* owns the bytes above */
 } dump_frame_t;
 

@@ -13,10 +13,12 @@
 
 static const char *USAGE =
   "usage: cyclone_peer camera --dir DIR [--rate HZ] [--seconds S] [--prefix /camN] [--question TEXT]\n"
-  "                           [--spec TEXT] [--wait-subscribers MS] [--out FILE]\n"
+  "                           [--spec TEXT] [--reliable] [--wait-subscribers MS] [--out FILE]\n"
   "       cyclone_peer echo-sink [--in echo/in] [--out echo/out] [--seconds S]\n"
   "       cyclone_peer echo-source [--out echo/in] [--in echo/out] [--width W] [--height H] [--rate HZ]\n"
   "                                [--seconds S] [--wait-subscribers MS]\n"
+  "       cyclone_peer listen --topic ROS_TOPIC [--type image|camera_info|instances|string|reward_spec]\n"
+  "                           [--seconds S] [--count N]\n"
   "Domain from ROS_DOMAIN_ID (default 0), network from CYCLONEDDS_URI.\n";
 
 dds_domainid_t peer_domain(void)
@@ -41,9 +43,13 @@ int main(int argc, char **argv)
     .prefix = "", .rate = 30, .seconds = 10, .width = 640, .height = 480,
     /* The sink reads echo/in and writes echo/out; the source the other way round. */
     .in_topic = sink ? "echo/in" : "echo/out", .out_topic = sink ? "echo/out" : "echo/in",
+    .type = "image",
   };
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
+    /* The camera's writers and readers are always reliable (as a RealSense driver's are by
+       default); the flag is accepted so callers can say so explicitly. */
+    if (!strcmp(a, "--reliable")) continue;
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!v) { fprintf(stderr, "cyclone_peer: %s needs a value\n%s", a, USAGE); return 2; }
     if (!strcmp(a, "--dir")) o.dir = v;
@@ -58,6 +64,9 @@ int main(int argc, char **argv)
     else if (!strcmp(a, "--width")) o.width = (uint32_t) atoi(v);
     else if (!strcmp(a, "--height")) o.height = (uint32_t) atoi(v);
     else if (!strcmp(a, "--wait-subscribers")) o.wait_subscribers_ms = atoll(v);
+    else if (!strcmp(a, "--topic")) o.topic = v;
+    else if (!strcmp(a, "--type")) o.type = v;
+    else if (!strcmp(a, "--count")) o.count = strtoull(v, NULL, 10);
     else { fprintf(stderr, "cyclone_peer: unknown option %s\n%s", a, USAGE); return 2; }
     i++;
   }
@@ -70,6 +79,10 @@ int main(int argc, char **argv)
   }
   if (sink) return echo_sink_mode(&o);
   if (!strcmp(mode, "echo-source")) return echo_source_mode(&o);
+  if (!strcmp(mode, "listen")) {
+    if (!o.topic) { fputs("cyclone_peer listen: --topic is required\n", stderr); return 2; }
+    return listen_mode(&o);
+  }
   fputs(USAGE, stderr);
   return 2;
 }

@@ -7,6 +7,8 @@
 typedef struct peer_options {
   const char *dir, *prefix, *question, *spec, *out;
   const char *in_topic, *out_topic;
+  const char *topic, *type;  /* listen */
+  uint64_t count;            /* listen: stop after this many messages (0: no limit) */
   double rate, seconds;
   uint32_t width, height;
   int64_t wait_subscribers_ms;
@@ -19,5 +21,6 @@ const char *json_ms(char *buf, size_t n, double v);
 int camera_mode(const peer_options_t *o);
 int echo_sink_mode(const peer_options_t *o);
 int echo_source_mode(const peer_options_t *o);
+int listen_mode(const peer_options_t *o);
 
 #endif
