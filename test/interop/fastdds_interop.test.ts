@@ -1,0 +1,75 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { netnsAvailable, runInNetns } from "../../bench/netns.js";
+import { DDS_AVAILABLE, DDS_REQUIRED } from "../dds/dds_env.js";
+
+/**
+ * The node (dds backend, i.e. Cyclone DDS) against a Fast DDS program — the other main ROS 2
+ * middleware — inside a private network namespace: the Fast DDS peer is the camera and the
+ * consumer of rewards, so both directions cross the Cyclone ↔ Fast DDS boundary.
+ */
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const cli = join(root, "dist", "nodes", "cli", "main.js");
+const peer = join(root, "build", "peers", "fastdds", "fastdds_peer");
+const env = { CYCLONEDDS_URI: `file://${join(root, "test", "interop", "cyclone_lo.xml")}`, ROS_DOMAIN_ID: "0" };
+const CAN_RUN = DDS_AVAILABLE && netnsAvailable() && existsSync(cli);
+
+describe.runIf(DDS_REQUIRED && !CAN_RUN)("Fast DDS interop prerequisites", () => {
+  it("are present (required here)", () => {
+    expect({ addon: DDS_AVAILABLE, netns: netnsAvailable(), dist: existsSync(cli) }).toEqual({ addon: true, netns: true, dist: true });
+  });
+});
+
+describe.runIf(CAN_RUN)("interop with a Fast DDS peer (private network namespace)", () => {
+  let work = "";
+  let paramsFile = "";
+
+  beforeAll(() => {
+    const built = spawnSync("bash", [join(root, "test", "interop", "build_peers.sh")], { encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`building the peers failed:\n${built.stderr}`);
+    if (!existsSync(peer)) throw new Error(`${peer} was not built`);
+    work = mkdtempSync(join(tmpdir(), "sr-fastdds-"));
+    const dumped = spawnSync(process.execPath, [cli, "sim-dump", "--out", join(work, "dump"), "--frames", "60", "--noise", "none", "--seed", "11"], { encoding: "utf8" });
+    if (dumped.status !== 0) throw new Error(`sim-dump failed:\n${dumped.stderr}`);
+    const params = parse(readFileSync(join(root, "launch", "params", "camera_graph.yaml"), "utf8")) as Record<string, { ros__parameters: Record<string, unknown> }>;
+    params.perception.ros__parameters.input_reliability = "reliable";
+    paramsFile = join(work, "graph.yaml");
+    writeFileSync(paramsFile, stringify(params));
+  }, 120_000);
+
+  it("Fast DDS camera → node on Cyclone → rewards back at the Fast DDS peer, every frame, matching truth", async () => {
+    const script = `
+cd ${root}
+node ${cli} launch ${paramsFile} --backend dds --duration 0 --json > ${work}/graph.json 2> ${work}/graph.err & G=$!
+sleep 1
+${peer} camera --dir ${work}/dump --rate 30 --seconds 4 --wait-subscribers 15000 --out ${work}/peer.jsonl > ${work}/summary.json
+kill -TERM $G; wait $G
+`;
+    const r = await runInNetns(script, 90_000, env);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(join(work, "summary.json"), "utf8").trim().split("\n").pop()!) as {
+      sent_frames: number; received: { reward: number }; frames_without_reward: number;
+    };
+    const graph = JSON.parse(readFileSync(join(work, "graph.json"), "utf8").trim().split("\n").pop()!) as {
+      counters: Record<string, { perception: Record<string, number>; reward: Record<string, number> }>;
+    };
+    expect(summary.sent_frames).toBeGreaterThanOrEqual(110);
+    expect(summary.frames_without_reward).toBe(0);
+    expect(summary.received.reward).toBe(summary.sent_frames);
+    expect(graph.counters["/"].perception.frames_in).toBe(summary.sent_frames);
+    expect(graph.counters["/"].reward.specs_set).toBe(1);
+
+    // The residual the node computed from Fast DDS frames, against the spec on ground truth.
+    const truth = readFileSync(join(work, "dump", "truth.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { residual: number });
+    const lines = readFileSync(join(work, "peer.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number> & { topic: string });
+    const frameOf = new Map(lines.filter((l) => l.topic === "sent").map((l) => [l.stamp_ns, l.frame]));
+    const errors = lines.filter((l) => l.topic === "reward").map((l) => Math.abs(l.residual - truth[frameOf.get(l.stamp_ns)!].residual)).sort((a, b) => a - b);
+    expect(errors.length).toBe(summary.sent_frames);
+    expect(errors[Math.floor(errors.length / 2)]).toBeLessThan(0.01);
+  }, 120_000);
+});
