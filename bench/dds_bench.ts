@@ -14,7 +14,7 @@ import { netnsAvailable, runInNetns } from "./netns.js";
  *    the two round trips at p50 is the node's added transport cost;
  *  - the full graph (perception, spatial, reward on the dds backend, reliable inputs): C peer
  *    publishes 640x480 RGB-D + masks at 30 Hz, receives Reward; latency p50/p99, lost frames;
- *  - 4 cameras at once (4 peers, 4 graphs in one node process, one namespace each);
+ *  - 4 cameras at once (4 peers, 4 node processes, one namespace each, as a launch file starts them);
  *  - with --soak-minutes M: one camera for M minutes, the node's CPU and resident memory sampled.
  */
 const { values } = parseArgs({
@@ -99,38 +99,44 @@ function sampleProc(pid: number): ProcSample | undefined {
   }
 }
 
-/** n cameras, one peer each, into one node process running n graphs; samples the node process. */
+/**
+ * n cameras, one peer each, each into its own node process (one graph per namespace), as a
+ * launch file would start them; samples every node process. `n === 1` uses the root namespace.
+ */
 async function pipeline(n: number, runSeconds: number, sampleEveryS: number) {
   const namespaces = Array.from({ length: n }, (_, i) => (n === 1 ? "/" : `/cam${i}`));
+  const graphs = namespaces.map((ns, i) => `node ${cli} launch ${paramsFile} --backend dds --namespaces ${ns} --duration 0 --json > ${work}/graph${i}.json 2> ${work}/graph${i}.err & G${i}=$!\necho "@@PID $G${i}"`);
   const peers = namespaces.map((ns, i) => {
     const prefix = ns === "/" ? "" : `--prefix ${ns}`;
     return `${peer} camera --dir ${dump} --rate 30 --seconds ${runSeconds} --wait-subscribers 20000 ${prefix} --spec "${spec}" --out ${work}/peer${i}.jsonl > ${work}/peer${i}.json & P${i}=$!`;
   });
   const script = `
-node ${cli} launch ${paramsFile} --backend dds --namespaces ${namespaces.join(",")} --duration 0 --json > ${work}/graph.json 2> ${work}/graph.err & G=$!
-echo "@@PID $G"
+${graphs.join("\n")}
 sleep 2
 ${peers.join("\n")}
 ${namespaces.map((_, i) => `wait $P${i}`).join("\n")}
-kill -TERM $G; wait $G
-echo "@@GRAPH $(tail -n 1 ${work}/graph.json)"
+${namespaces.map((_, i) => `kill -TERM $G${i}; wait $G${i}`).join("\n")}
+${namespaces.map((_, i) => `echo "@@GRAPH${i} $(tail -n 1 ${work}/graph${i}.json)"`).join("\n")}
 ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"`).join("\n")}
 `;
+  const pids: number[] = [];
   const samples: ProcSample[] = [];
   let timer: ReturnType<typeof setInterval> | undefined;
   const r = await runInNetns(script, (runSeconds + 120) * 1000, env, (line) => {
     if (!line.startsWith("@@PID ")) return;
-    const pid = Number(line.slice(6));
+    pids.push(Number(line.slice(6)));
+    if (timer) return;
     timer = setInterval(() => {
-      const s = sampleProc(pid);
-      if (s) samples.push(s);
+      // One sample summed over the node processes (CPU seconds and resident memory).
+      const each = pids.map(sampleProc).filter((x): x is ProcSample => x !== undefined);
+      if (each.length === pids.length) samples.push({ t: Date.now() / 1000, cpuS: each.reduce((a, x) => a + x.cpuS, 0), rssMb: each.reduce((a, x) => a + x.rssMb, 0) });
     }, sampleEveryS * 1000);
   });
   clearInterval(timer);
   const steady = namespaces.map((_, i) => steadyState(join(work, `peer${i}.jsonl`), 2));
-  const graph = tagged(r.stdout, "@@GRAPH") as { rewards: number; counters: Record<string, { perception: Record<string, number> }> };
+  const graph = namespaces.map((_, i) => tagged(r.stdout, `@@GRAPH${i}`) as { rewards: number; counters: Record<string, unknown> });
   const perCamera = namespaces.map((_, i) => tagged(r.stdout, `@@PEER${i}`) as CameraSummary);
-  // CPU while streaming: between the first and last sample (the node idles before the peers start).
+  // CPU while streaming: between the third and last sample (the node idles before the peers start).
   const first = samples[Math.min(2, samples.length - 1)];
   const last = samples[samples.length - 1];
   const cpuPercent = first && last && last.t > first.t ? (100 * (last.cpuS - first.cpuS)) / (last.t - first.t) : NaN;
@@ -157,6 +163,15 @@ function steadyState(path: string, warmupS: number) {
     missing_after_warmup: warm.filter((l) => !recv.has(l.stamp_ns)).length,
     latency_after_warmup_ms: { p50: round(pct(lat, 50)), p90: round(pct(lat, 90)), p99: round(pct(lat, 99)), max: round(pct(lat, 100)), n: lat.length },
   };
+}
+
+/** Median resident memory per minute of the run: growth shows as a rising series. */
+function rssPerMinute(samples: ProcSample[]): number[] {
+  if (samples.length === 0) return [];
+  const t0 = samples[0].t;
+  const buckets: number[][] = [];
+  for (const s of samples) (buckets[Math.floor((s.t - t0) / 60)] ??= []).push(s.rssMb);
+  return buckets.map((b) => round([...b].sort((x, y) => x - y)[Math.floor(b.length / 2)], 1));
 }
 
 /** Least-squares slope of RSS (MB per minute) after the first fifth of the run (warm-up). */
@@ -187,7 +202,7 @@ const out = {
     reward_latency_ms: one.perCamera[0].reward_latency_ms,
     after_warmup: one.steady[0],
     node_cpu_percent: round(one.cpuPercent, 1),
-    node_counters: one.graph.counters,
+    node_counters: one.graph[0].counters,
   },
   pipeline_n_cameras: {
     cameras,
@@ -208,6 +223,7 @@ const out = {
     rss_mb_first: round(soak.samples[Math.floor(soak.samples.length / 5)]?.rssMb ?? NaN, 1),
     rss_mb_last: round(soak.samples[soak.samples.length - 1]?.rssMb ?? NaN, 1),
     rss_slope_mb_per_min: round(rssSlopeMbPerMin(soak.samples), 3),
+    rss_mb_per_minute: rssPerMinute(soak.samples),
   },
   goals: {
     echo_ratio_p50_max: 1.5,
