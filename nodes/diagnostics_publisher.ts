@@ -14,6 +14,8 @@ export class DiagnosticsPublisher {
   latency = new LatencyStats();
   lastError = "";
   private readonly pub;
+  /** The previous snapshot's received.* counts and time, for per-topic rates. */
+  private previous: { t: bigint; counts: Map<string, number> } | null = null;
 
   constructor(private readonly node: TransportNode, private readonly what: string, readonly counters: Counters) {
     this.pub = node.createPublisher<M.diagnostic_msgs__msg__DiagnosticArray>(T.DiagnosticArray, "/diagnostics", QOS_DEFAULT);
@@ -28,6 +30,13 @@ export class DiagnosticsPublisher {
     const counts = Object.entries(this.counters.snapshot());
     for (const [key, value] of Object.entries(this.node.counters().snapshot())) counts.push([`transport.${key}`, value]);
     const values = counts.map(([key, value]) => ({ key, value: String(value) }));
+    // Message rates per input topic since the previous snapshot (what `ros2 topic hz` would say).
+    const received = new Map(counts.filter(([k]) => k.startsWith("transport.received.")).map(([k, v]) => [k.slice("transport.received.".length), v]));
+    if (this.previous && nowNs > this.previous.t) {
+      const dt = Number(nowNs - this.previous.t) / 1e9;
+      for (const [topic, n] of received) values.push({ key: `rate_hz.${topic}`, value: ((n - (this.previous.counts.get(topic) ?? 0)) / dt).toFixed(2) });
+    }
+    this.previous = { t: nowNs, counts: received };
     values.push(
       { key: "latency_ms.p50", value: String(lat.p50) },
       { key: "latency_ms.p99", value: String(lat.p99) },

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { InprocTransport } from "../../src/transport/inproc_transport.js";
 import { QOS_DEFAULT } from "../../src/transport/qos.js";
+import { Counters } from "../../src/diagnostics/counters.js";
+import { DiagnosticsPublisher } from "../../nodes/diagnostics_publisher.js";
 import { toNanoseconds } from "../../src/time/ros_time.js";
 import type * as M from "../../src/msgs/generated.js";
 import { RgbdSensor, teleopScenario, worldAt, uniqueName } from "../../sim/index.js";
@@ -127,4 +129,21 @@ describe("node graph over the in-process transport", () => {
     expect(g.reward.counters.get("rewards_out")).toBe(before);
     await g.transport.shutdown();
   }, 60_000);
+});
+
+describe("diagnostics", () => {
+  it("report the transport's per-topic counts and rates between two snapshots", async () => {
+    const t = new InprocTransport();
+    const node = t.createNode("diag_probe");
+    const pub = t.createNode("talker").createPublisher<{ data: string }>("std_msgs/msg/String", "/chatter");
+    node.createSubscription("std_msgs/msg/String", "/chatter", QOS_DEFAULT, () => {});
+    const d = new DiagnosticsPublisher(node, "probe", new Counters());
+    const value = (msg: ReturnType<typeof d.snapshot>, key: string) => msg.status[0].values.find((v) => v.key === key)?.value;
+    d.snapshot(1_000_000_000n);
+    for (let i = 0; i < 15; i++) pub.publish({ data: "x" });
+    const second = d.snapshot(1_500_000_000n);
+    expect(value(second, "transport.received./chatter")).toBe("15");
+    expect(value(second, "rate_hz./chatter")).toBe("30.00");
+    await t.shutdown();
+  });
 });
