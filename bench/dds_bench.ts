@@ -12,7 +12,8 @@ import { netnsAvailable, runInNetns } from "./netns.js";
  *  - C-to-C image echo (cyclone_peer echo-source → echo-sink → back), 640x480 rgb8 @ 30 Hz;
  *  - the same echo through the TypeScript dds backend (bench/dds_echo_node.ts): the ratio of
  *    the two round trips at p50 is the node's added transport cost;
- *  - the full graph (perception, spatial, reward on the dds backend, reliable inputs): C peer
+ *  - the full graph (perception, spatial, reward on the dds backend; reliable keep-all camera
+ *    writers and inputs): C peer
  *    publishes 640x480 RGB-D + masks at 30 Hz, receives Reward; latency p50/p99, lost frames;
  *  - 4 cameras at once (4 peers, 4 node processes, one namespace each, as a launch file starts them);
  *  - with --soak-minutes M: one camera for M minutes, the node's CPU and resident memory sampled.
@@ -108,7 +109,8 @@ async function pipeline(n: number, runSeconds: number, sampleEveryS: number) {
   const graphs = namespaces.map((ns, i) => `node ${cli} launch ${paramsFile} --backend dds --namespaces ${ns} --duration 0 --json > ${work}/graph${i}.json 2> ${work}/graph${i}.err & G${i}=$!\necho "@@PID $G${i}"`);
   const peers = namespaces.map((ns, i) => {
     const prefix = ns === "/" ? "" : `--prefix ${ns}`;
-    return `${peer} camera --dir ${dump} --rate 30 --seconds ${runSeconds} --wait-subscribers 20000 ${prefix} --spec "${spec}" --out ${work}/peer${i}.jsonl > ${work}/peer${i}.json & P${i}=$!`;
+    // Reliable and keep-all end to end (peer writers, node readers): slow moments delay, never drop.
+    return `${peer} camera --dir ${dump} --rate 30 --seconds ${runSeconds} --keep-all --wait-subscribers 20000 ${prefix} --spec "${spec}" --out ${work}/peer${i}.jsonl > ${work}/peer${i}.json & P${i}=$!`;
   });
   const script = `
 ${graphs.join("\n")}

@@ -26,6 +26,8 @@ typedef struct camera_state {
   size_t n_sent, cap_sent;
   latencies_t reward_latency;
   uint64_t n_reward, n_answer, n_det;
+  /* Writes that found the reader too slow for max_blocking_time: counted, the stream goes on. */
+  uint64_t write_timeouts;
 } camera_state_t;
 
 static int64_t stamp_ns(const struct std_msgs_msg_dds__Header_ *h)
@@ -142,6 +144,13 @@ static void take_replies(camera_state_t *s, dds_entity_t reward_rd, dds_entity_t
   }
 }
 
+static void write_frame_part(camera_state_t *s, dds_entity_t w, const void *msg, const char *what)
+{
+  const dds_return_t rc = dds_write(w, msg);
+  if (rc == DDS_RETCODE_TIMEOUT) s->write_timeouts++;
+  else check(rc, what);
+}
+
 int camera_mode(const peer_options_t *o)
 {
   frame_dump_t dump;
@@ -154,6 +163,7 @@ int camera_mode(const peer_options_t *o)
   const dds_entity_t pp = check(dds_create_participant(peer_domain(), NULL, NULL), "dds_create_participant");
   char name[512];
   dds_qos_t *wq = qos_reliable(10, false);
+  if (o->keep_all) dds_qset_history(wq, DDS_HISTORY_KEEP_ALL, DDS_LENGTH_UNLIMITED);
   dds_qos_t *rq = qos_reliable(100, false);
 #define TOPIC(var, desc, ros) \
   ros_topic(name, sizeof name, o->prefix, ros); \
@@ -253,19 +263,19 @@ int camera_mode(const peer_options_t *o)
       .r = { 1, 0, 0, 0, 1, 0, 0, 0, 1 },
       .p = { dump.fx, 0, dump.cx, 0, 0, dump.fy, dump.cy, 0, 0, 0, 1, 0 },
     };
-    check(dds_write(w_info, &info), "dds_write camera_info");
+    write_frame_part(&s, w_info, &info, "dds_write camera_info");
     sensor_msgs_msg_dds__Image_ rgb, depth;
     set_image(&rgb, &h, dump.width, dump.height, encoding_rgb, 3, fr->rgb);
     set_image(&depth, &h, dump.width, dump.height, encoding_16, 2, fr->depth);
-    check(dds_write(w_rgb, &rgb), "dds_write rgb");
-    check(dds_write(w_depth, &depth), "dds_write depth");
+    write_frame_part(&s, w_rgb, &rgb, "dds_write rgb");
+    write_frame_part(&s, w_depth, &depth, "dds_write depth");
     spatial_reward_msgs_msg_dds__InstanceMasks_ masks = {
       .header = h,
       .ids = { ._maximum = fr->n_labels, ._length = fr->n_labels, ._buffer = fr->ids, ._release = false },
       .labels = { ._maximum = fr->n_labels, ._length = fr->n_labels, ._buffer = fr->label_strings, ._release = false },
     };
     set_image(&masks.mask, &h, dump.width, dump.height, encoding_16, 2, fr->mask);
-    check(dds_write(w_masks, &masks), "dds_write instances");
+    write_frame_part(&s, w_masks, &masks, "dds_write instances");
     if (w_question && t >= next_question) {
       std_msgs_msg_dds__String_ q = { .data = (char *) o->question };
       check(dds_write(w_question, &q), "dds_write spatial/question");
@@ -287,10 +297,11 @@ int camera_mode(const peer_options_t *o)
   for (size_t i = 0; i < s.n_sent; i++) unanswered += !s.sent[i].answered;
   char b50[32], b90[32], b99[32], bmax[32];
   printf("{\"sent_frames\":%zu,\"matched_wait_ms\":%lld,\"received\":{\"reward\":%llu,\"answer\":%llu,\"detections3d\":%llu},"
-         "\"reward_latency_ms\":{\"p50\":%s,\"p90\":%s,\"p99\":%s,\"max\":%s},\"frames_without_reward\":%zu}\n",
+         "\"reward_latency_ms\":{\"p50\":%s,\"p90\":%s,\"p99\":%s,\"max\":%s},\"frames_without_reward\":%zu,\"write_timeouts\":%llu}\n",
          s.n_sent, (long long) matched_ms, (unsigned long long) s.n_reward, (unsigned long long) s.n_answer, (unsigned long long) s.n_det,
          json_ms(b50, sizeof b50, lat_pct(&s.reward_latency, 50)), json_ms(b90, sizeof b90, lat_pct(&s.reward_latency, 90)),
-         json_ms(b99, sizeof b99, lat_pct(&s.reward_latency, 99)), json_ms(bmax, sizeof bmax, lat_pct(&s.reward_latency, 100)), unanswered);
+         json_ms(b99, sizeof b99, lat_pct(&s.reward_latency, 99)), json_ms(bmax, sizeof bmax, lat_pct(&s.reward_latency, 100)), unanswered,
+         (unsigned long long) s.write_timeouts);
   if (s.out) fclose(s.out);
   dds_delete_qos(wq);
   dds_delete_qos(rq);

@@ -13,7 +13,7 @@
 
 static const char *USAGE =
   "usage: cyclone_peer camera --dir DIR [--rate HZ] [--seconds S] [--prefix /camN] [--question TEXT]\n"
-  "                           [--spec TEXT] [--reliable] [--wait-subscribers MS] [--out FILE]\n"
+  "                           [--spec TEXT] [--reliable] [--keep-all] [--wait-subscribers MS] [--out FILE]\n"
   "       cyclone_peer echo-sink [--in echo/in] [--out echo/out] [--seconds S]\n"
   "       cyclone_peer echo-source [--out echo/in] [--in echo/out] [--width W] [--height H] [--rate HZ]\n"
   "                                [--seconds S] [--wait-subscribers MS]\n"
@@ -50,6 +50,9 @@ int main(int argc, char **argv)
     /* The camera's writers and readers are always reliable (as a RealSense driver's are by
        default); the flag is accepted so callers can say so explicitly. */
     if (!strcmp(a, "--reliable")) continue;
+    /* KEEP_ALL camera writers: the writer waits for a slow reader instead of letting unacknowledged
+       frames go, so "reliable" means no loss end to end (KEEP_LAST 10 is the ROS default). */
+    if (!strcmp(a, "--keep-all")) { o.keep_all = true; continue; }
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!v) { fprintf(stderr, "cyclone_peer: %s needs a value\n%s", a, USAGE); return 2; }
     if (!strcmp(a, "--dir")) o.dir = v;

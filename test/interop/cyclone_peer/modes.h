@@ -1,6 +1,7 @@
 #ifndef MODES_H
 #define MODES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "dds/dds.h"
 
@@ -12,6 +13,7 @@ typedef struct peer_options {
   double rate, seconds;
   uint32_t width, height;
   int64_t wait_subscribers_ms;
+  bool keep_all;  /* camera: KEEP_ALL writers instead of KEEP_LAST 10 */
 } peer_options_t;
 
 dds_domainid_t peer_domain(void);
