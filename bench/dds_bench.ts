@@ -51,6 +51,8 @@ const spec = readFileSync(join(dump, "spec.txt"), "utf8").trim();
 // The camera graph with reliable camera subscriptions: "zero loss on reliable QoS" is measured.
 const params = parse(readFileSync(join(root, "launch", "params", "camera_graph.yaml"), "utf8")) as Record<string, { ros__parameters: Record<string, unknown> }>;
 params.perception.ros__parameters.input_reliability = "reliable";
+    // A stall's backlog arrives topic by topic: the synchroniser holds up to 2 s of frames.
+    params.perception.ros__parameters.sync_queue_size = 60;
 const paramsFile = join(work, "camera_graph_reliable.yaml");
 writeFileSync(paramsFile, stringify(params));
 const env = { CYCLONEDDS_URI: `file://${cycloneConfig}`, ROS_DOMAIN_ID: "0" };

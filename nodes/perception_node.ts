@@ -18,7 +18,7 @@ type Segmentation = M.spatial_reward_msgs__msg__InstanceMasks | M.vision_msgs__m
  * Perception node: camera topics (as RealSense-style drivers publish them) plus instance
  * masks or 2D detections → scene graph (SceneObjects), Detection3DArray, diagnostics.
  * Parameters: segmentation ("masks" | "detections"), sync_slop_ms (0 = exact stamps),
- * sync_queue_size, frame_id (name of the spatial frame in outgoing headers), input_reliability
+ * sync_queue_size (default 10, 60 with reliable inputs), frame_id (name of the spatial frame in outgoing headers), input_reliability
  * ("best_effort" | "reliable", QoS of the camera subscriptions).
  */
 export class PerceptionNode {
@@ -30,7 +30,6 @@ export class PerceptionNode {
   constructor(readonly node: TransportNode) {
     const segmentation = String(node.declareParameter("segmentation", "masks"));
     const slopMs = Number(node.declareParameter("sync_slop_ms", 0));
-    const queueSize = Number(node.declareParameter("sync_queue_size", 10));
     const frameId = String(node.declareParameter("frame_id", "spatial"));
     // Sensor-data QoS (best effort, newest 5) by default, as camera drivers publish; "reliable"
     // is lossless capture: reliable and keep-all, so a slow moment delays frames instead of dropping them.
@@ -39,6 +38,9 @@ export class PerceptionNode {
       throw new Error(`perception: input_reliability must be best_effort or reliable, got ${inputReliability}`);
     }
     const inputQos: QoS = inputReliability === "reliable" ? { ...QOS_SENSOR_DATA, reliability: "reliable", history: "keep_all" } : QOS_SENSOR_DATA;
+    // Lossless input delivers a stall's backlog one topic after another; the synchroniser must
+    // hold that many frames per topic, so its default grows to 2 s at 30 Hz.
+    const queueSize = Number(node.declareParameter("sync_queue_size", inputReliability === "reliable" ? 60 : 10));
     const counters = this.perception.counters;
 
     const scenePub = node.createPublisher<M.spatial_reward_msgs__msg__SceneObjects>(T.SceneObjects, "scene/objects", QOS_DEFAULT);

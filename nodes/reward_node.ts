@@ -37,7 +37,9 @@ export class RewardNode {
     );
     const pub = node.createPublisher<M.spatial_reward_msgs__msg__Reward>(T.Reward, "reward", QOS_DEFAULT);
     node
-      .observe<M.spatial_reward_msgs__msg__SceneObjects>(T.SceneObjects, "scene/objects", QOS_DEFAULT)
+      // Keep-all: every frame's scene gets its reward (training data), even when a burst of
+      // frames reaches the process faster than one event loop turns them around.
+      .observe<M.spatial_reward_msgs__msg__SceneObjects>(T.SceneObjects, "scene/objects", { ...QOS_DEFAULT, history: "keep_all" })
       .pipe(
         tap(() => this.counters.inc("scenes_in")),
         filter(() => {

@@ -62,6 +62,8 @@ describe.runIf(CAN_RUN)("interop with a Cyclone DDS C peer (private network name
     // Reliable camera subscriptions: every frame the peer sends must come back as a reward.
     const params = parse(readFileSync(join(root, "launch", "params", "camera_graph.yaml"), "utf8")) as Record<string, { ros__parameters: Record<string, unknown> }>;
     params.perception.ros__parameters.input_reliability = "reliable";
+    // A stall's backlog arrives topic by topic: the synchroniser holds up to 2 s of frames.
+    params.perception.ros__parameters.sync_queue_size = 60;
     paramsFile = join(work, "graph.yaml");
     writeFileSync(paramsFile, stringify(params));
   }, 120_000);

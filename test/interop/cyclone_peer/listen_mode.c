@@ -15,7 +15,7 @@
 #include "spatial_reward_msgs.h"
 #include "std_msgs.h"
 
-typedef enum { T_IMAGE, T_CAMERA_INFO, T_INSTANCES, T_STRING, T_REWARD_SPEC } listen_type_t;
+typedef enum { T_IMAGE, T_CAMERA_INFO, T_INSTANCES, T_STRING, T_REWARD_SPEC, T_REWARD } listen_type_t;
 
 static const struct {
   const char *name;
@@ -27,6 +27,7 @@ static const struct {
   { "instances", T_INSTANCES, &spatial_reward_msgs_msg_dds__InstanceMasks__desc },
   { "string", T_STRING, &std_msgs_msg_dds__String__desc },
   { "reward_spec", T_REWARD_SPEC, &spatial_reward_msgs_msg_dds__RewardSpec__desc },
+  { "reward", T_REWARD, &spatial_reward_msgs_msg_dds__Reward__desc },
 };
 
 static void describe_image(FILE *f, const sensor_msgs_msg_dds__Image_ *img)
@@ -84,6 +85,13 @@ static void describe(FILE *f, listen_type_t type, const void *sample)
       fputc('}', f);
       break;
     }
+    case T_REWARD: {
+      const spatial_reward_msgs_msg_dds__Reward_ *r = sample;
+      fputs("{\"spec\":", f);
+      json_string(f, r->spec);
+      fprintf(f, ",\"reward\":%.17g,\"progress\":%.17g,\"success\":%s,\"residual\":%.17g}", r->reward, r->progress, r->success ? "true" : "false", r->residual);
+      break;
+    }
   }
 }
 
@@ -92,7 +100,7 @@ int listen_mode(const peer_options_t *o)
   size_t t = 0;
   while (t < sizeof TYPES / sizeof TYPES[0] && strcmp(TYPES[t].name, o->type)) t++;
   if (t == sizeof TYPES / sizeof TYPES[0]) {
-    fprintf(stderr, "cyclone_peer listen: unknown --type %s (image, camera_info, instances, string, reward_spec)\n", o->type);
+    fprintf(stderr, "cyclone_peer listen: unknown --type %s (image, camera_info, instances, string, reward_spec, reward)\n", o->type);
     return 2;
   }
   const listen_type_t type = TYPES[t].type;

@@ -17,7 +17,7 @@ static const char *USAGE =
   "       cyclone_peer echo-sink [--in echo/in] [--out echo/out] [--seconds S]\n"
   "       cyclone_peer echo-source [--out echo/in] [--in echo/out] [--width W] [--height H] [--rate HZ]\n"
   "                                [--seconds S] [--wait-subscribers MS]\n"
-  "       cyclone_peer listen --topic ROS_TOPIC [--type image|camera_info|instances|string|reward_spec]\n"
+  "       cyclone_peer listen --topic ROS_TOPIC [--type image|camera_info|instances|string|reward_spec|reward]\n"
   "                           [--seconds S] [--count N]\n"
   "Domain from ROS_DOMAIN_ID (default 0), network from CYCLONEDDS_URI.\n";
 
