@@ -1,1 +1,0 @@
-cmd_Release/spatial_reward_dds.node := ln -f "Release/obj.target/spatial_reward_dds.node" "Release/spatial_reward_dds.node" 2>/dev/null || (rm -rf "Release/spatial_reward_dds.node" && cp -af "Release/obj.target/spatial_reward_dds.node" "Release/spatial_reward_dds.node")
