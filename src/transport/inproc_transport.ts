@@ -1,7 +1,7 @@
-import { Counters } from "../diagnostics/counters.js";
 import { InvalidInputError, SpatialRewardError } from "../errors.js";
 import { checkPositive, DEFAULT_CALL_TIMEOUT_MS, NodeBase } from "./node_base.js";
-import type { NodeOptions, Publisher, ServiceClient, ServiceServer, Subscription, Transport, TransportErrorHandler, TransportNode } from "./port.js";
+import type { NodeOptions, Publisher, ServiceClient, ServiceServer, Subscription } from "./port.js";
+import { TransportBase } from "./transport_base.js";
 import { QOS_DEFAULT, type QoS } from "./qos.js";
 
 
@@ -44,33 +44,23 @@ interface Service {
  * as DDS does (`depth` bounds the replay for keep_all too). A topic has one type while
  * anything uses it.
  */
-export class InprocTransport implements Transport {
+export class InprocTransport extends TransportBase<InprocNode> {
+  /** Counters: messages_published/delivered, callback_errors, errors.type_mismatch. */
   readonly name = "inproc";
-  /** Transport-wide counters: messages_published/delivered, callback_errors, errors.type_mismatch. */
-  readonly counters = new Counters();
-  onError: TransportErrorHandler = () => {};
   private readonly topics = new Map<string, Topic>();
   private readonly services = new Map<string, Service>();
   private readonly serviceWaiters = new Map<string, Set<() => void>>();
-  private readonly nodes = new Set<InprocNode>();
 
-  createNode(name: string, options: NodeOptions = {}): TransportNode {
-    const node = new InprocNode(this, name, options);
-    this.nodes.add(node);
-    return node;
+  protected makeNode(name: string, options: NodeOptions): InprocNode {
+    return new InprocNode(this, name, options);
   }
 
   async shutdown(): Promise<void> {
-    for (const n of [...this.nodes]) n.destroy();
+    this.destroyNodes();
     this.topics.clear();
     this.services.clear();
     for (const waiters of this.serviceWaiters.values()) for (const w of waiters) w();
     this.serviceWaiters.clear();
-  }
-
-  /** @internal */
-  forget(node: InprocNode): void {
-    this.nodes.delete(node);
   }
 
   /** @internal The topic, created on first use; a different type is a counted type_mismatch. */
@@ -109,17 +99,6 @@ export class InprocTransport implements Transport {
       this.counters.inc("messages_delivered");
     } catch (e) {
       this.reportCallbackError(e, context);
-    }
-  }
-
-  /** @internal */
-  reportCallbackError(error: unknown, context: string): void {
-    this.counters.inc("callback_errors");
-    try {
-      this.onError(error, context);
-    } catch {
-      // The hook is the last resort; its own failure must not reach a publisher either.
-      this.counters.inc("error_handler_failures");
     }
   }
 

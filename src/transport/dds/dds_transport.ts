@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { Counters } from "../../diagnostics/counters.js";
 import { InvalidInputError, SpatialRewardError } from "../../errors.js";
 import { checkPositive, DEFAULT_CALL_TIMEOUT_MS, NodeBase } from "../node_base.js";
-import type { NodeOptions, Publisher, ServiceClient, ServiceServer, Subscription, Transport, TransportErrorHandler, TransportNode } from "../port.js";
+import type { NodeOptions, Publisher, ServiceClient, ServiceServer, Subscription } from "../port.js";
+import { TransportBase } from "../transport_base.js";
 import { QOS_DEFAULT, type QoS } from "../qos.js";
 import { codecFor, type AnyCodec } from "./codec_cache.js";
 import { loadDdsBinding, type DdsBinding, type EndpointEvent } from "./native_binding.js";
@@ -43,20 +43,18 @@ function ddsError(e: unknown, what: string): SpatialRewardError {
  * topics with another type), dropped (queue overflow), lost (DDS SAMPLE_LOST), peers.endpoints_lost.
  * Nodes count the same per topic: received.<topic>, dropped.<topic>, lost.<topic>.
  */
-export class DdsTransport implements Transport {
+export class DdsTransport extends TransportBase<DdsNode> {
   readonly name = "dds";
-  readonly counters = new Counters();
-  onError: TransportErrorHandler = () => {};
   /** @internal */ readonly binding: DdsBinding;
   /** @internal */ readonly participant: number;
   private readonly guid: string;
   private readonly topics = new Map<string, { handle: number; type: string }>();
   private readonly remote = new Map<string, EndpointEvent>();
   private readonly mismatchReported = new Set<string>();
-  private readonly nodes = new Set<DdsNode>();
   private closed = false;
 
   constructor(options: DdsTransportOptions = {}) {
+    super();
     this.binding = options.binding ?? loadDdsBinding();
     try {
       this.participant = this.binding.createParticipant(options.domainId ?? domainFromEnv());
@@ -68,16 +66,14 @@ export class DdsTransport implements Transport {
     }
   }
 
-  createNode(name: string, options: NodeOptions = {}): TransportNode {
+  protected makeNode(name: string, options: NodeOptions): DdsNode {
     if (this.closed) throw new InvalidInputError("bad_argument", "the dds transport was shut down");
-    const node = new DdsNode(this, name, options);
-    this.nodes.add(node);
-    return node;
+    return new DdsNode(this, name, options);
   }
 
   async shutdown(): Promise<void> {
     if (this.closed) return;
-    for (const n of [...this.nodes]) n.destroy();
+    this.destroyNodes();
     this.closed = true;
     this.binding.deleteEntity(this.participant);
     this.topics.clear();
@@ -86,11 +82,6 @@ export class DdsTransport implements Transport {
   /** Endpoints of other participants seen by discovery (alive ones). */
   remoteEndpoints(): EndpointEvent[] {
     return [...this.remote.values()];
-  }
-
-  /** @internal */
-  forget(node: DdsNode): void {
-    this.nodes.delete(node);
   }
 
   /** @internal The DDS topic, created on first use; one type per topic name, as in ROS 2. */
@@ -113,22 +104,6 @@ export class DdsTransport implements Transport {
     this.topics.set(ddsName, { handle, type: ddsType });
     for (const ep of this.remote.values()) this.checkType(ep);
     return handle;
-  }
-
-  /** @internal */
-  reportError(error: unknown, context: string): void {
-    try {
-      this.onError(error, context);
-    } catch {
-      // The hook is the last resort; its own failure must not reach DDS's delivery path.
-      this.counters.inc("error_handler_failures");
-    }
-  }
-
-  /** @internal */
-  reportCallbackError(error: unknown, context: string): void {
-    this.counters.inc("callback_errors");
-    this.reportError(error, context);
   }
 
   private onDiscovery(events: EndpointEvent[]): void {

@@ -1,8 +1,8 @@
-import { Counters } from "../../diagnostics/counters.js";
 import { InvalidInputError, SpatialRewardError } from "../../errors.js";
 import { MSG_DEFINITIONS, type MessageTypeName, type ServiceTypeName } from "../../msgs/generated.js";
 import { checkPositive, DEFAULT_CALL_TIMEOUT_MS, NodeBase } from "../node_base.js";
-import type { NodeOptions, Publisher, ServiceClient, ServiceServer, Subscription, Transport, TransportErrorHandler, TransportNode } from "../port.js";
+import type { NodeOptions, Publisher, ServiceClient, ServiceServer, Subscription, Transport } from "../port.js";
+import { TransportBase } from "../transport_base.js";
 import { QOS_DEFAULT, type QoS } from "../qos.js";
 import type { ParameterValue, WidenParameter } from "../parameters.js";
 import { RCL_PARAMETER_TYPE, RCL_QOS, type RclnodejsLike, type RclNodeLike, type RclOptionsLike, type RclParameterLike } from "./rclnodejs_like.js";
@@ -49,32 +49,24 @@ function knownType(type: string): void {
   }
 }
 
-export class RclnodejsTransport implements Transport {
+export class RclnodejsTransport extends TransportBase<RclNode> {
   readonly name = "rclnodejs";
-  readonly counters = new Counters();
-  onError: TransportErrorHandler = () => {};
-  private readonly nodes = new Set<RclNode>();
   private closed = false;
 
-  constructor(/** @internal */ readonly rcl: RclnodejsLike) {}
+  constructor(/** @internal */ readonly rcl: RclnodejsLike) {
+    super();
+  }
 
-  createNode(name: string, options: NodeOptions = {}): TransportNode {
+  protected makeNode(name: string, options: NodeOptions): RclNode {
     if (this.closed) throw new InvalidInputError("bad_argument", "the rclnodejs transport was shut down");
-    const node = new RclNode(this, name, options);
-    this.nodes.add(node);
-    return node;
+    return new RclNode(this, name, options);
   }
 
   async shutdown(): Promise<void> {
     if (this.closed) return;
-    for (const n of [...this.nodes]) n.destroy();
+    this.destroyNodes();
     this.closed = true;
     this.rcl.shutdown();
-  }
-
-  /** @internal */
-  forget(node: RclNode): void {
-    this.nodes.delete(node);
   }
 
   /** @internal */
@@ -88,15 +80,6 @@ export class RclnodejsTransport implements Transport {
     );
   }
 
-  /** @internal */
-  reportCallbackError(error: unknown, context: string): void {
-    this.counters.inc("callback_errors");
-    try {
-      this.onError(error, context);
-    } catch {
-      this.counters.inc("error_handler_failures");
-    }
-  }
 }
 
 /**
