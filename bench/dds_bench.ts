@@ -1,9 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { parse, stringify } from "yaml";
 import { netnsAvailable, runInNetns } from "./netns.js";
 
 /**
@@ -48,13 +47,8 @@ const work = mkdtempSync(join(tmpdir(), "sr-dds-bench-"));
 const dump = join(work, "dump");
 if (spawnSync(process.execPath, [cli, "sim-dump", "--out", dump, "--frames", "90", "--noise", "realsense"], { stdio: "ignore" }).status !== 0) fail("sim-dump failed");
 const spec = readFileSync(join(dump, "spec.txt"), "utf8").trim();
-// The camera graph with reliable camera subscriptions: "zero loss on reliable QoS" is measured.
-const params = parse(readFileSync(join(root, "launch", "params", "camera_graph.yaml"), "utf8")) as Record<string, { ros__parameters: Record<string, unknown> }>;
-params.perception.ros__parameters.input_reliability = "reliable";
-    // A stall's backlog arrives topic by topic: the synchroniser holds up to 2 s of frames.
-    params.perception.ros__parameters.sync_queue_size = 60;
-const paramsFile = join(work, "camera_graph_reliable.yaml");
-writeFileSync(paramsFile, stringify(params));
+// Lossless capture (reliable keep-all inputs): "zero loss on reliable QoS" is measured.
+const paramsFile = join(root, "launch", "params", "camera_graph_lossless.yaml");
 const env = { CYCLONEDDS_URI: `file://${cycloneConfig}`, ROS_DOMAIN_ID: "0" };
 
 /** The last line starting with `tag ` as JSON. */

@@ -1,10 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parse, stringify } from "yaml";
 import { netnsAvailable, runInNetns } from "../../bench/netns.js";
 import { DDS_AVAILABLE, DDS_REQUIRED } from "../dds/dds_env.js";
 
@@ -16,6 +15,8 @@ import { DDS_AVAILABLE, DDS_REQUIRED } from "../dds/dds_env.js";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(root, "dist", "nodes", "cli", "main.js");
 const peer = join(root, "build", "peers", "fastdds", "fastdds_peer");
+// Lossless capture: every frame the peer sends must come back as a reward.
+const paramsFile = join(root, "launch", "params", "camera_graph_lossless.yaml");
 const env = { CYCLONEDDS_URI: `file://${join(root, "test", "interop", "cyclone_lo.xml")}`, ROS_DOMAIN_ID: "0" };
 const CAN_RUN = DDS_AVAILABLE && netnsAvailable() && existsSync(cli);
 
@@ -27,7 +28,6 @@ describe.runIf(DDS_REQUIRED && !CAN_RUN)("Fast DDS interop prerequisites", () =>
 
 describe.runIf(CAN_RUN)("interop with a Fast DDS peer (private network namespace)", () => {
   let work = "";
-  let paramsFile = "";
 
   beforeAll(() => {
     const built = spawnSync("bash", [join(root, "test", "interop", "build_peers.sh")], { encoding: "utf8" });
@@ -36,12 +36,6 @@ describe.runIf(CAN_RUN)("interop with a Fast DDS peer (private network namespace
     work = mkdtempSync(join(tmpdir(), "sr-fastdds-"));
     const dumped = spawnSync(process.execPath, [cli, "sim-dump", "--out", join(work, "dump"), "--frames", "60", "--noise", "none", "--seed", "11"], { encoding: "utf8" });
     if (dumped.status !== 0) throw new Error(`sim-dump failed:\n${dumped.stderr}`);
-    const params = parse(readFileSync(join(root, "launch", "params", "camera_graph.yaml"), "utf8")) as Record<string, { ros__parameters: Record<string, unknown> }>;
-    params.perception.ros__parameters.input_reliability = "reliable";
-    // A stall's backlog arrives topic by topic: the synchroniser holds up to 2 s of frames.
-    params.perception.ros__parameters.sync_queue_size = 60;
-    paramsFile = join(work, "graph.yaml");
-    writeFileSync(paramsFile, stringify(params));
   }, 120_000);
 
   it("Fast DDS camera → node on Cyclone → rewards back at the Fast DDS peer, every frame, matching truth", async () => {
