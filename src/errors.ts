@@ -22,7 +22,19 @@ export type ErrorCode =
   | "backend_unavailable"
   | "dds_error"
   | "service_unavailable"
-  | "timeout";
+  | "timeout"
+  /** A ROS time that cannot be a stamp (nanosec outside 0..999999999, negative, non-integer). */
+  | "bad_stamp"
+  /** A frame whose 2D detections exceed the per-frame budget (count or total box area). */
+  | "detection_budget"
+  /** A question or spec text longer than the node accepts. */
+  | "input_too_long"
+  /** A scene graph that cannot be reasoned about (non-finite centre or size, duplicate ids...). */
+  | "bad_scene"
+  /** An operation called in a state that does not allow it (step() before reset()...). */
+  | "bad_state"
+  /** An unexpected exception (a bug): counted as errors.internal, reported, never rethrown by a node. */
+  | "internal";
 
 export class SpatialRewardError extends Error {
   readonly code: ErrorCode;

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { nodeIdentity } from "../../src/transport/names.js";
-import { parseRosArgs } from "../../src/ros/ros_args.js";
+import { logLevelFor, parseRosArgs } from "../../src/ros/ros_args.js";
+import { loggerName, stderrSink } from "../../src/transport/logger.js";
 import { parametersForNode } from "../../src/ros/param_file.js";
 import type { ParameterValue } from "../../src/transport/parameters.js";
 import type { Transport, TransportNode } from "../../src/transport/port.js";
@@ -46,7 +47,9 @@ export async function startNode(argv: string[], extraOverrides: Record<string, P
   Object.assign(overrides, args.parameters);
   const transport = await createTransport(backend);
   transport.onError = (e, context) => console.error(`[${context}] ${e instanceof Error ? e.message : String(e)}`);
-  const node = transport.createNode(name, { remaps: args.remaps, parameterOverrides: overrides });
+  if (!args.stdoutLogs) transport.logSinks = transport.logSinks.filter((s) => s !== stderrSink);
+  const logLevel = logLevelFor(args, loggerName(`${id.namespace === "/" ? "" : id.namespace}/${id.name}`));
+  const node = transport.createNode(name, { remaps: args.remaps, parameterOverrides: overrides, logLevel });
   MAKERS[name as NodeName](node);
   console.error(`${node.fullyQualifiedName} running on ${backend} (Ctrl-C to stop)`);
   return { transport, node };

@@ -1,6 +1,7 @@
 import { InvalidInputError } from "../errors.js";
 import { parseRemapRule } from "../transport/names.js";
 import type { ParameterValue } from "../transport/parameters.js";
+import { parseLogLevel, type LogLevel } from "../transport/logger.js";
 
 /** What a node's command line says between `--ros-args` and `--` (or the end). */
 export interface RosArgs {
@@ -12,7 +13,26 @@ export interface RosArgs {
   paramsFiles: string[];
   /** Arguments that are not ROS arguments (before `--ros-args` or after `--`). */
   rest: string[];
+  /** `--log-level LEVEL`: the default level of every logger in the process. */
+  logLevel?: LogLevel;
+  /** `--log-level name:=LEVEL`: per-logger levels (logger names as rcl forms them, "cam0.perception"). */
+  loggerLevels: Record<string, LogLevel>;
+  /** `--log-config-file FILE`: the external logging library's configuration (passed on to rcl). */
+  logConfigFile?: string;
+  /** `--enable|--disable-rosout-logs` (default enabled). */
+  rosoutLogs: boolean;
+  /** `--enable|--disable-stdout-logs` (default enabled): the console log lines. */
+  stdoutLogs: boolean;
+  /** `--enable|--disable-external-lib-logs` (default enabled). */
+  externalLibLogs: boolean;
+  /** `-e` / `--enclave`: the security enclave (used by rcl on ROS hosts only). */
+  enclave?: string;
 }
+
+/** The ROS arguments rcl accepts, for help texts and errors. */
+export const ROS_ARGUMENTS =
+  "-r/--remap, -p/--param, --params-file, --log-level, --log-config-file, --enable|--disable-rosout-logs, " +
+  "--enable|--disable-stdout-logs, --enable|--disable-external-lib-logs, -e/--enclave, --";
 
 /**
  * Parses the standard ROS 2 command-line arguments (`--ros-args -r from:=to -r __node:=x
@@ -21,7 +41,9 @@ export interface RosArgs {
  * string. `parseValue` is given the YAML reader so this module stays free of parsing details.
  */
 export function parseRosArgs(argv: readonly string[], parseValue: (text: string) => unknown): RosArgs {
-  const out: RosArgs = { remaps: [], parameters: {}, paramsFiles: [], rest: [] };
+  const out: RosArgs = {
+    remaps: [], parameters: {}, paramsFiles: [], rest: [], loggerLevels: {}, rosoutLogs: true, stdoutLogs: true, externalLibLogs: true,
+  };
   let inRos = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -51,13 +73,38 @@ export function parseRosArgs(argv: readonly string[], parseValue: (text: string)
       out.parameters[assignment.slice(0, k)] = toParameterValue(assignment.slice(0, k), parseValue(assignment.slice(k + 2)));
     } else if (a === "--params-file") {
       out.paramsFiles.push(next());
-    } else if (a === "--log-level" || a === "--enclave") {
-      next(); // accepted for compatibility; logging levels are not configurable yet
+    } else if (a === "--log-level") {
+      const v = next();
+      const k = v.indexOf(":=");
+      if (k < 0) out.logLevel = parseLogLevel(v);
+      else if (k === 0) throw new InvalidInputError("bad_argument", `--log-level expects LEVEL or name:=LEVEL, got "${v}"`);
+      else out.loggerLevels[v.slice(0, k)] = parseLogLevel(v.slice(k + 2));
+    } else if (a === "--log-config-file") {
+      out.logConfigFile = next();
+    } else if (a === "-e" || a === "--enclave") {
+      out.enclave = next();
+    } else if (LOG_SWITCHES.has(a)) {
+      const [key, on] = LOG_SWITCHES.get(a)!;
+      out[key] = on;
     } else {
-      throw new InvalidInputError("bad_argument", `unknown ROS argument "${a}" (supported: -r, -p, --params-file, --log-level, --)`);
+      throw new InvalidInputError("bad_argument", `unknown ROS argument "${a}" (supported: ${ROS_ARGUMENTS})`);
     }
   }
   return out;
+}
+
+const LOG_SWITCHES: ReadonlyMap<string, ["rosoutLogs" | "stdoutLogs" | "externalLibLogs", boolean]> = new Map([
+  ["--enable-rosout-logs", ["rosoutLogs", true]],
+  ["--disable-rosout-logs", ["rosoutLogs", false]],
+  ["--enable-stdout-logs", ["stdoutLogs", true]],
+  ["--disable-stdout-logs", ["stdoutLogs", false]],
+  ["--enable-external-lib-logs", ["externalLibLogs", true]],
+  ["--disable-external-lib-logs", ["externalLibLogs", false]],
+]);
+
+/** The level of the logger `name` ("cam0.perception"): its own rule, else the default, else info. */
+export function logLevelFor(args: Pick<RosArgs, "logLevel" | "loggerLevels">, name: string): LogLevel {
+  return args.loggerLevels[name] ?? args.logLevel ?? "info";
 }
 
 /** A YAML value as a ROS 2 parameter value, or a clear error. */

@@ -3,3 +3,4 @@ export * from "./parameters.js";
 export * from "./names.js";
 export type * from "./port.js";
 export { InprocTransport } from "./inproc_transport.js";
+export * from "./logger.js";

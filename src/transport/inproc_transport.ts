@@ -148,7 +148,7 @@ class InprocNode extends NodeBase {
     name: string,
     options: NodeOptions,
   ) {
-    super(name, options);
+    super(name, options, bus.logSinks);
   }
 
   protected reportCallbackError(error: unknown, context: string): void {

@@ -1,6 +1,7 @@
 import { Observable } from "rxjs";
 import { Counters } from "../diagnostics/counters.js";
 import { InvalidInputError } from "../errors.js";
+import { loggerName, SinkLogger, type Logger, type LogSink } from "./logger.js";
 import { nodeIdentity, parseRemapRule, resolveName, type RemapRule } from "./names.js";
 import { kindAccepts, parameterKind, validateParameterName, type ParameterKind, type ParameterValue, type WidenParameter } from "./parameters.js";
 import type {
@@ -22,6 +23,7 @@ export abstract class NodeBase implements TransportNode {
   readonly name: string;
   readonly namespace: string;
   readonly fullyQualifiedName: string;
+  readonly logger: Logger;
   protected readonly nodeCounters = new Counters();
   private readonly remaps: readonly RemapRule[];
   private readonly overrides: Readonly<Record<string, ParameterValue>>;
@@ -30,12 +32,13 @@ export abstract class NodeBase implements TransportNode {
   private readonly cleanups = new Set<() => void>();
   private destroyed = false;
 
-  constructor(name: string, options: NodeOptions) {
+  constructor(name: string, options: NodeOptions, logSinks: readonly LogSink[]) {
     const rules = options.remaps ?? [];
     const id = nodeIdentity(name, options.namespace, rules);
     this.name = id.name;
     this.namespace = id.namespace;
     this.fullyQualifiedName = `${this.namespace === "/" ? "" : this.namespace}/${this.name}`;
+    this.logger = new SinkLogger(loggerName(this.fullyQualifiedName), options.logLevel ?? "info", [...logSinks]);
     // A "node:from:=to" rule names the node as created, before any __node rule renamed it.
     this.remaps = rules
       .map(parseRemapRule)

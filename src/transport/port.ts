@@ -1,6 +1,7 @@
 import type { Observable } from "rxjs";
 import type { Counters } from "../diagnostics/counters.js";
 import type { MessageTypeName, MessageTypes, ServiceTypeName, ServiceTypes } from "../msgs/generated.js";
+import type { Logger, LogLevel, LogSink } from "./logger.js";
 import type { ParameterValue, WidenParameter } from "./parameters.js";
 import type { QoS } from "./qos.js";
 
@@ -21,6 +22,11 @@ export interface Transport {
    * listeners), after it was counted as `callback_errors`; delivery to others goes on.
    */
   onError: TransportErrorHandler;
+  /**
+   * Where the nodes' loggers write (default: stderr in rcutils' console format). Nodes take the
+   * sinks set when they are created.
+   */
+  logSinks: LogSink[];
   createNode(name: string, options?: NodeOptions): TransportNode;
   /** Destroys every node and releases the backend. */
   shutdown(): Promise<void>;
@@ -35,6 +41,8 @@ export interface NodeOptions {
   remaps?: readonly string[];
   /** Values that win over declareParameter defaults (from -p and --params-file). */
   parameterOverrides?: Readonly<Record<string, ParameterValue>>;
+  /** The node logger's level (default info), as `--ros-args --log-level` sets it. */
+  logLevel?: LogLevel;
 }
 
 export interface Publisher<T> {
@@ -84,6 +92,8 @@ export interface TransportNode {
   readonly name: string;
   readonly namespace: string;
   readonly fullyQualifiedName: string;
+  /** The node's logger (rcl's node logger: named after the node, level from NodeOptions). */
+  readonly logger: Logger;
 
   createPublisher<K extends MessageTypeName>(type: K, topic: string, qos?: QoS): Publisher<MessageTypes[K]>;
   createPublisher<T>(type: string, topic: string, qos?: QoS): Publisher<T>;

@@ -1,4 +1,5 @@
 import { Counters } from "../diagnostics/counters.js";
+import { stderrSink, type LogSink } from "./logger.js";
 import type { NodeOptions, Transport, TransportErrorHandler, TransportNode } from "./port.js";
 
 /**
@@ -9,6 +10,7 @@ export abstract class TransportBase<N extends TransportNode> implements Transpor
   abstract readonly name: string;
   readonly counters = new Counters();
   onError: TransportErrorHandler = () => {};
+  logSinks: LogSink[] = [stderrSink];
   protected readonly nodes = new Set<N>();
 
   protected abstract makeNode(name: string, options: NodeOptions): N;

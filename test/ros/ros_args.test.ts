@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { parseRosArgs } from "../../src/ros/ros_args.js";
+import { logLevelFor, parseRosArgs } from "../../src/ros/ros_args.js";
 import { parametersForNode } from "../../src/ros/param_file.js";
 
 describe("ROS 2 command-line arguments", () => {
@@ -52,5 +52,30 @@ reward:
 
   it("rejects entries without ros__parameters", () => {
     expect(() => parametersForNode({ perception: { segmentation: "masks" } }, "perception", "/")).toThrow(/ros__parameters/);
+  });
+});
+
+describe("rcl's logging and security arguments", () => {
+  it("accepts --log-level (default and per logger), --log-config-file, the log switches and -e", () => {
+    const a = parseRosArgs(
+      ["--ros-args", "--log-level", "WARN", "--log-level", "cam0.perception:=debug", "--log-config-file", "log.cfg",
+        "--disable-rosout-logs", "--disable-stdout-logs", "--disable-external-lib-logs", "-e", "/robot/enclave"],
+      parse,
+    );
+    expect(a.logLevel).toBe("warn");
+    expect(a.loggerLevels).toEqual({ "cam0.perception": "debug" });
+    expect(a.logConfigFile).toBe("log.cfg");
+    expect([a.rosoutLogs, a.stdoutLogs, a.externalLibLogs]).toEqual([false, false, false]);
+    expect(a.enclave).toBe("/robot/enclave");
+    expect(logLevelFor(a, "cam0.perception")).toBe("debug");
+    expect(logLevelFor(a, "reward")).toBe("warn");
+    expect(logLevelFor(parseRosArgs([], parse), "reward")).toBe("info");
+    expect(parseRosArgs(["--ros-args", "--enclave", "/x"], parse).enclave).toBe("/x");
+  });
+
+  it("rejects an unknown level or a malformed per-logger rule", () => {
+    expect(() => parseRosArgs(["--ros-args", "--log-level", "loud"], parse)).toThrow(/unknown log level "loud"/);
+    expect(() => parseRosArgs(["--ros-args", "--log-level", ":=debug"], parse)).toThrow(/LEVEL or name:=LEVEL/);
+    expect(() => parseRosArgs(["--ros-args", "--log-level"], parse)).toThrow(/needs a value/);
   });
 });

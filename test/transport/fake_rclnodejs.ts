@@ -1,5 +1,5 @@
 import type {
-  RclClientLike, RclnodejsLike, RclNodeLike, RclOptionsLike, RclParameterLike, RclPublisherLike, RclQosLike, RclServiceResponseLike,
+  RclClientLike, RclLoggingLike, RclnodejsLike, RclNodeLike, RclOptionsLike, RclParameterLike, RclPublisherLike, RclQosLike, RclServiceResponseLike,
   RclSetParametersResultLike,
 } from "../../src/transport/rclnodejs/rclnodejs_like.js";
 
@@ -139,6 +139,21 @@ export class FakeNode implements RclNodeLike {
   destroyClient(): void {}
   spin(): void {
     this.spinning = true;
+  }
+  /** What reached rcl's logger: [level name, message]; `level` is what setLoggerLevel set. */
+  readonly logged: [string, string][] = [];
+  logLevel = 20;
+  getLogger(): RclLoggingLike {
+    const at = (level: string) => (message: string) => {
+      this.logged.push([level, message]);
+      return true;
+    };
+    return {
+      setLoggerLevel: (level: number) => {
+        this.logLevel = level;
+      },
+      debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error"), fatal: at("fatal"),
+    };
   }
   destroy(): void {
     this.destroyed = true;

@@ -28,6 +28,17 @@ describe("rclnodejs backend (against FakeRclnodejs: rclnodejs needs ROS 2, absen
     expect(rcl.shutdowns).toBe(1);
   });
 
+  it("logs through rcl's node logger (console and /rosout as rcl is set up), at the node's level", async () => {
+    const rcl = new FakeRclnodejs();
+    const t = await createRclnodejsTransport({ module: rcl });
+    const n = t.createNode("reward", { logLevel: "debug" });
+    n.logger.debug("spec parsed");
+    n.logger.error("bad spec");
+    expect(rcl.nodes[0].logged).toEqual([["debug", "spec parsed"], ["error", "bad spec"]]);
+    expect(rcl.nodes[0].logLevel).toBe(10);
+    await t.shutdown();
+  });
+
   it("delivers images with their bytes as a Uint8Array, as src/msgs/generated.ts types them", async () => {
     const rcl = new FakeRclnodejs();
     const t = await createRclnodejsTransport({ module: rcl });

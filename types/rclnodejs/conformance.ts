@@ -22,6 +22,7 @@ export function nodeAsLike(n: rclnodejs.Node): RclNodeLike {
     declareParameter: (p) => n.declareParameter(p as rclnodejs.Parameter),
     addOnSetParametersCallback: (cb) => n.addOnSetParametersCallback((ps) => cb(ps)),
     spin: (timeout) => n.spin(timeout),
+    getLogger: () => n.getLogger(),
     destroy: () => n.destroy(),
   };
 }

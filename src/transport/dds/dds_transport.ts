@@ -139,7 +139,7 @@ class DdsNode extends NodeBase {
     name: string,
     options: NodeOptions,
   ) {
-    super(name, options);
+    super(name, options, bus.logSinks);
     this.binding = bus.binding;
   }
 

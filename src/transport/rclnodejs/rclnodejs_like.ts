@@ -69,8 +69,22 @@ export interface RclNodeLike {
   declareParameter(parameter: RclParameterLike): RclParameterLike;
   addOnSetParametersCallback(callback: (parameters: RclParameterLike[]) => RclSetParametersResultLike): void;
   spin(timeout?: number): void;
+  getLogger(): RclLoggingLike;
   destroy(): void;
 }
+
+/** rclnodejs.Logging: the node's rcl logger (console and /rosout, as rcl is configured). */
+export interface RclLoggingLike {
+  setLoggerLevel(level: number): void;
+  debug(message: string): boolean;
+  info(message: string): boolean;
+  warn(message: string): boolean;
+  error(message: string): boolean;
+  fatal(message: string): boolean;
+}
+
+/** rcutils severities (rclnodejs.Logging.LoggingSeverity). */
+export const RCL_LOG_SEVERITY = { debug: 10, info: 20, warn: 30, error: 40, fatal: 50 } as const;
 
 /** rclnodejs.Parameter: value is a bigint for INTEGER, arrays for the array types. */
 export interface RclParameterLike {

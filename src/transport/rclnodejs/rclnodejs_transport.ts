@@ -5,7 +5,7 @@ import type { NodeOptions, Publisher, ServiceClient, ServiceServer, Subscription
 import { TransportBase } from "../transport_base.js";
 import { QOS_DEFAULT, type QoS } from "../qos.js";
 import type { ParameterValue, WidenParameter } from "../parameters.js";
-import { RCL_PARAMETER_TYPE, RCL_QOS, type RclnodejsLike, type RclNodeLike, type RclOptionsLike, type RclParameterLike } from "./rclnodejs_like.js";
+import { RCL_LOG_SEVERITY, RCL_PARAMETER_TYPE, RCL_QOS, type RclLoggingLike, type RclnodejsLike, type RclNodeLike, type RclOptionsLike, type RclParameterLike } from "./rclnodejs_like.js";
 
 export interface RclnodejsTransportOptions {
   /** The rclnodejs module; default `import("rclnodejs")` (tests pass a fake). */
@@ -115,9 +115,14 @@ class RclNode extends NodeBase {
     name: string,
     options: NodeOptions,
   ) {
-    super(name, options);
+    // Log records go to rcl's node logger (console and /rosout as rcl is configured), which
+    // exists only once the rcl node does; our logger filters by level first.
+    const rclLog: { logger?: RclLoggingLike } = {};
+    super(name, options, [(r) => rclLog.logger?.[r.level](r.message)]);
     // Names are resolved (remaps, namespace) by NodeBase, so rcl gets absolute names only.
     this.rclNode = new bus.rcl.Node(this.name, this.namespace);
+    rclLog.logger = this.rclNode.getLogger();
+    rclLog.logger.setLoggerLevel(RCL_LOG_SEVERITY[this.logger.level]);
     // `ros2 param set` reaches the node's parameter listeners (e.g. the reward spec); a value of
     // the wrong type is refused with the reason, as rclcpp nodes do.
     this.rclNode.addOnSetParametersCallback((parameters) => {
