@@ -101,6 +101,33 @@ export interface geometry_msgs__msg__Vector3 {
   z: number;
 }
 
+/** rcl_interfaces/msg/Log */
+export interface rcl_interfaces__msg__Log {
+  stamp: RosTime;
+  level: number;
+  name: string;
+  msg: string;
+  file: string;
+  function: string;
+  line: number;
+}
+
+/** Constants of rcl_interfaces/msg/Log. */
+export const LogConstants = {
+  DEBUG: 10,
+  INFO: 20,
+  WARN: 30,
+  ERROR: 40,
+  FATAL: 50,
+} as const;
+
+export const rcl_interfaces__msg__Log__constants = LogConstants;
+
+/** rosgraph_msgs/msg/Clock */
+export interface rosgraph_msgs__msg__Clock {
+  clock: RosTime;
+}
+
 /** sensor_msgs/msg/CameraInfo */
 export interface sensor_msgs__msg__CameraInfo {
   header: std_msgs__msg__Header;
@@ -239,6 +266,11 @@ export interface std_msgs__msg__String {
   data: string;
 }
 
+/** tf2_msgs/msg/TFMessage */
+export interface tf2_msgs__msg__TFMessage {
+  transforms: geometry_msgs__msg__TransformStamped[];
+}
+
 /** vision_msgs/msg/BoundingBox2D */
 export interface vision_msgs__msg__BoundingBox2D {
   center: vision_msgs__msg__Pose2D;
@@ -318,6 +350,8 @@ export interface MessageTypes {
   "geometry_msgs/msg/Transform": geometry_msgs__msg__Transform;
   "geometry_msgs/msg/TransformStamped": geometry_msgs__msg__TransformStamped;
   "geometry_msgs/msg/Vector3": geometry_msgs__msg__Vector3;
+  "rcl_interfaces/msg/Log": rcl_interfaces__msg__Log;
+  "rosgraph_msgs/msg/Clock": rosgraph_msgs__msg__Clock;
   "sensor_msgs/msg/CameraInfo": sensor_msgs__msg__CameraInfo;
   "sensor_msgs/msg/Image": sensor_msgs__msg__Image;
   "sensor_msgs/msg/RegionOfInterest": sensor_msgs__msg__RegionOfInterest;
@@ -333,6 +367,7 @@ export interface MessageTypes {
   "spatial_reward_msgs/srv/SpatialQuery_Response": spatial_reward_msgs__srv__SpatialQuery_Response;
   "std_msgs/msg/Header": std_msgs__msg__Header;
   "std_msgs/msg/String": std_msgs__msg__String;
+  "tf2_msgs/msg/TFMessage": tf2_msgs__msg__TFMessage;
   "vision_msgs/msg/BoundingBox2D": vision_msgs__msg__BoundingBox2D;
   "vision_msgs/msg/BoundingBox3D": vision_msgs__msg__BoundingBox3D;
   "vision_msgs/msg/Detection2D": vision_msgs__msg__Detection2D;
@@ -368,6 +403,8 @@ export const MSG_DEFINITIONS: Readonly<Record<MessageTypeName, string>> = {
   "geometry_msgs/msg/Transform": "geometry_msgs/Vector3 translation\ngeometry_msgs/Quaternion rotation\n================================================================================\nMSG: geometry_msgs/Vector3\nfloat64 x\nfloat64 y\nfloat64 z\n================================================================================\nMSG: geometry_msgs/Quaternion\nfloat64 x\nfloat64 y\nfloat64 z\nfloat64 w",
   "geometry_msgs/msg/TransformStamped": "std_msgs/Header header\nstring child_frame_id\ngeometry_msgs/Transform transform\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n================================================================================\nMSG: geometry_msgs/Transform\ngeometry_msgs/Vector3 translation\ngeometry_msgs/Quaternion rotation\n================================================================================\nMSG: geometry_msgs/Vector3\nfloat64 x\nfloat64 y\nfloat64 z\n================================================================================\nMSG: geometry_msgs/Quaternion\nfloat64 x\nfloat64 y\nfloat64 z\nfloat64 w",
   "geometry_msgs/msg/Vector3": "float64 x\nfloat64 y\nfloat64 z",
+  "rcl_interfaces/msg/Log": "uint8 DEBUG=10\nuint8 INFO=20\nuint8 WARN=30\nuint8 ERROR=40\nuint8 FATAL=50\nbuiltin_interfaces/Time stamp\nuint8 level\nstring name\nstring msg\nstring file\nstring function\nuint32 line\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec",
+  "rosgraph_msgs/msg/Clock": "builtin_interfaces/Time clock\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec",
   "sensor_msgs/msg/CameraInfo": "std_msgs/Header header\nuint32 height\nuint32 width\nstring distortion_model\nfloat64[] d\nfloat64[9] k\nfloat64[9] r\nfloat64[12] p\nuint32 binning_x\nuint32 binning_y\nsensor_msgs/RegionOfInterest roi\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n================================================================================\nMSG: sensor_msgs/RegionOfInterest\nuint32 x_offset\nuint32 y_offset\nuint32 height\nuint32 width\nbool do_rectify",
   "sensor_msgs/msg/Image": "std_msgs/Header header\nuint32 height\nuint32 width\nstring encoding\nuint8 is_bigendian\nuint32 step\nuint8[] data\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec",
   "sensor_msgs/msg/RegionOfInterest": "uint32 x_offset\nuint32 y_offset\nuint32 height\nuint32 width\nbool do_rectify",
@@ -383,6 +420,7 @@ export const MSG_DEFINITIONS: Readonly<Record<MessageTypeName, string>> = {
   "spatial_reward_msgs/srv/SpatialQuery_Response": "spatial_reward_msgs/SpatialAnswer answer\n================================================================================\nMSG: spatial_reward_msgs/SpatialAnswer\nuint8 STATUS_OK=0\nuint8 STATUS_UNKNOWN_OBJECT=1\nuint8 STATUS_AMBIGUOUS_OBJECT=2\nuint8 STATUS_UNPARSED=3\nuint8 STATUS_NO_SCENE=4\nstd_msgs/Header header\nuint8 status\nstring question\nstring type\nstring subject\nstring object\nstring reference\nfloat64 value\nstring unit\nbool boolean_value\nstring choice\nstring text\nfloat32 confidence\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec",
   "std_msgs/msg/Header": "builtin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec",
   "std_msgs/msg/String": "string data",
+  "tf2_msgs/msg/TFMessage": "geometry_msgs/TransformStamped[] transforms\n================================================================================\nMSG: geometry_msgs/TransformStamped\nstd_msgs/Header header\nstring child_frame_id\ngeometry_msgs/Transform transform\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n================================================================================\nMSG: geometry_msgs/Transform\ngeometry_msgs/Vector3 translation\ngeometry_msgs/Quaternion rotation\n================================================================================\nMSG: geometry_msgs/Vector3\nfloat64 x\nfloat64 y\nfloat64 z\n================================================================================\nMSG: geometry_msgs/Quaternion\nfloat64 x\nfloat64 y\nfloat64 z\nfloat64 w",
   "vision_msgs/msg/BoundingBox2D": "vision_msgs/Pose2D center\nfloat64 size_x\nfloat64 size_y\n================================================================================\nMSG: vision_msgs/Pose2D\nvision_msgs/Point2D position\nfloat64 theta\n================================================================================\nMSG: vision_msgs/Point2D\nfloat64 x\nfloat64 y",
   "vision_msgs/msg/BoundingBox3D": "geometry_msgs/Pose center\ngeometry_msgs/Vector3 size\n================================================================================\nMSG: geometry_msgs/Pose\ngeometry_msgs/Point position\ngeometry_msgs/Quaternion orientation\n================================================================================\nMSG: geometry_msgs/Point\nfloat64 x\nfloat64 y\nfloat64 z\n================================================================================\nMSG: geometry_msgs/Quaternion\nfloat64 x\nfloat64 y\nfloat64 z\nfloat64 w\n================================================================================\nMSG: geometry_msgs/Vector3\nfloat64 x\nfloat64 y\nfloat64 z",
   "vision_msgs/msg/Detection2D": "std_msgs/Header header\nvision_msgs/ObjectHypothesisWithPose[] results\nvision_msgs/BoundingBox2D bbox\nstring id\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n================================================================================\nMSG: vision_msgs/ObjectHypothesisWithPose\nvision_msgs/ObjectHypothesis hypothesis\ngeometry_msgs/PoseWithCovariance pose\n================================================================================\nMSG: vision_msgs/ObjectHypothesis\nstring class_id\nfloat64 score\n================================================================================\nMSG: geometry_msgs/PoseWithCovariance\ngeometry_msgs/Pose pose\nfloat64[36] covariance\n================================================================================\nMSG: geometry_msgs/Pose\ngeometry_msgs/Point position\ngeometry_msgs/Quaternion orientation\n================================================================================\nMSG: geometry_msgs/Point\nfloat64 x\nfloat64 y\nfloat64 z\n================================================================================\nMSG: geometry_msgs/Quaternion\nfloat64 x\nfloat64 y\nfloat64 z\nfloat64 w\n================================================================================\nMSG: vision_msgs/BoundingBox2D\nvision_msgs/Pose2D center\nfloat64 size_x\nfloat64 size_y\n================================================================================\nMSG: vision_msgs/Pose2D\nvision_msgs/Point2D position\nfloat64 theta\n================================================================================\nMSG: vision_msgs/Point2D\nfloat64 x\nfloat64 y",

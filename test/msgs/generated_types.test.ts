@@ -53,6 +53,9 @@ const USED_STANDARD = [
   "vision_msgs/msg/Detection3DArray",
   "geometry_msgs/msg/PoseStamped",
   "geometry_msgs/msg/TransformStamped",
+  "tf2_msgs/msg/TFMessage",
+  "rosgraph_msgs/msg/Clock",
+  "rcl_interfaces/msg/Log",
 ];
 
 const { all, ours } = loadAll();

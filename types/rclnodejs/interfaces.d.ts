@@ -15,6 +15,8 @@ declare module 'rclnodejs' {
     'geometry_msgs/msg/Transform': import('../../src/msgs/generated.js').geometry_msgs__msg__Transform;
     'geometry_msgs/msg/TransformStamped': import('../../src/msgs/generated.js').geometry_msgs__msg__TransformStamped;
     'geometry_msgs/msg/Vector3': import('../../src/msgs/generated.js').geometry_msgs__msg__Vector3;
+    'rcl_interfaces/msg/Log': import('../../src/msgs/generated.js').rcl_interfaces__msg__Log;
+    'rosgraph_msgs/msg/Clock': import('../../src/msgs/generated.js').rosgraph_msgs__msg__Clock;
     'sensor_msgs/msg/CameraInfo': import('../../src/msgs/generated.js').sensor_msgs__msg__CameraInfo;
     'sensor_msgs/msg/Image': import('../../src/msgs/generated.js').sensor_msgs__msg__Image;
     'sensor_msgs/msg/RegionOfInterest': import('../../src/msgs/generated.js').sensor_msgs__msg__RegionOfInterest;
@@ -30,6 +32,7 @@ declare module 'rclnodejs' {
     'spatial_reward_msgs/srv/SpatialQuery_Response': import('../../src/msgs/generated.js').spatial_reward_msgs__srv__SpatialQuery_Response;
     'std_msgs/msg/Header': import('../../src/msgs/generated.js').std_msgs__msg__Header;
     'std_msgs/msg/String': import('../../src/msgs/generated.js').std_msgs__msg__String;
+    'tf2_msgs/msg/TFMessage': import('../../src/msgs/generated.js').tf2_msgs__msg__TFMessage;
     'vision_msgs/msg/BoundingBox2D': import('../../src/msgs/generated.js').vision_msgs__msg__BoundingBox2D;
     'vision_msgs/msg/BoundingBox3D': import('../../src/msgs/generated.js').vision_msgs__msg__BoundingBox3D;
     'vision_msgs/msg/Detection2D': import('../../src/msgs/generated.js').vision_msgs__msg__Detection2D;
