@@ -4,27 +4,53 @@ import type { Counters } from "../src/diagnostics/counters.js";
 import { LatencyStats } from "../src/diagnostics/latency_stats.js";
 import type * as M from "../src/msgs/generated.js";
 import { T, header } from "./messages.js";
+import { ErrorReporter } from "./error_reporter.js";
+import { WALL_CLOCK, type NodeClock } from "./ros_clock.js";
+
+/** diagnostic_msgs/DiagnosticStatus levels. */
+export const DIAGNOSTIC_LEVEL = { OK: 0, WARN: 1, ERROR: 2, STALE: 3 } as const;
+export type DiagnosticLevel = (typeof DIAGNOSTIC_LEVEL)[keyof typeof DIAGNOSTIC_LEVEL];
+
+/** A standing condition of the node that /diagnostics must show until it clears. */
+export interface NodeCondition {
+  level: DiagnosticLevel;
+  message: string;
+}
 
 /**
  * Publishes a node's counters (its own and its transport's, as `transport.*`: rates follow from
- * received.<topic> between two messages, drops from dropped.<topic>) and processing latency as diagnostic_msgs/DiagnosticArray on
- * /diagnostics once per `diagnostics_period_ms` (default 1 s), the way ROS 2 tools expect.
+ * received.<topic> between two messages, drops from dropped.<topic>) and processing latency as
+ * diagnostic_msgs/DiagnosticArray on /diagnostics once per `diagnostics_period_ms` (default 1 s),
+ * the way ROS 2 tools expect. Owns the node's ErrorReporter, so every counted error also shows
+ * in the status line. Level: ERROR for a standing condition of that level or an unexpected
+ * exception since the last snapshot; WARN for input errors or a WARN condition; else OK.
  */
 export class DiagnosticsPublisher {
   latency = new LatencyStats();
-  lastError = "";
+  readonly errors: ErrorReporter;
+  /** Set by the node while something keeps it from doing its job (no reward spec, no camera_info). */
+  condition: NodeCondition | null = null;
   private readonly pub;
   /** The previous snapshot's received.* counts and time, for per-topic rates. */
-  private previous: { t: bigint; counts: Map<string, number> } | null = null;
+  private previous: { t: bigint; counts: Map<string, number>; errors: number; internal: number } | null = null;
 
-  constructor(private readonly node: TransportNode, private readonly what: string, readonly counters: Counters) {
+  constructor(
+    private readonly node: TransportNode,
+    private readonly what: string,
+    readonly counters: Counters,
+    private readonly clock: NodeClock = WALL_CLOCK,
+  ) {
+    this.errors = new ErrorReporter(counters, node.logger);
     this.pub = node.createPublisher<M.diagnostic_msgs__msg__DiagnosticArray>(T.DiagnosticArray, "/diagnostics", QOS_DEFAULT);
     const period = Number(node.declareParameter("diagnostics_period_ms", 1000));
-    if (period > 0) node.createTimer(period, () => this.publish());
+    if (!Number.isFinite(period) || period < 0) {
+      throw new Error(`${what}: diagnostics_period_ms must be ≥ 0 (0 = off), got ${period}`);
+    }
+    if (period > 0) node.createTimer(period, this.errors.guard("diagnostics timer", () => this.publish()));
   }
 
   /** The message published now (also handy for tests and the CLI summary). */
-  snapshot(nowNs: bigint = BigInt(Date.now()) * 1_000_000n): M.diagnostic_msgs__msg__DiagnosticArray {
+  snapshot(nowNs: bigint = this.clock.now()): M.diagnostic_msgs__msg__DiagnosticArray {
     const lat = this.latency.summary();
     // The node's own counters, then its transport's (received/dropped/decode errors per topic), prefixed.
     const counts = Object.entries(this.counters.snapshot());
@@ -36,19 +62,30 @@ export class DiagnosticsPublisher {
       const dt = Number(nowNs - this.previous.t) / 1e9;
       for (const [topic, n] of received) values.push({ key: `rate_hz.${topic}`, value: ((n - (this.previous.counts.get(topic) ?? 0)) / dt).toFixed(2) });
     }
-    this.previous = { t: nowNs, counts: received };
     values.push(
       { key: "latency_ms.p50", value: String(lat.p50) },
       { key: "latency_ms.p99", value: String(lat.p99) },
       { key: "latency_ms.n", value: String(lat.n) },
     );
     const errors = counts.filter(([k]) => k.startsWith("errors.") || k.startsWith("transport.errors.")).reduce((n, [, v]) => n + v, 0);
+    // Levels follow what happened since the last snapshot: an old burst of bad frames must not
+    // keep a healthy node WARN forever (the counters keep the history).
+    const newErrors = errors - (this.previous?.errors ?? 0);
+    const newInternal = this.errors.internalErrors - (this.previous?.internal ?? 0);
+    this.previous = { t: nowNs, counts: received, errors, internal: this.errors.internalErrors };
+    let level: DiagnosticLevel = newInternal > 0 ? DIAGNOSTIC_LEVEL.ERROR : newErrors > 0 ? DIAGNOSTIC_LEVEL.WARN : DIAGNOSTIC_LEVEL.OK;
+    const parts: string[] = [];
+    if (this.condition) {
+      level = Math.max(level, this.condition.level) as DiagnosticLevel;
+      parts.push(this.condition.message);
+    }
+    if (newErrors > 0) parts.push(`${newErrors} error(s) since the last report (${errors} in all); last: ${this.errors.lastError}`);
     return {
       header: header(nowNs, ""),
       status: [{
-        level: errors > 0 ? 1 : 0,
+        level,
         name: `${this.node.fullyQualifiedName}: ${this.what}`,
-        message: errors > 0 ? `${errors} input error(s); last: ${this.lastError}` : "OK",
+        message: parts.length > 0 ? parts.join("; ") : "OK",
         hardware_id: "",
         values,
       }],

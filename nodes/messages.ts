@@ -1,6 +1,7 @@
 import type { Detection2D, InstanceMask } from "../src/perception/rgbd_frame.js";
 import type { PinholeIntrinsics } from "../src/geometry/intrinsics.js";
-import { InvalidInputError } from "../src/errors.js";
+import { InvalidInputError, type SpatialRewardError } from "../src/errors.js";
+import { clip } from "./error_reporter.js";
 import type { Scene, SceneObject } from "../src/scene/scene_object.js";
 import type { SpatialAnswer } from "../src/spatial/spatial_answer.js";
 import type { RewardResult } from "../src/reward/reward_spec.js";
@@ -26,6 +27,8 @@ export const T = {
   RewardSpec: "spatial_reward_msgs/msg/RewardSpec",
   SetRewardSpec: "spatial_reward_msgs/srv/SetRewardSpec",
   DiagnosticArray: "diagnostic_msgs/msg/DiagnosticArray",
+  TFMessage: "tf2_msgs/msg/TFMessage",
+  Clock: "rosgraph_msgs/msg/Clock",
 } as const;
 
 export function header(stampNs: bigint, frameId: string): M.std_msgs__msg__Header {
@@ -115,13 +118,16 @@ export function sceneToDetection3D(scene: Scene, frameId: string): M.vision_msgs
   };
 }
 
-const STATUS_CODE = { ok: 0, unknown_object: 1, ambiguous_object: 2, unparsed: 3, no_scene: 4 } as const;
+const STATUS_CODE = { ok: 0, unknown_object: 1, ambiguous_object: 2, unparsed: 3, no_scene: 4, error: 5 } as const;
+
+/** Longest question echoed back in an answer (the question is the caller's own text). */
+const MAX_ECHOED_QUESTION_CHARS = 1000;
 
 export function answerToMsg(a: SpatialAnswer, stampNs: bigint, frameId: string): M.spatial_reward_msgs__msg__SpatialAnswer {
   return {
     header: header(stampNs, frameId),
     status: STATUS_CODE[a.status],
-    question: a.question,
+    question: clip(a.question, MAX_ECHOED_QUESTION_CHARS),
     type: a.type ?? "",
     subject: a.subject,
     object: a.object,
@@ -135,12 +141,21 @@ export function answerToMsg(a: SpatialAnswer, stampNs: bigint, frameId: string):
   };
 }
 
-export function noSceneAnswer(question: string, frameId: string): M.spatial_reward_msgs__msg__SpatialAnswer {
+function refusalMsg(status: number, question: string, text: string, stampNs: bigint, frameId: string): M.spatial_reward_msgs__msg__SpatialAnswer {
   return {
-    header: header(0n, frameId), status: STATUS_CODE.no_scene, question, type: "", subject: "", object: "",
-    reference: "", value: NaN, unit: "", boolean_value: false, choice: "",
-    text: "I have not seen a scene yet: no camera frame has been processed.", confidence: 0,
+    header: header(stampNs, frameId), status, question: clip(question, MAX_ECHOED_QUESTION_CHARS), type: "", subject: "", object: "",
+    reference: "", value: NaN, unit: "", boolean_value: false, choice: "", text, confidence: 0,
   };
+}
+
+export function noSceneAnswer(question: string): M.spatial_reward_msgs__msg__SpatialAnswer {
+  return refusalMsg(STATUS_CODE.no_scene, question, "I have not seen a scene yet: no camera frame has been processed.", 0n, "");
+}
+
+/** The answer to a question that could not be processed: status error, the reason as text. */
+export function errorAnswer(question: string, e: SpatialRewardError, stampNs: bigint, frameId: string): M.spatial_reward_msgs__msg__SpatialAnswer {
+  const text = e.code === "internal" ? "Sorry, something went wrong answering that question; it has been logged." : clip(e.message);
+  return refusalMsg(STATUS_CODE.error, question, text, stampNs, frameId);
 }
 
 export function rewardToMsg(r: RewardResult, spec: string, frameId: string): M.spatial_reward_msgs__msg__Reward {

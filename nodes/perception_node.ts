@@ -1,36 +1,54 @@
 import { merge, map, type Observable } from "rxjs";
-import type { TransportNode } from "../src/transport/port.js";
-import { QOS_DEFAULT, QOS_SENSOR_DATA, type QoS } from "../src/transport/qos.js";
+import type { Publisher, TransportNode } from "../src/transport/port.js";
+import { QOS_CAMERA_INFO, QOS_DEFAULT, QOS_SENSOR_DATA, QOS_TF, type QoS } from "../src/transport/qos.js";
 import { Perception } from "../src/perception/perception.js";
 import type { RgbdFrame } from "../src/perception/rgbd_frame.js";
-import type { PinholeIntrinsics } from "../src/geometry/intrinsics.js";
+import { validateIntrinsics, type PinholeIntrinsics } from "../src/geometry/intrinsics.js";
+import { quaternionFromRotation } from "../src/geometry/quaternion.js";
+import type { SpatialFrame } from "../src/geometry/spatial_frame.js";
+import { namespacedFrameId } from "../src/ros/frame_ids.js";
 import { StampSynchronizer } from "../src/sync/stamp_synchronizer.js";
-import { isSpatialRewardError } from "../src/errors.js";
 import type * as M from "../src/msgs/generated.js";
 import {
-  T, detectionsFromMsg, instanceMaskFromMsg, intrinsicsFromCameraInfo, sceneToDetection3D, sceneToMsg, stampOf,
+  T, detectionsFromMsg, header, instanceMaskFromMsg, intrinsicsFromCameraInfo, sceneToDetection3D, sceneToMsg, stampOf,
 } from "./messages.js";
-import { DiagnosticsPublisher } from "./diagnostics_publisher.js";
+import { DiagnosticsPublisher, DIAGNOSTIC_LEVEL } from "./diagnostics_publisher.js";
+import { RosClock } from "./ros_clock.js";
 
 type Segmentation = M.spatial_reward_msgs__msg__InstanceMasks | M.vision_msgs__msg__Detection2DArray;
 
 /**
  * Perception node: camera topics (as RealSense-style drivers publish them) plus instance
- * masks or 2D detections → scene graph (SceneObjects), Detection3DArray, diagnostics.
+ * masks or 2D detections → scene graph (SceneObjects), Detection3DArray, the camera → spatial
+ * transform on /tf, diagnostics.
  * Parameters: segmentation ("masks" | "detections"), sync_slop_ms (0 = exact stamps),
- * sync_queue_size (default 10, 60 with reliable inputs), frame_id (name of the spatial frame in outgoing headers), input_reliability
- * ("best_effort" | "reliable", QoS of the camera subscriptions).
+ * sync_queue_size (default 10, 60 with reliable inputs), frame_id (the spatial frame; relative
+ * ids are prefixed with the node's namespace, see src/ros/frame_ids.ts), camera_frame_id (parent
+ * frame when the images' header has none), input_reliability ("best_effort" | "reliable", QoS of
+ * the image subscriptions), publish_tf, use_sim_time.
+ *
+ * Every callback is guarded: a bad message is counted (errors.<code>, or errors.internal for a
+ * bug), logged (throttled) and shown on /diagnostics, and the next frame is processed as usual.
  */
 export class PerceptionNode {
   readonly perception = new Perception();
+  readonly diagnostics: DiagnosticsPublisher;
+  /** The spatial frame's TF id (namespaced). */
+  readonly frameId: string;
   private intrinsics: PinholeIntrinsics | null = null;
+  private intrinsicsKey = "";
   private readonly sync: StampSynchronizer<[M.sensor_msgs__msg__Image, M.sensor_msgs__msg__Image, Segmentation]>;
-  private readonly diagnostics: DiagnosticsPublisher;
 
   constructor(readonly node: TransportNode) {
     const segmentation = String(node.declareParameter("segmentation", "masks"));
+    if (segmentation !== "masks" && segmentation !== "detections") {
+      throw new Error(`perception: segmentation must be masks or detections, got ${segmentation}`);
+    }
     const slopMs = Number(node.declareParameter("sync_slop_ms", 0));
-    const frameId = String(node.declareParameter("frame_id", "spatial"));
+    if (!(slopMs >= 0 && slopMs <= 10_000)) throw new Error(`perception: sync_slop_ms must be in 0..10000, got ${slopMs}`);
+    this.frameId = namespacedFrameId(String(node.declareParameter("frame_id", "spatial")), node.namespace);
+    const cameraFrameDefault = String(node.declareParameter("camera_frame_id", "camera_color_optical_frame"));
+    const publishTf = Boolean(node.declareParameter("publish_tf", true));
     // Sensor-data QoS (best effort, newest 5) by default, as camera drivers publish; "reliable"
     // is lossless capture: reliable and keep-all, so a slow moment delays frames instead of dropping them.
     const inputReliability = String(node.declareParameter("input_reliability", "best_effort"));
@@ -41,56 +59,110 @@ export class PerceptionNode {
     // Lossless input delivers a stall's backlog one topic after another; the synchroniser must
     // hold that many frames per topic, so its default grows to 2 s at 30 Hz.
     const queueSize = Number(node.declareParameter("sync_queue_size", inputReliability === "reliable" ? 60 : 10));
+    if (!(Number.isInteger(queueSize) && queueSize >= 1 && queueSize <= 10_000)) {
+      throw new Error(`perception: sync_queue_size must be an integer in 1..10000, got ${queueSize}`);
+    }
     const counters = this.perception.counters;
+    const clock = new RosClock(node, (e) => this.diagnostics.errors.report(e, "/clock"));
 
     const scenePub = node.createPublisher<M.spatial_reward_msgs__msg__SceneObjects>(T.SceneObjects, "scene/objects", QOS_DEFAULT);
     const det3dPub = node.createPublisher<M.vision_msgs__msg__Detection3DArray>(T.Detection3DArray, "scene/detections3d", QOS_DEFAULT);
-    this.diagnostics = new DiagnosticsPublisher(node, "perception", counters);
+    const tfPub = publishTf ? node.createPublisher<M.tf2_msgs__msg__TFMessage>(T.TFMessage, "/tf", QOS_TF) : null;
+    this.diagnostics = new DiagnosticsPublisher(node, "perception", counters, clock);
+    this.diagnostics.condition = { level: DIAGNOSTIC_LEVEL.WARN, message: "waiting for camera_info" };
+    const errors = this.diagnostics.errors;
 
     this.sync = new StampSynchronizer(
       ["rgb", "depth", "segmentation"],
       { slopNs: BigInt(Math.round(slopMs * 1e6)), queueSize },
-      (stamp, [rgb, depth, seg]) => {
+      errors.guard("synchronised frame", (stamp, [rgb, depth, seg]) => {
         if (!this.intrinsics) {
           counters.inc("dropped.no_camera_info");
           return;
         }
         const t0 = performance.now();
+        let frame: RgbdFrame;
         try {
-          const frame: RgbdFrame = { stamp, intrinsics: this.intrinsics, rgb, depth };
+          frame = { stamp, intrinsics: this.intrinsics, rgb, depth };
           if ("mask" in seg) frame.instances = instanceMaskFromMsg(seg);
           else frame.detections = detectionsFromMsg(seg);
-          const scene = this.perception.process(frame);
-          scenePub.publish(sceneToMsg(scene, frameId));
-          det3dPub.publish(sceneToDetection3D(scene, frameId));
-          this.diagnostics.latency.add(performance.now() - t0);
         } catch (e) {
-          if (!isSpatialRewardError(e)) throw e;
-          // Perception counted it (errors.<code>); a message-level error is counted here.
-          if (e.code === "bad_message" || e.code === "bad_intrinsics") counters.inc(`errors.${e.code}`);
-          this.diagnostics.lastError = e.message;
+          errors.report(e, "segmentation message");
+          return;
         }
-      },
+        let scene;
+        try {
+          scene = this.perception.process(frame);
+        } catch (e) {
+          // Perception counted it (errors.<code>, errors.internal for a bug); report it once here.
+          errors.report(e, "perception", true);
+          return;
+        }
+        scenePub.publish(sceneToMsg(scene, this.frameId));
+        det3dPub.publish(sceneToDetection3D(scene, this.frameId));
+        if (tfPub && this.perception.lastFrame) {
+          tfPub.publish(spatialTransform(this.perception.lastFrame, stamp, rgb.header.frame_id || cameraFrameDefault, this.frameId));
+        }
+        this.diagnostics.latency.add(performance.now() - t0);
+      }),
       counters,
     );
 
-    node.createSubscription<M.sensor_msgs__msg__CameraInfo>(T.CameraInfo, "camera/color/camera_info", QOS_DEFAULT, (info) => {
-      try {
-        this.intrinsics = intrinsicsFromCameraInfo(info);
-      } catch (e) {
-        if (!isSpatialRewardError(e)) throw e;
-        counters.inc(`errors.${e.code}`);
-        this.diagnostics.lastError = e.message;
-      }
-    });
+    node.createSubscription<M.sensor_msgs__msg__CameraInfo>(
+      T.CameraInfo, "camera/color/camera_info", QOS_CAMERA_INFO,
+      errors.guard("camera/color/camera_info", (info) => this.setCameraInfo(info)),
+    );
     // The three camera streams, tagged by slot, merged into one stream for the synchroniser.
     const segmentationStream: Observable<Segmentation> = segmentation === "detections"
       ? node.observe<M.vision_msgs__msg__Detection2DArray>(T.Detection2DArray, "camera/detections", inputQos)
       : node.observe<M.spatial_reward_msgs__msg__InstanceMasks>(T.InstanceMasks, "camera/instances", inputQos);
+    const slotNames = ["camera/color/image_raw", "camera/aligned_depth_to_color/image_raw", segmentation === "detections" ? "camera/detections" : "camera/instances"];
     merge(
       node.observe<M.sensor_msgs__msg__Image>(T.Image, "camera/color/image_raw", inputQos).pipe(map((m) => [0, m] as const)),
       node.observe<M.sensor_msgs__msg__Image>(T.Image, "camera/aligned_depth_to_color/image_raw", inputQos).pipe(map((m) => [1, m] as const)),
       segmentationStream.pipe(map((m) => [2, m] as const)),
-    ).subscribe(([slot, m]) => this.sync.add(slot, stampOf(m), m));
+    ).subscribe(([slot, m]) => {
+      // Guarded here, inside the subscriber: an exception escaping an rxjs subscriber is rethrown
+      // asynchronously and would end the process.
+      try {
+        this.sync.add(slot, stampOf(m), m);
+      } catch (e) {
+        errors.report(e, slotNames[slot]);
+      }
+    });
   }
+
+  private setCameraInfo(info: M.sensor_msgs__msg__CameraInfo): void {
+    let k: PinholeIntrinsics;
+    try {
+      k = intrinsicsFromCameraInfo(info);
+      validateIntrinsics(k);
+    } catch (e) {
+      // Counted once per bad message here; frames keep using the last good intrinsics.
+      this.diagnostics.errors.report(e, "camera/color/camera_info");
+      return;
+    }
+    const key = `${k.width}x${k.height} fx=${k.fx} fy=${k.fy} cx=${k.cx} cy=${k.cy}`;
+    if (key === this.intrinsicsKey) return;
+    this.node.logger.info(`${this.intrinsics ? "camera intrinsics changed" : "camera_info received"}: ${key}`);
+    this.intrinsics = k;
+    this.intrinsicsKey = key;
+    this.diagnostics.condition = null;
+  }
+}
+
+/**
+ * TF of the spatial frame in the camera's optical frame. The spatial frame shares the camera's
+ * origin and is rotated by R (camera → spatial), so the transform parent ← child rotates by Rᵀ.
+ */
+export function spatialTransform(frame: SpatialFrame, stamp: bigint, cameraFrameId: string, spatialFrameId: string): M.tf2_msgs__msg__TFMessage {
+  const r = frame.rotation;
+  const rt = [r[0], r[3], r[6], r[1], r[4], r[7], r[2], r[5], r[8]];
+  return {
+    transforms: [{
+      header: header(stamp, cameraFrameId),
+      child_frame_id: spatialFrameId,
+      transform: { translation: { x: 0, y: 0, z: 0 }, rotation: quaternionFromRotation(rt) },
+    }],
+  };
 }

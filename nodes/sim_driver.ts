@@ -1,19 +1,30 @@
 import type { TransportNode } from "../src/transport/port.js";
-import { QOS_LATCHED } from "../src/transport/qos.js";
+import { QOS_LATCHED, type QoS } from "../src/transport/qos.js";
+import { InvalidInputError } from "../src/errors.js";
+import type { Publisher } from "../src/transport/port.js";
 import type * as M from "../src/msgs/generated.js";
 import { T, header } from "./messages.js";
 import { RgbdSensor, teleopScenario, worldAt, type NoiseModel, type TeleopScenario } from "../sim/index.js";
 import { SimCameraNode } from "./sim_camera_node.js";
 
+/** What a simulator's /clock publisher uses: reliable (matches every reader), newest only. */
+const QOS_CLOCK_PUBLISHER: QoS = { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 1 };
+
 /**
  * Plays the seeded scripted teleop episode on the camera topics at `rate_hz` (a ROS timer),
  * looping when it ends, and latches the episode's task on `reward/spec` so a reward node
- * anywhere on the graph scores it. Parameters: seed, rate_hz, frames, noise.
+ * anywhere on the graph scores it. Publishes each frame's stamp on /clock, as simulators do.
+ * Parameters: seed, rate_hz, frames, noise, use_sim_time (true: the simulator is the time
+ * source, stamps start at 0 and advance 1/rate_hz per frame; false: wall-clock stamps),
+ * publish_clock.
  */
 export class SimDriver {
   readonly camera: SimCameraNode;
   readonly scenario: TeleopScenario;
   private readonly sensor: RgbdSensor;
+  private readonly clockPub: Publisher<M.rosgraph_msgs__msg__Clock> | null;
+  private readonly useSimTime: boolean;
+  private readonly periodNs: bigint;
   private frame = 0;
   published = 0;
 
@@ -23,20 +34,39 @@ export class SimDriver {
     const rate = Number(node.declareParameter("rate_hz", 30.0));
     const frames = Number(node.declareParameter("frames", 300));
     const noise = String(node.declareParameter("noise", "realsense")) as NoiseModel;
-    if (noise !== "none" && noise !== "realsense") throw new Error(`sim_camera: noise must be none or realsense, got ${noise}`);
+    this.useSimTime = Boolean(node.declareParameter("use_sim_time", false));
+    const publishClock = Boolean(node.declareParameter("publish_clock", true));
+    if (noise !== "none" && noise !== "realsense") throw new InvalidInputError("bad_argument", `sim_camera: noise must be none or realsense, got ${noise}`);
+    if (!(rate > 0 && rate <= 1000)) throw new InvalidInputError("bad_argument", `sim_camera: rate_hz must be in (0, 1000], got ${rate}`);
+    this.periodNs = BigInt(Math.round(1e9 / rate));
     this.scenario = teleopScenario(seed, frames);
     this.sensor = new RgbdSensor({ noise, seed });
+    this.clockPub = publishClock ? node.createPublisher<M.rosgraph_msgs__msg__Clock>(T.Clock, "/clock", QOS_CLOCK_PUBLISHER) : null;
     node
       .createPublisher<M.spatial_reward_msgs__msg__RewardSpec>(T.RewardSpec, "reward/spec", QOS_LATCHED)
-      .publish({ header: header(BigInt(Date.now()) * 1_000_000n, ""), text: this.scenario.episode.instruction });
-    node.createTimer(1000 / rate, () => this.step());
+      .publish({ header: header(this.stampOf(0), ""), text: this.scenario.episode.instruction });
+    node.logger.info(`simulating "${this.scenario.episode.instruction}" (seed ${seed}, ${frames}-frame episode, ${rate} Hz, ${this.useSimTime ? "simulated" : "wall"} clock)`);
+    node.createTimer(1000 / rate, () => {
+      try {
+        this.step();
+      } catch (e) {
+        // A failing frame must not stop the camera: say so and keep the timer running.
+        node.logger.error(`frame ${this.frame} failed: ${e instanceof Error ? e.message : String(e)}`);
+        this.frame++;
+      }
+    });
+  }
+
+  private stampOf(frame: number): bigint {
+    return this.useSimTime ? BigInt(frame) * this.periodNs : BigInt(Date.now()) * 1_000_000n;
   }
 
   /** Publishes the next frame (also callable directly, e.g. to run faster than real time). */
   step(): void {
     const { world, camera, episode } = this.scenario;
     const f = this.frame % episode.poses.length;
-    const stamp = BigInt(Date.now()) * 1_000_000n;
+    const stamp = this.stampOf(this.frame);
+    this.clockPub?.publish({ clock: header(stamp, "").stamp });
     const cap = this.sensor.capture(worldAt(world, episode.poses[f]), camera, stamp);
     this.camera.publish(cap.frame, cap.truth);
     this.frame++;

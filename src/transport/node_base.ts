@@ -5,7 +5,7 @@ import { loggerName, SinkLogger, type Logger, type LogSink } from "./logger.js";
 import { nodeIdentity, parseRemapRule, resolveName, type RemapRule } from "./names.js";
 import { kindAccepts, parameterKind, validateParameterName, type ParameterKind, type ParameterValue, type WidenParameter } from "./parameters.js";
 import type {
-  NodeOptions, ParameterChangeCallback, Publisher, ServiceClient, ServiceServer, Subscription, Timer, TransportNode,
+  NodeOptions, ParameterChangeCallback, ParameterValidator, Publisher, ServiceClient, ServiceServer, Subscription, Timer, TransportNode,
 } from "./port.js";
 import { QOS_DEFAULT, type QoS } from "./qos.js";
 
@@ -29,6 +29,7 @@ export abstract class NodeBase implements TransportNode {
   private readonly overrides: Readonly<Record<string, ParameterValue>>;
   private readonly params = new Map<string, { kind: ParameterKind; value: ParameterValue }>();
   private readonly paramListeners = new Set<ParameterChangeCallback>();
+  private readonly paramValidators = new Set<ParameterValidator>();
   private readonly cleanups = new Set<() => void>();
   private destroyed = false;
 
@@ -140,6 +141,7 @@ export abstract class NodeBase implements TransportNode {
     if (!kindAccepts(p.kind, kind)) {
       throw new InvalidInputError("bad_argument", `parameter ${name} of ${this.fullyQualifiedName}: expected ${p.kind}, got ${kind} (${String(value)})`);
     }
+    for (const v of [...this.paramValidators]) v(name, value);
     this.params.set(name, { kind: p.kind === "empty_array" ? kind : p.kind, value });
     const context = `parameter:${this.fullyQualifiedName}`;
     for (const l of [...this.paramListeners]) {
@@ -159,6 +161,13 @@ export abstract class NodeBase implements TransportNode {
     };
   }
 
+  onParameterValidate(validator: ParameterValidator): () => void {
+    this.paramValidators.add(validator);
+    return () => {
+      this.paramValidators.delete(validator);
+    };
+  }
+
   counters(): Counters {
     return this.nodeCounters;
   }
@@ -168,6 +177,7 @@ export abstract class NodeBase implements TransportNode {
     this.destroyed = true;
     for (const c of [...this.cleanups]) c();
     this.paramListeners.clear();
+    this.paramValidators.clear();
     this.onDestroyed();
   }
 }

@@ -87,6 +87,8 @@ export interface Timer {
 }
 
 export type ParameterChangeCallback = (name: string, value: ParameterValue) => void;
+/** Throws (a SpatialRewardError with the reason) to refuse a value before it is set. */
+export type ParameterValidator = (name: string, value: ParameterValue) => void;
 
 export interface TransportNode {
   readonly name: string;
@@ -128,8 +130,14 @@ export interface TransportNode {
    */
   declareParameter<V extends ParameterValue>(name: string, defaultValue: V): WidenParameter<V>;
   getParameter(name: string): ParameterValue | undefined;
-  /** Sets a declared parameter to a value of its declared type and notifies listeners. */
+  /**
+   * Sets a declared parameter to a value of its declared type and notifies listeners. A value
+   * a validator refuses is not set: the validator's error is thrown (as `ros2 param set` reports
+   * "Setting parameter failed: <reason>").
+   */
   setParameter(name: string, value: ParameterValue): void;
+  /** Adds a check run before every set (rclcpp's on-set-parameters callback); returns a remover. */
+  onParameterValidate(validator: ParameterValidator): () => void;
   /** Listens to parameter changes; returns a function that stops listening. */
   onParameterChange(callback: ParameterChangeCallback): () => void;
 

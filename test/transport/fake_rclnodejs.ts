@@ -72,7 +72,12 @@ export class FakeNode implements RclNodeLike {
   readonly parameters = new Map<string, RclParameterLike>();
   private onSet: ((ps: RclParameterLike[]) => RclSetParametersResultLike) | undefined;
 
+  hasParameter(name: string): boolean {
+    return this.parameters.has(name);
+  }
+
   declareParameter(p: RclParameterLike): RclParameterLike {
+    if (this.parameters.has(p.name)) throw new Error(`ParameterAlreadyDeclaredException: ${p.name}`);
     this.parameters.set(p.name, p);
     return p;
   }
@@ -87,7 +92,10 @@ export class FakeNode implements RclNodeLike {
     if (r.successful) this.parameters.set(p.name, p);
     return r;
   }
-  constructor(private readonly bus: FakeRclnodejs, readonly name: string, readonly ns: string) {}
+  constructor(private readonly bus: FakeRclnodejs, readonly name: string, readonly ns: string) {
+    // rclnodejs declares use_sim_time on every node, as rclcpp does.
+    this.parameters.set("use_sim_time", { name: "use_sim_time", type: 1, value: false });
+  }
 
   createPublisher(type: string, topic: string, options?: RclOptionsLike): RclPublisherLike<never> {
     this.bus.publishers.push({ topic, type, options });

@@ -121,9 +121,11 @@ describe("rclnodejs backend (against FakeRclnodejs: rclnodejs needs ROS 2, absen
     expect(n.declareParameter("reward_spec", "")).toBe("");
     expect(n.declareParameter("rate_hz", 30)).toBe(15);
     n.declareParameter("slop_ms", 2.5);
+    // rcl declared use_sim_time itself: declaring it on our node must not redeclare it in rcl.
+    expect(n.declareParameter("use_sim_time", false)).toBe(false);
     const fake = rcl.nodes[0];
     expect([...fake.parameters.values()].map((p) => [p.name, p.type, p.value])).toEqual([
-      ["reward_spec", 4, ""], ["rate_hz", 2, 15n], ["slop_ms", 3, 2.5],
+      ["use_sim_time", 1, false], ["reward_spec", 4, ""], ["rate_hz", 2, 15n], ["slop_ms", 3, 2.5],
     ]);
     const seen: [string, unknown][] = [];
     n.onParameterChange((name, value) => seen.push([name, value]));
@@ -134,6 +136,13 @@ describe("rclnodejs backend (against FakeRclnodejs: rclnodejs needs ROS 2, absen
     expect(wrong.reason).toMatch(/reward_spec/);
     expect(seen).toEqual([["reward_spec", "near(a, b, 0.05)"], ["rate_hz", 20]]);
     expect(n.getParameter("reward_spec")).toBe("near(a, b, 0.05)");
+    // A validator's refusal reaches `ros2 param set` as the reason, and the value stays.
+    n.onParameterValidate((name, value) => {
+      if (name === "rate_hz" && Number(value) > 100) throw new Error("rate_hz above 100 Hz");
+    });
+    expect(fake.externalSet(new rcl.Parameter("rate_hz", 2, 500n))).toEqual({ successful: false, reason: "rate_hz above 100 Hz" });
+    expect(n.getParameter("rate_hz")).toBe(20);
+    expect(seen.length).toBe(2);
   });
 
   it("without a sourced ROS 2 the backend says what to do", async () => {

@@ -20,6 +20,7 @@ export function nodeAsLike(n: rclnodejs.Node): RclNodeLike {
     destroyService: (s) => n.destroyService(s as rclnodejs.Service),
     destroyClient: (c) => n.destroyClient(c as rclnodejs.Client<M.ServiceTypeName>),
     declareParameter: (p) => n.declareParameter(p as rclnodejs.Parameter),
+    hasParameter: (name) => n.hasParameter(name),
     addOnSetParametersCallback: (cb) => n.addOnSetParametersCallback((ps) => cb(ps)),
     spin: (timeout) => n.spin(timeout),
     getLogger: () => n.getLogger(),

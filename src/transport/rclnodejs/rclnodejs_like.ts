@@ -67,6 +67,7 @@ export interface RclNodeLike {
   destroyService(service: RclEntityLike): void;
   destroyClient(client: RclClientLike<AnyRequest, AnyResponse>): void;
   declareParameter(parameter: RclParameterLike): RclParameterLike;
+  hasParameter(name: string): boolean;
   addOnSetParametersCallback(callback: (parameters: RclParameterLike[]) => RclSetParametersResultLike): void;
   spin(timeout?: number): void;
   getLogger(): RclLoggingLike;

@@ -140,7 +140,8 @@ class RclNode extends NodeBase {
 
   override declareParameter<V extends ParameterValue>(name: string, defaultValue: V): WidenParameter<V> {
     const value = super.declareParameter(name, defaultValue);
-    this.rclNode.declareParameter(toRcl(this.bus.rcl, name, value));
+    // rcl nodes declare some parameters themselves (use_sim_time): mirror ours, never redeclare.
+    if (!this.rclNode.hasParameter(name)) this.rclNode.declareParameter(toRcl(this.bus.rcl, name, value));
     return value;
   }
 
