@@ -1,11 +1,14 @@
+import { formatLengthIn, type LengthUnit } from "./length_units.js";
 import { questionType, type QuestionTypeId } from "./question_types.js";
 
 /**
  * A length as people say it: under 1 m in centimetres (one decimal under 10 cm),
  * otherwise metres with two decimals. 0.234 → "23 cm", 0.0456 → "4.6 cm", 1.234 → "1.23 m".
+ * With `unit`, always in that unit (see formatLengthIn).
  */
-export function formatLength(metres: number): string {
+export function formatLength(metres: number, unit?: LengthUnit): string {
   if (!Number.isFinite(metres)) return "unknown";
+  if (unit !== undefined) return formatLengthIn(metres, unit);
   const cm = metres * 100;
   const tenths = Math.round(cm * 10) / 10;
   if (Math.abs(tenths) < 10) return `${tenths.toFixed(1)} cm`;
@@ -162,9 +165,10 @@ export function answerPhrasingCount(type: QuestionTypeId): number {
 /**
  * The answer sentence. `names` are the slot objects' noun phrases ("the red mug") in slot
  * order; `value` is the truth function's encoding (1/0, chosen slot index, metres, hour);
- * `variant` picks the phrasing deterministically (taken modulo the number of phrasings).
+ * `variant` picks the phrasing deterministically (taken modulo the number of phrasings);
+ * `unit` is the unit lengths are said in (default: cm under 1 m, else m).
  */
-export function phraseAnswer(type: QuestionTypeId, names: readonly string[], value: number, variant: number): string {
+export function phraseAnswer(type: QuestionTypeId, names: readonly string[], value: number, variant: number, unit?: LengthUnit): string {
   const t = questionType(type);
   switch (t.category) {
     case "qualitative": {
@@ -186,7 +190,7 @@ export function phraseAnswer(type: QuestionTypeId, names: readonly string[], val
           : `I can't measure that for ${names.join(" and ")}.`;
       }
       const phrasings = QUANTITY[type];
-      const v = formatLength(value);
+      const v = formatLength(value, unit);
       return phrasings ? cap(pick(phrasings, variant)(names, v)) : `${v}.`;
     }
   }

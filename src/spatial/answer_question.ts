@@ -1,7 +1,9 @@
 import { InvalidInputError, ObjectReferenceError } from "../errors.js";
 import { displayName, type Scene, type SceneObject } from "../scene/scene_object.js";
 import { phraseAnswer } from "./answer_phrasing.js";
-import { resolveObject } from "./object_resolver.js";
+import { capEcho } from "./echoed_text.js";
+import type { LengthUnit } from "./length_units.js";
+import { listNames, resolveObject } from "./object_resolver.js";
 import { EXAMPLE_QUESTIONS, tryParseQuestion } from "./question_parser.js";
 import { questionType, type QuestionTypeId } from "./question_types.js";
 import type { SpatialAnswer, SpatialAnswerUnit } from "./spatial_answer.js";
@@ -9,7 +11,17 @@ import type { SpatialAnswer, SpatialAnswerUnit } from "./spatial_answer.js";
 export interface AnswerOptions {
   /** Picks the answer phrasing deterministically; the same seed gives the same sentence. */
   seed?: number;
+  /** The unit lengths are said in; a unit the question names ("... in inches?") wins over this. */
+  lengthUnit?: LengthUnit;
 }
+
+/**
+ * The status of a question naming one object in two slots ("how far is the red mug from the
+ * red mug?"). SpatialAnswer has no status of its own for it yet (the SpatialAnswer message
+ * would need one too); "unknown_object" reads as intended: the second object asked about is
+ * not there.
+ */
+export const SAME_OBJECT_STATUS = "unknown_object" as const;
 
 const UNIT_BY_CATEGORY = { qualitative: "bool", choice: "choice", quantitative: "m", clock: "hour" } as const;
 
@@ -30,25 +42,49 @@ function refusal(
 
 /**
  * Answers a question about one frame's scene using the same truth functions the evaluator
- * applies to ground truth. Never guesses an object: a reference that matches nothing or more
- * than one object yields status "unknown_object"/"ambiguous_object" with the resolver's
- * message saying what the scene does hold.
+ * applies to ground truth. Never guesses an object. Refusals (status, value NaN, unit ""):
+ * - "unparsed": no known phrasing matches;
+ * - "unknown_object": a phrase matches nothing in the scene ("I don't see a green teapot; I see
+ *   ..."), whatever the question and whatever the other phrases are; or two phrases name the
+ *   same object (SAME_OBJECT_STATUS);
+ * - "ambiguous_object": a phrase matches several objects (and none is unknown).
+ * Lengths are phrased in the unit the question asks for ("in inches"); `value` stays in metres.
+ * Throws InvalidInputError("input_too_long") for a question over MAX_QUESTION_LENGTH, before
+ * any work on its text; nothing else is thrown for any string.
  */
 export function answerQuestion(scene: Scene, text: string, options?: AnswerOptions): SpatialAnswer {
   const parsed = tryParseQuestion(text);
   if (parsed === null) return refusal("unparsed", null, text, UNPARSED_TEXT);
   const objects: SceneObject[] = [];
+  // Every phrase is resolved before answering, so an object that is not there is reported as
+  // such even when another phrase of the question is ambiguous.
+  let ambiguous: ObjectReferenceError | null = null;
   for (const slot of parsed.slots) {
     try {
       objects.push(resolveObject(scene.objects, slot));
     } catch (e) {
-      if (e instanceof ObjectReferenceError) {
-        return refusal(e.code === "ambiguous_object" ? "ambiguous_object" : "unknown_object", parsed.type, text, e.message);
-      }
-      throw e;
+      if (!(e instanceof ObjectReferenceError)) throw e;
+      if (e.code === "unknown_object") return refusal("unknown_object", parsed.type, text, e.message);
+      ambiguous ??= e;
     }
   }
-  return answerStructured(scene, parsed.type, objects, { ...options, question: text });
+  if (ambiguous !== null) return refusal("ambiguous_object", parsed.type, text, ambiguous.message);
+  const repeated = repeatedObject(objects);
+  if (repeated >= 0) return refusal(SAME_OBJECT_STATUS, parsed.type, text, sameObjectText(scene, objects[repeated], parsed.slots, objects));
+  return answerStructured(scene, parsed.type, objects, { ...options, lengthUnit: parsed.unit ?? options?.lengthUnit, question: text });
+}
+
+/** Index of the first object that fills an earlier slot too, or -1. */
+function repeatedObject(objects: readonly SceneObject[]): number {
+  for (let i = 1; i < objects.length; i++) for (let j = 0; j < i; j++) if (objects[i] === objects[j]) return i;
+  return -1;
+}
+
+function sameObjectText(scene: Scene, o: SceneObject, slots: readonly string[], objects: readonly SceneObject[]): string {
+  const phrases = slots.filter((_, i) => objects[i] === o).map((p) => `"${capEcho(p)}"`);
+  const others = scene.objects.filter((x) => x !== o);
+  const seen = others.length === 0 ? "nothing else" : listNames(others);
+  return `${phrases.join(" and ")} both refer to the ${displayName(o)}: I need different objects to compare. Besides it I see ${seen}.`;
 }
 
 /** For callers that resolved the slot objects themselves (A, B, C in the type's slot order). */
@@ -78,7 +114,7 @@ export function answerStructured(
     reference: slotObjects[2]?.id ?? "",
     value,
     unit: Number.isNaN(value) ? "" : UNIT_BY_CATEGORY[t.category],
-    text: phraseAnswer(type, names, value, options?.seed ?? 0),
+    text: phraseAnswer(type, names, value, options?.seed ?? 0, options?.lengthUnit),
     confidence,
   };
   if (t.category === "qualitative") answer.boolean = value === 1;

@@ -2,6 +2,7 @@ import { ObjectReferenceError } from "../errors.js";
 import { COLOR_NAMES, COLOR_SYNONYMS } from "../scene/colors.js";
 import { KINDS } from "../scene/kinds.js";
 import { displayName, type SceneObject } from "../scene/scene_object.js";
+import { capEcho } from "./echoed_text.js";
 
 /** What a noun phrase such as "the red mug" asks for. */
 export interface ObjectPhrase {
@@ -32,8 +33,14 @@ export function parseObjectPhrase(text: string): ObjectPhrase {
   return { kind, color, text: text.trim() };
 }
 
-function listNames(objects: readonly SceneObject[]): string {
-  const names = objects.map((o) => `the ${displayName(o)}`);
+/** Most objects a message names; a crowded scene is summarised ("... and 12 more"). */
+const MAX_LISTED = 10;
+
+/** "the red mug, the blue bowl and the green cup". */
+export function listNames(objects: readonly SceneObject[]): string {
+  const shown = objects.length > MAX_LISTED ? objects.slice(0, MAX_LISTED - 1) : objects;
+  const names = shown.map((o) => `the ${displayName(o)}`);
+  if (shown.length < objects.length) return `${names.join(", ")} and ${objects.length - shown.length} more`;
   if (names.length <= 1) return names.join("");
   return `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
 }
@@ -50,11 +57,12 @@ export function resolveObject(objects: readonly SceneObject[], phraseText: strin
   const sameKind = objects.filter((o) => o.kind === phrase.kind);
   const matches = phrase.color === null ? sameKind : sameKind.filter((o) => o.color === phrase.color);
   if (matches.length === 1) return matches[0];
-  const asked = phrase.color ? `${phrase.color} ${phrase.kind}` : phrase.kind;
+  // Both quote the user's words: capped, so a huge phrase cannot make a huge message.
+  const asked = capEcho(phrase.color ? `${phrase.color} ${phrase.kind}` : phrase.kind);
   if (matches.length > 1) {
     throw new ObjectReferenceError(
       "ambiguous_object",
-      `"${phrase.text}" is ambiguous: I see ${matches.length} ${asked}s (${listNames(matches)}); say which one, e.g. by colour.`,
+      `"${capEcho(phrase.text)}" is ambiguous: I see ${matches.length} ${asked}s (${listNames(matches)}); say which one, e.g. by colour.`,
       matches.map(displayName),
     );
   }
@@ -62,7 +70,7 @@ export function resolveObject(objects: readonly SceneObject[], phraseText: strin
   const seen = candidates.length === 0 ? "no objects at all" : listNames(candidates);
   throw new ObjectReferenceError(
     "unknown_object",
-    `I don't see a ${asked}; I see ${seen}.`,
+    `I don't see ${/^[aeiou]/.test(asked) ? "an" : "a"} ${asked}; I see ${seen}.`,
     candidates.map(displayName),
   );
 }

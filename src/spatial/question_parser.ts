@@ -1,6 +1,9 @@
 import { InvalidInputError } from "../errors.js";
 import { COLOR_NAMES, COLOR_SYNONYMS } from "../scene/colors.js";
 import { KINDS } from "../scene/kinds.js";
+import { ByteBudgetLru } from "./byte_budget_lru.js";
+import { capEcho } from "./echoed_text.js";
+import { LENGTH_UNIT_WORDS, LENGTH_UNITS, lengthUnitForWord, type LengthUnit } from "./length_units.js";
 import { QUESTION_TEMPLATES, SLOT_MARKERS } from "./question_templates.js";
 import { QUESTION_TYPES, type QuestionTypeId } from "./question_types.js";
 
@@ -8,6 +11,28 @@ import { QUESTION_TYPES, type QuestionTypeId } from "./question_types.js";
 export interface ParsedQuestion {
   type: QuestionTypeId;
   slots: string[];
+  /** The unit the question asks lengths in ("... in inches?"); absent when it names none. */
+  unit?: LengthUnit;
+}
+
+/**
+ * The longest question accepted, in UTF-16 code units. Real questions are under 200; the bound
+ * keeps the cost of parsing (regexes over the text) and of remembering a question small.
+ */
+export const MAX_QUESTION_LENGTH = 1000;
+
+/**
+ * Throws InvalidInputError("input_too_long") for a question longer than MAX_QUESTION_LENGTH.
+ * Costs nothing but the length check, so it runs before any work on the text.
+ */
+export function checkQuestionLength(text: string): void {
+  if (typeof text !== "string") throw new InvalidInputError("bad_argument", `a question must be a string, got ${typeof text}`);
+  if (text.length > MAX_QUESTION_LENGTH) {
+    throw new InvalidInputError(
+      "input_too_long",
+      `the question is ${text.length} characters long; at most ${MAX_QUESTION_LENGTH} are accepted`,
+    );
+  }
 }
 
 export const EXAMPLE_QUESTIONS: readonly string[] = [
@@ -24,7 +49,7 @@ export class UnparsedQuestionError extends InvalidInputError {
   constructor(text: string) {
     super(
       "unparsed_question",
-      `I could not understand "${text.trim()}". Try questions like: ${EXAMPLE_QUESTIONS.map((q) => `"${q}"`).join(", ")}.`,
+      `I could not understand "${capEcho(text.trim())}". Try questions like: ${EXAMPLE_QUESTIONS.map((q) => `"${q}"`).join(", ")}.`,
     );
     this.examples = EXAMPLE_QUESTIONS;
   }
@@ -39,8 +64,14 @@ const SPACES = /\s+/g;
 const LEADING_FILLER =
   /^(?:(?:hey|hi|ok|okay|so|please|pls|plz|quick question|question|robot) ,? ?)*(?:(?:can|could|would) you (?:please |pls )?)?/;
 const TELL_ME = /^(?:(?:please|pls|plz) )?(?:tell|show|give) me /;
-const TRAILING_FILLER =
-  /(?: ,)?(?: (?:please|pls|plz|thanks|thank you|in centimeters|in centimetres|in cm|in meters|in metres|in m|in inches|roughly|approximately|exactly))+$/;
+const UNIT_WORDS = LENGTH_UNITS.flatMap((u) => LENGTH_UNIT_WORDS[u]).sort((a, b) => b.length - a.length).join("|");
+// A unit request ("in inches", "in cm please") at the end, at the start or between commas.
+// Trailing words are peeled off one at a time (a repeated group would forget its capture).
+const TRAILING_WORD = new RegExp(
+  `(?: ,)? (?:please|pls|plz|thanks|thank you|roughly|approximately|exactly|(?:in|using) (${UNIT_WORDS}))$`,
+);
+const LEADING_UNIT = new RegExp(`^(?:in|using) (${UNIT_WORDS})\\b ,? ?`);
+const INNER_UNIT = new RegExp(` , (?:in|using) (${UNIT_WORDS}) ,`);
 const WORD_REPLACEMENTS: ReadonlyMap<string, string> = new Map([
   ["whats", "what is"],
   ["wheres", "where is"],
@@ -59,16 +90,34 @@ const THE = /\bthe\b/g;
  * object phrases in "which is closer to C, A or B"), "the" dropped, filler words dropped.
  */
 export function normalizeQuestion(text: string): string {
+  return normalize(text).text;
+}
+
+/** normalizeQuestion, plus the length unit the question asks for (removed from the text). */
+function normalize(text: string): { text: string; unit: LengthUnit | undefined } {
+  const found: { unit: LengthUnit | undefined } = { unit: undefined };
+  const takeUnit = (_m: string, word: string): string => {
+    found.unit = lengthUnitForWord(word) ?? found.unit;
+    return "";
+  };
   let s = text.toLowerCase().replace(APOSTROPHES, "");
   s = s.replace(SEPARATORS, " , ").replace(OTHER_PUNCTUATION, " ").replace(THE, " ").replace(SPACES, " ").trim();
   // Multi-word replacements need the spaces collapsed first.
   s = s.replace(O_CLOCK, "oclock");
   for (const [re, to] of PHRASE_REPLACEMENTS) s = s.replace(re, to);
-  s = s.replace(LEADING_FILLER, "").replace(TELL_ME, "").replace(TRAILING_FILLER, "");
+  s = s.replace(LEADING_UNIT, takeUnit).replace(INNER_UNIT, (m, w: string) => `${takeUnit(m, w)} ,`);
+  s = s.replace(LEADING_FILLER, "").replace(TELL_ME, "");
+  let lastUnit: LengthUnit | undefined;
+  for (let m = TRAILING_WORD.exec(s); m !== null; m = TRAILING_WORD.exec(s)) {
+    // Of several requests the last one said counts, which is the first one peeled off.
+    if (m[1] !== undefined) lastUnit ??= lengthUnitForWord(m[1]);
+    s = s.slice(0, m.index);
+  }
+  if (lastUnit !== undefined) found.unit = lastUnit;
   // Commas left at either end carry no meaning.
   while (s.startsWith(",")) s = s.slice(1).trimStart();
   while (s.endsWith(",")) s = s.slice(0, -1).trimEnd();
-  return s;
+  return { text: s, unit: found.unit };
 }
 
 interface CompiledTemplate {
@@ -214,24 +263,53 @@ function parseNormalized(s: string): ParsedQuestion | null {
   return fallback;
 }
 
-const CACHE_LIMIT = 512;
+/** Most questions the parse cache remembers... */
+export const QUESTION_CACHE_ENTRIES = 512;
+/** ...and most bytes (estimated) it holds: distinct long questions evict old ones instead of growing memory. */
+export const QUESTION_CACHE_BUDGET_BYTES = 1024 * 1024;
 // Nodes ask the same questions frame after frame; remembering them makes repeats a map lookup.
-const cache = new Map<string, ParsedQuestion | null>();
+const cache = new ByteBudgetLru<string, ParsedQuestion | null>(QUESTION_CACHE_ENTRIES, QUESTION_CACHE_BUDGET_BYTES);
+/** Map entry, object and array headers of one cached question. */
+const ENTRY_OVERHEAD_BYTES = 160;
 
-/** Like parseQuestion, but returns null instead of throwing (no exception cost on hot paths). */
+/** What the question-parse cache holds now (for tests and diagnostics). */
+export function questionCacheStats(): { entries: number; bytes: number; budgetBytes: number } {
+  return { entries: cache.size, bytes: cache.bytes, budgetBytes: cache.maxBytes };
+}
+
+/** Empties the question-parse cache. */
+export function clearQuestionCache(): void {
+  cache.clear();
+}
+
+function copyParsed(p: ParsedQuestion): ParsedQuestion {
+  const out: ParsedQuestion = { type: p.type, slots: p.slots.slice() };
+  if (p.unit !== undefined) out.unit = p.unit;
+  return out;
+}
+
+/**
+ * Like parseQuestion, but returns null instead of throwing for a question it does not
+ * understand (no exception cost on hot paths). Still throws InvalidInputError
+ * ("input_too_long") for a question over MAX_QUESTION_LENGTH, before looking at its text.
+ */
 export function tryParseQuestion(text: string): ParsedQuestion | null {
+  checkQuestionLength(text);
   const hit = cache.get(text);
-  if (hit !== undefined) return hit === null ? null : { type: hit.type, slots: hit.slots.slice() };
-  const parsed = parseNormalized(normalizeQuestion(text));
-  if (cache.size >= CACHE_LIMIT) cache.clear();
-  cache.set(text, parsed);
-  return parsed === null ? null : { type: parsed.type, slots: parsed.slots.slice() };
+  if (hit !== undefined) return hit === null ? null : copyParsed(hit);
+  const normalized = normalize(text);
+  let parsed = parseNormalized(normalized.text);
+  if (parsed !== null && normalized.unit !== undefined) parsed = { ...parsed, unit: normalized.unit };
+  // Two bytes per UTF-16 unit for the key and for the normalised text, which the slots (substrings) may keep alive.
+  cache.set(text, parsed, 2 * (text.length + normalized.text.length) + ENTRY_OVERHEAD_BYTES);
+  return parsed === null ? null : copyParsed(parsed);
 }
 
 /**
  * "How far is the red mug from the blue bowl?" → {type: "distance", slots: ["red mug", "blue bowl"]}.
  * Slots are object phrases for resolveObject, in the type's slot order (A, B, C), with "the"
- * removed. Throws UnparsedQuestionError (code "unparsed_question") listing example questions.
+ * removed. Throws UnparsedQuestionError (code "unparsed_question") listing example questions,
+ * or InvalidInputError ("input_too_long") for a question over MAX_QUESTION_LENGTH.
  */
 export function parseQuestion(text: string): ParsedQuestion {
   const parsed = tryParseQuestion(text);

@@ -52,11 +52,11 @@ describe("parseQuestion", () => {
   });
 
   it("accepts what people type: no question mark, no 'the', caps, fillers, units", () => {
-    const cases: [string, string, string[]][] = [
+    const cases: [string, string, string[], string?][] = [
       ["how far is red mug from blue bowl", "distance", ["red mug", "blue bowl"]],
       ["HOW FAR IS THE RED MUG FROM THE BLUE BOWL???", "distance", ["red mug", "blue bowl"]],
       ["  how   far apart are the mug and  the bowl pls", "distance", ["mug", "bowl"]],
-      ["Please, what's the distance between the mug and the bowl in centimeters?", "distance", ["mug", "bowl"]],
+      ["Please, what's the distance between the mug and the bowl in centimeters?", "distance", ["mug", "bowl"], "cm"],
       ["Can you tell me how tall is the bottle?", "height", ["bottle"]],
       ["the distance between the mug and the bowl?", "distance", ["mug", "bowl"]],
       ["Which one is taller: the mug or the bowl", "which_taller", ["mug", "bowl"]],
@@ -76,7 +76,9 @@ describe("parseQuestion", () => {
       ["how far is the mug away from the bowl", "distance", ["mug", "bowl"]],
       ["Is the mug or the bowl closer to the plate", "which_closer_to", ["mug", "bowl", "plate"]],
     ];
-    for (const [text, type, slots] of cases) expect({ text, ...parseQuestion(text) }).toEqual({ text, type, slots });
+    for (const [text, type, slots, unit] of cases) {
+      expect({ text, ...parseQuestion(text) }).toStrictEqual({ text, type, slots, ...(unit ? { unit } : {}) });
+    }
   });
 
   it("keeps a kind containing a template word when nothing cleaner matches", () => {
