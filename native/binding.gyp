@@ -4,6 +4,7 @@
       "target_name": "spatial_reward_dds",
       "sources": [
         "src/addon.cc",
+        "src/domain.cc",
         "src/reader.cc",
         "src/endpoint_watcher.cc",
         "src/qos.cc",

@@ -8,6 +8,7 @@
 #include "dds/dds.h"
 #include "dds/version.h"
 #include "dds_error.h"
+#include "domain.h"
 #include "endpoint_watcher.h"
 #include "qos.h"
 #include "raw_sertype.h"
@@ -33,20 +34,6 @@ dds_entity_t Entity(const Napi::CallbackInfo& info, size_t i, const char* what) 
 std::string Str(const Napi::CallbackInfo& info, size_t i, const char* what) {
   if (info.Length() <= i || !info[i].IsString()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a string");
   return info[i].As<Napi::String>().Utf8Value();
-}
-
-Napi::Value CreateParticipant(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  dds_domainid_t domain = DDS_DOMAIN_DEFAULT;
-  if (info.Length() > 0 && info[0].IsNumber()) domain = info[0].As<Napi::Number>().Uint32Value();
-  dds_qos_t* qos = dds_create_qos();
-  // What rmw_cyclonedds announces, so ROS 2 tools recognise the participant.
-  static const char kUserData[] = "enclave=/;";
-  dds_qset_userdata(qos, kUserData, sizeof(kUserData) - 1);
-  const dds_entity_t p = dds_create_participant(domain, qos, nullptr);
-  dds_delete_qos(qos);
-  if (p < 0) throw DdsError(env, "dds_create_participant", p);
-  return Napi::Number::New(env, p);
 }
 
 Napi::Value CreateTopic(const Napi::CallbackInfo& info) {
@@ -126,6 +113,7 @@ Napi::Value DeleteEntity(const Napi::CallbackInfo& info) {
     else ++it;
   }
   const dds_return_t rc = dds_delete(entity);
+  ReleaseParticipant(entity);
   // Children deleted above (or by a deleted participant) are already gone: not an error.
   if (rc < 0 && rc != DDS_RETCODE_ALREADY_DELETED && rc != DDS_RETCODE_BAD_PARAMETER) throw DdsError(env, "dds_delete", rc);
   return env.Undefined();
@@ -139,6 +127,7 @@ Napi::Value LiveHandles(const Napi::CallbackInfo& info) {
   out.Set("topics", static_cast<double>(topics.size()));
   out.Set("readers", static_cast<double>(LiveReaderCount()));
   out.Set("watchers", static_cast<double>(LiveWatcherCount()));
+  out.Set("domains", static_cast<double>(LiveDomainCount()));
   return out;
 }
 
@@ -155,7 +144,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("publicationMatched", Napi::Function::New(env, PublicationMatched));
   exports.Set("readerStats", Napi::Function::New(env, ReaderStats));
   exports.Set("watchEndpoints", Napi::Function::New(env, WatchEndpoints));
-  exports.Set("participantGuid", Napi::Function::New(env, ParticipantGuid));
+  exports.Set("participantGuid", Napi::Function::New(env, EntityGuid));
+  exports.Set("entityGuid", Napi::Function::New(env, EntityGuid));
   exports.Set("deleteEntity", Napi::Function::New(env, DeleteEntity));
   exports.Set("version", Napi::Function::New(env, Version));
   exports.Set("liveHandles", Napi::Function::New(env, LiveHandles));

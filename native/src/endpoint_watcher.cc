@@ -140,8 +140,9 @@ Napi::Value WatchEndpoints(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, reader);
 }
 
-Napi::Value ParticipantGuid(const Napi::CallbackInfo& info) {
+Napi::Value EntityGuid(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "entityGuid(entity: number)");
   dds_guid_t guid;
   Check(env, "dds_get_guid", dds_get_guid(info[0].As<Napi::Number>().Int32Value(), &guid));
   return Napi::String::New(env, Hex(guid));

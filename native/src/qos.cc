@@ -52,6 +52,16 @@ dds_qos_t* QosFromJs(const Napi::Object& o) {
     dds_delete_qos(q);
     throw Napi::TypeError::New(env, "qos.history must be keep_last or keep_all, got " + history);
   }
+  // Optional: rcl's rosout profile keeps late-joiner logs for 10 s only.
+  Napi::Value lifespan = o.Get("lifespanMs");
+  if (lifespan.IsNumber()) {
+    const double ms = lifespan.As<Napi::Number>().DoubleValue();
+    if (!(ms > 0)) {
+      dds_delete_qos(q);
+      throw Napi::RangeError::New(env, "qos.lifespanMs must be > 0");
+    }
+    dds_qset_lifespan(q, static_cast<dds_duration_t>(ms * 1e6));
+  }
   // Keyless topics: an auto-dispose on writer deletion means nothing to ROS 2 peers.
   dds_qset_writer_data_lifecycle(q, false);
   return q;

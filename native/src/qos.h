@@ -1,4 +1,4 @@
-// Our QoS object ({reliability, durability, history, depth}) as a Cyclone dds_qos_t.
+// Our QoS object ({reliability, durability, history, depth, lifespanMs?}) as a Cyclone dds_qos_t.
 #pragma once
 #include <napi.h>
 #include "dds/dds.h"

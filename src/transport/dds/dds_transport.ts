@@ -1,12 +1,20 @@
 import { randomBytes } from "node:crypto";
 import { InvalidInputError, SpatialRewardError } from "../../errors.js";
+import type { rcl_interfaces__msg__Log } from "../../msgs/generated.js";
+import type { LogLevel, LogRecord, LogSink } from "../logger.js";
 import { checkPositive, DEFAULT_CALL_TIMEOUT_MS, NodeBase } from "../node_base.js";
 import type { NodeOptions, Publisher, ServiceClient, ServiceServer, Subscription } from "../port.js";
 import { TransportBase } from "../transport_base.js";
 import { QOS_DEFAULT, type QoS } from "../qos.js";
-import { codecFor, type AnyCodec } from "./codec_cache.js";
+import { codecFor } from "./codec_cache.js";
+import { cycloneDomainConfig, discoverySettingsFromEnv, type DiscoverySettings, type Environment } from "./discovery_config.js";
 import { loadDdsBinding, type DdsBinding, type EndpointEvent } from "./native_binding.js";
+import { NodeEntities, type NodeEndpoint } from "./node_entities.js";
+import {
+  gidSizeFromEnv, ParticipantEntitiesInfoCodec, PARTICIPANT_ENTITIES_INFO_TYPE, QOS_ROS_DISCOVERY_INFO, ROS_DISCOVERY_INFO_TOPIC, type GidSize,
+} from "./participant_entities_info.js";
 import { ddsReplyTopicName, ddsRequestTopicName, ddsTopicName, ddsTypeName } from "./ros_dds_names.js";
+import { QOS_ROSOUT, ROSOUT_TOPIC, ROSOUT_TYPE, rosoutMessage } from "./rosout.js";
 import { unwrapServiceSample, wrapServiceSample, type RequestId } from "./service_envelope.js";
 
 export interface DdsTransportOptions {
@@ -14,13 +22,25 @@ export interface DdsTransportOptions {
   domainId?: number;
   /** The native binding; default the addon built in native/. */
   binding?: DdsBinding;
+  /**
+   * Publish every node's log records on /rosout (rcl_interfaces/msg/Log), as rcl does; false is
+   * rcl's `--disable-rosout-logs`. Default true.
+   */
+  rosout?: boolean;
+  /**
+   * Where ROS_DOMAIN_ID, ROS_DISTRO, ROS_LOCALHOST_ONLY, ROS_AUTOMATIC_DISCOVERY_RANGE,
+   * ROS_STATIC_PEERS, CYCLONEDDS_URI and SPATIAL_REWARD_DDS_GID_SIZE are read; default process.env.
+   */
+  environment?: Environment;
+  /** GID layout on ros_discovery_info (24: Humble, 16: Iron and later); default from the environment. */
+  gidSize?: GidSize;
 }
 
 /** Services use reliable, volatile, keep-last 10 queues, as rmw's services default does. */
 const QOS_SERVICES: QoS = { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 10 };
 
-function domainFromEnv(): number {
-  const raw = process.env.ROS_DOMAIN_ID;
+function domainFromEnv(env: Environment): number {
+  const raw = env.ROS_DOMAIN_ID;
   if (raw === undefined || raw === "") return 0;
   const d = Number(raw);
   if (!Number.isInteger(d) || d < 0 || d > 232) throw new InvalidInputError("bad_argument", `ROS_DOMAIN_ID must be an integer 0..232, got ${raw}`);
@@ -38,31 +58,77 @@ function ddsError(e: unknown, what: string): SpatialRewardError {
  * (rmw_cyclonedds names and CDR), so ROS 2 nodes, Cyclone or Fast DDS programs on the same
  * domain are peers. Messages are encoded to CDR in TypeScript; the addon carries bytes.
  *
+ * As rmw_cyclonedds: the domain is configured from ROS_LOCALHOST_ONLY /
+ * ROS_AUTOMATIC_DISCOVERY_RANGE / ROS_STATIC_PEERS before CYCLONEDDS_URI (discovery_config.ts);
+ * the nodes and their readers and writers are announced on `ros_discovery_info` (so `ros2 node
+ * list` shows them); each node's log records go to /rosout unless `rosout: false`.
+ *
  * Counters (transport-wide): messages_published, messages_delivered, callback_errors,
  * errors.decode, errors.publish, errors.type_mismatch (ours, or a peer's endpoint on one of our
- * topics with another type), dropped (queue overflow), lost (DDS SAMPLE_LOST), peers.endpoints_lost.
- * Nodes count the same per topic: received.<topic>, dropped.<topic>, lost.<topic>.
+ * topics with another type), dropped (queue overflow), lost (DDS SAMPLE_LOST), peers.endpoints_lost,
+ * graph.announcements (ros_discovery_info samples sent).
+ * Nodes count the same per topic: received.<topic>, dropped.<topic>, lost.<topic>, and
+ * errors.type_mismatch, errors.type_mismatch.<topic> for wrong types on topics they use.
  */
 export class DdsTransport extends TransportBase<DdsNode> {
   readonly name = "dds";
   /** @internal */ readonly binding: DdsBinding;
   /** @internal */ readonly participant: number;
+  /** @internal */ readonly graph = new NodeEntities<DdsNode>();
+  /** @internal */ readonly rosoutEnabled: boolean;
+  /** What the environment asked for, as rcl reads it. */
+  readonly discovery: DiscoverySettings;
+  /** The Cyclone configuration the domain was created with (discovery fragment, then CYCLONEDDS_URI). */
+  readonly domainConfig: string;
+  /** The GID layout announced on ros_discovery_info. */
+  readonly gidSize: GidSize;
   private readonly guid: string;
   private readonly topics = new Map<string, { handle: number; type: string }>();
   private readonly remote = new Map<string, EndpointEvent>();
   private readonly mismatchReported = new Set<string>();
+  private readonly graphCodec: ParticipantEntitiesInfoCodec;
+  private readonly graphWriter: number;
+  private graphPending = false;
   private closed = false;
 
   constructor(options: DdsTransportOptions = {}) {
     super();
+    const env = options.environment ?? process.env;
     this.binding = options.binding ?? loadDdsBinding();
+    this.rosoutEnabled = options.rosout ?? true;
+    this.gidSize = options.gidSize ?? gidSizeFromEnv(env);
+    if (this.gidSize !== 16 && this.gidSize !== 24) throw new InvalidInputError("bad_argument", `gidSize must be 16 or 24, got ${String(this.gidSize)}`);
+    this.graphCodec = new ParticipantEntitiesInfoCodec(this.gidSize);
+    this.discovery = discoverySettingsFromEnv(env);
+    this.domainConfig = cycloneDomainConfig(this.discovery, env.CYCLONEDDS_URI, process.pid);
+    const domain = options.domainId ?? domainFromEnv(env);
+    let participant = -1;
     try {
-      this.participant = this.binding.createParticipant(options.domainId ?? domainFromEnv());
-      this.guid = this.binding.participantGuid(this.participant);
-      this.binding.watchEndpoints(this.participant, "publication", (events) => this.onDiscovery(events));
-      this.binding.watchEndpoints(this.participant, "subscription", (events) => this.onDiscovery(events));
+      participant = this.binding.createParticipant(domain, this.domainConfig);
+      this.participant = participant;
+      this.guid = this.binding.entityGuid(participant);
+      this.binding.watchEndpoints(participant, "publication", (events) => this.onDiscovery(events));
+      this.binding.watchEndpoints(participant, "subscription", (events) => this.onDiscovery(events));
+      const topic = this.binding.createTopic(participant, ROS_DISCOVERY_INFO_TOPIC, PARTICIPANT_ENTITIES_INFO_TYPE);
+      this.topics.set(ROS_DISCOVERY_INFO_TOPIC, { handle: topic, type: PARTICIPANT_ENTITIES_INFO_TYPE });
+      this.graphWriter = this.binding.createWriter(participant, topic, QOS_ROS_DISCOVERY_INFO);
     } catch (e) {
-      throw ddsError(e, "creating the DDS participant");
+      if (participant >= 0) this.binding.deleteEntity(participant);
+      throw ddsError(e, `creating the DDS participant (domain ${domain})`);
+    }
+    for (const w of this.discovery.warnings) this.log("warn", w);
+    this.publishGraph();
+  }
+
+  /** A record of the transport itself (not of a node) to the log sinks. */
+  private log(level: LogLevel, message: string): void {
+    const record: LogRecord = { level, name: "spatial_reward.dds", message, timeNs: BigInt(Date.now()) * 1_000_000n };
+    for (const sink of this.logSinks) {
+      try {
+        sink(record);
+      } catch {
+        // As in SinkLogger: a broken sink must not break the transport.
+      }
     }
   }
 
@@ -74,6 +140,7 @@ export class DdsTransport extends TransportBase<DdsNode> {
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.destroyNodes();
+    // Peers drop the whole participant from their graph when it goes; no last announcement needed.
     this.closed = true;
     this.binding.deleteEntity(this.participant);
     this.topics.clear();
@@ -84,14 +151,24 @@ export class DdsTransport extends TransportBase<DdsNode> {
     return [...this.remote.values()];
   }
 
-  /** @internal The DDS topic, created on first use; one type per topic name, as in ROS 2. */
-  topic(ddsName: string, rosType: string): number {
+  /**
+   * @internal The DDS topic, created on first use; one type per topic name, as in ROS 2. A node
+   * asking for another type fails; it and the nodes already on the topic count the mismatch.
+   */
+  topic(ddsName: string, rosType: string, requester: DdsNode, rosName: string): number {
     const ddsType = ddsTypeName(rosType);
     const t = this.topics.get(ddsName);
     if (t) {
       if (t.type !== ddsType) {
         this.counters.inc("errors.type_mismatch");
-        throw new SpatialRewardError("type_mismatch", `topic ${ddsName} carries ${t.type}; cannot use it as ${ddsType}`);
+        const cause = `local:${ddsName}:${ddsType}`;
+        for (const { node, rosName: theirs } of this.graph.nodesOn(ddsName)) {
+          if (node === requester) continue;
+          node.noteTypeMismatch(cause, theirs, `another node of this process tried to use ${theirs} as ${ddsType}; it carries ${t.type} here`);
+        }
+        const message = `topic ${rosName} (${ddsName}) carries ${t.type}; cannot use it as ${ddsType}`;
+        requester.noteTypeMismatch(cause, rosName, message, true);
+        throw new SpatialRewardError("type_mismatch", message);
       }
       return t.handle;
     }
@@ -118,29 +195,90 @@ export class DdsTransport extends TransportBase<DdsNode> {
     }
   }
 
-  /** A peer using one of our topics with another type never matches: count it and say so once. */
+  /**
+   * A peer using one of our topics with another type never matches: counted once on the
+   * transport, reported to onError once, and counted and logged once on each node on the topic.
+   */
   private checkType(ep: EndpointEvent): void {
     const ours = this.topics.get(ep.topic);
-    if (!ours || ours.type === ep.type || this.mismatchReported.has(ep.key)) return;
-    this.mismatchReported.add(ep.key);
-    this.counters.inc("errors.type_mismatch");
-    this.reportError(
-      new SpatialRewardError("type_mismatch", `a peer uses topic ${ep.topic} with type ${ep.type}; this node uses ${ours.type} (they will not communicate)`),
-      ep.topic,
-    );
+    if (!ours || ours.type === ep.type) return;
+    if (!this.mismatchReported.has(ep.key)) {
+      this.mismatchReported.add(ep.key);
+      this.counters.inc("errors.type_mismatch");
+      this.reportError(
+        new SpatialRewardError("type_mismatch", `a peer uses topic ${ep.topic} with type ${ep.type}; this node uses ${ours.type} (they will not communicate)`),
+        ep.topic,
+      );
+    }
+    for (const { node, rosName } of this.graph.nodesOn(ep.topic)) {
+      node.noteTypeMismatch(
+        `peer:${ep.key}`,
+        rosName,
+        `a peer endpoint (${ep.key}) uses ${rosName} with type ${ep.type}; this node uses ${ours.type}: they will not communicate`,
+      );
+    }
+  }
+
+  /** @internal A node got an endpoint on `ddsTopic`: peers already there with another type concern it too. */
+  endpointAdded(ddsTopic: string): void {
+    for (const ep of this.remote.values()) if (ep.topic === ddsTopic) this.checkType(ep);
+    this.graphChanged();
+  }
+
+  /** @internal Nodes or endpoints changed: announce the new graph once the current task is done. */
+  graphChanged(): void {
+    if (this.graphPending || this.closed) return;
+    this.graphPending = true;
+    // Coalesced: a node creating ten endpoints sends one announcement, not ten.
+    queueMicrotask(() => {
+      this.graphPending = false;
+      if (!this.closed) this.publishGraph();
+    });
+  }
+
+  private publishGraph(): void {
+    try {
+      this.binding.write(this.graphWriter, this.graphCodec.encode(this.graph.message(this.guid, this.gidSize)));
+      this.counters.inc("graph.announcements");
+    } catch (e) {
+      this.counters.inc("errors.publish");
+      this.reportError(ddsError(e, `publishing ${ROS_DISCOVERY_INFO_TOPIC}`), ROS_DISCOVERY_INFO_TOPIC);
+    }
   }
 }
 
 class DdsNode extends NodeBase {
   private readonly binding: DdsBinding;
+  /** Endpoint handle → forgets it in the transport's graph. */
+  private readonly endpoints = new Map<number, () => void>();
+  /** Causes of type mismatches already logged (and, but for repeats, counted) on this node. */
+  private readonly mismatches = new Set<string>();
+  private rosout: ((record: LogRecord) => void) | undefined;
 
   constructor(
     private readonly bus: DdsTransport,
     name: string,
     options: NodeOptions,
   ) {
-    super(name, options, bus.logSinks);
+    // The node's logger copies its sinks now; the rosout one forwards to a publisher made below.
+    const sinks: LogSink[] = [...bus.logSinks];
+    const forward: { to?: (record: LogRecord) => void } = {};
+    if (bus.rosoutEnabled) sinks.push((record) => forward.to?.(record));
+    super(name, options, sinks);
     this.binding = bus.binding;
+    bus.graph.addNode(this, this.namespace, this.name);
+    bus.graphChanged();
+    if (bus.rosoutEnabled) {
+      try {
+        const pub = this.createPublisher<rcl_interfaces__msg__Log>(ROSOUT_TYPE, ROSOUT_TOPIC, QOS_ROSOUT);
+        this.rosout = (record) => pub.publish(rosoutMessage(record));
+        forward.to = (record) => this.rosout?.(record);
+      } catch (e) {
+        // A node without /rosout still works; say why on the other sinks.
+        this.nodeCounters.inc("errors.rosout");
+        this.logger.error(`no /rosout publisher: ${(e as Error).message}`);
+      }
+    }
   }
 
   protected reportCallbackError(error: unknown, context: string): void {
@@ -148,21 +286,65 @@ class DdsNode extends NodeBase {
   }
 
   protected onDestroyed(): void {
+    this.rosout = undefined;
+    this.bus.graph.removeNode(this);
+    this.bus.graphChanged();
     this.bus.forget(this);
   }
 
-  private writer(ddsTopic: string, rosType: string, qos: QoS): number {
-    const topic = this.bus.topic(ddsTopic, rosType);
+  /**
+   * @internal A wrong type on a topic this node uses: counted as errors.type_mismatch and
+   * errors.type_mismatch.<topic>, logged once per cause. `repeat` counts again a cause seen before.
+   */
+  noteTypeMismatch(cause: string, rosName: string, message: string, repeat = false): void {
+    const seen = this.mismatches.has(cause);
+    if (seen && !repeat) return;
+    this.nodeCounters.inc("errors.type_mismatch");
+    this.nodeCounters.inc(`errors.type_mismatch.${rosName}`);
+    if (seen) return;
+    this.mismatches.add(cause);
+    this.logger.error(message);
+  }
+
+  /** Records a new endpoint in the graph (ros_discovery_info) and checks peers' types on its topic. */
+  private track(handle: number, kind: NodeEndpoint["kind"], ddsTopic: string, rosName: string): void {
+    let guid: string;
     try {
-      return this.binding.createWriter(this.bus.participant, topic, qos);
+      guid = this.binding.entityGuid(handle);
+    } catch (e) {
+      this.binding.deleteEntity(handle);
+      throw ddsError(e, `reading the GUID of a ${kind} on ${ddsTopic}`);
+    }
+    this.endpoints.set(handle, this.bus.graph.addEndpoint(this, { kind, guid, ddsTopic, rosName }));
+    this.bus.endpointAdded(ddsTopic);
+  }
+
+  /** Deletes an endpoint made by writer() or reader() and takes it out of the graph. */
+  private deleteEndpoint(handle: number): void {
+    this.binding.deleteEntity(handle);
+    const forget = this.endpoints.get(handle);
+    this.endpoints.delete(handle);
+    if (forget) {
+      forget();
+      this.bus.graphChanged();
+    }
+  }
+
+  private writer(ddsTopic: string, rosType: string, qos: QoS, rosName: string): number {
+    const topic = this.bus.topic(ddsTopic, rosType, this, rosName);
+    let handle: number;
+    try {
+      handle = this.binding.createWriter(this.bus.participant, topic, qos);
     } catch (e) {
       throw ddsError(e, `creating a writer on ${ddsTopic}`);
     }
+    this.track(handle, "writer", ddsTopic, rosName);
+    return handle;
   }
 
   /** A reader whose samples reach `onSample` one by one, with overflow counted under `context`. */
   private reader(ddsTopic: string, rosType: string, qos: QoS, context: string, onSample: (bytes: Buffer) => void): number {
-    const topic = this.bus.topic(ddsTopic, rosType);
+    const topic = this.bus.topic(ddsTopic, rosType, this, context);
     let droppedSeen = 0;
     let lostSeen = 0;
     let handle = -1;
@@ -195,10 +377,11 @@ class DdsNode extends NodeBase {
           }
         }
       });
-      return handle;
     } catch (e) {
       throw ddsError(e, `creating a reader on ${ddsTopic}`);
     }
+    this.track(handle, "reader", ddsTopic, context);
+    return handle;
   }
 
   createPublisher<T>(type: string, topic: string, qos: QoS = QOS_DEFAULT): Publisher<T> {
@@ -206,7 +389,7 @@ class DdsNode extends NodeBase {
     checkPositive("QoS depth", qos.depth);
     const name = this.resolve(topic);
     const codec = codecFor(type);
-    const writer = this.writer(ddsTopicName(name), type, qos);
+    const writer = this.writer(ddsTopicName(name), type, qos, name);
     const counters = this.nodeCounters;
     const bus = this.bus;
     const binding = this.binding;
@@ -216,7 +399,7 @@ class DdsNode extends NodeBase {
     let live = true;
     const destroy = this.own(() => {
       live = false;
-      binding.deleteEntity(writer);
+      this.deleteEndpoint(writer);
     });
     return {
       topic: name,
@@ -282,7 +465,7 @@ class DdsNode extends NodeBase {
     });
     const destroy = this.own(() => {
       live = false;
-      this.binding.deleteEntity(reader);
+      this.deleteEndpoint(reader);
       onDestroy();
     });
     return { topic: name, type, destroy };
@@ -293,7 +476,7 @@ class DdsNode extends NodeBase {
     const full = this.resolve(name);
     const requestCodec = codecFor(`${type}_Request`);
     const responseCodec = codecFor(`${type}_Response`);
-    const replies = this.writer(ddsReplyTopicName(full), `${type}_Response`, QOS_SERVICES);
+    const replies = this.writer(ddsReplyTopicName(full), `${type}_Response`, QOS_SERVICES, full);
     const counters = this.nodeCounters;
     const bus = this.bus;
     const binding = this.binding;
@@ -323,8 +506,8 @@ class DdsNode extends NodeBase {
     });
     const destroy = this.own(() => {
       live = false;
-      binding.deleteEntity(requests);
-      binding.deleteEntity(replies);
+      this.deleteEndpoint(requests);
+      this.deleteEndpoint(replies);
     });
     return { service: full, type, destroy };
   }
@@ -341,7 +524,7 @@ class DdsNode extends NodeBase {
     const binding = this.binding;
     let sequence = 0n;
     let live = true;
-    const requests = this.writer(ddsRequestTopicName(full), `${type}_Request`, QOS_SERVICES);
+    const requests = this.writer(ddsRequestTopicName(full), `${type}_Request`, QOS_SERVICES, full);
     const replies = this.reader(ddsReplyTopicName(full), `${type}_Response`, QOS_SERVICES, full, (bytes) => {
       const { id, message } = unwrapServiceSample(bytes);
       // Every client of this service sees every reply; keep ours.
@@ -371,8 +554,8 @@ class DdsNode extends NodeBase {
     };
     const destroy = this.own(() => {
       live = false;
-      binding.deleteEntity(requests);
-      binding.deleteEntity(replies);
+      this.deleteEndpoint(requests);
+      this.deleteEndpoint(replies);
       for (const w of pending.values()) w.reject(new SpatialRewardError("service_unavailable", `client of ${full} was destroyed`));
       pending.clear();
     });

@@ -33,12 +33,20 @@ export interface ReaderStats {
   readonly matched: number;
 }
 
+/** A writer's QoS; `lifespanMs` (optional) drops samples older than that from its history. */
+export type WriterQoS = QoS & { readonly lifespanMs?: number };
+
 /** The native Cyclone DDS binding (native/src/addon.cc). Entities are Cyclone handles. */
 export interface DdsBinding {
   version(): string;
-  createParticipant(domainId?: number): number;
+  /**
+   * With `config`, the domain is created with it (Cyclone's comma-separated XML fragments and
+   * file URIs; CYCLONEDDS_URI is then not read) unless this process already created it with the
+   * same config; a different one is an error. It is deleted with its last participant.
+   */
+  createParticipant(domainId?: number, config?: string): number;
   createTopic(participant: number, name: string, typeName: string): number;
-  createWriter(participant: number, topic: number, qos: QoS): number;
+  createWriter(participant: number, topic: number, qos: WriterQoS): number;
   /** `callback` gets batches of CDR samples (encapsulation header included) and the running drop count. */
   createReader(participant: number, topic: number, qos: QoS, callback: (samples: Buffer[], dropped: number) => void): number;
   write(writer: number, cdr: Uint8Array): void;
@@ -46,9 +54,11 @@ export interface DdsBinding {
   readerStats(reader: number): ReaderStats;
   watchEndpoints(participant: number, kind: "publication" | "subscription", callback: (events: EndpointEvent[]) => void): number;
   participantGuid(participant: number): string;
+  /** The DDS GUID (16 bytes, hex) of a participant, reader or writer: discovery's `key`. */
+  entityGuid(entity: number): string;
   deleteEntity(entity: number): void;
   /** Entities the binding still tracks; all zero once every transport shut down. */
-  liveHandles(): { writers: number; topics: number; readers: number; watchers: number };
+  liveHandles(): { writers: number; topics: number; readers: number; watchers: number; domains: number };
 }
 
 const ADDON = join("native", "build", "Release", "spatial_reward_dds.node");
