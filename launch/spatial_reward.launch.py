@@ -1,37 +1,53 @@
-"""ROS 2 launch file: the tabletop graph, one process per node.
+"""The tabletop graph: simulated RGB-D camera, perception, spatial and reward, one process each.
 
-    ros2 launch launch/spatial_reward.launch.py backend:=rclnodejs
+    ros2 launch spatial_reward spatial_reward.launch.py
+    ros2 launch spatial_reward spatial_reward.launch.py backend:=dds namespace:=/cam1
 
-Each node is `spatial-reward node <name>` (this package's CLI) with the standard ROS 2
-arguments and launch/params/tabletop.yaml as its parameter file.
+Each node is an executable of the spatial_reward package (lib/spatial_reward/<name>, a wrapper
+that execs node on the installed app) with params/tabletop.yaml as its parameter file.
+Arguments: backend (rclnodejs: rcl nodes of the sourced ROS 2; dds: Cyclone DDS, no
+rclnodejs needed; default $SPATIAL_REWARD_BACKEND or rclnodejs), namespace, params_file,
+log_level.
 """
-import os
-
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess
-from launch.substitutions import LaunchConfiguration
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import EnvironmentVariable, LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
 
+PACKAGE = "spatial_reward"
 NODES = ["sim_camera", "perception", "spatial", "reward"]
 
 
 def generate_launch_description():
-    here = os.path.dirname(os.path.abspath(__file__))
     backend = LaunchConfiguration("backend")
+    namespace = LaunchConfiguration("namespace")
     params_file = LaunchConfiguration("params_file")
+    log_level = LaunchConfiguration("log_level")
     actions = [
-        DeclareLaunchArgument("backend", default_value="rclnodejs", description="dds | rclnodejs"),
         DeclareLaunchArgument(
-            "params_file", default_value=os.path.join(here, "params", "tabletop.yaml")
+            "backend",
+            default_value=EnvironmentVariable("SPATIAL_REWARD_BACKEND", default_value="rclnodejs"),
+            description="rclnodejs (rcl nodes of the sourced ROS 2) | dds (Cyclone DDS directly)",
         ),
+        DeclareLaunchArgument("namespace", default_value="", description="namespace of the graph, e.g. /cam1"),
+        DeclareLaunchArgument(
+            "params_file",
+            default_value=PathJoinSubstitution([FindPackageShare(PACKAGE), "params", "tabletop.yaml"]),
+            description="ROS 2 parameter file for the nodes",
+        ),
+        DeclareLaunchArgument("log_level", default_value="info", description="debug | info | warn | error | fatal"),
     ]
     for name in NODES:
         actions.append(
-            ExecuteProcess(
-                cmd=[
-                    "npx", "spatial-reward", "node", name, "--backend", backend,
-                    "--ros-args", "-r", "__node:=" + name, "--params-file", params_file,
-                ],
+            Node(
+                package=PACKAGE,
+                executable=name,
                 name=name,
+                namespace=namespace,
+                arguments=["--backend", backend],
+                parameters=[params_file],
+                ros_arguments=["--log-level", log_level],
                 output="screen",
             )
         )

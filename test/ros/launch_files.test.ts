@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,28 +7,80 @@ import { InprocTransport } from "../../src/transport/inproc_transport.js";
 import { QOS_DEFAULT } from "../../src/transport/qos.js";
 import { NODE_NAMES, launchGraph } from "../../nodes/graph_launcher.js";
 import { T } from "../../nodes/messages.js";
+import { readLaunchFile } from "./launch_description.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
-const params = parse(readFileSync(join(root, "launch/params/tabletop.yaml"), "utf8")) as Record<string, unknown>;
+const launchDir = join(root, "launch");
+const params = parse(readFileSync(join(launchDir, "params/tabletop.yaml"), "utf8")) as Record<string, unknown>;
+const CAMERA_GRAPH = ["perception", "spatial", "reward"];
+const CAMERA_REMAPS = [
+  ["camera/color/image_raw", "color/image_raw"],
+  ["camera/aligned_depth_to_color/image_raw", "aligned_depth_to_color/image_raw"],
+  ["camera/color/camera_info", "color/camera_info"],
+];
+
+function executables(file: string): string[] {
+  return readLaunchFile(join(launchDir, file)).nodes.flatMap((n) => n.executables).sort();
+}
 
 describe("launch files", () => {
   it("the parameter file configures exactly the graph's nodes", () => {
     expect(Object.keys(params).filter((k) => k !== "/**").sort()).toEqual([...NODE_NAMES].sort());
   });
 
-  it("the XML launch file starts every node with the parameter file", () => {
-    const xml = readFileSync(join(root, "launch/spatial_reward.launch.xml"), "utf8");
-    for (const n of NODE_NAMES) {
-      expect(xml).toContain(`<executable name="${n}"`);
-      expect(xml).toContain(`node ${n} --backend $(var backend) --ros-args -r __node:=${n} --params-file $(var params_file)`);
+  it("the tabletop launch files start every node of the graph from the spatial_reward package, never through npx", () => {
+    for (const file of ["spatial_reward.launch.py", "spatial_reward.launch.xml"]) {
+      expect(executables(file), file).toEqual([...NODE_NAMES].sort());
+      expect(readLaunchFile(join(launchDir, file)).nodes.every((n) => n.package === "spatial_reward"), file).toBe(true);
     }
-    expect(xml).toContain("$(dirname)/params/tabletop.yaml");
+    for (const file of ["spatial_reward.launch.py", "spatial_reward.launch.xml", "camera_graph.launch.py", "camera_graph.launch.xml"]) {
+      // Outside this checkout `npx spatial-reward` would fetch a registry package of that name.
+      expect(readFileSync(join(launchDir, file), "utf8"), file).not.toMatch(/npx|ExecuteProcess|<executable/);
+    }
   });
 
-  it("the Python launch file is valid Python naming the same nodes", () => {
-    const src = readFileSync(join(root, "launch/spatial_reward.launch.py"), "utf8");
-    execFileSync("python3", ["-c", "import ast,sys; ast.parse(sys.stdin.read())"], { input: src });
-    expect(src).toContain(`NODES = [${NODE_NAMES.map((n) => `"${n}"`).join(", ")}]`);
+  it("the Python launch files use launch_ros Nodes with namespace, parameters file and --backend", () => {
+    for (const file of ["spatial_reward.launch.py", "camera_graph.launch.py"]) {
+      const d = readLaunchFile(join(launchDir, file));
+      expect(d.imports).toContain("launch_ros.actions.Node");
+      expect(Object.keys(d.args), file).toEqual(expect.arrayContaining(["backend", "namespace", "params_file", "log_level"]));
+      // The backend defaults to $SPATIAL_REWARD_BACKEND, else rclnodejs: a sourced ROS 2 host.
+      expect(d.args.backend).toMatch(/EnvironmentVariable\('SPATIAL_REWARD_BACKEND', default_value='rclnodejs'\)/);
+      for (const n of d.nodes) expect(n.keys, file).toEqual(expect.arrayContaining(["arguments", "name", "namespace", "parameters", "package", "executable"]));
+    }
+    expect(readLaunchFile(join(launchDir, "spatial_reward.launch.py")).defaultStrings!.params_file).toEqual(["params", "tabletop.yaml"]);
+    expect(readLaunchFile(join(launchDir, "camera_graph.launch.py")).defaultStrings!.params_file).toEqual(["params", "camera_graph.yaml"]);
+  });
+
+  it("the XML launch files pass --backend, the namespace and the parameter file to every node", () => {
+    for (const file of ["spatial_reward.launch.xml", "camera_graph.launch.xml"]) {
+      const d = readLaunchFile(join(launchDir, file));
+      expect(d.args.backend).toBe("$(env SPATIAL_REWARD_BACKEND rclnodejs)");
+      expect(d.args.namespace).toBe("");
+      for (const n of d.nodes) {
+        expect(n.attrs!.name, file).toBe(n.executables[0]);
+        expect(n.attrs!.args, file).toBe("--backend $(var backend)");
+        expect(n.attrs!.namespace, file).toBe("$(var namespace)");
+        expect(n.params, file).toContainEqual({ from: "$(var params_file)" });
+      }
+    }
+    expect(readLaunchFile(join(launchDir, "spatial_reward.launch.xml")).args.params_file).toBe("$(find-pkg-share spatial_reward)/params/tabletop.yaml");
+    expect(readLaunchFile(join(launchDir, "camera_graph.launch.xml")).args.params_file).toBe("$(find-pkg-share spatial_reward)/params/camera_graph.yaml");
+  });
+
+  it("the camera graph starts perception, spatial and reward with the camera inputs remapped under camera_namespace", () => {
+    expect(executables("camera_graph.launch.py")).toEqual([...CAMERA_GRAPH].sort());
+    expect(executables("camera_graph.launch.xml")).toEqual([...CAMERA_GRAPH].sort());
+    const py = readLaunchFile(join(launchDir, "camera_graph.launch.py"));
+    expect(py.args.camera_namespace).toBe("'/camera/camera'"); // realsense2_camera 4.51+ defaults
+    expect(py.constants!.CAMERA_TOPICS).toEqual(CAMERA_REMAPS);
+    const xml = readLaunchFile(join(launchDir, "camera_graph.launch.xml"));
+    expect(xml.args.camera_namespace).toBe("/camera/camera");
+    const perception = xml.nodes.find((n) => n.executables[0] === "perception")!;
+    for (const [ours, theirs] of CAMERA_REMAPS) expect(perception.remaps).toContainEqual({ from: ours, to: `$(var camera_namespace)/${theirs}` });
+    expect(perception.remaps).toContainEqual({ from: "camera/instances", to: "$(var masks_topic)" });
+    expect(perception.remaps).toContainEqual({ from: "camera/detections", to: "$(var detections_topic)" });
+    expect(xml.nodes.filter((n) => n !== perception).every((n) => n.remaps!.length === 0)).toBe(true);
   });
 
   it("`spatial-reward launch` starts that graph without ROS and it produces rewards", async () => {
