@@ -7,6 +7,11 @@ import { ddsAddonPath } from "../../src/transport/dds/native_binding.js";
  */
 export const DDS_AVAILABLE = ddsAddonPath() !== undefined;
 export const DDS_REQUIRED = process.env.CI === "true" || process.env.SPATIAL_REWARD_REQUIRE_DDS === "1";
+/**
+ * Fast DDS (only for the interop peer that is not Cyclone) is optional: its test skips, saying
+ * why, where Fast DDS is not installed. SPATIAL_REWARD_REQUIRE_FASTDDS=1 (CI) makes that a failure.
+ */
+export const FASTDDS_REQUIRED = process.env.SPATIAL_REWARD_REQUIRE_FASTDDS === "1";
 
 /** Loopback-only Cyclone config (unicast discovery to 127.0.0.1): nothing leaves the machine. */
 export const LOOPBACK_CONFIG = fileURLToPath(new URL("./cyclone_loopback.xml", import.meta.url));
