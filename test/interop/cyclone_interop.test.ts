@@ -52,7 +52,7 @@ describe.runIf(CAN_RUN)("interop with a Cyclone DDS C peer (private network name
   let spec = "";
 
   beforeAll(() => {
-    const built = spawnSync("bash", [join(root, "test", "interop", "build_peers.sh")], { encoding: "utf8" });
+    const built = spawnSync("bash", [join(root, "test", "interop", "build_peers.sh"), "cyclone"], { encoding: "utf8" });
     if (built.status !== 0) throw new Error(`building the peers failed:\n${built.stderr}`);
     work = mkdtempSync(join(tmpdir(), "sr-interop-"));
     const dumped = spawnSync(process.execPath, [cli, "sim-dump", "--out", join(work, "dump"), "--frames", "60", "--noise", "none", "--seed", "7"], { encoding: "utf8" });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { netnsAvailable, runInNetns } from "../../bench/netns.js";
-import { DDS_AVAILABLE, DDS_REQUIRED } from "../dds/dds_env.js";
+import { DDS_AVAILABLE, DDS_REQUIRED, FASTDDS_REQUIRED } from "../dds/dds_env.js";
 
 /**
  * The node (dds backend, i.e. Cyclone DDS) against a Fast DDS program — the other main ROS 2
@@ -14,11 +14,19 @@ import { DDS_AVAILABLE, DDS_REQUIRED } from "../dds/dds_env.js";
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(root, "dist", "nodes", "cli", "main.js");
-const peer = join(root, "build", "peers", "fastdds", "fastdds_peer");
 // Lossless capture: every frame the peer sends must come back as a reward.
 const paramsFile = join(root, "launch", "params", "camera_graph_lossless.yaml");
 const env = { CYCLONEDDS_URI: `file://${join(root, "test", "interop", "cyclone_lo.xml")}`, ROS_DOMAIN_ID: "0" };
 const CAN_RUN = DDS_AVAILABLE && netnsAvailable() && existsSync(cli);
+const buildScript = join(root, "test", "interop", "build_fastdds_peer.sh");
+// Fast DDS is optional here: the script's --check exits 3 when CMake cannot find it (or when
+// SPATIAL_REWARD_FASTDDS_PREFIX points where it is not). Any other failure is not "missing":
+// the suite runs and its build step reports it.
+const probe = CAN_RUN ? spawnSync("bash", [buildScript, "--check"], { encoding: "utf8" }) : undefined;
+const FASTDDS_MISSING = probe?.status === 3;
+const missingReason = FASTDDS_MISSING ? probe!.stderr.trim() : "";
+const peer = probe?.status === 0 ? probe.stdout.trim().split("\n").pop()! : join(root, "build", "peers", "fastdds", "fastdds_peer");
+if (FASTDDS_MISSING) console.warn(`interop with a Fast DDS peer: skipped, ${missingReason}`);
 
 describe.runIf(DDS_REQUIRED && !CAN_RUN)("Fast DDS interop prerequisites", () => {
   it("are present (required here)", () => {
@@ -26,12 +34,18 @@ describe.runIf(DDS_REQUIRED && !CAN_RUN)("Fast DDS interop prerequisites", () =>
   });
 });
 
-describe.runIf(CAN_RUN)("interop with a Fast DDS peer (private network namespace)", () => {
+describe.runIf(FASTDDS_REQUIRED && FASTDDS_MISSING)("Fast DDS (SPATIAL_REWARD_REQUIRE_FASTDDS=1)", () => {
+  it("is installed (required here)", () => {
+    expect(missingReason).toBe("");
+  });
+});
+
+describe.skipIf(!CAN_RUN || FASTDDS_MISSING)(`interop with a Fast DDS peer (private network namespace)${FASTDDS_MISSING ? ` (skipped: ${missingReason})` : ""}`, () => {
   let work = "";
 
   beforeAll(() => {
-    const built = spawnSync("bash", [join(root, "test", "interop", "build_peers.sh")], { encoding: "utf8" });
-    if (built.status !== 0) throw new Error(`building the peers failed:\n${built.stderr}`);
+    const built = spawnSync("bash", [buildScript], { encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`building the Fast DDS peer failed:\n${built.stderr}`);
     if (!existsSync(peer)) throw new Error(`${peer} was not built`);
     work = mkdtempSync(join(tmpdir(), "sr-fastdds-"));
     const dumped = spawnSync(process.execPath, [cli, "sim-dump", "--out", join(work, "dump"), "--frames", "60", "--noise", "none", "--seed", "11"], { encoding: "utf8" });

@@ -7,7 +7,7 @@ import { netnsAvailable, runInNetns } from "../../bench/netns.js";
 import { DDS_AVAILABLE } from "../dds/dds_env.js";
 
 /**
- * What `ros2 launch launch/spatial_reward.launch.xml backend:=dds` starts: one process per
+ * What `ros2 launch spatial_reward spatial_reward.launch.xml backend:=dds` starts: one process per
  * node (`spatial-reward node <name> --backend dds --ros-args -r __node:=… --params-file …`),
  * the simulator among them, talking over DDS. A plain Cyclone DDS program listens to /reward.
  */
@@ -19,7 +19,7 @@ const env = { CYCLONEDDS_URI: `file://${join(root, "test", "interop", "cyclone_l
 
 describe.runIf(DDS_AVAILABLE && netnsAvailable() && existsSync(cli))("the node graph as separate processes over DDS", () => {
   beforeAll(() => {
-    const built = spawnSync("bash", [join(root, "test", "interop", "build_peers.sh")], { encoding: "utf8" });
+    const built = spawnSync("bash", [join(root, "test", "interop", "build_peers.sh"), "cyclone"], { encoding: "utf8" });
     if (built.status !== 0) throw new Error(`building the peers failed:\n${built.stderr}`);
   }, 120_000);
 
