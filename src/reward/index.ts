@@ -6,6 +6,7 @@ export {
 export { parseRewardInstruction } from "./reward_instruction.js";
 export { RewardSpecError, EXAMPLE_REWARD_SPECS } from "./reward_spec_error.js";
 export { RELATIONS, validateRewardSpec } from "./reward_spec_validation.js";
+export { MAX_REWARD_SPEC_DEPTH, MAX_REWARD_SPEC_LENGTH, MAX_REWARD_SPEC_TERMS } from "./spec_limits.js";
 export {
   ON_TOP_CONTACT_TOLERANCE, RESIDUAL_EPSILON, centerDistance, distanceResidual, leafResidual, liftResidual, lowestBottom,
   nearResidual, onTopResidual, outsideFootprint, relationResidual, type LeafSpec,

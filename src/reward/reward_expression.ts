@@ -1,6 +1,8 @@
 import type { Relation, RewardSpec } from "./reward_spec.js";
-import { RewardSpecError, examplesHint } from "./reward_spec_error.js";
+import { RewardSpecError, examplesHint, quoted } from "./reward_spec_error.js";
+import { expressionOf } from "./reward_spec_format.js";
 import { RELATIONS, isRelation, validateRewardSpec } from "./reward_spec_validation.js";
+import { MAX_REWARD_SPEC_DEPTH, MAX_REWARD_SPEC_TERMS, checkSpecTextLength } from "./spec_limits.js";
 
 /** Defaults for arguments an expression may leave out; the instruction parser uses the same ones. */
 export const DEFAULT_NEAR_THRESHOLD = 0.05;
@@ -38,9 +40,10 @@ const UNIT_DIVISOR: Readonly<Record<string, number>> = { m: 1, cm: 100, mm: 1000
 function parseLength(text: string, what: string, op: Op): number {
   const m = LENGTH.exec(text);
   if (!m) {
-    throw new RewardSpecError(`${op}: ${what} must be a length in metres (e.g. 0.05 or 5cm), got "${text}". ${OP_SIGNATURES[op]}.`);
+    throw new RewardSpecError(`${op}: ${what} must be a length in metres (e.g. 0.05 or 5cm), got ${quoted(text)}. ${OP_SIGNATURES[op]}.`);
   }
-  return Number(m[1]) / UNIT_DIVISOR[(m[2] ?? "m").toLowerCase()];
+  // + 0 turns -0 into 0: "-0" means no length, and must print back as what it reads as.
+  return Number(m[1]) / UNIT_DIVISOR[(m[2] ?? "m").toLowerCase()] + 0;
 }
 
 function parseRelation(text: string): Relation {
@@ -48,26 +51,33 @@ function parseRelation(text: string): Relation {
   if (isRelation(key)) return key;
   const alias = RELATION_ALIASES.get(key);
   if (alias) return alias;
-  throw new RewardSpecError(`relation: unknown relation "${text}"; use one of ${RELATIONS.join(", ")}.`);
+  throw new RewardSpecError(`relation: unknown relation ${quoted(text)}; use one of ${RELATIONS.join(", ")}.`);
 }
 
 function isOp(s: string): s is Op {
   return (REWARD_OPS as readonly string[]).includes(s);
 }
 
-/** Recursive descent over the text; `pos` only moves forward. */
+/**
+ * Recursive descent over the text; `pos` only moves forward. One call of spec() per op, each
+ * nesting level one deeper: both are counted against spec_limits.ts before recursing, so the
+ * stack depth is bounded whatever the text.
+ */
 class ExpressionParser {
   private pos = 0;
+  private ops = 0;
   constructor(private readonly text: string) {}
 
   parse(): RewardSpec {
-    const spec = this.spec();
+    const spec = this.spec(1);
     this.skipSpaces();
-    if (this.pos < this.text.length) this.fail(`unexpected "${this.text.slice(this.pos)}" after the expression`);
+    if (this.pos < this.text.length) this.fail(`unexpected ${quoted(this.text.slice(this.pos), 40)} after the expression`);
     return spec;
   }
 
-  private spec(): RewardSpec {
+  private spec(depth: number): RewardSpec {
+    if (depth > MAX_REWARD_SPEC_DEPTH) this.fail(`all/any nested deeper than ${MAX_REWARD_SPEC_DEPTH} levels`);
+    if (++this.ops > MAX_REWARD_SPEC_TERMS) this.fail(`more than ${MAX_REWARD_SPEC_TERMS} terms (leaves and all/any together)`);
     this.skipSpaces();
     const start = this.pos;
     while (this.pos < this.text.length && /[A-Za-z_]/.test(this.text[this.pos])) this.pos++;
@@ -75,20 +85,20 @@ class ExpressionParser {
     if (name === "") this.fail(`expected one of ${REWARD_OPS.join(", ")}`);
     if (!isOp(name)) {
       this.pos = start;
-      this.fail(`unknown op "${name}"; use one of ${REWARD_OPS.join(", ")}`);
+      this.fail(`unknown op ${quoted(name, 40)}; use one of ${REWARD_OPS.join(", ")}`);
     }
     this.skipSpaces();
     this.expect("(", name);
-    if (name === "all" || name === "any") return { op: name, terms: this.terms(name) };
+    if (name === "all" || name === "any") return { op: name, terms: this.terms(name, depth) };
     return this.leaf(name, this.rawArgs(name));
   }
 
-  private terms(op: "all" | "any"): RewardSpec[] {
+  private terms(op: "all" | "any", depth: number): RewardSpec[] {
     const terms: RewardSpec[] = [];
     this.skipSpaces();
     if (this.text[this.pos] === ")") this.fail(`${op}() needs at least one term: ${OP_SIGNATURES[op]}`);
     for (;;) {
-      terms.push(this.spec());
+      terms.push(this.spec(depth + 1));
       this.skipSpaces();
       const c = this.text[this.pos];
       if (c === ",") this.pos++;
@@ -154,12 +164,14 @@ class ExpressionParser {
   }
 
   private fail(why: string): never {
-    throw new RewardSpecError(`Bad reward expression at column ${this.pos + 1} of "${this.text}": ${why}. ${examplesHint()}`);
+    throw new RewardSpecError(`Bad reward expression at column ${this.pos + 1} of ${quoted(this.text)}: ${why}. ${examplesHint()}`);
   }
 }
 
 /** `near(red mug, blue bowl, 0.05)`, `all(lift(apple), relation(mug, left_of, bowl))`, ... */
 export function parseRewardExpression(text: string): RewardSpec {
+  if (typeof text !== "string") throw new RewardSpecError(`A reward expression must be text, got ${typeof text}. ${examplesHint()}`);
+  checkSpecTextLength(text);
   const spec = new ExpressionParser(text).parse();
   validateRewardSpec(spec);
   return spec;
@@ -173,21 +185,5 @@ export function looksLikeExpression(text: string): boolean {
 /** The expression form of a spec; `parseRewardExpression(formatRewardSpec(s))` deep-equals `s`. */
 export function formatRewardSpec(spec: RewardSpec): string {
   validateRewardSpec(spec);
-  return format(spec);
-}
-
-function format(spec: RewardSpec): string {
-  switch (spec.op) {
-    case "near":
-      return `near(${spec.a}, ${spec.b}, ${spec.threshold})`;
-    case "distance":
-      return `distance(${spec.a}, ${spec.b}, ${spec.goal}, ${spec.tolerance})`;
-    case "relation":
-      return `relation(${spec.a}, ${spec.relation}, ${spec.b})`;
-    case "lift":
-      return `lift(${spec.a}, ${spec.height})`;
-    case "all":
-    case "any":
-      return `${spec.op}(${spec.terms.map(format).join(", ")})`;
-  }
+  return expressionOf(spec);
 }

@@ -1,7 +1,8 @@
 import type { Relation, RewardSpec } from "./reward_spec.js";
-import { RewardSpecError, examplesHint } from "./reward_spec_error.js";
+import { RewardSpecError, examplesHint, quoted } from "./reward_spec_error.js";
 import { DEFAULT_DISTANCE_TOLERANCE, DEFAULT_LIFT_HEIGHT, DEFAULT_NEAR_THRESHOLD } from "./reward_expression.js";
 import { validateRewardSpec } from "./reward_spec_validation.js";
+import { MAX_REWARD_SPEC_TERMS, checkSpecTextLength } from "./spec_limits.js";
 
 // Every regex is built once at module load; parsing builds none.
 
@@ -117,13 +118,13 @@ function normalize(text: string): string {
 function cleanPhrase(raw: string, previous: string | null, clause: string): string {
   const p = raw.replace(PHRASE_LEADING, "").replace(PHRASE_TRAILING, "").trim();
   if (PRONOUNS.has(p)) {
-    if (previous === null) throw new RewardSpecError(`"${raw}" in "${clause}" refers to nothing said before it. ${examplesHint()}`);
+    if (previous === null) throw new RewardSpecError(`${quoted(raw)} in ${quoted(clause)} refers to nothing said before it. ${examplesHint()}`);
     return previous;
   }
-  if (p === "") throw new RewardSpecError(`"${clause}" names no object. ${examplesHint()}`);
+  if (p === "") throw new RewardSpecError(`${quoted(clause)} names no object. ${examplesHint()}`);
   if (HAS_LENGTH.test(p)) {
     throw new RewardSpecError(
-      `I could not use the length in "${clause}": only "put A 20 cm from B", "within 3 cm of B" and "lift A 10 cm" take lengths. ${examplesHint()}`,
+      `I could not use the length in ${quoted(clause)}: only "put A 20 cm from B", "within 3 cm of B" and "lift A 10 cm" take lengths. ${examplesHint()}`,
     );
   }
   return p;
@@ -141,7 +142,7 @@ function parseClause(clause: string, previous: string | null): Clause {
     if ("b" in s) s.b = cleanPhrase(s.b, previous, clause);
     return c;
   }
-  throw new RewardSpecError(`I could not understand "${clause}". ${examplesHint()}`);
+  throw new RewardSpecError(`I could not understand ${quoted(clause)}. ${examplesHint()}`);
 }
 
 /**
@@ -151,12 +152,18 @@ function parseClause(clause: string, previous: string | null): Clause {
  * on the plate, not in the air), so it is dropped.
  */
 export function parseRewardInstruction(text: string): RewardSpec {
+  if (typeof text !== "string") throw new RewardSpecError(`A reward instruction must be text, got ${typeof text}. ${examplesHint()}`);
+  checkSpecTextLength(text);
   const s = normalize(text);
   if (s === "") throw new RewardSpecError(`The reward instruction is empty. ${examplesHint()}`);
   const clauses: Clause[] = [];
   let previous: string | null = null;
   for (const part of s.split(CLAUSE_SEPARATOR)) {
     if (part === "") continue;
+    // Checked here, not only by validation: the pick-up pass below is quadratic in clauses.
+    if (clauses.length >= MAX_REWARD_SPEC_TERMS - 1) {
+      throw new RewardSpecError(`The reward instruction has more than ${MAX_REWARD_SPEC_TERMS - 1} clauses. ${examplesHint()}`);
+    }
     const c = parseClause(part, previous);
     clauses.push(c);
     if (c.spec.op !== "all" && c.spec.op !== "any") previous = c.spec.a;

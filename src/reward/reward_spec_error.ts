@@ -14,13 +14,32 @@ export const EXAMPLE_REWARD_SPECS: readonly string[] = [
   "all(lift(apple, 0.10), any(near(mug, bowl, 0.05), relation(mug, on_top_of, plate)))",
 ];
 
-/** A reward spec (text or object) that cannot be used as given; the message says why and what would work. */
+/**
+ * A reward spec (text or object) that cannot be used as given; the message says why and what
+ * would work. Code `bad_reward_spec`, or `input_too_long` for a text over the length limit.
+ */
 export class RewardSpecError extends InvalidInputError {
   readonly examples: readonly string[];
-  constructor(message: string) {
-    super("bad_reward_spec", message);
+  constructor(message: string, code: "bad_reward_spec" | "input_too_long" = "bad_reward_spec") {
+    super(code, message);
     this.examples = EXAMPLE_REWARD_SPECS;
   }
+}
+
+/** Text quoted back in a message, cut to `max` characters: a 4 KB spec must not make a 4 KB message. */
+export function quoted(text: string, max = 80): string {
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+}
+
+/** Any value, for a message, without throwing (JSON.stringify throws on BigInt, String on nothing here). */
+export function describeValue(value: unknown): string {
+  if (typeof value === "string") return quoted(value);
+  if (value === null || value === undefined || typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") {
+    return String(value);
+  }
+  if (typeof value === "symbol") return value.toString();
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return typeof value === "function" ? "a function" : "an object";
 }
 
 export function examplesHint(): string {
