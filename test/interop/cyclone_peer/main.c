@@ -19,6 +19,7 @@ static const char *USAGE =
   "                                [--seconds S] [--wait-subscribers MS]\n"
   "       cyclone_peer listen --topic ROS_TOPIC [--type image|camera_info|instances|string|reward_spec|reward]\n"
   "                           [--seconds S] [--count N]\n"
+  "       cyclone_peer graph [--seconds S] [--node NAME]   (ros_discovery_info, 16-byte GIDs)\n"
   "Domain from ROS_DOMAIN_ID (default 0), network from CYCLONEDDS_URI.\n";
 
 dds_domainid_t peer_domain(void)
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
     else if (!strcmp(a, "--topic")) o.topic = v;
     else if (!strcmp(a, "--type")) o.type = v;
     else if (!strcmp(a, "--count")) o.count = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--node")) o.node = v;
     else { fprintf(stderr, "cyclone_peer: unknown option %s\n%s", a, USAGE); return 2; }
     i++;
   }
@@ -82,6 +84,7 @@ int main(int argc, char **argv)
   }
   if (sink) return echo_sink_mode(&o);
   if (!strcmp(mode, "echo-source")) return echo_source_mode(&o);
+  if (!strcmp(mode, "graph")) return graph_mode(&o);
   if (!strcmp(mode, "listen")) {
     if (!o.topic) { fputs("cyclone_peer listen: --topic is required\n", stderr); return 2; }
     return listen_mode(&o);

@@ -9,6 +9,7 @@ typedef struct peer_options {
   const char *dir, *prefix, *question, *spec, *out;
   const char *in_topic, *out_topic;
   const char *topic, *type;  /* listen */
+  const char *node;          /* graph: stop once a node of this name is announced */
   uint64_t count;            /* listen: stop after this many messages (0: no limit) */
   double rate, seconds;
   uint32_t width, height;
@@ -24,5 +25,6 @@ int camera_mode(const peer_options_t *o);
 int echo_sink_mode(const peer_options_t *o);
 int echo_source_mode(const peer_options_t *o);
 int listen_mode(const peer_options_t *o);
+int graph_mode(const peer_options_t *o);
 
 #endif
