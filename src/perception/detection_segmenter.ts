@@ -27,15 +27,16 @@ export class DetectionSegmenter {
     if (this.labels.length !== n) {
       this.labels = new Uint16Array(n);
       this.queue = new Int32Array(n);
-      this.cleared = [];
+      this.cleared.length = 0;
     }
     const labels = this.labels;
     // Clear only what the previous frame wrote.
-    for (let k = 0; k < this.cleared.length; k += 4) {
-      const [u0, v0, u1, v1] = [this.cleared[k], this.cleared[k + 1], this.cleared[k + 2], this.cleared[k + 3]];
+    const cleared = this.cleared;
+    for (let k = 0; k < cleared.length; k += 4) {
+      const u0 = cleared[k], v0 = cleared[k + 1], u1 = cleared[k + 2], v1 = cleared[k + 3];
       for (let v = v0; v <= v1; v++) labels.fill(0, v * width + u0, v * width + u1 + 1);
     }
-    this.cleared = [];
+    cleared.length = 0;
     for (let d = 0; d < detections.length; d++) {
       const det = detections[d];
       const u0 = Math.max(0, Math.floor(det.cx - det.width / 2));
@@ -43,8 +44,8 @@ export class DetectionSegmenter {
       const v0 = Math.max(0, Math.floor(det.cy - det.height / 2));
       const v1 = Math.min(height - 1, Math.ceil(det.cy + det.height / 2));
       if (u1 < u0 || v1 < v0) continue;
-      this.cleared.push(u0, v0, u1, v1);
-      const seed = findSeed(det, u0, v0, u1, v1, width, above, labels);
+      cleared.push(u0, v0, u1, v1);
+      const seed = findSeed(det.cx, det.cy, u0, v0, u1, v1, width, above, labels);
       if (seed < 0) continue;
       const label = d + 1;
       let head = 0, tail = 0;
@@ -75,19 +76,39 @@ function visit(j: number, z: number, step: number, label: number, labels: Uint16
   return tail + 1;
 }
 
-function findSeed(det: Detection2D, u0: number, v0: number, u1: number, v1: number, width: number, above: Uint8Array, labels: Uint16Array): number {
-  const cu = Math.round(det.cx), cv = Math.round(det.cy);
+/**
+ * The seed of a box: the first free above-plane pixel on square rings of growing radius r
+ * around the rounded centre (cx, cy), within the box [u0, u1] x [v0, v1]. Each ring is
+ * visited in row order (top row left to right, then each middle row's left and right ends,
+ * then the bottom row), walking only its perimeter: O(r) per ring, O(box area) in all.
+ * Returns the pixel index, or -1 if there is none.
+ */
+export function findSeed(cx: number, cy: number, u0: number, v0: number, u1: number, v1: number, width: number, above: Uint8Array, labels: Uint16Array): number {
+  const cu = Math.round(cx), cv = Math.round(cy);
   const maxR = Math.max(u1 - u0, v1 - v0) / 2;
-  // Rings around the centre: the first free above-plane pixel is the seed.
   for (let r = 0; r <= maxR; r++) {
-    for (let dv = -r; dv <= r; dv++) {
-      for (let du = -r; du <= r; du++) {
-        if (Math.max(Math.abs(du), Math.abs(dv)) !== r) continue;
-        const u = cu + du, v = cv + dv;
-        if (u < u0 || u > u1 || v < v0 || v > v1) continue;
-        const i = v * width + u;
-        if (above[i] && labels[i] === 0) return i;
+    const left = cu - r, right = cu + r;
+    const ua = Math.max(u0, left), ub = Math.min(u1, right);
+    // Top row.
+    let v = cv - r;
+    if (v >= v0 && v <= v1) {
+      for (let u = ua, i = v * width + ua; u <= ub; u++, i++) if (above[i] && labels[i] === 0) return i;
+    }
+    if (r === 0) continue;
+    // Middle rows: only the two ends belong to the ring.
+    const va = Math.max(v0, cv - r + 1), vb = Math.min(v1, cv + r - 1);
+    const hasLeft = left >= u0 && left <= u1, hasRight = right >= u0 && right <= u1;
+    if (hasLeft || hasRight) {
+      for (v = va; v <= vb; v++) {
+        const row = v * width;
+        if (hasLeft && above[row + left] && labels[row + left] === 0) return row + left;
+        if (hasRight && above[row + right] && labels[row + right] === 0) return row + right;
       }
+    }
+    // Bottom row.
+    v = cv + r;
+    if (v >= v0 && v <= v1) {
+      for (let u = ua, i = v * width + ua; u <= ub; u++, i++) if (above[i] && labels[i] === 0) return i;
     }
   }
   return -1;

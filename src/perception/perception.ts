@@ -3,12 +3,14 @@ import { InvalidInputError, SpatialRewardError } from "../errors.js";
 import { validateIntrinsics, type PinholeIntrinsics } from "../geometry/intrinsics.js";
 import { frameFromUp, type SpatialFrame } from "../geometry/spatial_frame.js";
 import type { Scene, SceneObject } from "../scene/scene_object.js";
+import { validateStampNs } from "../time/ros_time.js";
+import { StampGate, type StampVerdict, type TimelineJump } from "../time/stamp_gate.js";
 import { AmodalBoxEstimator, type Box3, type RestingOn } from "./amodal_box.js";
 import { ColorNamer } from "./color_naming.js";
 import { DetectionSegmenter } from "./detection_segmenter.js";
-import { DepthReader, readLabels, validateImage } from "./image_views.js";
+import { DepthReader, LabelReader, validateImage } from "./image_views.js";
 import { ObjectTracker } from "./object_tracker.js";
-import type { Detection2D, RgbdFrame } from "./rgbd_frame.js";
+import type { Detection2D, InstanceMask, RgbdFrame } from "./rgbd_frame.js";
 import { SupportPlaneEstimator } from "./support_plane.js";
 
 export interface PerceptionOptions {
@@ -23,6 +25,22 @@ export interface PerceptionOptions {
   /** Depth range the sensor is trusted in, metres. */
   minDepth: number;
   maxDepth: number;
+  /**
+   * Per-frame budget: at most this many detections (or labelled instances in a mask); more
+   * is a detection_budget error. Bounds the cost of one frame, which grows with the boxes.
+   */
+  maxDetections: number;
+  /** Per-frame budget: total detection box (or instance bounding box) area, clipped to the image, in images. */
+  maxDetectionArea: number;
+  /** A frame stamped further than this from the last processed one is a stamp jump, ms. */
+  maxStampJumpMs: number;
+  /** Consecutive frames on a new timeline (a bag restart, a clock step) before it is adopted. */
+  stampJumpConfirmFrames: number;
+  /**
+   * The fitted support's normal must be at least this far from the optical axis, degrees: a
+   * plane facing the camera squarely is a wall (or a top-down view), where "forward" is undefined.
+   */
+  minSupportObliquityDeg: number;
 }
 
 export const DEFAULT_PERCEPTION_OPTIONS: PerceptionOptions = {
@@ -32,30 +50,56 @@ export const DEFAULT_PERCEPTION_OPTIONS: PerceptionOptions = {
   maxPointsPerObject: 1500,
   minDepth: 0.1,
   maxDepth: 10,
+  maxDetections: 256,
+  maxDetectionArea: 4,
+  maxStampJumpMs: 5000,
+  stampJumpConfirmFrames: 3,
+  minSupportObliquityDeg: 10,
 };
 
 const MAX_LABEL = 65536;
+const DEPTH_ENCODINGS = ["32FC1", "16UC1"];
+const RGB_ENCODINGS = ["rgb8", "bgr8"];
+const LABEL_ENCODINGS = ["mono8", "mono16", "16UC1"];
+const NO_LABELS = new Uint8Array(0);
+const ascending = (a: number, b: number): number => a - b;
 
 /**
  * RGB-D frame → scene graph: lifts segmented depth pixels to 3D, canonicalises them into the
  * gravity-aligned spatial frame (support plane by RANSAC, or a given up vector), rejects
  * flying pixels and surface points, estimates amodal boxes, names colours and tracks ids.
  *
- * Every rejected frame throws a SpatialRewardError after counting `errors.<code>`; every
- * dropped object or pixel class is counted too, so callers can keep running and report.
- * Buffers are allocated on the first frame of a size and reused after.
+ * Every rejected frame throws a SpatialRewardError after counting `errors.<code>` (exactly
+ * once; an unexpected exception counts as `errors.internal` and is rethrown as it was); every
+ * dropped object, detection or pixel class is counted too, so callers can keep running and
+ * report. A rejected frame leaves nothing behind: per-frame state is cleared whatever the exit
+ * and the support-plane memory is rolled back, so the next frame is processed as if the
+ * rejected one had never come. Buffers are allocated on the first frame of a size and reused after.
+ *
+ * Stamps: a frame older than the last processed one is `out_of_order_stamp`. A frame more
+ * than maxStampJumpMs away (either way) is an outlier, `out_of_order_stamp` counted under
+ * `stamp_jump.ahead` / `stamp_jump.back` too, and costs only itself; when
+ * stampJumpConfirmFrames consecutive frames agree on the new timeline it is adopted
+ * (`stamp_jump.adopted`, `timelineJumps`, `lastTimelineJump`) and the tracks are reset.
  */
 export class Perception {
   readonly counters = new Counters();
   readonly options: PerceptionOptions;
   private readonly depthReader = new DepthReader();
+  private readonly labelReader = new LabelReader();
   private readonly plane = new SupportPlaneEstimator();
   private readonly boxes = new AmodalBoxEstimator();
   private readonly colors = new ColorNamer();
   private readonly segmenter = new DetectionSegmenter();
+  private readonly stamps: StampGate;
   readonly tracker = new ObjectTracker();
 
-  private intrinsicsKey = "";
+  private camWidth = 0;
+  private camHeight = 0;
+  private camFx = NaN;
+  private camFy = NaN;
+  private camCx = NaN;
+  private camCy = NaN;
   private rayX = new Float64Array(0);
   private rayY = new Float64Array(0);
   private samples = new Float32Array(0);
@@ -64,90 +108,214 @@ export class Perception {
   private zs = new Float32Array(0);
   private depthM = new Float32Array(0);
   private above = new Uint8Array(0);
+  private gridMark = new Uint8Array(0);
+  private heights = new Float64Array(0);
   private readonly labelCount = new Int32Array(MAX_LABEL);
   private readonly labelU0 = new Int32Array(MAX_LABEL);
   private readonly labelU1 = new Int32Array(MAX_LABEL);
   private readonly labelV0 = new Int32Array(MAX_LABEL);
   private readonly labelV1 = new Int32Array(MAX_LABEL);
   private readonly box: Box3 = { cx: 0, cy: 0, cz: 0, sx: 0, sy: 0, sz: 0 };
-  private lastStamp: bigint | null = null;
+  private readonly roi = { u0: 0, u1: 0, v0: 0, v1: 0 };
+  // Per-frame state, cleared by endFrame() however the frame ends.
+  /** Label ids seen this frame (their labelCount entries are non-zero until cleared). */
+  private readonly present: number[] = [];
+  /** This frame's usable detections (detection k is label k + 1). */
+  private readonly dets: Detection2D[] = [];
+  private frameLabels: InstanceMask["labels"] | null = null;
+
   /** The frame of the last processed scene (for callers that map answers back to the camera). */
   lastFrame: SpatialFrame | null = null;
 
   constructor(options: Partial<PerceptionOptions> = {}) {
     this.options = { ...DEFAULT_PERCEPTION_OPTIONS, ...options };
+    const o = this.options;
+    if (!(Number.isInteger(o.maxDetections) && o.maxDetections >= 0 && o.maxDetections < MAX_LABEL)) {
+      throw new InvalidInputError("bad_argument", `maxDetections must be an integer in [0, ${MAX_LABEL - 1}] (got ${o.maxDetections})`);
+    }
+    if (!(o.maxDetectionArea >= 0)) throw new InvalidInputError("bad_argument", `maxDetectionArea must be ≥ 0 images (got ${o.maxDetectionArea})`);
+    if (!(o.maxStampJumpMs >= 0 && o.maxStampJumpMs <= 1e12)) {
+      throw new InvalidInputError("bad_argument", `maxStampJumpMs must be in [0, 1e12] (got ${o.maxStampJumpMs})`);
+    }
+    if (!(o.minSupportObliquityDeg >= 0 && o.minSupportObliquityDeg < 90)) {
+      throw new InvalidInputError("bad_argument", `minSupportObliquityDeg must be in [0, 90) (got ${o.minSupportObliquityDeg})`);
+    }
+    this.stamps = new StampGate({ maxJumpNs: BigInt(Math.round(o.maxStampJumpMs * 1e6)), confirm: o.stampJumpConfirmFrames });
   }
 
-  /** Forget the plane and the tracks (new scene or camera moved for good). */
+  /** Timelines adopted so far (a change is worth a log line: compare with the value before process()). */
+  get timelineJumps(): number {
+    return this.stamps.jumps;
+  }
+
+  /** The last adopted stamp timeline change, null if none. */
+  get lastTimelineJump(): TimelineJump | null {
+    return this.stamps.lastJump;
+  }
+
+  /** Forget the plane, the tracks and the stamp timeline (new scene, camera moved for good, new session). */
   reset(): void {
     this.plane.reset();
+    this.plane.mark();
     this.tracker.reset();
-    this.lastStamp = null;
+    this.stamps.reset();
+    this.labelCount.fill(0);
+    this.endFrame();
+    this.lastFrame = null;
   }
 
   process(frame: RgbdFrame): Scene {
     this.counters.inc("frames_in");
+    this.plane.mark();
     try {
-      const scene = this.processUnchecked(frame);
+      const scene = this.processFrame(frame);
       this.counters.inc("frames_out");
       this.counters.inc("objects_out", scene.objects.length);
       return scene;
     } catch (e) {
+      this.plane.rollback();
       const code = e instanceof SpatialRewardError ? e.code : "internal";
       this.counters.inc(`errors.${code}`);
       throw e;
+    } finally {
+      this.endFrame();
     }
   }
 
-  private processUnchecked(frame: RgbdFrame): Scene {
+  /** Clears what a frame set, whether it succeeded or threw. Never throws. */
+  private endFrame(): void {
+    const present = this.present, count = this.labelCount;
+    for (let i = 0; i < present.length; i++) count[present[i]] = 0;
+    present.length = 0;
+    this.dets.length = 0;
+    this.frameLabels = null;
+  }
+
+  /** Checks everything about the frame that can be checked before any work, in order of cost. */
+  private admit(frame: RgbdFrame): StampVerdict {
+    const stamp = validateStampNs(frame.stamp);
     const k = frame.intrinsics;
     validateIntrinsics(k);
     const { width, height } = k;
-    validateImage(frame.depth, "depth", width, height, ["32FC1", "16UC1"]);
-    validateImage(frame.rgb, "rgb", width, height, ["rgb8", "bgr8"]);
-    if (!frame.instances && !frame.detections) {
+    validateImage(frame.depth, "depth", width, height, DEPTH_ENCODINGS);
+    validateImage(frame.rgb, "rgb", width, height, RGB_ENCODINGS);
+    const instances = frame.instances;
+    if (!instances && !frame.detections) {
       throw new InvalidInputError("bad_argument", "frame has neither instance masks nor detections");
     }
-    if (frame.instances) validateImage(frame.instances.image, "instance mask", width, height, ["mono8", "mono16", "16UC1"]);
-    if (this.lastStamp !== null && frame.stamp < this.lastStamp) {
-      throw new InvalidInputError("out_of_order_stamp", `frame stamp ${frame.stamp} ns is older than the previous ${this.lastStamp} ns`);
+    if (instances) {
+      validateImage(instances.image, "instance mask", width, height, LABEL_ENCODINGS);
+      if (instances.labels === null || typeof instances.labels !== "object" || typeof instances.labels.get !== "function") {
+        throw new InvalidInputError("bad_argument", "instance mask labels must be a map from instance id to class");
+      }
+    } else if (!Array.isArray(frame.detections)) {
+      throw new InvalidInputError("bad_argument", "detections must be an array");
     }
+    const up = frame.upInCamera;
+    if (up !== undefined) {
+      const n = up === null || typeof up !== "object" ? NaN : Math.hypot(up.x, up.y, up.z);
+      if (!(n > 0 && n < Infinity)) throw new InvalidInputError("bad_argument", "upInCamera must be a non-zero finite vector");
+    }
+    const verdict = this.stamps.check(stamp);
+    const last = this.stamps.lastStamp;
+    if (verdict === "out_of_order") {
+      throw new InvalidInputError("out_of_order_stamp", `frame stamp ${stamp} ns is older than the previous ${last} ns`);
+    }
+    if (verdict === "jump_ahead" || verdict === "jump_back") {
+      const ahead = verdict === "jump_ahead";
+      this.counters.inc(ahead ? "stamp_jump.ahead" : "stamp_jump.back");
+      const gap = Number(ahead ? stamp - last! : last! - stamp) / 1e9;
+      throw new InvalidInputError(
+        "out_of_order_stamp",
+        `frame stamp ${stamp} ns is ${gap.toFixed(3)} s ${ahead ? "ahead of" : "behind"} the last processed frame (${last} ns), ` +
+          `more than ${this.options.maxStampJumpMs} ms: an outlier, unless ${this.options.stampJumpConfirmFrames} consecutive frames confirm the new timeline`,
+      );
+    }
+    return verdict;
+  }
+
+  /**
+   * This frame's usable detections, in order, into this.dets: malformed ones (non-finite or
+   * non-positive box, entirely off the image, no class) are dropped and counted. Enforces the
+   * per-frame budget on the raw count and on the total clipped box area.
+   */
+  private screenDetections(raw: readonly Detection2D[], width: number, height: number): Detection2D[] {
+    const o = this.options;
+    if (raw.length > o.maxDetections) {
+      throw new InvalidInputError("detection_budget", `frame has ${raw.length} detections, more than the per-frame budget of ${o.maxDetections} (maxDetections)`);
+    }
+    const out = this.dets;
+    let area = 0, dropped = 0;
+    for (let i = 0; i < raw.length; i++) {
+      const det = raw[i];
+      const a = clippedBoxArea(det, width, height);
+      if (a < 0 || typeof det.kind !== "string" || det.kind.length === 0) {
+        dropped++;
+        continue;
+      }
+      area += a;
+      out.push(det);
+    }
+    if (dropped > 0) this.counters.inc("dropped.bad_detection", dropped);
+    if (area > o.maxDetectionArea * width * height) {
+      throw new InvalidInputError(
+        "detection_budget",
+        `detection boxes cover ${(area / (width * height)).toFixed(2)} images in total (clipped to the image), more than the per-frame budget of ${o.maxDetectionArea} (maxDetectionArea)`,
+      );
+    }
+    if (out.length === 0) {
+      throw new InvalidInputError(
+        "empty_mask",
+        raw.length === 0
+          ? "no detections in the frame"
+          : `none of the ${raw.length} detections is usable (non-finite or non-positive box, off the image, or no class); counted as dropped.bad_detection`,
+      );
+    }
+    return out;
+  }
+
+  /** The class of a label: the mask's label map entry, or the detection's class. */
+  private kindOf(id: number, instanceMode: boolean): string | undefined {
+    if (instanceMode) {
+      const kind = this.frameLabels!.get(id);
+      return typeof kind === "string" && kind.length > 0 ? kind : undefined;
+    }
+    return this.dets[id - 1]?.kind;
+  }
+
+  private processFrame(frame: RgbdFrame): Scene {
+    const verdict = this.admit(frame);
+    const k = frame.intrinsics;
+    const { width, height } = k;
+    const instanceMode = frame.instances !== undefined && frame.instances !== null;
+    const dets = instanceMode ? this.dets : this.screenDetections(frame.detections!, width, height);
     this.prepare(k);
 
     const depth = this.depthReader.read(frame.depth);
     const d = depth.data, ds = depth.stride, dscale = depth.scale;
     const minZ = this.options.minDepth, maxZ = this.options.maxDepth;
 
-    let labels: Uint8Array | Uint16Array;
-    let ls: number;
-    let labelKinds: (id: number) => string | undefined;
-    let instanceMode = true;
-    if (frame.instances) {
-      const lv = readLabels(frame.instances.image);
+    let labels: Uint8Array | Uint16Array = NO_LABELS;
+    let ls = width;
+    if (instanceMode) {
+      const lv = this.labelReader.read(frame.instances!.image);
       labels = lv.data;
       ls = lv.stride;
-      const map = frame.instances.labels;
-      labelKinds = (id) => map.get(id);
-    } else {
-      instanceMode = false;
-      labels = new Uint8Array(0);
-      ls = width;
-      const dets = frame.detections ?? [];
-      labelKinds = (id) => dets[id - 1]?.kind;
+      this.frameLabels = frame.instances!.labels;
     }
 
     // 1. Where the objects are: instance extents, or the detection boxes.
-    const dets = frame.detections ?? [];
-    const roi = { u0: width, u1: -1, v0: height, v1: -1 };
-    let present: number[] = [];
+    const roi = this.roi;
+    roi.u0 = width; roi.u1 = -1; roi.v0 = height; roi.v1 = -1;
+    let present = this.present;
     if (instanceMode) {
       present = this.labelExtents(labels, ls, width, height);
+      this.checkInstanceBudget(present, width, height);
       for (const id of present) this.grow(roi, this.labelU0[id], this.labelU1[id], this.labelV0[id], this.labelV1[id]);
     } else {
       for (const det of dets) this.grow(roi, det.cx - det.width / 2, det.cx + det.width / 2, det.cy - det.height / 2, det.cy + det.height / 2);
     }
     if (roi.u1 < 0) {
-      for (let i = 0; i < present.length; i++) this.labelCount[present[i]] = 0;
       throw new InvalidInputError("empty_mask", instanceMode ? "instance mask has no labelled pixels" : "no detections in the frame");
     }
     // The support is the surface the objects stand on, so the plane is sought around them
@@ -175,14 +343,12 @@ export class Perception {
       }
     }
     if (validSamples === 0) {
-      for (let i = 0; i < present.length; i++) this.labelCount[present[i]] = 0;
       throw new InvalidInputError("bad_depth", "depth image has no valid readings (all zero, NaN or out of range) around the objects");
     }
     let spatial: SpatialFrame;
     if (frame.upInCamera) {
       const up = frame.upInCamera;
       const n = Math.hypot(up.x, up.y, up.z);
-      if (!(n > 0)) throw new InvalidInputError("bad_argument", "upInCamera must be a non-zero finite vector");
       spatial = frameFromUp(up, supportHeightAlong(samples, ns, up.x / n, up.y / n, up.z / n));
     } else {
       let plane = this.plane.estimate(samples, ns);
@@ -200,19 +366,30 @@ export class Perception {
         this.counters.inc("support_plane.rejected_low_plane");
       }
       if (!plane) {
-        for (let i = 0; i < present.length; i++) this.labelCount[present[i]] = 0;
         throw new InvalidInputError("no_support_plane", `no support plane found in ${ns} background samples (needs ≥30% inliers within ${this.plane.options.threshold} m)`);
+      }
+      // The spatial frame's forward is the optical axis projected on the support; for a plane
+      // facing the camera (a wall seen head-on, or constant depth) it is undefined: whatever
+      // the objects stand on is not in view.
+      const oblique = Math.hypot(plane.nx, plane.ny);
+      if (oblique < Math.sin((this.options.minSupportObliquityDeg * Math.PI) / 180)) {
+        const deg = (Math.asin(Math.min(1, oblique)) * 180) / Math.PI;
+        throw new InvalidInputError(
+          "no_support_plane",
+          `the dominant surface around the objects faces the camera (its normal is ${deg.toFixed(1)}° from the optical axis, ` +
+            `under ${this.options.minSupportObliquityDeg}°): a wall or a constant-depth image, not a support seen from above`,
+        );
       }
       spatial = frameFromUp({ x: plane.nx, y: plane.ny, z: plane.nz }, plane.d);
     }
-    this.lastFrame = spatial;
     const R = spatial.rotation;
     const r0 = R[0], r1 = R[1], r2 = R[2], r3 = R[3], r4 = R[4], r5 = R[5], r6 = R[6], r7 = R[7], r8 = R[8];
     const supportZ = spatial.supportZ;
     const floorZ = supportZ === null ? -Infinity : supportZ + this.options.minHeightAboveSupport;
     const colorFloorZ = supportZ === null ? -Infinity : supportZ + 0.015;
 
-    // 3. Detections → label image by segmenting depth inside each box.
+    // 3. Detections → label image by segmenting depth inside each box. The segmenter reads
+    // `above` only inside the box it is growing, all of which is written here first.
     if (!instanceMode) {
       const depthM = this.depthM, above = this.above;
       for (let v = 0; v < height; v++) {
@@ -231,11 +408,6 @@ export class Perception {
         }
       }
       labels = this.segmenter.segment(dets, width, height, depthM, above);
-      for (const det of dets) {
-        const u0 = Math.max(0, Math.floor(det.cx - det.width / 2)), u1 = Math.min(width - 1, Math.ceil(det.cx + det.width / 2));
-        const v0 = Math.max(0, Math.floor(det.cy - det.height / 2)), v1 = Math.min(height - 1, Math.ceil(det.cy + det.height / 2));
-        for (let v = v0; v <= v1; v++) above.fill(0, v * width + u0, v * width + u1 + 1);
-      }
       present = this.labelExtents(labels, ls, width, height);
       if (present.length === 0) throw new InvalidInputError("empty_mask", "no detection box contains an object above the support surface");
     }
@@ -250,7 +422,7 @@ export class Perception {
     for (const id of present) {
       const pixels = count[id];
       count[id] = 0;
-      const kind = labelKinds(id);
+      const kind = this.kindOf(id, instanceMode);
       if (kind === undefined) {
         this.counters.inc("dropped.unlabelled_instance");
         continue;
@@ -332,18 +504,48 @@ export class Perception {
         numPoints: n,
       });
     }
+    // Nothing below throws on input: the frame is accepted, and the cross-frame state moves.
+    const stamp = frame.stamp;
+    if (verdict === "adopt") {
+      // A new timeline (bag restart, clock step): the old tracks belong to another time.
+      this.tracker.reset();
+      this.counters.inc("stamp_jump.adopted");
+    }
     this.tracker.update(objects, resting);
-    this.lastStamp = frame.stamp;
-    return { stamp: frame.stamp, objects, supportZ };
+    this.stamps.commit(stamp, verdict === "adopt" ? "adopt" : "accept");
+    this.lastFrame = spatial;
+    return { stamp, objects, supportZ };
   }
 
-  /** One pass over the label image: ids present (sorted) and their pixel extents. */
+  /** The per-frame budget applied to instance masks: labelled instances and their bounding-box area. */
+  private checkInstanceBudget(present: readonly number[], width: number, height: number): void {
+    let labelled = 0, area = 0;
+    for (let i = 0; i < present.length; i++) {
+      const id = present[i];
+      if (this.kindOf(id, true) === undefined) continue;
+      labelled++;
+      area += (this.labelU1[id] - this.labelU0[id] + 1) * (this.labelV1[id] - this.labelV0[id] + 1);
+    }
+    const o = this.options;
+    if (labelled > o.maxDetections) {
+      throw new InvalidInputError("detection_budget", `instance mask has ${labelled} labelled instances, more than the per-frame budget of ${o.maxDetections} (maxDetections)`);
+    }
+    if (area > o.maxDetectionArea * width * height) {
+      throw new InvalidInputError(
+        "detection_budget",
+        `instance bounding boxes cover ${(area / (width * height)).toFixed(2)} images in total, more than the per-frame budget of ${o.maxDetectionArea} (maxDetectionArea)`,
+      );
+    }
+  }
+
+  /** One pass over the label image: ids present (sorted, into this.present) and their pixel extents. */
   private labelExtents(labels: Uint8Array | Uint16Array, ls: number, width: number, height: number): number[] {
-    const present: number[] = [];
+    const present = this.present;
     // Most of a mask is background: read mono8 masks four pixels at a time and skip zero words.
+    // The word view ends at the last whole word of the last row's pixels (its padding may be absent).
     const wordsPerRow = width >> 2;
     const words = labels instanceof Uint8Array && labels.byteOffset % 4 === 0 && ls % 4 === 0
-      ? new Uint32Array(labels.buffer, labels.byteOffset, (ls * height) >> 2)
+      ? new Uint32Array(labels.buffer, labels.byteOffset, (ls * (height - 1) + (wordsPerRow << 2)) >> 2)
       : null;
     for (let v = 0; v < height; v++) {
       const row = v * ls;
@@ -359,7 +561,7 @@ export class Perception {
       }
       for (; u < width; u++) this.visit(labels[row + u], u, v, present);
     }
-    return present.sort((a, b) => a - b);
+    return present.sort(ascending);
   }
 
   private visit(id: number, u: number, v: number, present: number[]): void {
@@ -376,29 +578,51 @@ export class Perception {
     count[id]++;
   }
 
-  /** Median height above `plane` of a grid of object pixels (mask pixels, or inside boxes). */
+  /**
+   * Median height above `plane` of a grid of object pixels (mask pixels, or the inner half of
+   * the boxes). Boxes mark the grid points inside them first, so the cost is grid + boxes,
+   * not grid x boxes.
+   */
   private medianObjectHeight(
     plane: { nx: number; ny: number; nz: number; d: number },
     d: Float32Array | Uint16Array, ds: number, dscale: number,
     labels: Uint8Array | Uint16Array, ls: number, instanceMode: boolean, dets: readonly Detection2D[],
     u0: number, u1: number, v0: number, v1: number,
   ): number {
-    const hs: number[] = [];
     const step = Math.max(2, Math.round(Math.sqrt(((u1 - u0 + 1) * (v1 - v0 + 1)) / 2000)));
-    for (let v = v0; v <= v1; v += step) {
-      for (let u = u0; u <= u1; u += step) {
-        const inside = instanceMode
-          ? labels[v * ls + u] !== 0
-          : dets.some((b) => Math.abs(u - b.cx) <= b.width / 4 && Math.abs(v - b.cy) <= b.height / 4);
+    const nu = Math.floor((u1 - u0) / step) + 1, nv = Math.floor((v1 - v0) / step) + 1;
+    if (this.heights.length < nu * nv) {
+      this.heights = new Float64Array(nu * nv);
+      this.gridMark = new Uint8Array(nu * nv);
+    }
+    const mark = this.gridMark;
+    if (!instanceMode) {
+      mark.fill(0, 0, nu * nv);
+      for (const b of dets) {
+        const hw = b.width / 4, hh = b.height / 4;
+        // Candidate grid columns and rows, one wider each way; the exact test decides.
+        const i0 = Math.max(0, Math.floor((b.cx - hw - u0) / step) - 1), i1 = Math.min(nu - 1, Math.ceil((b.cx + hw - u0) / step) + 1);
+        const j0 = Math.max(0, Math.floor((b.cy - hh - v0) / step) - 1), j1 = Math.min(nv - 1, Math.ceil((b.cy + hh - v0) / step) + 1);
+        for (let j = j0; j <= j1; j++) {
+          if (!(Math.abs(v0 + j * step - b.cy) <= hh)) continue;
+          for (let i = i0; i <= i1; i++) if (Math.abs(u0 + i * step - b.cx) <= hw) mark[j * nu + i] = 1;
+        }
+      }
+    }
+    const hs = this.heights;
+    let n = 0;
+    for (let j = 0, v = v0; v <= v1; j++, v += step) {
+      for (let i = 0, u = u0; u <= u1; i++, u += step) {
+        const inside = instanceMode ? labels[v * ls + u] !== 0 : mark[j * nu + i] === 1;
         if (!inside) continue;
         const z = d[v * ds + u] * dscale;
         if (!(z > this.options.minDepth && z < this.options.maxDepth)) continue;
-        hs.push(plane.nx * this.rayX[u] * z + plane.ny * this.rayY[v] * z + plane.nz * z + plane.d);
+        hs[n++] = plane.nx * this.rayX[u] * z + plane.ny * this.rayY[v] * z + plane.nz * z + plane.d;
       }
     }
-    if (hs.length === 0) return 0;
-    hs.sort((a, b) => a - b);
-    return hs[hs.length >> 1];
+    if (n === 0) return 0;
+    const sorted = hs.subarray(0, n).sort();
+    return sorted[n >> 1];
   }
 
   private grow(roi: { u0: number; u1: number; v0: number; v1: number }, u0: number, u1: number, v0: number, v1: number): void {
@@ -407,15 +631,16 @@ export class Perception {
   }
 
   private prepare(k: PinholeIntrinsics): void {
-    const key = `${k.width}x${k.height}:${k.fx}:${k.fy}:${k.cx}:${k.cy}`;
-    if (key === this.intrinsicsKey) return;
-    this.intrinsicsKey = key;
+    if (k.width === this.camWidth && k.height === this.camHeight && k.fx === this.camFx && k.fy === this.camFy && k.cx === this.camCx && k.cy === this.camCy) return;
+    this.camWidth = k.width; this.camHeight = k.height;
+    this.camFx = k.fx; this.camFy = k.fy; this.camCx = k.cx; this.camCy = k.cy;
     this.rayX = new Float64Array(k.width);
     this.rayY = new Float64Array(k.height);
     for (let u = 0; u < k.width; u++) this.rayX[u] = (u - k.cx) / k.fx;
     for (let v = 0; v < k.height; v++) this.rayY[v] = (v - k.cy) / k.fy;
     const n = k.width * k.height;
-    this.samples = new Float32Array(Math.ceil(n / 4 + 64) * 3);
+    // Plane samples sit on a grid of stride ≥ 2: at most this many per frame.
+    this.samples = new Float32Array(((k.width >> 1) + 1) * ((k.height >> 1) + 1) * 3);
     this.xs = new Float32Array(n);
     this.ys = new Float32Array(n);
     this.zs = new Float32Array(n);
@@ -423,6 +648,25 @@ export class Perception {
     this.above = new Uint8Array(n);
     this.plane.reset();
   }
+}
+
+/**
+ * Pixels of a detection box clipped to the image, or -1 for a box that cannot be used:
+ * not an object, non-finite centre or size, non-positive size, or entirely off the image.
+ */
+function clippedBoxArea(det: Detection2D, width: number, height: number): number {
+  if (det === null || typeof det !== "object") return -1;
+  const { cx, cy } = det, bw = det.width, bh = det.height;
+  if (!(isFiniteNumber(cx) && isFiniteNumber(cy) && isFiniteNumber(bw) && isFiniteNumber(bh))) return -1;
+  if (!(bw > 0 && bh > 0)) return -1;
+  const u0 = Math.max(0, Math.floor(cx - bw / 2)), u1 = Math.min(width - 1, Math.ceil(cx + bw / 2));
+  const v0 = Math.max(0, Math.floor(cy - bh / 2)), v1 = Math.min(height - 1, Math.ceil(cy + bh / 2));
+  if (u1 < u0 || v1 < v0) return -1;
+  return (u1 - u0 + 1) * (v1 - v0 + 1);
+}
+
+function isFiniteNumber(x: unknown): x is number {
+  return typeof x === "number" && Number.isFinite(x);
 }
 
 /** True if either neighbour reading is valid and nearer than `lim`. */

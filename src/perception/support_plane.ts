@@ -37,6 +37,8 @@ export const DEFAULT_SUPPORT_PLANE_OPTIONS: SupportPlaneOptions = {
 export class SupportPlaneEstimator {
   private last: Plane | null = null;
   private seed = 0x9e3779b9;
+  private markedLast: Plane | null = null;
+  private markedSeed = 0x9e3779b9;
   readonly options: SupportPlaneOptions;
 
   constructor(options: Partial<SupportPlaneOptions> = {}) {
@@ -45,6 +47,18 @@ export class SupportPlaneEstimator {
 
   reset(): void {
     this.last = null;
+  }
+
+  /** Remembers the current state, so a frame that is rejected later can be undone. */
+  mark(): void {
+    this.markedLast = this.last;
+    this.markedSeed = this.seed;
+  }
+
+  /** Back to the state at the last mark(): a rejected frame leaves no trace. */
+  rollback(): void {
+    this.last = this.markedLast;
+    this.seed = this.markedSeed;
   }
 
   /** Samples are xyz triples in the camera optical frame; returns null if no plane is supported. */

@@ -7,9 +7,9 @@ export interface ImageLike {
   width: number;
   height: number;
   encoding: string;
-  /** Bytes per row. */
+  /** Bytes per row, padding included; the last row's padding may be absent from `data`. */
   step: number;
-  /** 0 little-endian (default), 1 big-endian. */
+  /** 0 little-endian (default), 1 big-endian; perception refuses anything else. */
   is_bigendian?: number;
   data: Uint8Array;
 }
