@@ -4,6 +4,7 @@ import { Renderer } from "./renderer.js";
 import { Rng } from "./rng.js";
 import { supportWorld } from "./shapes.js";
 import type { World } from "./world.js";
+import { checkFinite, checkInteger, checkSeed } from "./sim_arguments.js";
 
 export interface CameraOptions {
   width: number;
@@ -35,9 +36,8 @@ export const DEFAULT_CAMERA_OPTIONS: CameraOptions = {
  * lies inside the image and is mostly unoccluded, so every question has an observable answer.
  */
 export function placeCamera(world: World, seed: number, options: Partial<CameraOptions> = {}): { camera: Camera; attempts: number; minVisibility: number } {
-  // Keys given as undefined keep their defaults (callers pass optional CLI values through).
-  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-  const o: CameraOptions = { ...DEFAULT_CAMERA_OPTIONS, ...given };
+  checkSeed(seed, "placeCamera");
+  const o = cameraOptions(options);
   const rng = new Rng(seed ^ 0x0ca11e5a);
   const k = intrinsicsFromFov(o.width, o.height, o.hfovDeg);
   const renderer = new Renderer();
@@ -70,6 +70,27 @@ export function placeCamera(world: World, seed: number, options: Partial<CameraO
   }
   if (!best) throw new Error(`no camera pose frames all ${world.objects.length} objects`);
   return { camera: best.camera, attempts: 60, minVisibility: best.score };
+}
+
+/** Largest image side: the renderer holds several buffers of width × height. */
+export const MAX_IMAGE_SIDE = 8192;
+
+/**
+ * The defaults overridden by `options` (keys given as undefined keep their defaults: callers
+ * pass optional CLI values through), or InvalidInputError("bad_argument") for a value that
+ * cannot make an image (zero, fractional or huge sizes, a field of view of 0 or ≥ 180°, NaN).
+ */
+export function cameraOptions(options: Partial<CameraOptions> = {}): CameraOptions {
+  const given = Object.fromEntries(Object.entries(options ?? {}).filter(([, v]) => v !== undefined));
+  const o: CameraOptions = { ...DEFAULT_CAMERA_OPTIONS, ...given };
+  checkInteger(o.width, "camera width", 8, MAX_IMAGE_SIDE);
+  checkInteger(o.height, "camera height", 8, MAX_IMAGE_SIDE);
+  checkFinite(o.hfovDeg, "camera hfovDeg", 1, 170);
+  checkFinite(o.minPitchDeg, "camera minPitchDeg", 0, 90);
+  checkFinite(o.maxPitchDeg, `camera maxPitchDeg (≥ minPitchDeg ${o.minPitchDeg})`, o.minPitchDeg, 90);
+  checkFinite(o.minVisibleFraction, "camera minVisibleFraction", 0, 1);
+  checkFinite(o.minVisiblePixels, "camera minVisiblePixels", 0, Number.MAX_SAFE_INTEGER);
+  return o;
 }
 
 /** Every object's world box corners project inside the image with a 3-pixel margin. */

@@ -15,3 +15,4 @@ export * from "./teleop_scenario.js";
 export * from "./episode_eval.js";
 export * from "./sim_env.js";
 export * from "./scripted_policy.js";
+export * from "./sim_arguments.js";

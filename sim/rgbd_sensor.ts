@@ -7,6 +7,8 @@ import { Rng } from "./rng.js";
 import { RealsenseNoise, type NoiseModel } from "./sensor_noise.js";
 import { truthScene } from "./truth.js";
 import type { World } from "./world.js";
+import { InvalidInputError } from "../src/errors.js";
+import { checkNoise, checkSeed } from "./sim_arguments.js";
 
 export interface SensorOptions {
   noise: NoiseModel;
@@ -32,6 +34,9 @@ export class RgbdSensor {
   private readonly rng: Rng;
 
   constructor(readonly options: SensorOptions) {
+    if (options === null || typeof options !== "object") throw new InvalidInputError("bad_argument", "RgbdSensor: options { noise, seed } are required");
+    checkNoise(options.noise, "RgbdSensor");
+    checkSeed(options.seed, "RgbdSensor");
     this.rng = new Rng(options.seed ^ 0x5e7503);
   }
 

@@ -2,6 +2,8 @@ import { CATALOGUE, type CatalogueEntry } from "./catalogue.js";
 import { Rng } from "./rng.js";
 import { primitiveHeight, supportLocal, type Primitive } from "./shapes.js";
 import type { SimObject, World } from "./world.js";
+import { InvalidInputError } from "../src/errors.js";
+import { checkFinite, checkInteger, checkSeed } from "./sim_arguments.js";
 
 export interface SceneOptions {
   minObjects: number;
@@ -25,13 +27,33 @@ export function footprintRadius(p: Primitive): number {
   return r * 1.02;
 }
 
+/** At most this many objects in a scene (the table area holds about a dozen). */
+const MAX_OBJECTS = 24;
+const WORLD_ATTEMPTS = 100;
+
 /**
  * A seeded tabletop scene: 3–10 objects resting on a table, footprints apart, every
  * (kind, colour) pair unique so each object has a name ("red mug"), and in most scenes at
  * least one kind repeated in different colours so names need their colour.
  */
 export function generateWorld(seed: number, options: Partial<SceneOptions> = {}): World {
-  const o = { ...DEFAULT_SCENE_OPTIONS, ...options };
+  checkSeed(seed, "generateWorld");
+  const given = Object.fromEntries(Object.entries(options ?? {}).filter(([, v]) => v !== undefined));
+  const o: SceneOptions = { ...DEFAULT_SCENE_OPTIONS, ...given };
+  checkInteger(o.minObjects, "scene minObjects", 1, MAX_OBJECTS);
+  checkInteger(o.maxObjects, `scene maxObjects (≥ minObjects ${o.minObjects})`, o.minObjects, MAX_OBJECTS);
+  checkFinite(o.sizeJitter, "scene sizeJitter", 0, 0.5);
+  checkFinite(o.clearance, "scene clearance", 0, 0.5);
+  // Crowded draws can leave fewer than asked; never fewer than the minimum: the next seeds are
+  // tried (a loop, not recursion: a minimum the table cannot hold must end in an error).
+  for (let k = 0; k < WORLD_ATTEMPTS; k++) {
+    const world = drawWorld((seed + k * 7919) >>> 0, o);
+    if (world.objects.length >= o.minObjects) return world;
+  }
+  throw new InvalidInputError("bad_argument", `generateWorld: no draw near seed ${seed} holds minObjects ${o.minObjects} objects; ask for fewer`);
+}
+
+function drawWorld(seed: number, o: SceneOptions): World {
   const rng = new Rng(seed);
   const world: World = { tableZ: rng.uniform(0.7, 0.8), tableHalfX: 0.6, tableHalfY: 0.9, objects: [] };
   const n = rng.int(o.minObjects, o.maxObjects);
@@ -102,7 +124,5 @@ export function generateWorld(seed: number, options: Partial<SceneOptions> = {})
       }
     }
   }
-  // Crowded draws can leave fewer than asked; never fewer than the minimum.
-  if (world.objects.length < o.minObjects) return generateWorld(seed + 7919, options);
   return world;
 }

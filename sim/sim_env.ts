@@ -4,7 +4,9 @@ import type { RewardResult } from "../src/reward/reward_spec.js";
 import { parseRewardSpec } from "../src/reward/parse_reward_spec.js";
 import { RewardTracker } from "../src/reward/reward_tracker.js";
 import type { Camera } from "./camera.js";
-import type { CameraOptions } from "./camera_placement.js";
+import { cameraOptions, type CameraOptions } from "./camera_placement.js";
+import { InvalidInputError, SpatialRewardError } from "../src/errors.js";
+import { checkInteger, checkNoise, checkSeed } from "./sim_arguments.js";
 import { RgbdSensor } from "./rgbd_sensor.js";
 import type { NoiseModel } from "./sensor_noise.js";
 import { primitiveHeight, supportWorld, type Pose } from "./shapes.js";
@@ -17,7 +19,7 @@ export interface SimEnvOptions {
   render: boolean;
   noise: NoiseModel;
   camera: Partial<CameraOptions>;
-  /** Steps before `done` without success. */
+  /** Steps before `done` without success: an integer ≥ 1, or Infinity for no limit. */
   maxSteps: number;
   /** Task (expression or instruction); default: the seed's scripted pick-and-place task. */
   task?: string;
@@ -70,11 +72,22 @@ export class SimEnv {
   private gripper = { x: 0, y: 0, z: 0, holding: -1 };
   private steps = 0;
 
+  /** Options are checked here, so a bad one fails at construction, not at the first reset. */
   constructor(options: Partial<SimEnvOptions> = {}) {
-    this.options = { render: true, noise: "none", camera: {}, maxSteps: 500, ...options };
+    const given = Object.fromEntries(Object.entries(options ?? {}).filter(([, v]) => v !== undefined));
+    const o: SimEnvOptions = { render: true, noise: "none", camera: {}, maxSteps: 500, ...given };
+    if (typeof o.render !== "boolean") throw new InvalidInputError("bad_argument", `SimEnv: render must be true or false, got ${String(o.render)}`);
+    checkNoise(o.noise, "SimEnv");
+    if (o.maxSteps !== Infinity) checkInteger(o.maxSteps, "SimEnv maxSteps (or Infinity)", 1, Number.MAX_SAFE_INTEGER);
+    cameraOptions(o.camera);
+    // The task is parsed at every reset; a spec that cannot parse is refused now (RewardSpecError).
+    if (o.task !== undefined) parseRewardSpec(o.task);
+    this.options = o;
   }
 
+  /** Seeds are integers in [0, 2^32): the simulator's generators are 32-bit, larger ones would alias. */
   reset(seed: number): SimObservation {
+    checkSeed(seed, "SimEnv.reset");
     const scenario = teleopScenario(seed, 20, this.options.camera);
     // Work on a private copy: steps move objects.
     this.world = { ...scenario.world, objects: scenario.world.objects.map((o) => ({ ...o, pose: { ...o.pose } })) };
@@ -91,7 +104,10 @@ export class SimEnv {
   }
 
   step(action: SimAction): SimStep {
-    if (!this.world) throw new Error("call reset(seed) before step()");
+    if (!this.world) throw new SpatialRewardError("bad_state", "SimEnv.step() before reset(seed): call reset first");
+    if (action === null || typeof action !== "object") {
+      throw new InvalidInputError("bad_argument", "SimEnv.step: the action must be an object { dx, dy, dz, grip }");
+    }
     const clip = (v: number) => (Number.isFinite(v) ? Math.max(-MAX_STEP, Math.min(MAX_STEP, v)) : 0);
     const g = this.gripper;
     g.x += clip(action.dx);

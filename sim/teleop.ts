@@ -7,6 +7,12 @@ import type { SimObject, World } from "./world.js";
 import { truthScene } from "./truth.js";
 import { Renderer } from "./renderer.js";
 import { boxGap } from "../src/spatial/question_types.js";
+import { InvalidInputError } from "../src/errors.js";
+import { checkInteger } from "./sim_arguments.js";
+
+/** An episode's length bounds: the phases need 20 frames; an hour at 30 Hz is the most held in memory. */
+export const MIN_EPISODE_FRAMES = 20;
+export const MAX_EPISODE_FRAMES = 108_000;
 
 export type PlaceMode = "next_to" | "on_top_of";
 
@@ -141,10 +147,10 @@ function worldWith(world: World, index: number, pose: Pose): World {
  * so perception sees the object, not an occluding gripper.
  */
 export function scriptedEpisode(world: World, task: TeleopTask, target: Pose, frames: number, instruction?: string): ScriptedEpisode {
-  if (frames < 20) throw new Error(`an episode needs at least 20 frames, got ${frames}`);
+  checkInteger(frames, "an episode's frames", MIN_EPISODE_FRAMES, MAX_EPISODE_FRAMES);
   const aIndex = world.objects.findIndex((o) => o.id === task.a);
   const b = world.objects.find((o) => o.id === task.b);
-  if (aIndex < 0 || !b) throw new Error(`task objects ${task.a}, ${task.b} not in the world`);
+  if (aIndex < 0 || !b) throw new InvalidInputError("bad_argument", `task objects ${task.a}, ${task.b} not in the world`);
   const a = world.objects[aIndex];
   const liftZ = liftHeight(world);
   const start = { ...a.pose };

@@ -2,8 +2,9 @@ import type { Camera } from "./camera.js";
 import { placeCamera, type CameraOptions } from "./camera_placement.js";
 import { Rng } from "./rng.js";
 import { generateWorld, type SceneOptions } from "./scene_generator.js";
-import { chooseTask, scriptedEpisode, type ScriptedEpisode } from "./teleop.js";
+import { MAX_EPISODE_FRAMES, MIN_EPISODE_FRAMES, chooseTask, scriptedEpisode, type ScriptedEpisode } from "./teleop.js";
 import type { World } from "./world.js";
+import { checkInteger, checkSeed } from "./sim_arguments.js";
 
 export interface TeleopScenario {
   /** The seed the scenario was finally built from (a crowded draw moves on to the next). */
@@ -15,11 +16,14 @@ export interface TeleopScenario {
 
 /**
  * A seeded world, camera and scripted pick-and-place episode of `frames` frames. If a draw
- * has no feasible task (nothing graspable, no free spot in view), the next seed is tried.
+ * has no feasible task (nothing graspable, no free spot in view), the next seed is tried
+ * (wrapping within the 32-bit seed space). Seeds are integers in [0, 2^32); frames 20..108000.
  */
 export function teleopScenario(seed: number, frames: number, camera: Partial<CameraOptions> = {}, scene: Partial<SceneOptions> = {}): TeleopScenario {
+  checkSeed(seed, "teleopScenario");
+  checkInteger(frames, "teleopScenario frames", MIN_EPISODE_FRAMES, MAX_EPISODE_FRAMES);
   for (let k = 0; k < 50; k++) {
-    const s = seed + k * 1_000_003;
+    const s = (seed + k * 1_000_003) >>> 0;
     const world = generateWorld(s, scene);
     const placed = placeCamera(world, s, camera);
     const chosen = chooseTask(world, placed.camera, new Rng(s ^ 0x7e1e0));

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ScriptedPolicy, SimEnv, Rng, type SimStep } from "../../sim/index.js";
+import {
+  RgbdSensor, ScriptedPolicy, SimEnv, Rng, generateWorld, placeCamera, teleopScenario, type NoiseModel, type SimAction, type SimEnvOptions, type SimStep,
+} from "../../sim/index.js";
+import { InvalidInputError, SpatialRewardError } from "../../src/errors.js";
 import { parseRewardSpec } from "../../src/reward/parse_reward_spec.js";
 import { RewardTracker } from "../../src/reward/reward_tracker.js";
 
@@ -103,5 +106,83 @@ describe("SimEnv observations are the caller's to keep", () => {
     let obs = first.observation;
     for (let i = 0; i < 60; i++) obs = env.step(policy.act(obs)).observation;
     expect(JSON.stringify({ poses: first.observation.poses, reward: first.info.result.reward, progress: first.info.result.progress })).toBe(kept);
+  });
+});
+
+describe("sim entry points refuse arguments that would alias or crash", () => {
+  const expectBad = (f: () => unknown, code: "bad_argument" | "bad_state", mentions?: RegExp) => {
+    let caught: unknown;
+    try {
+      f();
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught, "should throw a SpatialRewardError").toBeInstanceOf(SpatialRewardError);
+    expect((caught as SpatialRewardError).code).toBe(code);
+    if (code === "bad_argument") expect(caught).toBeInstanceOf(InvalidInputError);
+    if (mentions) expect((caught as Error).message).toMatch(mentions);
+  };
+  const BAD_SEEDS: unknown[] = [NaN, 1.5, -1, -0.5, 2 ** 32, 2 ** 53, Infinity, -Infinity, "7", 7n, null, undefined];
+
+  it("SimEnv.reset: seeds are integers in [0, 2^32); 2^32 - 1 is the last", () => {
+    const env = new SimEnv({ render: false });
+    for (const seed of BAD_SEEDS) expectBad(() => env.reset(seed as number), "bad_argument", /integer in \[0, 2\^32\)/);
+    // Before, 1.5 and 2^32 + 1 silently gave seed 1's world.
+    const one = env.reset(1).poses;
+    expect(new SimEnv({ render: false }).reset(2 ** 32 - 1).poses).not.toEqual(one);
+    expect(env.reset(0).poses).not.toEqual(one);
+    expect(env.reset(1).poses).toEqual(one);
+  });
+
+  it("SimEnv.step before reset is bad_state; a non-object action is bad_argument", () => {
+    const env = new SimEnv({ render: false });
+    expectBad(() => env.step({ dx: 0, dy: 0, dz: 0, grip: false }), "bad_state", /before reset/);
+    env.reset(3);
+    for (const a of [null, undefined, 5, "left"]) expectBad(() => env.step(a as unknown as SimAction), "bad_argument", /action/);
+    expect(env.step({ dx: 0, dy: 0, dz: 0, grip: false }).info.step).toBe(1);
+  });
+
+  it("SimEnv options are checked at construction", () => {
+    for (const options of [
+      { maxSteps: 0 }, { maxSteps: -1 }, { maxSteps: 1.5 }, { maxSteps: NaN },
+      { noise: "gaussian" }, { render: "yes" },
+      { camera: { width: 0 } }, { camera: { width: 640.5 } }, { camera: { height: 1e6 } }, { camera: { hfovDeg: 180 } }, { camera: { hfovDeg: NaN } },
+      { camera: { minPitchDeg: 50, maxPitchDeg: 20 } }, { camera: { minVisibleFraction: 2 } },
+    ] as Partial<SimEnvOptions>[]) {
+      expectBad(() => new SimEnv(options), "bad_argument");
+    }
+    let caught: unknown;
+    try {
+      new SimEnv({ task: "all(".repeat(40) });
+    } catch (e) {
+      caught = e;
+    }
+    expect((caught as SpatialRewardError).code).toBe("bad_reward_spec");
+    // No limit and an explicit undefined are fine.
+    const env = new SimEnv({ render: false, maxSteps: Infinity, task: undefined, camera: { width: undefined } });
+    expect(env.reset(4).poses.length).toBeGreaterThan(0);
+  });
+
+  it("teleopScenario, RgbdSensor, generateWorld and placeCamera: the same seed rules and bounded sizes", () => {
+    for (const seed of BAD_SEEDS) {
+      expectBad(() => teleopScenario(seed as number, 30), "bad_argument", /seed/);
+      expectBad(() => new RgbdSensor({ noise: "none", seed: seed as number }), "bad_argument", /seed/);
+      expectBad(() => generateWorld(seed as number), "bad_argument", /seed/);
+    }
+    const world = generateWorld(5);
+    expectBad(() => placeCamera(world, -3), "bad_argument", /seed/);
+    expectBad(() => placeCamera(world, 5, { width: -640 }), "bad_argument", /width/);
+    for (const frames of [0, 19, 20.5, NaN, Infinity, 1e9]) expectBad(() => teleopScenario(5, frames), "bad_argument", /frames/);
+    expectBad(() => new RgbdSensor({ noise: "kinect" as NoiseModel, seed: 1 }), "bad_argument", /noise/);
+    expectBad(() => new RgbdSensor(undefined as unknown as { noise: NoiseModel; seed: number }), "bad_argument");
+    // A minimum the table cannot hold used to recurse until the stack overflowed.
+    expectBad(() => generateWorld(5, { minObjects: 12, maxObjects: 12, clearance: 0.3 }), "bad_argument", /holds minObjects 12/);
+    expectBad(() => generateWorld(5, { minObjects: 100, maxObjects: 100 }), "bad_argument", /minObjects/);
+    expectBad(() => generateWorld(5, { minObjects: 5, maxObjects: 3 }), "bad_argument", /maxObjects/);
+    // The top of the seed space works and stays in it (a retry wraps instead of leaving it).
+    const top = teleopScenario(2 ** 32 - 1, 20);
+    expect(top.seed).toBeGreaterThanOrEqual(0);
+    expect(top.seed).toBeLessThan(2 ** 32);
+    expect(() => new RgbdSensor({ noise: "realsense", seed: top.seed })).not.toThrow();
   });
 });
