@@ -1,0 +1,140 @@
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DDS_REQUIRED, LOOPBACK_CONFIG } from "../dds/dds_env.js";
+
+/**
+ * The package as a user gets it: `npm pack` (which compiles TypeScript through `prepare`), then
+ * `npm install <tarball>` into a fresh project, where devDependencies are absent and `prepare`
+ * does not run. The dds addon must be built there by the install script, and the CLI, the
+ * library entry points and a DDS graph must work from the consumer's node_modules.
+ *
+ * The package is packed from a copy of the working tree without dist/, so the tarball's dist/
+ * can only come from the pack itself, and nothing here rewrites the checkout's dist/ while other
+ * test files run it.
+ */
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
+// Built where Cyclone DDS is installed (as native/build.mjs decides).
+const cycloneHeader = process.env.CYCLONEDDS_HOME ? join(process.env.CYCLONEDDS_HOME, "include", "dds", "dds.h") : "/usr/include/dds/dds.h";
+const CYCLONE_HERE = existsSync(cycloneHeader);
+// What a package needs to build and pack; dist/, native/build/ and node_modules/ stay behind.
+const SOURCES = ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md", "LICENSE", "src", "nodes", "sim", "bench", "launch", "msgs", "docs", "native/binding.gyp", "native/build.mjs", "native/src"];
+
+/** The child's environment without the npm_* variables of an enclosing `npm test` (npm_config_local_prefix would aim npm at this checkout). */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) && k !== "INIT_CWD") env[k] = v;
+  return { ...env, ...extra };
+}
+
+function run(cmd: string, args: string[], cwd: string, timeout: number, extra: Record<string, string> = {}): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout, env: cleanEnv(extra) });
+  if (r.error) throw r.error;
+  return r;
+}
+
+interface PackResult { filename: string; files: { path: string }[] }
+
+describe("the npm package, installed as a dependency", () => {
+  let work = "";
+  let consumer = "";
+  let packed: PackResult;
+  const installed = () => join(consumer, "node_modules", "spatial-reward");
+
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), "sr-install-"));
+    const src = join(work, "src");
+    for (const p of SOURCES) if (existsSync(join(root, p))) cpSync(join(root, p), join(src, p), { recursive: true });
+    symlinkSync(join(root, "node_modules"), join(src, "node_modules"), "dir");
+    const pack = run("npm", ["pack", "--json", "--pack-destination", work], src, 120_000);
+    if (pack.status !== 0) throw new Error(`npm pack failed:\n${pack.stderr}`);
+    packed = (JSON.parse(pack.stdout) as PackResult[])[0];
+
+    consumer = join(work, "consumer");
+    mkdirSync(consumer);
+    // allowScripts: npm 11 warns about unapproved dependency install scripts and later npm
+    // versions skip them; a user approves spatial-reward's (it builds the dds addon) the same way.
+    writeFileSync(join(consumer, "package.json"), JSON.stringify({
+      name: "sr-consumer", version: "1.0.0", private: true, type: "module", allowScripts: { "spatial-reward": true },
+    }, null, 2));
+    const install = run("npm", ["install", join(work, packed.filename), "--no-audit", "--no-fund", "--prefer-offline"], consumer, 180_000);
+    if (install.status !== 0) throw new Error(`npm install of the tarball failed:\n${install.stdout}\n${install.stderr}`);
+  }, 300_000);
+
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("the tarball holds the compiled app, the addon sources, the ROS packages and the licence, and no tests", () => {
+    const files = packed.files.map((f) => f.path);
+    for (const f of [
+      "package.json", "README.md", "LICENSE",
+      "dist/nodes/cli/main.js", "dist/src/index.js", "dist/src/index.d.ts", "dist/sim/index.js",
+      "native/binding.gyp", "native/build.mjs", "native/src/addon.cc",
+      "launch/package.xml", "launch/CMakeLists.txt", "launch/spatial_reward.launch.py", "launch/camera_graph.launch.py", "launch/params/tabletop.yaml",
+      "msgs/package.xml", "msgs/CMakeLists.txt", "msgs/msg/Reward.msg", "msgs/srv/SpatialQuery.srv",
+    ]) expect(files, f).toContain(f);
+    expect(files.filter((f) => /^(test|node_modules|native\/build|types)\//.test(f) || (f.endsWith(".ts") && !f.endsWith(".d.ts")))).toEqual([]);
+    expect(readFileSync(join(installed(), "LICENSE"), "utf8")).toContain("Apache License");
+  });
+
+  it("only runtime dependencies are installed (no TypeScript, no vitest)", () => {
+    expect(existsSync(join(consumer, "node_modules", "rxjs", "package.json"))).toBe(true);
+    expect(existsSync(join(consumer, "node_modules", "typescript"))).toBe(false);
+    expect(existsSync(join(consumer, "node_modules", "vitest"))).toBe(false);
+  });
+
+  it.runIf(CYCLONE_HERE || DDS_REQUIRED)("the install script built the dds addon in the consumer", () => {
+    expect(existsSync(join(installed(), "native", "build", "Release", "spatial_reward_dds.node"))).toBe(true);
+  });
+
+  it("the spatial-reward command runs from node_modules/.bin", () => {
+    const r = run(join(consumer, "node_modules", ".bin", "spatial-reward"), ["--version"], consumer, 30_000);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toContain(version);
+  });
+
+  it("`spatial-reward` and `spatial-reward/sim` import from an ESM module", () => {
+    writeFileSync(join(consumer, "loop.mjs"), `
+import { Perception, RewardTracker, parseRewardSpec } from "spatial-reward";
+import { SimEnv } from "spatial-reward/sim";
+const env = new SimEnv({ render: true, noise: "none", maxSteps: 5 });
+const obs = env.reset(3);
+const reward = new RewardTracker(parseRewardSpec(env.task)).update(new Perception().process(obs.frame));
+console.log(JSON.stringify({ task: env.task, progress: reward.progress, reward: reward.reward }));
+`);
+    const r = run(process.execPath, ["loop.mjs"], consumer, 60_000);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim()) as { task: string; progress: number; reward: number };
+    expect(out.task.length).toBeGreaterThan(0);
+    expect(Number.isFinite(out.reward)).toBe(true);
+  });
+
+  it.runIf(CYCLONE_HERE || DDS_REQUIRED)("the consumer's simulator and node graph talk over DDS (loopback): rewards come back", async () => {
+    const bin = join(installed(), "dist", "nodes", "cli", "main.js");
+    // A domain of its own, so concurrent DDS tests on loopback do not see these participants.
+    const env = cleanEnv({ CYCLONEDDS_URI: `file://${LOOPBACK_CONFIG}`, ROS_DOMAIN_ID: String(100 + (process.pid % 100)) });
+    const params = join(installed(), "launch", "params", "camera_graph.yaml");
+    const graph = spawn(process.execPath, [bin, "launch", params, "--backend", "dds", "--duration", "6", "--json"], { cwd: consumer, env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    graph.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    graph.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    await new Promise((r) => setTimeout(r, 1000));
+    const sim = spawn(process.execPath, [bin, "sim", "--backend", "dds", "--rate", "10", "--frames", "40"], { cwd: consumer, env, stdio: ["ignore", "ignore", "pipe"] });
+    const graphCode = await new Promise<number | null>((r) => graph.on("exit", r));
+    sim.kill("SIGTERM");
+    const simCode = await new Promise<number | null>((r) => sim.on("exit", r));
+    expect(graphCode, err).toBe(0);
+    expect(simCode).toBe(0);
+    const summary = JSON.parse(out.trim().split("\n").pop()!) as { backend: string; rewards: number; counters: Record<string, { perception: Record<string, number>; reward: Record<string, number> }> };
+    expect(summary.backend).toBe("dds");
+    expect(summary.counters["/"].reward.specs_set).toBe(1); // the simulator's task, latched over DDS
+    expect(summary.counters["/"].perception.frames_in).toBeGreaterThan(0);
+    expect(summary.rewards).toBeGreaterThanOrEqual(3);
+  }, 30_000);
+});
