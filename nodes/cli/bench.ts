@@ -1,38 +1,18 @@
-import { parseArgs } from "node:util";
 import { runPipelineBench } from "../../bench/pipeline_bench.js";
 import { runStateOnlyRewardBench } from "../../bench/state_only_reward_bench.js";
 import { runSimEnvBench } from "../../bench/sim_env_bench.js";
 import { Progress } from "./progress.js";
-import { parseNoise, positiveInt } from "./sim_samples.js";
+import type { BenchOptions } from "./program.js";
 
-const HELP = `usage: spatial-reward bench [--frames N] [--seed S] [--noise none|realsense] [--queries Q] [--json]
-
-Per-stage latency (render, lift + scene graph, Q spatial queries, reward) at 640x480 with
-8 objects, and the state-only reward rate from poses.`;
-
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      frames: { type: "string", default: "300" },
-      seed: { type: "string", default: "11" },
-      noise: { type: "string", default: "none" },
-      queries: { type: "string", default: "40" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const frames = positiveInt("frames", values.frames);
+/** Per-stage latency of the pipeline and state-only rates (options checked by program.ts). */
+export async function run(values: BenchOptions): Promise<number> {
+  const { frames } = values;
   const progress = new Progress(250, true);
   const pipeline = runPipelineBench({
     frames,
-    seed: Number(values.seed),
-    noise: parseNoise(values.noise),
-    queries: positiveInt("queries", values.queries),
+    seed: values.seed,
+    noise: values.noise,
+    queries: values.queries,
     onProgress: (f) => progress.update(`pipeline: frame ${f}/${frames}`),
   });
   progress.update("state-only rewards…", true);

@@ -1,47 +1,21 @@
-import { parseArgs } from "node:util";
 import { InprocTransport } from "../../src/transport/inproc_transport.js";
 import { QOS_DEFAULT } from "../../src/transport/qos.js";
 import { LatencyStats } from "../../src/diagnostics/latency_stats.js";
 import type * as M from "../../src/msgs/generated.js";
-import { RgbdSensor, teleopScenario, worldAt, uniqueName, type NoiseModel } from "../../sim/index.js";
+import { RgbdSensor, teleopScenario, worldAt, uniqueName } from "../../sim/index.js";
 import { PerceptionNode } from "../perception_node.js";
 import { SpatialNode } from "../spatial_node.js";
 import { RewardNode } from "../reward_node.js";
 import { SimCameraNode } from "../sim_camera_node.js";
 import { T } from "../messages.js";
 import { Progress } from "./progress.js";
+import type { DemoOptions } from "./program.js";
 import { parseRewardSpec } from "../../src/reward/parse_reward_spec.js";
 import { RewardTracker } from "../../src/reward/reward_tracker.js";
 
-const HELP = `usage: spatial-reward demo [--frames N] [--seed S] [--noise none|realsense] [--json]
-
-Runs one scripted pick-and-place episode through the node graph over the in-process
-transport: simulator camera → perception → spatial (questions via the spatial_query
-service) and reward (the episode's instruction as reward_spec).
-  --frames N   episode length in frames at 30 Hz (default 300)
-  --seed S     scene seed (default 7)
-  --noise M    sensor model: none | realsense (default realsense)
-  --json       print one JSON summary as the last stdout line`;
-
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      frames: { type: "string", default: "300" },
-      seed: { type: "string", default: "7" },
-      noise: { type: "string", default: "realsense" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const frames = Number(values.frames), seed = Number(values.seed);
-  const noise = values.noise as NoiseModel;
-  if (!Number.isInteger(frames) || frames < 30) throw new Error(`--frames must be an integer ≥ 30 (got ${values.frames})`);
-  if (noise !== "none" && noise !== "realsense") throw new Error(`--noise must be none or realsense (got ${values.noise})`);
+/** One scripted pick-and-place episode through the node graph (options checked by program.ts). */
+export async function run(values: DemoOptions): Promise<number> {
+  const { frames, seed, noise } = values;
 
   const scenario = teleopScenario(seed, frames);
   const { world, camera, episode } = scenario;

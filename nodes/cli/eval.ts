@@ -1,59 +1,39 @@
-import { createWriteStream } from "node:fs";
-import { parseArgs } from "node:util";
+import { createWriteStream, openSync } from "node:fs";
 import { runSpatialEval } from "../../src/eval/spatial_eval.js";
 import {
   CLOCK_MARGIN_M, MIN_QUANTITY_M, POSITION_MARGIN_M, SIZE_MARGIN_FRACTION, SIZE_MARGIN_M, VOLUME_MARGIN_FRACTION,
 } from "../../src/spatial/question_types.js";
 import { Progress } from "./progress.js";
-import { parseMasks, parseNoise, positiveInt, simSample } from "./sim_samples.js";
+import type { EvalOptions } from "./program.js";
+import { simSample } from "./sim_samples.js";
 
-const HELP = `usage: spatial-reward eval [--scenes N] [--seed S] [--noise none|realsense] [--width W]
-                           [--height H] [--hfov-deg F] [--masks gt|detections] [--per-type K]
-                           [--log FILE] [--json]
-
-Fresh seeded scenes; every question type asked about the ground truth, answered from the
-rendered frame alone, scored with the definitions in src/spatial/DEFINITIONS.md.`;
-
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      scenes: { type: "string", default: "50" },
-      seed: { type: "string", default: "100000" },
-      noise: { type: "string", default: "none" },
-      width: { type: "string", default: "640" },
-      height: { type: "string", default: "480" },
-      "hfov-deg": { type: "string", default: "69" },
-      masks: { type: "string", default: "gt" },
-      "per-type": { type: "string", default: "2" },
-      log: { type: "string" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
+/** Scores every question type on fresh seeded scenes (options checked by program.ts). */
+export async function run(values: EvalOptions): Promise<number> {
+  const { scenes, seed, noise, masks, width, height, hfovDeg, perType } = values;
+  // Opened before the run, so a path that cannot be written fails now, not after every scene.
+  const log = values.log === undefined ? null : createWriteStream(values.log, { fd: openSync(values.log, "w") });
+  const logFailure: { error: Error | null } = { error: null };
+  log?.on("error", (e) => {
+    logFailure.error ??= e;
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const scenes = positiveInt("scenes", values.scenes);
-  const seed = Number(values.seed);
-  const noise = parseNoise(values.noise);
-  const masks = parseMasks(values.masks);
-  const width = positiveInt("width", values.width), height = positiveInt("height", values.height);
-  const hfovDeg = Number(values["hfov-deg"]);
-  if (!(hfovDeg > 10 && hfovDeg < 170)) throw new Error(`--hfov-deg must be within (10, 170) (got ${values["hfov-deg"]})`);
-  const log = values.log ? createWriteStream(values.log) : null;
   const progress = new Progress(500, true);
   const t0 = performance.now();
   const result = runSpatialEval((s) => simSample(s, { noise, masks, width, height, hfovDeg }), {
     scenes,
     seed,
-    perType: positiveInt("per-type", values["per-type"]),
+    perType,
     onRecord: log ? (r) => log.write(`${JSON.stringify(r)}\n`) : undefined,
     onProgress: (done, total, n) => progress.update(`scene ${done}/${total}  ${n} questions  ${((performance.now() - t0) / done).toFixed(0)} ms/scene`),
   });
   progress.done();
-  if (log) await new Promise<void>((resolve) => log.end(resolve));
+  if (log) {
+    await new Promise<void>((resolve) => {
+      log.once("close", resolve);
+      log.once("error", () => resolve());
+      log.end();
+    });
+  }
+  if (logFailure.error !== null) throw new Error(`--log ${values.log}: ${logFailure.error.message}`);
   const out = {
     ...result,
     seed,

@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { parse } from "yaml";
 import { createTransport } from "../transport_factory.js";
 import { QOS_DEFAULT } from "../../src/transport/qos.js";
@@ -7,37 +6,19 @@ import type * as M from "../../src/msgs/generated.js";
 import { launchGraph } from "../graph_launcher.js";
 import { T } from "../messages.js";
 import { Progress } from "./progress.js";
+import type { LaunchOptions } from "./program.js";
 
-const HELP = `usage: spatial-reward launch <params.yaml> [--backend inproc|dds|rclnodejs] [--namespaces /a,/b]
-                              [--duration S] [--frames N] [--json]
-
-Starts the nodes named in a ROS 2 parameter file (e.g. launch/params/tabletop.yaml) in one
-process — the graph the ROS 2 launch files start, without ROS (inproc, the default) or on the
-ROS 2 wire (dds). --namespaces starts one graph per namespace (one per camera). Runs for
---duration seconds (default 10; 0 = until SIGINT/SIGTERM) or until the simulator has
-published --frames frames.`;
-
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      duration: { type: "string", default: "10" },
-      frames: { type: "string" },
-      backend: { type: "string", default: "inproc" },
-      namespaces: { type: "string", default: "/" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help || positionals.length !== 1) {
-    console.log(HELP);
-    return values.help ? 0 : 2;
+/** Starts the graph of a ROS 2 parameter file in this process (options checked by program.ts). */
+export async function run(file: string, values: LaunchOptions): Promise<number> {
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`${file}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
   }
-  const doc: unknown = parse(readFileSync(positionals[0], "utf8"));
   const transport = await createTransport(values.backend);
   transport.onError = (e, context) => console.error(`[${context}] ${e instanceof Error ? e.message : String(e)}`);
-  const namespaces = values.namespaces.split(",").map((n) => n.trim()).filter((n) => n.length > 0);
+  const namespaces = values.namespaces;
   const graphs = namespaces.map((ns) => launchGraph(transport, doc, ns));
   const graph = graphs[0];
   let rewards = 0;
@@ -49,8 +30,8 @@ export async function run(argv: string[]): Promise<number> {
       last = r;
     });
   }
-  const maxFrames = values.frames === undefined ? Infinity : Number(values.frames);
-  const duration = Number(values.duration);
+  const maxFrames = values.frames ?? Infinity;
+  const duration = values.duration;
   const deadline = duration > 0 ? Date.now() + duration * 1000 : Infinity;
   let stop = false;
   const onSignal = () => {

@@ -18,19 +18,3 @@ export function simSample(seed: number, o: SampleOptions): EvalSample {
   else delete cap.frame.detections;
   return { frame: cap.frame, truth: cap.truth };
 }
-
-export function parseNoise(v: string | undefined): NoiseModel {
-  if (v !== "none" && v !== "realsense") throw new Error(`--noise must be none or realsense (got ${v})`);
-  return v;
-}
-
-export function parseMasks(v: string | undefined): "gt" | "detections" {
-  if (v !== "gt" && v !== "detections") throw new Error(`--masks must be gt or detections (got ${v})`);
-  return v;
-}
-
-export function positiveInt(name: string, v: string | undefined): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer (got ${v})`);
-  return n;
-}

@@ -1,0 +1,194 @@
+import { Command } from "commander";
+import type { RosArgs } from "../../src/ros/ros_args.js";
+import { ROS_ARGUMENTS } from "../../src/ros/ros_args.js";
+import { MAX_QUESTION_LENGTH } from "../../src/spatial/question_parser.js";
+import { normalizeNamespace } from "../../src/transport/names.js";
+import type { NoiseModel } from "../../sim/index.js";
+import type { NodeName } from "../graph_launcher.js";
+import type { Backend } from "../transport_factory.js";
+import {
+  choiceArg, creatableDirArg, intArg, listArg, numberArg, readableFileArg, seedArg, UsageError, writableFileArg,
+} from "./cli_args.js";
+import { packageVersion } from "./package_version.js";
+
+/**
+ * The `spatial-reward` command line: every command's options, their checks and help, in one
+ * place. Commands' code is loaded only when the command runs, after its arguments passed.
+ */
+
+export const NOISE_MODELS: readonly NoiseModel[] = ["none", "realsense"];
+export const MASK_SOURCES = ["gt", "detections"] as const;
+export type MaskSource = (typeof MASK_SOURCES)[number];
+// The node and backend names, kept here so that help and argument errors never load the node
+// graph or a transport (a broken native build must not break --help). The types below fail to
+// compile when these lists and graph_launcher's / transport_factory's disagree.
+export const NODE_NAMES = ["sim_camera", "perception", "spatial", "reward"] as const satisfies readonly NodeName[];
+export const BACKENDS = ["inproc", "dds", "rclnodejs"] as const satisfies readonly Backend[];
+type Exhaustive<All, Listed> = [Exclude<All, Listed>] extends [never] ? true : false;
+const nodeNamesComplete: Exhaustive<NodeName, (typeof NODE_NAMES)[number]> = true;
+const backendsComplete: Exhaustive<Backend, (typeof BACKENDS)[number]> = true;
+void nodeNamesComplete;
+void backendsComplete;
+
+/** A scripted teleop episode needs at least 20 frames (sim/teleop.ts scriptedEpisode). */
+export const MIN_EPISODE_FRAMES = 20;
+/** Episodes are planned up front (every object's pose per frame): ~55 min at 30 Hz at most. */
+export const MAX_EPISODE_FRAMES = 100_000;
+const MAX_IMAGE_SIDE = 8192;
+
+export interface DemoOptions { frames: number; seed: number; noise: NoiseModel; json: boolean }
+export interface EvalOptions {
+  scenes: number; seed: number; noise: NoiseModel; width: number; height: number; hfovDeg: number;
+  masks: MaskSource; perType: number; log?: string; json: boolean;
+}
+export interface AskOptions { seed: number; noise: NoiseModel; masks: MaskSource; json: boolean }
+export interface BenchOptions { frames: number; seed: number; noise: NoiseModel; queries: number; json: boolean }
+export interface LaunchOptions { backend: Backend; namespaces: string[]; duration: number; frames?: number; json: boolean }
+export interface NodeOptions { backend: Backend }
+export interface SimOptions { backend: Backend; rate?: number; seed?: number; frames?: number; noise?: NoiseModel }
+export interface SimDumpOptions { out: string; seed: number; frames: number; noise: NoiseModel; width: number; height: number }
+
+/** What main passes in: the ROS arguments split off the command line before commander saw it. */
+export interface CliContext {
+  rosArgs: RosArgs;
+}
+
+const noise = choiceArg("--noise", NOISE_MODELS);
+const backend = choiceArg("--backend", BACKENDS);
+
+/** The program; `done(code)` receives the exit code of the command that ran. */
+export function buildProgram(ctx: CliContext, done: (code: number) => void): Command {
+  const version = packageVersion();
+  const program = new Command("spatial-reward")
+    .description("Spatial answers and rearrangement rewards from RGB-D frames: ROS 2 nodes, simulator and evaluation.")
+    .version(version, "-V, --version", "print the version")
+    .helpOption("-h, --help", "print this help")
+    .helpCommand("help [command]", "print the help of a command")
+    .exitOverride()
+    // main prints every error as one line; commander prints only help and the version.
+    .configureOutput({ outputError: () => {} });
+  const command = (name: string, summary: string): Command =>
+    program.command(name).summary(summary).version(version, "-V, --version", "print the version").helpOption("-h, --help", "print this help");
+
+  command("demo", "simulator → nodes → answers and rewards over the in-process transport")
+    .description(
+      "Runs one scripted pick-and-place episode through the node graph over the in-process transport: " +
+      "simulator camera → perception → spatial (questions via the spatial_query service) and reward " +
+      "(the episode's instruction as reward_spec). Live progress on stderr.",
+    )
+    .option("--frames <N>", `episode length in frames at 30 Hz (${30}–${MAX_EPISODE_FRAMES})`, intArg("--frames", { min: 30, max: MAX_EPISODE_FRAMES }), 300)
+    .option("--seed <S>", "scene seed", seedArg(), 7)
+    .option("--noise <M>", "sensor model: none | realsense", noise, "realsense")
+    .option("--json", "print one JSON summary as the last stdout line", false)
+    .action(async (o: DemoOptions) => done(await (await import("./demo.js")).run(o)));
+
+  command("eval", "score every question type against simulator ground truth")
+    .description(
+      "Fresh seeded scenes; every question type asked about the ground truth, answered from the " +
+      "rendered frame alone, scored with the definitions in src/spatial/DEFINITIONS.md.",
+    )
+    .option("--scenes <N>", "number of scenes", intArg("--scenes", { min: 1, max: 1_000_000 }), 50)
+    .option("--seed <S>", "first scene seed", seedArg(), 100000)
+    .option("--noise <M>", "sensor model: none | realsense", noise, "none")
+    .option("--width <W>", `image width in pixels (16–${MAX_IMAGE_SIDE})`, intArg("--width", { min: 16, max: MAX_IMAGE_SIDE }), 640)
+    .option("--height <H>", `image height in pixels (16–${MAX_IMAGE_SIDE})`, intArg("--height", { min: 16, max: MAX_IMAGE_SIDE }), 480)
+    .option("--hfov-deg <F>", "horizontal field of view in degrees, in (0, 180)", numberArg("--hfov-deg", { min: 0, minExclusive: true, max: 180, maxExclusive: true }), 69)
+    .option("--masks <M>", "segmentation given to perception: gt (instance masks) | detections (2D boxes)", choiceArg("--masks", MASK_SOURCES), "gt")
+    .option("--per-type <K>", "questions per type and scene", intArg("--per-type", { min: 1, max: 1000 }), 2)
+    .option("--log <FILE>", "write every question and answer as JSONL (the directory must exist)", writableFileArg("--log"))
+    .option("--json", "print one JSON summary as the last stdout line", false)
+    .action(async (o: EvalOptions) => done(await (await import("./eval.js")).run(o)));
+
+  command("ask", "answer a question about a seeded simulator scene")
+    .description(
+      "Answers a question about the seeded simulator scene (the same scene eval uses for that seed), " +
+      "from the rendered frame alone. Exit code 1 when the answer is a refusal (unknown object...).",
+    )
+    .argument("<question...>", `the question (at most ${MAX_QUESTION_LENGTH} characters)`)
+    .option("--seed <S>", "scene seed", seedArg(), 0)
+    .option("--noise <M>", "sensor model: none | realsense", noise, "none")
+    .option("--masks <M>", "segmentation: gt | detections", choiceArg("--masks", MASK_SOURCES), "gt")
+    .option("--json", "print the answer as JSON", false)
+    .action(async (words: string[], o: AskOptions) => {
+      const question = words.join(" ");
+      if (question.trim() === "") throw new UsageError("the question is empty");
+      if (question.length > MAX_QUESTION_LENGTH) {
+        throw new UsageError(`the question is ${question.length} characters long; at most ${MAX_QUESTION_LENGTH} are accepted`);
+      }
+      done(await (await import("./ask.js")).run(question, o));
+    });
+
+  command("bench", "per-stage latency and throughput of the pipeline")
+    .description(
+      "Per-stage latency (render, lift + scene graph, Q spatial queries, reward) at 640x480 with " +
+      "8 objects, and the state-only reward rate from poses.",
+    )
+    .option("--frames <N>", "frames to measure", intArg("--frames", { min: 1, max: 1_000_000 }), 300)
+    .option("--seed <S>", "scene seed", seedArg(), 11)
+    .option("--noise <M>", "sensor model: none | realsense", noise, "none")
+    .option("--queries <Q>", "spatial queries per frame", intArg("--queries", { min: 1, max: 10_000 }), 40)
+    .option("--json", "print one JSON summary as the last stdout line", false)
+    .action(async (o: BenchOptions) => done(await (await import("./bench.js")).run(o)));
+
+  command("launch", "start the node graph of a ROS 2 parameter file in one process (no ROS needed)")
+    .description(
+      "Starts the nodes named in a ROS 2 parameter file (e.g. launch/params/tabletop.yaml) in one " +
+      "process — the graph the ROS 2 launch files start, without ROS (inproc, the default) or on the " +
+      "ROS 2 wire (dds). --namespaces starts one graph per namespace (one per camera). Runs for " +
+      "--duration seconds (0 = until SIGINT/SIGTERM) or until the simulator has published --frames frames.",
+    )
+    .argument("<params.yaml>", "ROS 2 parameter file", readableFileArg("the parameter file"))
+    .option("--backend <B>", `transport: ${BACKENDS.join(" | ")}`, backend, "inproc")
+    .option("--namespaces <NS>", "comma-separated namespaces, one graph each", listArg("--namespaces", (ns) => {
+      normalizeNamespace(ns);
+      return ns;
+    }), ["/"])
+    .option("--duration <S>", "seconds to run, ≥ 0 (0 = until SIGINT/SIGTERM)", numberArg("--duration", { min: 0 }), 10)
+    .option("--frames <N>", "stop once the simulator has published N frames (≥ 1)", intArg("--frames", { min: 1 }))
+    .option("--json", "print the summary as one JSON line", false)
+    .action(async (file: string, o: LaunchOptions) => done(await (await import("./launch.js")).run(file, o)));
+
+  command("node", "start one node with ROS 2 arguments (--ros-args -r/-p/--params-file)")
+    .usage(`<${NODE_NAMES.join("|")}> [options] [--ros-args ...]`)
+    .description(
+      `Starts one node with the standard ROS 2 arguments after --ros-args: ${ROS_ARGUMENTS}. ` +
+      "Runs until SIGINT/SIGTERM. Backends: dds (Cyclone DDS, speaks ROS 2 on the wire; network " +
+      "settings from CYCLONEDDS_URI, domain from ROS_DOMAIN_ID), rclnodejs (a sourced ROS 2 host), " +
+      "inproc (this process only).",
+    )
+    .argument("<name>", `the node: ${NODE_NAMES.join(" | ")}`, choiceArg("the node name", NODE_NAMES))
+    .option("--backend <B>", `transport: ${BACKENDS.join(" | ")}`, backend, "inproc")
+    .action(async (name: NodeName, o: NodeOptions) => done(await (await import("./node.js")).run(name, o, ctx.rosArgs)));
+
+  command("sim", "publish the simulator's camera topics and ground truth on any backend")
+    .usage("[options] [--ros-args ...]")
+    .description(
+      "Publishes the simulator's camera topics (camera/color/image_raw, aligned depth, camera_info, " +
+      "instance masks, 2D detections), its ground truth (sim/truth) and the episode's task " +
+      "(reward/spec) on any backend: the sim_camera node with these options as parameters " +
+      "(-p and --params-file after --ros-args override them). Runs until SIGINT/SIGTERM.",
+    )
+    .option("--backend <B>", `transport: ${BACKENDS.join(" | ")}`, backend, "inproc")
+    .option("--rate <HZ>", "frames per second, in (0, 1000]", numberArg("--rate", { min: 0, minExclusive: true, max: 1000 }))
+    .option("--seed <S>", "scene seed (default 7)", seedArg())
+    .option("--frames <N>", `episode length (${MIN_EPISODE_FRAMES}–${MAX_EPISODE_FRAMES}, default 300)`, intArg("--frames", { min: MIN_EPISODE_FRAMES, max: MAX_EPISODE_FRAMES }))
+    .option("--noise <M>", "sensor model: none | realsense (default realsense)", noise)
+    .action(async (o: SimOptions) => done(await (await import("./sim.js")).run(o, ctx.rosArgs)));
+
+  command("sim-dump", "write simulator frames and ground truth as raw files (for the DDS interop peers)")
+    .description(
+      "Writes the seeded teleop episode as raw frames for programs outside Node (the DDS interop " +
+      "peers): DIR/meta.txt, DIR/frame_NNNNN.bin (format: sim/frame_dump.ts), DIR/spec.txt (the " +
+      "task as a reward spec) and DIR/truth.jsonl (per frame: the reward of that spec on the " +
+      "simulator's ground truth, and every object's true centre and size in the spatial frame).",
+    )
+    .requiredOption("--out <DIR>", "output directory (created if missing)", creatableDirArg("--out"))
+    .option("--seed <S>", "scene seed", seedArg(), 7)
+    .option("--frames <N>", `episode length (${MIN_EPISODE_FRAMES}–${MAX_EPISODE_FRAMES})`, intArg("--frames", { min: MIN_EPISODE_FRAMES, max: MAX_EPISODE_FRAMES }), 150)
+    .option("--noise <M>", "sensor model: none | realsense", noise, "realsense")
+    .option("--width <W>", `image width in pixels (16–${MAX_IMAGE_SIDE})`, intArg("--width", { min: 16, max: MAX_IMAGE_SIDE }), 640)
+    .option("--height <H>", `image height in pixels (16–${MAX_IMAGE_SIDE})`, intArg("--height", { min: 16, max: MAX_IMAGE_SIDE }), 480)
+    .action(async (o: SimDumpOptions) => done(await (await import("./sim_dump.js")).run(o)));
+
+  return program;
+}
