@@ -14,6 +14,7 @@ import { launchGraph } from "../nodes/graph_launcher.js";
 import { SimCameraNode } from "../nodes/sim_camera_node.js";
 import type { DiagnosticsPublisher } from "../nodes/diagnostics_publisher.js";
 import { T, header } from "../nodes/messages.js";
+import { LatencyStats } from "../src/diagnostics/latency_stats.js";
 
 /**
  * `npm run bench:soak`: the tabletop graph (perception → spatial → reward over the in-process
@@ -36,6 +37,9 @@ const { values } = parseArgs({
     width: { type: "string", default: "640" },
     height: { type: "string", default: "480" },
     "ask-every": { type: "string", default: "15" },
+    // > 0: each node's latency statistics report the last N ms of wall time (what a /diagnostics
+    // tick should show), instead of the publisher's default.
+    "latency-window-ms": { type: "string", default: "0" },
     params: { type: "string", default: join("launch", "params", "tabletop.yaml") },
     json: { type: "boolean", default: false },
   },
@@ -56,6 +60,7 @@ const seed = intOption("seed", 0);
 const width = intOption("width", 64);
 const height = intOption("height", 48);
 const askEvery = intOption("ask-every", 1);
+const latencyWindowMs = intOption("latency-window-ms", 0);
 const noise = values.noise as NoiseModel;
 if (noise !== "none" && noise !== "realsense") fail(`--noise must be none or realsense, got ${values.noise}`);
 
@@ -132,6 +137,8 @@ const nodes = [
   { name: "spatial", diagnostics: diagnosticsOf(graph.spatial, "spatial") },
   { name: "reward", diagnostics: diagnosticsOf(graph.reward, "reward") },
 ];
+
+if (latencyWindowMs > 0) for (const n of nodes) n.diagnostics.latency = new LatencyStats({ windowMs: latencyWindowMs });
 
 const camera = new SimCameraNode(transport.createNode("sim_camera"));
 const BASE_NS = 1_700_000_000_000_000_000n;
@@ -255,6 +262,7 @@ const out = {
   cycle_frames: cycle,
   resolution: `${width}x${height}`,
   noise,
+  latency_window_ms: latencyWindowMs > 0 ? latencyWindowMs : "publisher default",
   task: scenario.episode.instruction,
   render_seconds: round(renderSeconds, 1),
   wall_seconds: round(wallSeconds, 1),
@@ -267,7 +275,10 @@ const out = {
     end_p50: round(tickEnd, 4),
     ratio_end_start: round(tickEnd / tickStart, 3),
     max: round(maxTickMs, 3),
-    by_node: Object.fromEntries(nodes.map((n, i) => [n.name, { start_p50: round(median(startTicksByNode[i]), 4), end_p50: round(median(endTicksByNode[i]), 4) }])),
+    by_node: Object.fromEntries(nodes.map((n, i) => {
+      const a = median(startTicksByNode[i]), b = median(endTicksByNode[i]);
+      return [n.name, { start_p50: round(a, 4), end_p50: round(b, 4), ratio_end_start: round(b / a, 3) }];
+    })),
   },
   memory: {
     measured_after: "a full GC; start after the first simulated minute of frames (warm-up), end after the last frame",
