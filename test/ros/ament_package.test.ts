@@ -193,6 +193,6 @@ describe.skipIf(MISSING !== "")(`the ament package spatial_reward${MISSING ? ` (
     prefix = join(moved, "spatial_reward");
     const r = run(join(lib(), "sim"), ["--help"], work);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/usage: spatial-reward sim/);
+    expect(r.stdout).toMatch(/usage: spatial-reward sim/i);
   });
 });
