@@ -49,12 +49,13 @@ export function intArg(flag: string, range: IntRange = {}): ArgParser<number> {
   };
 }
 
-/** A seed: a non-negative safe integer. */
-export function seedArg(flag = "--seed"): ArgParser<number> {
+/** A seed: a non-negative integer, at most `max` (a safe integer by default). */
+export function seedArg(flag = "--seed", max = Number.MAX_SAFE_INTEGER): ArgParser<number> {
+  const bound = max === Number.MAX_SAFE_INTEGER ? "" : ` ≤ ${max}`;
   return (text) => {
     const n = Number(text);
-    if (!INTEGER.test(text.trim()) || !Number.isSafeInteger(n) || n < 0) {
-      throw new UsageError(`${flag} must be a non-negative integer, got ${got(text)}`);
+    if (!INTEGER.test(text.trim()) || !Number.isSafeInteger(n) || n < 0 || n > max) {
+      throw new UsageError(`${flag} must be a non-negative integer${bound}, got ${got(text)}`);
     }
     return n;
   };

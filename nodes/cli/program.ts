@@ -4,6 +4,9 @@ import { ROS_ARGUMENTS } from "../../src/ros/ros_args.js";
 import { MAX_QUESTION_LENGTH } from "../../src/spatial/question_parser.js";
 import { normalizeNamespace } from "../../src/transport/names.js";
 import type { NoiseModel } from "../../sim/index.js";
+import { MAX_IMAGE_SIDE } from "../../sim/camera_placement.js";
+import { NOISE_MODELS, SEED_LIMIT } from "../../sim/sim_arguments.js";
+import { MAX_EPISODE_FRAMES, MIN_EPISODE_FRAMES } from "../../sim/teleop.js";
 import type { NodeName } from "../graph_launcher.js";
 import type { Backend } from "../transport_factory.js";
 import {
@@ -16,7 +19,6 @@ import { packageVersion } from "./package_version.js";
  * place. Commands' code is loaded only when the command runs, after its arguments passed.
  */
 
-export const NOISE_MODELS: readonly NoiseModel[] = ["none", "realsense"];
 export const MASK_SOURCES = ["gt", "detections"] as const;
 export type MaskSource = (typeof MASK_SOURCES)[number];
 // The node and backend names, kept here so that help and argument errors never load the node
@@ -30,11 +32,14 @@ const backendsComplete: Exhaustive<Backend, (typeof BACKENDS)[number]> = true;
 void nodeNamesComplete;
 void backendsComplete;
 
-/** A scripted teleop episode needs at least 20 frames (sim/teleop.ts scriptedEpisode). */
-export const MIN_EPISODE_FRAMES = 20;
-/** Episodes are planned up front (every object's pose per frame): ~55 min at 30 Hz at most. */
-export const MAX_EPISODE_FRAMES = 100_000;
-const MAX_IMAGE_SIDE = 8192;
+// The simulator's own limits (sim/), so that what passes here never fails there at run time.
+/** The smallest image side the CLI accepts (the simulator's is 8; smaller images hold no scene). */
+const MIN_IMAGE_SIDE = 16;
+/** Camera field of view the simulator accepts (sim/camera_placement.ts cameraOptions). */
+const HFOV_RANGE = { min: 1, max: 170 };
+const MAX_SEED = SEED_LIMIT - 1;
+/** The demo's episode: the graph needs about a second of frames to settle before the task starts. */
+const MIN_DEMO_FRAMES = 30;
 
 export interface DemoOptions { frames: number; seed: number; noise: NoiseModel; json: boolean }
 export interface EvalOptions {
@@ -54,6 +59,7 @@ export interface CliContext {
 }
 
 const noise = choiceArg("--noise", NOISE_MODELS);
+const seed = (flag = "--seed") => seedArg(flag, MAX_SEED);
 const backend = choiceArg("--backend", BACKENDS);
 
 /** The program; `done(code)` receives the exit code of the command that ran. */
@@ -76,8 +82,8 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
       "simulator camera → perception → spatial (questions via the spatial_query service) and reward " +
       "(the episode's instruction as reward_spec). Live progress on stderr.",
     )
-    .option("--frames <N>", `episode length in frames at 30 Hz (${30}–${MAX_EPISODE_FRAMES})`, intArg("--frames", { min: 30, max: MAX_EPISODE_FRAMES }), 300)
-    .option("--seed <S>", "scene seed", seedArg(), 7)
+    .option("--frames <N>", `episode length in frames at 30 Hz (${MIN_DEMO_FRAMES}–${MAX_EPISODE_FRAMES})`, intArg("--frames", { min: MIN_DEMO_FRAMES, max: MAX_EPISODE_FRAMES }), 300)
+    .option("--seed <S>", "scene seed", seed(), 7)
     .option("--noise <M>", "sensor model: none | realsense", noise, "realsense")
     .option("--json", "print one JSON summary as the last stdout line", false)
     .action(async (o: DemoOptions) => done(await (await import("./demo.js")).run(o)));
@@ -88,16 +94,20 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
       "rendered frame alone, scored with the definitions in src/spatial/DEFINITIONS.md.",
     )
     .option("--scenes <N>", "number of scenes", intArg("--scenes", { min: 1, max: 1_000_000 }), 50)
-    .option("--seed <S>", "first scene seed", seedArg(), 100000)
+    .option("--seed <S>", "first scene seed", seed(), 100000)
     .option("--noise <M>", "sensor model: none | realsense", noise, "none")
-    .option("--width <W>", `image width in pixels (16–${MAX_IMAGE_SIDE})`, intArg("--width", { min: 16, max: MAX_IMAGE_SIDE }), 640)
-    .option("--height <H>", `image height in pixels (16–${MAX_IMAGE_SIDE})`, intArg("--height", { min: 16, max: MAX_IMAGE_SIDE }), 480)
-    .option("--hfov-deg <F>", "horizontal field of view in degrees, in (0, 180)", numberArg("--hfov-deg", { min: 0, minExclusive: true, max: 180, maxExclusive: true }), 69)
+    .option("--width <W>", `image width in pixels (${MIN_IMAGE_SIDE}–${MAX_IMAGE_SIDE})`, intArg("--width", { min: MIN_IMAGE_SIDE, max: MAX_IMAGE_SIDE }), 640)
+    .option("--height <H>", `image height in pixels (${MIN_IMAGE_SIDE}–${MAX_IMAGE_SIDE})`, intArg("--height", { min: MIN_IMAGE_SIDE, max: MAX_IMAGE_SIDE }), 480)
+    .option("--hfov-deg <F>", `horizontal field of view in degrees (${HFOV_RANGE.min}–${HFOV_RANGE.max})`, numberArg("--hfov-deg", HFOV_RANGE), 69)
     .option("--masks <M>", "segmentation given to perception: gt (instance masks) | detections (2D boxes)", choiceArg("--masks", MASK_SOURCES), "gt")
     .option("--per-type <K>", "questions per type and scene", intArg("--per-type", { min: 1, max: 1000 }), 2)
     .option("--log <FILE>", "write every question and answer as JSONL (the directory must exist)", writableFileArg("--log"))
     .option("--json", "print one JSON summary as the last stdout line", false)
-    .action(async (o: EvalOptions) => done(await (await import("./eval.js")).run(o)));
+    .action(async (o: EvalOptions) => {
+      // Scene i uses seed + i: the last one must still be a seed.
+      if (o.seed + o.scenes - 1 > MAX_SEED) throw new UsageError(`--seed ${o.seed} with --scenes ${o.scenes} runs past the largest seed, ${MAX_SEED}`);
+      done(await (await import("./eval.js")).run(o));
+    })
 
   command("ask", "answer a question about a seeded simulator scene")
     .description(
@@ -105,7 +115,7 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
       "from the rendered frame alone. Exit code 1 when the answer is a refusal (unknown object...).",
     )
     .argument("<question...>", `the question (at most ${MAX_QUESTION_LENGTH} characters)`)
-    .option("--seed <S>", "scene seed", seedArg(), 0)
+    .option("--seed <S>", "scene seed", seed(), 0)
     .option("--noise <M>", "sensor model: none | realsense", noise, "none")
     .option("--masks <M>", "segmentation: gt | detections", choiceArg("--masks", MASK_SOURCES), "gt")
     .option("--json", "print the answer as JSON", false)
@@ -123,8 +133,8 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
       "Per-stage latency (render, lift + scene graph, Q spatial queries, reward) at 640x480 with " +
       "8 objects, and the state-only reward rate from poses.",
     )
-    .option("--frames <N>", "frames to measure", intArg("--frames", { min: 1, max: 1_000_000 }), 300)
-    .option("--seed <S>", "scene seed", seedArg(), 11)
+    .option("--frames <N>", `frames to measure (${MIN_EPISODE_FRAMES}–${MAX_EPISODE_FRAMES})`, intArg("--frames", { min: MIN_EPISODE_FRAMES, max: MAX_EPISODE_FRAMES }), 300)
+    .option("--seed <S>", "scene seed", seed(), 11)
     .option("--noise <M>", "sensor model: none | realsense", noise, "none")
     .option("--queries <Q>", "spatial queries per frame", intArg("--queries", { min: 1, max: 10_000 }), 40)
     .option("--json", "print one JSON summary as the last stdout line", false)
@@ -170,7 +180,7 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     )
     .option("--backend <B>", `transport: ${BACKENDS.join(" | ")}`, backend, "inproc")
     .option("--rate <HZ>", "frames per second, in (0, 1000]", numberArg("--rate", { min: 0, minExclusive: true, max: 1000 }))
-    .option("--seed <S>", "scene seed (default 7)", seedArg())
+    .option("--seed <S>", "scene seed (default 7)", seed())
     .option("--frames <N>", `episode length (${MIN_EPISODE_FRAMES}–${MAX_EPISODE_FRAMES}, default 300)`, intArg("--frames", { min: MIN_EPISODE_FRAMES, max: MAX_EPISODE_FRAMES }))
     .option("--noise <M>", "sensor model: none | realsense (default realsense)", noise)
     .action(async (o: SimOptions) => done(await (await import("./sim.js")).run(o, ctx.rosArgs)));
@@ -183,11 +193,11 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
       "simulator's ground truth, and every object's true centre and size in the spatial frame).",
     )
     .requiredOption("--out <DIR>", "output directory (created if missing)", creatableDirArg("--out"))
-    .option("--seed <S>", "scene seed", seedArg(), 7)
+    .option("--seed <S>", "scene seed", seed(), 7)
     .option("--frames <N>", `episode length (${MIN_EPISODE_FRAMES}–${MAX_EPISODE_FRAMES})`, intArg("--frames", { min: MIN_EPISODE_FRAMES, max: MAX_EPISODE_FRAMES }), 150)
     .option("--noise <M>", "sensor model: none | realsense", noise, "realsense")
-    .option("--width <W>", `image width in pixels (16–${MAX_IMAGE_SIDE})`, intArg("--width", { min: 16, max: MAX_IMAGE_SIDE }), 640)
-    .option("--height <H>", `image height in pixels (16–${MAX_IMAGE_SIDE})`, intArg("--height", { min: 16, max: MAX_IMAGE_SIDE }), 480)
+    .option("--width <W>", `image width in pixels (${MIN_IMAGE_SIDE}–${MAX_IMAGE_SIDE})`, intArg("--width", { min: MIN_IMAGE_SIDE, max: MAX_IMAGE_SIDE }), 640)
+    .option("--height <H>", `image height in pixels (${MIN_IMAGE_SIDE}–${MAX_IMAGE_SIDE})`, intArg("--height", { min: MIN_IMAGE_SIDE, max: MAX_IMAGE_SIDE }), 480)
     .action(async (o: SimDumpOptions) => done(await (await import("./sim_dump.js")).run(o)));
 
   return program;

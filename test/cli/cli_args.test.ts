@@ -19,6 +19,7 @@ mkdirSync(join(work, "dir"));
 type Case = [string, ArgParser<unknown>, string, unknown | { error: string }];
 
 const seed = seedArg();
+const seed32 = seedArg("--seed", 2 ** 32 - 1);
 const frames = intArg("--frames", { min: 1 });
 const width = intArg("--width", { min: 16, max: 8192 });
 const rate = numberArg("--rate", { min: 0, minExclusive: true });
@@ -38,6 +39,8 @@ const CASES: Case[] = [
   ["seed", seed, "0x10", { error: '--seed must be a non-negative integer, got "0x10"' }],
   ["seed", seed, "", { error: '--seed must be a non-negative integer, got ""' }],
   ["seed", seed, "9007199254740993", { error: '--seed must be a non-negative integer, got "9007199254740993"' }],
+  ["seed32", seed32, "4294967295", 4294967295],
+  ["seed32", seed32, "4294967296", { error: '--seed must be a non-negative integer ≤ 4294967295, got "4294967296"' }],
   ["frames", frames, "1", 1],
   ["frames", frames, "0", { error: '--frames must be an integer ≥ 1, got "0"' }],
   ["frames", frames, " 3 ", 3],
