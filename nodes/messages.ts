@@ -118,7 +118,7 @@ export function sceneToDetection3D(scene: Scene, frameId: string): M.vision_msgs
   };
 }
 
-const STATUS_CODE = { ok: 0, unknown_object: 1, ambiguous_object: 2, unparsed: 3, no_scene: 4, error: 5 } as const;
+const STATUS_CODE = { ok: 0, unknown_object: 1, ambiguous_object: 2, unparsed: 3, no_scene: 4, error: 5, same_object: 6 } as const;
 
 /** Longest question echoed back in an answer (the question is the caller's own text). */
 const MAX_ECHOED_QUESTION_CHARS = 1000;

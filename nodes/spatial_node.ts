@@ -4,6 +4,7 @@ import { Counters } from "../src/diagnostics/counters.js";
 import type { Scene } from "../src/scene/scene_object.js";
 import { validateScene } from "../src/scene/scene_validation.js";
 import { answerQuestion } from "../src/spatial/answer_question.js";
+import { checkQuestionLength } from "../src/spatial/question_parser.js";
 import type * as M from "../src/msgs/generated.js";
 import { T, answerToMsg, errorAnswer, noSceneAnswer, sceneFromMsg } from "./messages.js";
 import { DiagnosticsPublisher, DIAGNOSTIC_LEVEL } from "./diagnostics_publisher.js";
@@ -55,6 +56,8 @@ export class SpatialNode {
     this.counters.inc("questions");
     try {
       if (typeof question !== "string") throw new TypeError(`question is ${typeof question}, not a string`);
+      // Too long is refused as such even before the first scene arrives.
+      checkQuestionLength(question);
       if (!this.scene) {
         this.counters.inc("answers.no_scene");
         return noSceneAnswer(question);

@@ -35,13 +35,14 @@ export async function startNode(
   const overrides: Record<string, ParameterValue> = { ...extraOverrides };
   for (const file of args.paramsFiles) Object.assign(overrides, parametersForNode(parse(readFileSync(file, "utf8")), id.name, id.namespace));
   Object.assign(overrides, args.parameters);
-  const transport = await createTransport(backend);
-  transport.onError = (e, context) => console.error(`[${context}] ${e instanceof Error ? e.message : String(e)}`);
+  const transport = await createTransport(backend, args);
   if (!args.stdoutLogs) transport.logSinks = transport.logSinks.filter((s) => s !== stderrSink);
   const logLevel = logLevelFor(args, loggerName(`${id.namespace === "/" ? "" : id.namespace}/${id.name}`));
   const node = transport.createNode(name, { remaps: args.remaps, parameterOverrides: overrides, logLevel });
+  // What the transport reports outside any node callback (discovery, peers) goes to the node's log.
+  transport.onError = (e, context) => node.logger.error(`${context}: ${e instanceof Error ? e.message : String(e)}`);
   MAKERS[name](node);
-  console.error(`${node.fullyQualifiedName} running on ${backend} (Ctrl-C to stop)`);
+  node.logger.info(`running on the ${backend} backend (Ctrl-C to stop)`);
   return { transport, node };
 }
 

@@ -15,13 +15,8 @@ export interface AnswerOptions {
   lengthUnit?: LengthUnit;
 }
 
-/**
- * The status of a question naming one object in two slots ("how far is the red mug from the
- * red mug?"). SpatialAnswer has no status of its own for it yet (the SpatialAnswer message
- * would need one too); "unknown_object" reads as intended: the second object asked about is
- * not there.
- */
-export const SAME_OBJECT_STATUS = "unknown_object" as const;
+/** The status of a question naming one object in two slots ("how far is the red mug from the red mug?"). */
+export const SAME_OBJECT_STATUS = "same_object" as const;
 
 const UNIT_BY_CATEGORY = { qualitative: "bool", choice: "choice", quantitative: "m", clock: "hour" } as const;
 
@@ -29,7 +24,7 @@ const UNPARSED_TEXT =
   `Sorry, I didn't understand that question. I can answer questions like ${EXAMPLE_QUESTIONS.map((q) => `"${q}"`).join(", ")}.`;
 
 function refusal(
-  status: "unknown_object" | "ambiguous_object" | "unparsed",
+  status: Exclude<SpatialAnswer["status"], "ok">,
   type: QuestionTypeId | null,
   question: string,
   text: string,
@@ -45,8 +40,8 @@ function refusal(
  * applies to ground truth. Never guesses an object. Refusals (status, value NaN, unit ""):
  * - "unparsed": no known phrasing matches;
  * - "unknown_object": a phrase matches nothing in the scene ("I don't see a green teapot; I see
- *   ..."), whatever the question and whatever the other phrases are; or two phrases name the
- *   same object (SAME_OBJECT_STATUS);
+ *   ..."), whatever the question and whatever the other phrases are;
+ * - "same_object": two phrases name the same object (SAME_OBJECT_STATUS);
  * - "ambiguous_object": a phrase matches several objects (and none is unknown).
  * Lengths are phrased in the unit the question asks for ("in inches"); `value` stays in metres.
  * Throws InvalidInputError("input_too_long") for a question over MAX_QUESTION_LENGTH, before

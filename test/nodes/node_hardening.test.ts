@@ -110,14 +110,17 @@ describe("one bad message never stops the graph (in-process transport)", () => {
     await g.transport.shutdown();
   });
 
-  it("a spec nested 5000 deep is refused over the service with bad_reward_spec; the old spec keeps scoring", async () => {
+  it("specs nested 5000 and 100 deep are refused over the service (input_too_long, bad_reward_spec); the old spec keeps scoring", async () => {
     const g = graph();
     g.publishFrame();
     const set = g.probe.createClient<M.spatial_reward_msgs__srv__SetRewardSpec_Request, M.spatial_reward_msgs__srv__SetRewardSpec_Response>(T.SetRewardSpec, "set_reward_spec");
-    const deep = `${"all(".repeat(5000)}near(a, b)${")".repeat(5000)}`;
-    const r = await set.call({ text: deep });
-    expect(r.ok).toBe(false);
-    expect(r.message.length).toBeLessThan(400);
+    const nested = (depth: number) => `${"all(".repeat(depth)}near(a, b)${")".repeat(depth)}`;
+    for (const depth of [5000, 100]) {
+      const r = await set.call({ text: nested(depth) });
+      expect(r.ok).toBe(false);
+      expect(r.message.length).toBeLessThan(400);
+    }
+    expect(g.reward.counters.get("errors.input_too_long")).toBe(1);
     expect(g.reward.counters.get("errors.bad_reward_spec")).toBe(1);
     expect(g.reward.counters.get("errors.internal")).toBe(0);
     g.publishFrame();

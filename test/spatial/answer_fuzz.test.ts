@@ -105,7 +105,7 @@ describe("answerQuestion under hostile questions (fuzz)", () => {
       statuses[a.status] = (statuses[a.status] ?? 0) + 1;
     }
     // The fuzz reached every outcome, so the checks above were exercised on each.
-    expect(Object.keys(statuses).sort()).toEqual(["ambiguous_object", "ok", "unknown_object", "unparsed"]);
+    expect(Object.keys(statuses).sort()).toEqual(["ambiguous_object", "ok", "same_object", "unknown_object", "unparsed"]);
     expect(statuses.ok).toBeGreaterThan(300);
     expect(tooLong).toBeGreaterThan(10);
   });
