@@ -16,6 +16,13 @@ export async function run(file: string, values: LaunchOptions): Promise<number> 
   } catch (e) {
     throw new Error(`${file}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
   }
+  // Signals are caught before anything starts: one during start-up must stop the graph cleanly.
+  let stop = false;
+  const onSignal = () => {
+    stop = true;
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   const transport = await createTransport(values.backend);
   transport.onError = (e, context) => console.error(`[${context}] ${e instanceof Error ? e.message : String(e)}`);
   const namespaces = values.namespaces;
@@ -33,12 +40,6 @@ export async function run(file: string, values: LaunchOptions): Promise<number> 
   const maxFrames = values.frames ?? Infinity;
   const duration = values.duration;
   const deadline = duration > 0 ? Date.now() + duration * 1000 : Infinity;
-  let stop = false;
-  const onSignal = () => {
-    stop = true;
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
   const progress = new Progress(500, true);
   while (!stop && Date.now() < deadline && (graph.sim?.published ?? 0) < maxFrames) {
     await new Promise((r) => setTimeout(r, 20));

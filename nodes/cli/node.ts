@@ -46,21 +46,30 @@ export async function startNode(
   return { transport, node };
 }
 
-/** Keeps the process alive until SIGINT or SIGTERM, then shuts the transport down cleanly. */
-export async function runUntilSignal(transport: Transport): Promise<void> {
-  // Subscriptions and timers do not hold the event loop (simulator loops must exit); a node does.
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  await new Promise<void>((resolve) => {
+/**
+ * Resolves on the first SIGINT or SIGTERM. Call it before starting anything: a signal that
+ * arrives while the node starts must stop it cleanly, not kill the process by default.
+ */
+export function shutdownRequested(): Promise<void> {
+  return new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());
   });
+}
+
+/** Keeps the process alive until `stop` (shutdownRequested()), then shuts the transport down cleanly. */
+export async function runUntilSignal(transport: Transport, stop: Promise<void>): Promise<void> {
+  // Subscriptions and timers do not hold the event loop (simulator loops must exit); a node does.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  await stop;
   clearInterval(keepAlive);
   await transport.shutdown();
 }
 
 /** `spatial-reward node <name>`: one node until SIGINT/SIGTERM (options checked by program.ts). */
 export async function run(name: NodeName, values: NodeOptions, rosArgs: RosArgs): Promise<number> {
+  const stop = shutdownRequested();
   const started = await startNode(name, values.backend, rosArgs);
-  await runUntilSignal(started.transport);
+  await runUntilSignal(started.transport, stop);
   return 0;
 }

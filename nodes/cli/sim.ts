@@ -1,6 +1,6 @@
 import type { RosArgs } from "../../src/ros/ros_args.js";
 import type { ParameterValue } from "../../src/transport/parameters.js";
-import { runUntilSignal, startNode } from "./node.js";
+import { runUntilSignal, shutdownRequested, startNode } from "./node.js";
 import type { SimOptions } from "./program.js";
 
 /**
@@ -13,7 +13,8 @@ export async function run(values: SimOptions, rosArgs: RosArgs): Promise<number>
   if (values.seed !== undefined) overrides.seed = values.seed;
   if (values.frames !== undefined) overrides.frames = values.frames;
   if (values.noise !== undefined) overrides.noise = values.noise;
+  const stop = shutdownRequested();
   const started = await startNode("sim_camera", values.backend, rosArgs, overrides);
-  await runUntilSignal(started.transport);
+  await runUntilSignal(started.transport, stop);
   return 0;
 }

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SpatialRewardError } from "../../errors.js";
 import type { QoS } from "../qos.js";
@@ -93,9 +93,15 @@ export function loadDdsBinding(): DdsBinding {
   if (cached) return cached;
   const path = ddsAddonPath();
   if (!path) {
+    // Installed as a dependency, npm hides the install script's output: this is the only message
+    // a user sees, so it names the command that exists there.
+    const asDependency = (packageRoot() ?? "").split(sep).includes("node_modules");
+    const rebuild = asDependency
+      ? "`npm rebuild spatial-reward` (newer npm first asks to approve the install script: `npm install-scripts approve spatial-reward`)"
+      : "`npm run build:native`";
     throw new SpatialRewardError(
       "backend_unavailable",
-      "the dds backend is not built: install Cyclone DDS (Debian/Ubuntu: apt install cyclonedds-dev) and run `npm run build:native`",
+      `the dds backend is not built: install Cyclone DDS (Debian/Ubuntu: apt install cyclonedds-dev; on a ROS 2 host set CYCLONEDDS_HOME=/opt/ros/$ROS_DISTRO) and run ${rebuild}`,
     );
   }
   try {
