@@ -42,7 +42,7 @@ export async function startNode(
   // What the transport reports outside any node callback (discovery, peers) goes to the node's log.
   transport.onError = (e, context) => node.logger.error(`${context}: ${e instanceof Error ? e.message : String(e)}`);
   MAKERS[name](node);
-  node.logger.info(`running on the ${backend} backend (Ctrl-C to stop)`);
+  node.logger.info(`${node.fullyQualifiedName} running on ${backend} (Ctrl-C to stop)`);
   return { transport, node };
 }
 
