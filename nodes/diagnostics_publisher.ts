@@ -26,7 +26,8 @@ export interface NodeCondition {
  * exception since the last snapshot; WARN for input errors or a WARN condition; else OK.
  */
 export class DiagnosticsPublisher {
-  latency = new LatencyStats();
+  /** Processing time of the last ~10 s (wall clock: simulated time may pause or jump). */
+  latency = new LatencyStats({ windowMs: 10_000 });
   readonly errors: ErrorReporter;
   /** Set by the node while something keeps it from doing its job (no reward spec, no camera_info). */
   condition: NodeCondition | null = null;
@@ -66,6 +67,8 @@ export class DiagnosticsPublisher {
       { key: "latency_ms.p50", value: String(lat.p50) },
       { key: "latency_ms.p99", value: String(lat.p99) },
       { key: "latency_ms.n", value: String(lat.n) },
+      { key: "latency_ms.window_s", value: (this.latency.windowDurationMs / 1000).toFixed(1) },
+      { key: "latency_ms.total", value: String(this.latency.count) },
     );
     const errors = counts.filter(([k]) => k.startsWith("errors.") || k.startsWith("transport.errors.")).reduce((n, [, v]) => n + v, 0);
     // Levels follow what happened since the last snapshot: an old burst of bad frames must not

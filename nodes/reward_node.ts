@@ -92,8 +92,7 @@ export class RewardNode {
     let spec: RewardSpec;
     let tracker: RewardTracker;
     try {
-      if (typeof text !== "string") throw new TypeError(`spec is ${typeof text}, not a string`);
-      spec = parseRewardSpec(text);
+      spec = parseRewardSpec(text as string);
       tracker = new RewardTracker(spec);
     } catch (e) {
       const typed = this.diagnostics.errors.report(e, source);

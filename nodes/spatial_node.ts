@@ -55,8 +55,7 @@ export class SpatialNode {
     const t0 = performance.now();
     this.counters.inc("questions");
     try {
-      if (typeof question !== "string") throw new TypeError(`question is ${typeof question}, not a string`);
-      // Too long is refused as such even before the first scene arrives.
+      // Not a string (bad_argument) or too long is refused as such even before the first scene arrives.
       checkQuestionLength(question);
       if (!this.scene) {
         this.counters.inc("answers.no_scene");

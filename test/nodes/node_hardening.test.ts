@@ -60,7 +60,9 @@ describe("one bad message never stops the graph (in-process transport)", () => {
     question.publish({});
     expect(g.perception.perception.counters.get("errors.internal")).toBe(1);
     expect(g.reward.counters.get("errors.internal")).toBe(1);
-    expect(g.spatial.counters.get("errors.internal")).toBe(2);
+    expect(g.spatial.counters.get("errors.internal")).toBe(1);
+    // A question message without text is not a bug but bad input: typed.
+    expect(g.spatial.counters.get("errors.bad_argument")).toBe(1);
     // Counted, not rethrown: the transport saw no failing callback.
     expect(g.transport.counters.get("callback_errors")).toBe(0);
     // The graph goes on.
