@@ -18,12 +18,15 @@ export interface SyncOptions {
  * of the set's first stamp. Messages that can no longer be matched are counted as
  * `dropped.unmatched.<stream>`, never dropped silently.
  *
- * Each stream's stamps pass a StampGate: a message older than the stream's last one is
- * `dropped.out_of_order.<stream>`; one more than maxJumpNs away is an outlier,
- * `dropped.stamp_jump.ahead|back.<stream>`, and never enters the queue, so it cannot block
- * the stream or evict its partners. When jumpConfirm consecutive messages agree on a new
- * timeline the stream adopts it (`stamp_jump.adopted.<stream>`, `lastTimelineJump`), and its
- * queued messages from the old timeline are dropped as unmatched.
+ * A message older than one still queued on its stream is `dropped.out_of_order.<stream>`
+ * (`dropped.stamp_jump.back.<stream>` if more than maxJumpNs older). Each stream's stamps pass
+ * a StampGate: a message more than maxJumpNs ahead of the stream's last one is an outlier,
+ * `dropped.stamp_jump.ahead.<stream>`, and never enters the queue, so it cannot block the
+ * stream or evict its partners; one that far behind is queued if nothing newer is waiting
+ * (an old message is evicted by its partners' newer ones, counted as unmatched) and noted as
+ * `stamp_jump.back.<stream>`. When jumpConfirm consecutive messages agree on a new timeline
+ * the stream adopts it (`stamp_jump.adopted.<stream>`, `lastTimelineJump`), and its queued
+ * messages from the old timeline are dropped as unmatched.
  */
 export class StampSynchronizer<T extends readonly unknown[]> {
   readonly counters: Counters;
@@ -65,22 +68,35 @@ export class StampSynchronizer<T extends readonly unknown[]> {
     const gate = this.gates[stream];
     const verdict = gate.check(stamp);
     switch (verdict) {
-      case "out_of_order":
-        this.counters.inc(`dropped.out_of_order.${name}`);
-        return;
       case "jump_ahead":
+        // Far ahead of its stream: queued, it would be the pivot and evict every partner's
+        // messages until they caught up with it. Dropped; it costs only itself.
         this.counters.inc(`dropped.stamp_jump.ahead.${name}`);
         return;
+      case "out_of_order":
       case "jump_back":
-        this.counters.inc(`dropped.stamp_jump.back.${name}`);
-        return;
-      case "adopt":
-        if (q.length) this.counters.inc(`dropped.unmatched.${name}`, q.length);
-        q.length = 0;
+        // Older than a message still queued on this stream: it can never be matched. Older
+        // only than what already went out in a set: it may still form a set (a late frame, or
+        // the start of a bag replayed from its beginning), and the consumer judges its stamp.
+        // It is not committed: until `jumpConfirm` of them agree, the stream's timeline stays.
+        if (q.length > 0 && stamp < q[q.length - 1].stamp) {
+          this.counters.inc(verdict === "out_of_order" ? `dropped.out_of_order.${name}` : `dropped.stamp_jump.back.${name}`);
+          return;
+        }
+        if (verdict === "jump_back") this.counters.inc(`stamp_jump.back.${name}`);
+        break;
+      case "adopt": {
         gate.commit(stamp, verdict);
+        // Queued messages of the old timeline (after this one, or far before it) can never match.
+        const max = gate.options.maxJumpNs;
+        const kept = q.filter((e) => e.stamp <= stamp && stamp - e.stamp <= max);
+        if (kept.length < q.length) this.counters.inc(`dropped.unmatched.${name}`, q.length - kept.length);
+        q.length = 0;
+        q.push(...kept);
         this.jump = { stream: name, ...gate.lastJump! };
         this.counters.inc(`stamp_jump.adopted.${name}`);
         break;
+      }
       case "accept":
         gate.commit(stamp, verdict);
         break;

@@ -45,17 +45,34 @@ describe("StampSynchronizer: stamp jumps", () => {
       s.add(1, 400n * S, "stray");
       t.slice(3).forEach(both);
       expect(sets).toEqual(t);
-      expect(s.counters.get("dropped.stamp_jump.back.depth")).toBe(1);
+      // Nothing newer was waiting, so it was queued (it could have been a bag restarting)
+      // and then evicted by its partner's next message.
+      expect(s.counters.get("stamp_jump.back.depth")).toBe(1);
+      expect(s.counters.get("dropped.unmatched.depth")).toBe(1);
+      expect(s.counters.get("stamp_jump.adopted.depth")).toBe(0);
+      expectAccounted(s);
+    });
+
+    it(`a stray message an hour back behind a queued one is dropped at once (slop ${slop} ns)`, () => {
+      const { s, sets, both } = pair(slop);
+      const t = seq(4000n * S, 6);
+      t.slice(0, 3).forEach(both);
+      s.add(0, t[3], "rgb waiting for its depth");
+      s.add(0, 400n * S, "stray");
+      s.add(1, t[3], "depth");
+      t.slice(4).forEach(both);
+      expect(sets).toEqual(t);
+      expect(s.counters.get("dropped.stamp_jump.back.rgb")).toBe(1);
       expectAccounted(s);
     });
   }
 
-  it("all streams jump back (bag restart): sets resume from the 3rd message of the new timeline", () => {
+  it("all streams jump back (bag restart): no set is lost, the new timeline is adopted on the 3rd message", () => {
     const { s, sets, both } = pair();
     const before = seq(500n * S, 5), after = seq(20n * S, 6);
     before.forEach(both);
     after.forEach(both);
-    expect(sets).toEqual([...before, ...after.slice(2)]);
+    expect(sets).toEqual([...before, ...after]);
     expect(s.counters.get("stamp_jump.adopted.rgb")).toBe(1);
     expect(s.counters.get("stamp_jump.adopted.depth")).toBe(1);
     expect(s.lastTimelineJump).toEqual({ stream: "depth", from: before[4], to: after[2], direction: "back" });
@@ -71,15 +88,17 @@ describe("StampSynchronizer: stamp jumps", () => {
     expectAccounted(s);
   });
 
-  it("a stream that jumps while its partner lags behind: stale queued messages are flushed and counted", () => {
+  it("a stream that jumps back while its partner lags behind: stale queued messages are flushed and counted", () => {
     const { s, sets } = pair();
     const before = seq(500n * S, 4), after = seq(20n * S, 5);
     before.forEach((t) => s.add(0, t, "rgb")); // depth never delivered these
     after.forEach((t) => s.add(0, t, "rgb"));
     after.forEach((t) => s.add(1, t, "depth"));
-    // rgb adopted the new timeline on its 3rd message (its old queue flushed); depth has no
-    // old timeline, so from there on every message pairs.
+    // rgb's first two new messages were older than its queue (dropped), its 3rd adopted the
+    // new timeline and flushed the old queue; depth has no old timeline, so from there on
+    // every message pairs.
     expect(sets).toEqual(after.slice(2));
+    expect(s.counters.get("dropped.stamp_jump.back.rgb")).toBe(2);
     expect(s.counters.get("dropped.unmatched.rgb")).toBe(4);
     expectAccounted(s);
   });
