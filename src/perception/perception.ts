@@ -199,6 +199,7 @@ export class Perception {
 
   /** Checks everything about the frame that can be checked before any work, in order of cost. */
   private admit(frame: RgbdFrame): StampVerdict {
+    if (frame === null || typeof frame !== "object") throw new InvalidInputError("bad_argument", "frame is missing");
     const stamp = validateStampNs(frame.stamp);
     const k = frame.intrinsics;
     validateIntrinsics(k);

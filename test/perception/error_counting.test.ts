@@ -35,6 +35,7 @@ describe("Perception.process counts each rejected frame exactly once", () => {
       { ...good, instances: undefined, detections: Array.from({ length: 300 }, () => ({ kind: "a", score: 1, cx: width / 2, cy: height / 2, width, height })) },
       { ...good, stamp: -5n },
       { ...good, depth: { ...good.depth, step: 1e300 } },
+      null as unknown as RgbdFrame,
     ];
     const p = new Perception();
     let before = 0;
