@@ -25,13 +25,15 @@ type Segmentation = M.spatial_reward_msgs__msg__InstanceMasks | M.vision_msgs__m
  * sync_queue_size (default 10, 60 with reliable inputs), frame_id (the spatial frame; relative
  * ids are prefixed with the node's namespace, see src/ros/frame_ids.ts), camera_frame_id (parent
  * frame when the images' header has none), input_reliability ("best_effort" | "reliable", QoS of
- * the image subscriptions), publish_tf, use_sim_time.
+ * the image subscriptions), publish_tf, max_stamp_jump_ms (a stamp further than this from the
+ * last is an outlier until 3 frames agree on the new timeline: raise it for cameras slower than
+ * one frame per 5 s), use_sim_time.
  *
  * Every callback is guarded: a bad message is counted (errors.<code>, or errors.internal for a
  * bug), logged (throttled) and shown on /diagnostics, and the next frame is processed as usual.
  */
 export class PerceptionNode {
-  readonly perception = new Perception();
+  readonly perception: Perception;
   readonly diagnostics: DiagnosticsPublisher;
   /** The spatial frame's TF id (namespaced). */
   readonly frameId: string;
@@ -62,6 +64,8 @@ export class PerceptionNode {
     if (!(Number.isInteger(queueSize) && queueSize >= 1 && queueSize <= 10_000)) {
       throw new Error(`perception: sync_queue_size must be an integer in 1..10000, got ${queueSize}`);
     }
+    const maxJumpMs = Number(node.declareParameter("max_stamp_jump_ms", 5000));
+    this.perception = new Perception({ maxStampJumpMs: maxJumpMs });
     const counters = this.perception.counters;
     const clock = new RosClock(node, (e) => this.diagnostics.errors.report(e, "/clock"));
 
@@ -74,7 +78,7 @@ export class PerceptionNode {
 
     this.sync = new StampSynchronizer(
       ["rgb", "depth", "segmentation"],
-      { slopNs: BigInt(Math.round(slopMs * 1e6)), queueSize },
+      { slopNs: BigInt(Math.round(slopMs * 1e6)), queueSize, maxJumpNs: BigInt(Math.round(maxJumpMs * 1e6)) },
       errors.guard("synchronised frame", (stamp, [rgb, depth, seg]) => {
         if (!this.intrinsics) {
           counters.inc("dropped.no_camera_info");
@@ -91,12 +95,18 @@ export class PerceptionNode {
           return;
         }
         let scene;
+        const jumps = this.perception.timelineJumps;
         try {
           scene = this.perception.process(frame);
         } catch (e) {
           // Perception counted it (errors.<code>, errors.internal for a bug); report it once here.
           errors.report(e, "perception", true);
           return;
+        } finally {
+          const jump = this.perception.lastTimelineJump;
+          if (this.perception.timelineJumps !== jumps && jump) {
+            node.logger.warn(`camera stamps jumped ${jump.direction} (${jump.from} ns → ${jump.to} ns): new timeline adopted, object tracks restarted`);
+          }
         }
         scenePub.publish(sceneToMsg(scene, this.frameId));
         det3dPub.publish(sceneToDetection3D(scene, this.frameId));
@@ -124,11 +134,14 @@ export class PerceptionNode {
     ).subscribe(([slot, m]) => {
       // Guarded here, inside the subscriber: an exception escaping an rxjs subscriber is rethrown
       // asynchronously and would end the process.
+      const jump = this.sync.lastTimelineJump;
       try {
         this.sync.add(slot, stampOf(m), m);
       } catch (e) {
         errors.report(e, slotNames[slot]);
       }
+      const now = this.sync.lastTimelineJump;
+      if (now && now !== jump) node.logger.info(`${slotNames[slot]}: stamps jumped ${now.direction}, the synchroniser follows the new timeline`);
     });
   }
 

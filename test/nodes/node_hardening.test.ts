@@ -34,14 +34,19 @@ function graph(options: { namespace?: string; rewardSpec?: string } = {}) {
   probe.createSubscription<M.spatial_reward_msgs__msg__Reward>(T.Reward, "reward", QOS_DEFAULT, (m) => rewards.push(m));
   const sensor = new RgbdSensor({ noise: "none", seed: 41 });
   let next = 0;
+  let epochNs = 1_000_000_000n;
   const publishFrame = () => {
     const f = next++;
-    const cap = sensor.capture(worldAt(scenario.world, scenario.episode.poses[f % 40]), scenario.camera, 1_000_000_000n + BigInt(f) * 33_333_333n);
+    const cap = sensor.capture(worldAt(scenario.world, scenario.episode.poses[f % 40]), scenario.camera, epochNs + BigInt(f) * 33_333_333n);
     sim.publish(cap.frame, cap.truth);
     return cap;
   };
+  /** A rosbag loop: stamps start over from `ns`. */
+  const restartStamps = (ns: bigint) => {
+    epochNs = ns - BigInt(next) * 33_333_333n;
+  };
   const query = probe.createClient<Query, Answer>(T.SpatialQuery, "spatial_query");
-  return { scenario, transport, logs, perception, spatial, reward, probe, rewards, publishFrame, query };
+  return { scenario, transport, logs, perception, spatial, reward, probe, rewards, publishFrame, restartStamps, query };
 }
 
 const diagValue = (d: M.diagnostic_msgs__msg__DiagnosticArray, key: string) => d.status[0].values.find((v) => v.key === key)?.value;
@@ -146,6 +151,22 @@ describe("one bad message never stops the graph (in-process transport)", () => {
     g.publishFrame();
     expect(g.rewards).toHaveLength(1);
     expect(g.reward.diagnostics.snapshot().status[0].level).toBe(0);
+    await g.transport.shutdown();
+  });
+
+  it("a rosbag loop (stamps start over) costs a couple of frames, is logged, and rewards resume", async () => {
+    const g = graph();
+    // A 99 s recording played twice.
+    g.restartStamps(100_000_000_000n);
+    for (let f = 0; f < 5; f++) g.publishFrame();
+    expect(g.rewards).toHaveLength(5);
+    g.restartStamps(1_000_000_000n);
+    for (let f = 0; f < 6; f++) g.publishFrame();
+    const lost = 11 - g.rewards.length;
+    expect(lost).toBeGreaterThan(0);
+    expect(lost).toBeLessThanOrEqual(3);
+    expect(g.perception.perception.counters.get("stamp_jump.adopted")).toBe(1);
+    expect(g.logs.some((r) => r.level === "warn" && r.name === "perception" && /stamps jumped back/.test(r.message))).toBe(true);
     await g.transport.shutdown();
   });
 
