@@ -25,6 +25,8 @@ export interface GraphFuzzReport {
   /** Clean frames sent right after hostile input, and how many of them were rewarded. */
   clean_frames: number;
   clean_frames_rewarded: number;
+  /** Why the first clean frames that went unrewarded did (what came before, the errors they met). */
+  unrewarded_samples: string[];
   /** Questions published on spatial/question and answers received (every question gets one). */
   questions: number;
   answers: number;
@@ -76,6 +78,7 @@ export class GraphFuzzer {
   private answers = 0;
   private readonly stats = new Counters();
   private readonly internalSamples: string[] = [];
+  private readonly unrewarded: string[] = [];
 
   constructor(readonly seed: number) {
     this.random = mulberry32(seed);
@@ -133,8 +136,7 @@ export class GraphFuzzer {
     let lastProgress = start;
     while (this.stats.get("messages") < messages) {
       const g = this.graphs[this.mut.int(this.graphs.length)];
-      this.hostileStep(g);
-      this.cleanFrame(g);
+      this.cleanFrame(g, this.hostileStep(g));
       const now = performance.now();
       if (progress && now - lastProgress > 5000) {
         lastProgress = now;
@@ -187,7 +189,8 @@ export class GraphFuzzer {
     }
   }
 
-  private hostileStep(g: (typeof this.graphs)[number]): void {
+  /** Sends one hostile message (or frame); returns which kind. */
+  private hostileStep(g: (typeof this.graphs)[number]): Kind {
     const kind = this.mut.pick(KINDS);
     this.cleanNs += PERIOD_NS;
     const { m, truth } = this.frameAt(this.cleanNs);
@@ -204,13 +207,13 @@ export class GraphFuzzer {
         else if (kind === "masks") bad.masks = this.hostile(T.InstanceMasks, m.masks!, (x) => mut.masks(x)) ?? undefined;
         else bad.detections = this.hostile(T.Detection2DArray, m.detections!, (x) => mut.detections(x, w, h)) ?? undefined;
         this.sendFrame(g, bad);
-        return;
+        return kind;
       }
       case "scene": {
         const s = this.hostile(T.SceneObjects, truth, (x) => mut.scene(x));
         if (s) this.send(g, "scene", s);
         else this.stats.inc("messages");
-        return;
+        return kind;
       }
       case "question": {
         const q = this.hostile(T.String, { data: this.question }, (x) => ({ data: mut.text(x.data) }));
@@ -218,7 +221,7 @@ export class GraphFuzzer {
           this.stats.inc("questions");
           this.send(g, "question", q);
         } else this.stats.inc("messages");
-        return;
+        return kind;
       }
       case "spec": {
         const s = this.hostile(T.RewardSpec, { header: truth.header, text: this.instruction }, (x) => ({ ...x, text: mut.text(x.text) }));
@@ -226,17 +229,23 @@ export class GraphFuzzer {
         else this.stats.inc("messages");
         // The task itself is not under test: restore it before the clean frame is scored.
         this.send(g, "spec", { header: truth.header, text: this.instruction });
-        return;
+        return kind;
       }
     }
   }
 
-  private cleanFrame(g: (typeof this.graphs)[number]): void {
+  private cleanFrame(g: (typeof this.graphs)[number], after: Kind): void {
     this.cleanNs += PERIOD_NS;
     const { m } = this.frameAt(this.cleanNs);
     this.stats.inc("clean_frames");
+    const errors = [g.perception.diagnostics.errors, g.reward.diagnostics.errors];
+    const before = errors.map((e) => e.lastError);
     this.sendFrame(g, m);
     if (this.rewardStamps.get(g.ns) === this.cleanNs) this.stats.inc("clean_frames_rewarded");
+    else if (this.unrewarded.length < 10) {
+      const now = errors.map((e) => e.lastError);
+      this.unrewarded.push(`${g.ns} after hostile ${after}: ${now.filter((x, i) => x !== before[i]).join(" | ") || "no new error"}`);
+    }
   }
 
   private report(seconds: number): GraphFuzzReport {
@@ -258,6 +267,7 @@ export class GraphFuzzer {
       cdr_rejected: this.stats.get("cdr_rejected"),
       clean_frames: this.stats.get("clean_frames"),
       clean_frames_rewarded: this.stats.get("clean_frames_rewarded"),
+      unrewarded_samples: this.unrewarded,
       questions: this.stats.get("questions"),
       answers: this.answers,
       rejections: rejections.snapshot(),

@@ -15,16 +15,18 @@ export interface SyncOptions {
 /**
  * Matches messages from several streams by header stamp, like message_filters' ExactTime and
  * ApproximateTime policies. A set is emitted when every stream has a message within `slop`
- * of the set's first stamp. Messages that can no longer be matched are counted as
+ * of a message of the first stream; its stamp is the latest of the set. Messages that can no
+ * longer be matched (a later set went out, or the queue overflowed) are counted as
  * `dropped.unmatched.<stream>`, never dropped silently.
  *
- * A message older than one still queued on its stream is `dropped.out_of_order.<stream>`
- * (`dropped.stamp_jump.back.<stream>` if more than maxJumpNs older). Each stream's stamps pass
+ * A message older than one still queued on its stream (by less than maxJumpNs) takes its
+ * place in stamp order: a stray message stamped a little ahead must not make its stream drop
+ * every later one until time catches up (`sync.reordered.<stream>`); one more than maxJumpNs
+ * older is `dropped.stamp_jump.back.<stream>`. Each stream's stamps pass
  * a StampGate: a message more than maxJumpNs ahead of the stream's last one is an outlier,
  * `dropped.stamp_jump.ahead.<stream>`, and never enters the queue, so it cannot block the
- * stream or evict its partners; one that far behind is queued if nothing newer is waiting
- * (an old message is evicted by its partners' newer ones, counted as unmatched) and noted as
- * `stamp_jump.back.<stream>`. When jumpConfirm consecutive messages agree on a new timeline
+ * stream; one that far behind is queued if nothing newer is waiting (it goes out as unmatched
+ * once a later set passes it) and noted as `stamp_jump.back.<stream>`. When jumpConfirm consecutive messages agree on a new timeline
  * the stream adopts it (`stamp_jump.adopted.<stream>`, `lastTimelineJump`), and its queued
  * messages from the old timeline are dropped as unmatched.
  */
@@ -34,6 +36,8 @@ export class StampSynchronizer<T extends readonly unknown[]> {
   private readonly gates: StampGate[];
   private readonly names: readonly string[];
   private jump: (TimelineJump & { stream: string }) | null = null;
+  /** Per stream, the queue index of the message a set takes (scratch for tryMatch). */
+  private readonly picked: number[];
 
   constructor(
     names: readonly string[],
@@ -43,6 +47,7 @@ export class StampSynchronizer<T extends readonly unknown[]> {
   ) {
     this.names = names;
     this.queues = names.map(() => []);
+    this.picked = names.map(() => 0);
     const gate = {
       maxJumpNs: options.maxJumpNs ?? DEFAULT_STAMP_GATE_OPTIONS.maxJumpNs,
       confirm: options.jumpConfirm ?? DEFAULT_STAMP_GATE_OPTIONS.confirm,
@@ -80,7 +85,18 @@ export class StampSynchronizer<T extends readonly unknown[]> {
         // the start of a bag replayed from its beginning), and the consumer judges its stamp.
         // It is not committed: until `jumpConfirm` of them agree, the stream's timeline stays.
         if (q.length > 0 && stamp < q[q.length - 1].stamp) {
-          this.counters.inc(verdict === "out_of_order" ? `dropped.out_of_order.${name}` : `dropped.stamp_jump.back.${name}`);
+          if (verdict === "jump_back") {
+            this.counters.inc(`dropped.stamp_jump.back.${name}`);
+            return;
+          }
+          // Either this one or the newer queued one is mis-stamped; the partners' stamps decide
+          // which matches, and the other is evicted as unmatched.
+          let at = q.length - 1;
+          while (at > 0 && q[at - 1].stamp > stamp) at--;
+          q.splice(at, 0, { stamp, msg });
+          this.counters.inc(`sync.reordered.${name}`);
+          this.enforceQueueSize(q, name);
+          this.tryMatch();
           return;
         }
         if (verdict === "jump_back") this.counters.inc(`stamp_jump.back.${name}`);
@@ -102,11 +118,15 @@ export class StampSynchronizer<T extends readonly unknown[]> {
         break;
     }
     q.push({ stamp, msg });
+    this.enforceQueueSize(q, name);
+    this.tryMatch();
+  }
+
+  private enforceQueueSize(q: { stamp: bigint; msg: unknown }[], name: string): void {
     if (q.length > this.options.queueSize) {
       q.shift();
       this.counters.inc(`dropped.unmatched.${name}`);
     }
-    this.tryMatch();
   }
 
   /** Counts and discards everything pending (e.g. at shutdown). */
@@ -126,25 +146,56 @@ export class StampSynchronizer<T extends readonly unknown[]> {
     return this.queues[stream].length;
   }
 
+  /**
+   * Emits every complete set, earliest first. A set is anchored on a message of the first
+   * stream; each other stream contributes its message closest to the anchor within the slop.
+   * Once a set goes out, what is older in each stream than the message it used can never be
+   * matched (sets go out in stamp order) and is dropped as unmatched. Nothing else is evicted:
+   * a queued message stamped ahead of its partners waits without displacing them, and ages out
+   * when a later set passes it or the queue overflows.
+   */
   private tryMatch(): void {
     const slop = this.options.slopNs;
+    const picked = this.picked;
     for (;;) {
       if (this.queues.some((q) => q.length === 0)) return;
-      // Pivot: the latest of the heads; heads older than pivot − slop can never match.
-      let pivot = this.queues[0][0].stamp;
-      for (const q of this.queues) if (q[0].stamp > pivot) pivot = q[0].stamp;
-      let evicted = false;
-      this.queues.forEach((q, i) => {
-        while (q.length > 0 && q[0].stamp < pivot - slop) {
-          q.shift();
-          this.counters.inc(`dropped.unmatched.${this.names[i]}`);
-          evicted = true;
+      let found = false;
+      for (let a = 0; a < this.queues[0].length && !found; a++) {
+        const anchor = this.queues[0][a].stamp;
+        picked[0] = a;
+        found = true;
+        for (let j = 1; j < this.queues.length && found; j++) {
+          picked[j] = closestWithin(this.queues[j], anchor, slop);
+          found = picked[j] >= 0;
         }
-      });
-      if (evicted) continue;
-      const msgs = this.queues.map((q) => q.shift()!.msg) as unknown as T;
+      }
+      if (!found) return;
+      let stamp = this.queues[0][picked[0]].stamp;
+      const msgs = this.queues.map((q, i) => {
+        const e = q[picked[i]];
+        if (e.stamp > stamp) stamp = e.stamp;
+        if (picked[i] > 0) this.counters.inc(`dropped.unmatched.${this.names[i]}`, picked[i]);
+        q.splice(0, picked[i] + 1);
+        return e.msg;
+      }) as unknown as T;
       this.counters.inc("sync.sets");
-      this.onSet(pivot, msgs);
+      this.onSet(stamp, msgs);
     }
   }
+}
+
+/** Index of the queued message closest to `stamp` within `slop` (the earliest on a tie), or -1. */
+function closestWithin(q: readonly { stamp: bigint }[], stamp: bigint, slop: bigint): number {
+  let best = -1;
+  let bestD = 0n;
+  for (let i = 0; i < q.length; i++) {
+    const d = q[i].stamp >= stamp ? q[i].stamp - stamp : stamp - q[i].stamp;
+    if (d <= slop && (best < 0 || d < bestD)) {
+      best = i;
+      bestD = d;
+    }
+    // Sorted by stamp: once past stamp + slop nothing later can match.
+    if (q[i].stamp > stamp + slop) break;
+  }
+  return best;
 }
