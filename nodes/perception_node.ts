@@ -8,6 +8,7 @@ import { quaternionFromRotation } from "../src/geometry/quaternion.js";
 import type { SpatialFrame } from "../src/geometry/spatial_frame.js";
 import { namespacedFrameId } from "../src/ros/frame_ids.js";
 import { StampSynchronizer } from "../src/sync/stamp_synchronizer.js";
+import type { TimelineJump } from "../src/time/stamp_gate.js";
 import type * as M from "../src/msgs/generated.js";
 import {
   T, detectionsFromMsg, header, instanceMaskFromMsg, intrinsicsFromCameraInfo, sceneToDetection3D, sceneToMsg, stampOf,
@@ -38,6 +39,8 @@ export class PerceptionNode {
   /** The spatial frame's TF id (namespaced). */
   readonly frameId: string;
   private intrinsics: PinholeIntrinsics | null = null;
+  /** The synchroniser's last timeline change Perception was told about. */
+  private followedJump: TimelineJump | null = null;
   private intrinsicsKey = "";
   private readonly sync: StampSynchronizer<[M.sensor_msgs__msg__Image, M.sensor_msgs__msg__Image, Segmentation]>;
 
@@ -94,6 +97,14 @@ export class PerceptionNode {
           errors.report(e, "segmentation message");
           return;
         }
+        // The synchroniser confirmed a new timeline (it gates every topic's stamps): Perception
+        // follows at once instead of confirming it again over more frames.
+        const syncJump = this.sync.lastTimelineJump;
+        if (syncJump !== this.followedJump) {
+          this.followedJump = syncJump;
+          this.perception.followTimeline();
+          if (syncJump) node.logger.warn(`camera stamps jumped ${syncJump.direction} (${syncJump.from} ns → ${syncJump.to} ns): new timeline adopted, object tracks restarted`);
+        }
         let scene;
         const jumps = this.perception.timelineJumps;
         try {
@@ -102,11 +113,10 @@ export class PerceptionNode {
           // Perception counted it (errors.<code>, errors.internal for a bug); report it once here.
           errors.report(e, "perception", true);
           return;
-        } finally {
-          const jump = this.perception.lastTimelineJump;
-          if (this.perception.timelineJumps !== jumps && jump) {
-            node.logger.warn(`camera stamps jumped ${jump.direction} (${jump.from} ns → ${jump.to} ns): new timeline adopted, object tracks restarted`);
-          }
+        }
+        const jump = this.perception.lastTimelineJump;
+        if (this.perception.timelineJumps !== jumps && jump) {
+          node.logger.warn(`frame stamps jumped ${jump.direction} (${jump.from} ns → ${jump.to} ns): new timeline adopted, object tracks restarted`);
         }
         scenePub.publish(sceneToMsg(scene, this.frameId));
         det3dPub.publish(sceneToDetection3D(scene, this.frameId));
@@ -134,14 +144,11 @@ export class PerceptionNode {
     ).subscribe(([slot, m]) => {
       // Guarded here, inside the subscriber: an exception escaping an rxjs subscriber is rethrown
       // asynchronously and would end the process.
-      const jump = this.sync.lastTimelineJump;
       try {
         this.sync.add(slot, stampOf(m), m);
       } catch (e) {
         errors.report(e, slotNames[slot]);
       }
-      const now = this.sync.lastTimelineJump;
-      if (now && now !== jump) node.logger.info(`${slotNames[slot]}: stamps jumped ${now.direction}, the synchroniser follows the new timeline`);
     });
   }
 

@@ -156,6 +156,16 @@ export class Perception {
     return this.stamps.lastJump;
   }
 
+  /**
+   * An upstream stage (the node's synchroniser) has confirmed a new stamp timeline: the next
+   * frame starts it, without this stage's own confirmation costing frames a second time.
+   * The tracks restart; the support plane stays (the camera did not move).
+   */
+  followTimeline(): void {
+    this.stamps.reset();
+    this.tracker.reset();
+  }
+
   /** Forget the plane, the tracks and the stamp timeline (new scene, camera moved for good, new session). */
   reset(): void {
     this.plane.reset();

@@ -164,9 +164,19 @@ describe("one bad message never stops the graph (in-process transport)", () => {
     for (let f = 0; f < 6; f++) g.publishFrame();
     const lost = 11 - g.rewards.length;
     expect(lost).toBeGreaterThan(0);
-    expect(lost).toBeLessThanOrEqual(3);
-    expect(g.perception.perception.counters.get("stamp_jump.adopted")).toBe(1);
+    expect(lost).toBeLessThanOrEqual(2);
+    expect(g.perception.perception.counters.get("stamp_jump.adopted.rgb")).toBe(1);
     expect(g.logs.some((r) => r.level === "warn" && r.name === "perception" && /stamps jumped back/.test(r.message))).toBe(true);
+    await g.transport.shutdown();
+  });
+
+  it("a clock step forward costs 2 frames, not the synchroniser's and perception's confirmations one after the other", async () => {
+    const g = graph();
+    for (let f = 0; f < 5; f++) g.publishFrame();
+    g.restartStamps(3_600_000_000_000n);
+    for (let f = 0; f < 6; f++) g.publishFrame();
+    expect(11 - g.rewards.length).toBe(2);
+    expect(g.logs.filter((r) => /stamps jumped ahead/.test(r.message))).toHaveLength(1);
     await g.transport.shutdown();
   });
 
