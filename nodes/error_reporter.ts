@@ -32,9 +32,7 @@ export class ErrorReporter {
    * Returns the error as a SpatialRewardError (an untyped one wrapped as `internal`).
    */
   report(e: unknown, context: string, alreadyCounted = false): SpatialRewardError {
-    const typed = isSpatialRewardError(e)
-      ? e
-      : new SpatialRewardError("internal", `unexpected ${e instanceof Error ? e.name : typeof e}: ${e instanceof Error ? e.message : String(e)}`);
+    const typed = isSpatialRewardError(e) ? e : new SpatialRewardError("internal", `unexpected ${describeThrown(e)}`);
     if (!alreadyCounted) this.counters.inc(`errors.${typed.code}`);
     if (typed.code === "internal") this.internalErrors++;
     const message = clip(`${context}: ${typed.message}`);
@@ -69,6 +67,15 @@ export class ErrorReporter {
     } else {
       this.logger.warn(`[${typed.code}] ${message}${more}`);
     }
+  }
+}
+
+/** What was thrown, in words, without trusting it: a hostile object's toString may throw too. */
+function describeThrown(e: unknown): string {
+  try {
+    return e instanceof Error ? `${e.name}: ${e.message}` : `${typeof e}: ${String(e)}`;
+  } catch {
+    return `${typeof e} (unprintable)`;
   }
 }
 

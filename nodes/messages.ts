@@ -7,6 +7,7 @@ import type { SpatialAnswer } from "../src/spatial/spatial_answer.js";
 import type { RewardResult } from "../src/reward/reward_spec.js";
 import { fromNanoseconds, toNanoseconds, type RosTime } from "../src/time/ros_time.js";
 import type * as M from "../src/msgs/generated.js";
+import { SpatialAnswerStatus } from "../src/msgs/generated.js";
 
 /**
  * Conversions between ROS 2 message objects (shapes generated from msgs/) and core types.
@@ -118,7 +119,15 @@ export function sceneToDetection3D(scene: Scene, frameId: string): M.vision_msgs
   };
 }
 
-const STATUS_CODE = { ok: 0, unknown_object: 1, ambiguous_object: 2, unparsed: 3, no_scene: 4, error: 5, same_object: 6 } as const;
+const STATUS_CODE = {
+  ok: SpatialAnswerStatus.STATUS_OK,
+  unknown_object: SpatialAnswerStatus.STATUS_UNKNOWN_OBJECT,
+  ambiguous_object: SpatialAnswerStatus.STATUS_AMBIGUOUS_OBJECT,
+  unparsed: SpatialAnswerStatus.STATUS_UNPARSED,
+  no_scene: SpatialAnswerStatus.STATUS_NO_SCENE,
+  error: SpatialAnswerStatus.STATUS_ERROR,
+  same_object: SpatialAnswerStatus.STATUS_SAME_OBJECT,
+} as const;
 
 /** Longest question echoed back in an answer (the question is the caller's own text). */
 const MAX_ECHOED_QUESTION_CHARS = 1000;

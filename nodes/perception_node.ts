@@ -41,7 +41,6 @@ export class PerceptionNode {
   private intrinsics: PinholeIntrinsics | null = null;
   /** The synchroniser's last timeline change Perception was told about. */
   private followedJump: TimelineJump | null = null;
-  private intrinsicsKey = "";
   private readonly sync: StampSynchronizer<[M.sensor_msgs__msg__Image, M.sensor_msgs__msg__Image, Segmentation]>;
 
   constructor(readonly node: TransportNode) {
@@ -162,11 +161,11 @@ export class PerceptionNode {
       this.diagnostics.errors.report(e, "camera/color/camera_info");
       return;
     }
-    const key = `${k.width}x${k.height} fx=${k.fx} fy=${k.fy} cx=${k.cx} cy=${k.cy}`;
-    if (key === this.intrinsicsKey) return;
-    this.node.logger.info(`${this.intrinsics ? "camera intrinsics changed" : "camera_info received"}: ${key}`);
+    const old = this.intrinsics;
+    // Every frame brings its camera_info: only a change is worth anything (and a log line).
+    if (old && old.width === k.width && old.height === k.height && old.fx === k.fx && old.fy === k.fy && old.cx === k.cx && old.cy === k.cy) return;
+    this.node.logger.info(`${old ? "camera intrinsics changed" : "camera_info received"}: ${k.width}x${k.height} fx=${k.fx} fy=${k.fy} cx=${k.cx} cy=${k.cy}`);
     this.intrinsics = k;
-    this.intrinsicsKey = key;
     this.diagnostics.condition = null;
   }
 }
@@ -176,13 +175,13 @@ export class PerceptionNode {
  * origin and is rotated by R (camera → spatial), so the transform parent ← child rotates by Rᵀ.
  */
 export function spatialTransform(frame: SpatialFrame, stamp: bigint, cameraFrameId: string, spatialFrameId: string): M.tf2_msgs__msg__TFMessage {
-  const r = frame.rotation;
-  const rt = [r[0], r[3], r[6], r[1], r[4], r[7], r[2], r[5], r[8]];
+  // q(Rᵀ) is the conjugate of q(R).
+  const q = quaternionFromRotation(frame.rotation);
   return {
     transforms: [{
       header: header(stamp, cameraFrameId),
       child_frame_id: spatialFrameId,
-      transform: { translation: { x: 0, y: 0, z: 0 }, rotation: quaternionFromRotation(rt) },
+      transform: { translation: { x: 0, y: 0, z: 0 }, rotation: { x: -q.x, y: -q.y, z: -q.z, w: q.w } },
     }],
   };
 }

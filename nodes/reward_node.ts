@@ -1,6 +1,7 @@
 import type { Publisher, TransportNode } from "../src/transport/port.js";
 import { QOS_DEFAULT, QOS_LATCHED } from "../src/transport/qos.js";
 import { Counters } from "../src/diagnostics/counters.js";
+import { InvalidInputError } from "../src/errors.js";
 import { validateScene } from "../src/scene/scene_validation.js";
 import { parseRewardSpec, formatRewardSpec } from "../src/reward/parse_reward_spec.js";
 import { RewardTracker } from "../src/reward/reward_tracker.js";
@@ -42,12 +43,16 @@ export class RewardNode {
         this.diagnostics.condition = { level: DIAGNOSTIC_LEVEL.ERROR, message: `reward_spec parameter refused: ${r.message}` };
       }
     }
-    // `ros2 param set … reward_spec "<bad>"` fails with the reason instead of being accepted.
+    // `ros2 param set … reward_spec "<bad>"` fails with the reason (counted and logged like any
+    // refused spec) instead of being accepted; a good one is installed; "" clears the task.
     node.onParameterValidate((name, value) => {
-      if (name === "reward_spec" && String(value).trim() !== "") parseRewardSpec(String(value));
-    });
-    node.onParameterChange((name, value) => {
-      if (name === "reward_spec" && String(value).trim() !== "") this.setSpec(String(value), "reward_spec parameter");
+      if (name !== "reward_spec") return;
+      if (String(value).trim() === "") {
+        this.clearSpec();
+        return;
+      }
+      const r = this.setSpec(value, "reward_spec parameter");
+      if (!r.ok) throw new InvalidInputError("bad_reward_spec", r.message);
     });
     node.createSubscription<M.spatial_reward_msgs__msg__RewardSpec>(
       T.RewardSpec, "reward/spec", QOS_LATCHED, errors.guard("reward/spec", (m) => this.setSpec(m.text, "reward/spec")),
@@ -82,6 +87,14 @@ export class RewardNode {
       this.node.logger.info(r.success ? `task satisfied: ${this.specText}` : `task no longer satisfied: ${this.specText}`);
     }
     this.diagnostics.latency.add(performance.now() - t0);
+  }
+
+  /** No task: scenes are counted as dropped.no_reward_spec until a spec arrives. */
+  private clearSpec(): void {
+    if (this.tracker) this.node.logger.info("reward spec cleared (reward_spec set to \"\"); waiting for a new one");
+    this.tracker = null;
+    this.specText = "";
+    this.diagnostics.condition = { level: DIAGNOSTIC_LEVEL.WARN, message: WAITING };
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { TransportNode } from "../src/transport/port.js";
 import { QOS_LATCHED, type QoS } from "../src/transport/qos.js";
 import { InvalidInputError } from "../src/errors.js";
+import { fromNanoseconds } from "../src/time/ros_time.js";
 import type { Publisher } from "../src/transport/port.js";
 import type * as M from "../src/msgs/generated.js";
 import { T, header } from "./messages.js";
@@ -13,10 +14,10 @@ const QOS_CLOCK_PUBLISHER: QoS = { reliability: "reliable", durability: "volatil
 /**
  * Plays the seeded scripted teleop episode on the camera topics at `rate_hz` (a ROS timer),
  * looping when it ends, and latches the episode's task on `reward/spec` so a reward node
- * anywhere on the graph scores it. Publishes each frame's stamp on /clock, as simulators do.
+ * anywhere on the graph scores it. On simulated time it publishes each frame's stamp on /clock.
  * Parameters: seed, rate_hz, frames, noise, use_sim_time (true: the simulator is the time
  * source, stamps start at 0 and advance 1/rate_hz per frame; false: wall-clock stamps),
- * publish_clock.
+ * publish_clock (default: use_sim_time).
  */
 export class SimDriver {
   readonly camera: SimCameraNode;
@@ -35,7 +36,9 @@ export class SimDriver {
     const frames = Number(node.declareParameter("frames", 300));
     const noise = String(node.declareParameter("noise", "realsense")) as NoiseModel;
     this.useSimTime = Boolean(node.declareParameter("use_sim_time", false));
-    const publishClock = Boolean(node.declareParameter("publish_clock", true));
+    // /clock is for nodes on simulated time; wall-clock stamps need none (and two simulators
+    // would interleave two clocks).
+    const publishClock = Boolean(node.declareParameter("publish_clock", this.useSimTime));
     if (noise !== "none" && noise !== "realsense") throw new InvalidInputError("bad_argument", `sim_camera: noise must be none or realsense, got ${noise}`);
     if (!(rate > 0 && rate <= 1000)) throw new InvalidInputError("bad_argument", `sim_camera: rate_hz must be in (0, 1000], got ${rate}`);
     this.periodNs = BigInt(Math.round(1e9 / rate));
@@ -66,7 +69,7 @@ export class SimDriver {
     const { world, camera, episode } = this.scenario;
     const f = this.frame % episode.poses.length;
     const stamp = this.stampOf(this.frame);
-    this.clockPub?.publish({ clock: header(stamp, "").stamp });
+    this.clockPub?.publish({ clock: fromNanoseconds(stamp) });
     const cap = this.sensor.capture(worldAt(world, episode.poses[f]), camera, stamp);
     this.camera.publish(cap.frame, cap.truth);
     this.frame++;

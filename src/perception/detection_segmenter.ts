@@ -10,6 +10,7 @@ export class DetectionSegmenter {
   private labels = new Uint16Array(0);
   private queue = new Int32Array(0);
   private cleared: number[] = [];
+  private width = 0;
 
   /**
    * `above(i)` tells whether pixel i lies above the support surface (and has valid depth);
@@ -24,10 +25,13 @@ export class DetectionSegmenter {
     above: Uint8Array,
   ): Uint16Array {
     const n = width * height;
-    if (this.labels.length !== n) {
+    if (this.labels.length !== n || width !== this.width) {
+      // A new image shape (480x640 after 640x480 has the same size): the boxes recorded for
+      // clearing are in the old shape's coordinates, so start from a fresh label image.
       this.labels = new Uint16Array(n);
       this.queue = new Int32Array(n);
       this.cleared.length = 0;
+      this.width = width;
     }
     const labels = this.labels;
     // Clear only what the previous frame wrote.

@@ -19,17 +19,21 @@ export function validateScene(scene: Scene): Scene {
   const ids = new Set<string>();
   for (let i = 0; i < scene.objects.length; i++) {
     const o = scene.objects[i];
-    const what = `object ${i} ("${o.id.slice(0, 40)}")`;
-    for (const [field, text] of [["id", o.id], ["kind", o.kind], ["color", o.color]] as const) {
-      if (text.length > MAX_SCENE_NAME_CHARS) throw bad(`${what}: ${field} is ${text.length} chars (at most ${MAX_SCENE_NAME_CHARS})`);
+    // Checked at control rate by the spatial and reward nodes: plain comparisons, no arrays.
+        if (o.id.length > MAX_SCENE_NAME_CHARS || o.kind.length > MAX_SCENE_NAME_CHARS || o.color.length > MAX_SCENE_NAME_CHARS) {
+      throw bad(`${objectLabel(i, o.id)}: id, kind or colour longer than ${MAX_SCENE_NAME_CHARS} chars`);
     }
-    if (o.id === "" || o.kind === "") throw bad(`${what}: empty id or kind`);
-    if (ids.has(o.id)) throw bad(`${what}: duplicate id`);
+    if (o.id === "" || o.kind === "") throw bad(`${objectLabel(i, o.id)}: empty id or kind`);
+    if (ids.has(o.id)) throw bad(`${objectLabel(i, o.id)}: duplicate id`);
     ids.add(o.id);
-    const { center: c, size: s } = o;
-    if (![c.x, c.y, c.z].every(Number.isFinite)) throw bad(`${what}: centre (${c.x}, ${c.y}, ${c.z}) is not finite`);
-    if (![s.x, s.y, s.z].every((v) => Number.isFinite(v) && v >= 0)) throw bad(`${what}: size (${s.x}, ${s.y}, ${s.z}) must be finite and ≥ 0`);
-    if (!(o.confidence >= 0 && o.confidence <= 1)) throw bad(`${what}: confidence ${o.confidence} outside 0..1`);
+    const c = o.center, s = o.size;
+    if (!(Number.isFinite(c.x) && Number.isFinite(c.y) && Number.isFinite(c.z))) throw bad(`${objectLabel(i, o.id)}: centre (${c.x}, ${c.y}, ${c.z}) is not finite`);
+    if (!(s.x >= 0 && s.y >= 0 && s.z >= 0 && Number.isFinite(s.x + s.y + s.z))) throw bad(`${objectLabel(i, o.id)}: size (${s.x}, ${s.y}, ${s.z}) must be finite and ≥ 0`);
+    if (!(o.confidence >= 0 && o.confidence <= 1)) throw bad(`${objectLabel(i, o.id)}: confidence ${o.confidence} outside 0..1`);
   }
   return scene;
+}
+
+function objectLabel(i: number, id: string): string {
+  return `object ${i} ("${id.slice(0, 40)}")`;
 }

@@ -147,10 +147,18 @@ describe("one bad message never stops the graph (in-process transport)", () => {
     expect(d.status[0].message).toMatch(/reward_spec parameter refused/);
     // `ros2 param set` with another bad spec is refused with the reason; a good one is taken.
     expect(() => g.reward.node.setParameter("reward_spec", "lift(")).toThrow(/lift/);
+    expect(g.reward.counters.get("errors.bad_reward_spec")).toBe(2);
+    expect(g.reward.node.getParameter("reward_spec")).toBe("near(red mug, blue");
+    expect(g.reward.diagnostics.snapshot().status[0].level).toBe(2);
     g.reward.node.setParameter("reward_spec", g.scenario.episode.instruction);
     g.publishFrame();
     expect(g.rewards).toHaveLength(1);
     expect(g.reward.diagnostics.snapshot().status[0].level).toBe(0);
+    // "" clears the task: the parameter and what the node scores never disagree.
+    g.reward.node.setParameter("reward_spec", "");
+    g.publishFrame();
+    expect(g.rewards).toHaveLength(1);
+    expect(g.reward.counters.get("dropped.no_reward_spec")).toBe(2);
     await g.transport.shutdown();
   });
 

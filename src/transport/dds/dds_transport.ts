@@ -191,6 +191,11 @@ export class DdsTransport extends TransportBase<DdsNode> {
         this.checkType(ep);
       } else if (this.remote.delete(ep.key)) {
         this.counters.inc("peers.endpoints_lost");
+        // What was remembered about a gone endpoint goes with it: a peer creating and deleting
+        // wrong-typed endpoints must not grow these sets for ever.
+        if (this.mismatchReported.delete(ep.key)) {
+          for (const { node } of this.graph.nodesOn(ep.topic)) node.forgetTypeMismatch(`peer:${ep.key}`);
+        }
       }
     }
   }
@@ -304,6 +309,11 @@ class DdsNode extends NodeBase {
     if (seen) return;
     this.mismatches.add(cause);
     this.logger.error(message);
+  }
+
+  /** @internal A mismatch cause that ended (the peer endpoint is gone). */
+  forgetTypeMismatch(cause: string): void {
+    this.mismatches.delete(cause);
   }
 
   /** Records a new endpoint in the graph (ros_discovery_info) and checks peers' types on its topic. */
