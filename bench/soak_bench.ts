@@ -123,19 +123,10 @@ const transport = new InprocTransport();
 const graph = launchGraph(transport, doc);
 if (!graph.perception || !graph.spatial || !graph.reward) fail(`${values.params} must start perception, spatial and reward`);
 
-/**
- * The nodes keep their DiagnosticsPublisher private; until they expose it, the bench reaches
- * the field by name and checks that it is what it expects.
- */
-function diagnosticsOf(node: object, name: string): DiagnosticsPublisher {
-  const d = (node as { diagnostics?: Partial<DiagnosticsPublisher> }).diagnostics;
-  if (!d || typeof d.snapshot !== "function" || !d.latency) fail(`the ${name} node has no diagnostics publisher the bench can reach`);
-  return d as DiagnosticsPublisher;
-}
-const nodes = [
-  { name: "perception", diagnostics: diagnosticsOf(graph.perception, "perception") },
-  { name: "spatial", diagnostics: diagnosticsOf(graph.spatial, "spatial") },
-  { name: "reward", diagnostics: diagnosticsOf(graph.reward, "reward") },
+const nodes: { name: string; diagnostics: DiagnosticsPublisher }[] = [
+  { name: "perception", diagnostics: graph.perception.diagnostics },
+  { name: "spatial", diagnostics: graph.spatial.diagnostics },
+  { name: "reward", diagnostics: graph.reward.diagnostics },
 ];
 
 if (latencyWindowMs > 0) for (const n of nodes) n.diagnostics.latency = new LatencyStats({ windowMs: latencyWindowMs });
