@@ -120,6 +120,8 @@ const doc = parse(readFileSync(values.params, "utf8")) as Record<string, { ros__
 delete doc.sim_camera;
 doc["/**"] = { ros__parameters: { ...(doc["/**"]?.ros__parameters ?? {}), diagnostics_period_ms: 0 } };
 const transport = new InprocTransport();
+// Progress goes to stderr; the nodes' log lines (a task satisfied every replayed episode) would drown it.
+transport.logSinks = [];
 const graph = launchGraph(transport, doc);
 if (!graph.perception || !graph.spatial || !graph.reward) fail(`${values.params} must start perception, spatial and reward`);
 
