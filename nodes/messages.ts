@@ -127,6 +127,7 @@ const STATUS_CODE = {
   no_scene: SpatialAnswerStatus.STATUS_NO_SCENE,
   error: SpatialAnswerStatus.STATUS_ERROR,
   same_object: SpatialAnswerStatus.STATUS_SAME_OBJECT,
+  unanswerable: SpatialAnswerStatus.STATUS_UNANSWERABLE,
 } as const;
 
 /** Longest question echoed back in an answer (the question is the caller's own text). */

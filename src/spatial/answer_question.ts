@@ -42,6 +42,7 @@ function refusal(
  * - "unknown_object": a phrase matches nothing in the scene ("I don't see a green teapot; I see
  *   ..."), whatever the question and whatever the other phrases are;
  * - "same_object": two phrases name the same object (SAME_OBJECT_STATUS);
+ * - "unanswerable": the scene lacks what the answer needs (elevation without a support surface);
  * - "ambiguous_object": a phrase matches several objects (and none is unknown).
  * Lengths are phrased in the unit the question asks for ("in inches"); `value` stays in metres.
  * Throws InvalidInputError("input_too_long") for a question over MAX_QUESTION_LENGTH, before
@@ -101,7 +102,9 @@ export function answerStructured(
     names.push(`the ${displayName(o)}`);
   }
   const answer: SpatialAnswer = {
-    status: "ok",
+    // A number that does not exist (elevation with no support surface) is no answer: said in
+    // words, never status ok with a NaN value.
+    status: Number.isNaN(value) ? "unanswerable" : "ok",
     type,
     question: options?.question ?? "",
     subject: slotObjects[0].id,

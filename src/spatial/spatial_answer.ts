@@ -1,6 +1,6 @@
 import type { QuestionTypeId } from "./question_types.js";
 
-export type SpatialAnswerStatus = "ok" | "unknown_object" | "ambiguous_object" | "unparsed" | "same_object";
+export type SpatialAnswerStatus = "ok" | "unknown_object" | "ambiguous_object" | "unparsed" | "same_object" | "unanswerable";
 
 /** "m" quantitative, "bool" yes/no, "choice" which-one, "hour" clock, "" when there is no answer. */
 export type SpatialAnswerUnit = "m" | "bool" | "choice" | "hour" | "";

@@ -99,7 +99,7 @@ describe("generated message types", () => {
     const text = readFileSync(join(root, "msgs/msg/SpatialAnswer.msg"), "utf8");
     const fromFile = Object.fromEntries(parseMsg("x", "SpatialAnswer", text).fields.filter((f) => f.isConstant).map((f) => [f.name, f.value]));
     expect(SpatialAnswerStatus).toEqual(fromFile);
-    expect(Object.keys(fromFile)).toEqual(["STATUS_OK", "STATUS_UNKNOWN_OBJECT", "STATUS_AMBIGUOUS_OBJECT", "STATUS_UNPARSED", "STATUS_NO_SCENE", "STATUS_ERROR", "STATUS_SAME_OBJECT"]);
+    expect(Object.keys(fromFile)).toEqual(["STATUS_OK", "STATUS_UNKNOWN_OBJECT", "STATUS_AMBIGUOUS_OBJECT", "STATUS_UNPARSED", "STATUS_NO_SCENE", "STATUS_ERROR", "STATUS_SAME_OBJECT", "STATUS_UNANSWERABLE"]);
   });
 });
 

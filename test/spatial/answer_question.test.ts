@@ -116,8 +116,10 @@ describe("answerQuestion", () => {
   it("says so when elevation has no support surface", () => {
     const noTable = { ...s, supportZ: null };
     const a = answerQuestion(noTable, "How high above the table is the apple?");
-    expect(a.status).toBe("ok");
+    // No number exists: not status ok with a NaN a client could take for a value.
+    expect(a.status).toBe("unanswerable");
     expect(a.value).toBeNaN();
+    expect(a.unit).toBe("");
     expect(a.text).toMatch(/support surface/);
     expect(answerQuestion(s, "How high above the table is the apple?").value).toBeCloseTo(0.15, 12);
   });
