@@ -1,20 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { isSpatialRewardError } from "../../src/errors.js";
 import { findSeed } from "../../src/perception/detection_segmenter.js";
 import { DEFAULT_PERCEPTION_OPTIONS, Perception } from "../../src/perception/perception.js";
-import type { Detection2D, RgbdFrame } from "../../src/perception/rgbd_frame.js";
+import type { Detection2D } from "../../src/perception/rgbd_frame.js";
 import { mulberry32 } from "../../src/random/mulberry32.js";
 import { simFrame } from "./sim_frame.js";
+import { rejectionCode } from "./rejection_code.js";
 
-function codeOf(p: Perception, frame: RgbdFrame): string {
-  try {
-    p.process(frame);
-  } catch (e) {
-    if (!isSpatialRewardError(e)) throw e;
-    return e.code;
-  }
-  return "accepted";
-}
+
 
 const good = simFrame(21, { segmentation: "detections" });
 const { width, height } = good.intrinsics;
@@ -30,34 +22,34 @@ describe("per-frame detection budget", () => {
   it("200 full-frame boxes are rejected as detection_budget (the stall in the issue), then the next frame is processed", () => {
     const p = new Perception();
     const expected = new Perception().process(good).objects.length;
-    expect(codeOf(p, { ...good, detections: fullFrame(200) })).toBe("detection_budget");
+    expect(rejectionCode(p, { ...good, detections: fullFrame(200) })).toBe("detection_budget");
     expect(p.counters.get("errors.detection_budget")).toBe(1);
     expect(p.process(good).objects).toHaveLength(expected);
   });
 
   it("more than maxDetections small boxes are rejected", () => {
     const tiny = Array.from({ length: 257 }, (_, i) => ({ kind: "dot", score: 1, cx: (i * 7) % width, cy: (i * 13) % height, width: 2, height: 2 }));
-    expect(codeOf(new Perception(), { ...good, detections: tiny })).toBe("detection_budget");
-    expect(codeOf(new Perception(), { ...good, detections: tiny.slice(0, 256) })).not.toBe("detection_budget");
+    expect(rejectionCode(new Perception(), { ...good, detections: tiny })).toBe("detection_budget");
+    expect(rejectionCode(new Perception(), { ...good, detections: tiny.slice(0, 256) })).not.toBe("detection_budget");
   });
 
   it("area is counted after clipping to the image: huge boxes mostly off-image are cheap and allowed", () => {
     const offside = Array.from({ length: 3 }, () => ({ kind: "box", score: 1, cx: -1e6, cy: height / 2, width: 2e6 + 20, height: 10 }));
-    expect(codeOf(new Perception(), { ...good, detections: [...good.detections!, ...offside] })).not.toBe("detection_budget");
+    expect(rejectionCode(new Perception(), { ...good, detections: [...good.detections!, ...offside] })).not.toBe("detection_budget");
   });
 
   it("the budget is an option", () => {
     const p = new Perception({ maxDetectionArea: 10 });
-    expect(codeOf(p, { ...good, detections: fullFrame(5) })).not.toBe("detection_budget");
-    expect(codeOf(new Perception({ maxDetections: 2 }), good)).toBe("detection_budget");
+    expect(rejectionCode(p, { ...good, detections: fullFrame(5) })).not.toBe("detection_budget");
+    expect(rejectionCode(new Perception({ maxDetections: 2 }), good)).toBe("detection_budget");
   });
 
   it("instance masks have the same budget (labelled instances)", () => {
     const f = simFrame(21, { segmentation: "masks" });
     const n = f.instances!.labels.size;
     expect(n).toBeGreaterThan(2);
-    expect(codeOf(new Perception({ maxDetections: n - 1 }), f)).toBe("detection_budget");
-    expect(codeOf(new Perception({ maxDetections: n }), f)).toBe("accepted");
+    expect(rejectionCode(new Perception({ maxDetections: n - 1 }), f)).toBe("detection_budget");
+    expect(rejectionCode(new Perception({ maxDetections: n }), f)).toBe("accepted");
   });
 });
 
@@ -87,7 +79,7 @@ describe("malformed detections are dropped one by one, counted", () => {
 
   it("a frame whose every detection is malformed is a typed error (empty_mask), counted once", () => {
     const p = new Perception();
-    expect(codeOf(p, { ...good, detections: bad.map(([, d]) => d) })).toBe("empty_mask");
+    expect(rejectionCode(p, { ...good, detections: bad.map(([, d]) => d) })).toBe("empty_mask");
     expect(p.counters.get("dropped.bad_detection")).toBe(bad.length);
     expect(p.counters.get("errors.empty_mask")).toBe(1);
     expect(p.process(good).objects).toEqual(expected);

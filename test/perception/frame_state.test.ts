@@ -1,19 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { isSpatialRewardError } from "../../src/errors.js";
 import { Perception } from "../../src/perception/perception.js";
 import type { RgbdFrame } from "../../src/perception/rgbd_frame.js";
 import { simFrame } from "./sim_frame.js";
+import { rejectionCode } from "./rejection_code.js";
 import { syntheticFrame } from "./synthetic_frame.js";
 
-function codeOf(p: Perception, frame: RgbdFrame): string {
-  try {
-    p.process(frame);
-  } catch (e) {
-    if (!isSpatialRewardError(e)) throw e;
-    return e.code;
-  }
-  return "accepted";
-}
+
 
 /** The same frame with every depth reading replaced by `z`: a wall seen head-on. */
 function constantDepth(f: RgbdFrame, z: number): RgbdFrame {
@@ -25,7 +17,7 @@ describe("a rejected frame leaves no per-frame state behind", () => {
   it("a constant-depth frame (a wall seen head-on) is no_support_plane, and the next frames are processed", () => {
     const p = new Perception();
     const good = syntheticFrame();
-    expect(codeOf(p, { ...constantDepth(good, 1.2), stamp: 1_000_000_000n })).toBe("no_support_plane");
+    expect(rejectionCode(p, { ...constantDepth(good, 1.2), stamp: 1_000_000_000n })).toBe("no_support_plane");
     expect(p.counters.get("errors.no_support_plane")).toBe(1);
     for (let i = 1; i <= 3; i++) {
       expect(p.process({ ...good, stamp: 1_000_000_000n + BigInt(i) * 33_000_000n }).objects).toHaveLength(1);
@@ -37,7 +29,7 @@ describe("a rejected frame leaves no per-frame state behind", () => {
     const good = simFrame(7, { segmentation: "detections" });
     const expected = new Perception().process(good).objects.length;
     expect(expected).toBeGreaterThan(0);
-    expect(codeOf(p, constantDepth(good, 0.9))).toBe("no_support_plane");
+    expect(rejectionCode(p, constantDepth(good, 0.9))).toBe("no_support_plane");
     expect(p.process(good).objects).toHaveLength(expected);
   });
 
@@ -54,7 +46,7 @@ describe("a rejected frame leaves no per-frame state behind", () => {
     ];
     const p = new Perception();
     for (const [name, frame] of bad) {
-      const code = codeOf(p, frame);
+      const code = rejectionCode(p, frame);
       expect(code, name).not.toBe("accepted");
       const scene = p.process(good);
       expect(scene.objects.map((o) => o.kind).sort(), `after ${name}`).toEqual(new Perception().process(good).objects.map((o) => o.kind).sort());
@@ -67,7 +59,7 @@ describe("a rejected frame leaves no per-frame state behind", () => {
     const seen = new Perception(), twin = new Perception();
     seen.process(good);
     twin.process(good);
-    expect(codeOf(seen, constantDepth(good, 1.1))).toBe("no_support_plane");
+    expect(rejectionCode(seen, constantDepth(good, 1.1))).toBe("no_support_plane");
     expect(seen.lastFrame).toEqual(twin.lastFrame);
     expect(seen.process(good)).toEqual(twin.process(good));
   });
