@@ -33,6 +33,8 @@ export type ErrorCode =
   | "bad_scene"
   /** An operation called in a state that does not allow it (step() before reset()...). */
   | "bad_state"
+  /** A model folder that cannot be used: config, weights or tokenizer missing, truncated or not matching (the message names the file and tensor). */
+  | "bad_model"
   /** An unexpected exception (a bug): counted as errors.internal, reported, never rethrown by a node. */
   | "internal";
 
@@ -54,6 +56,17 @@ export class ObjectReferenceError extends SpatialRewardError {
   constructor(code: "unknown_object" | "ambiguous_object", message: string, candidates: readonly string[]) {
     super(code, message);
     this.candidates = candidates;
+  }
+}
+
+/** A model folder that cannot be loaded; `file` (and `tensor` where one is at fault) say where. */
+export class ModelError extends SpatialRewardError {
+  readonly file: string;
+  readonly tensor: string | undefined;
+  constructor(file: string, message: string, tensor?: string) {
+    super("bad_model", `${file}${tensor ? ` (${tensor})` : ""}: ${message}`);
+    this.file = file;
+    this.tensor = tensor;
   }
 }
 
