@@ -186,7 +186,7 @@ for (let f = 0; f < frames; f++) {
   if (f % askEvery === askEvery - 1) {
     questionsAsked++;
     try {
-      const res = await query.call({ question: questions[questionsAsked % questions.length] }, 2000);
+      const res = await query.call({ question: questions[questionsAsked % questions.length], source: "", stream: "" }, 2000);
       if (res.answer.status === 0) answersOk++;
     } catch {
       questionErrors++;

@@ -148,13 +148,21 @@ export function answerToMsg(a: SpatialAnswer, stampNs: bigint, frameId: string):
     choice: a.choice ?? "",
     text: a.text,
     confidence: a.confidence,
+    source: ANSWER_SOURCE.engine,
   };
 }
 
-function refusalMsg(status: number, question: string, text: string, stampNs: bigint, frameId: string): M.spatial_reward_msgs__msg__SpatialAnswer {
+/** Who computed an answer (SpatialAnswer.source) and whom a SpatialQuery asks (its request's source). */
+export const ANSWER_SOURCE = { engine: "engine", backbone: "backbone" } as const;
+export type AnswerSource = (typeof ANSWER_SOURCE)[keyof typeof ANSWER_SOURCE];
+
+/** An answer that carries no value: a refusal or an error, the reason in `text`. */
+export function refusalMsg(
+  status: number, question: string, text: string, stampNs: bigint, frameId: string, source: AnswerSource = ANSWER_SOURCE.engine,
+): M.spatial_reward_msgs__msg__SpatialAnswer {
   return {
     header: header(stampNs, frameId), status, question: clip(question, MAX_ECHOED_QUESTION_CHARS), type: "", subject: "", object: "",
-    reference: "", value: NaN, unit: "", boolean_value: false, choice: "", text, confidence: 0,
+    reference: "", value: NaN, unit: "", boolean_value: false, choice: "", text, confidence: 0, source,
   };
 }
 
@@ -163,9 +171,73 @@ export function noSceneAnswer(question: string): M.spatial_reward_msgs__msg__Spa
 }
 
 /** The answer to a question that could not be processed: status error, the reason as text. */
-export function errorAnswer(question: string, e: SpatialRewardError, stampNs: bigint, frameId: string): M.spatial_reward_msgs__msg__SpatialAnswer {
+export function errorAnswer(
+  question: string, e: SpatialRewardError, stampNs: bigint, frameId: string, source: AnswerSource = ANSWER_SOURCE.engine,
+): M.spatial_reward_msgs__msg__SpatialAnswer {
   const text = e.code === "internal" ? "Sorry, something went wrong answering that question; it has been logged." : clip(e.message);
-  return refusalMsg(STATUS_CODE.error, question, text, stampNs, frameId);
+  return refusalMsg(STATUS_CODE.error, question, text, stampNs, frameId, source);
+}
+
+/** What the backbone produced for a question (the runtime's answer, reduced to what the message needs). */
+export interface BackboneAnswer {
+  /** The decoded text. */
+  text: string;
+  /** Tokens generated. */
+  tokens: number;
+  /** Mean time per generated token, ms. */
+  tokenMs: number;
+  /** False for seeded-random weights: the text is noise and is never presented as an answer. */
+  trained: boolean;
+}
+
+/**
+ * A backbone answer as a SpatialAnswer (source "backbone"). An untrained model's text is never
+ * an answer: it becomes STATUS_UNANSWERABLE with its latency in words (the question is
+ * well-formed and the node works; what is missing is a model that can answer, which is what
+ * UNANSWERABLE means — "the answer needs something this source lacks"). A trained model's text
+ * is the answer; a leading number with a unit ("23 cm", "0.4 m", "3 o'clock") fills value/unit
+ * (lengths in metres, as everywhere on the wire).
+ */
+export function backboneAnswerToMsg(question: string, a: BackboneAnswer, stampNs: bigint, frameId: string): M.spatial_reward_msgs__msg__SpatialAnswer {
+  if (!a.trained) {
+    const text = `the backbone model is untrained (seeded random weights); it produced ${a.tokens} tokens in ${a.tokenMs.toFixed(3)} ms/token, not an answer`;
+    return refusalMsg(STATUS_CODE.unanswerable, question, text, stampNs, frameId, ANSWER_SOURCE.backbone);
+  }
+  const q = leadingQuantity(a.text);
+  return {
+    ...refusalMsg(STATUS_CODE.ok, question, clip(a.text, MAX_ECHOED_QUESTION_CHARS), stampNs, frameId, ANSWER_SOURCE.backbone),
+    value: q.value,
+    unit: q.unit,
+    boolean_value: q.unit === "bool" && q.value === 1,
+  };
+}
+
+const METRES_PER_UNIT: ReadonlyMap<string, number> = new Map([
+  ...["m", "meter", "meters", "metre", "metres"].map((w) => [w, 1] as const),
+  ...["cm", "cms", "centimeter", "centimeters", "centimetre", "centimetres"].map((w) => [w, 0.01] as const),
+  ...["mm", "millimeter", "millimeters", "millimetre", "millimetres"].map((w) => [w, 0.001] as const),
+  ...["in", "inch", "inches"].map((w) => [w, 0.0254] as const),
+  ...["ft", "foot", "feet"].map((w) => [w, 0.3048] as const),
+]);
+const LEADING_QUANTITY = /^\s*(?:(?:about|around|roughly|approximately|it is|it's)\s+)?([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(o'clock|oclock|[a-z]+)?/i;
+const YES_NO = /^\s*(yes|no)\b/i;
+
+/**
+ * The quantity a model's text starts with: a length in metres (unit "m"), a clock hour
+ * ("hour"), yes/no (1/0, "bool"), a bare number (unit ""), or NaN and "" when it starts with none.
+ */
+export function leadingQuantity(text: string): { value: number; unit: string } {
+  const yn = YES_NO.exec(text);
+  if (yn) return { value: yn[1].toLowerCase() === "yes" ? 1 : 0, unit: "bool" };
+  const m = LEADING_QUANTITY.exec(text);
+  if (!m) return { value: NaN, unit: "" };
+  const n = Number(m[1]);
+  if (!Number.isFinite(n)) return { value: NaN, unit: "" };
+  const word = m[2]?.toLowerCase();
+  if (word === undefined) return { value: n, unit: "" };
+  if (word === "o'clock" || word === "oclock") return { value: n, unit: "hour" };
+  const perUnit = METRES_PER_UNIT.get(word);
+  return perUnit === undefined ? { value: n, unit: "" } : { value: n * perUnit, unit: "m" };
 }
 
 export function rewardToMsg(r: RewardResult, spec: string, frameId: string): M.spatial_reward_msgs__msg__Reward {

@@ -6,7 +6,9 @@ import { validateScene } from "../src/scene/scene_validation.js";
 import { answerQuestion } from "../src/spatial/answer_question.js";
 import { checkQuestionLength } from "../src/spatial/question_parser.js";
 import type * as M from "../src/msgs/generated.js";
-import { T, answerToMsg, errorAnswer, noSceneAnswer, sceneFromMsg } from "./messages.js";
+import { SpatialRewardError } from "../src/errors.js";
+import { SpatialAnswerStatus } from "../src/msgs/generated.js";
+import { ANSWER_SOURCE, T, answerToMsg, errorAnswer, noSceneAnswer, refusalMsg, sceneFromMsg } from "./messages.js";
 import { DiagnosticsPublisher, DIAGNOSTIC_LEVEL } from "./diagnostics_publisher.js";
 import { RosClock } from "./ros_clock.js";
 
@@ -16,14 +18,27 @@ import { RosClock } from "./ros_clock.js";
  * in, `spatial/answer` SpatialAnswer out). Every question gets an answer — a refusal with the
  * reason when it cannot be answered (status unparsed/unknown/ambiguous/no_scene/error) — and
  * is counted by status. Answers are in the scene's frame (its header.frame_id).
+ *
+ * A service request with source "backbone" is forwarded to the backbone node's
+ * `backbone/spatial_query` (same namespace) and its answer returned as it came (source
+ * "backbone"); when no backbone node serves, or it does not answer within
+ * `backbone_timeout_ms`, the answer is STATUS_ERROR saying so. "" and "engine" are the engine.
+ * The topic pair is the engine's; the backbone node answers `spatial/question` on its own.
  */
 export class SpatialNode {
   readonly counters = new Counters();
   readonly diagnostics: DiagnosticsPublisher;
   private scene: Scene | null = null;
   private sceneFrameId = "";
+  private readonly backbone;
+  private readonly backboneTimeoutMs: number;
 
   constructor(readonly node: TransportNode) {
+    const timeoutMs = Number(node.declareParameter("backbone_timeout_ms", 5000));
+    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= 600_000)) {
+      throw new Error(`spatial: backbone_timeout_ms must be in (0, 600000], got ${timeoutMs}`);
+    }
+    this.backboneTimeoutMs = timeoutMs;
     const clock = new RosClock(node, (e) => this.diagnostics.errors.report(e, "/clock"));
     this.diagnostics = new DiagnosticsPublisher(node, "spatial", this.counters, clock);
     this.diagnostics.condition = { level: DIAGNOSTIC_LEVEL.WARN, message: "no scene graph received yet" };
@@ -45,9 +60,53 @@ export class SpatialNode {
       T.String, "spatial/question", QOS_DEFAULT,
       errors.guard("spatial/question", (msg) => answerPub.publish(this.answer(msg.data))),
     );
-    node.createService<M.spatial_reward_msgs__srv__SpatialQuery_Request, M.spatial_reward_msgs__srv__SpatialQuery_Response>(
-      T.SpatialQuery, "spatial_query", (req) => ({ answer: this.answer(req.question) }),
+    this.backbone = node.createClient<M.spatial_reward_msgs__srv__SpatialQuery_Request, M.spatial_reward_msgs__srv__SpatialQuery_Response>(
+      T.SpatialQuery, BACKBONE_SERVICE,
     );
+    node.createService<M.spatial_reward_msgs__srv__SpatialQuery_Request, M.spatial_reward_msgs__srv__SpatialQuery_Response>(
+      T.SpatialQuery, "spatial_query", (req) => this.query(req),
+    );
+  }
+
+  /** A spatial_query request: the engine's answer, or the backbone's. Never throws or rejects. */
+  query(req: M.spatial_reward_msgs__srv__SpatialQuery_Request): M.spatial_reward_msgs__srv__SpatialQuery_Response | Promise<M.spatial_reward_msgs__srv__SpatialQuery_Response> {
+    const source: unknown = req?.source;
+    if (source === undefined || source === "" || source === ANSWER_SOURCE.engine) return { answer: this.answer(req.question) };
+    if (source === ANSWER_SOURCE.backbone) return this.askBackbone(req).then((answer) => ({ answer }));
+    this.counters.inc("questions");
+    this.counters.inc("answers.error");
+    const typed = this.diagnostics.errors.report(
+      new SpatialRewardError("bad_argument", `source must be "", "${ANSWER_SOURCE.engine}" or "${ANSWER_SOURCE.backbone}", got ${describeSource(source)}`),
+      "service spatial_query",
+    );
+    return { answer: errorAnswer(typeof req.question === "string" ? req.question : "", typed, this.scene?.stamp ?? 0n, this.sceneFrameId) };
+  }
+
+  /** Forwards to the backbone node; a missing or silent backbone is STATUS_ERROR saying so. */
+  private async askBackbone(req: M.spatial_reward_msgs__srv__SpatialQuery_Request): Promise<M.spatial_reward_msgs__msg__SpatialAnswer> {
+    this.counters.inc("questions.backbone");
+    const question = typeof req.question === "string" ? req.question : "";
+    const refuse = (text: string) => {
+      this.counters.inc("answers.backbone.error");
+      return refusalMsg(SpatialAnswerStatus.STATUS_ERROR, question, text, 0n, "", ANSWER_SOURCE.backbone);
+    };
+    try {
+      // A short wait first: with no backbone node at all, say so at once rather than after the whole timeout.
+      if (!(await this.backbone.waitForService(Math.min(this.backboneTimeoutMs, BACKBONE_DISCOVERY_MS)))) {
+        this.counters.inc("backbone.unavailable");
+        return refuse(`no backbone node is serving ${this.backbone.service}: start the backbone node (parameter model_path) or ask the engine (source "")`);
+      }
+      const res = await this.backbone.call({ question: req.question, source: ANSWER_SOURCE.backbone, stream: req.stream ?? "" }, this.backboneTimeoutMs);
+      const answer = res?.answer;
+      if (!answer || typeof answer.text !== "string") throw new SpatialRewardError("bad_message", `${this.backbone.service} returned no answer`);
+      this.counters.inc(`answers.backbone.${answer.status}`);
+      return { ...answer, source: ANSWER_SOURCE.backbone };
+    } catch (e) {
+      const typed = this.diagnostics.errors.report(e, `service ${this.backbone.service}`);
+      if (typed.code === "service_unavailable") return refuse(`no backbone node is serving ${this.backbone.service}`);
+      if (typed.code === "timeout") return refuse(`the backbone node did not answer within ${this.backboneTimeoutMs} ms`);
+      return refuse(`the backbone node failed to answer: ${typed.code === "internal" ? "unexpected error (logged)" : typed.message}`);
+    }
   }
 
   /** Never throws: whatever goes wrong becomes a refusal saying why, counted and logged. */
@@ -72,4 +131,13 @@ export class SpatialNode {
       return errorAnswer(typeof question === "string" ? question : "", typed, this.scene?.stamp ?? 0n, this.sceneFrameId);
     }
   }
+}
+
+/** The backbone node's service, relative: resolved in this node's namespace, as the backbone node serves it. */
+export const BACKBONE_SERVICE = "backbone/spatial_query";
+/** How long a backbone service may take to be discovered before "no backbone is serving". */
+const BACKBONE_DISCOVERY_MS = 1000;
+
+function describeSource(source: unknown): string {
+  return typeof source === "string" ? JSON.stringify(source.length > 40 ? `${source.slice(0, 40)}…` : source) : typeof source;
 }

@@ -68,7 +68,7 @@ export async function run(values: DemoOptions): Promise<number> {
     if (r?.success && firstSuccess < 0) firstSuccess = f;
     if (f % 30 === 15) {
       const q = questions[(f / 30) % questions.length | 0];
-      const res = await query.call({ question: q }, 2000);
+      const res = await query.call({ question: q, source: "", stream: "" }, 2000);
       answers.push({ frame: f, question: q, answer: res.answer.text, value: res.answer.value, status: res.answer.status });
       if (!values.json) progress.update(`  Q: ${q}  A: ${res.answer.text}`, true);
     }

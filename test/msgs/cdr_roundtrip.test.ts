@@ -57,7 +57,7 @@ describe("CDR round trip of every message the nodes send (generated types = wire
     const a = answerQuestion(scene, `How tall is the ${scene.objects[0].color} ${scene.objects[0].kind}?`);
     roundTrip(T.SpatialAnswer, answerToMsg(a, scene.stamp, "spatial"));
     roundTrip(T.Reward, rewardToMsg({ stamp: scene.stamp, reward: -0.25, progress: 0.4, success: false, residual: 0.25 }, "near(a, b, 0.05)", "spatial"));
-    roundTrip("spatial_reward_msgs/srv/SpatialQuery_Request", { question: "How far is the mug from the bowl?" });
+    roundTrip("spatial_reward_msgs/srv/SpatialQuery_Request", { question: "How far is the mug from the bowl?", source: "backbone", stream: "cam1/camera" });
     const counters = new Counters();
     counters.inc("frames_in", 3);
     roundTrip(T.DiagnosticArray, new DiagnosticsPublisher(transport.createNode("diag"), "test", counters).snapshot(5n));

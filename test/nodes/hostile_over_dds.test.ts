@@ -178,7 +178,7 @@ describe.runIf(DDS_AVAILABLE && existsSync(cli))("hostile input over DDS to the 
     // 7. Distinct 16 MB questions over the service and the topic: each answered, memory bounded.
     const query = m.node.createClient<Query, Answer>(T.SpatialQuery, "spatial_query");
     for (let i = 0; i < 4; i++) {
-      const a = (await query.call({ question: `${i} how far is the mug from the bowl? `.repeat(450_000) }, 30_000)).answer;
+      const a = (await query.call({ question: `${i} how far is the mug from the bowl? `.repeat(450_000), source: "", stream: "" }, 30_000)).answer;
       expect(a.status).toBe(5);
       expect(a.question.length).toBeLessThan(1100);
     }

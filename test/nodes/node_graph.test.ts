@@ -58,7 +58,7 @@ describe("node graph over the in-process transport", () => {
     const a = world.objects[episode.aIndex];
     const b = world.objects.find((o) => o.id === episode.task.b)!;
     const client = g.probe.createClient<M.spatial_reward_msgs__srv__SpatialQuery_Request, M.spatial_reward_msgs__srv__SpatialQuery_Response>(T.SpatialQuery, "spatial_query");
-    const res = await client.call({ question: `How far is the ${uniqueName(world, a)} from the ${uniqueName(world, b)}?` });
+    const res = await client.call({ question: `How far is the ${uniqueName(world, a)} from the ${uniqueName(world, b)}?`, source: "", stream: "" });
     expect(res.answer.status).toBe(0);
     expect(res.answer.unit).toBe("m");
     const ta = lastTruth!.objects.find((o) => o.id === a.id)!, tb = lastTruth!.objects.find((o) => o.id === b.id)!;

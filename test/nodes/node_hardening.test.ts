@@ -97,7 +97,7 @@ describe("one bad message never stops the graph (in-process transport)", () => {
     expect(g.reward.counters.get("errors.bad_scene")).toBe(1);
     expect(g.rewards).toHaveLength(1);
     // Questions are still answered from the last good scene, not from the NaN one.
-    const a = (await g.query.call({ question: `How tall is the ${g.scenario.world.objects[0].color} ${g.scenario.world.objects[0].kind}?` })).answer;
+    const a = (await g.query.call({ question: `How tall is the ${g.scenario.world.objects[0].color} ${g.scenario.world.objects[0].kind}?`, source: "", stream: "" })).answer;
     expect(toNanoseconds(a.header.stamp)).toBe(1_000_000_000n);
     expect(diagValue(g.reward.diagnostics.snapshot(), "errors.bad_scene")).toBe("1");
     expect(g.logs.some((r) => r.level === "warn" && r.name === "reward" && /bad_scene/.test(r.message))).toBe(true);
@@ -108,7 +108,7 @@ describe("one bad message never stops the graph (in-process transport)", () => {
     const g = graph();
     g.publishFrame();
     const huge = "how far is the red mug from ".repeat(40_000);
-    const a = (await g.query.call({ question: huge })).answer;
+    const a = (await g.query.call({ question: huge, source: "", stream: "" })).answer;
     expect(a.status).toBe(5);
     expect(a.question.length).toBeLessThan(1100);
     expect(a.text.length).toBeLessThan(400);

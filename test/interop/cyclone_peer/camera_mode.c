@@ -115,7 +115,9 @@ static void take_replies(camera_state_t *s, dds_entity_t reward_rd, dds_entity_t
       fprintf(s->out, ",\"boolean_value\":%s,\"choice\":", a->boolean_value ? "true" : "false");
       json_string(s->out, a->choice);
       fputs(",\"text\":", s->out); json_string(s->out, a->text);
-      fprintf(s->out, ",\"confidence\":%.9g}\n", a->confidence);
+      fprintf(s->out, ",\"confidence\":%.9g,\"source\":", a->confidence);
+      json_string(s->out, a->source);
+      fputs("}\n", s->out);
     }
     dds_return_loan(answer_rd, samples, n);
   }
