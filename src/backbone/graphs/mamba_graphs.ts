@@ -1,0 +1,302 @@
+import { backboneSizes, type BackboneConfig } from "../config.js";
+import { ModelError } from "../../errors.js";
+import type { Weights } from "../tensor_names.js";
+import { GraphBuilder, SLICE_END } from "../onnx/graph_builder.js";
+
+/**
+ * The Mamba language-model graphs of models/README.md ("Graphs"): `mamba_step`,
+ * `mamba_prefill`, `lm_head` and `decode`, built from a config and its weights. States are
+ * batch-major, [B, L, E, d_conv] and [B, L, E, d_state], so a run of consecutive arena slots is
+ * fed as is. B and T are symbolic: one session serves any batch and chunk length.
+ */
+
+const FILE = "model.safetensors";
+
+/** The weights a graph needs, looked up by name; the count must match the contract's shape. */
+export function requireTensor(weights: Weights, name: string, shape: readonly number[]): Float32Array {
+  const t = weights.get(name);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (t === undefined) throw new ModelError(FILE, `tensor is missing (expected shape [${shape.join(", ")}])`, name);
+  if (!(t instanceof Float32Array) || t.length !== n) {
+    throw new ModelError(FILE, `has ${t.length} values, expected shape [${shape.join(", ")}] (${n} values)`, name);
+  }
+  return t;
+}
+
+/** One layer's weights, split the way the graphs use them (views, no copies). */
+interface LayerWeights {
+  readonly prefix: string;
+  readonly norm: Float32Array;
+  /** in_proj rows 0..E-1 (x) and E..2E-1 (z): two MatMuls instead of one plus a split. */
+  readonly inX: Float32Array;
+  readonly inZ: Float32Array;
+  /** conv1d.weight [E, 1, K] read as [E, K]. */
+  readonly convW: Float32Array;
+  readonly convB: Float32Array;
+  /** x_proj rows split as (δ, B, C) = [dt_rank, d_state, d_state]. */
+  readonly xDelta: Float32Array;
+  readonly xB: Float32Array;
+  readonly xC: Float32Array;
+  readonly dtW: Float32Array;
+  readonly dtB: Float32Array;
+  /** A = −exp(A_log), computed once at build time. */
+  readonly A: Float32Array;
+  readonly D: Float32Array;
+  readonly outProj: Float32Array;
+}
+
+interface Dims {
+  readonly D: number;
+  readonly E: number;
+  readonly K: number;
+  readonly N: number;
+  readonly R: number;
+  readonly L: number;
+  readonly V: number;
+}
+
+function dims(c: BackboneConfig): Dims {
+  return { D: c.d_model, E: backboneSizes(c).dInner, K: c.d_conv, N: c.d_state, R: c.dt_rank, L: c.n_layer, V: c.vocab_size };
+}
+
+function layerWeights(c: BackboneConfig, w: Weights, i: number): LayerWeights {
+  const { D, E, K, N, R } = dims(c);
+  const m = `backbone.layers.${i}.mixer`;
+  const inProj = requireTensor(w, `${m}.in_proj.weight`, [2 * E, D]);
+  const xProj = requireTensor(w, `${m}.x_proj.weight`, [R + 2 * N, E]);
+  const aLog = requireTensor(w, `${m}.A_log`, [E, N]);
+  return {
+    prefix: `layers.${i}`,
+    norm: requireTensor(w, `backbone.layers.${i}.norm.weight`, [D]),
+    inX: inProj.subarray(0, E * D),
+    inZ: inProj.subarray(E * D),
+    convW: requireTensor(w, `${m}.conv1d.weight`, [E, 1, K]),
+    convB: requireTensor(w, `${m}.conv1d.bias`, [E]),
+    xDelta: xProj.subarray(0, R * E),
+    xB: xProj.subarray(R * E, (R + N) * E),
+    xC: xProj.subarray((R + N) * E),
+    dtW: requireTensor(w, `${m}.dt_proj.weight`, [E, R]),
+    dtB: requireTensor(w, `${m}.dt_proj.bias`, [E]),
+    A: Float32Array.from(aLog, (v) => -Math.exp(v)),
+    D: requireTensor(w, `${m}.D`, [E]),
+    outProj: requireTensor(w, `${m}.out_proj.weight`, [D, E]),
+  };
+}
+
+function allLayers(c: BackboneConfig, w: Weights): LayerWeights[] {
+  return Array.from({ length: c.n_layer }, (_, i) => layerWeights(c, w, i));
+}
+
+/** The head's matrix: lm_head.weight, or the embeddings when tied. */
+function headWeight(c: BackboneConfig, w: Weights): { name: string; data: Float32Array } {
+  const name = c.tie_embeddings ? "backbone.embeddings.weight" : "lm_head.weight";
+  return { name, data: requireTensor(w, name, [c.vocab_size, c.d_model]) };
+}
+
+/**
+ * The part of a layer after the depthwise conv, shared by step ([B, *]) and prefill
+ * ([B, T, *]): x_proj, Δ, the discretised A and B·x. `ax` is the rank of x (2 or 3).
+ */
+function selectiveInputs(g: GraphBuilder, lw: LayerWeights, d: Dims, xc: string, rank: number): { dt: string; dA: string; dBx: string; Cm: string } {
+  const p = lw.prefix;
+  const delta = g.linear(xc, `${p}.x_proj_dt`, lw.xDelta, d.R, d.E);
+  const dt = g.op("Softplus", [g.linear(delta, `${p}.dt_proj`, lw.dtW, d.E, d.R, lw.dtB)]);
+  const Bm = g.linear(xc, `${p}.x_proj_B`, lw.xB, d.N, d.E);
+  const Cm = g.linear(xc, `${p}.x_proj_C`, lw.xC, d.N, d.E);
+  const A = g.initializer(`${p}.A`, lw.A, [d.E, d.N]);
+  // Δ ⊗ A and (Δ·x) ⊗ B as broadcasts over a new last axis (state) and the E axis.
+  const dA = g.op("Exp", [g.mul(g.unsqueeze(dt, [rank]), A)]);
+  const dBx = g.mul(g.unsqueeze(g.mul(dt, xc), [rank]), g.unsqueeze(Bm, [rank - 1]));
+  return { dt, dA, dBx, Cm };
+}
+
+/** y = (ssm·C + D·x) · silu(z); residual + out_proj(y). */
+function layerOutput(g: GraphBuilder, lw: LayerWeights, d: Dims, residual: string, states: string, Cm: string, xc: string, z: string, rank: number): string {
+  const p = lw.prefix;
+  const yC = g.reduceSum(g.mul(states, g.unsqueeze(Cm, [rank - 1])), [rank], false);
+  const y = g.add(yC, g.mul(xc, g.initializer(`${p}.D`, lw.D, [d.E])));
+  const gated = g.mul(y, g.silu(z));
+  return g.add(residual, g.linear(gated, `${p}.out_proj`, lw.outProj, d.D, d.E));
+}
+
+interface StepOut {
+  readonly residual: string;
+  readonly convOut: string;
+  readonly ssmOut: string;
+}
+
+/**
+ * mamba_ssm's `Mamba.step` for every layer, from `embeds` [B, D] and the batch-major state
+ * inputs; returns the final residual (before norm_f) and the stacked new states.
+ */
+function stepLayers(g: GraphBuilder, c: BackboneConfig, layers: LayerWeights[], embeds: string, convState: string, ssmState: string): StepOut {
+  const d = dims(c);
+  let residual = embeds;
+  const convOuts: string[] = [];
+  const ssmOuts: string[] = [];
+  layers.forEach((lw, i) => {
+    const p = lw.prefix;
+    const h = g.rmsNorm(residual, `${p}.norm`, lw.norm, c.norm_eps);
+    const x = g.linear(h, `${p}.in_proj_x`, lw.inX, d.E, d.D);
+    const z = g.linear(h, `${p}.in_proj_z`, lw.inZ, d.E, d.D);
+    // Roll the conv window left and append x: the window is the last d_conv inputs.
+    const cs = g.pick(convState, 1, i);
+    const window = g.concat([g.slice(cs, 2, 1, SLICE_END), g.unsqueeze(x, [2])], 2);
+    const convW = g.initializer(`${p}.conv_w`, lw.convW, [d.E, d.K]);
+    const conv = g.add(g.reduceSum(g.mul(window, convW), [2], false), g.initializer(`${p}.conv_b`, lw.convB, [d.E]));
+    const xc = g.silu(conv);
+    const { dA, dBx, Cm } = selectiveInputs(g, lw, d, xc, 2);
+    const ssm = g.add(g.mul(dA, g.pick(ssmState, 1, i)), dBx);
+    residual = layerOutput(g, lw, d, residual, ssm, Cm, xc, z, 2);
+    convOuts.push(g.unsqueeze(window, [1]));
+    ssmOuts.push(g.unsqueeze(ssm, [1]));
+  });
+  return { residual, convOut: g.concat(convOuts, 1), ssmOut: g.concat(ssmOuts, 1) };
+}
+
+function stateInputs(g: GraphBuilder, d: Dims): { conv: string; ssm: string } {
+  return {
+    conv: g.input("conv_state", "float", ["B", d.L, d.E, d.K]),
+    ssm: g.input("ssm_state", "float", ["B", d.L, d.E, d.N]),
+  };
+}
+
+function stateOutputs(g: GraphBuilder, d: Dims, conv: string, ssm: string): void {
+  g.output("conv_state_out", "float", ["B", d.L, d.E, d.K], conv);
+  g.output("ssm_state_out", "float", ["B", d.L, d.E, d.N], ssm);
+}
+
+function normF(g: GraphBuilder, c: BackboneConfig, w: Weights, x: string): string {
+  return g.rmsNorm(x, "norm_f", requireTensor(w, "backbone.norm_f.weight", [c.d_model]), c.norm_eps);
+}
+
+/** `mamba_step`: embeds [B, D] + states → hidden [B, D] (after norm_f) + new states. */
+export function buildMambaStep(c: BackboneConfig, w: Weights): Uint8Array {
+  const d = dims(c);
+  const layers = allLayers(c, w);
+  const g = new GraphBuilder("mamba_step");
+  const embeds = g.input("embeds", "float", ["B", d.D]);
+  const s = stateInputs(g, d);
+  const out = stepLayers(g, c, layers, embeds, s.conv, s.ssm);
+  g.output("hidden", "float", ["B", d.D], normF(g, c, w, out.residual));
+  stateOutputs(g, d, out.convOut, out.ssmOut);
+  return g.toModelBytes();
+}
+
+export interface PrefillOptions {
+  /**
+   * How the causal depthwise conv is written: "slices" (d_conv shifted slices times a weight
+   * column, summed; stays in [B, T, E]) or "conv" (ONNX Conv with group = E over [B, E, T],
+   * two transposes). Default "slices": measured faster on ORT's CPU EP (see the bench note).
+   */
+  readonly convForm?: "slices" | "conv";
+}
+
+/**
+ * `mamba_prefill`: embeds [B, T, D] + states → hidden [B, D] of the last token (after norm_f)
+ * + new states. Projections, conv and gates run batched over T; only h_t = dA_t·h_{t−1} + dBx_t
+ * is sequential, one ONNX Scan per layer.
+ */
+export function buildMambaPrefill(c: BackboneConfig, w: Weights, opts: PrefillOptions = {}): Uint8Array {
+  const d = dims(c);
+  const layers = allLayers(c, w);
+  const g = new GraphBuilder("mamba_prefill");
+  let residual = g.input("embeds", "float", ["B", "T", d.D]);
+  const s = stateInputs(g, d);
+  const convOuts: string[] = [];
+  const ssmOuts: string[] = [];
+  layers.forEach((lw, i) => {
+    const p = lw.prefix;
+    const h = g.rmsNorm(residual, `${p}.norm`, lw.norm, c.norm_eps);
+    const x = g.linear(h, `${p}.in_proj_x`, lw.inX, d.E, d.D);
+    const z = g.linear(h, `${p}.in_proj_z`, lw.inZ, d.E, d.D);
+    const { xc, convState } = causalConv(g, lw, d, x, g.pick(s.conv, 1, i), opts.convForm ?? "slices");
+    const { dA, dBx, Cm } = selectiveInputs(g, lw, d, xc, 3);
+    const { final, states } = scanRecurrence(g, p, g.pick(s.ssm, 1, i), dA, dBx);
+    residual = layerOutput(g, lw, d, residual, states, Cm, xc, z, 3);
+    convOuts.push(g.unsqueeze(convState, [1]));
+    ssmOuts.push(g.unsqueeze(final, [1]));
+  });
+  const last = g.pick(residual, 1, -1);
+  g.output("hidden", "float", ["B", d.D], normF(g, c, w, last));
+  stateOutputs(g, d, g.concat(convOuts, 1), g.concat(ssmOuts, 1));
+  return g.toModelBytes();
+}
+
+/**
+ * Causal depthwise conv of x [B, T, E] continuing from the conv window `cs` [B, E, K] (the last
+ * K inputs). The window's last K−1 columns are prepended, so token t sees exactly what
+ * `Mamba.step` would; the new window is the last K inputs of the extended sequence.
+ */
+function causalConv(g: GraphBuilder, lw: LayerWeights, d: Dims, x: string, cs: string, form: "slices" | "conv"): { xc: string; convState: string } {
+  const p = lw.prefix;
+  const bias = g.initializer(`${p}.conv_b`, lw.convB, [d.E]);
+  if (form === "conv") {
+    const ext = g.concat([g.slice(cs, 2, 1, SLICE_END), g.transpose(x, [0, 2, 1])], 2); // [B, E, K−1+T]
+    const weight = g.initializer(`${p}.conv_w`, lw.convW, [d.E, 1, d.K]);
+    const y = g.op("Conv", [ext, weight, bias], { group: d.E, kernel_shape: [d.K] });
+    return { xc: g.silu(g.transpose(y, [0, 2, 1])), convState: g.slice(ext, 2, -d.K, SLICE_END) };
+  }
+  const ext = g.concat([g.transpose(g.slice(cs, 2, 1, SLICE_END), [0, 2, 1]), x], 1); // [B, K−1+T, E]
+  let acc = "";
+  for (let k = 0; k < d.K; k++) {
+    const col = new Float32Array(d.E);
+    for (let e = 0; e < d.E; e++) col[e] = lw.convW[e * d.K + k];
+    // Tap k reads inputs t + k of the extended sequence: slice [k, k + T) written relative to the end.
+    const tap = g.mul(g.slice(ext, 1, k, k === d.K - 1 ? SLICE_END : k - (d.K - 1)), g.initializer(`${p}.conv_w${k}`, col, [d.E]));
+    acc = acc === "" ? tap : g.add(acc, tap);
+  }
+  return { xc: g.silu(g.add(acc, bias)), convState: g.transpose(g.slice(ext, 1, -d.K, SLICE_END), [0, 2, 1]) };
+}
+
+/**
+ * h_t = dA_t · h_{t−1} + dBx_t over the T axis of dA, dBx [B, T, E, N], from h0 [B, E, N].
+ * The Scan body is two ops; y = h_t · C_t is done outside, batched over T, from the stacked
+ * states (fewer ops per iteration is what makes Scan cheap in ORT).
+ */
+function scanRecurrence(g: GraphBuilder, p: string, h0: string, dA: string, dBx: string): { final: string; states: string } {
+  const body = g.subgraph(`${p}.scan_body`);
+  const hPrev = body.input(`${p}.h_prev`, "float");
+  const a = body.input(`${p}.dA_t`, "float");
+  const b = body.input(`${p}.dBx_t`, "float");
+  const hNext = body.add(body.mul(a, hPrev), b);
+  body.output(`${p}.h_next`, "float", undefined, hNext);
+  body.output(`${p}.h_t`, "float", undefined, body.op("Identity", [hNext]));
+  const [final, states] = g.node("Scan", [h0, dA, dBx], 2, {
+    body,
+    num_scan_inputs: 2,
+    scan_input_axes: [1, 1],
+    scan_output_axes: [1],
+  });
+  return { final, states };
+}
+
+/** `lm_head`: hidden [B, D] (after norm_f) → logits [B, vocab]. */
+export function buildLmHead(c: BackboneConfig, w: Weights): Uint8Array {
+  const head = headWeight(c, w);
+  const g = new GraphBuilder("lm_head");
+  const hidden = g.input("hidden", "float", ["B", c.d_model]);
+  g.output("logits", "float", ["B", c.vocab_size], g.linear(hidden, "lm_head", head.data, c.vocab_size, c.d_model));
+  return g.toModelBytes();
+}
+
+/**
+ * `decode`: one greedy token for each stream in one run, embedding → step → norm_f → head →
+ * ArgMax, so an answer token costs one `run` whatever the context length.
+ */
+export function buildDecode(c: BackboneConfig, w: Weights): Uint8Array {
+  const d = dims(c);
+  const layers = allLayers(c, w);
+  const emb = requireTensor(w, "backbone.embeddings.weight", [d.V, d.D]);
+  const head = headWeight(c, w);
+  const g = new GraphBuilder("decode");
+  const ids = g.input("token_ids", "int64", ["B"]);
+  const s = stateInputs(g, d);
+  const embeds = g.op("Gather", [g.initializer("embeddings", emb, [d.V, d.D]), ids], { axis: 0 });
+  const out = stepLayers(g, c, layers, embeds, s.conv, s.ssm);
+  const logits = g.linear(normF(g, c, w, out.residual), "lm_head", head.data, d.V, d.D);
+  g.output("next_token", "int64", ["B"], g.op("ArgMax", [logits], { axis: 1, keepdims: 0 }));
+  g.output("logits", "float", ["B", d.V], logits);
+  stateOutputs(g, d, out.convOut, out.ssmOut);
+  return g.toModelBytes();
+}
