@@ -76,6 +76,8 @@ export class CoarseToFineSelector {
   cells = 0;
   /** [cells] which cell of the full grid each pool row is (ascending). */
   readonly cellIndex: Int32Array;
+  /** [keptCount, 3p²] the kept fine patches in `positions` order, filled by `gatherPatches` (the `patches` feed). */
+  readonly keptPatches: Float32Array;
   /** Patches not kept: P − keptCount. */
   readonly merged: number;
   /** merge_token + (merged / P) · count_embed; meaningful only when `merged` > 0. */
@@ -110,6 +112,7 @@ export class CoarseToFineSelector {
     // The merge token depends only on the kept count, which the ratio fixes: computed once.
     this.mergeToken = new Float32Array(config.d_model);
     for (let i = 0; i < config.d_model; i++) this.mergeToken[i] = mergeToken[i] + (this.merged / P) * countEmbed[i];
+    this.keptPatches = new Float32Array(this.keptCount * s.patchDim);
     this.scores = new Float32Array(P);
     this.positions = new BigInt64Array(P);
     this.positionWords = new Int32Array(this.positions.buffer);
@@ -176,6 +179,21 @@ export class CoarseToFineSelector {
     }
     this.layoutPool();
     return this;
+  }
+
+  /** Copies the kept patches of `finePatches` [P, 3p²] (an ImagePreprocessor's `patches`) into `keptPatches`. */
+  gatherPatches(finePatches: Float32Array): Float32Array {
+    const D = this.sizes.patchDim;
+    if (finePatches.length < this.sizes.patches * D) {
+      throw new InvalidInputError("bad_argument", `fine patches hold ${finePatches.length} floats, need ${this.sizes.patches}x${D}`);
+    }
+    const out = this.keptPatches;
+    // A plain loop: subarray() + set() would create a view object per patch per frame.
+    for (let t = 0; t < this.keptCount; t++) {
+      const src = this.keptIndex[t] * D, dst = t * D;
+      for (let k = 0; k < D; k++) out[dst + k] = finePatches[src + k];
+    }
+    return this.keptPatches;
   }
 
   /** positions[t] = i without creating a BigInt per patch (each would be a heap object). */
