@@ -119,7 +119,7 @@ describe("mamba graphs agree with themselves", () => {
     const pre = await session(buildMambaPrefill(SMALL, W));
     const { conv, ssm } = states(B, 70);
     const embeds = randomArray(B * T * D, 71);
-    let st = { hidden: new Float32Array(0), conv, ssm };
+    let st: { hidden: Float32Array; conv: Float32Array; ssm: Float32Array } = { hidden: new Float32Array(0), conv, ssm };
     for (let t = 0; t < T; t++) {
       const out = await step.run({ embeds: new ort.Tensor("float32", tokens(embeds, T, t, t + 1), [B, D]), ...feeds(B, st.conv, st.ssm) });
       st = { hidden: f32(out.hidden), conv: f32(out.conv_state_out), ssm: f32(out.ssm_state_out) };
@@ -137,7 +137,7 @@ describe("mamba graphs agree with themselves", () => {
     const embeds = randomArray(B * T * D, 81);
     const one = await prefill(pre, embeds, T, conv, ssm);
     for (const chunks of [[5, 7, 4], [1, 1, 14], [3, 1, 12]]) {
-      let st = { hidden: new Float32Array(0), conv, ssm };
+      let st: { hidden: Float32Array; conv: Float32Array; ssm: Float32Array } = { hidden: new Float32Array(0), conv, ssm };
       let t0 = 0;
       for (const n of chunks) {
         st = await prefill(pre, tokens(embeds, T, t0, t0 + n), n, st.conv, st.ssm);
