@@ -1,0 +1,527 @@
+import { Worker } from "node:worker_threads";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { InvalidInputError, ModelError, SpatialRewardError, type ErrorCode } from "../../src/errors.js";
+import type { BackboneConfig } from "../../src/backbone/config.js";
+import { validateCameraImage } from "../../src/backbone/image_preprocess.js";
+import type { AskResult, FrameItem, FrameResult, FromWorker, GraphInfo, ModelSource, RuntimeInfo, ToWorker, WireError, WorkerInit } from "./backbone_worker.js";
+
+export type { ModelSource, GraphInfo, RuntimeInfo } from "./backbone_worker.js";
+
+export interface FrameTiming {
+  /** Image → patches (resize, normalise) plus the vision encoder; for a batch, the batch's time. */
+  encodeMs: number;
+  /** Of encodeMs, the part spent in JavaScript preprocessing. */
+  preprocessMs: number;
+  projectMs: number;
+  /** Prefill of the frame's visual tokens into the stream state. */
+  prefillMs: number;
+  /** Worker time for the whole batch this frame was in. */
+  totalMs: number;
+  visualTokens: number;
+  keptFraction: number;
+  /** From pushFrame to the frame's batch being handed to the worker. */
+  queueMs: number;
+  /** Frames encoded together with this one (1 = alone). */
+  batch: number;
+  /** True when a newer frame of the same stream replaced this one before it ran (nothing else is set). */
+  superseded: boolean;
+}
+
+export interface BackboneAnswerResult {
+  text: string;
+  tokenIds: number[];
+  /** Question prefill (BOS + tokens) and the LM head for the first token. */
+  prefillMs: number;
+  /** Mean `decode` run per generated token after the first. */
+  tokenMs: number;
+  /** False for seeded-random weights: the text is noise and must never be presented as an answer. */
+  trained: boolean;
+}
+
+export interface CameraImage {
+  width: number;
+  height: number;
+  encoding: string;
+  step: number;
+  data: Uint8Array;
+}
+
+export interface RuntimeStats {
+  framesIn: number;
+  framesDone: number;
+  framesDropped: number;
+  framesFailed: number;
+  batches: number;
+  asks: number;
+  asksFailed: number;
+  /** Errors by code (frames, questions, worker failures). */
+  errors: Record<string, number>;
+  /** The worker died or was closed: every call is refused. */
+  failed: boolean;
+  streams: number;
+  /** Bytes of every stream's frame buffers (two slots each, sized to its largest image). */
+  frameBufferBytes: number;
+}
+
+export interface OpenOptions {
+  model: ModelSource;
+  maxStreams: number;
+  /** onnxruntime intra-op threads (default 1). */
+  intraOpThreads?: number;
+  coarseToFine?: boolean;
+  /**
+   * onnxruntime's CPU memory arena (default true). With it on, a run's intermediate buffers come
+   * from a pool that grows to the largest batch seen and stays; `warmup` brings it there at open.
+   */
+  cpuMemArena?: boolean;
+  /** Run every graph at batch maxStreams during open, so later memory growth is the streams' own. */
+  warmup?: boolean;
+}
+
+interface PendingFrame {
+  readonly id: number;
+  readonly pushedAt: number;
+  readonly half: 0 | 1;
+  readonly image: Omit<FrameItem, "id" | "stream" | "buffer" | "offset">;
+  readonly resolve: (t: FrameTiming) => void;
+  readonly reject: (e: Error) => void;
+}
+
+/**
+ * One stream's frame buffer: a SharedArrayBuffer with two halves. The worker reads the half in
+ * flight while the camera callback copies the next frame into the other, so a push never waits
+ * for the worker and never allocates once the buffer fits the camera's image size. Shared memory
+ * rather than a transferred ArrayBuffer: a transfer detaches the buffer, so every frame would need
+ * a fresh allocation (and its garbage) on the main thread.
+ */
+interface StreamEntry {
+  readonly name: string;
+  buffer: SharedArrayBuffer | null;
+  halfBytes: number;
+  inFlight: -1 | 0 | 1;
+  pending: PendingFrame | null;
+}
+
+interface Waiter {
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: Error) => void;
+}
+
+interface AskJob {
+  readonly id: number;
+  readonly stream: string;
+  readonly question: string;
+  readonly maxTokens: number;
+  readonly resolve: (r: BackboneAnswerResult) => void;
+  readonly reject: (e: Error) => void;
+}
+
+const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+const MAX_QUESTION_CHARS = 4096;
+
+function fromWire(w: WireError): SpatialRewardError {
+  let e: SpatialRewardError;
+  if (w.kind === "ModelError") e = new ModelError(w.file ?? "", "", w.tensor);
+  else if (w.kind === "InvalidInputError") e = new InvalidInputError(w.code as ErrorCode, "");
+  else if (w.kind === "SpatialRewardError") e = new SpatialRewardError(w.code as ErrorCode, "");
+  else e = new SpatialRewardError("internal", "");
+  e.message = w.kind === "Error" ? `backbone worker: ${w.message}` : w.message;
+  return e;
+}
+
+/**
+ * Where the worker module is. From dist/ it is the compiled `backbone_worker.js` next to this file.
+ * Under vitest this file is TypeScript source and Node 20 cannot run TypeScript in a worker, so
+ * the worker starts from a small bootstrap that registers module hooks compiling .ts with the
+ * project's own `typescript` (a devDependency; transpile only, no type check) and resolving the
+ * `.js` specifiers of our sources to their `.ts` files. Tests thus run the same worker code as
+ * production with no build step; production never takes this path.
+ */
+function spawnWorker(init: WorkerInit): Worker {
+  const self = import.meta.url;
+  if (!self.endsWith(".ts")) return new Worker(new URL("./backbone_worker.js", self), { workerData: init });
+  const tsUrl = pathToFileURL(createRequire(fileURLToPath(self)).resolve("typescript")).href;
+  const hooks = `
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+let ts;
+export async function resolve(specifier, context, next) {
+  try { return await next(specifier, context); }
+  catch (e) {
+    if (specifier.endsWith(".js") && (specifier.startsWith(".") || specifier.startsWith("file:")) && context.parentURL?.endsWith(".ts")) {
+      return next(specifier.slice(0, -3) + ".ts", context);
+    }
+    throw e;
+  }
+}
+export async function load(url, context, next) {
+  if (!url.startsWith("file:") || !url.endsWith(".ts")) return next(url, context);
+  ts ??= (await import(${JSON.stringify(tsUrl)})).default;
+  const fileName = fileURLToPath(url);
+  const out = ts.transpileModule(await readFile(fileName, "utf8"), { fileName, compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, inlineSourceMap: true } });
+  return { format: "module", source: out.outputText, shortCircuit: true };
+}`;
+  const entry = new URL("./backbone_worker.ts", self).href;
+  const boot = `
+const { register } = await import("node:module");
+register("data:text/javascript," + encodeURIComponent(${JSON.stringify(hooks)}));
+await import(${JSON.stringify(entry)});`;
+  return new Worker(boot, { eval: true, workerData: init });
+}
+
+/**
+ * The backbone as the rest of the program sees it: streams in, frames pushed, questions asked.
+ * All inference runs in one worker thread (see backbone_worker.ts); this side only validates,
+ * copies frame bytes into shared buffers, schedules, and settles promises.
+ *
+ * Scheduling, real-time: each stream has at most one frame waiting; a newer frame replaces it
+ * (the older promise resolves with `superseded: true`, counted as dropped). Whenever the worker
+ * is idle, every waiting frame goes in one batch (one run per graph for all of them). Questions
+ * wait in order and alternate with frame batches, so neither starves the other.
+ */
+export class BackboneRuntime {
+  readonly config: BackboneConfig;
+  readonly info: RuntimeInfo;
+  private readonly worker: Worker;
+  private readonly maxStreams: number;
+  private readonly streams = new Map<string, StreamEntry>();
+  private readonly waiters = new Map<number, Waiter>();
+  private readonly inFlightFrames = new Map<number, { entry: StreamEntry; frame: PendingFrame; dispatchedAt: number }>();
+  private readonly asks: AskJob[] = [];
+  private nextId = 1;
+  private busy = false;
+  /** Id of the frames batch or question the worker is on (-1: idle). */
+  private currentJob = -1;
+  private lastWasFrames = false;
+  private failure: SpatialRewardError | null = null;
+  private closing = false;
+  private readonly counters = { framesIn: 0, framesDone: 0, framesDropped: 0, framesFailed: 0, batches: 0, asks: 0, asksFailed: 0 };
+  private readonly errors: Record<string, number> = {};
+
+  private constructor(worker: Worker, config: BackboneConfig, info: RuntimeInfo, maxStreams: number) {
+    this.worker = worker;
+    this.config = config;
+    this.info = info;
+    this.maxStreams = maxStreams;
+    worker.on("message", (m: FromWorker) => this.onMessage(m));
+    worker.on("error", (e) => this.fail(new SpatialRewardError("internal", `backbone worker crashed: ${e.message}`)));
+    worker.on("exit", (code) => {
+      if (!this.closing) this.fail(new SpatialRewardError("internal", `backbone worker exited (code ${code})`));
+    });
+  }
+
+  /** Starts the worker, loads or builds the model there; rejects with the worker's typed error (ModelError keeps file and tensor). */
+  static open(opts: OpenOptions): Promise<BackboneRuntime> {
+    const maxStreams = opts.maxStreams;
+    if (!Number.isInteger(maxStreams) || maxStreams < 1 || maxStreams > 1024) {
+      return Promise.reject(new SpatialRewardError("bad_argument", `maxStreams must be an integer in [1, 1024], got ${maxStreams}`));
+    }
+    const intra = opts.intraOpThreads ?? 1;
+    if (!Number.isInteger(intra) || intra < 1 || intra > 64) {
+      return Promise.reject(new SpatialRewardError("bad_argument", `intraOpThreads must be an integer in [1, 64], got ${intra}`));
+    }
+    const init: WorkerInit = {
+      model: opts.model,
+      maxStreams,
+      intraOpThreads: intra,
+      coarseToFine: opts.coarseToFine ?? false,
+      cpuMemArena: opts.cpuMemArena ?? true,
+      warmup: opts.warmup ?? false,
+    };
+    return new Promise((resolve, reject) => {
+      let worker: Worker;
+      try {
+        worker = spawnWorker(init);
+      } catch (e) {
+        reject(new SpatialRewardError("internal", `backbone worker did not start: ${e instanceof Error ? e.message : String(e)}`));
+        return;
+      }
+      const onError = (e: Error): void => {
+        cleanup();
+        reject(new SpatialRewardError("internal", `backbone worker crashed while loading: ${e.message}`));
+      };
+      const onExit = (code: number): void => {
+        cleanup();
+        reject(new SpatialRewardError("internal", `backbone worker exited while loading (code ${code})`));
+      };
+      const onMessage = (m: FromWorker): void => {
+        if (m.type === "ready") {
+          cleanup();
+          resolve(new BackboneRuntime(worker, m.config, m.info, maxStreams));
+        } else if (m.type === "initError") {
+          cleanup();
+          void worker.terminate();
+          reject(fromWire(m.error));
+        }
+      };
+      const cleanup = (): void => {
+        worker.off("message", onMessage);
+        worker.off("error", onError);
+        worker.off("exit", onExit);
+      };
+      worker.on("message", onMessage);
+      worker.on("error", onError);
+      worker.on("exit", onExit);
+    });
+  }
+
+  addStream(name: string): void {
+    this.checkAlive();
+    if (typeof name !== "string" || name.length === 0 || name.length > 256) throw new SpatialRewardError("bad_argument", "stream name must be a non-empty string of at most 256 characters");
+    if (this.streams.has(name)) throw new SpatialRewardError("bad_argument", `stream "${name}" already exists`);
+    if (this.streams.size >= this.maxStreams) throw new SpatialRewardError("bad_state", `the backbone holds at most ${this.maxStreams} streams`);
+    this.streams.set(name, { name, buffer: null, halfBytes: 0, inFlight: -1, pending: null });
+    this.post({ type: "add", id: this.track(), stream: name });
+  }
+
+  /** Frees the stream's slot (zeroed); a frame of it still waiting is resolved as superseded. */
+  removeStream(name: string): void {
+    this.checkAlive();
+    const entry = this.streams.get(name);
+    if (!entry) throw new SpatialRewardError("bad_state", `no stream "${name}"`);
+    this.streams.delete(name);
+    if (entry.pending) {
+      this.counters.framesDropped++;
+      entry.pending.resolve(supersededTiming(entry.pending));
+      entry.pending = null;
+    }
+    this.post({ type: "remove", id: this.track(), stream: name });
+  }
+
+  /**
+   * Copies the image into the stream's frame buffer and queues it; resolves when the frame's
+   * tokens are in the stream state (or it was superseded). Bad images reject at once with the
+   * preprocessor's typed error; nothing reaches the worker.
+   */
+  pushFrame(stream: string, image: CameraImage): Promise<FrameTiming> {
+    if (this.failure) return Promise.reject(this.failure);
+    const entry = this.streams.get(stream);
+    if (!entry) return this.refuseFrame(new SpatialRewardError("bad_state", `no stream "${stream}"`));
+    try {
+      validateCameraImage(image);
+    } catch (e) {
+      return this.refuseFrame(e instanceof SpatialRewardError ? e : new SpatialRewardError("bad_argument", String(e)));
+    }
+    const length = image.data.byteLength;
+    if (length > MAX_FRAME_BYTES) return this.refuseFrame(new InvalidInputError("bad_image_size", `frame of ${length} bytes is over the backbone's ${MAX_FRAME_BYTES}`));
+    this.counters.framesIn++;
+    const half: 0 | 1 = entry.inFlight === 0 ? 1 : 0;
+    if (entry.buffer === null || entry.halfBytes < length) {
+      // Grows only when a camera's frames get bigger; the half in flight keeps its old buffer alive.
+      const old = entry.buffer;
+      entry.halfBytes = length;
+      entry.buffer = new SharedArrayBuffer(2 * length);
+      if (old && entry.inFlight >= 0) entry.inFlight = -1; // the in-flight frame reads `old`, not this buffer
+    }
+    new Uint8Array(entry.buffer, half * entry.halfBytes, length).set(image.data);
+    if (entry.pending) {
+      this.counters.framesDropped++;
+      entry.pending.resolve(supersededTiming(entry.pending));
+    }
+    return new Promise<FrameTiming>((resolve, reject) => {
+      entry.pending = {
+        id: this.nextId++,
+        pushedAt: performance.now(),
+        half,
+        image: { length, width: image.width, height: image.height, encoding: image.encoding, step: image.step },
+        resolve,
+        reject,
+      };
+      this.pump();
+    });
+  }
+
+  /** A greedy answer from a fork of the stream's state; the stream's own state is untouched. */
+  ask(stream: string, question: string, opts: { maxTokens?: number } = {}): Promise<BackboneAnswerResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    const maxTokens = opts.maxTokens ?? 32;
+    let err: SpatialRewardError | null = null;
+    if (!this.streams.has(stream)) err = new SpatialRewardError("bad_state", `no stream "${stream}"`);
+    else if (typeof question !== "string") err = new SpatialRewardError("bad_argument", "question must be a string");
+    else if (question.length > MAX_QUESTION_CHARS) err = new InvalidInputError("input_too_long", `question is ${question.length} characters, at most ${MAX_QUESTION_CHARS}`);
+    else if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > 4096) err = new SpatialRewardError("bad_argument", `maxTokens must be an integer in [1, 4096], got ${maxTokens}`);
+    if (err) {
+      this.counters.asksFailed++;
+      this.count(err.code);
+      return Promise.reject(err);
+    }
+    this.counters.asks++;
+    return new Promise((resolve, reject) => {
+      this.asks.push({ id: this.nextId++, stream, question, maxTokens, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** A copy of a stream's state as the worker holds it now (after everything queued before this call). For tests and diagnostics. */
+  readState(stream: string): Promise<{ conv: Float32Array; ssm: Float32Array }> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    const p = new Promise<unknown>((resolve, reject) => this.waiters.set(id, { resolve, reject }));
+    this.post({ type: "readState", id, stream });
+    return p as Promise<{ conv: Float32Array; ssm: Float32Array }>;
+  }
+
+  stats(): RuntimeStats {
+    let frameBufferBytes = 0;
+    for (const e of this.streams.values()) frameBufferBytes += e.buffer?.byteLength ?? 0;
+    return { ...this.counters, errors: { ...this.errors }, failed: this.failure !== null, streams: this.streams.size, frameBufferBytes };
+  }
+
+  /** Stops the worker; whatever is still queued rejects with bad_state. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.fail(new SpatialRewardError("bad_state", "backbone runtime is closed"), false);
+    await this.worker.terminate();
+  }
+
+  // ---- internals ----
+
+  private refuseFrame(e: SpatialRewardError): Promise<FrameTiming> {
+    this.counters.framesFailed++;
+    this.count(e.code);
+    return Promise.reject(e);
+  }
+
+  private count(code: string): void {
+    this.errors[code] = (this.errors[code] ?? 0) + 1;
+  }
+
+  private checkAlive(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  private track(): number {
+    const id = this.nextId++;
+    // Stream add/remove failures in the worker mean the two sides disagree: a bug, reported by failing the runtime.
+    this.waiters.set(id, {
+      resolve: () => undefined,
+      reject: (e) => this.fail(new SpatialRewardError("internal", `backbone worker refused a stream change: ${e.message}`)),
+    });
+    return id;
+  }
+
+  private post(m: ToWorker): void {
+    this.worker.postMessage(m);
+  }
+
+  private pump(): void {
+    if (this.busy || this.failure) return;
+    const framesWaiting = [...this.streams.values()].some((e) => e.pending !== null);
+    if (this.asks.length > 0 && (this.lastWasFrames || !framesWaiting)) {
+      const job = this.asks.shift() as AskJob;
+      this.busy = true;
+      this.lastWasFrames = false;
+      this.waiters.set(job.id, {
+        resolve: (v) => {
+          const r = v as AskResult;
+          job.resolve({ text: r.text, tokenIds: r.tokenIds, prefillMs: r.prefillMs, tokenMs: r.tokenMs, trained: this.config.trained });
+        },
+        reject: (e) => {
+          this.counters.asksFailed++;
+          if (e instanceof SpatialRewardError) this.count(e.code);
+          job.reject(e);
+        },
+      });
+      this.currentJob = job.id;
+      this.post({ type: "ask", id: job.id, stream: job.stream, question: job.question, maxTokens: job.maxTokens });
+      return;
+    }
+    if (!framesWaiting) return;
+    const items: FrameItem[] = [];
+    const t = performance.now();
+    for (const entry of this.streams.values()) {
+      const f = entry.pending;
+      if (!f || !entry.buffer) continue;
+      entry.pending = null;
+      entry.inFlight = f.half;
+      this.inFlightFrames.set(f.id, { entry, frame: f, dispatchedAt: t });
+      items.push({ id: f.id, stream: entry.name, buffer: entry.buffer, offset: f.half * entry.halfBytes, ...f.image });
+    }
+    this.busy = true;
+    this.lastWasFrames = true;
+    this.counters.batches++;
+    this.currentJob = this.nextId++;
+    this.post({ type: "frames", id: this.currentJob, items });
+  }
+
+  private onMessage(m: FromWorker): void {
+    if (m.type === "frames") {
+      for (const r of m.results) this.settleFrame(r);
+    } else if (m.type === "done" || m.type === "failed") {
+      const w = this.waiters.get(m.id);
+      if (w) {
+        this.waiters.delete(m.id);
+        if (m.type === "done") w.resolve(m.result);
+        else w.reject(fromWire(m.error));
+      }
+    }
+    if ((m.type === "frames" || m.type === "done" || m.type === "failed") && m.id === this.currentJob) {
+      this.currentJob = -1;
+      this.busy = false;
+      this.pump();
+    }
+  }
+
+  private settleFrame(r: FrameResult): void {
+    const f = this.inFlightFrames.get(r.id);
+    if (!f) return;
+    this.inFlightFrames.delete(r.id);
+    if (f.entry.inFlight === f.frame.half) f.entry.inFlight = -1;
+    if (r.ok) {
+      this.counters.framesDone++;
+      f.frame.resolve({
+        encodeMs: r.preprocessMs + r.encodeMs,
+        preprocessMs: r.preprocessMs,
+        projectMs: r.projectMs,
+        prefillMs: r.prefillMs,
+        totalMs: r.totalMs,
+        visualTokens: r.visualTokens,
+        keptFraction: r.keptFraction,
+        queueMs: f.dispatchedAt - f.frame.pushedAt,
+        batch: r.batch,
+        superseded: false,
+      });
+    } else {
+      this.counters.framesFailed++;
+      const e = fromWire(r.error ?? { kind: "Error", code: "internal", message: "frame failed without an error" });
+      this.count(e.code);
+      f.frame.reject(e);
+    }
+  }
+
+  /** Rejects everything pending and refuses every later call; a runtime never hangs on a dead worker. */
+  private fail(e: SpatialRewardError, countIt = true): void {
+    if (this.failure) return;
+    this.failure = e;
+    if (countIt) this.count(e.code);
+    for (const w of this.waiters.values()) w.reject(e);
+    this.waiters.clear();
+    for (const f of this.inFlightFrames.values()) {
+      this.counters.framesFailed++;
+      f.frame.reject(e);
+    }
+    this.inFlightFrames.clear();
+    for (const s of this.streams.values()) {
+      if (s.pending) {
+        this.counters.framesFailed++;
+        s.pending.reject(e);
+        s.pending = null;
+      }
+    }
+    for (const a of this.asks.splice(0)) {
+      this.counters.asksFailed++;
+      a.reject(e);
+    }
+  }
+}
+
+function supersededTiming(f: PendingFrame): FrameTiming {
+  return {
+    encodeMs: 0, preprocessMs: 0, projectMs: 0, prefillMs: 0, totalMs: 0, visualTokens: 0, keptFraction: 0,
+    queueMs: performance.now() - f.pushedAt, batch: 0, superseded: true,
+  };
+}
+
+export type { GraphInfo as BackboneGraphInfo };

@@ -1,0 +1,660 @@
+import { parentPort, workerData } from "node:worker_threads";
+import * as ort from "onnxruntime-node";
+import { InvalidInputError, ModelError, SpatialRewardError } from "../../src/errors.js";
+import { backboneSizes, TINY_CONFIG, type BackboneConfig, type BackboneSizes } from "../../src/backbone/config.js";
+import { parameterCount, type Weights } from "../../src/backbone/tensor_names.js";
+import { StateArena, consecutiveRuns } from "../../src/backbone/state_arena.js";
+import { ImagePreprocessor } from "../../src/backbone/image_preprocess.js";
+import { CoarseToFineSelector, fullImagePool } from "../../src/backbone/coarse_to_fine.js";
+import { randomWeights } from "../../src/backbone/random_init.js";
+import { buildDecode, buildLmHead, buildMambaPrefill } from "../../src/backbone/graphs/mamba_graphs.js";
+import { buildProjectorGraph, buildVisionGraph } from "../../src/backbone/graphs/vision_graphs.js";
+import { serializeModel } from "../../src/backbone/onnx/onnx_model.js";
+import { BackboneTokenizer, checkTokenizerFits } from "../../src/backbone/tokenizer.js";
+import { defaultTokenizerJson } from "../../src/backbone/byte_tokenizer.js";
+
+/**
+ * The backbone's inference thread. It owns every onnxruntime session, the state arena and the
+ * image preprocessor; the main thread (BackboneRuntime) only posts jobs and never calls
+ * `session.run`, whose synchronous native call would otherwise stall timers and transports.
+ *
+ * Jobs are handled strictly one after another (a promise chain): `session.run` yields to this
+ * thread's event loop between graphs, and a `remove` handled in that gap would free a slot the
+ * running batch is about to scatter its states into.
+ */
+
+// ---- protocol (type-only imports on the main side) ----
+
+export type ModelSource = { dir: string } | { seed: number; config?: BackboneConfig };
+
+export interface WorkerInit {
+  readonly model: ModelSource;
+  readonly maxStreams: number;
+  readonly intraOpThreads: number;
+  readonly coarseToFine: boolean;
+  /** onnxruntime's CPU memory arena (default on); see BackboneRuntime.open. */
+  readonly cpuMemArena: boolean;
+  /** Run every graph once at the largest batch before `ready` (memory at its high-water mark). */
+  readonly warmup: boolean;
+}
+
+export interface GraphInfo {
+  readonly name: string;
+  readonly inputs: string[];
+  readonly outputs: string[];
+}
+
+export interface RuntimeInfo {
+  readonly parameters: number;
+  readonly stateBytesPerStream: number;
+  readonly graphs: GraphInfo[];
+  /** Bytes reserved for all slots (streams + scratch), committed only as slots are touched. */
+  readonly arenaReservedBytes: number;
+  readonly trained: boolean;
+}
+
+/** An error as it crosses the thread boundary (class, code and ModelError's file/tensor kept). */
+export interface WireError {
+  readonly kind: "ModelError" | "InvalidInputError" | "SpatialRewardError" | "Error";
+  readonly code: string;
+  readonly message: string;
+  readonly file?: string;
+  readonly tensor?: string;
+}
+
+export interface FrameItem {
+  readonly id: number;
+  readonly stream: string;
+  /** The stream's frame buffer; bytes [offset, offset + length) hold this frame. */
+  readonly buffer: SharedArrayBuffer;
+  readonly offset: number;
+  readonly length: number;
+  readonly width: number;
+  readonly height: number;
+  readonly encoding: string;
+  readonly step: number;
+}
+
+export interface FrameResult {
+  readonly id: number;
+  readonly ok: boolean;
+  readonly error?: WireError;
+  readonly preprocessMs: number;
+  readonly encodeMs: number;
+  readonly projectMs: number;
+  readonly prefillMs: number;
+  readonly totalMs: number;
+  readonly visualTokens: number;
+  readonly keptFraction: number;
+  readonly batch: number;
+}
+
+export interface AskResult {
+  readonly tokenIds: number[];
+  readonly text: string;
+  readonly promptTokens: number;
+  readonly prefillMs: number;
+  readonly tokenMs: number;
+}
+
+export type ToWorker =
+  | { type: "add"; id: number; stream: string }
+  | { type: "remove"; id: number; stream: string }
+  | { type: "frames"; id: number; items: FrameItem[] }
+  | { type: "ask"; id: number; stream: string; question: string; maxTokens: number }
+  | { type: "readState"; id: number; stream: string }
+  | { type: "close"; id: number };
+
+export type FromWorker =
+  | { type: "ready"; config: BackboneConfig; info: RuntimeInfo }
+  | { type: "initError"; error: WireError }
+  | { type: "done"; id: number; result: unknown }
+  | { type: "frames"; id: number; results: FrameResult[] }
+  | { type: "failed"; id: number; error: WireError };
+
+export function toWire(e: unknown): WireError {
+  if (e instanceof ModelError) {
+    return { kind: "ModelError", code: e.code, message: e.message, file: e.file, ...(e.tensor !== undefined ? { tensor: e.tensor } : {}) };
+  }
+  if (e instanceof InvalidInputError) return { kind: "InvalidInputError", code: e.code, message: e.message };
+  if (e instanceof SpatialRewardError) return { kind: "SpatialRewardError", code: e.code, message: e.message };
+  const message = e instanceof Error ? e.message : String(e);
+  return { kind: "Error", code: "internal", message };
+}
+
+// ---- the engine ----
+
+export type GraphName = "vision" | "vision_coarse" | "projector" | "mamba_prefill" | "lm_head" | "decode";
+
+/** The graphs the runtime runs, built from the config and weights at load time (models/README.md). */
+function buildBackboneGraphs(config: BackboneConfig, weights: Weights, coarseToFine: boolean): [GraphName, Uint8Array][] {
+  const out: [GraphName, Uint8Array][] = [
+    ["vision", serializeModel(buildVisionGraph(config, weights))],
+    ["projector", serializeModel(buildProjectorGraph(config, weights))],
+    ["mamba_prefill", buildMambaPrefill(config, weights)],
+    ["lm_head", buildLmHead(config, weights)],
+    ["decode", buildDecode(config, weights)],
+  ];
+  if (coarseToFine) out.push(["vision_coarse", serializeModel(buildVisionGraph(config, weights, true))]);
+  return out;
+}
+
+const SCRATCH_SLOTS = 2; // an answer ping-pongs between two forks: prefill/decode write the other slot, never in place
+const MAX_QUESTION_TOKENS = 1024;
+
+function now(): number {
+  return performance.now();
+}
+
+type Feeds = Record<string, ort.Tensor>;
+
+class Engine {
+  readonly config: BackboneConfig;
+  readonly sizes: BackboneSizes;
+  readonly arena: StateArena;
+  private readonly sessions: Map<GraphName, ort.InferenceSession>;
+  private readonly pre: ImagePreprocessor;
+  private readonly c2f: CoarseToFineSelector | null;
+  private readonly tokenizer: BackboneTokenizer;
+  private readonly embeddings: Float32Array;
+  private readonly maxBatch: number;
+  // Per-batch buffers, sized for the largest batch once; pages commit as batches grow.
+  private readonly patches: Float32Array;
+  private readonly positions: BigInt64Array;
+  private readonly features: Float32Array;
+  private readonly pool: Float32Array;
+  private readonly tokens: Float32Array;
+  private readonly hidden: Float32Array;
+  private readonly convIn: Float32Array;
+  private readonly ssmIn: Float32Array;
+  private readonly convOut: Float32Array;
+  private readonly ssmOut: Float32Array;
+  private readonly coarseFeatures: Float32Array;
+  private readonly c2fTokens: Float32Array;
+  private readonly questionEmbeds: Float32Array;
+  private readonly logits: Float32Array;
+  private readonly tokenIn = new BigInt64Array(1);
+  private readonly tokenOut = new BigInt64Array(1);
+
+  private constructor(
+    config: BackboneConfig,
+    weights: Weights,
+    sessions: Map<GraphName, ort.InferenceSession>,
+    tokenizer: BackboneTokenizer,
+    init: WorkerInit,
+  ) {
+    this.config = config;
+    const s = backboneSizes(config);
+    this.sizes = s;
+    this.sessions = sessions;
+    this.tokenizer = tokenizer;
+    this.maxBatch = init.maxStreams;
+    this.arena = new StateArena({ maxStreams: init.maxStreams, scratchSlots: SCRATCH_SLOTS, convFloats: s.convStateFloats, ssmFloats: s.ssmStateFloats });
+    this.pre = new ImagePreprocessor(config);
+    this.c2f = init.coarseToFine && config.coarse_to_fine ? new CoarseToFineSelector(config, weights) : null;
+    const emb = weights.get("backbone.embeddings.weight");
+    if (!emb) throw new ModelError("model.safetensors", "tensor missing", "backbone.embeddings.weight");
+    this.embeddings = emb;
+    const B = this.maxBatch;
+    const P = s.patches;
+    this.patches = new Float32Array(B * P * s.patchDim);
+    this.positions = new BigInt64Array(P);
+    for (let i = 0; i < P; i++) this.positions[i] = BigInt(i);
+    this.features = new Float32Array(B * P * s.featureWidth);
+    const full = fullImagePool(config);
+    this.pool = new Float32Array(B * full.length);
+    for (let b = 0; b < B; b++) this.pool.set(full, b * full.length);
+    this.tokens = new Float32Array(B * (s.visualTokens + 1) * config.d_model);
+    this.hidden = new Float32Array(B * config.d_model);
+    this.convIn = new Float32Array(B * s.convStateFloats);
+    this.ssmIn = new Float32Array(B * s.ssmStateFloats);
+    this.convOut = new Float32Array(B * s.convStateFloats);
+    this.ssmOut = new Float32Array(B * s.ssmStateFloats);
+    this.coarseFeatures = new Float32Array(this.c2f ? B * s.coarsePatches * s.featureWidth : 0);
+    this.c2fTokens = new Float32Array(this.c2f ? (s.visualTokens + 1) * config.d_model : 0);
+    this.questionEmbeds = new Float32Array(MAX_QUESTION_TOKENS * config.d_model);
+    this.logits = new Float32Array(config.vocab_size);
+  }
+
+  static async create(init: WorkerInit): Promise<{ engine: Engine; info: RuntimeInfo }> {
+    let config: BackboneConfig;
+    let weights: Weights;
+    let tokenizer: BackboneTokenizer;
+    if ("dir" in init.model) {
+      const { readModelFolder } = await import("./model_folder.js");
+      const folder = await readModelFolder(init.model.dir);
+      config = folder.config;
+      weights = folder.weights;
+      tokenizer = folder.tokenizer;
+    } else {
+      config = init.model.config ?? TINY_CONFIG;
+      weights = randomWeights(config, init.model.seed);
+      // A seeded model has no folder: it gets the project's default byte-level tokenizer.
+      tokenizer = BackboneTokenizer.fromJson(defaultTokenizerJson(), "tokenizer.json (default)");
+      checkTokenizerFits(config, tokenizer);
+    }
+    if (init.coarseToFine && !config.coarse_to_fine) {
+      throw new ModelError("config.json", "coarseToFine was asked for but the model has no coarse_to_fine section");
+    }
+    const graphs = buildBackboneGraphs(config, weights, init.coarseToFine);
+    const options: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: init.intraOpThreads,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
+      enableCpuMemArena: init.cpuMemArena,
+    };
+    const sessions = new Map<GraphName, ort.InferenceSession>();
+    for (const [name, bytes] of graphs) {
+      try {
+        sessions.set(name, await ort.InferenceSession.create(bytes, options));
+      } catch (e) {
+        throw new ModelError("model.safetensors", `graph ${name} did not load in onnxruntime: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    const engine = new Engine(config, weights, sessions, tokenizer, init);
+    if (init.warmup) await engine.warmup();
+    const info: RuntimeInfo = {
+      parameters: parameterCount(config),
+      stateBytesPerStream: engine.sizes.stateBytes,
+      graphs: [...sessions].map(([name, s]) => ({ name, inputs: [...s.inputNames], outputs: [...s.outputNames] })),
+      arenaReservedBytes: engine.arena.buffer.byteLength,
+      trained: config.trained,
+    };
+    return { engine, info };
+  }
+
+  private session(name: GraphName): ort.InferenceSession {
+    const s = this.sessions.get(name);
+    if (!s) throw new SpatialRewardError("internal", `graph ${name} is not loaded`);
+    return s;
+  }
+
+  private f32(data: Float32Array, dims: number[]): ort.Tensor {
+    return new ort.Tensor("float32", data.subarray(0, dims.reduce((a, b) => a * b, 1)), dims);
+  }
+
+  /**
+   * Every graph at the largest batch on the batch buffers (never on arena slots), so onnxruntime's
+   * memory arena and the batch buffers reach their high-water mark before any stream is added;
+   * RSS then grows with streams only by what the streams themselves own.
+   */
+  private async warmup(): Promise<void> {
+    const B = this.maxBatch;
+    const s = this.sizes;
+    await this.encodeFull(B);
+    await this.prefillBatch(B, s.visualTokens, this.convIn, this.ssmIn);
+    if (this.c2f) await this.runVisionCoarse(B);
+    this.convIn.fill(0);
+    this.ssmIn.fill(0);
+  }
+
+  addStream(stream: string): void {
+    this.arena.acquire(stream);
+  }
+
+  removeStream(stream: string): void {
+    this.arena.release(this.arena.slotOf(stream));
+  }
+
+  readState(stream: string): { conv: Float32Array<ArrayBuffer>; ssm: Float32Array<ArrayBuffer> } {
+    const slot = this.arena.slotOf(stream);
+    return { conv: this.arena.convView(slot).slice(), ssm: this.arena.ssmView(slot).slice() };
+  }
+
+  private async encodeFull(B: number): Promise<void> {
+    const s = this.sizes;
+    const P = s.patches;
+    const vision = this.session("vision");
+    await vision.run(
+      { patches: this.f32(this.patches, [B, P, s.patchDim]), positions: new ort.Tensor("int64", this.positions, [P]) },
+      { features: this.f32(this.features, [B, P, s.featureWidth]) },
+    );
+  }
+
+  private async project(B: number, T: number, pool: Float32Array, cells: number, out: Float32Array): Promise<void> {
+    const s = this.sizes;
+    await this.session("projector").run(
+      { features: this.f32(this.features, [B, T, s.featureWidth]), pool: this.f32(pool, [B, cells, T]) },
+      { tokens: this.f32(out, [B, cells, this.config.d_model]) },
+    );
+  }
+
+  private async runVisionCoarse(B: number): Promise<void> {
+    const s = this.sizes;
+    const Tc = s.coarsePatches;
+    await this.session("vision_coarse").run(
+      { patches: this.f32(this.patches, [B, Tc, s.patchDim]), positions: new ort.Tensor("int64", this.positions.subarray(0, Tc), [Tc]) },
+      { features: this.f32(this.coarseFeatures, [B, Tc, s.featureWidth]) },
+    );
+  }
+
+  /** Prefill `T` tokens per stream for a batch whose states are in convIn/ssmIn (or arena views); new states land in convOut/ssmOut. */
+  private async prefillBatch(B: number, T: number, conv: Float32Array, ssm: Float32Array, embeds = this.tokens): Promise<void> {
+    const s = this.sizes;
+    const L = this.config.n_layer;
+    const E = s.dInner;
+    await this.session("mamba_prefill").run(
+      {
+        embeds: this.f32(embeds, [B, T, this.config.d_model]),
+        conv_state: new ort.Tensor("float32", conv.subarray(0, B * s.convStateFloats), [B, L, E, this.config.d_conv]),
+        ssm_state: new ort.Tensor("float32", ssm.subarray(0, B * s.ssmStateFloats), [B, L, E, this.config.d_state]),
+      },
+      {
+        hidden: this.f32(this.hidden, [B, this.config.d_model]),
+        conv_state_out: this.f32(this.convOut, [B, L, E, this.config.d_conv]),
+        ssm_state_out: this.f32(this.ssmOut, [B, L, E, this.config.d_state]),
+      },
+    );
+  }
+
+  /**
+   * One batch of frames, one per stream: preprocess each (a bad image fails alone), then one
+   * `vision`, one `projector` and one `mamba_prefill` run for all of them. Members are ordered by
+   * slot; when their slots are consecutive the arena view itself is the state input (no copy),
+   * otherwise their states are gathered into the batch buffer. New states are written back to
+   * exactly the members' slots; no other slot is read or written.
+   */
+  async frames(items: FrameItem[]): Promise<FrameResult[]> {
+    const t0 = now();
+    const s = this.sizes;
+    const P = s.patches;
+    const results: FrameResult[] = new Array<FrameResult>(items.length);
+    const members: { index: number; slot: number }[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      try {
+        const slot = this.arena.slotOf(it.stream);
+        members.push({ index: i, slot });
+      } catch (e) {
+        results[i] = failedFrame(it.id, e);
+      }
+    }
+    members.sort((a, b) => a.slot - b.slot);
+    const ok: { index: number; slot: number }[] = [];
+    const fine = this.c2f ? s.coarsePatches : P; // rows per member in the patches buffer
+    for (const m of members) {
+      const it = items[m.index];
+      try {
+        this.pre.process({
+          width: it.width,
+          height: it.height,
+          encoding: it.encoding,
+          step: it.step,
+          data: new Uint8Array(it.buffer, it.offset, it.length),
+        });
+        const b = ok.length;
+        if (this.c2f) {
+          this.patches.set(this.pre.coarsePatches, b * fine * s.patchDim);
+          this.stash(b, this.pre.patches);
+        } else {
+          this.patches.set(this.pre.patches, b * P * s.patchDim);
+        }
+        ok.push(m);
+      } catch (e) {
+        results[m.index] = failedFrame(items[m.index].id, e);
+      }
+    }
+    const B = ok.length;
+    if (B === 0) return results;
+    const t1 = now();
+    let encodeMs: number, projectMs: number, prefillMs: number, visualTokens: number, keptFraction: number;
+    if (this.c2f) {
+      ({ encodeMs, projectMs, prefillMs, visualTokens, keptFraction } = await this.framesCoarseToFine(ok));
+    } else {
+      await this.encodeFull(B);
+      const t2 = now();
+      await this.project(B, P, this.pool, s.visualTokens, this.tokens);
+      const t3 = now();
+      const slots = ok.map((m) => m.slot);
+      const runs = consecutiveRuns(slots);
+      let conv: Float32Array, ssm: Float32Array;
+      if (runs.length === 1) {
+        conv = this.arena.convView(runs[0].first, B);
+        ssm = this.arena.ssmView(runs[0].first, B);
+      } else {
+        for (let b = 0; b < B; b++) {
+          this.convIn.set(this.arena.convView(slots[b]), b * s.convStateFloats);
+          this.ssmIn.set(this.arena.ssmView(slots[b]), b * s.ssmStateFloats);
+        }
+        conv = this.convIn;
+        ssm = this.ssmIn;
+      }
+      await this.prefillBatch(B, s.visualTokens, conv, ssm);
+      this.scatter(slots);
+      const t4 = now();
+      encodeMs = t2 - t1;
+      projectMs = t3 - t2;
+      prefillMs = t4 - t3;
+      visualTokens = s.visualTokens;
+      keptFraction = 1;
+    }
+    const totalMs = now() - t0;
+    for (const m of ok) {
+      results[m.index] = {
+        id: items[m.index].id,
+        ok: true,
+        preprocessMs: t1 - t0,
+        encodeMs,
+        projectMs,
+        prefillMs,
+        totalMs,
+        visualTokens,
+        keptFraction,
+        batch: B,
+      };
+    }
+    return results;
+  }
+
+  private scatter(slots: readonly number[]): void {
+    const s = this.sizes;
+    for (let b = 0; b < slots.length; b++) {
+      this.arena.convView(slots[b]).set(this.convOut.subarray(b * s.convStateFloats, (b + 1) * s.convStateFloats));
+      this.arena.ssmView(slots[b]).set(this.ssmOut.subarray(b * s.ssmStateFloats, (b + 1) * s.ssmStateFloats));
+    }
+  }
+
+  // Coarse-to-fine keeps the fine patches of every member until its coarse scores are known.
+  private fineStash: Float32Array = new Float32Array(0);
+  private stash(b: number, fine: Float32Array): void {
+    const n = fine.length;
+    if (this.fineStash.length < this.maxBatch * n) this.fineStash = new Float32Array(this.maxBatch * n);
+    this.fineStash.set(fine, b * n);
+  }
+
+  /**
+   * Coarse-to-fine: the coarse scale is encoded for the whole batch in one run; each member then
+   * keeps its own patches, so the fine `vision`, the `projector` and the prefill run per member
+   * (their token counts differ), each on that member's slot alone.
+   */
+  private async framesCoarseToFine(ok: { index: number; slot: number }[]): Promise<{ encodeMs: number; projectMs: number; prefillMs: number; visualTokens: number; keptFraction: number }> {
+    const sel = this.c2f;
+    if (!sel) throw new SpatialRewardError("internal", "coarse-to-fine is off");
+    const s = this.sizes;
+    const C = s.featureWidth;
+    const d = this.config.d_model;
+    const B = ok.length;
+    let encodeMs = 0, projectMs = 0, prefillMs = 0, tokensTotal = 0;
+    let t = now();
+    await this.runVisionCoarse(B);
+    encodeMs += now() - t;
+    const K = sel.keptCount;
+    const fineN = s.patches * s.patchDim;
+    for (let b = 0; b < B; b++) {
+      t = now();
+      sel.select(this.coarseFeatures.subarray(b * s.coarsePatches * C, (b + 1) * s.coarsePatches * C));
+      // Gather the kept fine patches of this member into row 0 of the patches buffer.
+      const src = this.fineStash.subarray(b * fineN, (b + 1) * fineN);
+      for (let k = 0; k < K; k++) {
+        const i = sel.keptIndex[k];
+        this.patches.set(src.subarray(i * s.patchDim, (i + 1) * s.patchDim), k * s.patchDim);
+      }
+      await this.session("vision").run(
+        { patches: this.f32(this.patches, [1, K, s.patchDim]), positions: new ort.Tensor("int64", sel.positions.subarray(0, K), [K]) },
+        { features: this.f32(this.features, [1, K, C]) },
+      );
+      const t2 = now();
+      encodeMs += t2 - t;
+      const cells = sel.cells;
+      await this.project(1, K, sel.pool, cells, this.c2fTokens);
+      let T = cells;
+      if (sel.merged > 0) {
+        this.c2fTokens.set(sel.mergeToken, cells * d);
+        T += 1;
+      }
+      const t3 = now();
+      projectMs += t3 - t2;
+      const slot = ok[b].slot;
+      await this.prefillBatch(1, T, this.arena.convView(slot), this.arena.ssmView(slot), this.c2fTokens);
+      this.scatter([slot]);
+      prefillMs += now() - t3;
+      tokensTotal += T;
+    }
+    return { encodeMs, projectMs, prefillMs, visualTokens: tokensTotal / B, keptFraction: K / s.patches };
+  }
+
+  /**
+   * A question: fork the stream's state (one copy), prefill BOS + question tokens on the fork,
+   * then greedy `decode` one token per run until EOS or maxTokens. The fork and a second scratch
+   * slot alternate as input and output, so no step copies a state and the stream's own slot is
+   * only read, once.
+   */
+  async ask(stream: string, question: string, maxTokens: number): Promise<AskResult> {
+    const slot = this.arena.slotOf(stream);
+    const ids = this.tokenizer.encode(question);
+    const T = ids.length + 1;
+    if (T > MAX_QUESTION_TOKENS) {
+      throw new InvalidInputError("input_too_long", `question is ${ids.length} tokens, the backbone takes at most ${MAX_QUESTION_TOKENS - 1}`);
+    }
+    const d = this.config.d_model;
+    const V = this.config.vocab_size;
+    const emb = this.embeddings;
+    const put = (pos: number, id: number): void => {
+      if (!Number.isInteger(id) || id < 0 || id >= V) throw new SpatialRewardError("internal", `tokenizer produced id ${id} outside the vocabulary (${V})`);
+      this.questionEmbeds.set(emb.subarray(id * d, (id + 1) * d), pos * d);
+    };
+    put(0, this.tokenizer.bosId);
+    for (let i = 0; i < ids.length; i++) put(i + 1, ids[i]);
+    const a = this.arena.fork(slot);
+    let b = -1;
+    try {
+      b = this.arena.acquireScratch();
+      const s = this.sizes;
+      const L = this.config.n_layer;
+      const E = s.dInner;
+      const convT = (x: number): ort.Tensor => new ort.Tensor("float32", this.arena.convView(x), [1, L, E, this.config.d_conv]);
+      const ssmT = (x: number): ort.Tensor => new ort.Tensor("float32", this.arena.ssmView(x), [1, L, E, this.config.d_state]);
+      const t0 = now();
+      await this.session("mamba_prefill").run(
+        { embeds: this.f32(this.questionEmbeds, [1, T, d]), conv_state: convT(a), ssm_state: ssmT(a) },
+        { hidden: this.f32(this.hidden, [1, d]), conv_state_out: convT(b), ssm_state_out: ssmT(b) },
+      );
+      await this.session("lm_head").run({ hidden: this.f32(this.hidden, [1, d]) }, { logits: this.f32(this.logits, [1, V]) });
+      let tok = argmax(this.logits, V);
+      const prefillMs = now() - t0;
+      const out: number[] = [];
+      let cur = b, next = a;
+      let decodeMs = 0, steps = 0;
+      const eos = this.tokenizer.eosId;
+      while (tok !== eos && out.length < maxTokens) {
+        out.push(tok);
+        if (out.length === maxTokens) break;
+        const t1 = now();
+        this.tokenIn[0] = BigInt(tok);
+        await this.session("decode").run(
+          { token_ids: new ort.Tensor("int64", this.tokenIn, [1]), conv_state: convT(cur), ssm_state: ssmT(cur) },
+          { next_token: new ort.Tensor("int64", this.tokenOut, [1]), conv_state_out: convT(next), ssm_state_out: ssmT(next) },
+        );
+        decodeMs += now() - t1;
+        steps++;
+        tok = Number(this.tokenOut[0]);
+        [cur, next] = [next, cur];
+      }
+      return {
+        tokenIds: out,
+        text: this.tokenizer.decode(out),
+        promptTokens: T,
+        prefillMs,
+        tokenMs: steps > 0 ? decodeMs / steps : 0,
+      };
+    } finally {
+      this.arena.release(a);
+      if (b >= 0) this.arena.release(b);
+    }
+  }
+}
+
+function argmax(x: Float32Array, n: number): number {
+  let best = 0;
+  let v = x[0];
+  for (let i = 1; i < n; i++) {
+    if (x[i] > v) {
+      v = x[i];
+      best = i;
+    }
+  }
+  return best;
+}
+
+function failedFrame(id: number, e: unknown): FrameResult {
+  return { id, ok: false, error: toWire(e), preprocessMs: 0, encodeMs: 0, projectMs: 0, prefillMs: 0, totalMs: 0, visualTokens: 0, keptFraction: 0, batch: 0 };
+}
+
+// ---- message loop ----
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error("backbone_worker must run as a worker thread");
+  const init = workerData as WorkerInit;
+  let engine: Engine;
+  try {
+    const created = await Engine.create(init);
+    engine = created.engine;
+    port.postMessage({ type: "ready", config: engine.config, info: created.info } satisfies FromWorker);
+  } catch (e) {
+    port.postMessage({ type: "initError", error: toWire(e) } satisfies FromWorker);
+    return;
+  }
+  let chain: Promise<void> = Promise.resolve();
+  const handle = async (m: ToWorker): Promise<void> => {
+    try {
+      switch (m.type) {
+        case "add":
+          engine.addStream(m.stream);
+          port.postMessage({ type: "done", id: m.id, result: null } satisfies FromWorker);
+          return;
+        case "remove":
+          engine.removeStream(m.stream);
+          port.postMessage({ type: "done", id: m.id, result: null } satisfies FromWorker);
+          return;
+        case "frames": {
+          const results = await engine.frames(m.items);
+          port.postMessage({ type: "frames", id: m.id, results } satisfies FromWorker);
+          return;
+        }
+        case "ask": {
+          const result = await engine.ask(m.stream, m.question, m.maxTokens);
+          port.postMessage({ type: "done", id: m.id, result } satisfies FromWorker);
+          return;
+        }
+        case "readState": {
+          const st = engine.readState(m.stream);
+          port.postMessage({ type: "done", id: m.id, result: st } satisfies FromWorker, [st.conv.buffer, st.ssm.buffer]);
+          return;
+        }
+        case "close":
+          port.postMessage({ type: "done", id: m.id, result: null } satisfies FromWorker);
+          port.close();
+          return;
+      }
+    } catch (e) {
+      port.postMessage({ type: "failed", id: m.id, error: toWire(e) } satisfies FromWorker);
+    }
+  };
+  port.on("message", (m: ToWorker) => {
+    chain = chain.then(() => handle(m));
+  });
+}
+
+void main();
