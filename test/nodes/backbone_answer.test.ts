@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { SpatialAnswerStatus } from "../../src/msgs/generated.js";
+import { backboneAnswerToMsg, leadingQuantity } from "../../nodes/messages.js";
+import { mulberry32 } from "../../src/random/mulberry32.js";
+
+/** The backbone's text → SpatialAnswer (nodes/messages.ts): what is an answer, and what is read out of it. */
+describe("backbone answers as SpatialAnswer", () => {
+  it("an untrained model's text never reaches the answer, whatever it says", () => {
+    for (const text of ["23 cm", "yes", "The red mug is 40 cm from the bowl."]) {
+      const m = backboneAnswerToMsg("how far?", { text, tokens: 4, tokenMs: 1.25, trained: false }, 7n, "cam");
+      expect(m.status).toBe(SpatialAnswerStatus.STATUS_UNANSWERABLE);
+      expect(m.text).toBe("the backbone model is untrained (seeded random weights); it produced 4 tokens in 1.250 ms/token, not an answer");
+      expect(m.value).toBeNaN();
+      expect([m.unit, m.boolean_value, m.source, m.question]).toEqual(["", false, "backbone", "how far?"]);
+    }
+  });
+
+  it("a trained model's leading quantity fills value and unit (lengths in metres)", () => {
+    const cases: [string, number, string][] = [
+      ["23 cm", 0.23, "m"],
+      ["About 1.5 metres apart", 1.5, "m"],
+      ["0.4m", 0.4, "m"],
+      ["12 inches", 0.3048, "m"],
+      ["2 feet", 0.6096, "m"],
+      ["35mm", 0.035, "m"],
+      ["3 o'clock", 3, "hour"],
+      ["Yes, it is.", 1, "bool"],
+      ["no", 0, "bool"],
+      ["4 apples", 4, ""],
+      ["7", 7, ""],
+    ];
+    for (const [text, value, unit] of cases) {
+      const q = leadingQuantity(text);
+      expect(q.unit, text).toBe(unit);
+      expect(q.value, text).toBeCloseTo(value, 12);
+      const m = backboneAnswerToMsg("q", { text, tokens: 2, tokenMs: 1, trained: true }, 0n, "");
+      expect([m.status, m.text, m.unit, m.source]).toEqual([SpatialAnswerStatus.STATUS_OK, text, unit, "backbone"]);
+      expect(m.boolean_value).toBe(unit === "bool" && value === 1);
+    }
+    for (const text of ["", "the mug", "none of them", "yesterday 3 cm", "Infinity cm"]) {
+      expect(leadingQuantity(text), text).toEqual({ value: NaN, unit: "" });
+    }
+  });
+
+  it("fuzz: arbitrary text never throws, gives a finite value or NaN, and a long text is clipped in the answer", () => {
+    const rnd = mulberry32(8);
+    const alphabet = "0123456789 .-+eE cmftinchesyno'clock\u0000\uffff\n";
+    for (let i = 0; i < 5000; i++) {
+      const n = Math.floor(rnd() * 40);
+      let text = "";
+      for (let k = 0; k < n; k++) text += alphabet[Math.floor(rnd() * alphabet.length)];
+      const q = leadingQuantity(text);
+      expect(Number.isNaN(q.value) || Number.isFinite(q.value)).toBe(true);
+      expect(["", "m", "hour", "bool"]).toContain(q.unit);
+    }
+    const huge = "9".repeat(400) + " cm " + "x".repeat(1_000_000);
+    const m = backboneAnswerToMsg("q", { text: huge, tokens: 1, tokenMs: 1, trained: true }, 0n, "");
+    expect(m.text.length).toBeLessThan(1100);
+    expect(m.value).toBeNaN(); // 1e400 cm is not a finite length
+  });
+});
