@@ -14,6 +14,7 @@ import { SpatialNode } from "../../nodes/spatial_node.js";
 import { T, sceneToMsg } from "../../nodes/messages.js";
 import { DIAGNOSTIC_LEVEL } from "../../nodes/diagnostics_publisher.js";
 import type { ParameterValue } from "../../src/transport/parameters.js";
+import type { Publisher } from "../../src/transport/port.js";
 
 /**
  * The backbone node against a test double of the runtime (FakeBackboneRuntime below): what is
@@ -102,7 +103,7 @@ function graph(o: GraphOptions = {}) {
   const question = probe.createPublisher<M.std_msgs__msg__String>(T.String, "spatial/question");
   const query = probe.createClient<Query, Reply>(T.SpatialQuery, "spatial_query");
   const direct = probe.createClient<Query, Reply>(T.SpatialQuery, "backbone/spatial_query");
-  const images = new Map<string, ReturnType<typeof probe.createPublisher<M.sensor_msgs__msg__Image>>>();
+  const images = new Map<string, Publisher<M.sensor_msgs__msg__Image>>();
   const publishImage = (topic = "camera/color/image_raw", patch: Partial<M.sensor_msgs__msg__Image> = {}, sec = 100) => {
     let pub = images.get(topic);
     if (!pub) images.set(topic, (pub = probe.createPublisher<M.sensor_msgs__msg__Image>(T.Image, topic, QOS_SENSOR_DATA)));
