@@ -93,6 +93,8 @@ export class CoarseToFineSelector {
   private readonly cellCount: Int32Array;
   private readonly cellRow: Int32Array;
   private readonly positionWords: Int32Array;
+  private viewSource: Float32Array | null = null;
+  private patchViews: Float32Array[] = [];
 
   constructor(config: BackboneConfig, weights: Weights, keepRatio = config.coarse_to_fine?.keep_ratio ?? NaN) {
     if (!config.coarse_to_fine) throw new ModelError("config.json", "coarse_to_fine is not configured for this model");
@@ -187,12 +189,13 @@ export class CoarseToFineSelector {
     if (finePatches.length < this.sizes.patches * D) {
       throw new InvalidInputError("bad_argument", `fine patches hold ${finePatches.length} floats, need ${this.sizes.patches}x${D}`);
     }
-    const out = this.keptPatches;
-    // A plain loop: subarray() + set() would create a view object per patch per frame.
-    for (let t = 0; t < this.keptCount; t++) {
-      const src = this.keptIndex[t] * D, dst = t * D;
-      for (let k = 0; k < D; k++) out[dst + k] = finePatches[src + k];
+    // One view per patch, made once per source buffer (the preprocessor's, reused every frame):
+    // set() from a view is a memcpy, ~10x faster than an element loop, and allocates nothing.
+    if (this.viewSource !== finePatches) {
+      this.patchViews = Array.from({ length: this.sizes.patches }, (_, i) => finePatches.subarray(i * D, (i + 1) * D));
+      this.viewSource = finePatches;
     }
+    for (let t = 0; t < this.keptCount; t++) this.keptPatches.set(this.patchViews[this.keptIndex[t]], t * D);
     return this.keptPatches;
   }
 
