@@ -142,7 +142,10 @@ async function readCapped(h: FileHandle, name: string): Promise<Uint8Array> {
     if (e instanceof ModelError) throw e;
     throw new ModelError(name, `cannot be read: ${ioReason(e)}`);
   }
-  if (size > cap) throw new ModelError(name, `is ${size} bytes, over the ${cap / MiB} MiB limit for ${name}`);
+  if (size > cap) {
+    const limit = cap >= 1024 * MiB ? `${cap / (1024 * MiB)} GiB` : `${cap / MiB} MiB`;
+    throw new ModelError(name, `is ${size} bytes, over the ${limit} limit for ${name}; not read`);
+  }
   // fs.readFile stops at 2 GiB; read in chunks into one buffer instead.
   const out = new Uint8Array(size);
   let at = 0;
