@@ -1,0 +1,212 @@
+import { pathToFileURL } from "node:url";
+import * as ort from "onnxruntime-node";
+import { backboneSizes, TINY_CONFIG, type BackboneConfig } from "../../src/backbone/config.js";
+import { randomWeights } from "../../src/backbone/random_init.js";
+import { buildMambaPrefill, buildMambaStep } from "../../src/backbone/graphs/mamba_graphs.js";
+import { buildTransformerStep, mambaLayerParams, transformerDims, transformerLayerParams, transformerWeights, type TransformerDims } from "../../src/backbone/graphs/transformer_baseline.js";
+import { mulberry32 } from "../../src/random/mulberry32.js";
+
+/**
+ * Per-token latency of the Mamba step against a KV-cache transformer step of the same width,
+ * depth and per-layer parameter count, at growing context lengths, measured side by side
+ * (iterations interleaved) in one process with one single-threaded ORT session per graph.
+ *
+ * SSM: one `mamba_step` run (embeds → hidden; the transformer step has no head either). Its
+ * state is reached by really prefilling the context (random token embeddings, chunks of 512
+ * through `mamba_prefill`) at batch 1, so the state holds what that history leaves (decayed
+ * values, possible denormals), not synthetic noise; batch 8 tiles that state 8 times.
+ * Transformer: one `transformer_step` run over a KV cache of the context length filled with
+ * random values (attention cost does not depend on the values). Its cache is fed per layer
+ * (`past_keys.<l>`), read in place; the stacked [L, B, H, S, dh] form, which slices a copy per
+ * layer, is reported too.
+ */
+
+export interface TokenLatencyOptions {
+  readonly contexts?: number[];
+  readonly batches?: number[];
+  readonly iters?: number;
+  readonly config?: BackboneConfig;
+}
+
+export interface TokenLatencyResult {
+  ssm_token_ms: Record<string, number>;
+  transformer_token_ms: Record<string, number>;
+  ssm_token_ms_batch8: Record<string, number>;
+  transformer_token_ms_batch8: Record<string, number>;
+  /** The transformer with the stacked cache input (a per-layer copy each run), batch 1. */
+  transformer_stacked_cache_token_ms: Record<string, number>;
+  state_bytes_per_stream: number;
+  kv_bytes_per_stream: number;
+  mamba_layer_params: number;
+  transformer_layer_params: number;
+  /** max/min of ssm_token_ms over the contexts (goal ≤ 1.2). */
+  ssm_flatness_batch1: number;
+  /** transformer/SSM at the longest context, batch 1 (goal ≥ 5). */
+  transformer_over_ssm_longest_batch1: number;
+  iters: number;
+}
+
+const OPTS: ort.InferenceSession.SessionOptions = {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: "sequential",
+  graphOptimizationLevel: "all",
+};
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Cheap fill of a large array: a random block repeated (values do not change the cost). */
+function randomFill(n: number, seed: number, scale: number): Float32Array {
+  const a = new Float32Array(n);
+  const r = mulberry32(seed);
+  const block = Math.min(n, 1 << 16);
+  for (let i = 0; i < block; i++) a[i] = (2 * r() - 1) * scale;
+  for (let i = block; i < n; i += block) a.copyWithin(i, 0, Math.min(block, n - i));
+  return a;
+}
+
+async function timeRun(s: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await s.run(feeds);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+/** Prefills the state from `from` to `to` tokens at batch 1 (random token embeddings). */
+async function advanceState(pre: ort.InferenceSession, c: BackboneConfig, emb: Float32Array, conv: Float32Array, ssm: Float32Array, from: number, to: number, seed: number): Promise<{ conv: Float32Array; ssm: Float32Array }> {
+  const D = c.d_model;
+  const E = backboneSizes(c).dInner;
+  const r = mulberry32(seed);
+  for (let t = from; t < to; t += 512) {
+    const T = Math.min(512, to - t);
+    const embeds = new Float32Array(T * D);
+    for (let i = 0; i < T; i++) {
+      const id = Math.floor(r() * c.vocab_size);
+      embeds.set(emb.subarray(id * D, (id + 1) * D), i * D);
+    }
+    const out = await pre.run({
+      embeds: new ort.Tensor("float32", embeds, [1, T, D]),
+      conv_state: new ort.Tensor("float32", conv, [1, c.n_layer, E, c.d_conv]),
+      ssm_state: new ort.Tensor("float32", ssm, [1, c.n_layer, E, c.d_state]),
+    });
+    conv = out.conv_state_out.data as Float32Array;
+    ssm = out.ssm_state_out.data as Float32Array;
+  }
+  return { conv, ssm };
+}
+
+function tile(a: Float32Array, times: number): Float32Array {
+  const out = new Float32Array(a.length * times);
+  for (let i = 0; i < times; i++) out.set(a, i * a.length);
+  return out;
+}
+
+function cacheFeeds(d: TransformerDims, B: number, S: number, stacked: boolean, k: Float32Array, v: Float32Array): Record<string, ort.Tensor> {
+  const dims = [d.nLayer, B, d.heads, S, d.headDim];
+  if (stacked) return { past_keys: new ort.Tensor("float32", k, dims), past_values: new ort.Tensor("float32", v, dims) };
+  const per = B * d.heads * S * d.headDim;
+  const feeds: Record<string, ort.Tensor> = {};
+  for (let l = 0; l < d.nLayer; l++) {
+    feeds[`past_keys.${l}`] = new ort.Tensor("float32", k.subarray(l * per, (l + 1) * per), dims.slice(1));
+    feeds[`past_values.${l}`] = new ort.Tensor("float32", v.subarray(l * per, (l + 1) * per), dims.slice(1));
+  }
+  return feeds;
+}
+
+export async function measureTokenLatency(opts: TokenLatencyOptions = {}): Promise<TokenLatencyResult> {
+  const c = opts.config ?? TINY_CONFIG;
+  const contexts = opts.contexts ?? [256, 1024, 4096, 16384];
+  const batches = opts.batches ?? [1, 8];
+  const iters = opts.iters ?? 30;
+  const sizes = backboneSizes(c);
+  const E = sizes.dInner;
+  const D = c.d_model;
+  const w = randomWeights(c, 1);
+  const td = transformerDims(c);
+  const tw = transformerWeights(td, 1);
+  const step = await ort.InferenceSession.create(buildMambaStep(c, w), OPTS);
+  const pre = await ort.InferenceSession.create(buildMambaPrefill(c, w), OPTS);
+  const tfPer = await ort.InferenceSession.create(buildTransformerStep(td, tw, { cacheInputs: "per_layer" }), OPTS);
+  const tfStacked = await ort.InferenceSession.create(buildTransformerStep(td, tw), OPTS);
+  const emb = w.get("backbone.embeddings.weight")!;
+
+  const res: TokenLatencyResult = {
+    ssm_token_ms: {},
+    transformer_token_ms: {},
+    ssm_token_ms_batch8: {},
+    transformer_token_ms_batch8: {},
+    transformer_stacked_cache_token_ms: {},
+    state_bytes_per_stream: sizes.stateBytes,
+    kv_bytes_per_stream: 2 * td.nLayer * td.heads * Math.max(...contexts) * td.headDim * 4,
+    mamba_layer_params: mambaLayerParams(c),
+    transformer_layer_params: transformerLayerParams(td),
+    ssm_flatness_batch1: 0,
+    transformer_over_ssm_longest_batch1: 0,
+    iters,
+  };
+
+  let state: { conv: Float32Array; ssm: Float32Array } = { conv: new Float32Array(sizes.convStateFloats), ssm: new Float32Array(sizes.ssmStateFloats) };
+  let reached = 0;
+  for (const S of [...contexts].sort((a, b) => a - b)) {
+    state = await advanceState(pre, c, emb, state.conv, state.ssm, reached, S, S);
+    reached = S;
+    for (const B of batches) {
+      const ssmFeeds = {
+        embeds: new ort.Tensor("float32", randomFill(B * D, 3, 0.05), [B, D]),
+        conv_state: new ort.Tensor("float32", tile(state.conv, B), [B, c.n_layer, E, c.d_conv]),
+        ssm_state: new ort.Tensor("float32", tile(state.ssm, B), [B, c.n_layer, E, c.d_state]),
+      };
+      const n = td.nLayer * B * td.heads * S * td.headDim;
+      const k = randomFill(n, 4, 1);
+      const v = randomFill(n, 5, 1);
+      const embeds = new ort.Tensor("float32", randomFill(B * D, 6, 0.05), [B, D]);
+      const tfFeeds = { embeds, ...cacheFeeds(td, B, S, false, k, v) };
+      const stackedFeeds = { embeds, ...cacheFeeds(td, B, S, true, k, v) };
+      const withStacked = B === 1;
+      for (let i = 0; i < 3; i++) {
+        await step.run(ssmFeeds);
+        await tfPer.run(tfFeeds);
+        if (withStacked) await tfStacked.run(stackedFeeds);
+      }
+      const ssmMs: number[] = [];
+      const tfMs: number[] = [];
+      const stMs: number[] = [];
+      // Interleaved, so both see the same machine load.
+      for (let i = 0; i < iters; i++) {
+        ssmMs.push(await timeRun(step, ssmFeeds));
+        tfMs.push(await timeRun(tfPer, tfFeeds));
+        if (withStacked) stMs.push(await timeRun(tfStacked, stackedFeeds));
+      }
+      const key = String(S);
+      if (B === 1) {
+        res.ssm_token_ms[key] = median(ssmMs);
+        res.transformer_token_ms[key] = median(tfMs);
+        res.transformer_stacked_cache_token_ms[key] = median(stMs);
+      } else if (B === 8) {
+        res.ssm_token_ms_batch8[key] = median(ssmMs);
+        res.transformer_token_ms_batch8[key] = median(tfMs);
+      }
+    }
+  }
+  const ssm1 = Object.values(res.ssm_token_ms);
+  if (ssm1.length > 0) {
+    res.ssm_flatness_batch1 = Math.max(...ssm1) / Math.min(...ssm1);
+    const longest = String(Math.max(...contexts));
+    res.transformer_over_ssm_longest_batch1 = res.transformer_token_ms[longest] / res.ssm_token_ms[longest];
+  }
+  return res;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const iters = Number(process.env.ITERS ?? 30);
+  measureTokenLatency({ iters }).then(
+    (r) => console.log(JSON.stringify(r)),
+    (e: unknown) => {
+      console.error(e);
+      process.exitCode = 1;
+    },
+  );
+}
