@@ -1,4 +1,4 @@
-"""The tabletop graph: simulated RGB-D camera, perception, spatial and reward, one process each.
+"""The tabletop graph: simulated RGB-D camera, perception, spatial, reward and backbone, one process each.
 
     ros2 launch spatial_reward spatial_reward.launch.py
     ros2 launch spatial_reward spatial_reward.launch.py backend:=dds namespace:=/cam1
@@ -16,7 +16,7 @@ from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
 PACKAGE = "spatial_reward"
-NODES = ["sim_camera", "perception", "spatial", "reward"]
+NODES = ["sim_camera", "perception", "spatial", "reward", "backbone"]
 
 
 def generate_launch_description():

@@ -4,8 +4,9 @@ import { PerceptionNode } from "./perception_node.js";
 import { SpatialNode } from "./spatial_node.js";
 import { RewardNode } from "./reward_node.js";
 import { SimDriver } from "./sim_driver.js";
+import { BackboneNode } from "./backbone_node.js";
 
-export const NODE_NAMES = ["sim_camera", "perception", "spatial", "reward"] as const;
+export const NODE_NAMES = ["sim_camera", "perception", "spatial", "reward", "backbone"] as const;
 export type NodeName = (typeof NODE_NAMES)[number];
 
 export interface LaunchedGraph {
@@ -13,6 +14,7 @@ export interface LaunchedGraph {
   perception?: PerceptionNode;
   spatial?: SpatialNode;
   reward?: RewardNode;
+  backbone?: BackboneNode;
 }
 
 /**
@@ -31,5 +33,7 @@ export function launchGraph(transport: Transport, doc: unknown, namespace = "/")
   if (wanted.includes("spatial")) g.spatial = new SpatialNode(make("spatial"));
   // Without a reward_spec parameter the reward node follows reward/spec, which the simulator latches.
   if (wanted.includes("reward")) g.reward = new RewardNode(make("reward"));
+  // With model_path "" (the parameter files' default) the backbone idles and costs nothing.
+  if (wanted.includes("backbone")) g.backbone = new BackboneNode(make("backbone"));
   return g;
 }

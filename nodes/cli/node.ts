@@ -11,6 +11,7 @@ import { PerceptionNode } from "../perception_node.js";
 import { SpatialNode } from "../spatial_node.js";
 import { RewardNode } from "../reward_node.js";
 import { SimDriver } from "../sim_driver.js";
+import { BackboneNode } from "../backbone_node.js";
 import { createTransport, type Backend } from "../transport_factory.js";
 import { readableFileArg } from "./cli_args.js";
 import type { NodeOptions } from "./program.js";
@@ -20,6 +21,7 @@ const MAKERS: Record<NodeName, (node: TransportNode) => unknown> = {
   perception: (node) => new PerceptionNode(node),
   spatial: (node) => new SpatialNode(node),
   reward: (node) => new RewardNode(node),
+  backbone: (node) => new BackboneNode(node),
 };
 
 /**

@@ -24,7 +24,7 @@ export type MaskSource = (typeof MASK_SOURCES)[number];
 // The node and backend names, kept here so that help and argument errors never load the node
 // graph or a transport (a broken native build must not break --help). The types below fail to
 // compile when these lists and graph_launcher's / transport_factory's disagree.
-export const NODE_NAMES = ["sim_camera", "perception", "spatial", "reward"] as const satisfies readonly NodeName[];
+export const NODE_NAMES = ["sim_camera", "perception", "spatial", "reward", "backbone"] as const satisfies readonly NodeName[];
 export const BACKENDS = ["inproc", "dds", "rclnodejs"] as const satisfies readonly Backend[];
 type Exhaustive<All, Listed> = [Exclude<All, Listed>] extends [never] ? true : false;
 const nodeNamesComplete: Exhaustive<NodeName, (typeof NODE_NAMES)[number]> = true;
