@@ -187,7 +187,10 @@ function readFloats(bytes: Uint8Array, view: DataView, at: number, byteLen: numb
   const abs = bytes.byteOffset + at;
   if (dtype === "F32") {
     const count = byteLen / 4;
-    if (LITTLE_ENDIAN_HOST && abs % 4 === 0) return new Float32Array(bytes.buffer, abs, count);
+    if (LITTLE_ENDIAN_HOST) {
+      if (abs % 4 === 0) return new Float32Array(bytes.buffer, abs, count);
+      return new Float32Array(bytes.slice(at, at + byteLen).buffer);
+    }
     const out = new Float32Array(count);
     for (let i = 0; i < count; i++) out[i] = view.getFloat32(at + 4 * i, true);
     return out;
