@@ -34,7 +34,8 @@ export type PreprocessEncoding = (typeof PREPROCESS_ENCODINGS)[number];
 /** Largest accepted side: the simulator renders at most 8192; anything past 16384 is a corrupt header. */
 export const MAX_IMAGE_SIDE = 16384;
 
-interface Layout {
+/** Where a pixel's channels sit in an encoding's bytes. */
+export interface PixelLayout {
   bpp: number;
   /** Byte offsets of R, G, B within a pixel. */
   r: number;
@@ -42,7 +43,7 @@ interface Layout {
   b: number;
 }
 
-const LAYOUTS: Readonly<Record<PreprocessEncoding, Layout>> = {
+const LAYOUTS: Readonly<Record<PreprocessEncoding, PixelLayout>> = {
   rgb8: { bpp: 3, r: 0, g: 1, b: 2 },
   bgr8: { bpp: 3, r: 2, g: 1, b: 0 },
   rgba8: { bpp: 4, r: 0, g: 1, b: 2 },
@@ -58,7 +59,7 @@ function isEncoding(e: unknown): e is PreprocessEncoding {
  * Checks an image before any buffer is sized from it: encoding, sides within MAX_IMAGE_SIDE,
  * step, and a byte length that holds every row (the last row's padding may be absent).
  */
-export function validateCameraImage(img: ImageLike, what = "backbone image"): Layout {
+export function validateCameraImage(img: ImageLike, what = "backbone image"): PixelLayout {
   if (img === null || typeof img !== "object") throw new InvalidInputError("bad_image_size", `${what}: image is missing`);
   const enc: unknown = img.encoding;
   if (!isEncoding(enc)) {
@@ -70,11 +71,8 @@ export function validateCameraImage(img: ImageLike, what = "backbone image"): La
     throw new InvalidInputError("bad_encoding", `${what}: is_bigendian must be 0 or 1 (got ${typeof be === "number" ? be : typeof be})`);
   }
   const { width, height } = img;
-  for (const [k, v] of [["width", width], ["height", height]] as const) {
-    if (!Number.isSafeInteger(v) || v < 1 || v > MAX_IMAGE_SIDE) {
-      throw new InvalidInputError("bad_image_size", `${what}: ${k} ${String(v)} is not an integer in [1, ${MAX_IMAGE_SIDE}]`);
-    }
-  }
+  checkSide(width, "width", what);
+  checkSide(height, "height", what);
   const layout = LAYOUTS[enc];
   const step = img.step;
   const rowBytes = width * layout.bpp;
@@ -94,6 +92,12 @@ export function validateCameraImage(img: ImageLike, what = "backbone image"): La
     throw new InvalidInputError("bad_image_size", `${what}: data has ${data.byteLength} bytes, more than step ${step} x height ${height} = ${step * height}: width, height or step is wrong`);
   }
   return layout;
+}
+
+function checkSide(v: number, name: string, what: string): void {
+  if (!Number.isSafeInteger(v) || v < 1 || v > MAX_IMAGE_SIDE) {
+    throw new InvalidInputError("bad_image_size", `${what}: ${name} ${String(v)} is not an integer in [1, ${MAX_IMAGE_SIDE}]`);
+  }
 }
 
 /** Pillow's separable resampling coefficients for one axis (precompute_coeffs, bilinear filter). */
@@ -192,7 +196,7 @@ export class ImagePreprocessor {
     return this.image;
   }
 
-  private resize(img: ImageLike, layout: Layout): void {
+  private resize(img: ImageLike, layout: PixelLayout): void {
     const S = this.config.image_size;
     const { width, height, step, data } = img;
     if (this.xTable?.inSize !== width) this.xTable = axisTable(width, S);
