@@ -1,6 +1,7 @@
 import { ModelError } from "../errors.js";
 import type { BackboneConfig } from "./config.js";
 import { expectedTensors, type Weights } from "./tensor_names.js";
+import { clipName } from "./safetensors.js";
 
 /** What checkWeights needs of a tensor: its shape and its fp32 values. */
 export interface ShapedTensor {
@@ -51,7 +52,7 @@ export function checkWeights(
   for (const name of tensors.keys()) {
     if (names.has(name)) continue;
     problems.push({
-      tensor: name,
+      tensor: clipName(name),
       message: `not expected by ${CONFIG_FILE}${extraHint(name, config)} — this usually means config.json does not match the weights`,
     });
   }

@@ -76,7 +76,7 @@ interface Entry {
  */
 export function parseSafetensors(bytes: Uint8Array, file = DEFAULT_FILE): SafetensorsFile {
   const fail = (message: string, tensor?: string): never => {
-    throw new ModelError(file, message, tensor);
+    throw new ModelError(file, message, tensor === undefined ? undefined : clipName(tensor));
   };
   if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for the 8-byte header length (truncated?)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -353,4 +353,9 @@ function byCodePoint(a: string, b: string): number {
     i += x > 0xffff ? 2 : 1;
   }
   return a.length - b.length;
+}
+
+/** A hostile header can hold a name of many megabytes; messages carry at most 200 characters of it. */
+export function clipName(name: string): string {
+  return name.length > 200 ? `${name.slice(0, 197)}...` : name;
 }

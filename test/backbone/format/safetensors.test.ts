@@ -276,6 +276,13 @@ describe("safetensors: hostile files are ModelErrors naming the file and the ten
     expect(catchModelError(() => parseSafetensors(rawSafetensors(h, f32Bytes([1])))).message).toContain("__metadata__.format must be a string");
   });
 
+  it("a megabyte-long tensor name is clipped in the message", () => {
+    const name = "x".repeat(1 << 20);
+    const e = catchModelError(() => parseSafetensors(rawSafetensors(`{"${name}":{"dtype":"F99","shape":[1],"data_offsets":[0,4]}}`, f32Bytes([1]))));
+    expect(e.tensor).toBe(`${"x".repeat(197)}...`);
+    expect(e.message.length).toBeLessThan(300);
+  });
+
   it("names the file the caller gives", () => {
     const e = catchModelError(() => parseSafetensors(new Uint8Array(3), "shard-2.safetensors"));
     expectNames(e, "shard-2.safetensors");
