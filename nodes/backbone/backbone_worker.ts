@@ -1,4 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
+import { readlinkSync } from "node:fs";
+import { setPriority } from "node:os";
 import * as ort from "onnxruntime-node";
 import { InvalidInputError, ModelError, SpatialRewardError } from "../../src/errors.js";
 import { backboneSizes, TINY_CONFIG, type BackboneConfig, type BackboneSizes } from "../../src/backbone/config.js";
@@ -36,6 +38,8 @@ export interface WorkerInit {
   readonly cpuMemArena: boolean;
   /** Run every graph once at the largest batch before `ready` (memory at its high-water mark). */
   readonly warmup: boolean;
+  /** Nice value added to this thread (and the onnxruntime threads it creates); 0 leaves it. */
+  readonly niceness: number;
 }
 
 export interface GraphInfo {
@@ -603,10 +607,30 @@ function failedFrame(id: number, e: unknown): FrameResult {
 
 // ---- message loop ----
 
+/**
+ * Lowers this thread's scheduling priority before any session exists, so onnxruntime's
+ * intra-op threads (created from this thread) inherit it. On Linux nice is per thread:
+ * setpriority(PRIO_PROCESS, tid) with this thread's id (from /proc/thread-self) touches
+ * neither the main thread nor the rest of the process. The event loop then preempts inference
+ * at once when a timer or a transport callback wakes it. Elsewhere it is a no-op.
+ */
+function lowerPriority(niceness: number): number {
+  if (niceness === 0 || process.platform !== "linux") return 0;
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    if (!Number.isInteger(tid) || tid <= 0) return 0;
+    setPriority(tid, Math.min(19, Math.max(-20, niceness)));
+    return niceness;
+  } catch {
+    return 0; // not permitted or no procfs: run at the process's priority
+  }
+}
+
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error("backbone_worker must run as a worker thread");
   const init = workerData as WorkerInit;
+  lowerPriority(init.niceness);
   let engine: Engine;
   try {
     const created = await Engine.create(init);
