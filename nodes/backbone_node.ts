@@ -344,12 +344,16 @@ export class BackboneNode {
   }
 }
 
-/** BackboneRuntime.open, imported only when a model is configured (onnxruntime-node loads with it). */
+/**
+ * BackboneRuntime.open, imported only when a model is configured: a node without a model never
+ * loads the worker code (nor, through it, onnxruntime-node).
+ */
 export const openBackboneRuntime: OpenBackboneRuntime = async (opts) => {
-  const mod = (await import(RUNTIME_MODULE)) as { BackboneRuntime: { open: OpenBackboneRuntime } };
-  return mod.BackboneRuntime.open(opts);
+  const { BackboneRuntime } = await import("./backbone/backbone_runtime.js");
+  // Typed: the real runtime must satisfy the port this node is written (and tested) against.
+  const runtime: BackboneRuntimePort = await BackboneRuntime.open(opts);
+  return runtime;
 };
-const RUNTIME_MODULE = "./backbone/backbone_runtime.js";
 
 function intParameter(node: TransportNode, name: string, fallback: number, range: { min: number; max: number }): number {
   const v = Number(node.declareParameter(name, fallback));
