@@ -121,12 +121,18 @@ export function backboneSizes(c: BackboneConfig): BackboneSizes {
 }
 
 const FILE = "config.json";
+
+/** A bad value quoted in an error, clipped: a hostile config.json must not make a 16 MB message. */
+function quote(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}
 const MAX = 1 << 16;
 
 function int(o: Record<string, unknown>, key: string, min: number, max = MAX, where = ""): number {
   const v = o[key];
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new ModelError(FILE, `${where}${key} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    throw new ModelError(FILE, `${where}${key} must be an integer in [${min}, ${max}], got ${quote(v)}`);
   }
   return v;
 }
@@ -134,7 +140,7 @@ function int(o: Record<string, unknown>, key: string, min: number, max = MAX, wh
 function num(o: Record<string, unknown>, key: string, min: number, max: number, where = ""): number {
   const v = o[key];
   if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
-    throw new ModelError(FILE, `${where}${key} must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    throw new ModelError(FILE, `${where}${key} must be a number in [${min}, ${max}], got ${quote(v)}`);
   }
   return v;
 }
@@ -158,8 +164,8 @@ function triple(o: Record<string, unknown>, key: string, min: number): [number, 
  */
 export function parseBackboneConfig(json: unknown): BackboneConfig {
   const o = obj(json, "config.json");
-  if (o.format !== "spatial-reward-cobra") throw new ModelError(FILE, `format must be "spatial-reward-cobra", got ${JSON.stringify(o.format)}`);
-  if (o.format_version !== 1) throw new ModelError(FILE, `format_version ${JSON.stringify(o.format_version)} is not supported (1 is)`);
+  if (o.format !== "spatial-reward-cobra") throw new ModelError(FILE, `format must be "spatial-reward-cobra", got ${quote(o.format)}`);
+  if (o.format_version !== 1) throw new ModelError(FILE, `format_version ${quote(o.format_version)} is not supported (1 is)`);
   if (typeof o.trained !== "boolean") throw new ModelError(FILE, "trained must be true or false");
   const image_size = int(o, "image_size", 8, 4096);
   const patch_size = int(o, "patch_size", 1, 512);
@@ -174,7 +180,7 @@ export function parseBackboneConfig(json: unknown): BackboneConfig {
     const b = obj(e, `encoders[${i}]`);
     const where = `encoders[${i}].`;
     if (typeof b.name !== "string" || !/^[a-z][a-z0-9_]{0,31}$/.test(b.name) || names.has(b.name)) {
-      throw new ModelError(FILE, `${where}name must be a unique lower-case identifier, got ${JSON.stringify(b.name)}`);
+      throw new ModelError(FILE, `${where}name must be a unique lower-case identifier, got ${quote(b.name)}`);
     }
     names.add(b.name);
     const width = int(b, "width", 1, 8192, where);
