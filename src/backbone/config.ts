@@ -124,7 +124,12 @@ const FILE = "config.json";
 
 /** A bad value quoted in an error, clipped: a hostile config.json must not make a 16 MB message. */
 function quote(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? "[…]" : typeof v; // too deep to print (stack) or cyclic
+  }
   return s.length > 80 ? `${s.slice(0, 80)}…` : s;
 }
 const MAX = 1 << 16;
