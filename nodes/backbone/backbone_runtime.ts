@@ -201,6 +201,7 @@ export class BackboneRuntime {
   private busy = false;
   /** Id of the frames batch or question the worker is on (-1: idle). */
   private currentJob = -1;
+  private pumpScheduled = false;
   private lastWasFrames = false;
   private failure: SpatialRewardError | null = null;
   private closing = false;
@@ -341,7 +342,7 @@ export class BackboneRuntime {
         resolve,
         reject,
       };
-      this.pump();
+      this.schedulePump();
     });
   }
 
@@ -362,7 +363,7 @@ export class BackboneRuntime {
     this.counters.asks++;
     return new Promise((resolve, reject) => {
       this.asks.push({ id: this.nextId++, stream, question, maxTokens, resolve, reject });
-      this.pump();
+      this.schedulePump();
     });
   }
 
@@ -419,6 +420,20 @@ export class BackboneRuntime {
     this.worker.postMessage(m);
   }
 
+  /**
+   * Dispatch waits for the end of the current event-loop turn (setImmediate, after every
+   * microtask): frames pushed in the same turn, e.g. by every stream's loop resuming when a batch
+   * settles, then go as one batch instead of the first alone and the rest after it.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
   private pump(): void {
     if (this.busy || this.failure) return;
     const framesWaiting = [...this.streams.values()].some((e) => e.pending !== null);
@@ -473,7 +488,7 @@ export class BackboneRuntime {
     if ((m.type === "frames" || m.type === "done" || m.type === "failed") && m.id === this.currentJob) {
       this.currentJob = -1;
       this.busy = false;
-      this.pump();
+      this.schedulePump();
     }
   }
 
