@@ -1,0 +1,356 @@
+import { pathToFileURL } from "node:url";
+import { BackboneRuntime, type CameraImage, type FrameTiming } from "../../nodes/backbone/backbone_runtime.js";
+import { backboneSizes, TINY_CONFIG, type BackboneConfig } from "../../src/backbone/config.js";
+import { StateArena } from "../../src/backbone/state_arena.js";
+import { mulberry32 } from "../../src/random/mulberry32.js";
+
+/**
+ * Streams through the backbone runtime (worker thread, state arena, batching), with the tiny
+ * default model's seeded-random weights:
+ *
+ * - `frame_ms`: one stream, one ORT thread, frames pushed one after another; a frame is
+ *   preprocess + `vision` + `projector` + `mamba_prefill` of its visual tokens into the stream
+ *   state, timed in the worker (`totalMs`). Images are 224x224 rgb8 (the model size: resizing is
+ *   then a copy); a 640x480 camera's figure, whose antialiased resize runs in JS, is reported beside.
+ * - `answer_token_ms`: greedy `decode` runs per generated token (32 max) on a fork of the stream
+ *   state, after 1 frame and after many frames: the state is the same size, so is the cost.
+ * - `streams`: n = 1, 4, 16 streams, each pushing its next frame as soon as the previous
+ *   resolves, for a few seconds; "two cores" is one worker with two ORT intra-op threads (one
+ *   process, one set of weights, batches split across both cores inside each op) rather than two
+ *   workers (two copies of weights and sessions, and the streams sharded so batches halve).
+ *   fps counts frames whose tokens reached their state; rss_mb is the process's RSS at the end.
+ * - `memory`: RSS of this process (the worker is a thread of it) as streams are added, fitted per
+ *   stream and compared with state_bytes_per_stream plus the stream's frame buffers. To keep
+ *   onnxruntime's own memory out of the slope the runtime is opened with `warmup` (every graph
+ *   run once at batch maxStreams, so the ORT CPU arena and the batch buffers are at their
+ *   high-water mark before the first stream) and every measured batch is smaller than that.
+ * - `arena_commit`: a StateArena reserved for 1024 streams commits nothing until slots are touched.
+ */
+
+export interface StreamBenchOptions {
+  readonly config?: BackboneConfig;
+  readonly seed?: number;
+  readonly frames?: number;
+  readonly answers?: number;
+  readonly streams?: readonly number[];
+  readonly seconds?: number;
+  readonly streamThreads?: number;
+  readonly memoryMaxStreams?: number;
+  readonly memoryStep?: number;
+  readonly memoryStages?: number;
+  /** Camera size for the memory run (frame buffers are 2 x width x height x 3 bytes per stream). */
+  readonly memoryImage?: { width: number; height: number };
+  readonly onProgress?: (what: string) => void;
+}
+
+export interface Percentiles {
+  p50: number;
+  p99: number;
+}
+
+export interface StreamRun {
+  n: number;
+  fps: number;
+  rss_mb: number;
+  mean_batch: number;
+  frame_ms_p50: number;
+  dropped: number;
+}
+
+export interface StreamBenchResult {
+  model: string;
+  state_bytes_per_stream: number;
+  frame_ms: Percentiles;
+  frame_stage_ms_p50: { preprocess: number; vision: number; projector: number; prefill: number };
+  frame_end_to_end_ms: Percentiles;
+  frame_ms_640x480: Percentiles;
+  answer_token_ms: number;
+  answer_token_ms_after_frames: { frames: number; token_ms: number };
+  answer_prefill_ms: number;
+  answer_tokens_mean: number;
+  streams: StreamRun[];
+  stream_threads: number;
+  memory: {
+    max_streams: number;
+    arena_reserved_bytes: number;
+    image: string;
+    frame_buffer_bytes_per_stream: number;
+    expected_bytes_per_stream: number;
+    rss_per_stream_bytes: number;
+    ratio: number;
+    stages: { streams: number; rss_bytes: number }[];
+    control_round_delta_bytes: number;
+  };
+  arena_commit: { reserved_bytes: number; rss_delta_reserve_bytes: number; touched_slots: number; rss_delta_touch_bytes: number; touched_bytes: number };
+  goals: { frame_p50_le_10ms: boolean; answer_token_le_1ms: boolean; rss_per_stream_within_10pct: boolean };
+}
+
+function image(seed: number, width: number, height: number): CameraImage {
+  const r = mulberry32(seed);
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < data.length; i++) data[i] = Math.floor(r() * 256);
+  return { width, height, encoding: "rgb8", step: width * 3, data };
+}
+
+function pct(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+}
+
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function slope(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0, den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return num / den;
+}
+
+async function oneStream(config: BackboneConfig, seed: number, frames: number, answers: number, progress: (w: string) => void) {
+  const rt = await BackboneRuntime.open({ model: { seed, config }, maxStreams: 1, intraOpThreads: 1 });
+  try {
+    rt.addStream("cam");
+    const imgs = [0, 1, 2, 3].map((i) => image(seed + i, config.image_size, config.image_size));
+    for (let i = 0; i < 10; i++) await rt.pushFrame("cam", imgs[i % 4]);
+    progress("frames 224x224");
+    const timings: FrameTiming[] = [];
+    const e2e: number[] = [];
+    for (let i = 0; i < frames; i++) {
+      const t0 = performance.now();
+      timings.push(await rt.pushFrame("cam", imgs[i % 4]));
+      e2e.push(performance.now() - t0);
+    }
+    const tokenMs: number[] = [];
+    const prefillMs: number[] = [];
+    let tokens = 0;
+    progress("answers");
+    const q = ["how far is the red mug from the bowl?", "is the cup left of the plate?", "what is on the table?"];
+    for (let i = 0; i < answers; i++) {
+      const a = await rt.ask("cam", q[i % q.length], { maxTokens: 32 });
+      if (a.tokenIds.length > 1) tokenMs.push(a.tokenMs);
+      prefillMs.push(a.prefillMs);
+      tokens += a.tokenIds.length;
+    }
+    // Hundreds more frames into the same state, then the same questions: per-token cost must not grow.
+    const more = 3 * frames;
+    for (let i = 0; i < more; i++) await rt.pushFrame("cam", imgs[i % 4]);
+    const tokenMsLate: number[] = [];
+    for (let i = 0; i < answers; i++) {
+      const a = await rt.ask("cam", q[i % q.length], { maxTokens: 32 });
+      if (a.tokenIds.length > 1) tokenMsLate.push(a.tokenMs);
+    }
+    progress("frames 640x480");
+    const cams = [0, 1].map((i) => image(seed + 10 + i, 640, 480));
+    const big: number[] = [];
+    for (let i = 0; i < 5; i++) await rt.pushFrame("cam", cams[i % 2]);
+    for (let i = 0; i < Math.max(20, frames / 2); i++) big.push((await rt.pushFrame("cam", cams[i % 2])).totalMs);
+    return {
+      frame_ms: { p50: r3(pct(timings.map((t) => t.totalMs), 0.5)), p99: r3(pct(timings.map((t) => t.totalMs), 0.99)) },
+      frame_stage_ms_p50: {
+        preprocess: r3(pct(timings.map((t) => t.preprocessMs), 0.5)),
+        vision: r3(pct(timings.map((t) => t.encodeMs - t.preprocessMs), 0.5)),
+        projector: r3(pct(timings.map((t) => t.projectMs), 0.5)),
+        prefill: r3(pct(timings.map((t) => t.prefillMs), 0.5)),
+      },
+      frame_end_to_end_ms: { p50: r3(pct(e2e, 0.5)), p99: r3(pct(e2e, 0.99)) },
+      frame_ms_640x480: { p50: r3(pct(big, 0.5)), p99: r3(pct(big, 0.99)) },
+      answer_token_ms: r3(pct(tokenMs, 0.5)),
+      answer_token_ms_after_frames: { frames: 10 + frames + more, token_ms: r3(pct(tokenMsLate, 0.5)) },
+      answer_prefill_ms: r3(pct(prefillMs, 0.5)),
+      answer_tokens_mean: r3(tokens / answers),
+    };
+  } finally {
+    await rt.close();
+  }
+}
+
+async function streamRun(config: BackboneConfig, seed: number, n: number, seconds: number, threads: number): Promise<StreamRun> {
+  const rt = await BackboneRuntime.open({ model: { seed, config }, maxStreams: n, intraOpThreads: threads });
+  try {
+    const imgs = Array.from({ length: n }, (_, i) => image(seed + 100 + i, config.image_size, config.image_size));
+    for (let i = 0; i < n; i++) rt.addStream(`cam${i}`);
+    // Warm every batch size the run can meet once, outside the window.
+    await Promise.all(imgs.map((img, i) => rt.pushFrame(`cam${i}`, img)));
+    let stop = false;
+    let done = 0;
+    let batchSum = 0;
+    const ms: number[] = [];
+    const loop = async (i: number): Promise<void> => {
+      while (!stop) {
+        const t = await rt.pushFrame(`cam${i}`, imgs[i]);
+        if (!t.superseded && !stop) {
+          done++;
+          batchSum += t.batch;
+          ms.push(t.totalMs);
+        }
+      }
+    };
+    const before = rt.stats();
+    const t0 = performance.now();
+    const loops = imgs.map((_, i) => loop(i));
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    stop = true;
+    const elapsed = (performance.now() - t0) / 1000;
+    await Promise.all(loops);
+    const rss = process.memoryUsage().rss;
+    return {
+      n,
+      fps: Math.round((10 * done) / elapsed) / 10,
+      rss_mb: Math.round(rss / 1e5) / 10,
+      mean_batch: r3(batchSum / Math.max(1, done)),
+      frame_ms_p50: r3(pct(ms, 0.5)),
+      dropped: rt.stats().framesDropped - before.framesDropped,
+    };
+  } finally {
+    await rt.close();
+  }
+}
+
+async function memoryRun(config: BackboneConfig, seed: number, maxStreams: number, step: number, stages: number, cam: { width: number; height: number }) {
+  const rt = await BackboneRuntime.open({ model: { seed, config }, maxStreams, intraOpThreads: 1, warmup: true });
+  try {
+    const img = image(seed + 7, cam.width, cam.height);
+    // Steady JS heaps in both threads before the first sample: a few hundred frames on a scratch stream.
+    rt.addStream("warm");
+    for (let i = 0; i < 200; i++) await rt.pushFrame("warm", img);
+    rt.removeStream("warm"); // its slot (0) is zeroed but stays committed: the first added stream reuses it
+    rt.addStream("warm0");
+    const live: string[] = ["warm0"];
+    const round = async (): Promise<void> => {
+      await Promise.all(live.map((s) => rt.pushFrame(s, img)));
+    };
+    for (let i = 0; i < 50; i++) await round();
+    const xs: number[] = [];
+    const ys: number[] = [];
+    const stagesOut: { streams: number; rss_bytes: number }[] = [];
+    let control = 0;
+    for (let k = 0; k <= stages; k++) {
+      if (k > 0) {
+        const added: string[] = [];
+        for (let i = 0; i < step; i++) {
+          const name = `s${k}_${i}`;
+          rt.addStream(name);
+          added.push(name);
+          live.push(name);
+        }
+        // Two frames per new stream with the first in flight when the second is copied: both
+        // halves of each stream's frame buffer are written, as in steady streaming.
+        const first = added.map((s) => rt.pushFrame(s, img));
+        await immediate();
+        const second = added.map((s) => rt.pushFrame(s, img));
+        await Promise.all([...first, ...second]);
+      }
+      for (let i = 0; i < 5; i++) await round();
+      const a = process.memoryUsage().rss;
+      for (let i = 0; i < 5; i++) await round();
+      const b = process.memoryUsage().rss;
+      control = Math.max(control, Math.abs(b - a));
+      xs.push((live.length - 1));
+      ys.push(b);
+      stagesOut.push({ streams: live.length - 1, rss_bytes: b });
+    }
+    const perStream = slope(xs, ys);
+    const frameBuf = 2 * cam.width * cam.height * 3;
+    const expected = rt.info.stateBytesPerStream + frameBuf;
+    return {
+      max_streams: maxStreams,
+      arena_reserved_bytes: rt.info.arenaReservedBytes,
+      image: `${cam.width}x${cam.height} rgb8`,
+      frame_buffer_bytes_per_stream: frameBuf,
+      expected_bytes_per_stream: expected,
+      rss_per_stream_bytes: Math.round(perStream),
+      ratio: r3(perStream / expected),
+      stages: stagesOut,
+      control_round_delta_bytes: control,
+    };
+  } finally {
+    await rt.close();
+  }
+}
+
+/** Reserve an arena for 1024 tiny-model streams, then touch some slots: RSS follows the touched slots only. */
+function arenaCommit(config: BackboneConfig) {
+  const s = backboneSizes(config);
+  const r0 = process.memoryUsage().rss;
+  const arena = new StateArena({ maxStreams: 1024, scratchSlots: 2, convFloats: s.convStateFloats, ssmFloats: s.ssmStateFloats });
+  const r1 = process.memoryUsage().rss;
+  const touched = 64;
+  for (let i = 0; i < touched; i++) {
+    const slot = arena.acquire(`s${i}`);
+    arena.convView(slot).fill(1);
+    arena.ssmView(slot).fill(1);
+  }
+  const r2 = process.memoryUsage().rss;
+  return {
+    reserved_bytes: arena.buffer.byteLength,
+    rss_delta_reserve_bytes: r1 - r0,
+    touched_slots: touched,
+    rss_delta_touch_bytes: r2 - r1,
+    touched_bytes: touched * s.stateBytes,
+  };
+}
+
+export async function measureStreams(opts: StreamBenchOptions = {}): Promise<StreamBenchResult> {
+  const config = opts.config ?? TINY_CONFIG;
+  const seed = opts.seed ?? 1;
+  const progress = opts.onProgress ?? ((): void => undefined);
+  const threads = opts.streamThreads ?? 2;
+  progress("arena commit");
+  const arena_commit = arenaCommit(config);
+  progress("one stream");
+  const one = await oneStream(config, seed, opts.frames ?? 200, opts.answers ?? 12, progress);
+  const streams: StreamRun[] = [];
+  for (const n of opts.streams ?? [1, 4, 16]) {
+    progress(`streams ${n}`);
+    streams.push(await streamRun(config, seed, n, opts.seconds ?? 4, threads));
+  }
+  progress("memory");
+  const memory = await memoryRun(config, seed, opts.memoryMaxStreams ?? 64, opts.memoryStep ?? 16, opts.memoryStages ?? 3, opts.memoryImage ?? { width: 64, height: 48 });
+  return {
+    model: `seeded-random d_model ${config.d_model}, ${config.image_size}px, ${backboneSizes(config).visualTokens} visual tokens/frame`,
+    state_bytes_per_stream: backboneSizes(config).stateBytes,
+    ...one,
+    streams,
+    stream_threads: threads,
+    memory,
+    arena_commit,
+    goals: {
+      frame_p50_le_10ms: one.frame_ms.p50 <= 10,
+      answer_token_le_1ms: one.answer_token_ms <= 1,
+      rss_per_stream_within_10pct: Math.abs(memory.ratio - 1) <= 0.1,
+    },
+  };
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : undefined;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const num = (name: string): number | undefined => {
+    const v = arg(name);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${v}`);
+    return n;
+  };
+  const w = num("memory-width");
+  const h = num("memory-height");
+  const result = await measureStreams({
+    frames: num("frames"),
+    seconds: num("seconds"),
+    answers: num("answers"),
+    streamThreads: num("threads"),
+    memoryImage: w !== undefined && h !== undefined ? { width: w, height: h } : undefined,
+    onProgress: (what) => process.stderr.write(`stream_bench: ${what}\n`),
+  });
+  console.log(JSON.stringify(result));
+}
