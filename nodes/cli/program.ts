@@ -52,6 +52,9 @@ export interface LaunchOptions { backend: Backend; namespaces: string[]; duratio
 export interface NodeOptions { backend: Backend }
 export interface SimOptions { backend: Backend; rate?: number; seed?: number; frames?: number; noise?: NoiseModel }
 export interface SimDumpOptions { out: string; seed: number; frames: number; noise: NoiseModel; width: number; height: number }
+export interface BackboneInfoOptions { model: string; json: boolean }
+export interface BackboneInitOptions { out: string; seed: number; config?: string; json: boolean }
+export interface BackboneBenchOptions { json: boolean; quick: boolean }
 
 /** What main passes in: the ROS arguments split off the command line before commander saw it. */
 export interface CliContext {
@@ -199,6 +202,43 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     .option("--width <W>", `image width in pixels (${MIN_IMAGE_SIDE}–${MAX_IMAGE_SIDE})`, intArg("--width", { min: MIN_IMAGE_SIDE, max: MAX_IMAGE_SIDE }), 640)
     .option("--height <H>", `image height in pixels (${MIN_IMAGE_SIDE}–${MAX_IMAGE_SIDE})`, intArg("--height", { min: MIN_IMAGE_SIDE, max: MAX_IMAGE_SIDE }), 480)
     .action(async (o: SimDumpOptions) => done(await (await import("./sim_dump.js")).run(o)));
+
+  const backboneCommand = command("backbone", "the Cobra-style backbone model: info, init, bench")
+    .description(
+      "The vision-language backbone (vision encoders → projector → Mamba) the backbone node runs: " +
+      "describe a model folder (models/README.md), write a seeded-random one, or benchmark the runtime.",
+    );
+  const backbone = (name: string, summary: string): Command =>
+    backboneCommand.command(name).summary(summary).version(version, "-V, --version", "print the version").helpOption("-h, --help", "print this help");
+  backbone("info", "print a model folder's config, parameter count, state size and graphs")
+    .description(
+      "Reads a model folder (config.json, model.safetensors, tokenizer.json; models/README.md), checks it " +
+      "and prints its config, parameter count, state bytes per stream and every graph's inputs and outputs " +
+      "with shapes. A folder that cannot be used exits 1 naming the file and tensor.",
+    )
+    .requiredOption("--model <DIR>", "the model folder")
+    .option("--json", "print one JSON object", false)
+    .action(async (o: BackboneInfoOptions) => done(await (await import("./backbone.js")).runInfo(o)));
+  backbone("init", "write a seeded-random model folder (untrained: for timing, never for answers)")
+    .description(
+      "Writes a model folder with seeded-random weights (Mamba's own initialisation) and the default " +
+      "byte-level tokenizer, marked trained: false. The config is the tiny default unless --config gives one.",
+    )
+    .requiredOption("--out <DIR>", "output folder (created if missing; must not hold a model)", creatableDirArg("--out"))
+    .option("--seed <N>", "weight seed", seed(), 0)
+    .option("--config <FILE>", "a config.json to use instead of the tiny default", readableFileArg("--config"))
+    .option("--json", "print one JSON summary", false)
+    .action(async (o: BackboneInitOptions) => done(await (await import("./backbone.js")).runInit(o)));
+  backbone("bench", "per-token latency (SSM vs transformer), per-frame latency, streams, coarse-to-fine")
+    .description(
+      "Measures the backbone's goals side by side in one run: per-token latency of the Mamba step and of a " +
+      "KV-cache transformer of the same size at contexts 256..16384 (batch 1 and 8), per-frame latency, " +
+      "1/4/16 streams (fps, RSS) and coarse-to-fine encoder time, on the tiny default with seeded-random " +
+      "weights. Progress on stderr; --json prints one JSON object as the last stdout line.",
+    )
+    .option("--json", "print one JSON summary as the last stdout line", false)
+    .option("--quick", "fewer iterations (a smoke run; figures are noisier)", false)
+    .action(async (o: BackboneBenchOptions) => done(await (await import("./backbone_bench.js")).run(o)));
 
   return program;
 }
