@@ -95,12 +95,12 @@ function headWeight(c: BackboneConfig, w: Weights): { name: string; data: Float3
 
 /**
  * The part of a layer after the depthwise conv, shared by step ([B, *]) and prefill
- * ([B, T, *]): x_proj, Δ, the discretised A and B·x. `ax` is the rank of x (2 or 3).
+ * ([T, B, *]): x_proj, Δ, the discretised A and B·x. `rank` is the rank of x (2 or 3).
  */
 function selectiveInputs(g: GraphBuilder, lw: LayerWeights, d: Dims, xc: string, rank: number): { dt: string; dA: string; dBx: string; Cm: string } {
   const p = lw.prefix;
   const delta = g.linear(xc, `${p}.x_proj_dt`, lw.xDelta, d.R, d.E);
-  const dt = g.op("Softplus", [g.linear(delta, `${p}.dt_proj`, lw.dtW, d.E, d.R, lw.dtB)]);
+  const dt = softplus(g, g.linear(delta, `${p}.dt_proj`, lw.dtW, d.E, d.R, lw.dtB));
   const Bm = g.linear(xc, `${p}.x_proj_B`, lw.xB, d.N, d.E);
   const Cm = g.linear(xc, `${p}.x_proj_C`, lw.xC, d.N, d.E);
   const A = g.initializer(`${p}.A`, lw.A, [d.E, d.N]);
@@ -108,6 +108,15 @@ function selectiveInputs(g: GraphBuilder, lw: LayerWeights, d: Dims, xc: string,
   const dA = g.op("Exp", [g.mul(g.unsqueeze(dt, [rank]), A)]);
   const dBx = g.mul(g.unsqueeze(g.mul(dt, xc), [rank]), g.unsqueeze(Bm, [rank - 1]));
   return { dt, dA, dBx, Cm };
+}
+
+/**
+ * softplus(v) = max(v, 0) + log(1 + exp(−|v|)): stable for any v, and built from ops ORT's CPU
+ * EP vectorises (its Softplus kernel is scalar: it was 8% of a 49-token prefill).
+ */
+function softplus(g: GraphBuilder, v: string): string {
+  const e = g.op("Exp", [g.op("Neg", [g.op("Abs", [v])])]);
+  return g.add(g.op("Relu", [v]), g.op("Log", [g.add(e, g.floats(1))]));
 }
 
 /** y = (ssm·C + D·x) · silu(z); residual + out_proj(y). */
@@ -201,8 +210,12 @@ export function buildMambaPrefill(c: BackboneConfig, w: Weights, opts: PrefillOp
   const d = dims(c);
   const layers = allLayers(c, w);
   const g = new GraphBuilder("mamba_prefill");
-  let residual = g.input("embeds", "float", ["B", "T", d.D]);
+  const embeds = g.input("embeds", "float", ["B", "T", d.D]);
   const s = stateInputs(g, d);
+  // Time-major inside ([T, B, ·]): Scan then slices its inputs and stacks its outputs along
+  // axis 0 with no transposes of the [T, B, E, N] tensors, and the causal conv's shifts are
+  // slices of the leading axis. Only the embeds (once) and the small conv windows are transposed.
+  let residual = g.transpose(embeds, [1, 0, 2]);
   const convOuts: string[] = [];
   const ssmOuts: string[] = [];
   layers.forEach((lw, i) => {
@@ -217,40 +230,40 @@ export function buildMambaPrefill(c: BackboneConfig, w: Weights, opts: PrefillOp
     convOuts.push(g.unsqueeze(convState, [1]));
     ssmOuts.push(g.unsqueeze(final, [1]));
   });
-  const last = g.pick(residual, 1, -1);
+  const last = g.pick(residual, 0, -1);
   g.output("hidden", "float", ["B", d.D], normF(g, c, w, last));
   stateOutputs(g, d, g.concat(convOuts, 1), g.concat(ssmOuts, 1));
   return g.toModelBytes();
 }
 
 /**
- * Causal depthwise conv of x [B, T, E] continuing from the conv window `cs` [B, E, K] (the last
- * K inputs). The window's last K−1 columns are prepended, so token t sees exactly what
+ * Causal depthwise conv of x [T, B, E] continuing from the conv window `cs` [B, E, K] (the last
+ * K inputs). The window's last K−1 inputs are prepended, so token t sees exactly what
  * `Mamba.step` would; the new window is the last K inputs of the extended sequence.
  */
 function causalConv(g: GraphBuilder, lw: LayerWeights, d: Dims, x: string, cs: string, form: "slices" | "conv"): { xc: string; convState: string } {
   const p = lw.prefix;
   const bias = g.initializer(`${p}.conv_b`, lw.convB, [d.E]);
   if (form === "conv") {
-    const ext = g.concat([g.slice(cs, 2, 1, SLICE_END), g.transpose(x, [0, 2, 1])], 2); // [B, E, K−1+T]
+    const ext = g.concat([g.slice(cs, 2, 1, SLICE_END), g.transpose(x, [1, 2, 0])], 2); // [B, E, K−1+T]
     const weight = g.initializer(`${p}.conv_w`, lw.convW, [d.E, 1, d.K]);
     const y = g.op("Conv", [ext, weight, bias], { group: d.E, kernel_shape: [d.K] });
-    return { xc: g.silu(g.transpose(y, [0, 2, 1])), convState: g.slice(ext, 2, -d.K, SLICE_END) };
+    return { xc: g.silu(g.transpose(y, [2, 0, 1])), convState: g.slice(ext, 2, -d.K, SLICE_END) };
   }
-  const ext = g.concat([g.transpose(g.slice(cs, 2, 1, SLICE_END), [0, 2, 1]), x], 1); // [B, K−1+T, E]
+  const ext = g.concat([g.transpose(g.slice(cs, 2, 1, SLICE_END), [2, 0, 1]), x], 0); // [K−1+T, B, E]
   let acc = "";
   for (let k = 0; k < d.K; k++) {
     const col = new Float32Array(d.E);
     for (let e = 0; e < d.E; e++) col[e] = lw.convW[e * d.K + k];
     // Tap k reads inputs t + k of the extended sequence: slice [k, k + T) written relative to the end.
-    const tap = g.mul(g.slice(ext, 1, k, k === d.K - 1 ? SLICE_END : k - (d.K - 1)), g.initializer(`${p}.conv_w${k}`, col, [d.E]));
+    const tap = g.mul(g.slice(ext, 0, k, k === d.K - 1 ? SLICE_END : k - (d.K - 1)), g.initializer(`${p}.conv_w${k}`, col, [d.E]));
     acc = acc === "" ? tap : g.add(acc, tap);
   }
-  return { xc: g.silu(g.add(acc, bias)), convState: g.transpose(g.slice(ext, 1, -d.K, SLICE_END), [0, 2, 1]) };
+  return { xc: g.silu(g.add(acc, bias)), convState: g.transpose(g.slice(ext, 0, -d.K, SLICE_END), [1, 2, 0]) };
 }
 
 /**
- * h_t = dA_t · h_{t−1} + dBx_t over the T axis of dA, dBx [B, T, E, N], from h0 [B, E, N].
+ * h_t = dA_t · h_{t−1} + dBx_t over the T axis of dA, dBx [T, B, E, N], from h0 [B, E, N].
  * The Scan body is two ops; y = h_t · C_t is done outside, batched over T, from the stacked
  * states (fewer ops per iteration is what makes Scan cheap in ORT).
  */
@@ -265,8 +278,6 @@ function scanRecurrence(g: GraphBuilder, p: string, h0: string, dA: string, dBx:
   const [final, states] = g.node("Scan", [h0, dA, dBx], 2, {
     body,
     num_scan_inputs: 2,
-    scan_input_axes: [1, 1],
-    scan_output_axes: [1],
   });
   return { final, states };
 }
