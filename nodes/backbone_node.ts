@@ -378,6 +378,8 @@ export class BackboneDiagnostics extends DiagnosticsPublisher {
     queue: new LatencyStats({ windowMs: 10_000 }),
   };
   readonly answerLatency = new LatencyStats({ windowMs: 10_000 });
+  /** Every frame's total worker time since start (not windowed): a run's summary (the demo's). */
+  readonly frameMsAll = new LatencyStats();
   /** Kept fraction of the last frame (1 without coarse-to-fine). */
   keptFraction = NaN;
   visualTokens = 0;
@@ -391,6 +393,7 @@ export class BackboneDiagnostics extends DiagnosticsPublisher {
     this.stages.project.add(t.projectMs);
     this.stages.prefill.add(t.prefillMs);
     this.stages.total.add(t.totalMs);
+    this.frameMsAll.add(t.totalMs);
     this.stages.queue.add(t.queueMs);
     this.keptFraction = t.keptFraction;
     this.visualTokens = t.visualTokens;

@@ -12,6 +12,7 @@ import { Progress } from "./progress.js";
 import type { DemoOptions } from "./program.js";
 import { parseRewardSpec } from "../../src/reward/parse_reward_spec.js";
 import { RewardTracker } from "../../src/reward/reward_tracker.js";
+import { BackboneNode } from "../backbone_node.js";
 
 /** One scripted pick-and-place episode through the node graph (options checked by program.ts). */
 export async function run(values: DemoOptions): Promise<number> {
@@ -27,6 +28,23 @@ export async function run(values: DemoOptions): Promise<number> {
   const spatial = new SpatialNode(transport.createNode("spatial"));
   const reward = new RewardNode(transport.createNode("reward", { parameterOverrides: { reward_spec: episode.instruction } }));
   const sim = new SimCameraNode(transport.createNode("sim_camera"));
+  // The backbone beside the engine: a model folder, or seeded-random weights (the tiny default).
+  const backbone = values.backbone
+    ? new BackboneNode(
+      transport.createNode("backbone", { parameterOverrides: values.model !== undefined ? { model_path: values.model } : {} }),
+      values.model !== undefined ? {} : { model: { seed: 1 } },
+    )
+    : null;
+  if (backbone) {
+    await backbone.ready;
+    // A model that does not load is the backbone's failure, not the demo's: said once, the engine goes on.
+    if (backbone.state === "failed") process.stderr.write("backbone: the model failed to load (see the log above); the engine's answers go on\n");
+    else if (!values.json) {
+      console.log(backbone.config?.trained === false
+        ? "backbone: untrained seeded-random model: latency only, no answers"
+        : "backbone: trained model; its answers are marked source \"backbone\"");
+    }
+  }
   const client = transport.createNode("demo");
   const query = client.createClient<M.spatial_reward_msgs__srv__SpatialQuery_Request, M.spatial_reward_msgs__srv__SpatialQuery_Response>(T.SpatialQuery, "spatial_query");
 
@@ -64,6 +82,8 @@ export async function run(values: DemoOptions): Promise<number> {
     if (truthTracker.update(cap.truth).success && trueSuccess < 0) trueSuccess = f;
     t0 = performance.now();
     sim.publish(cap.frame, cap.truth);
+    // The backbone's worker takes frames when the event loop turns; without a turn per frame it would see one frame per question.
+    if (backbone) await new Promise((r) => setImmediate(r));
     const r = last as M.spatial_reward_msgs__msg__Reward | null;
     if (r?.success && firstSuccess < 0) firstSuccess = f;
     if (f % 30 === 15) {
@@ -78,6 +98,7 @@ export async function run(values: DemoOptions): Promise<number> {
   }
   progress.done();
   const seconds = (performance.now() - start) / 1000;
+  const backboneSummary = backbone ? await summariseBackbone(backbone, client, questions[0]) : null;
   const final = last as M.spatial_reward_msgs__msg__Reward | null;
   const summary = {
     task: episode.instruction,
@@ -102,13 +123,65 @@ export async function run(values: DemoOptions): Promise<number> {
       transport: transport.counters.snapshot(),
     },
     sample_answers: answers.slice(0, 5),
+    ...(backboneSummary ? { backbone: backboneSummary } : {}),
   };
+  await backbone?.close();
   await transport.shutdown();
   if (values.json) console.log(JSON.stringify(summary));
   else {
     console.log(`\n${frames} frames in ${seconds.toFixed(1)} s (${summary.hz} Hz, rendering included); frame→reward latency p50 ${summary.latency_ms.p50} ms, p99 ${summary.latency_ms.p99} ms`);
     console.log(`reward ${summary.reward_final}, progress ${summary.progress_final}, success ${summary.success} (first at frame ${firstSuccess}, truly at frame ${trueSuccess}; object set down at frame ${episode.placeFrame})`);
     console.log(`answers: ${summary.answers_ok}/${summary.answers} ok; perception counters: ${JSON.stringify(summary.counters.perception)}`);
+    if (backboneSummary) console.log(backboneLine(backboneSummary));
   }
   return summary.success ? 0 : 1;
+}
+
+interface BackboneSummary {
+  state: string;
+  trained: boolean | null;
+  frames_in: number;
+  frames_done: number;
+  frames_dropped: number;
+  frame_ms: { p50: number; p99: number };
+  encode_ms_p50: number;
+  project_ms_p50: number;
+  prefill_ms_p50: number;
+  kept_fraction: number | null;
+  answer: { status: number; text: string };
+}
+
+/** The backbone's run: frames, per-frame worker time, and what it says to a question (never an untrained model's text). */
+async function summariseBackbone(
+  backbone: BackboneNode, client: ReturnType<InprocTransport["createNode"]>, question: string,
+): Promise<BackboneSummary> {
+  // Let the frame in flight finish, so the counts add up (frames_in = done + dropped).
+  const until = Date.now() + 5000;
+  const c = backbone.counters;
+  while (c.get("frames_in") > c.get("frames_done") + c.get("frames_dropped") && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+  const query = client.createClient<M.spatial_reward_msgs__srv__SpatialQuery_Request, M.spatial_reward_msgs__srv__SpatialQuery_Response>(T.SpatialQuery, "spatial_query");
+  const a = (await query.call({ question, source: "backbone", stream: "" }, 30_000)).answer;
+  const d = backbone.diagnostics;
+  const all = d.frameMsAll.summary();
+  return {
+    state: backbone.state,
+    trained: backbone.config?.trained ?? null,
+    frames_in: c.get("frames_in"),
+    frames_done: c.get("frames_done"),
+    frames_dropped: c.get("frames_dropped"),
+    frame_ms: { p50: all.p50, p99: all.p99 },
+    encode_ms_p50: d.stages.encode.summary().p50,
+    project_ms_p50: d.stages.project.summary().p50,
+    prefill_ms_p50: d.stages.prefill.summary().p50,
+    kept_fraction: Number.isFinite(d.keptFraction) ? d.keptFraction : null,
+    answer: { status: a.status, text: a.text },
+  };
+}
+
+function backboneLine(b: BackboneSummary): string {
+  if (b.state !== "ready") return `backbone: ${b.answer.text}`;
+  const what = b.trained ? "trained model" : "untrained seeded-random model: latency only, no answers";
+  return `backbone (${what}): ${b.frames_done}/${b.frames_in} frames processed (${b.frames_dropped} superseded or refused), ` +
+    `per frame p50 ${b.frame_ms.p50} ms, p99 ${b.frame_ms.p99} ms (encode ${b.encode_ms_p50}, project ${b.project_ms_p50}, prefill ${b.prefill_ms_p50} ms, last 10 s)` +
+    `; to a question it says: ${b.answer.text}`;
 }

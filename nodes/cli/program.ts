@@ -41,7 +41,7 @@ const MAX_SEED = SEED_LIMIT - 1;
 /** The demo's episode: the graph needs about a second of frames to settle before the task starts. */
 const MIN_DEMO_FRAMES = 30;
 
-export interface DemoOptions { frames: number; seed: number; noise: NoiseModel; json: boolean }
+export interface DemoOptions { frames: number; seed: number; noise: NoiseModel; json: boolean; backbone: boolean; model?: string }
 export interface EvalOptions {
   scenes: number; seed: number; noise: NoiseModel; width: number; height: number; hfovDeg: number;
   masks: MaskSource; perType: number; log?: string; json: boolean;
@@ -88,8 +88,13 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     .option("--frames <N>", `episode length in frames at 30 Hz (${MIN_DEMO_FRAMES}–${MAX_EPISODE_FRAMES})`, intArg("--frames", { min: MIN_DEMO_FRAMES, max: MAX_EPISODE_FRAMES }), 300)
     .option("--seed <S>", "scene seed", seed(), 7)
     .option("--noise <M>", "sensor model: none | realsense", noise, "realsense")
+    .option("--backbone", "also run the backbone node on the camera frames and report its per-frame latency (a seeded-random model unless --model)", false)
+    .option("--model <DIR>", "the backbone's model folder (with --backbone)")
     .option("--json", "print one JSON summary as the last stdout line", false)
-    .action(async (o: DemoOptions) => done(await (await import("./demo.js")).run(o)));
+    .action(async (o: DemoOptions) => {
+      if (o.model !== undefined && !o.backbone) throw new UsageError("--model needs --backbone");
+      done(await (await import("./demo.js")).run(o));
+    });
 
   command("eval", "score every question type against simulator ground truth")
     .description(
