@@ -33,7 +33,7 @@ export async function run(values: BackboneBenchOptions): Promise<number> {
 
   log(`per-frame latency, answer tokens, streams ${STREAM_COUNTS.join(", ")} (fps, RSS), RSS per added stream…`);
   const st = await measureStreams(quick
-    ? { streams: STREAM_COUNTS, frames: 30, answers: 3, seconds: 1.5, memoryMaxStreams: 16, memoryStep: 8, memoryStages: 2, onProgress: (w) => log(`  ${w}`) }
+    ? { streams: STREAM_COUNTS, frames: 30, answers: 3, seconds: 1.5, memoryMaxStreams: 24, memoryStep: 8, memoryStages: 2, onProgress: (w) => log(`  ${w}`) }
     : { streams: STREAM_COUNTS, onProgress: (w) => log(`  ${w}`) });
   log(`  frame p50 ${st.frame_ms.p50} ms, p99 ${st.frame_ms.p99} ms; answer token ${st.answer_token_ms} ms; ` +
     st.streams.map((r) => `${r.n} streams ${r.fps} fps ${r.rss_mb} MB`).join(", "));
