@@ -1,4 +1,6 @@
 import { pathToFileURL } from "node:url";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { BackboneRuntime, type CameraImage, type FrameTiming } from "../../nodes/backbone/backbone_runtime.js";
 import { backboneSizes, TINY_CONFIG, type BackboneConfig } from "../../src/backbone/config.js";
 import { StateArena } from "../../src/backbone/state_arena.js";
@@ -15,15 +17,25 @@ import { mulberry32 } from "../../src/random/mulberry32.js";
  * - `answer_token_ms`: greedy `decode` runs per generated token (32 max) on a fork of the stream
  *   state, after 1 frame and after many frames: the state is the same size, so is the cost.
  * - `streams`: n = 1, 4, 16 streams, each pushing its next frame as soon as the previous
- *   resolves, for a few seconds; "two cores" is one worker with two ORT intra-op threads (one
- *   process, one set of weights, batches split across both cores inside each op) rather than two
- *   workers (two copies of weights and sessions, and the streams sharded so batches halve).
- *   fps counts frames whose tokens reached their state; rss_mb is the process's RSS at the end.
+ *   resolves, for a few seconds, on two cores used two ways: two runtimes (two worker threads,
+ *   one ORT thread each, streams split between them; `streams`) and one worker with two ORT
+ *   intra-op threads (`streams_one_worker`). Batching does not cut the per-frame cost here (the
+ *   prefill's per-token state update scales with the batch), and ORT's pool splits the small ops
+ *   of these graphs poorly, so two independent workers are the configuration that can use two
+ *   cores; it costs a second copy of the weights and sessions. fps counts frames whose tokens
+ *   reached their state; rss_mb is the process's RSS at the end of the run (earlier runs' freed
+ *   memory may still be counted: glibc keeps some).
  * - `memory`: RSS of this process (the worker is a thread of it) as streams are added, fitted per
- *   stream and compared with state_bytes_per_stream plus the stream's frame buffers. To keep
- *   onnxruntime's own memory out of the slope the runtime is opened with `warmup` (every graph
- *   run once at batch maxStreams, so the ORT CPU arena and the batch buffers are at their
- *   high-water mark before the first stream) and every measured batch is smaller than that.
+ *   stream over stages and compared with state_bytes_per_stream plus the stream's frame buffers.
+ *   What was found: a change of batch size moves onnxruntime's working memory by megabytes
+ *   (with its CPU arena on, the arena grows by tens of MB for each new batch shape even after a
+ *   warm-up at the largest batch; with it off, glibc's heap still drifts by ±10 MB), far more
+ *   than 16 streams' states (2.6 MB). So the memory run keeps the batch at 1 throughout (the
+ *   shapes of the warm-up), turns the ORT arena off (freed activations go back to malloc, so
+ *   nothing in ORT grows with the number of streams), collects the main isolate's garbage before
+ *   each sample, and adds 160 streams per stage so a stage's signal (~29 MB) stands well above
+ *   the remaining noise. The batch working set (fixed, up to batch maxStreams) shows in the
+ *   streams runs' rss_mb instead.
  * - `arena_commit`: a StateArena reserved for 1024 streams commits nothing until slots are touched.
  */
 
@@ -34,13 +46,14 @@ export interface StreamBenchOptions {
   readonly answers?: number;
   readonly streams?: readonly number[];
   readonly seconds?: number;
-  readonly streamThreads?: number;
   readonly memoryMaxStreams?: number;
   readonly memoryStep?: number;
   readonly memoryStages?: number;
   /** Camera size for the memory run (frame buffers are 2 x width x height x 3 bytes per stream). */
   readonly memoryImage?: { width: number; height: number };
   readonly onProgress?: (what: string) => void;
+  /** onnxruntime's CPU memory arena in the memory run (default false; see the module comment). */
+  readonly memoryCpuArena?: boolean;
 }
 
 export interface Percentiles {
@@ -52,8 +65,11 @@ export interface StreamRun {
   n: number;
   fps: number;
   rss_mb: number;
+  workers: number;
+  threads: number;
   mean_batch: number;
-  frame_ms_p50: number;
+  /** Worker time of a batch (all its frames). */
+  batch_ms_p50: number;
   dropped: number;
 }
 
@@ -68,16 +84,21 @@ export interface StreamBenchResult {
   answer_token_ms_after_frames: { frames: number; token_ms: number };
   answer_prefill_ms: number;
   answer_tokens_mean: number;
+  /** Two cores as two workers (one ORT thread each), streams split between them. */
   streams: StreamRun[];
-  stream_threads: number;
+  /** Two cores as one worker with two ORT intra-op threads. */
+  streams_one_worker: StreamRun[];
   memory: {
     max_streams: number;
     arena_reserved_bytes: number;
     image: string;
     frame_buffer_bytes_per_stream: number;
     expected_bytes_per_stream: number;
+    /** Least-squares slope of RSS over all stages (the goal figure). */
     rss_per_stream_bytes: number;
     ratio: number;
+    /** RSS growth of each stage divided by the streams it added. */
+    stage_bytes_per_stream: number[];
     stages: { streams: number; rss_bytes: number }[];
     control_round_delta_bytes: number;
   };
@@ -171,20 +192,24 @@ async function oneStream(config: BackboneConfig, seed: number, frames: number, a
   }
 }
 
-async function streamRun(config: BackboneConfig, seed: number, n: number, seconds: number, threads: number): Promise<StreamRun> {
-  const rt = await BackboneRuntime.open({ model: { seed, config }, maxStreams: n, intraOpThreads: threads });
+async function streamRun(config: BackboneConfig, seed: number, n: number, seconds: number, workers: number, threads: number): Promise<StreamRun> {
+  // Streams are split across `workers` runtimes (one worker thread each) in this process.
+  const per = Math.ceil(n / workers);
+  const rts: BackboneRuntime[] = [];
   try {
+    for (let w = 0; w < workers; w++) rts.push(await BackboneRuntime.open({ model: { seed, config }, maxStreams: per, intraOpThreads: threads }));
     const imgs = Array.from({ length: n }, (_, i) => image(seed + 100 + i, config.image_size, config.image_size));
-    for (let i = 0; i < n; i++) rt.addStream(`cam${i}`);
-    // Warm every batch size the run can meet once, outside the window.
-    await Promise.all(imgs.map((img, i) => rt.pushFrame(`cam${i}`, img)));
+    const rtOf = (i: number): BackboneRuntime => rts[i % workers];
+    for (let i = 0; i < n; i++) rtOf(i).addStream(`cam${i}`);
+    // Warm the batch sizes the run meets, outside the window.
+    for (let r = 0; r < 2; r++) await Promise.all(imgs.map((img, i) => rtOf(i).pushFrame(`cam${i}`, img)));
     let stop = false;
     let done = 0;
     let batchSum = 0;
     const ms: number[] = [];
     const loop = async (i: number): Promise<void> => {
       while (!stop) {
-        const t = await rt.pushFrame(`cam${i}`, imgs[i]);
+        const t = await rtOf(i).pushFrame(`cam${i}`, imgs[i]);
         if (!t.superseded && !stop) {
           done++;
           batchSum += t.batch;
@@ -192,7 +217,7 @@ async function streamRun(config: BackboneConfig, seed: number, n: number, second
         }
       }
     };
-    const before = rt.stats();
+    const dropped0 = rts.reduce((a, rt) => a + rt.stats().framesDropped, 0);
     const t0 = performance.now();
     const loops = imgs.map((_, i) => loop(i));
     await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -204,55 +229,57 @@ async function streamRun(config: BackboneConfig, seed: number, n: number, second
       n,
       fps: Math.round((10 * done) / elapsed) / 10,
       rss_mb: Math.round(rss / 1e5) / 10,
+      workers,
+      threads,
       mean_batch: r3(batchSum / Math.max(1, done)),
-      frame_ms_p50: r3(pct(ms, 0.5)),
-      dropped: rt.stats().framesDropped - before.framesDropped,
+      batch_ms_p50: r3(pct(ms, 0.5)),
+      dropped: rts.reduce((a, rt) => a + rt.stats().framesDropped, 0) - dropped0,
     };
   } finally {
-    await rt.close();
+    for (const rt of rts) await rt.close();
   }
 }
 
-async function memoryRun(config: BackboneConfig, seed: number, maxStreams: number, step: number, stages: number, cam: { width: number; height: number }) {
-  const rt = await BackboneRuntime.open({ model: { seed, config }, maxStreams, intraOpThreads: 1, warmup: true });
+async function memoryRun(config: BackboneConfig, seed: number, maxStreams: number, step: number, stages: number, cam: { width: number; height: number }, cpuMemArena: boolean) {
+  // An explicit collection of the main isolate before each sample keeps V8's heap out of the slope.
+  v8.setFlagsFromString("--expose-gc");
+  const gc = vm.runInNewContext("gc") as () => void;
+  const rt = await BackboneRuntime.open({ model: { seed, config }, maxStreams, intraOpThreads: 1, cpuMemArena });
   try {
     const img = image(seed + 7, cam.width, cam.height);
-    // Steady JS heaps in both threads before the first sample: a few hundred frames on a scratch stream.
-    rt.addStream("warm");
-    for (let i = 0; i < 200; i++) await rt.pushFrame("warm", img);
-    rt.removeStream("warm"); // its slot (0) is zeroed but stays committed: the first added stream reuses it
+    // Steady heaps (JS in both threads, onnxruntime's at batch 1) before the first sample.
     rt.addStream("warm0");
+    for (let i = 0; i < 200; i++) await rt.pushFrame("warm0", img);
     const live: string[] = ["warm0"];
+    // Control rounds: frames on up to 40 live streams, one at a time (batch 1, as measured).
     const round = async (): Promise<void> => {
-      await Promise.all(live.map((s) => rt.pushFrame(s, img)));
+      for (const s of live.slice(0, 40)) await rt.pushFrame(s, img);
     };
-    for (let i = 0; i < 50; i++) await round();
     const xs: number[] = [];
     const ys: number[] = [];
     const stagesOut: { streams: number; rss_bytes: number }[] = [];
     let control = 0;
     for (let k = 0; k <= stages; k++) {
       if (k > 0) {
-        const added: string[] = [];
         for (let i = 0; i < step; i++) {
           const name = `s${k}_${i}`;
           rt.addStream(name);
-          added.push(name);
           live.push(name);
+          // Two frames with the first in flight when the second is copied: both halves of the
+          // stream's frame buffer are written, as in steady streaming.
+          const first = rt.pushFrame(name, img);
+          await immediate();
+          await Promise.all([first, rt.pushFrame(name, img)]);
         }
-        // Two frames per new stream with the first in flight when the second is copied: both
-        // halves of each stream's frame buffer are written, as in steady streaming.
-        const first = added.map((s) => rt.pushFrame(s, img));
-        await immediate();
-        const second = added.map((s) => rt.pushFrame(s, img));
-        await Promise.all([...first, ...second]);
       }
-      for (let i = 0; i < 5; i++) await round();
+      for (let i = 0; i < 3; i++) await round();
+      gc();
       const a = process.memoryUsage().rss;
-      for (let i = 0; i < 5; i++) await round();
+      for (let i = 0; i < 3; i++) await round();
+      gc();
       const b = process.memoryUsage().rss;
       control = Math.max(control, Math.abs(b - a));
-      xs.push((live.length - 1));
+      xs.push(live.length - 1);
       ys.push(b);
       stagesOut.push({ streams: live.length - 1, rss_bytes: b });
     }
@@ -267,6 +294,7 @@ async function memoryRun(config: BackboneConfig, seed: number, maxStreams: numbe
       expected_bytes_per_stream: expected,
       rss_per_stream_bytes: Math.round(perStream),
       ratio: r3(perStream / expected),
+      stage_bytes_per_stream: ys.slice(1).map((y, i) => Math.round((y - ys[i]) / (xs[i + 1] - xs[i]))),
       stages: stagesOut,
       control_round_delta_bytes: control,
     };
@@ -301,24 +329,25 @@ export async function measureStreams(opts: StreamBenchOptions = {}): Promise<Str
   const config = opts.config ?? TINY_CONFIG;
   const seed = opts.seed ?? 1;
   const progress = opts.onProgress ?? ((): void => undefined);
-  const threads = opts.streamThreads ?? 2;
   progress("arena commit");
   const arena_commit = arenaCommit(config);
   progress("one stream");
   const one = await oneStream(config, seed, opts.frames ?? 200, opts.answers ?? 12, progress);
   const streams: StreamRun[] = [];
+  const streamsOneWorker: StreamRun[] = [];
   for (const n of opts.streams ?? [1, 4, 16]) {
     progress(`streams ${n}`);
-    streams.push(await streamRun(config, seed, n, opts.seconds ?? 4, threads));
+    streams.push(await streamRun(config, seed, n, opts.seconds ?? 4, Math.min(2, n), 1));
+    streamsOneWorker.push(await streamRun(config, seed, n, opts.seconds ?? 4, 1, 2));
   }
   progress("memory");
-  const memory = await memoryRun(config, seed, opts.memoryMaxStreams ?? 64, opts.memoryStep ?? 16, opts.memoryStages ?? 3, opts.memoryImage ?? { width: 64, height: 48 });
+  const memory = await memoryRun(config, seed, opts.memoryMaxStreams ?? 700, opts.memoryStep ?? 160, opts.memoryStages ?? 4, opts.memoryImage ?? { width: 64, height: 48 }, opts.memoryCpuArena ?? false);
   return {
     model: `seeded-random d_model ${config.d_model}, ${config.image_size}px, ${backboneSizes(config).visualTokens} visual tokens/frame`,
     state_bytes_per_stream: backboneSizes(config).stateBytes,
     ...one,
     streams,
-    stream_threads: threads,
+    streams_one_worker: streamsOneWorker,
     memory,
     arena_commit,
     goals: {
@@ -348,8 +377,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     frames: num("frames"),
     seconds: num("seconds"),
     answers: num("answers"),
-    streamThreads: num("threads"),
     memoryImage: w !== undefined && h !== undefined ? { width: w, height: h } : undefined,
+    memoryMaxStreams: num("memory-max-streams"),
+    memoryStep: num("memory-step"),
+    memoryCpuArena: process.argv.includes("--memory-cpu-arena"),
     onProgress: (what) => process.stderr.write(`stream_bench: ${what}\n`),
   });
   console.log(JSON.stringify(result));

@@ -247,6 +247,10 @@ class Engine {
       executionMode: "sequential",
       graphOptimizationLevel: "all",
       enableCpuMemArena: init.cpuMemArena,
+      // Pool threads that spin between ops steal the core from everything else on a shared
+      // machine: measured with 2 intra-op threads at load ~3 on 2 cores, one stream's frame took
+      // 28 ms spinning vs 8.6 ms not (8.4 ms with 1 thread). Irrelevant with 1 thread (no pool).
+      extra: { session: { intra_op: { allow_spinning: "0" } } },
     };
     const sessions = new Map<GraphName, ort.InferenceSession>();
     for (const [name, bytes] of graphs) {
