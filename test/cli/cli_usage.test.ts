@@ -129,7 +129,7 @@ describe("spatial-reward CLI", () => {
       [["bench", "--noise", "x"], "bench", "--noise must be one of none, realsense"],
       [["launch", params, "--backend", "pigeon"], "launch", '--backend must be one of inproc, dds, rclnodejs, got "pigeon"'],
       [["node", "perception", "--backend", "pigeon"], "node", "--backend must be one of inproc, dds, rclnodejs"],
-      [["node", "planner"], "node", 'the node name must be one of sim_camera, perception, spatial, reward, got "planner"'],
+      [["node", "planner"], "node", 'the node name must be one of sim_camera, perception, spatial, reward, backbone, got "planner"'],
       [["sim", "--noise", "x"], "sim", "--noise must be one of none, realsense"],
       [["sim-dump", "--out", join(work, "never"), "--noise", "x"], "sim-dump", "--noise must be one of none, realsense"],
     ];
