@@ -69,7 +69,7 @@ export async function run(values: BackboneBenchOptions): Promise<number> {
       ...st.goals,
     },
     token_latency: tok,
-    stream_bench: { stream_threads: st.stream_threads, arena_commit: st.arena_commit, answer_token_ms_after_frames: st.answer_token_ms_after_frames, answer_prefill_ms: st.answer_prefill_ms },
+    stream_bench: { streams_one_worker: st.streams_one_worker, arena_commit: st.arena_commit, answer_token_ms_after_frames: st.answer_token_ms_after_frames, answer_prefill_ms: st.answer_prefill_ms },
     model: "TINY_CONFIG, seeded-random weights (untrained)",
     quick,
     cores: availableParallelism(),
