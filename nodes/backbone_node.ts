@@ -188,11 +188,13 @@ export class BackboneNode {
 
   private async load(open: OpenBackboneRuntime, opts: BackboneOpenOptions): Promise<void> {
     const log = this.node.logger;
-    let runtime: BackboneRuntimePort;
+    let runtime: BackboneRuntimePort | null = null;
     try {
       runtime = await open(opts);
       for (const s of this.streams) runtime.addStream(s.name);
     } catch (e) {
+      // A runtime that opened but refused a stream must not leave its worker thread running.
+      if (runtime) await runtime.close().catch(() => undefined);
       this.stateValue = this.stateValue === "closed" ? "closed" : "failed";
       if (e instanceof ModelError) {
         this.counters.inc("errors.bad_model");

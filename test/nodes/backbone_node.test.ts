@@ -203,6 +203,18 @@ describe("backbone node with a model that does not load", () => {
     expect(b.text).toContain("worker bootstrap exploded");
   });
 
+  it("a runtime that opens but refuses a stream is closed again (no worker left running) and the node reports the failure", async () => {
+    const rt = new FakeBackboneRuntime(TINY_CONFIG, "noise");
+    rt.addStream = () => {
+      throw new InvalidInputError("bad_argument", "stream name must be at most 256 characters");
+    };
+    const g = graph({ runtime: rt });
+    await g.backbone!.ready;
+    expect(g.backbone!.state).toBe("failed");
+    expect(rt.closed).toBe(true);
+    expect((await g.ask("what is here?")).text).toContain("at most 256 characters");
+  });
+
   it("while the model is still loading, questions say so", async () => {
     let finish: (r: BackboneRuntimePort) => void = () => {};
     const g = graph({ open: () => new Promise((r) => (finish = r)) });
