@@ -289,3 +289,54 @@ describe("failures", () => {
     expect(rt.stats().failed).toBe(true);
   });
 });
+
+describe("warmup", () => {
+  it("running every graph at the largest batch at open touches no stream state and changes no result", async () => {
+    const warm = await BackboneRuntime.open({ model, maxStreams: 3, warmup: true, cpuMemArena: false });
+    const cold = await BackboneRuntime.open({ model, maxStreams: 3 });
+    try {
+      warm.addStream("a");
+      cold.addStream("a");
+      const z = await warm.readState("a");
+      expect(allZero(z.conv) && allZero(z.ssm)).toBe(true);
+      await warm.pushFrame("a", randomImage(9));
+      await cold.pushFrame("a", randomImage(9));
+      expect(maxAbsDiff((await warm.readState("a")).ssm, (await cold.readState("a")).ssm)).toBe(0);
+      expect((await warm.ask("a", "where?", { maxTokens: 4 })).tokenIds).toEqual((await cold.ask("a", "where?", { maxTokens: 4 })).tokenIds);
+    } finally {
+      await warm.close();
+      await cold.close();
+    }
+  });
+});
+
+describe("coarse-to-fine", () => {
+  it("keeps round(keep_ratio * P) patches per frame, and at keep_ratio 1 gives the full path's state", async () => {
+    const c2f = await BackboneRuntime.open({ model, maxStreams: 2, coarseToFine: true });
+    const all = { seed: 7, config: { ...RUNTIME_SMALL, coarse_to_fine: { keep_ratio: 1 } } };
+    const full = await BackboneRuntime.open({ model: all, maxStreams: 2 });
+    const allC2f = await BackboneRuntime.open({ model: all, maxStreams: 2, coarseToFine: true });
+    try {
+      for (const rt of [c2f, full, allC2f]) {
+        rt.addStream("a");
+        rt.addStream("b");
+      }
+      const [ta, tb] = await Promise.all([c2f.pushFrame("a", randomImage(1)), c2f.pushFrame("b", randomImage(2))]);
+      expect(ta.batch).toBe(2);
+      expect(ta.keptFraction).toBeCloseTo(Math.round(0.65 * sizes.patches) / sizes.patches, 6);
+      expect(ta.visualTokens).toBeLessThanOrEqual(sizes.visualTokens + 1);
+      expect(tb.keptFraction).toBe(ta.keptFraction);
+      expect(allZero((await c2f.readState("a")).ssm)).toBe(false);
+      for (const rt of [full, allC2f]) await Promise.all([rt.pushFrame("a", randomImage(1)), rt.pushFrame("b", randomImage(2))]);
+      for (const s of ["a", "b"]) {
+        expect(maxAbsDiff((await full.readState(s)).ssm, (await allC2f.readState(s)).ssm)).toBeLessThanOrEqual(1e-4);
+        expect(maxAbsDiff((await full.readState(s)).conv, (await allC2f.readState(s)).conv)).toBeLessThanOrEqual(1e-4);
+      }
+      // A model without the coarse scale refuses the option by name.
+      const e = await rejection(BackboneRuntime.open({ model: { seed: 1, config: { ...RUNTIME_SMALL, coarse_to_fine: null } }, maxStreams: 1, coarseToFine: true }));
+      expect(e.code).toBe("bad_model");
+    } finally {
+      for (const rt of [c2f, full, allC2f]) await rt.close();
+    }
+  });
+});
