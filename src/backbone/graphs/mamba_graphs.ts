@@ -121,8 +121,13 @@ function softplus(g: GraphBuilder, v: string): string {
 
 /** y = (ssm·C + D·x) · silu(z); residual + out_proj(y). */
 function layerOutput(g: GraphBuilder, lw: LayerWeights, d: Dims, residual: string, states: string, Cm: string, xc: string, z: string, rank: number): string {
-  const p = lw.prefix;
   const yC = g.reduceSum(g.mul(states, g.unsqueeze(Cm, [rank - 1])), [rank], false);
+  return layerOutputFromRead(g, lw, d, residual, yC, xc, z);
+}
+
+/** layerOutput given the read-out yC = ssm·C already reduced over the state axis. */
+function layerOutputFromRead(g: GraphBuilder, lw: LayerWeights, d: Dims, residual: string, yC: string, xc: string, z: string): string {
+  const p = lw.prefix;
   const y = g.add(yC, g.mul(xc, g.initializer(`${p}.D`, lw.D, [d.E])));
   const gated = g.mul(y, g.silu(z));
   return g.add(residual, g.linear(gated, `${p}.out_proj`, lw.outProj, d.D, d.E));
@@ -199,15 +204,30 @@ export interface PrefillOptions {
    * two transposes). Default "slices": measured faster on ORT's CPU EP (see the bench note).
    */
   readonly convForm?: "slices" | "conv";
+  /**
+   * How h_t = dA_t·h_{t−1} + dBx_t runs over the chunk: "blocked" (default; blocks of
+   * `blockSize` tokens, one Scan iteration per block, see blockedRecurrence) or
+   * "scan_per_token" (one Scan iteration per token: the plain form, kept as the reference and
+   * for the bench's A/B).
+   */
+  readonly recurrence?: "blocked" | "scan_per_token";
+  /** Tokens per block of the blocked recurrence (integer ≥ 1). Default PREFILL_BLOCK_SIZE. */
+  readonly blockSize?: number;
 }
+
+/** Measured in bench/backbone/token_latency.ts (prefill_frame_ms): see the commit message. */
+export const PREFILL_BLOCK_SIZE = 8;
 
 /**
  * `mamba_prefill`: embeds [B, T, D] + states → hidden [B, D] of the last token (after norm_f)
- * + new states. Projections, conv and gates run batched over T; only h_t = dA_t·h_{t−1} + dBx_t
- * is sequential, one ONNX Scan per layer.
+ * + new states. Projections, conv and gates run batched over T; only the recurrence is
+ * sequential, one ONNX Scan per layer (over blocks of tokens by default, see PrefillOptions).
  */
 export function buildMambaPrefill(c: BackboneConfig, w: Weights, opts: PrefillOptions = {}): Uint8Array {
   const d = dims(c);
+  const recurrence = opts.recurrence ?? "blocked";
+  const k = opts.blockSize ?? PREFILL_BLOCK_SIZE;
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`mamba_prefill: blockSize must be an integer ≥ 1, got ${k}`);
   const layers = allLayers(c, w);
   const g = new GraphBuilder("mamba_prefill");
   const embeds = g.input("embeds", "float", ["B", "T", d.D]);
@@ -216,6 +236,7 @@ export function buildMambaPrefill(c: BackboneConfig, w: Weights, opts: PrefillOp
   // axis 0 with no transposes of the [T, B, E, N] tensors, and the causal conv's shifts are
   // slices of the leading axis. Only the embeds (once) and the small conv windows are transposed.
   let residual = g.transpose(embeds, [1, 0, 2]);
+  const blocks = recurrence === "blocked" ? blockPadding(g, residual, k) : null;
   const convOuts: string[] = [];
   const ssmOuts: string[] = [];
   layers.forEach((lw, i) => {
@@ -224,9 +245,17 @@ export function buildMambaPrefill(c: BackboneConfig, w: Weights, opts: PrefillOp
     const x = g.linear(h, `${p}.in_proj_x`, lw.inX, d.E, d.D);
     const z = g.linear(h, `${p}.in_proj_z`, lw.inZ, d.E, d.D);
     const { xc, convState } = causalConv(g, lw, d, x, g.pick(s.conv, 1, i), opts.convForm ?? "slices");
-    const { dA, dBx, Cm } = selectiveInputs(g, lw, d, xc, 3);
-    const { final, states } = scanRecurrence(g, p, g.pick(s.ssm, 1, i), dA, dBx);
-    residual = layerOutput(g, lw, d, residual, states, Cm, xc, z, 3);
+    let final: string;
+    if (blocks === null) {
+      const { dA, dBx, Cm } = selectiveInputs(g, lw, d, xc, 3);
+      const scanned = scanRecurrence(g, p, g.pick(s.ssm, 1, i), dA, dBx);
+      final = scanned.final;
+      residual = layerOutput(g, lw, d, residual, scanned.states, Cm, xc, z, 3);
+    } else {
+      const blocked = blockedRecurrence(g, lw, d, blocks, xc, g.pick(s.ssm, 1, i));
+      final = blocked.final;
+      residual = layerOutputFromRead(g, lw, d, residual, blocked.yC, xc, z);
+    }
     convOuts.push(g.unsqueeze(convState, [1]));
     ssmOuts.push(g.unsqueeze(final, [1]));
   });
@@ -234,6 +263,100 @@ export function buildMambaPrefill(c: BackboneConfig, w: Weights, opts: PrefillOp
   g.output("hidden", "float", ["B", d.D], normF(g, c, w, last));
   stateOutputs(g, d, g.concat(convOuts, 1), g.concat(ssmOuts, 1));
   return g.toModelBytes();
+}
+
+/** The chunk's block geometry, computed once per graph from T (symbolic). */
+interface BlockPadding {
+  readonly k: number;
+  /** int64 [1]: T. */
+  readonly T: string;
+  /** int64 [6]: Pad's pads for a [T, B, ·] tensor, appending (−T mod k) rows on axis 0. */
+  readonly pads: string;
+  /** int64 [1]: B. */
+  readonly B: string;
+}
+
+function blockPadding(g: GraphBuilder, timeMajor: string, k: number): BlockPadding {
+  const T = g.op("Shape", [timeMajor], { start: 0, end: 1 });
+  const kk = g.ints([k]);
+  const extra = g.op("Mod", [g.op("Sub", [kk, g.op("Mod", [T, kk])]), kk]);
+  const B = g.op("Shape", [timeMajor], { start: 1, end: 2 });
+  return { k, T, B, pads: g.concat([g.ints([0, 0, 0]), extra, g.ints([0, 0])], 0) };
+}
+
+/**
+ * The selective scan of one layer, h_t = dA_t·h_{t−1} + dBx_t, with a Scan over blocks of k
+ * tokens instead of tokens (ORT's per-iteration cost, 15–25 µs, dwarfed the B·E·N-float body).
+ * Within a block the recurrence is affine: h_{s+j} = P_j·h_s + Q_j with P_j = a_{s+j}⋯a_{s+1}
+ * and Q_j = a_{s+j}·Q_{j−1} + b_{s+j}. All blocks at once:
+ *   1. Δ, Δ·x, B, C are padded with zero rows to a multiple of k. A zero Δ gives a = exp(0) = 1
+ *      and b = 0 exactly: padding steps leave the state bit-for-bit unchanged, so the Scan's
+ *      final state is the state after token T−1. Padding the [T, B, E] inputs (not the
+ *      [T, B, E, N] products) keeps the padding cheap.
+ *   2. Q_k of every block by an unrolled loop of k steps over [T/k, 1, B, E, N]; P_k =
+ *      exp(A · ΣΔ over the block), one small Exp.
+ *   3. Scan over the T/k blocks: h ← P_k·h + Q_k, emitting each block's starting state.
+ *   4. A second unrolled loop from those starting states gives every h_t, read out at once as
+ *      yC_t = h_t·C_t, so the [T, B, E, N] states are never stacked (only yC [T, B, E] is).
+ * Step 4 re-runs the recurrence rather than forming P_j·h_s + Q_j: the same two ops per token,
+ * without stacking P_j and Q_j for every j.
+ */
+function blockedRecurrence(g: GraphBuilder, lw: LayerWeights, d: Dims, bp: BlockPadding, xc: string, h0: string): { final: string; yC: string } {
+  const p = lw.prefix;
+  const { k } = bp;
+  const delta = g.linear(xc, `${p}.x_proj_dt`, lw.xDelta, d.R, d.E);
+  const dt = softplus(g, g.linear(delta, `${p}.dt_proj`, lw.dtW, d.E, d.R, lw.dtB));
+  const Bm = g.linear(xc, `${p}.x_proj_B`, lw.xB, d.N, d.E);
+  const Cm = g.linear(xc, `${p}.x_proj_C`, lw.xC, d.N, d.E);
+  const A = g.initializer(`${p}.A`, lw.A, [d.E, d.N]);
+  // [T, B, ·] → zero-padded [T/k, k, B, E, 1] (Δ, Δ·x) or [T/k, k, B, 1, N] (B, C): the
+  // trailing unit axes make every per-token product below a plain broadcast.
+  const shapeE = g.concat([g.ints([-1, k]), bp.B, g.ints([d.E, 1])], 0);
+  const shapeN = g.concat([g.ints([-1, k]), bp.B, g.ints([1, d.N])], 0);
+  const blocked = (v: string, shape: string): string => g.op("Reshape", [g.op("Pad", [v, bp.pads]), shape]);
+  const dtB = blocked(dt, shapeE);
+  const uB = blocked(g.mul(dt, xc), shapeE);
+  const bB = blocked(Bm, shapeN);
+  const cB = blocked(Cm, shapeN);
+  const split = (v: string): string[] => (k === 1 ? [v] : g.node("Split", [v], k, { axis: 1 }));
+  const dts = split(dtB);
+  const us = split(uB);
+  const bs = split(bB);
+  const cs = split(cB);
+  // Per token j of every block: a_j = exp(Δ_j ⊗ A), b_j = (Δ_j·x_j) ⊗ B_j, each [T/k, 1, B, E, N].
+  const a: string[] = [];
+  const b: string[] = [];
+  for (let j = 0; j < k; j++) {
+    a.push(g.op("Exp", [g.mul(dts[j], A)]));
+    b.push(g.mul(us[j], bs[j]));
+  }
+  let q = b[0];
+  for (let j = 1; j < k; j++) q = g.add(g.mul(a[j], q), b[j]);
+  const pk = g.op("Exp", [g.mul(g.reduceSum(dtB, [1], true), A)]);
+  // Scan over axis 0 (blocks) of [T/k, B, E, N]; the squeezes are views.
+  const { final, starts } = scanBlocks(g, p, h0, g.squeeze(pk, [1]), g.squeeze(q, [1]));
+  let h = g.unsqueeze(starts, [1]);
+  const reads: string[] = [];
+  for (let j = 0; j < k; j++) {
+    h = g.add(g.mul(a[j], h), b[j]);
+    reads.push(g.reduceSum(g.mul(h, cs[j]), [4], false));
+  }
+  // [T/k, k, B, E] → [T + pad, B, E] → the T real tokens.
+  const yPadded = g.op("Reshape", [g.concat(reads, 1), g.concat([g.ints([-1]), bp.B, g.ints([d.E])], 0)]);
+  const yC = g.op("Slice", [yPadded, g.ints([0]), bp.T, g.ints([0])]);
+  return { final, yC };
+}
+
+/** h ← P·h + Q over axis 0 of P, Q [n, B, E, N] from h0 [B, E, N]; emits the state before each step. */
+function scanBlocks(g: GraphBuilder, p: string, h0: string, P: string, Q: string): { final: string; starts: string } {
+  const body = g.subgraph(`${p}.block_scan_body`);
+  const hPrev = body.input(`${p}.block_h_prev`, "float");
+  const pk = body.input(`${p}.block_P`, "float");
+  const qk = body.input(`${p}.block_Q`, "float");
+  body.output(`${p}.block_h_next`, "float", undefined, body.add(body.mul(pk, hPrev), qk));
+  body.output(`${p}.block_h_start`, "float", undefined, body.op("Identity", [hPrev]));
+  const [final, starts] = g.node("Scan", [h0, P, Q], 2, { body, num_scan_inputs: 2 });
+  return { final, starts };
 }
 
 /**
