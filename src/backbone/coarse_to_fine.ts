@@ -42,6 +42,69 @@ function cellOf(i: number, s: BackboneSizes, pool: number): number {
   return Math.floor(gy / pool) * s.cellSide + Math.floor(gx / pool);
 }
 
+/** [P] the pooling cell of every fine patch (what `vision_c2f` pools by). */
+export function patchCells(config: BackboneConfig): Int32Array {
+  const s = backboneSizes(config);
+  const tp = config.projector.token_pool;
+  return Int32Array.from({ length: s.patches }, (_, i) => cellOf(i, s, tp));
+}
+
+/**
+ * Leading blocks per branch the coarse scale runs when `coarse_to_fine.coarse_depth` is not
+ * given. Every block: the keep scores are those of models/README.md (the coarse patches
+ * encoded like the fine ones). A shallower coarse pass is cheaper (on the tiny default, depth
+ * 0 / 1 / 2 of 2 cost ~0.10 / 0.22 / 0.34 ms of a ~1.4 ms coarse-to-fine encoder) but scores
+ * from less context; that trade-off is the trained model's to make, so it is opt-in.
+ */
+export const DEFAULT_COARSE_DEPTH = Infinity;
+
+/**
+ * The coarse pass's depth: `override` if given, else `coarse_to_fine.coarse_depth` from the
+ * config (read defensively: the field is optional and may not be in the typed config yet),
+ * else DEFAULT_COARSE_DEPTH. A non-integer or negative value is a ModelError naming the field.
+ * Depths beyond a branch's own are clipped to it by the graph builder.
+ */
+export function coarseDepthOf(config: BackboneConfig, override?: number): number {
+  const section = config.coarse_to_fine as (CoarseToFineConfigLike | null | undefined);
+  const v: unknown = override ?? section?.coarse_depth;
+  if (v === undefined || v === null) return DEFAULT_COARSE_DEPTH;
+  if (typeof v !== "number" || !(v === Infinity || (Number.isInteger(v) && v >= 0))) {
+    throw new ModelError("config.json", `coarse_to_fine.coarse_depth must be a whole number >= 0, got ${String(v).slice(0, 80)}`);
+  }
+  return v;
+}
+
+interface CoarseToFineConfigLike {
+  readonly coarse_depth?: unknown;
+}
+
+/**
+ * Lays out one frame's coarse-to-fine visual tokens from a `vision_c2f` output: the rows of
+ * `tokens` [cells, d] whose `counts` [cells] are > 0, in cell order, then `mergeToken` when
+ * patches were merged (`merged` > 0). Writes into `out` from `offset`; returns the token count.
+ */
+export function layoutC2fTokens(
+  out: Float32Array,
+  offset: number,
+  tokens: Float32Array,
+  counts: Float32Array,
+  mergeToken: Float32Array,
+  merged: number,
+): number {
+  const d = mergeToken.length, cells = counts.length;
+  let t = 0;
+  for (let c = 0; c < cells; c++) {
+    if (counts[c] > 0) {
+      // An element loop, not set(subarray): a view per cell per frame would be garbage.
+      const src = c * d, dst = offset + t * d;
+      for (let i = 0; i < d; i++) out[dst + i] = tokens[src + i];
+      t++;
+    }
+  }
+  if (merged > 0) out.set(mergeToken, offset + t++ * d);
+  return t;
+}
+
 /** The full-image `pool` [cells, P]: each row the mean of one token_pool × token_pool cell. */
 export function fullImagePool(config: BackboneConfig): Float32Array {
   const s = backboneSizes(config);

@@ -1,14 +1,31 @@
 import { ModelError } from "../../errors.js";
 import { backboneSizes, type BackboneConfig, type EncoderBranchConfig } from "../config.js";
 import { expectedTensors, type TensorSpec, type Weights } from "../tensor_names.js";
-import { float, GraphBuilder } from "../onnx/graph_builder.js";
+import { float, GraphBuilder, transpose2d } from "../onnx/graph_builder.js";
+import { coarseDepthOf, keptPatchCount, patchCells } from "../coarse_to_fine.js";
 
 /**
- * The `vision`, `vision_coarse` and `projector` graphs of models/README.md's graph table,
- * built from a config and its weights:
+ * The vision graphs, built from a config and its weights. models/README.md's graph table:
  *
  *   vision / vision_coarse: `patches` [B, T, 3p²], `positions` int64 [T] → `features` [B, T, C]
  *   projector:              `features` [B, T, C], `pool` [B, cells, T]  → `tokens` [B, cells, d_model]
+ *
+ * and two fused graphs that spend fewer `run`s (each run costs ~0.09 ms of fixed overhead on
+ * the tiny default, and two sessions holding the same ViT weights evict each other's copy
+ * from the cache between runs):
+ *
+ *   vision_projector: `patches` [B, T, 3p²], `positions` int64 [T], `pool` [B, cells, T]
+ *                     → `tokens` [B, cells, d_model]  (vision then projector, one run)
+ *   vision_c2f:       `patches` [B, P, 3p²], `coarse_patches` [B, (G/2)², 3p²]
+ *                     → `tokens` [B, cells, d_model], `cell_counts` [B, cells],
+ *                       `kept` int64 [B, K], `scores` [B, P]
+ *     the whole coarse-to-fine encoder in one run: coarse encoder (its first `coarse_depth`
+ *     blocks per branch, then the branch's final LayerNorm), `c2f.score`, top-K kept patches
+ *     (K = round(keep_ratio · P); ties to the lower index, NaN scores last, as
+ *     CoarseToFineSelector), the kept fine patches gathered and encoded, each cell pooled
+ *     over its kept patches, projector. Every cell of the grid gets a row; rows whose
+ *     `cell_counts` is 0 are the projector of zero and are dropped by the caller, which also
+ *     appends the merge token. `kept` is ascending (raster order), `scores` in fine-grid order.
  *
  * B, T and cells are symbolic, so one session serves the full image (T = P), the coarse scale
  * (T = (G/2)²) and any subset of kept patches: `positions` picks each token's position
@@ -18,16 +35,26 @@ import { float, GraphBuilder } from "../onnx/graph_builder.js";
  */
 
 export const VISION_LN_EPS = 1e-6;
-export type VisionGraphKind = "vision" | "vision_coarse" | "projector";
+export type VisionGraphKind = "vision" | "vision_coarse" | "projector" | "vision_projector" | "vision_c2f";
 
 const WEIGHTS_FILE = "model.safetensors";
 
 /** The tensors a graph reads, with their shapes (a subset of `expectedTensors`). */
 export function visionGraphTensors(config: BackboneConfig, kind: VisionGraphKind): TensorSpec[] {
   const all = expectedTensors(config);
-  if (kind === "projector") return all.filter((t) => t.name.startsWith("projector."));
-  const unused = kind === "vision" ? ".pos_embed_coarse" : ".pos_embed";
-  return all.filter((t) => t.name.startsWith("vision.") && !t.name.endsWith(unused));
+  switch (kind) {
+    case "projector":
+      return all.filter((t) => t.name.startsWith("projector."));
+    case "vision":
+    case "vision_coarse": {
+      const unused = kind === "vision" ? ".pos_embed_coarse" : ".pos_embed";
+      return all.filter((t) => t.name.startsWith("vision.") && !t.name.endsWith(unused));
+    }
+    case "vision_projector":
+      return all.filter((t) => (t.name.startsWith("vision.") && !t.name.endsWith(".pos_embed_coarse")) || t.name.startsWith("projector."));
+    case "vision_c2f":
+      return all.filter((t) => t.name.startsWith("vision.") || t.name.startsWith("projector.") || t.name.startsWith("c2f.score."));
+  }
 }
 
 /**
@@ -36,8 +63,8 @@ export function visionGraphTensors(config: BackboneConfig, kind: VisionGraphKind
  * the tensor.
  */
 export function checkVisionWeights(config: BackboneConfig, weights: Weights, kind: VisionGraphKind): void {
-  if (kind === "vision_coarse" && !config.coarse_to_fine) {
-    throw new ModelError("config.json", "vision_coarse needs coarse_to_fine in config.json");
+  if ((kind === "vision_coarse" || kind === "vision_c2f") && !config.coarse_to_fine) {
+    throw new ModelError("config.json", `${kind} needs coarse_to_fine in config.json`);
   }
   for (const spec of visionGraphTensors(config, kind)) {
     const t = weights.get(spec.name);
@@ -55,15 +82,55 @@ function tensor(weights: Weights, name: string): Float32Array {
   return t;
 }
 
+/**
+ * Initializers made once per tensor name, so a graph that runs a layer twice (the coarse and
+ * the fine pass of `vision_c2f`) holds one copy of its weights.
+ */
+class Params {
+  private readonly made = new Map<string, string>();
+  constructor(readonly g: GraphBuilder, private readonly weights: Weights) {}
+
+  tensor(name: string, dims: readonly number[]): string {
+    return this.once(name, () => this.g.initializer(name, tensor(this.weights, name), dims));
+  }
+
+  /** y = x Wᵀ + b for the PyTorch-layout `${name}.weight` [out, in] (stored transposed) and `${name}.bias`. */
+  linear(x: string, name: string, outDim: number, inDim: number): string {
+    const wt = this.once(`${name}.weight_t`, () =>
+      this.g.initializer(`${name}.weight_t`, transpose2d(tensor(this.weights, `${name}.weight`), outDim, inDim), [inDim, outDim]));
+    return this.g.add(this.g.matmul(x, wt), this.tensor(`${name}.bias`, [outDim]));
+  }
+
+  private once(name: string, make: () => string): string {
+    let v = this.made.get(name);
+    if (v === undefined) {
+      v = make();
+      this.made.set(name, v);
+    }
+    return v;
+  }
+}
+
+export interface VisionGraphOptions {
+  /**
+   * `vision_coarse` only: leading blocks per branch run at the coarse scale (clipped to each
+   * branch's depth), then the branch's final LayerNorm. Default: `coarseDepthOf(config)`.
+   */
+  readonly coarseDepth?: number;
+}
+
 /** The `vision` graph (fine grid, `pos_embed`) or, with `coarse`, `vision_coarse` (`pos_embed_coarse`). */
-export function buildVisionGraph(config: BackboneConfig, weights: Weights, coarse = false): GraphBuilder {
+export function buildVisionGraph(config: BackboneConfig, weights: Weights, coarse = false, opts: VisionGraphOptions = {}): GraphBuilder {
   const kind: VisionGraphKind = coarse ? "vision_coarse" : "vision";
   checkVisionWeights(config, weights, kind);
   const s = backboneSizes(config);
   const g = new GraphBuilder(kind);
+  const p = new Params(g, weights);
   const patches = g.input("patches", "float", ["B", "T", s.patchDim]);
   const positions = g.input("positions", "int64", ["T"]);
-  const outs = config.encoders.map((e) => vitBranch(g, e, weights, patches, positions, s.patchDim, coarse ? s.coarsePatches : s.patches, coarse));
+  const depth = coarse ? coarseDepthOf(config, opts.coarseDepth) : Infinity;
+  const outs = config.encoders.map((e) =>
+    vitBranch(p, e, patches, s.patchDim, positionGather(p, e, coarse ? s.coarsePatches : s.patches, coarse, positions), depth));
   g.output("features", "float", ["B", "T", s.featureWidth], g.concat(outs, -1));
   return g;
 }
@@ -73,55 +140,126 @@ export function buildProjectorGraph(config: BackboneConfig, weights: Weights): G
   checkVisionWeights(config, weights, "projector");
   const s = backboneSizes(config);
   const g = new GraphBuilder("projector");
+  const p = new Params(g, weights);
   const features = g.input("features", "float", ["B", "T", s.featureWidth]);
   const pool = g.input("pool", "float", ["B", "cells", "T"]);
-  const pooled = g.matmul(pool, features);
-  const h = config.projector.hidden;
-  const y1 = g.linear(pooled, "projector.fc1", tensor(weights, "projector.fc1.weight"), h, s.featureWidth, tensor(weights, "projector.fc1.bias"));
-  const y2 = g.linear(gelu(g, y1), "projector.fc2", tensor(weights, "projector.fc2.weight"), config.d_model, h, tensor(weights, "projector.fc2.bias"));
-  g.output("tokens", "float", ["B", "cells", config.d_model], y2);
+  g.output("tokens", "float", ["B", "cells", config.d_model], projector(p, config, g.matmul(pool, features), s.featureWidth));
   return g;
 }
 
-function vitBranch(
-  g: GraphBuilder,
-  e: EncoderBranchConfig,
-  weights: Weights,
-  patches: string,
-  positions: string,
-  patchDim: number,
-  gridPatches: number,
-  coarse: boolean,
-): string {
+/** `vision_projector`: `vision` then `projector` in one run (the full path's two graphs fused). */
+export function buildVisionProjectorGraph(config: BackboneConfig, weights: Weights): GraphBuilder {
+  checkVisionWeights(config, weights, "vision_projector");
+  const s = backboneSizes(config);
+  const g = new GraphBuilder("vision_projector");
+  const p = new Params(g, weights);
+  const patches = g.input("patches", "float", ["B", "T", s.patchDim]);
+  const positions = g.input("positions", "int64", ["T"]);
+  const pool = g.input("pool", "float", ["B", "cells", "T"]);
+  const outs = config.encoders.map((e) => vitBranch(p, e, patches, s.patchDim, positionGather(p, e, s.patches, false, positions), Infinity));
+  const features = g.concat(outs, -1);
+  g.output("tokens", "float", ["B", "cells", config.d_model], projector(p, config, g.matmul(pool, features), s.featureWidth));
+  return g;
+}
+
+export interface CoarseToFineGraphOptions {
+  /** Default: the config's coarse_to_fine.keep_ratio. */
+  readonly keepRatio?: number;
+  /** Default: `coarseDepthOf(config)`. */
+  readonly coarseDepth?: number;
+}
+
+/** `vision_c2f`: the whole coarse-to-fine encoder in one run (see the file comment). */
+export function buildCoarseToFineGraph(config: BackboneConfig, weights: Weights, opts: CoarseToFineGraphOptions = {}): GraphBuilder {
+  checkVisionWeights(config, weights, "vision_c2f");
+  const keepRatio = opts.keepRatio ?? config.coarse_to_fine?.keep_ratio ?? NaN;
+  if (!(keepRatio > 0 && keepRatio <= 1)) throw new ModelError("config.json", `coarse_to_fine.keep_ratio must be in (0, 1], got ${keepRatio}`);
+  const depth = coarseDepthOf(config, opts.coarseDepth);
+  const s = backboneSizes(config);
+  const P = s.patches, Tc = s.coarsePatches, C = s.featureWidth, h = s.coarseGridSide;
+  const K = keptPatchCount(P, keepRatio);
+  const g = new GraphBuilder("vision_c2f");
+  const p = new Params(g, weights);
+  const fine = g.input("patches", "float", ["B", P, s.patchDim]);
+  const coarse = g.input("coarse_patches", "float", ["B", Tc, s.patchDim]);
+
+  // Coarse scale: every coarse patch at its own position, so the position embedding is added whole.
+  const coarseOuts = config.encoders.map((e) =>
+    vitBranch(p, e, coarse, s.patchDim, (x) => g.add(x, p.tensor(`vision.${e.name}.pos_embed_coarse`, [Tc, e.width])), depth));
+  const coarseFeatures = g.concat(coarseOuts, -1); // [B, Tc, C]
+
+  // Keep scores [B, Tc, 4] → fine-grid order: child k = (dy, dx) of coarse (cy, cx) is fine
+  // (2cy + dy, 2cx + dx), i.e. [B, cy, cx, dy, dx] → [B, cy, dy, cx, dx].
+  const childScores = p.linear(coarseFeatures, "c2f.score", 4, C);
+  const grid = g.reshape(g.transpose(g.reshape(childScores, [0, h, h, 2, 2]), [0, 1, 3, 2, 4]), [0, P]);
+  const scores = g.op("Where", [g.op("IsNaN", [grid]), g.floats(-Infinity), grid]);
+  // ORT's TopK breaks ties to the lower index (as CoarseToFineSelector); a second TopK on the
+  // indices puts the kept patches in raster order, as the full path has them.
+  const [, best] = g.node("TopK", [scores, g.ints([K])], 2, { axis: -1, largest: 1, sorted: 1 });
+  const [kept] = g.node("TopK", [best, g.ints([K])], 2, { axis: -1, largest: 0, sorted: 1 });
+
+  const keptPatches = g.op("GatherND", [fine, g.unsqueeze(kept, [2])], { batch_dims: 1 }); // [B, K, 3p²]
+  const fineOuts = config.encoders.map((e) =>
+    vitBranch(p, e, keptPatches, s.patchDim, (x) => g.add(x, g.op("Gather", [p.tensor(`vision.${e.name}.pos_embed`, [P, e.width]), kept], { axis: 0 })), Infinity));
+  const fineFeatures = g.concat(fineOuts, -1); // [B, K, C]
+
+  // pool [B, cells, K]: 1/count where kept patch t lies in cell r; empty cells get a zero row.
+  const cellOfPatch = g.constant(BigInt64Array.from(patchCells(config), (c) => BigInt(c)), [P], "cell_of_patch");
+  const cellIds = g.unsqueeze(g.op("Gather", [cellOfPatch, kept], { axis: 0 }), [1]); // [B, 1, K]
+  const cellRange = g.constant(BigInt64Array.from({ length: s.visualTokens }, (_, i) => BigInt(i)), [s.visualTokens, 1], "cell_range");
+  const member = g.op("Cast", [g.op("Equal", [cellIds, cellRange])], { to: 1 }); // [B, cells, K] float
+  const counts = g.reduceSum(member, [2], true); // [B, cells, 1]
+  const pool = g.op("Div", [member, g.op("Max", [counts, g.floats(1)])]);
+  const tokens = projector(p, config, g.matmul(pool, fineFeatures), C);
+
+  g.output("tokens", "float", ["B", s.visualTokens, config.d_model], tokens);
+  g.output("cell_counts", "float", ["B", s.visualTokens], g.squeeze(counts, [2]));
+  g.output("kept", "int64", ["B", K], kept);
+  g.output("scores", "float", ["B", P], scores);
+  return g;
+}
+
+/** Adds each token's position embedding, picked by the `positions` input. */
+function positionGather(p: Params, e: EncoderBranchConfig, gridPatches: number, coarse: boolean, positions: string): (x: string) => string {
+  const name = coarse ? `vision.${e.name}.pos_embed_coarse` : `vision.${e.name}.pos_embed`;
+  return (x) => p.g.add(x, p.g.op("Gather", [p.tensor(name, [gridPatches, e.width]), positions], { axis: 0 }));
+}
+
+function projector(p: Params, config: BackboneConfig, pooled: string, featureWidth: number): string {
+  const h = config.projector.hidden;
+  const y1 = p.linear(pooled, "projector.fc1", h, featureWidth);
+  return p.linear(gelu(p.g, y1), "projector.fc2", config.d_model, h);
+}
+
+/** One branch: patch embedding, `addPosition`, the first `depth` blocks (all with Infinity), final LayerNorm. */
+function vitBranch(p: Params, e: EncoderBranchConfig, patches: string, patchDim: number, addPosition: (x: string) => string, depth: number): string {
+  const g = p.g;
   const v = `vision.${e.name}`;
   const w = e.width;
   // Conv2d [w, 3, p, p] with stride p on a (c, y, x)-flattened patch is the linear [w, 3p²].
-  let x = g.linear(patches, `${v}.patch_embed`, tensor(weights, `${v}.patch_embed.weight`), w, patchDim, tensor(weights, `${v}.patch_embed.bias`));
-  const peName = coarse ? `${v}.pos_embed_coarse` : `${v}.pos_embed`;
-  const pe = g.initializer(peName, tensor(weights, peName), [gridPatches, w]);
-  x = g.add(x, g.op("Gather", [pe, positions], { axis: 0 }));
-  for (let i = 0; i < e.depth; i++) {
+  let x = addPosition(p.linear(patches, `${v}.patch_embed`, w, patchDim));
+  const blocks = Math.min(e.depth, depth);
+  for (let i = 0; i < blocks; i++) {
     const k = `${v}.blocks.${i}`;
-    const h1 = layerNorm(g, x, `${k}.norm1`, weights, w);
-    x = g.add(x, attention(g, h1, k, weights, w, e.heads));
-    const h2 = layerNorm(g, x, `${k}.norm2`, weights, w);
+    const h1 = layerNorm(p, x, `${k}.norm1`, w);
+    x = g.add(x, attention(p, h1, k, w, e.heads));
+    const h2 = layerNorm(p, x, `${k}.norm2`, w);
     const hidden = w * e.mlp_ratio;
-    const m1 = g.linear(h2, `${k}.mlp.fc1`, tensor(weights, `${k}.mlp.fc1.weight`), hidden, w, tensor(weights, `${k}.mlp.fc1.bias`));
-    x = g.add(x, g.linear(gelu(g, m1), `${k}.mlp.fc2`, tensor(weights, `${k}.mlp.fc2.weight`), w, hidden, tensor(weights, `${k}.mlp.fc2.bias`)));
+    const m1 = p.linear(h2, `${k}.mlp.fc1`, hidden, w);
+    x = g.add(x, p.linear(gelu(g, m1), `${k}.mlp.fc2`, w, hidden));
   }
-  return layerNorm(g, x, `${v}.norm`, weights, w);
+  return layerNorm(p, x, `${v}.norm`, w);
 }
 
-function layerNorm(g: GraphBuilder, x: string, name: string, weights: Weights, w: number): string {
-  const scale = g.initializer(`${name}.weight`, tensor(weights, `${name}.weight`), [w]);
-  const bias = g.initializer(`${name}.bias`, tensor(weights, `${name}.bias`), [w]);
-  return g.op("LayerNormalization", [x, scale, bias], { axis: -1, epsilon: float(VISION_LN_EPS) });
+function layerNorm(p: Params, x: string, name: string, w: number): string {
+  return p.g.op("LayerNormalization", [x, p.tensor(`${name}.weight`, [w]), p.tensor(`${name}.bias`, [w])], { axis: -1, epsilon: float(VISION_LN_EPS) });
 }
 
 /** Multi-head self-attention over all tokens given (no mask), then the output projection. */
-function attention(g: GraphBuilder, x: string, k: string, weights: Weights, w: number, heads: number): string {
+function attention(p: Params, x: string, k: string, w: number, heads: number): string {
+  const g = p.g;
   const dh = w / heads;
-  const qkv = g.linear(x, `${k}.attn.qkv`, tensor(weights, `${k}.attn.qkv.weight`), 3 * w, w, tensor(weights, `${k}.attn.qkv.bias`));
+  const qkv = p.linear(x, `${k}.attn.qkv`, 3 * w, w);
   // [B, T, 3w] → [B, T, 3, H, dh] → [3, B, H, T, dh]; 0 in Reshape keeps B and T symbolic.
   const split = g.transpose(g.reshape(qkv, [0, 0, 3, heads, dh]), [2, 0, 3, 1, 4]);
   const q = g.mul(g.pick(split, 0, 0), g.floats(1 / Math.sqrt(dh)));
@@ -129,11 +267,15 @@ function attention(g: GraphBuilder, x: string, k: string, weights: Weights, w: n
   const val = g.pick(split, 0, 2);
   const att = g.op("Softmax", [g.matmul(q, kT)], { axis: -1 });
   const o = g.reshape(g.transpose(g.matmul(att, val), [0, 2, 1, 3]), [0, 0, w]);
-  return g.linear(o, `${k}.attn.proj`, tensor(weights, `${k}.attn.proj.weight`), w, w, tensor(weights, `${k}.attn.proj.bias`));
+  return p.linear(o, `${k}.attn.proj`, w, w);
 }
 
-/** GELU, erf form (opset 17 has no Gelu op): 0.5 · x · (1 + erf(x / √2)). */
+/**
+ * GELU, erf form (opset 17 has no Gelu op): x · 0.5 · (1 + erf(x / √2)), written in the
+ * shape onnxruntime's GeluFusion matches (Div by √2, Mul by 0.5 last), so it runs as one
+ * Gelu kernel instead of five element-wise passes.
+ */
 function gelu(g: GraphBuilder, x: string): string {
-  const e = g.op("Erf", [g.mul(x, g.floats(Math.SQRT1_2))]);
-  return g.mul(g.mul(x, g.floats(0.5)), g.add(e, g.floats(1)));
+  const e = g.op("Erf", [g.op("Div", [x, g.floats(Math.SQRT2)])]);
+  return g.mul(g.mul(x, g.add(e, g.floats(1))), g.floats(0.5));
 }

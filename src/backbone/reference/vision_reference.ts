@@ -2,14 +2,19 @@ import { InvalidInputError } from "../../errors.js";
 import { backboneSizes, type BackboneConfig, type EncoderBranchConfig } from "../config.js";
 import type { Weights } from "../tensor_names.js";
 import { checkVisionWeights, VISION_LN_EPS, type VisionGraphKind } from "../graphs/vision_graphs.js";
+import { coarseDepthOf, CoarseToFineSelector, layoutC2fTokens } from "../coarse_to_fine.js";
 
 /**
- * Plain TypeScript forward passes of the `vision`, `vision_coarse` and `projector` graphs,
+ * Plain TypeScript forward passes of the `vision`, `vision_coarse` and `projector` graphs (and
+ * of coarse-to-fine as a whole, which `vision_c2f` fuses),
  * written straight from models/README.md ("The forward pass") and computed in float64: the
  * ground truth the ONNX graphs are tested against. Not for the hot path.
  */
 
-/** `features` [B, T, C] for `patches` [B, T, 3p²] at grid `positions` [T] (fine, or coarse with `coarse`). */
+/**
+ * `features` [B, T, C] for `patches` [B, T, 3p²] at grid `positions` [T] (fine, or coarse with
+ * `coarse`, running the first `coarseDepth` blocks per branch: default `coarseDepthOf(config)`).
+ */
 export function visionReference(
   config: BackboneConfig,
   weights: Weights,
@@ -17,6 +22,7 @@ export function visionReference(
   batch: number,
   positions: ArrayLike<number | bigint>,
   coarse = false,
+  coarseDepth?: number,
 ): Float32Array {
   const kind: VisionGraphKind = coarse ? "vision_coarse" : "vision";
   checkVisionWeights(config, weights, kind);
@@ -35,9 +41,10 @@ export function visionReference(
   }
   const C = s.featureWidth;
   const out = new Float32Array(batch * T * C);
+  const depth = coarse ? coarseDepthOf(config, coarseDepth) : Infinity;
   let offset = 0;
   for (const e of config.encoders) {
-    const x = branch(e, weights, patches, batch, T, D, pos, coarse);
+    const x = branch(e, weights, patches, batch, T, D, pos, coarse, depth);
     const w = e.width;
     for (let r = 0; r < batch * T; r++) for (let o = 0; o < w; o++) out[r * C + offset + o] = x[r * w + o];
     offset += w;
@@ -80,6 +87,59 @@ export function projectorReference(
   return Float32Array.from(y2);
 }
 
+export interface CoarseToFineReference {
+  /** Kept fine patches, ascending. */
+  readonly kept: number[];
+  /** [P] keep scores, fine-grid order (NaN as −Infinity). */
+  readonly scores: Float32Array;
+  /** [cells] kept patches per pooling cell. */
+  readonly counts: Float32Array;
+  /** [T, d_model] the frame's visual tokens: non-empty cells in order, then the merge token if any patch was merged. */
+  readonly tokens: Float32Array;
+}
+
+/**
+ * One frame through coarse-to-fine as models/README.md writes it (no question): the coarse
+ * scale encoded (first `coarseDepth` blocks), scored and selected by CoarseToFineSelector,
+ * the kept patches encoded, pooled per cell and projected, the merge token appended. What the
+ * `vision_c2f` graph and the two-graph path must both give.
+ */
+export function coarseToFineReference(
+  config: BackboneConfig,
+  weights: Weights,
+  finePatches: Float32Array,
+  coarsePatches: Float32Array,
+  keepRatio?: number,
+  coarseDepth?: number,
+): CoarseToFineReference {
+  const s = backboneSizes(config);
+  const coarseFeatures = visionReference(config, weights, coarsePatches, 1, range(s.coarsePatches), true, coarseDepth);
+  const sel = new CoarseToFineSelector(config, weights, keepRatio).select(coarseFeatures);
+  const K = sel.keptCount;
+  const kept = Array.from(sel.keptIndex.subarray(0, K));
+  const features = visionReference(config, weights, sel.gatherPatches(finePatches).slice(), 1, kept);
+  const cellTokens = projectorReference(config, weights, features, sel.pool.slice(0, sel.cells * K), 1, K, sel.cells);
+  const counts = new Float32Array(s.visualTokens);
+  for (const i of kept) counts[cellOfPatch(config, i)]++;
+  // Cell rows in full-grid order (empty rows unused), so layoutC2fTokens lays them out.
+  const d = config.d_model;
+  const full = new Float32Array(s.visualTokens * d);
+  for (let r = 0; r < sel.cells; r++) full.set(cellTokens.subarray(r * d, (r + 1) * d), sel.cellIndex[r] * d);
+  const tokens = new Float32Array((sel.cells + 1) * d);
+  const T = layoutC2fTokens(tokens, 0, full, counts, sel.mergeToken, sel.merged);
+  return { kept, scores: Float32Array.from(sel.scores), counts, tokens: tokens.slice(0, T * d) };
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function cellOfPatch(config: BackboneConfig, i: number): number {
+  const s = backboneSizes(config);
+  const tp = config.projector.token_pool;
+  return Math.floor(Math.floor(i / s.gridSide) / tp) * s.cellSide + Math.floor((i % s.gridSide) / tp);
+}
+
 function get(weights: Weights, name: string): Float32Array {
   const w = weights.get(name);
   if (!w) throw new Error(`unreachable: ${name} checked by checkVisionWeights`);
@@ -95,6 +155,7 @@ function branch(
   D: number,
   pos: readonly number[],
   coarse: boolean,
+  depth: number,
 ): Float64Array {
   const v = `vision.${e.name}`;
   const w = e.width;
@@ -107,7 +168,7 @@ function branch(
       for (let o = 0; o < w; o++) x[r + o] += pe[q + o];
     }
   }
-  for (let i = 0; i < e.depth; i++) {
+  for (let i = 0; i < Math.min(e.depth, depth); i++) {
     const k = `${v}.blocks.${i}`;
     const h1 = layerNorm(x, rows, w, get(weights, `${k}.norm1.weight`), get(weights, `${k}.norm1.bias`));
     const qkv = linear(h1, rows, w, get(weights, `${k}.attn.qkv.weight`), get(weights, `${k}.attn.qkv.bias`), 3 * w);
