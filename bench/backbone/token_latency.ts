@@ -2,7 +2,7 @@ import { pathToFileURL } from "node:url";
 import * as ort from "onnxruntime-node";
 import { backboneSizes, TINY_CONFIG, type BackboneConfig } from "../../src/backbone/config.js";
 import { randomWeights } from "../../src/backbone/random_init.js";
-import { buildMambaPrefill, buildMambaStep } from "../../src/backbone/graphs/mamba_graphs.js";
+import { buildMambaPrefill, buildMambaStep, PREFILL_BLOCK_SIZE, type PrefillOptions } from "../../src/backbone/graphs/mamba_graphs.js";
 import { buildTransformerStep, mambaLayerParams, transformerDims, transformerLayerParams, transformerWeights, type TransformerDims } from "../../src/backbone/graphs/transformer_baseline.js";
 import { mulberry32 } from "../../src/random/mulberry32.js";
 
@@ -45,6 +45,37 @@ export interface TokenLatencyResult {
   transformer_over_ssm_longest_batch1: number;
   /** mamba_prefill of one frame's visual tokens (batch 1), conv written both ways. */
   prefill_frame_ms: { tokens: number; conv_as_slices: number; conv_as_grouped_conv: number };
+  /** mamba_prefill's recurrence, per-token Scan vs blocked (default block size), side by side. */
+  prefill_recurrence: PrefillAbResult;
+  iters: number;
+}
+
+export interface PrefillAbOptions {
+  readonly config?: BackboneConfig;
+  /** Chunk lengths (default: one frame's visual tokens and four frames' worth). */
+  readonly tokens?: number[];
+  readonly batches?: number[];
+  /** Block sizes of the blocked form to measure (default: the builder's default only). */
+  readonly blockSizes?: number[];
+  readonly iters?: number;
+  /** One stream's starting state (default: random, scale 0.5); tiled over the batch. */
+  readonly state?: { conv: Float32Array; ssm: Float32Array };
+}
+
+export interface PrefillAbCase {
+  tokens: number;
+  batch: number;
+  /** Median ms of one run, old form (one Scan iteration per token). */
+  scan_per_token_ms: number;
+  /** Median ms per block size, blocked form. */
+  blocked_ms: Record<string, number>;
+  /** scan_per_token_ms / blocked_ms at the default block size. */
+  speedup_default: number;
+}
+
+export interface PrefillAbResult {
+  default_block_size: number;
+  cases: PrefillAbCase[];
   iters: number;
 }
 
@@ -158,6 +189,7 @@ export async function measureTokenLatency(opts: TokenLatencyOptions = {}): Promi
     ssm_flatness_batch1: 0,
     transformer_over_ssm_longest_batch1: 0,
     prefill_frame_ms: { tokens: 0, conv_as_slices: 0, conv_as_grouped_conv: 0 },
+    prefill_recurrence: { default_block_size: PREFILL_BLOCK_SIZE, cases: [], iters },
     iters,
   };
 
@@ -239,6 +271,7 @@ export async function measureTokenLatency(opts: TokenLatencyOptions = {}): Promi
     await burst(preConv, prefillFeeds, r > 0 ? convMs : null);
   }
   res.prefill_frame_ms = { tokens: T, conv_as_slices: median(slicesMs), conv_as_grouped_conv: median(convMs) };
+  res.prefill_recurrence = await measurePrefillAb({ config: c, iters, state: states.get(sorted[0]) });
 
   const ssm1 = Object.values(res.ssm_token_ms);
   if (ssm1.length > 0) {
@@ -249,9 +282,72 @@ export async function measureTokenLatency(opts: TokenLatencyOptions = {}): Promi
   return res;
 }
 
+/**
+ * mamba_prefill's recurrence written both ways (PrefillOptions.recurrence), every case's
+ * sessions measured in one loop: bursts rotate over (tokens, batch) cases and, within a case,
+ * the old form and each block size take turns, so machine load hits them alike. Medians.
+ */
+export async function measurePrefillAb(opts: PrefillAbOptions = {}): Promise<PrefillAbResult> {
+  const c = opts.config ?? TINY_CONFIG;
+  const sizes = backboneSizes(c);
+  const E = sizes.dInner;
+  const D = c.d_model;
+  const tokens = opts.tokens ?? [sizes.visualTokens, 4 * sizes.visualTokens];
+  const batches = opts.batches ?? [1, 8];
+  const blockSizes = opts.blockSizes ?? [PREFILL_BLOCK_SIZE];
+  const iters = opts.iters ?? 30;
+  const w = randomWeights(c, 1);
+  const state = opts.state ?? { conv: randomFill(sizes.convStateFloats, 8, 0.5), ssm: randomFill(sizes.ssmStateFloats, 9, 0.5) };
+  const variants: { key: string; opts: PrefillOptions }[] = [
+    { key: "scan_per_token", opts: { recurrence: "scan_per_token" } },
+    ...blockSizes.map((k) => ({ key: String(k), opts: { recurrence: "blocked", blockSize: k } as const })),
+  ];
+  const sessions = await Promise.all(variants.map((v) => ort.InferenceSession.create(buildMambaPrefill(c, w, v.opts), OPTS)));
+  const cases = tokens.flatMap((T) => batches.map((B) => ({
+    T,
+    B,
+    feeds: {
+      embeds: new ort.Tensor("float32", randomFill(B * T * D, 7, 0.05), [B, T, D]),
+      conv_state: new ort.Tensor("float32", tile(state.conv, B), [B, c.n_layer, E, c.d_conv]),
+      ssm_state: new ort.Tensor("float32", tile(state.ssm, B), [B, c.n_layer, E, c.d_state]),
+    },
+    ms: variants.map(() => [] as number[]),
+  })));
+  const rounds = Math.ceil(iters / (BURST - 1)) + 1;
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < cases.length; i++) {
+      const cs = cases[(i + r) % cases.length];
+      // The variant order rotates too: no form always runs right after another's cache traffic.
+      for (let v = 0; v < variants.length; v++) {
+        const vi = (v + r) % variants.length;
+        await burst(sessions[vi], cs.feeds, r > 0 ? cs.ms[vi] : null);
+      }
+    }
+  }
+  await Promise.all(sessions.map((s) => s.release()));
+  const defaultIndex = variants.findIndex((v) => v.key === String(PREFILL_BLOCK_SIZE));
+  return {
+    default_block_size: PREFILL_BLOCK_SIZE,
+    iters,
+    cases: cases.map((cs) => {
+      const old = median(cs.ms[0]);
+      return {
+        tokens: cs.T,
+        batch: cs.B,
+        scan_per_token_ms: old,
+        blocked_ms: Object.fromEntries(variants.slice(1).map((v, i) => [v.key, median(cs.ms[i + 1])])),
+        speedup_default: defaultIndex > 0 ? old / median(cs.ms[defaultIndex]) : Number.NaN,
+      };
+    }),
+  };
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const iters = Number(process.env.ITERS ?? 30);
-  measureTokenLatency({ iters }).then(
+  // --prefill-only: just the recurrence A/B, with BLOCK_SIZES (comma list) swept.
+  const blockSizes = process.env.BLOCK_SIZES?.split(",").map(Number);
+  const job: Promise<unknown> = process.argv.includes("--prefill-only") ? measurePrefillAb({ iters, blockSizes }) : measureTokenLatency({ iters });
+  job.then(
     (r) => console.log(JSON.stringify(r)),
     (e: unknown) => {
       console.error(e);

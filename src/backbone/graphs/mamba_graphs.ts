@@ -1,7 +1,7 @@
 import { backboneSizes, type BackboneConfig } from "../config.js";
 import { ModelError } from "../../errors.js";
 import type { Weights } from "../tensor_names.js";
-import { GraphBuilder, SLICE_END } from "../onnx/graph_builder.js";
+import { GraphBuilder, SLICE_END, transpose2d } from "../onnx/graph_builder.js";
 
 /**
  * The Mamba language-model graphs of models/README.md ("Graphs"): `mamba_step`,
@@ -308,11 +308,13 @@ function blockedRecurrence(g: GraphBuilder, lw: LayerWeights, d: Dims, bp: Block
   const dt = softplus(g, g.linear(delta, `${p}.dt_proj`, lw.dtW, d.E, d.R, lw.dtB));
   const Bm = g.linear(xc, `${p}.x_proj_B`, lw.xB, d.N, d.E);
   const Cm = g.linear(xc, `${p}.x_proj_C`, lw.xC, d.N, d.E);
-  const A = g.initializer(`${p}.A`, lw.A, [d.E, d.N]);
-  // [T, B, ·] → zero-padded [T/k, k, B, E, 1] (Δ, Δ·x) or [T/k, k, B, 1, N] (B, C): the
-  // trailing unit axes make every per-token product below a plain broadcast.
-  const shapeE = g.concat([g.ints([-1, k]), bp.B, g.ints([d.E, 1])], 0);
-  const shapeN = g.concat([g.ints([-1, k]), bp.B, g.ints([1, d.N])], 0);
+  // State-major inside, [·, N, E]: every broadcast below then runs over E-long (512) rows.
+  // In the contract's [·, E, N] order ORT's broadcasting Mul walks N-long (16) spans, one
+  // kernel call each: that, not the Scan, was most of the per-token form's elementwise time.
+  const At = g.initializer(`${p}.A_t`, transpose2d(lw.A, d.E, d.N), [d.N, d.E]);
+  // [T, B, ·] → zero-padded [T/k, k, B, 1, E] (Δ, Δ·x) or [T/k, k, B, N, 1] (B, C).
+  const shapeE = g.concat([g.ints([-1, k]), bp.B, g.ints([1, d.E])], 0);
+  const shapeN = g.concat([g.ints([-1, k]), bp.B, g.ints([d.N, 1])], 0);
   const blocked = (v: string, shape: string): string => g.op("Reshape", [g.op("Pad", [v, bp.pads]), shape]);
   const dtB = blocked(dt, shapeE);
   const uB = blocked(g.mul(dt, xc), shapeE);
@@ -323,24 +325,25 @@ function blockedRecurrence(g: GraphBuilder, lw: LayerWeights, d: Dims, bp: Block
   const us = split(uB);
   const bs = split(bB);
   const cs = split(cB);
-  // Per token j of every block: a_j = exp(Δ_j ⊗ A), b_j = (Δ_j·x_j) ⊗ B_j, each [T/k, 1, B, E, N].
+  // Per token j of every block: a_j = exp(Δ_j ⊗ A), b_j = (Δ_j·x_j) ⊗ B_j, each [T/k, 1, B, N, E].
   const a: string[] = [];
   const b: string[] = [];
   for (let j = 0; j < k; j++) {
-    a.push(g.op("Exp", [g.mul(dts[j], A)]));
+    a.push(g.op("Exp", [g.mul(dts[j], At)]));
     b.push(g.mul(us[j], bs[j]));
   }
   let q = b[0];
   for (let j = 1; j < k; j++) q = g.add(g.mul(a[j], q), b[j]);
-  const pk = g.op("Exp", [g.mul(g.reduceSum(dtB, [1], true), A)]);
-  // Scan over axis 0 (blocks) of [T/k, B, E, N]; the squeezes are views.
-  const { final, starts } = scanBlocks(g, p, h0, g.squeeze(pk, [1]), g.squeeze(q, [1]));
-  let h = g.unsqueeze(starts, [1]);
+  const pk = g.op("Exp", [g.mul(g.reduceSum(dtB, [1], true), At)]);
+  // Scan over axis 0 (blocks) of [T/k, B, N, E]; the squeezes are views.
+  const scanned = scanBlocks(g, p, g.transpose(h0, [0, 2, 1]), g.squeeze(pk, [1]), g.squeeze(q, [1]));
+  let h = g.unsqueeze(scanned.starts, [1]);
   const reads: string[] = [];
   for (let j = 0; j < k; j++) {
     h = g.add(g.mul(a[j], h), b[j]);
-    reads.push(g.reduceSum(g.mul(h, cs[j]), [4], false));
+    reads.push(g.reduceSum(g.mul(h, cs[j]), [3], false));
   }
+  const final = g.transpose(scanned.final, [0, 2, 1]);
   // [T/k, k, B, E] → [T + pad, B, E] → the T real tokens.
   const yPadded = g.op("Reshape", [g.concat(reads, 1), g.concat([g.ints([-1]), bp.B, g.ints([d.E])], 0)]);
   const yC = g.op("Slice", [yPadded, g.ints([0]), bp.T, g.ints([0])]);
