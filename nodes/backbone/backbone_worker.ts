@@ -7,10 +7,10 @@ import { backboneSizes, TINY_CONFIG, type BackboneConfig, type BackboneSizes } f
 import { parameterCount, type Weights } from "../../src/backbone/tensor_names.js";
 import { StateArena, consecutiveRuns } from "../../src/backbone/state_arena.js";
 import { ImagePreprocessor } from "../../src/backbone/image_preprocess.js";
-import { CoarseToFineSelector, fullImagePool } from "../../src/backbone/coarse_to_fine.js";
+import { CoarseToFineSelector, fullImagePool, layoutC2fTokens } from "../../src/backbone/coarse_to_fine.js";
 import { randomWeights } from "../../src/backbone/random_init.js";
 import { buildDecode, buildLmHead, buildMambaPrefill } from "../../src/backbone/graphs/mamba_graphs.js";
-import { buildProjectorGraph, buildVisionGraph } from "../../src/backbone/graphs/vision_graphs.js";
+import { buildCoarseToFineGraph, buildProjectorGraph, buildVisionGraph } from "../../src/backbone/graphs/vision_graphs.js";
 import { serializeModel } from "../../src/backbone/onnx/onnx_model.js";
 import { BackboneTokenizer, checkTokenizerFits } from "../../src/backbone/tokenizer.js";
 import { defaultTokenizerJson } from "../../src/backbone/byte_tokenizer.js";
@@ -128,7 +128,7 @@ export function toWire(e: unknown): WireError {
 
 // ---- the engine ----
 
-export type GraphName = "vision" | "vision_coarse" | "projector" | "mamba_prefill" | "lm_head" | "decode";
+export type GraphName = "vision" | "vision_c2f" | "projector" | "mamba_prefill" | "lm_head" | "decode";
 
 /** The graphs the runtime runs, built from the config and weights at load time (models/README.md). */
 function buildBackboneGraphs(config: BackboneConfig, weights: Weights, coarseToFine: boolean): [GraphName, Uint8Array][] {
@@ -139,7 +139,9 @@ function buildBackboneGraphs(config: BackboneConfig, weights: Weights, coarseToF
     ["lm_head", buildLmHead(config, weights)],
     ["decode", buildDecode(config, weights)],
   ];
-  if (coarseToFine) out.push(["vision_coarse", serializeModel(buildVisionGraph(config, weights, true))]);
+  // Coarse-to-fine is one run per batch (coarse encoder, selection, kept patches, projector);
+  // coarse_to_fine.coarse_depth, when the config carries it, reaches the graph via coarseDepthOf.
+  if (coarseToFine) out.push(["vision_c2f", serializeModel(buildCoarseToFineGraph(config, weights))]);
   return out;
 }
 
@@ -173,8 +175,13 @@ class Engine {
   private readonly ssmIn: Float32Array;
   private readonly convOut: Float32Array;
   private readonly ssmOut: Float32Array;
-  private readonly coarseFeatures: Float32Array;
+  // vision_c2f feeds and outputs (empty without coarse-to-fine).
+  private readonly coarsePatches: Float32Array;
+  private readonly cellCounts: Float32Array;
+  private readonly keptOut: BigInt64Array;
+  private readonly scoresOut: Float32Array;
   private readonly c2fTokens: Float32Array;
+  private readonly c2fTokenCount: Int32Array;
   private readonly questionEmbeds: Float32Array;
   private readonly logits: Float32Array;
   private readonly tokenIn = new BigInt64Array(1);
@@ -214,8 +221,13 @@ class Engine {
     this.ssmIn = new Float32Array(B * s.ssmStateFloats);
     this.convOut = new Float32Array(B * s.convStateFloats);
     this.ssmOut = new Float32Array(B * s.ssmStateFloats);
-    this.coarseFeatures = new Float32Array(this.c2f ? B * s.coarsePatches * s.featureWidth : 0);
-    this.c2fTokens = new Float32Array(this.c2f ? (s.visualTokens + 1) * config.d_model : 0);
+    const c2f = this.c2f !== null;
+    this.coarsePatches = new Float32Array(c2f ? B * s.coarsePatches * s.patchDim : 0);
+    this.cellCounts = new Float32Array(c2f ? B * s.visualTokens : 0);
+    this.keptOut = new BigInt64Array(c2f && this.c2f ? B * this.c2f.keptCount : 0);
+    this.scoresOut = new Float32Array(c2f ? B * P : 0);
+    this.c2fTokens = new Float32Array(c2f ? B * (s.visualTokens + 1) * config.d_model : 0);
+    this.c2fTokenCount = new Int32Array(c2f ? B : 0);
     this.questionEmbeds = new Float32Array(MAX_QUESTION_TOKENS * config.d_model);
     this.logits = new Float32Array(config.vocab_size);
   }
@@ -292,7 +304,7 @@ class Engine {
     const s = this.sizes;
     await this.encodeFull(B);
     await this.prefillBatch(B, s.visualTokens, this.convIn, this.ssmIn);
-    if (this.c2f) await this.runVisionCoarse(B);
+    if (this.c2f) await this.runCoarseToFine(B);
     this.convIn.fill(0);
     this.ssmIn.fill(0);
   }
@@ -328,12 +340,20 @@ class Engine {
     );
   }
 
-  private async runVisionCoarse(B: number): Promise<void> {
+  /** `vision_c2f` on the first B members' fine (`patches`) and coarse patches: tokens per cell, counts, kept, scores. */
+  private async runCoarseToFine(B: number): Promise<void> {
+    const sel = this.c2f;
+    if (!sel) throw new SpatialRewardError("internal", "coarse-to-fine is off");
     const s = this.sizes;
-    const Tc = s.coarsePatches;
-    await this.session("vision_coarse").run(
-      { patches: this.f32(this.patches, [B, Tc, s.patchDim]), positions: new ort.Tensor("int64", this.positions.subarray(0, Tc), [Tc]) },
-      { features: this.f32(this.coarseFeatures, [B, Tc, s.featureWidth]) },
+    const K = sel.keptCount;
+    await this.session("vision_c2f").run(
+      { patches: this.f32(this.patches, [B, s.patches, s.patchDim]), coarse_patches: this.f32(this.coarsePatches, [B, s.coarsePatches, s.patchDim]) },
+      {
+        tokens: this.f32(this.tokens, [B, s.visualTokens, this.config.d_model]),
+        cell_counts: this.f32(this.cellCounts, [B, s.visualTokens]),
+        kept: new ort.Tensor("int64", this.keptOut.subarray(0, B * K), [B, K]),
+        scores: this.f32(this.scoresOut, [B, s.patches]),
+      },
     );
   }
 
@@ -380,7 +400,6 @@ class Engine {
     }
     members.sort((a, b) => a.slot - b.slot);
     const ok: { index: number; slot: number }[] = [];
-    const fine = this.c2f ? s.coarsePatches : P; // rows per member in the patches buffer
     for (const m of members) {
       const it = items[m.index];
       try {
@@ -392,12 +411,8 @@ class Engine {
           data: new Uint8Array(it.buffer, it.offset, it.length),
         });
         const b = ok.length;
-        if (this.c2f) {
-          this.patches.set(this.pre.coarsePatches, b * fine * s.patchDim);
-          this.stash(b, this.pre.patches);
-        } else {
-          this.patches.set(this.pre.patches, b * P * s.patchDim);
-        }
+        this.patches.set(this.pre.patches, b * P * s.patchDim);
+        if (this.c2f) this.coarsePatches.set(this.pre.coarsePatches, b * s.coarsePatches * s.patchDim);
         ok.push(m);
       } catch (e) {
         results[m.index] = failedFrame(items[m.index].id, e);
@@ -463,63 +478,71 @@ class Engine {
     }
   }
 
-  // Coarse-to-fine keeps the fine patches of every member until its coarse scores are known.
-  private fineStash: Float32Array = new Float32Array(0);
-  private stash(b: number, fine: Float32Array): void {
-    const n = fine.length;
-    if (this.fineStash.length < this.maxBatch * n) this.fineStash = new Float32Array(this.maxBatch * n);
-    this.fineStash.set(fine, b * n);
-  }
-
   /**
-   * Coarse-to-fine: the coarse scale is encoded for the whole batch in one run; each member then
-   * keeps its own patches, so the fine `vision`, the `projector` and the prefill run per member
-   * (their token counts differ), each on that member's slot alone.
+   * Coarse-to-fine: one `vision_c2f` run encodes the whole batch (coarse scale, keep scores,
+   * the top-K fine patches of each member, pooled and projected; no per-patch JavaScript), then
+   * each member's non-empty cells and merge token are laid out. Members with the same token
+   * count (the usual case: every cell keeps a patch) share one prefill run, like the full path;
+   * a member whose count differs is prefilled alone. `encodeMs` is the vision_c2f run (its
+   * projector included), `projectMs` the token layout.
    */
   private async framesCoarseToFine(ok: { index: number; slot: number }[]): Promise<{ encodeMs: number; projectMs: number; prefillMs: number; visualTokens: number; keptFraction: number }> {
     const sel = this.c2f;
     if (!sel) throw new SpatialRewardError("internal", "coarse-to-fine is off");
     const s = this.sizes;
-    const C = s.featureWidth;
     const d = this.config.d_model;
+    const cells = s.visualTokens;
     const B = ok.length;
-    let encodeMs = 0, projectMs = 0, prefillMs = 0, tokensTotal = 0;
-    let t = now();
-    await this.runVisionCoarse(B);
-    encodeMs += now() - t;
-    const K = sel.keptCount;
-    const fineN = s.patches * s.patchDim;
+    const t0 = now();
+    await this.runCoarseToFine(B);
+    const t1 = now();
+    const counts = this.cellCounts, nTokens = this.c2fTokenCount;
+    let same = true, tokensTotal = 0;
     for (let b = 0; b < B; b++) {
-      t = now();
-      sel.select(this.coarseFeatures.subarray(b * s.coarsePatches * C, (b + 1) * s.coarsePatches * C));
-      // Gather the kept fine patches of this member into row 0 of the patches buffer.
-      const src = this.fineStash.subarray(b * fineN, (b + 1) * fineN);
-      for (let k = 0; k < K; k++) {
-        const i = sel.keptIndex[k];
-        this.patches.set(src.subarray(i * s.patchDim, (i + 1) * s.patchDim), k * s.patchDim);
-      }
-      await this.session("vision").run(
-        { patches: this.f32(this.patches, [1, K, s.patchDim]), positions: new ort.Tensor("int64", sel.positions.subarray(0, K), [K]) },
-        { features: this.f32(this.features, [1, K, C]) },
-      );
-      const t2 = now();
-      encodeMs += t2 - t;
-      const cells = sel.cells;
-      await this.project(1, K, sel.pool, cells, this.c2fTokens);
-      let T = cells;
-      if (sel.merged > 0) {
-        this.c2fTokens.set(sel.mergeToken, cells * d);
-        T += 1;
-      }
-      const t3 = now();
-      projectMs += t3 - t2;
-      const slot = ok[b].slot;
-      await this.prefillBatch(1, T, this.arena.convView(slot), this.arena.ssmView(slot), this.c2fTokens);
-      this.scatter([slot]);
-      prefillMs += now() - t3;
-      tokensTotal += T;
+      let n = sel.merged > 0 ? 1 : 0;
+      for (let c = 0; c < cells; c++) if (counts[b * cells + c] > 0) n++;
+      nTokens[b] = n;
+      tokensTotal += n;
+      if (n !== nTokens[0]) same = false;
     }
-    return { encodeMs, projectMs, prefillMs, visualTokens: tokensTotal / B, keptFraction: K / s.patches };
+    const lay = (b: number, offset: number): number =>
+      layoutC2fTokens(this.c2fTokens, offset, this.tokens.subarray(b * cells * d, (b + 1) * cells * d), counts.subarray(b * cells, (b + 1) * cells), sel.mergeToken, sel.merged);
+    let projectMs = 0, prefillMs = 0;
+    if (same) {
+      const T = nTokens[0];
+      for (let b = 0; b < B; b++) lay(b, b * T * d);
+      const t2 = now();
+      const slots = ok.map((m) => m.slot);
+      const runs = consecutiveRuns(slots);
+      let conv: Float32Array, ssm: Float32Array;
+      if (runs.length === 1) {
+        conv = this.arena.convView(runs[0].first, B);
+        ssm = this.arena.ssmView(runs[0].first, B);
+      } else {
+        for (let b = 0; b < B; b++) {
+          this.convIn.set(this.arena.convView(slots[b]), b * s.convStateFloats);
+          this.ssmIn.set(this.arena.ssmView(slots[b]), b * s.ssmStateFloats);
+        }
+        conv = this.convIn;
+        ssm = this.ssmIn;
+      }
+      await this.prefillBatch(B, T, conv, ssm, this.c2fTokens);
+      this.scatter(slots);
+      projectMs = t2 - t1;
+      prefillMs = now() - t2;
+    } else {
+      for (let b = 0; b < B; b++) {
+        const t2 = now();
+        const T = lay(b, 0);
+        const t3 = now();
+        const slot = ok[b].slot;
+        await this.prefillBatch(1, T, this.arena.convView(slot), this.arena.ssmView(slot), this.c2fTokens);
+        this.scatter([slot]);
+        projectMs += t3 - t2;
+        prefillMs += now() - t3;
+      }
+    }
+    return { encodeMs: t1 - t0, projectMs, prefillMs, visualTokens: tokensTotal / B, keptFraction: sel.keptCount / s.patches };
   }
 
   /**
