@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
 import { backboneSizes, type BackboneConfig } from "../../../src/backbone/config.js";
 import { randomWeights } from "../../../src/backbone/random_init.js";
-import { buildDecode, buildLmHead, buildMambaPrefill, buildMambaStep } from "../../../src/backbone/graphs/mamba_graphs.js";
+import { buildDecode, buildLmHead, buildMambaPrefill, buildMambaStep, PREFILL_BLOCK_SIZE } from "../../../src/backbone/graphs/mamba_graphs.js";
 import { argmaxRows, referenceDecode, referenceLmHead, referenceMambaPrefill, referenceMambaStep } from "../../../src/backbone/reference/mamba_reference.js";
 import { ModelError } from "../../../src/errors.js";
 import { errors, f32, maxAbsDiff, randomArray, record, session, SMALL } from "./helpers.js";
@@ -150,6 +150,88 @@ describe("mamba graphs agree with themselves", () => {
     // The state must depend on the chunk: prefilling only the first 12 tokens gives another state.
     const partial = await prefill(pre, tokens(embeds, T, 0, 12), 12, conv, ssm);
     expect(maxAbsDiff(partial.ssm, one.ssm)).toBeGreaterThan(1e-4);
+  });
+});
+
+describe("mamba_prefill's blocked recurrence", () => {
+  const B = 2;
+
+  async function run(s: ort.InferenceSession, embeds: Float32Array, T: number, conv: Float32Array, ssm: Float32Array) {
+    const out = await s.run({ embeds: new ort.Tensor("float32", embeds, [B, T, D]), ...feeds(B, conv, ssm) });
+    return { hidden: f32(out.hidden), conv: f32(out.conv_state_out), ssm: f32(out.ssm_state_out) };
+  }
+
+  // T below, equal to, one past and between multiples of k, and 1: padding and the tail block.
+  for (const k of [1, 3, 4, 8]) {
+    it(`block size ${k} equals the token-by-token reference at T = 1, k − 1, k, k + 1, 2k + 3`, async () => {
+      const s = await session(buildMambaPrefill(SMALL, W, { recurrence: "blocked", blockSize: k }));
+      const lengths = [...new Set([1, Math.max(1, k - 1), k, k + 1, 2 * k + 3])];
+      for (const T of lengths) {
+        const { conv, ssm } = states(B, 90 + T);
+        const embeds = randomArray(B * T * D, 100 + T);
+        const out = await run(s, embeds, T, conv, ssm);
+        const ref = referenceMambaPrefill(SMALL, W, embeds, B, T, conv, ssm);
+        expect(record(`blocked.hidden`, maxAbsDiff(out.hidden, ref.hidden))).toBeLessThanOrEqual(TOL);
+        expect(record(`blocked.ssm_state`, maxAbsDiff(out.ssm, ref.ssmStateOut))).toBeLessThanOrEqual(TOL);
+        expect(record(`blocked.conv_state`, maxAbsDiff(out.conv, ref.convStateOut))).toBeLessThanOrEqual(TOL);
+        // The chunk must move the state, or a pass-through graph would pass.
+        expect(maxAbsDiff(ref.ssmStateOut, ssm)).toBeGreaterThan(1e-3);
+      }
+    });
+  }
+
+  it("is the default, and agrees with the per-token Scan form on a long chunk (several blocks)", async () => {
+    const T = 5 * PREFILL_BLOCK_SIZE + 3;
+    const blocked = await session(buildMambaPrefill(SMALL, W));
+    const perToken = await session(buildMambaPrefill(SMALL, W, { recurrence: "scan_per_token" }));
+    const explicit = await session(buildMambaPrefill(SMALL, W, { recurrence: "blocked", blockSize: PREFILL_BLOCK_SIZE }));
+    const { conv, ssm } = states(B, 110);
+    const embeds = randomArray(B * T * D, 111);
+    const a = await run(blocked, embeds, T, conv, ssm);
+    const b = await run(perToken, embeds, T, conv, ssm);
+    const e = await run(explicit, embeds, T, conv, ssm);
+    expect(record("blocked_vs_per_token.hidden", maxAbsDiff(a.hidden, b.hidden))).toBeLessThanOrEqual(TOL);
+    expect(record("blocked_vs_per_token.ssm_state", maxAbsDiff(a.ssm, b.ssm))).toBeLessThanOrEqual(TOL);
+    expect(record("blocked_vs_per_token.conv_state", maxAbsDiff(a.conv, b.conv))).toBeLessThanOrEqual(TOL);
+    // The default graph is the blocked one: the same bytes, the same outputs bit for bit.
+    expect(buildMambaPrefill(SMALL, W)).toEqual(buildMambaPrefill(SMALL, W, { recurrence: "blocked", blockSize: PREFILL_BLOCK_SIZE }));
+    expect(buildMambaPrefill(SMALL, W)).not.toEqual(buildMambaPrefill(SMALL, W, { recurrence: "scan_per_token" }));
+    expect(maxAbsDiff(a.hidden, e.hidden)).toBe(0);
+    expect(maxAbsDiff(a.ssm, e.ssm)).toBe(0);
+    const ref = referenceMambaPrefill(SMALL, W, embeds, B, T, conv, ssm);
+    expect(record("blocked.hidden", maxAbsDiff(a.hidden, ref.hidden))).toBeLessThanOrEqual(TOL);
+    expect(record("blocked.ssm_state", maxAbsDiff(a.ssm, ref.ssmStateOut))).toBeLessThanOrEqual(TOL);
+  });
+
+  it("padding steps leave the state unchanged: 1 + 2k tokens in two chunks (the first padded by k − 1) equal one pass", async () => {
+    const k = 4;
+    const s = await session(buildMambaPrefill(SMALL, W, { recurrence: "blocked", blockSize: k }));
+    const T = 2 * k + 1;
+    const { conv, ssm } = states(B, 120);
+    const embeds = randomArray(B * T * D, 121);
+    const one = await run(s, embeds, T, conv, ssm);
+    // 1 + (T − 1): the second chunk is a whole number of blocks, the first pads k − 1 steps.
+    const firstTok = new Float32Array(B * D);
+    const rest = new Float32Array(B * (T - 1) * D);
+    for (let b = 0; b < B; b++) {
+      firstTok.set(embeds.subarray(b * T * D, (b * T + 1) * D), b * D);
+      rest.set(embeds.subarray((b * T + 1) * D, (b + 1) * T * D), b * (T - 1) * D);
+    }
+    const first = await run(s, firstTok, 1, conv, ssm);
+    const two = await run(s, rest, T - 1, first.conv, first.ssm);
+    expect(record("blocked_chunks.hidden", maxAbsDiff(two.hidden, one.hidden))).toBeLessThanOrEqual(TOL);
+    expect(record("blocked_chunks.ssm_state", maxAbsDiff(two.ssm, one.ssm))).toBeLessThanOrEqual(TOL);
+    // And one token through the blocked graph is exactly one mamba_step's state, up to rounding.
+    const step = await session(buildMambaStep(SMALL, W));
+    const st = await step.run({ embeds: new ort.Tensor("float32", firstTok, [B, D]), ...feeds(B, conv, ssm) });
+    expect(record("blocked_T1_vs_step.ssm_state", maxAbsDiff(f32(st.ssm_state_out), first.ssm))).toBeLessThanOrEqual(TOL);
+    expect(record("blocked_T1_vs_step.hidden", maxAbsDiff(f32(st.hidden), first.hidden))).toBeLessThanOrEqual(TOL);
+  });
+
+  it("refuses a block size that is not a positive integer", () => {
+    for (const blockSize of [0, -2, 2.5, Number.NaN]) {
+      expect(() => buildMambaPrefill(SMALL, W, { blockSize })).toThrow(RangeError);
+    }
   });
 });
 
