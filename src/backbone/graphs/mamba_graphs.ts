@@ -215,8 +215,14 @@ export interface PrefillOptions {
   readonly blockSize?: number;
 }
 
-/** Measured in bench/backbone/token_latency.ts (prefill_frame_ms): see the commit message. */
-export const PREFILL_BLOCK_SIZE = 8;
+/**
+ * Measured with `node dist/bench/backbone/token_latency.js --prefill-only` (BLOCK_SIZES=4,7,8,16),
+ * TINY_CONFIG, one ORT thread: 7 was fastest at 49 and 196 tokens, batch 1 and 8 — a frame's
+ * 49 visual tokens are 7 whole blocks (8 pads 7 identity steps onto every frame), and 8 and 16
+ * were within 5–10% of it at 196 tokens. Smaller blocks pay more Scan iterations, larger ones
+ * more unrolled nodes.
+ */
+export const PREFILL_BLOCK_SIZE = 7;
 
 /**
  * `mamba_prefill`: embeds [B, T, D] + states → hidden [B, D] of the last token (after norm_f)
