@@ -217,10 +217,10 @@ export interface PrefillOptions {
 
 /**
  * Measured with `node dist/bench/backbone/token_latency.js --prefill-only` (BLOCK_SIZES=4,7,8,16),
- * TINY_CONFIG, one ORT thread: 7 was fastest at 49 and 196 tokens, batch 1 and 8 — a frame's
- * 49 visual tokens are 7 whole blocks (8 pads 7 identity steps onto every frame), and 8 and 16
- * were within 5–10% of it at 196 tokens. Smaller blocks pay more Scan iterations, larger ones
- * more unrolled nodes.
+ * TINY_CONFIG, one ORT thread: 7 was fastest at 49 tokens (batch 1 and 8) and 196 tokens
+ * batch 1 — a frame's 49 visual tokens are 7 whole blocks (8 pads 7 identity steps onto every
+ * frame); at 196 tokens batch 8, 16 was ~5% faster. Smaller blocks pay more Scan iterations,
+ * larger ones more unrolled nodes and padding.
  */
 export const PREFILL_BLOCK_SIZE = 7;
 
