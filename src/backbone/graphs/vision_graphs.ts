@@ -251,7 +251,7 @@ function vitBranch(p: Params, e: EncoderBranchConfig, patches: string, patchDim:
   for (let i = 0; i < blocks; i++) {
     const k = `${v}.blocks.${i}`;
     const h1 = layerNorm(p, x, `${k}.norm1`, w);
-    x = g.add(x, g.reshape(attention(p, g.op("Reshape", [h1, shape3]), k, w, e.heads), [-1, w]));
+    x = g.add(x, attention(p, h1, shape3, k, w, e.heads));
     const h2 = layerNorm(p, x, `${k}.norm2`, w);
     const hidden = w * e.mlp_ratio;
     const m1 = p.linear(h2, `${k}.mlp.fc1`, hidden, w);
@@ -266,14 +266,16 @@ function layerNorm(p: Params, x: string, name: string, w: number): string {
 
 /**
  * Multi-head self-attention over all tokens given (no mask), scale 1/√(w/heads), then the
- * output projection. One onnxruntime `Attention` kernel (com.microsoft; q, k, v packed as the
- * columns of qkv.weightᵀ, which is the stored layout) instead of ~13 reshape/transpose/split
- * nodes per block: −9..12% per encoder run on the tiny default (A/B in one process).
+ * output projection: x [B·T, w] (`shape3` holds [B, T, w]) → [B·T, w]. One onnxruntime
+ * `Attention` kernel (com.microsoft; q, k, v packed as the columns of qkv.weightᵀ, which is
+ * the stored layout) instead of ~13 reshape/transpose/split nodes per block: −9..12% per
+ * encoder run on the tiny default (A/B in one process). The projection runs 2-D (a Gemm).
  */
-function attention(p: Params, x: string, k: string, w: number, heads: number): string {
+function attention(p: Params, x: string, shape3: string, k: string, w: number, heads: number): string {
+  const g = p.g;
   const wt = p.weightT(`${k}.attn.qkv`, 3 * w, w);
-  const [o] = p.g.node("Attention", [x, wt, p.tensor(`${k}.attn.qkv.bias`, [3 * w])], 1, { num_heads: heads }, "com.microsoft");
-  return p.linear(o, `${k}.attn.proj`, w, w);
+  const [o] = g.node("Attention", [g.op("Reshape", [x, shape3]), wt, p.tensor(`${k}.attn.qkv.bias`, [3 * w])], 1, { num_heads: heads }, "com.microsoft");
+  return p.linear(g.reshape(o, [-1, w]), `${k}.attn.proj`, w, w);
 }
 
 /**
