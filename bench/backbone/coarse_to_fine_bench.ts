@@ -22,7 +22,7 @@ import { SimEnv } from "../../sim/index.js";
  *   c2f, three runs:  the path before `vision_c2f`: `vision_coarse`, scores and selection in
  *                     TS, `vision` on the kept patches, `projector` on their pool
  *   c2f by depth:     `vision_c2f` with coarse_depth 0, 1, ... (leading blocks per branch at
- *                     the coarse scale; the default runs all of them)
+ *                     the coarse scale; DEFAULT_COARSE_DEPTH is 1, the deepest runs all)
  *   parts:            the c2f stages as separate runs (a fused run cannot be split):
  *                     coarse encoder + scores (`vision_coarse`, TS scores), selection + gather
  *                     (TS), `vision_projector` on the kept patches
