@@ -25,6 +25,12 @@ export interface ProjectorConfig {
 export interface CoarseToFineConfig {
   /** Fraction of fine patches encoded; the rest merge into one count-carrying token. */
   readonly keep_ratio: number;
+  /**
+   * Leading blocks of each branch run at the coarse scale (clipped to the branch's depth).
+   * The keep score needs scene context, not full features: one block keeps one attention
+   * round of context and is what makes coarse-to-fine cheaper than the full encoder. Default 1.
+   */
+  readonly coarse_depth?: number;
 }
 
 export interface BackboneConfig {
@@ -93,7 +99,7 @@ export const TINY_CONFIG: BackboneConfig = {
   dt_rank: 16,
   vocab_size: 264,
   norm_eps: 1e-5,
-  coarse_to_fine: { keep_ratio: 0.65 },
+  coarse_to_fine: { keep_ratio: 0.65, coarse_depth: 1 },
   tie_embeddings: true,
 };
 
@@ -200,7 +206,10 @@ export function parseBackboneConfig(json: unknown): BackboneConfig {
   let coarse_to_fine: CoarseToFineConfig | null = null;
   if (o.coarse_to_fine !== undefined && o.coarse_to_fine !== null) {
     const c = obj(o.coarse_to_fine, "coarse_to_fine");
-    coarse_to_fine = { keep_ratio: num(c, "keep_ratio", 0.01, 1, "coarse_to_fine.") };
+    coarse_to_fine = {
+      keep_ratio: num(c, "keep_ratio", 0.01, 1, "coarse_to_fine."),
+      coarse_depth: c.coarse_depth === undefined ? 1 : int(c, "coarse_depth", 0, 256, "coarse_to_fine."),
+    };
     if (grid % 2 !== 0) throw new ModelError(FILE, `coarse_to_fine needs an even patch grid, got ${grid}`);
   }
   if (typeof o.tie_embeddings !== "boolean") throw new ModelError(FILE, "tie_embeddings must be true or false");
