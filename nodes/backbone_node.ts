@@ -2,7 +2,8 @@ import type { TransportNode } from "../src/transport/port.js";
 import { QOS_DEFAULT, QOS_SENSOR_DATA } from "../src/transport/qos.js";
 import { Counters } from "../src/diagnostics/counters.js";
 import { LatencyStats } from "../src/diagnostics/latency_stats.js";
-import { InvalidInputError, ModelError } from "../src/errors.js";
+import { InvalidInputError, ModelError, SpatialRewardError } from "../src/errors.js";
+import { StampGate } from "../src/time/stamp_gate.js";
 import type { BackboneConfig } from "../src/backbone/config.js";
 import { checkQuestionLength } from "../src/spatial/question_parser.js";
 import { SpatialAnswerStatus } from "../src/msgs/generated.js";
@@ -10,6 +11,11 @@ import type * as M from "../src/msgs/generated.js";
 import { ANSWER_SOURCE, T, backboneAnswerToMsg, errorAnswer, refusalMsg, stampOf } from "./messages.js";
 import { DiagnosticsPublisher, DIAGNOSTIC_LEVEL } from "./diagnostics_publisher.js";
 import { RosClock, WALL_CLOCK, type NodeClock } from "./ros_clock.js";
+// The runtime's own types, type-only: erased at run time, so a node without a model still never
+// loads the runtime module (nor onnxruntime-node through it); the value is imported on demand below.
+import type {
+  BackboneAnswerResult, CameraImage, FrameTiming, ModelSource, OpenOptions,
+} from "./backbone/backbone_runtime.js";
 
 /**
  * Backbone node: runs the Cobra-style backbone (vision encoders → projector → Mamba) on each
@@ -32,65 +38,53 @@ import { RosClock, WALL_CLOCK, type NodeClock } from "./ros_clock.js";
  * (ModelError naming file and tensor: logged at ERROR, /diagnostics ERROR) leaves the node
  * running; its answers are STATUS_ERROR saying so, and the engine keeps answering through the
  * spatial node. An untrained model's text is never an answer (see backboneAnswerToMsg).
- * Per-frame timing (encode, project, prefill, total ms; kept fraction) is on /diagnostics.
+ * A worker that dies after loading (runtime onFailure) puts the node in the same failed state:
+ * logged once at ERROR, /diagnostics ERROR with the reason, backbone questions STATUS_ERROR
+ * "backbone worker failed: …".
+ *
+ * Frames: per stream, stamps must increase (StampGate, as perception): a repeated or older
+ * stamp is `out_of_order_stamp`, dropped and counted; a jump back of more than 5 s is an
+ * outlier unless 3 consecutive frames confirm the new timeline (a bag loop). A frame without a
+ * usable header is `bad_message` / `bad_stamp` (hostile input, WARN), never `internal`.
+ *
+ * /diagnostics timing: the runtime times batches (several streams' frames in one run), so
+ * `batch_ms.*` is a batch's worker time, `batch_size.*` its frames, and every `*frame_ms*` key
+ * and `latency_ms.*` is a frame's share: the batch's time divided by its size.
+ *
+ * An answer's header stamp is the stamp of the last frame of its stream whose prefill finished
+ * before the runtime forked the stream for the question, i.e. what the answer has seen (see
+ * answer()).
  */
 
-/** Per-frame timing as the runtime reports it (nodes/backbone/backbone_runtime.ts). */
-export interface BackboneFrameTiming {
-  encodeMs: number;
-  projectMs: number;
-  prefillMs: number;
-  totalMs: number;
-  visualTokens: number;
-  keptFraction: number;
-  queueMs: number;
-  /** A newer frame of the same stream replaced this one before it ran (nothing else is set). */
-  superseded: boolean;
-}
+/** Longest `stream` a request may name (the runtime's own limit on stream names). */
+export const MAX_STREAM_NAME_CHARS = 256;
 
-export interface BackboneAnswerResult {
-  text: string;
-  tokenIds: number[];
-  prefillMs: number;
-  tokenMs: number;
-  trained: boolean;
-}
-
-/** An image as the runtime takes it (sensor_msgs/Image's fields). */
-export interface BackboneImage {
-  width: number;
-  height: number;
-  encoding: string;
-  step: number;
-  data: Uint8Array;
-}
-
-/** Where a model comes from: a folder, or seeded-random weights (tests, benchmarks, the demo). */
-export type BackboneModelSource = { dir: string } | { seed: number; config?: BackboneConfig };
-
-export interface BackboneOpenOptions {
-  model: BackboneModelSource;
-  maxStreams: number;
-  intraOpThreads?: number;
-  coarseToFine?: boolean;
-}
+export type {
+  BackboneAnswerResult, CameraImage as BackboneImage, FrameTiming as BackboneFrameTiming,
+  ModelSource as BackboneModelSource, OpenOptions as BackboneOpenOptions,
+};
 
 /** What this node needs of the runtime: BackboneRuntime satisfies it. */
 export interface BackboneRuntimePort {
   readonly config: BackboneConfig;
   addStream(name: string): void;
-  pushFrame(stream: string, image: BackboneImage): Promise<BackboneFrameTiming>;
+  pushFrame(stream: string, image: CameraImage): Promise<FrameTiming>;
   ask(stream: string, question: string, opts?: { maxTokens?: number }): Promise<BackboneAnswerResult>;
   close(): Promise<void>;
+  /**
+   * Called once if the worker dies (or the runtime fails for good) after open. Optional until
+   * BackboneRuntime has it; the node subscribes when present.
+   */
+  onFailure?(cb: (error: SpatialRewardError) => void): void;
 }
 
-export type OpenBackboneRuntime = (opts: BackboneOpenOptions) => Promise<BackboneRuntimePort>;
+export type OpenBackboneRuntime = (opts: OpenOptions) => Promise<BackboneRuntimePort>;
 
 export interface BackboneNodeOptions {
   /** Opens the runtime; default: BackboneRuntime.open (loaded only when a model is configured). */
   openRuntime?: OpenBackboneRuntime;
   /** A model given in code (the demo's seeded-random model); wins over the model_path parameter. */
-  model?: BackboneModelSource;
+  model?: ModelSource;
 }
 
 export type BackboneState = "idle" | "loading" | "ready" | "failed" | "closed";
@@ -105,10 +99,12 @@ interface StreamState {
   /** The runtime's stream name (the namespace as given in `streams`). */
   name: string;
   topic: string;
-  /** Stamp and frame id of the last frame the runtime finished: what an answer is about. */
+  /** Stamp and frame id of the last frame the runtime finished (prefilled, not superseded): what an answer is about. */
   lastStampNs: bigint;
   lastFrameId: string;
   framesDone: number;
+  /** Stamps of the frames handed to the runtime: each must be newer than the last (see onFrame). */
+  stamps: StampGate;
 }
 
 export class BackboneNode {
@@ -120,6 +116,7 @@ export class BackboneNode {
   config: BackboneConfig | null = null;
   private stateValue: BackboneState = "idle";
   private runtime: BackboneRuntimePort | null = null;
+  /** Why the node is "failed": the text backbone questions are refused with. */
   private failure = "";
   private pendingQuestions = 0;
   private readonly streams: StreamState[];
@@ -138,12 +135,16 @@ export class BackboneNode {
     }
     const seen = new Set<string>();
     this.streams = streamNames.map((raw) => {
-      const name = String(raw).replace(/\/+$/, "");
+      const text = String(raw);
+      if (text.length > MAX_STREAM_NAME_CHARS) {
+        throw new Error(`backbone: a stream namespace is at most ${MAX_STREAM_NAME_CHARS} characters, got ${text.length}`);
+      }
+      const name = stripTrailingSlashes(text);
       if (!STREAM_NAME.test(name) || name.includes("//") || seen.has(name)) {
         throw new Error(`backbone: streams must be distinct camera namespaces such as "camera" or "/cam1/camera", got ${JSON.stringify(raw)}`);
       }
       seen.add(name);
-      return { name, topic: `${name}/color/image_raw`, lastStampNs: 0n, lastFrameId: "", framesDone: 0 };
+      return { name, topic: `${name}/color/image_raw`, lastStampNs: 0n, lastFrameId: "", framesDone: 0, stamps: new StampGate() };
     });
 
     const clock = new RosClock(node, (e) => this.diagnostics.errors.report(e, "/clock"));
@@ -163,7 +164,7 @@ export class BackboneNode {
       complete: () => void this.close(),
     });
 
-    const model: BackboneModelSource | null = options.model ?? (modelPath === "" ? null : { dir: modelPath });
+    const model: ModelSource | null = options.model ?? (modelPath === "" ? null : { dir: modelPath });
     this.modelLabel = model === null ? "" : "dir" in model ? model.dir : `seeded-random (seed ${model.seed})`;
     if (model === null) {
       this.diagnostics.condition = { level: DIAGNOSTIC_LEVEL.OK, message: "no model configured (model_path is empty): the backbone idles" };
@@ -186,7 +187,7 @@ export class BackboneNode {
     return this.streams.map((s) => s.name);
   }
 
-  private async load(open: OpenBackboneRuntime, opts: BackboneOpenOptions): Promise<void> {
+  private async load(open: OpenBackboneRuntime, opts: OpenOptions): Promise<void> {
     const log = this.node.logger;
     let runtime: BackboneRuntimePort | null = null;
     try {
@@ -198,14 +199,14 @@ export class BackboneNode {
       this.stateValue = this.stateValue === "closed" ? "closed" : "failed";
       if (e instanceof ModelError) {
         this.counters.inc("errors.bad_model");
-        this.failure = e.message;
+        this.failure = `the backbone model failed to load: ${e.message}`;
         log.error(`model ${this.modelLabel} failed to load: ${e.message} (file ${e.file}${e.tensor ? `, tensor ${e.tensor}` : ""}); ` +
           "the node keeps running and answers backbone questions with STATUS_ERROR");
       } else {
         const typed = this.diagnostics.errors.report(e, `loading model ${this.modelLabel}`);
-        this.failure = typed.message;
+        this.failure = `the backbone model failed to load: ${typed.message}`;
       }
-      this.diagnostics.condition = { level: DIAGNOSTIC_LEVEL.ERROR, message: `model failed to load: ${this.failure}` };
+      this.diagnostics.condition = { level: DIAGNOSTIC_LEVEL.ERROR, message: this.failure.replace(/^the backbone /, "") };
       return;
     }
     if (this.stateValue === "closed") {
@@ -215,6 +216,8 @@ export class BackboneNode {
     this.runtime = runtime;
     this.config = runtime.config;
     this.stateValue = "ready";
+    // TODO(runtime): call unconditionally once BackboneRuntime.onFailure lands (the port's method is optional until then).
+    if (typeof runtime.onFailure === "function") runtime.onFailure((e) => this.onRuntimeFailure(runtime, e));
     const trained = runtime.config.trained;
     const what = trained ? "trained" : "untrained (seeded random weights: latency only, its text is never an answer)";
     log.info(`model ${this.modelLabel} loaded, ${what}; streams ${this.streams.map((s) => s.name).join(", ")}`);
@@ -226,20 +229,54 @@ export class BackboneNode {
     }
   }
 
+  /**
+   * The worker died (or the runtime failed for good) after loading: the node is failed from now
+   * on, like a model that did not load. Said once (log ERROR, /diagnostics ERROR); the runtime is
+   * closed so that no worker thread is left behind; frames and questions in flight were rejected
+   * by the runtime with the same error and are counted as dropped without logging each.
+   */
+  private onRuntimeFailure(runtime: BackboneRuntimePort, e: SpatialRewardError): void {
+    if (this.stateValue !== "ready" || this.runtime !== runtime) return;
+    const reason = e instanceof Error && typeof e.message === "string" ? e.message : String(e);
+    const code = e instanceof SpatialRewardError ? e.code : "internal";
+    this.stateValue = "failed";
+    this.runtime = null;
+    this.failure = `backbone worker failed: ${reason}`;
+    this.counters.inc("errors.worker_failed");
+    this.counters.inc(`errors.${code}`);
+    this.node.logger.error(`model ${this.modelLabel}: ${this.failure}; the node keeps running and answers backbone questions with STATUS_ERROR`);
+    this.diagnostics.condition = { level: DIAGNOSTIC_LEVEL.ERROR, message: this.failure };
+    runtime.close().catch(() => undefined);
+  }
+
   private onFrame(s: StreamState, img: M.sensor_msgs__msg__Image): void {
     const runtime = this.runtime;
-    if (!runtime) return;
+    if (!runtime) {
+      // After the worker died the subscriptions stay; their frames are counted, not processed.
+      if (this.stateValue === "failed") {
+        this.counters.inc("frames_in");
+        this.counters.inc("frames_dropped");
+        this.counters.inc("dropped.worker_failed");
+      }
+      return;
+    }
     this.counters.inc("frames_in");
     const errors = this.diagnostics.errors;
-    // The stamp is checked here (a bad one is refused before the runtime sees the frame); the
+    // The header is checked here (a bad one is refused before the runtime sees the frame); the
     // image itself is checked by the runtime, which refuses it with a typed error.
     let stamp: bigint;
     let frameId: string;
-    let pending: Promise<BackboneFrameTiming>;
+    let pending: Promise<FrameTiming>;
     try {
+      const header: unknown = img === null || typeof img !== "object" ? null : img.header;
+      if (header === null || typeof header !== "object") throw new InvalidInputError("bad_message", "image has no header (std_msgs/Header)");
       stamp = stampOf(img);
       frameId = typeof img.header.frame_id === "string" ? img.header.frame_id : "";
+      const verdict = this.checkStamp(s, stamp);
       pending = runtime.pushFrame(s.name, img);
+      // Committed once handed over: a frame the runtime then refuses still holds its place in
+      // time (the camera sent it), and an older one after it is still out of order.
+      s.stamps.commit(stamp, verdict);
     } catch (e) {
       this.counters.inc("frames_dropped");
       errors.report(e, s.topic);
@@ -258,8 +295,39 @@ export class BackboneNode {
       this.diagnostics.addFrame(t);
     }, (e: unknown) => {
       this.counters.inc("frames_dropped");
+      // The worker's failure is reported once, by onRuntimeFailure, not once per frame it took down.
+      if (this.stateValue === "failed" && this.runtime !== runtime) {
+        this.counters.inc("dropped.worker_failed");
+        return;
+      }
       errors.report(e, s.topic);
     });
+  }
+
+  /**
+   * A frame must be newer than the stream's last: an older one would be prefilled after newer
+   * ones (the state's order is time's order) and a repeated one twice. As perception does
+   * (StampGate): late by up to 5 s is out of order; further back is an outlier that costs only
+   * itself unless 3 consecutive frames confirm a new timeline (a bag loop, a clock step), which
+   * is then adopted. A jump ahead is accepted at once: the state just carries on from it.
+   */
+  private checkStamp(s: StreamState, stamp: bigint): "accept" | "adopt" {
+    const last = s.stamps.lastStamp;
+    if (last !== null && stamp === last) {
+      throw new InvalidInputError("out_of_order_stamp", `frame stamp ${stamp} ns repeats the previous frame's`);
+    }
+    const verdict = s.stamps.check(stamp);
+    if (verdict === "accept" || verdict === "adopt" || verdict === "jump_ahead") {
+      if (verdict === "adopt") this.counters.inc("stamp_jump.adopted");
+      return verdict === "adopt" ? "adopt" : "accept";
+    }
+    if (verdict === "jump_back") {
+      this.counters.inc("stamp_jump.back");
+      throw new InvalidInputError("out_of_order_stamp",
+        `frame stamp ${stamp} ns is ${(Number(last! - stamp) / 1e9).toFixed(3)} s behind the previous frame (${last} ns): ` +
+        `an outlier, unless ${s.stamps.options.confirm} consecutive frames confirm the new timeline`);
+    }
+    throw new InvalidInputError("out_of_order_stamp", `frame stamp ${stamp} ns is older than the previous frame's ${last} ns`);
   }
 
   /**
@@ -289,7 +357,7 @@ export class BackboneNode {
       case "loading":
         return refuse(SpatialAnswerStatus.STATUS_ERROR, "loading", `the backbone model ${this.modelLabel} is still loading`);
       case "failed":
-        return refuse(SpatialAnswerStatus.STATUS_ERROR, "model_failed", `the backbone model failed to load: ${this.failure}`);
+        return refuse(SpatialAnswerStatus.STATUS_ERROR, "model_failed", this.failure);
       case "closed":
         return refuse(SpatialAnswerStatus.STATUS_ERROR, "closed", "the backbone node is shutting down");
       case "ready":
@@ -302,18 +370,28 @@ export class BackboneNode {
       this.counters.inc("dropped.questions_busy");
       return refuse(SpatialAnswerStatus.STATUS_ERROR, "busy", `the backbone is busy with ${this.pendingQuestions} questions; ask again later`, s.lastStampNs, s.lastFrameId);
     }
-    const stampNs = s.lastStampNs, frameId = s.lastFrameId;
+    const runtime = this.runtime!;
     this.pendingQuestions++;
     try {
-      const r = await this.runtime!.ask(s.name, q, { maxTokens: this.maxAnswerTokens });
-      const msg = backboneAnswerToMsg(q, { text: r.text, tokens: r.tokenIds.length, tokenMs: r.tokenMs, trained: r.trained }, stampNs, frameId);
-      this.counters.inc(r.trained ? "answers.ok" : "answers.untrained");
+      const r = await runtime.ask(s.name, q, { maxTokens: this.maxAnswerTokens });
+      // The stamp is read when the answer arrives, not when the question did: the runtime's one
+      // worker runs frame batches and questions one at a time, and a frame's promise settles
+      // (updating lastStampNs) before the runtime dispatches the next job, so the last frame
+      // finished now is the last one prefilled before the question forked the stream state.
+      // Frames that arrived while the question waited are in the answer; later ones are not.
+      const msg = backboneAnswerToMsg(q, { text: r.text, tokens: r.tokenIds.length, tokenMs: r.tokenMs, trained: r.trained }, s.lastStampNs, s.lastFrameId);
+      this.counters.inc(!r.trained ? "answers.untrained" : msg.status === SpatialAnswerStatus.STATUS_OK ? "answers.ok" : "answers.empty");
       this.diagnostics.answerLatency.add(performance.now() - t0);
       return msg;
     } catch (e) {
-      const typed = this.diagnostics.errors.report(e, "backbone ask");
       this.counters.inc("answers.error");
-      return errorAnswer(q, typed, stampNs, frameId, ANSWER_SOURCE.backbone);
+      if (this.state === "failed" && this.runtime !== runtime) {
+        // The worker died under this question: the node's failure says why (reported once).
+        this.counters.inc(`answers.model_failed`);
+        return refusalMsg(SpatialAnswerStatus.STATUS_ERROR, q, this.failure, s.lastStampNs, s.lastFrameId, ANSWER_SOURCE.backbone);
+      }
+      const typed = this.diagnostics.errors.report(e, "backbone ask");
+      return errorAnswer(q, typed, s.lastStampNs, s.lastFrameId, ANSWER_SOURCE.backbone);
     } finally {
       this.pendingQuestions--;
     }
@@ -321,8 +399,11 @@ export class BackboneNode {
 
   private stream(name: unknown): StreamState {
     if (name === undefined || name === "") return this.streams[0];
-    if (typeof name !== "string") throw new InvalidInputError("bad_argument", `stream must be a string, got ${typeof name}`);
-    const s = this.streams.find((x) => x.name === name || x.name === name.replace(/\/+$/, ""));
+    if (typeof name !== "string") throw new InvalidInputError("bad_argument", `stream must be a string, got ${name === null ? "null" : typeof name}`);
+    // Bounded before anything looks at it: the request's text is the caller's, of any length.
+    if (name.length > MAX_STREAM_NAME_CHARS) throw new InvalidInputError("input_too_long", `stream is ${name.length} characters, at most ${MAX_STREAM_NAME_CHARS}`);
+    const trimmed = stripTrailingSlashes(name);
+    const s = this.streams.find((x) => x.name === name || x.name === trimmed);
     if (!s) {
       const shown = name.length > 60 ? `${name.slice(0, 60)}…` : name;
       throw new InvalidInputError("bad_argument", `unknown stream ${JSON.stringify(shown)}; this backbone serves ${this.streams.map((x) => JSON.stringify(x.name)).join(", ")}`);
@@ -357,6 +438,17 @@ export const openBackboneRuntime: OpenBackboneRuntime = async (opts) => {
   return runtime;
 };
 
+/**
+ * `name` without its trailing slashes. A loop, not /\/+$/: that regex retries from every
+ * slash of a run that is not at the end, quadratic in the run (60k slashes blocked the event
+ * loop for over a second).
+ */
+export function stripTrailingSlashes(name: string): string {
+  let end = name.length;
+  while (end > 0 && name.charCodeAt(end - 1) === 0x2f) end--;
+  return end === name.length ? name : name.slice(0, end);
+}
+
 function intParameter(node: TransportNode, name: string, fallback: number, range: { min: number; max: number }): number {
   const v = Number(node.declareParameter(name, fallback));
   if (!Number.isInteger(v) || v < range.min || v > range.max) {
@@ -365,52 +457,74 @@ function intParameter(node: TransportNode, name: string, fallback: number, range
   return v;
 }
 
-const STAGES = ["encode", "project", "prefill", "total", "queue"] as const;
+const STAGES = ["encode", "project", "prefill"] as const;
 
 /**
- * The node's /diagnostics: the standard counters and latency (total ms per frame), plus each
- * stage's windowed p50/p99, the kept fraction of coarse-to-fine and the answer latency.
+ * The node's /diagnostics: the standard counters and latency, plus timing per stage, the kept
+ * fraction of coarse-to-fine and the answer latency, all windowed (p50/p99 of the last ~10 s).
+ *
+ * The runtime runs the waiting frames of all streams as one batch and reports each frame's
+ * stages as the batch's times. Published here, per frame (the batch's time / its size):
+ * `latency_ms.*` and `frame_ms.*` (worker time), `encode_frame_ms.*`, `project_frame_ms.*`,
+ * `prefill_frame_ms.*`; per batch: `batch_ms.*` (a batch's worker time) and `batch_size.*`;
+ * `queue_ms.*` is the frame's own wait from push to dispatch.
  */
 export class BackboneDiagnostics extends DiagnosticsPublisher {
+  /** Each stage's time per frame (the batch's stage time / batch size). */
   readonly stages: Record<(typeof STAGES)[number], LatencyStats> = {
     encode: new LatencyStats({ windowMs: 10_000 }),
     project: new LatencyStats({ windowMs: 10_000 }),
     prefill: new LatencyStats({ windowMs: 10_000 }),
-    total: this.latency,
-    queue: new LatencyStats({ windowMs: 10_000 }),
   };
+  /** A batch's whole worker time (one sample per frame of it: every frame waited that long). */
+  readonly batchMs = new LatencyStats({ windowMs: 10_000 });
+  /** Frames per batch, one sample per frame (the batch each frame was in). */
+  readonly batchSize = new LatencyStats({ windowMs: 10_000 });
+  readonly queueMs = new LatencyStats({ windowMs: 10_000 });
   readonly answerLatency = new LatencyStats({ windowMs: 10_000 });
-  /** Every frame's total worker time since start (not windowed): a run's summary (the demo's). */
+  /** Every frame's worker time per frame since start (not windowed): a run's summary (the demo's). */
   readonly frameMsAll = new LatencyStats();
   /** Kept fraction of the last frame (1 without coarse-to-fine). */
   keptFraction = NaN;
   visualTokens = 0;
+  /** Frames in the last frame's batch. */
+  lastBatch = 0;
 
   constructor(node: TransportNode, counters: Counters, clock: NodeClock = WALL_CLOCK) {
     super(node, "backbone", counters, clock);
   }
 
-  addFrame(t: BackboneFrameTiming): void {
-    this.stages.encode.add(t.encodeMs);
-    this.stages.project.add(t.projectMs);
-    this.stages.prefill.add(t.prefillMs);
-    this.stages.total.add(t.totalMs);
-    this.frameMsAll.add(t.totalMs);
-    this.stages.queue.add(t.queueMs);
+  addFrame(t: FrameTiming): void {
+    // A runtime that does not say (or says nonsense) ran the frame alone.
+    const batch = Number.isInteger(t.batch) && t.batch >= 1 ? t.batch : 1;
+    this.stages.encode.add(t.encodeMs / batch);
+    this.stages.project.add(t.projectMs / batch);
+    this.stages.prefill.add(t.prefillMs / batch);
+    this.latency.add(t.totalMs / batch);
+    this.frameMsAll.add(t.totalMs / batch);
+    this.batchMs.add(t.totalMs);
+    this.batchSize.add(batch);
+    this.queueMs.add(t.queueMs);
     this.keptFraction = t.keptFraction;
     this.visualTokens = t.visualTokens;
+    this.lastBatch = batch;
   }
 
   override snapshot(nowNs?: bigint): M.diagnostic_msgs__msg__DiagnosticArray {
     const msg = super.snapshot(nowNs);
     const values = msg.status[0].values;
-    for (const stage of STAGES) {
-      if (stage === "total") continue; // latency_ms.* above
-      const s = this.stages[stage].summary();
-      values.push({ key: `${stage}_ms.p50`, value: String(s.p50) }, { key: `${stage}_ms.p99`, value: String(s.p99) });
-    }
+    const push = (key: string, stats: LatencyStats) => {
+      const x = stats.summary();
+      values.push({ key: `${key}.p50`, value: String(x.p50) }, { key: `${key}.p99`, value: String(x.p99) });
+    };
+    push("frame_ms", this.latency);
+    for (const stage of STAGES) push(`${stage}_frame_ms`, this.stages[stage]);
+    push("batch_ms", this.batchMs);
+    push("batch_size", this.batchSize);
+    push("queue_ms", this.queueMs);
     const a = this.answerLatency.summary();
     values.push(
+      { key: "batch_size.last", value: String(this.lastBatch) },
       { key: "kept_fraction", value: Number.isFinite(this.keptFraction) ? this.keptFraction.toFixed(3) : "" },
       { key: "visual_tokens", value: String(this.visualTokens) },
       { key: "answer_ms.p50", value: String(a.p50) },

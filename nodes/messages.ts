@@ -196,11 +196,17 @@ export interface BackboneAnswer {
  * well-formed and the node works; what is missing is a model that can answer, which is what
  * UNANSWERABLE means — "the answer needs something this source lacks"). A trained model's text
  * is the answer; a leading number with a unit ("23 cm", "0.4 m", "3 o'clock") fills value/unit
- * (lengths in metres, as everywhere on the wire).
+ * (lengths in metres, as everywhere on the wire). A trained model that produced no text (its
+ * first token was end-of-sequence) did not answer: STATUS_UNANSWERABLE saying so, never an
+ * OK answer with nothing in it.
  */
 export function backboneAnswerToMsg(question: string, a: BackboneAnswer, stampNs: bigint, frameId: string): M.spatial_reward_msgs__msg__SpatialAnswer {
   if (!a.trained) {
     const text = `the backbone model is untrained (seeded random weights); it produced ${a.tokens} tokens in ${a.tokenMs.toFixed(3)} ms/token, not an answer`;
+    return refusalMsg(STATUS_CODE.unanswerable, question, text, stampNs, frameId, ANSWER_SOURCE.backbone);
+  }
+  if (a.text.trim() === "") {
+    const text = `the backbone model produced no answer (${a.tokens === 0 ? "it ended at once" : `${a.tokens} tokens of no text`})`;
     return refusalMsg(STATUS_CODE.unanswerable, question, text, stampNs, frameId, ANSWER_SOURCE.backbone);
   }
   const q = leadingQuantity(a.text);
@@ -220,11 +226,15 @@ const METRES_PER_UNIT: ReadonlyMap<string, number> = new Map([
   ...["ft", "foot", "feet"].map((w) => [w, 0.3048] as const),
 ]);
 const LEADING_QUANTITY = /^\s*(?:(?:about|around|roughly|approximately|it is|it's)\s+)?([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(o'clock|oclock|[a-z]+)?/i;
+/** What may follow "in" for it to be inches: the end of the text or punctuation ("12 in", "12 in.", "12 in, about"). */
+const AFTER_INCH_ABBREVIATION = /^\s*(?:$|[.,;:!?)])/;
 const YES_NO = /^\s*(yes|no)\b/i;
 
 /**
  * The quantity a model's text starts with: a length in metres (unit "m"), a clock hour
  * ("hour"), yes/no (1/0, "bool"), a bare number (unit ""), or NaN and "" when it starts with none.
+ * "inch"/"inches" are always inches; "in" only when the text ends or punctuation follows it
+ * ("12 in", "12 in.", "12 in, roughly"), since "3 in a row" is a preposition, not a unit.
  */
 export function leadingQuantity(text: string): { value: number; unit: string } {
   const yn = YES_NO.exec(text);
@@ -235,6 +245,8 @@ export function leadingQuantity(text: string): { value: number; unit: string } {
   if (!Number.isFinite(n)) return { value: NaN, unit: "" };
   const word = m[2]?.toLowerCase();
   if (word === undefined) return { value: n, unit: "" };
+  // "in" is a unit only where a preposition cannot be: "3 in a row" is a count, "12 in." a length.
+  if (word === "in" && !AFTER_INCH_ABBREVIATION.test(text.slice(m.index + m[0].length, m.index + m[0].length + 64))) return { value: n, unit: "" };
   if (word === "o'clock" || word === "oclock") return { value: n, unit: "hour" };
   const perUnit = METRES_PER_UNIT.get(word);
   return perUnit === undefined ? { value: n, unit: "" } : { value: n * perUnit, unit: "m" };

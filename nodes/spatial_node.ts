@@ -11,6 +11,7 @@ import { SpatialAnswerStatus } from "../src/msgs/generated.js";
 import { ANSWER_SOURCE, T, answerToMsg, errorAnswer, noSceneAnswer, refusalMsg, sceneFromMsg } from "./messages.js";
 import { DiagnosticsPublisher, DIAGNOSTIC_LEVEL } from "./diagnostics_publisher.js";
 import { RosClock } from "./ros_clock.js";
+import { MAX_STREAM_NAME_CHARS } from "./backbone_node.js";
 
 /**
  * Spatial node: answers questions about the latest scene graph, as a service
@@ -70,16 +71,27 @@ export class SpatialNode {
 
   /** A spatial_query request: the engine's answer, or the backbone's. Never throws or rejects. */
   query(req: M.spatial_reward_msgs__srv__SpatialQuery_Request): M.spatial_reward_msgs__srv__SpatialQuery_Response | Promise<M.spatial_reward_msgs__srv__SpatialQuery_Response> {
-    const source: unknown = req?.source;
+    // A request that is not an object at all (null off a hostile peer) has no question to echo.
+    if (req === null || typeof req !== "object") {
+      return { answer: this.refuseRequest(new SpatialRewardError("bad_message", `a spatial_query request must be a SpatialQuery request, got ${req === null ? "null" : typeof req}`), "") };
+    }
+    const source: unknown = req.source;
     if (source === undefined || source === "" || source === ANSWER_SOURCE.engine) return { answer: this.answer(req.question) };
     if (source === ANSWER_SOURCE.backbone) return this.askBackbone(req).then((answer) => ({ answer }));
+    return {
+      answer: this.refuseRequest(
+        new SpatialRewardError("bad_argument", `source must be "", "${ANSWER_SOURCE.engine}" or "${ANSWER_SOURCE.backbone}", got ${describeSource(source)}`),
+        typeof req.question === "string" ? req.question : "",
+      ),
+    };
+  }
+
+  /** A request refused before any source saw it: STATUS_ERROR with the reason, counted. */
+  private refuseRequest(e: SpatialRewardError, question: string): M.spatial_reward_msgs__msg__SpatialAnswer {
     this.counters.inc("questions");
     this.counters.inc("answers.error");
-    const typed = this.diagnostics.errors.report(
-      new SpatialRewardError("bad_argument", `source must be "", "${ANSWER_SOURCE.engine}" or "${ANSWER_SOURCE.backbone}", got ${describeSource(source)}`),
-      "service spatial_query",
-    );
-    return { answer: errorAnswer(typeof req.question === "string" ? req.question : "", typed, this.scene?.stamp ?? 0n, this.sceneFrameId) };
+    const typed = this.diagnostics.errors.report(e, "service spatial_query");
+    return errorAnswer(question, typed, this.scene?.stamp ?? 0n, this.sceneFrameId);
   }
 
   /** Forwards to the backbone node; a missing or silent backbone is STATUS_ERROR saying so. */
@@ -90,6 +102,16 @@ export class SpatialNode {
       this.counters.inc("answers.backbone.error");
       return refusalMsg(SpatialAnswerStatus.STATUS_ERROR, question, text, 0n, "", ANSWER_SOURCE.backbone);
     };
+    // The stream is forwarded as given: bounded here first, so a huge one never crosses the transport.
+    const stream: unknown = req.stream;
+    if (stream !== undefined && typeof stream !== "string") {
+      this.diagnostics.errors.report(new SpatialRewardError("bad_argument", `stream must be a string, got ${stream === null ? "null" : typeof stream}`), "service spatial_query");
+      return refuse(`stream must be a string, got ${stream === null ? "null" : typeof stream}`);
+    }
+    if (typeof stream === "string" && stream.length > MAX_STREAM_CHARS) {
+      const typed = this.diagnostics.errors.report(new SpatialRewardError("input_too_long", `stream is ${stream.length} characters, at most ${MAX_STREAM_CHARS}`), "service spatial_query");
+      return refuse(typed.message);
+    }
     try {
       // A short wait first: with no backbone node at all, say so at once rather than after the whole timeout.
       if (!(await this.backbone.waitForService(Math.min(this.backboneTimeoutMs, BACKBONE_DISCOVERY_MS)))) {
@@ -137,6 +159,8 @@ export class SpatialNode {
 export const BACKBONE_SERVICE = "backbone/spatial_query";
 /** How long a backbone service may take to be discovered before "no backbone is serving". */
 const BACKBONE_DISCOVERY_MS = 1000;
+/** Longest stream name forwarded to the backbone: the backbone node's own limit. */
+const MAX_STREAM_CHARS = MAX_STREAM_NAME_CHARS;
 
 function describeSource(source: unknown): string {
   return typeof source === "string" ? JSON.stringify(source.length > 40 ? `${source.slice(0, 40)}…` : source) : typeof source;

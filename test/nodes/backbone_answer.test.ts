@@ -42,6 +42,32 @@ describe("backbone answers as SpatialAnswer", () => {
     }
   });
 
+  it("'in' is inches only where it cannot be a preposition: at the end or before punctuation; 'inch'/'inches' always", () => {
+    const inches: [string, number][] = [["12 in", 0.3048], ["12 in.", 0.3048], ["12 in, roughly", 0.3048], ["6in", 0.1524], ["12 IN!", 0.3048],
+      ["12 in )", 0.3048], ["3 inch gap", 0.0762], ["5 inches apart", 0.127], ["1 inch", 0.0254]];
+    for (const [text, metres] of inches) {
+      const q = leadingQuantity(text);
+      expect(q.unit, text).toBe("m");
+      expect(q.value, text).toBeCloseTo(metres, 12);
+    }
+    // Was 0.0762 m: "in" here starts a phrase, the number is a count.
+    for (const [text, n] of [["3 in a row", 3], ["2 in the bowl", 2], ["4 in2", 4], ["7 inx", 7]] as const) {
+      expect(leadingQuantity(text), text).toEqual({ value: n, unit: "" });
+    }
+    const m = backboneAnswerToMsg("how many?", { text: "3 in a row", tokens: 4, tokenMs: 1, trained: true }, 0n, "");
+    expect([m.status, m.value, m.unit]).toEqual([SpatialAnswerStatus.STATUS_OK, 3, ""]);
+  });
+
+  it("a trained model's empty text (EOS first) is STATUS_UNANSWERABLE saying the model produced no answer", () => {
+    for (const [text, tokens] of [["", 0], [" \n\t", 3]] as const) {
+      const m = backboneAnswerToMsg("how far?", { text, tokens, tokenMs: 1, trained: true }, 7n, "cam");
+      expect(m.status).toBe(SpatialAnswerStatus.STATUS_UNANSWERABLE);
+      expect(m.text).toMatch(/^the backbone model produced no answer/);
+      expect(m.value).toBeNaN();
+      expect([m.unit, m.boolean_value, m.source, m.header.frame_id]).toEqual(["", false, "backbone", "cam"]);
+    }
+  });
+
   it("fuzz: arbitrary text never throws, gives a finite value or NaN, and a long text is clipped in the answer", () => {
     const rnd = mulberry32(8);
     const alphabet = "0123456789 .-+eE cmftinchesyno'clock\u0000\uffff\n";

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { InprocTransport } from "../../src/transport/inproc_transport.js";
 import { QOS_DEFAULT, QOS_SENSOR_DATA } from "../../src/transport/qos.js";
 import type { LogRecord } from "../../src/transport/logger.js";
-import { InvalidInputError, ModelError } from "../../src/errors.js";
+import { InvalidInputError, ModelError, SpatialRewardError } from "../../src/errors.js";
 import { TINY_CONFIG, type BackboneConfig } from "../../src/backbone/config.js";
 import { SpatialAnswerStatus } from "../../src/msgs/generated.js";
 import type * as M from "../../src/msgs/generated.js";
@@ -35,8 +35,14 @@ class FakeBackboneRuntime implements BackboneRuntimePort {
   closed = false;
   /** When set, ask() waits for release() (to hold questions in flight). */
   hold = false;
+  /** Frames per batch the fake reports (the real runtime batches waiting frames of several streams). */
+  batch = 1;
   private held: (() => void)[] = [];
   private frameNo = 0;
+  private failureListeners: ((e: SpatialRewardError) => void)[] = [];
+  private pendingFrames: ((e: Error) => void)[] = [];
+  /** When set, pushFrame() never settles until the fake dies (a frame in flight). */
+  holdFrames = false;
 
   constructor(readonly config: BackboneConfig, readonly reply: string, readonly tokens = 5, readonly tokenMs = 0.5) {}
 
@@ -48,10 +54,22 @@ class FakeBackboneRuntime implements BackboneRuntimePort {
     // What the real runtime does with an image it cannot use: a typed rejection.
     if (image.encoding === "yuv422") return Promise.reject(new InvalidInputError("bad_encoding", "encoding \"yuv422\" not supported"));
     this.frames.push({ stream, width: image.width });
+    if (this.holdFrames) return new Promise((_, reject) => this.pendingFrames.push(reject));
     const i = this.frameNo++;
     return Promise.resolve({
-      encodeMs: 2 + i, projectMs: 0.5, prefillMs: 1 + i, totalMs: 4 + 2 * i, visualTokens: 49, keptFraction: 0.65, queueMs: 0.1, superseded: false,
+      encodeMs: 2 + i, preprocessMs: 0.2, projectMs: 0.5, prefillMs: 1 + i, totalMs: 4 + 2 * i, visualTokens: 49, keptFraction: 0.65, queueMs: 0.1,
+      batch: this.batch, superseded: false,
     });
+  }
+
+  onFailure(cb: (e: SpatialRewardError) => void): void {
+    this.failureListeners.push(cb);
+  }
+
+  /** What the real runtime does when its worker exits: rejects what is in flight, then tells its listeners. */
+  die(e: SpatialRewardError): void {
+    for (const r of this.pendingFrames.splice(0)) r(e);
+    for (const cb of this.failureListeners) cb(e);
   }
 
   async ask(stream: string, question: string, opts?: { maxTokens?: number }): Promise<BackboneAnswerResult> {
@@ -253,14 +271,37 @@ describe("backbone node with an untrained (seeded-random) model", () => {
     const c = g.backbone!.counters;
     expect([c.get("frames_in"), c.get("frames_done"), c.get("frames_dropped")]).toEqual([5, 5, 0]);
     const d = diag(g.backbone!);
-    // The fake's frame i takes encode 2+i, prefill 1+i, total 4+2i ms: medians 4, 3, 8.
-    expect(Number(diagValue(d, "encode_ms.p50"))).toBeCloseTo(4, 2);
-    expect(Number(diagValue(d, "prefill_ms.p50"))).toBeCloseTo(3, 2);
+    // The fake's frame i takes encode 2+i, prefill 1+i, total 4+2i ms: medians 4, 3, 8 (batches of 1).
+    // Keys renamed from encode_ms/prefill_ms: they now say per frame (see the batch test below).
+    expect(Number(diagValue(d, "encode_frame_ms.p50"))).toBeCloseTo(4, 2);
+    expect(Number(diagValue(d, "prefill_frame_ms.p50"))).toBeCloseTo(3, 2);
+    expect(Number(diagValue(d, "frame_ms.p50"))).toBeCloseTo(8, 2);
+    expect(Number(diagValue(d, "batch_ms.p50"))).toBeCloseTo(8, 2);
     expect(Number(diagValue(d, "latency_ms.p50"))).toBeCloseTo(8, 2);
     expect(Number(diagValue(d, "latency_ms.p99"))).toBeCloseTo(12, 2);
     expect(diagValue(d, "kept_fraction")).toBe("0.650");
     expect(diagValue(d, "frames_done")).toBe("5");
     expect(d.status[0].message).toContain("untrained");
+  });
+
+  it("frames timed in batches: /diagnostics shows per-frame times (the batch's / its size) beside the batch's own", async () => {
+    const rt = new FakeBackboneRuntime(TINY_CONFIG, "noise");
+    rt.batch = 2;
+    const g = graph({ runtime: rt });
+    await g.backbone!.ready;
+    for (let i = 0; i < 5; i++) g.publishImage("camera/color/image_raw", {}, 100 + i);
+    await g.flush();
+    const d = diag(g.backbone!);
+    // Batch times as the runtime reports them: encode 2+i, prefill 1+i, total 4+2i (medians 4, 3, 8).
+    expect(Number(diagValue(d, "batch_ms.p50"))).toBeCloseTo(8, 2);
+    expect(Number(diagValue(d, "batch_size.p50"))).toBe(2);
+    expect(diagValue(d, "batch_size.last")).toBe("2");
+    // Each frame's share: half of it.
+    expect(Number(diagValue(d, "frame_ms.p50"))).toBeCloseTo(4, 2);
+    expect(Number(diagValue(d, "latency_ms.p50"))).toBeCloseTo(4, 2);
+    expect(Number(diagValue(d, "encode_frame_ms.p50"))).toBeCloseTo(2, 2);
+    expect(Number(diagValue(d, "prefill_frame_ms.p50"))).toBeCloseTo(1.5, 2);
+    expect(g.backbone!.diagnostics.frameMsAll.summary().p50).toBeCloseTo(4, 2);
   });
 
   it("never presents the model's text as an answer: STATUS_UNANSWERABLE with its token latency, through the spatial node and on the topic", async () => {
@@ -359,16 +400,26 @@ describe("hostile input to the backbone node", () => {
     expect(unknown.text).toContain('"camera"');
     const streamNotString = await g.ask("what is here?", "backbone", { evil: true });
     expect(streamNotString.status).toBe(SpatialAnswerStatus.STATUS_ERROR);
+    expect(streamNotString.text).toContain("stream must be a string");
     const c = g.backbone!.counters;
     expect(c.get("errors.input_too_long")).toBe(1);
+    // The non-string stream is now refused by the spatial node before it is forwarded (it was
+    // counted on the backbone node when forwarded as is): 2 here, 1 there.
+    expect(c.get("errors.bad_argument")).toBe(2);
+    expect(c.get("answers.error")).toBe(3);
+    expect(g.spatial.counters.get("errors.bad_argument")).toBe(1);
+    expect(g.spatial.counters.get("answers.backbone.error")).toBe(1);
+    const viaDirect = (await g.direct.call({ question: "what is here?", source: "backbone", stream: { evil: true } as unknown as string })).answer;
+    expect(viaDirect.status).toBe(SpatialAnswerStatus.STATUS_ERROR);
     expect(c.get("errors.bad_argument")).toBe(3);
     expect(c.get("answers.error")).toBe(4);
     expect(rt.asks).toHaveLength(0);
   });
 
-  it("an image the runtime refuses and a frame with a bad stamp are dropped and counted; the next frame is processed", async () => {
+  it("an image the runtime refuses and a frame with a bad stamp or no header are dropped and counted (typed, WARN); the next frame is processed", async () => {
     const { g, rt } = await ready();
-    g.publishImage("camera/color/image_raw", { encoding: "yuv422" });
+    // sec 101: the frame at sec 100 (ready()) was processed, and a stamp must be newer than the last.
+    g.publishImage("camera/color/image_raw", { encoding: "yuv422" }, 101);
     g.publishImage("camera/color/image_raw", { header: { stamp: { sec: 1, nanosec: 2_000_000_000 }, frame_id: "" } });
     g.publishImage("camera/color/image_raw", { data: undefined as unknown as Uint8Array, header: null as unknown as M.std_msgs__msg__Header });
     g.publishImage("camera/color/image_raw", {}, 200);
@@ -377,10 +428,85 @@ describe("hostile input to the backbone node", () => {
     expect([c.get("frames_in"), c.get("frames_done"), c.get("frames_dropped")]).toEqual([5, 2, 3]);
     expect(c.get("errors.bad_encoding")).toBe(1);
     expect(c.get("errors.bad_stamp")).toBe(1);
+    // Was errors.internal at ERROR level: a null header is hostile input, not a bug.
+    expect(c.get("errors.bad_message")).toBe(1);
+    expect(c.get("errors.internal")).toBe(0);
     expect(rt.frames).toHaveLength(2);
     const d = diag(g.backbone!);
-    expect(d.status[0].level).toBe(DIAGNOSTIC_LEVEL.ERROR); // the null header is a bug-shaped input: errors.internal
+    expect(d.status[0].level).toBe(DIAGNOSTIC_LEVEL.WARN);
+    expect(g.logs.filter((l) => l.level === "error")).toHaveLength(0);
+    expect(g.logs.some((l) => l.level === "warn" && l.message.includes("[bad_message]"))).toBe(true);
     expect((await g.ask("how far?")).header.stamp).toEqual({ sec: 200, nanosec: 0 });
+  });
+
+  it("a frame that is null altogether is bad_message too, not internal", async () => {
+    const { g } = await ready();
+    const pub = g.probe.createPublisher<M.sensor_msgs__msg__Image>(T.Image, "camera/color/image_raw", QOS_SENSOR_DATA);
+    pub.publish(null as unknown as M.sensor_msgs__msg__Image);
+    await g.flush();
+    const c = g.backbone!.counters;
+    expect([c.get("errors.bad_message"), c.get("errors.internal"), c.get("frames_dropped")]).toEqual([1, 0, 1]);
+  });
+
+  it("an older frame after a newer one (sec 200 then sec 100) is refused as out_of_order_stamp, counted dropped, never prefilled; the stamp never moves back", async () => {
+    const rt = new FakeBackboneRuntime(TRAINED, "12 cm");
+    const g = graph({ runtime: rt });
+    await g.backbone!.ready;
+    g.publishImage("camera/color/image_raw", {}, 200);
+    g.publishImage("camera/color/image_raw", {}, 100);
+    g.publishImage("camera/color/image_raw", {}, 200); // a repeat is not newer either
+    g.publishImage("camera/color/image_raw", { header: { stamp: { sec: 199, nanosec: 500_000_000 }, frame_id: "cam" } }); // late by 0.5 s
+    await g.flush();
+    const c = g.backbone!.counters;
+    expect([c.get("frames_in"), c.get("frames_done"), c.get("frames_dropped")]).toEqual([4, 1, 3]);
+    expect(c.get("errors.out_of_order_stamp")).toBe(3);
+    expect(rt.frames).toHaveLength(1);
+    expect((await g.ask("how far?")).header.stamp).toEqual({ sec: 200, nanosec: 0 });
+    g.publishImage("camera/color/image_raw", {}, 201);
+    await g.flush();
+    expect(rt.frames).toHaveLength(2);
+    expect((await g.ask("how far?")).header.stamp).toEqual({ sec: 201, nanosec: 0 });
+  });
+
+  it("a timeline that really went back (a bag loop) is adopted after 3 consecutive frames; streams keep their own stamps", async () => {
+    const rt = new FakeBackboneRuntime(TRAINED, "12 cm");
+    const g = graph({ runtime: rt, params: { streams: ["cam0", "cam1"] } });
+    await g.backbone!.ready;
+    g.publishImage("cam0/color/image_raw", {}, 500);
+    g.publishImage("cam1/color/image_raw", {}, 100); // another stream: its own order
+    for (const sec of [10, 11, 12, 13]) g.publishImage("cam0/color/image_raw", {}, sec);
+    await g.flush();
+    const c = g.backbone!.counters;
+    expect(rt.frames.map((f) => f.stream)).toEqual(["cam0", "cam1", "cam0", "cam0"]);
+    expect(c.get("errors.out_of_order_stamp")).toBe(2);
+    expect(c.get("stamp_jump.adopted")).toBe(1);
+    expect((await g.ask("how far?", "backbone", "cam0")).header.stamp).toEqual({ sec: 13, nanosec: 0 });
+  });
+
+  it("a stream of 200k slashes (a ReDoS shape for /\\/+$/) is refused as input_too_long at once, directly and through spatial_query", async () => {
+    const { g, rt } = await ready();
+    const hostile = "/".repeat(200_000) + "x";
+    let t0 = performance.now();
+    const direct = (await g.direct.call({ question: "what is here?", source: "backbone", stream: hostile }, 5000)).answer;
+    // Generous bound: the quadratic regex took ~1.2 s at 60k slashes, ~13 s at 200k.
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect([direct.status, direct.source]).toEqual([SpatialAnswerStatus.STATUS_ERROR, "backbone"]);
+    expect(direct.text).toContain("at most 256");
+    expect(g.backbone!.counters.get("errors.input_too_long")).toBe(1);
+    t0 = performance.now();
+    const forwarded = await g.ask("what is here?", "backbone", hostile);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect([forwarded.status, forwarded.source]).toEqual([SpatialAnswerStatus.STATUS_ERROR, "backbone"]);
+    expect(forwarded.text).toContain("at most 256");
+    // Refused by the spatial node before forwarding: counted there, never sent on.
+    expect(g.spatial.counters.get("errors.input_too_long")).toBe(1);
+    expect(g.spatial.counters.get("answers.backbone.error")).toBe(1);
+    expect(g.backbone!.counters.get("errors.input_too_long")).toBe(1);
+    // A null stream is bad_argument on both paths; trailing slashes still name a stream.
+    expect((await g.direct.call({ question: "q", source: "backbone", stream: null as unknown as string }, 5000)).answer.status).toBe(SpatialAnswerStatus.STATUS_ERROR);
+    expect((await g.ask("q", "backbone", null)).status).toBe(SpatialAnswerStatus.STATUS_ERROR);
+    expect((await g.ask("q", "backbone", "camera///")).status).toBe(SpatialAnswerStatus.STATUS_OK);
+    expect(rt.asks.map((a) => a.stream)).toEqual(["camera"]);
   });
 
   it(`more than ${MAX_PENDING_QUESTIONS} questions in flight: the rest are refused as busy, none is lost`, async () => {
@@ -428,7 +554,121 @@ describe("hostile input to the backbone node", () => {
   });
 });
 
+describe("backbone worker failure after loading", () => {
+  it("the node turns failed: /diagnostics ERROR with the reason, one ERROR log, questions STATUS_ERROR 'backbone worker failed: …', frames counted as dropped", async () => {
+    const rt = new FakeBackboneRuntime(TRAINED, "12 cm");
+    const g = graph({ runtime: rt });
+    await g.backbone!.ready;
+    g.publishImage("camera/color/image_raw", {}, 100);
+    await g.flush();
+    expect((await g.ask("how far?")).status).toBe(SpatialAnswerStatus.STATUS_OK);
+    rt.holdFrames = true;
+    g.publishImage("camera/color/image_raw", {}, 101); // in flight when the worker dies
+    await g.flush();
+    rt.die(new SpatialRewardError("internal", "backbone worker exited (code 1)"));
+    await g.flush();
+    expect(g.backbone!.state).toBe("failed");
+    expect(rt.closed).toBe(true);
+    const d = diag(g.backbone!).status[0];
+    expect(d.level).toBe(DIAGNOSTIC_LEVEL.ERROR);
+    expect(d.message).toContain("backbone worker failed: backbone worker exited (code 1)");
+    expect(diag(g.backbone!).status[0].level).toBe(DIAGNOSTIC_LEVEL.ERROR); // standing, not one report
+    const a = await g.ask("how far?");
+    expect([a.status, a.source]).toEqual([SpatialAnswerStatus.STATUS_ERROR, "backbone"]);
+    expect(a.text).toBe("backbone worker failed: backbone worker exited (code 1)");
+    g.publishImage("camera/color/image_raw", {}, 102); // after: counted, not processed
+    await g.flush();
+    const c = g.backbone!.counters;
+    expect([c.get("frames_in"), c.get("frames_done"), c.get("frames_dropped")]).toEqual([3, 1, 2]);
+    expect(c.get("dropped.worker_failed")).toBe(2);
+    expect(c.get("errors.worker_failed")).toBe(1);
+    const errs = g.logs.filter((l) => l.level === "error");
+    expect(errs).toHaveLength(1);
+    expect(errs[0].message).toContain("backbone worker failed");
+    expect(rt.asks).toHaveLength(1);
+    // The engine is untouched.
+    g.publishScene();
+    expect((await g.ask("how far is the red mug from the blue bowl?", "")).status).toBe(SpatialAnswerStatus.STATUS_OK);
+  });
+
+  it("a question in flight when the worker dies is answered STATUS_ERROR with the worker's failure", async () => {
+    const rt = new FakeBackboneRuntime(TRAINED, "12 cm");
+    const g = graph({ runtime: rt });
+    await g.backbone!.ready;
+    g.publishImage();
+    await g.flush();
+    const err = new SpatialRewardError("internal", "backbone worker crashed: out of memory");
+    rt.ask = () => new Promise((_, reject) => setTimeout(() => { reject(err); rt.die(err); }, 5));
+    const a = await g.ask("how far?");
+    expect(a.status).toBe(SpatialAnswerStatus.STATUS_ERROR);
+    expect(a.text).toContain("out of memory");
+    await g.flush();
+    expect(g.backbone!.state).toBe("failed");
+    expect(g.logs.filter((l) => l.level === "error")).toHaveLength(1);
+  });
+
+  it("a failure after the node closed changes nothing", async () => {
+    const rt = new FakeBackboneRuntime(TRAINED, "12 cm");
+    const g = graph({ runtime: rt });
+    await g.backbone!.ready;
+    await g.backbone!.close();
+    rt.die(new SpatialRewardError("bad_state", "backbone runtime is closed"));
+    expect(g.backbone!.state).toBe("closed");
+    expect(g.logs.filter((l) => l.level === "error")).toHaveLength(0);
+  });
+});
+
+describe("backbone answers: what they are about, and empty ones", () => {
+  it("the answer's stamp is the last frame prefilled before the fork, not the last frame when the question arrived", async () => {
+    const rt = new FakeBackboneRuntime(TRAINED, "12 cm");
+    rt.hold = true; // the question waits in the runtime's queue behind frames
+    const g = graph({ runtime: rt });
+    await g.backbone!.ready;
+    g.publishImage("camera/color/image_raw", { header: { stamp: { sec: 100, nanosec: 0 }, frame_id: "cam_a" } });
+    await g.flush();
+    const pending = g.ask("how far?");
+    await new Promise((r) => setTimeout(r, 5));
+    expect(rt.asks).toHaveLength(1);
+    // A frame finishes before the runtime gets to the question: the fork includes it.
+    g.publishImage("camera/color/image_raw", { header: { stamp: { sec: 101, nanosec: 5 }, frame_id: "cam_b" } });
+    await g.flush();
+    rt.release();
+    const a = await pending;
+    expect(a.status).toBe(SpatialAnswerStatus.STATUS_OK);
+    expect(a.header.stamp).toEqual({ sec: 101, nanosec: 5 });
+    expect(a.header.frame_id).toBe("cam_b");
+  });
+
+  it("a trained model that produces no text (EOS first) is STATUS_UNANSWERABLE saying so, not an empty OK", async () => {
+    for (const [reply, tokens] of [["", 0], ["  \n", 2]] as const) {
+      const g = graph({ runtime: new FakeBackboneRuntime(TRAINED, reply, tokens) });
+      await g.backbone!.ready;
+      g.publishImage();
+      await g.flush();
+      const a = await g.ask("how far?");
+      expect([a.status, a.source]).toEqual([SpatialAnswerStatus.STATUS_UNANSWERABLE, "backbone"]);
+      expect(a.text).toContain("the backbone model produced no answer");
+      expect(a.value).toBeNaN();
+      expect(g.backbone!.counters.get("answers.ok")).toBe(0);
+      expect(g.backbone!.counters.get("answers.empty")).toBe(1);
+    }
+  });
+});
+
 describe("spatial node: the source of a spatial_query request", () => {
+  it("a null request is STATUS_ERROR, counted, never a throw", async () => {
+    const g = graph({ noBackbone: true });
+    const direct = g.spatial.query(null as unknown as Query);
+    expect(direct).not.toBeInstanceOf(Promise);
+    const a = (direct as Reply).answer;
+    expect(a.status).toBe(SpatialAnswerStatus.STATUS_ERROR);
+    expect(a.text).toContain("null");
+    expect(g.spatial.counters.get("errors.bad_message")).toBe(1);
+    expect(g.spatial.counters.get("answers.error")).toBe(1);
+    expect((g.spatial.query(7 as unknown as Query) as Reply).answer.status).toBe(SpatialAnswerStatus.STATUS_ERROR);
+    expect(g.spatial.counters.get("errors.bad_message")).toBe(2);
+  });
+
   it("an unknown source is STATUS_ERROR naming the valid ones; a non-string source too", async () => {
     const g = graph({ noBackbone: true });
     const a = await g.ask("how far?", "oracle");

@@ -118,9 +118,9 @@ describe("backbone node with the real runtime", () => {
     expect(c.get("errors.bad_image_step")).toBe(1);
     expect(c.get("frames_done") + c.get("frames_dropped")).toBe(4);
     expect(c.get("frames_done")).toBeGreaterThanOrEqual(1);
-    expect(Number(value(g.backbone, "encode_ms.p50"))).toBeGreaterThan(0);
-    expect(Number(value(g.backbone, "prefill_ms.p50"))).toBeGreaterThan(0);
-    expect(Number(value(g.backbone, "latency_ms.p50"))).toBeGreaterThanOrEqual(Number(value(g.backbone, "prefill_ms.p50")));
+    expect(Number(value(g.backbone, "encode_frame_ms.p50"))).toBeGreaterThan(0);
+    expect(Number(value(g.backbone, "prefill_frame_ms.p50"))).toBeGreaterThan(0);
+    expect(Number(value(g.backbone, "latency_ms.p50"))).toBeGreaterThanOrEqual(Number(value(g.backbone, "prefill_frame_ms.p50")));
     // Coarse-to-fine on: fewer than all fine patches are encoded.
     const kept = Number(value(g.backbone, "kept_fraction"));
     expect(kept).toBeGreaterThan(0);
