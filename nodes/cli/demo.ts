@@ -16,14 +16,25 @@ import { BackboneNode } from "../backbone_node.js";
 
 /** One scripted pick-and-place episode through the node graph (options checked by program.ts). */
 export async function run(values: DemoOptions): Promise<number> {
-  const { frames, seed, noise } = values;
+  const transport = new InprocTransport();
+  const started: { backbone: BackboneNode | null } = { backbone: null };
+  // Whatever happens below, the backbone's worker thread and the transport are closed: a live
+  // worker would keep the process from exiting after an error.
+  try {
+    return await runEpisode(values, transport, (b) => (started.backbone = b));
+  } finally {
+    await started.backbone?.close();
+    await transport.shutdown();
+  }
+}
 
+/** The episode; `track` learns of the backbone node as soon as it exists, so the caller can close it. */
+async function runEpisode(values: DemoOptions, transport: InprocTransport, track: (b: BackboneNode) => void): Promise<number> {
+  const { frames, seed, noise } = values;
   const scenario = teleopScenario(seed, frames);
   const { world, camera, episode } = scenario;
   const a = world.objects[episode.aIndex];
   const b = world.objects.find((o) => o.id === episode.task.b)!;
-
-  const transport = new InprocTransport();
   const perception = new PerceptionNode(transport.createNode("perception"));
   const spatial = new SpatialNode(transport.createNode("spatial"));
   const reward = new RewardNode(transport.createNode("reward", { parameterOverrides: { reward_spec: episode.instruction } }));
@@ -36,6 +47,7 @@ export async function run(values: DemoOptions): Promise<number> {
     )
     : null;
   if (backbone) {
+    track(backbone);
     await backbone.ready;
     // A model that does not load is the backbone's failure, not the demo's: said once, the engine goes on.
     if (backbone.state === "failed") process.stderr.write("backbone: the model failed to load (see the log above); the engine's answers go on\n");
@@ -126,7 +138,6 @@ export async function run(values: DemoOptions): Promise<number> {
     ...(backboneSummary ? { backbone: backboneSummary } : {}),
   };
   await backbone?.close();
-  await transport.shutdown();
   if (values.json) console.log(JSON.stringify(summary));
   else {
     console.log(`\n${frames} frames in ${seconds.toFixed(1)} s (${summary.hz} Hz, rendering included); frame→reward latency p50 ${summary.latency_ms.p50} ms, p99 ${summary.latency_ms.p99} ms`);
