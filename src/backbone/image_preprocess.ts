@@ -23,9 +23,12 @@ import { backboneSizes, type BackboneConfig } from "./config.js";
  * - Coarse scale: the model-size image averaged 2×2 (S/2 × S/2) patchified into (G/2)² patches,
  *   so coarse patch (cy, cx) covers exactly fine patches (2cy..2cy+1, 2cx..2cx+1).
  *
- * Buffers are owned by the preprocessor: the outputs and the model-size image are allocated at
- * construction; the resampling tables and one row accumulator depend on the input size and are
- * rebuilt only when a camera's size changes, never per frame.
+ * Buffers are owned by the preprocessor: the outputs are allocated at construction; the
+ * resampling tables and a ring of a few horizontally filtered rows depend on the input size and
+ * are rebuilt only when a camera's size changes, never per frame. The resize writes straight into
+ * the patch layout and the coarse scale is averaged from it, so there is no separate [3, S, S]
+ * image or patchify pass per frame (test/backbone/vision/preprocess_oracle.ts is that simpler
+ * form, kept as the reference).
  */
 
 export const PREPROCESS_ENCODINGS = ["rgb8", "bgr8", "rgba8", "bgra8", "mono8"] as const;
@@ -100,15 +103,20 @@ function checkSide(v: number, name: string, what: string): void {
   }
 }
 
-/** Pillow's separable resampling coefficients for one axis (precompute_coeffs, bilinear filter). */
+/**
+ * Pillow's separable resampling coefficients for one axis (precompute_coeffs, bilinear filter),
+ * packed: output o reads input samples start[o] .. start[o] + (off[o+1] − off[o]) − 1 with
+ * weights[off[o] ..]. Zero weights at either end of a window are dropped (adding 0·v changes
+ * nothing), so scale 1 is one tap per output instead of two.
+ */
 interface AxisTable {
   inSize: number;
-  /** First input index of each output sample. */
   start: Int32Array;
-  count: Int32Array;
-  /** [out, kmax] normalised weights. */
+  /** [out + 1]: where each output's weights begin in `weights`. */
+  off: Int32Array;
   weights: Float32Array;
-  kmax: number;
+  /** Most taps of any output: the ring of horizontally filtered rows holds this many. */
+  maxTaps: number;
 }
 
 function axisTable(inSize: number, outSize: number): AxisTable {
@@ -117,26 +125,46 @@ function axisTable(inSize: number, outSize: number): AxisTable {
   const support = filterScale; // triangle filter support 1, widened when downscaling
   const kmax = Math.ceil(support) * 2 + 1;
   const start = new Int32Array(outSize);
-  const count = new Int32Array(outSize);
+  const off = new Int32Array(outSize + 1);
   const weights = new Float32Array(outSize * kmax);
+  const raw = new Float32Array(kmax);
   const ss = 1 / filterScale;
+  let used = 0, maxTaps = 1;
   for (let o = 0; o < outSize; o++) {
     const center = (o + 0.5) * scale;
     const lo = Math.max(Math.trunc(center - support + 0.5), 0);
     const hi = Math.min(Math.trunc(center + support + 0.5), inSize);
     let total = 0;
     const n = hi - lo;
+    // Rounded to float32 before normalising, as the reference implementation stores them.
     for (let k = 0; k < n; k++) {
       const t = Math.abs((k + lo - center + 0.5) * ss);
       const w = t < 1 ? 1 - t : 0;
-      weights[o * kmax + k] = w;
+      raw[k] = w;
       total += w;
     }
-    if (total > 0) for (let k = 0; k < n; k++) weights[o * kmax + k] /= total;
-    start[o] = lo;
-    count[o] = n;
+    if (total > 0) for (let k = 0; k < n; k++) raw[k] /= total;
+    let a = 0, b = n;
+    while (a < b && raw[a] === 0) a++;
+    while (b > a && raw[b - 1] === 0) b--;
+    start[o] = lo + a;
+    off[o] = used;
+    for (let k = a; k < b; k++) weights[used++] = raw[k];
+    if (b - a > maxTaps) maxTaps = b - a;
   }
-  return { inSize, start, count, weights, kmax };
+  off[outSize] = used;
+  return { inSize, start, off, weights, maxTaps };
+}
+
+/** Offsets into [P, 3p²] of model-image row y (without x) and column x (without y), channel 0. */
+function patchOffsets(side: number, p: number): { row: Int32Array; col: Int32Array } {
+  const g = side / p, dim = 3 * p * p;
+  const row = new Int32Array(side), col = new Int32Array(side);
+  for (let i = 0; i < side; i++) {
+    row[i] = Math.floor(i / p) * g * dim + (i % p) * p;
+    col[i] = Math.floor(i / p) * dim + (i % p);
+  }
+  return { row, col };
 }
 
 export class ImagePreprocessor {
@@ -145,99 +173,167 @@ export class ImagePreprocessor {
   readonly patches: Float32Array;
   /** [(G/2)², 3p²]: the coarse patches (empty when the model has no coarse_to_fine). */
   readonly coarsePatches: Float32Array;
-  /** [3, S, S] normalised model-size image, channel planes. */
+  /** [3, S, S], filled from `patches` only when modelImage() is asked for. */
   private readonly image: Float32Array;
-  private readonly half: Float32Array;
   private readonly scale: Float32Array;
   private readonly shift: Float32Array;
+  private readonly fineRow: Int32Array;
+  private readonly fineCol: Int32Array;
+  private readonly coarseRow: Int32Array;
+  private readonly coarseCol: Int32Array;
   private xTable: AxisTable | null = null;
   private yTable: AxisTable | null = null;
-  private rowAcc = new Float32Array(0);
+  /** maxTaps(y) horizontally filtered input rows, each [3, S] planar; slot = input row % maxTaps. */
+  private ring = new Float32Array(0);
+  /** Input row held by each ring slot (−1: none), reset every frame. */
+  private ringRow = new Int32Array(0);
+  /** Ring offsets of the current output row's taps. */
+  private tapRows = new Int32Array(0);
 
   constructor(config: BackboneConfig) {
     this.config = config;
     const s = backboneSizes(config);
-    const S = config.image_size;
+    const S = config.image_size, p = config.patch_size;
     this.patches = new Float32Array(s.patches * s.patchDim);
     this.coarsePatches = new Float32Array(s.coarsePatches * s.patchDim);
     this.image = new Float32Array(3 * S * S);
-    this.half = config.coarse_to_fine ? new Float32Array(3 * (S / 2) * (S / 2)) : new Float32Array(0);
     // (v/255 − mean)/std = v·scale + shift, folded once.
     this.scale = new Float32Array(config.image_std.map((sd) => 1 / (255 * sd)));
     this.shift = new Float32Array(config.image_mean.map((m, c) => -m / config.image_std[c]));
+    const fine = patchOffsets(S, p);
+    this.fineRow = fine.row;
+    this.fineCol = fine.col;
+    const coarse = config.coarse_to_fine ? patchOffsets(S / 2, p) : { row: new Int32Array(0), col: new Int32Array(0) };
+    this.coarseRow = coarse.row;
+    this.coarseCol = coarse.col;
   }
 
   /** Validates and converts one camera image; fills `patches` (and `coarsePatches` when the model has the coarse scale). */
   process(img: ImageLike): void {
     const layout = validateCameraImage(img);
     this.resize(img, layout);
-    const S = this.config.image_size;
-    const p = this.config.patch_size;
-    patchify(this.image, S, p, this.patches);
-    if (this.config.coarse_to_fine) {
-      const H = S / 2;
-      const img2 = this.image, half = this.half;
-      for (let c = 0; c < 3; c++) {
-        const src = c * S * S, dst = c * H * H;
-        for (let y = 0; y < H; y++) {
-          const r0 = src + 2 * y * S, r1 = r0 + S;
-          for (let x = 0; x < H; x++) {
-            const i = 2 * x;
-            half[dst + y * H + x] = 0.25 * (img2[r0 + i] + img2[r0 + i + 1] + img2[r1 + i] + img2[r1 + i + 1]);
-          }
-        }
-      }
-      patchify(half, H, p, this.coarsePatches);
-    }
+    if (this.config.coarse_to_fine) this.coarse();
   }
 
-  /** The normalised model-size image [3, S, S] of the last processed frame (a view, overwritten next frame). */
+  /** The normalised model-size image [3, S, S] of the last processed frame (a view, overwritten next call). */
   modelImage(): Float32Array {
-    return this.image;
-  }
-
-  private resize(img: ImageLike, layout: PixelLayout): void {
-    const S = this.config.image_size;
-    const { width, height, step, data } = img;
-    if (this.xTable?.inSize !== width) this.xTable = axisTable(width, S);
-    if (this.yTable?.inSize !== height) this.yTable = axisTable(height, S);
-    if (this.rowAcc.length < width * 3) this.rowAcc = new Float32Array(width * 3);
-    const xt = this.xTable, yt = this.yTable, acc = this.rowAcc;
-    const { bpp, r, g, b } = layout;
-    const out = this.image;
-    const plane = S * S;
-    const sc0 = this.scale[0], sc1 = this.scale[1], sc2 = this.scale[2];
-    const sh0 = this.shift[0], sh1 = this.shift[1], sh2 = this.shift[2];
-    // Vertical pass first, one output row at a time, so the only input-sized buffer is one row.
-    for (let oy = 0; oy < S; oy++) {
-      acc.fill(0, 0, width * 3);
-      const y0 = yt.start[oy], ny = yt.count[oy], wy = oy * yt.kmax;
-      for (let k = 0; k < ny; k++) {
-        const w = yt.weights[wy + k];
-        if (w === 0) continue;
-        let src = (y0 + k) * step;
-        for (let x = 0, a = 0; x < width; x++, a += 3, src += bpp) {
-          acc[a] += w * data[src + r];
-          acc[a + 1] += w * data[src + g];
-          acc[a + 2] += w * data[src + b];
-        }
-      }
-      const row = oy * S;
-      for (let ox = 0; ox < S; ox++) {
-        const x0 = xt.start[ox], nx = xt.count[ox], wx = ox * xt.kmax;
-        let vr = 0, vg = 0, vb = 0;
-        for (let k = 0; k < nx; k++) {
-          const w = xt.weights[wx + k];
-          const a = (x0 + k) * 3;
-          vr += w * acc[a];
-          vg += w * acc[a + 1];
-          vb += w * acc[a + 2];
-        }
-        out[row + ox] = vr * sc0 + sh0;
-        out[plane + row + ox] = vg * sc1 + sh1;
-        out[2 * plane + row + ox] = vb * sc2 + sh2;
+    const S = this.config.image_size, pp = this.config.patch_size ** 2;
+    const out = this.image, src = this.patches, rowOff = this.fineRow, colOff = this.fineCol;
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < S; y++) {
+        const o = (c * S + y) * S, r = rowOff[y] + c * pp;
+        for (let x = 0; x < S; x++) out[o + x] = src[r + colOff[x]];
       }
     }
+    return out;
+  }
+
+  private tables(width: number, height: number): void {
+    const S = this.config.image_size;
+    if (this.xTable?.inSize !== width) this.xTable = axisTable(width, S);
+    if (this.yTable?.inSize !== height) {
+      this.yTable = axisTable(height, S);
+      const R = this.yTable.maxTaps;
+      this.ring = new Float32Array(R * 3 * S);
+      this.ringRow = new Int32Array(R);
+      this.tapRows = new Int32Array(R);
+    }
+  }
+
+  /**
+   * Horizontal pass per input row into a small ring (each row filtered once, then reused by
+   * every output row whose window covers it), vertical pass per output row written straight
+   * into the patch layout with the normalisation applied there.
+   */
+  private resize(img: ImageLike, layout: PixelLayout): void {
+    const { width, height, step, data } = img;
+    this.tables(width, height);
+    const xt = this.xTable as AxisTable, yt = this.yTable as AxisTable;
+    const S = this.config.image_size, pp = this.config.patch_size ** 2;
+    const ring = this.ring, ringRow = this.ringRow, tapRows = this.tapRows;
+    const R = ringRow.length, rowLen = 3 * S;
+    ringRow.fill(-1);
+    const yw = yt.weights, yoff = yt.off, ystart = yt.start;
+    const out = this.patches, fineRow = this.fineRow, fineCol = this.fineCol;
+    const mono = layout.bpp === 1;
+    for (let oy = 0; oy < S; oy++) {
+      const y0 = ystart[oy], w0 = yoff[oy], ny = yoff[oy + 1] - w0;
+      for (let k = 0; k < ny; k++) {
+        const y = y0 + k, slot = y % R, dst = slot * rowLen;
+        if (ringRow[slot] !== y) {
+          if (mono) horizontalMono(data, y * step, xt, ring, dst, S);
+          else horizontalRgb(data, y * step, layout.bpp, layout.r, layout.g, layout.b, xt, ring, dst, S);
+          ringRow[slot] = y;
+        }
+        tapRows[k] = dst;
+      }
+      const rowBase = fineRow[oy];
+      for (let c = 0; c < 3; c++) {
+        vertical(ring, tapRows, yw, w0, ny, c * S, S, this.scale[c], this.shift[c], out, rowBase + c * pp, fineCol);
+      }
+    }
+  }
+
+  /** 2×2 average of the model-size image, read from and written to patch layouts. */
+  private coarse(): void {
+    const H = this.config.image_size / 2, pp = this.config.patch_size ** 2;
+    const src = this.patches, out = this.coarsePatches;
+    const fineRow = this.fineRow, fineCol = this.fineCol, coarseRow = this.coarseRow, coarseCol = this.coarseCol;
+    for (let c = 0; c < 3; c++) {
+      const cOff = c * pp;
+      for (let y = 0; y < H; y++) {
+        const r0 = fineRow[2 * y] + cOff, r1 = fineRow[2 * y + 1] + cOff, d = coarseRow[y] + cOff;
+        for (let x = 0; x < H; x++) {
+          const a = fineCol[2 * x], b = fineCol[2 * x + 1];
+          out[d + coarseCol[x]] = 0.25 * (src[r0 + a] + src[r0 + b] + src[r1 + a] + src[r1 + b]);
+        }
+      }
+    }
+  }
+}
+
+/** One input row of a 3- or 4-byte encoding → [3, S] planes of ring at dst (unnormalised). */
+function horizontalRgb(data: Uint8Array, base: number, bpp: number, r: number, g: number, b: number, xt: AxisTable, ring: Float32Array, dst: number, S: number): void {
+  const start = xt.start, off = xt.off, w = xt.weights;
+  const dg = dst + S, db = dst + 2 * S;
+  const br = base + r, bg = base + g, bb = base + b;
+  for (let ox = 0; ox < S; ox++) {
+    const k0 = off[ox], k1 = off[ox + 1];
+    let i = start[ox] * bpp;
+    let vr = 0, vg = 0, vb = 0;
+    for (let k = k0; k < k1; k++, i += bpp) {
+      const wk = w[k];
+      vr += wk * data[br + i];
+      vg += wk * data[bg + i];
+      vb += wk * data[bb + i];
+    }
+    ring[dst + ox] = vr;
+    ring[dg + ox] = vg;
+    ring[db + ox] = vb;
+  }
+}
+
+/** One mono8 row: filtered once, replicated to the three planes. */
+function horizontalMono(data: Uint8Array, base: number, xt: AxisTable, ring: Float32Array, dst: number, S: number): void {
+  const start = xt.start, off = xt.off, w = xt.weights;
+  for (let ox = 0; ox < S; ox++) {
+    const k0 = off[ox], k1 = off[ox + 1];
+    let i = base + start[ox];
+    let v = 0;
+    for (let k = k0; k < k1; k++, i++) v += w[k] * data[i];
+    ring[dst + ox] = v;
+    ring[dst + S + ox] = v;
+    ring[dst + 2 * S + ox] = v;
+  }
+}
+
+/** One output row of one channel: taps over ring rows, normalised, into the patch layout. */
+function vertical(ring: Float32Array, tapRows: Int32Array, w: Float32Array, w0: number, ny: number, plane: number, S: number, scale: number, shift: number, out: Float32Array, outBase: number, col: Int32Array): void {
+  for (let ox = 0; ox < S; ox++) {
+    const j = plane + ox;
+    let v = 0;
+    for (let k = 0; k < ny; k++) v += w[w0 + k] * ring[tapRows[k] + j];
+    out[outBase + col[ox]] = v * scale + shift;
   }
 }
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { backboneSizes } from "../../../src/backbone/config.js";
+import { backboneSizes, TINY_CONFIG, type BackboneConfig } from "../../../src/backbone/config.js";
 import { ImagePreprocessor, MAX_IMAGE_SIDE } from "../../../src/backbone/image_preprocess.js";
 import { InvalidInputError } from "../../../src/errors.js";
 import type { ImageLike } from "../../../src/scene/image.js";
 import { mulberry32 } from "../../../src/random/mulberry32.js";
+import { OraclePreprocessor } from "./preprocess_oracle.js";
 import { maxAbsDiff, SMALL_CONFIG } from "./vision_fixtures.js";
 
 const config = SMALL_CONFIG; // 32×32, patch 8: G 4, P 16, coarse 2×2
@@ -203,5 +204,90 @@ describe("ImagePreprocessor", () => {
       }
     }
     expect(accepted).toBeGreaterThan(50);
+  });
+
+  describe("equals the straightforward implementation (preprocess_oracle.ts)", () => {
+    const bppOf: Record<string, number> = { rgb8: 3, bgr8: 3, rgba8: 4, bgra8: 4, mono8: 1 };
+    /** Random bytes everywhere, padding included, so a misplaced read changes the output. */
+    function noise(width: number, height: number, encoding: string, pad: number, seed: number): ImageLike {
+      const rand = mulberry32(seed);
+      const step = width * bppOf[encoding] + pad;
+      const data = new Uint8Array(step * height - (seed % 2 === 0 ? pad : 0));
+      for (let i = 0; i < data.length; i++) data[i] = Math.floor(rand() * 256);
+      return { width, height, encoding, step, data };
+    }
+    const sizes: [number, number][] = [
+      [1, 1], [1, 57], [61, 1], [2, 3], [7, 100], [31, 33], [32, 32], [33, 17], [64, 48], [96, 32],
+      [100, 7], [160, 120], [333, 211], [640, 480], [848, 480],
+    ];
+    const odd: BackboneConfig = { ...SMALL_CONFIG, image_size: 30, patch_size: 3 }; // odd patches: a coarse pixel's 2×2 spans fine patches
+    const noCoarse: BackboneConfig = { ...SMALL_CONFIG, coarse_to_fine: null };
+
+    for (const [name, cfg] of [["32/8", SMALL_CONFIG], ["30/3", odd], ["32/8 without coarse", noCoarse]] as const) {
+      it(`${name}: every size and encoding, one preprocessor reused across sizes, to 1e-5`, () => {
+        const fast = new ImagePreprocessor(cfg);
+        const ref = new OraclePreprocessor(cfg);
+        let seed = 1, worst = 0;
+        for (const [w, h] of sizes) {
+          for (const enc of Object.keys(bppOf)) {
+            const img = noise(w, h, enc, seed % 4, seed++);
+            fast.process(img);
+            ref.process(img);
+            const d = Math.max(maxAbsDiff(fast.patches, ref.patches), maxAbsDiff(fast.coarsePatches, ref.coarsePatches), maxAbsDiff(fast.modelImage(), ref.modelImage()));
+            expect(d, `${w}x${h} ${enc}`).toBeLessThanOrEqual(1e-5);
+            worst = Math.max(worst, d);
+          }
+        }
+        expect(fast.coarsePatches.length).toBe(cfg.coarse_to_fine ? backboneSizes(cfg).coarsePatches * backboneSizes(cfg).patchDim : 0);
+        // Not vacuous: the outputs are not all one value.
+        expect(maxAbsDiff(fast.patches, new Float32Array(fast.patches.length).fill(fast.patches[0]))).toBeGreaterThan(0.1);
+        expect(worst).toBeLessThanOrEqual(1e-5);
+      });
+    }
+
+    it("224/16 (the tiny default) on camera sizes: 640x480, 1280x720, 224x224, 848x480, 100x80 upscaled", () => {
+      const fast = new ImagePreprocessor(TINY_CONFIG);
+      const ref = new OraclePreprocessor(TINY_CONFIG);
+      let seed = 100;
+      for (const [w, h, enc] of [[640, 480, "rgb8"], [1280, 720, "bgr8"], [224, 224, "rgb8"], [848, 480, "rgba8"], [100, 80, "mono8"], [640, 480, "bgra8"]] as const) {
+        const img = noise(w, h, enc, 0, seed++);
+        fast.process(img);
+        ref.process(img);
+        expect(maxAbsDiff(fast.patches, ref.patches), `${w}x${h} ${enc}`).toBeLessThanOrEqual(1e-5);
+        expect(maxAbsDiff(fast.coarsePatches, ref.coarsePatches), `${w}x${h} ${enc} coarse`).toBeLessThanOrEqual(1e-5);
+      }
+    });
+  });
+
+  it("allocates no typed array per frame once the input size is known (and does when it changes)", () => {
+    const names = ["Float32Array", "Float64Array", "Int32Array", "Uint32Array", "Uint8Array", "Uint16Array", "Int16Array", "Int8Array", "ArrayBuffer"] as const;
+    const g = globalThis as unknown as Record<string, unknown>;
+    const saved = names.map((n) => g[n]);
+    let made = 0;
+    const count = (): void => {
+      names.forEach((n, i) => {
+        g[n] = new Proxy(saved[i] as object, { construct(target, args, nt) { made++; return Reflect.construct(target as new (...a: unknown[]) => object, args, nt); } });
+      });
+    };
+    const restore = (): void => names.forEach((n, i) => { g[n] = saved[i]; });
+    const pre = new ImagePreprocessor(TINY_CONFIG);
+    const a = image(640, 480, (x, y) => [x % 256, y % 256, (x + y) % 256], 4);
+    const b = image(320, 240, (x, y) => [y % 256, x % 256, 7], 0, "bgr8");
+    pre.process(a);
+    try {
+      count();
+      for (let i = 0; i < 5; i++) pre.process(a);
+      const steady = made;
+      pre.process(b); // new size: tables and ring rebuilt
+      const onResize = made - steady;
+      made = 0;
+      for (let i = 0; i < 5; i++) pre.process(b);
+      restore();
+      expect(steady).toBe(0);
+      expect(made).toBe(0);
+      expect(onResize).toBeGreaterThan(0); // the counter sees the preprocessor's allocations
+    } finally {
+      restore();
+    }
   });
 });
