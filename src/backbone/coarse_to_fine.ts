@@ -208,10 +208,13 @@ export class CoarseToFineSelector {
     }
     const W = this.scoreW, bias = this.scoreB, scores = this.scores;
     const qScale = 1 / Math.sqrt(d);
+    // An all-zero embedding is no question, exactly (as `vision_c2f`'s `question` input).
+    let guide: QuestionGuide | undefined;
+    if (question) for (let i = 0; i < d && !guide; i++) if (question.embedding[i] !== 0) guide = question;
     for (let j = 0; j < Tc; j++) {
       let q = 0;
-      if (question) {
-        const e = question.embedding, tok = question.coarseTokens;
+      if (guide) {
+        const e = guide.embedding, tok = guide.coarseTokens;
         for (let i = 0; i < d; i++) q += e[i] * tok[j * d + i];
         q *= qScale;
       }

@@ -18,10 +18,12 @@ import { coarseDepthOf, keptPatchCount, patchCells } from "../coarse_to_fine.js"
  *   vision_projector: `patches` [B, T, 3p²], `positions` int64 [T], `pool` [B, cells, T]
  *                     → `tokens` [B, cells, d_model]  (vision then projector, one run)
  *   vision_c2f:       `patches` [B, P, 3p²], `coarse_patches` [B, (G/2)², 3p²]
+ *                     (+ `question` [B, d_model] when built with `{ question: true }`)
  *                     → `tokens` [B, cells, d_model], `cell_counts` [B, cells],
  *                       `kept` int64 [B, K], `scores` [B, P]
  *     the whole coarse-to-fine encoder in one run: coarse encoder (its first `coarse_depth`
- *     blocks per branch, then the branch's final LayerNorm), `c2f.score`, top-K kept patches
+ *     blocks per branch, then the branch's final LayerNorm), `c2f.score` (plus the question
+ *     term: each coarse patch's projected token · question / √d_model), top-K kept patches
  *     (K = round(keep_ratio · P); ties to the lower index, NaN scores last, as
  *     CoarseToFineSelector), the kept fine patches gathered and encoded, each cell pooled
  *     over its kept patches, projector. Every cell of the grid gets a row; rows whose
@@ -173,6 +175,13 @@ export interface CoarseToFineGraphOptions {
   readonly keepRatio?: number;
   /** Default: `coarseDepthOf(config)`. */
   readonly coarseDepth?: number;
+  /**
+   * Adds the input `question` float [B, d_model] (each member's mean question token embedding;
+   * an all-zero row means no question). Off by default so a caller that feeds only `patches`
+   * and `coarse_patches` keeps working: onnxruntime-node ignores a feed for an input that has
+   * a default initializer, so the input cannot be optional inside the graph itself.
+   */
+  readonly question?: boolean;
 }
 
 /** `vision_c2f`: the whole coarse-to-fine encoder in one run (see the file comment). */
@@ -196,7 +205,8 @@ export function buildCoarseToFineGraph(config: BackboneConfig, weights: Weights,
 
   // Keep scores [B, Tc, 4] → fine-grid order: child k = (dy, dx) of coarse (cy, cx) is fine
   // (2cy + dy, 2cx + dx), i.e. [B, cy, cx, dy, dx] → [B, cy, dy, cx, dx].
-  const childScores = p.linear(coarseFeatures, "c2f.score", 4, C);
+  let childScores = p.linear(coarseFeatures, "c2f.score", 4, C);
+  if (opts.question) childScores = addQuestionTerm(p, config, coarseFeatures, childScores, C);
   const grid = g.reshape(g.transpose(g.reshape(childScores, [0, h, h, 2, 2]), [0, 1, 3, 2, 4]), [0, P]);
   const scores = g.op("Where", [g.op("IsNaN", [grid]), g.floats(-Infinity), grid]);
   // ORT's TopK breaks ties to the lower index (as CoarseToFineSelector); a second TopK on the
@@ -223,6 +233,24 @@ export function buildCoarseToFineGraph(config: BackboneConfig, weights: Weights,
   g.output("kept", "int64", ["B", K], kept);
   g.output("scores", "float", ["B", P], scores);
   return g;
+}
+
+/**
+ * The question term of the keep score (models/README.md, "Coarse-to-fine"): each coarse
+ * patch's projected token (the projector on that patch alone) · question / √d_model, added to
+ * all four of its children's scores. A member whose question row is all zero keeps its scores
+ * bit for bit (a Where, not an add of 0: 0 · a non-finite token would be NaN). A non-finite
+ * question makes that member's scores NaN, which rank last, as a non-finite frame's do.
+ */
+function addQuestionTerm(p: Params, config: BackboneConfig, coarseFeatures: string, childScores: string, C: number): string {
+  const g = p.g, d = config.d_model;
+  const question = g.input("question", "float", ["B", d]);
+  const coarseTokens = projector(p, config, coarseFeatures, C); // [B, Tc, d]
+  const dots = g.matmul(coarseTokens, g.unsqueeze(question, [2])); // [B, Tc, 1]
+  const term = g.mul(dots, g.floats(1 / Math.sqrt(d)));
+  const nonZero = g.op("Cast", [g.op("Not", [g.op("Equal", [question, g.floats(0)])])], { to: 1 });
+  const asked = g.unsqueeze(g.op("Greater", [g.reduceSum(nonZero, [1], false), g.floats(0)]), [1, 2]); // [B, 1, 1]
+  return g.op("Where", [asked, g.add(childScores, term), childScores]);
 }
 
 /** Adds each token's position embedding, picked by the `positions` input. */

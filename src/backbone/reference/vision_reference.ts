@@ -99,10 +99,12 @@ export interface CoarseToFineReference {
 }
 
 /**
- * One frame through coarse-to-fine as models/README.md writes it (no question): the coarse
- * scale encoded (first `coarseDepth` blocks), scored and selected by CoarseToFineSelector,
- * the kept patches encoded, pooled per cell and projected, the merge token appended. What the
- * `vision_c2f` graph and the two-graph path must both give.
+ * One frame through coarse-to-fine as models/README.md writes it: the coarse scale encoded
+ * (first `coarseDepth` blocks), scored (with `question` [d_model], the question's mean token
+ * embedding, the scores add each coarse patch's projected token · question / √d_model; an
+ * all-zero question is none) and selected by CoarseToFineSelector, the kept patches encoded,
+ * pooled per cell and projected, the merge token appended. What the `vision_c2f` graph and
+ * the two-graph path must both give.
  */
 export function coarseToFineReference(
   config: BackboneConfig,
@@ -111,10 +113,13 @@ export function coarseToFineReference(
   coarsePatches: Float32Array,
   keepRatio?: number,
   coarseDepth?: number,
+  question?: Float32Array,
 ): CoarseToFineReference {
   const s = backboneSizes(config);
-  const coarseFeatures = visionReference(config, weights, coarsePatches, 1, range(s.coarsePatches), true, coarseDepth);
-  const sel = new CoarseToFineSelector(config, weights, keepRatio).select(coarseFeatures);
+  const Tc = s.coarsePatches;
+  const coarseFeatures = visionReference(config, weights, coarsePatches, 1, range(Tc), true, coarseDepth);
+  const guide = question === undefined ? undefined : { embedding: question, coarseTokens: coarseProjectedTokens(config, weights, coarseFeatures) };
+  const sel = new CoarseToFineSelector(config, weights, keepRatio).select(coarseFeatures, guide);
   const K = sel.keptCount;
   const kept = Array.from(sel.keptIndex.subarray(0, K));
   const features = visionReference(config, weights, sel.gatherPatches(finePatches).slice(), 1, kept);
@@ -128,6 +133,14 @@ export function coarseToFineReference(
   const tokens = new Float32Array((sel.cells + 1) * d);
   const T = layoutC2fTokens(tokens, 0, full, counts, sel.mergeToken, sel.merged);
   return { kept, scores: Float32Array.from(sel.scores), counts, tokens: tokens.slice(0, T * d) };
+}
+
+/** [(G/2)², d_model] the projector on each coarse patch alone (an identity pool): the question term's tokens. */
+export function coarseProjectedTokens(config: BackboneConfig, weights: Weights, coarseFeatures: Float32Array): Float32Array {
+  const Tc = backboneSizes(config).coarsePatches;
+  const identity = new Float32Array(Tc * Tc);
+  for (let j = 0; j < Tc; j++) identity[j * Tc + j] = 1;
+  return projectorReference(config, weights, coarseFeatures, identity, 1, Tc, Tc);
 }
 
 function range(n: number): number[] {

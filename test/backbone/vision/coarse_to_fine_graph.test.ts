@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
 import { backboneSizes, type BackboneConfig } from "../../../src/backbone/config.js";
-import { coarseDepthOf, CoarseToFineSelector, DEFAULT_COARSE_DEPTH, fullImagePool, layoutC2fTokens } from "../../../src/backbone/coarse_to_fine.js";
+import { childFineIndex, coarseDepthOf, CoarseToFineSelector, DEFAULT_COARSE_DEPTH, fullImagePool, layoutC2fTokens } from "../../../src/backbone/coarse_to_fine.js";
 import { buildCoarseToFineGraph, buildVisionGraph, buildVisionProjectorGraph, buildProjectorGraph } from "../../../src/backbone/graphs/vision_graphs.js";
-import { coarseToFineReference, projectorReference, visionReference } from "../../../src/backbone/reference/vision_reference.js";
+import { coarseProjectedTokens, coarseToFineReference, projectorReference, visionReference } from "../../../src/backbone/reference/vision_reference.js";
 import { ModelError } from "../../../src/errors.js";
 import { maxAbsDiff, randomArray, runProjector, runVision, session, SMALL_CONFIG, testWeights } from "./vision_fixtures.js";
 
@@ -21,11 +21,13 @@ interface C2fOut {
   scores: Float32Array;
 }
 
-async function runC2f(sess: ort.InferenceSession, fine: Float32Array, coarse: Float32Array, batch: number): Promise<C2fOut> {
-  const out = await sess.run({
+async function runC2f(sess: ort.InferenceSession, fine: Float32Array, coarse: Float32Array, batch: number, question?: Float32Array): Promise<C2fOut> {
+  const feeds: Record<string, ort.Tensor> = {
     patches: new ort.Tensor("float32", fine, [batch, P, D]),
     coarse_patches: new ort.Tensor("float32", coarse, [batch, Tc, D]),
-  });
+  };
+  if (question) feeds.question = new ort.Tensor("float32", question, [batch, d]);
+  const out = await sess.run(feeds);
   const K = out.kept.dims[1];
   const keptFlat = Array.from(out.kept.data as BigInt64Array, Number);
   return {
@@ -120,6 +122,87 @@ describe("vision_c2f (coarse-to-fine in one run) equals the reference", () => {
     const g2 = await runC2f(sess, nan, bad, 1);
     expect(g2.kept[0]).toEqual([0, 1, 2, 3, 4, 5]);
     expect(Array.from(g2.scores).every((v) => v === -Infinity)).toBe(true);
+  });
+});
+
+describe("vision_c2f with the question input (question [B, d_model]: the keep score's question term)", () => {
+  const keepRatio = 0.5; // K = 8 of 16
+  let plain: ort.InferenceSession;
+  let asked: ort.InferenceSession;
+  beforeAll(async () => {
+    plain = await session(buildCoarseToFineGraph(config, weights, { keepRatio }).toModelBytes());
+    asked = await session(buildCoarseToFineGraph(config, weights, { keepRatio, question: true }).toModelBytes());
+  });
+  const member = (a: Float32Array, b: number, n: number): Float32Array => a.slice(b * n, (b + 1) * n);
+
+  it("declares the input question float [B, d_model] only when asked to", () => {
+    const q = buildCoarseToFineGraph(config, weights, { keepRatio, question: true }).inputs.find((i) => i.name === "question");
+    expect(q).toMatchObject({ type: "float", dims: ["B", d] });
+    expect(buildCoarseToFineGraph(config, weights, { keepRatio }).inputs.map((i) => i.name)).toEqual(["patches", "coarse_patches"]);
+    expect(asked.inputNames).toContain("question");
+  });
+
+  it("equals the reference with a question, batch 2 (each member its own question)", async () => {
+    const fine = randomArray(2 * P * D, 140, 2);
+    const coarse = randomArray(2 * Tc * D, 141, 2);
+    const question = randomArray(2 * d, 142, 3);
+    const got = await runC2f(asked, fine, coarse, 2, question);
+    const without = await runC2f(plain, fine, coarse, 2);
+    const sel = new CoarseToFineSelector(config, weights, keepRatio);
+    for (const b of [0, 1]) {
+      const want = coarseToFineReference(config, weights, member(fine, b, P * D), member(coarse, b, Tc * D), keepRatio, undefined, member(question, b, d));
+      expect(got.kept[b]).toEqual(want.kept);
+      const scoreErr = maxAbsDiff(member(got.scores, b, P), want.scores);
+      const tokens = laidOut(got, b, sel);
+      expect(tokens.length).toBe(want.tokens.length);
+      const tokenErr = maxAbsDiff(tokens, want.tokens);
+      console.log(`max abs error vision_c2f with a question, member ${b}: scores ${scoreErr.toExponential(2)}, tokens ${tokenErr.toExponential(2)}`);
+      expect(scoreErr).toBeLessThanOrEqual(TOL);
+      expect(tokenErr).toBeLessThanOrEqual(TOL);
+      // The term is live: the scores moved well beyond the tolerance.
+      const moved = maxAbsDiff(member(got.scores, b, P), member(without.scores, b, P));
+      console.log(`question term moved member ${b}'s scores by up to ${moved.toFixed(3)}`);
+      expect(moved).toBeGreaterThan(0.1);
+    }
+  });
+
+  it("a zero question is no question, bit for bit (also beside a member that has one)", async () => {
+    const fine = randomArray(2 * P * D, 150, 2);
+    const coarse = randomArray(2 * Tc * D, 151, 2);
+    const question = new Float32Array(2 * d);
+    question.set(randomArray(d, 152, 3), 0); // member 0 asks, member 1 does not
+    const got = await runC2f(asked, fine, coarse, 2, question);
+    const without = await runC2f(plain, fine, coarse, 2);
+    expect(Array.from(member(got.scores, 1, P))).toEqual(Array.from(member(without.scores, 1, P)));
+    expect(got.kept[1]).toEqual(without.kept[1]);
+    expect(maxAbsDiff(member(got.tokens, 1, s.visualTokens * d), member(without.tokens, 1, s.visualTokens * d))).toBe(0);
+    expect(maxAbsDiff(member(got.scores, 0, P), member(without.scores, 0, P))).toBeGreaterThan(0.1);
+    const allZero = await runC2f(asked, fine, coarse, 2, new Float32Array(2 * d));
+    expect(Array.from(allZero.scores)).toEqual(Array.from(without.scores));
+    // The reference agrees: a zero question keeps the no-question selection.
+    const ref0 = coarseToFineReference(config, weights, member(fine, 1, P * D), member(coarse, 1, Tc * D), keepRatio, undefined, new Float32Array(d));
+    expect(ref0.kept).toEqual(coarseToFineReference(config, weights, member(fine, 1, P * D), member(coarse, 1, Tc * D), keepRatio).kept);
+  });
+
+  it("a question aligned with one coarse patch's projected token keeps that patch's four children", async () => {
+    const fine = randomArray(P * D, 160, 2);
+    const coarse = randomArray(Tc * D, 161, 2);
+    const without = await runC2f(plain, fine, coarse, 1);
+    const childrenKept = (kept: number[], j: number): number => [0, 1, 2, 3].filter((k) => kept.includes(childFineIndex(j, k, s.gridSide))).length;
+    // The coarse region the plain scores like least: the question has to pull it in.
+    const target = range(Tc).reduce((best, j) => (childrenKept(without.kept[0], j) < childrenKept(without.kept[0], best) ? j : best), 0);
+    expect(childrenKept(without.kept[0], target)).toBeLessThan(4);
+    const tokens = coarseProjectedTokens(config, weights, visionReference(config, weights, coarse, 1, range(Tc), true));
+    const dir = tokens.slice(target * d, (target + 1) * d);
+    // Precondition: the target's own token is the one the question points at most.
+    const dots = range(Tc).map((j) => dir.reduce((acc, v, i) => acc + v * tokens[j * d + i], 0));
+    expect(Math.max(...dots.filter((_, j) => j !== target))).toBeLessThan(dots[target]);
+    const question = dir.map((v) => v * 50);
+    const got = await runC2f(asked, fine, coarse, 1, question);
+    expect(childrenKept(got.kept[0], target)).toBe(4);
+    expect(got.kept[0]).not.toEqual(without.kept[0]);
+    const want = coarseToFineReference(config, weights, fine, coarse, keepRatio, undefined, question);
+    expect(got.kept[0]).toEqual(want.kept);
   });
 });
 
