@@ -1,0 +1,107 @@
+import { InvalidInputError, ModelError, SpatialRewardError } from "../../src/errors.js";
+import type { BackboneConfig } from "../../src/backbone/config.js";
+
+/**
+ * The messages between BackboneRuntime (main thread) and the backbone worker, and how an error
+ * crosses the thread boundary. The main side imports only types from here (plus nothing that
+ * loads onnxruntime).
+ */
+
+export type ModelSource = { dir: string } | { seed: number; config?: BackboneConfig };
+
+export interface WorkerInit {
+  readonly model: ModelSource;
+  readonly maxStreams: number;
+  readonly intraOpThreads: number;
+  readonly coarseToFine: boolean;
+  /** onnxruntime's CPU memory arena (default on); see BackboneRuntime.open. */
+  readonly cpuMemArena: boolean;
+  /** Run every graph once at the largest batch before `ready` (memory at its high-water mark). */
+  readonly warmup: boolean;
+  /** Nice value added to this thread (and the onnxruntime threads it creates); 0 leaves it. */
+  readonly niceness: number;
+}
+
+export interface GraphInfo {
+  readonly name: string;
+  readonly inputs: string[];
+  readonly outputs: string[];
+}
+
+export interface RuntimeInfo {
+  readonly parameters: number;
+  readonly stateBytesPerStream: number;
+  readonly graphs: GraphInfo[];
+  /** Bytes reserved for all slots (streams + scratch), committed only as slots are touched. */
+  readonly arenaReservedBytes: number;
+  readonly trained: boolean;
+}
+
+/** An error as it crosses the thread boundary (class, code and ModelError's file/tensor kept). */
+export interface WireError {
+  readonly kind: "ModelError" | "InvalidInputError" | "SpatialRewardError" | "Error";
+  readonly code: string;
+  readonly message: string;
+  readonly file?: string;
+  readonly tensor?: string;
+}
+
+export interface FrameItem {
+  readonly id: number;
+  readonly stream: string;
+  /** The stream's frame buffer; bytes [offset, offset + length) hold this frame. */
+  readonly buffer: SharedArrayBuffer;
+  readonly offset: number;
+  readonly length: number;
+  readonly width: number;
+  readonly height: number;
+  readonly encoding: string;
+  readonly step: number;
+}
+
+export interface FrameResult {
+  readonly id: number;
+  readonly ok: boolean;
+  readonly error?: WireError;
+  readonly preprocessMs: number;
+  readonly encodeMs: number;
+  readonly projectMs: number;
+  readonly prefillMs: number;
+  readonly totalMs: number;
+  readonly visualTokens: number;
+  readonly keptFraction: number;
+  readonly batch: number;
+}
+
+export interface AskResult {
+  readonly tokenIds: number[];
+  readonly text: string;
+  readonly promptTokens: number;
+  readonly prefillMs: number;
+  readonly tokenMs: number;
+}
+
+export type ToWorker =
+  | { type: "add"; id: number; stream: string }
+  | { type: "remove"; id: number; stream: string }
+  | { type: "frames"; id: number; items: FrameItem[] }
+  | { type: "ask"; id: number; stream: string; question: string; maxTokens: number }
+  | { type: "readState"; id: number; stream: string }
+  | { type: "close"; id: number };
+
+export type FromWorker =
+  | { type: "ready"; config: BackboneConfig; info: RuntimeInfo }
+  | { type: "initError"; error: WireError }
+  | { type: "done"; id: number; result: unknown }
+  | { type: "frames"; id: number; results: FrameResult[] }
+  | { type: "failed"; id: number; error: WireError };
+
+export function toWire(e: unknown): WireError {
+  if (e instanceof ModelError) {
+    return { kind: "ModelError", code: e.code, message: e.message, file: e.file, ...(e.tensor !== undefined ? { tensor: e.tensor } : {}) };
+  }
+  if (e instanceof InvalidInputError) return { kind: "InvalidInputError", code: e.code, message: e.message };
+  if (e instanceof SpatialRewardError) return { kind: "SpatialRewardError", code: e.code, message: e.message };
+  const message = e instanceof Error ? e.message : String(e);
+  return { kind: "Error", code: "internal", message };
+}
