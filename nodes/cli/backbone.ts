@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { backboneSizes, parseBackboneConfig, TINY_CONFIG, type BackboneConfig } from "../../src/backbone/config.js";
 import { parameterCount, type Weights } from "../../src/backbone/tensor_names.js";
@@ -112,26 +112,40 @@ export async function runInfo(values: BackboneInfoOptions): Promise<number> {
   return 0;
 }
 
+/** Largest config file read: a config is a few hundred bytes; a huge file is a mistake, not a config. */
+export const MAX_CONFIG_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A config.json given on the command line (init --config, bench --config), checked by
+ * parseBackboneConfig. Its size is checked before it is read. Any problem is a ModelError naming
+ * the file (exit 1, one line).
+ */
+export function readConfigFile(file: string): BackboneConfig {
+  let json: unknown;
+  try {
+    const bytes = statSync(file).size;
+    if (bytes > MAX_CONFIG_FILE_BYTES) {
+      throw new ModelError(file, `is ${bytes.toLocaleString("en-US")} bytes, more than a config may be (${MAX_CONFIG_FILE_BYTES.toLocaleString("en-US")})`);
+    }
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    if (e instanceof ModelError) throw e;
+    throw new ModelError(file, `not a JSON config: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
+  }
+  try {
+    return parseBackboneConfig(json);
+  } catch (e) {
+    // parseBackboneConfig names "config.json"; the file the user gave is this one.
+    if (e instanceof ModelError) throw new ModelError(file, e.message.replace(/^config\.json: /, ""));
+    throw e;
+  }
+}
+
 export async function runInit(values: BackboneInitOptions): Promise<number> {
   // Never over a model: a trained model replaced by random weights is a loss nobody asked for.
   const present = [CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE].filter((f) => existsSync(join(values.out, f)));
   if (present.length > 0) throw new UsageError(`--out ${values.out} already holds ${present.join(", ")}: choose an empty or new folder`);
-  let config: BackboneConfig = TINY_CONFIG;
-  if (values.config !== undefined) {
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(values.config, "utf8"));
-    } catch (e) {
-      throw new ModelError(values.config, `not a JSON config: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
-    }
-    try {
-      config = parseBackboneConfig(json);
-    } catch (e) {
-      // parseBackboneConfig names "config.json"; the file the user gave is this one.
-      if (e instanceof ModelError) throw new ModelError(values.config, e.message.replace(/^config\.json: /, ""));
-      throw e;
-    }
-  }
+  const config = values.config === undefined ? TINY_CONFIG : readConfigFile(values.config);
   await initModelFolder(values.out, config, values.seed);
   const sizes = backboneSizes(config);
   const summary = {

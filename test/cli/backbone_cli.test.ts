@@ -144,6 +144,14 @@ describe("spatial-reward backbone init and info", () => {
     expect(existsSync(join(work, "y", "model.safetensors"))).toBe(false);
   });
 
+  it("a config file over 16 MiB is refused before it is read: exit 1, one line naming it and its size", () => {
+    const big = join(work, "big.json");
+    writeFileSync(big, "");
+    truncateSync(big, 16 * 1024 * 1024 + 1); // sparse: costs no disk
+    expectOneLineError(run(["backbone", "init", "--out", join(work, "z"), "--config", big]), 1, "big.json", "16,777,217 bytes", "more than a config may be");
+    expect(existsSync(join(work, "z", "model.safetensors"))).toBe(false);
+  });
+
   it("--help lists the subcommands and their options", () => {
     const h = run(["backbone", "--help"]);
     expect(h.code).toBe(0);
