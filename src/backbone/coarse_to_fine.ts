@@ -1,6 +1,8 @@
 import { InvalidInputError, ModelError } from "../errors.js";
 import { backboneSizes, type BackboneConfig, type BackboneSizes } from "./config.js";
 import type { Weights } from "./tensor_names.js";
+import { LITTLE_ENDIAN_HOST } from "./host_endianness.js";
+import { requireWeight } from "./model_weights.js";
 
 /**
  * ScanFormer-style coarse-to-fine selection (models/README.md, "Coarse-to-fine"), pure and
@@ -118,15 +120,6 @@ export function fullImagePool(config: BackboneConfig): Float32Array {
   return out;
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-function tensor(weights: Weights, name: string, length: number): Float32Array {
-  const t = weights.get(name);
-  if (!t) throw new ModelError("model.safetensors", "tensor missing (needed by coarse_to_fine)", name);
-  if (t.length !== length) throw new ModelError("model.safetensors", `has ${t.length} values, expected ${length}`, name);
-  return t;
-}
-
 export class CoarseToFineSelector {
   readonly keepRatio: number;
   /** Fine patches kept per frame: round(keep_ratio · P). */
@@ -170,10 +163,10 @@ export class CoarseToFineSelector {
     this.tokenPool = config.projector.token_pool;
     this.keepRatio = keepRatio;
     this.dModel = config.d_model;
-    this.scoreW = tensor(weights, "c2f.score.weight", 4 * s.featureWidth);
-    this.scoreB = tensor(weights, "c2f.score.bias", 4);
-    const mergeToken = tensor(weights, "c2f.merge_token", config.d_model);
-    const countEmbed = tensor(weights, "c2f.count_embed", config.d_model);
+    this.scoreW = requireWeight(weights, "c2f.score.weight", [4, s.featureWidth]);
+    this.scoreB = requireWeight(weights, "c2f.score.bias", [4]);
+    const mergeToken = requireWeight(weights, "c2f.merge_token", [config.d_model]);
+    const countEmbed = requireWeight(weights, "c2f.count_embed", [config.d_model]);
     const P = s.patches;
     this.keptCount = keptPatchCount(P, keepRatio);
     this.merged = P - this.keptCount;
@@ -270,7 +263,7 @@ export class CoarseToFineSelector {
 
   /** positions[t] = i without creating a BigInt per patch (each would be a heap object). */
   private setPosition(t: number, i: number): void {
-    if (LITTLE_ENDIAN) {
+    if (LITTLE_ENDIAN_HOST) {
       this.positionWords[2 * t] = i;
       this.positionWords[2 * t + 1] = 0;
     } else {

@@ -1,7 +1,7 @@
 import { ModelError } from "../errors.js";
 import type { BackboneConfig } from "./config.js";
 import { expectedTensors, type Weights } from "./tensor_names.js";
-import { clipName } from "./safetensors.js";
+import { clipName } from "./clip_text.js";
 
 /** What checkWeights needs of a tensor: its shape and its fp32 values. */
 export interface ShapedTensor {
@@ -10,6 +10,28 @@ export interface ShapedTensor {
 }
 
 const CONFIG_FILE = "config.json";
+const WEIGHTS_FILE = "model.safetensors";
+
+/**
+ * The tensor `name` of `weights`, or a ModelError naming `file` and the tensor: missing, or
+ * (with `shape`) holding a different number of values than the shape needs. What every graph
+ * builder and reference pass reads its weights with.
+ */
+export function requireWeight(
+  weights: ReadonlyMap<string, Float32Array>,
+  name: string,
+  shape?: readonly number[],
+  file = WEIGHTS_FILE,
+): Float32Array {
+  const t = weights.get(name);
+  const expected = shape === undefined ? "" : ` (expected shape ${fmt(shape)})`;
+  if (t === undefined) throw new ModelError(file, `tensor is missing${expected}`, name);
+  if (shape !== undefined) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (!(t instanceof Float32Array) || t.length !== n) throw new ModelError(file, `has ${t.length} values, expected shape ${fmt(shape)} (${n} values)`, name);
+  }
+  return t;
+}
 
 /**
  * Checks weights read from a file against a config: every tensor of `expectedTensors(config)`
@@ -21,7 +43,7 @@ const CONFIG_FILE = "config.json";
 export function checkWeights(
   config: BackboneConfig,
   tensors: ReadonlyMap<string, ShapedTensor>,
-  file = "model.safetensors",
+  file = WEIGHTS_FILE,
 ): Weights {
   const problems: { tensor: string; message: string }[] = [];
   const out = new Map<string, Float32Array>();

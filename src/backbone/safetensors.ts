@@ -1,4 +1,6 @@
 import { ModelError } from "../errors.js";
+import { clipName, clipText } from "./clip_text.js";
+import { LITTLE_ENDIAN_HOST } from "./host_endianness.js";
 
 /**
  * The safetensors format over bytes (no files here): an 8-byte little-endian header length N,
@@ -58,8 +60,6 @@ const DTYPE_BYTES: Readonly<Record<string, number>> = {
   U64: 8,
 };
 const READABLE = new Set<string>(["F32", "F16", "BF16"]);
-
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 interface Entry {
   readonly name: string;
@@ -159,11 +159,11 @@ function parseEntry(name: string, info: unknown, dataLen: number, fail: (m: stri
   const size = DTYPE_BYTES[dtype]!;
   const shape = o.shape;
   if (!Array.isArray(shape) || shape.length > 32 || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-    return fail(`shape must be a list of at most 32 non-negative integers, got ${clip(JSON.stringify(shape))}`, name);
+    return fail(`shape must be a list of at most 32 non-negative integers, got ${clipText(JSON.stringify(shape), 80)}`, name);
   }
   const offsets = o.data_offsets;
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-    return fail(`data_offsets must be two non-negative integers [begin, end], got ${clip(JSON.stringify(offsets))}`, name);
+    return fail(`data_offsets must be two non-negative integers [begin, end], got ${clipText(JSON.stringify(offsets), 80)}`, name);
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) fail(`data_offsets [${begin}, ${end}] end before they begin`, name);
@@ -234,11 +234,6 @@ function unravel(index: number, shape: readonly number[]): number[] {
     r = Math.floor(r / s);
   }
   return out;
-}
-
-function clip(s: string | undefined): string {
-  if (s === undefined) return "nothing";
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 /**
@@ -355,7 +350,3 @@ function byCodePoint(a: string, b: string): number {
   return a.length - b.length;
 }
 
-/** A hostile header can hold a name of many megabytes; messages carry at most 200 characters of it. */
-export function clipName(name: string): string {
-  return name.length > 200 ? `${name.slice(0, 197)}...` : name;
-}

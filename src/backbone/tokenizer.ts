@@ -1,5 +1,6 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 import { InvalidInputError, ModelError } from "../errors.js";
+import { clipText } from "./clip_text.js";
 import type { BackboneConfig } from "./config.js";
 import { SPECIAL_TOKENS, type SpecialTokenRole } from "./byte_tokenizer.js";
 
@@ -51,12 +52,12 @@ export class BackboneTokenizer {
     if (typeof model !== "object" || model === null || Array.isArray(model)) return fail("has no model object");
     const m = model as Record<string, unknown>;
     if (typeof m.type !== "string" || !MODEL_TYPES.has(m.type)) {
-      return fail(`model.type ${clip(JSON.stringify(m.type))} is not supported (${[...MODEL_TYPES].join(", ")} are)`);
+      return fail(`model.type ${clipText(JSON.stringify(m.type), 200, "undefined")} is not supported (${[...MODEL_TYPES].join(", ")} are)`);
     }
     let maxId = -1;
     const checkId = (id: unknown, where: string): void => {
       if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id > MAX_TOKEN_ID) {
-        fail(`${where}: id ${clip(JSON.stringify(id))} must be an integer in [0, ${MAX_TOKEN_ID}]`);
+        fail(`${where}: id ${clipText(JSON.stringify(id), 200, "undefined")} must be an integer in [0, ${MAX_TOKEN_ID}]`);
       }
       maxId = Math.max(maxId, id as number);
     };
@@ -66,7 +67,7 @@ export class BackboneTokenizer {
       maxId = m.vocab.length - 1;
     } else {
       if (typeof m.vocab !== "object" || m.vocab === null || Array.isArray(m.vocab)) return fail("model.vocab must be an object {token: id}");
-      for (const [token, id] of Object.entries(m.vocab as Record<string, unknown>)) checkId(id, `model.vocab[${clip(JSON.stringify(token))}]`);
+      for (const [token, id] of Object.entries(m.vocab as Record<string, unknown>)) checkId(id, `model.vocab[${clipText(JSON.stringify(token), 200, "undefined")}]`);
       if (m.type === "BPE" && !Array.isArray(m.merges)) fail("model.merges must be a list for BPE");
     }
     const added = o.added_tokens ?? [];
@@ -83,7 +84,7 @@ export class BackboneTokenizer {
     try {
       tok = new Tokenizer(complete, { clean_up_tokenization_spaces: false });
     } catch (e) {
-      return fail(`does not load with @huggingface/tokenizers: ${clip(e instanceof Error ? e.message : String(e))}`);
+      return fail(`does not load with @huggingface/tokenizers: ${clipText(e instanceof Error ? e.message : String(e), 200, "undefined")}`);
     }
     const ids = {} as Record<SpecialTokenRole, number>;
     const texts: string[] = [];
@@ -172,10 +173,4 @@ export function checkTokenizerFits(config: BackboneConfig, tok: BackboneTokenize
       `vocabulary has ${tok.vocabSize} ids but ${configFile} has vocab_size ${config.vocab_size}: the model has no embedding for ids ${config.vocab_size}..${tok.vocabSize - 1} — tokenizer and config do not belong together`,
     );
   }
-}
-
-/** Messages quote the file's own strings; a hostile file's can be megabytes long. */
-function clip(s: string | undefined): string {
-  if (s === undefined) return "undefined";
-  return s.length > 200 ? `${s.slice(0, 197)}...` : s;
 }

@@ -1,5 +1,5 @@
 import { backboneSizes, type BackboneConfig } from "../config.js";
-import { ModelError } from "../../errors.js";
+import { requireWeight } from "../model_weights.js";
 import type { Weights } from "../tensor_names.js";
 import { GraphBuilder, SLICE_END, transpose2d } from "../onnx/graph_builder.js";
 
@@ -9,19 +9,6 @@ import { GraphBuilder, SLICE_END, transpose2d } from "../onnx/graph_builder.js";
  * batch-major, [B, L, E, d_conv] and [B, L, E, d_state], so a run of consecutive arena slots is
  * fed as is. B and T are symbolic: one session serves any batch and chunk length.
  */
-
-const FILE = "model.safetensors";
-
-/** The weights a graph needs, looked up by name; the count must match the contract's shape. */
-export function requireTensor(weights: Weights, name: string, shape: readonly number[]): Float32Array {
-  const t = weights.get(name);
-  const n = shape.reduce((a, b) => a * b, 1);
-  if (t === undefined) throw new ModelError(FILE, `tensor is missing (expected shape [${shape.join(", ")}])`, name);
-  if (!(t instanceof Float32Array) || t.length !== n) {
-    throw new ModelError(FILE, `has ${t.length} values, expected shape [${shape.join(", ")}] (${n} values)`, name);
-  }
-  return t;
-}
 
 /** One layer's weights, split the way the graphs use them (views, no copies). */
 interface LayerWeights {
@@ -62,24 +49,24 @@ function dims(c: BackboneConfig): Dims {
 function layerWeights(c: BackboneConfig, w: Weights, i: number): LayerWeights {
   const { D, E, K, N, R } = dims(c);
   const m = `backbone.layers.${i}.mixer`;
-  const inProj = requireTensor(w, `${m}.in_proj.weight`, [2 * E, D]);
-  const xProj = requireTensor(w, `${m}.x_proj.weight`, [R + 2 * N, E]);
-  const aLog = requireTensor(w, `${m}.A_log`, [E, N]);
+  const inProj = requireWeight(w, `${m}.in_proj.weight`, [2 * E, D]);
+  const xProj = requireWeight(w, `${m}.x_proj.weight`, [R + 2 * N, E]);
+  const aLog = requireWeight(w, `${m}.A_log`, [E, N]);
   return {
     prefix: `layers.${i}`,
-    norm: requireTensor(w, `backbone.layers.${i}.norm.weight`, [D]),
+    norm: requireWeight(w, `backbone.layers.${i}.norm.weight`, [D]),
     inX: inProj.subarray(0, E * D),
     inZ: inProj.subarray(E * D),
-    convW: requireTensor(w, `${m}.conv1d.weight`, [E, 1, K]),
-    convB: requireTensor(w, `${m}.conv1d.bias`, [E]),
+    convW: requireWeight(w, `${m}.conv1d.weight`, [E, 1, K]),
+    convB: requireWeight(w, `${m}.conv1d.bias`, [E]),
     xDelta: xProj.subarray(0, R * E),
     xB: xProj.subarray(R * E, (R + N) * E),
     xC: xProj.subarray((R + N) * E),
-    dtW: requireTensor(w, `${m}.dt_proj.weight`, [E, R]),
-    dtB: requireTensor(w, `${m}.dt_proj.bias`, [E]),
+    dtW: requireWeight(w, `${m}.dt_proj.weight`, [E, R]),
+    dtB: requireWeight(w, `${m}.dt_proj.bias`, [E]),
     A: Float32Array.from(aLog, (v) => -Math.exp(v)),
-    D: requireTensor(w, `${m}.D`, [E]),
-    outProj: requireTensor(w, `${m}.out_proj.weight`, [D, E]),
+    D: requireWeight(w, `${m}.D`, [E]),
+    outProj: requireWeight(w, `${m}.out_proj.weight`, [D, E]),
   };
 }
 
@@ -90,7 +77,7 @@ function allLayers(c: BackboneConfig, w: Weights): LayerWeights[] {
 /** The head's matrix: lm_head.weight, or the embeddings when tied. */
 function headWeight(c: BackboneConfig, w: Weights): { name: string; data: Float32Array } {
   const name = c.tie_embeddings ? "backbone.embeddings.weight" : "lm_head.weight";
-  return { name, data: requireTensor(w, name, [c.vocab_size, c.d_model]) };
+  return { name, data: requireWeight(w, name, [c.vocab_size, c.d_model]) };
 }
 
 /**
@@ -181,7 +168,7 @@ function stateOutputs(g: GraphBuilder, d: Dims, conv: string, ssm: string): void
 }
 
 function normF(g: GraphBuilder, c: BackboneConfig, w: Weights, x: string): string {
-  return g.rmsNorm(x, "norm_f", requireTensor(w, "backbone.norm_f.weight", [c.d_model]), c.norm_eps);
+  return g.rmsNorm(x, "norm_f", requireWeight(w, "backbone.norm_f.weight", [c.d_model]), c.norm_eps);
 }
 
 /** `mamba_step`: embeds [B, D] + states → hidden [B, D] (after norm_f) + new states. */
@@ -430,7 +417,7 @@ export function buildLmHead(c: BackboneConfig, w: Weights): Uint8Array {
 export function buildDecode(c: BackboneConfig, w: Weights): Uint8Array {
   const d = dims(c);
   const layers = allLayers(c, w);
-  const emb = requireTensor(w, "backbone.embeddings.weight", [d.V, d.D]);
+  const emb = requireWeight(w, "backbone.embeddings.weight", [d.V, d.D]);
   const head = headWeight(c, w);
   const g = new GraphBuilder("decode");
   const ids = g.input("token_ids", "int64", ["B"]);

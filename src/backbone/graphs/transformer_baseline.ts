@@ -2,6 +2,7 @@ import { backboneSizes, type BackboneConfig } from "../config.js";
 import { ModelError } from "../../errors.js";
 import { mulberry32 } from "../../random/mulberry32.js";
 import { GraphBuilder, SLICE_END } from "../onnx/graph_builder.js";
+import { requireWeight } from "../model_weights.js";
 
 /**
  * The like-for-like baseline for the per-token benchmark: a pre-norm decoder with a KV cache,
@@ -77,14 +78,8 @@ export function transformerWeights(d: TransformerDims, seed: number): Map<string
   return w;
 }
 
-function need(w: ReadonlyMap<string, Float32Array>, name: string, shape: readonly number[]): Float32Array {
-  const t = w.get(name);
-  const n = shape.reduce((a, b) => a * b, 1);
-  if (t === undefined || t.length !== n) {
-    throw new ModelError("transformer baseline", `${t === undefined ? "tensor is missing" : `has ${t.length} values`}, expected [${shape.join(", ")}]`, name);
-  }
-  return t;
-}
+/** Where a missing baseline tensor is said to come from: its weights are seeded, not a file. */
+export const BASELINE_WEIGHTS = "transformer baseline";
 
 export interface TransformerStepOptions {
   /**
@@ -116,8 +111,8 @@ export function buildTransformerStep(d: TransformerDims, w: ReadonlyMap<string, 
     const p = `layers.${i}`;
     const pk = stacked ? g.pick(pastK, 0, i) : g.input(`past_keys.${i}`, "float", ["B", H, "S", dh]);
     const pv = stacked ? g.pick(pastV, 0, i) : g.input(`past_values.${i}`, "float", ["B", H, "S", dh]);
-    const h = g.rmsNorm(x, `${p}.attn_norm`, need(w, `${p}.attn_norm.weight`, [D]), d.normEps);
-    const heads = (name: string): string => g.reshape(g.linear(h, `${p}.attn.${name}`, need(w, `${p}.attn.${name}.weight`, [D, D]), D, D), [0, H, 1, dh]);
+    const h = g.rmsNorm(x, `${p}.attn_norm`, requireWeight(w, `${p}.attn_norm.weight`, [D], BASELINE_WEIGHTS), d.normEps);
+    const heads = (name: string): string => g.reshape(g.linear(h, `${p}.attn.${name}`, requireWeight(w, `${p}.attn.${name}.weight`, [D, D], BASELINE_WEIGHTS), D, D), [0, H, 1, dh]);
     const q = g.mul(heads("q"), scale); // [B, H, 1, dh]
     const k = heads("k");
     const v = heads("v");
@@ -126,15 +121,15 @@ export function buildTransformerStep(d: TransformerDims, w: ReadonlyMap<string, 
     const sNew = g.reduceSum(g.mul(q, k), [3], true); // [B, H, 1, 1]
     const probs = g.op("Softmax", [g.concat([sPast, sNew], 3)], { axis: 3 });
     const attn = g.add(g.matmul(g.slice(probs, 3, 0, -1), pv), g.mul(g.slice(probs, 3, -1, SLICE_END), v)); // [B, H, 1, dh]
-    x = g.add(x, g.linear(g.reshape(attn, [0, D]), `${p}.attn.o`, need(w, `${p}.attn.o.weight`, [D, D]), D, D));
-    const h2 = g.rmsNorm(x, `${p}.mlp_norm`, need(w, `${p}.mlp_norm.weight`, [D]), d.normEps);
-    const gate = g.silu(g.linear(h2, `${p}.mlp.gate`, need(w, `${p}.mlp.gate.weight`, [F, D]), F, D));
-    const up = g.linear(h2, `${p}.mlp.up`, need(w, `${p}.mlp.up.weight`, [F, D]), F, D);
-    x = g.add(x, g.linear(g.mul(gate, up), `${p}.mlp.down`, need(w, `${p}.mlp.down.weight`, [D, F]), D, F));
+    x = g.add(x, g.linear(g.reshape(attn, [0, D]), `${p}.attn.o`, requireWeight(w, `${p}.attn.o.weight`, [D, D], BASELINE_WEIGHTS), D, D));
+    const h2 = g.rmsNorm(x, `${p}.mlp_norm`, requireWeight(w, `${p}.mlp_norm.weight`, [D], BASELINE_WEIGHTS), d.normEps);
+    const gate = g.silu(g.linear(h2, `${p}.mlp.gate`, requireWeight(w, `${p}.mlp.gate.weight`, [F, D], BASELINE_WEIGHTS), F, D));
+    const up = g.linear(h2, `${p}.mlp.up`, requireWeight(w, `${p}.mlp.up.weight`, [F, D], BASELINE_WEIGHTS), F, D);
+    x = g.add(x, g.linear(g.mul(gate, up), `${p}.mlp.down`, requireWeight(w, `${p}.mlp.down.weight`, [D, F], BASELINE_WEIGHTS), D, F));
     newKs.push(g.unsqueeze(k, [0]));
     newVs.push(g.unsqueeze(v, [0]));
   }
-  g.output("hidden", "float", ["B", D], g.rmsNorm(x, "norm_f", need(w, "norm_f.weight", [D]), d.normEps));
+  g.output("hidden", "float", ["B", D], g.rmsNorm(x, "norm_f", requireWeight(w, "norm_f.weight", [D], BASELINE_WEIGHTS), d.normEps));
   g.output("new_keys", "float", [L, "B", H, 1, dh], g.concat(newKs, 0));
   g.output("new_values", "float", [L, "B", H, 1, dh], g.concat(newVs, 0));
   return g.toModelBytes();

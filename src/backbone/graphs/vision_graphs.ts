@@ -3,6 +3,7 @@ import { backboneSizes, type BackboneConfig, type EncoderBranchConfig } from "..
 import { expectedTensors, type TensorSpec, type Weights } from "../tensor_names.js";
 import { float, GraphBuilder, transpose2d } from "../onnx/graph_builder.js";
 import { coarseDepthOf, keptPatchCount, patchCells } from "../coarse_to_fine.js";
+import { requireWeight } from "../model_weights.js";
 
 /**
  * The vision graphs, built from a config and its weights. models/README.md's graph table:
@@ -80,12 +81,6 @@ export function checkVisionWeights(config: BackboneConfig, weights: Weights, kin
   }
 }
 
-function tensor(weights: Weights, name: string): Float32Array {
-  const t = weights.get(name);
-  if (!t) throw new ModelError(WEIGHTS_FILE, "missing", name);
-  return t;
-}
-
 /**
  * Initializers made once per tensor name, so a graph that runs a layer twice (the coarse and
  * the fine pass of `vision_c2f`) holds one copy of its weights.
@@ -95,13 +90,13 @@ class Params {
   constructor(readonly g: GraphBuilder, private readonly weights: Weights) {}
 
   tensor(name: string, dims: readonly number[]): string {
-    return this.once(name, () => this.g.initializer(name, tensor(this.weights, name), dims));
+    return this.once(name, () => this.g.initializer(name, requireWeight(this.weights, name, dims), dims));
   }
 
   /** `${name}.weight` [out, in] stored transposed, [in, out]. */
   weightT(name: string, outDim: number, inDim: number): string {
     return this.once(`${name}.weight_t`, () =>
-      this.g.initializer(`${name}.weight_t`, transpose2d(tensor(this.weights, `${name}.weight`), outDim, inDim), [inDim, outDim]));
+      this.g.initializer(`${name}.weight_t`, transpose2d(requireWeight(this.weights, `${name}.weight`, [outDim, inDim]), outDim, inDim), [inDim, outDim]));
   }
 
   /** y = x Wᵀ + b for the PyTorch-layout `${name}.weight` [out, in] (stored transposed) and `${name}.bias`. */

@@ -1,6 +1,7 @@
 import { backboneSizes, type BackboneConfig } from "../config.js";
 import type { Weights } from "../tensor_names.js";
-import { requireTensor } from "../graphs/mamba_graphs.js";
+import { requireWeight } from "../model_weights.js";
+import { argmaxRows } from "../argmax.js";
 
 /**
  * Plain TypeScript forward passes of the Mamba graphs (models/README.md, "The forward pass"),
@@ -21,10 +22,6 @@ export interface DecodeResult extends MambaStepResult {
   readonly nextToken: BigInt64Array;
   /** [B, vocab]. */
   readonly logits: Float32Array;
-}
-
-function get(w: Weights, name: string, ...shape: number[]): Float32Array {
-  return requireTensor(w, name, shape);
 }
 
 function rmsNorm(x: ArrayLike<number>, weight: Float32Array, eps: number): Float64Array {
@@ -50,16 +47,16 @@ function stepStream(c: BackboneConfig, w: Weights, residual: Float64Array, conv:
   const R = c.dt_rank;
   for (let l = 0; l < c.n_layer; l++) {
     const m = `backbone.layers.${l}.mixer`;
-    const inProj = get(w, `${m}.in_proj.weight`, 2 * E, D);
-    const convW = get(w, `${m}.conv1d.weight`, E, 1, K);
-    const convB = get(w, `${m}.conv1d.bias`, E);
-    const xProj = get(w, `${m}.x_proj.weight`, R + 2 * N, E);
-    const dtW = get(w, `${m}.dt_proj.weight`, E, R);
-    const dtB = get(w, `${m}.dt_proj.bias`, E);
-    const aLog = get(w, `${m}.A_log`, E, N);
-    const Dv = get(w, `${m}.D`, E);
-    const outProj = get(w, `${m}.out_proj.weight`, D, E);
-    const h = rmsNorm(residual, get(w, `backbone.layers.${l}.norm.weight`, D), c.norm_eps);
+    const inProj = requireWeight(w, `${m}.in_proj.weight`, [2 * E, D]);
+    const convW = requireWeight(w, `${m}.conv1d.weight`, [E, 1, K]);
+    const convB = requireWeight(w, `${m}.conv1d.bias`, [E]);
+    const xProj = requireWeight(w, `${m}.x_proj.weight`, [R + 2 * N, E]);
+    const dtW = requireWeight(w, `${m}.dt_proj.weight`, [E, R]);
+    const dtB = requireWeight(w, `${m}.dt_proj.bias`, [E]);
+    const aLog = requireWeight(w, `${m}.A_log`, [E, N]);
+    const Dv = requireWeight(w, `${m}.D`, [E]);
+    const outProj = requireWeight(w, `${m}.out_proj.weight`, [D, E]);
+    const h = rmsNorm(residual, requireWeight(w, `backbone.layers.${l}.norm.weight`, [D]), c.norm_eps);
 
     const xz = new Float64Array(2 * E);
     for (let o = 0; o < 2 * E; o++) {
@@ -121,7 +118,7 @@ function run(c: BackboneConfig, w: Weights, embeds: Float32Array, B: number, T: 
   const conv = convState.slice();
   const ssm = ssmState.slice();
   const hidden = new Float32Array(B * D);
-  const normF = get(w, "backbone.norm_f.weight", D);
+  const normF = requireWeight(w, "backbone.norm_f.weight", [D]);
   for (let b = 0; b < B; b++) {
     const cv = conv.subarray(b * s.convStateFloats, (b + 1) * s.convStateFloats);
     const sv = ssm.subarray(b * s.ssmStateFloats, (b + 1) * s.ssmStateFloats);
@@ -147,7 +144,7 @@ export function referenceMambaPrefill(c: BackboneConfig, w: Weights, embeds: Flo
 export function referenceLmHead(c: BackboneConfig, w: Weights, hidden: Float32Array, B: number): Float32Array {
   const D = c.d_model;
   const V = c.vocab_size;
-  const head = get(w, c.tie_embeddings ? "backbone.embeddings.weight" : "lm_head.weight", V, D);
+  const head = requireWeight(w, c.tie_embeddings ? "backbone.embeddings.weight" : "lm_head.weight", [V, D]);
   const logits = new Float32Array(B * V);
   for (let b = 0; b < B; b++) {
     for (let v = 0; v < V; v++) {
@@ -159,21 +156,10 @@ export function referenceLmHead(c: BackboneConfig, w: Weights, hidden: Float32Ar
   return logits;
 }
 
-/** First index of the maximum, as ONNX ArgMax (select_last_index = 0). */
-export function argmaxRows(logits: Float32Array, B: number, V: number): BigInt64Array {
-  const out = new BigInt64Array(B);
-  for (let b = 0; b < B; b++) {
-    let best = 0;
-    for (let v = 1; v < V; v++) if (logits[b * V + v] > logits[b * V + best]) best = v;
-    out[b] = BigInt(best);
-  }
-  return out;
-}
-
 export function referenceDecode(c: BackboneConfig, w: Weights, tokenIds: BigInt64Array, convState: Float32Array, ssmState: Float32Array): DecodeResult {
   const B = tokenIds.length;
   const D = c.d_model;
-  const emb = get(w, "backbone.embeddings.weight", c.vocab_size, D);
+  const emb = requireWeight(w, "backbone.embeddings.weight", [c.vocab_size, D]);
   const embeds = new Float32Array(B * D);
   tokenIds.forEach((id, b) => {
     const i = Number(id);

@@ -1,4 +1,5 @@
-import type { TransformerDims } from "../graphs/transformer_baseline.js";
+import { BASELINE_WEIGHTS, type TransformerDims } from "../graphs/transformer_baseline.js";
+import { requireWeight } from "../model_weights.js";
 
 /**
  * Plain TypeScript forward pass of `transformer_step` (transformer_baseline.ts): one token per
@@ -30,10 +31,9 @@ function linear(x: Float64Array, w: Float32Array, out: number): Float64Array {
   return y;
 }
 
-function tensor(w: ReadonlyMap<string, Float32Array>, name: string): Float32Array {
-  const t = w.get(name);
-  if (t === undefined) throw new RangeError(`missing ${name}`);
-  return t;
+/** The baseline's tensor `name`, `shape` checked (its weights are seeded, not read from a file). */
+function tensor(w: ReadonlyMap<string, Float32Array>, name: string, ...shape: number[]): Float32Array {
+  return requireWeight(w, name, shape, BASELINE_WEIGHTS);
 }
 
 /** `pastKeys`/`pastValues` are [L, B, H, S, dh]. */
@@ -47,10 +47,10 @@ export function referenceTransformerStep(d: TransformerDims, w: ReadonlyMap<stri
     let x = Float64Array.from(embeds.subarray(b * D, (b + 1) * D));
     for (let l = 0; l < L; l++) {
       const p = `layers.${l}`;
-      const h = rmsNorm(x, tensor(w, `${p}.attn_norm.weight`), d.normEps);
-      const q = linear(h, tensor(w, `${p}.attn.q.weight`), D);
-      const k = linear(h, tensor(w, `${p}.attn.k.weight`), D);
-      const v = linear(h, tensor(w, `${p}.attn.v.weight`), D);
+      const h = rmsNorm(x, tensor(w, `${p}.attn_norm.weight`, D), d.normEps);
+      const q = linear(h, tensor(w, `${p}.attn.q.weight`, D, D), D);
+      const k = linear(h, tensor(w, `${p}.attn.k.weight`, D, D), D);
+      const v = linear(h, tensor(w, `${p}.attn.v.weight`, D, D), D);
       const attn = new Float64Array(D);
       for (let hd = 0; hd < H; hd++) {
         const cache = (((l * B + b) * H + hd) * S) * dh;
@@ -67,18 +67,18 @@ export function referenceTransformerStep(d: TransformerDims, w: ReadonlyMap<stri
           for (let j = 0; j < dh; j++) attn[hd * dh + j] += (scores[s] / sum) * (s < S ? pastValues[cache + s * dh + j] : v[hd * dh + j]);
         }
       }
-      const o = linear(attn, tensor(w, `${p}.attn.o.weight`), D);
+      const o = linear(attn, tensor(w, `${p}.attn.o.weight`, D, D), D);
       x = x.map((xv, i) => xv + o[i]);
-      const h2 = rmsNorm(x, tensor(w, `${p}.mlp_norm.weight`), d.normEps);
-      const gate = linear(h2, tensor(w, `${p}.mlp.gate.weight`), F);
-      const up = linear(h2, tensor(w, `${p}.mlp.up.weight`), F);
+      const h2 = rmsNorm(x, tensor(w, `${p}.mlp_norm.weight`, D), d.normEps);
+      const gate = linear(h2, tensor(w, `${p}.mlp.gate.weight`, F, D), F);
+      const up = linear(h2, tensor(w, `${p}.mlp.up.weight`, F, D), F);
       const act = gate.map((gv, i) => (gv / (1 + Math.exp(-gv))) * up[i]);
-      const down = linear(act, tensor(w, `${p}.mlp.down.weight`), D);
+      const down = linear(act, tensor(w, `${p}.mlp.down.weight`, D, F), D);
       x = x.map((xv, i) => xv + down[i]);
       newKeys.set(k, (l * B + b) * D);
       newValues.set(v, (l * B + b) * D);
     }
-    hidden.set(rmsNorm(x, tensor(w, "norm_f.weight"), d.normEps), b * D);
+    hidden.set(rmsNorm(x, tensor(w, "norm_f.weight", D), d.normEps), b * D);
   }
   return { hidden, newKeys, newValues };
 }

@@ -1,6 +1,7 @@
 import { InvalidInputError } from "../../errors.js";
 import { backboneSizes, type BackboneConfig, type EncoderBranchConfig } from "../config.js";
 import type { Weights } from "../tensor_names.js";
+import { requireWeight } from "../model_weights.js";
 import { checkVisionWeights, VISION_LN_EPS, type VisionGraphKind } from "../graphs/vision_graphs.js";
 import { coarseDepthOf, CoarseToFineSelector, layoutC2fTokens } from "../coarse_to_fine.js";
 
@@ -81,9 +82,9 @@ export function projectorReference(
   }
   const h = config.projector.hidden;
   const rows = batch * cells;
-  const y1 = linear(pooled, rows, C, get(weights, "projector.fc1.weight"), get(weights, "projector.fc1.bias"), h);
+  const y1 = linear(pooled, rows, C, requireWeight(weights, "projector.fc1.weight"), requireWeight(weights, "projector.fc1.bias"), h);
   geluInPlace(y1);
-  const y2 = linear(y1, rows, h, get(weights, "projector.fc2.weight"), get(weights, "projector.fc2.bias"), config.d_model);
+  const y2 = linear(y1, rows, h, requireWeight(weights, "projector.fc2.weight"), requireWeight(weights, "projector.fc2.bias"), config.d_model);
   return Float32Array.from(y2);
 }
 
@@ -153,12 +154,6 @@ function cellOfPatch(config: BackboneConfig, i: number): number {
   return Math.floor(Math.floor(i / s.gridSide) / tp) * s.cellSide + Math.floor((i % s.gridSide) / tp);
 }
 
-function get(weights: Weights, name: string): Float32Array {
-  const w = weights.get(name);
-  if (!w) throw new Error(`unreachable: ${name} checked by checkVisionWeights`);
-  return w;
-}
-
 function branch(
   e: EncoderBranchConfig,
   weights: Weights,
@@ -173,8 +168,8 @@ function branch(
   const v = `vision.${e.name}`;
   const w = e.width;
   const rows = batch * T;
-  const x = linear(patches, rows, D, get(weights, `${v}.patch_embed.weight`), get(weights, `${v}.patch_embed.bias`), w);
-  const pe = get(weights, coarse ? `${v}.pos_embed_coarse` : `${v}.pos_embed`);
+  const x = linear(patches, rows, D, requireWeight(weights, `${v}.patch_embed.weight`), requireWeight(weights, `${v}.patch_embed.bias`), w);
+  const pe = requireWeight(weights, coarse ? `${v}.pos_embed_coarse` : `${v}.pos_embed`);
   for (let b = 0; b < batch; b++) {
     for (let t = 0; t < T; t++) {
       const r = (b * T + t) * w, q = pos[t] * w;
@@ -183,19 +178,19 @@ function branch(
   }
   for (let i = 0; i < Math.min(e.depth, depth); i++) {
     const k = `${v}.blocks.${i}`;
-    const h1 = layerNorm(x, rows, w, get(weights, `${k}.norm1.weight`), get(weights, `${k}.norm1.bias`));
-    const qkv = linear(h1, rows, w, get(weights, `${k}.attn.qkv.weight`), get(weights, `${k}.attn.qkv.bias`), 3 * w);
+    const h1 = layerNorm(x, rows, w, requireWeight(weights, `${k}.norm1.weight`), requireWeight(weights, `${k}.norm1.bias`));
+    const qkv = linear(h1, rows, w, requireWeight(weights, `${k}.attn.qkv.weight`), requireWeight(weights, `${k}.attn.qkv.bias`), 3 * w);
     const att = attention(qkv, batch, T, w, e.heads);
-    const a = linear(att, rows, w, get(weights, `${k}.attn.proj.weight`), get(weights, `${k}.attn.proj.bias`), w);
+    const a = linear(att, rows, w, requireWeight(weights, `${k}.attn.proj.weight`), requireWeight(weights, `${k}.attn.proj.bias`), w);
     for (let j = 0; j < x.length; j++) x[j] += a[j];
-    const h2 = layerNorm(x, rows, w, get(weights, `${k}.norm2.weight`), get(weights, `${k}.norm2.bias`));
+    const h2 = layerNorm(x, rows, w, requireWeight(weights, `${k}.norm2.weight`), requireWeight(weights, `${k}.norm2.bias`));
     const hidden = w * e.mlp_ratio;
-    const m1 = linear(h2, rows, w, get(weights, `${k}.mlp.fc1.weight`), get(weights, `${k}.mlp.fc1.bias`), hidden);
+    const m1 = linear(h2, rows, w, requireWeight(weights, `${k}.mlp.fc1.weight`), requireWeight(weights, `${k}.mlp.fc1.bias`), hidden);
     geluInPlace(m1);
-    const m2 = linear(m1, rows, hidden, get(weights, `${k}.mlp.fc2.weight`), get(weights, `${k}.mlp.fc2.bias`), w);
+    const m2 = linear(m1, rows, hidden, requireWeight(weights, `${k}.mlp.fc2.weight`), requireWeight(weights, `${k}.mlp.fc2.bias`), w);
     for (let j = 0; j < x.length; j++) x[j] += m2[j];
   }
-  return layerNorm(x, rows, w, get(weights, `${v}.norm.weight`), get(weights, `${v}.norm.bias`));
+  return layerNorm(x, rows, w, requireWeight(weights, `${v}.norm.weight`), requireWeight(weights, `${v}.norm.bias`));
 }
 
 /** Softmax(q kᵀ / √dh) v per head, no mask; qkv rows hold q, k, v stacked, each head a contiguous dh slice. */

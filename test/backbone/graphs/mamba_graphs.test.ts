@@ -3,7 +3,8 @@ import * as ort from "onnxruntime-node";
 import { backboneSizes, type BackboneConfig } from "../../../src/backbone/config.js";
 import { randomWeights } from "../../../src/backbone/random_init.js";
 import { buildDecode, buildLmHead, buildMambaPrefill, buildMambaStep, PREFILL_BLOCK_SIZE } from "../../../src/backbone/graphs/mamba_graphs.js";
-import { argmaxRows, referenceDecode, referenceLmHead, referenceMambaPrefill, referenceMambaStep } from "../../../src/backbone/reference/mamba_reference.js";
+import { argmaxRows } from "../../../src/backbone/argmax.js";
+import { referenceDecode, referenceLmHead, referenceMambaPrefill, referenceMambaStep } from "../../../src/backbone/reference/mamba_reference.js";
 import { ModelError } from "../../../src/errors.js";
 import { errors, f32, maxAbsDiff, randomArray, record, session, SMALL } from "./helpers.js";
 
