@@ -7,6 +7,7 @@ import { ImagePreprocessor } from "../../src/backbone/image_preprocess.js";
 import { randomWeights } from "../../src/backbone/random_init.js";
 import type { ImageLike } from "../../src/scene/image.js";
 import { SimEnv } from "../../sim/index.js";
+import { arg, median } from "./bench_stats.js";
 
 /**
  * Encoder time with and without ScanFormer-style coarse-to-fine on TINY_CONFIG (224 px,
@@ -77,12 +78,6 @@ export interface CoarseToFineBenchResult {
   readonly frames: number;
   readonly intra_op_threads: 1;
   readonly weights: "seeded-random";
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -242,11 +237,6 @@ export async function measureCoarseToFine(opts: CoarseToFineBenchOptions = {}): 
     intra_op_threads: 1,
     weights: "seeded-random",
   };
-}
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : undefined;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

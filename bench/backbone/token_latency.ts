@@ -5,6 +5,7 @@ import { randomWeights } from "../../src/backbone/random_init.js";
 import { buildMambaPrefill, buildMambaStep, PREFILL_BLOCK_SIZE, type PrefillOptions } from "../../src/backbone/graphs/mamba_graphs.js";
 import { buildTransformerStep, mambaLayerParams, transformerDims, transformerLayerParams, transformerWeights, type TransformerDims } from "../../src/backbone/graphs/transformer_baseline.js";
 import { mulberry32 } from "../../src/random/mulberry32.js";
+import { median } from "./bench_stats.js";
 
 /**
  * Per-token latency of the Mamba step against a KV-cache transformer step of the same width,
@@ -85,12 +86,6 @@ const OPTS: ort.InferenceSession.SessionOptions = {
   executionMode: "sequential",
   graphOptimizationLevel: "all",
 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** Cheap fill of a large array: a random block repeated (values do not change the cost). */
 function randomFill(n: number, seed: number, scale: number): Float32Array {
