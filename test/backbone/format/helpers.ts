@@ -1,27 +1,8 @@
 import { expect } from "vitest";
 import { ModelError } from "../../../src/errors.js";
 import type { BackboneConfig } from "../../../src/backbone/config.js";
-import { TINY_CONFIG } from "../../../src/backbone/config.js";
 import { expectedTensors } from "../../../src/backbone/tensor_names.js";
 import { mulberry32 } from "../../../src/random/mulberry32.js";
-
-/** A small valid config (two branches, coarse-to-fine on) so format tests stay fast. */
-export const SMALL_CONFIG: BackboneConfig = {
-  ...TINY_CONFIG,
-  image_size: 32,
-  patch_size: 8,
-  encoders: [
-    { name: "dino", width: 8, depth: 1, heads: 2, mlp_ratio: 2 },
-    { name: "siglip", width: 4, depth: 1, heads: 1, mlp_ratio: 2 },
-  ],
-  projector: { hidden: 16, token_pool: 2 },
-  d_model: 16,
-  n_layer: 2,
-  d_state: 4,
-  d_conv: 4,
-  expand: 2,
-  dt_rank: 4,
-};
 
 /** Every expected tensor of `config` filled with seeded values in [-1, 1). */
 export function seededWeights(config: BackboneConfig, seed: number): Map<string, Float32Array> {

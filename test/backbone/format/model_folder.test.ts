@@ -7,7 +7,8 @@ import { defaultTokenizerJson } from "../../../src/backbone/byte_tokenizer.js";
 import { expectedTensors } from "../../../src/backbone/tensor_names.js";
 import { parseSafetensors, writeSafetensors } from "../../../src/backbone/safetensors.js";
 import { randomWeights } from "../../../src/backbone/random_init.js";
-import { SMALL_CONFIG, catchModelErrorAsync, expectNames, seededWeights } from "./helpers.js";
+import { SMALL_FORMAT_CONFIG as SMALL_CONFIG } from "../fixtures.js";
+import { catchModelErrorAsync, expectNames, seededWeights } from "./helpers.js";
 
 let root: string;
 let n = 0;

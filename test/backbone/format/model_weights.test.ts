@@ -3,7 +3,8 @@ import { checkWeights, type ShapedTensor } from "../../../src/backbone/model_wei
 import { TINY_CONFIG, type BackboneConfig } from "../../../src/backbone/config.js";
 import { expectedTensors } from "../../../src/backbone/tensor_names.js";
 import { parseSafetensors, writeSafetensors } from "../../../src/backbone/safetensors.js";
-import { SMALL_CONFIG, catchModelError, expectNames, seededWeights } from "./helpers.js";
+import { SMALL_FORMAT_CONFIG as SMALL_CONFIG } from "../fixtures.js";
+import { catchModelError, expectNames, seededWeights } from "./helpers.js";
 
 const FILE = "model.safetensors";
 

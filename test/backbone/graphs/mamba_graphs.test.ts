@@ -6,7 +6,8 @@ import { buildDecode, buildLmHead, buildMambaPrefill, buildMambaStep, PREFILL_BL
 import { argmaxRows } from "../../../src/backbone/argmax.js";
 import { referenceDecode, referenceLmHead, referenceMambaPrefill, referenceMambaStep } from "../../../src/backbone/reference/mamba_reference.js";
 import { ModelError } from "../../../src/errors.js";
-import { errors, f32, maxAbsDiff, randomArray, record, session, SMALL } from "./helpers.js";
+import { maxAbsDiff, randomArray, session, SMALL_LM_CONFIG as SMALL } from "../fixtures.js";
+import { errors, f32, record } from "./helpers.js";
 
 const TOL = 1e-4;
 const W = randomWeights(SMALL, 7);

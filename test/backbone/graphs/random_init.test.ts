@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { TINY_CONFIG } from "../../../src/backbone/config.js";
 import { expectedTensors } from "../../../src/backbone/tensor_names.js";
 import { randomWeights } from "../../../src/backbone/random_init.js";
-import { SMALL } from "./helpers.js";
+import { SMALL_LM_CONFIG as SMALL } from "../fixtures.js";
 
 const softplus = (v: number): number => Math.log1p(Math.exp(v));
 

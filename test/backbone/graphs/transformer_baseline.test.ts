@@ -5,7 +5,8 @@ import { buildTransformerStep, mambaLayerParams, transformerDims, transformerLay
 import { referenceTransformerStep } from "../../../src/backbone/reference/transformer_reference.js";
 import { parameterCount } from "../../../src/backbone/tensor_names.js";
 import { ModelError } from "../../../src/errors.js";
-import { errors, f32, maxAbsDiff, randomArray, record, session, SMALL } from "./helpers.js";
+import { maxAbsDiff, randomArray, session, SMALL_LM_CONFIG as SMALL } from "../fixtures.js";
+import { errors, f32, record } from "./helpers.js";
 
 const TOL = 1e-4;
 // d_model 128 gives two heads, so the per-head reshapes are exercised.

@@ -7,7 +7,8 @@ import { ImagePreprocessor } from "../../../src/backbone/image_preprocess.js";
 import { projectorReference, visionReference } from "../../../src/backbone/reference/vision_reference.js";
 import { InvalidInputError, ModelError } from "../../../src/errors.js";
 import { mulberry32 } from "../../../src/random/mulberry32.js";
-import { maxAbsDiff, randomArray, runProjector, runVision, session, SMALL_CONFIG, testWeights } from "./vision_fixtures.js";
+import { maxAbsDiff, randomArray, session, SMALL_VISION_CONFIG as SMALL_CONFIG } from "../fixtures.js";
+import { runProjector, runVision, testWeights } from "./vision_fixtures.js";
 
 const config = SMALL_CONFIG; // G 4, P 16, coarse 2×2, cells 2×2
 const s = backboneSizes(config);

@@ -5,7 +5,8 @@ import { childFineIndex, coarseDepthOf, CoarseToFineSelector, DEFAULT_COARSE_DEP
 import { buildCoarseToFineGraph, buildVisionGraph, buildVisionProjectorGraph, buildProjectorGraph } from "../../../src/backbone/graphs/vision_graphs.js";
 import { coarseProjectedTokens, coarseToFineReference, projectorReference, visionReference } from "../../../src/backbone/reference/vision_reference.js";
 import { ModelError } from "../../../src/errors.js";
-import { maxAbsDiff, randomArray, runProjector, runVision, session, SMALL_CONFIG, testWeights } from "./vision_fixtures.js";
+import { maxAbsDiff, randomArray, session, SMALL_VISION_CONFIG as SMALL_CONFIG } from "../fixtures.js";
+import { runProjector, runVision, testWeights } from "./vision_fixtures.js";
 
 const config = SMALL_CONFIG; // G 4, P 16, coarse 2×2, cells 2×2; dino depth 2, siglip depth 1
 const s = backboneSizes(config);

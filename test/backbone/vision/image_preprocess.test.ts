@@ -5,7 +5,7 @@ import { InvalidInputError } from "../../../src/errors.js";
 import type { ImageLike } from "../../../src/scene/image.js";
 import { mulberry32 } from "../../../src/random/mulberry32.js";
 import { OraclePreprocessor } from "./preprocess_oracle.js";
-import { maxAbsDiff, SMALL_CONFIG } from "./vision_fixtures.js";
+import { maxAbsDiff, SMALL_VISION_CONFIG as SMALL_CONFIG } from "../fixtures.js";
 
 const config = SMALL_CONFIG; // 32×32, patch 8: G 4, P 16, coarse 2×2
 const s = backboneSizes(config);

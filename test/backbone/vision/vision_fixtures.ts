@@ -4,35 +4,6 @@ import { expectedTensors } from "../../../src/backbone/tensor_names.js";
 import { mulberry32 } from "../../../src/random/mulberry32.js";
 
 /**
- * Small model for the vision tests: 32×32 image, 8×8 patches (G 4, P 16, coarse 2×2), two
- * branches of different width and depth so concatenation order and per-branch heads matter.
- */
-export const SMALL_CONFIG: BackboneConfig = {
-  format: "spatial-reward-cobra",
-  format_version: 1,
-  trained: false,
-  image_size: 32,
-  patch_size: 8,
-  image_mean: [0.485, 0.456, 0.406],
-  image_std: [0.229, 0.224, 0.225],
-  encoders: [
-    { name: "dino", width: 16, depth: 2, heads: 2, mlp_ratio: 2 },
-    { name: "siglip", width: 8, depth: 1, heads: 1, mlp_ratio: 3 },
-  ],
-  projector: { hidden: 24, token_pool: 2 },
-  d_model: 16,
-  n_layer: 1,
-  d_state: 4,
-  d_conv: 4,
-  expand: 2,
-  dt_rank: 4,
-  vocab_size: 32,
-  norm_eps: 1e-5,
-  coarse_to_fine: { keep_ratio: 0.5 },
-  tie_embeddings: true,
-};
-
-/**
  * Seeded weights at a scale where every term matters (randomWeights' 0.02 ViT init would make
  * attention nearly uniform and a wrong head split could hide under the tolerance): linears
  * uniform ±1.5/√fan_in, biases ±0.2, LayerNorm gains 1 ± 0.3, position embeddings ±0.5.
@@ -54,27 +25,6 @@ export function testWeights(config: BackboneConfig, seed: number): Map<string, F
     out.set(name, a);
   }
   return out;
-}
-
-export function randomArray(n: number, seed: number, scale = 1): Float32Array {
-  const rand = mulberry32(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = (2 * rand() - 1) * scale;
-  return a;
-}
-
-export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
-  }
-  return m;
-}
-
-export function session(bytes: Uint8Array): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
 }
 
 export async function runVision(s: ort.InferenceSession, patches: Float32Array, batch: number, positions: readonly number[], patchDim: number): Promise<Float32Array> {

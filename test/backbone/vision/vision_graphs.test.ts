@@ -5,7 +5,8 @@ import { ModelError } from "../../../src/errors.js";
 import { buildProjectorGraph, buildVisionGraph } from "../../../src/backbone/graphs/vision_graphs.js";
 import { erf, projectorReference, visionReference } from "../../../src/backbone/reference/vision_reference.js";
 import { fullImagePool } from "../../../src/backbone/coarse_to_fine.js";
-import { maxAbsDiff, randomArray, runProjector, runVision, session, SMALL_CONFIG, testWeights } from "./vision_fixtures.js";
+import { maxAbsDiff, randomArray, session, SMALL_VISION_CONFIG as SMALL_CONFIG } from "../fixtures.js";
+import { runProjector, runVision, testWeights } from "./vision_fixtures.js";
 
 const config = SMALL_CONFIG;
 const s = backboneSizes(config);
