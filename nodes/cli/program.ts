@@ -54,7 +54,7 @@ export interface SimOptions { backend: Backend; rate?: number; seed?: number; fr
 export interface SimDumpOptions { out: string; seed: number; frames: number; noise: NoiseModel; width: number; height: number }
 export interface BackboneInfoOptions { model: string; json: boolean }
 export interface BackboneInitOptions { out: string; seed: number; config?: string; json: boolean }
-export interface BackboneBenchOptions { json: boolean; quick: boolean }
+export interface BackboneBenchOptions { json: boolean; quick: boolean; config?: string; contexts?: readonly number[] }
 
 /** What main passes in: the ROS arguments split off the command line before commander saw it. */
 export interface CliContext {
@@ -243,6 +243,12 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     )
     .option("--json", "print one JSON summary as the last stdout line", false)
     .option("--quick", "fewer iterations (a smoke run; figures are noisier)", false)
+    .option("--config <FILE>", "a config.json to measure instead of the tiny default (token latency, streams)", readableFileArg("--config"))
+    .option(
+      "--contexts <LIST>",
+      "per-token latency contexts, comma-separated (default 256,1024,4096,16384)",
+      listArg("--contexts", intArg("--contexts", { min: 1, max: 65536 })),
+    )
     .action(async (o: BackboneBenchOptions) => done(await (await import("./backbone_bench.js")).run(o)));
 
   return program;

@@ -132,6 +132,10 @@ describe("spatial-reward backbone init and info", () => {
     expectOneLineError(run(["backbone", "init", "--out", join(work, "x"), "--config", join(work, "nope.json")]), 2, "--config", "does not exist");
     expectOneLineError(run(["backbone", "init"]), 2, "--out");
     expectOneLineError(run(["backbone", "bench", "--frames", "3"]), 2, "--frames");
+    expectOneLineError(run(["backbone", "bench", "--contexts", "0,256"]), 2, "--contexts");
+    expectOneLineError(run(["backbone", "bench", "--contexts", "1e9"]), 2, "--contexts");
+    expectOneLineError(run(["backbone", "bench", "--contexts", ","]), 2, "--contexts");
+    expectOneLineError(run(["backbone", "bench", "--config", join(work, "nope.json")]), 2, "--config", "does not exist");
     expectOneLineError(run(["backbone", "frob"]), 2, "frob");
     expect(existsSync(join(work, "x"))).toBe(false);
   });
