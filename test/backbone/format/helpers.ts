@@ -24,11 +24,7 @@ export function catchModelError(fn: () => unknown): ModelError {
   } catch (e) {
     caught = e;
   }
-  expect(caught, "expected a ModelError, nothing was thrown").toBeDefined();
-  expect(caught).toBeInstanceOf(ModelError);
-  const e = caught as ModelError;
-  expect(e.code).toBe("bad_model");
-  return e;
+  return expectModelError(caught);
 }
 
 export async function catchModelErrorAsync(fn: () => Promise<unknown>): Promise<ModelError> {
@@ -38,6 +34,10 @@ export async function catchModelErrorAsync(fn: () => Promise<unknown>): Promise<
   } catch (e) {
     caught = e;
   }
+  return expectModelError(caught);
+}
+
+function expectModelError(caught: unknown): ModelError {
   expect(caught, "expected a ModelError, nothing was thrown").toBeDefined();
   expect(caught).toBeInstanceOf(ModelError);
   const e = caught as ModelError;
