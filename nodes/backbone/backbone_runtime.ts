@@ -1,11 +1,11 @@
 import type { Worker } from "node:worker_threads";
 import { InvalidInputError, ModelError, SpatialRewardError, type ErrorCode } from "../../src/errors.js";
-import type { BackboneConfig } from "../../src/backbone/config.js";
+import { parseBackboneConfig, type BackboneConfig } from "../../src/backbone/config.js";
 import { validateCameraImage } from "../../src/backbone/image_preprocess.js";
-import type { AskResult, FrameItem, FrameResult, FromWorker, GraphInfo, ModelSource, RuntimeInfo, ToWorker, WireError, WorkerInit } from "./worker_protocol.js";
+import type { AskItem, AskItemResult, FrameItem, FrameResult, FromWorker, GraphInfo, ModelSource, RuntimeInfo, ToWorker, WireError, WorkerFault, WorkerInit } from "./worker_protocol.js";
 import { spawnWorker } from "./spawn_worker.js";
 
-export type { ModelSource, GraphInfo, RuntimeInfo } from "./worker_protocol.js";
+export type { ModelSource, GraphInfo, RuntimeInfo, WorkerFault } from "./worker_protocol.js";
 
 export interface FrameTiming {
   /** Image → patches (resize, normalise) plus the vision encoder; for a batch, the batch's time. */
@@ -32,8 +32,10 @@ export interface BackboneAnswerResult {
   tokenIds: number[];
   /** Question prefill (BOS + tokens) and the LM head for the first token. */
   prefillMs: number;
-  /** Mean `decode` run per generated token after the first. */
+  /** Mean `decode` run per generated token after the first (the run decodes every question of the batch). */
   tokenMs: number;
+  /** Questions decoded together with this one (1 = alone); always set by BackboneRuntime (optional for test doubles). */
+  batch?: number;
   /** False for seeded-random weights: the text is noise and must never be presented as an answer. */
   trained: boolean;
 }
@@ -46,14 +48,31 @@ export interface CameraImage {
   data: Uint8Array;
 }
 
+/**
+ * Every call is counted, refused ones included: framesIn = framesDone + framesDropped +
+ * framesFailed + framesInFlight and asks = asksDone + asksFailed + asksInFlight at all times.
+ */
 export interface RuntimeStats {
+  /** Every pushFrame call. */
   framesIn: number;
   framesDone: number;
+  /** Superseded by a newer frame of the stream, or the stream was removed, before it ran. */
   framesDropped: number;
+  /** Refused (bad image, unknown stream, runtime failed) or failed in the worker. */
   framesFailed: number;
+  /** Waiting or in the worker. */
+  framesInFlight: number;
   batches: number;
+  /** Every ask call. */
   asks: number;
+  asksDone: number;
   asksFailed: number;
+  asksInFlight: number;
+  /** Batches of questions handed to the worker, and the `decode` runs they took. */
+  askBatches: number;
+  decodeRuns: number;
+  /** readState calls refused (runtime failed) or failed in the worker. */
+  readStateFailed: number;
   /** Errors by code (frames, questions, worker failures). */
   errors: Record<string, number>;
   /** The worker died or was closed: every call is refused. */
@@ -84,6 +103,14 @@ export interface OpenOptions {
    * and 5.0/3.7 ms at 5, i.e. no difference above the machine's own noise, hence the default 0.
    */
   niceness?: number;
+  /**
+   * Largest camera image accepted, in bytes (default 64 MiB). A bigger frame is refused as
+   * bad_image_size before anything is allocated: each stream keeps two halves of its largest
+   * frame, so one hostile 16384² mono8 frame would otherwise pin 512 MiB for that stream.
+   */
+  maxImageBytes?: number;
+  /** TEST ONLY: lets injectFaultForTesting make the worker's next graph runs throw. Never set in production. */
+  testOnlyFaultInjection?: boolean;
 }
 
 interface PendingFrame {
@@ -124,8 +151,10 @@ interface AskJob {
   readonly reject: (e: Error) => void;
 }
 
-const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_MAX_IMAGE_BYTES = 64 * 1024 * 1024;
 const MAX_QUESTION_CHARS = 4096;
+/** How long close() waits for the worker to release its sessions before terminating it anyway. */
+const CLOSE_TIMEOUT_MS = 5000;
 
 function fromWire(w: WireError): SpatialRewardError {
   let e: SpatialRewardError;
@@ -137,6 +166,22 @@ function fromWire(w: WireError): SpatialRewardError {
   return e;
 }
 
+function asTyped(e: unknown): SpatialRewardError {
+  if (e instanceof SpatialRewardError) return e;
+  return new SpatialRewardError("internal", e instanceof Error ? e.message : String(e));
+}
+
+/** The model source as the worker gets it: a config given in code is validated here like a config.json (bad_model). */
+function checkModelSource(m: ModelSource): ModelSource {
+  if (typeof m !== "object" || m === null) throw new SpatialRewardError("bad_argument", "model must be { dir } or { seed, config? }");
+  if ("dir" in m) {
+    if (typeof m.dir !== "string" || m.dir.length === 0) throw new SpatialRewardError("bad_argument", "model.dir must be a non-empty string");
+    return { dir: m.dir };
+  }
+  if (!Number.isSafeInteger(m.seed)) throw new SpatialRewardError("bad_argument", `model.seed must be an integer, got ${String(m.seed)}`);
+  return m.config === undefined ? { seed: m.seed } : { seed: m.seed, config: parseBackboneConfig(m.config) };
+}
+
 /**
  * The backbone as the rest of the program sees it: streams in, frames pushed, questions asked.
  * All inference runs in one worker thread (see backbone_worker.ts); this side only validates,
@@ -145,33 +190,43 @@ function fromWire(w: WireError): SpatialRewardError {
  * Scheduling, real-time: each stream has at most one frame waiting; a newer frame replaces it
  * (the older promise resolves with `superseded: true`, counted as dropped). Whenever the worker
  * is idle, every waiting frame goes in one batch (one run per graph for all of them). Questions
- * wait in order and alternate with frame batches, so neither starves the other.
+ * wait in order and alternate with frame batches, so neither starves the other; the waiting
+ * questions (up to info.maxAskBatch) go as one batch whose greedy steps share each `decode` run.
  */
 export class BackboneRuntime {
   readonly config: BackboneConfig;
   readonly info: RuntimeInfo;
   private readonly worker: Worker;
   private readonly maxStreams: number;
+  private readonly maxImageBytes: number;
   private readonly streams = new Map<string, StreamEntry>();
   private readonly waiters = new Map<number, Waiter>();
   private readonly inFlightFrames = new Map<number, { entry: StreamEntry; frame: PendingFrame; dispatchedAt: number }>();
+  /** Frames batch id → the ids of its frames, so a batch that fails as a whole settles every frame. */
+  private readonly frameBatches = new Map<number, number[]>();
+  private readonly askBatches = new Map<number, AskJob[]>();
   private readonly asks: AskJob[] = [];
+  private readonly failureListeners: ((e: SpatialRewardError) => void)[] = [];
   private nextId = 1;
   private busy = false;
-  /** Id of the frames batch or question the worker is on (-1: idle). */
+  /** Id of the frames batch or question batch the worker is on (-1: idle). */
   private currentJob = -1;
   private pumpScheduled = false;
   private lastWasFrames = false;
   private failure: SpatialRewardError | null = null;
   private closing = false;
-  private readonly counters = { framesIn: 0, framesDone: 0, framesDropped: 0, framesFailed: 0, batches: 0, asks: 0, asksFailed: 0 };
+  private readonly counters = {
+    framesIn: 0, framesDone: 0, framesDropped: 0, framesFailed: 0, batches: 0,
+    asks: 0, asksDone: 0, asksFailed: 0, askBatches: 0, decodeRuns: 0, readStateFailed: 0,
+  };
   private readonly errors: Record<string, number> = {};
 
-  private constructor(worker: Worker, config: BackboneConfig, info: RuntimeInfo, maxStreams: number) {
+  private constructor(worker: Worker, config: BackboneConfig, info: RuntimeInfo, maxStreams: number, maxImageBytes: number) {
     this.worker = worker;
     this.config = config;
     this.info = info;
     this.maxStreams = maxStreams;
+    this.maxImageBytes = maxImageBytes;
     worker.on("message", (m: FromWorker) => this.onMessage(m));
     worker.on("error", (e) => this.fail(new SpatialRewardError("internal", `backbone worker crashed: ${e.message}`)));
     worker.on("exit", (code) => {
@@ -193,14 +248,25 @@ export class BackboneRuntime {
     if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
       return Promise.reject(new SpatialRewardError("bad_argument", `niceness must be an integer in [0, 19], got ${nice}`));
     }
+    const maxImageBytes = opts.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
+    if (!Number.isInteger(maxImageBytes) || maxImageBytes < 1 || maxImageBytes > 2 ** 31) {
+      return Promise.reject(new SpatialRewardError("bad_argument", `maxImageBytes must be an integer in [1, 2^31], got ${maxImageBytes}`));
+    }
+    let model: ModelSource;
+    try {
+      model = checkModelSource(opts.model);
+    } catch (e) {
+      return Promise.reject(asTyped(e));
+    }
     const init: WorkerInit = {
-      model: opts.model,
+      model,
       maxStreams,
       intraOpThreads: intra,
       coarseToFine: opts.coarseToFine ?? false,
       cpuMemArena: opts.cpuMemArena ?? true,
       warmup: opts.warmup ?? false,
       niceness: nice,
+      testFaults: opts.testOnlyFaultInjection === true,
     };
     return new Promise((resolve, reject) => {
       let worker: Worker;
@@ -221,7 +287,7 @@ export class BackboneRuntime {
       const onMessage = (m: FromWorker): void => {
         if (m.type === "ready") {
           cleanup();
-          resolve(new BackboneRuntime(worker, m.config, m.info, maxStreams));
+          resolve(new BackboneRuntime(worker, m.config, m.info, maxStreams, maxImageBytes));
         } else if (m.type === "initError") {
           cleanup();
           void worker.terminate();
@@ -237,6 +303,18 @@ export class BackboneRuntime {
       worker.on("error", onError);
       worker.on("exit", onExit);
     });
+  }
+
+  /**
+   * `cb` is called once, with the typed error, when the worker dies or the runtime fails after
+   * open (every pending and later call is then refused); never for close(). Registered after such
+   * a failure, it is called on the next microtask.
+   */
+  onFailure(cb: (error: SpatialRewardError) => void): void {
+    if (typeof cb !== "function") throw new SpatialRewardError("bad_argument", "onFailure takes a function");
+    const failure = this.failure;
+    if (failure && !this.closing) queueMicrotask(() => cb(failure));
+    else if (!failure) this.failureListeners.push(cb);
   }
 
   addStream(name: string): void {
@@ -263,54 +341,81 @@ export class BackboneRuntime {
   }
 
   /**
+   * The question that guides coarse-to-fine for this stream's next frames (its mean token
+   * embedding feeds `vision_c2f`'s keep score); null clears it. No effect without coarse-to-fine.
+   * Bad arguments throw typed errors, like addStream; a question the worker refuses (too many
+   * tokens) is counted in errors and leaves the stream without a question.
+   */
+  setQuestion(stream: string, question: string | null): void {
+    this.checkAlive();
+    if (!this.streams.has(stream)) throw new SpatialRewardError("bad_state", `no stream "${stream}"`);
+    if (question !== null && typeof question !== "string") throw new SpatialRewardError("bad_argument", "question must be a string or null");
+    if (question !== null && question.length > MAX_QUESTION_CHARS) throw new InvalidInputError("input_too_long", `question is ${question.length} characters, at most ${MAX_QUESTION_CHARS}`);
+    const id = this.nextId++;
+    this.waiters.set(id, { resolve: () => undefined, reject: (e) => this.count(asTyped(e).code) });
+    this.post({ type: "setQuestion", id, stream, question });
+  }
+
+  /**
    * Copies the image into the stream's frame buffer and queues it; resolves when the frame's
-   * tokens are in the stream state (or it was superseded). Bad images reject at once with the
-   * preprocessor's typed error; nothing reaches the worker.
+   * tokens are in the stream state (or it was superseded). Never throws: bad images, unknown
+   * streams, a failed runtime and allocation failures reject at once with a typed error, counted;
+   * nothing reaches the worker.
    */
   pushFrame(stream: string, image: CameraImage): Promise<FrameTiming> {
-    if (this.failure) return Promise.reject(this.failure);
-    const entry = this.streams.get(stream);
-    if (!entry) return this.refuseFrame(new SpatialRewardError("bad_state", `no stream "${stream}"`));
-    try {
-      validateCameraImage(image);
-    } catch (e) {
-      return this.refuseFrame(e instanceof SpatialRewardError ? e : new SpatialRewardError("bad_argument", String(e)));
-    }
-    const length = image.data.byteLength;
-    if (length > MAX_FRAME_BYTES) return this.refuseFrame(new InvalidInputError("bad_image_size", `frame of ${length} bytes is over the backbone's ${MAX_FRAME_BYTES}`));
     this.counters.framesIn++;
-    const half: 0 | 1 = entry.inFlight === 0 ? 1 : 0;
-    if (entry.buffer === null || entry.halfBytes < length) {
-      // Grows only when a camera's frames get bigger; the half in flight keeps its old buffer alive.
-      const old = entry.buffer;
-      entry.halfBytes = length;
-      entry.buffer = new SharedArrayBuffer(2 * length);
-      if (old && entry.inFlight >= 0) entry.inFlight = -1; // the in-flight frame reads `old`, not this buffer
+    try {
+      if (this.failure) return this.refuseFrame(this.failure);
+      const entry = this.streams.get(stream);
+      if (!entry) return this.refuseFrame(new SpatialRewardError("bad_state", `no stream "${stream}"`));
+      validateCameraImage(image);
+      const length = image.data.byteLength;
+      if (length > this.maxImageBytes) return this.refuseFrame(new InvalidInputError("bad_image_size", `frame of ${length} bytes is over the backbone's ${this.maxImageBytes} (maxImageBytes)`));
+      const half: 0 | 1 = entry.inFlight === 0 ? 1 : 0;
+      if (entry.buffer === null || entry.halfBytes < length) {
+        // Grows only when a camera's frames get bigger; the half in flight keeps its old buffer
+        // alive. Allocated before the entry changes: a failed allocation leaves it as it was.
+        let grown: SharedArrayBuffer;
+        try {
+          grown = new SharedArrayBuffer(2 * length);
+        } catch (e) {
+          return this.refuseFrame(new InvalidInputError("bad_image_size", `no memory for a ${length}-byte frame buffer: ${e instanceof Error ? e.message : String(e)}`));
+        }
+        const old = entry.buffer;
+        entry.buffer = grown;
+        entry.halfBytes = length;
+        if (old && entry.inFlight >= 0) entry.inFlight = -1; // the in-flight frame reads `old`, not this buffer
+      }
+      new Uint8Array(entry.buffer, half * entry.halfBytes, length).set(image.data);
+      if (entry.pending) {
+        this.counters.framesDropped++;
+        entry.pending.resolve(supersededTiming(entry.pending));
+        entry.pending = null;
+      }
+      return new Promise<FrameTiming>((resolve, reject) => {
+        entry.pending = {
+          id: this.nextId++,
+          pushedAt: performance.now(),
+          half,
+          image: { length, width: image.width, height: image.height, encoding: image.encoding, step: image.step },
+          resolve,
+          reject,
+        };
+        this.schedulePump();
+      });
+    } catch (e) {
+      return this.refuseFrame(e instanceof SpatialRewardError ? e : new SpatialRewardError("bad_argument", `frame refused: ${e instanceof Error ? e.message : String(e)}`));
     }
-    new Uint8Array(entry.buffer, half * entry.halfBytes, length).set(image.data);
-    if (entry.pending) {
-      this.counters.framesDropped++;
-      entry.pending.resolve(supersededTiming(entry.pending));
-    }
-    return new Promise<FrameTiming>((resolve, reject) => {
-      entry.pending = {
-        id: this.nextId++,
-        pushedAt: performance.now(),
-        half,
-        image: { length, width: image.width, height: image.height, encoding: image.encoding, step: image.step },
-        resolve,
-        reject,
-      };
-      this.schedulePump();
-    });
   }
 
   /** A greedy answer from a fork of the stream's state; the stream's own state is untouched. */
   ask(stream: string, question: string, opts: { maxTokens?: number } = {}): Promise<BackboneAnswerResult> {
-    if (this.failure) return Promise.reject(this.failure);
-    const maxTokens = opts.maxTokens ?? 32;
-    let err: SpatialRewardError | null = null;
-    if (!this.streams.has(stream)) err = new SpatialRewardError("bad_state", `no stream "${stream}"`);
+    this.counters.asks++;
+    let err: SpatialRewardError | null = this.failure;
+    const maxTokens = opts?.maxTokens ?? 32;
+    if (err) {
+      // refused below
+    } else if (!this.streams.has(stream)) err = new SpatialRewardError("bad_state", `no stream "${stream}"`);
     else if (typeof question !== "string") err = new SpatialRewardError("bad_argument", "question must be a string");
     else if (question.length > MAX_QUESTION_CHARS) err = new InvalidInputError("input_too_long", `question is ${question.length} characters, at most ${MAX_QUESTION_CHARS}`);
     else if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > 4096) err = new SpatialRewardError("bad_argument", `maxTokens must be an integer in [1, 4096], got ${maxTokens}`);
@@ -319,33 +424,94 @@ export class BackboneRuntime {
       this.count(err.code);
       return Promise.reject(err);
     }
-    this.counters.asks++;
     return new Promise((resolve, reject) => {
       this.asks.push({ id: this.nextId++, stream, question, maxTokens, resolve, reject });
       this.schedulePump();
     });
   }
 
-  /** A copy of a stream's state as the worker holds it now (after everything queued before this call). For tests and diagnostics. */
+  /**
+   * A copy of a stream's state as the worker holds it when this call reaches it: every frame
+   * already handed to the worker is in it, a frame still waiting to be dispatched is not (frames
+   * go to the worker on the next event-loop turn, or after the running batch). To read a state
+   * that includes a frame, await that frame's pushFrame first. For tests and diagnostics.
+   */
   readState(stream: string): Promise<{ conv: Float32Array; ssm: Float32Array }> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failure) {
+      this.counters.readStateFailed++;
+      this.count(this.failure.code);
+      return Promise.reject(this.failure);
+    }
     const id = this.nextId++;
-    const p = new Promise<unknown>((resolve, reject) => this.waiters.set(id, { resolve, reject }));
+    const p = new Promise<unknown>((resolve, reject) =>
+      this.waiters.set(id, {
+        resolve,
+        reject: (e) => {
+          this.counters.readStateFailed++;
+          this.count(asTyped(e).code);
+          reject(e);
+        },
+      }),
+    );
     this.post({ type: "readState", id, stream });
     return p as Promise<{ conv: Float32Array; ssm: Float32Array }>;
   }
 
-  stats(): RuntimeStats {
-    let frameBufferBytes = 0;
-    for (const e of this.streams.values()) frameBufferBytes += e.buffer?.byteLength ?? 0;
-    return { ...this.counters, errors: { ...this.errors }, failed: this.failure !== null, streams: this.streams.size, frameBufferBytes };
+  /** TEST ONLY (the runtime must be opened with testOnlyFaultInjection): the worker's next run(s) of a graph throw. */
+  injectFaultForTesting(fault: WorkerFault): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    const p = new Promise<unknown>((resolve, reject) => this.waiters.set(id, { resolve, reject }));
+    this.post({ type: "fault", id, fault });
+    return p.then(() => undefined);
   }
 
-  /** Stops the worker; whatever is still queued rejects with bad_state. */
+  stats(): RuntimeStats {
+    let frameBufferBytes = 0;
+    let pending = 0;
+    for (const e of this.streams.values()) {
+      frameBufferBytes += e.buffer?.byteLength ?? 0;
+      if (e.pending) pending++;
+    }
+    let asking = this.asks.length;
+    for (const b of this.askBatches.values()) asking += b.length;
+    return {
+      ...this.counters,
+      framesInFlight: pending + this.inFlightFrames.size,
+      asksInFlight: asking,
+      errors: { ...this.errors },
+      failed: this.failure !== null,
+      streams: this.streams.size,
+      frameBufferBytes,
+    };
+  }
+
+  /**
+   * Stops the worker: whatever is still queued rejects with bad_state; the worker releases its
+   * onnxruntime sessions (after the job it is on) and ends; a worker that does not answer within
+   * CLOSE_TIMEOUT_MS is terminated.
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    const alive = this.failure === null;
     this.fail(new SpatialRewardError("bad_state", "backbone runtime is closed"), false);
+    if (alive) {
+      const id = this.nextId++;
+      let timer: NodeJS.Timeout | undefined;
+      const released = new Promise<void>((resolve) => {
+        this.waiters.set(id, { resolve: () => resolve(), reject: () => resolve() });
+        timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+        this.worker.once("exit", () => resolve());
+      });
+      try {
+        this.post({ type: "close", id });
+        await released;
+      } finally {
+        clearTimeout(timer);
+        this.waiters.delete(id);
+      }
+    }
     await this.worker.terminate();
   }
 
@@ -395,28 +561,23 @@ export class BackboneRuntime {
 
   private pump(): void {
     if (this.busy || this.failure) return;
-    const framesWaiting = [...this.streams.values()].some((e) => e.pending !== null);
+    let framesWaiting = false;
+    for (const e of this.streams.values()) if (e.pending !== null) framesWaiting = true;
     if (this.asks.length > 0 && (this.lastWasFrames || !framesWaiting)) {
-      const job = this.asks.shift() as AskJob;
+      const jobs = this.asks.splice(0, this.info.maxAskBatch);
+      const id = this.nextId++;
       this.busy = true;
       this.lastWasFrames = false;
-      this.waiters.set(job.id, {
-        resolve: (v) => {
-          const r = v as AskResult;
-          job.resolve({ text: r.text, tokenIds: r.tokenIds, prefillMs: r.prefillMs, tokenMs: r.tokenMs, trained: this.config.trained });
-        },
-        reject: (e) => {
-          this.counters.asksFailed++;
-          if (e instanceof SpatialRewardError) this.count(e.code);
-          job.reject(e);
-        },
-      });
-      this.currentJob = job.id;
-      this.post({ type: "ask", id: job.id, stream: job.stream, question: job.question, maxTokens: job.maxTokens });
+      this.counters.askBatches++;
+      this.askBatches.set(id, jobs);
+      this.currentJob = id;
+      const items: AskItem[] = jobs.map((j) => ({ id: j.id, stream: j.stream, question: j.question, maxTokens: j.maxTokens }));
+      this.post({ type: "asks", id, items });
       return;
     }
     if (!framesWaiting) return;
     const items: FrameItem[] = [];
+    const ids: number[] = [];
     const t = performance.now();
     for (const entry of this.streams.values()) {
       const f = entry.pending;
@@ -424,34 +585,69 @@ export class BackboneRuntime {
       entry.pending = null;
       entry.inFlight = f.half;
       this.inFlightFrames.set(f.id, { entry, frame: f, dispatchedAt: t });
+      ids.push(f.id);
       items.push({ id: f.id, stream: entry.name, buffer: entry.buffer, offset: f.half * entry.halfBytes, ...f.image });
     }
     this.busy = true;
     this.lastWasFrames = true;
     this.counters.batches++;
     this.currentJob = this.nextId++;
+    this.frameBatches.set(this.currentJob, ids);
     this.post({ type: "frames", id: this.currentJob, items });
   }
 
   private onMessage(m: FromWorker): void {
     if (m.type === "frames") {
+      this.frameBatches.delete(m.id);
       for (const r of m.results) this.settleFrame(r);
+    } else if (m.type === "asks") {
+      this.counters.decodeRuns += m.decodeRuns;
+      const jobs = this.askBatches.get(m.id);
+      this.askBatches.delete(m.id);
+      if (jobs) {
+        const byId = new Map<number, AskItemResult>();
+        for (const r of m.results) byId.set(r.id, r);
+        for (const j of jobs) this.settleAsk(j, byId.get(j.id));
+      }
     } else if (m.type === "done" || m.type === "failed") {
+      const frames = this.frameBatches.get(m.id);
+      const jobs = this.askBatches.get(m.id);
       const w = this.waiters.get(m.id);
-      if (w) {
+      if (frames && m.type === "failed") {
+        // The batch failed as a whole (a run threw before any state was written back): every frame of it fails.
+        this.frameBatches.delete(m.id);
+        const e = fromWire(m.error);
+        for (const id of frames) this.settleFrame({ id, ok: false, error: m.error, preprocessMs: 0, encodeMs: 0, projectMs: 0, prefillMs: 0, totalMs: 0, visualTokens: 0, keptFraction: 0, batch: 0 }, e);
+      } else if (jobs && m.type === "failed") {
+        this.askBatches.delete(m.id);
+        for (const j of jobs) this.settleAsk(j, { id: j.id, ok: false, error: m.error });
+      } else if (w) {
         this.waiters.delete(m.id);
         if (m.type === "done") w.resolve(m.result);
         else w.reject(fromWire(m.error));
       }
     }
-    if ((m.type === "frames" || m.type === "done" || m.type === "failed") && m.id === this.currentJob) {
+    if ((m.type === "frames" || m.type === "asks" || m.type === "done" || m.type === "failed") && m.id === this.currentJob) {
       this.currentJob = -1;
       this.busy = false;
       this.schedulePump();
     }
   }
 
-  private settleFrame(r: FrameResult): void {
+  private settleAsk(j: AskJob, r: AskItemResult | undefined): void {
+    if (r?.ok) {
+      this.counters.asksDone++;
+      const a = r.result;
+      j.resolve({ text: a.text, tokenIds: a.tokenIds, prefillMs: a.prefillMs, tokenMs: a.tokenMs, trained: this.config.trained, batch: a.batch });
+      return;
+    }
+    const e = fromWire(r?.error ?? { kind: "Error", code: "internal", message: "question finished without a result" });
+    this.counters.asksFailed++;
+    this.count(e.code);
+    j.reject(e);
+  }
+
+  private settleFrame(r: FrameResult, typed?: SpatialRewardError): void {
     const f = this.inFlightFrames.get(r.id);
     if (!f) return;
     this.inFlightFrames.delete(r.id);
@@ -472,7 +668,7 @@ export class BackboneRuntime {
       });
     } else {
       this.counters.framesFailed++;
-      const e = fromWire(r.error ?? { kind: "Error", code: "internal", message: "frame failed without an error" });
+      const e = typed ?? fromWire(r.error ?? { kind: "Error", code: "internal", message: "frame failed without an error" });
       this.count(e.code);
       f.frame.reject(e);
     }
@@ -483,24 +679,42 @@ export class BackboneRuntime {
     if (this.failure) return;
     this.failure = e;
     if (countIt) this.count(e.code);
-    for (const w of this.waiters.values()) w.reject(e);
+    const waiters = [...this.waiters.values()];
     this.waiters.clear();
+    for (const w of waiters) w.reject(e);
     for (const f of this.inFlightFrames.values()) {
       this.counters.framesFailed++;
       f.frame.reject(e);
     }
     this.inFlightFrames.clear();
+    this.frameBatches.clear();
     for (const s of this.streams.values()) {
+      s.inFlight = -1;
       if (s.pending) {
         this.counters.framesFailed++;
         s.pending.reject(e);
         s.pending = null;
       }
     }
-    for (const a of this.asks.splice(0)) {
+    const jobs = this.asks.splice(0);
+    for (const b of this.askBatches.values()) jobs.push(...b);
+    this.askBatches.clear();
+    for (const a of jobs) {
       this.counters.asksFailed++;
       a.reject(e);
     }
+    this.busy = false;
+    this.currentJob = -1;
+    if (countIt) {
+      const listeners = this.failureListeners.splice(0);
+      for (const cb of listeners) {
+        try {
+          cb(e);
+        } catch {
+          // a listener's own bug must not stop the others from hearing of the failure
+        }
+      }
+    } else this.failureListeners.length = 0;
   }
 }
 

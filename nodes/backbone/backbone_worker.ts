@@ -64,17 +64,27 @@ async function main(): Promise<void> {
           port.postMessage({ type: "frames", id: m.id, results } satisfies FromWorker);
           return;
         }
-        case "ask": {
-          const result = await engine.ask(m.stream, m.question, m.maxTokens);
-          port.postMessage({ type: "done", id: m.id, result } satisfies FromWorker);
+        case "asks": {
+          const r = await engine.asks(m.items);
+          port.postMessage({ type: "asks", id: m.id, results: r.results, decodeRuns: r.decodeRuns } satisfies FromWorker);
           return;
         }
+        case "setQuestion":
+          engine.setQuestion(m.stream, m.question);
+          port.postMessage({ type: "done", id: m.id, result: null } satisfies FromWorker);
+          return;
+        case "fault":
+          engine.injectFault(m.fault);
+          port.postMessage({ type: "done", id: m.id, result: null } satisfies FromWorker);
+          return;
         case "readState": {
           const st = engine.readState(m.stream);
           port.postMessage({ type: "done", id: m.id, result: st } satisfies FromWorker, [st.conv.buffer, st.ssm.buffer]);
           return;
         }
         case "close":
+          // Native session memory goes back before the thread ends (terminate alone leaks it until exit).
+          await engine.release();
           port.postMessage({ type: "done", id: m.id, result: null } satisfies FromWorker);
           port.close();
           return;

@@ -20,7 +20,12 @@ export interface WorkerInit {
   readonly warmup: boolean;
   /** Nice value added to this thread (and the onnxruntime threads it creates); 0 leaves it. */
   readonly niceness: number;
+  /** Test-only: the worker accepts `fault` messages (BackboneRuntime.injectFaultForTesting). */
+  readonly testFaults: boolean;
 }
+
+/** Most questions decoded together in one batch (each takes two scratch slots: fork and ping-pong). */
+export const MAX_ASK_BATCH = 4;
 
 export interface GraphInfo {
   readonly name: string;
@@ -35,6 +40,8 @@ export interface RuntimeInfo {
   /** Bytes reserved for all slots (streams + scratch), committed only as slots are touched. */
   readonly arenaReservedBytes: number;
   readonly trained: boolean;
+  /** Most questions whose decode steps share one `decode` run. */
+  readonly maxAskBatch: number;
 }
 
 /** An error as it crosses the thread boundary (class, code and ModelError's file/tensor kept). */
@@ -68,9 +75,17 @@ export interface FrameResult {
   readonly projectMs: number;
   readonly prefillMs: number;
   readonly totalMs: number;
+  /** This member's visual tokens (coarse-to-fine: its non-empty cells plus the merge token). */
   readonly visualTokens: number;
   readonly keptFraction: number;
   readonly batch: number;
+}
+
+export interface AskItem {
+  readonly id: number;
+  readonly stream: string;
+  readonly question: string;
+  readonly maxTokens: number;
 }
 
 export interface AskResult {
@@ -79,14 +94,31 @@ export interface AskResult {
   readonly promptTokens: number;
   readonly prefillMs: number;
   readonly tokenMs: number;
+  /** Questions decoded together in this one's batch (1 = alone). */
+  readonly batch: number;
+}
+
+export type AskItemResult = { readonly id: number; readonly ok: true; readonly result: AskResult } | { readonly id: number; readonly ok: false; readonly error: WireError };
+
+/**
+ * Test-only faults: the next `count` runs of `graph` (after `skip` more runs of it succeed)
+ * throw as a failing `session.run` would. Accepted only when the runtime was opened with
+ * `testOnlyFaultInjection`.
+ */
+export interface WorkerFault {
+  readonly graph: "vision_projector" | "vision_c2f" | "mamba_prefill" | "decode";
+  readonly skip?: number;
+  readonly count?: number;
 }
 
 export type ToWorker =
   | { type: "add"; id: number; stream: string }
   | { type: "remove"; id: number; stream: string }
   | { type: "frames"; id: number; items: FrameItem[] }
-  | { type: "ask"; id: number; stream: string; question: string; maxTokens: number }
+  | { type: "asks"; id: number; items: AskItem[] }
+  | { type: "setQuestion"; id: number; stream: string; question: string | null }
   | { type: "readState"; id: number; stream: string }
+  | { type: "fault"; id: number; fault: WorkerFault }
   | { type: "close"; id: number };
 
 export type FromWorker =
@@ -94,6 +126,7 @@ export type FromWorker =
   | { type: "initError"; error: WireError }
   | { type: "done"; id: number; result: unknown }
   | { type: "frames"; id: number; results: FrameResult[] }
+  | { type: "asks"; id: number; results: AskItemResult[]; decodeRuns: number }
   | { type: "failed"; id: number; error: WireError };
 
 export function toWire(e: unknown): WireError {

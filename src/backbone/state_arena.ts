@@ -128,6 +128,22 @@ export class StateArena {
     return this.maxStreams + i;
   }
 
+  /**
+   * Takes `count` consecutive free scratch slots (zeroed) and returns the first: a batch of forks
+   * that is one view of the arena, fed to a graph with no gather.
+   */
+  acquireScratchRun(count: number): number {
+    if (!Number.isInteger(count) || count < 1) throw new SpatialRewardError("bad_argument", `scratch run of ${count} slots`);
+    for (let i = 0; i + count <= this.scratchSlots; i++) {
+      let free = true;
+      for (let k = i; k < i + count && free; k++) free = !this.scratchUsed[k];
+      if (!free) continue;
+      for (let k = i; k < i + count; k++) this.scratchUsed[k] = true;
+      return this.maxStreams + i;
+    }
+    throw new SpatialRewardError("bad_state", `state arena has no ${count} consecutive free scratch slots (of ${this.scratchSlots})`);
+  }
+
   /** A copy of one slot's state in a free scratch slot (one state copy, never a replay). */
   fork(src: number): number {
     this.checkSlot(src);

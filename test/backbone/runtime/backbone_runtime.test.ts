@@ -46,11 +46,14 @@ describe("BackboneRuntime (small model)", () => {
     expect(rt.config.d_model).toBe(32);
     expect(rt.info.stateBytesPerStream).toBe(sizes.stateBytes);
     const names = rt.info.graphs.map((g) => g.name).sort();
-    expect(names).toEqual(["decode", "lm_head", "mamba_prefill", "projector", "vision"]);
+    // The graphs models/README.md says the runtime runs: vision and projector fused, no separate lm_head.
+    expect(names).toEqual(["decode", "mamba_prefill", "vision_projector"]);
     const prefill = rt.info.graphs.find((g) => g.name === "mamba_prefill");
     expect(prefill?.inputs).toEqual(["embeds", "conv_state", "ssm_state"]);
     expect(rt.info.parameters).toBeGreaterThan(0);
-    expect(rt.info.arenaReservedBytes).toBe((6 + 2) * sizes.stateBytes);
+    // Two scratch slots (fork + ping-pong) per question of the largest question batch.
+    expect(rt.info.maxAskBatch).toBe(4);
+    expect(rt.info.arenaReservedBytes).toBe((6 + 2 * 4) * sizes.stateBytes);
   });
 
   it("a frame moves the stream's state; an answer changes neither its own nor another stream's state", async () => {

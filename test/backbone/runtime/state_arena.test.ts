@@ -116,6 +116,27 @@ describe("StateArena", () => {
     expect(a.buffer.byteLength).toBe(18 * 163_840);
   });
 
+  it("hands out consecutive scratch runs (one view for a batch of forks) and skips runs with a used slot", () => {
+    const a = new StateArena({ maxStreams: 2, scratchSlots: 5, convFloats: 3, ssmFloats: 2 });
+    const r1 = a.acquireScratchRun(2);
+    expect(r1).toBe(2);
+    const single = a.acquireScratch(); // slot 4
+    expect(single).toBe(4);
+    // Slots 5, 6 are the only two consecutive free ones left.
+    expect(a.acquireScratchRun(2)).toBe(5);
+    expect(code(() => a.acquireScratchRun(1))).toBe("bad_state");
+    a.release(single);
+    expect(code(() => a.acquireScratchRun(2))).toBe("bad_state");
+    expect(a.acquireScratchRun(1)).toBe(4);
+    expect(code(() => a.acquireScratchRun(0))).toBe("bad_argument");
+    // A run is one view of its slots' states.
+    a.convView(r1, 2).fill(7);
+    expect(Array.from(a.convView(r1 + 1))).toEqual([7, 7, 7]);
+    a.release(r1);
+    expect(Array.from(a.convView(r1))).toEqual([0, 0, 0]);
+    expect(a.acquireScratchRun(1)).toBe(r1);
+  });
+
   it("splits slot lists into consecutive runs", () => {
     expect(consecutiveRuns([0, 1, 2, 5, 6, 9])).toEqual([
       { first: 0, count: 3 },
