@@ -214,6 +214,8 @@ export class BackboneRuntime {
   private pumpScheduled = false;
   private lastWasFrames = false;
   private failure: SpatialRewardError | null = null;
+  /** The failure, when it was one (the worker died or the runtime failed), not close(). */
+  private workerFailure: SpatialRewardError | null = null;
   private closing = false;
   private readonly counters = {
     framesIn: 0, framesDone: 0, framesDropped: 0, framesFailed: 0, batches: 0,
@@ -312,9 +314,9 @@ export class BackboneRuntime {
    */
   onFailure(cb: (error: SpatialRewardError) => void): void {
     if (typeof cb !== "function") throw new SpatialRewardError("bad_argument", "onFailure takes a function");
-    const failure = this.failure;
-    if (failure && !this.closing) queueMicrotask(() => cb(failure));
-    else if (!failure) this.failureListeners.push(cb);
+    const failure = this.workerFailure;
+    if (failure) queueMicrotask(() => cb(failure));
+    else if (!this.failure) this.failureListeners.push(cb);
   }
 
   addStream(name: string): void {
@@ -497,20 +499,16 @@ export class BackboneRuntime {
     const alive = this.failure === null;
     this.fail(new SpatialRewardError("bad_state", "backbone runtime is closed"), false);
     if (alive) {
-      const id = this.nextId++;
+      // The worker releases its sessions after the job it is on, answers, closes its port and
+      // ends by itself (exit code 0); terminate() is only the fallback for a hung worker.
       let timer: NodeJS.Timeout | undefined;
-      const released = new Promise<void>((resolve) => {
-        this.waiters.set(id, { resolve: () => resolve(), reject: () => resolve() });
+      const exited = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
         this.worker.once("exit", () => resolve());
       });
-      try {
-        this.post({ type: "close", id });
-        await released;
-      } finally {
-        clearTimeout(timer);
-        this.waiters.delete(id);
-      }
+      this.post({ type: "close", id: this.nextId++ });
+      await exited;
+      clearTimeout(timer);
     }
     await this.worker.terminate();
   }
@@ -706,6 +704,7 @@ export class BackboneRuntime {
     this.busy = false;
     this.currentJob = -1;
     if (countIt) {
+      this.workerFailure = e;
       const listeners = this.failureListeners.splice(0);
       for (const cb of listeners) {
         try {
