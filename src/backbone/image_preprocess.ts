@@ -351,14 +351,80 @@ function horizontalMono(data: Uint8Array, base: number, xt: AxisTable, ring: Flo
 }
 
 /**
- * One output row: Σ_k w[w0 + k] · ring[rows[k] + j] over the [3, S] row. Leading taps go four
- * per sweep into a Float64 accumulator (fewer accumulator round trips than one or two per sweep);
- * the last 1–4 taps are one sweep that also applies the per-channel affine normalisation.
+ * One output row: Σ_k w[w0 + k] · ring[rows[k] + j] over the [3, S] row, normalised per channel.
+ * Up to eight taps (every downscale up to ~3.5×: 480 rows → 224 is 5, 720 → 224 is 8) it is one
+ * sweep with the sum in registers; an accumulator row costs a store and a load per element, as
+ * much as four more taps. Wider windows go four taps per sweep through a Float64 accumulator.
  */
 function vertical(ring: Float32Array, rows: Int32Array, w: Float32Array, w0: number, T: number, acc: Float64Array, row: Float32Array, S: number, scale: Float32Array, shift: Float32Array): void {
+  switch (T) {
+    case 1: {
+      const wa = w[w0 + 0], ra = rows[0];
+      for (let c = 0; c < 3; c++) {
+        const sc = scale[c], sh = shift[c];
+        for (let j = c * S, e = j + S; j < e; j++) row[j] = (wa * ring[ra + j]) * sc + sh;
+      }
+      return;
+    }
+    case 2: {
+      const wa = w[w0 + 0], ra = rows[0], wb = w[w0 + 1], rb = rows[1];
+      for (let c = 0; c < 3; c++) {
+        const sc = scale[c], sh = shift[c];
+        for (let j = c * S, e = j + S; j < e; j++) row[j] = (wa * ring[ra + j] + wb * ring[rb + j]) * sc + sh;
+      }
+      return;
+    }
+    case 3: {
+      const wa = w[w0 + 0], ra = rows[0], wb = w[w0 + 1], rb = rows[1], wc = w[w0 + 2], rc = rows[2];
+      for (let c = 0; c < 3; c++) {
+        const sc = scale[c], sh = shift[c];
+        for (let j = c * S, e = j + S; j < e; j++) row[j] = (wa * ring[ra + j] + wb * ring[rb + j] + wc * ring[rc + j]) * sc + sh;
+      }
+      return;
+    }
+    case 4: {
+      const wa = w[w0 + 0], ra = rows[0], wb = w[w0 + 1], rb = rows[1], wc = w[w0 + 2], rc = rows[2], wd = w[w0 + 3], rd = rows[3];
+      for (let c = 0; c < 3; c++) {
+        const sc = scale[c], sh = shift[c];
+        for (let j = c * S, e = j + S; j < e; j++) row[j] = (wa * ring[ra + j] + wb * ring[rb + j] + wc * ring[rc + j] + wd * ring[rd + j]) * sc + sh;
+      }
+      return;
+    }
+    case 5: {
+      const wa = w[w0 + 0], ra = rows[0], wb = w[w0 + 1], rb = rows[1], wc = w[w0 + 2], rc = rows[2], wd = w[w0 + 3], rd = rows[3], we = w[w0 + 4], re = rows[4];
+      for (let c = 0; c < 3; c++) {
+        const sc = scale[c], sh = shift[c];
+        for (let j = c * S, e = j + S; j < e; j++) row[j] = (wa * ring[ra + j] + wb * ring[rb + j] + wc * ring[rc + j] + wd * ring[rd + j] + we * ring[re + j]) * sc + sh;
+      }
+      return;
+    }
+    case 6: {
+      const wa = w[w0 + 0], ra = rows[0], wb = w[w0 + 1], rb = rows[1], wc = w[w0 + 2], rc = rows[2], wd = w[w0 + 3], rd = rows[3], we = w[w0 + 4], re = rows[4], wf = w[w0 + 5], rf = rows[5];
+      for (let c = 0; c < 3; c++) {
+        const sc = scale[c], sh = shift[c];
+        for (let j = c * S, e = j + S; j < e; j++) row[j] = (wa * ring[ra + j] + wb * ring[rb + j] + wc * ring[rc + j] + wd * ring[rd + j] + we * ring[re + j] + wf * ring[rf + j]) * sc + sh;
+      }
+      return;
+    }
+    case 7: {
+      const wa = w[w0 + 0], ra = rows[0], wb = w[w0 + 1], rb = rows[1], wc = w[w0 + 2], rc = rows[2], wd = w[w0 + 3], rd = rows[3], we = w[w0 + 4], re = rows[4], wf = w[w0 + 5], rf = rows[5], wg = w[w0 + 6], rg = rows[6];
+      for (let c = 0; c < 3; c++) {
+        const sc = scale[c], sh = shift[c];
+        for (let j = c * S, e = j + S; j < e; j++) row[j] = (wa * ring[ra + j] + wb * ring[rb + j] + wc * ring[rc + j] + wd * ring[rd + j] + we * ring[re + j] + wf * ring[rf + j] + wg * ring[rg + j]) * sc + sh;
+      }
+      return;
+    }
+    case 8: {
+      const wa = w[w0 + 0], ra = rows[0], wb = w[w0 + 1], rb = rows[1], wc = w[w0 + 2], rc = rows[2], wd = w[w0 + 3], rd = rows[3], we = w[w0 + 4], re = rows[4], wf = w[w0 + 5], rf = rows[5], wg = w[w0 + 6], rg = rows[6], wh = w[w0 + 7], rh = rows[7];
+      for (let c = 0; c < 3; c++) {
+        const sc = scale[c], sh = shift[c];
+        for (let j = c * S, e = j + S; j < e; j++) row[j] = (wa * ring[ra + j] + wb * ring[rb + j] + wc * ring[rc + j] + wd * ring[rd + j] + we * ring[re + j] + wf * ring[rf + j] + wg * ring[rg + j] + wh * ring[rh + j]) * sc + sh;
+      }
+      return;
+    }
+  }
   const n = 3 * S;
   const last = ((T - 1) & 3) + 1;
-  if (T === last) acc.fill(0, 0, n);
   for (let k = 0; k < T - last; k += 4) {
     const wa = w[w0 + k], wb = w[w0 + k + 1], wc = w[w0 + k + 2], wd = w[w0 + k + 3];
     const ra = rows[k], rb = rows[k + 1], rc = rows[k + 2], rd = rows[k + 3];

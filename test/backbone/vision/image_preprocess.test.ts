@@ -219,6 +219,8 @@ describe("ImagePreprocessor", () => {
     const sizes: [number, number][] = [
       [1, 1], [1, 57], [61, 1], [2, 3], [7, 100], [31, 33], [32, 32], [33, 17], [64, 48], [96, 32],
       [100, 7], [160, 120], [333, 211], [640, 480], [848, 480],
+      // Vertical windows of every tap count the fast path specialises (1–8) and past it (9–14, each remainder).
+      [40, 72], [50, 90], [90, 80], [21, 140], [23, 150], [19, 160], [27, 175], [25, 190], [26, 200],
     ];
     const odd: BackboneConfig = { ...SMALL_CONFIG, image_size: 30, patch_size: 3 }; // odd patches: a coarse pixel's 2×2 spans fine patches
     const noCoarse: BackboneConfig = { ...SMALL_CONFIG, coarse_to_fine: null };
