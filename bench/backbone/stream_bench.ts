@@ -11,11 +11,13 @@ import { mulberry32 } from "../../src/random/mulberry32.js";
  * default model's seeded-random weights:
  *
  * - `frame_ms`: one stream, one ORT thread, frames pushed one after another; a frame is
- *   preprocess + `vision` + `projector` + `mamba_prefill` of its visual tokens into the stream
+ *   preprocess + `vision_projector` (one fused run; `projector` stage is 0) + `mamba_prefill` of its visual tokens into the stream
  *   state, timed in the worker (`totalMs`). Images are 224x224 rgb8 (the model size: resizing is
  *   then a copy); a 640x480 camera's figure, whose antialiased resize runs in JS, is reported beside.
  * - `answer_token_ms`: greedy `decode` runs per generated token (32 max) on a fork of the stream
  *   state, after 1 frame and after many frames: the state is the same size, so is the cost.
+ * - `answer_token_ms_concurrent`: one question alone vs four asked at once (one `decode` run per
+ *   token for all four), interleaved rounds: the run's time and the time per answer token.
  * - `streams`: n = 1, 4, 16 streams, each pushing its next frame as soon as the previous
  *   resolves, for a few seconds, on two cores used two ways: two runtimes (two worker threads,
  *   one ORT thread each, streams split between them; `streams`) and one worker with two ORT
@@ -84,6 +86,7 @@ export interface StreamBenchResult {
   answer_token_ms_after_frames: { frames: number; token_ms: number };
   answer_prefill_ms: number;
   answer_tokens_mean: number;
+  answer_token_ms_concurrent: { run_ms_1: number; run_ms_4: number; per_answer_token_ms_4: number };
   /** Two cores as two workers (one ORT thread each), streams split between them. */
   streams: StreamRun[];
   /** Two cores as one worker with two ORT intra-op threads. */
@@ -135,7 +138,7 @@ function slope(xs: number[], ys: number[]): number {
 }
 
 async function oneStream(config: BackboneConfig, seed: number, frames: number, answers: number, progress: (w: string) => void) {
-  const rt = await BackboneRuntime.open({ model: { seed, config }, maxStreams: 1, intraOpThreads: 1 });
+  const rt = await BackboneRuntime.open({ model: { seed, config }, maxStreams: 4, intraOpThreads: 1 }) // 4: the concurrent-answers run adds three streams;
   try {
     rt.addStream("cam");
     const imgs = [0, 1, 2, 3].map((i) => image(seed + i, config.image_size, config.image_size));
@@ -167,6 +170,8 @@ async function oneStream(config: BackboneConfig, seed: number, frames: number, a
       const a = await rt.ask("cam", q[i % q.length], { maxTokens: 32 });
       if (a.tokenIds.length > 1) tokenMsLate.push(a.tokenMs);
     }
+    progress("concurrent answers");
+    const concurrent = await concurrentAnswers(rt, imgs, q, answers);
     progress("frames 640x480");
     const cams = [0, 1].map((i) => image(seed + 10 + i, 640, 480));
     const big: number[] = [];
@@ -186,10 +191,34 @@ async function oneStream(config: BackboneConfig, seed: number, frames: number, a
       answer_token_ms_after_frames: { frames: 10 + frames + more, token_ms: r3(pct(tokenMsLate, 0.5)) },
       answer_prefill_ms: r3(pct(prefillMs, 0.5)),
       answer_tokens_mean: r3(tokens / answers),
+      answer_token_ms_concurrent: concurrent,
     };
   } finally {
     await rt.close();
   }
+}
+
+/** One question alone vs four at once on four streams of the same runtime, interleaved rounds (medians). */
+async function concurrentAnswers(rt: BackboneRuntime, imgs: CameraImage[], q: string[], rounds: number) {
+  const names = ["cam", "ask1", "ask2", "ask3"];
+  for (let i = 1; i < 4; i++) {
+    rt.addStream(names[i]);
+    await rt.pushFrame(names[i], imgs[i % imgs.length]);
+  }
+  const one: number[] = [], four: number[] = [], perToken: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const a = await rt.ask("cam", q[r % q.length], { maxTokens: 32 });
+    if (a.tokenIds.length > 1) one.push(a.tokenMs);
+    const runs0 = rt.stats().decodeRuns;
+    const all = await Promise.all(names.map((n, i) => rt.ask(n, q[(r + i) % q.length], { maxTokens: 32 })));
+    const runMs = pct(all.filter((x) => x.tokenIds.length > 1).map((x) => x.tokenMs), 0.5);
+    if (Number.isFinite(runMs)) {
+      four.push(runMs);
+      perToken.push((runMs * (rt.stats().decodeRuns - runs0)) / all.reduce((n, x) => n + x.tokenIds.length, 0));
+    }
+  }
+  for (let i = 1; i < 4; i++) rt.removeStream(names[i]);
+  return { run_ms_1: r3(pct(one, 0.5)), run_ms_4: r3(pct(four, 0.5)), per_answer_token_ms_4: r3(pct(perToken, 0.5)) };
 }
 
 async function streamRun(config: BackboneConfig, seed: number, n: number, seconds: number, workers: number, threads: number): Promise<StreamRun> {
