@@ -71,11 +71,10 @@ export interface BackboneRuntimePort {
   pushFrame(stream: string, image: CameraImage): Promise<FrameTiming>;
   ask(stream: string, question: string, opts?: { maxTokens?: number }): Promise<BackboneAnswerResult>;
   close(): Promise<void>;
-  /**
-   * Called once if the worker dies (or the runtime fails for good) after open. Optional until
-   * BackboneRuntime has it; the node subscribes when present.
-   */
-  onFailure?(cb: (error: SpatialRewardError) => void): void;
+  /** Called once if the worker dies (or the runtime fails for good) after open. */
+  onFailure(cb: (error: SpatialRewardError) => void): void;
+  /** The question that guides a stream's coarse-to-fine keep scores from its next frame on (null: none). */
+  setQuestion(stream: string, question: string | null): void;
 }
 
 export type OpenBackboneRuntime = (opts: OpenOptions) => Promise<BackboneRuntimePort>;
@@ -121,12 +120,14 @@ export class BackboneNode {
   private pendingQuestions = 0;
   private readonly streams: StreamState[];
   private readonly maxAnswerTokens: number;
+  private readonly coarseToFine: boolean;
   private readonly modelLabel: string;
 
   constructor(readonly node: TransportNode, options: BackboneNodeOptions = {}) {
     const modelPath = String(node.declareParameter("model_path", ""));
     const streamNames = node.declareParameter("streams", ["camera"]);
     const coarseToFine = Boolean(node.declareParameter("coarse_to_fine", false));
+    this.coarseToFine = coarseToFine;
     this.maxAnswerTokens = intParameter(node, "max_answer_tokens", 32, PARAM_LIMITS.maxAnswerTokens);
     const intraOpThreads = intParameter(node, "intra_op_threads", 1, PARAM_LIMITS.intraOpThreads);
     const answerTopic = Boolean(node.declareParameter("answer_topic_questions", true));
@@ -216,8 +217,7 @@ export class BackboneNode {
     this.runtime = runtime;
     this.config = runtime.config;
     this.stateValue = "ready";
-    // TODO(runtime): call unconditionally once BackboneRuntime.onFailure lands (the port's method is optional until then).
-    if (typeof runtime.onFailure === "function") runtime.onFailure((e) => this.onRuntimeFailure(runtime, e));
+    runtime.onFailure((e) => this.onRuntimeFailure(runtime, e));
     const trained = runtime.config.trained;
     const what = trained ? "trained" : "untrained (seeded random weights: latency only, its text is never an answer)";
     log.info(`model ${this.modelLabel} loaded, ${what}; streams ${this.streams.map((s) => s.name).join(", ")}`);
@@ -373,6 +373,9 @@ export class BackboneNode {
     const runtime = this.runtime!;
     this.pendingQuestions++;
     try {
+      // ScanFormer's question-guided keep score: the latest question about a stream steers which
+      // patches its following frames encode (with coarse_to_fine; without it this changes nothing).
+      if (this.coarseToFine) runtime.setQuestion(s.name, q);
       const r = await runtime.ask(s.name, q, { maxTokens: this.maxAnswerTokens });
       // The stamp is read when the answer arrives, not when the question did: the runtime's one
       // worker runs frame batches and questions one at a time, and a frame's promise settles
@@ -457,7 +460,8 @@ function intParameter(node: TransportNode, name: string, fallback: number, range
   return v;
 }
 
-const STAGES = ["encode", "project", "prefill"] as const;
+/** encode = vision encoder + projector (one graph run: vision_projector or vision_c2f). */
+const STAGES = ["encode", "prefill"] as const;
 
 /**
  * The node's /diagnostics: the standard counters and latency, plus timing per stage, the kept
@@ -465,7 +469,7 @@ const STAGES = ["encode", "project", "prefill"] as const;
  *
  * The runtime runs the waiting frames of all streams as one batch and reports each frame's
  * stages as the batch's times. Published here, per frame (the batch's time / its size):
- * `latency_ms.*` and `frame_ms.*` (worker time), `encode_frame_ms.*`, `project_frame_ms.*`,
+ * `latency_ms.*` and `frame_ms.*` (worker time), `encode_frame_ms.*` (vision encoder + projector, one graph),
  * `prefill_frame_ms.*`; per batch: `batch_ms.*` (a batch's worker time) and `batch_size.*`;
  * `queue_ms.*` is the frame's own wait from push to dispatch.
  */
@@ -473,7 +477,6 @@ export class BackboneDiagnostics extends DiagnosticsPublisher {
   /** Each stage's time per frame (the batch's stage time / batch size). */
   readonly stages: Record<(typeof STAGES)[number], LatencyStats> = {
     encode: new LatencyStats({ windowMs: 10_000 }),
-    project: new LatencyStats({ windowMs: 10_000 }),
     prefill: new LatencyStats({ windowMs: 10_000 }),
   };
   /** A batch's whole worker time (one sample per frame of it: every frame waited that long). */
@@ -497,8 +500,7 @@ export class BackboneDiagnostics extends DiagnosticsPublisher {
   addFrame(t: FrameTiming): void {
     // A runtime that does not say (or says nonsense) ran the frame alone.
     const batch = Number.isInteger(t.batch) && t.batch >= 1 ? t.batch : 1;
-    this.stages.encode.add(t.encodeMs / batch);
-    this.stages.project.add(t.projectMs / batch);
+    this.stages.encode.add((t.encodeMs + t.projectMs) / batch);
     this.stages.prefill.add(t.prefillMs / batch);
     this.latency.add(t.totalMs / batch);
     this.frameMsAll.add(t.totalMs / batch);

@@ -156,7 +156,6 @@ interface BackboneSummary {
   frames_dropped: number;
   frame_ms: { p50: number; p99: number };
   encode_ms_p50: number;
-  project_ms_p50: number;
   prefill_ms_p50: number;
   kept_fraction: number | null;
   answer: { status: number; text: string };
@@ -182,7 +181,6 @@ async function summariseBackbone(
     frames_dropped: c.get("frames_dropped"),
     frame_ms: { p50: all.p50, p99: all.p99 },
     encode_ms_p50: d.stages.encode.summary().p50,
-    project_ms_p50: d.stages.project.summary().p50,
     prefill_ms_p50: d.stages.prefill.summary().p50,
     kept_fraction: Number.isFinite(d.keptFraction) ? d.keptFraction : null,
     answer: { status: a.status, text: a.text },
@@ -193,6 +191,6 @@ function backboneLine(b: BackboneSummary): string {
   if (b.state !== "ready") return `backbone: ${b.answer.text}`;
   const what = b.trained ? "trained model" : "untrained seeded-random model: latency only, no answers";
   return `backbone (${what}): ${b.frames_done}/${b.frames_in} frames processed (${b.frames_dropped} superseded or refused), ` +
-    `per frame p50 ${b.frame_ms.p50} ms, p99 ${b.frame_ms.p99} ms (encode ${b.encode_ms_p50}, project ${b.project_ms_p50}, prefill ${b.prefill_ms_p50} ms, last 10 s)` +
+    `per frame p50 ${b.frame_ms.p50} ms, p99 ${b.frame_ms.p99} ms (encode + project ${b.encode_ms_p50}, prefill ${b.prefill_ms_p50} ms, last 10 s)` +
     `; to a question it says: ${b.answer.text}`;
 }

@@ -24,6 +24,8 @@ vi.mock("../../nodes/backbone/backbone_runtime.js", () => ({
           encodeMs: 1, preprocessMs: 0, projectMs: 1, prefillMs: 1, totalMs: 3, visualTokens: 49, keptFraction: 1, queueMs: 0, batch: 1, superseded: false,
         }),
         ask: async () => ({ text: "", tokenIds: [], prefillMs: 0, tokenMs: 0, trained: false }),
+        onFailure: () => undefined,
+        setQuestion: () => undefined,
         close: async () => {
           runtime.closed++;
         },

@@ -66,6 +66,11 @@ class FakeBackboneRuntime implements BackboneRuntimePort {
     this.failureListeners.push(cb);
   }
 
+  readonly questionsSet: { stream: string; question: string | null }[] = [];
+  setQuestion(stream: string, question: string | null): void {
+    this.questionsSet.push({ stream, question });
+  }
+
   /** What the real runtime does when its worker exits: rejects what is in flight, then tells its listeners. */
   die(e: SpatialRewardError): void {
     for (const r of this.pendingFrames.splice(0)) r(e);
@@ -271,9 +276,10 @@ describe("backbone node with an untrained (seeded-random) model", () => {
     const c = g.backbone!.counters;
     expect([c.get("frames_in"), c.get("frames_done"), c.get("frames_dropped")]).toEqual([5, 5, 0]);
     const d = diag(g.backbone!);
-    // The fake's frame i takes encode 2+i, prefill 1+i, total 4+2i ms: medians 4, 3, 8 (batches of 1).
-    // Keys renamed from encode_ms/prefill_ms: they now say per frame (see the batch test below).
-    expect(Number(diagValue(d, "encode_frame_ms.p50"))).toBeCloseTo(4, 2);
+    // The fake's frame i takes encode 2+i, project 0.5, prefill 1+i, total 4+2i ms: medians 4, 3, 8
+    // (batches of 1). encode_frame_ms is encoder + projector (one graph in the real runtime).
+    expect(Number(diagValue(d, "encode_frame_ms.p50"))).toBeCloseTo(4.5, 2);
+    expect(diagValue(d, "project_frame_ms.p50")).toBeUndefined();
     expect(Number(diagValue(d, "prefill_frame_ms.p50"))).toBeCloseTo(3, 2);
     expect(Number(diagValue(d, "frame_ms.p50"))).toBeCloseTo(8, 2);
     expect(Number(diagValue(d, "batch_ms.p50"))).toBeCloseTo(8, 2);
@@ -299,7 +305,7 @@ describe("backbone node with an untrained (seeded-random) model", () => {
     // Each frame's share: half of it.
     expect(Number(diagValue(d, "frame_ms.p50"))).toBeCloseTo(4, 2);
     expect(Number(diagValue(d, "latency_ms.p50"))).toBeCloseTo(4, 2);
-    expect(Number(diagValue(d, "encode_frame_ms.p50"))).toBeCloseTo(2, 2);
+    expect(Number(diagValue(d, "encode_frame_ms.p50"))).toBeCloseTo(2.25, 2);
     expect(Number(diagValue(d, "prefill_frame_ms.p50"))).toBeCloseTo(1.5, 2);
     expect(g.backbone!.diagnostics.frameMsAll.summary().p50).toBeCloseTo(4, 2);
   });
@@ -364,6 +370,19 @@ describe("backbone node with a trained model", () => {
     expect([a.source, a.status, a.unit, a.text]).toEqual(["backbone", SpatialAnswerStatus.STATUS_OK, "m", "23 cm, about a hand's width"]);
     expect(a.value).toBeCloseTo(0.23, 12);
     expect(g.backbone!.counters.get("answers.ok")).toBe(1);
+  });
+
+  it("with coarse_to_fine, a question guides the stream's following frames (setQuestion before the ask); without it, never", async () => {
+    for (const c2f of [true, false]) {
+      const fake = new FakeBackboneRuntime(TRAINED, "23 cm");
+      const g = graph({ runtime: fake, params: { coarse_to_fine: c2f } });
+      await g.backbone!.ready;
+      g.publishImage();
+      await g.flush();
+      await g.ask("how far is the red mug from the blue bowl?");
+      expect(fake.questionsSet).toEqual(c2f ? [{ stream: "camera", question: "how far is the red mug from the blue bowl?" }] : []);
+      expect(fake.asks).toHaveLength(1);
+    }
   });
 
   it("a direct call of backbone/spatial_query answers the same way", async () => {

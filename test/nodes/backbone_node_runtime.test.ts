@@ -157,8 +157,7 @@ describe("backbone node with the real runtime", () => {
     expect((await g.ask("what is on the table?", "backbone")).status).toBe(SpatialAnswerStatus.STATUS_UNANSWERABLE);
   }, 60_000);
 
-  // Runs once BackboneRuntime has onFailure (its owner is adding it); skipped, not passed, until then.
-  it.runIf(typeof (BackboneRuntime.prototype as { onFailure?: unknown }).onFailure === "function")(
+  it(
     "the worker terminated after loading: the node turns failed, /diagnostics ERROR, questions STATUS_ERROR 'backbone worker failed'", async () => {
       let runtime: BackboneRuntime | null = null;
       const g = graph({}, { seed: 1, config: SMALL }, (rt) => (runtime = rt));
