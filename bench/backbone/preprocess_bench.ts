@@ -3,7 +3,7 @@ import { TINY_CONFIG } from "../../src/backbone/config.js";
 import { ImagePreprocessor } from "../../src/backbone/image_preprocess.js";
 import { mulberry32 } from "../../src/random/mulberry32.js";
 import type { ImageLike } from "../../src/scene/image.js";
-import { OraclePreprocessor } from "../../test/backbone/vision/preprocess_oracle.js";
+import { OraclePreprocessor } from "./preprocess_oracle.js";
 
 /**
  * Camera frame → TINY_CONFIG model input (224², 16 px patches: fine [196, 768] and coarse

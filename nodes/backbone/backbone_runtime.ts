@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import type { Worker } from "node:worker_threads";
 import { InvalidInputError, ModelError, SpatialRewardError, type ErrorCode } from "../../src/errors.js";
 import { parseBackboneConfig, type BackboneConfig } from "../../src/backbone/config.js";
@@ -260,6 +261,8 @@ export class BackboneRuntime {
     } catch (e) {
       return Promise.reject(asTyped(e));
     }
+    const missing = missingInferenceBackend();
+    if (missing) return Promise.reject(missing);
     const init: WorkerInit = {
       model,
       maxStreams,
@@ -725,3 +728,20 @@ function supersededTiming(f: PendingFrame): FrameTiming {
 }
 
 export type { GraphInfo as BackboneGraphInfo };
+
+/**
+ * onnxruntime-node is an optional dependency (simulator and engine users never load it, and its
+ * install may be skipped where it cannot run): say how to get it instead of a worker crash.
+ */
+function missingInferenceBackend(): SpatialRewardError | null {
+  try {
+    createRequire(import.meta.url).resolve("onnxruntime-node");
+    return null;
+  } catch {
+    return new SpatialRewardError(
+      "backend_unavailable",
+      "the backbone needs onnxruntime-node, which is not installed: npm install onnxruntime-node " +
+        "(ONNXRUNTIME_NODE_INSTALL=skip keeps its installer from fetching CUDA libraries; the CPU build is in the package)",
+    );
+  }
+}

@@ -22,7 +22,7 @@ const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as
 const cycloneHeader = process.env.CYCLONEDDS_HOME ? join(process.env.CYCLONEDDS_HOME, "include", "dds", "dds.h") : "/usr/include/dds/dds.h";
 const CYCLONE_HERE = existsSync(cycloneHeader);
 // What a package needs to build and pack; dist/, native/build/ and node_modules/ stay behind.
-const SOURCES = ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md", "LICENSE", "src", "nodes", "sim", "bench", "launch", "msgs", "docs", "native/binding.gyp", "native/build.mjs", "native/src"];
+const SOURCES = ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md", "LICENSE", "src", "nodes", "sim", "bench", "launch", "msgs", "models", "docs", "native/binding.gyp", "native/build.mjs", "native/src"];
 
 /** The child's environment without the npm_* variables of an enclosing `npm test` (npm_config_local_prefix would aim npm at this checkout). */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -61,7 +61,8 @@ describe("the npm package, installed as a dependency", () => {
     writeFileSync(join(consumer, "package.json"), JSON.stringify({
       name: "sr-consumer", version: "1.0.0", private: true, type: "module", allowScripts: { "spatial-reward": true },
     }, null, 2));
-    const install = run("npm", ["install", join(work, packed.filename), "--no-audit", "--no-fund", "--prefer-offline"], consumer, 180_000);
+    // As the README tells users: onnxruntime-node's installer must not fetch CUDA libraries (the CPU build is in its package).
+    const install = run("npm", ["install", join(work, packed.filename), "--no-audit", "--no-fund", "--prefer-offline"], consumer, 180_000, { ONNXRUNTIME_NODE_INSTALL: "skip" });
     if (install.status !== 0) throw new Error(`npm install of the tarball failed:\n${install.stdout}\n${install.stderr}`);
   }, 300_000);
 
@@ -74,11 +75,12 @@ describe("the npm package, installed as a dependency", () => {
     for (const f of [
       "package.json", "README.md", "LICENSE",
       "dist/nodes/cli/main.js", "dist/src/index.js", "dist/src/index.d.ts", "dist/sim/index.js",
+      "dist/nodes/backbone/index.js", "dist/nodes/backbone/backbone_worker.js", "models/README.md",
       "native/binding.gyp", "native/build.mjs", "native/src/addon.cc",
       "launch/package.xml", "launch/CMakeLists.txt", "launch/spatial_reward.launch.py", "launch/camera_graph.launch.py", "launch/params/tabletop.yaml",
       "msgs/package.xml", "msgs/CMakeLists.txt", "msgs/msg/Reward.msg", "msgs/srv/SpatialQuery.srv",
     ]) expect(files, f).toContain(f);
-    expect(files.filter((f) => /^(test|node_modules|native\/build|types)\//.test(f) || (f.endsWith(".ts") && !f.endsWith(".d.ts")))).toEqual([]);
+    expect(files.filter((f) => /^(dist\/)?(test|node_modules|native\/build|types)\//.test(f) || (f.endsWith(".ts") && !f.endsWith(".d.ts")))).toEqual([]);
     expect(readFileSync(join(installed(), "LICENSE"), "utf8")).toContain("Apache License");
   });
 
@@ -112,6 +114,23 @@ console.log(JSON.stringify({ task: env.task, progress: reward.progress, reward: 
     const out = JSON.parse(r.stdout.trim()) as { task: string; progress: number; reward: number };
     expect(out.task.length).toBeGreaterThan(0);
     expect(Number.isFinite(out.reward)).toBe(true);
+  });
+
+  it("`spatial-reward/backbone` runs a seeded-random model in its worker thread from the consumer's node_modules", () => {
+    writeFileSync(join(consumer, "backbone.mjs"), `
+import { BackboneRuntime, TINY_CONFIG } from "spatial-reward/backbone";
+const config = { ...TINY_CONFIG, image_size: 32, patch_size: 8, d_model: 32, n_layer: 2, expand: 2, d_state: 8, dt_rank: 4,
+  encoders: [{ name: "dino", width: 16, depth: 1, heads: 2, mlp_ratio: 2 }], projector: { hidden: 32, token_pool: 2 } };
+const rt = await BackboneRuntime.open({ model: { seed: 7, config }, maxStreams: 1 });
+rt.addStream("cam");
+const t = await rt.pushFrame("cam", { width: 8, height: 6, encoding: "rgb8", step: 24, data: new Uint8Array(144).fill(90) });
+const a = await rt.ask("cam", "how far?", { maxTokens: 3 });
+await rt.close();
+console.log(JSON.stringify({ tokens: t.visualTokens, trained: a.trained, answerTokens: a.tokenIds.length }));
+`);
+    const r = run(process.execPath, ["backbone.mjs"], consumer, 60_000);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim())).toEqual({ tokens: 4, trained: false, answerTokens: 3 });
   });
 
   it.runIf(CYCLONE_HERE || DDS_REQUIRED)("the consumer's simulator and node graph talk over DDS (loopback): rewards come back", async () => {

@@ -4,7 +4,7 @@ import { ImagePreprocessor, MAX_IMAGE_SIDE } from "../../../src/backbone/image_p
 import { InvalidInputError } from "../../../src/errors.js";
 import type { ImageLike } from "../../../src/scene/image.js";
 import { mulberry32 } from "../../../src/random/mulberry32.js";
-import { OraclePreprocessor } from "./preprocess_oracle.js";
+import { OraclePreprocessor } from "../../../bench/backbone/preprocess_oracle.js";
 import { maxAbsDiff, SMALL_VISION_CONFIG as SMALL_CONFIG } from "../fixtures.js";
 
 const config = SMALL_CONFIG; // 32×32, patch 8: G 4, P 16, coarse 2×2

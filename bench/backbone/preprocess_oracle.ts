@@ -1,6 +1,6 @@
-import { backboneSizes, type BackboneConfig } from "../../../src/backbone/config.js";
-import { validateCameraImage, type PixelLayout } from "../../../src/backbone/image_preprocess.js";
-import type { ImageLike } from "../../../src/scene/image.js";
+import { backboneSizes, type BackboneConfig } from "../../src/backbone/config.js";
+import { validateCameraImage, type PixelLayout } from "../../src/backbone/image_preprocess.js";
+import type { ImageLike } from "../../src/scene/image.js";
 
 /**
  * The straightforward preprocessor, kept verbatim from before the fast path (commit e10e34c's
