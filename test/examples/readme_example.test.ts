@@ -19,3 +19,20 @@ describe("README simulator-loop example", () => {
     expect(result.reward.progress).toBe(1);
   }, 120_000);
 });
+
+describe("README backbone example", () => {
+  it("is in the README verbatim", () => {
+    const example = readFileSync(join(here, "backbone_stream.example.ts"), "utf8").trim();
+    const readme = readFileSync(join(here, "../../README.md"), "utf8");
+    expect(readme).toContain(example);
+  });
+
+  it("runs: ten rendered frames streamed and timed, a question answered by an untrained model that says so", async () => {
+    const { result } = await import("./backbone_stream.example.js");
+    expect(result.frameMs).toHaveLength(10);
+    for (const ms of result.frameMs) expect(ms).toBeGreaterThan(0);
+    expect(result.reply.trained).toBe(false);
+    expect(result.reply.tokenIds.length).toBeGreaterThan(0);
+    expect(result.reply.tokenIds.length).toBeLessThanOrEqual(8);
+  }, 120_000);
+});
