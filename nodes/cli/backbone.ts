@@ -3,7 +3,9 @@ import { join } from "node:path";
 import { backboneSizes, parseBackboneConfig, TINY_CONFIG, type BackboneConfig } from "../../src/backbone/config.js";
 import { parameterCount, type Weights } from "../../src/backbone/tensor_names.js";
 import { buildDecode, buildLmHead, buildMambaPrefill, buildMambaStep } from "../../src/backbone/graphs/mamba_graphs.js";
-import { buildProjectorGraph, buildVisionGraph } from "../../src/backbone/graphs/vision_graphs.js";
+import {
+  buildCoarseToFineGraph, buildProjectorGraph, buildVisionGraph, buildVisionProjectorGraph,
+} from "../../src/backbone/graphs/vision_graphs.js";
 import { modelProtoType } from "../../src/backbone/onnx/onnx_proto.js";
 import { ModelError } from "../../src/errors.js";
 import { CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, initModelFolder, readModelFolder } from "../backbone/model_folder.js";
@@ -58,12 +60,22 @@ export function describeGraph(name: string, bytes: Uint8Array): GraphDescription
   return { name, inputs: values(model.graph?.input), outputs: values(model.graph?.output) };
 }
 
-/** Every graph the runtime (and the step benchmarks) build from this model, as models/README.md lists them. */
+/**
+ * Every graph of models/README.md's table this model has: what the runtime runs
+ * (vision_projector or vision_c2f, mamba_prefill, decode) and the pieces they are made of.
+ */
 export function describeGraphs(config: BackboneConfig, weights: Weights): GraphDescription[] {
+  const c2f: [string, () => Uint8Array][] = config.coarse_to_fine
+    ? [
+      ["vision_coarse", () => buildVisionGraph(config, weights, true).toModelBytes()],
+      ["vision_c2f", () => buildCoarseToFineGraph(config, weights, { question: true }).toModelBytes()],
+    ]
+    : [];
   const graphs: [string, () => Uint8Array][] = [
     ["vision", () => buildVisionGraph(config, weights).toModelBytes()],
-    ...(config.coarse_to_fine ? [["vision_coarse", () => buildVisionGraph(config, weights, true).toModelBytes()] as [string, () => Uint8Array]] : []),
     ["projector", () => buildProjectorGraph(config, weights).toModelBytes()],
+    ["vision_projector", () => buildVisionProjectorGraph(config, weights).toModelBytes()],
+    ...c2f,
     ["mamba_step", () => buildMambaStep(config, weights)],
     ["mamba_prefill", () => buildMambaPrefill(config, weights)],
     ["lm_head", () => buildLmHead(config, weights)],

@@ -80,7 +80,7 @@ describe("spatial-reward backbone init and info", () => {
     expect(d.visual_tokens_per_frame).toBe(4);
     expect(d.config).toEqual({ ...SMALL, trained: false });
     expect(d.files.find((f) => f.name === "model.safetensors")!.bytes).toBe(statSync(join(model, "model.safetensors")).size);
-    expect(d.graphs.map((g) => g.name).sort()).toEqual(["decode", "lm_head", "mamba_prefill", "mamba_step", "projector", "vision", "vision_coarse"]);
+    expect(d.graphs.map((g) => g.name).sort()).toEqual(["decode", "lm_head", "mamba_prefill", "mamba_step", "projector", "vision", "vision_c2f", "vision_coarse", "vision_projector"]);
     const step = d.graphs.find((g) => g.name === "mamba_step")!;
     expect(step.inputs).toEqual([
       { name: "embeds", type: "float32", shape: ["B", 32] },
