@@ -11,7 +11,10 @@ function percentile(xs: number[], p: number): number {
 describe("event loop", () => {
   // The full tiny default on purpose: its graph runs take several milliseconds each, so had any
   // `session.run` stayed on the main thread the timer lag below would exceed the bound.
-  it("a 1 ms timer keeps p99 lag < 5 ms while the worker encodes frames and decodes answers", async () => {
+  // Up to two retries: on CI's two cores another test file's process competes for the CPU and
+  // can deschedule this one for a few ms. Every attempt must meet the bound, and a session.run
+  // on the main thread (tens of ms busy per second here) fails all three.
+  it("a 1 ms timer keeps p99 lag < 5 ms while the worker encodes frames and decodes answers", { retry: 2 }, async () => {
     const rt = await BackboneRuntime.open({ model: { seed: 1 }, maxStreams: 2, intraOpThreads: 1 });
     try {
       rt.addStream("cam0");
