@@ -1,18 +1,26 @@
-import { createRequire } from "node:module";
 import type { Worker } from "node:worker_threads";
 import { InvalidInputError, ModelError, SpatialRewardError, type ErrorCode } from "../../src/errors.js";
 import { parseBackboneConfig, type BackboneConfig } from "../../src/backbone/config.js";
 import { validateCameraImage } from "../../src/backbone/image_preprocess.js";
 import type { AskItem, AskItemResult, FrameItem, FrameResult, FromWorker, GraphInfo, ModelSource, RuntimeInfo, ToWorker, WireError, WorkerFault, WorkerInit } from "./worker_protocol.js";
 import { spawnWorker } from "./spawn_worker.js";
+import { missingInferenceBackend } from "./inference_backend.js";
+import { FAULT_INJECTION } from "./fault_injection.js";
 
 export type { ModelSource, GraphInfo, RuntimeInfo, WorkerFault } from "./worker_protocol.js";
 
 export interface FrameTiming {
-  /** Image → patches (resize, normalise) plus the vision encoder; for a batch, the batch's time. */
+  /**
+   * Image → patches (resize, normalise) plus the vision encoder and the projector (one graph run:
+   * `vision_projector`, or `vision_c2f` with coarse-to-fine); for a batch, the batch's time.
+   */
   encodeMs: number;
   /** Of encodeMs, the part spent in JavaScript preprocessing. */
   preprocessMs: number;
+  /**
+   * Not in encodeMs: 0 on the full path (the projector is fused into `vision_projector`); with
+   * coarse-to-fine, laying out the kept cells and the merge token as the prefill's tokens.
+   */
   projectMs: number;
   /** Prefill of the frame's visual tokens into the stream state. */
   prefillMs: number;
@@ -31,7 +39,11 @@ export interface FrameTiming {
 export interface BackboneAnswerResult {
   text: string;
   tokenIds: number[];
-  /** Question prefill (BOS + tokens) and the LM head for the first token. */
+  /**
+   * Until the first answer token: the prefill of BOS and every question token but the last (one
+   * run for the questions of the batch with the same length), plus the first `decode` run, which
+   * takes the last question token and gives the first answer token (shared by the whole batch).
+   */
   prefillMs: number;
   /** Mean `decode` run per generated token after the first (the run decodes every question of the batch). */
   tokenMs: number;
@@ -69,12 +81,16 @@ export interface RuntimeStats {
   asksDone: number;
   asksFailed: number;
   asksInFlight: number;
-  /** Batches of questions handed to the worker, and the `decode` runs they took. */
+  /** Batches of questions handed to the worker, and the `decode` runs they started (a run that throws counts too). */
   askBatches: number;
   decodeRuns: number;
   /** readState calls refused (runtime failed) or failed in the worker. */
   readStateFailed: number;
-  /** Errors by code (frames, questions, worker failures). */
+  /**
+   * Errors by code: each refused or failed frame, question, readState and setQuestion call once,
+   * and a worker failure once (the calls it takes down count in framesFailed / asksFailed /
+   * readStateFailed, not again here).
+   */
   errors: Record<string, number>;
   /** The worker died or was closed: every call is refused. */
   failed: boolean;
@@ -110,8 +126,11 @@ export interface OpenOptions {
    * frame, so one hostile 16384² mono8 frame would otherwise pin 512 MiB for that stream.
    */
   maxImageBytes?: number;
-  /** TEST ONLY: lets injectFaultForTesting make the worker's next graph runs throw. Never set in production. */
-  testOnlyFaultInjection?: boolean;
+}
+
+/** OpenOptions plus the test-only fault hook, set only through nodes/backbone/testing.ts (a Symbol key, not an option name). */
+interface InternalOpenOptions extends OpenOptions {
+  readonly [FAULT_INJECTION]?: boolean;
 }
 
 interface PendingFrame {
@@ -217,6 +236,8 @@ export class BackboneRuntime {
   private failure: SpatialRewardError | null = null;
   /** The failure, when it was one (the worker died or the runtime failed), not close(). */
   private workerFailure: SpatialRewardError | null = null;
+  /** The worker thread has ended (a failure may leave it alive: then close() still asks it to release its sessions). */
+  private workerExited = false;
   private closing = false;
   private readonly counters = {
     framesIn: 0, framesDone: 0, framesDropped: 0, framesFailed: 0, batches: 0,
@@ -233,6 +254,7 @@ export class BackboneRuntime {
     worker.on("message", (m: FromWorker) => this.onMessage(m));
     worker.on("error", (e) => this.fail(new SpatialRewardError("internal", `backbone worker crashed: ${e.message}`)));
     worker.on("exit", (code) => {
+      this.workerExited = true;
       if (!this.closing) this.fail(new SpatialRewardError("internal", `backbone worker exited (code ${code})`));
     });
   }
@@ -271,7 +293,7 @@ export class BackboneRuntime {
       cpuMemArena: opts.cpuMemArena ?? true,
       warmup: opts.warmup ?? false,
       niceness: nice,
-      testFaults: opts.testOnlyFaultInjection === true,
+      testFaults: (opts as InternalOpenOptions)[FAULT_INJECTION] === true,
     };
     return new Promise((resolve, reject) => {
       let worker: Worker;
@@ -348,16 +370,30 @@ export class BackboneRuntime {
   /**
    * The question that guides coarse-to-fine for this stream's next frames (its mean token
    * embedding feeds `vision_c2f`'s keep score); null clears it. No effect without coarse-to-fine.
-   * Bad arguments throw typed errors, like addStream; a question the worker refuses (too many
-   * tokens) is counted in errors and leaves the stream without a question.
+   * A question with no tokens ("") is no question: it clears, like null.
+   * Bad arguments (and a failed or closed runtime) throw typed errors, like addStream, and are
+   * counted in errors like pushFrame's and ask's refusals; a question the worker refuses (too many
+   * tokens) is counted in errors and leaves the stream without a question. A call pending when
+   * the runtime fails or closes is not counted again: the failure is counted once.
    */
   setQuestion(stream: string, question: string | null): void {
-    this.checkAlive();
-    if (!this.streams.has(stream)) throw new SpatialRewardError("bad_state", `no stream "${stream}"`);
-    if (question !== null && typeof question !== "string") throw new SpatialRewardError("bad_argument", "question must be a string or null");
-    if (question !== null && question.length > MAX_QUESTION_CHARS) throw new InvalidInputError("input_too_long", `question is ${question.length} characters, at most ${MAX_QUESTION_CHARS}`);
+    let err: SpatialRewardError | null = this.failure;
+    if (err) {
+      // refused below
+    } else if (!this.streams.has(stream)) err = new SpatialRewardError("bad_state", `no stream "${stream}"`);
+    else if (question !== null && typeof question !== "string") err = new SpatialRewardError("bad_argument", "question must be a string or null");
+    else if (question !== null && question.length > MAX_QUESTION_CHARS) err = new InvalidInputError("input_too_long", `question is ${question.length} characters, at most ${MAX_QUESTION_CHARS}`);
+    if (err) {
+      this.count(err.code);
+      throw err;
+    }
     const id = this.nextId++;
-    this.waiters.set(id, { resolve: () => undefined, reject: (e) => this.count(asTyped(e).code) });
+    this.waiters.set(id, {
+      resolve: () => undefined,
+      reject: (e) => {
+        if (e !== this.failure) this.count(asTyped(e).code);
+      },
+    });
     this.post({ type: "setQuestion", id, stream, question });
   }
 
@@ -453,7 +489,8 @@ export class BackboneRuntime {
         resolve,
         reject: (e) => {
           this.counters.readStateFailed++;
-          this.count(asTyped(e).code);
+          // The runtime's failure (or close) is counted once, by fail(), not per call it takes down.
+          if (e !== this.failure) this.count(asTyped(e).code);
           reject(e);
         },
       }),
@@ -462,8 +499,8 @@ export class BackboneRuntime {
     return p as Promise<{ conv: Float32Array; ssm: Float32Array }>;
   }
 
-  /** TEST ONLY (the runtime must be opened with testOnlyFaultInjection): the worker's next run(s) of a graph throw. */
-  injectFaultForTesting(fault: WorkerFault): Promise<void> {
+  /** Test only, through nodes/backbone/testing.ts (the runtime must be opened with the hook on): the worker's next run(s) of a graph throw. */
+  [FAULT_INJECTION](fault: WorkerFault): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     const p = new Promise<unknown>((resolve, reject) => this.waiters.set(id, { resolve, reject }));
@@ -499,7 +536,9 @@ export class BackboneRuntime {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const alive = this.failure === null;
+    // After a failure that was not the worker's death (e.g. a refused stream change) the worker is
+    // still running and holds its sessions: it is asked to release them like a healthy one.
+    const alive = !this.workerExited;
     this.fail(new SpatialRewardError("bad_state", "backbone runtime is closed"), false);
     if (alive) {
       // The worker releases its sessions after the job it is on, answers, closes its port and
@@ -615,7 +654,8 @@ export class BackboneRuntime {
       const jobs = this.askBatches.get(m.id);
       const w = this.waiters.get(m.id);
       if (frames && m.type === "failed") {
-        // The batch failed as a whole (a run threw before any state was written back): every frame of it fails.
+        // The worker's job threw outside Engine.frames' own handling (a run that throws is settled
+        // per member there, keeping earlier per-frame errors): a bug, so every frame of it fails.
         this.frameBatches.delete(m.id);
         const e = fromWire(m.error);
         for (const id of frames) this.settleFrame({ id, ok: false, error: m.error, preprocessMs: 0, encodeMs: 0, projectMs: 0, prefillMs: 0, totalMs: 0, visualTokens: 0, keptFraction: 0, batch: 0 }, e);
@@ -728,20 +768,3 @@ function supersededTiming(f: PendingFrame): FrameTiming {
 }
 
 export type { GraphInfo as BackboneGraphInfo };
-
-/**
- * onnxruntime-node is an optional dependency (simulator and engine users never load it, and its
- * install may be skipped where it cannot run): say how to get it instead of a worker crash.
- */
-function missingInferenceBackend(): SpatialRewardError | null {
-  try {
-    createRequire(import.meta.url).resolve("onnxruntime-node");
-    return null;
-  } catch {
-    return new SpatialRewardError(
-      "backend_unavailable",
-      "the backbone needs onnxruntime-node, which is not installed: npm install onnxruntime-node " +
-        "(ONNXRUNTIME_NODE_INSTALL=skip keeps its installer from fetching CUDA libraries; the CPU build is in the package)",
-    );
-  }
-}

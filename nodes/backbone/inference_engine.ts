@@ -240,7 +240,7 @@ export class Engine {
 
   /** Test-only: the next run(s) of a graph throw (see WorkerFault). */
   injectFault(f: WorkerFault): void {
-    if (!this.testFaults) throw new SpatialRewardError("bad_state", "fault injection is off (open with testOnlyFaultInjection)");
+    if (!this.testFaults) throw new SpatialRewardError("bad_state", "fault injection is off (open the runtime with openWithFaultInjectionForTesting, nodes/backbone/testing.ts)");
     this.faults.set(f.graph, { skip: f.skip ?? 0, count: f.count ?? 1 });
   }
 
@@ -296,7 +296,9 @@ export class Engine {
 
   /**
    * The question that guides coarse-to-fine keep scores for a stream's next frames: its tokens'
-   * mean embedding (models/README.md), or none. Without coarse-to-fine there is nothing to guide.
+   * mean embedding (models/README.md), or none (null, or a question with no tokens such as "":
+   * the zero row, exactly the scores without a question). The previous question is cleared
+   * first, so a refused question also leaves none. Without coarse-to-fine there is nothing to guide.
    */
   setQuestion(stream: string, question: string | null): void {
     const slot = this.arena.slotOf(stream);
@@ -304,6 +306,7 @@ export class Engine {
     this.clearQuestion(slot);
     if (question === null) return;
     const ids = this.tokenizer.encode(question);
+    // No tokens ("" or nothing the tokenizer keeps) is no question: the row stays cleared.
     if (ids.length === 0) return;
     if (ids.length >= MAX_QUESTION_TOKENS) throw new InvalidInputError("input_too_long", `question is ${ids.length} tokens, the backbone takes at most ${MAX_QUESTION_TOKENS - 1}`);
     const d = this.config.d_model;
@@ -399,8 +402,9 @@ export class Engine {
    * are ordered by slot; when their slots are consecutive the arena view itself is the state
    * input (no copy), otherwise their states are gathered into the batch buffer. New states are
    * written back to exactly the members' slots; no other slot is read or written. A run that
-   * throws fails every member that had not been written back (the whole batch on the full path:
-   * its states are written only after the last run).
+   * throws fails every member that reached it and had not been written back (all of them on the
+   * full path: its states are written only after the last run); a member that had already failed
+   * (bad image, unknown stream) keeps its own error.
    */
   async frames(items: FrameItem[]): Promise<FrameResult[]> {
     const t0 = now();
@@ -444,8 +448,17 @@ export class Engine {
     const B = ok.length;
     if (B === 0) return results;
     const t1 = now();
+    const failRun = (e: unknown): FrameResult[] => {
+      for (const m of ok) results[m.index] = failedFrame(items[m.index].id, e);
+      return results;
+    };
     if (this.c2f) {
-      const r = await this.framesCoarseToFine(ok);
+      let r: Awaited<ReturnType<Engine["framesCoarseToFine"]>>;
+      try {
+        r = await this.framesCoarseToFine(ok);
+      } catch (e) {
+        return failRun(e);
+      }
       const totalMs = now() - t0;
       for (let b = 0; b < B; b++) {
         const m = ok[b];
@@ -456,13 +469,18 @@ export class Engine {
       }
       return results;
     }
-    await this.encodeFull(B);
-    const t2 = now();
-    const slots = ok.map((m) => m.slot);
-    const st = this.gather(slots);
-    await this.prefillBatch(B, s.visualTokens, st.conv, st.ssm);
-    this.scatter(slots);
-    const t3 = now();
+    let t2: number, t3: number;
+    try {
+      await this.encodeFull(B);
+      t2 = now();
+      const slots = ok.map((m) => m.slot);
+      const st = this.gather(slots);
+      await this.prefillBatch(B, s.visualTokens, st.conv, st.ssm);
+      this.scatter(slots);
+      t3 = now();
+    } catch (e) {
+      return failRun(e);
+    }
     for (const m of ok) {
       results[m.index] = {
         id: items[m.index].id,
@@ -559,7 +577,9 @@ export class Engine {
    * scratch slots and each run writes the other run of slots, so the states are one view in and
    * one view out; a question that reaches EOS or its maxTokens leaves the batch, and the ones
    * after it move down (one state copy each) to stay consecutive. Streams' slots are only read,
-   * once. A bad question fails alone; a failing run fails the batch.
+   * once. A bad question fails alone; a failing run fails every question that reached it (each
+   * with the run's error), and `decodeRuns` still counts the runs started, the failing one too.
+   * The scratch slots are released whatever happens.
    */
   async asks(items: AskItem[]): Promise<{ results: AskItemResult[]; decodeRuns: number }> {
     if (items.length > MAX_ASK_BATCH) throw new SpatialRewardError("internal", `${items.length} questions in one batch, at most ${MAX_ASK_BATCH}`);
@@ -628,13 +648,13 @@ export class Engine {
       while (active.length > 0) {
         const m = active.length;
         const t1 = now();
+        decodeRuns++;
         await this.run(
           "decode",
           { token_ids: new ort.Tensor("int64", this.tokenIn.subarray(0, m), [m]), conv_state: convT(cur, m), ssm_state: ssmT(cur, m) },
           { next_token: new ort.Tensor("int64", this.tokenOut.subarray(0, m), [m]), conv_state_out: convT(next, m), ssm_state_out: ssmT(next, m) },
         );
         const ms = now() - t1;
-        decodeRuns++;
         const kept: AskMember[] = [];
         for (let j = 0; j < m; j++) {
           const mem = active[j];
@@ -668,6 +688,10 @@ export class Engine {
           },
         };
       }
+      return { results, decodeRuns };
+    } catch (e) {
+      const error = toWire(e);
+      for (const mem of members) results[mem.index] = { id: mem.item.id, ok: false, error };
       return { results, decodeRuns };
     } finally {
       for (let k = 0; k < n; k++) {

@@ -20,7 +20,7 @@ export interface WorkerInit {
   readonly warmup: boolean;
   /** Nice value added to this thread (and the onnxruntime threads it creates); 0 leaves it. */
   readonly niceness: number;
-  /** Test-only: the worker accepts `fault` messages (BackboneRuntime.injectFaultForTesting). */
+  /** Test-only: the worker accepts `fault` messages (nodes/backbone/testing.ts). */
   readonly testFaults: boolean;
 }
 
@@ -102,8 +102,8 @@ export type AskItemResult = { readonly id: number; readonly ok: true; readonly r
 
 /**
  * Test-only faults: the next `count` runs of `graph` (after `skip` more runs of it succeed)
- * throw as a failing `session.run` would. Accepted only when the runtime was opened with
- * `testOnlyFaultInjection`.
+ * throw as a failing `session.run` would. Accepted only when the runtime was opened with the
+ * test-only hook (openWithFaultInjectionForTesting in nodes/backbone/testing.ts).
  */
 export interface WorkerFault {
   readonly graph: "vision_projector" | "vision_c2f" | "mamba_prefill" | "decode";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Worker } from "node:worker_threads";
 import { BackboneRuntime, type RuntimeStats } from "../../../nodes/backbone/backbone_runtime.js";
+import { injectFaultForTesting, openWithFaultInjectionForTesting } from "../../../nodes/backbone/testing.js";
 import { ModelError, SpatialRewardError } from "../../../src/errors.js";
 import { RUNTIME_SMALL, maxAbsDiff, randomImage } from "./helpers.js";
 
@@ -28,7 +29,7 @@ function workerOf(rt: BackboneRuntime): Worker {
 
 describe("a frames batch that fails in the worker", () => {
   it("rejects every frame of the batch with a typed error, counted, and the next frame succeeds", async () => {
-    const rt = await BackboneRuntime.open({ model, maxStreams: 3, testOnlyFaultInjection: true });
+    const rt = await openWithFaultInjectionForTesting({ model, maxStreams: 3 });
     try {
       rt.addStream("a");
       rt.addStream("b");
@@ -36,7 +37,7 @@ describe("a frames batch that fails in the worker", () => {
       const a0 = await rt.readState("a");
       const before = rt.stats();
       for (const graph of ["vision_projector", "mamba_prefill"] as const) {
-        await rt.injectFaultForTesting({ graph });
+        await injectFaultForTesting(rt, { graph });
         // Same turn: one batch of two frames; the run throws inside Engine.frames.
         const results = await Promise.allSettled([rt.pushFrame("a", randomImage(2)), rt.pushFrame("b", randomImage(3))]);
         for (const r of results) {
@@ -69,7 +70,7 @@ describe("a frames batch that fails in the worker", () => {
 
   it("coarse-to-fine with unequal token counts: a prefill failing at one member fails that member only", async () => {
     const config = { ...RUNTIME_SMALL, coarse_to_fine: { keep_ratio: 0.25 } };
-    const rt = await BackboneRuntime.open({ model: { seed: 7, config }, maxStreams: 4, coarseToFine: true, testOnlyFaultInjection: true });
+    const rt = await openWithFaultInjectionForTesting({ model: { seed: 7, config }, maxStreams: 4, coarseToFine: true });
     try {
       // Find two images whose kept patches fill a different number of cells (the unequal branch).
       rt.addStream("p");
@@ -85,7 +86,7 @@ describe("a frames batch that fails in the worker", () => {
       rt.addStream("x"); // slot 2
       rt.addStream("y"); // slot 3
       // The first member's prefill succeeds, the second's throws.
-      await rt.injectFaultForTesting({ graph: "mamba_prefill", skip: 1 });
+      await injectFaultForTesting(rt, { graph: "mamba_prefill", skip: 1 });
       const [rx, ry] = await Promise.allSettled([rt.pushFrame("x", randomImage(s1)), rt.pushFrame("y", randomImage(s2))]);
       expect(rx.status).toBe("fulfilled");
       expect(ry.status).toBe("rejected");
@@ -103,7 +104,7 @@ describe("a frames batch that fails in the worker", () => {
   it("fault injection is refused unless the runtime was opened for it", async () => {
     const rt = await BackboneRuntime.open({ model, maxStreams: 1 });
     try {
-      expect((await rejection(rt.injectFaultForTesting({ graph: "decode" }))).code).toBe("bad_state");
+      expect((await rejection(injectFaultForTesting(rt, { graph: "decode" }))).code).toBe("bad_state");
     } finally {
       await rt.close();
     }
