@@ -109,9 +109,67 @@ describe("answers come from the asking stream's state", () => {
     expect(st.asks).toBe(st.asksDone + st.asksFailed + st.asksInFlight);
     expect(st.asksInFlight).toBe(0);
   });
+
+  it("an answer that ends before the others leaves the batch and the ones after it move down: each still gets its own ids (empty question too)", async () => {
+    // The batch is ordered by prompt length: "" (BOS only), "what?", then the two long ones. With
+    // maxTokens 1, "what?" ends after the first decode run while members after it go on, so their
+    // states must move down one slot to stay one consecutive view.
+    const qs: [string, string, number][] = [
+      ["q1", "", 3],
+      ["q2", "what?", 1],
+      ["q1", "is the cup left of the plate?", 9],
+      ["q2", "how far is the mug from the bowl?", 6],
+    ];
+    const alone = [];
+    for (const [s, q, n] of qs) alone.push(await rt.ask(s, q, { maxTokens: n }));
+    // Preconditions: a member before the last leaves first, and the members after it go on.
+    expect(alone[1].tokenIds.length).toBeLessThanOrEqual(1);
+    expect(alone[2].tokenIds.length).toBeGreaterThan(alone[1].tokenIds.length + 1);
+    expect(alone[3].tokenIds.length).toBeGreaterThan(alone[1].tokenIds.length + 1);
+    expect(alone[0].tokenIds.length).toBeGreaterThan(0); // the empty question answers too
+    const runs0 = rt.stats().decodeRuns;
+    const together = await Promise.all(qs.map(([s, q, n]) => rt.ask(s, q, { maxTokens: n })));
+    for (let i = 0; i < qs.length; i++) {
+      expect(together[i].batch).toBe(4);
+      expect(together[i].tokenIds, `question ${i} "${qs[i][1]}"`).toEqual(alone[i].tokenIds);
+    }
+    expect(rt.stats().decodeRuns - runs0).toBe(Math.max(...alone.map((a) => a.tokenIds.length)));
+  });
 });
 
 describe("setQuestion guides coarse-to-fine", () => {
+  it("null clears a stream's question, and so does \"\" (a question with no tokens is no question): states equal a never-guided stream's exactly", async () => {
+    const config = { ...RUNTIME_SMALL, coarse_to_fine: { keep_ratio: 0.25 } };
+    const w = randomWeights(config, 7);
+    (w.get("backbone.embeddings.weight") as Float32Array).forEach((v, i, a) => (a[i] = v * 2000));
+    const dir = await mkdtemp(join(tmpdir(), "backbone-setq-clear-"));
+    await writeModelFolder(dir, { config, weights: w, tokenizerJson: defaultTokenizerJson() });
+    const rt = await BackboneRuntime.open({ model: { dir }, maxStreams: 4, coarseToFine: true });
+    try {
+      const q = "where is the red mug on the table?";
+      for (const n of ["a", "b", "c", "guided"]) rt.addStream(n);
+      rt.setQuestion("b", q);
+      rt.setQuestion("b", null);
+      rt.setQuestion("c", q);
+      rt.setQuestion("c", "");
+      rt.setQuestion("guided", q);
+      // One frame alone per stream (the same batch shape for each): only the question may differ.
+      for (const n of ["a", "b", "c", "guided"]) await rt.pushFrame(n, randomImage(5));
+      const a = await rt.readState("a");
+      // The question does reach the selection, so a clear that did not clear would show.
+      expect(maxAbsDiff(a.ssm, (await rt.readState("guided")).ssm)).toBeGreaterThan(1e-4);
+      for (const n of ["b", "c"]) {
+        const st = await rt.readState(n);
+        expect(maxAbsDiff(a.ssm, st.ssm), n).toBe(0);
+        expect(maxAbsDiff(a.conv, st.conv), n).toBe(0);
+      }
+      expect(rt.stats().errors).toEqual({});
+    } finally {
+      await rt.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a stream's question changes the patches kept for its next frames; null clears it", async () => {
     // Seeded embeddings (std 0.02) make the question term ~1e-4 of the keep scores, too small to
     // move a selection; scaled up, the term decides, so a question that never reaches vision_c2f fails.
