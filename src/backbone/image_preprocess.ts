@@ -27,7 +27,7 @@ import { backboneSizes, type BackboneConfig } from "./config.js";
  * resampling tables and a ring of a few horizontally filtered rows depend on the input size and
  * are rebuilt only when a camera's size changes, never per frame. The resize writes straight into
  * the patch layout and the coarse scale is averaged from it, so there is no separate [3, S, S]
- * image or patchify pass per frame (test/backbone/vision/preprocess_oracle.ts is that simpler
+ * image or patchify pass per frame (bench/backbone/preprocess_oracle.ts is that simpler
  * form, kept as the reference).
  */
 

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { Engine } from "../../../nodes/backbone/inference_engine.js";
+import * as publicApi from "../../../nodes/backbone/index.js";
+import type { FrameItem, WorkerInit } from "../../../nodes/backbone/worker_protocol.js";
 import type { Worker } from "node:worker_threads";
-import { BackboneRuntime, type RuntimeStats } from "../../../nodes/backbone/backbone_runtime.js";
+import { BackboneRuntime, type OpenOptions, type RuntimeStats } from "../../../nodes/backbone/backbone_runtime.js";
 import { injectFaultForTesting, openWithFaultInjectionForTesting } from "../../../nodes/backbone/testing.js";
 import { ModelError, SpatialRewardError } from "../../../src/errors.js";
 import { RUNTIME_SMALL, maxAbsDiff, randomImage } from "./helpers.js";
@@ -101,13 +104,136 @@ describe("a frames batch that fails in the worker", () => {
     }
   });
 
-  it("fault injection is refused unless the runtime was opened for it", async () => {
-    const rt = await BackboneRuntime.open({ model, maxStreams: 1 });
+  it("fault injection is refused unless the runtime was opened for it, and is no part of the public API", async () => {
+    // The old option name, passed anyway, turns nothing on: only the Symbol key of testing.ts does.
+    const rt = await BackboneRuntime.open({ model, maxStreams: 1, testOnlyFaultInjection: true } as OpenOptions);
     try {
       expect((await rejection(injectFaultForTesting(rt, { graph: "decode" }))).code).toBe("bad_state");
     } finally {
       await rt.close();
     }
+    expect(Object.keys(publicApi).filter((k) => /inject|testing|testonly/i.test(k))).toEqual([]);
+    expect(Object.getOwnPropertyNames(BackboneRuntime.prototype).filter((k) => /fault/i.test(k))).toEqual([]);
+  });
+
+  it("a run that throws fails only the frames that reached it: a frame whose image failed first keeps its own error (full and coarse-to-fine)", async () => {
+    for (const c2f of [false, true]) {
+      const config = c2f ? { ...RUNTIME_SMALL, coarse_to_fine: { keep_ratio: 0.5 } } : RUNTIME_SMALL;
+      const init: WorkerInit = { model: { seed: 7, config }, maxStreams: 3, intraOpThreads: 1, coarseToFine: c2f, cpuMemArena: true, warmup: false, niceness: 0, testFaults: true };
+      const { engine } = await Engine.create(init);
+      try {
+        for (const n of ["a", "b", "c"]) engine.addStream(n);
+        const img = randomImage(1);
+        const buffer = new SharedArrayBuffer(img.data.byteLength);
+        new Uint8Array(buffer).set(img.data);
+        const item = (id: number, stream: string, length = img.data.byteLength): FrameItem =>
+          ({ id, stream, buffer, offset: 0, length, width: img.width, height: img.height, encoding: img.encoding, step: img.step });
+        engine.injectFault({ graph: c2f ? "vision_c2f" : "vision_projector" });
+        // b's bytes are short of step x height: its preprocessing fails before the batch's run.
+        const r = await engine.frames([item(1, "a"), item(2, "b", 100), item(3, "c"), item(4, "nobody")]);
+        expect(r.map((x) => x.ok)).toEqual([false, false, false, false]);
+        expect(r.map((x) => x.error?.code)).toEqual(["internal", "bad_image_size", "internal", "bad_state"]);
+        expect(r[0].error?.message).toMatch(/injected fault/);
+        expect(r[2].error?.message).toMatch(/injected fault/);
+        expect(r[1].error?.message).not.toMatch(/injected fault/);
+        // Nothing was written back, and the next batch runs.
+        expect(engine.readState("a").ssm.every((v) => v === 0)).toBe(true);
+        const next = await engine.frames([item(5, "a"), item(6, "c")]);
+        expect(next.map((x) => x.ok)).toEqual([true, true]);
+      } finally {
+        await engine.release();
+      }
+    }
+  });
+});
+
+describe("a question batch whose run fails in the worker", () => {
+  it("every question of it rejects typed internal, counted, its decode runs counted; scratch slots are released and the next batch of 4 answers", async () => {
+    const rt = await openWithFaultInjectionForTesting({ model, maxStreams: 2 });
+    try {
+      rt.addStream("a");
+      rt.addStream("b");
+      await Promise.all([rt.pushFrame("a", randomImage(1)), rt.pushFrame("b", randomImage(2))]);
+      const qs: [string, string][] = [["a", "where is the cup?"], ["b", "where is the cup?"], ["a", "how far?"], ["b", "is the mug left of the bowl?"]];
+      const alone = [];
+      for (const [st, q] of qs) alone.push(await rt.ask(st, q, { maxTokens: 8 }));
+      expect(Math.min(...alone.map((a) => a.tokenIds.length))).toBeGreaterThanOrEqual(3);
+      // mamba_prefill fails the first prefill run; decode fails its third run (two ran).
+      for (const [fault, runs] of [[{ graph: "mamba_prefill" }, 0], [{ graph: "decode", skip: 2 }, 3]] as const) {
+        await injectFaultForTesting(rt, fault);
+        const before = rt.stats();
+        const settled = await Promise.allSettled(qs.map(([st, q]) => rt.ask(st, q, { maxTokens: 8 })));
+        for (const r of settled) {
+          expect(r.status).toBe("rejected");
+          const e = (r as PromiseRejectedResult).reason as unknown;
+          expect(e).toBeInstanceOf(SpatialRewardError);
+          expect((e as SpatialRewardError).code).toBe("internal");
+          expect((e as SpatialRewardError).message).toMatch(new RegExp(`injected fault.*${fault.graph}`));
+        }
+        const after = rt.stats();
+        expect(after.askBatches - before.askBatches, fault.graph).toBe(1);
+        expect(after.asksFailed - before.asksFailed).toBe(4);
+        expect((after.errors.internal ?? 0) - (before.errors.internal ?? 0)).toBe(4);
+        expect(after.decodeRuns - before.decodeRuns, fault.graph).toBe(runs);
+        expect(after.failed).toBe(false);
+        expectBalanced(after);
+        expect(after.asksInFlight).toBe(0);
+        // The batch's 8 scratch slots (all there are) came back: the next batch of 4 runs and answers.
+        const again = await Promise.all(qs.map(([st, q]) => rt.ask(st, q, { maxTokens: 8 })));
+        for (let i = 0; i < qs.length; i++) {
+          expect(again[i].batch).toBe(4);
+          expect(again[i].tokenIds).toEqual(alone[i].tokenIds);
+        }
+      }
+    } finally {
+      await rt.close();
+    }
+  });
+});
+
+describe("errors are counted once", () => {
+  it("setQuestion's refusals are counted; calls pending when the runtime closes are not counted again", async () => {
+    const rt = await BackboneRuntime.open({ model, maxStreams: 1 });
+    rt.addStream("a");
+    expect(() => rt.setQuestion("nobody", "x")).toThrow(/no stream/);
+    expect(() => rt.setQuestion("a", "a".repeat(5000))).toThrow(/at most/);
+    expect(rt.stats().errors).toEqual({ bad_state: 1, input_too_long: 1 });
+    // Posted and not yet answered when close() runs: rejected by the close, which is no error of theirs.
+    rt.setQuestion("a", "where is the cup?");
+    rt.setQuestion("a", null);
+    const read = rt.readState("a");
+    await rt.close();
+    expect((await rejection(read)).code).toBe("bad_state");
+    expect(rt.stats().readStateFailed).toBe(1);
+    expect(rt.stats().errors).toEqual({ bad_state: 1, input_too_long: 1 });
+    // After close, a refusal is counted like pushFrame's and ask's.
+    expect(() => rt.setQuestion("a", "x")).toThrow(/closed/);
+    expect(rt.stats().errors).toEqual({ bad_state: 2, input_too_long: 1 });
+  });
+
+  it("a failure that leaves the worker alive is counted once (pending calls not again), and close() still has the worker release its sessions and exit (code 0)", async () => {
+    const rt = await BackboneRuntime.open({ model, maxStreams: 1 });
+    const failed = new Promise<SpatialRewardError>((r) => rt.onFailure(r));
+    rt.addStream("a");
+    await rt.pushFrame("a", randomImage(1));
+    // The two sides disagreeing about a stream is a bug the runtime reports by failing; here a
+    // remove of a stream the worker never had, posted through the runtime's own stream-change path.
+    const internals = rt as unknown as { post(m: unknown): void; track(): number };
+    internals.post({ type: "remove", id: internals.track(), stream: "ghost" });
+    // Posted after it: still pending when the failure arrives (the worker answers in order).
+    rt.setQuestion("a", "where is the cup?");
+    rt.setQuestion("a", null);
+    const read = rt.readState("a");
+    const e = await failed;
+    expect(e.code).toBe("internal");
+    expect(e.message).toMatch(/refused a stream change/);
+    expect((await rejection(read)).code).toBe("internal");
+    expect(rt.stats().errors).toEqual({ internal: 1 });
+    expect(rt.stats().failed).toBe(true);
+    const exitCode = new Promise<number>((r) => workerOf(rt).once("exit", r));
+    await rt.close();
+    expect(await exitCode).toBe(0); // terminate() without releasing the sessions would end it with 1
+    expect(rt.stats().errors).toEqual({ internal: 1 });
   });
 });
 
