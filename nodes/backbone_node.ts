@@ -43,8 +43,9 @@ import type {
  * "backbone worker failed: …".
  *
  * Frames: per stream, stamps must increase (StampGate, as perception): a repeated or older
- * stamp is `out_of_order_stamp`, dropped and counted; a jump back of more than 5 s is an
- * outlier unless 3 consecutive frames confirm the new timeline (a bag loop). A frame without a
+ * stamp is `out_of_order_stamp`, dropped and counted; a jump of more than 5 s, back or ahead
+ * (`stamp_jump.back` / `stamp_jump.ahead`), is an outlier, also `out_of_order_stamp`, unless 3
+ * consecutive frames confirm the new timeline (a bag loop, a clock step: `stamp_jump.adopted`). A frame without a
  * usable header is `bad_message` / `bad_stamp` (hostile input, WARN), never `internal`.
  *
  * /diagnostics timing: the runtime times batches (several streams' frames in one run), so
@@ -309,7 +310,8 @@ export class BackboneNode {
    * ones (the state's order is time's order) and a repeated one twice. As perception does
    * (StampGate): late by up to 5 s is out of order; further back is an outlier that costs only
    * itself unless 3 consecutive frames confirm a new timeline (a bag loop, a clock step), which
-   * is then adopted. A jump ahead is accepted at once: the state just carries on from it.
+   * is then adopted. A jump ahead is the same: one stray stamp an hour ahead would otherwise
+   * become the stream's last stamp and refuse every real frame after it (and stamp answers with it).
    */
   private checkStamp(s: StreamState, stamp: bigint): "accept" | "adopt" {
     const last = s.stamps.lastStamp;
@@ -317,14 +319,16 @@ export class BackboneNode {
       throw new InvalidInputError("out_of_order_stamp", `frame stamp ${stamp} ns repeats the previous frame's`);
     }
     const verdict = s.stamps.check(stamp);
-    if (verdict === "accept" || verdict === "adopt" || verdict === "jump_ahead") {
+    if (verdict === "accept" || verdict === "adopt") {
       if (verdict === "adopt") this.counters.inc("stamp_jump.adopted");
-      return verdict === "adopt" ? "adopt" : "accept";
+      return verdict;
     }
-    if (verdict === "jump_back") {
-      this.counters.inc("stamp_jump.back");
+    if (verdict === "jump_back" || verdict === "jump_ahead") {
+      const ahead = verdict === "jump_ahead";
+      this.counters.inc(ahead ? "stamp_jump.ahead" : "stamp_jump.back");
+      const gap = Number(ahead ? stamp - last! : last! - stamp) / 1e9;
       throw new InvalidInputError("out_of_order_stamp",
-        `frame stamp ${stamp} ns is ${(Number(last! - stamp) / 1e9).toFixed(3)} s behind the previous frame (${last} ns): ` +
+        `frame stamp ${stamp} ns is ${gap.toFixed(3)} s ${ahead ? "ahead of" : "behind"} the previous frame (${last} ns): ` +
         `an outlier, unless ${s.stamps.options.confirm} consecutive frames confirm the new timeline`);
     }
     throw new InvalidInputError("out_of_order_stamp", `frame stamp ${stamp} ns is older than the previous frame's ${last} ns`);

@@ -138,7 +138,7 @@ function slope(xs: number[], ys: number[]): number {
 }
 
 async function oneStream(config: BackboneConfig, seed: number, frames: number, answers: number, progress: (w: string) => void) {
-  const rt = await BackboneRuntime.open({ model: { seed, config }, maxStreams: 4, intraOpThreads: 1 }) // 4: the concurrent-answers run adds three streams;
+  const rt = await BackboneRuntime.open({ model: { seed, config }, maxStreams: 4, intraOpThreads: 1 }); // 4: the concurrent-answers run adds three streams;
   try {
     rt.addStream("cam");
     const imgs = [0, 1, 2, 3].map((i) => image(seed + i, config.image_size, config.image_size));
