@@ -1,8 +1,6 @@
 import { availableParallelism } from "node:os";
 import { TINY_CONFIG, type BackboneConfig } from "../../src/backbone/config.js";
-import { measureTokenLatency } from "../../bench/backbone/token_latency.js";
-import { measureCoarseToFine } from "../../bench/backbone/coarse_to_fine_bench.js";
-import { measureStreams } from "../../bench/backbone/stream_bench.js";
+import { missingInferenceBackend } from "../backbone/inference_backend.js";
 import type { BackboneBenchOptions } from "./program.js";
 import { UsageError } from "./cli_args.js";
 import { readConfigFile } from "./backbone.js";
@@ -21,6 +19,10 @@ import { readConfigFile } from "./backbone.js";
  * measureCoarseToFine is fixed to) and the ratio keys are named for the longest context
  * (`transformer_over_ssm_<longest>`, `kv_over_state_<longest>`). The issue's figures are the
  * default run's: TINY_CONFIG at contexts 256, 1024, 4096, 16384.
+ *
+ * The bench modules import onnxruntime-node (an optional dependency), so they are imported only
+ * after checking it is there: without it the command fails with the typed backend_unavailable
+ * saying how to install it (exit 1), not a raw ERR_MODULE_NOT_FOUND.
  */
 
 /** What run() takes beyond the parsed options: a config file and the token-latency contexts. */
@@ -50,6 +52,13 @@ export async function run(values: BackboneBenchRunOptions): Promise<number> {
   const quick = values.quick;
   const CONTEXTS = values.contexts === undefined ? DEFAULT_CONTEXTS : checkContexts(values.contexts);
   const config: BackboneConfig = values.config === undefined ? TINY_CONFIG : readConfigFile(values.config);
+  const missing = missingInferenceBackend();
+  if (missing) throw missing;
+  const [{ measureTokenLatency }, { measureCoarseToFine }, { measureStreams }] = await Promise.all([
+    import("../../bench/backbone/token_latency.js"),
+    import("../../bench/backbone/coarse_to_fine_bench.js"),
+    import("../../bench/backbone/stream_bench.js"),
+  ]);
   const modelName = values.config === undefined ? "TINY_CONFIG" : `config ${values.config}`;
   const t0 = performance.now();
   const log = (s: string) => process.stderr.write(`[backbone bench ${((performance.now() - t0) / 1000).toFixed(0)} s] ${s}\n`);
