@@ -133,6 +133,44 @@ console.log(JSON.stringify({ tokens: t.visualTokens, trained: a.trained, answerT
     expect(JSON.parse(r.stdout.trim())).toEqual({ tokens: 4, trained: false, answerTokens: 3 });
   });
 
+  it("installed without optional dependencies (no onnxruntime-node): the engine and simulator run, the backbone says backend_unavailable", () => {
+    const bare = join(work, "consumer-no-optional");
+    mkdirSync(bare);
+    writeFileSync(join(bare, "package.json"), JSON.stringify({
+      name: "sr-consumer-bare", version: "1.0.0", private: true, type: "module", allowScripts: { "spatial-reward": true },
+    }, null, 2));
+    // The same tarball; the dds addon is not what this test is about (the first consumer builds it).
+    const install = run("npm", ["install", join(work, packed.filename), "--omit=optional", "--no-audit", "--no-fund", "--prefer-offline"], bare, 180_000, { SPATIAL_REWARD_SKIP_NATIVE: "1" });
+    expect(install.status, `${install.stdout}\n${install.stderr}`).toBe(0);
+    expect(existsSync(join(bare, "node_modules", "spatial-reward", "package.json"))).toBe(true);
+    expect(existsSync(join(bare, "node_modules", "onnxruntime-node"))).toBe(false);
+    writeFileSync(join(bare, "use.mjs"), `
+import { Perception, RewardTracker, parseRewardSpec } from "spatial-reward";
+import { SimEnv } from "spatial-reward/sim";
+import { BackboneRuntime, TINY_CONFIG } from "spatial-reward/backbone";
+const env = new SimEnv({ render: true, noise: "none", maxSteps: 5 });
+const obs = env.reset(3);
+const reward = new RewardTracker(parseRewardSpec(env.task)).update(new Perception().process(obs.frame));
+const backbone = await BackboneRuntime.open({ model: { seed: 7, config: TINY_CONFIG }, maxStreams: 1 }).then(
+  () => ({ opened: true }),
+  (e) => ({ code: e.code, message: e.message }),
+);
+console.log(JSON.stringify({ task: env.task, reward: reward.reward, backbone }));
+`);
+    const r = run(process.execPath, ["use.mjs"], bare, 60_000);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim()) as { task: string; reward: number; backbone: { code?: string; message?: string } };
+    expect(out.task.length).toBeGreaterThan(0);
+    expect(Number.isFinite(out.reward)).toBe(true);
+    expect(out.backbone.code).toBe("backend_unavailable");
+    expect(out.backbone.message).toMatch(/npm install onnxruntime-node/);
+    // The command too: one typed line, exit 1 (not a raw ERR_MODULE_NOT_FOUND from the bench modules).
+    const bench = run(join(bare, "node_modules", ".bin", "spatial-reward"), ["backbone", "bench", "--quick", "--json"], bare, 60_000);
+    expect(bench.status, bench.stderr).toBe(1);
+    expect(bench.stderr).toMatch(/^spatial-reward backbone: the backbone needs onnxruntime-node, which is not installed/m);
+    expect(bench.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND/);
+  }, 240_000);
+
   it.runIf(CYCLONE_HERE || DDS_REQUIRED)("the consumer's simulator and node graph talk over DDS (loopback): rewards come back", async () => {
     const bin = join(installed(), "dist", "nodes", "cli", "main.js");
     // A domain of its own, so concurrent DDS tests on loopback do not see these participants.
