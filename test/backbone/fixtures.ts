@@ -84,3 +84,23 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return m;
 }
+
+/** The runtime and node tests' model: 64 px, 4x4 patches pooled to 4 visual tokens, d_model 32; vocab fits the default tokenizer (264). */
+export const RUNTIME_SMALL: BackboneConfig = {
+  ...TINY_CONFIG,
+  image_size: 64,
+  patch_size: 16,
+  encoders: [
+    { name: "dino", width: 16, depth: 1, heads: 2, mlp_ratio: 2 },
+    { name: "siglip", width: 8, depth: 1, heads: 1, mlp_ratio: 2 },
+  ],
+  projector: { hidden: 32, token_pool: 2 },
+  d_model: 32,
+  n_layer: 2,
+  d_state: 8,
+  d_conv: 4,
+  expand: 2,
+  dt_rank: 4,
+  vocab_size: 264,
+};
+

@@ -1,3 +1,4 @@
+import { RUNTIME_SMALL } from "../backbone/fixtures.js";
 import { mkdtemp, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,20 +25,7 @@ import { DIAGNOSTIC_LEVEL } from "../../nodes/diagnostics_publisher.js";
  */
 
 /** 64 px, 16 px patches pooled to 4 visual tokens, d_model 32; coarse-to-fine available. */
-const SMALL: BackboneConfig = {
-  ...TINY_CONFIG,
-  image_size: 64,
-  patch_size: 16,
-  encoders: [
-    { name: "dino", width: 16, depth: 1, heads: 2, mlp_ratio: 2 },
-    { name: "siglip", width: 8, depth: 1, heads: 1, mlp_ratio: 2 },
-  ],
-  projector: { hidden: 32, token_pool: 2 },
-  d_model: 32,
-  n_layer: 2,
-  d_state: 8,
-  dt_rank: 4,
-};
+const SMALL: BackboneConfig = RUNTIME_SMALL;
 
 type Query = M.spatial_reward_msgs__srv__SpatialQuery_Request;
 type Reply = M.spatial_reward_msgs__srv__SpatialQuery_Response;

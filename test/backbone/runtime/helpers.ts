@@ -1,25 +1,7 @@
-import { TINY_CONFIG, type BackboneConfig } from "../../../src/backbone/config.js";
 import { mulberry32 } from "../../../src/random/mulberry32.js";
 import type { CameraImage } from "../../../nodes/backbone/backbone_runtime.js";
 
-/** A small model: 64 px, 4x4 patches pooled to 4 visual tokens, d_model 32; vocab fits the default tokenizer (264). */
-export const RUNTIME_SMALL: BackboneConfig = {
-  ...TINY_CONFIG,
-  image_size: 64,
-  patch_size: 16,
-  encoders: [
-    { name: "dino", width: 16, depth: 1, heads: 2, mlp_ratio: 2 },
-    { name: "siglip", width: 8, depth: 1, heads: 1, mlp_ratio: 2 },
-  ],
-  projector: { hidden: 32, token_pool: 2 },
-  d_model: 32,
-  n_layer: 2,
-  d_state: 8,
-  d_conv: 4,
-  expand: 2,
-  dt_rank: 4,
-  vocab_size: 264,
-};
+export { RUNTIME_SMALL } from "../fixtures.js";
 
 /** A seeded rgb8 image with row padding, so step matters. */
 export function randomImage(seed: number, width = 48, height = 40): CameraImage {
