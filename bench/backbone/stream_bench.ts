@@ -1,10 +1,12 @@
-import { pathToFileURL } from "node:url";
+import { spawn } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { BackboneRuntime, type CameraImage, type FrameTiming } from "../../nodes/backbone/backbone_runtime.js";
 import { backboneSizes, TINY_CONFIG, type BackboneConfig } from "../../src/backbone/config.js";
 import { StateArena } from "../../src/backbone/state_arena.js";
 import { mulberry32 } from "../../src/random/mulberry32.js";
+import { anonymousWritable, PAGE, ProcessPages } from "./process_pages.js";
 
 /**
  * Streams through the backbone runtime (worker thread, state arena, batching), with the tiny
@@ -27,17 +29,19 @@ import { mulberry32 } from "../../src/random/mulberry32.js";
  *   cores; it costs a second copy of the weights and sessions. fps counts frames whose tokens
  *   reached their state; rss_mb is the process's RSS at the end of the run (earlier runs' freed
  *   memory may still be counted: glibc keeps some).
- * - `memory`: RSS of this process (the worker is a thread of it) as streams are added, fitted per
- *   stream over stages and compared with state_bytes_per_stream plus the stream's frame buffers.
- *   What was found: a change of batch size moves onnxruntime's working memory by megabytes
- *   (with its CPU arena on, the arena grows by tens of MB for each new batch shape even after a
- *   warm-up at the largest batch; with it off, glibc's heap still drifts by ±10 MB), far more
- *   than 16 streams' states (2.6 MB). So the memory run keeps the batch at 1 throughout (the
- *   shapes of the warm-up), turns the ORT arena off (freed activations go back to malloc, so
- *   nothing in ORT grows with the number of streams), collects the main isolate's garbage before
- *   each sample, and adds 160 streams per stage so a stage's signal (~29 MB) stands well above
- *   the remaining noise. The batch working set (fixed, up to batch maxStreams) shows in the
- *   streams runs' rss_mb instead.
+ * - `memory`: in a fresh child process that runs nothing else (earlier benchmarks' freed memory
+ *   and heap growth stay out), streams are added in stages (default 7 x 100, 224x224 rgb8 frames,
+ *   batch 1, ORT's CPU arena off) and three things are sampled per stage: the process's RSS
+ *   (what users see; per stream = the median of the stages' growth per added stream, spread
+ *   reported), the resident pages of the state arena's own address range (found by slot 0's
+ *   content, read from /proc/self/pagemap: must grow by state_bytes_per_stream per stream), and
+ *   the resident pages of each stream's frame buffer (one SharedArrayBuffer, two halves of
+ *   w x h x 3, located by a marker written into both halves). Frame buffers come from malloc: an
+ *   mmap of their own only while glibc's mmap threshold is below their size (the threshold rises
+ *   to the largest mmap'd block freed, e.g. onnxruntime's or V8's activations), otherwise a heap
+ *   chunk; both are found and their pages counted once each. Found when the run used to share
+ *   the process with the earlier benchmarks and fit a slope over 4 stages: 0.86 to 2.0 of
+ *   expected from run to run, single stages 60k to 991k bytes per stream.
  * - `arena_commit`: a StateArena reserved for 1024 streams commits nothing until slots are touched.
  */
 
@@ -91,20 +95,8 @@ export interface StreamBenchResult {
   streams: StreamRun[];
   /** Two cores as one worker with two ORT intra-op threads. */
   streams_one_worker: StreamRun[];
-  memory: {
-    max_streams: number;
-    arena_reserved_bytes: number;
-    image: string;
-    frame_buffer_bytes_per_stream: number;
-    expected_bytes_per_stream: number;
-    /** Least-squares slope of RSS over all stages (the goal figure). */
-    rss_per_stream_bytes: number;
-    ratio: number;
-    /** RSS growth of each stage divided by the streams it added. */
-    stage_bytes_per_stream: number[];
-    stages: { streams: number; rss_bytes: number }[];
-    control_round_delta_bytes: number;
-  };
+  /** Measured in a child process of its own: see memoryRun. */
+  memory: MemoryResult;
   arena_commit: { reserved_bytes: number; rss_delta_reserve_bytes: number; touched_slots: number; rss_delta_touch_bytes: number; touched_bytes: number };
   goals: { frame_p50_le_10ms: boolean; answer_token_le_1ms: boolean; rss_per_stream_within_10pct: boolean };
 }
@@ -269,67 +261,182 @@ async function streamRun(config: BackboneConfig, seed: number, n: number, second
   }
 }
 
-async function memoryRun(config: BackboneConfig, seed: number, maxStreams: number, step: number, stages: number, cam: { width: number; height: number }, cpuMemArena: boolean) {
-  // An explicit collection of the main isolate before each sample keeps V8's heap out of the slope.
+/** Median of the per-stage figures; for an even count, the mean of the middle two. */
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+interface MemoryRunOptions {
+  config: BackboneConfig;
+  seed: number;
+  maxStreams: number;
+  step: number;
+  stages: number;
+  cam: { width: number; height: number };
+  cpuMemArena: boolean;
+}
+
+/** Where the arena's slot 0 lies: its conv state found by content, checked against its SSM state where the layout puts it. */
+async function locateArena(rt: BackboneRuntime, pages: ProcessPages, stream: string, reserved: number, convBytes: number, slots: number): Promise<number> {
+  const st = await rt.readState(stream);
+  const conv = new Uint8Array(st.conv.buffer, st.conv.byteOffset, Math.min(256, st.conv.byteLength));
+  const ssm = new Uint8Array(st.ssm.buffer, st.ssm.byteOffset, Math.min(256, st.ssm.byteLength));
+  if (conv.every((b) => b === 0) || ssm.every((b) => b === 0)) throw new Error(`memory run: stream ${stream} has an all-zero state; cannot locate the arena by content`);
+  const big = anonymousWritable().filter((v) => v.end - v.start >= reserved);
+  const probe = Buffer.alloc(ssm.length);
+  for (const at of pages.findBytes(big, conv)) {
+    const ssmAt = at + slots * convBytes;
+    if (pages.read(ssmAt, probe) === probe.length && probe.equals(ssm)) return at;
+  }
+  throw new Error("memory run: the state arena was not found in this process's memory (slot 0's conv and SSM states at their layout offsets)");
+}
+
+/**
+ * Run in a fresh process by memoryInChild: only this, after nothing else, so earlier benchmarks'
+ * freed memory and heap growth are not in the figures. Streams are added in stages; at each stage
+ * it samples (after a main-isolate GC) the process's RSS, the resident pages of the state arena's
+ * exact address range, and those of every stream's frame buffer (a SharedArrayBuffer found by a
+ * marker the bench writes at the start of both halves).
+ */
+async function memoryRun(o: MemoryRunOptions, progress: (w: string) => void) {
   v8.setFlagsFromString("--expose-gc");
   const gc = vm.runInNewContext("gc") as () => void;
-  const rt = await BackboneRuntime.open({ model: { seed, config }, maxStreams, intraOpThreads: 1, cpuMemArena });
+  const { cam } = o;
+  const rt = await BackboneRuntime.open({ model: { seed: o.seed, config: o.config }, maxStreams: o.maxStreams, intraOpThreads: 1, cpuMemArena: o.cpuMemArena });
+  const pages = new ProcessPages();
   try {
-    const img = image(seed + 7, cam.width, cam.height);
-    // Steady heaps (JS in both threads, onnxruntime's at batch 1) before the first sample.
+    const sizes = backboneSizes(rt.config);
+    const stateBytes = rt.info.stateBytesPerStream;
+    const reserved = rt.info.arenaReservedBytes;
+    const convBytes = 4 * sizes.convStateFloats;
+    const slots = reserved / stateBytes;
+    const img = image(o.seed + 7, cam.width, cam.height);
+    const length = img.data.byteLength;
+    // Steady heaps (JS in both threads, onnxruntime's at batch 1) before the first sample; warm0's
+    // own image makes its state (slot 0) unlike the other streams', so its content finds the arena.
     rt.addStream("warm0");
-    for (let i = 0; i < 200; i++) await rt.pushFrame("warm0", img);
+    const warmImg = image(o.seed + 8, cam.width, cam.height);
+    for (let i = 0; i < 200; i++) await rt.pushFrame("warm0", warmImg);
+    const arenaBase = await locateArena(rt, pages, "warm0", reserved, convBytes, slots);
     const live: string[] = ["warm0"];
-    // Control rounds: frames on up to 40 live streams, one at a time (batch 1, as measured).
     const round = async (): Promise<void> => {
       for (const s of live.slice(0, 40)) await rt.pushFrame(s, img);
     };
-    const xs: number[] = [];
-    const ys: number[] = [];
-    const stagesOut: { streams: number; rss_bytes: number }[] = [];
+    const fbStart = new Map<number, number>();
+    const MAGIC = 0x5352464e;
+    const marker = (k: number): bigint => (BigInt(MAGIC) << 32n) | BigInt(k);
+    const stages: { streams: number; rss_bytes: number; arena_rss_bytes: number; frame_buffer_rss_bytes: number; frame_buffers_found: number }[] = [];
     let control = 0;
-    for (let k = 0; k <= stages; k++) {
+    let added = 0;
+    for (let k = 0; k <= o.stages; k++) {
       if (k > 0) {
-        for (let i = 0; i < step; i++) {
-          const name = `s${k}_${i}`;
+        const wanted = new Map<bigint, number>();
+        for (let i = 0; i < o.step; i++) {
+          const id = added++;
+          const name = `s${id}`;
           rt.addStream(name);
           live.push(name);
-          // Two frames with the first in flight when the second is copied: both halves of the
-          // stream's frame buffer are written, as in steady streaming.
-          const first = rt.pushFrame(name, img);
-          await immediate();
-          await Promise.all([first, rt.pushFrame(name, img)]);
+          // The stream's marker in the first 8 bytes of both halves (pushFrame copies at once).
+          // Two frames with the first in flight when the second is copied: both halves written, as in steady streaming.
+          new DataView(img.data.buffer, img.data.byteOffset).setBigUint64(0, marker(id), true);
+          wanted.set(marker(id), id);
+          // If the first was superseded before it ran (the worker was busy), the second went to
+          // the same half: again until the first was in flight.
+          for (let attempt = 0; attempt < 10; attempt++) {
+            const first = rt.pushFrame(name, img);
+            await immediate();
+            const [t] = await Promise.all([first, rt.pushFrame(name, img)]);
+            if (!t.superseded) break;
+          }
+        }
+        const check = Buffer.alloc(8);
+        for (const [id, at] of pages.findMarkers(anonymousWritable(), wanted, MAGIC)) {
+          // Half 1 carries the same marker: this is the stream's buffer, not a copy of the image.
+          if (pages.read(at + length, check) === 8 && check.readBigUInt64LE(0) === marker(id)) fbStart.set(id, at);
         }
       }
-      for (let i = 0; i < 3; i++) await round();
+      for (let i = 0; i < 2; i++) await round();
       gc();
       const a = process.memoryUsage().rss;
-      for (let i = 0; i < 3; i++) await round();
+      for (let i = 0; i < 2; i++) await round();
       gc();
       const b = process.memoryUsage().rss;
       control = Math.max(control, Math.abs(b - a));
-      xs.push(live.length - 1);
-      ys.push(b);
-      stagesOut.push({ streams: live.length - 1, rss_bytes: b });
+      const fb = pages.residentBytesOfRanges([...fbStart.values()].map((at) => [at, at + 2 * length] as const));
+      stages.push({ streams: live.length - 1, rss_bytes: b, arena_rss_bytes: pages.residentBytes(arenaBase, arenaBase + reserved), frame_buffer_rss_bytes: fb, frame_buffers_found: fbStart.size });
+      progress(`memory stage ${k}/${o.stages}: ${live.length - 1} streams added, RSS ${(b / 1e6).toFixed(1)} MB`);
     }
-    const perStream = slope(xs, ys);
-    const frameBuf = 2 * cam.width * cam.height * 3;
-    const expected = rt.info.stateBytesPerStream + frameBuf;
+    const perStage = (f: (s: (typeof stages)[number]) => number): number[] =>
+      stages.slice(1).map((s, i) => Math.round((f(s) - f(stages[i])) / (s.streams - stages[i].streams)));
+    const rssStage = perStage((s) => s.rss_bytes);
+    const arenaStage = perStage((s) => s.arena_rss_bytes);
+    const fbStage = perStage((s) => s.frame_buffer_rss_bytes);
+    const last = stages[stages.length - 1];
+    const first = stages[0];
+    const perStream = median(rssStage);
+    const arenaPerStream = (last.arena_rss_bytes - first.arena_rss_bytes) / (last.streams - first.streams);
+    const fbPerStream = last.frame_buffers_found > 0 ? (last.frame_buffer_rss_bytes - first.frame_buffer_rss_bytes) / last.frame_buffers_found : NaN;
+    const frameBuf = 2 * length;
+    const expected = stateBytes + frameBuf;
+    const later = stages.slice(1);
+    // An mmap'd chunk's data starts 16 bytes into a page; a heap chunk's anywhere.
+    const ownMappings = [...fbStart.values()].filter((at) => at % PAGE === 16).length;
     return {
-      max_streams: maxStreams,
-      arena_reserved_bytes: rt.info.arenaReservedBytes,
+      max_streams: o.maxStreams,
+      arena_reserved_bytes: reserved,
       image: `${cam.width}x${cam.height} rgb8`,
+      frame_buffers: `one SharedArrayBuffer per stream, two halves of width x height x 3 bytes (the frame in flight and the next), both written; ${frameBuf} bytes at ${cam.width}x${cam.height}`,
       frame_buffer_bytes_per_stream: frameBuf,
       expected_bytes_per_stream: expected,
+      /** Median over stages of (RSS growth / streams added): the goal figure. */
       rss_per_stream_bytes: Math.round(perStream),
       ratio: r3(perStream / expected),
-      stage_bytes_per_stream: ys.slice(1).map((y, i) => Math.round((y - ys[i]) / (xs[i + 1] - xs[i]))),
-      stages: stagesOut,
+      rss_slope_after_first_stage_bytes: later.length >= 2 ? Math.round(slope(later.map((s) => s.streams), later.map((s) => s.rss_bytes))) : null,
+      rss_stage_spread: { min: Math.min(...rssStage), median: Math.round(perStream), max: Math.max(...rssStage), range_over_expected: r3((Math.max(...rssStage) - Math.min(...rssStage)) / expected) },
+      /** RSS growth of each stage divided by the streams it added. */
+      stage_bytes_per_stream: rssStage,
+      arena_rss_per_stream_bytes: Math.round(arenaPerStream),
+      arena_ratio: r3(arenaPerStream / stateBytes),
+      arena_stage_bytes_per_stream: arenaStage,
+      frame_buffer_rss_per_stream_bytes: Number.isFinite(fbPerStream) ? Math.round(fbPerStream) : null,
+      frame_buffer_ratio: Number.isFinite(fbPerStream) ? r3(fbPerStream / frameBuf) : null,
+      frame_buffer_stage_bytes_per_stream: fbStage,
+      frame_buffers_found: { found: last.frame_buffers_found, streams: last.streams - first.streams, own_mappings: ownMappings },
+      /** Process RSS per stream not in the arena nor the frame buffers (median stage): allocator and heap churn. */
+      other_rss_per_stream_bytes: Math.round(median(rssStage.map((r, i) => r - arenaStage[i] - fbStage[i]))),
+      stages,
       control_round_delta_bytes: control,
+      process: "a fresh node process running only the memory run (no earlier benchmarks in it)",
     };
   } finally {
+    pages.close();
     await rt.close();
   }
+}
+
+export type MemoryResult = Awaited<ReturnType<typeof memoryRun>>;
+
+/** memoryRun in a child process of its own (this file with --memory-only), its JSON the last stdout line. */
+function memoryInChild(o: MemoryRunOptions, progress: (w: string) => void): Promise<MemoryResult> {
+  const file = fileURLToPath(import.meta.url);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file, "--memory-only", JSON.stringify(o)], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      err += d;
+      for (const line of d.split("\n")) if (line.startsWith("memory ")) progress(line);
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const lastLine = out.trim().split("\n").pop() ?? "";
+      if (code !== 0 || lastLine === "") reject(new Error(`memory run child exited with code ${code}: ${err.trim().split("\n").slice(-5).join(" | ")}`));
+      else resolve(JSON.parse(lastLine) as MemoryResult);
+    });
+  });
 }
 
 /** Reserve an arena for 1024 tiny-model streams, then touch some slots: RSS follows the touched slots only. */
@@ -370,7 +477,14 @@ export async function measureStreams(opts: StreamBenchOptions = {}): Promise<Str
     streamsOneWorker.push(await streamRun(config, seed, n, opts.seconds ?? 4, 1, 2));
   }
   progress("memory");
-  const memory = await memoryRun(config, seed, opts.memoryMaxStreams ?? 700, opts.memoryStep ?? 160, opts.memoryStages ?? 4, opts.memoryImage ?? { width: 64, height: 48 }, opts.memoryCpuArena ?? false);
+  const memory = await memoryInChild({
+    config, seed,
+    maxStreams: opts.memoryMaxStreams ?? 720,
+    step: opts.memoryStep ?? 100,
+    stages: opts.memoryStages ?? 7,
+    cam: opts.memoryImage ?? { width: 224, height: 224 },
+    cpuMemArena: opts.memoryCpuArena ?? false,
+  }, progress);
   return {
     model: `seeded-random d_model ${config.d_model}, ${config.image_size}px, ${backboneSizes(config).visualTokens} visual tokens/frame`,
     state_bytes_per_stream: backboneSizes(config).stateBytes,
@@ -392,7 +506,10 @@ function arg(name: string): string | undefined {
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : undefined;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === "--memory-only") {
+  const o = JSON.parse(process.argv[3]) as MemoryRunOptions;
+  console.log(JSON.stringify(await memoryRun(o, (w) => process.stderr.write(`${w}\n`))));
+} else if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const num = (name: string): number | undefined => {
     const v = arg(name);
     if (v === undefined) return undefined;
@@ -409,6 +526,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     memoryImage: w !== undefined && h !== undefined ? { width: w, height: h } : undefined,
     memoryMaxStreams: num("memory-max-streams"),
     memoryStep: num("memory-step"),
+    memoryStages: num("memory-stages"),
     memoryCpuArena: process.argv.includes("--memory-cpu-arena"),
     onProgress: (what) => process.stderr.write(`stream_bench: ${what}\n`),
   });

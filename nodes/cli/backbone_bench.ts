@@ -70,7 +70,7 @@ export async function run(values: BackboneBenchRunOptions): Promise<number> {
 
   log(`per-frame latency, answer tokens, streams ${STREAM_COUNTS.join(", ")} (fps, RSS), RSS per added stream…`);
   const st = await measureStreams(quick
-    ? { config, streams: STREAM_COUNTS, frames: 30, answers: 3, seconds: values.config === undefined ? 1.5 : 0.4, memoryMaxStreams: 24, memoryStep: 8, memoryStages: 2, onProgress: (w) => log(`  ${w}`) }
+    ? { config, streams: STREAM_COUNTS, frames: 30, answers: 3, seconds: values.config === undefined ? 1.5 : 0.4, memoryMaxStreams: 40, memoryStep: 8, memoryStages: 4, onProgress: (w) => log(`  ${w}`) }
     : { config, streams: STREAM_COUNTS, onProgress: (w) => log(`  ${w}`) });
   log(`  frame p50 ${st.frame_ms.p50} ms, p99 ${st.frame_ms.p99} ms; answer token ${st.answer_token_ms} ms; ` +
     st.streams.map((r) => `${r.n} streams ${r.fps} fps ${r.rss_mb} MB`).join(", "));
@@ -104,6 +104,9 @@ export async function run(values: BackboneBenchRunOptions): Promise<number> {
       ssm_flatness_le_1_2: Math.max(...ssm1) / Math.min(...ssm1) <= 1.2,
       [`transformer_over_ssm_${longest}_ge_5`]: tok.transformer_token_ms[longest] / tok.ssm_token_ms[longest] >= 5,
       ...st.goals,
+      // Process RSS (fresh child, median of stage growth per added stream) against state +
+      // frame buffers (both halves of a w x h x 3 SharedArrayBuffer at memory.image).
+      rss_per_stream_within_10pct: Math.abs(st.memory.rss_per_stream_bytes / st.memory.expected_bytes_per_stream - 1) <= 0.1,
     },
     token_latency: tok,
     stream_bench: { streams_one_worker: st.streams_one_worker, arena_commit: st.arena_commit, answer_token_ms_after_frames: st.answer_token_ms_after_frames, answer_prefill_ms: st.answer_prefill_ms },
