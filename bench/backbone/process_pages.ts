@@ -64,8 +64,26 @@ export class ProcessPages {
     return n * PAGE;
   }
 
+  /**
+   * Bytes at `addr` into `into`; 0 where the kernel refuses the read (EIO: a mapping
+   * /proc/self/mem cannot read, e.g. a guard page). A failing window is retried page by page
+   * and unreadable pages come back zeroed.
+   */
   read(addr: number, into: Buffer, length = into.length): number {
-    return readSync(this.mem, into, 0, length, addr);
+    try {
+      return readSync(this.mem, into, 0, length, addr);
+    } catch {
+      if (length <= PAGE) return 0;
+      into.fill(0, 0, length);
+      for (let off = 0; off < length; off += PAGE) {
+        try {
+          readSync(this.mem, into, off, Math.min(PAGE, length - off), addr + off);
+        } catch {
+          // left zeroed
+        }
+      }
+      return length;
+    }
   }
 
   /**
@@ -98,12 +116,11 @@ export class ProcessPages {
    * address where it sits, at any 16-byte-aligned address of a resident page (malloc's alignment:
    * a buffer may be an mmap'd chunk of its own or a chunk of a heap). Scans 1 MiB windows.
    */
-  findMarkers<T>(vmas: readonly Vma[], wanted: ReadonlyMap<bigint, T>, magic: number): Map<T, number> {
-    const found = new Map<T, number>();
+  findMarkers<T>(vmas: readonly Vma[], wanted: ReadonlyMap<bigint, T>, magic: number): Map<T, number[]> {
+    const found = new Map<T, number[]>();
     const win = Buffer.alloc(1 << 20);
     const u32 = new Uint32Array(win.buffer, win.byteOffset, win.length / 4);
     for (const v of vmas) {
-      if (found.size === wanted.size) break;
       const present = this.present(v.start, v.end);
       for (let p = 0; p < present.length; ) {
         if (!present[p]) {
@@ -117,7 +134,10 @@ export class ProcessPages {
         for (let i = 1; i < got / 4; i += 4) {
           if (u32[i] !== magic) continue;
           const key = wanted.get((BigInt(magic) << 32n) | BigInt(u32[i - 1]));
-          if (key !== undefined && !found.has(key)) found.set(key, addr + 4 * (i - 1));
+          if (key === undefined) continue;
+          const list = found.get(key);
+          if (list) list.push(addr + 4 * (i - 1));
+          else found.set(key, [addr + 4 * (i - 1)]);
         }
         p = q;
       }

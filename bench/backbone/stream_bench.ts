@@ -352,9 +352,9 @@ async function memoryRun(o: MemoryRunOptions, progress: (w: string) => void) {
           }
         }
         const check = Buffer.alloc(8);
-        for (const [id, at] of pages.findMarkers(anonymousWritable(), wanted, MAGIC)) {
-          // Half 1 carries the same marker: this is the stream's buffer, not a copy of the image.
-          if (pages.read(at + length, check) === 8 && check.readBigUInt64LE(0) === marker(id)) fbStart.set(id, at);
+        for (const [id, hits] of pages.findMarkers(anonymousWritable(), wanted, MAGIC)) {
+          // Half 1 carries the same marker: the stream's buffer, not the bench's image (the last stream's marker is in it too).
+          for (const at of hits) if (pages.read(at + length, check) === 8 && check.readBigUInt64LE(0) === marker(id)) fbStart.set(id, at);
         }
       }
       for (let i = 0; i < 2; i++) await round();
