@@ -1,3 +1,4 @@
+import { questionText } from "../../src/backbone/prompt.js";
 import * as ort from "onnxruntime-node";
 import { InvalidInputError, ModelError, SpatialRewardError } from "../../src/errors.js";
 import { backboneSizes, parseBackboneConfig, TINY_CONFIG, type BackboneConfig, type BackboneSizes } from "../../src/backbone/config.js";
@@ -589,7 +590,8 @@ export class Engine {
       const item = items[i];
       try {
         const slot = this.arena.slotOf(item.stream);
-        const ids = this.tokenizer.encode(item.question);
+        // The prompt template training used (src/backbone/prompt.ts): BOS + question + "\n".
+        const ids = this.tokenizer.encode(questionText(item.question));
         if (ids.length + 1 > MAX_QUESTION_TOKENS) {
           throw new InvalidInputError("input_too_long", `question is ${ids.length} tokens, the backbone takes at most ${MAX_QUESTION_TOKENS - 1}`);
         }

@@ -56,6 +56,11 @@ export interface BackboneConfig {
   readonly coarse_to_fine: CoarseToFineConfig | null;
   /** Whether `lm_head.weight` is stored; when false the head shares `backbone.embeddings.weight`. */
   readonly tie_embeddings: boolean;
+  /**
+   * A task-progress head on the stream state: progress = sigmoid(norm_f(h) · w + b) after a
+   * frame's visual tokens are prefilled (h = the last token's residual). Absent = false.
+   */
+  readonly progress_head?: boolean;
 }
 
 /** Sizes that follow from a config; computed once, used by the builder, the arena and the CLI. */
@@ -101,6 +106,7 @@ export const TINY_CONFIG: BackboneConfig = {
   norm_eps: 1e-5,
   coarse_to_fine: { keep_ratio: 0.65, coarse_depth: 1 },
   tie_embeddings: true,
+  progress_head: false,
 };
 
 export function backboneSizes(c: BackboneConfig): BackboneSizes {
@@ -153,6 +159,13 @@ function num(o: Record<string, unknown>, key: string, min: number, max: number, 
   if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
     throw new ModelError(FILE, `${where}${key} must be a number in [${min}, ${max}], got ${quote(v)}`);
   }
+  return v;
+}
+
+function optionalBool(o: Record<string, unknown>, key: string): boolean {
+  const v = o[key];
+  if (v === undefined || v === null) return false;
+  if (typeof v !== "boolean") throw new ModelError(FILE, `${key} must be true or false, got ${quote(v)}`);
   return v;
 }
 
@@ -233,5 +246,6 @@ export function parseBackboneConfig(json: unknown): BackboneConfig {
     norm_eps: num(o, "norm_eps", 0, 1),
     coarse_to_fine,
     tie_embeddings: o.tie_embeddings,
+    progress_head: optionalBool(o, "progress_head"),
   };
 }

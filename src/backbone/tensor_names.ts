@@ -73,6 +73,10 @@ export function expectedTensors(c: BackboneConfig): TensorSpec[] {
   }
   t("backbone.norm_f.weight", c.d_model);
   if (!c.tie_embeddings) t("lm_head.weight", c.vocab_size, c.d_model);
+  if (c.progress_head) {
+    t("progress_head.weight", 1, c.d_model);
+    t("progress_head.bias", 1);
+  }
   return out;
 }
 

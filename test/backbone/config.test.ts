@@ -33,6 +33,9 @@ describe("config.json", () => {
     const untied = expectedTensors({ ...TINY_CONFIG, tie_embeddings: false, coarse_to_fine: null });
     expect(untied.some((x) => x.name === "lm_head.weight")).toBe(true);
     expect(untied.some((x) => x.name.startsWith("c2f."))).toBe(false);
+    expect(t.some((x) => x.name.startsWith("progress_head."))).toBe(false);
+    const withProgress = expectedTensors({ ...TINY_CONFIG, progress_head: true });
+    expect(withProgress.filter((x) => x.name.startsWith("progress_head.")).map((x) => x.shape)).toEqual([[1, 256], [1]]);
   });
 
   it.each([
@@ -51,6 +54,7 @@ describe("config.json", () => {
     ["keep ratio 0", { ...tiny(), coarse_to_fine: { keep_ratio: 0 } }, /keep_ratio/],
     ["mean not three", { ...tiny(), image_mean: [0.5, 0.5] }, /image_mean/],
     ["trained missing", { ...tiny(), trained: undefined }, /trained/],
+    ["progress_head not a boolean", { ...tiny(), progress_head: "yes" }, /progress_head/],
   ])("refuses %s with a ModelError naming config.json", (_what, json, pattern) => {
     const e = refusal(json);
     expect(e.code).toBe("bad_model");

@@ -1,3 +1,4 @@
+import { promptIds } from "../../../src/backbone/prompt.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,7 +26,7 @@ const tokenizer = BackboneTokenizer.fromJson(defaultTokenizerJson(), "tokenizer.
 function referenceAnswer(state: { conv: Float32Array; ssm: Float32Array }, question: string, maxTokens: number): { ids: number[]; firstLogits: Float32Array } {
   const c = RUNTIME_SMALL, d = c.d_model;
   const emb = weights.get("backbone.embeddings.weight") as Float32Array;
-  const prompt = [tokenizer.bosId, ...tokenizer.encode(question)];
+  const prompt = promptIds((t) => tokenizer.encode(t), tokenizer.bosId, question);
   const embeds = new Float32Array(prompt.length * d);
   prompt.forEach((id, t) => embeds.set(emb.subarray(id * d, (id + 1) * d), t * d));
   const pre = referenceMambaPrefill(c, weights, embeds, 1, prompt.length, state.conv, state.ssm);
