@@ -213,7 +213,7 @@ export const PREFILL_BLOCK_SIZE = 7;
 
 /**
  * `mamba_prefill`: embeds [B, T, D] + states → hidden [B, D] of the last token (after norm_f)
- * + new states. Projections, conv and gates run batched over T; only the recurrence is
+ * + new states (+ `progress` [B] when the config has a progress head). Projections, conv and gates run batched over T; only the recurrence is
  * sequential, one ONNX Scan per layer (over blocks of tokens by default, see PrefillOptions).
  */
 export function buildMambaPrefill(c: BackboneConfig, w: Weights, opts: PrefillOptions = {}): Uint8Array {
@@ -253,9 +253,23 @@ export function buildMambaPrefill(c: BackboneConfig, w: Weights, opts: PrefillOp
     ssmOuts.push(g.unsqueeze(final, [1]));
   });
   const last = g.pick(residual, 0, -1);
-  g.output("hidden", "float", ["B", d.D], normF(g, c, w, last));
+  const hidden = normF(g, c, w, last);
+  g.output("hidden", "float", ["B", d.D], hidden);
   stateOutputs(g, d, g.concat(convOuts, 1), g.concat(ssmOuts, 1));
+  // Last, and only with the head: a model without one gets exactly the graph it had before.
+  if (c.progress_head === true) g.output("progress", "float", ["B"], progressHead(g, c, w, hidden));
   return g.toModelBytes();
+}
+
+/**
+ * The task-progress head (models/README.md, config `progress_head`): sigmoid(hidden · wᵀ + b)
+ * → [B], on the prefill's `hidden` (the last token's residual after norm_f), so a frame's
+ * progress costs two small ops in the run that prefills it, no extra run.
+ */
+function progressHead(g: GraphBuilder, c: BackboneConfig, w: Weights, hidden: string): string {
+  const weight = requireWeight(w, "progress_head.weight", [1, c.d_model]);
+  const bias = requireWeight(w, "progress_head.bias", [1]);
+  return g.op("Sigmoid", [g.squeeze(g.linear(hidden, "progress_head", weight, 1, c.d_model, bias), [1])]);
 }
 
 /** The chunk's block geometry, computed once per graph from T (symbolic). */

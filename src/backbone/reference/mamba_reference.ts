@@ -141,6 +141,24 @@ export function referenceMambaPrefill(c: BackboneConfig, w: Weights, embeds: Flo
   return run(c, w, embeds, B, T, convState, ssmState);
 }
 
+/**
+ * The progress head on prefill outputs: sigmoid(hidden · wᵀ + b) per stream, [B]; `hidden` is
+ * [B, d_model] after norm_f (referenceMambaPrefill's). Needs `progress_head` weights.
+ */
+export function referenceProgress(c: BackboneConfig, w: Weights, hidden: Float32Array, B: number): Float32Array {
+  const D = c.d_model;
+  if (hidden.length !== B * D) throw new RangeError(`hidden has ${hidden.length} values, expected ${B}·${D}`);
+  const weight = requireWeight(w, "progress_head.weight", [1, D]);
+  const bias = requireWeight(w, "progress_head.bias", [1]);
+  const out = new Float32Array(B);
+  for (let b = 0; b < B; b++) {
+    let s = bias[0];
+    for (let i = 0; i < D; i++) s += weight[i] * hidden[b * D + i];
+    out[b] = sigmoid(s);
+  }
+  return out;
+}
+
 export function referenceLmHead(c: BackboneConfig, w: Weights, hidden: Float32Array, B: number): Float32Array {
   const D = c.d_model;
   const V = c.vocab_size;
