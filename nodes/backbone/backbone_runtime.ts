@@ -34,6 +34,12 @@ export interface FrameTiming {
   batch: number;
   /** True when a newer frame of the same stream replaced this one before it ran (nothing else is set). */
   superseded: boolean;
+  /**
+   * Task progress in (0, 1) from the model's progress head on the stream state after this frame
+   * (config `progress_head`); NaN when the model has no head or the frame was superseded.
+   * Always set by BackboneRuntime (optional for test doubles, like BackboneAnswerResult.batch).
+   */
+  progress?: number;
 }
 
 export interface BackboneAnswerResult {
@@ -658,7 +664,7 @@ export class BackboneRuntime {
         // per member there, keeping earlier per-frame errors): a bug, so every frame of it fails.
         this.frameBatches.delete(m.id);
         const e = fromWire(m.error);
-        for (const id of frames) this.settleFrame({ id, ok: false, error: m.error, preprocessMs: 0, encodeMs: 0, projectMs: 0, prefillMs: 0, totalMs: 0, visualTokens: 0, keptFraction: 0, batch: 0 }, e);
+        for (const id of frames) this.settleFrame({ id, ok: false, error: m.error, preprocessMs: 0, encodeMs: 0, projectMs: 0, prefillMs: 0, totalMs: 0, visualTokens: 0, keptFraction: 0, batch: 0, progress: NaN }, e);
       } else if (jobs && m.type === "failed") {
         this.askBatches.delete(m.id);
         for (const j of jobs) this.settleAsk(j, { id: j.id, ok: false, error: m.error });
@@ -706,6 +712,7 @@ export class BackboneRuntime {
         queueMs: f.dispatchedAt - f.frame.pushedAt,
         batch: r.batch,
         superseded: false,
+        progress: r.progress,
       });
     } else {
       this.counters.framesFailed++;
@@ -763,7 +770,7 @@ export class BackboneRuntime {
 function supersededTiming(f: PendingFrame): FrameTiming {
   return {
     encodeMs: 0, preprocessMs: 0, projectMs: 0, prefillMs: 0, totalMs: 0, visualTokens: 0, keptFraction: 0,
-    queueMs: performance.now() - f.pushedAt, batch: 0, superseded: true,
+    queueMs: performance.now() - f.pushedAt, batch: 0, superseded: true, progress: NaN,
   };
 }
 

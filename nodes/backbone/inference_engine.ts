@@ -91,6 +91,8 @@ export class Engine {
   private readonly pool: Float32Array;
   private readonly tokens: Float32Array;
   private readonly hidden: Float32Array;
+  /** `mamba_prefill`'s `progress` [B] (empty when the model has no progress head). */
+  private readonly progressOut: Float32Array;
   private readonly convIn: Float32Array;
   private readonly ssmIn: Float32Array;
   private readonly convOut: Float32Array;
@@ -141,6 +143,7 @@ export class Engine {
     if (!c2f) for (let b = 0; b < B; b++) this.pool.set(full, b * full.length);
     this.tokens = new Float32Array(B * (s.visualTokens + 1) * d);
     this.hidden = new Float32Array(B * d);
+    this.progressOut = new Float32Array(config.progress_head === true ? B : 0);
     this.convIn = new Float32Array(B * s.convStateFloats);
     this.ssmIn = new Float32Array(B * s.ssmStateFloats);
     this.convOut = new Float32Array(B * s.convStateFloats);
@@ -380,8 +383,14 @@ export class Engine {
         hidden: this.f32(this.hidden, [B, this.config.d_model]),
         conv_state_out: this.f32(this.convOut, [B, L, E, this.config.d_conv]),
         ssm_state_out: this.f32(this.ssmOut, [B, L, E, this.config.d_state]),
+        ...(this.progressOut.length > 0 ? { progress: this.f32(this.progressOut, [B]) } : {}),
       },
     );
+  }
+
+  /** Member b's progress from the last prefill run (NaN without a progress head). */
+  private progressOf(b: number): number {
+    return this.progressOut.length > 0 ? this.progressOut[b] : NaN;
   }
 
   /** The members' states as one input: the arena view itself when their slots are consecutive, else gathered into convIn/ssmIn. */
@@ -466,7 +475,7 @@ export class Engine {
         const e = r.errors[b];
         results[m.index] = e !== undefined
           ? failedFrame(items[m.index].id, e)
-          : { id: items[m.index].id, ok: true, preprocessMs: t1 - t0, encodeMs: r.encodeMs, projectMs: r.projectMs, prefillMs: r.prefillMs, totalMs, visualTokens: r.tokens[b], keptFraction: r.keptFraction, batch: B };
+          : { id: items[m.index].id, ok: true, preprocessMs: t1 - t0, encodeMs: r.encodeMs, projectMs: r.projectMs, prefillMs: r.prefillMs, totalMs, visualTokens: r.tokens[b], keptFraction: r.keptFraction, batch: B, progress: r.progress[b] };
       }
       return results;
     }
@@ -482,7 +491,8 @@ export class Engine {
     } catch (e) {
       return failRun(e);
     }
-    for (const m of ok) {
+    for (let b = 0; b < B; b++) {
+      const m = ok[b];
       results[m.index] = {
         id: items[m.index].id,
         ok: true,
@@ -494,6 +504,7 @@ export class Engine {
         visualTokens: s.visualTokens,
         keptFraction: 1,
         batch: B,
+        progress: this.progressOf(b),
       };
     }
     return results;
@@ -516,7 +527,7 @@ export class Engine {
    * a run failing at member k fails k only (earlier members are already in their states).
    * `encodeMs` is the vision_c2f run (its projector included), `projectMs` the token layout.
    */
-  private async framesCoarseToFine(ok: Member[]): Promise<{ encodeMs: number; projectMs: number; prefillMs: number; tokens: number[]; errors: (unknown | undefined)[]; keptFraction: number }> {
+  private async framesCoarseToFine(ok: Member[]): Promise<{ encodeMs: number; projectMs: number; prefillMs: number; tokens: number[]; errors: (unknown | undefined)[]; keptFraction: number; progress: number[] }> {
     const sel = this.c2f;
     if (!sel) throw new SpatialRewardError("internal", "coarse-to-fine is off");
     const s = this.sizes;
@@ -530,6 +541,7 @@ export class Engine {
     let same = true;
     const tokens: number[] = new Array<number>(B);
     const errors: (unknown | undefined)[] = new Array<unknown | undefined>(B).fill(undefined);
+    const progress: number[] = new Array<number>(B).fill(NaN);
     for (let b = 0; b < B; b++) {
       let n = sel.merged > 0 ? 1 : 0;
       for (let c = 0; c < cells; c++) if (counts[b * cells + c] > 0) n++;
@@ -548,6 +560,7 @@ export class Engine {
       const st = this.gather(slots);
       await this.prefillBatch(B, T, st.conv, st.ssm, this.c2fTokens);
       this.scatter(slots);
+      for (let b = 0; b < B; b++) progress[b] = this.progressOf(b);
       projectMs = t2 - t1;
       prefillMs = now() - t2;
     } else {
@@ -559,6 +572,7 @@ export class Engine {
         try {
           await this.prefillBatch(1, T, this.arena.convView(slot), this.arena.ssmView(slot), this.c2fTokens);
           this.scatter([slot]);
+          progress[b] = this.progressOf(0);
         } catch (e) {
           errors[b] = e;
         }
@@ -566,7 +580,7 @@ export class Engine {
         prefillMs += now() - t3;
       }
     }
-    return { encodeMs: t1 - t0, projectMs, prefillMs, tokens, errors, keptFraction: sel.keptCount / s.patches };
+    return { encodeMs: t1 - t0, projectMs, prefillMs, tokens, errors, keptFraction: sel.keptCount / s.patches, progress };
   }
 
   /**
@@ -705,5 +719,5 @@ export class Engine {
 }
 
 function failedFrame(id: number, e: unknown): FrameResult {
-  return { id, ok: false, error: toWire(e), preprocessMs: 0, encodeMs: 0, projectMs: 0, prefillMs: 0, totalMs: 0, visualTokens: 0, keptFraction: 0, batch: 0 };
+  return { id, ok: false, error: toWire(e), preprocessMs: 0, encodeMs: 0, projectMs: 0, prefillMs: 0, totalMs: 0, visualTokens: 0, keptFraction: 0, batch: 0, progress: NaN };
 }

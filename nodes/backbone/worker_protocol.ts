@@ -79,6 +79,8 @@ export interface FrameResult {
   readonly visualTokens: number;
   readonly keptFraction: number;
   readonly batch: number;
+  /** The progress head's output for this frame (NaN when the model has none, or the frame failed). */
+  readonly progress: number;
 }
 
 export interface AskItem {
