@@ -1,0 +1,309 @@
+"""The Cobra-style backbone of models/README.md in plain PyTorch (no CUDA kernels).
+
+The same math as the TypeScript graphs (src/backbone/graphs, src/backbone/reference): two pre-LN
+ViT branches concatenated, mean pooling of token_pool x token_pool cells, an MLP projector, a
+Mamba language model (mamba_ssm `Mamba` mixer, Hugging Face `MambaForCausalLM` names), a tied LM
+head and an optional progress head. Module attribute paths are chosen so that `state_dict()`
+keys are exactly the names of `expectedTensors` (src/backbone/tensor_names.ts).
+
+Coarse-to-fine is inference-only: its tensors (`pos_embed_coarse`, `c2f.*`) are parameters here
+so that a model folder always holds them, initialised like src/backbone/random_init.ts (small
+N(0, 0.02)); training does not use or update them.
+"""
+from __future__ import annotations
+
+import math
+from typing import List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+VISION_LN_EPS = 1e-6
+
+
+class Sizes:
+    """backboneSizes of src/backbone/config.ts."""
+
+    def __init__(self, c: dict):
+        self.grid = c["image_size"] // c["patch_size"]
+        self.patches = self.grid * self.grid
+        self.patch_dim = 3 * c["patch_size"] ** 2
+        self.feature_width = sum(e["width"] for e in c["encoders"])
+        self.cell_side = self.grid // c["projector"]["token_pool"]
+        self.visual_tokens = self.cell_side ** 2
+        self.d_inner = c["expand"] * c["d_model"]
+        self.coarse_grid = self.grid // 2 if c.get("coarse_to_fine") else 0
+        self.coarse_patches = self.coarse_grid ** 2
+
+
+# ---------------------------------------------------------------- vision
+
+
+class Attention(nn.Module):
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, W = x.shape
+        dh = W // self.heads
+        # q, k, v stacked along channels, each head a contiguous dh slice (as the graphs split them).
+        q, k, v = self.qkv(x).view(B, T, 3, self.heads, dh).permute(2, 0, 3, 1, 4)
+        att = torch.softmax((q @ k.transpose(-1, -2)) / math.sqrt(dh), dim=-1)
+        return self.proj((att @ v).transpose(1, 2).reshape(B, T, W))
+
+
+class Mlp(nn.Module):
+    def __init__(self, width: int, hidden: int):
+        super().__init__()
+        self.fc1 = nn.Linear(width, hidden)
+        self.fc2 = nn.Linear(hidden, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.gelu(self.fc1(x)))  # erf form (PyTorch's default)
+
+
+class Block(nn.Module):
+    def __init__(self, width: int, heads: int, mlp_ratio: int):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(width, eps=VISION_LN_EPS)
+        self.attn = Attention(width, heads)
+        self.norm2 = nn.LayerNorm(width, eps=VISION_LN_EPS)
+        self.mlp = Mlp(width, width * mlp_ratio)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class VisionBranch(nn.Module):
+    def __init__(self, e: dict, c: dict, s: Sizes):
+        super().__init__()
+        p = c["patch_size"]
+        # A Conv2d with stride p (the stored layout [w, 3, p, p]); applied to patches already
+        # flattened channel-major (c, y, x), i.e. as a linear layer with the flattened weight.
+        self.patch_embed = nn.Conv2d(3, e["width"], kernel_size=p, stride=p)
+        self.pos_embed = nn.Parameter(torch.zeros(s.patches, e["width"]))
+        if c.get("coarse_to_fine"):
+            self.pos_embed_coarse = nn.Parameter(torch.zeros(s.coarse_patches, e["width"]))
+        self.blocks = nn.ModuleList([Block(e["width"], e["heads"], e["mlp_ratio"]) for _ in range(e["depth"])])
+        self.norm = nn.LayerNorm(e["width"], eps=VISION_LN_EPS)
+
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        """patches [B, P, 3p²] (every fine patch, grid order) → [B, P, w]."""
+        w = self.patch_embed.weight
+        x = F.linear(patches, w.reshape(w.shape[0], -1), self.patch_embed.bias) + self.pos_embed
+        for b in self.blocks:
+            x = b(x)
+        return self.norm(x)
+
+
+class Projector(nn.Module):
+    def __init__(self, c: dict, s: Sizes):
+        super().__init__()
+        self.fc1 = nn.Linear(s.feature_width, c["projector"]["hidden"])
+        self.fc2 = nn.Linear(c["projector"]["hidden"], c["d_model"])
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.gelu(self.fc1(pooled)))
+
+
+class CoarseToFine(nn.Module):
+    """Only holds the inference-time tensors (`c2f.*`); not used in training."""
+
+    def __init__(self, c: dict, s: Sizes):
+        super().__init__()
+        self.score = nn.Linear(s.feature_width, 4)
+        self.merge_token = nn.Parameter(torch.zeros(c["d_model"]))
+        self.count_embed = nn.Parameter(torch.zeros(c["d_model"]))
+
+
+# ---------------------------------------------------------------- Mamba
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, d: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def selective_scan(dA: torch.Tensor, dBx: torch.Tensor, C: torch.Tensor, h: torch.Tensor
+                   ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """h_t = dA_t · h_{t−1} + dBx_t; y_t = h_t · C_t.
+
+    dA, dBx [B, T, E, N]; C [B, T, N]; h [B, E, N]. Returns y [B, T, E] and the last h.
+    Everything but the recurrence itself is batched over T (dA, dBx before, the read-out
+    after); the loop is one multiply-add over [B, E, N] per token. A blocked closed form
+    (h_{s+j} = P_j h_s + Q_j) needs [B, E, N, k, k] weights per block, more memory than the
+    loop saves at these sizes.
+    """
+    hs: List[torch.Tensor] = []
+    for t in range(dA.shape[1]):
+        h = dA[:, t] * h + dBx[:, t]
+        hs.append(h)
+    y = torch.einsum("bten,btn->bte", torch.stack(hs, dim=1), C)
+    return y, h
+
+
+class MambaMixer(nn.Module):
+    def __init__(self, c: dict, s: Sizes):
+        super().__init__()
+        D, E, N, R, K = c["d_model"], s.d_inner, c["d_state"], c["dt_rank"], c["d_conv"]
+        self.E, self.N, self.R, self.K = E, N, R, K
+        self.in_proj = nn.Linear(D, 2 * E, bias=False)
+        self.conv1d = nn.Conv1d(E, E, kernel_size=K, groups=E, bias=True)
+        self.x_proj = nn.Linear(E, R + 2 * N, bias=False)
+        self.dt_proj = nn.Linear(R, E)
+        self.A_log = nn.Parameter(torch.zeros(E, N))
+        self.D = nn.Parameter(torch.ones(E))
+        self.out_proj = nn.Linear(E, D, bias=False)
+
+    def forward(self, h: torch.Tensor, conv_state: torch.Tensor, ssm_state: torch.Tensor
+                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """h [B, T, D] (already normed); conv_state [B, E, K]; ssm_state [B, E, N]."""
+        E, N, R, K = self.E, self.N, self.R, self.K
+        xz = self.in_proj(h)
+        x, z = xz[..., :E], xz[..., E:]
+        # The conv window after token t is the last K inputs up to t: the state's last K−1
+        # columns followed by this chunk's x, then a valid depthwise convolution.
+        xe = torch.cat([conv_state[:, :, 1:], x.transpose(1, 2)], dim=2)  # [B, E, K−1+T]
+        new_conv = xe[:, :, -K:]
+        xc = F.silu(F.conv1d(xe, self.conv1d.weight, self.conv1d.bias, groups=E)).transpose(1, 2)  # [B, T, E]
+        dbc = self.x_proj(xc)
+        delta = F.softplus(self.dt_proj(dbc[..., :R]))  # [B, T, E]; softplus is linear above 20 as in the reference
+        Bm, Cm = dbc[..., R:R + N], dbc[..., R + N:]
+        A = -torch.exp(self.A_log)  # [E, N]
+        dA = torch.exp(delta.unsqueeze(-1) * A)
+        dBx = (delta * xc).unsqueeze(-1) * Bm.unsqueeze(2)
+        y, new_ssm = selective_scan(dA, dBx, Cm, ssm_state)
+        y = (y + self.D * xc) * F.silu(z)
+        return self.out_proj(y), new_conv, new_ssm
+
+
+class MambaLayer(nn.Module):
+    def __init__(self, c: dict, s: Sizes):
+        super().__init__()
+        self.mixer = MambaMixer(c, s)
+        self.norm = RMSNorm(c["d_model"], c["norm_eps"])
+
+
+class MambaBackbone(nn.Module):
+    def __init__(self, c: dict, s: Sizes):
+        super().__init__()
+        self.embeddings = nn.Embedding(c["vocab_size"], c["d_model"])
+        self.layers = nn.ModuleList([MambaLayer(c, s) for _ in range(c["n_layer"])])
+        self.norm_f = RMSNorm(c["d_model"], c["norm_eps"])
+
+
+# ---------------------------------------------------------------- the model
+
+
+class Cobra(nn.Module):
+    def __init__(self, config: dict):
+        super().__init__()
+        self.config = dict(config)
+        c = self.config
+        s = self.sizes = Sizes(c)
+        self.vision = nn.ModuleDict({e["name"]: VisionBranch(e, c, s) for e in c["encoders"]})
+        self.projector = Projector(c, s)
+        if c.get("coarse_to_fine"):
+            self.c2f = CoarseToFine(c, s)
+        self.backbone = MambaBackbone(c, s)
+        if not c["tie_embeddings"]:
+            self.lm_head = nn.Linear(c["d_model"], c["vocab_size"], bias=False)
+        if c.get("progress_head"):
+            self.progress_head = nn.Linear(c["d_model"], 1)
+        self.reset_parameters(0)
+
+    # -- init (src/backbone/random_init.ts's distributions; the values differ: its PRNG is not torch's)
+    def reset_parameters(self, seed: int) -> None:
+        g = torch.Generator().manual_seed(seed)
+        c, E = self.config, self.sizes.d_inner
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                leaf = name.rsplit(".", 1)[-1]
+                fan_in = p[0].numel() if p.dim() > 1 else 1
+                if name.startswith("backbone.layers.") and ".mixer." in name:
+                    if leaf == "A_log":
+                        p.copy_(torch.log(torch.arange(1, p.shape[1] + 1, dtype=torch.float32)).expand(E, -1))
+                    elif leaf == "D":
+                        p.fill_(1)
+                    elif name.endswith("dt_proj.bias"):
+                        lo, hi = math.log(1e-3), math.log(1e-1)
+                        dt = torch.exp(lo + torch.rand(p.shape, generator=g) * (hi - lo)).clamp(min=1e-4)
+                        p.copy_(dt + torch.log(-torch.expm1(-dt)))
+                    elif name.endswith("dt_proj.weight"):
+                        p.uniform_(-c["dt_rank"] ** -0.5, c["dt_rank"] ** -0.5, generator=g)
+                    elif name.endswith("conv1d.bias"):
+                        b = 1 / math.sqrt(c["d_conv"])
+                        p.uniform_(-b, b, generator=g)
+                    elif name.endswith("out_proj.weight"):
+                        b = 1 / math.sqrt(fan_in) / math.sqrt(c["n_layer"])
+                        p.uniform_(-b, b, generator=g)
+                    else:
+                        b = 1 / math.sqrt(fan_in)
+                        p.uniform_(-b, b, generator=g)
+                elif leaf == "weight" and "norm" in name:
+                    p.fill_(1)
+                elif leaf == "bias":
+                    p.zero_()
+                elif "pos_embed" in name or name.startswith("c2f.") or name in ("backbone.embeddings.weight", "lm_head.weight"):
+                    p.normal_(0, 0.02, generator=g)
+                else:
+                    p.normal_(0, 1, generator=g).clamp_(-2, 2).mul_(0.02)
+
+    # -- the pieces (one per graph of models/README.md)
+    def vision_features(self, patches: torch.Tensor) -> torch.Tensor:
+        """`vision`: patches [B, P, 3p²] → features [B, P, C] (branches concatenated)."""
+        return torch.cat([b(patches) for b in self.vision.values()], dim=-1)
+
+    def pool(self, features: torch.Tensor) -> torch.Tensor:
+        """Mean of each token_pool² cell of the patch grid, cells row-major: [B, P, C] → [B, cells, C]."""
+        B, P, C = features.shape
+        g, tp = self.sizes.grid, self.config["projector"]["token_pool"]
+        cs = g // tp
+        f = features.reshape(B, cs, tp, cs, tp, C)
+        return f.mean(dim=(2, 4)).reshape(B, cs * cs, C)
+
+    def visual_tokens(self, patches: torch.Tensor) -> torch.Tensor:
+        """`vision_projector`: patches [B, P, 3p²] → [B, cells, d_model]."""
+        return self.projector(self.pool(self.vision_features(patches)))
+
+    def empty_state(self, batch: int, device=None, dtype=torch.float32) -> Tuple[torch.Tensor, torch.Tensor]:
+        """conv [B, L, E, d_conv], ssm [B, L, E, d_state], zeros (the arena layout)."""
+        c, E = self.config, self.sizes.d_inner
+        return (torch.zeros(batch, c["n_layer"], E, c["d_conv"], device=device, dtype=dtype),
+                torch.zeros(batch, c["n_layer"], E, c["d_state"], device=device, dtype=dtype))
+
+    def mamba(self, embeds: torch.Tensor, state: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
+              ) -> Tuple[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
+        """`mamba_prefill` over every position: embeds [B, T, D] → (hidden [B, T, D] after norm_f, state)."""
+        if state is None:
+            state = self.empty_state(embeds.shape[0], embeds.device, embeds.dtype)
+        conv, ssm = state
+        residual = embeds
+        convs, ssms = [], []
+        for i, layer in enumerate(self.backbone.layers):
+            out, cs, ss = layer.mixer(layer.norm(residual), conv[:, i], ssm[:, i])
+            residual = residual + out
+            convs.append(cs)
+            ssms.append(ss)
+        return self.backbone.norm_f(residual), (torch.stack(convs, 1), torch.stack(ssms, 1))
+
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.backbone.embeddings(ids)
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        w = self.backbone.embeddings.weight if self.config["tie_embeddings"] else self.lm_head.weight
+        return hidden @ w.t()
+
+    def progress(self, hidden_last_visual: torch.Tensor) -> torch.Tensor:
+        """sigmoid(norm_f(h) · w + b); `hidden` is already after norm_f."""
+        return torch.sigmoid(self.progress_head(hidden_last_visual)).squeeze(-1)

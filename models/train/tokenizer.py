@@ -1,0 +1,107 @@
+"""The byte-level BPE of a model folder's tokenizer.json, as the runtime encodes text.
+
+The default tokenizer (src/backbone/byte_tokenizer.ts) is GPT-2's scheme: ids 0..255 are the
+bytes, 256..259 the special tokens, then merges (`Ġt`, `he`, `Ġthe`, `Ġm`). The runtime encodes
+with Hugging Face `tokenizers`, so " the" is one token (262), not four bytes: training must
+encode the same way or the model learns ids it is never shown. `tokenizers` is not installed
+for /usr/bin/python3 and neither is `regex`, so GPT-2's pre-tokenizer pattern is written with
+`re` (letters as [^\\W\\d_], numbers as \\d): identical on ASCII text, which is all the
+questions and answers are; test/backbone/torch_parity.test.ts compares ids with the runtime's.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Dict, List, Tuple
+
+# GPT-2's pattern with \p{L} → [^\W\d_] and \p{N} → \d; `_` is neither letter nor number, so it
+# belongs to the punctuation class ` ?[^\s\p{L}\p{N}]+`, which [^\s\w] alone would miss.
+_PATTERN = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+""")
+
+
+def bytes_to_unicode() -> List[str]:
+    keep = lambda b: 0x21 <= b <= 0x7E or 0xA1 <= b <= 0xAC or 0xAE <= b <= 0xFF
+    out, n = [], 0
+    for b in range(256):
+        if keep(b):
+            out.append(chr(b))
+        else:
+            out.append(chr(256 + n))
+            n += 1
+    return out
+
+
+class ByteBPE:
+    def __init__(self, tokenizer_json: dict):
+        self.json = tokenizer_json
+        model = tokenizer_json["model"]
+        if model.get("type") != "BPE":
+            raise ValueError("tokenizer.json: only a byte-level BPE model is supported")
+        self.vocab: Dict[str, int] = dict(model["vocab"])
+        merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+        self.ranks: Dict[Tuple[str, str], int] = {m: i for i, m in enumerate(merges)}
+        self.byte_char = bytes_to_unicode()
+        self.char_byte = {c: b for b, c in enumerate(self.byte_char)}
+        self.id_token = {i: t for t, i in self.vocab.items()}
+        self.special: Dict[str, int] = {}
+        for a in tokenizer_json.get("added_tokens", []):
+            self.id_token[a["id"]] = a["content"]
+            if a.get("special"):
+                self.special[a["content"]] = a["id"]
+        self.pad_id = self.special["<|pad|>"]
+        self.bos_id = self.special["<|bos|>"]
+        self.eos_id = self.special["<|eos|>"]
+        self.image_id = self.special["<|image|>"]
+        self._cache: Dict[str, List[int]] = {}
+
+    @staticmethod
+    def from_file(path: str) -> "ByteBPE":
+        with open(path, encoding="utf-8") as f:
+            return ByteBPE(json.load(f))
+
+    def _bpe(self, word: str) -> List[int]:
+        hit = self._cache.get(word)
+        if hit is not None:
+            return hit
+        parts = [self.byte_char[b] for b in word.encode("utf-8")]
+        while len(parts) > 1:
+            best, at = None, -1
+            for i in range(len(parts) - 1):
+                r = self.ranks.get((parts[i], parts[i + 1]))
+                if r is not None and (best is None or r < best):
+                    best, at = r, i
+            if best is None:
+                break
+            pair = (parts[at], parts[at + 1])
+            merged, i = [], 0
+            while i < len(parts):
+                if i < len(parts) - 1 and (parts[i], parts[i + 1]) == pair:
+                    merged.append(parts[i] + parts[i + 1])
+                    i += 2
+                else:
+                    merged.append(parts[i])
+                    i += 1
+            parts = merged
+        ids = [self.vocab[p] for p in parts]
+        self._cache[word] = ids
+        return ids
+
+    def encode(self, text: str) -> List[int]:
+        """Plain text (special-token texts are not recognised), as BackboneTokenizer.encode."""
+        ids: List[int] = []
+        for word in _PATTERN.findall(text):
+            ids.extend(self._bpe(word))
+        return ids
+
+    def decode(self, ids: List[int], skip_special: bool = True) -> str:
+        out = bytearray()
+        for i in ids:
+            t = self.id_token.get(i)
+            if t is None:
+                out += "\ufffd".encode()
+            elif t in self.special:
+                if not skip_special:
+                    out += t.encode()
+            else:
+                out += bytes(self.char_byte[ch] for ch in t)
+        return out.decode("utf-8", errors="replace")
