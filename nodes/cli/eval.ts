@@ -1,40 +1,50 @@
-import { createWriteStream, openSync } from "node:fs";
-import { runSpatialEval } from "../../src/eval/spatial_eval.js";
+import { createWriteStream, openSync, type WriteStream } from "node:fs";
+import { runSpatialEval, type EvalLogRecord, type SpatialEvalResult } from "../../src/eval/spatial_eval.js";
+import { scoreAnswer, summarize, type ScoredAnswer } from "../../src/eval/spatial_scoring.js";
+import { mulberry32 } from "../../src/random/mulberry32.js";
+import { parseAnswerText } from "../../src/spatial/answer_text_parser.js";
+import { generateQuestions, type SkipReason } from "../../src/spatial/question_generator.js";
+import { tryParseQuestion } from "../../src/spatial/question_parser.js";
 import {
   CLOCK_MARGIN_M, MIN_QUANTITY_M, POSITION_MARGIN_M, SIZE_MARGIN_FRACTION, SIZE_MARGIN_M, VOLUME_MARGIN_FRACTION,
+  questionType,
 } from "../../src/spatial/question_types.js";
+import type { BackboneRuntime as BackboneRuntimeType } from "../backbone/backbone_runtime.js";
 import { Progress } from "./progress.js";
 import type { EvalOptions } from "./program.js";
 import { simSample } from "./sim_samples.js";
 
-/** Scores every question type on fresh seeded scenes (options checked by program.ts). */
-export async function run(values: EvalOptions): Promise<number> {
-  const { scenes, seed, noise, masks, width, height, hfovDeg, perType } = values;
-  // Opened before the run, so a path that cannot be written fails now, not after every scene.
-  const log = values.log === undefined ? null : createWriteStream(values.log, { fd: openSync(values.log, "w") });
-  const logFailure: { error: Error | null } = { error: null };
-  log?.on("error", (e) => {
-    logFailure.error ??= e;
-  });
-  const progress = new Progress(500, true);
-  const t0 = performance.now();
-  const result = runSpatialEval((s) => simSample(s, { noise, masks, width, height, hfovDeg }), {
-    scenes,
-    seed,
-    perType,
-    onRecord: log ? (r) => log.write(`${JSON.stringify(r)}\n`) : undefined,
-    onProgress: (done, total, n) => progress.update(`scene ${done}/${total}  ${n} questions  ${((performance.now() - t0) / done).toFixed(0)} ms/scene`),
-  });
-  progress.done();
-  if (log) {
-    await new Promise<void>((resolve) => {
-      log.once("close", resolve);
-      log.once("error", () => resolve());
-      log.end();
+/** The JSONL log: opened before the run, so a path that cannot be written fails now, not after every scene. */
+class EvalLog {
+  private readonly stream: WriteStream | null;
+  private failure: Error | null = null;
+  constructor(private readonly path: string | undefined) {
+    this.stream = path === undefined ? null : createWriteStream(path, { fd: openSync(path, "w") });
+    this.stream?.on("error", (e) => {
+      this.failure ??= e;
     });
   }
-  if (logFailure.error !== null) throw new Error(`--log ${values.log}: ${logFailure.error.message}`);
-  const out = {
+  get writer(): ((r: EvalLogRecord) => void) | undefined {
+    const s = this.stream;
+    return s ? (r) => s.write(`${JSON.stringify(r)}\n`) : undefined;
+  }
+  async close(): Promise<void> {
+    const s = this.stream;
+    if (s) {
+      await new Promise<void>((resolve) => {
+        s.once("close", resolve);
+        s.once("error", () => resolve());
+        s.end();
+      });
+    }
+    if (this.failure !== null) throw new Error(`--log ${this.path}: ${this.failure.message}`);
+  }
+}
+
+/** The keys every source reports, in the engine's order (the backbone adds its own after them). */
+function summary(values: EvalOptions, result: SpatialEvalResult, t0: number) {
+  const { seed, noise, masks, width, height, hfovDeg } = values;
+  return {
     ...result,
     seed,
     noise,
@@ -52,20 +62,190 @@ export async function run(values: EvalOptions): Promise<number> {
     },
     seconds: Math.round((performance.now() - t0) / 100) / 10,
   };
+}
+
+function printText(values: EvalOptions, out: ReturnType<typeof summary>): void {
+  const { scenes, noise, masks, width, height, hfovDeg } = values;
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  console.log(`${out.n_questions} questions over ${scenes} scenes (noise ${noise}, masks ${masks}, ${width}x${height}, hfov ${hfovDeg}°)`);
+  console.log(`qualitative accuracy        ${pct(out.qualitative_accuracy)}   (yes/no, which-one, clock: ${out.n_qualitative})`);
+  console.log(`quantitative answered       ${pct(out.quantitative_answered)}   (${out.n_quantitative})`);
+  console.log(`quantitative within [.5x,2x] ${pct(out.quantitative_within_0_5x_2x)}`);
+  console.log(`quantitative within 10%     ${pct(out.quantitative_within_10pct)}`);
+  console.log("by type:");
+  for (const [type, s] of Object.entries(out.by_type)) {
+    console.log(`  ${type.padEnd(22)} n=${String(s.n).padStart(4)}  ${s.category === "quantitative" ? `within10% ${pct(s.within_10pct)}  [.5x,2x] ${pct(s.within_0_5x_2x)}  median rel err ${s.median_relative_error}` : `accuracy ${pct(s.accuracy)}`}`);
+  }
+  console.log(`skipped as ambiguous: ${JSON.stringify(out.skipped)}; rejected frames: ${JSON.stringify(out.rejected_frames)}`);
+}
+
+/** Scores every question type on fresh seeded scenes (options checked by program.ts). */
+export async function run(values: EvalOptions): Promise<number> {
+  if (values.source === "backbone") return runBackbone(values);
+  const { scenes, seed, noise, masks, width, height, hfovDeg, perType } = values;
+  const log = new EvalLog(values.log);
+  const progress = new Progress(500, true);
+  const t0 = performance.now();
+  const result = runSpatialEval((s) => simSample(s, { noise, masks, width, height, hfovDeg }), {
+    scenes,
+    seed,
+    perType,
+    onRecord: log.writer,
+    onProgress: (done, total, n) => progress.update(`scene ${done}/${total}  ${n} questions  ${((performance.now() - t0) / done).toFixed(0)} ms/scene`),
+  });
+  progress.done();
+  await log.close();
+  const out = summary(values, result, t0);
+  if (values.json) console.log(JSON.stringify(out));
+  else printText(values, out);
+  return 0;
+}
+
+// ---- --source backbone ----
+
+/**
+ * Most tokens an answer may take. The byte-level tokenizer spends one token per byte; the
+ * engine's longest sentences (two colour + kind names and a length in feet) are about 100.
+ */
+const ANSWER_MAX_TOKENS = 160;
+
+function quantile(xs: readonly number[], q: number): number | null {
+  if (xs.length === 0) return null;
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+const round3 = (x: number | null): number | null => (x === null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000);
+const mean = (xs: readonly number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+function latency(xs: readonly number[]): { n: number; p50: number | null; p90: number | null; mean: number | null; max: number | null } {
+  return { n: xs.length, p50: round3(quantile(xs, 0.5)), p90: round3(quantile(xs, 0.9)), mean: round3(mean(xs)), max: round3(xs.length ? Math.max(...xs) : null) };
+}
+
+/**
+ * The questions' chance level: a uniform guess is right half the time for yes/no and which-one
+ * and one time in twelve for a clock hour. What an untrained model's figures compare against.
+ */
+function chanceQualitative(scored: readonly ScoredAnswer[]): number {
+  const qual = scored.filter((s) => s.category !== "quantitative");
+  if (qual.length === 0) return 0;
+  const sum = qual.reduce((a, s) => a + (s.category === "clock" ? 1 / 12 : 0.5), 0);
+  return Math.round((sum / qual.length) * 10000) / 10000;
+}
+
+/**
+ * The same scenes, questions, scoring, keys and JSONL log as the engine's evaluation
+ * (runSpatialEval), but the answers come from the backbone model on the rendered RGB frame alone
+ * (no depth, no masks): one stream per scene, the frame pushed once, every question asked on it,
+ * the text read back with parseAnswerText and scored by scoreAnswer. An untrained model is still
+ * scored (a measurement, not an answer shown to anyone) and said to be untrained.
+ */
+async function runBackbone(values: EvalOptions): Promise<number> {
+  const { scenes, seed, noise, masks, width, height, hfovDeg, perType } = values;
+  const model = values.model;
+  if (model === undefined) throw new Error("--source backbone needs --model (checked by program.ts)");
+  const { BackboneRuntime } = await import("../backbone/backbone_runtime.js");
+  const log = new EvalLog(values.log);
+  const t0 = performance.now();
+  let rt: BackboneRuntimeType;
+  try {
+    rt = await BackboneRuntime.open({ model: { dir: model }, maxStreams: 1, coarseToFine: values.coarseToFine });
+  } catch (e) {
+    await log.close().catch(() => undefined);
+    throw e;
+  }
+  const untrained = `the backbone model in ${model} is UNTRAINED (seeded random weights): these figures measure the pipeline and its latency, not a model's accuracy`;
+  if (!rt.config.trained) {
+    if (values.json) console.error(untrained);
+    else console.log(untrained);
+  }
+  const progress = new Progress(500, true);
+  const scored: ScoredAnswer[] = [];
+  const skipped: Partial<Record<SkipReason, number>> = {};
+  const frameMs: number[] = [];
+  const encodeMs: number[] = [];
+  const prefillMs: number[] = [];
+  const answerMs: number[] = [];
+  const answerTokens: number[] = [];
+  const kept: number[] = [];
+  let unparsed = 0;
+  try {
+    for (let i = 0; i < scenes; i++) {
+      const sceneSeed = seed + i;
+      const sample = simSample(sceneSeed, { noise, masks, width, height, hfovDeg });
+      // The engine's evaluation draws its questions with this same generator and seed.
+      const generated = generateQuestions(sample.truth, mulberry32(sceneSeed ^ 0x5eed), { perType });
+      for (const [k, v] of Object.entries(generated.skipped) as [SkipReason, number][]) skipped[k] = (skipped[k] ?? 0) + v;
+      const stream = `scene${i}`;
+      rt.addStream(stream);
+      const timing = await rt.pushFrame(stream, sample.frame.rgb);
+      frameMs.push(timing.encodeMs + timing.projectMs + timing.prefillMs);
+      encodeMs.push(timing.encodeMs);
+      prefillMs.push(timing.prefillMs);
+      kept.push(timing.keptFraction);
+      for (const q of generated.questions) {
+        const category = questionType(q.type).category;
+        const a0 = performance.now();
+        const a = await rt.ask(stream, q.text, { maxTokens: ANSWER_MAX_TOKENS });
+        answerMs.push(performance.now() - a0);
+        answerTokens.push(a.tokenIds.length);
+        // The type and object phrases as the engine's parser reads the same question.
+        const parsedQ = tryParseQuestion(q.text);
+        const parsed = parsedQ ? parseAnswerText(a.text, parsedQ.type, parsedQ.slots) : null;
+        const ok = parsed !== null && parsed.status === "ok";
+        if (!ok) unparsed++;
+        const value = ok ? parsed.value : NaN;
+        const s = scoreAnswer(q.type, category, q.truthValue, value);
+        scored.push(s);
+        log.writer?.({
+          scene: i,
+          seed: sceneSeed,
+          type: q.type,
+          category,
+          question: q.text,
+          truth: q.truthValue,
+          answer: value,
+          answer_text: a.text,
+          status: ok ? "ok" : "unparsed",
+          correct: s.correct,
+          within_10pct: s.within10pct,
+          within_0_5x_2x: s.within0_5x2x,
+        });
+      }
+      rt.removeStream(stream);
+      progress.update(`scene ${i + 1}/${scenes}  ${scored.length} questions  frame ${timing.totalMs.toFixed(1)} ms  ${((performance.now() - t0) / (i + 1)).toFixed(0)} ms/scene`);
+    }
+  } finally {
+    progress.done();
+    await rt.close();
+    await log.close();
+  }
+  const result: SpatialEvalResult = { scenes, ...summarize(scored), rejected_frames: {}, skipped };
+  const out = {
+    ...summary(values, result, t0),
+    backbone: {
+      model,
+      trained: rt.config.trained,
+      note: rt.config.trained ? "RGB frame only: no depth, no masks" : untrained,
+      coarse_to_fine: values.coarseToFine,
+      kept_fraction: round3(mean(kept)),
+      unparsed_answers: unparsed,
+      chance_qualitative_accuracy: chanceQualitative(scored),
+      answer_max_tokens: ANSWER_MAX_TOKENS,
+      answer_tokens_mean: round3(mean(answerTokens)),
+      /** Per frame: encode (preprocess + vision + projector) + prefill of its visual tokens, worker time. */
+      frame_ms: latency(frameMs),
+      encode_ms: latency(encodeMs),
+      prefill_ms: latency(prefillMs),
+      /** Per answer: ask to text, wall time (question prefill + every decode run), one question at a time. */
+      answer_ms: latency(answerMs),
+    },
+  };
   if (values.json) {
     console.log(JSON.stringify(out));
   } else {
-    const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-    console.log(`${out.n_questions} questions over ${scenes} scenes (noise ${noise}, masks ${masks}, ${width}x${height}, hfov ${hfovDeg}°)`);
-    console.log(`qualitative accuracy        ${pct(out.qualitative_accuracy)}   (yes/no, which-one, clock: ${out.n_qualitative})`);
-    console.log(`quantitative answered       ${pct(out.quantitative_answered)}   (${out.n_quantitative})`);
-    console.log(`quantitative within [.5x,2x] ${pct(out.quantitative_within_0_5x_2x)}`);
-    console.log(`quantitative within 10%     ${pct(out.quantitative_within_10pct)}`);
-    console.log("by type:");
-    for (const [type, s] of Object.entries(out.by_type)) {
-      console.log(`  ${type.padEnd(22)} n=${String(s.n).padStart(4)}  ${s.category === "quantitative" ? `within10% ${pct(s.within_10pct)}  [.5x,2x] ${pct(s.within_0_5x_2x)}  median rel err ${s.median_relative_error}` : `accuracy ${pct(s.accuracy)}`}`);
-    }
-    console.log(`skipped as ambiguous: ${JSON.stringify(out.skipped)}; rejected frames: ${JSON.stringify(out.rejected_frames)}`);
+    printText(values, out);
+    const b = out.backbone;
+    console.log(`backbone ${b.trained ? "(trained)" : "(UNTRAINED)"}: chance qualitative accuracy ${(b.chance_qualitative_accuracy * 100).toFixed(1)}%, ${b.unparsed_answers} of ${out.n_questions} answers unparsed`);
+    console.log(`per frame (encode + prefill) p50 ${b.frame_ms.p50} ms; per answer p50 ${b.answer_ms.p50} ms (${b.answer_tokens_mean} tokens mean)${b.coarse_to_fine ? `; coarse-to-fine kept fraction ${b.kept_fraction}` : ""}`);
   }
   return 0;
 }

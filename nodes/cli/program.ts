@@ -42,11 +42,14 @@ const MAX_SEED = SEED_LIMIT - 1;
 const MIN_DEMO_FRAMES = 30;
 
 export interface DemoOptions { frames: number; seed: number; noise: NoiseModel; json: boolean; backbone: boolean; model?: string }
+export const ANSWER_SOURCES = ["engine", "backbone"] as const;
+export type AnswerSource = (typeof ANSWER_SOURCES)[number];
 export interface EvalOptions {
   scenes: number; seed: number; noise: NoiseModel; width: number; height: number; hfovDeg: number;
   masks: MaskSource; perType: number; log?: string; json: boolean;
+  source: AnswerSource; model?: string; coarseToFine: boolean;
 }
-export interface AskOptions { seed: number; noise: NoiseModel; masks: MaskSource; json: boolean }
+export interface AskOptions { seed: number; noise: NoiseModel; masks: MaskSource; json: boolean; source: AnswerSource; model?: string }
 export interface BenchOptions { frames: number; seed: number; noise: NoiseModel; queries: number; json: boolean }
 export interface LaunchOptions { backend: Backend; namespaces: string[]; duration: number; frames?: number; json: boolean }
 export interface NodeOptions { backend: Backend }
@@ -62,6 +65,17 @@ export interface CliContext {
 }
 
 const noise = choiceArg("--noise", NOISE_MODELS);
+/** A model folder path: non-empty (the folder itself is checked when it is read: ModelError, exit 1). */
+const modelDirArg = (text: string): string => {
+  if (text.trim() === "") throw new UsageError("--model must name a folder, got \"\"");
+  return text;
+};
+
+/** --source backbone needs --model; --model means nothing to the engine. */
+function checkSource(source: AnswerSource, model: string | undefined): void {
+  if (source === "backbone" && model === undefined) throw new UsageError("--source backbone needs --model <DIR> (a model folder; `spatial-reward backbone init` writes a seeded-random one)");
+  if (source !== "backbone" && model !== undefined) throw new UsageError("--model needs --source backbone");
+}
 const seed = (flag = "--seed") => seedArg(flag, MAX_SEED);
 const backend = choiceArg("--backend", BACKENDS);
 
@@ -110,10 +124,15 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     .option("--masks <M>", "segmentation given to perception: gt (instance masks) | detections (2D boxes)", choiceArg("--masks", MASK_SOURCES), "gt")
     .option("--per-type <K>", "questions per type and scene", intArg("--per-type", { min: 1, max: 1000 }), 2)
     .option("--log <FILE>", "write every question and answer as JSONL (the directory must exist)", writableFileArg("--log"))
+    .option("--source <S>", "who answers: engine (perception + spatial engine on RGB-D) | backbone (the model on the RGB frame alone)", choiceArg("--source", ANSWER_SOURCES), "engine")
+    .option("--model <DIR>", "the backbone's model folder (with --source backbone)", modelDirArg)
+    .option("--coarse-to-fine", "encode frames coarse-to-fine (with --source backbone; reports the kept fraction)", false)
     .option("--json", "print one JSON summary as the last stdout line", false)
     .action(async (o: EvalOptions) => {
       // Scene i uses seed + i: the last one must still be a seed.
       if (o.seed + o.scenes - 1 > MAX_SEED) throw new UsageError(`--seed ${o.seed} with --scenes ${o.scenes} runs past the largest seed, ${MAX_SEED}`);
+      checkSource(o.source, o.model);
+      if (o.coarseToFine && o.source !== "backbone") throw new UsageError("--coarse-to-fine needs --source backbone");
       done(await (await import("./eval.js")).run(o));
     })
 
@@ -126,8 +145,11 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     .option("--seed <S>", "scene seed", seed(), 0)
     .option("--noise <M>", "sensor model: none | realsense", noise, "none")
     .option("--masks <M>", "segmentation: gt | detections", choiceArg("--masks", MASK_SOURCES), "gt")
+    .option("--source <S>", "who answers: engine | backbone (the model on the RGB frame alone; an untrained model's text is never presented)", choiceArg("--source", ANSWER_SOURCES), "engine")
+    .option("--model <DIR>", "the backbone's model folder (with --source backbone)", modelDirArg)
     .option("--json", "print the answer as JSON", false)
     .action(async (words: string[], o: AskOptions) => {
+      checkSource(o.source, o.model);
       const question = words.join(" ");
       if (question.trim() === "") throw new UsageError("the question is empty");
       if (question.length > MAX_QUESTION_LENGTH) {
