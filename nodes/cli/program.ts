@@ -12,6 +12,7 @@ import type { Backend } from "../transport_factory.js";
 import {
   choiceArg, creatableDirArg, intArg, listArg, numberArg, readableFileArg, seedArg, UsageError, writableFileArg,
 } from "./cli_args.js";
+import { addExportCommand } from "./export_command.js";
 import { packageVersion } from "./package_version.js";
 
 /**
@@ -229,6 +230,8 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     .option("--width <W>", `image width in pixels (${MIN_IMAGE_SIDE}–${MAX_IMAGE_SIDE})`, intArg("--width", { min: MIN_IMAGE_SIDE, max: MAX_IMAGE_SIDE }), 640)
     .option("--height <H>", `image height in pixels (${MIN_IMAGE_SIDE}–${MAX_IMAGE_SIDE})`, intArg("--height", { min: MIN_IMAGE_SIDE, max: MAX_IMAGE_SIDE }), 480)
     .action(async (o: SimDumpOptions) => done(await (await import("./sim_dump.js")).run(o)));
+
+  addExportCommand(program, version, done);
 
   const backboneCommand = command("backbone", "the Cobra-style backbone model: info, init, bench")
     .description(
