@@ -105,7 +105,7 @@ export async function run(o: ExportVqaOptions): Promise<number> {
     }
 
     const episodesDone = new Set<number>();
-    const episodeSeeds: { requested: number; seed: number; split: Split; task: string }[] = [];
+    const episodeSeeds: { requested: number; seed: number; split: Split; task: string; hfov_deg: number; noise: string }[] = [];
     for (const [i, p] of episodePlan.entries()) {
       const ep = progressEpisode(renderer, p.seed, o.episodeFrames, o.episodeStride);
       // A scenario that moved on to another seed belongs to that seed's split (never a leak across splits).
@@ -116,7 +116,7 @@ export async function run(o: ExportVqaOptions): Promise<number> {
         continue;
       }
       episodesDone.add(ep.seed);
-      episodeSeeds.push({ requested: p.seed, seed: ep.seed, split, task: ep.task });
+      episodeSeeds.push({ requested: p.seed, seed: ep.seed, split, task: ep.task, hfov_deg: ep.variation.hfovDeg, noise: ep.variation.noise });
       tally.episode(split);
       for (const view of ep.views()) {
         const image = writeImage(episodeFrameImageId(ep.seed, view.frame), o.width, o.height, view.rgb);
