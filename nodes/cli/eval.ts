@@ -112,7 +112,8 @@ const ANSWER_MAX_TOKENS = 160;
 function quantile(xs: readonly number[], q: number): number | null {
   if (xs.length === 0) return null;
   const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  // Nearest rank: the smallest value with at least q of the values at or below it.
+  return s[Math.max(0, Math.min(s.length - 1, Math.ceil(q * s.length) - 1))];
 }
 const round3 = (x: number | null): number | null => (x === null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000);
 const mean = (xs: readonly number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
