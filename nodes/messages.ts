@@ -1,3 +1,5 @@
+import { tryParseQuestion } from "../src/spatial/question_parser.js";
+import { parseAnswerText } from "../src/spatial/answer_text_parser.js";
 import type { Detection2D, InstanceMask } from "../src/perception/rgbd_frame.js";
 import type { PinholeIntrinsics } from "../src/geometry/intrinsics.js";
 import { InvalidInputError, type SpatialRewardError } from "../src/errors.js";
@@ -209,13 +211,19 @@ export function backboneAnswerToMsg(question: string, a: BackboneAnswer, stampNs
     const text = `the backbone model produced no answer (${a.tokens === 0 ? "it ended at once" : `${a.tokens} tokens of no text`})`;
     return refusalMsg(STATUS_CODE.unanswerable, question, text, stampNs, frameId, ANSWER_SOURCE.backbone);
   }
+  const base = refusalMsg(STATUS_CODE.ok, question, clip(a.text, MAX_ECHOED_QUESTION_CHARS), stampNs, frameId, ANSWER_SOURCE.backbone);
+  // A question the engine's grammar knows is read back the way the evaluator reads it (the
+  // model learned the engine's phrasing); a free-form one keeps only a leading quantity.
+  const parsed = tryParseQuestion(question);
+  if (parsed) {
+    const r = parseAnswerText(a.text, parsed.type, parsed.slots);
+    if (r.status === "ok") {
+      return { ...base, type: parsed.type, value: r.value, unit: r.unit, boolean_value: r.boolean === true, choice: r.choice ?? "" };
+    }
+    return { ...base, type: parsed.type };
+  }
   const q = leadingQuantity(a.text);
-  return {
-    ...refusalMsg(STATUS_CODE.ok, question, clip(a.text, MAX_ECHOED_QUESTION_CHARS), stampNs, frameId, ANSWER_SOURCE.backbone),
-    value: q.value,
-    unit: q.unit,
-    boolean_value: q.unit === "bool" && q.value === 1,
-  };
+  return { ...base, value: q.value, unit: q.unit, boolean_value: q.unit === "bool" && q.value === 1 };
 }
 
 const METRES_PER_UNIT: ReadonlyMap<string, number> = new Map([

@@ -15,6 +15,20 @@ describe("backbone answers as SpatialAnswer", () => {
     }
   });
 
+  it("a question the engine's grammar knows is read back as the evaluator reads it: the engine's phrasing, mid-sentence", () => {
+    const dist = backboneAnswerToMsg("How far is the cube from the green cup?", { text: "The blue cube is 58 cm from the green cup.", tokens: 9, tokenMs: 0.3, trained: true }, 0n, "");
+    expect([dist.status, dist.type, dist.unit, dist.source]).toEqual([SpatialAnswerStatus.STATUS_OK, "distance", "m", "backbone"]);
+    expect(dist.value).toBeCloseTo(0.58, 12);
+    const yes = backboneAnswerToMsg("Is the cube to the left of the green cup?", { text: "Yes, the blue cube is to the left of the green cup.", tokens: 9, tokenMs: 0.3, trained: true }, 0n, "");
+    expect([yes.type, yes.unit, yes.value, yes.boolean_value]).toEqual(["left_of", "bool", 1, true]);
+    const which = backboneAnswerToMsg("Which is taller, the cube or the green cup?", { text: "The green cup is taller.", tokens: 5, tokenMs: 0.3, trained: true }, 0n, "");
+    expect([which.type, which.unit, which.value, which.choice]).toEqual(["which_taller", "choice", 1, "green cup"]);
+    // Known question, text that answers nothing: the text stays (it is what the model said), no value.
+    const junk = backboneAnswerToMsg("How far is the cube from the green cup?", { text: "blue blue blue", tokens: 3, tokenMs: 0.3, trained: true }, 0n, "");
+    expect([junk.status, junk.type, junk.unit, junk.text]).toEqual([SpatialAnswerStatus.STATUS_OK, "distance", "", "blue blue blue"]);
+    expect(junk.value).toBeNaN();
+  });
+
   it("a trained model's leading quantity fills value and unit (lengths in metres)", () => {
     const cases: [string, number, string][] = [
       ["23 cm", 0.23, "m"],
