@@ -1,5 +1,6 @@
 import type { TransportNode } from "../src/transport/port.js";
-import { QOS_DEFAULT, QOS_SENSOR_DATA } from "../src/transport/qos.js";
+import { QOS_DEFAULT, QOS_LATCHED, QOS_SENSOR_DATA } from "../src/transport/qos.js";
+import type { Publisher } from "../src/transport/port.js";
 import { Counters } from "../src/diagnostics/counters.js";
 import { LatencyStats } from "../src/diagnostics/latency_stats.js";
 import { InvalidInputError, ModelError, SpatialRewardError } from "../src/errors.js";
@@ -8,7 +9,9 @@ import type { BackboneConfig } from "../src/backbone/config.js";
 import { checkQuestionLength } from "../src/spatial/question_parser.js";
 import { SpatialAnswerStatus } from "../src/msgs/generated.js";
 import type * as M from "../src/msgs/generated.js";
-import { ANSWER_SOURCE, T, backboneAnswerToMsg, errorAnswer, refusalMsg, stampOf } from "./messages.js";
+import {
+  ANSWER_SOURCE, BACKBONE_PROGRESS_TOPIC, T, backboneAnswerToMsg, errorAnswer, progressToRewardMsg, refusalMsg, stampOf,
+} from "./messages.js";
 import { DiagnosticsPublisher, DIAGNOSTIC_LEVEL } from "./diagnostics_publisher.js";
 import { RosClock, WALL_CLOCK, type NodeClock } from "./ros_clock.js";
 // The runtime's own types, type-only: erased at run time, so a node without a model still never
@@ -31,7 +34,8 @@ import type {
  * /diagnostics at OK level), streams (camera namespaces, default ["camera"]: subscribes
  * `<ns>/color/image_raw` with sensor-data QoS, as perception does), coarse_to_fine,
  * max_answer_tokens, intra_op_threads, answer_topic_questions (answer `spatial/question` on
- * `spatial/answer` too, default true; only while a model is loaded).
+ * `spatial/answer` too, default true; only while a model is loaded), progress_success_threshold
+ * (0.9, in (0, 1]: a progress message says success at or above it; see Progress below).
  *
  * Serves `backbone/spatial_query` (SpatialQuery.srv; the spatial node forwards requests with
  * source "backbone" to it). Every answer has source "backbone". A model that failed to load
@@ -55,6 +59,17 @@ import type {
  * An answer's header stamp is the stamp of the last frame of its stream whose prefill finished
  * before the runtime forked the stream for the question, i.e. what the answer has seen (see
  * answer()).
+ *
+ * Progress: with a model that has a progress head (config `progress_head`), every finished
+ * frame of the first stream in `streams` (the one that answers for stream "") is published on
+ * `backbone/progress` as spatial_reward_msgs/Reward (reliable, keep-last 10): header = the
+ * frame's stamp and frame id, progress = the head's value, reward = progress − 1, success =
+ * progress ≥ `progress_success_threshold` (0.9), residual NaN (no geometry), spec = the text
+ * latched on `reward/spec` if any, else "" (see progressToRewardMsg). One stream, because one
+ * reward node follows one task and one camera; several cameras are several namespaces, as for
+ * perception. A model without a head publishes nothing there: said once in the log, counted
+ * once (`progress.none`). A head value that is not a number in [0, 1] (a broken model) is not
+ * published: `dropped.bad_progress`, `errors.bad_model`.
  */
 
 /** Longest `stream` a request may name (the runtime's own limit on stream names). */
@@ -92,6 +107,9 @@ export type BackboneState = "idle" | "loading" | "ready" | "failed" | "closed";
 /** Questions waiting for the runtime at once; more are refused (a question flood must not queue without bound). */
 export const MAX_PENDING_QUESTIONS = 8;
 
+/** Longest task text taken from `reward/spec` into the progress messages (the reward node's own spec limit). */
+const MAX_TASK_TEXT_CHARS = 4096;
+
 const PARAM_LIMITS = { maxAnswerTokens: { min: 1, max: 4096 }, intraOpThreads: { min: 1, max: 64 }, streams: 64 } as const;
 const STREAM_NAME = /^[A-Za-z_~/][A-Za-z0-9_/]*$/;
 
@@ -123,6 +141,13 @@ export class BackboneNode {
   private readonly maxAnswerTokens: number;
   private readonly coarseToFine: boolean;
   private readonly modelLabel: string;
+  private readonly successThreshold: number;
+  /** backbone/progress, created once a model with a progress head is loaded. */
+  private progressPub: Publisher<M.spatial_reward_msgs__msg__Reward> | null = null;
+  /** The task text latched on reward/spec ("" until one arrives): the progress messages' spec. */
+  private taskText = "";
+  /** The no-progress condition has been said (logged and counted) once. */
+  private noProgressSaid = false;
 
   constructor(readonly node: TransportNode, options: BackboneNodeOptions = {}) {
     const modelPath = String(node.declareParameter("model_path", ""));
@@ -132,6 +157,12 @@ export class BackboneNode {
     this.maxAnswerTokens = intParameter(node, "max_answer_tokens", 32, PARAM_LIMITS.maxAnswerTokens);
     const intraOpThreads = intParameter(node, "intra_op_threads", 1, PARAM_LIMITS.intraOpThreads);
     const answerTopic = Boolean(node.declareParameter("answer_topic_questions", true));
+    const threshold = Number(node.declareParameter("progress_success_threshold", 0.9));
+    // (0, 1]: the head is a sigmoid, so 0 would call every frame a success and > 1 none.
+    if (!(threshold > 0 && threshold <= 1)) {
+      throw new Error(`backbone: progress_success_threshold must be a number in (0, 1], got ${threshold}`);
+    }
+    this.successThreshold = threshold;
     if (!Array.isArray(streamNames) || streamNames.length < 1 || streamNames.length > PARAM_LIMITS.streams) {
       throw new Error(`backbone: streams must list 1 to ${PARAM_LIMITS.streams} camera namespaces, got ${JSON.stringify(streamNames)}`);
     }
@@ -223,6 +254,16 @@ export class BackboneNode {
     const what = trained ? "trained" : "untrained (seeded random weights: latency only, its text is never an answer)";
     log.info(`model ${this.modelLabel} loaded, ${what}; streams ${this.streams.map((s) => s.name).join(", ")}`);
     this.diagnostics.condition = { level: DIAGNOSTIC_LEVEL.OK, message: `model ${this.modelLabel} loaded, ${what}` };
+    if (runtime.config.progress_head === true) {
+      this.progressPub = this.node.createPublisher<M.spatial_reward_msgs__msg__Reward>(T.Reward, BACKBONE_PROGRESS_TOPIC, QOS_DEFAULT);
+      this.node.createSubscription<M.spatial_reward_msgs__msg__RewardSpec>(
+        T.RewardSpec, "reward/spec", QOS_LATCHED, this.diagnostics.errors.guard("reward/spec", (m) => this.onTaskText(m)),
+      );
+      log.info(`progress head: the progress of stream ${this.streams[0].name} is published on ${BACKBONE_PROGRESS_TOPIC} ` +
+        `(success at progress ≥ ${this.successThreshold})`);
+    } else {
+      this.saidNoProgress(`model ${this.modelLabel} has no progress head`);
+    }
     for (const s of this.streams) {
       this.node.createSubscription<M.sensor_msgs__msg__Image>(
         T.Image, s.topic, QOS_SENSOR_DATA, this.diagnostics.errors.guard(s.topic, (img) => this.onFrame(s, img)),
@@ -294,6 +335,7 @@ export class BackboneNode {
       s.lastStampNs = stamp;
       s.lastFrameId = frameId;
       this.diagnostics.addFrame(t);
+      if (s === this.streams[0]) this.publishProgress(t.progress, stamp, frameId);
     }, (e: unknown) => {
       this.counters.inc("frames_dropped");
       // The worker's failure is reported once, by onRuntimeFailure, not once per frame it took down.
@@ -303,6 +345,43 @@ export class BackboneNode {
       }
       errors.report(e, s.topic);
     });
+  }
+
+  /** The task text for the progress messages: the latched reward/spec, if it is a usable text. */
+  private onTaskText(m: M.spatial_reward_msgs__msg__RewardSpec): void {
+    const text: unknown = m === null || typeof m !== "object" ? undefined : m.text;
+    if (typeof text !== "string") throw new InvalidInputError("bad_message", "reward/spec has no text");
+    if (text.length > MAX_TASK_TEXT_CHARS) throw new InvalidInputError("input_too_long", `reward/spec text is ${text.length} characters, at most ${MAX_TASK_TEXT_CHARS}`);
+    this.taskText = text;
+  }
+
+  /**
+   * The head's progress for a finished frame of the first stream, on backbone/progress. NaN (or
+   * absent) means no head: nothing is published, said once. A value outside [0, 1] (the head is
+   * a sigmoid, so only a broken model gives one) is refused, counted and reported.
+   */
+  private publishProgress(progress: number | undefined, stampNs: bigint, frameId: string): void {
+    if (progress === undefined || Number.isNaN(progress)) {
+      this.saidNoProgress(`model ${this.modelLabel} gave no progress for a frame (NaN)`);
+      return;
+    }
+    const pub = this.progressPub;
+    if (!pub) return;
+    if (!(progress >= 0 && progress <= 1)) {
+      this.counters.inc("dropped.bad_progress");
+      this.diagnostics.errors.report(new SpatialRewardError("bad_model", `the progress head gave ${progress}, not a number in [0, 1]; not published`), BACKBONE_PROGRESS_TOPIC);
+      return;
+    }
+    pub.publish(progressToRewardMsg(progress, this.successThreshold, stampNs, frameId, this.taskText));
+    this.counters.inc("progress_out");
+    this.diagnostics.lastProgress = progress;
+  }
+
+  private saidNoProgress(why: string): void {
+    if (this.noProgressSaid) return;
+    this.noProgressSaid = true;
+    this.counters.inc("progress.none");
+    this.node.logger.info(`${why}: nothing is published on ${BACKBONE_PROGRESS_TOPIC} (a reward node with reward_source backbone gets no progress)`);
   }
 
   /**
@@ -496,6 +575,8 @@ export class BackboneDiagnostics extends DiagnosticsPublisher {
   visualTokens = 0;
   /** Frames in the last frame's batch. */
   lastBatch = 0;
+  /** The last progress published on backbone/progress (NaN: none yet, or no head). */
+  lastProgress = NaN;
 
   constructor(node: TransportNode, counters: Counters, clock: NodeClock = WALL_CLOCK) {
     super(node, "backbone", counters, clock);
@@ -533,6 +614,7 @@ export class BackboneDiagnostics extends DiagnosticsPublisher {
       { key: "batch_size.last", value: String(this.lastBatch) },
       { key: "kept_fraction", value: Number.isFinite(this.keptFraction) ? this.keptFraction.toFixed(3) : "" },
       { key: "visual_tokens", value: String(this.visualTokens) },
+      { key: "progress.last", value: Number.isFinite(this.lastProgress) ? this.lastProgress.toFixed(4) : "" },
       { key: "answer_ms.p50", value: String(a.p50) },
       { key: "answer_ms.p99", value: String(a.p99) },
       { key: "answer_ms.n", value: String(a.n) },

@@ -270,3 +270,28 @@ export function rewardToMsg(r: RewardResult, spec: string, frameId: string): M.s
     residual: r.residual,
   };
 }
+
+/**
+ * The backbone's progress topic: `spatial_reward_msgs/Reward` per frame of the backbone's
+ * first stream, from the model's progress head. Reliable (QOS_DEFAULT): a reliable writer
+ * matches reliable and best-effort readers alike, and the reward node republishes every
+ * message as a reward (training data), as it does every scene.
+ */
+export const BACKBONE_PROGRESS_TOPIC = "backbone/progress";
+
+/**
+ * The model's progress as a Reward: `reward = progress − 1` (in [−1, 0], 0 when done: the
+ * engine's sign convention, in units of task progress rather than metres), `success` when
+ * progress ≥ the threshold, `residual` NaN (the model estimates no geometric error), `spec` the
+ * task text as far as the publisher knows it.
+ */
+export function progressToRewardMsg(progress: number, successThreshold: number, stampNs: bigint, frameId: string, spec: string): M.spatial_reward_msgs__msg__Reward {
+  return {
+    header: header(stampNs, frameId),
+    spec,
+    reward: progress - 1,
+    progress,
+    success: progress >= successThreshold,
+    residual: NaN,
+  };
+}
