@@ -145,8 +145,9 @@ def selective_scan(dA: torch.Tensor, dBx: torch.Tensor, C: torch.Tensor, h: torc
     loop saves at these sizes.
     """
     hs: List[torch.Tensor] = []
-    for t in range(dA.shape[1]):
-        h = dA[:, t] * h + dBx[:, t]
+    # unbind, not dA[:, t]: each indexing op's backward would allocate a full [B, T, E, N] gradient.
+    for a, b in zip(dA.unbind(1), dBx.unbind(1)):
+        h = a * h + b
         hs.append(h)
     y = torch.einsum("bten,btn->bte", torch.stack(hs, dim=1), C)
     return y, h
@@ -175,7 +176,14 @@ class MambaMixer(nn.Module):
         # columns followed by this chunk's x, then a valid depthwise convolution.
         xe = torch.cat([conv_state[:, :, 1:], x.transpose(1, 2)], dim=2)  # [B, E, K−1+T]
         new_conv = xe[:, :, -K:]
-        xc = F.silu(F.conv1d(xe, self.conv1d.weight, self.conv1d.bias, groups=E)).transpose(1, 2)  # [B, T, E]
+        # Depthwise conv as K shifted multiply-adds: PyTorch 1.13's grouped conv1d backward on CPU
+        # is orders of magnitude slower than this at these sizes.
+        T = x.shape[1]
+        w = self.conv1d.weight[:, 0, :]  # [E, K]
+        acc = self.conv1d.bias.unsqueeze(-1) + xe[:, :, 0:T] * w[:, 0:1]
+        for k in range(1, K):
+            acc = acc + xe[:, :, k:k + T] * w[:, k:k + 1]
+        xc = F.silu(acc).transpose(1, 2)  # [B, T, E]
         dbc = self.x_proj(xc)
         delta = F.softplus(self.dt_proj(dbc[..., :R]))  # [B, T, E]; softplus is linear above 20 as in the reference
         Bm, Cm = dbc[..., R:R + N], dbc[..., R + N:]

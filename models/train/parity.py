@@ -24,7 +24,7 @@ import torch  # noqa: E402
 
 from model_io import WEIGHTS_FILE, load_model, read_safetensors, write_safetensors  # noqa: E402
 from preprocess import rgb8_patches, rgb8_patches_uint8_pil  # noqa: E402
-from tokenizer import ByteBPE  # noqa: E402
+from tokenizer import ByteBPE, default_tokenizer_json  # noqa: E402
 
 
 def main(d: str) -> None:
@@ -76,6 +76,7 @@ def main(d: str) -> None:
         "tokenizer_ids": [tok.encode(t) for t in inp.get("tokenizer_texts", [])],
         "preprocess_max_abs": float(np.abs(py_patches - ts_patches).max()),
         "preprocess_uint8_pil_max_abs": float(np.abs(py_u8 - ts_patches).max()),
+        "default_tokenizer_json": default_tokenizer_json(),
         "torch": torch.__version__,
     }
     with open(os.path.join(d, "torch_out.json"), "w", encoding="utf-8") as f:

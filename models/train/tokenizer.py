@@ -105,3 +105,30 @@ class ByteBPE:
             else:
                 out += bytes(self.char_byte[ch] for ch in t)
         return out.decode("utf-8", errors="replace")
+
+
+SPECIAL_TOKENS = [("<|pad|>", 256), ("<|bos|>", 257), ("<|eos|>", 258), ("<|image|>", 259)]
+DEFAULT_MERGES = [("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("Ġ", "m")]
+
+
+def default_tokenizer_json() -> dict:
+    """src/backbone/byte_tokenizer.ts's defaultTokenizerJson, field for field (the parity test compares them)."""
+    vocab: Dict[str, int] = {ch: b for b, ch in enumerate(bytes_to_unicode())}
+    added = []
+    for content, i in SPECIAL_TOKENS:
+        vocab[content] = i
+        added.append({"id": i, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
+                      "normalized": False, "special": True})
+    nxt = 256 + len(added)
+    for l, r in DEFAULT_MERGES:
+        vocab[l + r] = nxt
+        nxt += 1
+    return {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        "post_processor": None,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                  "vocab": vocab, "merges": [f"{l} {r}" for l, r in DEFAULT_MERGES]},
+    }

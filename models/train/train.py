@@ -1,0 +1,387 @@
+"""Train the tiny Cobra on a VQA export (layout: `spatial-reward export vqa`).
+
+    /usr/bin/python3 models/train/train.py --data DIR --out OUT [--minutes 110] [--steps N]
+
+Per VQA example the sequence is the frame's visual tokens, BOS, question + "\\n", answer, EOS
+(src/backbone/prompt.ts); the loss is next-token cross-entropy on the answer and EOS only. Per
+progress.jsonl frame, the progress head on the last visual token's hidden state is fit with
+binary cross-entropy to the soft label. AdamW, linear warm-up then cosine decay over the budget
+(steps or minutes, whichever ends first), seeded, 2 threads by default.
+
+Writes OUT/model/ (config.json with trained: true, model.safetensors, tokenizer.json) at the end
+and OUT/checkpoint/ every --ckpt-every steps, OUT/metrics.jsonl (one line per logged step and per
+evaluation), OUT/curve.png (training loss and validation exact-match accuracy / progress error).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from typing import Dict, List, Optional, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
+
+from cobra import Cobra  # noqa: E402
+from model_io import load_model, save_model  # noqa: E402
+from preprocess import image_patches  # noqa: E402
+from tokenizer import ByteBPE, default_tokenizer_json  # noqa: E402
+
+# src/backbone/config.ts TINY_CONFIG with the progress head on.
+TINY_CONFIG = {
+    "format": "spatial-reward-cobra", "format_version": 1, "trained": False,
+    "image_size": 224, "patch_size": 16,
+    "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225],
+    "encoders": [
+        {"name": "dino", "width": 96, "depth": 2, "heads": 3, "mlp_ratio": 4},
+        {"name": "siglip", "width": 64, "depth": 2, "heads": 2, "mlp_ratio": 4},
+    ],
+    "projector": {"hidden": 256, "token_pool": 2},
+    "d_model": 256, "n_layer": 4, "d_state": 16, "d_conv": 4, "expand": 2, "dt_rank": 16,
+    "vocab_size": 264, "norm_eps": 1e-5,
+    "coarse_to_fine": {"keep_ratio": 0.65, "coarse_depth": 1},
+    "tie_embeddings": True, "progress_head": True,
+}
+
+IMAGE_TAG = "<image>"
+
+
+def log(msg: str) -> None:
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+
+
+# ---------------------------------------------------------------- data
+
+
+class Examples:
+    """The export's questions and progress frames, tokenised once; patches cached per image."""
+
+    def __init__(self, data: str, config: dict, tok: ByteBPE, max_answer_tokens: int):
+        self.data, self.config, self.tok = data, config, tok
+        self.cache: Dict[str, torch.Tensor] = {}
+        self.vqa: Dict[str, List[dict]] = {"train": [], "val": [], "test": []}
+        with open(os.path.join(data, "vqa.jsonl"), encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                r = json.loads(line)
+                human = next(c["value"] for c in r["conversations"] if c["from"] == "human")
+                answer = next(c["value"] for c in r["conversations"] if c["from"] == "gpt")
+                q = human.replace(IMAGE_TAG, "", 1).strip()
+                prompt = [tok.bos_id] + tok.encode(q + "\n")
+                ans = tok.encode(answer.strip())[:max_answer_tokens] + [tok.eos_id]
+                self.vqa.setdefault(r.get("split", "train"), []).append(
+                    {"image": r["image"], "prompt": prompt, "answer": ans, "answer_text": answer.strip(),
+                     "type": r.get("question_type", "")})
+        self.progress: Dict[str, List[dict]] = {"train": [], "val": [], "test": []}
+        p = os.path.join(data, "progress.jsonl")
+        if os.path.exists(p):
+            with open(p, encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        r = json.loads(line)
+                        self.progress.setdefault(r.get("split", "train"), []).append(r)
+
+    def patches(self, rel: str) -> torch.Tensor:
+        hit = self.cache.get(rel)
+        if hit is None:
+            with Image.open(os.path.join(self.data, rel)) as im:
+                hit = torch.from_numpy(image_patches(im, self.config))
+            self.cache[rel] = hit
+        return hit
+
+
+def vqa_batch(ex: Examples, items: List[dict], pad_id: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """patches [B, P, 3p²], text ids [B, L] (prompt + answer, padded), targets [B, L] (−100 off the answer), lengths."""
+    patches = torch.stack([ex.patches(it["image"]) for it in items])
+    L = max(len(it["prompt"]) + len(it["answer"]) for it in items)
+    ids = torch.full((len(items), L), pad_id, dtype=torch.long)
+    tgt = torch.full((len(items), L), -100, dtype=torch.long)
+    for i, it in enumerate(items):
+        seq = it["prompt"] + it["answer"]
+        ids[i, :len(seq)] = torch.tensor(seq)
+        # Position j predicts token j + 1: the answer and EOS are predicted from the last prompt token on.
+        a0 = len(it["prompt"])
+        tgt[i, a0 - 1:len(seq) - 1] = torch.tensor(it["answer"])
+    return patches, ids, tgt, torch.tensor([len(it["prompt"]) for it in items])
+
+
+def lm_loss(model: Cobra, patches: torch.Tensor, ids: torch.Tensor, tgt: torch.Tensor) -> Tuple[torch.Tensor, int, int]:
+    vis = model.visual_tokens(patches)
+    V = vis.shape[1]
+    hidden, _ = model.mamba(torch.cat([vis, model.embed(ids)], dim=1))
+    logits = model.logits(hidden[:, V:])
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+    mask = tgt != -100
+    correct = int(((logits.argmax(-1) == tgt) & mask).sum())
+    return loss, int(mask.sum()), correct
+
+
+def progress_loss(model: Cobra, ex: Examples, frames: List[dict]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    patches = torch.stack([ex.patches(f["image"]) for f in frames])
+    target = torch.tensor([float(f["progress"]) for f in frames])
+    hidden, _ = model.mamba(model.visual_tokens(patches))
+    logit = model.progress_head(hidden[:, -1]).squeeze(-1)
+    return F.binary_cross_entropy_with_logits(logit, target), torch.sigmoid(logit), target
+
+
+@torch.no_grad()
+def greedy(model: Cobra, ex: Examples, items: List[dict], max_new: int) -> List[List[int]]:
+    """Answers decoded greedily as the runtime does: prefill visual tokens + prompt per item, then batched steps."""
+    eos = ex.tok.eos_id
+    states, nxt = [], []
+    for it in items:
+        vis = model.visual_tokens(ex.patches(it["image"]).unsqueeze(0))
+        ids = torch.tensor([it["prompt"]])
+        hidden, st = model.mamba(torch.cat([vis, model.embed(ids)], dim=1))
+        states.append(st)
+        nxt.append(int(model.logits(hidden[:, -1]).argmax(-1)))
+    conv = torch.cat([s[0] for s in states])
+    ssm = torch.cat([s[1] for s in states])
+    out: List[List[int]] = [[] for _ in items]
+    cur = torch.tensor(nxt)
+    done = torch.zeros(len(items), dtype=torch.bool)
+    for _ in range(max_new):
+        for i in range(len(items)):
+            if not done[i]:
+                if int(cur[i]) == eos:
+                    done[i] = True
+                else:
+                    out[i].append(int(cur[i]))
+        if bool(done.all()):
+            break
+        hidden, (conv, ssm) = model.mamba(model.embed(cur.unsqueeze(1)), (conv, ssm))
+        cur = model.logits(hidden[:, -1]).argmax(-1)
+    return out
+
+
+@torch.no_grad()
+def evaluate(model: Cobra, ex: Examples, n: int, max_new: int, rng: random.Random) -> dict:
+    model.eval()
+    res: dict = {}
+    val = ex.vqa.get("val") or []
+    if val:
+        items = val if len(val) <= n else rng.sample(val, n)
+        decoded = greedy(model, ex, items, max_new)
+        hits = [ex.tok.decode(d).strip() == it["answer_text"] for d, it in zip(decoded, items)]
+        res["val_exact"] = sum(hits) / len(hits)
+        per: Dict[str, List[bool]] = {}
+        for h, it in zip(hits, items):
+            per.setdefault(it["type"], []).append(h)
+        res["val_exact_by_type"] = {k: sum(v) / len(v) for k, v in sorted(per.items())}
+        patches, ids, tgt, _ = vqa_batch(ex, items, ex.tok.pad_id)
+        loss, _, _ = lm_loss(model, patches, ids, tgt)
+        res["val_loss"] = float(loss)
+        res["samples"] = [{"want": it["answer_text"], "got": ex.tok.decode(d)} for d, it in zip(decoded[:3], items[:3])]
+    pv = ex.progress.get("val") or []
+    if pv and model.config.get("progress_head"):
+        _, pred, target = progress_loss(model, ex, pv[:256])
+        res["val_progress_mae"] = float((pred - target).abs().mean())
+        res["val_progress_spearman"] = spearman(pred.numpy(), target.numpy())
+    model.train()
+    return res
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    ra = np.argsort(np.argsort(a)).astype(np.float64)
+    rb = np.argsort(np.argsort(b, kind="stable"), kind="stable").astype(np.float64)
+    if ra.std() == 0 or rb.std() == 0:
+        return 0.0
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+# ---------------------------------------------------------------- curve
+
+
+def draw_curve(path: str, train: List[Tuple[int, float]], evals: List[Tuple[int, dict]]) -> None:
+    W, H, pad = 900, 420, 50
+    img = Image.new("RGB", (W, H), "white")
+    d = ImageDraw.Draw(img)
+    half = W // 2
+    panels = [(0, "train loss (answer CE + progress BCE)"), (half, "val exact match (blue), progress MAE (green)")]
+    for x0, title in panels:
+        d.rectangle([x0 + pad, pad, x0 + half - 15, H - pad], outline="black")
+        d.text((x0 + pad, 15), title, fill="black")
+    max_step = max([s for s, _ in train] + [s for s, _ in evals] + [1])
+
+    def plot(x0: int, pts: List[Tuple[int, float]], lo: float, hi: float, colour: str) -> None:
+        if not pts:
+            return
+        span = hi - lo if hi > lo else 1.0
+        xy = [(x0 + pad + (half - 15 - pad) * s / max_step, H - pad - (H - 2 * pad) * (v - lo) / span) for s, v in pts]
+        if len(xy) > 1:
+            d.line(xy, fill=colour, width=2)
+        for x, y in xy[-1:]:
+            d.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
+
+    if train:
+        vals = [v for _, v in train]
+        lo, hi = 0.0, max(vals)
+        plot(0, train, lo, hi, "red")
+        d.text((5, pad - 5), f"{hi:.2f}", fill="black")
+        d.text((5, H - pad - 10), "0", fill="black")
+    acc = [(s, e["val_exact"]) for s, e in evals if "val_exact" in e]
+    mae = [(s, e["val_progress_mae"]) for s, e in evals if "val_progress_mae" in e]
+    plot(half, acc, 0.0, 1.0, "blue")
+    plot(half, mae, 0.0, 1.0, "green")
+    d.text((half + 20, pad - 5), "1", fill="black")
+    d.text((half + 20, H - pad - 10), "0", fill="black")
+    d.text((pad, H - pad + 10), f"step 0 .. {max_step}", fill="black")
+    img.save(path)
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="VQA export directory (meta.json, vqa.jsonl, images/, progress.jsonl)")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--config", help="config.json to train (default: TINY_CONFIG with the progress head)")
+    ap.add_argument("--init", help="start from this model folder (its config, weights and tokenizer)")
+    ap.add_argument("--steps", type=int, default=1_000_000)
+    ap.add_argument("--minutes", type=float, default=110.0)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--progress-batch", type=int, default=8)
+    ap.add_argument("--progress-weight", type=float, default=0.5)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--eval-every", type=int, default=200)
+    ap.add_argument("--eval-size", type=int, default=64)
+    ap.add_argument("--ckpt-every", type=int, default=500)
+    ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--max-answer-tokens", type=int, default=32)
+    a = ap.parse_args()
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    rng = random.Random(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+
+    if a.init:
+        model, config = load_model(a.init)
+        with open(os.path.join(a.init, "tokenizer.json"), encoding="utf-8") as f:
+            tok_json = json.load(f)
+    else:
+        if a.config:
+            with open(a.config, encoding="utf-8") as f:
+                config = json.load(f)
+        else:
+            config = dict(TINY_CONFIG)
+        model = Cobra(config)
+        model.reset_parameters(a.seed)
+        tok_json = default_tokenizer_json()
+    tok = ByteBPE(tok_json)
+    ex = Examples(a.data, config, tok, a.max_answer_tokens)
+    train_q, train_p = ex.vqa["train"], ex.progress["train"]
+    if not train_q:
+        raise SystemExit(f"{a.data}/vqa.jsonl has no train questions")
+    use_progress = bool(config.get("progress_head")) and bool(train_p)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"train: {len(train_q)} questions, {len(ex.vqa['val'])} val, {len(train_p)} progress frames; "
+        f"{n_params:,} parameters; {a.threads} threads")
+
+    # No weight decay on norms, biases, embeddings, positions, A_log and D (as mamba_ssm / timm do).
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (decay if p.dim() >= 2 and "embed" not in n and "A_log" not in n else no_decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.95))
+    budget = a.minutes * 60.0
+
+    def lr_at(step: int, elapsed: float) -> float:
+        if step < a.warmup:
+            return a.lr * (step + 1) / a.warmup
+        # The schedule runs on whichever budget is nearer its end: steps or wall time.
+        frac = min(1.0, max(step / a.steps, elapsed / budget))
+        return a.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+
+    metrics = open(os.path.join(a.out, "metrics.jsonl"), "a", encoding="utf-8")
+    train_curve: List[Tuple[int, float]] = []
+    evals: List[Tuple[int, dict]] = []
+    t0 = time.time()
+    order: List[int] = []
+    p_order: List[int] = []
+    win = {"loss": 0.0, "n": 0, "tokens": 0, "correct": 0, "samples": 0, "t": time.time()}
+    step = 0
+    model.train()
+    while step < a.steps and time.time() - t0 < budget:
+        if len(order) < a.batch:
+            order += rng.sample(range(len(train_q)), len(train_q))
+        items = [train_q[i] for i in order[:a.batch]]
+        del order[:a.batch]
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, time.time() - t0)
+        patches, ids, tgt, _ = vqa_batch(ex, items, tok.pad_id)
+        loss, n_tok, n_ok = lm_loss(model, patches, ids, tgt)
+        total = loss
+        if use_progress:
+            if len(p_order) < a.progress_batch:
+                p_order += rng.sample(range(len(train_p)), len(train_p))
+            frames = [train_p[i] for i in p_order[:a.progress_batch]]
+            del p_order[:a.progress_batch]
+            pl, _, _ = progress_loss(model, ex, frames)
+            total = loss + a.progress_weight * pl
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        win["loss"] += float(total)
+        win["n"] += 1
+        win["tokens"] += int(ids.numel() + len(items) * model.sizes.visual_tokens)
+        win["correct"] += n_ok
+        win["samples"] += len(items)
+        win["answer_tokens"] = win.get("answer_tokens", 0) + n_tok
+        if step % a.log_every == 0 or step == a.steps:
+            now = time.time()
+            dt = now - win["t"]
+            elapsed = now - t0
+            per_step = elapsed / step
+            eta = min((a.steps - step) * per_step, budget - elapsed)
+            rec = {"step": step, "loss": win["loss"] / win["n"], "lr": opt.param_groups[0]["lr"],
+                   "token_acc": win["correct"] / max(1, win["answer_tokens"]),
+                   "tokens_per_s": win["tokens"] / dt, "samples_per_s": win["samples"] / dt,
+                   "steps_per_s": win["n"] / dt, "elapsed_s": elapsed}
+            log(f"step {step} loss {rec['loss']:.4f} answer-token acc {rec['token_acc']:.3f} "
+                f"lr {rec['lr']:.2e} {rec['tokens_per_s']:.0f} tok/s {rec['samples_per_s']:.1f} samples/s "
+                f"elapsed {elapsed / 60:.1f} min ETA {max(0.0, eta) / 60:.1f} min")
+            metrics.write(json.dumps(rec) + "\n")
+            metrics.flush()
+            train_curve.append((step, rec["loss"]))
+            win = {"loss": 0.0, "n": 0, "tokens": 0, "correct": 0, "samples": 0, "t": time.time()}
+        if step % a.eval_every == 0:
+            e = evaluate(model, ex, a.eval_size, a.max_answer_tokens, rng)
+            evals.append((step, e))
+            log(f"eval step {step}: {json.dumps(e)}")
+            metrics.write(json.dumps({"step": step, "eval": e}) + "\n")
+            metrics.flush()
+            draw_curve(os.path.join(a.out, "curve.png"), train_curve, evals)
+        if step % a.ckpt_every == 0:
+            save_model(os.path.join(a.out, "checkpoint"), model, tok_json, trained=True)
+
+    e = evaluate(model, ex, a.eval_size, a.max_answer_tokens, rng)
+    evals.append((step, e))
+    log(f"final eval step {step}: {json.dumps(e)}")
+    metrics.write(json.dumps({"step": step, "eval": e, "final": True, "elapsed_s": time.time() - t0}) + "\n")
+    metrics.close()
+    draw_curve(os.path.join(a.out, "curve.png"), train_curve, evals)
+    save_model(os.path.join(a.out, "model"), model, tok_json, trained=True)
+    log(f"wrote {os.path.join(a.out, 'model')} after {step} steps in {(time.time() - t0) / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
