@@ -85,7 +85,7 @@ def main() -> None:
                 name = f"images/e{e:03d}_f{t:03d}.png"
                 img.save(os.path.join(a.out, name))
                 f.write(json.dumps({"image": name, "episode": e, "frame": t, "progress": t / (frames - 1),
-                                    "task": "slide the box right", "split": "val" if e % 4 == 3 else "train"}) + "\n")
+                                    "task": "slide the box right", "split": "val" if e % 4 == 3 or (e == a.episodes - 1 and a.episodes > 1) else "train"}) + "\n")
     with open(os.path.join(a.out, "meta.json"), "w") as f:
         json.dump({"format": "spatial-reward-vqa", "version": 1, "counts": {"questions": n_q, "scenes": a.scenes},
                    "seeds": [a.seed], "camera": {"width": a.width, "height": a.height},
