@@ -101,9 +101,9 @@ describe("backbone/progress", () => {
 
   it("names the task latched on reward/spec; a task text over 4096 characters is refused and the last good one stays", async () => {
     const g = await graph(new ProgressRuntime(HEAD, [0.5]));
-    g.spec.publish({ text: "put the red mug next to the blue bowl" });
+    g.spec.publish({ header: { stamp: { sec: 0, nanosec: 0 }, frame_id: "" }, text: "put the red mug next to the blue bowl" });
     await g.frame(1);
-    g.spec.publish({ text: "x".repeat(5000) });
+    g.spec.publish({ header: { stamp: { sec: 0, nanosec: 0 }, frame_id: "" }, text: "x".repeat(5000) });
     await g.frame(2);
     expect(g.progress.map((m) => m.spec)).toEqual(["put the red mug next to the blue bowl", "put the red mug next to the blue bowl"]);
     expect(g.backbone.counters.get("errors.input_too_long")).toBe(1);
@@ -170,7 +170,7 @@ describe("backbone/progress", () => {
     expect(b.state).toBe("idle");
     expect(b.counters.get("progress.none")).toBe(0);
     const spec = t.createNode("probe").createPublisher<M.spatial_reward_msgs__msg__RewardSpec>(T.RewardSpec, "reward/spec", QOS_LATCHED);
-    spec.publish({ text: "x" });
+    spec.publish({ header: { stamp: { sec: 0, nanosec: 0 }, frame_id: "" }, text: "x" });
     expect(b.node.counters().get("received./reward/spec")).toBe(0);
   });
 });
