@@ -7,7 +7,7 @@ import { PerceptionNode } from "../perception_node.js";
 import { SpatialNode } from "../spatial_node.js";
 import { RewardNode } from "../reward_node.js";
 import { SimCameraNode } from "../sim_camera_node.js";
-import { T } from "../messages.js";
+import { BACKBONE_PROGRESS_TOPIC, T } from "../messages.js";
 import { Progress } from "./progress.js";
 import type { DemoOptions } from "./program.js";
 import { parseRewardSpec } from "../../src/reward/parse_reward_spec.js";
@@ -69,6 +69,9 @@ async function runEpisode(values: DemoOptions, transport: InprocTransport, track
     last = r;
     if (BigInt(r.header.stamp.sec) * 1_000_000_000n + BigInt(r.header.stamp.nanosec) === published) latency.add(performance.now() - t0);
   });
+  // The model's progress head, as the backbone node publishes it (only a model with a head does).
+  const modelProgress: number[] = [];
+  if (backbone) client.createSubscription<M.spatial_reward_msgs__msg__Reward>(T.Reward, BACKBONE_PROGRESS_TOPIC, QOS_DEFAULT, (r) => modelProgress.push(r.progress));
 
   const an = uniqueName(world, a), bn = uniqueName(world, b);
   const questions = [
@@ -79,6 +82,7 @@ async function runEpisode(values: DemoOptions, transport: InprocTransport, track
     `What is the gap between the ${an} and the ${bn}?`,
   ];
   const answers: { frame: number; question: string; answer: string; value: number; status: number }[] = [];
+  const sideBySide: SideBySide[] = [];
   const sensor = new RgbdSensor({ noise, seed: scenario.seed });
   // The same spec on the simulator's ground truth: when success really happens.
   const truthTracker = new RewardTracker(parseRewardSpec(episode.instruction));
@@ -102,7 +106,13 @@ async function runEpisode(values: DemoOptions, transport: InprocTransport, track
       const q = questions[(f / 30) % questions.length | 0];
       const res = await query.call({ question: q, source: "", stream: "" }, 2000);
       answers.push({ frame: f, question: q, answer: res.answer.text, value: res.answer.value, status: res.answer.status });
-      if (!values.json) progress.update(`  Q: ${q}  A: ${res.answer.text}`, true);
+      if (backbone) {
+        // The same question to the model, through the same service; an untrained model's reply
+        // is the node's "untrained … not an answer", never its text.
+        const b = (await query.call({ question: q, source: "backbone", stream: "" }, 30_000)).answer;
+        sideBySide.push({ question: q, engine: res.answer.text, backbone: b.text, status: b.status });
+        if (!values.json) progress.update(`  Q: ${q}\n    engine:   ${res.answer.text}\n    backbone: ${b.text}`, true);
+      } else if (!values.json) progress.update(`  Q: ${q}  A: ${res.answer.text}`, true);
     }
     const elapsed = (performance.now() - start) / 1000;
     const lat = latency.summary();
@@ -110,7 +120,7 @@ async function runEpisode(values: DemoOptions, transport: InprocTransport, track
   }
   progress.done();
   const seconds = (performance.now() - start) / 1000;
-  const backboneSummary = backbone ? await summariseBackbone(backbone, client, questions[0]) : null;
+  const backboneSummary = backbone ? await summariseBackbone(backbone, client, questions[0], sideBySide, modelProgress) : null;
   const final = last as M.spatial_reward_msgs__msg__Reward | null;
   const summary = {
     task: episode.instruction,
@@ -143,7 +153,10 @@ async function runEpisode(values: DemoOptions, transport: InprocTransport, track
     console.log(`\n${frames} frames in ${seconds.toFixed(1)} s (${summary.hz} Hz, rendering included); frame→reward latency p50 ${summary.latency_ms.p50} ms, p99 ${summary.latency_ms.p99} ms`);
     console.log(`reward ${summary.reward_final}, progress ${summary.progress_final}, success ${summary.success} (first at frame ${firstSuccess}, truly at frame ${trueSuccess}; object set down at frame ${episode.placeFrame})`);
     console.log(`answers: ${summary.answers_ok}/${summary.answers} ok; perception counters: ${JSON.stringify(summary.counters.perception)}`);
-    if (backboneSummary) console.log(backboneLine(backboneSummary));
+    if (backboneSummary) {
+      console.log(backboneLine(backboneSummary));
+      for (const x of backboneSummary.answers) console.log(`  Q: ${x.question}\n    engine:   ${x.engine}\n    backbone: ${x.backbone}`);
+    }
   }
   return summary.success ? 0 : 1;
 }
@@ -159,11 +172,19 @@ interface BackboneSummary {
   prefill_ms_p50: number;
   kept_fraction: number | null;
   answer: { status: number; text: string };
+  /** The demo's questions, each answered by both sources; status is the backbone answer's (SpatialAnswer.status). */
+  answers: SideBySide[];
+  /** Median of the progress head's values over the episode (nearest rank), only for a model with a head. */
+  progress_p50?: number;
+  progress_n?: number;
+  progress_last?: number;
 }
+
+interface SideBySide { question: string; engine: string; backbone: string; status: number }
 
 /** The backbone's run: frames, per-frame worker time, and what it says to a question (never an untrained model's text). */
 async function summariseBackbone(
-  backbone: BackboneNode, client: ReturnType<InprocTransport["createNode"]>, question: string,
+  backbone: BackboneNode, client: ReturnType<InprocTransport["createNode"]>, question: string, answers: SideBySide[], progress: number[],
 ): Promise<BackboneSummary> {
   // Let the frame in flight finish, so the counts add up (frames_in = done + dropped).
   const until = Date.now() + 5000;
@@ -184,7 +205,16 @@ async function summariseBackbone(
     prefill_ms_p50: d.stages.prefill.summary().p50,
     kept_fraction: Number.isFinite(d.keptFraction) ? d.keptFraction : null,
     answer: { status: a.status, text: a.text },
+    answers,
+    ...(backbone.config?.progress_head === true ? progressFigures(progress) : {}),
   };
+}
+
+function progressFigures(values: readonly number[]): { progress_p50?: number; progress_n: number; progress_last?: number } {
+  if (values.length === 0) return { progress_n: 0 };
+  const sorted = [...values].sort((x, y) => x - y);
+  const round = (x: number) => Math.round(x * 1e4) / 1e4;
+  return { progress_p50: round(sorted[Math.ceil(sorted.length / 2) - 1]), progress_n: values.length, progress_last: round(values[values.length - 1]) };
 }
 
 function backboneLine(b: BackboneSummary): string {
@@ -192,5 +222,6 @@ function backboneLine(b: BackboneSummary): string {
   const what = b.trained ? "trained model" : "untrained seeded-random model: latency only, no answers";
   return `backbone (${what}): ${b.frames_done}/${b.frames_in} frames processed (${b.frames_dropped} superseded or refused), ` +
     `per frame p50 ${b.frame_ms.p50} ms, p99 ${b.frame_ms.p99} ms (encode + project ${b.encode_ms_p50}, prefill ${b.prefill_ms_p50} ms, last 10 s)` +
+    (b.progress_p50 !== undefined ? `; progress head p50 ${b.progress_p50} over ${b.progress_n} frames, last ${b.progress_last}` : "") +
     `; to a question it says: ${b.answer.text}`;
 }
