@@ -111,7 +111,8 @@ async function runEpisode(values: DemoOptions, transport: InprocTransport, track
         // is the node's "untrained … not an answer", never its text.
         const b = (await query.call({ question: q, source: "backbone", stream: "" }, 30_000)).answer;
         sideBySide.push({ question: q, engine: res.answer.text, backbone: b.text, status: b.status });
-        if (!values.json) progress.update(`  Q: ${q}\n    engine:   ${res.answer.text}\n    backbone: ${b.text}`, true);
+        // On a terminal the status line is rewritten in place: end with a newline so it does not overwrite the backbone's line.
+        if (!values.json) progress.update(`  Q: ${q}\n    engine:   ${res.answer.text}\n    backbone: ${b.text}${process.stderr.isTTY ? "\n" : ""}`, true);
       } else if (!values.json) progress.update(`  Q: ${q}  A: ${res.answer.text}`, true);
     }
     const elapsed = (performance.now() - start) / 1000;
