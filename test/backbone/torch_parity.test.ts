@@ -114,6 +114,7 @@ interface TorchOut {
   tokenizer_ids: number[][];
   preprocess_max_abs: number;
   preprocess_uint8_pil_max_abs: number;
+  default_tokenizer_json: unknown;
 }
 
 describe.runIf(REQUIRED && MISSING !== "")("PyTorch (SPATIAL_REWARD_REQUIRE_TORCH=1)", () => {
@@ -201,6 +202,8 @@ describe.skipIf(MISSING !== "")(`PyTorch model vs the TypeScript reference${MISS
     expect(out.prompt_ids_python).toEqual(ids);
     expect(ids.length).toBeLessThan(QUESTION.trim().length + 2); // merges applied, not plain bytes
     expect(out.tokenizer_ids).toEqual(TOKENIZER_TEXTS.map((t) => tok.encode(t)));
+    // train.py writes Python's default tokenizer.json into the models it saves: it must be the runtime's default.
+    expect(out.default_tokenizer_json).toEqual(JSON.parse(JSON.stringify(defaultTokenizerJson())));
   });
 
   it("Python's PIL preprocessing of the same rgb8 frame matches the TypeScript preprocessor", () => {
