@@ -319,7 +319,15 @@ async function memoryRun(o: MemoryRunOptions, progress: (w: string) => void) {
     rt.addStream("warm0");
     const warmImg = image(o.seed + 8, cam.width, cam.height);
     for (let i = 0; i < 200; i++) await rt.pushFrame("warm0", warmImg);
-    const arenaBase = await locateArena(rt, pages, "warm0", reserved, convBytes, slots);
+    // Finding the arena by content can fail (e.g. when it straddles two mappings); the process
+    // RSS figure does not depend on it, so the run goes on and says why the arena figure is missing.
+    let arenaBase: number | null = null;
+    let arenaLocateError: string | null = null;
+    try {
+      arenaBase = await locateArena(rt, pages, "warm0", reserved, convBytes, slots);
+    } catch (e) {
+      arenaLocateError = e instanceof Error ? e.message : String(e);
+    }
     const live: string[] = ["warm0"];
     const round = async (): Promise<void> => {
       for (const s of live.slice(0, 40)) await rt.pushFrame(s, img);
@@ -365,7 +373,7 @@ async function memoryRun(o: MemoryRunOptions, progress: (w: string) => void) {
       const b = process.memoryUsage().rss;
       control = Math.max(control, Math.abs(b - a));
       const fb = pages.residentBytesOfRanges([...fbStart.values()].map((at) => [at, at + 2 * length] as const));
-      stages.push({ streams: live.length - 1, rss_bytes: b, arena_rss_bytes: pages.residentBytes(arenaBase, arenaBase + reserved), frame_buffer_rss_bytes: fb, frame_buffers_found: fbStart.size });
+      stages.push({ streams: live.length - 1, rss_bytes: b, arena_rss_bytes: arenaBase === null ? NaN : pages.residentBytes(arenaBase, arenaBase + reserved), frame_buffer_rss_bytes: fb, frame_buffers_found: fbStart.size });
       progress(`memory stage ${k}/${o.stages}: ${live.length - 1} streams added, RSS ${(b / 1e6).toFixed(1)} MB`);
     }
     const perStage = (f: (s: (typeof stages)[number]) => number): number[] =>
@@ -397,15 +405,16 @@ async function memoryRun(o: MemoryRunOptions, progress: (w: string) => void) {
       rss_stage_spread: { min: Math.min(...rssStage), median: Math.round(perStream), max: Math.max(...rssStage), range_over_expected: r3((Math.max(...rssStage) - Math.min(...rssStage)) / expected) },
       /** RSS growth of each stage divided by the streams it added. */
       stage_bytes_per_stream: rssStage,
-      arena_rss_per_stream_bytes: Math.round(arenaPerStream),
-      arena_ratio: r3(arenaPerStream / stateBytes),
-      arena_stage_bytes_per_stream: arenaStage,
+      arena_rss_per_stream_bytes: Number.isFinite(arenaPerStream) ? Math.round(arenaPerStream) : null,
+      arena_ratio: Number.isFinite(arenaPerStream) ? r3(arenaPerStream / stateBytes) : null,
+      arena_stage_bytes_per_stream: arenaBase === null ? null : arenaStage,
+      arena_locate_error: arenaLocateError,
       frame_buffer_rss_per_stream_bytes: Number.isFinite(fbPerStream) ? Math.round(fbPerStream) : null,
       frame_buffer_ratio: Number.isFinite(fbPerStream) ? r3(fbPerStream / frameBuf) : null,
       frame_buffer_stage_bytes_per_stream: fbStage,
       frame_buffers_found: { found: last.frame_buffers_found, streams: last.streams - first.streams, own_mappings: ownMappings },
       /** Process RSS per stream not in the arena nor the frame buffers (median stage): allocator and heap churn. */
-      other_rss_per_stream_bytes: Math.round(median(rssStage.map((r, i) => r - arenaStage[i] - fbStage[i]))),
+      other_rss_per_stream_bytes: arenaBase === null ? null : Math.round(median(rssStage.map((r, i) => r - arenaStage[i] - fbStage[i]))),
       stages,
       control_round_delta_bytes: control,
       process: "a fresh node process running only the memory run (no earlier benchmarks in it)",
