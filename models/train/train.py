@@ -66,9 +66,10 @@ def log(msg: str) -> None:
 class Examples:
     """The export's questions and progress frames, tokenised once; patches cached per image."""
 
-    def __init__(self, data: str, config: dict, tok: ByteBPE, max_answer_tokens: int):
+    def __init__(self, data: str, config: dict, tok: ByteBPE, max_answer_tokens: int, cache_fp16: bool = False):
         self.data, self.config, self.tok = data, config, tok
         self.cache: Dict[str, torch.Tensor] = {}
+        self.cache_fp16 = cache_fp16
         self.vqa: Dict[str, List[dict]] = {"train": [], "val": [], "test": []}
         with open(os.path.join(data, "vqa.jsonl"), encoding="utf-8") as f:
             for line in f:
@@ -97,8 +98,33 @@ class Examples:
         if hit is None:
             with Image.open(os.path.join(self.data, rel)) as im:
                 hit = torch.from_numpy(image_patches(im, self.config))
+            if self.cache_fp16:
+                hit = hit.half()
             self.cache[rel] = hit
-        return hit
+        return hit.float() if hit.dtype != torch.float32 else hit
+
+    def preload(self) -> Tuple[int, int, float]:
+        """Decode and preprocess every image once, so Pillow is off the training loop: (images, bytes, seconds)."""
+        t = time.time()
+        rels = sorted({it["image"] for v in self.vqa.values() for it in v} | {r["image"] for v in self.progress.values() for r in v})
+        for rel in rels:
+            self.patches(rel)
+        return len(rels), sum(v.numel() * v.element_size() for v in self.cache.values()), time.time() - t
+
+
+def image_grouped_order(items: List[dict], per_image: int, rng: random.Random) -> List[int]:
+    """One epoch of indices into items: each image's questions shuffled and cut into runs of at
+    most per_image, the runs shuffled, so consecutive indices share an image (one encode per run)."""
+    by_image: Dict[str, List[int]] = {}
+    for i, it in enumerate(items):
+        by_image.setdefault(it["image"], []).append(i)
+    runs: List[List[int]] = []
+    for rel in sorted(by_image):
+        idx = by_image[rel]
+        rng.shuffle(idx)
+        runs += [idx[k:k + per_image] for k in range(0, len(idx), per_image)]
+    rng.shuffle(runs)
+    return [i for r in runs for i in r]
 
 
 def vqa_batch(ex: Examples, items: List[dict], pad_id: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -127,6 +153,44 @@ def lm_loss(model: Cobra, patches: torch.Tensor, ids: torch.Tensor, tgt: torch.T
     return loss, int(mask.sum()), correct
 
 
+def lm_loss_grouped(model: Cobra, ex: Examples, items: List[dict], pad_id: int) -> Tuple[torch.Tensor, int, int, torch.Tensor]:
+    """lm_loss with each distinct image encoded and prefilled once.
+
+    Vision → projector → prefill of the visual tokens runs once per distinct image; its state
+    (conv and ssm, every layer) is indexed out to each of that image's questions, and the text
+    (BOS + question + answer + EOS, padded) is prefilled from it as one batch. Splitting the
+    prefill at the visual/text boundary is exact (parity.py checks split against whole), and
+    the index's backward sums each question's state gradient into its image's, so gradients
+    reach the shared encoder once per image. Padding is at the end of each row: by causality a
+    pad token only affects later positions, none of which carries a target, so the loss needs
+    no mask beyond the −100 targets (the final state, which pads would change, is not used).
+    Returns (loss, answer tokens, correct, text ids).
+    """
+    rels: List[str] = []
+    slot: Dict[str, int] = {}
+    for it in items:
+        if it["image"] not in slot:
+            slot[it["image"]] = len(rels)
+            rels.append(it["image"])
+    patches = torch.stack([ex.patches(r) for r in rels])
+    _, (conv, ssm) = model.mamba(model.visual_tokens(patches))
+    which = torch.tensor([slot[it["image"]] for it in items])
+    L = max(len(it["prompt"]) + len(it["answer"]) for it in items)
+    ids = torch.full((len(items), L), pad_id, dtype=torch.long)
+    tgt = torch.full((len(items), L), -100, dtype=torch.long)
+    for i, it in enumerate(items):
+        seq = it["prompt"] + it["answer"]
+        ids[i, :len(seq)] = torch.tensor(seq)
+        a0 = len(it["prompt"])
+        tgt[i, a0 - 1:len(seq) - 1] = torch.tensor(it["answer"])
+    hidden, _ = model.mamba(model.embed(ids), (conv.index_select(0, which), ssm.index_select(0, which)))
+    logits = model.logits(hidden)
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+    mask = tgt != -100
+    correct = int(((logits.argmax(-1) == tgt) & mask).sum())
+    return loss, int(mask.sum()), correct, ids
+
+
 def progress_loss(model: Cobra, ex: Examples, frames: List[dict]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     patches = torch.stack([ex.patches(f["image"]) for f in frames])
     target = torch.tensor([float(f["progress"]) for f in frames])
@@ -140,10 +204,12 @@ def greedy(model: Cobra, ex: Examples, items: List[dict], max_new: int) -> List[
     """Answers decoded greedily as the runtime does: prefill visual tokens + prompt per item, then batched steps."""
     eos = ex.tok.eos_id
     states, nxt = [], []
+    visual: Dict[str, Tuple[torch.Tensor, torch.Tensor]] = {}
     for it in items:
-        vis = model.visual_tokens(ex.patches(it["image"]).unsqueeze(0))
+        if it["image"] not in visual:
+            visual[it["image"]] = model.mamba(model.visual_tokens(ex.patches(it["image"]).unsqueeze(0)))[1]
         ids = torch.tensor([it["prompt"]])
-        hidden, st = model.mamba(torch.cat([vis, model.embed(ids)], dim=1))
+        hidden, st = model.mamba(model.embed(ids), visual[it["image"]])
         states.append(st)
         nxt.append(int(model.logits(hidden[:, -1]).argmax(-1)))
     conv = torch.cat([s[0] for s in states])
@@ -179,8 +245,7 @@ def evaluate(model: Cobra, ex: Examples, n: int, max_new: int, rng: random.Rando
         for h, it in zip(hits, items):
             per.setdefault(it["type"], []).append(h)
         res["val_exact_by_type"] = {k: sum(v) / len(v) for k, v in sorted(per.items())}
-        patches, ids, tgt, _ = vqa_batch(ex, items, ex.tok.pad_id)
-        loss, _, _ = lm_loss(model, patches, ids, tgt)
+        loss, _, _, _ = lm_loss_grouped(model, ex, items, ex.tok.pad_id)
         res["val_loss"] = float(loss)
         res["samples"] = [{"want": it["answer_text"], "got": ex.tok.decode(d)} for d, it in zip(decoded[:3], items[:3])]
     pv = ex.progress.get("val") or []
@@ -251,7 +316,11 @@ def main() -> None:
     ap.add_argument("--init", help="start from this model folder (its config, weights and tokenizer)")
     ap.add_argument("--steps", type=int, default=1_000_000)
     ap.add_argument("--minutes", type=float, default=110.0)
-    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--batch", type=int, default=64, help="questions per step")
+    ap.add_argument("--questions-per-image", type=int, default=16,
+                    help="questions of one image kept together in a step (the image is encoded once for them)")
+    ap.add_argument("--cache-fp16", action="store_true",
+                    help="hold the preprocessed patches as float16 (half the memory; inputs then differ from the runtime's by ~1e-3)")
     ap.add_argument("--progress-batch", type=int, default=8)
     ap.add_argument("--progress-weight", type=float, default=0.5)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -285,7 +354,9 @@ def main() -> None:
         model.reset_parameters(a.seed)
         tok_json = default_tokenizer_json()
     tok = ByteBPE(tok_json)
-    ex = Examples(a.data, config, tok, a.max_answer_tokens)
+    ex = Examples(a.data, config, tok, a.max_answer_tokens, a.cache_fp16)
+    n_img, n_bytes, secs = ex.preload()
+    log(f"preprocessed {n_img} images once ({n_bytes / 1e6:.0f} MB in memory) in {secs:.1f} s")
     train_q, train_p = ex.vqa["train"], ex.progress["train"]
     if not train_q:
         raise SystemExit(f"{a.data}/vqa.jsonl has no train questions")
@@ -320,13 +391,12 @@ def main() -> None:
     model.train()
     while step < a.steps and time.time() - t0 < budget:
         if len(order) < a.batch:
-            order += rng.sample(range(len(train_q)), len(train_q))
+            order += image_grouped_order(train_q, a.questions_per_image, rng)
         items = [train_q[i] for i in order[:a.batch]]
         del order[:a.batch]
         for g in opt.param_groups:
             g["lr"] = lr_at(step, time.time() - t0)
-        patches, ids, tgt, _ = vqa_batch(ex, items, tok.pad_id)
-        loss, n_tok, n_ok = lm_loss(model, patches, ids, tgt)
+        loss, n_tok, n_ok, ids = lm_loss_grouped(model, ex, items, tok.pad_id)
         total = loss
         if use_progress:
             if len(p_order) < a.progress_batch:
