@@ -2,6 +2,9 @@
 
     /usr/bin/python3 models/train/train.py --data DIR --out OUT [--minutes 110] [--steps N]
 
+A step is --batch questions in runs of --questions-per-image per image (each image encoded once
+per run, lm_loss_grouped) plus --progress-batch progress frames.
+
 Per VQA example the sequence is the frame's visual tokens, BOS, question + "\\n", answer, EOS
 (src/backbone/prompt.ts); the loss is next-token cross-entropy on the answer and EOS only. Per
 progress.jsonl frame, the progress head on the last visual token's hidden state is fit with
@@ -110,6 +113,16 @@ class Examples:
         for rel in rels:
             self.patches(rel)
         return len(rels), sum(v.numel() * v.element_size() for v in self.cache.values()), time.time() - t
+
+
+def blas_library() -> str:
+    """The BLAS shared library this process mapped (torch's matmuls go through it), or ""."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.lower() or "mkl" in line.lower()}
+        return ", ".join(sorted(os.path.basename(x) for x in libs if x.startswith("/")))
+    except OSError:
+        return ""
 
 
 def image_grouped_order(items: List[dict], per_image: int, rng: random.Random) -> List[int]:
@@ -361,6 +374,10 @@ def main() -> None:
     if not train_q:
         raise SystemExit(f"{a.data}/vqa.jsonl has no train questions")
     use_progress = bool(config.get("progress_head")) and bool(train_p)
+    blas = blas_library()
+    if "openblas" not in blas and "mkl" not in blas:
+        log(f"warning: torch's BLAS is {blas or 'unknown'}; Debian's default libblas3 is the netlib reference (~8 GFLOP/s "
+            "on 2 threads, ~18x slower matmuls than OpenBLAS): apt install libopenblas0-openmp")
     n_params = sum(p.numel() for p in model.parameters())
     log(f"train: {len(train_q)} questions, {len(ex.vqa['val'])} val, {len(train_p)} progress frames; "
         f"{n_params:,} parameters; {a.threads} threads")
