@@ -1,10 +1,11 @@
+import { RUNTIME_SMALL } from "../backbone/fixtures.js";
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { backboneSizes, TINY_CONFIG, type BackboneConfig } from "../../src/backbone/config.js";
+import { backboneSizes, type BackboneConfig } from "../../src/backbone/config.js";
 import { parameterCount } from "../../src/backbone/tensor_names.js";
 
 /**
@@ -33,17 +34,7 @@ function expectOneLineError(r: Run, code: number, ...mentions: string[]): void {
 }
 
 /** A small config (fast to write and describe), different from the default in every size that shows. */
-const SMALL: BackboneConfig = {
-  ...TINY_CONFIG,
-  image_size: 64,
-  patch_size: 16,
-  encoders: [{ name: "dino", width: 16, depth: 1, heads: 2, mlp_ratio: 2 }, { name: "siglip", width: 8, depth: 1, heads: 1, mlp_ratio: 2 }],
-  projector: { hidden: 32, token_pool: 2 },
-  d_model: 32,
-  n_layer: 3,
-  d_state: 8,
-  dt_rank: 4,
-};
+const SMALL: BackboneConfig = { ...RUNTIME_SMALL, n_layer: 3 };
 
 interface Described {
   config: BackboneConfig;

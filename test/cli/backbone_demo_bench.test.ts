@@ -1,3 +1,4 @@
+import { RUNTIME_SMALL } from "../backbone/fixtures.js";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -78,17 +79,7 @@ describe("demo --backbone", () => {
 });
 
 /** A small model (64 px, d_model 32, 2 layers): the bench's machinery end to end in seconds, not minutes. */
-const SMALL: BackboneConfig = {
-  ...TINY_CONFIG,
-  image_size: 64,
-  patch_size: 16,
-  encoders: [{ name: "dino", width: 16, depth: 1, heads: 2, mlp_ratio: 2 }, { name: "siglip", width: 8, depth: 1, heads: 1, mlp_ratio: 2 }],
-  projector: { hidden: 32, token_pool: 2 },
-  d_model: 32,
-  n_layer: 2,
-  d_state: 8,
-  dt_rank: 4,
-};
+const SMALL: BackboneConfig = RUNTIME_SMALL;
 
 /**
  * The bench's run() from the built CLI module with a config file and short contexts. Through
