@@ -195,3 +195,25 @@ export function phraseAnswer(type: QuestionTypeId, names: readonly string[], val
     }
   }
 }
+
+/**
+ * The answer as a short VQA answer rather than a sentence: "Yes" / "No", the chosen object's
+ * name ("red mug"), the length ("18 cm", "1.23 m") or the hour ("7 o'clock"). A trained VLM
+ * answers with this (VQAv2-style short answers): the decision and the number are what the
+ * model must learn, not the sentence around them, and each answer costs a few decode steps
+ * instead of ~60. parseAnswerText reads it back to the same value as the sentence (tested as a
+ * round trip). `chosenName` is the chosen object's display name (choice questions only).
+ */
+export function phraseShortAnswer(type: QuestionTypeId, value: number, chosenName?: string, unit?: LengthUnit): string {
+  switch (questionType(type).category) {
+    case "qualitative":
+      return value === 1 ? "Yes" : "No";
+    case "choice":
+      if (chosenName === undefined || chosenName === "") throw new Error(`phraseShortAnswer: a ${type} answer needs the chosen object's name`);
+      return chosenName.replace(/^the /, "");
+    case "clock":
+      return `${value} o'clock`;
+    case "quantitative":
+      return formatLength(value, unit);
+  }
+}

@@ -5,7 +5,7 @@ export {
   checkQuestionLength, clearQuestionCache, normalizeQuestion, parseQuestion, questionCacheStats, tryParseQuestion,
   type ParsedQuestion,
 } from "./question_parser.js";
-export { answerPhrasingCount, formatLength, phraseAnswer } from "./answer_phrasing.js";
+export { answerPhrasingCount, formatLength, phraseAnswer, phraseShortAnswer } from "./answer_phrasing.js";
 export { LENGTH_UNITS, formatLengthIn, lengthUnitForWord, type LengthUnit } from "./length_units.js";
 export { MAX_ECHO_LENGTH, capEcho } from "./echoed_text.js";
 export type { SpatialAnswer, SpatialAnswerStatus, SpatialAnswerUnit } from "./spatial_answer.js";

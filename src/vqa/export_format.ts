@@ -31,6 +31,12 @@ export interface VqaRecord {
   conversations: [{ from: "human"; value: string }, { from: "gpt"; value: string }];
   question_type: QuestionTypeId;
   answer: VqaAnswerLabel;
+  /**
+   * The same answer as a short VQA answer ("Yes", "red mug", "18 cm", "7 o'clock";
+   * phraseShortAnswer): what models/train/ trains the model to say by default. The gpt turn
+   * keeps the engine's sentence.
+   */
+  short_answer: string;
   scene_seed: number;
   split: Split;
 }

@@ -1,6 +1,7 @@
 import { SpatialRewardError } from "../errors.js";
 import { mulberry32 } from "../random/mulberry32.js";
-import type { Scene } from "../scene/scene_object.js";
+import { displayName, type Scene } from "../scene/scene_object.js";
+import { phraseShortAnswer } from "../spatial/answer_phrasing.js";
 import { answerQuestion } from "../spatial/answer_question.js";
 import { generateQuestions, type SkipReason } from "../spatial/question_generator.js";
 import type { Split } from "./dataset_split.js";
@@ -62,6 +63,7 @@ export function sceneVqaRecords(truth: Scene, o: SceneVqaOptions): SceneVqa {
       boolean: a.boolean ?? null,
       choice: a.choice ?? null,
     };
+    const chosen = a.choice === undefined ? undefined : truth.objects.find((o) => o.id === a.choice);
     const k = perType.get(q.type) ?? 0;
     perType.set(q.type, k + 1);
     records.push({
@@ -73,6 +75,7 @@ export function sceneVqaRecords(truth: Scene, o: SceneVqaOptions): SceneVqa {
       ],
       question_type: q.type,
       answer,
+      short_answer: phraseShortAnswer(q.type, a.value, chosen && displayName(chosen)),
       scene_seed: o.seed,
       split: o.split,
     });

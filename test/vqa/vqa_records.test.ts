@@ -26,7 +26,7 @@ describe("VQA records of a ground-truth scene", () => {
       expect(new Set(out.records.map((r) => r.id)).size).toBe(out.records.length);
       for (const r of out.records) {
         seen.add(r.question_type);
-        expect(Object.keys(r)).toEqual(["id", "image", "conversations", "question_type", "answer", "scene_seed", "split"]);
+        expect(Object.keys(r)).toEqual(["id", "image", "conversations", "question_type", "answer", "short_answer", "scene_seed", "split"]);
         expect([r.image, r.scene_seed, r.split]).toEqual(["images/x.png", seed, "val"]);
         const question = r.conversations[0].value.slice("<image>\n".length);
         const a = answerQuestion(truth, question, { seed });
