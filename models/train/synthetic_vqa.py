@@ -71,7 +71,8 @@ def main() -> None:
             for k, (q, ans, qt, val) in enumerate(questions(rng, boxes)):
                 rec = {"id": f"{iid}-q{k}", "image": f"images/{iid}.png",
                        "conversations": [{"from": "human", "value": f"<image>\n{q}"}, {"from": "gpt", "value": ans}],
-                       "question_type": qt, "answer": {"status": "ok", **val}, "scene_seed": seed, "split": split}
+                       "question_type": qt, "answer": {"status": "ok", **val}, "short_answer": ans, "scene_seed": seed,
+                       "split": split}
                 f.write(json.dumps(rec) + "\n")
                 n_q += 1
     with open(os.path.join(a.out, "progress.jsonl"), "w") as f:

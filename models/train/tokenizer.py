@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Dict, List, Tuple
+from typing import Dict, Iterable, List, Tuple
 
 # GPT-2's pattern with \p{L} → [^\W\d_] and \p{N} → \d; `_` is neither letter nor number, so it
 # belongs to the punctuation class ` ?[^\s\p{L}\p{N}]+`, which [^\s\w] alone would miss.
@@ -111,8 +111,62 @@ SPECIAL_TOKENS = [("<|pad|>", 256), ("<|bos|>", 257), ("<|eos|>", 258), ("<|imag
 DEFAULT_MERGES = [("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("Ġ", "m")]
 
 
-def default_tokenizer_json() -> dict:
-    """src/backbone/byte_tokenizer.ts's defaultTokenizerJson, field for field (the parity test compares them)."""
+def learn_merges(texts: Iterable[str], n_merges: int) -> List[Tuple[str, str]]:
+    """Byte-level BPE merges learnt from texts (GPT-2's procedure), words of letters only.
+
+    Texts are split with the runtime's pre-tokenizer pattern; only words of letters (with their
+    leading space, "Ġyellow") are merged, so numbers stay one token per digit and punctuation
+    one token per mark: a length is said digit by digit ("1", "8", "Ġcm"), which keeps every
+    number sayable however rare. Each round merges the most frequent adjacent pair (ties: the
+    pair first in sorted order, so the result is deterministic) until n_merges or no pair
+    occurs twice. DEFAULT_MERGES come first, so the default tokenizer's ids keep their meaning.
+    """
+    byte_char = bytes_to_unicode()
+    counts: Dict[Tuple[str, ...], int] = {}
+    for text in texts:
+        for word in _PATTERN.findall(text):
+            if not re.fullmatch(r" ?[^\W\d_]+", word):
+                continue
+            key = tuple(byte_char[b] for b in word.encode("utf-8"))
+            counts[key] = counts.get(key, 0) + 1
+    merges: List[Tuple[str, str]] = []
+
+    def apply(pair: Tuple[str, str]) -> None:
+        nonlocal counts
+        out: Dict[Tuple[str, ...], int] = {}
+        for w, c in counts.items():
+            parts, i = [], 0
+            while i < len(w):
+                if i < len(w) - 1 and (w[i], w[i + 1]) == pair:
+                    parts.append(w[i] + w[i + 1])
+                    i += 2
+                else:
+                    parts.append(w[i])
+                    i += 1
+            k = tuple(parts)
+            out[k] = out.get(k, 0) + c
+        counts = out
+
+    for pair in DEFAULT_MERGES:
+        merges.append(pair)
+        apply(pair)
+    while len(merges) < n_merges:
+        pairs: Dict[Tuple[str, str], int] = {}
+        for w, c in counts.items():
+            for i in range(len(w) - 1):
+                pairs[(w[i], w[i + 1])] = pairs.get((w[i], w[i + 1]), 0) + c
+        if not pairs:
+            break
+        best = max(sorted(pairs), key=lambda p: pairs[p])
+        if pairs[best] < 2:
+            break
+        merges.append(best)
+        apply(best)
+    return merges
+
+
+def tokenizer_json(merges: List[Tuple[str, str]]) -> dict:
+    """A tokenizer.json in the runtime's layout (ids 0..255 bytes, 256..259 special, then one id per merge)."""
     vocab: Dict[str, int] = {ch: b for b, ch in enumerate(bytes_to_unicode())}
     added = []
     for content, i in SPECIAL_TOKENS:
@@ -120,7 +174,9 @@ def default_tokenizer_json() -> dict:
         added.append({"id": i, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
                       "normalized": False, "special": True})
     nxt = 256 + len(added)
-    for l, r in DEFAULT_MERGES:
+    for l, r in merges:
+        if l + r in vocab:
+            raise ValueError(f"merge {l!r} + {r!r} makes a token that exists")
         vocab[l + r] = nxt
         nxt += 1
     return {
@@ -130,5 +186,37 @@ def default_tokenizer_json() -> dict:
         "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
         "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
                   "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
-                  "vocab": vocab, "merges": [f"{l} {r}" for l, r in DEFAULT_MERGES]},
+                  "vocab": vocab, "merges": [f"{l} {r}" for l, r in merges]},
     }
+
+
+def tokenizer_vocab_size(tok_json: dict) -> int:
+    ids = list(tok_json["model"]["vocab"].values()) + [a["id"] for a in tok_json.get("added_tokens", [])]
+    return max(ids) + 1
+
+
+def default_tokenizer_json() -> dict:
+    """src/backbone/byte_tokenizer.ts's defaultTokenizerJson, field for field (the parity test compares them)."""
+    return tokenizer_json(list(DEFAULT_MERGES))
+
+
+def main() -> None:
+    """`learn TEXTS.jsonl N OUT.json`: merges from a JSON list of texts; `encode TOKENIZER.json TEXTS.json`: ids as JSON."""
+    import sys
+    cmd = sys.argv[1] if len(sys.argv) > 1 else ""
+    if cmd == "learn":
+        with open(sys.argv[2], encoding="utf-8") as f:
+            texts = json.load(f)
+        with open(sys.argv[4], "w", encoding="utf-8") as f:
+            json.dump(tokenizer_json(learn_merges(texts, int(sys.argv[3]))), f, ensure_ascii=False)
+    elif cmd == "encode":
+        tok = ByteBPE.from_file(sys.argv[2])
+        with open(sys.argv[3], encoding="utf-8") as f:
+            texts = json.load(f)
+        print(json.dumps([tok.encode(t) for t in texts]))
+    else:
+        raise SystemExit("usage: tokenizer.py learn TEXTS.json N OUT.json | encode TOKENIZER.json TEXTS.json")
+
+
+if __name__ == "__main__":
+    main()

@@ -37,7 +37,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 from cobra import Cobra  # noqa: E402
 from model_io import load_model, save_model  # noqa: E402
 from preprocess import image_patches  # noqa: E402
-from tokenizer import ByteBPE, default_tokenizer_json  # noqa: E402
+from tokenizer import ByteBPE, default_tokenizer_json, learn_merges, tokenizer_json, tokenizer_vocab_size  # noqa: E402
 
 # src/backbone/config.ts TINY_CONFIG with the progress head on.
 TINY_CONFIG = {
@@ -66,10 +66,36 @@ def log(msg: str) -> None:
 # ---------------------------------------------------------------- data
 
 
+def answer_text(r: dict, answers: str) -> str:
+    """The answer the model learns to say: the export's short answer ("Yes", "red mug", "18 cm")
+    or the engine's sentence (the gpt turn)."""
+    if answers == "short":
+        if "short_answer" not in r:
+            raise SystemExit("vqa.jsonl has no short_answer: re-export with this version of `spatial-reward export vqa`, or --answers sentence")
+        return r["short_answer"]
+    return next(c["value"] for c in r["conversations"] if c["from"] == "gpt")
+
+
+def export_texts(data: str, answers: str) -> List[str]:
+    """Every train question and answer of an export: the corpus the tokenizer's merges are learnt from."""
+    out: List[str] = []
+    with open(os.path.join(data, "vqa.jsonl"), encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                if r.get("split", "train") != "train":
+                    continue
+                human = next(c["value"] for c in r["conversations"] if c["from"] == "human")
+                out.append(human.replace(IMAGE_TAG, "", 1).strip() + "\n")
+                out.append(answer_text(r, answers))
+    return out
+
+
 class Examples:
     """The export's questions and progress frames, tokenised once; patches cached per image."""
 
-    def __init__(self, data: str, config: dict, tok: ByteBPE, max_answer_tokens: int, cache_fp16: bool = False):
+    def __init__(self, data: str, config: dict, tok: ByteBPE, max_answer_tokens: int, cache_fp16: bool = False,
+                 answers: str = "short"):
         self.data, self.config, self.tok = data, config, tok
         self.cache: Dict[str, torch.Tensor] = {}
         self.cache_fp16 = cache_fp16
@@ -80,7 +106,7 @@ class Examples:
                     continue
                 r = json.loads(line)
                 human = next(c["value"] for c in r["conversations"] if c["from"] == "human")
-                answer = next(c["value"] for c in r["conversations"] if c["from"] == "gpt")
+                answer = answer_text(r, answers)
                 q = human.replace(IMAGE_TAG, "", 1).strip()
                 prompt = [tok.bos_id] + tok.encode(q + "\n")
                 ans = tok.encode(answer.strip())[:max_answer_tokens] + [tok.eos_id]
@@ -204,11 +230,44 @@ def lm_loss_grouped(model: Cobra, ex: Examples, items: List[dict], pad_id: int) 
     return loss, int(mask.sum()), correct, ids
 
 
-def progress_loss(model: Cobra, ex: Examples, frames: List[dict]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    patches = torch.stack([ex.patches(f["image"]) for f in frames])
-    target = torch.tensor([float(f["progress"]) for f in frames])
-    hidden, _ = model.mamba(model.visual_tokens(patches))
-    logit = model.progress_head(hidden[:, -1]).squeeze(-1)
+def episodes_of(frames: List[dict]) -> List[List[dict]]:
+    """progress.jsonl frames grouped by episode, each in frame order."""
+    by: Dict[str, List[dict]] = {}
+    for f in frames:
+        by.setdefault(f["episode"], []).append(f)
+    return [sorted(v, key=lambda f: f["frame"]) for _, v in sorted(by.items())]
+
+
+def progress_windows(episodes: List[List[dict]], n: int, width: int, rng: random.Random) -> List[List[dict]]:
+    """n windows of `width` consecutive frames of random episodes; a quarter start at the episode's
+    first frame (the runtime's stream starts there), the rest anywhere."""
+    out = []
+    for _ in range(n):
+        ep = episodes[rng.randrange(len(episodes))]
+        w = min(width, len(ep))
+        start = 0 if rng.random() < 0.25 else rng.randrange(len(ep) - w + 1)
+        out.append(ep[start:start + w])
+    return out
+
+
+def progress_forward(model: Cobra, ex: Examples, windows: List[List[dict]]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The progress head after each frame of each window, the frames prefilled in order into one
+    state from zero (as the runtime's stream does): logits [n, W] and targets [n, W]."""
+    W = len(windows[0])
+    if any(len(w) != W for w in windows):
+        raise ValueError("progress windows of one batch must have one length")
+    patches = torch.stack([ex.patches(f["image"]) for w in windows for f in w])
+    vis = model.visual_tokens(patches)  # [n·W, V, D]
+    V = vis.shape[1]
+    hidden, _ = model.mamba(vis.reshape(len(windows), W * V, -1))
+    last = hidden[:, V - 1::V]  # each frame's last visual token [n, W, D]
+    logit = model.progress_head(last).squeeze(-1)
+    target = torch.tensor([[float(f["progress"]) for f in w] for w in windows])
+    return logit, target
+
+
+def progress_loss(model: Cobra, ex: Examples, windows: List[List[dict]]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    logit, target = progress_forward(model, ex, windows)
     return F.binary_cross_entropy_with_logits(logit, target), torch.sigmoid(logit), target
 
 
@@ -263,16 +322,39 @@ def evaluate(model: Cobra, ex: Examples, n: int, max_new: int, rng: random.Rando
         res["samples"] = [{"want": it["answer_text"], "got": ex.tok.decode(d)} for d, it in zip(decoded[:3], items[:3])]
     pv = ex.progress.get("val") or []
     if pv and model.config.get("progress_head"):
-        _, pred, target = progress_loss(model, ex, pv[:256])
-        res["val_progress_mae"] = float((pred - target).abs().mean())
-        res["val_progress_spearman"] = spearman(pred.numpy(), target.numpy())
+        # Whole episodes from their first frame, as a stream is served; at most 8 episodes.
+        preds, targets, per_episode = [], [], []
+        for ep in episodes_of(pv)[:8]:
+            _, pred, target = progress_loss(model, ex, [ep])
+            preds.append(pred[0].numpy())
+            targets.append(target[0].numpy())
+            per_episode.append(spearman(preds[-1], targets[-1]))
+        p, t = np.concatenate(preds), np.concatenate(targets)
+        res["val_progress_mae"] = float(np.abs(p - t).mean())
+        res["val_progress_spearman"] = spearman(p, t)
+        res["val_progress_spearman_per_episode"] = float(np.mean(per_episode))
     model.train()
     return res
 
 
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 0..n−1 with ties given their mean rank (as Spearman's rho with ties needs)."""
+    order = np.argsort(x, kind="stable")
+    ranks = np.empty(len(x), dtype=np.float64)
+    xs = x[order]
+    i = 0
+    while i < len(x):
+        j = i
+        while j + 1 < len(x) and xs[j + 1] == xs[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2.0
+        i = j + 1
+    return ranks
+
+
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    ra = np.argsort(np.argsort(a)).astype(np.float64)
-    rb = np.argsort(np.argsort(b, kind="stable"), kind="stable").astype(np.float64)
+    """Spearman's rank correlation with average ranks for ties (0 when either side is constant)."""
+    ra, rb = average_ranks(np.asarray(a)), average_ranks(np.asarray(b))
     if ra.std() == 0 or rb.std() == 0:
         return 0.0
     return float(np.corrcoef(ra, rb)[0, 1])
@@ -334,8 +416,14 @@ def main() -> None:
                     help="questions of one image kept together in a step (the image is encoded once for them)")
     ap.add_argument("--cache-fp16", action="store_true",
                     help="hold the preprocessed patches as float16 (half the memory; inputs then differ from the runtime's by ~1e-3)")
-    ap.add_argument("--progress-batch", type=int, default=8)
-    ap.add_argument("--progress-weight", type=float, default=0.5)
+    ap.add_argument("--progress-batch", type=int, default=8, help="progress frames per step, in windows of --progress-window")
+    ap.add_argument("--progress-window", type=int, default=4,
+                    help="consecutive episode frames prefilled into one state per window (the runtime's stream carries state across frames)")
+    ap.add_argument("--progress-weight", type=float, default=1.0)
+    ap.add_argument("--answers", choices=["short", "sentence"], default="short",
+                    help="train the model to say the export's short answer (default) or the engine's whole sentence")
+    ap.add_argument("--merges", type=int, default=1024,
+                    help="byte-level BPE merges learnt from the training texts (words of letters only; 4 = the default tokenizer)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--warmup", type=int, default=100)
@@ -363,11 +451,17 @@ def main() -> None:
                 config = json.load(f)
         else:
             config = dict(TINY_CONFIG)
+        if a.merges > 4:
+            t = time.time()
+            tok_json = tokenizer_json(learn_merges(export_texts(a.data, a.answers), a.merges))
+            log(f"tokenizer: {len(tok_json['model']['merges'])} merges learnt from the training texts in {time.time() - t:.1f} s")
+        else:
+            tok_json = default_tokenizer_json()
+        config = dict(config, vocab_size=tokenizer_vocab_size(tok_json))
         model = Cobra(config)
         model.reset_parameters(a.seed)
-        tok_json = default_tokenizer_json()
     tok = ByteBPE(tok_json)
-    ex = Examples(a.data, config, tok, a.max_answer_tokens, a.cache_fp16)
+    ex = Examples(a.data, config, tok, a.max_answer_tokens, a.cache_fp16, a.answers)
     n_img, n_bytes, secs = ex.preload()
     log(f"preprocessed {n_img} images once ({n_bytes / 1e6:.0f} MB in memory) in {secs:.1f} s")
     train_q, train_p = ex.vqa["train"], ex.progress["train"]
@@ -402,7 +496,7 @@ def main() -> None:
     evals: List[Tuple[int, dict]] = []
     t0 = time.time()
     order: List[int] = []
-    p_order: List[int] = []
+    train_episodes = episodes_of(train_p)
     win = {"loss": 0.0, "n": 0, "tokens": 0, "correct": 0, "samples": 0, "t": time.time()}
     step = 0
     model.train()
@@ -416,11 +510,8 @@ def main() -> None:
         loss, n_tok, n_ok, ids = lm_loss_grouped(model, ex, items, tok.pad_id)
         total = loss
         if use_progress:
-            if len(p_order) < a.progress_batch:
-                p_order += rng.sample(range(len(train_p)), len(train_p))
-            frames = [train_p[i] for i in p_order[:a.progress_batch]]
-            del p_order[:a.progress_batch]
-            pl, _, _ = progress_loss(model, ex, frames)
+            windows = progress_windows(train_episodes, max(1, a.progress_batch // a.progress_window), a.progress_window, rng)
+            pl, _, _ = progress_loss(model, ex, windows)
             total = loss + a.progress_weight * pl
         opt.zero_grad(set_to_none=True)
         total.backward()
