@@ -39,6 +39,12 @@ const MIN_IMAGE_SIDE = 16;
 /** Camera field of view the simulator accepts (sim/camera_placement.ts cameraOptions). */
 const HFOV_RANGE = { min: 1, max: 170 };
 const MAX_SEED = SEED_LIMIT - 1;
+/**
+ * `eval --progress-episodes` when not given: commander leaves the option undefined and eval.ts
+ * applies this, so that the flag given with --source engine can be told apart and refused.
+ */
+export const DEFAULT_PROGRESS_EPISODES = 8;
+const MAX_PROGRESS_EPISODES = 1000;
 /** The demo's episode: the graph needs about a second of frames to settle before the task starts. */
 const MIN_DEMO_FRAMES = 30;
 
@@ -49,6 +55,8 @@ export interface EvalOptions {
   scenes: number; seed: number; noise: NoiseModel; width: number; height: number; hfovDeg: number;
   masks: MaskSource; perType: number; log?: string; json: boolean;
   source: AnswerSource; model?: string; coarseToFine: boolean;
+  /** Scripted episodes for the progress head (--source backbone); undefined = not given (eval.ts's default). */
+  progressEpisodes?: number;
 }
 export interface AskOptions { seed: number; noise: NoiseModel; masks: MaskSource; json: boolean; source: AnswerSource; model?: string }
 export interface BenchOptions { frames: number; seed: number; noise: NoiseModel; queries: number; json: boolean }
@@ -128,12 +136,21 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     .option("--source <S>", "who answers: engine (perception + spatial engine on RGB-D) | backbone (the model on the RGB frame alone)", choiceArg("--source", ANSWER_SOURCES), "engine")
     .option("--model <DIR>", "the backbone's model folder (with --source backbone)", modelDirArg)
     .option("--coarse-to-fine", "encode frames coarse-to-fine (with --source backbone; reports the kept fraction)", false)
+    .option(
+      "--progress-episodes <K>",
+      `scripted teleop episodes from seeds S…S+K−1 on which the progress head is scored against ground truth (with --source backbone and a model with a progress head; 0–${MAX_PROGRESS_EPISODES}, default ${DEFAULT_PROGRESS_EPISODES})`,
+      intArg("--progress-episodes", { min: 0, max: MAX_PROGRESS_EPISODES }),
+    )
     .option("--json", "print one JSON summary as the last stdout line", false)
     .action(async (o: EvalOptions) => {
       // Scene i uses seed + i: the last one must still be a seed.
       if (o.seed + o.scenes - 1 > MAX_SEED) throw new UsageError(`--seed ${o.seed} with --scenes ${o.scenes} runs past the largest seed, ${MAX_SEED}`);
       checkSource(o.source, o.model);
       if (o.coarseToFine && o.source !== "backbone") throw new UsageError("--coarse-to-fine needs --source backbone");
+      if (o.progressEpisodes !== undefined && o.source !== "backbone") throw new UsageError("--progress-episodes needs --source backbone");
+      // Episode i uses seed + i too.
+      const episodes = o.source === "backbone" ? (o.progressEpisodes ?? DEFAULT_PROGRESS_EPISODES) : 0;
+      if (o.seed + episodes - 1 > MAX_SEED) throw new UsageError(`--seed ${o.seed} with --progress-episodes ${episodes} runs past the largest seed, ${MAX_SEED}`);
       done(await (await import("./eval.js")).run(o));
     })
 
