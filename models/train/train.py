@@ -416,7 +416,9 @@ def main() -> None:
                     help="questions of one image kept together in a step (the image is encoded once for them)")
     ap.add_argument("--cache-fp16", action="store_true",
                     help="hold the preprocessed patches as float16 (half the memory; inputs then differ from the runtime's by ~1e-3)")
-    ap.add_argument("--progress-batch", type=int, default=8, help="progress frames per step, in windows of --progress-window")
+    ap.add_argument("--progress-batch", type=int, default=32, help="progress frames per progress step, in windows of --progress-window")
+    ap.add_argument("--progress-every", type=int, default=4,
+                    help="progress loss every k-th step (a window is a long sequential scan: one batch of windows every k steps costs less than a few each step)")
     ap.add_argument("--progress-window", type=int, default=4,
                     help="consecutive episode frames prefilled into one state per window (the runtime's stream carries state across frames)")
     ap.add_argument("--progress-weight", type=float, default=1.0)
@@ -509,7 +511,7 @@ def main() -> None:
             g["lr"] = lr_at(step, time.time() - t0)
         loss, n_tok, n_ok, ids = lm_loss_grouped(model, ex, items, tok.pad_id)
         total = loss
-        if use_progress:
+        if use_progress and step % a.progress_every == 0:
             windows = progress_windows(train_episodes, max(1, a.progress_batch // a.progress_window), a.progress_window, rng)
             pl, _, _ = progress_loss(model, ex, windows)
             total = loss + a.progress_weight * pl

@@ -50,7 +50,7 @@ describe.skipIf(MISSING !== "")(`train.py on a tiny export${MISSING ? ` (skipped
     const out = join(dir, "out");
     const r = spawnSync(PYTHON, [
       join(root, "models/train/train.py"), "--data", data, "--out", out, "--config", join(dir, "config.json"),
-      "--steps", "40", "--batch", "4", "--progress-batch", "4", "--warmup", "5", "--lr", "3e-3",
+      "--steps", "40", "--batch", "4", "--progress-batch", "4", "--progress-every", "1", "--warmup", "5", "--lr", "3e-3",
       "--log-every", "5", "--eval-every", "20", "--eval-size", "4", "--ckpt-every", "20", "--threads", "1",
     ], { encoding: "utf8", timeout: 240_000 });
     stderr = r.stderr;
