@@ -6,14 +6,14 @@ Mamba language model (mamba_ssm `Mamba` mixer, Hugging Face `MambaForCausalLM` n
 head and an optional progress head. Module attribute paths are chosen so that `state_dict()`
 keys are exactly the names of `expectedTensors` (src/backbone/tensor_names.ts).
 
-Coarse-to-fine is inference-only: its tensors (`pos_embed_coarse`, `c2f.*`) are parameters here
-so that a model folder always holds them, initialised like src/backbone/random_init.ts (small
-N(0, 0.02)); training does not use or update them.
+Coarse-to-fine (`pos_embed_coarse`, `c2f.*`, initialised like src/backbone/random_init.ts, small
+N(0, 0.02)) has a forward here too, `Cobra.c2f_encode`, computing what the runtime's `vision_c2f`
+graph computes (test/train/c2f_parity.test.ts compares them), so train.py --c2f-prob can train it.
 """
 from __future__ import annotations
 
 import math
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -92,11 +92,22 @@ class VisionBranch(nn.Module):
         self.blocks = nn.ModuleList([Block(e["width"], e["heads"], e["mlp_ratio"]) for _ in range(e["depth"])])
         self.norm = nn.LayerNorm(e["width"], eps=VISION_LN_EPS)
 
-    def forward(self, patches: torch.Tensor) -> torch.Tensor:
-        """patches [B, P, 3p²] (every fine patch, grid order) → [B, P, w]."""
+    def forward(self, patches: torch.Tensor, positions: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """patches [B, T, 3p²] → [B, T, w]: every fine patch in grid order, or (with `positions`
+        [B, T], each row an image's fine grid indices) a subset attending only among itself."""
         w = self.patch_embed.weight
-        x = F.linear(patches, w.reshape(w.shape[0], -1), self.patch_embed.bias) + self.pos_embed
+        x = F.linear(patches, w.reshape(w.shape[0], -1), self.patch_embed.bias)
+        x = x + (self.pos_embed if positions is None else self.pos_embed[positions])
         for b in self.blocks:
+            x = b(x)
+        return self.norm(x)
+
+    def forward_coarse(self, patches: torch.Tensor, depth: int) -> torch.Tensor:
+        """Every coarse patch [B, (G/2)², 3p²] with `pos_embed_coarse`, the first `depth` blocks
+        (clipped to the branch's depth), then the final LayerNorm → [B, (G/2)², w]."""
+        w = self.patch_embed.weight
+        x = F.linear(patches, w.reshape(w.shape[0], -1), self.patch_embed.bias) + self.pos_embed_coarse
+        for b in list(self.blocks)[:depth]:
             x = b(x)
         return self.norm(x)
 
@@ -111,8 +122,18 @@ class Projector(nn.Module):
         return self.fc2(F.gelu(self.fc1(pooled)))
 
 
+class C2fOutput(NamedTuple):
+    """Cobra.c2f_encode's result."""
+
+    tokens: List[torch.Tensor]  # per image [n_i, d_model]: non-empty cells in order, then the merge token
+    kept: torch.Tensor  # [B, K] kept fine patches, ascending
+    scores: torch.Tensor  # [B, P] keep scores, fine-grid order (with the coarse path's gradient)
+    counts: torch.Tensor  # [B, cells] kept patches per cell (the graph's `cell_counts`)
+    cell_tokens: torch.Tensor  # [B, cells, d_model] every cell (the graph's `tokens`; empty cells are projector(0))
+
+
 class CoarseToFine(nn.Module):
-    """Only holds the inference-time tensors (`c2f.*`); not used in training."""
+    """The `c2f.*` tensors; the forward that uses them is Cobra.c2f_encode (it needs the encoder and projector)."""
 
     def __init__(self, c: dict, s: Sizes):
         super().__init__()
@@ -310,6 +331,88 @@ class Cobra(nn.Module):
     def visual_tokens(self, patches: torch.Tensor) -> torch.Tensor:
         """`vision_projector`: patches [B, P, 3p²] → [B, cells, d_model]."""
         return self.projector(self.pool(self.vision_features(patches)))
+
+    # -- coarse-to-fine (models/README.md "Coarse-to-fine"; the `vision_c2f` graph, src/backbone/graphs/vision_graphs.ts)
+    def coarse_depth(self) -> int:
+        """Leading blocks per branch the coarse scale runs (config coarse_to_fine.coarse_depth, default 1 as coarseDepthOf)."""
+        d = (self.config.get("coarse_to_fine") or {}).get("coarse_depth")
+        return 1 if d is None else int(d)
+
+    def kept_count(self, keep_ratio: Optional[float] = None) -> int:
+        """round(keep_ratio · P), at least 1 (keptPatchCount); JavaScript's Math.round (halves up), not Python's round."""
+        r = self.config["coarse_to_fine"]["keep_ratio"] if keep_ratio is None else keep_ratio
+        P = self.sizes.patches
+        return min(P, max(1, math.floor(r * P + 0.5)))
+
+    def coarse_features(self, coarse_patches: torch.Tensor) -> torch.Tensor:
+        """`vision_coarse`: coarse patches [B, (G/2)², 3p²] → features [B, (G/2)², C]."""
+        depth = self.coarse_depth()
+        return torch.cat([b.forward_coarse(coarse_patches, depth) for b in self.vision.values()], dim=-1)
+
+    def c2f_scores(self, coarse_features: torch.Tensor, question: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Keep score per fine patch [B, P] in fine-grid order from coarse features [B, Tc, C].
+
+        `question` [B, d_model] (the mean token embedding of each member's question) adds
+        projector(coarse patch alone) · question / √d_model to the patch's four children; a
+        member whose row is all zero keeps its scores exactly (a where, as the graph does). NaN
+        scores become −inf, so they rank last.
+        """
+        child = self.c2f.score(coarse_features)  # [B, Tc, 4], child k = (k >> 1, k & 1) row-major
+        if question is not None:
+            term = (self.projector(coarse_features) @ question.unsqueeze(-1)) / math.sqrt(self.config["d_model"])
+            asked = (question != 0).any(dim=-1).view(-1, 1, 1)
+            child = torch.where(asked, child + term, child)
+        B, h = child.shape[0], self.sizes.coarse_grid
+        # [B, cy, cx, dy, dx] → [B, cy, dy, cx, dx]: child (dy, dx) of (cy, cx) is fine (2cy + dy, 2cx + dx).
+        grid = child.reshape(B, h, h, 2, 2).permute(0, 1, 3, 2, 4).reshape(B, self.sizes.patches)
+        return torch.where(torch.isnan(grid), torch.full_like(grid, -math.inf), grid)
+
+    def c2f_select(self, scores: torch.Tensor, k: int) -> torch.Tensor:
+        """The top k patches per row [B, k], ascending (raster order): higher score first, ties to
+        the lower index (a stable descending sort, as CoarseToFineSelector and ORT's TopK). No gradient."""
+        order = torch.sort(scores.detach(), dim=-1, descending=True, stable=True).indices
+        return order[:, :k].sort(dim=-1).values
+
+    def patch_cells(self, index: torch.Tensor) -> torch.Tensor:
+        """Pooling cell (row-major on the cell grid) of each fine grid index."""
+        g, tp = self.sizes.grid, self.config["projector"]["token_pool"]
+        return torch.div(index, g, rounding_mode="floor").div(tp, rounding_mode="floor") * self.sizes.cell_side \
+            + torch.remainder(index, g).div(tp, rounding_mode="floor")
+
+    def merge_token(self, kept: int) -> Optional[torch.Tensor]:
+        """merge_token + (merged / P) · count_embed [d_model], or None when nothing is merged."""
+        P = self.sizes.patches
+        merged = P - kept
+        return None if merged == 0 else self.c2f.merge_token + (merged / P) * self.c2f.count_embed
+
+    def c2f_encode(self, patches: torch.Tensor, coarse_patches: torch.Tensor, question: Optional[torch.Tensor] = None,
+                   keep_ratio: Optional[float] = None) -> "C2fOutput":
+        """The coarse-to-fine encoder as `vision_c2f` + the runtime's layout compute it.
+
+        patches [B, P, 3p²], coarse_patches [B, (G/2)², 3p²] (preprocess.coarse_patches), optional
+        question [B, d_model]. The coarse scale is encoded and scored, the top K fine patches
+        (hard selection, no gradient through it) encoded with attention among themselves only,
+        each pooling cell averaged over its kept patches and projected; per image the non-empty
+        cells in cell order, then the merge token when patches were merged. Gradients reach the
+        kept patches' encoding, the projector and the merge token; `scores` carries the coarse
+        path's (for a loss on the scores, train.py).
+        """
+        B, P, D = patches.shape
+        scores = self.c2f_scores(self.coarse_features(coarse_patches), question)
+        K = self.kept_count(keep_ratio)
+        kept = self.c2f_select(scores, K)  # [B, K]
+        gathered = patches.gather(1, kept.unsqueeze(-1).expand(B, K, D))
+        features = torch.cat([b(gathered, kept) for b in self.vision.values()], dim=-1)  # [B, K, C]
+        cells = self.sizes.visual_tokens
+        member = (self.patch_cells(kept).unsqueeze(1) == torch.arange(cells).view(1, cells, 1)).to(features.dtype)  # [B, cells, K]
+        counts = member.sum(-1)  # [B, cells]
+        cell_tokens = self.projector((member / counts.clamp(min=1).unsqueeze(-1)) @ features)  # [B, cells, d]
+        merge = self.merge_token(K)
+        tokens = []
+        for b in range(B):
+            t = cell_tokens[b][counts[b] > 0]
+            tokens.append(t if merge is None else torch.cat([t, merge.unsqueeze(0)], dim=0))
+        return C2fOutput(tokens, kept, scores, counts, cell_tokens)
 
     def empty_state(self, batch: int, device=None, dtype=torch.float32) -> Tuple[torch.Tensor, torch.Tensor]:
         """conv [B, L, E, d_conv], ssm [B, L, E, d_state], zeros (the arena layout)."""

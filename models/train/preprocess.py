@@ -4,7 +4,8 @@ Stretch to image_size² with Pillow's BILINEAR coefficients (an area-weighted te
 shrinking) computed in float: each channel is resized as a mode "F" image, which Pillow
 resamples with double coefficients and no 8-bit rounding between the passes, the same as the
 TypeScript preprocessor (which states it keeps Pillow's coefficients without that rounding).
-Then (v/255 − mean)/std, and patchify to [P, 3p²], each patch channel-major (c, y, x).
+Then (v/255 − mean)/std, and patchify to [P, 3p²], each patch channel-major (c, y, x). The
+coarse scale of coarse-to-fine is that normalised model image averaged 2×2, patchified.
 """
 from __future__ import annotations
 
@@ -35,6 +36,32 @@ def patchify(planes: np.ndarray, p: int) -> np.ndarray:
     return planes.reshape(3, g, p, g, p).transpose(1, 3, 0, 2, 4).reshape(g * g, 3 * p * p).copy()
 
 
+def unpatchify(patches: np.ndarray, p: int) -> np.ndarray:
+    """[(S/p)², 3p²] → [3, S, S], patchify's inverse."""
+    g = int(round(patches.shape[0] ** 0.5))
+    return patches.reshape(g, g, 3, p, p).transpose(2, 0, 3, 1, 4).reshape(3, g * p, g * p)
+
+
+def coarse_planes(planes: np.ndarray) -> np.ndarray:
+    """[3, S, S] normalised model image → [3, S/2, S/2], each pixel the mean of a 2×2 block.
+
+    Summed in float64 in the TypeScript preprocessor's order ((a0 + a1) + b0) + b1, times 0.25,
+    rounded once to float32 (coarseRow in src/backbone/image_preprocess.ts), so from the same
+    float32 image the result is bit-equal.
+    """
+    a = planes.astype(np.float64)
+    s = a[:, 0::2, 0::2] + a[:, 0::2, 1::2] + a[:, 1::2, 0::2] + a[:, 1::2, 1::2]
+    return (0.25 * s).astype(np.float32)
+
+
+def coarse_patches(fine_patches: np.ndarray, config: dict) -> np.ndarray:
+    """The coarse patches [(G/2)², 3p²] of coarse-to-fine from the fine patches [G², 3p²] of one
+    image (ImagePreprocessor.coarsePatches): the model image averaged 2×2 and patchified, so
+    coarse patch (cy, cx) covers fine patches (2cy..2cy+1, 2cx..2cx+1)."""
+    p = config["patch_size"]
+    return patchify(coarse_planes(unpatchify(fine_patches, p)), p)
+
+
 def image_patches(img: Image.Image, config: dict) -> np.ndarray:
     return patchify(model_image(img, config), config["patch_size"])
 
@@ -42,6 +69,11 @@ def image_patches(img: Image.Image, config: dict) -> np.ndarray:
 def rgb8_patches(data: bytes, width: int, height: int, config: dict) -> np.ndarray:
     """Raw rgb8 bytes (no row padding) → patches."""
     return image_patches(Image.frombytes("RGB", (width, height), data), config)
+
+
+def rgb8_coarse_patches(data: bytes, width: int, height: int, config: dict) -> np.ndarray:
+    """Raw rgb8 bytes (no row padding) → coarse patches."""
+    return coarse_patches(rgb8_patches(data, width, height, config), config)
 
 
 def rgb8_patches_uint8_pil(data: bytes, width: int, height: int, config: dict) -> np.ndarray:
