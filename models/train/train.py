@@ -11,6 +11,14 @@ progress.jsonl frame, the progress head on the last visual token's hidden state 
 binary cross-entropy to the soft label. AdamW, linear warm-up then cosine decay over the budget
 (steps or minutes, whichever ends first), seeded, 2 threads by default.
 
+With --c2f-prob P (a model with coarse_to_fine), a fraction P of the steps encode their images
+coarse-to-fine as the runtime serves them (Cobra.c2f_encode: hard top-K of the current keep
+scores, the kept patches encoded, the merge token), and every step adds --c2f-score-weight times
+a loss that teaches c2f.score which patches matter (c2f_score_loss); the evaluation then also
+reports val_exact_c2f on the same questions. The second training stage:
+
+    /usr/bin/python3 models/train/train.py --data DIR --init OUT/model --out OUT2 --c2f-prob 0.5 --minutes M
+
 Writes OUT/model/ (config.json with trained: true, model.safetensors, tokenizer.json) at the end
 and OUT/checkpoint/ every --ckpt-every steps, OUT/metrics.jsonl (one line per logged step and per
 evaluation), OUT/curve.png (training loss and validation exact-match accuracy / progress error).
@@ -24,7 +32,7 @@ import os
 import random
 import sys
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -36,7 +44,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from cobra import Cobra  # noqa: E402
 from model_io import load_model, save_model  # noqa: E402
-from preprocess import image_patches  # noqa: E402
+from preprocess import coarse_patches, image_patches  # noqa: E402
 from tokenizer import ByteBPE, default_tokenizer_json, learn_merges, tokenizer_json, tokenizer_vocab_size  # noqa: E402
 
 # src/backbone/config.ts TINY_CONFIG with the progress head on.
@@ -132,6 +140,11 @@ class Examples:
             self.cache[rel] = hit
         return hit.float() if hit.dtype != torch.float32 else hit
 
+    def coarse(self, rel: str) -> torch.Tensor:
+        """The image's coarse patches [(G/2)², 3p²], from its cached fine patches (not cached:
+        the 2×2 average costs ~0.1 ms an image, a cache would add a quarter to the patch memory)."""
+        return torch.from_numpy(coarse_patches(self.patches(rel).numpy(), self.config))
+
     def preload(self) -> Tuple[int, int, float]:
         """Decode and preprocess every image once, so Pillow is off the training loop: (images, bytes, seconds)."""
         t = time.time()
@@ -192,7 +205,114 @@ def lm_loss(model: Cobra, patches: torch.Tensor, ids: torch.Tensor, tgt: torch.T
     return loss, int(mask.sum()), correct
 
 
-def lm_loss_grouped(model: Cobra, ex: Examples, items: List[dict], pad_id: int) -> Tuple[torch.Tensor, int, int, torch.Tensor]:
+def prefill_each(model: Cobra, tokens: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The state after prefilling each image's visual tokens [n_i, D] from zero: conv [N, L, E, K],
+    ssm [N, L, E, N_s]. Coarse-to-fine gives images different token counts; images with equal
+    counts are prefilled as one batch. Padding to one length would not be exact: a pad step of
+    an SSM still moves the state (the conv window shifts, h decays by exp(Δ·A) with Δ > 0).
+    """
+    by_len: Dict[int, List[int]] = {}
+    for i, t in enumerate(tokens):
+        by_len.setdefault(t.shape[0], []).append(i)
+    conv: List[Optional[torch.Tensor]] = [None] * len(tokens)
+    ssm: List[Optional[torch.Tensor]] = [None] * len(tokens)
+    for idx in by_len.values():
+        _, (c, s) = model.mamba(torch.stack([tokens[i] for i in idx]))
+        for j, i in enumerate(idx):
+            conv[i], ssm[i] = c[j], s[j]
+    return torch.stack(conv), torch.stack(ssm)  # type: ignore[arg-type]
+
+
+def c2f_score_loss(scores: torch.Tensor, fine_features: torch.Tensor) -> torch.Tensor:
+    """MSE of the keep scores [B, P] onto a per-image standardised target: each fine patch's mean
+    squared distance from the image's mean feature in the full encoding (detached) [B, P, C].
+
+    Why this target: a patch that is not kept is represented only by the merge token, one vector
+    that has to stand for every dropped patch of every image, so it can only stand for what
+    images have in common, the table and floor around the objects. The patches whose loss
+    costs most are those least like the image's average: the objects, their edges and contact
+    points, which spatial questions are about. It needs no labels, no second pass through the
+    language model and no gradient through the hard top-K (which has none), costs one
+    subtraction per patch on features a full step already has, and is deterministic. Top-K only
+    ranks, so the target is standardised per image (scale and offset of a frame do not matter).
+    Measuring what each patch does to the answer loss (drop-one or gradient saliency) would be
+    closer to the goal but costs a forward per patch or a noisy second backward.
+    """
+    f = fine_features.detach()
+    dev = (f - f.mean(dim=1, keepdim=True)).pow(2).mean(dim=-1)  # [B, P]
+    target = (dev - dev.mean(dim=1, keepdim=True)) / (dev.std(dim=1, keepdim=True) + 1e-6)
+    return F.mse_loss(scores, target)
+
+
+class VisualStates(NamedTuple):
+    conv: torch.Tensor  # [images, L, E, d_conv] after each image's visual tokens
+    ssm: torch.Tensor
+    score_loss: Optional[torch.Tensor]  # c2f_score_loss when asked for, else None
+
+
+def visual_states(model: Cobra, ex: Examples, rels: List[str], c2f: bool = False, score_loss: bool = False) -> VisualStates:
+    """Each image encoded (full, or coarse-to-fine as served) and its visual tokens prefilled.
+
+    With score_loss, also c2f_score_loss on these images: on a full step from the features it
+    computes anyway plus a coarse pass; on a coarse-to-fine step from the scores that selected
+    the patches plus a full encoding without gradient (for the target only).
+    """
+    patches = torch.stack([ex.patches(r) for r in rels])
+    if not c2f:
+        features = model.vision_features(patches)
+        _, (conv, ssm) = model.mamba(model.projector(model.pool(features)))
+        sl = None
+        if score_loss:
+            coarse = torch.stack([ex.coarse(r) for r in rels])
+            sl = c2f_score_loss(model.c2f_scores(model.coarse_features(coarse)), features)
+        return VisualStates(conv, ssm, sl)
+    coarse = torch.stack([ex.coarse(r) for r in rels])
+    out = model.c2f_encode(patches, coarse)
+    conv, ssm = prefill_each(model, out.tokens)
+    sl = None
+    if score_loss:
+        with torch.no_grad():
+            features = model.vision_features(patches)
+        sl = c2f_score_loss(out.scores, features)
+    return VisualStates(conv, ssm, sl)
+
+
+class VqaLoss(NamedTuple):
+    loss: torch.Tensor  # answer cross-entropy
+    answer_tokens: int
+    correct: int
+    ids: torch.Tensor
+    score_loss: Optional[torch.Tensor]
+
+
+def vqa_loss(model: Cobra, ex: Examples, items: List[dict], pad_id: int, c2f: bool = False, score_loss: bool = False) -> VqaLoss:
+    """lm_loss_grouped, with the images encoded coarse-to-fine when c2f and, with score_loss,
+    the keep-score loss of those images (visual_states)."""
+    rels: List[str] = []
+    slot: Dict[str, int] = {}
+    for it in items:
+        if it["image"] not in slot:
+            slot[it["image"]] = len(rels)
+            rels.append(it["image"])
+    vs = visual_states(model, ex, rels, c2f, score_loss)
+    which = torch.tensor([slot[it["image"]] for it in items])
+    L = max(len(it["prompt"]) + len(it["answer"]) for it in items)
+    ids = torch.full((len(items), L), pad_id, dtype=torch.long)
+    tgt = torch.full((len(items), L), -100, dtype=torch.long)
+    for i, it in enumerate(items):
+        seq = it["prompt"] + it["answer"]
+        ids[i, :len(seq)] = torch.tensor(seq)
+        a0 = len(it["prompt"])
+        tgt[i, a0 - 1:len(seq) - 1] = torch.tensor(it["answer"])
+    hidden, _ = model.mamba(model.embed(ids), (vs.conv.index_select(0, which), vs.ssm.index_select(0, which)))
+    logits = model.logits(hidden)
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+    mask = tgt != -100
+    correct = int(((logits.argmax(-1) == tgt) & mask).sum())
+    return VqaLoss(loss, int(mask.sum()), correct, ids, vs.score_loss)
+
+
+def lm_loss_grouped(model: Cobra, ex: Examples, items: List[dict], pad_id: int, c2f: bool = False) -> Tuple[torch.Tensor, int, int, torch.Tensor]:
     """lm_loss with each distinct image encoded and prefilled once.
 
     Vision → projector → prefill of the visual tokens runs once per distinct image; its state
@@ -203,31 +323,11 @@ def lm_loss_grouped(model: Cobra, ex: Examples, items: List[dict], pad_id: int) 
     reach the shared encoder once per image. Padding is at the end of each row: by causality a
     pad token only affects later positions, none of which carries a target, so the loss needs
     no mask beyond the −100 targets (the final state, which pads would change, is not used).
+    With c2f, the images are encoded coarse-to-fine (visual_states).
     Returns (loss, answer tokens, correct, text ids).
     """
-    rels: List[str] = []
-    slot: Dict[str, int] = {}
-    for it in items:
-        if it["image"] not in slot:
-            slot[it["image"]] = len(rels)
-            rels.append(it["image"])
-    patches = torch.stack([ex.patches(r) for r in rels])
-    _, (conv, ssm) = model.mamba(model.visual_tokens(patches))
-    which = torch.tensor([slot[it["image"]] for it in items])
-    L = max(len(it["prompt"]) + len(it["answer"]) for it in items)
-    ids = torch.full((len(items), L), pad_id, dtype=torch.long)
-    tgt = torch.full((len(items), L), -100, dtype=torch.long)
-    for i, it in enumerate(items):
-        seq = it["prompt"] + it["answer"]
-        ids[i, :len(seq)] = torch.tensor(seq)
-        a0 = len(it["prompt"])
-        tgt[i, a0 - 1:len(seq) - 1] = torch.tensor(it["answer"])
-    hidden, _ = model.mamba(model.embed(ids), (conv.index_select(0, which), ssm.index_select(0, which)))
-    logits = model.logits(hidden)
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
-    mask = tgt != -100
-    correct = int(((logits.argmax(-1) == tgt) & mask).sum())
-    return loss, int(mask.sum()), correct, ids
+    r = vqa_loss(model, ex, items, pad_id, c2f)
+    return r.loss, r.answer_tokens, r.correct, r.ids
 
 
 def episodes_of(frames: List[dict]) -> List[List[dict]]:
@@ -272,14 +372,20 @@ def progress_loss(model: Cobra, ex: Examples, windows: List[List[dict]]) -> Tupl
 
 
 @torch.no_grad()
-def greedy(model: Cobra, ex: Examples, items: List[dict], max_new: int) -> List[List[int]]:
-    """Answers decoded greedily as the runtime does: prefill visual tokens + prompt per item, then batched steps."""
+def greedy(model: Cobra, ex: Examples, items: List[dict], max_new: int, c2f: bool = False) -> List[List[int]]:
+    """Answers decoded greedily as the runtime does: prefill visual tokens + prompt per item, then
+    batched steps. With c2f the frame is encoded coarse-to-fine with no question guiding the keep
+    scores, as `eval --source backbone --coarse-to-fine` pushes each frame before asking."""
     eos = ex.tok.eos_id
     states, nxt = [], []
     visual: Dict[str, Tuple[torch.Tensor, torch.Tensor]] = {}
     for it in items:
         if it["image"] not in visual:
-            visual[it["image"]] = model.mamba(model.visual_tokens(ex.patches(it["image"]).unsqueeze(0)))[1]
+            if c2f:
+                tokens = model.c2f_encode(ex.patches(it["image"]).unsqueeze(0), ex.coarse(it["image"]).unsqueeze(0)).tokens[0]
+            else:
+                tokens = model.visual_tokens(ex.patches(it["image"]).unsqueeze(0))[0]
+            visual[it["image"]] = model.mamba(tokens.unsqueeze(0))[1]
         ids = torch.tensor([it["prompt"]])
         hidden, st = model.mamba(model.embed(ids), visual[it["image"]])
         states.append(st)
@@ -304,22 +410,33 @@ def greedy(model: Cobra, ex: Examples, items: List[dict], max_new: int) -> List[
 
 
 @torch.no_grad()
-def evaluate(model: Cobra, ex: Examples, n: int, max_new: int, rng: random.Random) -> dict:
+def evaluate(model: Cobra, ex: Examples, n: int, max_new: int, rng: random.Random, c2f: bool = False) -> dict:
+    """Greedy exact match and loss on up to n val questions, and the progress head on val episodes.
+    With c2f, the same questions again with their frames encoded coarse-to-fine: val_exact_c2f,
+    val_exact_c2f_by_type, val_loss_c2f, and c2f_kept_fraction (K / P) and c2f_tokens_mean (visual
+    tokens per frame, merge token included) to state beside it."""
     model.eval()
     res: dict = {}
     val = ex.vqa.get("val") or []
     if val:
         items = val if len(val) <= n else rng.sample(val, n)
-        decoded = greedy(model, ex, items, max_new)
-        hits = [ex.tok.decode(d).strip() == it["answer_text"] for d, it in zip(decoded, items)]
-        res["val_exact"] = sum(hits) / len(hits)
-        per: Dict[str, List[bool]] = {}
-        for h, it in zip(hits, items):
-            per.setdefault(it["type"], []).append(h)
-        res["val_exact_by_type"] = {k: sum(v) / len(v) for k, v in sorted(per.items())}
-        loss, _, _, _ = lm_loss_grouped(model, ex, items, ex.tok.pad_id)
-        res["val_loss"] = float(loss)
-        res["samples"] = [{"want": it["answer_text"], "got": ex.tok.decode(d)} for d, it in zip(decoded[:3], items[:3])]
+        for suffix, use_c2f in [("", False)] + ([("_c2f", True)] if c2f else []):
+            decoded = greedy(model, ex, items, max_new, use_c2f)
+            hits = [ex.tok.decode(d).strip() == it["answer_text"] for d, it in zip(decoded, items)]
+            res[f"val_exact{suffix}"] = sum(hits) / len(hits)
+            per: Dict[str, List[bool]] = {}
+            for h, it in zip(hits, items):
+                per.setdefault(it["type"], []).append(h)
+            res[f"val_exact{suffix}_by_type"] = {k: sum(v) / len(v) for k, v in sorted(per.items())}
+            loss, _, _, _ = lm_loss_grouped(model, ex, items, ex.tok.pad_id, use_c2f)
+            res[f"val_loss{suffix}"] = float(loss)
+            if not use_c2f:
+                res["samples"] = [{"want": it["answer_text"], "got": ex.tok.decode(d)} for d, it in zip(decoded[:3], items[:3])]
+        if c2f:
+            rels = sorted({it["image"] for it in items})
+            res["c2f_kept_fraction"] = model.kept_count() / model.sizes.patches
+            res["c2f_tokens_mean"] = float(np.mean([t.shape[0] for r in rels for t in model.c2f_encode(
+                ex.patches(r).unsqueeze(0), ex.coarse(r).unsqueeze(0)).tokens]))
     pv = ex.progress.get("val") or []
     if pv and model.config.get("progress_head"):
         # Whole episodes from their first frame, as a stream is served; at most 8 episodes.
@@ -368,7 +485,7 @@ def draw_curve(path: str, train: List[Tuple[int, float]], evals: List[Tuple[int,
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
     half = W // 2
-    panels = [(0, "train loss (answer CE + progress BCE)"), (half, "val exact match (blue), progress MAE (green)")]
+    panels = [(0, "train loss (answer CE + progress BCE)"), (half, "val exact match (blue; coarse-to-fine purple), progress MAE (green)")]
     for x0, title in panels:
         d.rectangle([x0 + pad, pad, x0 + half - 15, H - pad], outline="black")
         d.text((x0 + pad, 15), title, fill="black")
@@ -393,6 +510,7 @@ def draw_curve(path: str, train: List[Tuple[int, float]], evals: List[Tuple[int,
     acc = [(s, e["val_exact"]) for s, e in evals if "val_exact" in e]
     mae = [(s, e["val_progress_mae"]) for s, e in evals if "val_progress_mae" in e]
     plot(half, acc, 0.0, 1.0, "blue")
+    plot(half, [(s, e["val_exact_c2f"]) for s, e in evals if "val_exact_c2f" in e], 0.0, 1.0, "purple")
     plot(half, mae, 0.0, 1.0, "green")
     d.text((half + 20, pad - 5), "1", fill="black")
     d.text((half + 20, H - pad - 10), "0", fill="black")
@@ -436,7 +554,16 @@ def main() -> None:
     ap.add_argument("--ckpt-every", type=int, default=500)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--max-answer-tokens", type=int, default=32)
+    ap.add_argument("--c2f-prob", type=float, default=0.0,
+                    help="probability that a step encodes its images coarse-to-fine as served (needs coarse_to_fine in the config; 0 = never)")
+    ap.add_argument("--c2f-score-weight", type=float, default=None,
+                    help="weight of the keep-score loss that trains c2f.score (default 1.0 when --c2f-prob > 0, else off)")
     a = ap.parse_args()
+    if not 0.0 <= a.c2f_prob <= 1.0:
+        raise SystemExit(f"--c2f-prob must be in [0, 1], got {a.c2f_prob}")
+    score_weight = (1.0 if a.c2f_prob > 0 else 0.0) if a.c2f_score_weight is None else a.c2f_score_weight
+    if score_weight < 0 or not math.isfinite(score_weight):
+        raise SystemExit(f"--c2f-score-weight must be a finite number >= 0, got {score_weight}")
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -470,6 +597,12 @@ def main() -> None:
     if not train_q:
         raise SystemExit(f"{a.data}/vqa.jsonl has no train questions")
     use_progress = bool(config.get("progress_head")) and bool(train_p)
+    use_c2f = a.c2f_prob > 0
+    if (use_c2f or score_weight > 0) and not config.get("coarse_to_fine"):
+        raise SystemExit("--c2f-prob / --c2f-score-weight need a model whose config has coarse_to_fine")
+    score_loss_on = score_weight > 0 and bool(config.get("coarse_to_fine"))
+    # Its own generator, so which steps run coarse-to-fine does not move the data order.
+    c2f_rng = random.Random(a.seed + 0xC2F)
     blas = blas_library()
     if "openblas" not in blas and "mkl" not in blas:
         log(f"warning: torch's BLAS is {blas or 'unknown'}; Debian's default libblas3 is the netlib reference (~8 GFLOP/s "
@@ -509,12 +642,16 @@ def main() -> None:
         del order[:a.batch]
         for g in opt.param_groups:
             g["lr"] = lr_at(step, time.time() - t0)
-        loss, n_tok, n_ok, ids = lm_loss_grouped(model, ex, items, tok.pad_id)
+        c2f_step = use_c2f and c2f_rng.random() < a.c2f_prob
+        r = vqa_loss(model, ex, items, tok.pad_id, c2f_step, score_loss_on)
+        loss, n_tok, n_ok, ids = r.loss, r.answer_tokens, r.correct, r.ids
         total = loss
+        if r.score_loss is not None:
+            total = total + score_weight * r.score_loss
         if use_progress and step % a.progress_every == 0:
             windows = progress_windows(train_episodes, max(1, a.progress_batch // a.progress_window), a.progress_window, rng)
             pl, _, _ = progress_loss(model, ex, windows)
-            total = loss + a.progress_weight * pl
+            total = total + a.progress_weight * pl
         opt.zero_grad(set_to_none=True)
         total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -526,6 +663,9 @@ def main() -> None:
         win["correct"] += n_ok
         win["samples"] += len(items)
         win["answer_tokens"] = win.get("answer_tokens", 0) + n_tok
+        if score_loss_on or use_c2f:
+            win["c2f_steps"] = win.get("c2f_steps", 0) + int(c2f_step)
+            win["score_loss"] = win.get("score_loss", 0.0) + (float(r.score_loss) if r.score_loss is not None else 0.0)
         if step % a.log_every == 0 or step == a.steps:
             now = time.time()
             dt = now - win["t"]
@@ -536,15 +676,20 @@ def main() -> None:
                    "token_acc": win["correct"] / max(1, win["answer_tokens"]),
                    "tokens_per_s": win["tokens"] / dt, "samples_per_s": win["samples"] / dt,
                    "steps_per_s": win["n"] / dt, "elapsed_s": elapsed}
+            c2f_note = ""
+            if "c2f_steps" in win:
+                rec["c2f_steps"] = win["c2f_steps"]
+                rec["score_loss"] = win["score_loss"] / win["n"]
+                c2f_note = f"c2f steps {win['c2f_steps']}/{win['n']} score loss {rec['score_loss']:.3f} "
             log(f"step {step} loss {rec['loss']:.4f} answer-token acc {rec['token_acc']:.3f} "
                 f"lr {rec['lr']:.2e} {rec['tokens_per_s']:.0f} tok/s {rec['samples_per_s']:.1f} samples/s "
-                f"elapsed {elapsed / 60:.1f} min ETA {max(0.0, eta) / 60:.1f} min")
+                f"{c2f_note}elapsed {elapsed / 60:.1f} min ETA {max(0.0, eta) / 60:.1f} min")
             metrics.write(json.dumps(rec) + "\n")
             metrics.flush()
             train_curve.append((step, rec["loss"]))
             win = {"loss": 0.0, "n": 0, "tokens": 0, "correct": 0, "samples": 0, "t": time.time()}
         if step % a.eval_every == 0:
-            e = evaluate(model, ex, a.eval_size, a.max_answer_tokens, rng)
+            e = evaluate(model, ex, a.eval_size, a.max_answer_tokens, rng, use_c2f)
             evals.append((step, e))
             log(f"eval step {step}: {json.dumps(e)}")
             metrics.write(json.dumps({"step": step, "eval": e}) + "\n")
@@ -553,7 +698,7 @@ def main() -> None:
         if step % a.ckpt_every == 0:
             save_model(os.path.join(a.out, "checkpoint"), model, tok_json, trained=True)
 
-    e = evaluate(model, ex, a.eval_size, a.max_answer_tokens, rng)
+    e = evaluate(model, ex, a.eval_size, a.max_answer_tokens, rng, use_c2f)
     evals.append((step, e))
     log(f"final eval step {step}: {json.dumps(e)}")
     metrics.write(json.dumps({"step": step, "eval": e, "final": True, "elapsed_s": time.time() - t0}) + "\n")

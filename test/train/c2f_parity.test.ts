@@ -23,7 +23,9 @@ import { testWeights } from "../backbone/vision/vision_fixtures.js";
  * and with a question row. models/train/c2f_parity.py runs the same frame in PyTorch; kept
  * patches must be equal, cell counts equal, scores and tokens (every cell, and the laid-out
  * sequence with the merge token the runtime appends) within 1e-4. It also checks Python's
- * coarse patches (the model image averaged 2×2) and its question row (mean token embedding).
+ * coarse patches (the model image averaged 2×2) and its question row (mean token embedding), and
+ * what training relies on: the tokens' gradient reaches the kept patches, projector and merge
+ * token but not the keep scores, and images of different token counts prefill exactly.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const PYTHON = process.env.SPATIAL_REWARD_TORCH_PYTHON ?? "/usr/bin/python3";
@@ -84,6 +86,11 @@ interface TorchC2f {
   kept_count: number;
   coarse_from_ts_fine_max_abs: number;
   coarse_pil_max_abs: number;
+  training: {
+    grad_score: number; grad_pos_embed_coarse: number; grad_merge_token: number; grad_count_embed: number;
+    grad_projector: number; grad_patch_embed: number; pos_embed_rows_with_grad_outside_kept: number;
+    pos_embed_rows_with_grad: number; kept_union: number; token_counts: number[]; prefill_each_vs_alone: number;
+  };
 }
 
 interface GraphC2f {
@@ -204,4 +211,18 @@ describe.skipIf(MISSING !== "")(`PyTorch coarse-to-fine vs the runtime's vision_
       expect(e.tokens).toBeLessThanOrEqual(TOL);
     });
   }
+
+  it("training: the tokens' gradient skips the selection; prefill by token count equals each image alone", () => {
+    const t = py.training;
+    console.log("c2f parity, training:", JSON.stringify(t));
+    // The hard top-K has no gradient: nothing reaches the score head or the coarse positions from the tokens.
+    expect(t.grad_score).toBe(0);
+    expect(t.grad_pos_embed_coarse).toBe(0);
+    for (const g of [t.grad_merge_token, t.grad_count_embed, t.grad_projector, t.grad_patch_embed]) expect(g).toBeGreaterThan(0);
+    // Only kept patches are encoded: their position rows, and no other, get a gradient.
+    expect(t.pos_embed_rows_with_grad_outside_kept).toBe(0);
+    expect(t.pos_embed_rows_with_grad).toBe(t.kept_union);
+    expect(new Set(t.token_counts).size).toBe(2); // two images share a count (one batch), one differs
+    expect(t.prefill_each_vs_alone).toBeLessThanOrEqual(1e-5);
+  });
 });
