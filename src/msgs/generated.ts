@@ -171,6 +171,23 @@ export interface spatial_reward_msgs__msg__InstanceMasks {
   labels: string[];
 }
 
+/** spatial_reward_msgs/msg/RecorderControl */
+export interface spatial_reward_msgs__msg__RecorderControl {
+  command: number;
+  task: string;
+  operator: string;
+  seed: bigint;
+}
+
+/** Constants of spatial_reward_msgs/msg/RecorderControl. */
+export const RecorderControlCommand = {
+  COMMAND_UNSPECIFIED: 0,
+  COMMAND_START: 1,
+  COMMAND_STOP: 2,
+} as const;
+
+export const spatial_reward_msgs__msg__RecorderControl__constants = RecorderControlCommand;
+
 /** spatial_reward_msgs/msg/Reward */
 export interface spatial_reward_msgs__msg__Reward {
   header: std_msgs__msg__Header;
@@ -237,6 +254,29 @@ export const SpatialAnswerStatus = {
 } as const;
 
 export const spatial_reward_msgs__msg__SpatialAnswer__constants = SpatialAnswerStatus;
+
+/** spatial_reward_msgs/srv/RecordEpisode_Request */
+export interface spatial_reward_msgs__srv__RecordEpisode_Request {
+  command: number;
+  task: string;
+  operator: string;
+  seed: bigint;
+}
+
+/** Constants of spatial_reward_msgs/srv/RecordEpisode_Request. */
+export const RecordEpisode_RequestCommand = {
+  COMMAND_START: 1,
+  COMMAND_STOP: 2,
+} as const;
+
+export const spatial_reward_msgs__srv__RecordEpisode_Request__constants = RecordEpisode_RequestCommand;
+
+/** spatial_reward_msgs/srv/RecordEpisode_Response */
+export interface spatial_reward_msgs__srv__RecordEpisode_Response {
+  ok: boolean;
+  message: string;
+  path: string;
+}
 
 /** spatial_reward_msgs/srv/SetRewardSpec_Request */
 export interface spatial_reward_msgs__srv__SetRewardSpec_Request {
@@ -362,11 +402,14 @@ export interface MessageTypes {
   "sensor_msgs/msg/Image": sensor_msgs__msg__Image;
   "sensor_msgs/msg/RegionOfInterest": sensor_msgs__msg__RegionOfInterest;
   "spatial_reward_msgs/msg/InstanceMasks": spatial_reward_msgs__msg__InstanceMasks;
+  "spatial_reward_msgs/msg/RecorderControl": spatial_reward_msgs__msg__RecorderControl;
   "spatial_reward_msgs/msg/Reward": spatial_reward_msgs__msg__Reward;
   "spatial_reward_msgs/msg/RewardSpec": spatial_reward_msgs__msg__RewardSpec;
   "spatial_reward_msgs/msg/SceneObject": spatial_reward_msgs__msg__SceneObject;
   "spatial_reward_msgs/msg/SceneObjects": spatial_reward_msgs__msg__SceneObjects;
   "spatial_reward_msgs/msg/SpatialAnswer": spatial_reward_msgs__msg__SpatialAnswer;
+  "spatial_reward_msgs/srv/RecordEpisode_Request": spatial_reward_msgs__srv__RecordEpisode_Request;
+  "spatial_reward_msgs/srv/RecordEpisode_Response": spatial_reward_msgs__srv__RecordEpisode_Response;
   "spatial_reward_msgs/srv/SetRewardSpec_Request": spatial_reward_msgs__srv__SetRewardSpec_Request;
   "spatial_reward_msgs/srv/SetRewardSpec_Response": spatial_reward_msgs__srv__SetRewardSpec_Response;
   "spatial_reward_msgs/srv/SpatialQuery_Request": spatial_reward_msgs__srv__SpatialQuery_Request;
@@ -388,6 +431,7 @@ export interface MessageTypes {
 
 /** Full ROS 2 service name → request and response shapes, for typed services and clients. */
 export interface ServiceTypes {
+  "spatial_reward_msgs/srv/RecordEpisode": { request: spatial_reward_msgs__srv__RecordEpisode_Request; response: spatial_reward_msgs__srv__RecordEpisode_Response };
   "spatial_reward_msgs/srv/SetRewardSpec": { request: spatial_reward_msgs__srv__SetRewardSpec_Request; response: spatial_reward_msgs__srv__SetRewardSpec_Response };
   "spatial_reward_msgs/srv/SpatialQuery": { request: spatial_reward_msgs__srv__SpatialQuery_Request; response: spatial_reward_msgs__srv__SpatialQuery_Response };
 }
@@ -415,11 +459,14 @@ export const MSG_DEFINITIONS: Readonly<Record<MessageTypeName, string>> = {
   "sensor_msgs/msg/Image": "std_msgs/Header header\nuint32 height\nuint32 width\nstring encoding\nuint8 is_bigendian\nuint32 step\nuint8[] data\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec",
   "sensor_msgs/msg/RegionOfInterest": "uint32 x_offset\nuint32 y_offset\nuint32 height\nuint32 width\nbool do_rectify",
   "spatial_reward_msgs/msg/InstanceMasks": "std_msgs/Header header\nsensor_msgs/Image mask\nuint16[] ids\nstring[] labels\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n================================================================================\nMSG: sensor_msgs/Image\nstd_msgs/Header header\nuint32 height\nuint32 width\nstring encoding\nuint8 is_bigendian\nuint32 step\nuint8[] data",
+  "spatial_reward_msgs/msg/RecorderControl": "uint8 COMMAND_UNSPECIFIED=0\nuint8 COMMAND_START=1\nuint8 COMMAND_STOP=2\nuint8 command\nstring task\nstring operator\nuint64 seed",
   "spatial_reward_msgs/msg/Reward": "std_msgs/Header header\nstring spec\nfloat64 reward\nfloat64 progress\nbool success\nfloat64 residual\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec",
   "spatial_reward_msgs/msg/RewardSpec": "std_msgs/Header header\nstring text\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec",
   "spatial_reward_msgs/msg/SceneObject": "string id\nstring kind\nstring color\ngeometry_msgs/Point center\ngeometry_msgs/Vector3 size\nfloat32 confidence\nuint32 num_points\n================================================================================\nMSG: geometry_msgs/Point\nfloat64 x\nfloat64 y\nfloat64 z\n================================================================================\nMSG: geometry_msgs/Vector3\nfloat64 x\nfloat64 y\nfloat64 z",
   "spatial_reward_msgs/msg/SceneObjects": "std_msgs/Header header\nbool has_support\nfloat64 support_z\nspatial_reward_msgs/SceneObject[] objects\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n================================================================================\nMSG: spatial_reward_msgs/SceneObject\nstring id\nstring kind\nstring color\ngeometry_msgs/Point center\ngeometry_msgs/Vector3 size\nfloat32 confidence\nuint32 num_points\n================================================================================\nMSG: geometry_msgs/Point\nfloat64 x\nfloat64 y\nfloat64 z\n================================================================================\nMSG: geometry_msgs/Vector3\nfloat64 x\nfloat64 y\nfloat64 z",
   "spatial_reward_msgs/msg/SpatialAnswer": "uint8 STATUS_OK=0\nuint8 STATUS_UNKNOWN_OBJECT=1\nuint8 STATUS_AMBIGUOUS_OBJECT=2\nuint8 STATUS_UNPARSED=3\nuint8 STATUS_NO_SCENE=4\nuint8 STATUS_ERROR=5\nuint8 STATUS_SAME_OBJECT=6\nuint8 STATUS_UNANSWERABLE=7\nstd_msgs/Header header\nuint8 status\nstring question\nstring type\nstring subject\nstring object\nstring reference\nfloat64 value\nstring unit\nbool boolean_value\nstring choice\nstring text\nfloat32 confidence\nstring source\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec",
+  "spatial_reward_msgs/srv/RecordEpisode_Request": "uint8 COMMAND_START=1\nuint8 COMMAND_STOP=2\nuint8 command\nstring task\nstring operator\nuint64 seed",
+  "spatial_reward_msgs/srv/RecordEpisode_Response": "bool ok\nstring message\nstring path",
   "spatial_reward_msgs/srv/SetRewardSpec_Request": "string text",
   "spatial_reward_msgs/srv/SetRewardSpec_Response": "bool ok\nstring message",
   "spatial_reward_msgs/srv/SpatialQuery_Request": "string question\nstring source\nstring stream",

@@ -21,11 +21,14 @@ declare module 'rclnodejs' {
     'sensor_msgs/msg/Image': import('../../src/msgs/generated.js').sensor_msgs__msg__Image;
     'sensor_msgs/msg/RegionOfInterest': import('../../src/msgs/generated.js').sensor_msgs__msg__RegionOfInterest;
     'spatial_reward_msgs/msg/InstanceMasks': import('../../src/msgs/generated.js').spatial_reward_msgs__msg__InstanceMasks;
+    'spatial_reward_msgs/msg/RecorderControl': import('../../src/msgs/generated.js').spatial_reward_msgs__msg__RecorderControl;
     'spatial_reward_msgs/msg/Reward': import('../../src/msgs/generated.js').spatial_reward_msgs__msg__Reward;
     'spatial_reward_msgs/msg/RewardSpec': import('../../src/msgs/generated.js').spatial_reward_msgs__msg__RewardSpec;
     'spatial_reward_msgs/msg/SceneObject': import('../../src/msgs/generated.js').spatial_reward_msgs__msg__SceneObject;
     'spatial_reward_msgs/msg/SceneObjects': import('../../src/msgs/generated.js').spatial_reward_msgs__msg__SceneObjects;
     'spatial_reward_msgs/msg/SpatialAnswer': import('../../src/msgs/generated.js').spatial_reward_msgs__msg__SpatialAnswer;
+    'spatial_reward_msgs/srv/RecordEpisode_Request': import('../../src/msgs/generated.js').spatial_reward_msgs__srv__RecordEpisode_Request;
+    'spatial_reward_msgs/srv/RecordEpisode_Response': import('../../src/msgs/generated.js').spatial_reward_msgs__srv__RecordEpisode_Response;
     'spatial_reward_msgs/srv/SetRewardSpec_Request': import('../../src/msgs/generated.js').spatial_reward_msgs__srv__SetRewardSpec_Request;
     'spatial_reward_msgs/srv/SetRewardSpec_Response': import('../../src/msgs/generated.js').spatial_reward_msgs__srv__SetRewardSpec_Response;
     'spatial_reward_msgs/srv/SpatialQuery_Request': import('../../src/msgs/generated.js').spatial_reward_msgs__srv__SpatialQuery_Request;
@@ -50,6 +53,7 @@ declare module 'rclnodejs' {
   type MessageTypeClassConstructorMap = { [K in MessageTypeClassName]: new (other?: Partial<MessagesMap[K]>) => MessagesMap[K] };
   type MessageConstructorType<T> = T extends MessageTypeClassName ? MessageTypeClassConstructorMap[T] : object;
   type ServicesMap = {
+    'spatial_reward_msgs/srv/RecordEpisode': { Request: new () => import('../../src/msgs/generated.js').spatial_reward_msgs__srv__RecordEpisode_Request; Response: new () => import('../../src/msgs/generated.js').spatial_reward_msgs__srv__RecordEpisode_Response };
     'spatial_reward_msgs/srv/SetRewardSpec': { Request: new () => import('../../src/msgs/generated.js').spatial_reward_msgs__srv__SetRewardSpec_Request; Response: new () => import('../../src/msgs/generated.js').spatial_reward_msgs__srv__SetRewardSpec_Response };
     'spatial_reward_msgs/srv/SpatialQuery': { Request: new () => import('../../src/msgs/generated.js').spatial_reward_msgs__srv__SpatialQuery_Request; Response: new () => import('../../src/msgs/generated.js').spatial_reward_msgs__srv__SpatialQuery_Response };
   };
