@@ -35,6 +35,12 @@ export type ErrorCode =
   | "bad_state"
   /** A model folder that cannot be used: config, weights or tokenizer missing, truncated or not matching (the message names the file and tensor). */
   | "bad_model"
+  /** A payload (or a count or string inside it) over the receiver's configured limit, rejected before it is parsed. */
+  | "payload_too_large"
+  /** Well-formed protobuf that is not the expected message (a known field with the wrong wire type, an unknown enum value, nothing the schema knows). */
+  | "wrong_schema"
+  /** A mocap stream whose axis convention or length unit is unspecified or unknown: positions cannot be converted to REP-103 metres. */
+  | "bad_axes"
   /** An unexpected exception (a bug): counted as errors.internal, reported, never rethrown by a node. */
   | "internal";
 
