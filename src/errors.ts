@@ -35,6 +35,10 @@ export type ErrorCode =
   | "bad_state"
   /** A model folder that cannot be used: config, weights or tokenizer missing, truncated or not matching (the message names the file and tensor). */
   | "bad_model"
+  /** A recording (MCAP file) that is not one, or is damaged where it is read (the message names the byte offset). */
+  | "bad_recording"
+  /** Writing a recording failed (full disk, I/O error, closed file): what was not written is counted, never dropped silently. */
+  | "write_failed"
   /** A payload (or a count or string inside it) over the receiver's configured limit, rejected before it is parsed. */
   | "payload_too_large"
   /** Well-formed protobuf that is not the expected message (a known field with the wrong wire type, an unknown enum value, nothing the schema knows). */
