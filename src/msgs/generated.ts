@@ -171,6 +171,33 @@ export interface spatial_reward_msgs__msg__InstanceMasks {
   labels: string[];
 }
 
+/** spatial_reward_msgs/msg/MocapFrame */
+export interface spatial_reward_msgs__msg__MocapFrame {
+  header: std_msgs__msg__Header;
+  stream_id: string;
+  frame_number: bigint;
+  device_stamp_ns: bigint;
+  receive_stamp: RosTime;
+  latency: number;
+  source_latency: number;
+  body_ids: Uint32Array | number[];
+  body_names: string[];
+  body_poses: geometry_msgs__msg__Pose[];
+  body_mean_errors: Float32Array | number[];
+  body_tracked: boolean[];
+  marker_ids: Uint32Array | number[];
+  marker_positions: geometry_msgs__msg__Point[];
+  marker_residuals: Float32Array | number[];
+  marker_occluded: boolean[];
+  skeleton_ids: Uint32Array | number[];
+  skeleton_names: string[];
+  skeleton_joint_counts: Uint32Array | number[];
+  joint_names: string[];
+  joint_parents: Int32Array | number[];
+  joint_poses: geometry_msgs__msg__Pose[];
+  joint_tracked: boolean[];
+}
+
 /** spatial_reward_msgs/msg/RecorderControl */
 export interface spatial_reward_msgs__msg__RecorderControl {
   command: number;
@@ -402,6 +429,7 @@ export interface MessageTypes {
   "sensor_msgs/msg/Image": sensor_msgs__msg__Image;
   "sensor_msgs/msg/RegionOfInterest": sensor_msgs__msg__RegionOfInterest;
   "spatial_reward_msgs/msg/InstanceMasks": spatial_reward_msgs__msg__InstanceMasks;
+  "spatial_reward_msgs/msg/MocapFrame": spatial_reward_msgs__msg__MocapFrame;
   "spatial_reward_msgs/msg/RecorderControl": spatial_reward_msgs__msg__RecorderControl;
   "spatial_reward_msgs/msg/Reward": spatial_reward_msgs__msg__Reward;
   "spatial_reward_msgs/msg/RewardSpec": spatial_reward_msgs__msg__RewardSpec;
@@ -459,6 +487,7 @@ export const MSG_DEFINITIONS: Readonly<Record<MessageTypeName, string>> = {
   "sensor_msgs/msg/Image": "std_msgs/Header header\nuint32 height\nuint32 width\nstring encoding\nuint8 is_bigendian\nuint32 step\nuint8[] data\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec",
   "sensor_msgs/msg/RegionOfInterest": "uint32 x_offset\nuint32 y_offset\nuint32 height\nuint32 width\nbool do_rectify",
   "spatial_reward_msgs/msg/InstanceMasks": "std_msgs/Header header\nsensor_msgs/Image mask\nuint16[] ids\nstring[] labels\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n================================================================================\nMSG: sensor_msgs/Image\nstd_msgs/Header header\nuint32 height\nuint32 width\nstring encoding\nuint8 is_bigendian\nuint32 step\nuint8[] data",
+  "spatial_reward_msgs/msg/MocapFrame": "std_msgs/Header header\nstring stream_id\nuint64 frame_number\nuint64 device_stamp_ns\nbuiltin_interfaces/Time receive_stamp\nfloat64 latency\nfloat64 source_latency\nuint32[] body_ids\nstring[] body_names\ngeometry_msgs/Pose[] body_poses\nfloat32[] body_mean_errors\nbool[] body_tracked\nuint32[] marker_ids\ngeometry_msgs/Point[] marker_positions\nfloat32[] marker_residuals\nbool[] marker_occluded\nuint32[] skeleton_ids\nstring[] skeleton_names\nuint32[] skeleton_joint_counts\nstring[] joint_names\nint32[] joint_parents\ngeometry_msgs/Pose[] joint_poses\nbool[] joint_tracked\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n================================================================================\nMSG: geometry_msgs/Pose\ngeometry_msgs/Point position\ngeometry_msgs/Quaternion orientation\n================================================================================\nMSG: geometry_msgs/Point\nfloat64 x\nfloat64 y\nfloat64 z\n================================================================================\nMSG: geometry_msgs/Quaternion\nfloat64 x\nfloat64 y\nfloat64 z\nfloat64 w",
   "spatial_reward_msgs/msg/RecorderControl": "uint8 COMMAND_UNSPECIFIED=0\nuint8 COMMAND_START=1\nuint8 COMMAND_STOP=2\nuint8 command\nstring task\nstring operator\nuint64 seed",
   "spatial_reward_msgs/msg/Reward": "std_msgs/Header header\nstring spec\nfloat64 reward\nfloat64 progress\nbool success\nfloat64 residual\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec",
   "spatial_reward_msgs/msg/RewardSpec": "std_msgs/Header header\nstring text\n================================================================================\nMSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n================================================================================\nMSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec",

@@ -21,6 +21,7 @@ declare module 'rclnodejs' {
     'sensor_msgs/msg/Image': import('../../src/msgs/generated.js').sensor_msgs__msg__Image;
     'sensor_msgs/msg/RegionOfInterest': import('../../src/msgs/generated.js').sensor_msgs__msg__RegionOfInterest;
     'spatial_reward_msgs/msg/InstanceMasks': import('../../src/msgs/generated.js').spatial_reward_msgs__msg__InstanceMasks;
+    'spatial_reward_msgs/msg/MocapFrame': import('../../src/msgs/generated.js').spatial_reward_msgs__msg__MocapFrame;
     'spatial_reward_msgs/msg/RecorderControl': import('../../src/msgs/generated.js').spatial_reward_msgs__msg__RecorderControl;
     'spatial_reward_msgs/msg/Reward': import('../../src/msgs/generated.js').spatial_reward_msgs__msg__Reward;
     'spatial_reward_msgs/msg/RewardSpec': import('../../src/msgs/generated.js').spatial_reward_msgs__msg__RewardSpec;
