@@ -1,0 +1,241 @@
+import { InvalidInputError, SpatialRewardError } from "../errors.js";
+
+export interface ClockSyncOptions {
+  /** Width of the device-time intervals whose minimum delay is kept (ms). */
+  bucketMs: number;
+  /** How much device time the fit looks back over (s): long enough to see drift, short enough to follow it. */
+  windowS: number;
+  /** A sample this far below the fitted line, or minima this far above it for stepConfirmS, means a clock stepped (ms). */
+  stepThresholdMs: number;
+  /** How long minima must stay above the line before it is given up (s). */
+  stepConfirmS: number;
+}
+
+export const DEFAULT_CLOCK_SYNC_OPTIONS: Readonly<ClockSyncOptions> = Object.freeze({
+  bucketMs: 250,
+  windowS: 60,
+  stepThresholdMs: 50,
+  stepConfirmS: 2,
+});
+
+export interface ClockEstimate {
+  /** host − device at the latest sample's device time (ns): add it to a device stamp to get host time. */
+  offset_ns: bigint;
+  /** How much faster the host clock runs than the device's, parts per million. */
+  drift_ppm: number;
+  /** Samples since the estimator (re)started. */
+  samples: number;
+  /** Mean height of the interval minima above the fitted line (ns): the delay jitter that remains after taking minima. */
+  residual_ns: number;
+  /** Times a clock step or device restart made the estimator start over. */
+  resets: number;
+}
+
+/**
+ * Device clock → host clock, from (device_timestamp_ns, host_receive_ns) pairs of one stream.
+ *
+ * Each pair gives host − device = θ(t) + d, where θ(t) = θ₀ + δ·t is the clock offset (drifting
+ * at rate δ) and d ≥ 0 is that frame's delay (processing, network, broker, scheduling). The
+ * delays are one-sided and heavy-tailed (queueing, retransmits, Wi-Fi), so averaging — least
+ * squares over all pairs — would put the line inside the jitter, biased by the mean delay and
+ * dragged by every spike. The lower envelope is what is stable: the least-delayed frames lie
+ * on the line θ₀ + d_min + δ·t and nothing lies below it.
+ *
+ * So: (1) per bucketMs of device time keep only the pair with the smallest host − device
+ * (spikes never win a minimum, and memory stays bounded); (2) over the last windowS of minima,
+ * take the line that lies below every minimum and is as high as possible on average — the
+ * linear programme of Moon, Skelly and Towsley ("Estimation and removal of clock skew from
+ * network delay measurements", INFOCOM 1999), whose solution is the edge of the lower convex
+ * hull above the points' mean time. The offset includes d_min, the smallest delay, which one-way
+ * timing cannot separate from θ: stamps mapped to the host clock are early by at most the
+ * jitter floor (residual_ns shows it), never late by a spike.
+ *
+ * A clock step shows as a sample far below the line (host stepped back or device forward) or as
+ * minima staying far above it (the other way); either restarts the estimate, as does device
+ * time running backwards by more than a bucket (device restart). Deterministic; O(1) per
+ * update; the fit (O(window/bucket)) runs lazily when a minimum has changed.
+ */
+export class ClockSync {
+  private readonly o: ClockSyncOptions;
+  private readonly bucketNs: number;
+  private readonly stepNs: number;
+  private readonly confirmBuckets: number;
+  // Ring of interval minima, oldest at `first`; x = device ns − baseDevice, y = host − device − baseOffset.
+  private readonly bx: Float64Array;
+  private readonly by: Float64Array;
+  private readonly bIndex: Float64Array;
+  private first = 0;
+  private count = 0;
+  private baseDevice = 0n;
+  private baseOffset = 0n;
+  private samples = 0;
+  private resets = 0;
+  private lastX = 0;
+  private aboveRun = 0;
+  // The fit: y = fy + slope · (x − fx).
+  private dirty = true;
+  private fx = 0;
+  private fy = 0;
+  private slope = 0;
+  private residual = 0;
+  private readonly hull: Int32Array;
+
+  constructor(options: Partial<ClockSyncOptions> = {}) {
+    const o = { ...DEFAULT_CLOCK_SYNC_OPTIONS, ...options };
+    for (const key of Object.keys(DEFAULT_CLOCK_SYNC_OPTIONS) as (keyof ClockSyncOptions)[]) {
+      if (!Number.isFinite(o[key]) || o[key] <= 0) throw new InvalidInputError("bad_argument", `clock sync ${key} must be a positive number, got ${o[key]}`);
+    }
+    const buckets = Math.ceil((o.windowS * 1000) / o.bucketMs);
+    if (buckets > 1 << 16) throw new InvalidInputError("bad_argument", `windowS / bucketMs gives ${buckets} intervals; at most 65536`);
+    this.o = o;
+    this.bucketNs = o.bucketMs * 1e6;
+    this.stepNs = o.stepThresholdMs * 1e6;
+    this.confirmBuckets = Math.max(1, Math.ceil((o.stepConfirmS * 1000) / o.bucketMs));
+    this.bx = new Float64Array(buckets);
+    this.by = new Float64Array(buckets);
+    this.bIndex = new Float64Array(buckets);
+    this.hull = new Int32Array(buckets);
+  }
+
+  /** One frame's device timestamp and the host time it was received. */
+  update(deviceNs: bigint, hostNs: bigint): void {
+    if (typeof deviceNs !== "bigint" || typeof hostNs !== "bigint") throw new InvalidInputError("bad_argument", "clock sync takes bigint nanoseconds");
+    if (this.samples === 0) return this.start(deviceNs, hostNs);
+    const x = Number(deviceNs - this.baseDevice);
+    const y = Number(hostNs - deviceNs - this.baseOffset);
+    if (x < this.lastX - this.bucketNs) return this.restart(deviceNs, hostNs);
+    if (this.count >= 2 && y - this.lineAt(x) < -this.stepNs) return this.restart(deviceNs, hostNs);
+    const index = Math.floor(x / this.bucketNs);
+    const newest = this.bIndex[(this.first + this.count - 1) % this.bx.length];
+    if (index > newest) {
+      if (this.closedBucketAbove()) return this.restart(deviceNs, hostNs);
+      this.append(index, x, y);
+    } else {
+      // Usually the newest bucket; an out-of-order sample may belong to an older one (buckets
+      // with no samples are not stored, so search). Older than the window: ignored.
+      const cap = this.bx.length;
+      for (let i = this.count - 1; i >= 0; i--) {
+        const slot = (this.first + i) % cap;
+        if (this.bIndex[slot] > index) continue;
+        if (this.bIndex[slot] === index && y < this.by[slot]) {
+          this.by[slot] = y;
+          this.bx[slot] = x;
+          this.dirty = true;
+        }
+        break;
+      }
+    }
+    this.samples++;
+    if (x > this.lastX) this.lastX = x;
+  }
+
+  /** A device timestamp on the host clock. Throws SpatialRewardError("bad_state") before any update. */
+  toHost(deviceNs: bigint): bigint {
+    if (this.samples === 0) throw new SpatialRewardError("bad_state", "clock sync has no samples yet");
+    const x = Number(deviceNs - this.baseDevice);
+    return deviceNs + this.baseOffset + BigInt(Math.round(this.lineAt(x)));
+  }
+
+  estimate(): ClockEstimate {
+    if (this.samples === 0) return { offset_ns: 0n, drift_ppm: 0, samples: 0, residual_ns: 0, resets: this.resets };
+    this.fit();
+    return {
+      offset_ns: this.baseOffset + BigInt(Math.round(this.lineAt(this.lastX))),
+      drift_ppm: this.slope * 1e6,
+      samples: this.samples,
+      residual_ns: this.residual,
+      resets: this.resets,
+    };
+  }
+
+  private lineAt(x: number): number {
+    this.fit();
+    return this.fy + this.slope * (x - this.fx);
+  }
+
+  private start(deviceNs: bigint, hostNs: bigint): void {
+    this.baseDevice = deviceNs;
+    this.baseOffset = hostNs - deviceNs;
+    this.first = 0;
+    this.count = 0;
+    this.samples = 1;
+    this.lastX = 0;
+    this.aboveRun = 0;
+    this.append(0, 0, 0);
+  }
+
+  private restart(deviceNs: bigint, hostNs: bigint): void {
+    this.resets++;
+    this.start(deviceNs, hostNs);
+  }
+
+  private append(index: number, x: number, y: number): void {
+    const cap = this.bx.length;
+    // Drop buckets that fall out of the window behind the new one.
+    while (this.count > 0 && this.bIndex[this.first] <= index - cap) {
+      this.first = (this.first + 1) % cap;
+      this.count--;
+    }
+    const slot = (this.first + this.count) % cap;
+    this.bx[slot] = x;
+    this.by[slot] = y;
+    this.bIndex[slot] = index;
+    this.count++;
+    this.dirty = true;
+  }
+
+  /** Whether the bucket just closed keeps a run of minima far above the line long enough to call it a step. */
+  private closedBucketAbove(): boolean {
+    if (this.count < 2) return false;
+    const last = (this.first + this.count - 1) % this.bx.length;
+    const x = this.bx[last], y = this.by[last];
+    // Judge against the line fitted without this bucket pulling it up: the line can only be lowered by a point, so use the current fit.
+    if (y - this.lineAt(x) > this.stepNs) this.aboveRun++;
+    else this.aboveRun = 0;
+    return this.aboveRun >= this.confirmBuckets;
+  }
+
+  /** The LP line under the minima: the lower hull edge spanning their mean device time. */
+  private fit(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const cap = this.bx.length;
+    const n = this.count;
+    if (n === 1) {
+      this.fx = this.bx[this.first];
+      this.fy = this.by[this.first];
+      this.slope = 0;
+      this.residual = 0;
+      return;
+    }
+    // Lower convex hull (Andrew's monotone chain); minima are already in device-time order.
+    const h = this.hull;
+    let k = 0;
+    let meanX = 0;
+    for (let i = 0; i < n; i++) {
+      const s = (this.first + i) % cap;
+      meanX += this.bx[s];
+      while (k >= 2) {
+        const a = h[k - 2], b = h[k - 1];
+        const cross = (this.bx[b] - this.bx[a]) * (this.by[s] - this.by[a]) - (this.by[b] - this.by[a]) * (this.bx[s] - this.bx[a]);
+        if (cross > 0) break;
+        k--;
+      }
+      h[k++] = s;
+    }
+    meanX /= n;
+    let e = 0;
+    while (e < k - 2 && this.bx[h[e + 1]] < meanX) e++;
+    const a = h[e], b = h[e + 1];
+    const dx = this.bx[b] - this.bx[a];
+    this.slope = dx > 0 ? (this.by[b] - this.by[a]) / dx : 0;
+    this.fx = this.bx[a];
+    this.fy = this.by[a];
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const s = (this.first + i) % cap;
+      sum += this.by[s] - (this.fy + this.slope * (this.bx[s] - this.fx));
+    }
+    this.residual = sum / n;
+  }
+}
