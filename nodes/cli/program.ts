@@ -13,6 +13,7 @@ import {
   choiceArg, creatableDirArg, intArg, listArg, numberArg, readableFileArg, seedArg, UsageError, writableFileArg,
 } from "./cli_args.js";
 import { addExportCommand } from "./export_command.js";
+import { addRecordCommand } from "./record_command.js";
 import { packageVersion } from "./package_version.js";
 
 /**
@@ -249,6 +250,7 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     .action(async (o: SimDumpOptions) => done(await (await import("./sim_dump.js")).run(o)));
 
   addExportCommand(program, version, done);
+  addRecordCommand(program, version, done);
 
   const backboneCommand = command("backbone", "the Cobra-style backbone model: info, init, bench")
     .description(

@@ -1,0 +1,330 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Subscription, TransportNode } from "../src/transport/port.js";
+import { QOS_LATCHED, type QoS } from "../src/transport/qos.js";
+import { codecFor, type AnyCodec } from "../src/transport/dds/codec_cache.js";
+import { Counters } from "../src/diagnostics/counters.js";
+import { InvalidInputError, SpatialRewardError } from "../src/errors.js";
+import { stampFromRos } from "../src/time/ros_time.js";
+import { rosChannel, type ChannelPlan } from "../src/record/channel_plan.js";
+import { seedValue, type EpisodeMetadata } from "../src/record/episode_metadata.js";
+import { DEFAULT_RECORDED_TOPICS, parseTopicList, type TopicQos } from "../src/record/topic_list.js";
+import { RecordingWriteError } from "../src/record/recording_errors.js";
+import type * as M from "../src/msgs/generated.js";
+import { RecordEpisode_RequestCommand, RecorderControlCommand } from "../src/msgs/generated.js";
+import { COMPRESSIONS, type Compression } from "./recorder/chunk_compression.js";
+import {
+  DEFAULT_CHUNK_SIZE, EpisodeWriter, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SYNC_POLICIES,
+  type EpisodeResult, type EpisodeWriterOptions, type SyncPolicy,
+} from "./recorder/episode_writer.js";
+import { clip } from "./error_reporter.js";
+import { DiagnosticsPublisher, DIAGNOSTIC_LEVEL } from "./diagnostics_publisher.js";
+import { RosClock } from "./ros_clock.js";
+import { packageVersion } from "./cli/package_version.js";
+
+const RECORD_EPISODE = "spatial_reward_msgs/srv/RecordEpisode";
+const RECORDER_CONTROL = "spatial_reward_msgs/msg/RecorderControl";
+
+/** What starts an episode: from the record_episode service, recorder/control, MQTT control or code. */
+export interface EpisodeRequest {
+  task: string;
+  operator: string;
+  seed?: bigint | number | null;
+  /** Overrides the node's `calibration` parameter for this episode. */
+  calibration?: string;
+  extra?: Readonly<Record<string, string>>;
+}
+
+export interface RecorderOptions {
+  /**
+   * Channels fed by recordRaw() rather than the transport: mocap frames as protobuf
+   * (protobufChannel("mocap/frames", "spatial_reward.mocap.MocapFrame", mocapFileDescriptorSet())),
+   * JSON side channels. Registered in every episode.
+   */
+  extraChannels?: readonly ChannelPlan[];
+  /** The mocap ingest's current device-to-host clock estimate, written into each episode's metadata. */
+  clockOffset?: () => { offsetNs: bigint; driftPpm: number | null } | null;
+  softwareVersion?: string;
+  /** Writer options the parameters do not cover (tests inject a failing writable here). */
+  writer?: Pick<EpisodeWriterOptions, "openWritable" | "zstdLevel">;
+}
+
+interface Episode {
+  writer: EpisodeWriter;
+  /** Channel id by topic as subscribed (resolved name) and for extra channels as given. */
+  channels: Map<string, number>;
+}
+
+interface RecordedSubscription {
+  topic: string;
+  type: string;
+  codec: AnyCodec;
+  sub: Subscription;
+}
+
+/** The QoS of each topic-list qos word: keep-all, so bursts are not dropped before they are recorded. */
+function qosOf(q: TopicQos): QoS {
+  if (q === "latched") return QOS_LATCHED;
+  return { reliability: q === "best_effort" ? "best_effort" : "reliable", durability: "volatile", history: "keep_all", depth: 1000 };
+}
+
+/** A compact UTC time for file names: 2025-01-02T03-04-05-678Z. */
+function fileStamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/:/g, "-").replace(".", "-");
+}
+
+/**
+ * Recorder node: writes episodes as MCAP files (nodes/recorder/episode_writer.ts). It subscribes
+ * to the topics of its `topics` parameter ("topic:pkg/msg/Type[:reliable|best_effort|latched]",
+ * default: the camera, scene, answer, reward, spec and /tf topics) for its whole life; while an
+ * episode runs, every message is serialised to CDR with the repo's codec and written with the
+ * node's time as log time and its header stamp (if any) as publish time. Messages between
+ * episodes are counted as `idle_messages`, not written.
+ *
+ * Episodes start and stop through the `record_episode` service (RecordEpisode), the
+ * `recorder/control` topic (RecorderControl), or start()/stop() from code (the hook for an
+ * MQTT control topic). Each is a new file `<output_dir>/<file_prefix>_<UTC time>.mcap` with the
+ * episode metadata (task, operator, seed, calibration, clock offset, start time, software
+ * version) first. Parameters: topics, output_dir ("episodes"), file_prefix ("episode"),
+ * chunk_size (4 MiB), compression (zstd | lz4 | none), fsync (close | chunk | none, see
+ * SyncPolicy), calibration (""), max_queue_mb (256). A bad value stops the node from starting.
+ *
+ * A write error (full disk...) ends the episode: counted, logged, ERROR on /diagnostics until
+ * the next episode starts; the file keeps its complete chunks. shutdown() finishes the file.
+ */
+export class RecorderNode {
+  readonly counters = new Counters();
+  readonly diagnostics: DiagnosticsPublisher;
+  private readonly subscriptions: RecordedSubscription[] = [];
+  private readonly clock: RosClock;
+  private readonly wallBase = BigInt(Date.now()) * 1_000_000n;
+  private readonly perfBase = performance.now();
+  private episode: Episode | null = null;
+  /** Start and stop run one at a time, in the order asked. */
+  private transition: Promise<unknown> = Promise.resolve();
+  private scratch = new ArrayBuffer(64 * 1024);
+  private readonly outputDir: string;
+  private readonly prefix: string;
+  private readonly writerOptions: EpisodeWriterOptions;
+  private readonly calibration: string;
+  private readonly softwareVersion: string;
+
+  constructor(readonly node: TransportNode, private readonly options: RecorderOptions = {}) {
+    const entries = node.declareParameter("topics", [...DEFAULT_RECORDED_TOPICS]);
+    const topics = parseTopicList(entries);
+    this.outputDir = String(node.declareParameter("output_dir", "episodes"));
+    if (this.outputDir.trim() === "") throw new InvalidInputError("bad_argument", "recorder: output_dir must name a directory");
+    this.prefix = String(node.declareParameter("file_prefix", "episode"));
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(this.prefix)) throw new InvalidInputError("bad_argument", `recorder: file_prefix must be 1–64 of A-Z a-z 0-9 _ . -, got ${JSON.stringify(this.prefix.slice(0, 80))}`);
+    const chunkSize = Number(node.declareParameter("chunk_size", DEFAULT_CHUNK_SIZE));
+    if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
+      throw new InvalidInputError("bad_argument", `recorder: chunk_size must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes, got ${chunkSize}`);
+    }
+    const compression = String(node.declareParameter("compression", "zstd"));
+    if (!(COMPRESSIONS as readonly string[]).includes(compression)) throw new InvalidInputError("bad_argument", `recorder: compression must be one of ${COMPRESSIONS.join(", ")}, got ${JSON.stringify(compression)}`);
+    const sync = String(node.declareParameter("fsync", "close"));
+    if (!(SYNC_POLICIES as readonly string[]).includes(sync)) throw new InvalidInputError("bad_argument", `recorder: fsync must be one of ${SYNC_POLICIES.join(", ")}, got ${JSON.stringify(sync)}`);
+    const queueMb = Number(node.declareParameter("max_queue_mb", 256));
+    if (!Number.isFinite(queueMb) || queueMb < 1 || queueMb > 65536) throw new InvalidInputError("bad_argument", `recorder: max_queue_mb must be from 1 to 65536, got ${queueMb}`);
+    this.calibration = String(node.declareParameter("calibration", ""));
+    this.softwareVersion = options.softwareVersion ?? `spatial-reward ${packageVersion()}`;
+    this.writerOptions = {
+      chunkSize, compression: compression as Compression, sync: sync as SyncPolicy, maxQueuedBytes: queueMb * (1 << 20),
+      library: this.softwareVersion, ...options.writer,
+    };
+    // Channel plans are checked now (unknown types, bad extra channels) so a bad list fails at start.
+    for (const t of topics) rosChannel(t.topic, t.type);
+    this.clock = new RosClock(node, (e) => this.diagnostics.errors.report(e, "/clock"));
+    this.diagnostics = new DiagnosticsPublisher(node, "recorder", this.counters, this.clock);
+    const errors = this.diagnostics.errors;
+    for (const t of topics) {
+      const codec = codecFor(t.type);
+      const entry: RecordedSubscription = { topic: t.topic, type: t.type, codec, sub: null as unknown as Subscription };
+      entry.sub = node.createSubscription<unknown>(t.type, t.topic, qosOf(t.qos), errors.guard(t.topic, (msg: unknown) => this.onMessage(entry, msg)));
+      this.subscriptions.push(entry);
+    }
+    node.createService<M.spatial_reward_msgs__srv__RecordEpisode_Request, M.spatial_reward_msgs__srv__RecordEpisode_Response>(
+      RECORD_EPISODE, "record_episode", (req) => this.onServiceRequest(req),
+    );
+    node.createSubscription<M.spatial_reward_msgs__msg__RecorderControl>(
+      RECORDER_CONTROL, "recorder/control", { reliability: "reliable", durability: "volatile", history: "keep_all", depth: 100 },
+      errors.guard("recorder/control", (m) => this.onControl(m)),
+    );
+  }
+
+  get recording(): boolean {
+    return this.episode !== null;
+  }
+
+  /** The file being written, or null between episodes. */
+  get episodePath(): string | null {
+    return this.episode?.writer.path ?? null;
+  }
+
+  /** The ROS time log times use: sim time (/clock) with use_sim_time, else the wall clock at sub-ms resolution. */
+  now(): bigint {
+    if (this.clock.useSimTime) return this.clock.now();
+    return this.wallBase + BigInt(Math.round((performance.now() - this.perfBase) * 1e6));
+  }
+
+  /** Starts an episode. Rejects (InvalidInputError bad_state) while one runs, and with RecordingWriteError if the file cannot be written. */
+  start(request: EpisodeRequest): Promise<{ path: string }> {
+    const run = this.transition.then(() => this.doStart(request));
+    this.transition = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Ends the episode (summary, footer, sync). Resolves null when none runs. */
+  stop(): Promise<EpisodeResult | null> {
+    const run = this.transition.then(() => this.doStop());
+    this.transition = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Finishes the episode if one runs and destroys the node's endpoints. */
+  async shutdown(): Promise<EpisodeResult | null> {
+    const result = await this.stop();
+    this.node.destroy();
+    return result;
+  }
+
+  /**
+   * Writes raw bytes on an extra channel (options.extraChannels), e.g. a mocap frame's protobuf
+   * bytes as they arrived. Returns false when no episode runs (counted as idle_messages) or the
+   * message was refused (counted). `data` is borrowed (copied before this returns).
+   */
+  recordRaw(topic: string, data: Uint8Array, publishTimeNs?: bigint, sequence?: number): boolean {
+    const ep = this.episode;
+    if (!ep) {
+      this.counters.inc("idle_messages");
+      return false;
+    }
+    const id = ep.channels.get(topic);
+    if (id === undefined) throw new InvalidInputError("bad_argument", `recorder: ${topic} is not one of the extra channels`);
+    const t = this.now();
+    return this.written(ep.writer.write(id, t, data, publishTimeNs ?? t, sequence));
+  }
+
+  private written(ok: boolean): boolean {
+    this.counters.inc(ok ? "recorded" : "dropped.recording");
+    return ok;
+  }
+
+  private onMessage(entry: RecordedSubscription, msg: unknown): void {
+    const ep = this.episode;
+    if (!ep) {
+      this.counters.inc("idle_messages");
+      return;
+    }
+    const t0 = performance.now();
+    const t = this.now();
+    const id = ep.channels.get(entry.sub.topic);
+    if (id === undefined) return;
+    let bytes: Uint8Array;
+    try {
+      const size = entry.codec.byteSize(msg);
+      if (size > this.scratch.byteLength) this.scratch = new ArrayBuffer(Math.max(size, Math.ceil(this.scratch.byteLength * 1.5)));
+      bytes = entry.codec.encode(msg, this.scratch);
+    } catch (e) {
+      this.counters.inc("dropped.unserialisable");
+      throw new InvalidInputError("bad_message", `${entry.topic}: a ${entry.type} that cannot be serialised to CDR (${e instanceof Error ? e.message : String(e)})`);
+    }
+    this.written(ep.writer.write(id, t, bytes, publishTimeOf(msg) ?? t));
+    this.diagnostics.latency.add(performance.now() - t0);
+  }
+
+  private async doStart(request: EpisodeRequest): Promise<{ path: string }> {
+    if (this.episode) throw new InvalidInputError("bad_state", `an episode is being recorded (${this.episode.writer.path}); stop it first`);
+    const startMs = Date.now();
+    const offset = this.options.clockOffset?.() ?? null;
+    const meta: EpisodeMetadata = {
+      task: request.task, operator: request.operator, seed: seedValue(request.seed ?? null),
+      calibration: request.calibration ?? this.calibration,
+      clockOffsetNs: offset?.offsetNs ?? null, clockDriftPpm: offset?.driftPpm ?? null,
+      startWallTimeNs: BigInt(startMs) * 1_000_000n, softwareVersion: this.softwareVersion, extra: request.extra ?? {},
+    };
+    const plans: ChannelPlan[] = [
+      ...this.subscriptions.map((s) => rosChannel(s.sub.topic, s.type)),
+      ...(this.options.extraChannels ?? []),
+    ];
+    try {
+      mkdirSync(this.outputDir, { recursive: true });
+    } catch (e) {
+      throw new RecordingWriteError(`recorder: cannot create output_dir ${this.outputDir}: ${e instanceof Error ? e.message : String(e)}`, (e as NodeJS.ErrnoException).code);
+    }
+    let writer: EpisodeWriter | null = null;
+    for (let attempt = 0; writer === null; attempt++) {
+      const path = join(this.outputDir, `${this.prefix}_${fileStamp(startMs)}${attempt === 0 ? "" : `_${attempt}`}.mcap`);
+      try {
+        writer = await EpisodeWriter.create(path, plans, meta, this.writerOptions);
+      } catch (e) {
+        if (e instanceof RecordingWriteError && e.errno === "EEXIST" && attempt < 100) continue;
+        throw e;
+      }
+    }
+    const channels = new Map<string, number>();
+    for (const p of plans) channels.set(p.topic, writer.channelId(p.topic)!);
+    writer.onError = (e) => {
+      this.diagnostics.errors.report(e, "episode");
+      this.diagnostics.condition = { level: DIAGNOSTIC_LEVEL.ERROR, message: clip(`recording failed: ${e.message}`) };
+    };
+    this.episode = { writer, channels };
+    this.diagnostics.condition = null;
+    this.counters.inc("episodes_started");
+    this.node.logger.info(`recording episode ${writer.path} (task ${JSON.stringify(clip(meta.task, 80))}, operator ${JSON.stringify(clip(meta.operator, 40))}, ${plans.length} channels)`);
+    return { path: writer.path };
+  }
+
+  private async doStop(): Promise<EpisodeResult | null> {
+    const ep = this.episode;
+    if (!ep) return null;
+    this.episode = null;
+    const result = await ep.writer.close();
+    for (const [k, v] of Object.entries(ep.writer.counters.snapshot())) this.counters.inc(`episode.${k}`, v);
+    this.counters.inc(result.ok ? "episodes_finished" : "episodes_failed");
+    if (result.ok) {
+      this.node.logger.info(`episode ${result.path} finished: ${result.messages} messages, ${result.chunks} chunks, ${(result.bytes / 1e6).toFixed(1)} MB` +
+        (result.dropped > 0 ? `, ${result.dropped} dropped` : ""));
+    } else {
+      this.node.logger.error(`episode ${result.path} ended with an error: ${result.error?.message ?? "unknown"}`);
+    }
+    return result;
+  }
+
+  private async onServiceRequest(req: M.spatial_reward_msgs__srv__RecordEpisode_Request): Promise<M.spatial_reward_msgs__srv__RecordEpisode_Response> {
+    try {
+      if (req.command === RecordEpisode_RequestCommand.COMMAND_START) {
+        const { path } = await this.start({ task: req.task, operator: req.operator, seed: req.seed });
+        return { ok: true, message: `recording ${path}`, path };
+      }
+      if (req.command === RecordEpisode_RequestCommand.COMMAND_STOP) {
+        const r = await this.stop();
+        if (!r) return { ok: false, message: "no episode is being recorded", path: "" };
+        return { ok: r.ok, message: r.ok ? `finished: ${r.messages} messages` : clip(r.error?.message ?? "failed"), path: r.path };
+      }
+      throw new InvalidInputError("bad_argument", `command must be COMMAND_START (1) or COMMAND_STOP (2), got ${String(req.command)}`);
+    } catch (e) {
+      const typed = this.diagnostics.errors.report(e, "record_episode");
+      return { ok: false, message: typed.code === "internal" ? "internal error (logged)" : clip(typed.message), path: "" };
+    }
+  }
+
+  private onControl(m: M.spatial_reward_msgs__msg__RecorderControl): void {
+    const report = (e: unknown) => this.diagnostics.errors.report(e, "recorder/control");
+    if (m.command === RecorderControlCommand.COMMAND_START) this.start({ task: m.task, operator: m.operator, seed: m.seed }).catch(report);
+    else if (m.command === RecorderControlCommand.COMMAND_STOP) this.stop().catch(report);
+    else throw new InvalidInputError("bad_message", `recorder/control command must be COMMAND_START (1) or COMMAND_STOP (2), got ${String(m.command)}`);
+  }
+}
+
+/** A message's header stamp in ns, if it has a valid one (the publish time MCAP records). */
+function publishTimeOf(msg: unknown): bigint | undefined {
+  const h = msg !== null && typeof msg === "object" ? (msg as { header?: { stamp?: unknown } }).header : undefined;
+  if (!h || typeof h !== "object" || h.stamp === undefined) return undefined;
+  try {
+    return stampFromRos(h.stamp as M.builtin_interfaces__msg__Time);
+  } catch (e) {
+    if (e instanceof SpatialRewardError) return undefined;
+    throw e;
+  }
+}

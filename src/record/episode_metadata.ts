@@ -1,0 +1,114 @@
+import { InvalidInputError } from "../errors.js";
+
+/**
+ * An episode's metadata, written as one MCAP Metadata record named "episode" (string → string,
+ * the form MCAP readers show): what was asked (task), who did it (operator), with which scene
+ * (seed), how the sensors were calibrated, how the mocap device clock maps onto the host clock
+ * the file's log times use, when the episode started and what wrote it.
+ */
+export interface EpisodeMetadata {
+  task: string;
+  operator: string;
+  /** Scene or simulator seed; null when there is none. A uint64, as RecorderControl.seed. */
+  seed: bigint | null;
+  /** Calibration identifier or document (free text, JSON welcome); "" when none. */
+  calibration: string;
+  /** Host time = device time + offset, in ns, as the ingest estimated it at the start; null when unknown. */
+  clockOffsetNs: bigint | null;
+  /** The device clock's drift against the host's, in parts per million; null when unknown. */
+  clockDriftPpm: number | null;
+  /** Wall-clock time the episode started, ns since the epoch. */
+  startWallTimeNs: bigint;
+  /** "spatial-reward <version>". */
+  softwareVersion: string;
+  /** Further string entries (their keys must not be the ones above). */
+  extra: Readonly<Record<string, string>>;
+}
+
+export const EPISODE_METADATA_NAME = "episode";
+/** Longest value accepted (a calibration document of a few kB is usual). */
+export const MAX_METADATA_VALUE = 64 * 1024;
+export const MAX_METADATA_ENTRIES = 256;
+const UINT64_MAX = (1n << 64n) - 1n;
+const RESERVED = [
+  "task", "operator", "seed", "calibration", "clock_offset_ns", "clock_drift_ppm", "start_wall_time", "start_wall_time_ns", "software_version",
+] as const;
+
+function text(key: string, value: unknown): string {
+  if (typeof value !== "string") throw new InvalidInputError("bad_argument", `episode metadata ${key} must be a string, got ${typeof value}`);
+  if (value.length > MAX_METADATA_VALUE) throw new InvalidInputError("input_too_long", `episode metadata ${key} is ${value.length} characters; at most ${MAX_METADATA_VALUE} are accepted`);
+  return value;
+}
+
+/** A seed as given (number or bigint) → a uint64, or a typed error. */
+export function seedValue(seed: unknown): bigint | null {
+  if (seed === null || seed === undefined) return null;
+  if (typeof seed === "number") {
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new InvalidInputError("bad_argument", `seed must be a non-negative integer, got ${seed}`);
+    return BigInt(seed);
+  }
+  if (typeof seed === "bigint") {
+    if (seed < 0n || seed > UINT64_MAX) throw new InvalidInputError("bad_argument", `seed must be a uint64, got ${seed}`);
+    return seed;
+  }
+  throw new InvalidInputError("bad_argument", `seed must be an integer, got ${typeof seed}`);
+}
+
+/** The metadata record's entries; throws InvalidInputError on a value that cannot be written. */
+export function episodeMetadataEntries(meta: EpisodeMetadata): Map<string, string> {
+  const out = new Map<string, string>();
+  out.set("task", text("task", meta.task));
+  out.set("operator", text("operator", meta.operator));
+  const seed = seedValue(meta.seed);
+  out.set("seed", seed === null ? "" : seed.toString());
+  out.set("calibration", text("calibration", meta.calibration));
+  if (meta.clockOffsetNs !== null && typeof meta.clockOffsetNs !== "bigint") throw new InvalidInputError("bad_argument", "clockOffsetNs must be a bigint or null");
+  out.set("clock_offset_ns", meta.clockOffsetNs === null ? "" : meta.clockOffsetNs.toString());
+  if (meta.clockDriftPpm !== null && !Number.isFinite(meta.clockDriftPpm)) throw new InvalidInputError("bad_argument", `clockDriftPpm must be finite or null, got ${meta.clockDriftPpm}`);
+  out.set("clock_drift_ppm", meta.clockDriftPpm === null ? "" : String(meta.clockDriftPpm));
+  if (typeof meta.startWallTimeNs !== "bigint" || meta.startWallTimeNs < 0n) throw new InvalidInputError("bad_argument", "startWallTimeNs must be a non-negative bigint");
+  out.set("start_wall_time", new Date(Number(meta.startWallTimeNs / 1_000_000n)).toISOString());
+  out.set("start_wall_time_ns", meta.startWallTimeNs.toString());
+  out.set("software_version", text("software_version", meta.softwareVersion));
+  const extra = Object.entries(meta.extra ?? {});
+  if (extra.length + out.size > MAX_METADATA_ENTRIES) throw new InvalidInputError("input_too_long", `episode metadata has ${extra.length + out.size} entries; at most ${MAX_METADATA_ENTRIES} are accepted`);
+  for (const [k, v] of extra) {
+    if (k === "" || k.length > 256) throw new InvalidInputError("bad_argument", `episode metadata keys must be 1–256 characters, got ${k.length}`);
+    if ((RESERVED as readonly string[]).includes(k)) throw new InvalidInputError("bad_argument", `episode metadata key ${k} is reserved`);
+    out.set(k, text(k, v));
+  }
+  return out;
+}
+
+/**
+ * The entries of an "episode" record read back. Lenient about what is missing (a file written
+ * by another tool), strict about what is malformed: a seed or offset that is not an integer is
+ * a typed error rather than a wrong number.
+ */
+export function parseEpisodeMetadata(entries: ReadonlyMap<string, string>): EpisodeMetadata {
+  const get = (k: string) => entries.get(k) ?? "";
+  const integer = (k: string, min: bigint, max: bigint): bigint | null => {
+    const v = get(k);
+    if (v === "") return null;
+    if (!/^-?\d{1,20}$/.test(v)) throw new InvalidInputError("bad_message", `episode metadata ${k} is not an integer: ${JSON.stringify(v.slice(0, 40))}`);
+    const n = BigInt(v);
+    if (n < min || n > max) throw new InvalidInputError("bad_message", `episode metadata ${k} is out of range: ${v}`);
+    return n;
+  };
+  const drift = get("clock_drift_ppm");
+  const driftPpm = drift === "" ? null : Number(drift);
+  if (driftPpm !== null && !Number.isFinite(driftPpm)) throw new InvalidInputError("bad_message", `episode metadata clock_drift_ppm is not a number: ${JSON.stringify(drift.slice(0, 40))}`);
+  const extra: Record<string, string> = {};
+  for (const [k, v] of entries) if (!(RESERVED as readonly string[]).includes(k)) extra[k] = v;
+  return {
+    task: get("task"),
+    operator: get("operator"),
+    seed: integer("seed", 0n, UINT64_MAX),
+    calibration: get("calibration"),
+    clockOffsetNs: integer("clock_offset_ns", -(1n << 63n), (1n << 63n) - 1n),
+    clockDriftPpm: driftPpm,
+    startWallTimeNs: integer("start_wall_time_ns", 0n, UINT64_MAX) ?? 0n,
+    softwareVersion: get("software_version"),
+    extra,
+  };
+}
