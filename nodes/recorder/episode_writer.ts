@@ -1,10 +1,10 @@
-import { McapWriter } from "@mcap/core";
+import { McapWriter, type IWritable } from "@mcap/core";
 import { Counters } from "../../src/diagnostics/counters.js";
 import { InvalidInputError } from "../../src/errors.js";
 import { checkChannelPlans, profileFor, type ChannelPlan } from "../../src/record/channel_plan.js";
 import { EPISODE_METADATA_NAME, episodeMetadataEntries, type EpisodeMetadata } from "../../src/record/episode_metadata.js";
 import { RecordingWriteError } from "../../src/record/recording_errors.js";
-import { chunkCompressor, loadCompression, type Compression } from "./chunk_compression.js";
+import { chunkCompressor, loadCompression, type ChunkCompressor, type Compression } from "./chunk_compression.js";
 import { SyncFileWritable, writeError, type RecordingWritable } from "./file_writable.js";
 
 /**
@@ -17,6 +17,9 @@ import { SyncFileWritable, writeError, type RecordingWritable } from "./file_wri
  */
 export const SYNC_POLICIES = ["close", "chunk", "none"] as const;
 export type SyncPolicy = (typeof SYNC_POLICIES)[number];
+
+/** MCAP opcode of a Chunk record. */
+const CHUNK_OPCODE = 0x06;
 
 export const DEFAULT_CHUNK_SIZE = 4 << 20;
 export const MIN_CHUNK_SIZE = 1024;
@@ -99,13 +102,25 @@ export class EpisodeWriter {
   private dataBytes = 0;
   private readonly perTopic: Record<string, number> = {};
 
+  private readonly mcap: McapWriter;
+
   private constructor(
     readonly path: string,
     private readonly writable: RecordingWritable,
-    private readonly mcap: McapWriter,
+    options: { chunkSize: number; compressChunk: ChunkCompressor | undefined },
     private readonly sync: SyncPolicy,
     private readonly maxQueuedBytes: number,
-  ) {}
+  ) {
+    // McapWriter writes each chunk record with one write() of its own (then the chunk's message
+    // indexes with another): once that write succeeds, every message accepted so far is on disk.
+    const chunkAware: IWritable = {
+      position: () => writable.position(),
+      write: (buffer) => writable.write(buffer).then(() => {
+        if (buffer[0] === CHUNK_OPCODE) this.chunkWritten();
+      }),
+    };
+    this.mcap = new McapWriter({ writable: chunkAware, chunkSize: options.chunkSize, compressChunk: options.compressChunk });
+  }
 
   /**
    * Creates the file, writes the header, the episode metadata and registers `channels` (their
@@ -125,8 +140,8 @@ export class EpisodeWriter {
     const entries = meta ? episodeMetadataEntries(meta) : null;
     await loadCompression();
     const writable = (options.openWritable ?? ((p: string) => SyncFileWritable.create(p)))(path);
-    const mcap = new McapWriter({ writable, chunkSize, compressChunk: chunkCompressor(options.compression ?? "zstd", level) });
-    const w = new EpisodeWriter(path, writable, mcap, options.sync ?? "close", maxQueued);
+    const w = new EpisodeWriter(path, writable, { chunkSize, compressChunk: chunkCompressor(options.compression ?? "zstd", level) }, options.sync ?? "close", maxQueued);
+    const mcap = w.mcap;
     try {
       await mcap.start({ profile: profileFor(channels), library: options.library ?? "spatial-reward" });
       if (entries) await mcap.addMetadata({ name: EPISODE_METADATA_NAME, metadata: entries });
@@ -191,7 +206,10 @@ export class EpisodeWriter {
       this.refuse("dropped.queue_full");
       return false;
     }
-    this.queue.push({ channelId, sequence: seq, logTime: logTimeNs, publishTime: publishTimeNs, data: data.slice() });
+    // A copy: Buffer.prototype.slice would only make a view of bytes the caller will reuse.
+    const copy = new Uint8Array(data.byteLength);
+    copy.set(data);
+    this.queue.push({ channelId, sequence: seq, logTime: logTimeNs, publishTime: publishTimeNs, data: copy });
     this.queuedBytes += data.byteLength;
     return true;
   }
@@ -208,31 +226,24 @@ export class EpisodeWriter {
    */
   private add(m: Pending): void {
     this.busy = true;
-    const chunksBefore = this.mcap.statistics?.chunkCount ?? 0;
     this.accepted++;
     this.dataBytes += m.data.byteLength;
     const topic = this.topics[m.channelId];
     this.perTopic[topic] = (this.perTopic[topic] ?? 0) + 1;
     this.mcap.addMessage(m).then(
-      () => this.added(chunksBefore),
+      () => this.added(),
       (e: unknown) => this.fail(e),
     );
   }
 
-  private added(chunksBefore: number): void {
-    if ((this.mcap.statistics?.chunkCount ?? 0) > chunksBefore) {
-      // The chunk holds every message accepted so far and is now in the file.
-      this.durable = this.accepted;
-      this.counters.inc("chunks");
-      if (this.sync === "chunk") {
-        try {
-          this.writable.sync();
-        } catch (e) {
-          this.fail(e);
-          return;
-        }
-      }
-    }
+  /** A chunk record is in the file: it holds every message accepted so far. A failed sync rejects the write. */
+  private chunkWritten(): void {
+    this.durable = this.accepted;
+    this.counters.inc("chunks");
+    if (this.sync === "chunk") this.writable.sync();
+  }
+
+  private added(): void {
     const next = this.queue.shift();
     if (next) {
       this.queuedBytes -= next.data.byteLength;
@@ -279,7 +290,6 @@ export class EpisodeWriter {
     if (!this.failure) {
       try {
         await this.mcap.end();
-        this.durable = this.accepted;
         if (this.sync !== "none") this.writable.sync();
       } catch (e) {
         this.fail(e);
