@@ -119,7 +119,7 @@ describe("EpisodeWriter", () => {
       expect(decode("/camera/color/image_raw").readMessage(img[7].data)).toEqual(image(7));
       expect(decode("/reward").readMessage(got.filter((g) => g.topic === "/reward")[39].data)).toEqual(reward(39));
       const fdsBack = reader.schemasById.get([...reader.channelsById.values()].find((c) => c.topic === "/mocap/frames")!.schemaId)!.data;
-      const FrameBack = protobuf.Root.fromDescriptor(descriptor.FileDescriptorSet.decode(fdsBack)).lookupType("spatial_reward.mocap.MocapFrame");
+      const FrameBack = protobuf.Root.fromDescriptor(fdsBack).lookupType("spatial_reward.mocap.MocapFrame");
       const f = FrameBack.toObject(FrameBack.decode(got.filter((g) => g.topic === "/mocap/frames")[3].data), { longs: Number });
       expect(f).toMatchObject({ streamId: "optitrack", frameNumber: 1003, rigidBodies: [{ name: "hand", position: { x: 3, z: 1 }, tracked: true }] });
       expect(JSON.parse(new TextDecoder().decode(got.filter((g) => g.topic === "/notes")[5].data))).toEqual({ text: "frame 5" });
