@@ -1,0 +1,227 @@
+import { McapStreamReader, McapWriter } from "@mcap/core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { EpisodeWriter } from "../../nodes/recorder/episode_writer.js";
+import { decompressHandlers, loadCompression } from "../../nodes/recorder/chunk_compression.js";
+import { rosChannel } from "../../src/record/channel_plan.js";
+import { McapScanner, memorySource, type ScanOptions } from "../../src/record/mcap_scan.js";
+import { recoverRecording } from "../../src/record/recover_recording.js";
+import { RecordingInspector } from "../../src/record/recording_inspector.js";
+import { RecordingFormatError } from "../../src/record/recording_errors.js";
+import { MemoryWritable, readIndexed } from "./mcap_test_helpers.js";
+
+let scan: ScanOptions;
+beforeAll(async () => {
+  await loadCompression();
+  scan = { decompressHandlers: decompressHandlers() };
+});
+
+/** Payload of message i: its index in 4 bytes, then filler that compresses a little. */
+function payload(i: number): Uint8Array {
+  const b = new Uint8Array(40 + (i % 13) * 7);
+  new DataView(b.buffer).setUint32(0, i, true);
+  for (let k = 4; k < b.length; k++) b[k] = (i * 31 + k) % 7;
+  return b;
+}
+
+/** A small episode: two channels, chunks of ~600 bytes, messages numbered 0..n−1 in write order. */
+async function episode(n: number, compression: "zstd" | "none" = "zstd"): Promise<Uint8Array> {
+  const mem = new MemoryWritable();
+  const w = await EpisodeWriter.create("e.mcap", [rosChannel("/a", "std_msgs/msg/String"), rosChannel("/b", "std_msgs/msg/String")], {
+    task: "t", operator: "o", seed: 1n, calibration: "", clockOffsetNs: null, clockDriftPpm: null, startWallTimeNs: 1n, softwareVersion: "test", extra: {},
+  }, { chunkSize: 1024, compression, openWritable: () => mem });
+  for (let i = 0; i < n; i++) {
+    w.write(i % 3 === 0 ? 1 : 0, 1_000_000_000n + BigInt(i) * 10_000_000n, payload(i));
+    await w.idle();
+  }
+  expect((await w.close()).ok).toBe(true);
+  return mem.bytes();
+}
+
+/**
+ * The oracle, independent of the scanner: the file's top-level records framed from their
+ * length fields (no parsing), and how many messages each chunk holds (McapStreamReader over
+ * the whole file, counting messages after each chunk record).
+ */
+function layout(bytes: Uint8Array): { records: { opcode: number; end: number }[]; chunkMessages: number[] } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const records: { opcode: number; end: number }[] = [];
+  for (let o = 8; o + 9 <= bytes.length;) {
+    const end = o + 9 + Number(view.getBigUint64(o + 1, true));
+    records.push({ opcode: bytes[o], end });
+    if (bytes[o] === 2) break;
+    o = end;
+  }
+  const reader = new McapStreamReader({ includeChunks: true, decompressHandlers: decompressHandlers() });
+  reader.append(bytes);
+  const chunkMessages: number[] = [];
+  for (let r = reader.nextRecord(); r; r = reader.nextRecord()) {
+    if (r.type === "Chunk") chunkMessages.push(0);
+    else if (r.type === "Message") chunkMessages[chunkMessages.length - 1]++;
+  }
+  return { records, chunkMessages };
+}
+
+async function recoverBytes(bytes: Uint8Array) {
+  const out = new MemoryWritable();
+  const report = await recoverRecording(new McapScanner(memorySource(bytes), scan), new McapWriter({ writable: out, chunkSize: 4096 }), (l) => `${l} +recovered`);
+  return { report, out: out.bytes() };
+}
+
+describe("record recover", () => {
+  it("cut at every byte: exactly the messages of the complete chunks come back, in a valid indexed file", async () => {
+    const full = await episode(60);
+    const { records, chunkMessages } = layout(full);
+    const headerEnd = records[0].end;
+    expect(chunkMessages.length).toBeGreaterThan(4);
+    expect(chunkMessages.reduce((a, b) => a + b, 0)).toBe(60);
+    let checked = 0;
+    for (let cut = 0; cut <= full.length; cut++) {
+      const prefix = full.subarray(0, cut);
+      if (cut < headerEnd) {
+        const e = await recoverBytes(prefix).catch((x: unknown) => x);
+        expect(e, `cut ${cut}`).toBeInstanceOf(RecordingFormatError);
+        continue;
+      }
+      const completeChunks = records.filter((r) => r.opcode === 6 && r.end <= cut).length;
+      const expected = chunkMessages.slice(0, completeChunks).reduce((a, b) => a + b, 0);
+      const { report, out } = await recoverBytes(prefix);
+      expect(report.messages, `cut ${cut}`).toBe(expected);
+      expect(report.chunks_read).toBe(completeChunks);
+      expect(report.metadata).toBe(records.some((r) => r.opcode === 12 && r.end <= cut) ? 1 : 0);
+      // Every 16th cut, and at chunk boundaries, read the new file with the official indexed reader.
+      if (cut % 16 === 0 || records.some((r) => r.end === cut)) {
+        const { messages, reader } = await readIndexed(out);
+        const ids = messages.map((m) => new DataView(m.data.buffer, m.data.byteOffset).getUint32(0, true)).sort((a, b) => a - b);
+        expect(ids).toEqual([...Array(expected).keys()]);
+        for (const m of messages) expect(Buffer.from(m.data).equals(Buffer.from(payload(new DataView(m.data.buffer, m.data.byteOffset).getUint32(0, true))))).toBe(true);
+        expect(reader.header.library).toBe("spatial-reward +recovered");
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+
+  it("a complete file is copied whole, sequence numbers and times kept", async () => {
+    const full = await episode(30, "none");
+    const { report, out } = await recoverBytes(full);
+    expect(report.scan).toMatchObject({ end: "footer", problem: "" });
+    expect(report.messages).toBe(30);
+    const a = await readIndexed(full);
+    const b = await readIndexed(out);
+    const key = (m: (typeof a.messages)[number]) => `${m.sequence}/${m.logTime}/${m.publishTime}/${Buffer.from(m.data).toString("hex")}`;
+    expect(b.messages.map(key)).toEqual(a.messages.map(key));
+    expect([...b.reader.channelsById.values()].map((c) => c.topic).sort()).toEqual(["/a", "/b"]);
+  });
+});
+
+describe("McapScanner on hostile files", () => {
+  const names = (bytes: Uint8Array) => {
+    const s = new McapScanner(memorySource(bytes), scan);
+    const types = [...s.records()].map((r) => r.type);
+    return { types, summary: s.summary };
+  };
+
+  it("refuses what is not an MCAP recording with a typed error naming why", () => {
+    const cases: [Uint8Array, RegExp][] = [
+      [new Uint8Array(0), /empty \(0 bytes\)/],
+      [new Uint8Array([0x89, 0x4d, 0x43]), /3 bytes long: too short/],
+      [new TextEncoder().encode("GIF89a this is not a recording"), /not an MCAP recording: it starts with 47 49 46/],
+      [Uint8Array.from([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a]), /nothing else: no Header/],
+      [Uint8Array.from([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a, 1, 0xff, 0xff]), /ends inside its first record/],
+      [Uint8Array.from([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a, 5, 1, 0, 0, 0, 0, 0, 0, 0, 0]), /is Message, not an MCAP Header/],
+      [Uint8Array.from([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0]), /claims 18446744073709551615 bytes/],
+    ];
+    for (const [bytes, why] of cases) {
+      let error: unknown;
+      try {
+        names(bytes);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(RecordingFormatError);
+      expect((error as RecordingFormatError).code).toBe("bad_recording");
+      expect((error as Error).message).toMatch(why);
+    }
+  });
+
+  it("a huge length after the header ends the scan as truncated, without reading it", async () => {
+    const full = await episode(10);
+    const { records } = layout(full);
+    const bytes = full.slice(0, records[1].end + 9);
+    new DataView(bytes.buffer).setBigUint64(records[1].end + 1, (1n << 62n), true);
+    bytes[records[1].end] = 6;
+    const { summary } = names(bytes);
+    expect(summary.end).toBe("truncated");
+    expect(summary.problem).toMatch(/Chunk record at byte \d+ claims 4611686018427387904 bytes \(damaged length\?\) runs past the end/);
+  });
+
+  it("a chunk claiming a huge uncompressed size, an unknown compression or a wrong CRC is a bad record whose messages are not yielded", async () => {
+    const full = await episode(20);
+    const { records } = layout(full);
+    const chunk = records.findIndex((r) => r.opcode === 6);
+    const start = records[chunk - 1].end;
+    const before = (bytes: Uint8Array) => names(bytes).types.filter((t) => t === "Message").length;
+    // Chunk body: start(8) end(8) uncompressed_size(8) crc(4) compression(string) records(...)
+    const huge = full.slice();
+    new DataView(huge.buffer).setBigUint64(start + 9 + 16, 1n << 40n, true);
+    expect(names(huge).summary).toMatchObject({ end: "bad_record" });
+    expect(names(huge).summary.problem).toMatch(/over the \d+-byte limit/);
+    expect(before(huge)).toBe(0);
+    const unknown = full.slice();
+    unknown.set(new TextEncoder().encode("zzzz"), start + 9 + 28 + 4);
+    expect(names(unknown).summary.problem).toMatch(/Unsupported compression zzzz/);
+    const crc = full.slice();
+    crc[start + 9 + 24] ^= 0xff;
+    expect(names(crc).summary.problem).toMatch(/CRC/);
+    expect(before(crc)).toBe(0);
+  });
+
+  it("bytes after the closing magic are reported, not ignored", async () => {
+    const full = await episode(5);
+    const longer = new Uint8Array(full.length + 3);
+    longer.set(full);
+    expect(names(longer).summary).toMatchObject({ end: "footer", problem: "3 bytes follow the closing magic" });
+  });
+});
+
+describe("RecordingInspector", () => {
+  it("reports counts, rates, the time range, metadata and both kinds of gaps", async () => {
+    const mem = new MemoryWritable();
+    const w = await EpisodeWriter.create("i.mcap", [rosChannel("/cam", "std_msgs/msg/String"), rosChannel("/unset", "std_msgs/msg/String")], {
+      task: "stack", operator: "bo", seed: null, calibration: "c1", clockOffsetNs: 5n, clockDriftPpm: null, startWallTimeNs: 7n, softwareVersion: "v", extra: {},
+    }, { chunkSize: 1024, openWritable: () => mem });
+    const t0 = 1_700_000_000_000_000_000n;
+    // /cam: 100 Hz for 2 s with frames 50–52 missing (a 40 ms period) and sequence 120 skipped by the publisher.
+    let seq = 0;
+    for (let i = 0; i < 200; i++) {
+      if (i >= 50 && i <= 52) continue;
+      if (i === 120) seq++;
+      w.write(0, t0 + BigInt(i) * 10_000_000n + BigInt((i * 7919) % 1000) * 1000n, payload(i), undefined, seq++);
+    }
+    // /unset: sequence 0 always (MCAP's "not set"), steady 10 Hz.
+    for (let i = 0; i < 20; i++) w.write(1, t0 + BigInt(i) * 100_000_000n, payload(i), undefined, 0);
+    await w.close();
+    const inspector = new RecordingInspector({ gapFactor: 1.5 });
+    const scanner = new McapScanner(memorySource(mem.bytes()), scan);
+    for (const r of scanner.records()) inspector.add(r);
+    const r = inspector.report();
+    expect(r.messages).toBe(217);
+    expect(r.start_ns).toBe(t0);
+    expect(r.end_ns).toBe(t0 + 199n * 10_000_000n + BigInt((199 * 7919) % 1000) * 1000n);
+    const cam = r.channels.find((c) => c.topic === "/cam")!;
+    expect(cam).toMatchObject({ count: 197, schema: "std_msgs/msg/String", schema_encoding: "ros2msg", encoding: "cdr", time_gaps: 1, log_time_reversals: 0 });
+    expect(cam.rate_hz!).toBeCloseTo(196 / 1.99, 0);
+    expect(cam.median_period_ms!).toBeCloseTo(10, 0);
+    const at = (i: number) => t0 + BigInt(i) * 10_000_000n + BigInt((i * 7919) % 1000) * 1000n;
+    expect(cam.longest_gap_ms).toBe(Number(at(53) - at(49)) / 1e6);
+    expect(cam.sequence).toEqual({ first: 0, last: 197, missing: 1, gaps: 1, reordered: 0 });
+    const unset = r.channels.find((c) => c.topic === "/unset")!;
+    expect(unset.sequence).toBeNull();
+    expect(unset.time_gaps).toBe(0);
+    expect(r.gaps_total).toBe(2);
+    expect(r.gaps.map((g) => [g.topic, g.kind, g.missing])).toEqual([["/cam", "log_time", 3], ["/cam", "sequence", 1]]);
+    expect([r.gaps[0].after_ns, r.gaps[0].before_ns]).toEqual([at(49), at(53)]);
+    expect([r.gaps[1].after_ns, r.gaps[1].before_ns]).toEqual([at(119), at(120)]);
+    expect(r.metadata).toEqual([{ name: "episode", entries: expect.objectContaining({ task: "stack", operator: "bo", seed: "", calibration: "c1", clock_offset_ns: "5" }) }]);
+  });
+});
