@@ -428,23 +428,27 @@ let descriptorBytes: Uint8Array | undefined;
  * `protobuf` encoding (schema name MOCAP_FRAME_TYPE), as Foxglove and the mcap tools read it.
  *
  * protobufjs's toDescriptor is tidied to what protoc would write, so strict readers (the C++
- * and upb descriptor builders) accept it too: fully qualified type names, no `packed` option on
- * fields that cannot be packed, no edition on a proto3 file. A fresh copy per call.
+ * and upb descriptor builders) accept it too: fully qualified type names, json_name on every
+ * field, no `packed` option on fields that cannot be packed, no edition on a proto3 file.
+ * (protobufjs's Root.fromDescriptor, which Foxglove uses, names fields by json_name unless
+ * keepCase is set.) A fresh copy per call.
  */
 export function mocapFileDescriptorSet(): Uint8Array {
   if (!descriptorBytes) {
     const set = getSchema().root.toDescriptor("proto3");
     for (const file of set.file ?? []) {
       const f = file as unknown as Record<string, unknown>;
-      f.name = "spatial_reward/mocap.proto";
+      f.name = "mocap.proto";
       f.syntax = "proto3";
       delete f.edition;
       if (f.options && Object.keys(f.options).length === 0) delete f.options;
       for (const m of (file.messageType ?? []) as unknown as DescriptorMessage[]) tidy(m, `.${file.package}`);
     }
-    descriptorBytes = descriptor.FileDescriptorSet.encode(set).finish();
+    // A plain copy: finish() may hand out a Buffer view of a shared pool.
+    descriptorBytes = new Uint8Array(descriptor.FileDescriptorSet.encode(set).finish());
   }
-  return descriptorBytes.slice();
+  // new Uint8Array(x), not x.slice(): a Buffer's slice() is a view, and callers may write to the result.
+  return new Uint8Array(descriptorBytes);
 }
 
 interface DescriptorMessage {
@@ -453,7 +457,21 @@ interface DescriptorMessage {
   nestedType?: DescriptorMessage[];
 }
 
-/** Qualifies type names against the schema and drops options protoc would not emit. */
+/** protoc's json_name: underscores dropped, the letter after each upper-cased ("frame_number" → "frameNumber"). */
+function jsonName(name: string): string {
+  let out = "";
+  let upper = false;
+  for (const ch of name) {
+    if (ch === "_") upper = true;
+    else {
+      out += upper ? ch.toUpperCase() : ch;
+      upper = false;
+    }
+  }
+  return out;
+}
+
+/** Qualifies type names against the schema, sets json_name on every field and drops options protoc would not emit. */
 function tidy(m: DescriptorMessage, scope: string): void {
   const fullName = `${scope}.${m.name}`;
   const type = getSchema().root.lookupType(fullName);
@@ -466,7 +484,7 @@ function tidy(m: DescriptorMessage, scope: string): void {
       if (!packable) delete options.packed;
       if (Object.keys(options).length === 0) delete fd.options;
     }
-    delete fd.jsonName;
+    fd.jsonName = jsonName(fd.name as string);
   }
   for (const n of m.nestedType ?? []) tidy(n, fullName);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ClockSync } from "../../src/mocap/clock_sync.js";
+import { SpatialRewardError } from "../../src/errors.js";
 import { mulberry32 } from "../../src/random/mulberry32.js";
 
 /** host = device + offset + drift·(device − start) + delay; delay ~ Exp(mean) with occasional spikes. */
@@ -31,8 +32,77 @@ describe("ClockSync", () => {
         if (i % 24 === 0) worstDrift = Math.max(worstDrift, Math.abs(sync.estimate().drift_ppm - 50));
       }
     });
-    console.log({ worstOffsetMs: worstOffset / 1e6, worstDriftPpm: worstDrift, est: sync.estimate() });
+    const est = sync.estimate();
+    expect(est.samples).toBe(pairs.length);
+    expect(Math.abs(Number(est.offset_ns - (pairs.at(-1)!.truth - pairs.at(-1)!.device)))).toBeLessThan(0.5e6);
+    expect(est.residual_ns).toBeGreaterThan(0);
+    expect(est.residual_ns).toBeLessThan(0.5e6);
     expect(worstOffset).toBeLessThan(0.5e6);
     expect(worstDrift).toBeLessThan(5);
+  });
+
+  it("the scenario is not easy: the mean of host − device is off by about the mean delay (what a least-squares fit would see)", () => {
+    const pairs = simulate({ seed: 7, offsetNs: 3.2e9, driftPpm: 0, meanDelayMs: 2, spikeProb: 0.02, spikeMs: 50, hz: 240, seconds: 20, deviceStart: 0n });
+    const mean = pairs.reduce((a, p) => a + Number(p.host - p.device), 0) / pairs.length;
+    expect(mean - 3.2e9).toBeGreaterThan(2e6);
+  });
+
+  /** Worst |toHost − truth| over pairs[from..]. */
+  function worstAfter(sync: ClockSync, pairs: { device: bigint; host: bigint; truth: bigint }[], from: number, check: (i: number) => boolean = () => true): number {
+    let worst = 0;
+    pairs.forEach((p, i) => {
+      sync.update(p.device, p.host);
+      if (i >= from && check(i)) worst = Math.max(worst, Math.abs(Number(sync.toHost(p.device) - p.truth)));
+    });
+    return worst;
+  }
+
+  it("follows a host clock step back (1 s) or forward (200 ms): restarts and is accurate again within 5 s", () => {
+    for (const stepNs of [-1_000_000_000n, 200_000_000n]) {
+      const pairs = simulate({ seed: 3, offsetNs: 1e9, driftPpm: -20, meanDelayMs: 2, spikeProb: 0.01, spikeMs: 50, hz: 240, seconds: 60, deviceStart: 0n });
+      const stepAt = 240 * 30;
+      for (let i = stepAt; i < pairs.length; i++) {
+        pairs[i].host += stepNs;
+        pairs[i].truth += stepNs;
+      }
+      const sync = new ClockSync();
+      const worst = worstAfter(sync, pairs, 240 * 10, (i) => i < stepAt || i >= stepAt + 240 * 5);
+      expect(sync.estimate().resets).toBeGreaterThanOrEqual(1);
+      expect(worst).toBeLessThan(0.5e6);
+    }
+  });
+
+  it("restarts when the device clock goes back (device restart)", () => {
+    const a = simulate({ seed: 4, offsetNs: 5e8, driftPpm: 10, meanDelayMs: 1, spikeProb: 0, spikeMs: 0, hz: 240, seconds: 20, deviceStart: 10_000_000_000n });
+    const b = simulate({ seed: 5, offsetNs: 7e9, driftPpm: 10, meanDelayMs: 1, spikeProb: 0, spikeMs: 0, hz: 240, seconds: 20, deviceStart: 0n });
+    const sync = new ClockSync();
+    const worst = worstAfter(sync, [...a, ...b], a.length + 240 * 5);
+    expect(sync.estimate().resets).toBe(1);
+    expect(worst).toBeLessThan(0.5e6);
+  });
+
+  it("10 s of congestion (+30 ms on every frame, below the step threshold) does not move the stamps", () => {
+    const pairs = simulate({ seed: 6, offsetNs: 2e9, driftPpm: 30, meanDelayMs: 2, spikeProb: 0, spikeMs: 0, hz: 240, seconds: 40, deviceStart: 0n });
+    for (let i = 240 * 20; i < 240 * 30; i++) pairs[i].host += 30_000_000n;
+    const sync = new ClockSync();
+    expect(worstAfter(sync, pairs, 240 * 10)).toBeLessThan(0.5e6);
+    expect(sync.estimate().resets).toBe(0);
+  });
+
+  it("is exact without jitter, and unaffected by pairs arriving out of device-time order", () => {
+    const pairs = simulate({ seed: 8, offsetNs: 3.2e9, driftPpm: 50, meanDelayMs: 0, spikeProb: 0, spikeMs: 0, hz: 240, seconds: 20, deviceStart: 123n });
+    expect(worstAfter(new ClockSync(), pairs, 240 * 2)).toBeLessThanOrEqual(2);
+    const jittery = simulate({ seed: 9, offsetNs: 3.2e9, driftPpm: 50, meanDelayMs: 2, spikeProb: 0.02, spikeMs: 50, hz: 240, seconds: 30, deviceStart: 0n });
+    for (let i = 0; i + 3 < jittery.length; i += 4) [jittery[i], jittery[i + 2]] = [jittery[i + 2], jittery[i]];
+    expect(worstAfter(new ClockSync(), jittery, 240 * 10)).toBeLessThan(0.5e6);
+  });
+
+  it("refuses to map before any sample, bad options and non-bigint input", () => {
+    const sync = new ClockSync();
+    expect(() => sync.toHost(0n)).toThrow(SpatialRewardError);
+    expect(sync.estimate()).toEqual({ offset_ns: 0n, drift_ppm: 0, samples: 0, residual_ns: 0, resets: 0 });
+    expect(() => new ClockSync({ bucketMs: 0 })).toThrow(/bucketMs/);
+    expect(() => new ClockSync({ windowS: 1e9 })).toThrow(/at most/);
+    expect(() => sync.update(1 as unknown as bigint, 2n)).toThrow(/bigint/);
   });
 });

@@ -1,3 +1,8 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
 import descriptor from "protobufjs/ext/descriptor.js";
 import { describe, expect, it } from "vitest";
@@ -187,25 +192,48 @@ describe("mocapFileDescriptorSet", () => {
     const types = descriptor.FieldDescriptorProto.lookupEnum("Type").values;
     expect(mf.field[1].type).toBe(types.TYPE_UINT64);
     expect(mf.field[5].typeName).toBe(".spatial_reward.mocap.RigidBody");
+    expect((mf.field as { jsonName?: string }[]).map((f) => f.jsonName)).toEqual([
+      "streamId", "frameNumber", "deviceTimestampNs", "systemLatencyMs", "axes", "rigidBodies", "markers", "skeletons",
+    ]);
     // protoc would not write a packed option on a singular field; strict descriptor builders reject it.
     for (const m of file.messageType) for (const f of m.field) expect(f.options?.packed).toBeUndefined();
     expect(`${file.package}.${mf.name}`).toBe(MOCAP_FRAME_TYPE);
   });
 
-  it("is enough to decode recorded frames (what an MCAP reader does with the channel schema)", () => {
-    const root = protobuf.Root.fromDescriptor(bytes);
-    const T = root.lookupType(MOCAP_FRAME_TYPE);
+  it("is enough to decode recorded frames (what an MCAP reader does with the channel schema), with and without keepCase", () => {
     const f = frame(99, { frame_number: 2n ** 63n + 1n });
+    const T = protobuf.Root.fromDescriptor(bytes).lookupType(MOCAP_FRAME_TYPE);
     const m = T.toObject(T.decode(encodeMocapFrame(f)), { longs: String, enums: String }) as Record<string, unknown>;
-    expect(m.frame_number ?? m.frameNumber).toBe(String(2n ** 63n + 1n));
-    const axes = (m.axes ?? {}) as Record<string, unknown>;
-    expect(axes.up_axis ?? axes.upAxis).toBe("Z_UP");
-    expect(UpAxis.Z_UP).toBe(2);
+    expect(m.frameNumber).toBe(String(2n ** 63n + 1n));
+    expect((m.axes as Record<string, unknown>).upAxis).toBe("Z_UP");
+    const K = protobuf.Root.fromDescriptor(bytes, { keepCase: true }).lookupType(MOCAP_FRAME_TYPE);
+    const k = K.toObject(K.decode(encodeMocapFrame(f)), { longs: String, enums: Number }) as Record<string, unknown>;
+    expect(k.frame_number).toBe(String(2n ** 63n + 1n));
+    expect((k.axes as Record<string, unknown>).up_axis).toBe(UpAxis.Z_UP);
   });
 
-  it("returns a fresh copy each call", () => {
+  it("returns a fresh copy each call: writing to one does not change the next", () => {
+    const before = Array.from(mocapFileDescriptorSet());
     const a = mocapFileDescriptorSet();
     a.fill(0);
-    expect(mocapFileDescriptorSet()).toEqual(bytes);
+    expect(Array.from(mocapFileDescriptorSet())).toEqual(before);
+    expect(before.some((b) => b !== 0)).toBe(true);
+  });
+});
+
+const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../msgs/proto");
+const PROTOC_MISSING = spawnSync("protoc", ["--version"]).status === 0 ? "" : "protoc not on PATH (Debian protobuf-compiler)";
+
+describe.skipIf(PROTOC_MISSING !== "")(`mocapFileDescriptorSet vs protoc${PROTOC_MISSING ? ` (skipped: ${PROTOC_MISSING})` : ""}`, () => {
+  it("is byte for byte what protoc -I msgs/proto --descriptor_set_out writes for mocap.proto", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mocap-fds-"));
+    try {
+      const out = join(dir, "mocap.fds");
+      const r = spawnSync("protoc", [`-I${PROTO_DIR}`, `--descriptor_set_out=${out}`, "mocap.proto"], { encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      expect(mocapFileDescriptorSet()).toEqual(new Uint8Array(readFileSync(out)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
