@@ -84,32 +84,37 @@ export async function inspectFile(path: string, options: InspectOptions = {}): P
   const fd = openForReading(path);
   try {
     const source = new FileByteSource(fd);
-    const opts = await scanOptions();
-    const scanner = new McapScanner(source, opts);
-    const inspector = new RecordingInspector(options);
-    for (const r of scanner.records()) inspector.add(r);
-    const scan = scanner.summary;
-    const report = inspector.report();
-    const problems: string[] = [];
-    if (scan.problem) problems.push(scan.problem);
-    let indexed = false;
-    if (scan.end === "footer") {
-      try {
-        const reader = await McapIndexedReader.Initialize({ readable: fileReadable(source), decompressHandlers: opts.decompressHandlers });
-        const counted = reader.statistics?.messageCount;
-        if (reader.chunkIndexes.length !== report.chunks) problems.push(`the summary indexes ${reader.chunkIndexes.length} chunks, the file holds ${report.chunks}`);
-        else if (counted !== undefined && counted !== BigInt(report.messages)) problems.push(`the statistics count ${counted} messages, the file holds ${report.messages}`);
-        else indexed = true;
-      } catch (e) {
-        problems.push(`the summary does not read: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    } else if (scan.end !== "bad_record") {
-      problems.push("no summary: `spatial-reward record recover` writes an indexed copy");
-    }
-    return { file: path, bytes: scan.size, complete: scan.end === "footer", indexed, end: scan.end, valid_bytes: scan.validBytes, problems, ...report };
+    return await inspectRecording(path, source, fileReadable(source), options);
   } finally {
     closeSync(fd);
   }
+}
+
+/** inspectFile over any bytes: `source` for the front-to-back read, `readable` for the summary. */
+export async function inspectRecording(name: string, source: ByteSource, readable: IReadable, options: InspectOptions & Partial<ScanOptions> = {}): Promise<FileInspection> {
+  const opts = { ...(await scanOptions()), ...options };
+  const scanner = new McapScanner(source, opts);
+  const inspector = new RecordingInspector(options);
+  for (const r of scanner.records()) inspector.add(r);
+  const scan = scanner.summary;
+  const report = inspector.report();
+  const problems: string[] = [];
+  if (scan.problem) problems.push(scan.problem);
+  let indexed = false;
+  if (scan.end === "footer") {
+    try {
+      const reader = await McapIndexedReader.Initialize({ readable, decompressHandlers: opts.decompressHandlers });
+      const counted = reader.statistics?.messageCount;
+      if (reader.chunkIndexes.length !== report.chunks) problems.push(`the summary indexes ${reader.chunkIndexes.length} chunks, the file holds ${report.chunks}`);
+      else if (counted !== undefined && counted !== BigInt(report.messages)) problems.push(`the statistics count ${counted} messages, the file holds ${report.messages}`);
+      else indexed = true;
+    } catch (e) {
+      problems.push(`the summary does not read: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  } else if (scan.end !== "bad_record") {
+    problems.push("no summary: `spatial-reward record recover` writes an indexed copy");
+  }
+  return { file: name, bytes: scan.size, complete: scan.end === "footer", indexed, end: scan.end, valid_bytes: scan.validBytes, problems, ...report };
 }
 
 export interface RecoverOptions {
