@@ -4,10 +4,11 @@ export * from "./clock_sync.js";
 export * from "./mocap_codec.js";
 export * from "./mocap_poses.js";
 export * from "./mocap_validator.js";
-// The proto's Vector3 and Quaternion under mocap names: src/geometry has its own Quaternion.
+// Names that src/index.ts already exports for other things (geometry's Quaternion, spatial's
+// LengthUnit) get a Mocap prefix, so the library can re-export this module whole.
 export {
   Handedness,
-  LengthUnit,
+  LengthUnit as MocapLengthUnit,
   RecorderControl_Command,
   UpAxis,
   type AxisConvention,
