@@ -30,7 +30,7 @@ export const MOCAP_COUNTER_KEYS = [
   "frames_duplicate",
   /** Arrived after its number was given up (the reorder window had passed). */
   "frames_late",
-  /** Far behind the stream (a restart candidate) and not followed by its continuation. */
+  /** Far behind or ahead of the stream and not followed by its continuation (a stray number). */
   "frames_stale",
   /** Device time not after the previous released frame's. */
   "frames_bad_device_time",
@@ -78,7 +78,7 @@ export interface MocapValidatorOptions {
   reorderWindowFrames: number;
   /** Longest a frame is held waiting for a missing number (host time, ms). */
   reorderWindowMs: number;
-  /** A frame number more than this far behind the stream is a restart candidate. */
+  /** A frame number more than this far from the stream (behind: a restart; ahead: an outage) must be confirmed by the next frame. */
   restartThreshold: number;
   /** Consecutive frames with device time behind before the device timeline is re-anchored. */
   maxBadDeviceTime: number;
@@ -133,7 +133,7 @@ type Problem = "frames_malformed" | "frames_wrong_stream" | "frames_too_large" |
  * Validation of one mocap stream, frame by frame, deterministic (host time comes from the
  * caller) and O(bodies + markers + joints) per frame, allocating only small per-frame records.
  *
- * push(frame, receiveNs) classifies the frame number (duplicate, late, restart candidate),
+ * push(frame, receiveNs) classifies the frame number (duplicate, late, far from the stream),
  * checks the content (shape, limits, axes, finiteness: a bad frame is rejected whole but its
  * number still counts as seen), and holds it in a reorder buffer. Frames leave the buffer in
  * number order as soon as they are next in sequence, or when reorderWindowFrames later frames
@@ -160,7 +160,7 @@ export class MocapValidator {
   private readonly seenNum: BigUint64Array;
   private readonly seenValid: Uint8Array;
   private readonly seenMask: bigint;
-  // A frame far behind the stream, kept until the next frame says whether the source restarted.
+  // A frame far from the stream, kept until the next frame says whether it was a stray.
   private candNum: bigint = NO_NUMBER;
   private candFrame: MocapFrame | null = null;
   private candRecv = 0n;
@@ -209,8 +209,10 @@ export class MocapValidator {
   }
 
   /**
-   * One received frame (the validator takes ownership: it is converted in place) and the host
-   * time it arrived. Returns the frames released by it, in number order (a reused array).
+   * One received frame and the host time it arrived. Returns the frames released by it, in
+   * number order (a reused array). The validator takes ownership of the frame and converts its
+   * positions, orientations and lengths in place, so its vectors must not be shared with other
+   * frames (decoded frames never are; a sender building frames in-process must not reuse them).
    */
   push(frame: MocapFrame, receiveNs: bigint): readonly ValidatedMocapFrame[] {
     if (typeof receiveNs !== "bigint") throw new InvalidInputError("bad_argument", "receiveNs must be a bigint (host nanoseconds)");
@@ -219,11 +221,11 @@ export class MocapValidator {
     const problem = this.contentProblem(frame);
     if (problem === "frames_malformed" || problem === "frames_wrong_stream") return this.out;
     const n = frame.frame_number;
+    if (this.next !== null && (n < this.next ? this.next - n : n - this.next) > this.restartBehind) {
+      this.farCandidate(n, problem === null ? frame : null, receiveNs, problem);
+      return this.out;
+    }
     if (this.next !== null && n < this.next) {
-      if (this.next - n > this.restartBehind) {
-        this.restartCandidate(n, problem === null ? frame : null, receiveNs, problem);
-        return this.out;
-      }
       if (this.wasSeen(n)) this.reject("frames_duplicate", `frame ${n} repeats one already released`);
       else this.reject("frames_late", `frame ${n} arrived after the stream moved on to ${this.next}`);
       this.dropCandidate();
@@ -406,17 +408,26 @@ export class MocapValidator {
     if (frame !== null) this.process(frame, recv);
   }
 
-  private restartCandidate(n: bigint, frame: MocapFrame | null, recv: bigint, problem: Problem | null): void {
+  /**
+   * A frame number more than restartThreshold away from the stream, either way. One such frame
+   * may be a stray (a corrupted number, a very old redelivery): it is held, and dropped as stale
+   * unless the next frame continues from it. Confirmed far behind, the source restarted: the old
+   * run is finished and the state reset. Confirmed far ahead, frames were lost in between (an
+   * outage): the gap is counted when the frames are released.
+   */
+  private farCandidate(n: bigint, frame: MocapFrame | null, recv: bigint, problem: Problem | null): void {
     const cand = this.candNum;
     if (cand !== NO_NUMBER && n > cand && n - cand <= this.restartBehind) {
-      // Two frames in order, both far behind: the source restarted. Finish the old run, start anew.
       const candFrame = this.candFrame, candRecv = this.candRecv;
       this.candNum = NO_NUMBER;
       this.candFrame = null;
-      this.release(0n, true);
-      this.resetSequence();
-      this.c.stream_resets++;
-      this.o.onReject?.("stream_resets", `frame numbers went back from ${cand + this.restartBehind}+ to ${cand}: stream restarted`);
+      if (this.next !== null && cand < this.next) {
+        this.release(0n, true);
+        const was = this.next;
+        this.resetSequence();
+        this.c.stream_resets++;
+        this.o.onReject?.("stream_resets", `frame numbers went back from ${was} to ${cand}: the source restarted`);
+      }
       this.insert(cand, candFrame, candRecv);
       if (problem !== null) this.countProblem(problem);
       this.insert(n, frame, recv);
@@ -437,7 +448,7 @@ export class MocapValidator {
     this.candNum = NO_NUMBER;
     this.candFrame = null;
     // A candidate whose content was bad was already counted under its problem.
-    if (hadContent) this.reject("frames_stale", `frame ${n} is far behind the stream and nothing followed it`);
+    if (hadContent) this.reject("frames_stale", `frame ${n} is far from the stream and nothing continued from it`);
   }
 
   private resetSequence(): void {
@@ -467,9 +478,8 @@ export class MocapValidator {
     this.processBodies(frame, m, t);
     this.processMarkers(frame, m);
     this.processSkeletons(frame, m);
-    frame.axes.up_axis = REP103_AXES.up_axis;
-    frame.axes.handedness = REP103_AXES.handedness;
-    frame.axes.unit = REP103_AXES.unit;
+    // A new object, not the old one rewritten: in-process senders may share one axes object between frames.
+    frame.axes = { up_axis: REP103_AXES.up_axis, handedness: REP103_AXES.handedness, unit: REP103_AXES.unit };
     this.c.frames_released++;
     this.out.push({ frame, receiveNs: recv });
   }

@@ -95,6 +95,23 @@ describe("MocapValidator: sequence", () => {
     expect(balanced(v.counters(), v.pending())).toBe(true);
   });
 
+  it("a single stray number far ahead (2^63) is stale, not 9e18 lost frames followed by a reset", () => {
+    const v = v0();
+    run(v, [frame(10), frame(11)]);
+    expect(v.push(frame(2n ** 63n, { device_timestamp_ns: 2_000_000_000n }), 10n * MS)).toEqual([]);
+    expect(nums(v.push(frame(12), 11n * MS))).toEqual([12]);
+    expect(v.counters()).toMatchObject({ frames_stale: 1, frames_lost: 0, stream_resets: 0 });
+  });
+
+  it("far ahead and continued is an outage: the gap is counted lost, the stream goes on without a reset", () => {
+    const v = v0({ reorderWindowFrames: 1 });
+    run(v, [frame(10), frame(11)]);
+    expect(v.push(frame(3012), 10n * MS)).toEqual([]);
+    expect(nums(v.push(frame(3013), 11n * MS))).toEqual([3012, 3013]);
+    expect(v.counters()).toMatchObject({ frames_lost: 3000, gaps: 1, frames_stale: 0, stream_resets: 0 });
+    expect(balanced(v.counters(), v.pending())).toBe(true);
+  });
+
   it("flush releases what is held; counters balance", () => {
     const v = v0({ reorderWindowMs: 1e6 });
     run(v, [frame(1), frame(3), frame(4)]);
@@ -131,6 +148,17 @@ describe("MocapValidator: content", () => {
     expect(r.frame.markers[0].position.z).toBeCloseTo(0.0002, 12);
     expect(r.frame.axes).toEqual({ up_axis: UpAxis.Z_UP, handedness: Handedness.RIGHT_HANDED, unit: LengthUnit.METERS });
     expect(r.receiveNs).toBe(0n);
+  });
+
+  it("does not write through an axes object shared by frames (or frozen, like REP103_AXES)", () => {
+    const v = v0();
+    const shared = Object.freeze({ up_axis: UpAxis.Y_UP, handedness: Handedness.RIGHT_HANDED, unit: LengthUnit.MILLIMETERS });
+    const a = frame(1, { axes: shared }), b = frame(2, { axes: shared });
+    a.rigid_bodies = [body(1, "hand", 0, 1000, 0)];
+    b.rigid_bodies = [body(1, "hand", 0, 1000, 0)];
+    expect(v.push(a, 0n)[0].frame.rigid_bodies[0].position.z).toBeCloseTo(1, 12);
+    expect(v.push(b, 4n * MS)[0].frame.rigid_bodies[0].position.z).toBeCloseTo(1, 12);
+    expect(shared.up_axis).toBe(UpAxis.Y_UP);
   });
 
   it("rejects a whole frame with NaN or infinity anywhere (an untracked body, a marker, a joint, the latency); its number is not lost", () => {
