@@ -60,6 +60,9 @@ interface RecordedSubscription {
   type: string;
   codec: AnyCodec;
   sub: Subscription;
+  /** A latched topic's last message (CDR), written first in every episode that starts after it. */
+  latched: { data: Uint8Array; publishTime: bigint | undefined } | null;
+  isLatched: boolean;
 }
 
 /** The QoS of each topic-list qos word: keep-all, so bursts are not dropped before they are recorded. */
@@ -79,7 +82,8 @@ function fileStamp(ms: number): string {
  * default: the camera, scene, answer, reward, spec and /tf topics) for its whole life; while an
  * episode runs, every message is serialised to CDR with the repo's codec and written with the
  * node's time as log time and its header stamp (if any) as publish time. Messages between
- * episodes are counted as `idle_messages`, not written.
+ * episodes are counted as `idle_messages`, not written; the last message of a latched topic
+ * (the task's reward/spec) is kept and written first in every episode that starts after it.
  *
  * Episodes start and stop through the `record_episode` service (RecordEpisode), the
  * `recorder/control` topic (RecorderControl), or start()/stop() from code (the hook for an
@@ -139,7 +143,7 @@ export class RecorderNode {
     const errors = this.diagnostics.errors;
     for (const t of topics) {
       const codec = codecFor(t.type);
-      const entry: RecordedSubscription = { topic: t.topic, type: t.type, codec, sub: null as unknown as Subscription };
+      const entry: RecordedSubscription = { topic: t.topic, type: t.type, codec, sub: null as unknown as Subscription, latched: null, isLatched: t.qos === "latched" };
       entry.sub = node.createSubscription<unknown>(t.type, t.topic, qosOf(t.qos), errors.guard(t.topic, (msg: unknown) => this.onMessage(entry, msg)));
       this.subscriptions.push(entry);
     }
@@ -212,14 +216,12 @@ export class RecorderNode {
 
   private onMessage(entry: RecordedSubscription, msg: unknown): void {
     const ep = this.episode;
-    if (!ep) {
+    if (!ep && !entry.isLatched) {
       this.counters.inc("idle_messages");
       return;
     }
     const t0 = performance.now();
     const t = this.now();
-    const id = ep.channels.get(entry.sub.topic);
-    if (id === undefined) return;
     let bytes: Uint8Array;
     try {
       const size = entry.codec.byteSize(msg);
@@ -229,6 +231,14 @@ export class RecorderNode {
       this.counters.inc("dropped.unserialisable");
       throw new InvalidInputError("bad_message", `${entry.topic}: a ${entry.type} that cannot be serialised to CDR (${e instanceof Error ? e.message : String(e)})`);
     }
+    // Latched state (the task's spec) outlives episodes: the last one opens every next episode.
+    if (entry.isLatched) entry.latched = { data: bytes.slice(), publishTime: publishTimeOf(msg) };
+    if (!ep) {
+      this.counters.inc("idle_messages");
+      return;
+    }
+    const id = ep.channels.get(entry.sub.topic);
+    if (id === undefined) return;
     this.written(ep.writer.write(id, t, bytes, publishTimeOf(msg) ?? t));
     this.diagnostics.latency.add(performance.now() - t0);
   }
@@ -270,6 +280,11 @@ export class RecorderNode {
     };
     this.episode = { writer, channels };
     this.diagnostics.condition = null;
+    const t = this.now();
+    for (const s of this.subscriptions) {
+      if (!s.latched) continue;
+      this.written(writer.write(channels.get(s.sub.topic)!, t, s.latched.data, s.latched.publishTime ?? t));
+    }
     this.counters.inc("episodes_started");
     this.node.logger.info(`recording episode ${writer.path} (task ${JSON.stringify(clip(meta.task, 80))}, operator ${JSON.stringify(clip(meta.operator, 40))}, ${plans.length} channels)`);
     return { path: writer.path };
