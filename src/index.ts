@@ -21,3 +21,4 @@ export * from "./eval/spatial_scoring.js";
 export * from "./reward/index.js";
 export * from "./random/mulberry32.js";
 export { CdrCodec } from "./msgs/cdr_codec.js";
+export * from "./mocap/index.js";
