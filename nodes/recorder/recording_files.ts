@@ -41,17 +41,22 @@ function fileReadable(source: FileByteSource): IReadable {
   };
 }
 
+/** A format error with the file's name in front (the CLI prints it as the one line it says). */
+function named(path: string, e: unknown): unknown {
+  return e instanceof RecordingFormatError && !e.message.startsWith(path) ? new RecordingFormatError(`${path}: ${e.message}`, e.offset) : e;
+}
+
 function openForReading(path: string): number {
   try {
     const fd = openSync(path, "r");
     if (!fstatSync(fd).isFile()) {
       closeSync(fd);
-      throw new RecordingFormatError(`${path} is not a regular file`, 0);
+      throw new RecordingFormatError(`${path}: not a regular file`, 0);
     }
     return fd;
   } catch (e) {
     if (e instanceof RecordingFormatError) throw e;
-    throw new RecordingFormatError(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`, 0);
+    throw new RecordingFormatError(`${path}: cannot be read: ${e instanceof Error ? e.message : String(e)}`, 0);
   }
 }
 
@@ -85,6 +90,8 @@ export async function inspectFile(path: string, options: InspectOptions = {}): P
   try {
     const source = new FileByteSource(fd);
     return await inspectRecording(path, source, fileReadable(source), options);
+  } catch (e) {
+    throw named(path, e);
   } finally {
     closeSync(fd);
   }
@@ -158,6 +165,7 @@ export async function recoverFile(input: string, output: string, options: Recove
     }
     return { input, output, bytes_written: bytes, ...report };
   } catch (e) {
+    const error = named(input, e);
     if (writable) {
       try {
         writable.close();
@@ -170,7 +178,7 @@ export async function recoverFile(input: string, output: string, options: Recove
     } catch {
       // Not created, or already gone.
     }
-    throw e;
+    throw error;
   } finally {
     closeSync(fd);
   }
