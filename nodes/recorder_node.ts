@@ -12,7 +12,7 @@ import { DEFAULT_RECORDED_TOPICS, parseTopicList, type TopicQos } from "../src/r
 import { RecordingWriteError } from "../src/record/recording_errors.js";
 import type * as M from "../src/msgs/generated.js";
 import { RecordEpisode_RequestCommand, RecorderControlCommand } from "../src/msgs/generated.js";
-import { COMPRESSIONS, type Compression } from "./recorder/chunk_compression.js";
+import { COMPRESSIONS, DEFAULT_ZSTD_LEVEL, type Compression } from "./recorder/chunk_compression.js";
 import {
   DEFAULT_CHUNK_SIZE, EpisodeWriter, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SYNC_POLICIES,
   type EpisodeResult, type EpisodeWriterOptions, type SyncPolicy,
@@ -46,7 +46,7 @@ export interface RecorderOptions {
   clockOffset?: () => { offsetNs: bigint; driftPpm: number | null } | null;
   softwareVersion?: string;
   /** Writer options the parameters do not cover (tests inject a failing writable here). */
-  writer?: Pick<EpisodeWriterOptions, "openWritable" | "zstdLevel">;
+  writer?: Pick<EpisodeWriterOptions, "openWritable">;
 }
 
 interface Episode {
@@ -90,8 +90,9 @@ function fileStamp(ms: number): string {
  * MQTT control topic). Each is a new file `<output_dir>/<file_prefix>_<UTC time>.mcap` with the
  * episode metadata (task, operator, seed, calibration, clock offset, start time, software
  * version) first. Parameters: topics, output_dir ("episodes"), file_prefix ("episode"),
- * chunk_size (4 MiB), compression (zstd | lz4 | none), fsync (close | chunk | none, see
- * SyncPolicy), calibration (""), max_queue_mb (256). A bad value stops the node from starting.
+ * chunk_size (4 MiB), compression (zstd | lz4 | none), zstd_level (1), fsync (close | chunk |
+ * none, see SyncPolicy), calibration (""), max_queue_mb (256). A bad value stops the node from
+ * starting.
  *
  * A write error (full disk...) ends the episode: counted, logged, ERROR on /diagnostics until
  * the next episode starts; the file keeps its complete chunks. shutdown() finishes the file.
@@ -128,12 +129,14 @@ export class RecorderNode {
     if (!(COMPRESSIONS as readonly string[]).includes(compression)) throw new InvalidInputError("bad_argument", `recorder: compression must be one of ${COMPRESSIONS.join(", ")}, got ${JSON.stringify(compression)}`);
     const sync = String(node.declareParameter("fsync", "close"));
     if (!(SYNC_POLICIES as readonly string[]).includes(sync)) throw new InvalidInputError("bad_argument", `recorder: fsync must be one of ${SYNC_POLICIES.join(", ")}, got ${JSON.stringify(sync)}`);
+    const zstdLevel = Number(node.declareParameter("zstd_level", DEFAULT_ZSTD_LEVEL));
+    if (!Number.isInteger(zstdLevel) || zstdLevel < 1 || zstdLevel > 19) throw new InvalidInputError("bad_argument", `recorder: zstd_level must be an integer from 1 to 19, got ${zstdLevel}`);
     const queueMb = Number(node.declareParameter("max_queue_mb", 256));
     if (!Number.isFinite(queueMb) || queueMb < 1 || queueMb > 65536) throw new InvalidInputError("bad_argument", `recorder: max_queue_mb must be from 1 to 65536, got ${queueMb}`);
     this.calibration = String(node.declareParameter("calibration", ""));
     this.softwareVersion = options.softwareVersion ?? `spatial-reward ${packageVersion()}`;
     this.writerOptions = {
-      chunkSize, compression: compression as Compression, sync: sync as SyncPolicy, maxQueuedBytes: queueMb * (1 << 20),
+      chunkSize, compression: compression as Compression, zstdLevel, sync: sync as SyncPolicy, maxQueuedBytes: queueMb * (1 << 20),
       library: this.softwareVersion, ...options.writer,
     };
     // Channel plans are checked now (unknown types, bad extra channels) so a bad list fails at start.

@@ -27,8 +27,15 @@ export function loadCompression(): Promise<void> {
   return loaded;
 }
 
-/** The writer's chunk compressor for `kind`, undefined for "none". zstd level 3 is zstd's own default. */
-export function chunkCompressor(kind: Compression, zstdLevel = 3): ChunkCompressor | undefined {
+/**
+ * zstd level 1 by default: on a 640x480 RGB-D 30 Hz + 240 Hz mocap stream it writes about 6x
+ * real time where level 3 (zstd's own default) manages under 4x, for files ~12% larger
+ * (bench/record_bench.ts). lz4 (lz4js, pure JS) is slower to write here than wasm zstd.
+ */
+export const DEFAULT_ZSTD_LEVEL = 1;
+
+/** The writer's chunk compressor for `kind`, undefined for "none". */
+export function chunkCompressor(kind: Compression, zstdLevel = DEFAULT_ZSTD_LEVEL): ChunkCompressor | undefined {
   switch (kind) {
     case "zstd":
       return (chunk) => ({ compression: "zstd", compressedData: zstd.compress(chunk, zstdLevel) });

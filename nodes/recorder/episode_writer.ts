@@ -4,7 +4,7 @@ import { InvalidInputError } from "../../src/errors.js";
 import { checkChannelPlans, profileFor, type ChannelPlan } from "../../src/record/channel_plan.js";
 import { EPISODE_METADATA_NAME, episodeMetadataEntries, type EpisodeMetadata } from "../../src/record/episode_metadata.js";
 import { RecordingWriteError } from "../../src/record/recording_errors.js";
-import { chunkCompressor, loadCompression, type ChunkCompressor, type Compression } from "./chunk_compression.js";
+import { chunkCompressor, DEFAULT_ZSTD_LEVEL, loadCompression, type ChunkCompressor, type Compression } from "./chunk_compression.js";
 import { SyncFileWritable, writeError, type RecordingWritable } from "./file_writable.js";
 
 /**
@@ -29,7 +29,7 @@ export interface EpisodeWriterOptions {
   /** Uncompressed bytes per chunk (default 4 MiB): what a crash can lose at most, and the unit of reading. */
   chunkSize?: number;
   compression?: Compression;
-  /** zstd level (default 3). */
+  /** zstd level (default 1: DEFAULT_ZSTD_LEVEL says why). */
   zstdLevel?: number;
   sync?: SyncPolicy;
   /**
@@ -132,7 +132,7 @@ export class EpisodeWriter {
     if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
       throw new InvalidInputError("bad_argument", `chunk size must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes, got ${chunkSize}`);
     }
-    const level = options.zstdLevel ?? 3;
+    const level = options.zstdLevel ?? DEFAULT_ZSTD_LEVEL;
     if (!Number.isInteger(level) || level < 1 || level > 19) throw new InvalidInputError("bad_argument", `zstd level must be an integer from 1 to 19, got ${level}`);
     const maxQueued = options.maxQueuedBytes ?? 256 << 20;
     if (!(maxQueued >= 0)) throw new InvalidInputError("bad_argument", `maxQueuedBytes must be ≥ 0, got ${maxQueued}`);

@@ -147,6 +147,7 @@ describe("recorder node", () => {
     expect(make({ compression: "gzip" })).toThrow(/compression must be one of zstd, lz4, none/);
     expect(make({ fsync: "always" })).toThrow(/fsync must be one of close, chunk, none/);
     expect(make({ chunk_size: 12 })).toThrow(/chunk_size must be an integer/);
+    expect(make({ zstd_level: 0 })).toThrow(/zstd_level must be an integer from 1 to 19/);
     expect(make({ topics: ["camera/image"] })).toThrow(/must be "topic:pkg\/msg\/Type"/);
     expect(make({ topics: ["a:sensor_msgs/msg/Image:fast"] })).toThrow(/qos must be one of/);
     expect(make({ topics: ["a:nope_msgs/msg/Thing"] })).toThrow(/no message definition for nope_msgs\/msg\/Thing/);
