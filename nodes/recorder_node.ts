@@ -207,7 +207,7 @@ export class RecorderNode {
       return false;
     }
     const id = ep.channels.get(topic);
-    if (id === undefined) throw new InvalidInputError("bad_argument", `recorder: ${topic} is not one of the extra channels`);
+    if (id === undefined) throw new InvalidInputError("bad_argument", `recorder: ${topic} is not a channel of this episode (extra channels: ${(this.options.extraChannels ?? []).map((c) => c.topic).join(", ") || "none"})`);
     const t = this.now();
     return this.written(ep.writer.write(id, t, data, publishTimeNs ?? t, sequence));
   }

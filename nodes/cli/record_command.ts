@@ -1,11 +1,19 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import type { Compression } from "../recorder/chunk_compression.js";
 import { choiceArg, intArg, numberArg, readableFileArg, UsageError, writableFileArg } from "./cli_args.js";
 
-/** The recorder's chunk compressions and size limits, repeated here so that `--help` loads no wasm. */
-const COMPRESSION_NAMES = ["zstd", "lz4", "none"] as const;
-const CHUNK_LIMITS = { min: 1024, max: 256 << 20 } as const;
+/**
+ * The recorder's chunk compressions and size limits, repeated here so that `--help` loads no
+ * wasm (importing the recorder instantiates its codecs). The type below fails to compile when
+ * the names disagree; test/record/record_core.test.ts checks the limits.
+ */
+export const COMPRESSION_NAMES = ["zstd", "lz4", "none"] as const;
+export const CHUNK_LIMITS = { min: 1024, max: 256 << 20 } as const;
+type Same<A, B> = [Exclude<A, B> | Exclude<B, A>] extends [never] ? true : false;
+const compressionsAgree: Same<Compression, (typeof COMPRESSION_NAMES)[number]> = true;
+void compressionsAgree;
 
 export interface RecordInspectOptions {
   json: boolean;

@@ -4,6 +4,9 @@ import { episodeMetadataEntries, parseEpisodeMetadata, seedValue, type EpisodeMe
 import { jsonText } from "../../src/record/json_text.js";
 import { DEFAULT_RECORDED_TOPICS, parseTopicEntry, parseTopicList } from "../../src/record/topic_list.js";
 import { isSpatialRewardError } from "../../src/errors.js";
+import { CHUNK_LIMITS, COMPRESSION_NAMES } from "../../nodes/cli/record_command.js";
+import { COMPRESSIONS } from "../../nodes/recorder/chunk_compression.js";
+import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from "../../nodes/recorder/episode_writer.js";
 
 const code = (f: () => unknown): string | undefined => {
   try {
@@ -77,6 +80,13 @@ describe("topic list", () => {
     for (const bad of ["", "a", "a:b:c:d", "a b:std_msgs/msg/String", "a//b:std_msgs/msg/String", "a/:std_msgs/msg/String", "a:String", "a:std_msgs/msg/String:sometimes", "9a:std_msgs/msg/String"]) {
       expect(code(() => parseTopicEntry(bad)), bad).toBe("bad_argument");
     }
+  });
+});
+
+describe("record CLI limits", () => {
+  it("are the recorder's own (repeated so that --help loads no codec)", () => {
+    expect(COMPRESSION_NAMES).toEqual(COMPRESSIONS);
+    expect(CHUNK_LIMITS).toEqual({ min: MIN_CHUNK_SIZE, max: MAX_CHUNK_SIZE });
   });
 });
 
