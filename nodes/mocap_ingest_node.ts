@@ -339,17 +339,18 @@ export class MocapIngestNode {
   }
 
   private onClose(): void {
-    if (this.link.connected) {
+    const wasConnected = this.link.connected;
+    this.link.connected = false;
+    // Our own close() is not a lost broker.
+    if (this.closing) return;
+    if (wasConnected) {
       this.link.disconnects++;
       this.counters.inc("mqtt.disconnects");
       this.downSince = performance.now();
-      if (!this.closing) this.node.logger.warn(`lost the MQTT broker ${this.url}; reconnecting with backoff`);
+      this.node.logger.warn(`lost the MQTT broker ${this.url}; reconnecting with backoff`);
     }
-    this.link.connected = false;
-    if (!this.closing) {
-      const what = this.everConnected ? "MQTT broker unreachable" : "connecting to MQTT broker";
-      this.diagnostics.condition = { level: DIAGNOSTIC_LEVEL.WARN, message: `${what} ${this.url}` };
-    }
+    const what = this.everConnected ? "MQTT broker unreachable" : "connecting to MQTT broker";
+    this.diagnostics.condition = { level: DIAGNOSTIC_LEVEL.WARN, message: `${what} ${this.url}` };
   }
 
   private onMessage(topic: string, payload: Buffer): void {

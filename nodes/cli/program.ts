@@ -14,6 +14,7 @@ import {
 } from "./cli_args.js";
 import { addExportCommand } from "./export_command.js";
 import { addRecordCommand } from "./record_command.js";
+import { addMocapBenchCommand } from "./mocap_command.js";
 import { packageVersion } from "./package_version.js";
 
 /**
@@ -251,6 +252,9 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
 
   addExportCommand(program, version, done);
   addRecordCommand(program, version, done);
+  // ---- mocap: `mocap bench` (nodes/cli/mocap_command.ts; finds or creates the mocap group) ----
+  addMocapBenchCommand(program, version, done);
+  // ---- end mocap bench ----
 
   const backboneCommand = command("backbone", "the Cobra-style backbone model: info, init, bench")
     .description(

@@ -52,6 +52,8 @@ export interface MocapPublisherStats {
   ticks: number;
   /** Frames handed to the MQTT client (publish called). */
   frames_sent: number;
+  /** Payload bytes of the frames sent. */
+  bytes_sent: number;
   /** Frames the broker acknowledged (PUBACK). */
   frames_acked: number;
   /** Ticks the source returned null for. */
@@ -82,7 +84,7 @@ const MAX_CATCH_UP_TICKS = 1000;
  */
 export class MocapPublisher {
   readonly stats: MocapPublisherStats = {
-    ticks: 0, frames_sent: 0, frames_acked: 0, frames_skipped_by_source: 0, frames_dropped_backlog: 0, frames_failed: 0, frames_send_failed: 0,
+    ticks: 0, frames_sent: 0, bytes_sent: 0, frames_acked: 0, frames_skipped_by_source: 0, frames_dropped_backlog: 0, frames_failed: 0, frames_send_failed: 0,
     late_ticks: 0, connects: 0, disconnects: 0,
   };
   /** The last source or encode error, for logs. */
@@ -246,6 +248,7 @@ export class MocapPublisher {
     }
     const topic = `${this.prefix}/${frame.stream_id}/frame`;
     this.stats.frames_sent++;
+    this.stats.bytes_sent += payload.byteLength;
     this.client.publish(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: 1 }, (err) => {
       // The callback of a QoS 1 publish runs at PUBACK, or with an error when the client gave it up.
       if (err) {

@@ -73,6 +73,11 @@ export class MosquittoBroker {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
+  /** The running broker's process id (undefined while halted). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** The broker's log file (log_dest file). */
   get logFile(): string {
     return join(this.dir, "mosquitto.log");
