@@ -237,8 +237,16 @@ export class MocapIngestNode {
     client.on("connect", errors.guard("mqtt connect", (connack: IConnackPacket) => this.onConnect(client, connack)));
     client.on("close", errors.guard("mqtt close", () => this.onClose()));
     client.on("error", (e: Error) => {
-      this.counters.inc("mqtt.connection_errors");
+      // mqtt.js gives a refused CONNACK a numeric reason code; socket and TLS errors a string one.
+      const refused = typeof (e as { code?: unknown }).code === "number";
+      this.counters.inc(refused ? "mqtt.connect_refused" : "mqtt.connection_errors");
       errors.report(new SpatialRewardError("backend_unavailable", `MQTT broker ${this.url}: ${e.message}`), "mqtt", true);
+      if (refused) {
+        this.diagnostics.condition = {
+          level: DIAGNOSTIC_LEVEL.ERROR,
+          message: `MQTT broker ${this.url} refused the connection (${e.message}): check username, password and client_id; retrying with backoff`,
+        };
+      }
     });
     client.on("message", errors.guard("mqtt message", (topic: string, payload: Buffer) => this.onMessage(topic, payload)));
     this.pollTimer = this.node.createTimer(this.p.pollPeriodMs, errors.guard("reorder poll", () => this.poll()));
@@ -349,6 +357,8 @@ export class MocapIngestNode {
       this.downSince = performance.now();
       this.node.logger.warn(`lost the MQTT broker ${this.url}; reconnecting with backoff`);
     }
+    // A refusal (ERROR) stays until a connection succeeds.
+    if (this.diagnostics.condition?.level === DIAGNOSTIC_LEVEL.ERROR) return;
     const what = this.everConnected ? "MQTT broker unreachable" : "connecting to MQTT broker";
     this.diagnostics.condition = { level: DIAGNOSTIC_LEVEL.WARN, message: `${what} ${this.url}` };
   }
@@ -386,7 +396,8 @@ export class MocapIngestNode {
       throw new InvalidInputError("bad_message", `stream ${clip(JSON.stringify(id), 80)} is over the max_streams limit (${this.p.maxStreams}); its frames are dropped`);
     }
     let token = topicToken(id);
-    for (const s of this.streams.values()) if (s.token === token) token = `${token}_${this.streams.size}`;
+    const taken = new Set([...this.streams.values()].map((s) => s.token));
+    while (taken.has(token)) token = `${token}_`;
     const errors = this.diagnostics.errors;
     const stream: Stream = {
       id,

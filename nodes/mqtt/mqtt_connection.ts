@@ -96,6 +96,9 @@ export function mqttClientOptions(s: MqttConnectionSettings): IClientOptions {
     keepalive: s.keepaliveS,
     connectTimeout: s.connectTimeoutMs,
     reconnectPeriod: s.backoff.minMs,
+    // A refused CONNACK (bad credentials, not authorised, server unavailable) is retried with the
+    // same backoff: whoever fixes the broker's side sees the client come back without a restart.
+    reconnectOnConnackError: true,
     // Subscriptions are renewed by the owner on every CONNACK (a broker that lost the session
     // must get them again); mqtt.js's own resubscription would send them twice.
     resubscribe: false,
