@@ -15,6 +15,7 @@ import {
 import { addExportCommand } from "./export_command.js";
 import { addRecordCommand } from "./record_command.js";
 import { addMocapBenchCommand } from "./mocap_command.js";
+import { addMocapImportCommand } from "./mocap_import_command.js";
 import { packageVersion } from "./package_version.js";
 
 /**
@@ -89,6 +90,20 @@ function checkSource(source: AnswerSource, model: string | undefined): void {
 }
 const seed = (flag = "--seed") => seedArg(flag, MAX_SEED);
 const backend = choiceArg("--backend", BACKENDS);
+
+/**
+ * The `mocap` command group (`mocap import`, `mocap bench`): created by whichever mocap
+ * command registers first, so each registers in its own block without depending on the other.
+ */
+function mocapGroup(program: Command, version: string): Command {
+  const existing = program.commands.find((c) => c.name() === "mocap");
+  if (existing) return existing;
+  return program.command("mocap")
+    .summary("motion capture: import BVH files, benchmark the ingest")
+    .description("Motion capture tools: `mocap import` converts BVH files into MocapFrame recordings; `mocap bench` measures the MQTT ingest under load.")
+    .version(version, "-V, --version", "print the version")
+    .helpOption("-h, --help", "print this help");
+}
 
 /** The program; `done(code)` receives the exit code of the command that ran. */
 export function buildProgram(ctx: CliContext, done: (code: number) => void): Command {
@@ -252,6 +267,10 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
 
   addExportCommand(program, version, done);
   addRecordCommand(program, version, done);
+
+  // ---- mocap: `mocap import` (BVH → MocapFrames; nodes/cli/mocap_import_command.ts) ----
+  addMocapImportCommand(mocapGroup(program, version), version, done);
+  // ---- end mocap import ----
   // ---- mocap: `mocap bench` (nodes/cli/mocap_command.ts; finds or creates the mocap group) ----
   addMocapBenchCommand(program, version, done);
   // ---- end mocap bench ----
