@@ -6,7 +6,7 @@ import { codecFor, type AnyCodec } from "../src/transport/dds/codec_cache.js";
 import { Counters } from "../src/diagnostics/counters.js";
 import { InvalidInputError, SpatialRewardError } from "../src/errors.js";
 import { stampFromRos } from "../src/time/ros_time.js";
-import { rosChannel, type ChannelPlan } from "../src/record/channel_plan.js";
+import { checkChannelPlans, rosChannel, type ChannelPlan } from "../src/record/channel_plan.js";
 import { seedValue, type EpisodeMetadata } from "../src/record/episode_metadata.js";
 import { DEFAULT_RECORDED_TOPICS, parseTopicList, type TopicQos } from "../src/record/topic_list.js";
 import { RecordingWriteError } from "../src/record/recording_errors.js";
@@ -102,8 +102,9 @@ export class RecorderNode {
   readonly diagnostics: DiagnosticsPublisher;
   private readonly subscriptions: RecordedSubscription[] = [];
   private readonly clock: RosClock;
-  private readonly wallBase = BigInt(Date.now()) * 1_000_000n;
-  private readonly perfBase = performance.now();
+  /** The wall clock read at the episode start, and the monotonic clock then: log times are one plus the other's progress. */
+  private wallBase = BigInt(Date.now()) * 1_000_000n;
+  private perfBase = performance.now();
   private episode: Episode | null = null;
   /** Start and stop run one at a time, in the order asked. */
   private transition: Promise<unknown> = Promise.resolve();
@@ -139,7 +140,7 @@ export class RecorderNode {
       chunkSize, compression: compression as Compression, zstdLevel, sync: sync as SyncPolicy, maxQueuedBytes: queueMb * (1 << 20),
       library: this.softwareVersion, ...options.writer,
     };
-    // Channel plans are checked now (unknown types, bad extra channels) so a bad list fails at start.
+    // Unknown types fail here, before anything is created.
     for (const t of topics) rosChannel(t.topic, t.type);
     this.clock = new RosClock(node, (e) => this.diagnostics.errors.report(e, "/clock"));
     this.diagnostics = new DiagnosticsPublisher(node, "recorder", this.counters, this.clock);
@@ -149,6 +150,13 @@ export class RecorderNode {
       const entry: RecordedSubscription = { topic: t.topic, type: t.type, codec, sub: null as unknown as Subscription, latched: null, isLatched: t.qos === "latched" };
       entry.sub = node.createSubscription<unknown>(t.type, t.topic, qosOf(t.qos), errors.guard(t.topic, (msg: unknown) => this.onMessage(entry, msg)));
       this.subscriptions.push(entry);
+    }
+    // Topics as resolved and extra channels must not collide: each topic is one channel.
+    try {
+      checkChannelPlans(this.plans());
+    } catch (e) {
+      for (const s of this.subscriptions) s.sub.destroy();
+      throw e;
     }
     node.createService<M.spatial_reward_msgs__srv__RecordEpisode_Request, M.spatial_reward_msgs__srv__RecordEpisode_Response>(
       RECORD_EPISODE, "record_episode", (req) => this.onServiceRequest(req),
@@ -168,7 +176,16 @@ export class RecorderNode {
     return this.episode?.writer.path ?? null;
   }
 
-  /** The ROS time log times use: sim time (/clock) with use_sim_time, else the wall clock at sub-ms resolution. */
+  /** Every episode's channels: the subscribed topics (resolved names), then the extra channels. */
+  private plans(): ChannelPlan[] {
+    return [...this.subscriptions.map((s) => rosChannel(s.sub.topic, s.type)), ...(this.options.extraChannels ?? [])];
+  }
+
+  /**
+   * The ROS time log times use: sim time (/clock) with use_sim_time, else the wall clock at
+   * sub-ms resolution (read at the episode start, advanced by the monotonic clock, so an NTP
+   * step during an episode cannot reorder its log times).
+   */
   now(): bigint {
     if (this.clock.useSimTime) return this.clock.now();
     return this.wallBase + BigInt(Math.round((performance.now() - this.perfBase) * 1e6));
@@ -256,10 +273,9 @@ export class RecorderNode {
       clockOffsetNs: offset?.offsetNs ?? null, clockDriftPpm: offset?.driftPpm ?? null,
       startWallTimeNs: BigInt(startMs) * 1_000_000n, softwareVersion: this.softwareVersion, extra: request.extra ?? {},
     };
-    const plans: ChannelPlan[] = [
-      ...this.subscriptions.map((s) => rosChannel(s.sub.topic, s.type)),
-      ...(this.options.extraChannels ?? []),
-    ];
+    const plans = this.plans();
+    this.wallBase = BigInt(startMs) * 1_000_000n;
+    this.perfBase = performance.now();
     try {
       mkdirSync(this.outputDir, { recursive: true });
     } catch (e) {

@@ -153,5 +153,7 @@ describe("recorder node", () => {
     expect(make({ topics: ["a:nope_msgs/msg/Thing"] })).toThrow(/no message definition for nope_msgs\/msg\/Thing/);
     expect(make({ topics: ["a:std_msgs/msg/String", "a:std_msgs/msg/String"] })).toThrow(/listed twice/);
     expect(make({ file_prefix: "../x" })).toThrow(/file_prefix/);
+    const clash = () => new RecorderNode(transport.createNode("clash", { parameterOverrides: { diagnostics_period_ms: 0, topics: ["/r:std_msgs/msg/String"] } }), { extraChannels: [jsonChannel("/r", "n", {})] });
+    expect(clash).toThrow(/topic \/r is planned twice/);
   });
 });
