@@ -354,9 +354,11 @@ export class MocapEmitter {
    * MocapFrameSource (nodes/mqtt/mocap_publisher.ts): one publisher tick at device time
    * `deviceNs` (the caller's clock plus its device offset; the caller owns the send timing).
    * Each tick takes the next frame number; a tick inside a dropout returns null and its number
-   * is never sent. Poses are taken at the host time the configured clock gives `deviceNs`, so
-   * to keep the truth on the caller's clock set clockOffsetNs = −(the caller's device offset)
-   * and driftPpm = 0.
+   * is never sent. Poses are taken at the host time the configured clock gives `deviceNs`
+   * (episode time = that − hostStartNs), so with a publisher whose device time is its clock
+   * plus an offset, set deviceStartNs to the first tick's device time, clockOffsetNs to minus
+   * that offset and driftPpm to 0: the truth is then on the publisher's clock and the episode
+   * starts at the first tick.
    */
   next(deviceNs: bigint): MocapFrame | null {
     checkBigint(deviceNs, "next(deviceNs)", 0n, MAX_U64);

@@ -10,7 +10,8 @@ import { primitiveHeight } from "../../sim/shapes.js";
 import { ClockSync } from "../../src/mocap/clock_sync.js";
 import { decodeMocapFrame, encodeMocapFrame } from "../../src/mocap/mocap_codec.js";
 import { MocapValidator, type ValidatedMocapFrame } from "../../src/mocap/mocap_validator.js";
-import { Handedness, LengthUnit, UpAxis, type AxisConvention, type MocapFrame } from "../../src/msgs/mocap_proto.js";
+import { Handedness, LengthUnit, UpAxis, type AxisConvention } from "../../src/msgs/mocap_proto.js";
+import type { MocapFrameSource } from "../../nodes/mqtt/mocap_publisher.js";
 
 /**
  * The simulator's mocap stream against its own truth: determinism, skeleton, timing, the
@@ -333,8 +334,8 @@ describe("MocapEmitter: timing, clock, jitter, dropouts, occlusion", () => {
 describe("MocapEmitter as a MocapFrameSource (the MQTT publisher's shape)", () => {
   it("returns one frame per tick at the given device time, null for ticks inside a dropout", () => {
     const e = new MocapEmitter(scenario, { dropoutProbability: 0.02, dropoutMeanFrames: 3, clockOffsetNs: -1_000_000_000n, driftPpm: 0, deviceStartNs: 1_000_000_000n });
-    // The structural shape nodes/mqtt/mocap_publisher.ts declares (sim/ may not import nodes/).
-    const source: { next(deviceNs: bigint): MocapFrame | null } = e;
+    // sim/ may not import nodes/: the emitter has the publisher's shape structurally, checked here by the compiler.
+    const source: MocapFrameSource = e;
     let nulls = 0, expected = 1n, wrong = 0, timeError = 0;
     for (let k = 0; k < 3000; k++) {
       const device = 1_000_000_000n + BigInt(k) * 4_000_000n;
