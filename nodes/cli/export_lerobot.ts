@@ -201,9 +201,8 @@ function rowColumns(f: EpisodeFrames, from: number, to: number, episodeIndex: nu
 export async function runLerobot(args: readonly string[], o: ExportLerobotOptions): Promise<number> {
   const t0 = performance.now();
   const videoKey = cameraKey(o.camera);
-  const codec = o.video ? videoCodec() : null;
-  if (o.video && (ffmpegVersion() === null || codec === null)) {
-    throw new InvalidInputError("backend_unavailable", "--video needs ffmpeg with libsvtav1 or libx264 on PATH (Debian: apt-get install ffmpeg); --images embeds PNG frames instead");
+  if (o.video && ffmpegVersion() === null) {
+    throw new InvalidInputError("backend_unavailable", "--video needs ffmpeg on PATH (Debian: apt-get install ffmpeg); --images embeds PNG frames instead");
   }
   const paths = episodePaths(args);
   const progress = new Progress(250, process.stderr.isTTY === true);
@@ -233,6 +232,9 @@ export async function runLerobot(args: readonly string[], o: ExportLerobotOption
   if (o.video && (first.width % 2 !== 0 || first.height % 2 !== 0)) {
     throw new InvalidInputError("bad_image_size", `--video needs an even width and height (yuv420p); the camera is ${first.width}x${first.height}: use --images`);
   }
+
+  const codec = o.video ? videoCodec(first.width, first.height) : null;
+  if (o.video && codec === null) throw new InvalidInputError("backend_unavailable", "--video needs an ffmpeg with libsvtav1 or libx264; --images embeds PNG frames instead");
 
   const tasks: string[] = [];
   for (const p of planned) if (!tasks.includes(p.task)) tasks.push(p.task);

@@ -126,16 +126,16 @@ export async function runRecordingVqa(args: readonly string[], o: ExportRecordin
   const progress = new Progress(250, process.stderr.isTTY === true);
 
   // Every episode opens and has what labelling needs before anything is written.
-  const plans: { path: string; src: Sources; id: string; task: string }[] = [];
+  const plans: { path: string; id: string; task: string }[] = [];
   const ids = new Set<string>();
   for (const path of paths) {
     const ep = await openEpisode(path);
     try {
-      const src = sources(ep, o);
+      sources(ep, o);
       const id = recordingEpisodeId(ep.reader.metadata, basename(path));
       if (ids.has(id)) fail(path, `is the same episode (${id}: same start time, seed, task and operator) as another one given`);
       ids.add(id);
-      plans.push({ path, src, id, task: ep.reader.metadata?.task ?? "" });
+      plans.push({ path, id, task: ep.reader.metadata?.task ?? "" });
     } finally {
       ep.close();
     }
@@ -157,7 +157,9 @@ export async function runRecordingVqa(args: readonly string[], o: ExportRecordin
     const vqaFile = new JsonLines(dir.path("vqa.jsonl"));
     const progressFile = new JsonLines(dir.path("progress.jsonl"));
     for (const [e, plan] of plans.entries()) {
-      const { src } = plan;
+      const ep = await openEpisode(plan.path);
+      // Channels are compared by identity: take them from this reader, not the planning one.
+      const src = sources(ep, o);
       const split: Split = o.split === "auto" ? recordingSplit(plan.id) : o.split;
       add(counts.episodes, split);
       const c: EpisodeCounts = {
@@ -165,7 +167,6 @@ export async function runRecordingVqa(args: readonly string[], o: ExportRecordin
         camera_frames: 0, labelled_frames: 0, questions: 0, frames_without_reward: 0, skipped_frames: {}, skipped_messages: 0,
       };
       perEpisode.push(c);
-      const ep = await openEpisode(plan.path);
       try {
         // Pass 1: the small topics, by stamp.
         const rewards = new Map<bigint, FrameReward>();

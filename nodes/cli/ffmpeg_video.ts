@@ -16,11 +16,14 @@ export function ffmpegVersion(): string | null {
   return r.stdout.split("\n")[0] ?? null;
 }
 
-/** The encoder to use: libsvtav1 (LeRobot's default) if ffmpeg has it, else libx264, else null. */
-export function videoCodec(): "libsvtav1" | "libx264" | null {
+/** SVT-AV1 refuses frames smaller than this on either side. */
+const SVT_AV1_MIN_SIDE = 64;
+
+/** The encoder to use: libsvtav1 (LeRobot's default) if ffmpeg has it and the frame is large enough for it, else libx264, else null. */
+export function videoCodec(width: number, height: number): "libsvtav1" | "libx264" | null {
   const r = spawnSync("ffmpeg", ["-hide_banner", "-encoders"], { encoding: "utf8", timeout: 10_000 });
   if (r.status !== 0) return null;
-  if (/\blibsvtav1\b/.test(r.stdout)) return "libsvtav1";
+  if (/\blibsvtav1\b/.test(r.stdout) && width >= SVT_AV1_MIN_SIDE && height >= SVT_AV1_MIN_SIDE) return "libsvtav1";
   if (/\blibx264\b/.test(r.stdout)) return "libx264";
   return null;
 }
@@ -64,7 +67,7 @@ export class VideoEncoder {
       "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${width}x${height}`, "-r", String(fps), "-i", "pipe:0",
       "-vcodec", codec, "-pix_fmt", "yuv420p", "-g", "2", "-crf", "30", ...threads,
       "-n", path,
-    ], { stdio: ["pipe", "ignore", "pipe"] });
+    ], { stdio: ["pipe", "ignore", "pipe"], env: { ...process.env, SVT_LOG: "1" } });
     this.child.stderr.setEncoding("utf8");
     this.child.stderr.on("data", (d: string) => {
       if (this.stderr.length < 8192) this.stderr += d;
