@@ -37,6 +37,8 @@ export function sameTopic(a: string, b: string): boolean {
 }
 
 const MAGIC = Uint8Array.from(MCAP_MAGIC);
+/** Largest chunk decompressed (the recorder writes 4 MiB; McapScanner has the same bound). */
+const MAX_CHUNK_BYTES = 256 << 20;
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -92,9 +94,17 @@ export class EpisodeReader {
     if (head.byteLength < MAGIC.length || !MAGIC.every((b, i) => head[i] === b)) {
       throw new RecordingFormatError(`${name}: not an MCAP recording (it does not start with the MCAP magic)`, 0);
     }
+    // A damaged chunk header may claim any size: bound what a decompressor is asked to allocate.
+    const bounded: DecompressHandlers = {};
+    for (const [kind, fn] of Object.entries(decompressHandlers)) {
+      bounded[kind] = (buffer, decompressedSize) => {
+        if (decompressedSize > BigInt(MAX_CHUNK_BYTES)) throw new Error(`a ${kind} chunk claims ${decompressedSize} bytes uncompressed, over the ${MAX_CHUNK_BYTES}-byte limit`);
+        return fn(buffer, decompressedSize);
+      };
+    }
     let reader: McapIndexedReader;
     try {
-      reader = await McapIndexedReader.Initialize({ readable, decompressHandlers });
+      reader = await McapIndexedReader.Initialize({ readable, decompressHandlers: bounded });
     } catch (e) {
       throw new RecordingFormatError(
         `${name}: not a complete, indexed MCAP recording (${describe(e)}); a recorder that was killed leaves such a file: ` +
