@@ -32,6 +32,10 @@ export const T = {
   DiagnosticArray: "diagnostic_msgs/msg/DiagnosticArray",
   TFMessage: "tf2_msgs/msg/TFMessage",
   Clock: "rosgraph_msgs/msg/Clock",
+  PoseStamped: "geometry_msgs/msg/PoseStamped",
+  MocapFrame: "spatial_reward_msgs/msg/MocapFrame",
+  RecorderControl: "spatial_reward_msgs/msg/RecorderControl",
+  RecordEpisode: "spatial_reward_msgs/srv/RecordEpisode",
 } as const;
 
 export function header(stampNs: bigint, frameId: string): M.std_msgs__msg__Header {

@@ -8,6 +8,7 @@ import { decodeMocapFrame, resolveMocapLimits, type MocapLimits } from "../src/m
 import { MOCAP_FRAME_ID, mocapFrameMessage, mocapPoses } from "../src/mocap/mocap_poses.js";
 import { MOCAP_COUNTER_KEYS, MocapValidator, usableName, type MocapCounterKey, type MocapCounters, type ValidatedMocapFrame } from "../src/mocap/mocap_validator.js";
 import type * as M from "../src/msgs/generated.js";
+import type { MocapFrame } from "../src/msgs/mocap_proto.js";
 import { rewardToMsg, T } from "./messages.js";
 import { clip } from "./error_reporter.js";
 import { DiagnosticsPublisher, DIAGNOSTIC_LEVEL, type DiagnosticLevel } from "./diagnostics_publisher.js";
@@ -17,8 +18,8 @@ import { EmbeddedBroker } from "./mqtt/embedded_broker.js";
 import { connectMqtt, mqttClientOptions, parseBrokerUrl, type MqttConnectionSettings } from "./mqtt/mqtt_connection.js";
 import { checkTopicPrefix } from "./mqtt/mocap_publisher.js";
 
-const POSE_STAMPED = "geometry_msgs/msg/PoseStamped";
-const MOCAP_FRAME = "spatial_reward_msgs/msg/MocapFrame";
+/** What onFrame gets as the payload of a frame that did not come from MQTT (never, today: every frame is decoded from one). */
+const EMPTY_PAYLOAD = new Uint8Array(0);
 
 /** The reward topic (relative: under the node's namespace). */
 export const MOCAP_REWARD_TOPIC = "mocap/reward";
@@ -80,6 +81,12 @@ export interface IngestedFrame {
   frame: ValidatedMocapFrame;
   /** Mid-exposure on the host clock (ns). */
   stampNs: bigint;
+  /**
+   * The MQTT payload the frame was decoded from, as it arrived (the source's axes and unit,
+   * before validation), for recorders that keep what the mocap system sent; borrowed: copy it
+   * to keep it past the callback.
+   */
+  payload: Uint8Array;
 }
 
 export interface MocapIngestOptions {
@@ -161,6 +168,8 @@ export class MocapIngestNode {
   private readonly wallBase = BigInt(Date.now()) * 1_000_000n;
   private readonly perfBase = performance.now();
   private readonly streams = new Map<string, Stream>();
+  /** Each decoded frame's payload, until the validator releases the frame (held frames keep theirs alive). */
+  private readonly payloads = new WeakMap<MocapFrame, Uint8Array>();
   private readonly limits: MocapLimits;
   private readonly p: IngestParameters;
   private readonly tfPub: Publisher<M.tf2_msgs__msg__TFMessage> | null;
@@ -370,6 +379,7 @@ export class MocapIngestNode {
     if (stream === null) return;
     const t0 = performance.now();
     const frame = decodeMocapFrame(payload, this.limits);
+    if (this.options.onFrame) this.payloads.set(frame, payload);
     this.publishReleased(stream, stream.validator.push(frame, receiveNs));
     this.diagnostics.latency.add(performance.now() - t0);
   }
@@ -413,7 +423,7 @@ export class MocapIngestNode {
         },
       }),
       clock: new ClockSync(),
-      framePub: this.p.publishFrames ? this.node.createPublisher(MOCAP_FRAME, `mocap/${token}/frame`, QOS_DEFAULT) : null,
+      framePub: this.p.publishFrames ? this.node.createPublisher(T.MocapFrame, `mocap/${token}/frame`, QOS_DEFAULT) : null,
       bodyPubs: new Map(),
       bodyTokens: new Set(),
     };
@@ -459,7 +469,8 @@ export class MocapIngestNode {
         this.counters.inc("rewards_out");
       }
     }
-    this.options.onFrame?.({ stream: s.id, frame: v, stampNs });
+    const onFrame = this.options.onFrame;
+    if (onFrame) onFrame({ stream: s.id, frame: v, stampNs, payload: this.payloads.get(f) ?? EMPTY_PAYLOAD });
   }
 
   /** A body's pose publisher, created on first sight; null (counted) over max_body_topics. */
@@ -479,7 +490,7 @@ export class MocapIngestNode {
     if (s.bodyTokens.has(token)) token = `${token}_${id}`;
     while (s.bodyTokens.has(token)) token = `${token}_`;
     s.bodyTokens.add(token);
-    const pub = this.node.createPublisher(POSE_STAMPED, `mocap/${s.token}/${token}/pose`, QOS_DEFAULT) as Publisher<M.geometry_msgs__msg__PoseStamped>;
+    const pub = this.node.createPublisher(T.PoseStamped, `mocap/${s.token}/${token}/pose`, QOS_DEFAULT) as Publisher<M.geometry_msgs__msg__PoseStamped>;
     s.bodyPubs.set(name, pub);
     this.bodyTopics++;
     return pub;

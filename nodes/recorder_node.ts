@@ -20,10 +20,9 @@ import {
 import { clip } from "./error_reporter.js";
 import { DiagnosticsPublisher, DIAGNOSTIC_LEVEL } from "./diagnostics_publisher.js";
 import { RosClock } from "./ros_clock.js";
+import { T } from "./messages.js";
+import { MqttRecorderControl, readRecorderControlParameters } from "./mqtt/recorder_control.js";
 import { packageVersion } from "./cli/package_version.js";
-
-const RECORD_EPISODE = "spatial_reward_msgs/srv/RecordEpisode";
-const RECORDER_CONTROL = "spatial_reward_msgs/msg/RecorderControl";
 
 /** What starts an episode: from the record_episode service, recorder/control, MQTT control or code. */
 export interface EpisodeRequest {
@@ -86,13 +85,16 @@ function fileStamp(ms: number): string {
  * (the task's reward/spec) is kept and written first in every episode that starts after it.
  *
  * Episodes start and stop through the `record_episode` service (RecordEpisode), the
- * `recorder/control` topic (RecorderControl), or start()/stop() from code (the hook for an
- * MQTT control topic). Each is a new file `<output_dir>/<file_prefix>_<UTC time>.mcap` with the
- * episode metadata (task, operator, seed, calibration, clock offset, start time, software
- * version) first. Parameters: topics, output_dir ("episodes"), file_prefix ("episode"),
- * chunk_size (4 MiB), compression (zstd | lz4 | none), zstd_level (1), fsync (close | chunk |
- * none, see SyncPolicy), calibration (""), max_queue_mb (256). A bad value stops the node from
- * starting.
+ * `recorder/control` topic (RecorderControl), MQTT (RecorderControl protobuf on
+ * `mqtt_control_topic`, "mocap/control", at `mqtt_control_broker` when that is set:
+ * nodes/mqtt/recorder_control.ts), or start()/stop() from code. Each is a new file
+ * `<output_dir>/<file_prefix>_<UTC time>.mcap` with the episode metadata (task, operator, seed,
+ * calibration, clock offset, start time, software version) first. Parameters: topics,
+ * output_dir ("episodes"), file_prefix ("episode"), chunk_size (4 MiB), compression (zstd | lz4
+ * | none), zstd_level (1), fsync (close | chunk | none, see SyncPolicy), calibration (""),
+ * max_queue_mb (256), and for MQTT control mqtt_control_broker ("" = none), mqtt_control_topic,
+ * mqtt_client_id, mqtt_username, mqtt_password, mqtt_tls_* (as the ingest's). A bad value stops
+ * the node from starting.
  *
  * A write error (full disk...) ends the episode: counted, logged, ERROR on /diagnostics until
  * the next episode starts; the file keeps its complete chunks. shutdown() finishes the file.
@@ -114,6 +116,8 @@ export class RecorderNode {
   private readonly writerOptions: EpisodeWriterOptions;
   private readonly calibration: string;
   private readonly softwareVersion: string;
+  /** Episode control over MQTT, when mqtt_control_broker is set. */
+  readonly mqttControl: MqttRecorderControl | null;
 
   constructor(readonly node: TransportNode, private readonly options: RecorderOptions = {}) {
     const entries = node.declareParameter("topics", [...DEFAULT_RECORDED_TOPICS]);
@@ -140,6 +144,7 @@ export class RecorderNode {
       chunkSize, compression: compression as Compression, zstdLevel, sync: sync as SyncPolicy, maxQueuedBytes: queueMb * (1 << 20),
       library: this.softwareVersion, ...options.writer,
     };
+    const controlParameters = readRecorderControlParameters(node);
     // Unknown types fail here, before anything is created.
     for (const t of topics) rosChannel(t.topic, t.type);
     this.clock = new RosClock(node, (e) => this.diagnostics.errors.report(e, "/clock"));
@@ -159,12 +164,16 @@ export class RecorderNode {
       throw e;
     }
     node.createService<M.spatial_reward_msgs__srv__RecordEpisode_Request, M.spatial_reward_msgs__srv__RecordEpisode_Response>(
-      RECORD_EPISODE, "record_episode", (req) => this.onServiceRequest(req),
+      T.RecordEpisode, "record_episode", (req) => this.onServiceRequest(req),
     );
     node.createSubscription<M.spatial_reward_msgs__msg__RecorderControl>(
-      RECORDER_CONTROL, "recorder/control", { reliability: "reliable", durability: "volatile", history: "keep_all", depth: 100 },
+      T.RecorderControl, "recorder/control", { reliability: "reliable", durability: "volatile", history: "keep_all", depth: 100 },
       errors.guard("recorder/control", (m) => this.onControl(m)),
     );
+    // Last: a node that failed to construct must leave no MQTT client behind.
+    this.mqttControl = controlParameters
+      ? new MqttRecorderControl(controlParameters, this, this.counters, (e, context) => errors.report(e, context), (m) => node.logger.info(m))
+      : null;
   }
 
   get recording(): boolean {
@@ -205,8 +214,9 @@ export class RecorderNode {
     return run;
   }
 
-  /** Finishes the episode if one runs and destroys the node's endpoints. */
+  /** Disconnects MQTT control, finishes the episode if one runs and destroys the node's endpoints. */
   async shutdown(): Promise<EpisodeResult | null> {
+    await this.mqttControl?.close();
     const result = await this.stop();
     this.node.destroy();
     return result;

@@ -3,7 +3,7 @@ import { parse } from "yaml";
 import { createTransport } from "../transport_factory.js";
 import { QOS_DEFAULT } from "../../src/transport/qos.js";
 import type * as M from "../../src/msgs/generated.js";
-import { launchGraph } from "../graph_launcher.js";
+import { closeGraph, launchGraph, type LaunchedGraph } from "../graph_launcher.js";
 import { T } from "../messages.js";
 import { Progress } from "./progress.js";
 import type { LaunchOptions } from "./program.js";
@@ -26,7 +26,14 @@ export async function run(file: string, values: LaunchOptions): Promise<number> 
   const transport = await createTransport(values.backend);
   transport.onError = (e, context) => console.error(`[${context}] ${e instanceof Error ? e.message : String(e)}`);
   const namespaces = values.namespaces;
-  const graphs = namespaces.map((ns) => launchGraph(transport, doc, ns));
+  const graphs: LaunchedGraph[] = [];
+  try {
+    for (const ns of namespaces) graphs.push(launchGraph(transport, doc, ns));
+  } catch (e) {
+    for (const g of graphs) await closeGraph(g);
+    await transport.shutdown();
+    throw e;
+  }
   const graph = graphs[0];
   let rewards = 0;
   let last: M.spatial_reward_msgs__msg__Reward | null = null;
@@ -61,6 +68,8 @@ export async function run(file: string, values: LaunchOptions): Promise<number> 
       perception: g.perception?.perception.counters.snapshot() ?? {},
       spatial: g.spatial?.counters.snapshot() ?? {},
       reward: g.reward?.counters.snapshot() ?? {},
+      ...(g.mocapIngest ? { mocap_ingest: g.mocapIngest.counters.snapshot() } : {}),
+      ...(g.recorder ? { recorder: g.recorder.counters.snapshot() } : {}),
       // What each node's transport received, dropped or could not decode, per topic.
       transport: Object.fromEntries(
         (["perception", "spatial", "reward"] as const).flatMap((k) => {
@@ -70,6 +79,8 @@ export async function run(file: string, values: LaunchOptions): Promise<number> 
       ),
     }])),
   };
+  // Files, broker connections and worker threads are released before the transport goes.
+  for (const g of graphs) await closeGraph(g);
   await transport.shutdown();
   console.log(values.json ? JSON.stringify(summary) : JSON.stringify(summary, null, 2));
   return 0;

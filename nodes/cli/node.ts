@@ -12,16 +12,49 @@ import { SpatialNode } from "../spatial_node.js";
 import { RewardNode } from "../reward_node.js";
 import { SimDriver } from "../sim_driver.js";
 import { BackboneNode } from "../backbone_node.js";
+import { MocapIngestNode } from "../mocap_ingest_node.js";
+import { RecorderNode } from "../recorder_node.js";
 import { createTransport, type Backend } from "../transport_factory.js";
 import { readableFileArg } from "./cli_args.js";
 import type { NodeOptions } from "./program.js";
 
-const MAKERS: Record<NodeName, (node: TransportNode) => unknown> = {
-  sim_camera: (node) => new SimDriver(node),
-  perception: (node) => new PerceptionNode(node),
-  spatial: (node) => new SpatialNode(node),
-  reward: (node) => new RewardNode(node),
-  backbone: (node) => new BackboneNode(node),
+/** A started node; `close` releases what it holds (files, sockets, threads) before the transport shuts down. */
+export interface StartedNode {
+  close?: () => Promise<unknown>;
+}
+
+const MAKERS: Record<NodeName, (node: TransportNode) => StartedNode> = {
+  sim_camera: (node) => {
+    new SimDriver(node);
+    return {};
+  },
+  perception: (node) => {
+    new PerceptionNode(node);
+    return {};
+  },
+  spatial: (node) => {
+    new SpatialNode(node);
+    return {};
+  },
+  reward: (node) => {
+    new RewardNode(node);
+    return {};
+  },
+  backbone: (node) => {
+    const b = new BackboneNode(node);
+    return { close: () => b.close() };
+  },
+  mocap_ingest: (node) => {
+    const ingest = new MocapIngestNode(node);
+    // An embedded broker that cannot listen is logged (and ERROR on /diagnostics); the node stays up.
+    ingest.start().catch((e: unknown) => node.logger.error(`did not start: ${e instanceof Error ? e.message : String(e)}`));
+    return { close: () => ingest.close() };
+  },
+  // shutdown() finishes an episode being recorded: the file gets its summary and footer.
+  recorder: (node) => {
+    const recorder = new RecorderNode(node);
+    return { close: () => recorder.shutdown() };
+  },
 };
 
 /**
@@ -30,7 +63,7 @@ const MAKERS: Record<NodeName, (node: TransportNode) => unknown> = {
  */
 export async function startNode(
   name: NodeName, backend: Backend, args: RosArgs, extraOverrides: Record<string, ParameterValue> = {},
-): Promise<{ transport: Transport; node: TransportNode }> {
+): Promise<{ transport: Transport; node: TransportNode; started: StartedNode }> {
   // A missing parameter file is a wrong command line (exit 2), found before anything starts.
   for (const file of args.paramsFiles) readableFileArg("--params-file")(file);
   const id = nodeIdentity(name, "/", args.remaps);
@@ -43,9 +76,16 @@ export async function startNode(
   const node = transport.createNode(name, { remaps: args.remaps, parameterOverrides: overrides, logLevel });
   // What the transport reports outside any node callback (discovery, peers) goes to the node's log.
   transport.onError = (e, context) => node.logger.error(`${context}: ${e instanceof Error ? e.message : String(e)}`);
-  MAKERS[name](node);
+  let started: StartedNode;
+  try {
+    started = MAKERS[name](node);
+  } catch (e) {
+    // A node that refused its parameters: nothing may keep the process alive after the error.
+    await transport.shutdown();
+    throw e;
+  }
   node.logger.info(`${node.fullyQualifiedName} running on ${backend} (Ctrl-C to stop)`);
-  return { transport, node };
+  return { transport, node, started };
 }
 
 /**
@@ -59,12 +99,23 @@ export function shutdownRequested(): Promise<void> {
   });
 }
 
-/** Keeps the process alive until `stop` (shutdownRequested()), then shuts the transport down cleanly. */
-export async function runUntilSignal(transport: Transport, stop: Promise<void>): Promise<void> {
+/**
+ * Keeps the process alive until `stop` (shutdownRequested()), then closes the started nodes
+ * (the recorder's episode file, the ingest's broker connection) and shuts the transport down
+ * cleanly.
+ */
+export async function runUntilSignal(transport: Transport, stop: Promise<void>, nodes: readonly StartedNode[] = [], logError: (m: string) => void = (m) => process.stderr.write(`${m}\n`)): Promise<void> {
   // Subscriptions and timers do not hold the event loop (simulator loops must exit); a node does.
   const keepAlive = setInterval(() => {}, 1 << 30);
   await stop;
   clearInterval(keepAlive);
+  for (const n of nodes) {
+    try {
+      await n.close?.();
+    } catch (e) {
+      logError(`closing the node: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   await transport.shutdown();
 }
 
@@ -72,6 +123,6 @@ export async function runUntilSignal(transport: Transport, stop: Promise<void>):
 export async function run(name: NodeName, values: NodeOptions, rosArgs: RosArgs): Promise<number> {
   const stop = shutdownRequested();
   const started = await startNode(name, values.backend, rosArgs);
-  await runUntilSignal(started.transport, stop);
+  await runUntilSignal(started.transport, stop, [started.started], (m) => started.node.logger.error(m));
   return 0;
 }

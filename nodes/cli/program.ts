@@ -12,6 +12,7 @@ import type { Backend } from "../transport_factory.js";
 import {
   choiceArg, creatableDirArg, intArg, listArg, numberArg, readableFileArg, seedArg, UsageError, writableFileArg,
 } from "./cli_args.js";
+import { addCollectCommand } from "./collect_command.js";
 import { addExportCommand } from "./export_command.js";
 import { addRecordCommand } from "./record_command.js";
 import { addMocapBenchCommand } from "./mocap_command.js";
@@ -28,7 +29,7 @@ export type MaskSource = (typeof MASK_SOURCES)[number];
 // The node and backend names, kept here so that help and argument errors never load the node
 // graph or a transport (a broken native build must not break --help). The types below fail to
 // compile when these lists and graph_launcher's / transport_factory's disagree.
-export const NODE_NAMES = ["sim_camera", "perception", "spatial", "reward", "backbone"] as const satisfies readonly NodeName[];
+export const NODE_NAMES = ["sim_camera", "perception", "spatial", "reward", "backbone", "mocap_ingest", "recorder"] as const satisfies readonly NodeName[];
 export const BACKENDS = ["inproc", "dds", "rclnodejs"] as const satisfies readonly Backend[];
 type Exhaustive<All, Listed> = [Exclude<All, Listed>] extends [never] ? true : false;
 const nodeNamesComplete: Exhaustive<NodeName, (typeof NODE_NAMES)[number]> = true;
@@ -264,6 +265,10 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     .option("--width <W>", `image width in pixels (${MIN_IMAGE_SIDE}–${MAX_IMAGE_SIDE})`, intArg("--width", { min: MIN_IMAGE_SIDE, max: MAX_IMAGE_SIDE }), 640)
     .option("--height <H>", `image height in pixels (${MIN_IMAGE_SIDE}–${MAX_IMAGE_SIDE})`, intArg("--height", { min: MIN_IMAGE_SIDE, max: MAX_IMAGE_SIDE }), 480)
     .action(async (o: SimDumpOptions) => done(await (await import("./sim_dump.js")).run(o)));
+
+  // ---- collect: a teleop recording session (nodes/cli/collect_command.ts) ----
+  addCollectCommand(program, version, done);
+  // ---- end collect ----
 
   addExportCommand(program, version, done);
   addRecordCommand(program, version, done);

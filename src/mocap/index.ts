@@ -1,5 +1,6 @@
 /** The mocap core: protobuf codec, validation, REP-103 conversion, clock sync, poses. Pure: no MQTT, files or sockets. */
 export * from "./axis_convention.js";
+export * from "./bvh.js";
 export * from "./clock_sync.js";
 export * from "./mocap_codec.js";
 export * from "./mocap_poses.js";

@@ -34,11 +34,11 @@ function expectUsageError(r: Run, command: string, mention: string): void {
   expect(lines[0]).toContain(mention);
 }
 
-const COMMANDS = ["demo", "eval", "ask", "bench", "launch", "node", "sim", "sim-dump"] as const;
+const COMMANDS = ["demo", "eval", "ask", "bench", "launch", "node", "sim", "sim-dump", "collect"] as const;
 /** The positional arguments a command needs before its options can be judged. */
 const NEEDS: Record<(typeof COMMANDS)[number], string[]> = {
   demo: [], eval: [], ask: ["how far is the mug from the bowl?"], bench: [], launch: [params], node: ["perception"], sim: [],
-  "sim-dump": ["--out", join(work, "never")],
+  "sim-dump": ["--out", join(work, "never")], collect: [],
 };
 
 describe("spatial-reward CLI", () => {
@@ -129,7 +129,7 @@ describe("spatial-reward CLI", () => {
       [["bench", "--noise", "x"], "bench", "--noise must be one of none, realsense"],
       [["launch", params, "--backend", "pigeon"], "launch", '--backend must be one of inproc, dds, rclnodejs, got "pigeon"'],
       [["node", "perception", "--backend", "pigeon"], "node", "--backend must be one of inproc, dds, rclnodejs"],
-      [["node", "planner"], "node", 'the node name must be one of sim_camera, perception, spatial, reward, backbone, got "planner"'],
+      [["node", "planner"], "node", 'the node name must be one of sim_camera, perception, spatial, reward, backbone, mocap_ingest, recorder, got "planner"'],
       [["sim", "--noise", "x"], "sim", "--noise must be one of none, realsense"],
       [["sim-dump", "--out", join(work, "never"), "--noise", "x"], "sim-dump", "--noise must be one of none, realsense"],
     ];

@@ -15,8 +15,10 @@ import { readLaunchFile } from "./launch_description.js";
  * the node process.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const EXECUTABLES = ["perception", "spatial", "reward", "sim_camera", "sim"];
-const LAUNCH_FILES = ["spatial_reward.launch.py", "spatial_reward.launch.xml", "camera_graph.launch.py", "camera_graph.launch.xml"];
+const EXECUTABLES = ["perception", "spatial", "reward", "sim_camera", "sim", "mocap_ingest", "recorder"];
+const LAUNCH_FILES = [
+  "spatial_reward.launch.py", "spatial_reward.launch.xml", "camera_graph.launch.py", "camera_graph.launch.xml", "teleop.launch.py", "teleop.launch.xml",
+];
 const REQUIRED = process.env.SPATIAL_REWARD_REQUIRE_COLCON === "1";
 
 /** ament_cmake runs Python scripts that import ament_package: find an interpreter that has it. */

@@ -12,6 +12,10 @@ import { readLaunchFile } from "./launch_description.js";
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const launchDir = join(root, "launch");
 const params = parse(readFileSync(join(launchDir, "params/tabletop.yaml"), "utf8")) as Record<string, unknown>;
+const teleopParams = parse(readFileSync(join(launchDir, "params/teleop.yaml"), "utf8")) as Record<string, unknown>;
+/** The tabletop graph: every node but the teleop ones (mocap ingest, recorder). */
+const TABLETOP = ["sim_camera", "perception", "spatial", "reward", "backbone"];
+const TELEOP = ["sim_camera", "mocap_ingest", "recorder", "perception", "spatial", "reward"];
 const CAMERA_GRAPH = ["perception", "spatial", "reward"];
 const CAMERA_REMAPS = [
   ["camera/color/image_raw", "color/image_raw"],
@@ -24,23 +28,25 @@ function executables(file: string): string[] {
 }
 
 describe("launch files", () => {
-  it("the parameter file configures exactly the graph's nodes", () => {
-    expect(Object.keys(params).filter((k) => k !== "/**").sort()).toEqual([...NODE_NAMES].sort());
+  it("the parameter files configure exactly their graph's nodes, and every node has a parameter section somewhere", () => {
+    expect(Object.keys(params).filter((k) => k !== "/**").sort()).toEqual([...TABLETOP].sort());
+    expect(Object.keys(teleopParams).filter((k) => k !== "/**").sort()).toEqual([...TELEOP].sort());
+    expect([...new Set([...TABLETOP, ...TELEOP])].sort()).toEqual([...NODE_NAMES].sort());
   });
 
-  it("the tabletop launch files start every node of the graph from the spatial_reward package, never through npx", () => {
-    for (const file of ["spatial_reward.launch.py", "spatial_reward.launch.xml"]) {
-      expect(executables(file), file).toEqual([...NODE_NAMES].sort());
+  it("the tabletop and teleop launch files start every node of their graph from the spatial_reward package, never through npx", () => {
+    for (const [file, graph] of [["spatial_reward.launch.py", TABLETOP], ["spatial_reward.launch.xml", TABLETOP], ["teleop.launch.py", TELEOP], ["teleop.launch.xml", TELEOP]] as const) {
+      expect(executables(file), file).toEqual([...graph].sort());
       expect(readLaunchFile(join(launchDir, file)).nodes.every((n) => n.package === "spatial_reward"), file).toBe(true);
     }
-    for (const file of ["spatial_reward.launch.py", "spatial_reward.launch.xml", "camera_graph.launch.py", "camera_graph.launch.xml"]) {
+    for (const file of ["spatial_reward.launch.py", "spatial_reward.launch.xml", "camera_graph.launch.py", "camera_graph.launch.xml", "teleop.launch.py", "teleop.launch.xml"]) {
       // Outside this checkout `npx spatial-reward` would fetch a registry package of that name.
       expect(readFileSync(join(launchDir, file), "utf8"), file).not.toMatch(/npx|ExecuteProcess|<executable/);
     }
   });
 
   it("the Python launch files use launch_ros Nodes with namespace, parameters file and --backend", () => {
-    for (const file of ["spatial_reward.launch.py", "camera_graph.launch.py"]) {
+    for (const file of ["spatial_reward.launch.py", "camera_graph.launch.py", "teleop.launch.py"]) {
       const d = readLaunchFile(join(launchDir, file));
       expect(d.imports).toContain("launch_ros.actions.Node");
       expect(Object.keys(d.args), file).toEqual(expect.arrayContaining(["backend", "namespace", "params_file", "log_level"]));
@@ -50,10 +56,11 @@ describe("launch files", () => {
     }
     expect(readLaunchFile(join(launchDir, "spatial_reward.launch.py")).defaultStrings!.params_file).toEqual(["params", "tabletop.yaml"]);
     expect(readLaunchFile(join(launchDir, "camera_graph.launch.py")).defaultStrings!.params_file).toEqual(["params", "camera_graph.yaml"]);
+    expect(readLaunchFile(join(launchDir, "teleop.launch.py")).defaultStrings!.params_file).toEqual(["params", "teleop.yaml"]);
   });
 
   it("the XML launch files pass --backend, the namespace and the parameter file to every node", () => {
-    for (const file of ["spatial_reward.launch.xml", "camera_graph.launch.xml"]) {
+    for (const file of ["spatial_reward.launch.xml", "camera_graph.launch.xml", "teleop.launch.xml"]) {
       const d = readLaunchFile(join(launchDir, file));
       expect(d.args.backend).toBe("$(env SPATIAL_REWARD_BACKEND rclnodejs)");
       expect(d.args.namespace).toBe("");
@@ -66,6 +73,16 @@ describe("launch files", () => {
     }
     expect(readLaunchFile(join(launchDir, "spatial_reward.launch.xml")).args.params_file).toBe("$(find-pkg-share spatial_reward)/params/tabletop.yaml");
     expect(readLaunchFile(join(launchDir, "camera_graph.launch.xml")).args.params_file).toBe("$(find-pkg-share spatial_reward)/params/camera_graph.yaml");
+    expect(readLaunchFile(join(launchDir, "teleop.launch.xml")).args.params_file).toBe("$(find-pkg-share spatial_reward)/params/teleop.yaml");
+  });
+
+  it("the teleop launch files start the simulated camera only with use_sim (default true)", () => {
+    const py = readLaunchFile(join(launchDir, "teleop.launch.py"));
+    expect(py.args.use_sim).toBe("'true'");
+    expect(readFileSync(join(launchDir, "teleop.launch.py"), "utf8")).toMatch(/condition=IfCondition\(use_sim\) if name == "sim_camera" else None/);
+    const xml = readLaunchFile(join(launchDir, "teleop.launch.xml"));
+    expect(xml.args.use_sim).toBe("true");
+    for (const n of xml.nodes) expect(n.attrs!.if, n.executables[0]).toBe(n.executables[0] === "sim_camera" ? "$(var use_sim)" : undefined);
   });
 
   it("the camera graph starts perception, spatial and reward with the camera inputs remapped under camera_namespace", () => {
