@@ -82,7 +82,7 @@ describe("spatial-reward export vqa", () => {
     const splitOf = new Map<number, string>();
     const decoded = new Map<string, PNG>();
     for (const l of lines) {
-      expect(Object.keys(l).sort()).toEqual(["answer", "conversations", "id", "image", "question_type", "scene_seed", "split"]);
+      expect(Object.keys(l).sort()).toEqual(["answer", "conversations", "id", "image", "question_type", "scene_seed", "short_answer", "split"]);
       expect(ids.has(l.id)).toBe(false);
       ids.add(l.id);
       expect(l.image).toMatch(/^images\/[A-Za-z0-9_]+\.png$/);
@@ -217,7 +217,10 @@ describe("spatial-reward export vqa", () => {
     expectUsage([...ok, "--hfov-range", "60"], /--hfov-range/);
     expectUsage([...ok, "--bogus"], /--bogus/);
     expectUsage(["--out", fresh], /--sim/);
-    expectUsage([...ok, "--from-recording", work], /--from-recording is not available yet/);
+    // Recordings are the other source: not with --sim, and a missing one is named.
+    expectUsage([...ok, "--from-recording", join(work, "none.mcap")], /--sim or EPISODES \(recordings\), not both/);
+    expectUsage(["--from-recording", join(work, "none.mcap"), "--out", fresh], /does not exist/);
+    expectUsage([...ok, "--stride", "3"], /--stride applies to recordings only/);
     expectUsage(["--sim"], /--out/);
     expect(existsSync(fresh)).toBe(false);
     // An --out that exists and is not empty, or is a file.
@@ -230,10 +233,12 @@ describe("spatial-reward export vqa", () => {
     expectUsage(["--sim", "--out", outA], /not empty/);
   });
 
-  it("says in --help that --from-recording is not available yet", () => {
+  it("says in --help how recordings are labelled (test/export runs that path)", () => {
     const r = run(["export", "vqa", "--help"]);
     expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\[EPISODES\.\.\.\]/);
     expect(r.stdout).toMatch(/--from-recording/);
-    expect(r.stdout.replace(/\s+/g, " ")).toMatch(/not available yet.*mocap\/recorder issue/);
+    expect(r.stdout.replace(/\s+/g, " ")).not.toMatch(/not available yet/);
+    expect(r.stdout.replace(/\s+/g, " ")).toMatch(/answered by the spatial engine on the frame's scene/);
   });
 });
