@@ -246,6 +246,23 @@ describe("export lerobot", () => {
     }
   });
 
+  it("takes a directory of episodes (its .mcap files in name order)", async () => {
+    const dir = join(work, "episodes");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "2_b.mcap"), readFileSync(episodes[1].path));
+    writeFileSync(join(dir, "1_a.mcap"), readFileSync(episodes[0].path));
+    writeFileSync(join(dir, "notes.txt"), "not an episode");
+    const r = await cli(["export", "lerobot", dir, "--out", join(work, "from_dir"), "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    expect(s.per_episode.map((e: { file: string; length: number }) => [e.file, e.length])).toEqual([[join(dir, "1_a.mcap"), 30], [join(dir, "2_b.mcap"), 24]]);
+    const empty = join(work, "empty_dir");
+    mkdirSync(empty);
+    const bad = await cli(["export", "lerobot", empty, "--out", join(work, "never3")]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/holds no \.mcap episode/);
+  }, 60_000);
+
   const ffmpeg = spawnSync("ffmpeg", ["-version"]).status === 0;
   it.skipIf(!ffmpeg)("--video writes one MP4 per episode (ffprobe: as many frames as rows) and leaves the camera out of the parquet", async () => {
     const dir = join(work, "video");
