@@ -7,6 +7,7 @@ import {
 } from "../../src/lerobot/lerobot_format.js";
 import { boolStats, ImageStatsAccumulator, numericStats, type FeatureStats } from "../../src/lerobot/lerobot_stats.js";
 import { decodeMocap, decodeRos, mocapChannel, type RecordedChannel } from "../../src/record/episode_reader.js";
+import { cameraTopics } from "../../src/record/camera_topics.js";
 import { RecordingFormatError } from "../../src/record/recording_errors.js";
 import { packedRgb } from "../../src/scene/packed_rgb.js";
 import { openEpisode, type OpenEpisode } from "../recorder/episode_file.js";
@@ -34,11 +35,6 @@ export interface ExportLerobotOptions {
 const IMAGE_ROW_GROUP = 100;
 /** An episode whose camera runs slower than this fraction of the dataset fps would repeat most frames. */
 const MIN_RATE_FRACTION = 0.9;
-
-/** The camera topics of a camera name, as RealSense drivers (and the simulator) publish them. */
-export function cameraImageTopic(camera: string): string {
-  return `${camera}/color/image_raw`;
-}
 
 interface PlannedEpisode {
   path: string;
@@ -68,7 +64,7 @@ function channelList(ep: OpenEpisode): string {
  */
 async function planEpisode(ep: OpenEpisode, o: ExportLerobotOptions): Promise<PlannedEpisode> {
   const { reader, path } = ep;
-  const imageTopic = cameraImageTopic(o.camera);
+  const imageTopic = cameraTopics(o.camera).rgb;
   const cam = reader.channel(imageTopic);
   if (!cam) fail(path, `no camera topic ${imageTopic} (channels: ${channelList(ep)}); --camera names the camera`);
   if (cam.schemaName !== "sensor_msgs/msg/Image" || cam.messageEncoding !== "cdr") fail(path, `${cam.topic} is ${cam.schemaName} as ${cam.messageEncoding}, not sensor_msgs/msg/Image as cdr`);
@@ -271,7 +267,7 @@ export async function runLerobot(args: readonly string[], o: ExportLerobotOption
         let cameraIndex = -1;
         let rgb: Uint8Array = new Uint8Array(0);
         let png: Uint8Array | null = null;
-        for await (const m of ep.reader.messages([cameraImageTopic(o.camera)])) {
+        for await (const m of ep.reader.messages([cameraTopics(o.camera).rgb])) {
           cameraIndex++;
           if (row >= frames.length) break;
           if (frames.cameraIndex[row] !== cameraIndex) continue;

@@ -3,6 +3,7 @@ import { InvalidInputError, SpatialRewardError } from "../../src/errors.js";
 import type { PinholeIntrinsics } from "../../src/geometry/intrinsics.js";
 import { Perception } from "../../src/perception/perception.js";
 import type { RgbdFrame } from "../../src/perception/rgbd_frame.js";
+import { cameraTopics } from "../../src/record/camera_topics.js";
 import { decodeRos, type RecordedChannel, type RecordedMessage } from "../../src/record/episode_reader.js";
 import { packedRgb } from "../../src/scene/packed_rgb.js";
 import { validateScene } from "../../src/scene/scene_validation.js";
@@ -16,7 +17,6 @@ import {
 import { openEpisode, type OpenEpisode } from "../recorder/episode_file.js";
 import { episodePaths } from "../recorder/episode_paths.js";
 import { detectionsFromMsg, instanceMaskFromMsg, intrinsicsFromCameraInfo, sceneFromMsg, stampOf } from "../messages.js";
-import { cameraImageTopic } from "./export_lerobot.js";
 import { ExportDir, JsonLines, yieldToEventLoop } from "./export_output.js";
 import { packageVersion } from "./package_version.js";
 import { encodeRgbPng } from "./png_image.js";
@@ -38,16 +38,6 @@ export interface ExportRecordingVqaOptions {
   json: boolean;
 }
 
-/** The topics of a camera, as RealSense drivers and the simulator name them. */
-function cameraTopics(camera: string) {
-  return {
-    rgb: cameraImageTopic(camera),
-    depth: `${camera}/aligned_depth_to_color/image_raw`,
-    info: `${camera}/color/camera_info`,
-    masks: `${camera}/instances`,
-    detections: `${camera}/detections`,
-  };
-}
 const SCENE_TOPIC = "scene/objects";
 
 interface Sources {
