@@ -1,11 +1,17 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { InprocTransport } from "../../src/transport/inproc_transport.js";
 import { QOS_DEFAULT } from "../../src/transport/qos.js";
-import { NODE_NAMES, launchGraph } from "../../nodes/graph_launcher.js";
+import { NODE_NAMES, closeGraph, launchGraph } from "../../nodes/graph_launcher.js";
+import { EmbeddedBroker } from "../../nodes/mqtt/embedded_broker.js";
+import { decodeMocapFrame, encodeMocapFrame, encodeRecorderControl } from "../../src/mocap/mocap_codec.js";
+import { RecorderControl_Command } from "../../src/msgs/mocap_proto.js";
+import { makeFrame, publishQos1, rawClient, waitFor } from "../mqtt/mqtt_fixtures.js";
+import { readIndexed } from "../record/mcap_test_helpers.js";
 import { T } from "../../nodes/messages.js";
 import { readLaunchFile } from "./launch_description.js";
 
@@ -99,6 +105,48 @@ describe("launch files", () => {
     expect(perception.remaps).toContainEqual({ from: "camera/detections", to: "$(var detections_topic)" });
     expect(xml.nodes.filter((n) => n !== perception).every((n) => n.remaps!.length === 0)).toBe(true);
   });
+
+  it("`spatial-reward launch` starts the teleop graph in one process: MQTT control, mocap frames as sent and the camera in one episode, finished by closeGraph", async () => {
+    const broker = await EmbeddedBroker.start({ port: 0 });
+    const out = mkdtempSync(join(tmpdir(), "sr-teleop-graph-"));
+    const transport = new InprocTransport();
+    transport.logSinks = [];
+    try {
+      // The file as shipped, pointed at a test broker and directory (it says 127.0.0.1:1883 and episodes/).
+      const doc = structuredClone(teleopParams) as Record<string, { ros__parameters: Record<string, unknown> }>;
+      doc.mocap_ingest.ros__parameters.broker = broker.url;
+      doc.recorder.ros__parameters.output_dir = out;
+      doc.recorder.ros__parameters.mqtt_control_broker = broker.url;
+      doc.sim_camera.ros__parameters.rate_hz = 0.001; // frames come from step() below, not the timer
+      const g = launchGraph(transport, doc);
+      expect(Object.keys(g).sort()).toEqual(["mocapIngest", "perception", "recorder", "reward", "sim", "spatial"]);
+      await g.mocapIngest!.subscribed();
+      await g.recorder!.mqttControl!.subscribed();
+      const raw = await rawClient(broker.url, "teleop-graph-test");
+      await publishQos1(raw, "mocap/control", encodeRecorderControl({ command: RecorderControl_Command.START, task: "stack", operator: "ana", seed: 0n }));
+      expect(await waitFor(() => g.recorder!.recording, 5000)).toBe(true);
+      for (let n = 0; n < 24; n++) await publishQos1(raw, "mocap/s1/frame", encodeMocapFrame(makeFrame("s1", BigInt(n), 1_000_000_000n + BigInt(n) * 4_166_667n)));
+      // All received; the newest may still be held in the reorder window.
+      expect(await waitFor(() => g.mocapIngest!.counters.get("mqtt.messages") === 24, 5000)).toBe(true);
+      for (let i = 0; i < 3; i++) g.sim!.step();
+      const path = g.recorder!.episodePath!;
+      raw.end(true);
+      // closeGraph flushes the ingest's reorder window into the episode, then finishes the file.
+      await closeGraph(g);
+      const { reader, messages } = await readIndexed(path);
+      const count = (topic: string) => messages.filter((m) => reader.channelsById.get(m.channelId)!.topic === topic).length;
+      expect(count("mocap/frames")).toBe(24);
+      expect(count("/tf")).toBe(24 + 3); // mocap → bodies per mocap frame, camera → spatial per camera frame
+      expect(count("/camera/color/image_raw")).toBe(3);
+      expect(count("/reward")).toBe(3);
+      expect(count("/reward/spec")).toBe(1);
+      expect(decodeMocapFrame(messages.find((m) => reader.channelsById.get(m.channelId)!.topic === "mocap/frames")!.data).frame_number).toBe(0n);
+    } finally {
+      await transport.shutdown();
+      await broker.stop();
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it("`spatial-reward launch` starts that graph without ROS and it produces rewards", async () => {
     const transport = new InprocTransport();
