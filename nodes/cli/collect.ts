@@ -78,8 +78,9 @@ class SimMocapSource implements MocapFrameSource {
 /**
  * The simulator's rigid bodies as mocap_ingest's reward_objects: the hand and every object
  * (kind and colour as the scene names them, box from the solid's footprint and height). The
- * emitter puts an object's origin at its base centre and the ingest centres each box on the
- * origin, so vertical relations are off by half a height (see the report in the README).
+ * emitter puts an object's origin at its base centre while the ingest centres each box on the
+ * origin, so vertical relations (on top of) are off by half the objects' heights; horizontal
+ * ones (next to, near) are not affected.
  */
 function simRewardObjects(s: TeleopScenario): string[] {
   const out = [`body=${HAND_BODY_NAME} kind=hand size=${HAND_SIZE_M},${HAND_SIZE_M},${HAND_SIZE_M}`];
@@ -299,11 +300,14 @@ async function session(
       sim_mocap_stream: SIM_STREAM, sim_device_clock_offset_ns: String(SIM_DEVICE_OFFSET_NS),
     });
   }
-  if (stopRequested()) return 0;
+  if (stopRequested()) {
+    process.stderr.write("collect: stopped before the episode started; nothing recorded\n");
+    return 0;
+  }
   const { path } = await recorder.start({ task, operator: o.operator, seed: o.sim || o.seed !== undefined ? seed : null, extra });
   const t0 = performance.now();
   let sim: RealtimeSimCamera | null = null;
-  let asker: ReturnType<typeof setInterval> | null = null;
+  let asker: ReturnType<typeof setTimeout> | null = null;
   if (scenario && publisher) {
     // The camera and the mocap stream play the scripted episode from the same instant of the
     // ingest's host clock: the publisher's first tick, which is the emitter's episode start.
@@ -314,7 +318,10 @@ async function session(
     const questions = simQuestions(scenario);
     const ask = probe.createPublisher<M.std_msgs__msg__String>(T.String, "spatial/question", { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 10 });
     let k = 0;
-    asker = setInterval(() => ask.publish({ data: questions[k++ % questions.length] }), 1000);
+    // From the camera's first frame on: before it, every answer would be "no scene yet".
+    asker = setTimeout(() => {
+      asker = setInterval(() => ask.publish({ data: questions[k++ % questions.length] }), 1000);
+    }, Number(SIM_PREROLL_NS) / 1e6 + 500);
   }
 
   // ---- run, with live progress --------------------------------------------------------------
@@ -363,7 +370,7 @@ async function session(
   }
 
   // ---- stop: camera first, then let every mocap frame sent arrive, then end the episode -----
-  if (asker) clearInterval(asker);
+  if (asker) clearTimeout(asker);
   sim?.stop();
   let drained = true;
   if (publisher) {
