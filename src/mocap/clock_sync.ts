@@ -5,7 +5,10 @@ export interface ClockSyncOptions {
   bucketMs: number;
   /** How much device time the fit looks back over (s): long enough to see drift, short enough to follow it. */
   windowS: number;
-  /** A sample this far below the fitted line, or minima this far above it for stepConfirmS, means a clock stepped (ms). */
+  /**
+   * A sample this far below the fitted line, or minima this far above it for stepConfirmS, means a clock stepped (ms).
+   * Minima that are high but falling by more than this are a backlog draining, not a step.
+   */
   stepThresholdMs: number;
   /** How long minima must stay above the line before it is given up (s). */
   stepConfirmS: number;
@@ -51,7 +54,9 @@ export interface ClockEstimate {
  * jitter floor (residual_ns shows it), never late by a spike.
  *
  * A clock step shows as a sample far below the line (host stepped back or device forward) or as
- * minima staying far above it (the other way); either restarts the estimate, as does device
+ * minima staying far above it by about the same height (the other way: minima that are high
+ * but falling are a queue draining after an outage, whose frames keep the line they were
+ * taken on); either restarts the estimate, as does device
  * time running backwards by more than a bucket (device restart). Deterministic; O(1) per
  * update; the fit (O(window/bucket)) runs lazily when a minimum has changed.
  */
@@ -72,6 +77,8 @@ export class ClockSync {
   private resets = 0;
   private lastX = 0;
   private aboveRun = 0;
+  /** Height above the line of the first minimum of the current run of high buckets (ns). */
+  private aboveFirst = 0;
   // The fit: y = fy + slope · (x − fx).
   private dirty = true;
   private fx = 0;
@@ -161,6 +168,7 @@ export class ClockSync {
     this.samples = 1;
     this.lastX = 0;
     this.aboveRun = 0;
+    this.aboveFirst = 0;
     this.append(0, 0, 0);
   }
 
@@ -190,8 +198,19 @@ export class ClockSync {
     const last = (this.first + this.count - 1) % this.bx.length;
     const x = this.bx[last], y = this.by[last];
     // Judge against the line fitted without this bucket pulling it up: the line can only be lowered by a point, so use the current fit.
-    if (y - this.lineAt(x) > this.stepNs) this.aboveRun++;
-    else this.aboveRun = 0;
+    const above = y - this.lineAt(x);
+    if (above <= this.stepNs) {
+      this.aboveRun = 0;
+      return false;
+    }
+    // A stepped clock keeps the minima high by the same amount. A backlog (a broker or network
+    // outage delivered in a burst when it ends) has them high by less and less: the frames arrive
+    // faster than real time, so each bucket's least delay shrinks until the queue is drained.
+    // Such a run is not a step; giving up the line there would stamp the backlog seconds late.
+    if (this.aboveRun === 0 || above < this.aboveFirst - this.stepNs) {
+      this.aboveRun = 1;
+      this.aboveFirst = above;
+    } else this.aboveRun++;
     return this.aboveRun >= this.confirmBuckets;
   }
 

@@ -89,6 +89,27 @@ describe("ClockSync", () => {
     expect(sync.estimate().resets).toBe(0);
   });
 
+  it("a broker outage's backlog (3 or 10 s of frames delivered in a burst, drained 2x to 20x real time) is not a clock step: no restart, the backlog keeps true stamps", () => {
+    for (const outageS of [3, 10]) {
+      for (const speedup of [2, 3, 20]) {
+        const pairs = simulate({ seed: 11, offsetNs: 2e9, driftPpm: 20, meanDelayMs: 2, spikeProb: 0.01, spikeMs: 50, hz: 240, seconds: 60, deviceStart: 0n });
+        const from = 240 * 30, until = 240 * (30 + outageS);
+        // Held by the broker from 30 s, delivered from the end of the outage on, queued behind each other.
+        let prev = pairs[until].truth;
+        for (let i = from; i < pairs.length; i++) {
+          const queued = prev + BigInt(Math.round(1e9 / 240 / speedup));
+          if (i === from) pairs[i].host = prev;
+          else if (pairs[i].host < queued) pairs[i].host = queued;
+          prev = pairs[i].host;
+        }
+        expect(pairs[from].host - pairs[from].truth).toBeGreaterThan(BigInt(outageS * 1e9 - 1e6));
+        const sync = new ClockSync();
+        expect(worstAfter(sync, pairs, 240 * 10)).toBeLessThan(0.5e6);
+        expect(sync.estimate().resets).toBe(0);
+      }
+    }
+  });
+
   it("is exact without jitter, and unaffected by pairs arriving out of device-time order", () => {
     const pairs = simulate({ seed: 8, offsetNs: 3.2e9, driftPpm: 50, meanDelayMs: 0, spikeProb: 0, spikeMs: 0, hz: 240, seconds: 20, deviceStart: 123n });
     expect(worstAfter(new ClockSync(), pairs, 240 * 2)).toBeLessThanOrEqual(2);
