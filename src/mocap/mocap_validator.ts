@@ -58,7 +58,7 @@ export const MOCAP_COUNTER_KEYS = [
   "joints_renormalised",
   /** A tracked joint with a zero or non-unit quaternion or an out-of-range position: marked untracked. */
   "joints_rejected",
-  /** A parent index outside the skeleton or pointing at the joint itself. */
+  /** A parent index outside the skeleton or pointing at the joint itself, or parents that form a cycle. */
   "skeletons_rejected",
 ] as const;
 
@@ -169,6 +169,8 @@ export class MocapValidator {
   private readonly bodies = new Map<number, BodyState>();
   private readonly idsThisFrame = new Set<number>();
   private readonly namesThisFrame = new Set<string>();
+  /** Scratch for the parent-cycle walk, grown to the largest skeleton seen. */
+  private walk = new Uint8Array(64);
   private readonly holdNs: bigint;
   private readonly restartBehind: bigint;
   private problemMessage = "";
@@ -595,6 +597,12 @@ export class MocapValidator {
         this.reject("skeletons_rejected", `frame ${frame.frame_number}: skeleton ${sk.id} joint ${badParent} has parent ${joints[badParent].parent}, not -1 or another joint's index`);
         continue;
       }
+      const cycle = this.parentCycle(joints);
+      if (cycle >= 0) {
+        // Whoever walks the parents of such a skeleton (forward kinematics, a TF tree) never reaches a root.
+        this.reject("skeletons_rejected", `frame ${frame.frame_number}: skeleton ${sk.id} joint ${cycle} is its own ancestor (its parents form a cycle)`);
+        continue;
+      }
       for (let j = 0; j < joints.length; j++) {
         const jt = joints[j];
         convertPosition(m, jt.position);
@@ -609,6 +617,28 @@ export class MocapValidator {
       skeletons[w++] = sk;
     }
     skeletons.length = w;
+  }
+
+  /**
+   * A joint on a cycle of parent links, or −1 when every chain of parents ends at a root. Parent
+   * indices are in range (checked before). O(joints): each joint is walked over once.
+   */
+  private parentCycle(joints: readonly { parent: number }[]): number {
+    const n = joints.length;
+    if (this.walk.length < n) this.walk = new Uint8Array(Math.max(n, this.walk.length * 2));
+    const state = this.walk;
+    state.fill(0, 0, n);
+    for (let j = 0; j < n; j++) {
+      let k = j;
+      // 0 unvisited, 1 on the chain being walked, 2 known to end at a root.
+      while (k !== -1 && state[k] === 0) {
+        state[k] = 1;
+        k = joints[k].parent;
+      }
+      if (k !== -1 && state[k] === 1) return k;
+      for (k = j; k !== -1 && state[k] === 1; k = joints[k].parent) state[k] = 2;
+    }
+    return -1;
   }
 
   /** Normalises q in place when its norm is within the tolerance of 1. */

@@ -276,6 +276,22 @@ describe("MocapValidator: content", () => {
     expect(v.counters()).toMatchObject({ skeletons_rejected: 2, joints_renormalised: 1 });
   });
 
+  it("rejects a skeleton whose parents form a cycle (no joint is self-referencing, every index in range), keeps a deep valid chain", () => {
+    const v = v0();
+    const f = frame(1);
+    const j = (name: string, parent: number) => ({ name, parent, position: { x: 0, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 }, tracked: true });
+    // Root 0; 1 → 2 → 3 → 1 never reaches it.
+    const loop = { id: 2, name: "loop", joints: [j("root", -1), j("a", 2), j("b", 3), j("c", 1)] };
+    // No root at all: 0 ↔ 1.
+    const pair = { id: 3, name: "pair", joints: [j("x", 1), j("y", 0)] };
+    // A 5000-joint chain listed leaf first (parents after children): valid.
+    const chain = { id: 4, name: "chain", joints: Array.from({ length: 5000 }, (_, i) => j(`j${i}`, i === 4999 ? -1 : i + 1)) };
+    f.skeletons = [f.skeletons[0], loop, pair, chain];
+    const [r] = v.push(f, 0n);
+    expect(r.frame.skeletons.map((s) => s.id)).toEqual([1, 4]);
+    expect(v.counters().skeletons_rejected).toBe(2);
+  });
+
   it("a frame with 100k bodies is rejected whole before any per-body work (frames_too_large)", () => {
     const v = v0();
     const f = frame(1, { rigid_bodies: Array.from({ length: 100_000 }, (_, i) => body(i, `b${i}`)) });
