@@ -375,10 +375,12 @@ export class MocapIngestNode {
   private onMessage(topic: string, payload: Buffer): void {
     const receiveNs = this.now();
     this.counters.inc("mqtt.messages");
-    const stream = this.streamOf(topic);
-    if (stream === null) return;
+    const id = this.streamIdOf(topic);
     const t0 = performance.now();
     const frame = decodeMocapFrame(payload, this.limits);
+    // Only a payload that decodes takes a stream slot: garbage on max_streams topic names must
+    // not lock a real stream that starts later out of the ingest.
+    const stream = this.streamOf(id, topic);
     if (this.options.onFrame) this.payloads.set(frame, payload);
     this.publishReleased(stream, stream.validator.push(frame, receiveNs));
     this.diagnostics.latency.add(performance.now() - t0);
@@ -391,14 +393,19 @@ export class MocapIngestNode {
     }
   }
 
-  /** The stream of a message's topic, created on first sight; null (counted) when unusable. */
-  private streamOf(topic: string): Stream | null {
+  /** The stream id of a message's topic (`<prefix>/<id>/frame`); throws (counted) for any other topic. */
+  private streamIdOf(topic: string): string {
     const prefix = `${this.p.topicPrefix}/`;
     const id = topic.startsWith(prefix) && topic.endsWith("/frame") ? topic.slice(prefix.length, -"/frame".length) : null;
     if (id === null || id === "" || id.includes("/")) {
       this.counters.inc("dropped.unexpected_topic");
       throw new InvalidInputError("bad_message", `MQTT message on ${clip(JSON.stringify(topic), 120)}, not ${this.p.topicPrefix}/<stream>/frame`);
     }
+    return id;
+  }
+
+  /** The stream `id`, created on first sight; throws (counted) over max_streams. */
+  private streamOf(id: string, topic: string): Stream {
     const known = this.streams.get(id);
     if (known) return known;
     if (this.streams.size >= this.p.maxStreams) {

@@ -385,6 +385,20 @@ describe("mocap_ingest parameters and callbacks", () => {
     expect(ingest.diagnostics.snapshot().status[0].level).toBe(DIAGNOSTIC_LEVEL.ERROR);
   });
 
+  it("undecodable payloads on many topic names take no stream slot: a real stream starting later is still ingested", async () => {
+    const h = await startIngest({ broker: "embedded", max_streams: 2 });
+    const raw = await rawClient(h.ingest.brokerUrl, "junk-topics");
+    cleanups.push(() => new Promise<void>((resolve) => raw.end(true, {}, () => resolve())));
+    for (let i = 0; i < 5; i++) await publishQos1(raw, `mocap/junk${i}/frame`, new Uint8Array(16).fill(0xff));
+    for (let n = 0; n < 4; n++) await publishQos1(raw, "mocap/s1/frame", encodeMocapFrame(makeFrame("s1", BigInt(n), 1_000_000_000n + BigInt(n) * 4_166_667n)));
+    expect(await waitFor(() => h.ingest.counters.get("mqtt.messages") >= 9, 5000)).toBe(true);
+    expect(await waitFor(() => h.frames.length >= 4, 2000)).toBe(true);
+    expect(h.frames.map((f) => Number(f.frame_number))).toEqual([0, 1, 2, 3]);
+    expect(h.ingest.streamIds()).toEqual(["s1"]);
+    expect(h.ingest.counters.get("errors.bad_message")).toBe(5);
+    expect(h.ingest.counters.get("dropped.stream_limit")).toBe(0);
+  });
+
   it("sanitises stream and body names into ROS topic tokens", () => {
     expect(topicToken("s1")).toBe("s1");
     expect(topicToken("Left Hand.rb-2")).toBe("Left_Hand_rb_2");
