@@ -319,8 +319,10 @@ async function session(
     const ask = probe.createPublisher<M.std_msgs__msg__String>(T.String, "spatial/question", { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 10 });
     let k = 0;
     // From the camera's first frame on: before it, every answer would be "no scene yet".
+    const askNext = () => ask.publish({ data: questions[k++ % questions.length] });
     asker = setTimeout(() => {
-      asker = setInterval(() => ask.publish({ data: questions[k++ % questions.length] }), 1000);
+      askNext();
+      asker = setInterval(askNext, 1000);
     }, Number(SIM_PREROLL_NS) / 1e6 + 500);
   }
 

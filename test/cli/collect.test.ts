@@ -76,7 +76,8 @@ async function checkEpisode(j: Summary, out: string): Promise<void> {
   expect(existsSync(j.episode)).toBe(true);
   const { reader, messages } = await readIndexed(j.episode);
   const topicOf = (id: number) => reader.channelsById.get(id)!.topic;
-  const counts: Record<string, number> = {};
+  // Every channel of the file, those without messages included.
+  const counts: Record<string, number> = Object.fromEntries([...reader.channelsById.values()].map((c) => [c.topic, 0]));
   for (const m of messages) counts[topicOf(m.channelId)] = (counts[topicOf(m.channelId)] ?? 0) + 1;
   // The summary's counts are the file's own, message by message.
   expect(j.messages).toEqual(counts);
@@ -214,8 +215,8 @@ describe("spatial-reward collect", () => {
     const out = join(work, "sigint");
     let sent = false;
     const r = await collect(["--sim", "--duration", "120", "--json", "--out", out], (err, child) => {
-      // Once the camera runs (after the mocap pre-roll), and a second of it recorded.
-      if (!sent && /\b1\.\d\/120 s/.test(err)) {
+      // Once the camera runs (after the mocap pre-roll), and two seconds of it recorded.
+      if (!sent && /\b2\.\d\/120 s/.test(err)) {
         sent = true;
         child.kill("SIGINT");
       }
