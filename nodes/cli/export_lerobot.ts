@@ -110,7 +110,8 @@ async function planEpisode(ep: OpenEpisode, o: ExportLerobotOptions): Promise<Pl
       if (status !== "ok") continue;
       continueQuaternionSign(pose, previous);
       previous = Float64Array.from(pose);
-      poseTimes.push(m.logTime);
+      // Mid-exposure on the host clock (the recorder writes the ingest's stamp as publish time), as camera stamps are.
+      poseTimes.push(m.publishTime);
       for (const v of pose) poseValues.push(v);
     } else if (reward && m.channel === reward) {
       try {
@@ -136,15 +137,28 @@ async function planEpisode(ep: OpenEpisode, o: ExportLerobotOptions): Promise<Pl
     const seen = Object.entries(poseStatus).map(([k, v]) => `${k} ${v}`).join(", ") || "no mocap frame";
     fail(path, `no usable pose of rigid body ${JSON.stringify(o.body)} on ${mocap.topic} (${seen}); --body names the body`);
   }
+  const poses = byStamp(poseTimes, poseValues);
   const camera = { logTimes: BigInt64Array.from(camLog), stamps: BigInt64Array.from(camStamp) };
   const rate = medianRateHz(camera.logTimes);
   const task = reader.metadata?.task || specText || "unspecified task";
   return {
     path, task, rateHz: rate ?? 0, camera, width, height,
-    poses: { logTimes: BigInt64Array.from(poseTimes), values: Float64Array.from(poseValues) },
+    poses,
     rewards: { stamps: BigInt64Array.from(rStamps), reward: Float64Array.from(rValues), success: Uint8Array.from(rSuccess) },
     poseStatus, badRewards,
   };
+}
+
+/**
+ * The pose samples ordered by stamp (the nearest-sample search needs it). They arrive in log
+ * order, which is stamp order unless the ingest's clock estimate restarted mid-episode.
+ */
+function byStamp(stamps: bigint[], values: number[]): PoseTrack {
+  const order = Array.from(stamps.keys());
+  if (stamps.some((t, i) => i > 0 && t < stamps[i - 1])) order.sort((a, b) => (stamps[a] < stamps[b] ? -1 : stamps[a] > stamps[b] ? 1 : a - b));
+  const out: PoseTrack = { stamps: BigInt64Array.from(order, (i) => stamps[i]), values: new Float64Array(values.length) };
+  order.forEach((i, k) => out.values.set(values.slice(i * STATE_DIM, (i + 1) * STATE_DIM), k * STATE_DIM));
+  return out;
 }
 
 interface EpisodeSummary extends FramesReport {

@@ -1,9 +1,13 @@
 import { InvalidInputError } from "../errors.js";
 import { STATE_DIM } from "./hand_state.js";
 
-/** Samples of the state body in log-time order: logTimes[i] and values[i*7 .. i*7+6]. */
+/**
+ * Samples of the state body in time order: stamps[i] and values[i*7 .. i*7+6]. A stamp is the
+ * sample's mid-exposure on the host clock (the mocap channel's MCAP publish time: the ingest's
+ * clock-synchronised device stamp), the clock camera header stamps are on.
+ */
 export interface PoseTrack {
-  logTimes: BigInt64Array;
+  stamps: BigInt64Array;
   values: Float64Array;
 }
 
@@ -41,7 +45,7 @@ export interface FramesReport {
   repeated_frames: number;
   /** Camera frames no row shows (the camera ran faster than fps, or --fps is lower). */
   unused_frames: number;
-  /** Log-time distance between a row's camera frame and the mocap sample it takes (ms): largest and median. */
+  /** Distance between a row's camera exposure (header stamp) and the exposure of the mocap sample it takes (ms): largest and median. */
   mocap_gap_ms_max: number;
   mocap_gap_ms_p50: number;
   /** Rows before the first reward (their reward is 0 and success false). */
@@ -85,8 +89,9 @@ export function medianRateHz(logTimes: BigInt64Array): number | null {
 /**
  * The rows of one episode at `fps`: row k shows the camera frame whose log time is nearest to
  * t0 + k/fps (t0 = the first camera frame), rows spanning the camera frames; state = the pose
- * of the mocap sample nearest in log time to that camera frame (log times are the recorder's
- * one host clock for every channel); action = the next row's state (teleop has no separate
+ * of the mocap sample whose exposure is nearest to that camera frame's (header stamp against
+ * the mocap publish time, both on the host clock: receive times would shift the state by the
+ * difference of the two pipelines' latencies, tens of ms for a camera); action = the next row's state (teleop has no separate
  * command: the commanded pose is the pose observed next), the last row's action its own
  * state; reward and success = the latest Reward whose stamp is at or before the camera frame's
  * stamp (a Reward is stamped with the frame it was computed from); done on the last row.
@@ -94,7 +99,7 @@ export function medianRateHz(logTimes: BigInt64Array): number | null {
 export function episodeFrames(camera: CameraTrack, poses: PoseTrack, rewards: RewardTrack, fps: number): EpisodeFrames {
   const n = camera.logTimes.length;
   if (n === 0) throw new InvalidInputError("bad_argument", "the episode has no camera frame");
-  if (poses.logTimes.length === 0) throw new InvalidInputError("bad_argument", "the episode has no usable mocap sample of the state body");
+  if (poses.stamps.length === 0) throw new InvalidInputError("bad_argument", "the episode has no usable mocap sample of the state body");
   if (!(Number.isFinite(fps) && fps > 0)) throw new InvalidInputError("bad_argument", `fps must be positive, got ${fps}`);
   const t0 = camera.logTimes[0];
   const span = Number(camera.logTimes[n - 1] - t0);
@@ -114,9 +119,9 @@ export function episodeFrames(camera: CameraTrack, poses: PoseTrack, rewards: Re
   const state = new Float32Array(length * STATE_DIM);
   const gaps = new Float64Array(length);
   for (let k = 0; k < length; k++) {
-    const t = camera.logTimes[cameraIndex[k]];
-    const j = nearestIndex(poses.logTimes, t);
-    const d = poses.logTimes[j] - t;
+    const t = camera.stamps[cameraIndex[k]];
+    const j = nearestIndex(poses.stamps, t);
+    const d = poses.stamps[j] - t;
     gaps[k] = Math.abs(Number(d)) / 1e6;
     for (let c = 0; c < STATE_DIM; c++) state[k * STATE_DIM + c] = poses.values[j * STATE_DIM + c];
   }

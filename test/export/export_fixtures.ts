@@ -39,6 +39,8 @@ export interface EpisodeOptions {
   task?: string;
   /** "episode" metadata start time (its identity with the task, seed and operator). */
   startWallTimeNs?: bigint;
+  /** How long after its exposure stamp the recorder receives a camera frame (default 4 ms; a real camera pipeline takes tens of ms). */
+  cameraDelayNs?: bigint;
 }
 
 /** What a fixture episode holds, to check an export against. */
@@ -47,7 +49,7 @@ export interface FixtureEpisode {
   task: string;
   /** Recorded camera frames in order: scripted frame number, stamp, log time, the sim frame (own buffers). */
   camera: { frame: number; stamp: bigint; logTime: bigint; rgbd: RgbdFrame }[];
-  /** Every mocap frame written: its log time and truth (REP-103 metres). */
+  /** Every mocap frame written: its log time and truth (REP-103 metres; exposureHostNs is its publish time). */
   mocap: { logTime: bigint; truth: MocapFrameTruth }[];
   /** The reward of each recorded camera frame, by stamp. */
   rewards: Map<bigint, RewardResult>;
@@ -105,7 +107,7 @@ export async function writeEpisode(path: string, o: EpisodeOptions): Promise<Fix
     if (dropped.has(f)) continue;
     const frame = copyFrame(cap.frame);
     delete frame.detections;
-    const log = stamp + CAMERA_DELAY_NS;
+    const log = stamp + (o.cameraDelayNs ?? CAMERA_DELAY_NS);
     fixture.camera.push({ frame: f, stamp, logTime: log, rgbd: frame });
     const m = cameraMessages(frame, "camera_color_optical_frame");
     put(ch.rgb, "sensor_msgs/msg/Image", m.rgb, log, stamp);

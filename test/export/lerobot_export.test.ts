@@ -46,10 +46,11 @@ function rowCamera(ep: FixtureEpisode, k: number) {
   return ep.camera[best];
 }
 
-function nearestMocap(ep: FixtureEpisode, logTime: bigint) {
+/** The mocap frame whose exposure (the emitter's truth, on the host clock) is nearest to a camera exposure stamp. */
+function nearestMocap(ep: FixtureEpisode, stamp: bigint) {
   let best = ep.mocap[0];
   const d = (x: bigint) => Number(x < 0n ? -x : x);
-  for (const m of ep.mocap) if (d(m.logTime - logTime) < d(best.logTime - logTime)) best = m;
+  for (const m of ep.mocap) if (d(m.truth.exposureHostNs - stamp) < d(best.truth.exposureHostNs - stamp)) best = m;
   return best;
 }
 
@@ -78,7 +79,9 @@ describe("export lerobot", () => {
   beforeAll(async () => {
     episodes = [
       await writeEpisode(join(work, "ep_a.mcap"), { seed: 11, frames: 30, width: W, height: H, dropFrames: [7] }),
-      await writeEpisode(join(work, "ep_b.mcap"), { seed: 12, frames: 24, width: W, height: H }),
+      // A camera whose frames reach the recorder 45 ms after exposure (mocap's take a few ms): the
+      // state must still be the hand at the image's exposure, not 40 ms later.
+      await writeEpisode(join(work, "ep_b.mcap"), { seed: 12, frames: 24, width: W, height: H, cameraDelayNs: 45_000_000n }),
     ];
     out = join(work, "dataset");
     const r = await cli(["export", "lerobot", episodes[0].path, episodes[1].path, "--out", out, "--json"]);
@@ -145,14 +148,14 @@ describe("export lerobot", () => {
     }
   });
 
-  it("state is the hand's pose from the nearest mocap sample (REP-103 metres), action the next state, reward the frame's", () => {
+  it("state is the hand's pose from the mocap sample nearest the image's exposure (REP-103 metres), action the next state, reward the frame's", () => {
     for (const [e, t] of tables.entries()) {
       const ep = episodes[e];
       const n = t.numRows;
       const state = (k: number) => Array.from(t.getChild("observation.state")!.get(k)!.toArray() as Float32Array);
       for (let k = 0; k < n; k++) {
         const cam = rowCamera(ep, k);
-        const truth = nearestMocap(ep, cam.logTime).truth.bodies.find((b) => b.name === "hand")!.sent;
+        const truth = nearestMocap(ep, cam.stamp).truth.bodies.find((b) => b.name === "hand")!.sent;
         const s = state(k);
         close(s[0], truth.position.x, `episode ${e} row ${k} x`);
         close(s[1], truth.position.y, `episode ${e} row ${k} y`);

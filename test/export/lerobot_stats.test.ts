@@ -104,29 +104,30 @@ describe("LeRobot episode stats", () => {
 
 describe("rows of an episode", () => {
   const ms = (x: number) => BigInt(Math.round(x * 1e6));
-  it("samples the fps grid from the camera, nearest mocap, next-state actions, rewards by stamp", () => {
+  it("samples the fps grid from the camera, mocap nearest by exposure stamp, next-state actions, rewards by stamp", () => {
     const cam = BigInt64Array.from([0, 33, 67, 134, 167].map(ms)); // 100 ms missing
     const camera = { logTimes: cam, stamps: cam.map((t) => t - 4_000_000n) };
     const poseTimes = BigInt64Array.from([0, 10, 20, 30, 40, 60, 70, 90, 130, 140, 165, 170].map(ms));
     const values = new Float64Array(poseTimes.length * 7);
     poseTimes.forEach((t, i) => values.set([Number(t) / 1e9, i, 0, 0, 0, 0, 1], i * 7));
     const rewards = { stamps: BigInt64Array.from([ms(63), ms(-4)]), reward: Float64Array.from([-0.1, -0.3]), success: Uint8Array.from([1, 0]) };
-    const f = episodeFrames(camera, { logTimes: poseTimes, values }, rewards, 30);
+    const f = episodeFrames(camera, { stamps: poseTimes, values }, rewards, 30);
     expect(f.length).toBe(6);
     // Slot 3 (100 ms) is nearest frame 2 (67 ms, 33 ms away; 134 ms is 34 away): shown twice.
     expect(Array.from(f.cameraIndex)).toEqual([0, 1, 2, 2, 3, 4]);
     expect(f.report).toMatchObject({ camera_frames: 5, repeated_frames: 1, unused_frames: 0, rows_without_reward: 0 });
-    // Nearest mocap sample of each row's camera frame: 0→0, 33→30 (idx 3), 67→70 (idx 6), 134→130 (8), 167→165 (10).
-    expect(Array.from({ length: 6 }, (_, k) => f.state[k * 7 + 1])).toEqual([0, 3, 6, 6, 8, 10]);
-    expect(Array.from({ length: 6 }, (_, k) => f.action[k * 7 + 1])).toEqual([3, 6, 6, 8, 10, 10]);
+    // Mocap sample nearest the exposure (stamp, 4 ms before the log time) of each row's camera frame:
+    // −4→0 (idx 0), 29→30 (3), 63→60 (5; by log time 67 it would be 70, idx 6), 130→130 (8), 163→165 (10).
+    expect(Array.from({ length: 6 }, (_, k) => f.state[k * 7 + 1])).toEqual([0, 3, 5, 5, 8, 10]);
+    expect(Array.from({ length: 6 }, (_, k) => f.action[k * 7 + 1])).toEqual([3, 5, 5, 8, 10, 10]);
     // Rewards by stamp: frame 0 (stamp −4 ms) has the −4 ms reward, later frames the 63 ms one.
     expect(Array.from(f.reward)).toEqual([-0.3, -0.3, -0.1, -0.1, -0.1, -0.1].map(Math.fround));
     expect(Array.from(f.success)).toEqual([0, 0, 1, 1, 1, 1]);
     expect(Array.from(f.done)).toEqual([0, 0, 0, 0, 0, 1]);
     expect(f.report.mocap_gap_ms_max).toBeCloseTo(4, 6);
     expect(nearestIndex(BigInt64Array.from([10n, 20n]), 15n)).toBe(0);
-    expect(() => episodeFrames({ logTimes: new BigInt64Array(0), stamps: new BigInt64Array(0) }, { logTimes: poseTimes, values }, rewards, 30)).toThrow(/no camera frame/);
-    expect(() => episodeFrames(camera, { logTimes: new BigInt64Array(0), values: new Float64Array(0) }, rewards, 30)).toThrow(/no usable mocap/);
-    expect(() => episodeFrames(camera, { logTimes: poseTimes, values }, rewards, 0)).toThrow(/fps/);
+    expect(() => episodeFrames({ logTimes: new BigInt64Array(0), stamps: new BigInt64Array(0) }, { stamps: poseTimes, values }, rewards, 30)).toThrow(/no camera frame/);
+    expect(() => episodeFrames(camera, { stamps: new BigInt64Array(0), values: new Float64Array(0) }, rewards, 30)).toThrow(/no usable mocap/);
+    expect(() => episodeFrames(camera, { stamps: poseTimes, values }, rewards, 0)).toThrow(/fps/);
   });
 });
