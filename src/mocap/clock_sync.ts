@@ -85,6 +85,8 @@ export class ClockSync {
   private fy = 0;
   private slope = 0;
   private residual = 0;
+  /** Whether fx, fy, slope are a fit over two or more minima (the previous line minima are judged against). */
+  private fitted = false;
   private readonly hull: Int32Array;
 
   constructor(options: Partial<ClockSyncOptions> = {}) {
@@ -169,6 +171,8 @@ export class ClockSync {
     this.lastX = 0;
     this.aboveRun = 0;
     this.aboveFirst = 0;
+    // The old line is in the old base's coordinates.
+    this.fitted = false;
     this.append(0, 0, 0);
   }
 
@@ -214,7 +218,7 @@ export class ClockSync {
     return this.aboveRun >= this.confirmBuckets;
   }
 
-  /** The LP line under the minima: the lower hull edge spanning their mean device time. */
+  /** The LP line under the minima: the lower hull edge spanning the mean device time of those not far above the previous line. */
   private fit(): void {
     if (!this.dirty) return;
     this.dirty = false;
@@ -225,15 +229,28 @@ export class ClockSync {
       this.fy = this.by[this.first];
       this.slope = 0;
       this.residual = 0;
+      this.fitted = false;
       return;
     }
+    // Minima far above the line fitted so far are delays (a backlog draining after an outage, a
+    // step not yet confirmed), not the clock: they do not weigh in the mean the LP maximises at.
+    // Counted in, a long backlog would tilt the line towards itself and stamp frames seconds off.
+    const prior = this.fitted;
+    const pfx = this.fx, pfy = this.fy, pslope = this.slope;
+    const low = (s: number): boolean => !prior || this.by[s] - (pfy + pslope * (this.bx[s] - pfx)) <= this.stepNs;
     // Lower convex hull (Andrew's monotone chain); minima are already in device-time order.
     const h = this.hull;
     let k = 0;
     let meanX = 0;
+    let used = 0;
+    let meanAll = 0;
     for (let i = 0; i < n; i++) {
       const s = (this.first + i) % cap;
-      meanX += this.bx[s];
+      meanAll += this.bx[s];
+      if (low(s)) {
+        meanX += this.bx[s];
+        used++;
+      }
       while (k >= 2) {
         const a = h[k - 2], b = h[k - 1];
         const cross = (this.bx[b] - this.bx[a]) * (this.by[s] - this.by[a]) - (this.by[b] - this.by[a]) * (this.bx[s] - this.bx[a]);
@@ -242,7 +259,7 @@ export class ClockSync {
       }
       h[k++] = s;
     }
-    meanX /= n;
+    meanX = used > 0 ? meanX / used : meanAll / n;
     let e = 0;
     while (e < k - 2 && this.bx[h[e + 1]] < meanX) e++;
     const a = h[e], b = h[e + 1];
@@ -253,8 +270,9 @@ export class ClockSync {
     let sum = 0;
     for (let i = 0; i < n; i++) {
       const s = (this.first + i) % cap;
-      sum += this.by[s] - (this.fy + this.slope * (this.bx[s] - this.fx));
+      if (used === 0 || low(s)) sum += this.by[s] - (this.fy + this.slope * (this.bx[s] - this.fx));
     }
-    this.residual = sum / n;
+    this.residual = sum / (used > 0 ? used : n);
+    this.fitted = true;
   }
 }

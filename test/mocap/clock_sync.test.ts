@@ -89,9 +89,9 @@ describe("ClockSync", () => {
     expect(sync.estimate().resets).toBe(0);
   });
 
-  it("a broker outage's backlog (3 or 10 s of frames delivered in a burst, drained 2x to 20x real time) is not a clock step: no restart, the backlog keeps true stamps", () => {
+  it("a broker outage's backlog (3 or 10 s of frames delivered in a burst, drained 1.2x to 20x real time) is not a clock step and does not tilt the line: no restart, the backlog keeps true stamps", () => {
     for (const outageS of [3, 10]) {
-      for (const speedup of [2, 3, 20]) {
+      for (const speedup of [1.2, 1.5, 2, 3, 20]) {
         const pairs = simulate({ seed: 11, offsetNs: 2e9, driftPpm: 20, meanDelayMs: 2, spikeProb: 0.01, spikeMs: 50, hz: 240, seconds: 60, deviceStart: 0n });
         const from = 240 * 30, until = 240 * (30 + outageS);
         // Held by the broker from 30 s, delivered from the end of the outage on, queued behind each other.
