@@ -83,12 +83,15 @@ export class VideoEncoder {
     this.child.stdin.on("error", () => undefined);
   }
 
-  /** Queues one packed rgb8 frame; resolves when ffmpeg has taken it (backpressure). */
+  /** Queues one packed rgb8 frame (copied: the caller may reuse `rgb` once this resolves); resolves when the pipe takes more (backpressure). */
   write(rgb: Uint8Array): Promise<void> {
     if (rgb.length !== this.width * this.height * 3) throw new InvalidInputError("bad_image_size", `video frame of ${rgb.length} bytes, ${this.width}x${this.height} rgb8 needs ${this.width * this.height * 3}`);
     this.frames++;
+    // A copy: the stream keeps a reference to what it has not yet written to the pipe, and a
+    // frame under the 16 KiB high-water mark makes write() return true while still queued.
+    const frame = Buffer.from(rgb);
     return new Promise((resolve) => {
-      if (this.child.stdin.write(rgb)) resolve();
+      if (this.child.stdin.write(frame)) resolve();
       else this.child.stdin.once("drain", resolve).once("close", resolve);
     });
   }
