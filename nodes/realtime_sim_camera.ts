@@ -8,6 +8,8 @@ import { SimCameraNode } from "./sim_camera_node.js";
 const FRAME_NS = 1e9 / EPISODE_FPS;
 /** Share of a frame's own render time left to the rest of the process before the next frame. */
 const YIELD_FRACTION = 0.5;
+/** How soon a held camera looks again (ms). */
+const HOLD_RETRY_MS = 5;
 
 /**
  * The simulator's camera for a session where other streams (the simulated mocap) follow the
@@ -15,7 +17,8 @@ const YIELD_FRACTION = 0.5;
  * `startNs` and is stamped with that time (its exposure), on the caller's clock. When rendering
  * falls behind, the frames it had no time for are skipped and counted, so the camera never
  * lags the episode's time the way a frame-per-tick driver (SimDriver) does on a busy host, and
- * never takes more than two thirds of the event loop (see schedule()). The
+ * never takes more than two thirds of the event loop (see schedule()), nor any of it while
+ * `holdWhile` says a stream with a higher priority is behind. The
  * episode's task is latched on reward/spec. Stops after the episode's last frame.
  */
 export class RealtimeSimCamera {
@@ -29,6 +32,9 @@ export class RealtimeSimCamera {
   private startNs = 0n;
   private startMs = 0;
   private readonly now: () => bigint;
+  private readonly holdWhile: () => boolean;
+  /** Ticks that found the camera held. */
+  held = 0;
   /** When the last frame was done and how long it took (performance.now ms). */
   private renderEndMs = 0;
   private renderMs = 0;
@@ -36,11 +42,16 @@ export class RealtimeSimCamera {
   constructor(
     readonly node: TransportNode,
     readonly scenario: TeleopScenario,
-    options: { seed: number; noise: NoiseModel; now: () => bigint },
+    options: {
+      seed: number; noise: NoiseModel; now: () => bigint;
+      /** While true no frame is rendered (the ones due meanwhile are skipped): how a busier stream gets priority. */
+      holdWhile?: () => boolean;
+    },
   ) {
     this.camera = new SimCameraNode(node);
     this.sensor = new RgbdSensor({ noise: options.noise, seed: options.seed });
     this.now = options.now;
+    this.holdWhile = options.holdWhile ?? (() => false);
     const spec: Publisher<M.spatial_reward_msgs__msg__RewardSpec> = node.createPublisher(T.RewardSpec, "reward/spec", QOS_LATCHED);
     spec.publish({ header: header(this.now(), ""), text: scenario.episode.instruction });
   }
@@ -70,6 +81,11 @@ export class RealtimeSimCamera {
 
   private tick(): void {
     this.timer = null;
+    if (this.holdWhile()) {
+      this.held++;
+      this.timer = setTimeout(() => this.tick(), HOLD_RETRY_MS);
+      return;
+    }
     const t0 = performance.now();
     const frames = this.scenario.episode.poses.length;
     const f = Math.min(frames - 1, Math.floor(Number(this.now() - this.startNs) / FRAME_NS));

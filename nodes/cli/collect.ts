@@ -42,6 +42,14 @@ const SIM_DEVICE_OFFSET_NS = DEFAULT_MOCAP_EMITTER_OPTIONS.clockOffsetNs;
  */
 const SIM_PREROLL_NS = 1_000_000_000n;
 const CAMERA_HZ = 30;
+/**
+ * Mocap frames (50 ms at 240 Hz) that may wait between the publisher and the ingest's output
+ * before the simulated camera pauses. Rendering and recording a 640x480 RGB-D frame takes tens
+ * of milliseconds of this process's one event loop; on a host too busy for both streams the
+ * mocap stream would otherwise build a backlog of seconds, which delays the ingest's output and,
+ * held long enough, reads to its clock estimator like a step of the host clock.
+ */
+const MAX_MOCAP_BEHIND = 12;
 const DEFAULT_SIM_SEED = 7;
 /** Where an embedded broker listens for a real mocap system (with --sim the publisher is ours: any free port). */
 const EMBEDDED_PORT = 1883;
@@ -311,7 +319,11 @@ async function session(
   if (scenario && publisher) {
     // The camera and the mocap stream play the scripted episode from the same instant of the
     // ingest's host clock: the publisher's first tick, which is the emitter's episode start.
-    sim = new RealtimeSimCamera(node("sim_camera"), scenario, { seed, noise: o.noise, now: () => ingestRef.now() });
+    // The mocap stream has priority: while more than MAX_MOCAP_BEHIND frames sent are not
+    // through the ingest yet, the camera renders nothing (its frames due meanwhile are skipped).
+    sim = new RealtimeSimCamera(node("sim_camera"), scenario, {
+      seed, noise: o.noise, now: () => ingestRef.now(), holdWhile: () => publishedAt.size > MAX_MOCAP_BEHIND,
+    });
     const firstTickNs = ingestRef.now();
     publisher.start();
     sim.start(firstTickNs + SIM_PREROLL_NS);
@@ -426,7 +438,7 @@ async function session(
     messages: file?.messages ?? {},
     messages_total: file?.total ?? 0,
     rates_hz: Object.fromEntries(Object.entries(file?.messages ?? {}).map(([k, v]) => [k, round3(v / durationS)])),
-    camera: sim ? { frames_published: sim.published, frames_skipped_late: sim.skipped, episode_frames: frames } : null,
+    camera: sim ? { frames_published: sim.published, frames_skipped_late: sim.skipped, episode_frames: frames, held_for_mocap: sim.held } : null,
     file: file ? { bytes: file.bytes, chunks: file.chunks, start_ns: String(file.startNs), end_ns: String(file.endNs) } : null,
     mocap: {
       frames_sent: framesSent,
