@@ -7,7 +7,7 @@ import { Counters } from "../src/diagnostics/counters.js";
 import { InvalidInputError, SpatialRewardError } from "../src/errors.js";
 import { stampFromRos } from "../src/time/ros_time.js";
 import { checkChannelPlans, rosChannel, type ChannelPlan } from "../src/record/channel_plan.js";
-import { seedValue, type EpisodeMetadata } from "../src/record/episode_metadata.js";
+import { controlSeed, seedValue, type EpisodeMetadata } from "../src/record/episode_metadata.js";
 import { DEFAULT_RECORDED_TOPICS, parseTopicList, type TopicQos } from "../src/record/topic_list.js";
 import { RecordingWriteError } from "../src/record/recording_errors.js";
 import type * as M from "../src/msgs/generated.js";
@@ -338,7 +338,7 @@ export class RecorderNode {
   private async onServiceRequest(req: M.spatial_reward_msgs__srv__RecordEpisode_Request): Promise<M.spatial_reward_msgs__srv__RecordEpisode_Response> {
     try {
       if (req.command === RecordEpisode_RequestCommand.COMMAND_START) {
-        const { path } = await this.start({ task: req.task, operator: req.operator, seed: req.seed });
+        const { path } = await this.start({ task: req.task, operator: req.operator, seed: controlSeed(req.seed) });
         return { ok: true, message: `recording ${path}`, path };
       }
       if (req.command === RecordEpisode_RequestCommand.COMMAND_STOP) {
@@ -355,7 +355,7 @@ export class RecorderNode {
 
   private onControl(m: M.spatial_reward_msgs__msg__RecorderControl): void {
     const report = (e: unknown) => this.diagnostics.errors.report(e, "recorder/control");
-    if (m.command === RecorderControlCommand.COMMAND_START) this.start({ task: m.task, operator: m.operator, seed: m.seed }).catch(report);
+    if (m.command === RecorderControlCommand.COMMAND_START) this.start({ task: m.task, operator: m.operator, seed: controlSeed(m.seed) }).catch(report);
     else if (m.command === RecorderControlCommand.COMMAND_STOP) this.stop().catch(report);
     else throw new InvalidInputError("bad_message", `recorder/control command must be COMMAND_START (1) or COMMAND_STOP (2), got ${String(m.command)}`);
   }

@@ -2,6 +2,7 @@ import type { MqttClient } from "mqtt";
 import type { Counters } from "../../src/diagnostics/counters.js";
 import { InvalidInputError, SpatialRewardError } from "../../src/errors.js";
 import { decodeRecorderControl, resolveMocapLimits, type MocapLimits } from "../../src/mocap/mocap_codec.js";
+import { controlSeed } from "../../src/record/episode_metadata.js";
 import { RecorderControl_Command, type RecorderControl } from "../../src/msgs/mocap_proto.js";
 import type { TransportNode } from "../../src/transport/port.js";
 import { connectMqtt, mqttClientOptions, NO_TLS, type MqttConnectionSettings } from "./mqtt_connection.js";
@@ -148,7 +149,7 @@ export class MqttRecorderControl {
     const context = `MQTT ${this.p.topic}`;
     if (control.command === RecorderControl_Command.START) {
       this.counters.inc("mqtt_control.starts");
-      this.target.start({ task: control.task, operator: control.operator, seed: control.seed === 0n ? null : control.seed }).catch((e: unknown) => this.onError(e, context));
+      this.target.start({ task: control.task, operator: control.operator, seed: controlSeed(control.seed) }).catch((e: unknown) => this.onError(e, context));
     } else {
       this.counters.inc("mqtt_control.stops");
       this.target.stop().catch((e: unknown) => this.onError(e, context));

@@ -54,6 +54,16 @@ export function seedValue(seed: unknown): bigint | null {
   throw new InvalidInputError("bad_argument", `seed must be an integer, got ${typeof seed}`);
 }
 
+/**
+ * The seed field of RecorderControl (msg and protobuf) and RecordEpisode: a uint64 where 0
+ * means "none given" (neither format can say null). Every control path maps it here so an
+ * episode started without a seed records none rather than "0".
+ */
+export function controlSeed(seed: bigint | number): bigint | null {
+  const value = seedValue(seed);
+  return value === 0n ? null : value;
+}
+
 /** The metadata record's entries; throws InvalidInputError on a value that cannot be written. */
 export function episodeMetadataEntries(meta: EpisodeMetadata): Map<string, string> {
   const out = new Map<string, string>();

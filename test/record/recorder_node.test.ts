@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "@foxglove/rosmsg";
 import { MessageReader } from "@foxglove/rosmsg2-serialization";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { RecorderNode, type RecorderOptions } from "../../nodes/recorder_node.js";
 import { InprocTransport } from "../../src/transport/inproc_transport.js";
 import { QOS_DEFAULT, QOS_LATCHED, QOS_SENSOR_DATA } from "../../src/transport/qos.js";
@@ -137,6 +137,28 @@ describe("recorder node", () => {
     expect(result.ok).toBe(false);
     expect(result.messages + result.lost + result.dropped).toBe(200);
     expect(g.recorder.counters.get("episodes_failed")).toBe(1);
+  });
+
+  it("seed 0 means none on every control path: the service and recorder/control record no seed, as MQTT control does", async () => {
+    const g = graph();
+    const seeds = async (path: string) => {
+      const { reader } = await readIndexed(path);
+      const out = [];
+      for await (const m of reader.readMetadata({ name: "episode" })) out.push(parseEpisodeMetadata(m.metadata).seed);
+      return out;
+    };
+    const byService = await g.service.call({ command: 1, task: "s", operator: "ana", seed: 0n });
+    expect((await g.service.call(stop)).ok).toBe(true);
+    g.control.publish({ command: 1, task: "c", operator: "ana", seed: 0n });
+    await vi.waitUntil(() => g.recorder.recording, { timeout: 5000 });
+    const byTopic = g.recorder.episodePath!;
+    g.control.publish({ command: 2, task: "", operator: "", seed: 0n });
+    await vi.waitUntil(() => g.recorder.counters.get("episodes_finished") === 2, { timeout: 5000 });
+    const withSeed = await g.service.call(start("seeded"));
+    await g.recorder.stop();
+    expect(await seeds(byService.path)).toEqual([null]);
+    expect(await seeds(byTopic)).toEqual([null]);
+    expect(await seeds(withSeed.path)).toEqual([7n]);
   });
 
   it("refuses bad parameters at start with the reason", () => {
