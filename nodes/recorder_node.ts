@@ -81,8 +81,10 @@ function fileStamp(ms: number): string {
  * default: the camera, scene, answer, reward, spec and /tf topics) for its whole life; while an
  * episode runs, every message is serialised to CDR with the repo's codec and written with the
  * node's time as log time and its header stamp (if any) as publish time. Messages between
- * episodes are counted as `idle_messages`, not written; the last message of a latched topic
- * (the task's reward/spec) is kept and written first in every episode that starts after it.
+ * episodes are counted as `idle_messages`, not written; those that arrive after a stop while
+ * the file is being closed are dropped and counted (`dropped.recording`, the result's
+ * `dropped`); the last message of a latched topic (the task's reward/spec) is kept and written
+ * first in every episode that starts after it.
  *
  * Episodes start and stop through the `record_episode` service (RecordEpisode), the
  * `recorder/control` topic (RecorderControl), MQTT (RecorderControl protobuf on
@@ -176,6 +178,7 @@ export class RecorderNode {
       : null;
   }
 
+  /** True from an episode's start until its file is closed (messages arriving while it closes are counted as dropped). */
   get recording(): boolean {
     return this.episode !== null;
   }
@@ -322,8 +325,13 @@ export class RecorderNode {
   private async doStop(): Promise<EpisodeResult | null> {
     const ep = this.episode;
     if (!ep) return null;
+    // The episode stays current until its file is closed: a message arriving meanwhile reaches
+    // the closing writer, which refuses and counts it (dropped.closed, in the result's dropped),
+    // rather than passing for one between episodes (idle_messages).
+    const closed = await ep.writer.close();
     this.episode = null;
-    const result = await ep.writer.close();
+    // Refusals after the writer built its result (in the continuations before this one) count too.
+    const result: EpisodeResult = { ...closed, dropped: ep.writer.refused };
     for (const [k, v] of Object.entries(ep.writer.counters.snapshot())) this.counters.inc(`episode.${k}`, v);
     this.counters.inc(result.ok ? "episodes_finished" : "episodes_failed");
     if (result.ok) {

@@ -177,6 +177,11 @@ export class EpisodeWriter {
     return this.failure;
   }
 
+  /** Messages refused so far (queue full, after an error or once closing); close()'s result counts those before it finished. */
+  get refused(): number {
+    return this.dropped;
+  }
+
   /** Messages waiting behind a chunk write. */
   get queued(): number {
     return this.queue.length;

@@ -161,6 +161,32 @@ describe("recorder node", () => {
     expect(await seeds(withSeed.path)).toEqual([7n]);
   });
 
+  it("messages arriving while the episode's file closes are counted as dropped (in the result), not as idle", async () => {
+    // Each write to the file resolves 30 ms later, so closing (last chunk, summary, footer) takes a while.
+    const mem = new MemoryWritable({ delayMs: 30 });
+    const g = graph({}, { extraChannels: [jsonChannel("/mocap/json", "frame", { type: "object" })], writer: { openWritable: () => mem } });
+    await g.recorder.start({ task: "t", operator: "o" });
+    for (let i = 0; i < 5; i++) g.images.publish(image(i));
+    const stopping = g.recorder.stop();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(mem.closed).toBe(false);
+    expect(g.recorder.recording).toBe(true); // the file is still open
+    for (let i = 5; i < 8; i++) g.images.publish(image(i));
+    expect(g.recorder.recordRaw("/mocap/json", new TextEncoder().encode("{}"))).toBe(false);
+    const result = (await stopping)!;
+    expect(mem.closed).toBe(true);
+    expect(result.ok).toBe(true);
+    expect(result.messages).toBe(5);
+    expect(result.dropped).toBe(4);
+    const c = g.recorder.counters;
+    expect(c.get("idle_messages")).toBe(0);
+    expect(c.get("dropped.recording")).toBe(4);
+    expect(c.get("episode.dropped.closed")).toBe(4);
+    // Once closed, messages are between episodes again.
+    g.images.publish(image(9));
+    expect(c.get("idle_messages")).toBe(1);
+  });
+
   it("refuses bad parameters at start with the reason", () => {
     const transport = new InprocTransport();
     transports.push(transport);
