@@ -191,6 +191,8 @@ export class MocapIngestNode {
   private subscribedResolve: (() => void) | null = null;
   private readonly subscribedPromise: Promise<void>;
   private closing: Promise<void> | null = null;
+  /** Set once close() has flushed the validators: nothing received after it could be released. */
+  private flushed = false;
 
   constructor(readonly node: TransportNode, private readonly options: MocapIngestOptions = {}) {
     this.p = readParameters(node);
@@ -292,16 +294,18 @@ export class MocapIngestNode {
   }
 
   /**
-   * Releases and publishes every frame still held for reordering, disconnects (keeping the
-   * persistent session on the broker), stops the embedded broker and destroys the node's
-   * endpoints. Idempotent.
+   * Disconnects (keeping the persistent session on the broker), then releases and publishes
+   * every frame still held for reordering, stops the embedded broker and destroys the node's
+   * endpoints. Idempotent. The flush comes after the disconnect: a frame delivered while the
+   * client ends is held like any other and must be released (or counted) too.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.pollTimer?.cancel();
-      for (const s of this.streams.values()) this.publishReleased(s, s.validator.flush());
       const client = this.client;
       if (client) await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+      this.flushed = true;
+      for (const s of this.streams.values()) this.publishReleased(s, s.validator.flush());
       await this.embedded?.stop();
       this.node.destroy();
     })();
@@ -375,6 +379,11 @@ export class MocapIngestNode {
   private onMessage(topic: string, payload: Buffer): void {
     const receiveNs = this.now();
     this.counters.inc("mqtt.messages");
+    if (this.flushed) {
+      // The client has ended, so this should not happen; if a late event does come, it is counted, not held forever.
+      this.counters.inc("dropped.after_close");
+      return;
+    }
     const id = this.streamIdOf(topic);
     const t0 = performance.now();
     const frame = decodeMocapFrame(payload, this.limits);

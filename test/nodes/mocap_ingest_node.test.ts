@@ -399,6 +399,35 @@ describe("mocap_ingest parameters and callbacks", () => {
     expect(h.ingest.counters.get("dropped.stream_limit")).toBe(0);
   });
 
+  it("close releases a frame that arrives while the MQTT client ends and is held for reordering", async () => {
+    const h = await startIngest({ broker: "embedded", reorder_window_frames: 8, reorder_window_ms: 10_000 });
+    const raw = await rawClient(h.ingest.brokerUrl, "during-end");
+    cleanups.push(() => new Promise<void>((resolve) => raw.end(true, {}, () => resolve())));
+    const frame = (n: number) => encodeMocapFrame(makeFrame("s1", BigInt(n), 1_000_000_000n + BigInt(n) * 4_166_667n));
+    for (let n = 0; n < 3; n++) await publishQos1(raw, "mocap/s1/frame", frame(n));
+    expect(await waitFor(() => h.frames.length >= 3, 5000)).toBe(true);
+    // The broker delivers frame 4 (3 is missing, so it is held) once the ingest has begun to
+    // end its client: the real client's end goes ahead only after the ingest received it.
+    const client = (h.ingest as unknown as { client: MqttClient }).client;
+    const end = client.end.bind(client) as (force: boolean, opts: object, cb: () => void) => MqttClient;
+    client.end = ((force: boolean, opts: object, cb: () => void) => {
+      void (async () => {
+        await publishQos1(raw, "mocap/s1/frame", frame(4));
+        await waitFor(() => h.ingest.counters.get("mqtt.messages") >= 4, 5000);
+        end(force, opts, cb);
+      })();
+      return client;
+    }) as unknown as MqttClient["end"];
+    await h.ingest.close();
+    expect(h.ingest.counters.get("mqtt.messages")).toBe(4);
+    expect(h.frames.map((f) => Number(f.frame_number))).toEqual([0, 1, 2, 4]);
+    const c = h.ingest.streamCounters().s1;
+    expect(c.frames_received).toBe(4);
+    expect(c.frames_released).toBe(4);
+    expect(c.frames_lost).toBe(1); // frame 3, never sent
+    expect(h.ingest.counters.get("dropped.after_close")).toBe(0);
+  });
+
   it("sanitises stream and body names into ROS topic tokens", () => {
     expect(topicToken("s1")).toBe("s1");
     expect(topicToken("Left Hand.rb-2")).toBe("Left_Hand_rb_2");
