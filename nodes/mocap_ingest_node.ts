@@ -693,6 +693,8 @@ export class MocapIngestDiagnostics extends DiagnosticsPublisher {
         { key: `${key}.clock_offset_ns`, value: String(e.offset_ns) },
         { key: `${key}.clock_drift_ppm`, value: e.drift_ppm.toFixed(3) },
         { key: `${key}.clock_residual_ns`, value: e.residual_ns.toFixed(0) },
+        { key: `${key}.clock_resets`, value: String(e.resets) },
+        { key: `${key}.clock_congestions`, value: String(e.congestions) },
       );
     }
     const fresh = rejections - this.previousRejections;

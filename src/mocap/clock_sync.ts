@@ -12,6 +12,12 @@ export interface ClockSyncOptions {
   stepThresholdMs: number;
   /** How long minima must stay above the line before it is given up (s). */
   stepConfirmS: number;
+  /**
+   * The largest drift the fit may show, either way (ppm). Quartz oscillators drift tens of ppm
+   * (±100 covers cheap ones over temperature); a steeper lower envelope is delay changing over a
+   * short span (jitter over the first buckets, a backlog draining), not the clock.
+   */
+  maxDriftPpm: number;
 }
 
 export const DEFAULT_CLOCK_SYNC_OPTIONS: Readonly<ClockSyncOptions> = Object.freeze({
@@ -19,6 +25,7 @@ export const DEFAULT_CLOCK_SYNC_OPTIONS: Readonly<ClockSyncOptions> = Object.fre
   windowS: 60,
   stepThresholdMs: 50,
   stepConfirmS: 2,
+  maxDriftPpm: 1000,
 });
 
 export interface ClockEstimate {
@@ -30,8 +37,10 @@ export interface ClockEstimate {
   samples: number;
   /** Mean height of the interval minima above the fitted line (ns): the delay jitter that remains after taking minima. */
   residual_ns: number;
-  /** Times a clock step or device restart made the estimator start over. */
+  /** Times a clock step or device restart made the estimator start over (a restart later taken back as congestion is not counted). */
   resets: number;
+  /** Times minima that stayed far above the line long enough to look like a step came back down onto it: the line from before was taken back. */
+  congestions: number;
 }
 
 /**
@@ -53,18 +62,34 @@ export interface ClockEstimate {
  * timing cannot separate from θ: stamps mapped to the host clock are early by at most the
  * jitter floor (residual_ns shows it), never late by a spike.
  *
+ * The fitted drift is bounded (maxDriftPpm): over a short span the lower envelope's slope is
+ * delay changing (the jitter of the first few buckets, a backlog draining), not the clock, and an
+ * unbounded slope extrapolated to the newest frame maps it far off. With the bound the LP keeps
+ * its form: the line of slope ±maxDriftPpm touching the hull where the hull's edges cross it.
+ *
+ * Guarantee (delays ≥ 0, true drift δ): the line lies below every minimum in the window, so a
+ * stamp is never after its own frame's receipt; it is never before the truth by more than
+ * (maxDriftPpm + |δ|)·1e-6 times the device time from the hull vertex the line touches (within
+ * the window and after the estimator's (re)start) to the frame: early stamps come from the slope
+ * only, and only where the line is extrapolated beyond the minima it was fitted on.
+ *
  * A clock step shows as a sample far below the line (host stepped back or device forward) or as
- * minima staying far above it by about the same height (the other way: minima that are high
- * but falling are a queue draining after an outage, whose frames keep the line they were
- * taken on); either restarts the estimate, as does device
- * time running backwards by more than a bucket (device restart). Deterministic; O(1) per
- * update; the fit (O(window/bucket)) runs lazily when a minimum has changed.
+ * minima staying far above it by about the same height (the other way). Minima that are high
+ * but falling are a queue draining after an outage, and minima still rising are a queue
+ * building (the host starved of CPU): neither is a step, and their frames keep the line they
+ * were taken on. Minima that hold a plateau for stepConfirmS restart the estimate, but the line
+ * from before is kept aside for windowS: if the minima come back down onto it (within half the
+ * step threshold) it was a backlog that drained, and the old line is taken back (congestions).
+ * A sample far below the line, or device time running backwards by more than a bucket (device
+ * restart), restarts the estimate. Deterministic; O(1) per update and no allocation; the fit
+ * (O(window/bucket)) runs lazily when a minimum has changed.
  */
 export class ClockSync {
   private readonly o: ClockSyncOptions;
   private readonly bucketNs: number;
   private readonly stepNs: number;
   private readonly confirmBuckets: number;
+  private readonly maxSlope: number;
   // Ring of interval minima, oldest at `first`; x = device ns − baseDevice, y = host − device − baseOffset.
   private readonly bx: Float64Array;
   private readonly by: Float64Array;
@@ -88,6 +113,30 @@ export class ClockSync {
   /** Whether fx, fy, slope are a fit over two or more minima (the previous line minima are judged against). */
   private fitted = false;
   private readonly hull: Int32Array;
+  private congestions = 0;
+  /**
+   * The estimate as it was before minima on a plateau far above its line restarted it, while
+   * that may still turn out to be a backlog (until device time heldUntil): ring and fit.
+   */
+  private held = false;
+  private heldUntil = 0n;
+  private readonly hx: Float64Array;
+  private readonly hy: Float64Array;
+  private readonly hIndex: Float64Array;
+  private hFirst = 0;
+  private hCount = 0;
+  private hBaseDevice = 0n;
+  private hBaseOffset = 0n;
+  private hSamples = 0;
+  /** Updates ever (for the samples a taken-back estimate counts). */
+  private updates = 0;
+  private hUpdates = 0;
+  private hResets = 0;
+  private hLastX = 0;
+  private hfx = 0;
+  private hfy = 0;
+  private hSlope = 0;
+  private hResidual = 0;
 
   constructor(options: Partial<ClockSyncOptions> = {}) {
     const o = { ...DEFAULT_CLOCK_SYNC_OPTIONS, ...options };
@@ -104,20 +153,35 @@ export class ClockSync {
     this.by = new Float64Array(buckets);
     this.bIndex = new Float64Array(buckets);
     this.hull = new Int32Array(buckets);
+    this.hx = new Float64Array(buckets);
+    this.hy = new Float64Array(buckets);
+    this.hIndex = new Float64Array(buckets);
+    this.maxSlope = o.maxDriftPpm * 1e-6;
   }
 
   /** One frame's device timestamp and the host time it was received. */
   update(deviceNs: bigint, hostNs: bigint): void {
     if (typeof deviceNs !== "bigint" || typeof hostNs !== "bigint") throw new InvalidInputError("bad_argument", "clock sync takes bigint nanoseconds");
+    this.updates++;
     if (this.samples === 0) return this.start(deviceNs, hostNs);
+    if (this.held) this.judgeHeld(deviceNs, hostNs);
     const x = Number(deviceNs - this.baseDevice);
     const y = Number(hostNs - deviceNs - this.baseOffset);
-    if (x < this.lastX - this.bucketNs) return this.restart(deviceNs, hostNs);
-    if (this.count >= 2 && y - this.lineAt(x) < -this.stepNs) return this.restart(deviceNs, hostNs);
+    if (x < this.lastX - this.bucketNs) {
+      this.held = false;
+      return this.restart(deviceNs, hostNs);
+    }
+    // While the line before a plateau is held, minima falling towards it (but not yet on it:
+    // judgeHeld took it back otherwise) are the backlog draining, not a step back.
+    if (this.count >= 2 && !this.held && y - this.lineAt(x) < -this.stepNs) return this.restart(deviceNs, hostNs);
     const index = Math.floor(x / this.bucketNs);
     const newest = this.bIndex[(this.first + this.count - 1) % this.bx.length];
     if (index > newest) {
-      if (this.closedBucketAbove()) return this.restart(deviceNs, hostNs);
+      if (this.closedBucketAbove()) {
+        // The oldest line before the plateau is the one a drained backlog comes back to.
+        if (!this.held) this.hold(deviceNs);
+        return this.restart(deviceNs, hostNs);
+      }
       this.append(index, x, y);
     } else {
       // Usually the newest bucket; an out-of-order sample may belong to an older one (buckets
@@ -146,7 +210,7 @@ export class ClockSync {
   }
 
   estimate(): ClockEstimate {
-    if (this.samples === 0) return { offset_ns: 0n, drift_ppm: 0, samples: 0, residual_ns: 0, resets: this.resets };
+    if (this.samples === 0) return { offset_ns: 0n, drift_ppm: 0, samples: 0, residual_ns: 0, resets: this.resets, congestions: this.congestions };
     this.fit();
     return {
       offset_ns: this.baseOffset + BigInt(Math.round(this.lineAt(this.lastX))),
@@ -154,7 +218,70 @@ export class ClockSync {
       samples: this.samples,
       residual_ns: this.residual,
       resets: this.resets,
+      congestions: this.congestions,
     };
+  }
+
+  /** Keeps the current estimate aside (its fit up to date) until device time `deviceNs` + windowS. */
+  private hold(deviceNs: bigint): void {
+    this.fit();
+    this.held = true;
+    this.heldUntil = deviceNs + BigInt(Math.round(this.o.windowS * 1e9));
+    this.hx.set(this.bx);
+    this.hy.set(this.by);
+    this.hIndex.set(this.bIndex);
+    this.hFirst = this.first;
+    this.hCount = this.count;
+    this.hBaseDevice = this.baseDevice;
+    this.hBaseOffset = this.baseOffset;
+    this.hSamples = this.samples;
+    this.hUpdates = this.updates;
+    this.hResets = this.resets;
+    this.hLastX = this.lastX;
+    this.hfx = this.fx;
+    this.hfy = this.fy;
+    this.hSlope = this.slope;
+    this.hResidual = this.residual;
+  }
+
+  /**
+   * With a line held: a sample back on it (within half the step threshold) means the plateau was
+   * a backlog: the held estimate is taken back (the sample then goes into it). A sample well
+   * below it, or the hold's time running out, means the step was real: the held line is dropped.
+   */
+  private judgeHeld(deviceNs: bigint, hostNs: bigint): void {
+    if (deviceNs > this.heldUntil || deviceNs < this.hBaseDevice) {
+      this.held = false;
+      return;
+    }
+    const x = Number(deviceNs - this.hBaseDevice);
+    const height = Number(hostNs - deviceNs - this.hBaseOffset) - (this.hfy + this.hSlope * (x - this.hfx));
+    if (height < -this.stepNs / 2) {
+      this.held = false;
+      return;
+    }
+    if (height > this.stepNs / 2) return;
+    this.held = false;
+    this.bx.set(this.hx);
+    this.by.set(this.hy);
+    this.bIndex.set(this.hIndex);
+    this.first = this.hFirst;
+    this.count = this.hCount;
+    this.baseDevice = this.hBaseDevice;
+    this.baseOffset = this.hBaseOffset;
+    // The frames of the plateau and the drain (mapped by the restarted line) count too; this one is added by update().
+    this.samples = this.hSamples + this.updates - this.hUpdates;
+    this.resets = this.hResets;
+    this.lastX = Math.max(this.hLastX, x);
+    this.fx = this.hfx;
+    this.fy = this.hfy;
+    this.slope = this.hSlope;
+    this.residual = this.hResidual;
+    this.fitted = true;
+    this.dirty = true;
+    this.aboveRun = 0;
+    this.aboveFirst = 0;
+    this.congestions++;
   }
 
   private lineAt(x: number): number {
@@ -211,7 +338,8 @@ export class ClockSync {
     // outage delivered in a burst when it ends) has them high by less and less: the frames arrive
     // faster than real time, so each bucket's least delay shrinks until the queue is drained.
     // Such a run is not a step; giving up the line there would stamp the backlog seconds late.
-    if (this.aboveRun === 0 || above < this.aboveFirst - this.stepNs) {
+    // Nor are minima still rising: a queue building (the host starved of CPU) before it drains.
+    if (this.aboveRun === 0 || above < this.aboveFirst - this.stepNs || above > this.aboveFirst + this.stepNs) {
       this.aboveRun = 1;
       this.aboveFirst = above;
     } else this.aboveRun++;
@@ -264,9 +392,21 @@ export class ClockSync {
     while (e < k - 2 && this.bx[h[e + 1]] < meanX) e++;
     const a = h[e], b = h[e + 1];
     const dx = this.bx[b] - this.bx[a];
-    this.slope = dx > 0 ? (this.by[b] - this.by[a]) / dx : 0;
-    this.fx = this.bx[a];
-    this.fy = this.by[a];
+    const slope = dx > 0 ? (this.by[b] - this.by[a]) / dx : 0;
+    if (Math.abs(slope) <= this.maxSlope) {
+      this.slope = slope;
+      this.fx = this.bx[a];
+      this.fy = this.by[a];
+    } else {
+      // The bounded LP: the line of the bound's slope supporting the hull, at the vertex where the
+      // hull's edge slopes (increasing left to right) cross it.
+      const bound = slope > 0 ? this.maxSlope : -this.maxSlope;
+      let v = 0;
+      while (v < k - 1 && (this.by[h[v + 1]] - this.by[h[v]]) <= bound * (this.bx[h[v + 1]] - this.bx[h[v]])) v++;
+      this.slope = bound;
+      this.fx = this.bx[h[v]];
+      this.fy = this.by[h[v]];
+    }
     let sum = 0;
     for (let i = 0; i < n; i++) {
       const s = (this.first + i) % cap;

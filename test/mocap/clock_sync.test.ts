@@ -110,6 +110,92 @@ describe("ClockSync", () => {
     }
   });
 
+  /**
+   * The ingest starved of CPU from 10 s on for 2 s: it handles only `keepUp` of the frames' rate
+   * (0: a full stall), so each receipt waits behind the ones before; then it catches up, the
+   * whole queue handled within 0.5 s. Receipts are the host times the frames were handled.
+   */
+  function cpuStall(keepUp: number, driftPpm: number) {
+    const pairs = simulate({ seed: 21, offsetNs: 3.2e9, driftPpm, meanDelayMs: 1, spikeProb: 0.01, spikeMs: 20, hz: 240, seconds: 30, deviceStart: 0n });
+    const from = 240 * 10;
+    const stallEnd = pairs[from].host + 2_000_000_000n;
+    const drainEnd = stallEnd + 500_000_000n;
+    let i = from;
+    let handled = pairs[from].host;
+    if (keepUp > 0) {
+      const each = BigInt(Math.round(1e9 / 240 / keepUp));
+      for (; handled + each < stallEnd; i++) {
+        handled = pairs[i].host > handled + each ? pairs[i].host : handled + each;
+        pairs[i].host = handled;
+      }
+    }
+    let last = i;
+    while (pairs[last].host < drainEnd) last++;
+    for (let k = i; k < last; k++) {
+      const at = stallEnd + ((drainEnd - stallEnd) * BigInt(k - i)) / BigInt(last - i);
+      if (pairs[k].host < at) pairs[k].host = at;
+    }
+    return { pairs, from, drained: last };
+  }
+
+  it("a 2 s CPU stall drained over 0.5 s is congestion, not a clock step: the drift stays bounded, the line is never given up, stamps are within 1 ms of the truth during and after it", () => {
+    for (const keepUp of [0, 0.5, 0.65, 0.8, 0.9]) {
+      for (const driftPpm of [0, 40]) {
+        const { pairs, from, drained } = cpuStall(keepUp, driftPpm);
+        const worstDelay = pairs.slice(from, drained).reduce((a, p) => (p.host - p.truth > a ? p.host - p.truth : a), 0n);
+        expect(worstDelay, `keepUp ${keepUp}`).toBeGreaterThan(keepUp === 0 ? 1_900_000_000n : 150_000_000n);
+        const sync = new ClockSync();
+        let worstDrift = 0;
+        let worstDuring = 0;
+        let worstAfter = 0;
+        let restarts = 0;
+        pairs.forEach((p, i) => {
+          sync.update(p.device, p.host);
+          const e = sync.estimate();
+          worstDrift = Math.max(worstDrift, Math.abs(e.drift_ppm));
+          restarts = Math.max(restarts, e.resets);
+          const error = Math.abs(Number(sync.toHost(p.device) - p.truth));
+          if (i >= drained) worstAfter = Math.max(worstAfter, error);
+          else if (i >= from) worstDuring = Math.max(worstDuring, error);
+        });
+        const what = `keepUp ${keepUp}, drift ${driftPpm}`;
+        expect(worstDrift, what).toBeLessThanOrEqual(1000);
+        expect(restarts, what).toBe(0);
+        expect(worstDuring, what).toBeLessThan(1e6);
+        expect(worstAfter, what).toBeLessThan(1e6);
+      }
+    }
+  });
+
+  it("a backlog that holds 0.7 s for 3 s looks like a host clock step until it drains: then the line from before it is taken back, stamps within 1 ms of the truth", () => {
+    for (const driftPpm of [0, -60]) {
+      const pairs = simulate({ seed: 22, offsetNs: -1.5e9, driftPpm, meanDelayMs: 1, spikeProb: 0.01, spikeMs: 20, hz: 240, seconds: 30, deviceStart: 5_000_000_000n });
+      const from = 240 * 10, until = 240 * 13;
+      for (let i = from; i < until; i++) pairs[i].host += 700_000_000n;
+      const drainStart = pairs[until - 1].host, drainEnd = drainStart + 500_000_000n;
+      let last = until;
+      while (pairs[last].host < drainEnd) last++;
+      for (let k = until; k < last; k++) {
+        const at = drainStart + ((drainEnd - drainStart) * BigInt(k - until + 1)) / BigInt(last - until);
+        if (pairs[k].host < at) pairs[k].host = at;
+      }
+      const sync = new ClockSync();
+      let restartedDuring = false;
+      let worstAfter = 0;
+      pairs.forEach((p, i) => {
+        sync.update(p.device, p.host);
+        if (i < last && sync.estimate().resets > 0) restartedDuring = true;
+        if (i >= last) worstAfter = Math.max(worstAfter, Math.abs(Number(sync.toHost(p.device) - p.truth)));
+      });
+      // The plateau is as long as the step confirmation: the estimator did give the line up...
+      expect(restartedDuring).toBe(true);
+      // ...and took it back when the minima came down onto it.
+      expect(sync.estimate()).toMatchObject({ resets: 0, congestions: 1 });
+      expect(Math.abs(sync.estimate().drift_ppm - driftPpm)).toBeLessThan(5);
+      expect(worstAfter).toBeLessThan(1e6);
+    }
+  });
+
   it("is exact without jitter, and unaffected by pairs arriving out of device-time order", () => {
     const pairs = simulate({ seed: 8, offsetNs: 3.2e9, driftPpm: 50, meanDelayMs: 0, spikeProb: 0, spikeMs: 0, hz: 240, seconds: 20, deviceStart: 123n });
     expect(worstAfter(new ClockSync(), pairs, 240 * 2)).toBeLessThanOrEqual(2);
@@ -121,7 +207,7 @@ describe("ClockSync", () => {
   it("refuses to map before any sample, bad options and non-bigint input", () => {
     const sync = new ClockSync();
     expect(() => sync.toHost(0n)).toThrow(SpatialRewardError);
-    expect(sync.estimate()).toEqual({ offset_ns: 0n, drift_ppm: 0, samples: 0, residual_ns: 0, resets: 0 });
+    expect(sync.estimate()).toEqual({ offset_ns: 0n, drift_ppm: 0, samples: 0, residual_ns: 0, resets: 0, congestions: 0 });
     expect(() => new ClockSync({ bucketMs: 0 })).toThrow(/bucketMs/);
     expect(() => new ClockSync({ windowS: 1e9 })).toThrow(/at most/);
     expect(() => sync.update(1 as unknown as bigint, 2n)).toThrow(/bigint/);

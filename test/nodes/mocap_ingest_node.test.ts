@@ -178,6 +178,8 @@ describe.each(BROKERS)("mocap_ingest over %s", (kind) => {
     expect(values.get("mqtt.connected")).toBe("true");
     expect(values.get("stream.s1.frames_released")).toBe(String(N));
     expect(Number(values.get("stream.s1.clock_offset_ns"))).toBeGreaterThan(5e9);
+    expect(values.get("stream.s1.clock_resets")).toBe(String(est.resets));
+    expect(values.get("stream.s1.clock_congestions")).toBe(String(est.congestions));
     expect(d.status[0].level).toBe(DIAGNOSTIC_LEVEL.OK);
   });
 
