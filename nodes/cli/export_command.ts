@@ -198,7 +198,10 @@ export function addExportCommand(program: Command, version: string, done: (code:
       `data/chunk-NNN/episode_NNNNNN.parquet (${CHUNKS_SIZE} episodes per chunk) and, with --video, ` +
       "videos/chunk-NNN/observation.images.<camera>/episode_NNNNNN.mp4 (ffmpeg: AV1 as LeRobot encodes, or H.264). " +
       "Rows are sampled at --fps (default the camera's rate) from the camera frames, each with the mocap sample " +
-      `whose exposure is nearest the image's (header stamp against the mocap channel's publish time, both on the host clock): observation.state = the --body rigid body's pose in REP-103 metres (${STATE_NAMES.join(", ")}), ` +
+      "whose exposure is nearest the image's (header stamp against the mocap frame's, both mid-exposure on the host clock; the mocap frames " +
+      "are the protobuf channel mocap/frames, recorded when the ingest and recorder share a process, else every " +
+      "spatial_reward_msgs/msg/MocapFrame channel mocap/<stream>/frame): " +
+      `observation.state = the --body rigid body's pose in REP-103 metres (${STATE_NAMES.join(", ")}), ` +
       "action = the next row's state (teleop: the commanded pose is the pose observed next; the last row holds), " +
       "next.reward / next.success = the Reward stamped at or before the frame, next.done on the last row. " +
       "Exit 1 when an episode is not a complete MCAP recording or lacks the camera or mocap; nothing is left in DIR then.",

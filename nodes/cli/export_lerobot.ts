@@ -1,12 +1,13 @@
 import { statSync } from "node:fs";
 import { InvalidInputError, SpatialRewardError } from "../../src/errors.js";
 import { episodeFrames, medianRateHz, type EpisodeFrames, type FramesReport, type PoseTrack, type RewardTrack } from "../../src/lerobot/episode_frames.js";
-import { bodyPose, continueQuaternionSign, STATE_DIM, type BodyPoseStatus } from "../../src/lerobot/hand_state.js";
+import { bodyPose, continueQuaternionSign, rosBodyPose, STATE_DIM, type BodyPoseStatus } from "../../src/lerobot/hand_state.js";
 import {
   cameraKey, episodeDataPath, episodeVideoPath, framePngName, infoJson, lerobotFeatures, type Feature, type VideoInfo,
 } from "../../src/lerobot/lerobot_format.js";
 import { boolStats, ImageStatsAccumulator, numericStats, type FeatureStats } from "../../src/lerobot/lerobot_stats.js";
-import { decodeMocap, decodeRos, mocapChannel, type RecordedChannel } from "../../src/record/episode_reader.js";
+import { decodeMocap, decodeRos, mocapChannel, ROS_MOCAP_FRAME_TYPE, rosMocapChannels, type RecordedChannel } from "../../src/record/episode_reader.js";
+import { stampFromRos } from "../../src/time/ros_time.js";
 import { cameraTopics } from "../../src/record/camera_topics.js";
 import { RecordingFormatError } from "../../src/record/recording_errors.js";
 import { packedRgb } from "../../src/scene/packed_rgb.js";
@@ -68,8 +69,14 @@ async function planEpisode(ep: OpenEpisode, o: ExportLerobotOptions): Promise<Pl
   const cam = reader.channel(imageTopic);
   if (!cam) fail(path, `no camera topic ${imageTopic} (channels: ${channelList(ep)}); --camera names the camera`);
   if (cam.schemaName !== "sensor_msgs/msg/Image" || cam.messageEncoding !== "cdr") fail(path, `${cam.topic} is ${cam.schemaName} as ${cam.messageEncoding}, not sensor_msgs/msg/Image as cdr`);
+  // The frames as the mocap system sent them (protobuf, recorded beside the ingest in one
+  // process); else the ingest's ROS MocapFrame topics (a recorder in its own process).
   const mocap = mocapChannel(reader);
-  if (!mocap) fail(path, `no mocap channel (protobuf spatial_reward.mocap.MocapFrame; channels: ${channelList(ep)})`);
+  const rosMocap = mocap ? [] : rosMocapChannels(reader);
+  if (!mocap && rosMocap.length === 0) {
+    fail(path, `no mocap channel (protobuf spatial_reward.mocap.MocapFrame, or ${ROS_MOCAP_FRAME_TYPE} on mocap/<stream>/frame; channels: ${channelList(ep)})`);
+  }
+  const mocapTopics = mocap ? [mocap.topic] : rosMocap.map((c) => c.topic);
   const reward: RecordedChannel | undefined = reader.channel(o.rewardTopic);
   if (reward && reward.schemaName !== "spatial_reward_msgs/msg/Reward") fail(path, `${reward.topic} is ${reward.schemaName}, not spatial_reward_msgs/msg/Reward`);
   const spec = reader.channel("reward/spec");
@@ -83,7 +90,7 @@ async function planEpisode(ep: OpenEpisode, o: ExportLerobotOptions): Promise<Pl
   let specText = "";
   const pose = new Float64Array(STATE_DIM);
   let previous: Float64Array | null = null;
-  const topics = [cam.topic, mocap.topic, ...(reward ? [reward.topic] : []), ...(spec ? [spec.topic] : [])];
+  const topics = [cam.topic, ...mocapTopics, ...(reward ? [reward.topic] : []), ...(spec ? [spec.topic] : [])];
   for await (const m of reader.messages(topics)) {
     if (m.channel === cam) {
       if (camLog.length === 0) {
@@ -98,20 +105,27 @@ async function planEpisode(ep: OpenEpisode, o: ExportLerobotOptions): Promise<Pl
       }
       camLog.push(m.logTime);
       camStamp.push(m.publishTime);
-    } else if (m.channel === mocap) {
+    } else if (m.channel === mocap || rosMocap.includes(m.channel)) {
       let status: BodyPoseStatus | "undecodable";
+      // Mid-exposure on the host clock, as camera stamps are: the protobuf channel's publish
+      // time (the recorder writes the ingest's stamp there), a MocapFrame's header stamp.
+      let stamp = m.publishTime;
       try {
-        status = bodyPose(decodeMocap(m), o.body, pose);
+        if (m.channel === mocap) status = bodyPose(decodeMocap(m), o.body, pose);
+        else {
+          const frame = decodeRos(m, ROS_MOCAP_FRAME_TYPE);
+          stamp = stampFromRos(frame.header.stamp);
+          status = rosBodyPose(frame, o.body, pose);
+        }
       } catch (e) {
-        if (e instanceof SpatialRewardError && e.code === "bad_axes") fail(path, `${mocap.topic}: ${e.message}`);
+        if (e instanceof SpatialRewardError && e.code === "bad_axes") fail(path, `${m.channel.topic}: ${e.message}`);
         status = "undecodable";
       }
       poseStatus[status] = (poseStatus[status] ?? 0) + 1;
       if (status !== "ok") continue;
       continueQuaternionSign(pose, previous);
       previous = Float64Array.from(pose);
-      // Mid-exposure on the host clock (the recorder writes the ingest's stamp as publish time), as camera stamps are.
-      poseTimes.push(m.publishTime);
+      poseTimes.push(stamp);
       for (const v of pose) poseValues.push(v);
     } else if (reward && m.channel === reward) {
       try {
@@ -135,7 +149,7 @@ async function planEpisode(ep: OpenEpisode, o: ExportLerobotOptions): Promise<Pl
   if (camLog.length === 0) fail(path, `no camera frame on ${cam.topic}`);
   if (poseTimes.length === 0) {
     const seen = Object.entries(poseStatus).map(([k, v]) => `${k} ${v}`).join(", ") || "no mocap frame";
-    fail(path, `no usable pose of rigid body ${JSON.stringify(o.body)} on ${mocap.topic} (${seen}); --body names the body`);
+    fail(path, `no usable pose of rigid body ${JSON.stringify(o.body)} on ${mocapTopics.join(", ")} (${seen}); --body names the body`);
   }
   const poses = byStamp(poseTimes, poseValues);
   const camera = { logTimes: BigInt64Array.from(camLog), stamps: BigInt64Array.from(camStamp) };

@@ -1,5 +1,7 @@
 import { axisMapping, convertOrientation, convertPosition } from "../mocap/axis_convention.js";
+import { InvalidInputError } from "../errors.js";
 import type { MocapFrame } from "../msgs/mocap_proto.js";
+import type { spatial_reward_msgs__msg__MocapFrame } from "../msgs/generated.js";
 
 /**
  * The state a LeRobot export gives each frame: the pose of one mocap rigid body (by default
@@ -41,6 +43,34 @@ export function bodyPose(frame: MocapFrame, name: string, out: Float64Array): Bo
   out[4] = rot.y / n;
   out[5] = rot.z / n;
   out[6] = rot.w / n;
+  return "ok";
+}
+
+/**
+ * As bodyPose, from the ROS spatial_reward_msgs/MocapFrame the ingest publishes on
+ * mocap/<stream>/frame (what a recorder in another process records): its poses are already
+ * REP-103 metres, so nothing is converted. Body arrays of unequal lengths throw
+ * InvalidInputError("bad_message").
+ */
+export function rosBodyPose(frame: spatial_reward_msgs__msg__MocapFrame, name: string, out: Float64Array): BodyPoseStatus {
+  const n = frame.body_names.length;
+  if (frame.body_poses.length !== n || frame.body_tracked.length !== n) {
+    throw new InvalidInputError("bad_message", `MocapFrame ${frame.frame_number}: ${n} body_names but ${frame.body_poses.length} body_poses and ${frame.body_tracked.length} body_tracked`);
+  }
+  const i = frame.body_names.indexOf(name);
+  if (i < 0) return "absent";
+  if (!frame.body_tracked[i]) return "untracked";
+  const p = frame.body_poses[i].position, q = frame.body_poses[i].orientation;
+  if (![p.x, p.y, p.z, q.x, q.y, q.z, q.w].every(Number.isFinite)) return "non_finite";
+  const norm = Math.hypot(q.x, q.y, q.z, q.w);
+  if (!(Math.abs(norm - 1) <= MAX_NORM_ERROR)) return "bad_quaternion";
+  out[0] = p.x;
+  out[1] = p.y;
+  out[2] = p.z;
+  out[3] = q.x / norm;
+  out[4] = q.y / norm;
+  out[5] = q.z / norm;
+  out[6] = q.w / norm;
   return "ok";
 }
 

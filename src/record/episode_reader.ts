@@ -191,3 +191,15 @@ export function decodeMocap(m: RecordedMessage): MocapFrame {
 export function mocapChannel(reader: EpisodeReader): RecordedChannel | undefined {
   return reader.channels.find((c) => c.messageEncoding === "protobuf" && c.schemaName === MOCAP_FRAME_TYPE);
 }
+
+/** The ROS MocapFrame schema the ingest publishes on mocap/<stream>/frame. */
+export const ROS_MOCAP_FRAME_TYPE = "spatial_reward_msgs/msg/MocapFrame";
+
+/**
+ * The channels carrying the ingest's ROS MocapFrame messages (cdr; one per stream,
+ * mocap/<stream>/frame), in file order: what a recorder in another process than the ingest
+ * records instead of the protobuf channel.
+ */
+export function rosMocapChannels(reader: EpisodeReader): RecordedChannel[] {
+  return reader.channels.filter((c) => c.messageEncoding === "cdr" && c.schemaName === ROS_MOCAP_FRAME_TYPE);
+}

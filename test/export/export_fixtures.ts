@@ -4,7 +4,9 @@ import { cameraMessages } from "../../nodes/sim_camera_node.js";
 import { runCli } from "../../nodes/cli/run_cli.js";
 import { MocapEmitter, NATNET_AXES, type MocapFrameTruth } from "../../sim/mocap_emitter.js";
 import { RgbdSensor, teleopScenario, worldAt } from "../../sim/index.js";
-import { encodeMocapFrame, mocapFileDescriptorSet, MOCAP_FRAME_TYPE } from "../../src/mocap/mocap_codec.js";
+import { decodeMocapFrame, encodeMocapFrame, mocapFileDescriptorSet, MOCAP_FRAME_TYPE } from "../../src/mocap/mocap_codec.js";
+import { mocapFrameMessage } from "../../src/mocap/mocap_poses.js";
+import { MocapValidator } from "../../src/mocap/mocap_validator.js";
 import { Perception } from "../../src/perception/perception.js";
 import type { RgbdFrame } from "../../src/perception/rgbd_frame.js";
 import { protobufChannel, rosChannel, type ChannelPlan } from "../../src/record/channel_plan.js";
@@ -36,6 +38,13 @@ export interface EpisodeOptions {
   mocap?: boolean;
   /** Mocap rate (Hz). */
   mocapHz?: number;
+  /**
+   * How the mocap frames are recorded: "protobuf" (default) on /mocap/frames as the mocap system
+   * sent them (ingest and recorder in one process), or "ros": the ingest's validated
+   * spatial_reward_msgs/MocapFrame (REP-103 metres, header stamp = host mid-exposure) on
+   * /mocap/sim/frame, all a recorder in its own process gets.
+   */
+  mocapAs?: "protobuf" | "ros";
   task?: string;
   /** "episode" metadata start time (its identity with the task, seed and operator). */
   startWallTimeNs?: bigint;
@@ -89,7 +98,8 @@ export async function writeEpisode(path: string, o: EpisodeOptions): Promise<Fix
     masks: want.masks ? id(rosChannel("/camera/instances", "spatial_reward_msgs/msg/InstanceMasks")) : -1,
     scene: want.scene ? id(rosChannel("/scene/objects", "spatial_reward_msgs/msg/SceneObjects")) : -1,
     reward: want.rewards ? id(rosChannel("/reward", "spatial_reward_msgs/msg/Reward")) : -1,
-    mocap: want.mocap ? id(protobufChannel("/mocap/frames", MOCAP_FRAME_TYPE, mocapFileDescriptorSet())) : -1,
+    mocap: want.mocap && o.mocapAs !== "ros" ? id(protobufChannel("/mocap/frames", MOCAP_FRAME_TYPE, mocapFileDescriptorSet())) : -1,
+    rosMocap: want.mocap && o.mocapAs === "ros" ? id(rosChannel(`/mocap/${emitter.options.streamId}/frame`, "spatial_reward_msgs/msg/MocapFrame")) : -1,
   };
   const out: Pending[] = [];
   const put = (channel: number, type: string, msg: unknown, logTime: bigint, publishTime: bigint) => {
@@ -125,13 +135,26 @@ export async function writeEpisode(path: string, o: EpisodeOptions): Promise<Fix
     put(ch.reward, "spatial_reward_msgs/msg/Reward", rewardToMsg(reward, scenario.episode.instruction, "spatial"), stamp + REWARD_DELAY_NS, stamp);
   }
   const lastLog = t0 + BigInt(o.frames - 1) * CAMERA_PERIOD_NS + 50_000_000n;
-  if (ch.mocap >= 0) {
+  if (ch.mocap >= 0 || ch.rosMocap >= 0) {
+    // As mocap_ingest: validated and converted, stamped with the exposure on the host clock.
+    const validator = new MocapValidator({ streamId: emitter.options.streamId });
+    const truths = new Map<bigint, MocapFrameTruth>();
     for (;;) {
       const { frame, truth } = emitter.emit();
       if (truth.sendHostNs > lastLog) break;
       fixture.mocap.push({ logTime: truth.sendHostNs, truth });
-      out.push({ channel: ch.mocap, logTime: truth.sendHostNs, publishTime: truth.exposureHostNs, data: encodeMocapFrame(frame) });
+      const bytes = encodeMocapFrame(frame);
+      if (ch.mocap >= 0) {
+        out.push({ channel: ch.mocap, logTime: truth.sendHostNs, publishTime: truth.exposureHostNs, data: bytes });
+        continue;
+      }
+      truths.set(frame.frame_number, truth);
+      for (const v of validator.push(decodeMocapFrame(bytes), truth.sendHostNs)) {
+        const t = truths.get(v.frame.frame_number)!;
+        put(ch.rosMocap, "spatial_reward_msgs/msg/MocapFrame", mocapFrameMessage(v, t.exposureHostNs), t.sendHostNs, t.exposureHostNs);
+      }
     }
+    if (ch.rosMocap >= 0 && validator.pending() > 0) throw new Error("fixture: the validator held mocap frames back");
   }
   out.sort((a, b) => (a.logTime < b.logTime ? -1 : a.logTime > b.logTime ? 1 : 0));
   const writer = await EpisodeWriter.create(path, plans, {

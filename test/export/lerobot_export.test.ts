@@ -180,6 +180,32 @@ describe("export lerobot", () => {
     }
   });
 
+  it("an episode with only the ingest's ROS MocapFrame channel (recorder in its own process) exports the same states", async () => {
+    const ros = await writeEpisode(join(work, "ep_ros.mcap"), { seed: 11, frames: 30, width: W, height: H, dropFrames: [7], mocapAs: "ros" });
+    const dest = join(work, "dataset_ros");
+    const r = await cli(["export", "lerobot", ros.path, "--out", dest, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    expect(s.per_episode[0]).toMatchObject({ length: 30, mocap: { ok: ros.mocap.length } });
+    expect(s.per_episode[0].mocap_gap_ms_max).toBeLessThanOrEqual(1000 / 120);
+    const t = readParquet(join(dest, "data/chunk-000/episode_000000.parquet")).table;
+    expect(t.numRows).toBe(tables[0].numRows);
+    const row = (table: Table, column: string, k: number) => Array.from(table.getChild(column)!.get(k)!.toArray() as Float32Array);
+    for (let k = 0; k < t.numRows; k++) {
+      // Against the emitter's truth at the image's exposure...
+      const truth = nearestMocap(ros, rowCamera(ros, k).stamp).truth.bodies.find((b) => b.name === "hand")!.sent;
+      const st = row(t, "observation.state", k);
+      close(st[0], truth.position.x, `row ${k} x`);
+      close(st[1], truth.position.y, `row ${k} y`);
+      close(st[2], truth.position.z, `row ${k} z`);
+      // ...and the protobuf recording of the same episode, row for row.
+      const fromProtobuf = row(tables[0], "observation.state", k);
+      for (let c = 0; c < 7; c++) close(st[c], fromProtobuf[c], `row ${k} state[${c}]`);
+      expect(row(t, "action", k)).toEqual(row(t, "observation.state", Math.min(k + 1, t.numRows - 1)));
+      expect(t.getChild("next.reward")!.get(k)).toBe(tables[0].getChild("next.reward")!.get(k));
+    }
+  }, 60_000);
+
   it("images are the camera frames as PNG in the {bytes, path} struct; a skipped camera frame repeats its nearest", () => {
     for (const [e, t] of tables.entries()) {
       const ep = episodes[e];

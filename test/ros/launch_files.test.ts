@@ -14,6 +14,7 @@ import { makeFrame, publishQos1, rawClient, waitFor } from "../mqtt/mqtt_fixture
 import { readIndexed } from "../record/mcap_test_helpers.js";
 import { T } from "../../nodes/messages.js";
 import { readLaunchFile } from "./launch_description.js";
+import { DEFAULT_MOCAP_EMITTER_OPTIONS } from "../../sim/mocap_emitter.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const launchDir = join(root, "launch");
@@ -106,7 +107,9 @@ describe("launch files", () => {
     expect(xml.nodes.filter((n) => n !== perception).every((n) => n.remaps!.length === 0)).toBe(true);
   });
 
-  it("`spatial-reward launch` starts the teleop graph in one process: MQTT control, mocap frames as sent and the camera in one episode, finished by closeGraph", async () => {
+  it("`spatial-reward launch` starts the teleop graph in one process: MQTT control, mocap frames as sent, the simulator stream's ROS MocapFrame and the camera in one episode, finished by closeGraph", async () => {
+    // The simulator's stream, whose ROS MocapFrame teleop.yaml records (all `export lerobot` has when the nodes run as separate processes).
+    const stream = DEFAULT_MOCAP_EMITTER_OPTIONS.streamId;
     const broker = await EmbeddedBroker.start({ port: 0 });
     const out = mkdtempSync(join(tmpdir(), "sr-teleop-graph-"));
     const transport = new InprocTransport();
@@ -125,7 +128,7 @@ describe("launch files", () => {
       const raw = await rawClient(broker.url, "teleop-graph-test");
       await publishQos1(raw, "mocap/control", encodeRecorderControl({ command: RecorderControl_Command.START, task: "stack", operator: "ana", seed: 0n }));
       expect(await waitFor(() => g.recorder!.recording, 5000)).toBe(true);
-      for (let n = 0; n < 24; n++) await publishQos1(raw, "mocap/s1/frame", encodeMocapFrame(makeFrame("s1", BigInt(n), 1_000_000_000n + BigInt(n) * 4_166_667n)));
+      for (let n = 0; n < 24; n++) await publishQos1(raw, `mocap/${stream}/frame`, encodeMocapFrame(makeFrame(stream, BigInt(n), 1_000_000_000n + BigInt(n) * 4_166_667n)));
       // All received; the newest may still be held in the reorder window.
       expect(await waitFor(() => g.mocapIngest!.counters.get("mqtt.messages") === 24, 5000)).toBe(true);
       for (let i = 0; i < 3; i++) g.sim!.step();
@@ -136,6 +139,9 @@ describe("launch files", () => {
       const { reader, messages } = await readIndexed(path);
       const count = (topic: string) => messages.filter((m) => reader.channelsById.get(m.channelId)!.topic === topic).length;
       expect(count("mocap/frames")).toBe(24);
+      expect(count(`/mocap/${stream}/frame`)).toBe(24);
+      const rosMocap = [...reader.channelsById.values()].find((c) => c.topic === `/mocap/${stream}/frame`)!;
+      expect(reader.schemasById.get(rosMocap.schemaId)!.name).toBe("spatial_reward_msgs/msg/MocapFrame");
       expect(count("/tf")).toBe(24 + 3); // mocap → bodies per mocap frame, camera → spatial per camera frame
       expect(count("/camera/color/image_raw")).toBe(3);
       expect(count("/reward")).toBe(3);
