@@ -27,7 +27,8 @@ export function describeInspection(r: FileInspection): string {
     const seq = c.sequence ? `seq ${c.sequence.first}..${c.sequence.last}, ${c.sequence.missing} missing` : "seq unset";
     lines.push(
       `  [${c.id}] ${c.topic}  ${c.schema} (${c.schema_encoding}/${c.encoding})  count ${c.count}  ${fmt(c.rate_hz)} Hz  ` +
-      `${(c.bytes / 1e6).toFixed(2)} MB  ${seq}  time gaps ${c.time_gaps}${c.longest_gap_ms !== null ? ` (longest ${fmt(c.longest_gap_ms)} ms)` : ""}`,
+      `${(c.bytes / 1e6).toFixed(2)} MB  ${seq}  time gaps ${c.time_gaps} on ${c.gap_time === "publish_time" ? "stamps" : "arrival"}` +
+      `${c.longest_gap_ms !== null ? ` (longest ${fmt(c.longest_gap_ms)} ms)` : ""}`,
     );
   }
   if (r.metadata.length > 0) {

@@ -51,12 +51,14 @@ export function addRecordCommand(program: Command, version: string, done: (code:
     .description(
       "Reads every record of FILE front to back (as far as it is whole: a file left by a killed recorder is described " +
       "too) and prints its channels (topic, schema, encoding, count, rate), time range, metadata, and gaps: skipped " +
-      "sequence numbers, and log-time periods longer than --gap-factor times the channel's median period. A complete " +
+      "sequence numbers, and periods longer than --gap-factor times the channel's median period, between publish times " +
+      "(the message stamps the recorder writes there) where the channel carries them, else between log times " +
+      "(arrival, which is bursty); each channel's gap_time says which. A complete " +
       "file's summary is also read and checked. Exit 1 when FILE is not an MCAP recording.",
     )
     .argument("<FILE>", "the recording", readableFileArg("the recording"))
     .option("--json", "print one JSON object (times in ns as exact integers)", false)
-    .option("--gap-factor <K>", "a log-time gap is a period over K × the channel's median period (> 1, ≤ 1000)", numberArg("--gap-factor", { min: 1, minExclusive: true, max: 1000 }), 1.5)
+    .option("--gap-factor <K>", "a time gap is a period over K × the channel's median period (> 1, ≤ 1000)", numberArg("--gap-factor", { min: 1, minExclusive: true, max: 1000 }), 1.5)
     .option("--max-gaps <N>", "list at most N gaps (0–100000; the counts are always complete)", intArg("--max-gaps", { min: 0, max: 100_000 }), 100)
     .action(async (file: string, o: RecordInspectOptions) => done(await (await import("./record.js")).runInspect(file, o)));
 

@@ -7,12 +7,19 @@ import type { TypedMcapRecord } from "@mcap/core";
  *
  * Gaps, per channel: in sequence numbers (a number skipped: the recorder numbers what it
  * receives, so a skip is a message received and not written; a publisher-set sequence shows
- * the publisher's losses), and in log times (a period longer than `gapFactor` times the
- * channel's median period: frames that never arrived). Sequences that are all 0 mean "not
- * set" (MCAP allows that) and are not checked.
+ * the publisher's losses), and in time (a period longer than `gapFactor` times the channel's
+ * median period: frames that were never made or never arrived). Sequences that are all 0
+ * mean "not set" (MCAP allows that) and are not checked.
+ *
+ * Time gaps are measured on publish times when the channel carries them (the recorder writes a
+ * message's header stamp there, the mocap frames' exposure: any message whose publish time is
+ * not its log time, none 0), in stamp order; else on log times. Arrival is bursty (mocap frames
+ * come in batches behind the broker and the event loop, a camera behind its driver), so log
+ * times show a "gap" between every burst; stamps show the frames that are missing. Each channel
+ * says which it used (`gap_time`), each gap its kind.
  */
 export interface InspectOptions {
-  /** A log-time gap is a period over gapFactor × the channel's median period (default 1.5: one lost frame of a steady stream doubles the period). */
+  /** A time gap is a period over gapFactor × the channel's median period (default 1.5: one lost frame of a steady stream doubles the period). */
   gapFactor?: number;
   /** At most this many gaps are listed (default 100); counts per channel are always complete. */
   maxGapsListed?: number;
@@ -28,6 +35,8 @@ export interface SequenceReport {
   reordered: number;
 }
 
+export type GapTime = "publish_time" | "log_time";
+
 export interface ChannelReport {
   id: number;
   topic: string;
@@ -40,6 +49,8 @@ export interface ChannelReport {
   end_ns: bigint | null;
   /** (count − 1) / time span, null below two messages or with no span. */
   rate_hz: number | null;
+  /** The times time gaps and median_period_ms are measured on. */
+  gap_time: GapTime;
   median_period_ms: number | null;
   /** Null when the channel's sequence numbers are not set (all 0). */
   sequence: SequenceReport | null;
@@ -51,8 +62,8 @@ export interface ChannelReport {
 
 export interface GapReport {
   topic: string;
-  kind: "sequence" | "log_time";
-  /** Log times of the messages on each side of the gap. */
+  kind: "sequence" | GapTime;
+  /** Times of the messages on each side of the gap: publish times for a publish_time gap, else log times. */
   after_ns: bigint;
   before_ns: bigint;
   duration_ms: number;
@@ -94,6 +105,12 @@ interface ChannelState {
   last: bigint;
   /** Log times as offsets from `first` (ns, exact below 104 days), in arrival order. */
   times: Float64Array;
+  /** The first message's publish time, and publish times as offsets from it (arrival order). */
+  pubFirst: bigint;
+  pubTimes: Float64Array;
+  /** Some publish time differs from its log time; some is 0 (not set). */
+  pubDiffers: boolean;
+  pubZero: boolean;
   seqFirst: number;
   seqLast: number;
   seqMax: number;
@@ -135,12 +152,12 @@ export class RecordingInspector {
         if (!this.channels.has(record.id)) {
           this.channels.set(record.id, {
             id: record.id, topic: record.topic, schemaId: record.schemaId, encoding: record.messageEncoding, count: 0, bytes: 0,
-            first: 0n, last: 0n, times: new Float64Array(64), seqFirst: 0, seqLast: 0, seqMax: 0, seqMissing: 0, seqGaps: 0, seqReordered: 0, seqGapList: [],
+            first: 0n, last: 0n, times: new Float64Array(64), pubFirst: 0n, pubTimes: new Float64Array(64), pubDiffers: false, pubZero: false, seqFirst: 0, seqLast: 0, seqMax: 0, seqMissing: 0, seqGaps: 0, seqReordered: 0, seqGapList: [],
           });
         }
         break;
       case "Message":
-        this.message(record.channelId, record.sequence, record.logTime, record.data.byteLength);
+        this.message(record.channelId, record.sequence, record.logTime, record.publishTime, record.data.byteLength);
         break;
       case "Chunk":
         this.chunks++;
@@ -157,13 +174,14 @@ export class RecordingInspector {
     }
   }
 
-  private message(channelId: number, sequence: number, logTime: bigint, bytes: number): void {
+  private message(channelId: number, sequence: number, logTime: bigint, publishTime: bigint, bytes: number): void {
     const c = this.channels.get(channelId);
     // The stream reader refuses a message without its channel; this guards direct callers.
     if (!c) return;
     this.messages++;
     if (c.count === 0) {
       c.first = logTime;
+      c.pubFirst = publishTime;
       c.seqFirst = sequence;
     } else if (sequence > c.seqLast + 1) {
       c.seqGaps++;
@@ -178,8 +196,14 @@ export class RecordingInspector {
       const grown = new Float64Array(c.times.length * 2);
       grown.set(c.times);
       c.times = grown;
+      const pubGrown = new Float64Array(c.pubTimes.length * 2);
+      pubGrown.set(c.pubTimes);
+      c.pubTimes = pubGrown;
     }
     c.times[c.count] = Number(logTime - c.first);
+    c.pubTimes[c.count] = Number(publishTime - c.pubFirst);
+    if (publishTime !== logTime) c.pubDiffers = true;
+    if (publishTime === 0n) c.pubZero = true;
     c.count++;
     c.bytes += bytes;
     c.last = logTime;
@@ -206,26 +230,30 @@ export class RecordingInspector {
       const cEnd = c.count > 0 ? c.first + BigInt(max) : null;
       if (cStart !== null && (start === null || cStart < start)) start = cStart;
       if (cEnd !== null && (end === null || cEnd > end)) end = cEnd;
-      const periods = new Float64Array(Math.max(0, c.count - 1));
       let reversals = 0;
+      for (let i = 1; i < c.count; i++) if (times[i] < times[i - 1]) reversals++;
+      // Gaps on the stamps when the channel has them (in stamp order), else on arrival.
+      const gapTime: GapTime = c.pubDiffers && !c.pubZero ? "publish_time" : "log_time";
+      const base = gapTime === "publish_time" ? c.pubFirst : c.first;
+      const series = gapTime === "publish_time" ? Float64Array.from(c.pubTimes.subarray(0, c.count)).sort() : times;
+      const periods = new Float64Array(Math.max(0, c.count - 1));
       let n = 0;
       for (let i = 1; i < c.count; i++) {
-        const d = times[i] - times[i - 1];
-        if (d < 0) reversals++;
-        else periods[n++] = d;
+        const d = series[i] - series[i - 1];
+        if (d >= 0) periods[n++] = d;
       }
       const median = n > 0 ? medianOf(periods.subarray(0, n)) : null;
       let timeGaps = 0;
       let longest: number | null = null;
       if (median !== null && median > 0) {
         for (let i = 1; i < c.count; i++) {
-          const d = times[i] - times[i - 1];
+          const d = series[i] - series[i - 1];
           if (d > this.gapFactor * median) {
             timeGaps++;
             if (longest === null || d > longest) longest = d;
             if (gaps.length < this.maxGaps * 2) {
               gaps.push({
-                topic: c.topic, kind: "log_time", after_ns: c.first + BigInt(times[i - 1]), before_ns: c.first + BigInt(times[i]),
+                topic: c.topic, kind: gapTime, after_ns: base + BigInt(series[i - 1]), before_ns: base + BigInt(series[i]),
                 duration_ms: d / 1e6, missing: Math.max(1, Math.round(d / median) - 1),
               });
             }
@@ -240,6 +268,7 @@ export class RecordingInspector {
         id: c.id, topic: c.topic, schema: schema?.name ?? "", schema_encoding: schema?.encoding ?? "", encoding: c.encoding,
         count: c.count, bytes: c.bytes, start_ns: cStart, end_ns: cEnd,
         rate_hz: c.count >= 2 && spanS > 0 ? (c.count - 1) / spanS : null,
+        gap_time: gapTime,
         median_period_ms: median === null ? null : median / 1e6,
         sequence: sequenceSet ? { first: c.seqFirst, last: c.seqLast, missing: c.seqMissing, gaps: c.seqGaps, reordered: c.seqReordered } : null,
         time_gaps: timeGaps, longest_gap_ms: longest === null ? null : longest / 1e6, log_time_reversals: reversals,

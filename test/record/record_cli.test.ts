@@ -72,6 +72,8 @@ describe("spatial-reward record", () => {
       ["/reward", "spatial_reward_msgs/msg/Reward", "cdr", 89],
     ]);
     expect(j.channels[0].rate_hz).toBeCloseTo(88 / (89 * 0.033333333), 3);
+    // Written without publish times (publish = log time): gaps are measured on arrival, and the JSON says so.
+    expect(j.channels.map((c) => c.gap_time)).toEqual(["log_time", "log_time"]);
     expect(j.metadata).toEqual([{ name: "episode", entries: expect.objectContaining({ task: "stack the cubes", operator: "ana", seed: "11", calibration: "cal-3", clock_offset_ns: "42" }) }]);
     expect(j.gaps).toEqual([
       { topic: "/camera/color/image_raw", kind: "log_time", after_ns: expect.any(Number), before_ns: expect.any(Number), duration_ms: expect.closeTo(66.67, 1), missing: 1 },

@@ -223,5 +223,36 @@ describe("RecordingInspector", () => {
     expect([r.gaps[0].after_ns, r.gaps[0].before_ns]).toEqual([at(49), at(53)]);
     expect([r.gaps[1].after_ns, r.gaps[1].before_ns]).toEqual([at(119), at(120)]);
     expect(r.metadata).toEqual([{ name: "episode", entries: expect.objectContaining({ task: "stack", operator: "bo", seed: "", calibration: "c1", clock_offset_ns: "5" }) }]);
+    expect(cam.gap_time).toBe("log_time"); // written without publish times (publish = log)
+  });
+
+  it("measures time gaps on publish times (the stamps) where a channel carries them: mocap arriving in bursts shows only the frame the source dropped", async () => {
+    const mem = new MemoryWritable();
+    const w = await EpisodeWriter.create("m.mcap", [rosChannel("/mocap/sim/frame", "std_msgs/msg/String"), rosChannel("/camera", "std_msgs/msg/String")], null, { chunkSize: 4096, openWritable: () => mem });
+    const t0 = 1_700_000_000_000_000_000n;
+    const exposure = (i: number) => t0 + (BigInt(i) * 1_000_000_000n) / 240n;
+    // 240 Hz stamps, frame 100 never sent; received 12 at a time every 50 ms (behind a busy event loop), 10 ms late.
+    for (let i = 0; i < 480; i++) {
+      if (i === 100) continue;
+      const arrival = exposure(Math.floor(i / 12) * 12 + 11) + 10_000_000n + BigInt(i % 12) * 1000n;
+      w.write(0, arrival, payload(i), exposure(i));
+    }
+    // A camera stamped by its exposure whose frames arrive in exposure order but once swapped (stamp order is what counts).
+    for (let i = 0; i < 60; i++) {
+      const k = i === 20 ? 21 : i === 21 ? 20 : i;
+      w.write(1, t0 + BigInt(i) * 33_333_333n + 40_000_000n, payload(k), t0 + BigInt(k) * 33_333_333n);
+    }
+    await w.close();
+    const inspector = new RecordingInspector({ gapFactor: 1.5 });
+    for (const rec of new McapScanner(memorySource(mem.bytes()), scan).records()) inspector.add(rec);
+    const r = inspector.report();
+    const mocap = r.channels.find((c) => c.topic === "/mocap/sim/frame")!;
+    expect(mocap).toMatchObject({ count: 479, gap_time: "publish_time", time_gaps: 1 });
+    expect(mocap.median_period_ms!).toBeCloseTo(1000 / 240, 3);
+    expect(mocap.longest_gap_ms!).toBeCloseTo(2000 / 240, 3);
+    const camera = r.channels.find((c) => c.topic === "/camera")!;
+    expect(camera).toMatchObject({ gap_time: "publish_time", time_gaps: 0, log_time_reversals: 0 });
+    expect(r.gaps_total).toBe(1);
+    expect(r.gaps).toEqual([{ topic: "/mocap/sim/frame", kind: "publish_time", after_ns: exposure(99), before_ns: exposure(101), duration_ms: expect.closeTo(2000 / 240, 3), missing: 1 }]);
   });
 });
