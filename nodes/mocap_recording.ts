@@ -17,12 +17,13 @@ export function mocapChannel(): ChannelPlan {
 
 /**
  * What a recorder beside `ingest` in one process needs for the mocap channel: the channel,
- * and each episode's metadata clock offset from the ingest's estimate of its first stream
- * (null until a frame arrived).
+ * each episode's metadata clock offset from the ingest's estimate of its first stream (null
+ * until a frame arrived), and every stream's final estimate for the episode_end record.
  */
-export function mocapRecorderOptions(ingest: () => MocapIngestNode | null): Pick<RecorderOptions, "extraChannels" | "clockOffset"> {
+export function mocapRecorderOptions(ingest: () => MocapIngestNode | null): Pick<RecorderOptions, "extraChannels" | "clockOffset" | "clockEstimates"> {
   return {
     extraChannels: [mocapChannel()],
+    clockEstimates: () => ingest()?.clockEstimates() ?? {},
     clockOffset: () => {
       const e = Object.values(ingest()?.clockEstimates() ?? {})[0];
       return e && e.samples > 0 ? { offsetNs: e.offset_ns, driftPpm: e.drift_ppm } : null;

@@ -7,7 +7,10 @@ import { Counters } from "../src/diagnostics/counters.js";
 import { InvalidInputError, SpatialRewardError } from "../src/errors.js";
 import { stampFromRos } from "../src/time/ros_time.js";
 import { checkChannelPlans, rosChannel, type ChannelPlan } from "../src/record/channel_plan.js";
-import { controlSeed, seedValue, type EpisodeMetadata } from "../src/record/episode_metadata.js";
+import {
+  controlSeed, EPISODE_END_METADATA_NAME, episodeEndEntries, seedValue, type EpisodeMetadata,
+} from "../src/record/episode_metadata.js";
+import type { ClockEstimate } from "../src/mocap/clock_sync.js";
 import { DEFAULT_RECORDED_TOPICS, parseTopicList, type TopicQos } from "../src/record/topic_list.js";
 import { RecordingWriteError } from "../src/record/recording_errors.js";
 import type * as M from "../src/msgs/generated.js";
@@ -43,6 +46,8 @@ export interface RecorderOptions {
   extraChannels?: readonly ChannelPlan[];
   /** The mocap ingest's current device-to-host clock estimate, written into each episode's metadata. */
   clockOffset?: () => { offsetNs: bigint; driftPpm: number | null } | null;
+  /** Each mocap stream's clock estimate, written into the episode_end record when an episode's file is closed. */
+  clockEstimates?: () => Readonly<Record<string, ClockEstimate>>;
   softwareVersion?: string;
   /** Writer options the parameters do not cover (tests inject a failing writable here). */
   writer?: Pick<EpisodeWriterOptions, "openWritable">;
@@ -91,7 +96,8 @@ function fileStamp(ms: number): string {
  * `mqtt_control_topic`, "mocap/control", at `mqtt_control_broker` when that is set:
  * nodes/mqtt/recorder_control.ts), or start()/stop() from code. Each is a new file
  * `<output_dir>/<file_prefix>_<UTC time>.mcap` with the episode metadata (task, operator, seed,
- * calibration, clock offset, start time, software version) first. Parameters: topics,
+ * calibration, clock offset, start time, software version) first and, when it is closed, an
+ * "episode_end" record (end time, each mocap stream's final clock estimate). Parameters: topics,
  * output_dir ("episodes"), file_prefix ("episode"), chunk_size (4 MiB), compression (zstd | lz4
  * | none), zstd_level (1), fsync (close | chunk | none, see SyncPolicy), calibration (""),
  * max_queue_mb (256), and for MQTT control mqtt_control_broker ("" = none), mqtt_control_topic,
@@ -328,7 +334,7 @@ export class RecorderNode {
     // The episode stays current until its file is closed: a message arriving meanwhile reaches
     // the closing writer, which refuses and counts it (dropped.closed, in the result's dropped),
     // rather than passing for one between episodes (idle_messages).
-    const closed = await ep.writer.close();
+    const closed = await ep.writer.close(this.endMetadata());
     this.episode = null;
     // Refusals after the writer built its result (in the continuations before this one) count too.
     const result: EpisodeResult = { ...closed, dropped: ep.writer.refused };
@@ -341,6 +347,18 @@ export class RecorderNode {
       this.node.logger.error(`episode ${result.path} ended with an error: ${result.error?.message ?? "unknown"}`);
     }
     return result;
+  }
+
+  /** The episode_end record: the end time and each stream's final clock estimate (none, reported, if it cannot be written). */
+  private endMetadata(): { name: string; entries: Map<string, string> } | undefined {
+    try {
+      const clocks = Object.fromEntries(Object.entries(this.options.clockEstimates?.() ?? {}).filter(([, c]) => c.samples > 0));
+      const endWallTimeNs = this.wallBase + BigInt(Math.round((performance.now() - this.perfBase) * 1e6));
+      return { name: EPISODE_END_METADATA_NAME, entries: episodeEndEntries({ endWallTimeNs, clocks }) };
+    } catch (e) {
+      this.diagnostics.errors.report(e, "episode_end metadata");
+      return undefined;
+    }
   }
 
   private async onServiceRequest(req: M.spatial_reward_msgs__srv__RecordEpisode_Request): Promise<M.spatial_reward_msgs__srv__RecordEpisode_Response> {

@@ -280,20 +280,22 @@ export class EpisodeWriter {
   }
 
   /**
-   * Ends the episode: writes what is queued, the last chunk, the summary (schemas, channels,
+   * Ends the episode: writes what is queued, `final` (a Metadata record) if given, the last chunk, the summary (schemas, channels,
    * statistics, chunk and metadata indexes) and the footer, syncs (policy "close" or "chunk")
    * and closes the file. After a write error it only closes the file. Idempotent; never throws:
    * the result says what happened.
    */
-  close(): Promise<EpisodeResult> {
-    this.closing ??= this.finish();
+  close(final?: { name: string; entries: ReadonlyMap<string, string> }): Promise<EpisodeResult> {
+    this.closing ??= this.finish(final);
     return this.closing;
   }
 
-  private async finish(): Promise<EpisodeResult> {
+  private async finish(final?: { name: string; entries: ReadonlyMap<string, string> }): Promise<EpisodeResult> {
     await this.idle();
     if (!this.failure) {
       try {
+        // A record of how the episode ended (the recorder's episode_end), indexed in the summary.
+        if (final) await this.mcap.addMetadata({ name: final.name, metadata: new Map(final.entries) });
         await this.mcap.end();
         if (this.sync !== "none") this.writable.sync();
       } catch (e) {

@@ -1,4 +1,5 @@
 import { InvalidInputError } from "../errors.js";
+import type { ClockEstimate } from "../mocap/clock_sync.js";
 
 /**
  * An episode's metadata, written as one MCAP Metadata record named "episode" (string → string,
@@ -121,4 +122,67 @@ export function parseEpisodeMetadata(entries: ReadonlyMap<string, string>): Epis
     softwareVersion: get("software_version"),
     extra,
   };
+}
+
+/**
+ * The Metadata record the recorder writes when an episode's file is closed, named
+ * "episode_end": when it ended, and each mocap stream's device → host clock estimate then (the
+ * "episode" record has the estimate at the start, which is empty when the stream had not begun;
+ * the final one, fitted over the whole episode, is the one to map device stamps with).
+ * Entries: end_wall_time (ISO), end_wall_time_ns, and per stream clock/<stream>/<field> for
+ * offset_ns, drift_ppm, residual_ns, samples, resets, congestions (src/mocap/clock_sync.ts).
+ */
+export interface EpisodeEndMetadata {
+  endWallTimeNs: bigint;
+  /** By stream id (the MQTT topic level: no "/"). */
+  clocks: Readonly<Record<string, ClockEstimate>>;
+}
+
+export const EPISODE_END_METADATA_NAME = "episode_end";
+const CLOCK_FIELDS = ["offset_ns", "drift_ppm", "residual_ns", "samples", "resets", "congestions"] as const;
+
+/** The "episode_end" record's entries; throws InvalidInputError on a value that cannot be written. */
+export function episodeEndEntries(end: EpisodeEndMetadata): Map<string, string> {
+  if (typeof end.endWallTimeNs !== "bigint" || end.endWallTimeNs < 0n) throw new InvalidInputError("bad_argument", "endWallTimeNs must be a non-negative bigint");
+  const out = new Map<string, string>();
+  out.set("end_wall_time", new Date(Number(end.endWallTimeNs / 1_000_000n)).toISOString());
+  out.set("end_wall_time_ns", end.endWallTimeNs.toString());
+  const streams = Object.entries(end.clocks);
+  if (streams.length * CLOCK_FIELDS.length + out.size > MAX_METADATA_ENTRIES) throw new InvalidInputError("input_too_long", `${streams.length} mocap streams are too many for the episode_end record`);
+  for (const [stream, c] of streams) {
+    if (stream === "" || stream.length > 256 || stream.includes("/")) throw new InvalidInputError("bad_argument", `a mocap stream id must be 1–256 characters without "/", got ${JSON.stringify(stream.slice(0, 60))}`);
+    if (typeof c.offset_ns !== "bigint") throw new InvalidInputError("bad_argument", `clock of stream ${stream}: offset_ns must be a bigint`);
+    for (const k of ["drift_ppm", "residual_ns", "samples", "resets", "congestions"] as const) {
+      if (!Number.isFinite(c[k])) throw new InvalidInputError("bad_argument", `clock of stream ${stream}: ${k} must be finite, got ${c[k]}`);
+    }
+    for (const k of CLOCK_FIELDS) out.set(`clock/${stream}/${k}`, String(c[k]));
+  }
+  return out;
+}
+
+/** The entries of an "episode_end" record read back (a field missing or malformed is a typed error). */
+export function parseEpisodeEndMetadata(entries: ReadonlyMap<string, string>): EpisodeEndMetadata {
+  const endNs = entries.get("end_wall_time_ns") ?? "";
+  if (!/^\d{1,20}$/.test(endNs)) throw new InvalidInputError("bad_message", `episode_end end_wall_time_ns is not an integer: ${JSON.stringify(endNs.slice(0, 40))}`);
+  const fields = new Map<string, Map<string, string>>();
+  for (const [k, v] of entries) {
+    const m = /^clock\/([^/]+)\/([a-z_]+)$/.exec(k);
+    if (!m) continue;
+    if (!fields.has(m[1])) fields.set(m[1], new Map());
+    fields.get(m[1])!.set(m[2], v);
+  }
+  const clocks: Record<string, ClockEstimate> = {};
+  for (const [stream, f] of fields) {
+    const num = (k: string): number => {
+      const v = Number(f.get(k) ?? "");
+      if (f.get(k) === undefined || f.get(k) === "" || !Number.isFinite(v)) throw new InvalidInputError("bad_message", `episode_end clock/${stream}/${k} is not a number: ${JSON.stringify((f.get(k) ?? "").slice(0, 40))}`);
+      return v;
+    };
+    const offset = f.get("offset_ns") ?? "";
+    if (!/^-?\d{1,20}$/.test(offset)) throw new InvalidInputError("bad_message", `episode_end clock/${stream}/offset_ns is not an integer: ${JSON.stringify(offset.slice(0, 40))}`);
+    clocks[stream] = {
+      offset_ns: BigInt(offset), drift_ppm: num("drift_ppm"), residual_ns: num("residual_ns"), samples: num("samples"), resets: num("resets"), congestions: num("congestions"),
+    };
+  }
+  return { endWallTimeNs: BigInt(endNs), clocks };
 }

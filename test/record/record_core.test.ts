@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { checkChannelPlans, jsonChannel, profileFor, protobufChannel, rosChannel, MAX_NAME_LENGTH } from "../../src/record/channel_plan.js";
-import { episodeMetadataEntries, parseEpisodeMetadata, seedValue, type EpisodeMetadata, MAX_METADATA_VALUE } from "../../src/record/episode_metadata.js";
+import {
+  episodeEndEntries, episodeMetadataEntries, parseEpisodeEndMetadata, parseEpisodeMetadata, seedValue, type EpisodeMetadata, MAX_METADATA_VALUE,
+} from "../../src/record/episode_metadata.js";
 import { jsonText } from "../../src/record/json_text.js";
 import { DEFAULT_RECORDED_TOPICS, parseTopicEntry, parseTopicList } from "../../src/record/topic_list.js";
 import { isSpatialRewardError } from "../../src/errors.js";
@@ -66,6 +68,36 @@ describe("episode metadata", () => {
       expect(code(() => parseEpisodeMetadata(new Map([[k, v]]))), `${k}=${v}`).toBe("bad_message");
     }
     expect(parseEpisodeMetadata(new Map())).toMatchObject({ task: "", seed: null, startWallTimeNs: 0n });
+  });
+});
+
+describe("episode_end metadata", () => {
+  const clock = { offset_ns: -3_200_004_321n, drift_ppm: 12.5, residual_ns: 180.25, samples: 7200, resets: 0, congestions: 1 };
+
+  it("round-trips the end time and each stream's clock estimate", () => {
+    const end = { endWallTimeNs: 1_700_000_060_000_000_123n, clocks: { sim: clock, "left.hand": { ...clock, offset_ns: 5n } } };
+    const entries = episodeEndEntries(end);
+    expect(entries.get("end_wall_time")).toBe("2023-11-14T22:14:20.000Z");
+    expect(entries.get("clock/sim/offset_ns")).toBe("-3200004321");
+    expect(entries.get("clock/left.hand/congestions")).toBe("1");
+    expect(parseEpisodeEndMetadata(entries)).toEqual(end);
+    expect(parseEpisodeEndMetadata(episodeEndEntries({ endWallTimeNs: 0n, clocks: {} }))).toEqual({ endWallTimeNs: 0n, clocks: {} });
+  });
+
+  it("refuses what cannot be written and reads malformed entries as typed errors", () => {
+    expect(code(() => episodeEndEntries({ endWallTimeNs: -1n, clocks: {} }))).toBe("bad_argument");
+    expect(code(() => episodeEndEntries({ endWallTimeNs: 0n, clocks: { "a/b": clock } }))).toBe("bad_argument");
+    expect(code(() => episodeEndEntries({ endWallTimeNs: 0n, clocks: { "": clock } }))).toBe("bad_argument");
+    expect(code(() => episodeEndEntries({ endWallTimeNs: 0n, clocks: { s: { ...clock, drift_ppm: NaN } } }))).toBe("bad_argument");
+    expect(code(() => episodeEndEntries({ endWallTimeNs: 0n, clocks: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`s${i}`, clock])) }))).toBe("input_too_long");
+    const good = episodeEndEntries({ endWallTimeNs: 5n, clocks: { s: clock } });
+    for (const [k, v] of [["end_wall_time_ns", "soon"], ["clock/s/offset_ns", "1e9"], ["clock/s/drift_ppm", "fast"], ["clock/s/samples", ""]]) {
+      expect(code(() => parseEpisodeEndMetadata(new Map([...good, [k, v]]))), `${k}=${v}`).toBe("bad_message");
+    }
+    const noSamples = new Map(good);
+    noSamples.delete("clock/s/samples");
+    expect(code(() => parseEpisodeEndMetadata(noSamples))).toBe("bad_message");
+    expect(code(() => parseEpisodeEndMetadata(new Map()))).toBe("bad_message");
   });
 });
 

@@ -10,7 +10,10 @@ import { QOS_DEFAULT, QOS_LATCHED, QOS_SENSOR_DATA } from "../../src/transport/q
 import type { ParameterValue } from "../../src/transport/parameters.js";
 import type * as M from "../../src/msgs/generated.js";
 import { jsonChannel } from "../../src/record/channel_plan.js";
-import { parseEpisodeMetadata } from "../../src/record/episode_metadata.js";
+import { EPISODE_END_METADATA_NAME, parseEpisodeEndMetadata, parseEpisodeMetadata } from "../../src/record/episode_metadata.js";
+import type { ClockEstimate } from "../../src/mocap/clock_sync.js";
+import { inspectFile } from "../../nodes/recorder/recording_files.js";
+import { describeInspection } from "../../nodes/cli/record.js";
 import { MemoryWritable, readIndexed } from "./mcap_test_helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "recorder-node-"));
@@ -185,6 +188,33 @@ describe("recorder node", () => {
     // Once closed, messages are between episodes again.
     g.images.publish(image(9));
     expect(c.get("idle_messages")).toBe(1);
+  });
+
+  it("writes an episode_end record at close with each stream's final clock estimate; record inspect shows it", async () => {
+    // The ingest's estimates: none at the start, fitted over the episode by its end; a stream with no sample yet is left out.
+    let clocks: Record<string, ClockEstimate> = {};
+    const g = graph({}, { clockOffset: () => null, clockEstimates: () => clocks });
+    const before = BigInt(Date.now()) * 1_000_000n;
+    const { path } = await g.recorder.start({ task: "t", operator: "o" });
+    g.images.publish(image(1));
+    const sim: ClockEstimate = { offset_ns: 3_200_000_150n, drift_ppm: -0.75, residual_ns: 210, samples: 2400, resets: 0, congestions: 1 };
+    clocks = { sim, idle: { offset_ns: 0n, drift_ppm: 0, residual_ns: 0, samples: 0, resets: 0, congestions: 0 } };
+    await g.recorder.stop();
+    const after = BigInt(Date.now()) * 1_000_000n;
+    const { reader } = await readIndexed(path);
+    const start = [], end = [];
+    for await (const m of reader.readMetadata({ name: "episode" })) start.push(parseEpisodeMetadata(m.metadata));
+    for await (const m of reader.readMetadata({ name: EPISODE_END_METADATA_NAME })) end.push(parseEpisodeEndMetadata(m.metadata));
+    expect(start).toEqual([expect.objectContaining({ clockOffsetNs: null, clockDriftPpm: null })]);
+    expect(end).toHaveLength(1);
+    expect(end[0].clocks).toEqual({ sim });
+    expect(end[0].endWallTimeNs >= before && end[0].endWallTimeNs <= after + 1_000_000n).toBe(true);
+    const inspected = await inspectFile(path);
+    expect(inspected.metadata.map((m) => m.name)).toEqual(["episode", "episode_end"]);
+    expect(inspected.metadata[1].entries).toMatchObject({ "clock/sim/offset_ns": "3200000150", "clock/sim/drift_ppm": "-0.75", "clock/sim/congestions": "1" });
+    const text = describeInspection(inspected);
+    expect(text).toMatch(/^ {2}episode_end:$/m);
+    expect(text).toMatch(/^ {4}clock\/sim\/offset_ns: 3200000150$/m);
   });
 
   it("refuses bad parameters at start with the reason", () => {
