@@ -4,8 +4,9 @@ import lz4Decompress from "@foxglove/wasm-lz4";
 import type { DecompressHandlers } from "@mcap/core";
 
 /**
- * MCAP chunk compression: zstd (the default, as `ros2 bag` and the mcap CLI write), lz4 (faster
- * to read, larger) or none. zstd compresses and decompresses with @foxglove/wasm-zstd; lz4 is
+ * MCAP chunk compression: zstd (the default, as the mcap CLI writes; rosbag2's mcap plugin
+ * writes none unless a storage preset such as zstd_fast asks), lz4 (faster to read, larger) or
+ * none. zstd compresses and decompresses with @foxglove/wasm-zstd; lz4 is
  * written with lz4js (LZ4 frame format, what MCAP's "lz4" means) and read with
  * @foxglove/wasm-lz4, which only decompresses. Call loadCompression() once before either.
  */
