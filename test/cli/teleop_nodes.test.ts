@@ -81,7 +81,8 @@ describe("teleop nodes as processes", () => {
       const { reader, messages } = await readIndexed(file);
       expect(reader.footer).toBeDefined();
       expect(reader.statistics?.messageCount).toBe(BigInt(messages.length));
-      expect(reader.metadataIndexes).toHaveLength(1);
+      // The episode's metadata at its start, and how it ended (written when SIGTERM finished the file).
+      expect(reader.metadataIndexes.map((m) => m.name)).toEqual(["episode", "episode_end"]);
       expect(n.stderr()).toMatch(/episode .*\.mcap finished/);
     } finally {
       n.child.kill("SIGKILL");
