@@ -182,6 +182,12 @@ def image_grouped_order(items: List[dict], per_image: int, rng: random.Random) -
 def vqa_batch(ex: Examples, items: List[dict], pad_id: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """patches [B, P, 3p²], text ids [B, L] (prompt + answer, padded), targets [B, L] (−100 off the answer), lengths."""
     patches = torch.stack([ex.patches(it["image"]) for it in items])
+    ids, tgt = text_batch(items, pad_id)
+    return patches, ids, tgt, torch.tensor([len(it["prompt"]) for it in items])
+
+
+def text_batch(items: List[dict], pad_id: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Text ids [B, L] (prompt + answer, padded at the end) and targets [B, L] (−100 off the answer)."""
     L = max(len(it["prompt"]) + len(it["answer"]) for it in items)
     ids = torch.full((len(items), L), pad_id, dtype=torch.long)
     tgt = torch.full((len(items), L), -100, dtype=torch.long)
@@ -191,7 +197,7 @@ def vqa_batch(ex: Examples, items: List[dict], pad_id: int) -> Tuple[torch.Tenso
         # Position j predicts token j + 1: the answer and EOS are predicted from the last prompt token on.
         a0 = len(it["prompt"])
         tgt[i, a0 - 1:len(seq) - 1] = torch.tensor(it["answer"])
-    return patches, ids, tgt, torch.tensor([len(it["prompt"]) for it in items])
+    return ids, tgt
 
 
 def lm_loss(model: Cobra, patches: torch.Tensor, ids: torch.Tensor, tgt: torch.Tensor) -> Tuple[torch.Tensor, int, int]:
@@ -296,14 +302,7 @@ def vqa_loss(model: Cobra, ex: Examples, items: List[dict], pad_id: int, c2f: bo
             rels.append(it["image"])
     vs = visual_states(model, ex, rels, c2f, score_loss)
     which = torch.tensor([slot[it["image"]] for it in items])
-    L = max(len(it["prompt"]) + len(it["answer"]) for it in items)
-    ids = torch.full((len(items), L), pad_id, dtype=torch.long)
-    tgt = torch.full((len(items), L), -100, dtype=torch.long)
-    for i, it in enumerate(items):
-        seq = it["prompt"] + it["answer"]
-        ids[i, :len(seq)] = torch.tensor(seq)
-        a0 = len(it["prompt"])
-        tgt[i, a0 - 1:len(seq) - 1] = torch.tensor(it["answer"])
+    ids, tgt = text_batch(items, pad_id)
     hidden, _ = model.mamba(model.embed(ids), (vs.conv.index_select(0, which), vs.ssm.index_select(0, which)))
     logits = model.logits(hidden)
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)

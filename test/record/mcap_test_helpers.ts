@@ -83,14 +83,5 @@ export class MemoryWritable implements RecordingWritable {
   }
 }
 
-/** A deterministic pseudo-random generator (mulberry32) for seeded tests. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded generator (src/random/mulberry32.ts), under the name these tests use. */
+export { mulberry32 as seededRandom } from "../../src/random/mulberry32.js";

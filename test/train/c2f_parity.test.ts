@@ -15,6 +15,7 @@ import { writeModelFolder } from "../../nodes/backbone/model_folder.js";
 import { mulberry32 } from "../../src/random/mulberry32.js";
 import { maxAbsDiff, RUNTIME_SMALL, session } from "../backbone/fixtures.js";
 import { testWeights } from "../backbone/vision/vision_fixtures.js";
+import { PYTHON, TORCH_REQUIRED, torchMissing } from "./torch_python.js";
 
 /**
  * The PyTorch coarse-to-fine forward that training uses (models/train/cobra.py, `c2f_encode`)
@@ -28,16 +29,9 @@ import { testWeights } from "../backbone/vision/vision_fixtures.js";
  * token but not the keep scores, and images of different token counts prefill exactly.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const PYTHON = process.env.SPATIAL_REWARD_TORCH_PYTHON ?? "/usr/bin/python3";
-const REQUIRED = process.env.SPATIAL_REWARD_REQUIRE_TORCH === "1";
+const REQUIRED = TORCH_REQUIRED;
 const TOL = 1e-4;
 
-function torchMissing(): string {
-  const r = spawnSync(PYTHON, ["-c", "import torch, PIL, numpy"], { encoding: "utf8" });
-  if (r.error) return `${PYTHON} not found (apt install python3-torch python3-pil python3-numpy)`;
-  if (r.status !== 0) return `${PYTHON} cannot import torch, PIL and numpy (apt install python3-torch python3-pil python3-numpy)`;
-  return "";
-}
 const MISSING = torchMissing();
 if (MISSING) console.warn(`coarse-to-fine torch parity: skipped, ${MISSING}`);
 

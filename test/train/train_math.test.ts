@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { PYTHON, TORCH_REQUIRED, torchMissing } from "./torch_python.js";
 
 /**
  * The fast training paths of models/train/ compute the reference math
@@ -11,16 +12,9 @@ import { describe, expect, it } from "vitest";
  * (loss and every parameter gradient), with padding leaving a short question's loss unchanged.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const PYTHON = process.env.SPATIAL_REWARD_TORCH_PYTHON ?? "/usr/bin/python3";
-const REQUIRED = process.env.SPATIAL_REWARD_REQUIRE_TORCH === "1";
+const REQUIRED = TORCH_REQUIRED;
 const TOL = 1e-5;
 
-function torchMissing(): string {
-  const r = spawnSync(PYTHON, ["-c", "import torch, PIL, numpy"], { encoding: "utf8" });
-  if (r.error) return `${PYTHON} not found (apt install python3-torch python3-pil python3-numpy)`;
-  if (r.status !== 0) return `${PYTHON} cannot import torch, PIL and numpy (apt install python3-torch python3-pil python3-numpy)`;
-  return "";
-}
 const MISSING = torchMissing();
 if (MISSING) console.warn(`train math check: skipped, ${MISSING}`);
 

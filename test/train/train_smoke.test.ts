@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readModelFolder } from "../../nodes/backbone/model_folder.js";
 import { RUNTIME_SMALL } from "../backbone/fixtures.js";
+import { PYTHON, TORCH_REQUIRED, torchMissing } from "./torch_python.js";
 
 /**
  * models/train/train.py end to end on a tiny synthetic export (models/train/synthetic_vqa.py,
@@ -16,15 +17,8 @@ import { RUNTIME_SMALL } from "../backbone/fixtures.js";
  * --init from a model folder with --c2f-prob 0.5.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const PYTHON = process.env.SPATIAL_REWARD_TORCH_PYTHON ?? "/usr/bin/python3";
-const REQUIRED = process.env.SPATIAL_REWARD_REQUIRE_TORCH === "1";
+const REQUIRED = TORCH_REQUIRED;
 
-function torchMissing(): string {
-  const r = spawnSync(PYTHON, ["-c", "import torch, PIL, numpy"], { encoding: "utf8" });
-  if (r.error) return `${PYTHON} not found (apt install python3-torch python3-pil python3-numpy)`;
-  if (r.status !== 0) return `${PYTHON} cannot import torch, PIL and numpy (apt install python3-torch python3-pil python3-numpy)`;
-  return "";
-}
 const MISSING = torchMissing();
 if (MISSING) console.warn(`train.py smoke test: skipped, ${MISSING}`);
 
