@@ -95,6 +95,16 @@ function printText(values: EvalOptions, out: ReturnType<typeof summary>): void {
     console.log(`  ${type.padEnd(22)} n=${String(s.n).padStart(4)}  ${s.category === "quantitative" ? `within10% ${pct(s.within_10pct)}  [.5x,2x] ${pct(s.within_0_5x_2x)}  median rel err ${s.median_relative_error}` : `accuracy ${pct(s.accuracy)}`}`);
   }
   console.log(`skipped as ambiguous: ${JSON.stringify(out.skipped)}; rejected frames: ${JSON.stringify(out.rejected_frames)}`);
+  const boxes = out.box_accuracy;
+  if (boxes) {
+    const cm = (x: number) => (x * 100).toFixed(2);
+    console.log("boxes against the truth (within 10%: height, depth, width; centre bias cm along x, y, z, ray; median centre error cm):");
+    for (const [kind, b] of [["all", boxes.all] as const, ...Object.entries(boxes.by_kind)]) {
+      const c = b.centre_bias_m;
+      console.log(`  ${kind.padEnd(8)} n=${String(b.n).padStart(4)} missed ${b.missed}  ${pct(b.height_within_10pct)} ${pct(b.depth_within_10pct)} ${pct(b.width_within_10pct)}  bias ${cm(c.x)} ${cm(c.y)} ${cm(c.z)} ${cm(c.ray)}  error ${cm(b.centre_error_median_m)}`);
+    }
+    console.log(`  stacked  n=${boxes.stacked.n}  elevation within 10% ${pct(boxes.stacked.elevation_within_10pct)}  bottom bias ${cm(boxes.stacked.bottom_bias_m)} cm`);
+  }
 }
 
 /** Scores every question type on fresh seeded scenes (options checked by program.ts). */

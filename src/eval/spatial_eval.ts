@@ -6,6 +6,7 @@ import { generateQuestions, type SkipReason } from "../spatial/question_generato
 import { questionType } from "../spatial/question_types.js";
 import { isSpatialRewardError } from "../errors.js";
 import { mulberry32 } from "../random/mulberry32.js";
+import { BoxAccuracyAccumulator, type BoxAccuracySummary } from "./box_accuracy.js";
 import { scoreAnswer, summarize, type ScoredAnswer, type SpatialEvalSummary } from "./spatial_scoring.js";
 
 /** One evaluation scene: what the camera delivers and what the world really is. */
@@ -45,6 +46,11 @@ export interface SpatialEvalResult extends SpatialEvalSummary {
   /** Scenes perception rejected (typed error), by code; their questions count as unanswered. */
   rejected_frames: Record<string, number>;
   skipped: Partial<Record<SkipReason, number>>;
+  /**
+   * Every true object's box against the perceived one, per kind and direction (src/eval/box_accuracy.ts).
+   * Optional: sources that do not perceive boxes (the backbone) have none.
+   */
+  box_accuracy?: BoxAccuracySummary;
 }
 
 /**
@@ -56,6 +62,7 @@ export function runSpatialEval(sampleFor: (seed: number) => EvalSample, options:
   const scored: ScoredAnswer[] = [];
   const rejected: Record<string, number> = {};
   const skipped: Partial<Record<SkipReason, number>> = {};
+  const boxes = new BoxAccuracyAccumulator();
   for (let i = 0; i < options.scenes; i++) {
     const seed = options.seed + i;
     const sample = sampleFor(seed);
@@ -71,6 +78,7 @@ export function runSpatialEval(sampleFor: (seed: number) => EvalSample, options:
       rejection = `${e.code}: ${e.message}`;
       rejected[e.code] = (rejected[e.code] ?? 0) + 1;
     }
+    boxes.add(sample.truth, scene);
     for (const q of generated.questions) {
       const category = questionType(q.type).category;
       const answer = scene ? answerQuestion(scene, q.text, { seed }) : null;
@@ -94,5 +102,5 @@ export function runSpatialEval(sampleFor: (seed: number) => EvalSample, options:
     }
     options.onProgress?.(i + 1, options.scenes, scored.length);
   }
-  return { scenes: options.scenes, ...summarize(scored), rejected_frames: rejected, skipped };
+  return { scenes: options.scenes, ...summarize(scored), rejected_frames: rejected, skipped, box_accuracy: boxes.summary() };
 }
