@@ -9,6 +9,10 @@ Prints one JSON object of maximum differences:
   text) against lm_loss (every question its own full sequence) on a tiny export and a small
   config: the loss and every parameter's gradient;
 - alone_vs_padded: one question's loss alone against in a batch padded to a longer question.
+- reread_*: the same for a reread_image model: vqa_loss (each image's state shared, reread rows
+  built one by one and padded) against every question as its own full sequence (visual tokens,
+  BOS + question, visual tokens again, "\n", answer); and how much the loss moves when the
+  reread tokens are zeroed (they must reach the loss).
 """
 from __future__ import annotations
 
@@ -99,10 +103,55 @@ def grouped_check() -> dict:
         }
 
 
+def reread_check() -> dict:
+    with tempfile.TemporaryDirectory() as d:
+        import subprocess
+        subprocess.run([sys.executable, os.path.join(HERE, "synthetic_vqa.py"), "--out", d, "--scenes", "3", "--episodes", "1"], check=True)
+        tok = ByteBPE(default_tokenizer_json())
+        config = {**SMALL, "reread_image": True}
+        ex = train.Examples(d, config, tok, 32)
+        ex.preload()
+        items = ex.vqa["train"] + ex.vqa["val"]
+        torch.manual_seed(0)
+        model = Cobra(config)
+        model.reset_parameters(4)
+        # Reference: each question alone, one sequence from the zero state, loss weighted by answer tokens.
+        total, n_ref = None, 0
+        for it in items:
+            vis = model.visual_tokens(ex.patches(it["image"]).unsqueeze(0))[0]
+            prompt = model.reread_prompt(torch.tensor(it["question"]), vis, torch.tensor(it["end"]))
+            seq = torch.cat([vis, prompt, model.embed(torch.tensor(it["answer"]))], dim=0).unsqueeze(0)
+            hidden, _ = model.mamba(seq)
+            a0 = vis.shape[0] + prompt.shape[0]
+            logits = model.logits(hidden[0, a0 - 1:a0 - 1 + len(it["answer"])])
+            li = torch.nn.functional.cross_entropy(logits, torch.tensor(it["answer"]), reduction="sum")
+            total = li if total is None else total + li
+            n_ref += len(it["answer"])
+        ref = total / n_ref
+        ref.backward()
+        g_ref = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+        model.zero_grad(set_to_none=True)
+        got = train.vqa_loss(model, ex, items, tok.pad_id)
+        got.loss.backward()
+        g_got = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+        with torch.no_grad():
+            vs = train.visual_states(model, ex, [items[0]["image"]])
+            embeds, tgt, _ = train.reread_batch(model, [items[0]], vs.tokens, tok.pad_id)
+            zeroed, _, _ = train.reread_batch(model, [items[0]], [torch.zeros_like(vs.tokens[0])], tok.pad_id)
+            logit = [model.logits(model.mamba(e, (vs.conv, vs.ssm))[0]) for e in (embeds, zeroed)]
+            mask = tgt != -100
+        return {
+            "loss": abs(float(got.loss) - float(ref)), "loss_value": float(ref),
+            "grad": max(rel(g_got[n], g_ref[n]) for n in g_ref), "grad_names_equal": sorted(g_got) == sorted(g_ref),
+            "answer_tokens_equal": got.answer_tokens == n_ref, "items": len(items),
+            "zeroed_tokens_logit_change": float((logit[0][mask] - logit[1][mask]).abs().max()),
+        }
+
+
 def main() -> None:
     torch.set_num_threads(1)
     out = {"scan_text": scan_check(6, 37, 24, 8, 1), "scan_visual": scan_check(2, 49, 16, 16, 2),
-           "scan_one_token": scan_check(3, 1, 8, 4, 3), "grouped": grouped_check()}
+           "scan_one_token": scan_check(3, 1, 8, 4, 3), "grouped": grouped_check(), "reread": reread_check()}
     print(json.dumps(out))
 
 

@@ -438,6 +438,19 @@ class Cobra(nn.Module):
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         return self.backbone.embeddings(ids)
 
+    def reread_prompt(self, question_ids: torch.Tensor, tokens: torch.Tensor, end_ids: torch.Tensor) -> torch.Tensor:
+        """The prompt of a model with `reread_image` (models/README.md), prefilled from the stream's
+        state after the frame: embed(BOS + question) [Tq, D], then the frame's visual tokens again
+        [n, D] (the same rows the frame was prefilled with: projector output, or the kept tokens and
+        merge token coarse-to-fine), then embed("\n") [Te, D]; the answer follows the "\n".
+
+        Why read the frame twice: an SSM reads the frame before the question, so it would have to keep
+        every object's place in a fixed-size state not knowing which two objects will be asked about.
+        Read after the question, the frame is filtered by what is asked ("Just read twice", Arora et
+        al. 2024). It costs one more prefill of the visual tokens per answer, not per frame.
+        """
+        return torch.cat([self.embed(question_ids), tokens, self.embed(end_ids)], dim=0)
+
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
         w = self.backbone.embeddings.weight if self.config["tie_embeddings"] else self.lm_head.weight
         return hidden @ w.t()

@@ -6,7 +6,9 @@ A step is --batch questions in runs of --questions-per-image per image (each ima
 per run, lm_loss_grouped) plus --progress-batch progress frames.
 
 Per VQA example the sequence is the frame's visual tokens, BOS, question + "\\n", answer, EOS
-(src/backbone/prompt.ts); the loss is next-token cross-entropy on the answer and EOS only. Per
+(src/backbone/prompt.ts); with --reread-image (config reread_image) the frame's visual tokens are
+read again between the question and its "\n" (Cobra.reread_prompt). The loss is next-token
+cross-entropy on the answer and EOS only. Per
 progress.jsonl frame, the progress head on the last visual token's hidden state is fit with
 binary cross-entropy to the soft label. AdamW, linear warm-up then cosine decay over the budget
 (steps or minutes, whichever ends first), seeded, 2 threads by default.
@@ -64,6 +66,8 @@ TINY_CONFIG = {
 }
 
 IMAGE_TAG = "<image>"
+# Ends a question (src/backbone/prompt.ts QUESTION_END).
+QUESTION_END = "\n"
 
 
 def log(msg: str) -> None:
@@ -118,8 +122,10 @@ class Examples:
                 q = human.replace(IMAGE_TAG, "", 1).strip()
                 prompt = [tok.bos_id] + tok.encode(q + "\n")
                 ans = tok.encode(answer.strip())[:max_answer_tokens] + [tok.eos_id]
+                # With reread_image the frame's tokens go between the question and its "\n".
                 self.vqa.setdefault(r.get("split", "train"), []).append(
-                    {"image": r["image"], "prompt": prompt, "answer": ans, "answer_text": answer.strip(),
+                    {"image": r["image"], "prompt": prompt, "question": [tok.bos_id] + tok.encode(q),
+                     "end": tok.encode(QUESTION_END), "answer": ans, "answer_text": answer.strip(),
                      "type": r.get("question_type", "")})
         self.progress: Dict[str, List[dict]] = {"train": [], "val": [], "test": []}
         p = os.path.join(data, "progress.jsonl")
@@ -200,6 +206,33 @@ def text_batch(items: List[dict], pad_id: int) -> Tuple[torch.Tensor, torch.Tens
     return ids, tgt
 
 
+def reread_batch(model: Cobra, items: List[dict], tokens: List[torch.Tensor], pad_id: int
+                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The reread_image text after each item's frame state: embeds [B, L, D] = BOS + question, the
+    frame's visual tokens again, "\n", answer + EOS, padded at the end with the pad embedding;
+    targets [B, L] (−100 off the answer) and the text ids [B, L'] (for counting only).
+
+    Rows are built one by one since the visual tokens sit in the middle and coarse-to-fine gives
+    frames different token counts; padding only at the end keeps each row exact (causality).
+    """
+    pad = model.embed(torch.tensor([pad_id]))
+    rows: List[torch.Tensor] = []
+    spans: List[Tuple[int, List[int]]] = []
+    for it, tok in zip(items, tokens):
+        q, e, a = (torch.tensor(it[k]) for k in ("question", "end", "answer"))
+        prompt = model.reread_prompt(q, tok, e)
+        rows.append(torch.cat([prompt, model.embed(a)], dim=0))
+        spans.append((prompt.shape[0], it["answer"]))
+    L = max(r.shape[0] for r in rows)
+    embeds = torch.stack([torch.cat([r, pad.expand(L - r.shape[0], -1)], dim=0) for r in rows])
+    tgt = torch.full((len(items), L), -100, dtype=torch.long)
+    for i, (a0, ans) in enumerate(spans):
+        # Position j predicts token j + 1: the answer is predicted from the "\n" on.
+        tgt[i, a0 - 1:a0 - 1 + len(ans)] = torch.tensor(ans)
+    ids, _ = text_batch([{"prompt": it["question"] + it["end"], "answer": it["answer"]} for it in items], pad_id)
+    return embeds, tgt, ids
+
+
 def lm_loss(model: Cobra, patches: torch.Tensor, ids: torch.Tensor, tgt: torch.Tensor) -> Tuple[torch.Tensor, int, int]:
     vis = model.visual_tokens(patches)
     V = vis.shape[1]
@@ -254,6 +287,7 @@ class VisualStates(NamedTuple):
     conv: torch.Tensor  # [images, L, E, d_conv] after each image's visual tokens
     ssm: torch.Tensor
     score_loss: Optional[torch.Tensor]  # c2f_score_loss when asked for, else None
+    tokens: List[torch.Tensor]  # each image's visual tokens [n_i, D], as prefilled (reread_image reads them again)
 
 
 def visual_states(model: Cobra, ex: Examples, rels: List[str], c2f: bool = False, score_loss: bool = False) -> VisualStates:
@@ -266,12 +300,13 @@ def visual_states(model: Cobra, ex: Examples, rels: List[str], c2f: bool = False
     patches = torch.stack([ex.patches(r) for r in rels])
     if not c2f:
         features = model.vision_features(patches)
-        _, (conv, ssm) = model.mamba(model.projector(model.pool(features)))
+        tokens = model.projector(model.pool(features))
+        _, (conv, ssm) = model.mamba(tokens)
         sl = None
         if score_loss:
             coarse = torch.stack([ex.coarse(r) for r in rels])
             sl = c2f_score_loss(model.c2f_scores(model.coarse_features(coarse)), features)
-        return VisualStates(conv, ssm, sl)
+        return VisualStates(conv, ssm, sl, list(tokens.unbind(0)))
     coarse = torch.stack([ex.coarse(r) for r in rels])
     out = model.c2f_encode(patches, coarse)
     conv, ssm = prefill_each(model, out.tokens)
@@ -280,7 +315,7 @@ def visual_states(model: Cobra, ex: Examples, rels: List[str], c2f: bool = False
         with torch.no_grad():
             features = model.vision_features(patches)
         sl = c2f_score_loss(out.scores, features)
-    return VisualStates(conv, ssm, sl)
+    return VisualStates(conv, ssm, sl, list(out.tokens))
 
 
 class VqaLoss(NamedTuple):
@@ -302,8 +337,12 @@ def vqa_loss(model: Cobra, ex: Examples, items: List[dict], pad_id: int, c2f: bo
             rels.append(it["image"])
     vs = visual_states(model, ex, rels, c2f, score_loss)
     which = torch.tensor([slot[it["image"]] for it in items])
-    ids, tgt = text_batch(items, pad_id)
-    hidden, _ = model.mamba(model.embed(ids), (vs.conv.index_select(0, which), vs.ssm.index_select(0, which)))
+    if model.config.get("reread_image"):
+        embeds, tgt, ids = reread_batch(model, items, [vs.tokens[slot[it["image"]]] for it in items], pad_id)
+    else:
+        ids, tgt = text_batch(items, pad_id)
+        embeds = model.embed(ids)
+    hidden, _ = model.mamba(embeds, (vs.conv.index_select(0, which), vs.ssm.index_select(0, which)))
     logits = model.logits(hidden)
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
     mask = tgt != -100
@@ -377,16 +416,20 @@ def greedy(model: Cobra, ex: Examples, items: List[dict], max_new: int, c2f: boo
     scores, as `eval --source backbone --coarse-to-fine` pushes each frame before asking."""
     eos = ex.tok.eos_id
     states, nxt = [], []
-    visual: Dict[str, Tuple[torch.Tensor, torch.Tensor]] = {}
+    visual: Dict[str, Tuple[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]] = {}
     for it in items:
         if it["image"] not in visual:
             if c2f:
                 tokens = model.c2f_encode(ex.patches(it["image"]).unsqueeze(0), ex.coarse(it["image"]).unsqueeze(0)).tokens[0]
             else:
                 tokens = model.visual_tokens(ex.patches(it["image"]).unsqueeze(0))[0]
-            visual[it["image"]] = model.mamba(tokens.unsqueeze(0))[1]
-        ids = torch.tensor([it["prompt"]])
-        hidden, st = model.mamba(model.embed(ids), visual[it["image"]])
+            visual[it["image"]] = (tokens, model.mamba(tokens.unsqueeze(0))[1])
+        tokens, state = visual[it["image"]]
+        if model.config.get("reread_image"):
+            prompt = model.reread_prompt(torch.tensor(it["question"]), tokens, torch.tensor(it["end"])).unsqueeze(0)
+        else:
+            prompt = model.embed(torch.tensor([it["prompt"]]))
+        hidden, st = model.mamba(prompt, state)
         states.append(st)
         nxt.append(int(model.logits(hidden[:, -1]).argmax(-1)))
     conv = torch.cat([s[0] for s in states])
@@ -553,6 +596,9 @@ def main() -> None:
     ap.add_argument("--ckpt-every", type=int, default=500)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--max-answer-tokens", type=int, default=32)
+    ap.add_argument("--reread-image", action="store_true",
+                    help="train a model whose prompt reads the frame's visual tokens again after the question "
+                         "(config reread_image; models/README.md); with --init it switches a model trained without it over")
     ap.add_argument("--c2f-prob", type=float, default=0.0,
                     help="probability that a step encodes its images coarse-to-fine as served (needs coarse_to_fine in the config; 0 = never)")
     ap.add_argument("--c2f-score-weight", type=float, default=None,
@@ -573,6 +619,10 @@ def main() -> None:
         model, config = load_model(a.init)
         with open(os.path.join(a.init, "tokenizer.json"), encoding="utf-8") as f:
             tok_json = json.load(f)
+        if a.reread_image:
+            # Same tensors; only the prompt changes (Cobra reads model.config).
+            config["reread_image"] = True
+            model.config["reread_image"] = True
     else:
         if a.config:
             with open(a.config, encoding="utf-8") as f:
@@ -586,6 +636,8 @@ def main() -> None:
         else:
             tok_json = default_tokenizer_json()
         config = dict(config, vocab_size=tokenizer_vocab_size(tok_json))
+        if a.reread_image:
+            config["reread_image"] = True
         model = Cobra(config)
         model.reset_parameters(a.seed)
     tok = ByteBPE(tok_json)

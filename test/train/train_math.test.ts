@@ -27,6 +27,10 @@ interface Out {
     loss: number; loss_value: number; grad: number; grad_names_equal: boolean; answer_tokens_equal: boolean;
     vision_params_with_grad: number; items: number; images: number; lengths: number[]; alone_vs_padded: number;
   };
+  reread: {
+    loss: number; loss_value: number; grad: number; grad_names_equal: boolean; answer_tokens_equal: boolean;
+    items: number; zeroed_tokens_logit_change: number;
+  };
 }
 
 describe.runIf(REQUIRED && MISSING !== "")("PyTorch for check_train_math.py (SPATIAL_REWARD_REQUIRE_TORCH=1)", () => {
@@ -69,5 +73,16 @@ describe.skipIf(MISSING !== "")(`training fast paths vs the reference${MISSING ?
 
   it("padding a batch leaves a short question's loss unchanged", () => {
     expect(get().grouped.alone_vs_padded).toBeLessThanOrEqual(TOL);
+  }, 120_000);
+
+  it("reread_image: the batched loss (frame tokens again after the question) equals one sequence per question", () => {
+    const r = get().reread;
+    expect(Number.isFinite(r.loss_value) && r.loss_value > 0).toBe(true);
+    expect(r.loss).toBeLessThanOrEqual(TOL);
+    expect(r.grad_names_equal).toBe(true);
+    expect(r.grad).toBeLessThanOrEqual(TOL);
+    expect(r.answer_tokens_equal).toBe(true);
+    // The reread tokens reach the answer's logits (a prompt without them would leave these equal).
+    expect(r.zeroed_tokens_logit_change).toBeGreaterThan(1e-3);
   }, 120_000);
 });
