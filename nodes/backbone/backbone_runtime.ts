@@ -46,9 +46,10 @@ export interface BackboneAnswerResult {
   text: string;
   tokenIds: number[];
   /**
-   * Until the first answer token: the prefill of BOS and every question token but the last (one
-   * run for the questions of the batch with the same length), plus the first `decode` run, which
-   * takes the last question token and gives the first answer token (shared by the whole batch).
+   * Until the first answer token: the prefill of every prompt row but the last (BOS and the
+   * question tokens; with reread_image also the frame's visual tokens; one run for the questions
+   * of the batch with the same number of rows), plus the first `decode` run, which takes the last
+   * prompt token ("\n") and gives the first answer token (shared by the whole batch).
    */
   prefillMs: number;
   /** Mean `decode` run per generated token after the first (the run decodes every question of the batch). */
@@ -57,6 +58,8 @@ export interface BackboneAnswerResult {
   batch?: number;
   /** False for seeded-random weights: the text is noise and must never be presented as an answer. */
   trained: boolean;
+  /** [vocab] the logits the first answer token was chosen from; only when asked (`ask(…, { firstLogits: true })`). */
+  firstLogits?: Float32Array;
 }
 
 export interface CameraImage {
@@ -173,6 +176,7 @@ interface AskJob {
   readonly stream: string;
   readonly question: string;
   readonly maxTokens: number;
+  readonly firstLogits: boolean;
   readonly resolve: (r: BackboneAnswerResult) => void;
   readonly reject: (e: Error) => void;
 }
@@ -455,24 +459,32 @@ export class BackboneRuntime {
     }
   }
 
-  /** A greedy answer from a fork of the stream's state; the stream's own state is untouched. */
-  ask(stream: string, question: string, opts: { maxTokens?: number } = {}): Promise<BackboneAnswerResult> {
+  /**
+   * A greedy answer from a fork of the stream's state; the stream's own state is untouched. With
+   * a `reread_image` model the question is followed by the stream's latest frame's visual tokens
+   * again (models/README.md), so a stream with no processed frame yet is refused (bad_state);
+   * without it, such a stream is answered from its zero state, as it always was.
+   * `firstLogits: true` also returns the first answer token's logits.
+   */
+  ask(stream: string, question: string, opts: { maxTokens?: number; firstLogits?: boolean } = {}): Promise<BackboneAnswerResult> {
     this.counters.asks++;
     let err: SpatialRewardError | null = this.failure;
     const maxTokens = opts?.maxTokens ?? 32;
+    const firstLogits = opts?.firstLogits ?? false;
     if (err) {
       // refused below
     } else if (!this.streams.has(stream)) err = new SpatialRewardError("bad_state", `no stream "${stream}"`);
     else if (typeof question !== "string") err = new SpatialRewardError("bad_argument", "question must be a string");
     else if (question.length > MAX_QUESTION_CHARS) err = new InvalidInputError("input_too_long", `question is ${question.length} characters, at most ${MAX_QUESTION_CHARS}`);
     else if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > 4096) err = new SpatialRewardError("bad_argument", `maxTokens must be an integer in [1, 4096], got ${maxTokens}`);
+    else if (typeof firstLogits !== "boolean") err = new SpatialRewardError("bad_argument", "firstLogits must be true or false");
     if (err) {
       this.counters.asksFailed++;
       this.count(err.code);
       return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
-      this.asks.push({ id: this.nextId++, stream, question, maxTokens, resolve, reject });
+      this.asks.push({ id: this.nextId++, stream, question, maxTokens, firstLogits, resolve, reject });
       this.schedulePump();
     });
   }
@@ -481,9 +493,11 @@ export class BackboneRuntime {
    * A copy of a stream's state as the worker holds it when this call reaches it: every frame
    * already handed to the worker is in it, a frame still waiting to be dispatched is not (frames
    * go to the worker on the next event-loop turn, or after the running batch). To read a state
-   * that includes a frame, await that frame's pushFrame first. For tests and diagnostics.
+   * that includes a frame, await that frame's pushFrame first. For tests and diagnostics. With a
+   * `reread_image` model, `visual` [n, d_model] is what the stream's next question rereads: the
+   * rows its latest frame prefilled (empty before the first frame).
    */
-  readState(stream: string): Promise<{ conv: Float32Array; ssm: Float32Array }> {
+  readState(stream: string): Promise<{ conv: Float32Array; ssm: Float32Array; visual?: Float32Array }> {
     if (this.failure) {
       this.counters.readStateFailed++;
       this.count(this.failure.code);
@@ -502,7 +516,7 @@ export class BackboneRuntime {
       }),
     );
     this.post({ type: "readState", id, stream });
-    return p as Promise<{ conv: Float32Array; ssm: Float32Array }>;
+    return p as Promise<{ conv: Float32Array; ssm: Float32Array; visual?: Float32Array }>;
   }
 
   /** Test only, through nodes/backbone/testing.ts (the runtime must be opened with the hook on): the worker's next run(s) of a graph throw. */
@@ -617,7 +631,7 @@ export class BackboneRuntime {
       this.counters.askBatches++;
       this.askBatches.set(id, jobs);
       this.currentJob = id;
-      const items: AskItem[] = jobs.map((j) => ({ id: j.id, stream: j.stream, question: j.question, maxTokens: j.maxTokens }));
+      const items: AskItem[] = jobs.map((j) => ({ id: j.id, stream: j.stream, question: j.question, maxTokens: j.maxTokens, ...(j.firstLogits ? { firstLogits: true } : {}) }));
       this.post({ type: "asks", id, items });
       return;
     }
@@ -685,7 +699,7 @@ export class BackboneRuntime {
     if (r?.ok) {
       this.counters.asksDone++;
       const a = r.result;
-      j.resolve({ text: a.text, tokenIds: a.tokenIds, prefillMs: a.prefillMs, tokenMs: a.tokenMs, trained: this.config.trained, batch: a.batch });
+      j.resolve({ text: a.text, tokenIds: a.tokenIds, prefillMs: a.prefillMs, tokenMs: a.tokenMs, trained: this.config.trained, batch: a.batch, ...(a.firstLogits ? { firstLogits: a.firstLogits } : {}) });
       return;
     }
     const e = fromWire(r?.error ?? { kind: "Error", code: "internal", message: "question finished without a result" });

@@ -79,7 +79,7 @@ async function main(): Promise<void> {
           return;
         case "readState": {
           const st = engine.readState(m.stream);
-          port.postMessage({ type: "done", id: m.id, result: st } satisfies FromWorker, [st.conv.buffer, st.ssm.buffer]);
+          port.postMessage({ type: "done", id: m.id, result: st } satisfies FromWorker, st.visual ? [st.conv.buffer, st.ssm.buffer, st.visual.buffer] : [st.conv.buffer, st.ssm.buffer]);
           return;
         }
         case "close":

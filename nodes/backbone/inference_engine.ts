@@ -1,4 +1,4 @@
-import { questionText } from "../../src/backbone/prompt.js";
+import { QUESTION_END, questionPrompt } from "../../src/backbone/prompt.js";
 import * as ort from "onnxruntime-node";
 import { InvalidInputError, ModelError, SpatialRewardError } from "../../src/errors.js";
 import { backboneSizes, parseBackboneConfig, TINY_CONFIG, type BackboneConfig, type BackboneSizes } from "../../src/backbone/config.js";
@@ -64,9 +64,16 @@ interface AskMember {
   readonly index: number;
   readonly item: AskItem;
   readonly slot: number;
-  /** BOS + question tokens. */
-  readonly prompt: number[];
+  /** Token ids before the visual rows: BOS + question (+ "\n" without reread_image). */
+  readonly head: number[];
+  /** Rows of the stream's latest visual tokens reread after `head` (0 without reread_image). */
+  readonly visual: number;
+  /** Token ids after the visual rows: encode("\n") with reread_image, else none. */
+  readonly end: number[];
+  /** Every prompt row: head + visual + end; all but the last are prefilled, the last is the first `decode` input. */
+  readonly rows: number;
   readonly out: number[];
+  firstLogits: Float32Array | null;
   prefillMs: number;
   decodeMs: number;
   steps: number;
@@ -107,11 +114,23 @@ export class Engine {
   private readonly scoresOut: Float32Array;
   private readonly c2fTokens: Float32Array;
   private readonly c2fTokenCount: Int32Array;
+  // reread_image (empty without it): each stream slot's visual tokens of its latest prefilled
+  // frame, [maxStreams, visualTokens + 1, d_model] (+1: coarse-to-fine's merge token), and how
+  // many rows are valid (0: no frame yet).
+  private readonly reread: boolean;
+  private readonly visualBySlot: Float32Array;
+  private readonly visualCount: Int32Array;
+  /** encode("\n"), the rows after the reread visual tokens. */
+  private readonly endIds: number[];
   // Question batches.
+  /** Rows the prompt buffer holds: one question's longest prompt (its visual rows included). */
+  private readonly promptRows: number;
   private readonly questionEmbeds: Float32Array;
   private readonly askHidden: Float32Array;
   private readonly tokenIn = new BigInt64Array(MAX_ASK_BATCH);
   private readonly tokenOut = new BigInt64Array(MAX_ASK_BATCH);
+  /** The first `decode` run's logits [MAX_ASK_BATCH, vocab], fetched only when a question asks for them. */
+  private readonly askLogits: Float32Array;
 
   private constructor(
     config: BackboneConfig,
@@ -156,8 +175,17 @@ export class Engine {
     this.scoresOut = new Float32Array(c2f ? B * P : 0);
     this.c2fTokens = new Float32Array(c2f ? B * (s.visualTokens + 1) * d : 0);
     this.c2fTokenCount = new Int32Array(c2f ? B : 0);
-    this.questionEmbeds = new Float32Array(MAX_QUESTION_TOKENS * d);
+    this.reread = config.reread_image === true;
+    const V1 = s.visualTokens + 1;
+    this.visualBySlot = new Float32Array(this.reread ? B * V1 * d : 0);
+    this.visualCount = new Int32Array(this.reread ? B : 0);
+    this.endIds = this.reread ? tokenizer.encode(QUESTION_END) : [];
+    if (this.reread && this.endIds.length === 0) throw new ModelError(tokenizer.file, `reread_image needs the question end ${JSON.stringify(QUESTION_END)} to encode to at least one token; it encodes to none`);
+    for (const id of this.endIds) this.checkId(id);
+    this.promptRows = MAX_QUESTION_TOKENS + (this.reread ? V1 : 0);
+    this.questionEmbeds = new Float32Array(this.promptRows * d);
     this.askHidden = new Float32Array(MAX_ASK_BATCH * d);
+    this.askLogits = new Float32Array(MAX_ASK_BATCH * config.vocab_size);
   }
 
   static async create(init: WorkerInit): Promise<{ engine: Engine; info: RuntimeInfo }> {
@@ -285,17 +313,50 @@ export class Engine {
   addStream(stream: string): void {
     const slot = this.arena.acquire(stream);
     this.clearQuestion(slot);
+    this.clearVisual(slot);
   }
 
   removeStream(stream: string): void {
     const slot = this.arena.slotOf(stream);
     this.arena.release(slot);
     this.clearQuestion(slot);
+    this.clearVisual(slot);
   }
 
-  readState(stream: string): { conv: Float32Array<ArrayBuffer>; ssm: Float32Array<ArrayBuffer> } {
+  /**
+   * Copies of a stream's state and, with reread_image, of the visual tokens its next question
+   * rereads ([n, d_model], the rows its latest frame prefilled; empty before the first frame).
+   */
+  readState(stream: string): { conv: Float32Array<ArrayBuffer>; ssm: Float32Array<ArrayBuffer>; visual?: Float32Array<ArrayBuffer> } {
     const slot = this.arena.slotOf(stream);
-    return { conv: this.arena.convView(slot).slice(), ssm: this.arena.ssmView(slot).slice() };
+    const st = { conv: this.arena.convView(slot).slice(), ssm: this.arena.ssmView(slot).slice() };
+    if (!this.reread) return st;
+    const d = this.config.d_model;
+    const base = slot * (this.sizes.visualTokens + 1) * d;
+    return { ...st, visual: this.visualBySlot.slice(base, base + this.visualCount[slot] * d) };
+  }
+
+  /** Zeroes a stream slot's kept visual tokens (a new stream has no frame to reread). */
+  private clearVisual(slot: number): void {
+    if (!this.reread) return;
+    const rows = (this.sizes.visualTokens + 1) * this.config.d_model;
+    this.visualBySlot.fill(0, slot * rows, (slot + 1) * rows);
+    this.visualCount[slot] = 0;
+  }
+
+  /**
+   * Keeps the `count` visual-token rows a stream slot just prefilled (from `src` at row `row`),
+   * for reread_image questions. Called only after the prefill's state reached the slot, so the
+   * kept rows always belong to the frame in the state. An element loop: no view per frame.
+   */
+  private keepVisual(slot: number, src: Float32Array, row: number, count: number): void {
+    if (!this.reread) return;
+    const d = this.config.d_model;
+    const dst = slot * (this.sizes.visualTokens + 1) * d;
+    const from = row * d;
+    const n = count * d;
+    for (let i = 0; i < n; i++) this.visualBySlot[dst + i] = src[from + i];
+    this.visualCount[slot] = count;
   }
 
   /**
@@ -487,6 +548,7 @@ export class Engine {
       const st = this.gather(slots);
       await this.prefillBatch(B, s.visualTokens, st.conv, st.ssm);
       this.scatter(slots);
+      for (let b = 0; b < B; b++) this.keepVisual(slots[b], this.tokens, b * s.visualTokens, s.visualTokens);
       t3 = now();
     } catch (e) {
       return failRun(e);
@@ -560,7 +622,10 @@ export class Engine {
       const st = this.gather(slots);
       await this.prefillBatch(B, T, st.conv, st.ssm, this.c2fTokens);
       this.scatter(slots);
-      for (let b = 0; b < B; b++) progress[b] = this.progressOf(b);
+      for (let b = 0; b < B; b++) {
+        progress[b] = this.progressOf(b);
+        this.keepVisual(slots[b], this.c2fTokens, b * T, T);
+      }
       projectMs = t2 - t1;
       prefillMs = now() - t2;
     } else {
@@ -573,6 +638,7 @@ export class Engine {
           await this.prefillBatch(1, T, this.arena.convView(slot), this.arena.ssmView(slot), this.c2fTokens);
           this.scatter([slot]);
           progress[b] = this.progressOf(0);
+          this.keepVisual(slot, this.c2fTokens, 0, T);
         } catch (e) {
           errors[b] = e;
         }
@@ -585,41 +651,50 @@ export class Engine {
 
   /**
    * Questions, up to MAX_ASK_BATCH at once. Each forks its stream's state into a scratch slot
-   * (one copy, never a replay) and prefills BOS + its question tokens but the last on the fork;
-   * questions of equal length share one prefill run. Then every question's greedy steps run
-   * together: one `decode` run per token for the whole batch (its first run takes each
-   * question's last token and gives the first answer token). The forks sit on consecutive
-   * scratch slots and each run writes the other run of slots, so the states are one view in and
-   * one view out; a question that reaches EOS or its maxTokens leaves the batch, and the ones
-   * after it move down (one state copy each) to stay consecutive. Streams' slots are only read,
-   * once. A bad question fails alone; a failing run fails every question that reached it (each
-   * with the run's error), and `decodeRuns` still counts the runs started, the failing one too.
-   * The scratch slots are released whatever happens.
+   * (one copy, never a replay) and prefills every row of its prompt but the last on the fork:
+   * BOS + question tokens (+ "\n"), or with reread_image BOS + question tokens, the stream's
+   * latest visual tokens, then "\n" (prompt.ts); questions with the same number of rows share one
+   * prefill run, whatever their streams. Then every question's greedy steps run together: one
+   * `decode` run per token for the whole batch (its first run takes each question's last token
+   * and gives the first answer token). The forks sit on consecutive scratch slots and each run
+   * writes the other run of slots, so the states are one view in and one view out; a question
+   * that reaches EOS or its maxTokens leaves the batch, and the ones after it move down (one
+   * state copy each) to stay consecutive. Streams' slots are only read, once. A bad question
+   * fails alone (with reread_image, a stream with no frame yet has no tokens to reread: bad_state);
+   * a failing run fails every question that reached it (each with the run's error), and
+   * `decodeRuns` still counts the runs started, the failing one too. The scratch slots are
+   * released whatever happens.
    */
   async asks(items: AskItem[]): Promise<{ results: AskItemResult[]; decodeRuns: number }> {
     if (items.length > MAX_ASK_BATCH) throw new SpatialRewardError("internal", `${items.length} questions in one batch, at most ${MAX_ASK_BATCH}`);
     const results: AskItemResult[] = new Array<AskItemResult>(items.length);
     const members: AskMember[] = [];
+    const encode = (t: string): number[] => this.tokenizer.encode(t);
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       try {
         const slot = this.arena.slotOf(item.stream);
-        // The prompt template training used (src/backbone/prompt.ts): BOS + question + "\n".
-        const ids = this.tokenizer.encode(questionText(item.question));
-        if (ids.length + 1 > MAX_QUESTION_TOKENS) {
-          throw new InvalidInputError("input_too_long", `question is ${ids.length} tokens, the backbone takes at most ${MAX_QUESTION_TOKENS - 1}`);
+        // The prompt template training used (src/backbone/prompt.ts).
+        const p = questionPrompt(encode, this.tokenizer.bosId, item.question, this.reread);
+        const tokens = p.head.length + p.end.length;
+        if (tokens > MAX_QUESTION_TOKENS) {
+          throw new InvalidInputError("input_too_long", `question is ${tokens - 1} tokens, the backbone takes at most ${MAX_QUESTION_TOKENS - 1}`);
         }
-        const prompt = [this.tokenizer.bosId, ...ids];
-        for (const id of prompt) this.checkId(id);
-        members.push({ index: i, item, slot, prompt, out: [], prefillMs: 0, decodeMs: 0, steps: 0 });
+        for (const id of p.head) this.checkId(id);
+        const visual = p.reread ? this.visualCount[slot] : 0;
+        if (p.reread && visual === 0) {
+          throw new SpatialRewardError("bad_state", `stream "${item.stream}" has no frame yet: this model (reread_image) reads the latest frame's visual tokens again after the question`);
+        }
+        const end = p.reread ? this.endIds : p.end;
+        members.push({ index: i, item, slot, head: p.head, visual, end, rows: p.head.length + visual + end.length, out: [], firstLogits: null, prefillMs: 0, decodeMs: 0, steps: 0 });
       } catch (e) {
         results[i] = { id: item.id, ok: false, error: toWire(e) };
       }
     }
     const n = members.length;
     if (n === 0) return { results, decodeRuns: 0 };
-    // Equal prompt lengths next to each other: each length's prefill is one run over consecutive slots.
-    members.sort((a, b) => a.prompt.length - b.prompt.length);
+    // Equal row counts next to each other: each count's prefill is one run over consecutive slots.
+    members.sort((a, b) => a.rows - b.rows);
     const a0 = this.arena.acquireScratchRun(n);
     let b0 = -1;
     let decodeRuns = 0;
@@ -629,23 +704,21 @@ export class Engine {
       const L = this.config.n_layer;
       const E = s.dInner;
       const d = this.config.d_model;
+      const V = this.config.vocab_size;
       const convT = (first: number, count: number): ort.Tensor => new ort.Tensor("float32", this.arena.convView(first, count), [count, L, E, this.config.d_conv]);
       const ssmT = (first: number, count: number): ort.Tensor => new ort.Tensor("float32", this.arena.ssmView(first, count), [count, L, E, this.config.d_state]);
       for (let k = 0; k < n; k++) this.arena.copy(members[k].slot, a0 + k);
-      // Prefill all prompt tokens but the last, fork a0+k → b0+k.
+      // Prefill all prompt rows but the last, fork a0+k → b0+k.
       for (let k = 0; k < n; ) {
-        const T = members[k].prompt.length - 1;
+        const T = members[k].rows - 1;
         let j = k + 1;
-        while (j < n && members[j].prompt.length - 1 === T && (j + 1 - k) * T <= MAX_QUESTION_TOKENS) j++;
+        while (j < n && members[j].rows - 1 === T && (j + 1 - k) * T <= this.promptRows) j++;
         const G = j - k;
         const t0 = now();
         if (T === 0) {
           for (let q = k; q < j; q++) this.arena.copy(a0 + q, b0 + q);
         } else {
-          for (let g = 0; g < G; g++) {
-            const p = members[k + g].prompt;
-            for (let t = 0; t < T; t++) this.questionEmbeds.set(this.embeddings.subarray(p[t] * d, (p[t] + 1) * d), (g * T + t) * d);
-          }
+          for (let g = 0; g < G; g++) this.layPrompt(members[k + g], g * T, T);
           await this.run(
             "mamba_prefill",
             { embeds: this.f32(this.questionEmbeds, [G, T, d]), conv_state: convT(a0 + k, G), ssm_state: ssmT(a0 + k, G) },
@@ -658,22 +731,30 @@ export class Engine {
       }
       // Greedy decode, all questions per run; position j of the batch is slot cur + j.
       let active = members.slice();
-      for (let j = 0; j < n; j++) this.tokenIn[j] = BigInt(members[j].prompt[members[j].prompt.length - 1]);
+      for (let j = 0; j < n; j++) this.tokenIn[j] = BigInt(lastPromptId(members[j]));
+      const wantLogits = members.some((m) => m.item.firstLogits === true);
       let cur = b0, next = a0;
       const eos = this.tokenizer.eosId;
       while (active.length > 0) {
         const m = active.length;
         const t1 = now();
+        const first = decodeRuns === 0;
         decodeRuns++;
         await this.run(
           "decode",
           { token_ids: new ort.Tensor("int64", this.tokenIn.subarray(0, m), [m]), conv_state: convT(cur, m), ssm_state: ssmT(cur, m) },
-          { next_token: new ort.Tensor("int64", this.tokenOut.subarray(0, m), [m]), conv_state_out: convT(next, m), ssm_state_out: ssmT(next, m) },
+          {
+            next_token: new ort.Tensor("int64", this.tokenOut.subarray(0, m), [m]),
+            conv_state_out: convT(next, m),
+            ssm_state_out: ssmT(next, m),
+            ...(first && wantLogits ? { logits: this.f32(this.askLogits, [m, V]) } : {}),
+          },
         );
         const ms = now() - t1;
         const kept: AskMember[] = [];
         for (let j = 0; j < m; j++) {
           const mem = active[j];
+          if (first && mem.item.firstLogits === true) mem.firstLogits = this.askLogits.slice(j * V, (j + 1) * V);
           if (mem.out.length === 0 && mem.steps === 0) mem.prefillMs += ms; // the first token's run
           else {
             mem.decodeMs += ms;
@@ -697,10 +778,11 @@ export class Engine {
           result: {
             tokenIds: mem.out,
             text: this.tokenizer.decode(mem.out),
-            promptTokens: mem.prompt.length,
+            promptTokens: mem.rows,
             prefillMs: mem.prefillMs,
             tokenMs: mem.steps > 0 ? mem.decodeMs / mem.steps : 0,
             batch: n,
+            ...(mem.firstLogits ? { firstLogits: mem.firstLogits } : {}),
           },
         };
       }
@@ -716,6 +798,30 @@ export class Engine {
       }
     }
   }
+
+  /**
+   * Member `mem`'s first `T` prompt rows into questionEmbeds from row `at`: head embeddings,
+   * then its stream's kept visual tokens, then end embeddings.
+   */
+  private layPrompt(mem: AskMember, at: number, T: number): void {
+    const d = this.config.d_model;
+    const h = mem.head.length;
+    const vBase = mem.slot * (this.sizes.visualTokens + 1) * d;
+    for (let t = 0; t < T; t++) {
+      const dst = (at + t) * d;
+      if (t < h) this.questionEmbeds.set(this.embeddings.subarray(mem.head[t] * d, (mem.head[t] + 1) * d), dst);
+      else if (t < h + mem.visual) this.questionEmbeds.set(this.visualBySlot.subarray(vBase + (t - h) * d, vBase + (t - h + 1) * d), dst);
+      else {
+        const id = mem.end[t - h - mem.visual];
+        this.questionEmbeds.set(this.embeddings.subarray(id * d, (id + 1) * d), dst);
+      }
+    }
+  }
+}
+
+/** The prompt's last row, the first `decode` run's input: always a token (end, else head). */
+function lastPromptId(m: AskMember): number {
+  return m.end.length > 0 ? m.end[m.end.length - 1] : m.head[m.head.length - 1];
 }
 
 function failedFrame(id: number, e: unknown): FrameResult {

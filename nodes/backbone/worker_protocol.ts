@@ -88,16 +88,21 @@ export interface AskItem {
   readonly stream: string;
   readonly question: string;
   readonly maxTokens: number;
+  /** Return the logits the first answer token was chosen from (parity tests, diagnostics). */
+  readonly firstLogits?: boolean;
 }
 
 export interface AskResult {
   readonly tokenIds: number[];
   readonly text: string;
+  /** Rows prefilled before the answer: BOS + question + "\n", with reread_image also the frame's visual tokens. */
   readonly promptTokens: number;
   readonly prefillMs: number;
   readonly tokenMs: number;
   /** Questions decoded together in this one's batch (1 = alone). */
   readonly batch: number;
+  /** [vocab] the first answer token's logits, only when the item asked for them. */
+  readonly firstLogits?: Float32Array;
 }
 
 export type AskItemResult = { readonly id: number; readonly ok: true; readonly result: AskResult } | { readonly id: number; readonly ok: false; readonly error: WireError };

@@ -61,6 +61,12 @@ export interface BackboneConfig {
    * frame's visual tokens are prefilled (h = the last token's residual). Absent = false.
    */
   readonly progress_head?: boolean;
+  /**
+   * "Just read twice" (Arora et al. 2024): a question is prefilled as BOS + question, the frame's
+   * visual tokens again (the rows the stream prefilled for its latest frame), then "\n"; the
+   * answer follows. Absent (parsed configs leave it out) or false: BOS + question + "\n".
+   */
+  readonly reread_image?: boolean;
 }
 
 /** Sizes that follow from a config; computed once, used by the builder, the arena and the CLI. */
@@ -247,5 +253,7 @@ export function parseBackboneConfig(json: unknown): BackboneConfig {
     coarse_to_fine,
     tie_embeddings: o.tie_embeddings,
     progress_head: optionalBool(o, "progress_head"),
+    // Only when true: a config without it parses to exactly what it did before the field existed.
+    ...(optionalBool(o, "reread_image") ? { reread_image: true } : {}),
   };
 }
