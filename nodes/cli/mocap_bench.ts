@@ -20,6 +20,14 @@ export interface MocapBenchOptions {
   joints: number;
   seconds: number;
   json: boolean;
+  /**
+   * Mosquitto only: stop the broker (SIGTERM: it saves its persistence database) this many
+   * seconds into the publishing, keep it down for brokerDownMs, start it again on the same port
+   * and directory. null/undefined = no restart.
+   */
+  restartBrokerAt?: number | null;
+  /** How long the broker stays down in a restart (ms, default 1000). */
+  brokerDownMs?: number;
 }
 
 export interface MocapBenchInternals {
@@ -78,12 +86,27 @@ function procCpuUs(pid: number | undefined): number | null {
  * embedded broker when that is the broker, reported as such) and the publisher's encoding does
  * not compete with the ingest for one event loop, as it would not with a real mocap system.
  *
+ * With restartBrokerAt (Mosquitto only), the broker is stopped mid-stream and started again
+ * (persistence on: the ingest's session and the frames queued for it survive): `broker_restart`
+ * reports how long it was down, the ingest's outage, and the proof that nothing was lost, by
+ * frame number (every tick's number 0..ticks-1 that never came out of the ingest).
+ *
  * Latency = the time a frame's MocapFrame message leaves the ingest (its delivery on the
  * transport) − the time the publisher called publish for it, both on CLOCK_MONOTONIC
  * (process.hrtime.bigint), which every process on the host shares.
  */
 export async function run(o: MocapBenchOptions, internals: MocapBenchInternals = {}): Promise<number> {
   const progress = new Progress(1000, internals.progress ?? true);
+  if (o.restartBrokerAt != null) {
+    const downMs = o.brokerDownMs ?? 1000;
+    const why = o.broker !== "mosquitto" ? "needs --broker mosquitto (the embedded broker lives in this process)"
+      : !(o.restartBrokerAt > 0 && o.restartBrokerAt < o.seconds) ? `must be inside the run (0 < S < ${o.seconds}), got ${o.restartBrokerAt}`
+      : !(Number.isFinite(downMs) && downMs >= 0 && downMs <= 600_000) ? `--broker-down-ms must be from 0 to 600000, got ${downMs}` : "";
+    if (why !== "") {
+      process.stderr.write(`mocap bench: --restart-broker-at ${why}\n`);
+      return 2;
+    }
+  }
   let mosquitto: MosquittoBroker | null = null;
   if (o.broker === "mosquitto") {
     try {
@@ -138,6 +161,28 @@ export async function run(o: MocapBenchOptions, internals: MocapBenchInternals =
     const cpu0 = process.cpuUsage();
     const wall0 = performance.now();
     const broker0 = procCpuUs(mosquitto?.pid);
+    // CPU of broker processes that a restart ended (their /proc entry goes with them).
+    let brokerCpuEndedUs: number | null = 0;
+    const restart = o.restartBrokerAt != null && mosquitto !== null ? { atS: o.restartBrokerAt, downMs: o.brokerDownMs ?? 1000 } : null;
+    const restartReport = { halted_at_s: NaN, down_ms: NaN, resumed: false, error: "" };
+    let restartDone: Promise<void> = Promise.resolve();
+    if (restart && mosquitto) {
+      const m = mosquitto;
+      restartDone = new Promise<void>((resolve) => setTimeout(resolve, restart.atS * 1000)).then(async () => {
+        const before = procCpuUs(m.pid);
+        brokerCpuEndedUs = before === null || broker0 === null ? null : before - broker0;
+        const tDown = performance.now();
+        restartReport.halted_at_s = (tDown - wall0) / 1000;
+        progress.update(`mocap bench: stopping mosquitto at ${restartReport.halted_at_s.toFixed(1)} s for ${restart.downMs} ms`);
+        await m.halt();
+        await new Promise((r) => setTimeout(r, restart.downMs));
+        await m.resume();
+        restartReport.down_ms = performance.now() - tDown;
+        restartReport.resumed = true;
+      }).catch((e: unknown) => {
+        restartReport.error = e instanceof Error ? e.message : String(e);
+      });
+    }
     const ticker = setInterval(() => {
       const s = (performance.now() - wall0) / 1000;
       progress.update(`mocap bench: ${Math.min(s, o.seconds).toFixed(0)}/${o.seconds} s, ${received}/${ticks} frames received`);
@@ -145,6 +190,7 @@ export async function run(o: MocapBenchOptions, internals: MocapBenchInternals =
     let done: Extract<PublisherProcessMessage, { type: "done" }>;
     try {
       done = await doneP;
+      await restartDone;
       // Frames acknowledged by the broker may still be on their way to the ingest.
       const end = Date.now() + 10_000;
       while (received < done.stats.frames_sent && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
@@ -153,7 +199,9 @@ export async function run(o: MocapBenchOptions, internals: MocapBenchInternals =
     }
     const wallMs = performance.now() - wall0;
     const cpu = process.cpuUsage(cpu0);
-    const broker1 = procCpuUs(mosquitto?.pid);
+    const brokerNow = procCpuUs(mosquitto?.pid);
+    // After a restart the running broker's whole CPU time counts (it started during the run).
+    const broker1 = brokerNow === null || brokerCpuEndedUs === null ? null : restart ? brokerNow + brokerCpuEndedUs + (broker0 ?? 0) : brokerNow;
     progress.done();
     await ingest.close();
 
@@ -180,6 +228,10 @@ export async function run(o: MocapBenchOptions, internals: MocapBenchInternals =
     const link = ingest.linkStatus();
     const clock = ingest.clockEstimates()[STREAM];
     const sent = done.stats.frames_sent;
+    // The proof by frame numbers: every tick's frame number (0..ticks-1, whether or not the
+    // publisher could send it) that never came out of the ingest.
+    const missing: number[] = [];
+    for (let k = 0; k < ticks; k++) if (outNs[k] < 0n) missing.push(k);
     const out = {
       broker: o.broker,
       broker_url: ingest.brokerUrl,
@@ -206,6 +258,27 @@ export async function run(o: MocapBenchOptions, internals: MocapBenchInternals =
       frames_out_of_range: outOfRange,
       rejects,
       mqtt: { disconnects: link.disconnects, outages: link.outages, outage_ms_total: link.outageMsTotal },
+      ...(restart ? {
+        broker_restart: {
+          at_s: restart.atS,
+          halted_at_s: round3(restartReport.halted_at_s),
+          // Broker process gone: from SIGTERM to accepting connections again.
+          broker_down_ms: Math.round(restartReport.down_ms),
+          // The ingest's view: connection lost → CONNACK again (its reconnect backoff included).
+          ingest_outage_ms: link.outageMsTotal,
+          ingest_outages: link.outages,
+          ingest_sessions_lost: link.sessionsLost,
+          publisher_disconnects: done.stats.disconnects,
+          publisher_dropped_backlog: done.stats.frames_dropped_backlog,
+          publisher_send_failed: done.stats.frames_send_failed,
+          frame_numbers_expected: ticks,
+          frame_numbers_received: ticks - missing.length,
+          frame_numbers_missing: missing.length,
+          first_missing: missing.slice(0, 20),
+          duplicates_dropped: counters?.frames_duplicate ?? 0,
+          error: restartReport.error || null,
+        },
+      } : {}),
       clock_offset_ns: clock ? String(clock.offset_ns) : null,
       clock_residual_ns: clock ? Math.round(clock.residual_ns) : null,
     };
@@ -218,9 +291,17 @@ export async function run(o: MocapBenchOptions, internals: MocapBenchInternals =
       console.log(`cpu: ingest ${out.cpu_pct}%${out.cpu_includes_broker ? " (with the embedded broker)" : ""}, publisher ${out.publisher_cpu_pct}%` +
         `${out.broker_cpu_pct !== null ? `, mosquitto ${out.broker_cpu_pct}%` : ""} (100% = one core)`);
       if (Object.keys(rejects).length > 0) console.log(`rejects: ${JSON.stringify(rejects)}`);
+      if (out.broker_restart) {
+        const r = out.broker_restart;
+        console.log(`broker restart at ${r.halted_at_s} s: mosquitto down ${r.broker_down_ms} ms, ingest outage ${r.ingest_outage_ms} ms ` +
+          `(${r.ingest_outages} outage(s), sessions lost ${r.ingest_sessions_lost}); frame numbers received ${r.frame_numbers_received}/${r.frame_numbers_expected}` +
+          `${r.frame_numbers_missing > 0 ? `, first missing ${r.first_missing.join(", ")}` : ""}`);
+      }
     }
     if (out.frames_lost !== 0) process.stderr.write(`mocap bench: ${out.frames_lost} frame(s) sent were not received\n`);
-    return out.frames_lost === 0 ? 0 : 1;
+    const restartFailed = restart !== null && (!restartReport.resumed || missing.length > 0);
+    if (restartFailed) process.stderr.write(`mocap bench: broker restart: ${restartReport.error || `${missing.length} frame number(s) never came out of the ingest`}\n`);
+    return out.frames_lost === 0 && !restartFailed ? 0 : 1;
   } finally {
     child?.kill();
     await ingest.close();

@@ -17,6 +17,8 @@ export interface MocapBenchCliOptions {
   joints: number;
   seconds: number;
   json: boolean;
+  restartBrokerAt?: number;
+  brokerDownMs: number;
 }
 
 /**
@@ -40,17 +42,25 @@ export function addMocapBenchCommand(program: Command, version: string, done: (c
       "Mosquitto started on 127.0.0.1 (Debian's /usr/sbin/mosquitto), into mocap_ingest here. Reports frames sent, " +
       "received and lost, latency from the publish call to the ingest's MocapFrame output (p50/p99, CLOCK_MONOTONIC), " +
       "CPU of the ingest process (100 = one core), the publisher and Mosquitto, and rejections by counter. " +
-      "Exit 1 when a frame sent was not received.",
+      "With --restart-broker-at S (Mosquitto only) the broker is stopped S seconds into the run and started again " +
+      "--broker-down-ms later (persistence on): broker_restart in the JSON reports the outage and the frame numbers that never " +
+      "came out of the ingest. Exit 1 when a frame sent was not received (or a frame number is missing after a restart).",
     )
     .option("--broker <B>", `embedded | mosquitto`, choiceArg("--broker", BENCH_BROKERS), "embedded")
     .option("--rate <HZ>", "frames per second, in (0, 2000]", numberArg("--rate", RATE), 240)
     .option("--bodies <N>", `rigid bodies per frame (0–${MAX_BODIES})`, intArg("--bodies", { min: 0, max: MAX_BODIES }), 50)
     .option("--joints <N>", `skeleton joints per frame (0–${MAX_JOINTS})`, intArg("--joints", { min: 0, max: MAX_JOINTS }), 60)
     .option("--seconds <S>", "how long to publish, in (0, 3600]", numberArg("--seconds", SECONDS), 10)
+    .option("--restart-broker-at <S>", "stop and restart Mosquitto this many seconds into the run (with --broker mosquitto)", numberArg("--restart-broker-at", SECONDS))
+    .option("--broker-down-ms <MS>", "how long the broker stays down in --restart-broker-at (0–600000)", intArg("--broker-down-ms", { min: 0, max: 600_000 }), 1000)
     .option("--json", "print one JSON summary as the last stdout line", false)
     .action(async (o: MocapBenchCliOptions) => {
       if (Math.round(o.rate * o.seconds) < 1) throw new UsageError(`--rate ${o.rate} for --seconds ${o.seconds} publishes no frame`);
-      done(await (await import("./mocap_bench.js")).run(o));
+      if (o.restartBrokerAt !== undefined) {
+        if (o.broker !== "mosquitto") throw new UsageError("--restart-broker-at needs --broker mosquitto (the embedded broker lives in the ingest's process)");
+        if (o.restartBrokerAt >= o.seconds) throw new UsageError(`--restart-broker-at ${o.restartBrokerAt} must be less than --seconds ${o.seconds}`);
+      }
+      done(await (await import("./mocap_bench.js")).run({ ...o, restartBrokerAt: o.restartBrokerAt ?? null }));
     });
   return mocap;
 }
