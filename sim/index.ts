@@ -3,6 +3,7 @@ export * from "./shapes.js";
 export * from "./catalogue.js";
 export * from "./world.js";
 export * from "./scene_generator.js";
+export * from "./stacking.js";
 export * from "./camera.js";
 export * from "./camera_placement.js";
 export * from "./renderer.js";

@@ -15,6 +15,7 @@ import { splitOfSeed } from "../../src/vqa/dataset_split.js";
 import { progressEpisode } from "../../sim/progress_episode.js";
 import { DEFAULT_VARIATION_RANGES } from "../../sim/scene_variation.js";
 import { VqaFrameRenderer } from "../../sim/vqa_frame.js";
+import { SceneMixEval } from "../../sim/eval_scene.js";
 import type { BackboneRuntime as BackboneRuntimeType } from "../backbone/backbone_runtime.js";
 import { Progress } from "./progress.js";
 import { DEFAULT_PROGRESS_EPISODES, type EvalOptions } from "./program.js";
@@ -114,18 +115,24 @@ export async function run(values: EvalOptions): Promise<number> {
   const log = new EvalLog(values.log);
   const progress = new Progress(500, true);
   const t0 = performance.now();
-  const result = runSpatialEval((s) => simSample(s, { noise, masks, width, height, hfovDeg }), {
+  // Scene options (--stacking): their own samples and figures; without them, the scenes eval has always used.
+  const mix = values.stacking !== undefined ? new SceneMixEval({ noise, masks, width, height, hfovDeg, stacking: values.stacking }) : null;
+  const result = runSpatialEval(mix ? mix.sample : (s) => simSample(s, { noise, masks, width, height, hfovDeg }), {
     scenes,
     seed,
     perType,
     onRecord: log.writer,
+    onScene: mix?.onScene,
     onProgress: (done, total, n) => progress.update(`scene ${done}/${total}  ${n} questions  ${((performance.now() - t0) / done).toFixed(0)} ms/scene`),
   });
   progress.done();
   await log.close();
-  const out = summary(values, result, t0);
+  const out = { ...summary(values, result, t0), ...mix?.summary() };
   if (values.json) console.log(JSON.stringify(out));
-  else printText(values, out);
+  else {
+    printText(values, out);
+    for (const line of mix?.lines() ?? []) console.log(line);
+  }
   return 0;
 }
 

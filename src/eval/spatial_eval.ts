@@ -38,6 +38,8 @@ export interface SpatialEvalOptions {
   perType: number;
   perception?: Partial<PerceptionOptions>;
   onRecord?: (r: EvalLogRecord) => void;
+  /** Each scene's sample and what perception made of it (null: the frame was rejected), for figures beyond the questions. */
+  onScene?: (seed: number, sample: EvalSample, scene: Scene | null) => void;
   onProgress?: (done: number, total: number, questions: number) => void;
 }
 
@@ -78,6 +80,7 @@ export function runSpatialEval(sampleFor: (seed: number) => EvalSample, options:
       rejection = `${e.code}: ${e.message}`;
       rejected[e.code] = (rejected[e.code] ?? 0) + 1;
     }
+    options.onScene?.(seed, sample, scene);
     boxes.add(sample.truth, scene);
     for (const q of generated.questions) {
       const category = questionType(q.type).category;
