@@ -13,23 +13,27 @@ import type { DemoOptions } from "./program.js";
 import { parseRewardSpec } from "../../src/reward/parse_reward_spec.js";
 import { RewardTracker } from "../../src/reward/reward_tracker.js";
 import { BackboneNode } from "../backbone_node.js";
+import { realTimePacer, startFoxglove } from "../foxglove/cli_bridge.js";
 
 /** One scripted pick-and-place episode through the node graph (options checked by program.ts). */
 export async function run(values: DemoOptions): Promise<number> {
   const transport = new InprocTransport();
-  const started: { backbone: BackboneNode | null } = { backbone: null };
+  const started: { backbone: BackboneNode | null; foxglove: Awaited<ReturnType<typeof startFoxglove>> } = { backbone: null, foxglove: null };
   // Whatever happens below, the backbone's worker thread and the transport are closed: a live
   // worker would keep the process from exiting after an error.
   try {
-    return await runEpisode(values, transport, (b) => (started.backbone = b));
+    started.foxglove = await startFoxglove(transport, values);
+    // Watched in Foxglove, the episode plays at the camera's 30 Hz instead of flat out.
+    return await runEpisode(values, transport, (b) => (started.backbone = b), started.foxglove ? realTimePacer(30) : null);
   } finally {
+    await started.foxglove?.close();
     await started.backbone?.close();
     await transport.shutdown();
   }
 }
 
 /** The episode; `track` learns of the backbone node as soon as it exists, so the caller can close it. */
-async function runEpisode(values: DemoOptions, transport: InprocTransport, track: (b: BackboneNode) => void): Promise<number> {
+async function runEpisode(values: DemoOptions, transport: InprocTransport, track: (b: BackboneNode) => void, pace: (() => Promise<void>) | null): Promise<number> {
   const { frames, seed, noise } = values;
   const scenario = teleopScenario(seed, frames);
   const { world, camera, episode } = scenario;
@@ -100,6 +104,7 @@ async function runEpisode(values: DemoOptions, transport: InprocTransport, track
     sim.publish(cap.frame, cap.truth);
     // The backbone's worker takes frames when the event loop turns; without a turn per frame it would see one frame per question.
     if (backbone) await new Promise((r) => setImmediate(r));
+    if (pace) await pace();
     const r = last as M.spatial_reward_msgs__msg__Reward | null;
     if (r?.success && firstSuccess < 0) firstSuccess = f;
     if (f % 30 === 15) {

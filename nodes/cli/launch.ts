@@ -7,6 +7,7 @@ import { closeGraph, launchGraph, type LaunchedGraph } from "../graph_launcher.j
 import { T } from "../messages.js";
 import { Progress } from "./progress.js";
 import type { LaunchOptions } from "./program.js";
+import { startFoxglove } from "../foxglove/cli_bridge.js";
 
 /** Starts the graph of a ROS 2 parameter file in this process (options checked by program.ts). */
 export async function run(file: string, values: LaunchOptions): Promise<number> {
@@ -27,9 +28,12 @@ export async function run(file: string, values: LaunchOptions): Promise<number> 
   transport.onError = (e, context) => console.error(`[${context}] ${e instanceof Error ? e.message : String(e)}`);
   const namespaces = values.namespaces;
   const graphs: LaunchedGraph[] = [];
+  let foxglove: Awaited<ReturnType<typeof startFoxglove>> = null;
   try {
+    foxglove = await startFoxglove(transport, values, { namespaces });
     for (const ns of namespaces) graphs.push(launchGraph(transport, doc, ns));
   } catch (e) {
+    await foxglove?.close();
     for (const g of graphs) await closeGraph(g);
     await transport.shutdown();
     throw e;
@@ -80,6 +84,7 @@ export async function run(file: string, values: LaunchOptions): Promise<number> 
     }])),
   };
   // Files, broker connections and worker threads are released before the transport goes.
+  await foxglove?.close();
   for (const g of graphs) await closeGraph(g);
   await transport.shutdown();
   console.log(values.json ? JSON.stringify(summary) : JSON.stringify(summary, null, 2));

@@ -17,6 +17,7 @@ import { RecorderNode } from "../recorder_node.js";
 import { createTransport, type Backend } from "../transport_factory.js";
 import { readableFileArg } from "./cli_args.js";
 import type { NodeOptions } from "./program.js";
+import { startFoxglove } from "../foxglove/cli_bridge.js";
 
 /** A started node; `close` releases what it holds (files, sockets, threads) before the transport shuts down. */
 export interface StartedNode {
@@ -123,6 +124,12 @@ export async function runUntilSignal(transport: Transport, stop: Promise<void>, 
 export async function run(name: NodeName, values: NodeOptions, rosArgs: RosArgs): Promise<number> {
   const stop = shutdownRequested();
   const started = await startNode(name, values.backend, rosArgs);
-  await runUntilSignal(started.transport, stop, [started.started], (m) => started.node.logger.error(m));
+  const foxglove = await startFoxglove(started.transport, values, { namespaces: [started.node.namespace], remaps: rosArgs.remaps, node: name }).catch(async (e: unknown) => {
+    await started.started.close?.();
+    await started.transport.shutdown();
+    throw e;
+  });
+  // The bridge first: it reads topics the node's close may still publish on.
+  await runUntilSignal(started.transport, stop, [...(foxglove ? [foxglove] : []), started.started], (m) => started.node.logger.error(m));
   return 0;
 }

@@ -18,6 +18,7 @@ import { addRecordCommand } from "./record_command.js";
 import { addMocapBenchCommand } from "./mocap_command.js";
 import { addMocapImportCommand } from "./mocap_import_command.js";
 import { packageVersion } from "./package_version.js";
+import { foxgloveHostOption, foxgloveOption, type FoxgloveCliOptions } from "../foxglove/cli_options.js";
 
 /**
  * The `spatial-reward` command line: every command's options, their checks and help, in one
@@ -52,7 +53,7 @@ const MAX_PROGRESS_EPISODES = 1000;
 /** The demo's episode: the graph needs about a second of frames to settle before the task starts. */
 const MIN_DEMO_FRAMES = 30;
 
-export interface DemoOptions { frames: number; seed: number; noise: NoiseModel; json: boolean; backbone: boolean; model?: string }
+export interface DemoOptions extends FoxgloveCliOptions { frames: number; seed: number; noise: NoiseModel; json: boolean; backbone: boolean; model?: string }
 export const ANSWER_SOURCES = ["engine", "backbone"] as const;
 export type AnswerSource = (typeof ANSWER_SOURCES)[number];
 export interface EvalOptions {
@@ -66,9 +67,9 @@ export interface EvalOptions {
 }
 export interface AskOptions { seed: number; noise: NoiseModel; masks: MaskSource; json: boolean; source: AnswerSource; model?: string }
 export interface BenchOptions { frames: number; seed: number; noise: NoiseModel; queries: number; json: boolean }
-export interface LaunchOptions { backend: Backend; namespaces: string[]; duration: number; frames?: number; json: boolean }
-export interface NodeOptions { backend: Backend }
-export interface SimOptions { backend: Backend; rate?: number; seed?: number; frames?: number; noise?: NoiseModel }
+export interface LaunchOptions extends FoxgloveCliOptions { backend: Backend; namespaces: string[]; duration: number; frames?: number; json: boolean }
+export interface NodeOptions extends FoxgloveCliOptions { backend: Backend }
+export interface SimOptions extends FoxgloveCliOptions { backend: Backend; rate?: number; seed?: number; frames?: number; noise?: NoiseModel }
 export interface SimDumpOptions { out: string; seed: number; frames: number; noise: NoiseModel; width: number; height: number }
 export interface BackboneInfoOptions { model: string; json: boolean }
 export interface BackboneInitOptions { out: string; seed: number; config?: string; json: boolean }
@@ -134,6 +135,8 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     .option("--backbone", "also run the backbone node on the camera frames and report its per-frame latency (a seeded-random model unless --model)", false)
     .option("--model <DIR>", "the backbone's model folder (with --backbone)")
     .option("--json", "print one JSON summary as the last stdout line", false)
+    .addOption(foxgloveOption())
+    .addOption(foxgloveHostOption())
     .action(async (o: DemoOptions) => {
       if (o.model !== undefined && !o.backbone) throw new UsageError("--model needs --backbone");
       done(await (await import("./demo.js")).run(o));
@@ -226,6 +229,8 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     .option("--duration <S>", "seconds to run, ≥ 0 (0 = until SIGINT/SIGTERM)", numberArg("--duration", { min: 0 }), 10)
     .option("--frames <N>", "stop once the simulator has published N frames (≥ 1)", intArg("--frames", { min: 1 }))
     .option("--json", "print the summary as one JSON line", false)
+    .addOption(foxgloveOption())
+    .addOption(foxgloveHostOption())
     .action(async (file: string, o: LaunchOptions) => done(await (await import("./launch.js")).run(file, o)));
 
   command("node", "start one node with ROS 2 arguments (--ros-args -r/-p/--params-file)")
@@ -238,6 +243,8 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     )
     .argument("<name>", `the node: ${NODE_NAMES.join(" | ")}`, choiceArg("the node name", NODE_NAMES))
     .option("--backend <B>", `transport: ${BACKENDS.join(" | ")}`, backend, "inproc")
+    .addOption(foxgloveOption())
+    .addOption(foxgloveHostOption())
     .action(async (name: NodeName, o: NodeOptions) => done(await (await import("./node.js")).run(name, o, ctx.rosArgs)));
 
   command("sim", "publish the simulator's camera topics and ground truth on any backend")
@@ -253,6 +260,8 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     .option("--seed <S>", "scene seed (default 7)", seed())
     .option("--frames <N>", `episode length (${MIN_EPISODE_FRAMES}–${MAX_EPISODE_FRAMES}, default 300)`, intArg("--frames", { min: MIN_EPISODE_FRAMES, max: MAX_EPISODE_FRAMES }))
     .option("--noise <M>", "sensor model: none | realsense (default realsense)", noise)
+    .addOption(foxgloveOption())
+    .addOption(foxgloveHostOption())
     .action(async (o: SimOptions) => done(await (await import("./sim.js")).run(o, ctx.rosArgs)));
 
   command("sim-dump", "write simulator frames and ground truth as raw files (for the DDS interop peers)")

@@ -2,6 +2,7 @@ import type { RosArgs } from "../../src/ros/ros_args.js";
 import type { ParameterValue } from "../../src/transport/parameters.js";
 import { runUntilSignal, shutdownRequested, startNode } from "./node.js";
 import type { SimOptions } from "./program.js";
+import { startFoxglove } from "../foxglove/cli_bridge.js";
 
 /**
  * `spatial-reward sim`: the sim_camera node with the options as parameters (-p and
@@ -15,6 +16,10 @@ export async function run(values: SimOptions, rosArgs: RosArgs): Promise<number>
   if (values.noise !== undefined) overrides.noise = values.noise;
   const stop = shutdownRequested();
   const started = await startNode("sim_camera", values.backend, rosArgs, overrides);
-  await runUntilSignal(started.transport, stop);
+  const foxglove = await startFoxglove(started.transport, values, { namespaces: [started.node.namespace], remaps: rosArgs.remaps, node: "sim_camera" }).catch(async (e: unknown) => {
+    await started.transport.shutdown();
+    throw e;
+  });
+  await runUntilSignal(started.transport, stop, foxglove ? [foxglove] : []);
   return 0;
 }

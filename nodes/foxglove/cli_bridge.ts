@@ -1,3 +1,4 @@
+import { parseRemapRule } from "../../src/transport/names.js";
 import type { Transport } from "../../src/transport/port.js";
 import type { FoxgloveCliOptions } from "./cli_options.js";
 import { DEFAULT_FOXGLOVE_HOST, FoxgloveBridge, isLoopbackHost } from "./foxglove_bridge.js";
@@ -8,17 +9,32 @@ import { DEFAULT_FOXGLOVE_HOST, FoxgloveBridge, isLoopbackHost } from "./foxglov
  * Null when the option was not given. The caller closes it before the transport shuts down.
  */
 export async function startFoxglove(
-  transport: Transport, options: FoxgloveCliOptions, graph: { namespaces?: readonly string[]; remaps?: readonly string[] } = {},
+  transport: Transport, options: FoxgloveCliOptions, graph: { namespaces?: readonly string[]; remaps?: readonly string[]; node?: string } = {},
 ): Promise<FoxgloveBridge | null> {
   if (options.foxglove === undefined) return null;
   const bridge = await FoxgloveBridge.start(transport, {
-    port: options.foxglove, host: options.foxgloveHost ?? DEFAULT_FOXGLOVE_HOST, namespaces: graph.namespaces, remaps: graph.remaps,
+    port: options.foxglove, host: options.foxgloveHost ?? DEFAULT_FOXGLOVE_HOST, namespaces: graph.namespaces, remaps: bridgeRemaps(graph.remaps ?? [], graph.node),
   });
   process.stderr.write(`foxglove: listening on ${bridge.url} (in Foxglove: Open connection → Foxglove WebSocket → ${bridge.url})\n`);
   if (!isLoopbackHost(bridge.host)) {
     process.stderr.write(`foxglove: ${bridge.host} is reachable from the network; the server has no authentication (read-only: it streams topics, accepts no commands)\n`);
   }
   return bridge;
+}
+
+/**
+ * The remap rules of the command's node as they apply to the bridge beside it: its
+ * node-specific rules ("sim_camera:from:=to") become plain ones, so the bridge shows the topics
+ * under the names that node uses; other nodes' rules are dropped.
+ */
+function bridgeRemaps(remaps: readonly string[], node: string | undefined): string[] {
+  const out: string[] = [];
+  for (const rule of remaps) {
+    const r = parseRemapRule(rule);
+    if (r.nodeName === undefined) out.push(rule);
+    else if (r.nodeName === node) out.push(`${r.from}:=${r.to}`);
+  }
+  return out;
 }
 
 /**
