@@ -148,6 +148,18 @@ export class FoxgloveBridge {
     return [...topics];
   }
 
+  /** Each connected client: frames dropped for it, bytes waiting, messages received and refused. */
+  clientStats(): { name: string; dropped: number; bufferedAmount: number; received: number; refused: number }[] {
+    return [...this.clients].map((c) => ({ name: c.name, dropped: c.dropped, bufferedAmount: c.bufferedAmount, received: c.received, refused: c.refused }));
+  }
+
+  /** Bytes held by the channels' payload buffers (bounded: buffersPerChannel per channel). */
+  poolBytes(): number {
+    let n = 0;
+    for (const o of this.outputs.values()) n += o.pool.bytes;
+    return n;
+  }
+
   /** Clients connected now. */
   get clientCount(): number {
     return this.clients.size;
