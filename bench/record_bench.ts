@@ -30,7 +30,10 @@ import { RgbdSensor, teleopScenario, worldAt } from "../sim/index.js";
  * times real time the recorder keeps up with on this machine (one thread doing CDR, compression
  * and write(2) itself); cpu_headroom_x = episode seconds / the process's CPU seconds, the same
  * without the time spent waiting for a core on a busy machine. The file is read back with McapIndexedReader and
- * every message counted. Compressions are measured one after the other in one run.
+ * every message accounted for per channel (`channels`: sent = accepted by write(), written = the
+ * writer's count, read_back, duplicate or missing sequence numbers, content compared with what was
+ * sent; `all_accounted`); the process exits 1 when a channel is not. Compressions are measured one
+ * after the other in one run.
  */
 const { values } = parseArgs({
   options: {
@@ -102,19 +105,29 @@ const imageCodec = new CdrCodec("sensor_msgs/msg/Image");
 const rewardCodec = new CdrCodec("spatial_reward_msgs/msg/Reward");
 const scratch = new ArrayBuffer(W * H * 3 + 4096);
 const T0 = 1_736_000_000_000_000_000n;
+/** Channel ids are indices here, as EpisodeWriter assigns them. */
+const CHANNELS = ["/camera/color/image_raw", "/camera/aligned_depth_to_color/image_raw", "/mocap/frames", "/reward"] as const;
+const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 async function measure(compression: Compression, zstdLevel: number) {
   const dir = mkdtempSync(join(tmpdir(), "record-bench-"));
   const path = join(dir, "episode.mcap");
   try {
     const w = await EpisodeWriter.create(path, [
-      rosChannel("/camera/color/image_raw", "sensor_msgs/msg/Image"),
-      rosChannel("/camera/aligned_depth_to_color/image_raw", "sensor_msgs/msg/Image"),
-      protobufChannel("/mocap/frames", "spatial_reward.mocap.MocapFrame", fds),
-      rosChannel("/reward", "spatial_reward_msgs/msg/Reward"),
+      rosChannel(CHANNELS[0], "sensor_msgs/msg/Image"),
+      rosChannel(CHANNELS[1], "sensor_msgs/msg/Image"),
+      protobufChannel(CHANNELS[2], "spatial_reward.mocap.MocapFrame", fds),
+      rosChannel(CHANNELS[3], "spatial_reward_msgs/msg/Reward"),
     ], null, { compression, zstdLevel });
     // Mocap frames are encoded once per distinct pose beforehand: producing them is the ingest's cost, not the recorder's.
     const mocap = Array.from({ length: 240 }, (_, i) => mocapFrame(i));
+    // Per channel: messages handed to write() and accepted by it (a refusal is counted, not sent).
+    const sent = new Array<number>(CHANNELS.length).fill(0);
+    const refused = new Array<number>(CHANNELS.length).fill(0);
+    const send = (ch: number, t: bigint, data: Uint8Array, publish?: bigint) => {
+      if (w.write(ch, t, data, publish)) sent[ch]++;
+      else refused[ch]++;
+    };
     let messages = 0;
     let bytes = 0;
     const cpu0 = process.cpuUsage();
@@ -123,7 +136,7 @@ async function measure(compression: Compression, zstdLevel: number) {
       const t = T0 + BigInt(tick) * 4_166_667n;
       const stamp = { sec: Number(t / 1_000_000_000n), nanosec: Number(t % 1_000_000_000n) };
       const m = mocap[tick % 240];
-      w.write(2, t, m);
+      send(2, t, m);
       messages++;
       bytes += m.byteLength;
       if (tick % 8 === 0) {
@@ -133,12 +146,12 @@ async function measure(compression: Compression, zstdLevel: number) {
         const depth: M.sensor_msgs__msg__Image = { header, height: H, width: W, encoding: f.depthEncoding, is_bigendian: 0, step: f.depthStep, data: f.depth };
         for (const [ch, msg] of [[0, rgb], [1, depth]] as const) {
           const data = imageCodec.encode(msg, scratch);
-          w.write(ch, t, data, t);
+          send(ch, t, data, t);
           bytes += data.byteLength;
           messages++;
         }
         const r = rewardCodec.encode({ header: { stamp, frame_id: "table" }, spec: "near(red mug, blue bowl, 0.05)", reward: -0.1, progress: 0.5, success: false, residual: 0.1 }, scratch);
-        w.write(3, t, r, t);
+        send(3, t, r, t);
         bytes += r.byteLength;
         messages++;
         // Let the chunk writes settle, as the event loop does between transport callbacks.
@@ -149,20 +162,55 @@ async function measure(compression: Compression, zstdLevel: number) {
     const result = await w.close();
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    // Every message accounted for: read back with the official indexed reader.
+    // Every message accounted for: read back with the official indexed reader, per channel: the
+    // count, each sequence number exactly once, and the content (a mocap frame byte for byte, an
+    // image's pixel block against the render it was encoded from; its log time says which).
     await loadCompression();
     const fd = openSync(path, "r");
-    let readBack = 0;
+    const back = CHANNELS.map(() => ({ count: 0, duplicates: 0, content_mismatch: 0, seen: new Uint8Array(seconds * 240 + 1) }));
     try {
       const src = new FileByteSource(fd);
       const reader = await McapIndexedReader.Initialize({
         readable: { size: async () => BigInt(src.size), read: async (o, s) => src.read(Number(o), Number(s)) },
         decompressHandlers: decompressHandlers(),
       });
-      for await (const _ of reader.readMessages()) readBack++;
+      for await (const msg of reader.readMessages()) {
+        const b = back[msg.channelId];
+        b.count++;
+        if (msg.sequence >= b.seen.length || b.seen[msg.sequence] === 1) b.duplicates++;
+        else b.seen[msg.sequence] = 1;
+        const tick = Number((msg.logTime - T0) / 4_166_667n);
+        let expected: Uint8Array | null = null;
+        if (msg.channelId === 2) expected = mocap[tick % 240];
+        else if (msg.channelId === 0 || msg.channelId === 1) {
+          const f = frames[(tick / 8) % frames.length];
+          expected = f === undefined ? null : msg.channelId === 0 ? f.rgb : f.depth;
+        }
+        if (expected !== null) {
+          const tail = msg.data.subarray(msg.data.byteLength - expected.byteLength);
+          if (msg.channelId === 2 ? !sameBytes(msg.data, expected) : !sameBytes(tail, expected)) b.content_mismatch++;
+        }
+      }
     } finally {
       closeSync(fd);
     }
+    const readBack = back.reduce((a, b) => a + b.count, 0);
+    const missingSequences = back.map((b, i) => {
+      let seen = 0;
+      for (let q = 0; q < Math.min(sent[i], b.seen.length); q++) seen += b.seen[q];
+      return sent[i] - seen;
+    });
+    const channels = CHANNELS.map((topic, i) => ({
+      topic,
+      sent: sent[i],
+      refused: refused[i],
+      written: result.topics[topic] ?? 0,
+      read_back: back[i].count,
+      duplicates: back[i].duplicates,
+      missing_sequences: missingSequences[i],
+      content_mismatch: back[i].content_mismatch,
+      accounted: sent[i] === back[i].count && (result.topics[topic] ?? 0) === sent[i] && refused[i] === 0 && back[i].duplicates === 0 && missingSequences[i] === 0 && back[i].content_mismatch === 0,
+    }));
     const fileBytes = statSync(path).size;
     return {
       compression,
@@ -174,6 +222,8 @@ async function measure(compression: Compression, zstdLevel: number) {
       written: result.messages,
       read_back: readBack,
       dropped: result.dropped + result.lost,
+      all_accounted: channels.every((c) => c.accounted),
+      channels,
       stream_mb_per_s: round(bytes / seconds / 1e6, 2),
       write_mb_per_s: round(bytes / wall / 1e6, 1),
       file_mb: round(fileBytes / 1e6, 1),
@@ -193,9 +243,14 @@ const runs = [];
 for (const c of compressions) {
   for (const level of c === "zstd" ? zstdLevels : [0]) {
     const r = await measure(c, level || 3);
-    progress(`${c}${c === "zstd" ? ` ${level}` : ""}: ${r.write_mb_per_s} MB/s (${r.headroom_x}x real time), file ${r.file_mb} MB, ratio ${r.ratio}, read back ${r.read_back}/${r.messages}`);
+    progress(`${c}${c === "zstd" ? ` ${level}` : ""}: ${r.write_mb_per_s} MB/s (${r.headroom_x}x real time), file ${r.file_mb} MB, ratio ${r.ratio}, read back ${r.read_back}/${r.messages}, ` +
+      `every message accounted for per channel: ${r.all_accounted}`);
     runs.push(r);
   }
 }
 const out = { bench: "record", stream: { rgb: `${W}x${H} rgb8 @ 30 Hz`, depth: `${W}x${H} ${depthEncoding} @ 30 Hz`, mocap: `${mocapSample.byteLength} B protobuf @ 240 Hz`, reward: "30 Hz" }, chunk_size: 4 << 20, runs };
 process.stdout.write(`${values.json ? JSON.stringify(out) : JSON.stringify(out, null, 2)}\n`);
+if (!runs.every((r) => r.all_accounted)) {
+  progress("record bench: a message sent was not read back as sent (see channels)");
+  process.exitCode = 1;
+}
