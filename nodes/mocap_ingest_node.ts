@@ -15,6 +15,7 @@ import { DiagnosticsPublisher, DIAGNOSTIC_LEVEL, type DiagnosticLevel } from "./
 import { RosClock } from "./ros_clock.js";
 import { BodyReward, parseBodyObject } from "./mocap/body_reward.js";
 import { EmbeddedBroker } from "./mqtt/embedded_broker.js";
+import { DEFAULT_SESSION_QUEUE_LIMITS } from "./mqtt/bounded_session_store.js";
 import { connectMqtt, mqttClientOptions, parseBrokerUrl, type MqttConnectionSettings } from "./mqtt/mqtt_connection.js";
 import { checkTopicPrefix } from "./mqtt/mocap_publisher.js";
 
@@ -138,7 +139,10 @@ interface Stream {
  * frames published while the ingest is away are kept by the broker and delivered when it is
  * back. Reconnects back off exponentially (reconnect_min_ms doubling up to reconnect_max_ms,
  * jittered by reconnect_jitter). `broker`: "embedded" (the default: an aedes broker on
- * 127.0.0.1:`embedded_port` in this process, zero setup) or an mqtt:// / mqtts:// URL, with
+ * 127.0.0.1:`embedded_port` in this process, zero setup; each persistent session's stored
+ * queue bounded by `embedded_max_queued_messages` (100000) and `embedded_max_queued_mb` (256),
+ * newer messages dropped past them and counted as embedded_broker.queue_dropped) or an
+ * mqtt:// / mqtts:// URL, with
  * `username`/`password` and TLS files (`tls_ca_file`, `tls_cert_file`, `tls_key_file`,
  * `tls_reject_unauthorized`). `mqtt_version` 4 (3.1.1, default) or 5 (`session_expiry_s`).
  *
@@ -227,7 +231,17 @@ export class MocapIngestNode {
     if (this.client) return;
     if (this.p.broker === "embedded") {
       try {
-        this.embedded = await EmbeddedBroker.start({ port: this.p.embeddedPort });
+        this.embedded = await EmbeddedBroker.start({
+          port: this.p.embeddedPort, maxQueuedMessages: this.p.embeddedMaxQueuedMessages, maxQueuedBytes: this.p.embeddedMaxQueuedBytes,
+          onQueueDrop: (d) => {
+            this.counters.inc("embedded_broker.queue_dropped");
+            // One line at the first drop of a client and at every 10x, not one per frame of a 240 Hz stream.
+            if (Number.isInteger(Math.log10(d.clientDrops))) {
+              this.node.logger.warn(`embedded MQTT broker: the session queue of client ${clip(JSON.stringify(d.clientId), 80)} is full ` +
+                `(${d.queuedMessages} messages, ${(d.queuedBytes / 1e6).toFixed(1)} MB; embedded_max_queued_messages/_mb): ${d.clientDrops} message(s) dropped so far`);
+            }
+          },
+        });
       } catch (e) {
         const typed = this.diagnostics.errors.report(e, "embedded broker");
         this.diagnostics.condition = { level: DIAGNOSTIC_LEVEL.ERROR, message: typed.message };
@@ -518,6 +532,8 @@ export class MocapIngestNode {
 interface IngestParameters {
   broker: string;
   embeddedPort: number;
+  embeddedMaxQueuedMessages: number;
+  embeddedMaxQueuedBytes: number;
   topicPrefix: string;
   connection: Omit<MqttConnectionSettings, "url">;
   maxPayloadBytes: number;
@@ -606,6 +622,8 @@ function readParameters(node: TransportNode): IngestParameters {
   const p: IngestParameters = {
     broker,
     embeddedPort,
+    embeddedMaxQueuedMessages: intParam(node, "embedded_max_queued_messages", DEFAULT_SESSION_QUEUE_LIMITS.maxQueuedMessages, 1, 100_000_000),
+    embeddedMaxQueuedBytes: intParam(node, "embedded_max_queued_mb", DEFAULT_SESSION_QUEUE_LIMITS.maxQueuedBytes >> 20, 1, 1 << 20) * (1 << 20),
     topicPrefix,
     connection,
     maxPayloadBytes: intParam(node, "max_payload_bytes", 1 << 20, 64, 64 << 20),

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { Aedes } from "aedes";
 import { InvalidInputError, SpatialRewardError } from "../../src/errors.js";
+import { BoundedSessionStore, resolveSessionQueueLimits, type SessionQueueDrop } from "./bounded_session_store.js";
 
 /** Where the embedded broker listens: loopback only, so a zero-setup run never exposes a port. */
 export const EMBEDDED_BROKER_HOST = "127.0.0.1";
@@ -15,6 +16,16 @@ export interface EmbeddedBrokerOptions {
   concurrency?: number;
   /** How long a subscriber's full socket may block delivery before it is dropped (ms, aedes' drainTimeout). */
   drainTimeoutMs?: number;
+  /**
+   * QoS 1/2 messages stored per persistent session (queued while the client is away, or sent and
+   * not yet acknowledged); past it new ones are dropped for that client and counted
+   * (BoundedSessionStore). Default 100000.
+   */
+  maxQueuedMessages?: number;
+  /** The same bound in bytes (payload + topic). Default 256 MiB. */
+  maxQueuedBytes?: number;
+  /** Told of each message a full session queue refused. */
+  onQueueDrop?: (d: SessionQueueDrop) => void;
 }
 
 /**
@@ -22,9 +33,11 @@ export interface EmbeddedBrokerOptions {
  *
  * MQTT 3.1.1 (aedes speaks no MQTT 5), QoS 0/1/2, persistent sessions (clean=false clients keep
  * their subscriptions and get the QoS 1 messages published while they were away). Sessions are
- * kept by aedes' default persistence, which is in memory: they survive a client's reconnect,
- * not a restart of the broker (or of the process that embeds it). Use Mosquitto with
- * `persistence true` where sessions must outlive the broker.
+ * kept in memory (aedes' default store, bounded per client by BoundedSessionStore: at most
+ * maxQueuedMessages / maxQueuedBytes stored per session, newer ones dropped and counted, as
+ * Mosquitto's max_queued_messages does): they survive a client's reconnect, not a restart of the
+ * broker (or of the process that embeds it). Use Mosquitto with `persistence true` where
+ * sessions must outlive the broker.
  *
  * stop() ends cleanly: aedes disconnects every client, the server stops accepting, and sockets
  * that never sent CONNECT are destroyed, so no handle keeps the process alive.
@@ -38,7 +51,18 @@ export class EmbeddedBroker {
     private readonly sockets: Set<Socket>,
     /** The bound port (the OS's choice when the option was 0). */
     readonly port: number,
+    private readonly store: BoundedSessionStore,
   ) {}
+
+  /** Messages a full session queue refused so far (all clients). */
+  get queueDrops(): number {
+    return this.store.droppedMessages;
+  }
+
+  /** Each persistent session's stored messages, bytes and drops. */
+  queueStats(): Record<string, { messages: number; bytes: number; drops: number }> {
+    return this.store.queueStats();
+  }
 
   /** mqtt://127.0.0.1:<port>: what clients connect to. */
   get url(): string {
@@ -60,7 +84,12 @@ export class EmbeddedBroker {
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new InvalidInputError("bad_argument", `embedded broker port must be an integer from 0 to 65535, got ${port}`);
     }
+    const store = new BoundedSessionStore(
+      resolveSessionQueueLimits({ maxQueuedMessages: options.maxQueuedMessages, maxQueuedBytes: options.maxQueuedBytes }),
+      options.onQueueDrop,
+    );
     const aedes = await Aedes.createBroker({
+      persistence: store,
       concurrency: options.concurrency ?? 1000,
       drainTimeout: options.drainTimeoutMs ?? 30_000,
       // Long client ids (host-qualified ingest ids) are fine: MQTT 3.1.1 allows them.
@@ -95,7 +124,7 @@ export class EmbeddedBroker {
     }
     const address = server.address();
     const bound = typeof address === "object" && address !== null ? address.port : port;
-    return new EmbeddedBroker(aedes, server, sockets, bound);
+    return new EmbeddedBroker(aedes, server, sockets, bound, store);
   }
 
   /** Disconnects every client and closes the listener. Idempotent. */

@@ -79,6 +79,87 @@ describe("EmbeddedBroker (aedes)", () => {
     }
   });
 
+  it("bounds a persistent session's stored queue: past maxQueuedMessages new messages are dropped and counted, the oldest kept", async () => {
+    const drops: { clientId: string; clientDrops: number }[] = [];
+    const b = await EmbeddedBroker.start({ maxQueuedMessages: 50, onQueueDrop: (d) => drops.push(d) });
+    try {
+      const got: string[] = [];
+      const sub = await persistentSubscriber(b.url, "stalled", got);
+      await end(sub);
+      // The subscriber stays away while 200 messages are published for it.
+      const pub = await rawClient(b.url, "pub-bound");
+      for (let i = 0; i < 200; i++) await publishQos1(pub, `t/${i}`, Buffer.from(`m${i}`));
+      expect(b.queueDrops).toBe(150);
+      // Bytes are topic + payload of the 50 kept: "t/0".."t/49" and "m0".."m49".
+      const keptBytes = Array.from({ length: 50 }, (_, i) => `t/${i}`.length + `m${i}`.length).reduce((a, n) => a + n, 0);
+      expect(b.queueStats().stalled).toEqual({ messages: 50, bytes: keptBytes, drops: 150 });
+      expect(drops.length).toBe(150);
+      expect(drops.every((d) => d.clientId === "stalled")).toBe(true);
+      expect(drops[drops.length - 1].clientDrops).toBe(150);
+      // Back: the 50 stored, then the stream goes on live.
+      const back = await persistentSubscriber(b.url, "stalled", got);
+      expect(await waitFor(() => got.length >= 50, 5000)).toBe(true);
+      for (let i = 200; i < 210; i++) await publishQos1(pub, `t/${i}`, Buffer.from(`m${i}`));
+      expect(await waitFor(() => got.length >= 60, 5000)).toBe(true);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(got).toEqual([...Array.from({ length: 50 }, (_, i) => `m${i}`), ...Array.from({ length: 10 }, (_, i) => `m${200 + i}`)]);
+      // Acknowledged messages leave the queue: it is empty again, the drops stay counted.
+      expect(await waitFor(() => b.queueStats().stalled?.messages === 0, 5000)).toBe(true);
+      expect(b.queueStats().stalled).toEqual({ messages: 0, bytes: 0, drops: 150 });
+      expect(b.queueDrops).toBe(150);
+      await end(back);
+      await end(pub);
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it("bounds the stored queue in bytes too: a 64 kB budget holds six 10 kB messages", async () => {
+    const b = await EmbeddedBroker.start({ maxQueuedBytes: 64 * 1024 });
+    try {
+      const got: string[] = [];
+      await end(await persistentSubscriber(b.url, "big", got));
+      const pub = await rawClient(b.url, "pub-bytes");
+      for (let i = 0; i < 20; i++) await publishQos1(pub, "t/x", Buffer.alloc(10_000, 48 + (i % 10)));
+      expect(b.queueDrops).toBe(14);
+      expect(b.queueStats().big.messages).toBe(6);
+      expect(b.queueStats().big.bytes).toBe(6 * (10_000 + 3));
+      await end(pub);
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it("a connected subscriber that stops reading is not disconnected by the bound: refused messages are still delivered live", async () => {
+    const b = await EmbeddedBroker.start({ maxQueuedMessages: 20 });
+    try {
+      const got: string[] = [];
+      const sub = await persistentSubscriber(b.url, "slow", got);
+      let closed = false;
+      sub.on("close", () => (closed = true));
+      // Not reading: PUBACKs stop, so every message stays stored until the subscriber reads again.
+      (sub.stream as unknown as { pause(): void }).pause();
+      const pub = await rawClient(b.url, "pub-live");
+      for (let i = 0; i < 100; i++) await publishQos1(pub, `t/${i}`, Buffer.from(`m${i}`));
+      expect(b.queueDrops).toBeGreaterThan(0);
+      (sub.stream as unknown as { resume(): void }).resume();
+      expect(await waitFor(() => got.length >= 100, 5000)).toBe(true);
+      expect(got).toEqual(Array.from({ length: 100 }, (_, i) => `m${i}`));
+      expect(closed).toBe(false);
+      expect(await waitFor(() => b.queueStats().slow?.messages === 0, 5000)).toBe(true);
+      await end(sub);
+      await end(pub);
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it("refuses non-positive queue bounds before listening", async () => {
+    for (const o of [{ maxQueuedMessages: 0 }, { maxQueuedMessages: 1.5 }, { maxQueuedBytes: -1 }, { maxQueuedBytes: NaN }]) {
+      await expect(EmbeddedBroker.start(o)).rejects.toThrow(InvalidInputError);
+    }
+  });
+
   it("reports a port in use as backend_unavailable and a bad port as bad_argument", async () => {
     const b = await EmbeddedBroker.start();
     try {
