@@ -77,6 +77,14 @@ function wsUrl(host: string, port: number): string {
   return `ws://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
+/** Closes a refused connection; one that does not answer the close within a second is cut. */
+function refuse(ws: WebSocket, code: number, reason: string): void {
+  ws.on("error", () => {});
+  const timer = setTimeout(() => ws.terminate(), 1000);
+  ws.once("close", () => clearTimeout(timer));
+  ws.close(code, reason);
+}
+
 /** Loopback addresses: anything else is reachable from the network. */
 export function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
@@ -268,14 +276,12 @@ export class FoxgloveBridge {
     }
     if (ws.protocol !== FoxgloveServer.SUPPORTED_SUBPROTOCOL) {
       this.counters.inc("clients.refused_protocol");
-      ws.on("error", () => {});
-      ws.close(1002, `subprotocol ${FoxgloveServer.SUPPORTED_SUBPROTOCOL} required`);
+      refuse(ws, 1002, `subprotocol ${FoxgloveServer.SUPPORTED_SUBPROTOCOL} required`);
       return;
     }
     if (this.clients.size >= this.limits.maxClients) {
       this.counters.inc("clients.refused_limit");
-      ws.on("error", () => {});
-      ws.close(1013, `at most ${this.limits.maxClients} clients`);
+      refuse(ws, 1013, `at most ${this.limits.maxClients} clients`);
       return;
     }
     const socket = new ClientSocket(ws, name, this.limits, this.hooks);
