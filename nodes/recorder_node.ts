@@ -101,8 +101,10 @@ function fileStamp(ms: number): string {
  * output_dir ("episodes"), file_prefix ("episode"), chunk_size (4 MiB), compression (zstd | lz4
  * | none), zstd_level (1), fsync (close | chunk | none, see SyncPolicy), calibration (""),
  * max_queue_mb (256), and for MQTT control mqtt_control_broker ("" = none), mqtt_control_topic,
- * mqtt_client_id, mqtt_username, mqtt_password, mqtt_tls_* (as the ingest's). A bad value stops
- * the node from starting.
+ * mqtt_client_id, mqtt_username, mqtt_password, mqtt_tls_* (as the ingest's),
+ * mqtt_control_max_age_ms (10000) and mqtt_control_require_stamp (false): retained, old,
+ * replayed or (when required) unstamped commands are ignored and counted (see
+ * MqttRecorderControl). A bad value stops the node from starting.
  *
  * A write error (full disk...) ends the episode: counted, logged, ERROR on /diagnostics until
  * the next episode starts; the file keeps its complete chunks. shutdown() finishes the file.

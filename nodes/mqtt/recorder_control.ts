@@ -1,7 +1,8 @@
-import type { MqttClient } from "mqtt";
+import type { IConnackPacket, IPublishPacket, MqttClient } from "mqtt";
 import type { Counters } from "../../src/diagnostics/counters.js";
 import { InvalidInputError, SpatialRewardError } from "../../src/errors.js";
 import { decodeRecorderControl, resolveMocapLimits, type MocapLimits } from "../../src/mocap/mocap_codec.js";
+import { ControlFreshness, DEFAULT_CONTROL_FRESHNESS, type ControlFreshnessOptions } from "../../src/mocap/control_freshness.js";
 import { controlSeed } from "../../src/record/episode_metadata.js";
 import { RecorderControl_Command, type RecorderControl } from "../../src/msgs/mocap_proto.js";
 import type { TransportNode } from "../../src/transport/port.js";
@@ -10,6 +11,8 @@ import { DEFAULT_BACKOFF } from "./reconnect_backoff.js";
 
 /** The control topic of msgs/proto/mocap.proto's RecorderControl. */
 export const DEFAULT_CONTROL_TOPIC = "mocap/control";
+/** How long after the CONNACK of a resumed session unstamped commands count as queued (see MqttRecorderControl). */
+export const REPLAY_GRACE_MS = 1000;
 /** A control message is a command and two short strings: anything near this size is hostile. */
 const CONTROL_LIMITS: MocapLimits = resolveMocapLimits({ maxPayloadBytes: 64 * 1024 });
 
@@ -22,6 +25,8 @@ export interface RecorderControlTarget {
 export interface RecorderControlParameters {
   settings: MqttConnectionSettings;
   topic: string;
+  /** How old commands may be, and whether they must be stamped (src/mocap/control_freshness.ts). */
+  freshness: Omit<ControlFreshnessOptions, "maxSenders">;
 }
 
 function bad(message: string): InvalidInputError {
@@ -57,7 +62,11 @@ export function readRecorderControlParameters(node: TransportNode): RecorderCont
     connectTimeoutMs: 5000,
     backoff: { ...DEFAULT_BACKOFF },
   };
+  const maxAgeMs = Number(node.declareParameter("mqtt_control_max_age_ms", DEFAULT_CONTROL_FRESHNESS.maxAgeMs));
+  const requireStamp = node.declareParameter("mqtt_control_require_stamp", DEFAULT_CONTROL_FRESHNESS.requireStamp);
   if (url === "") return null;
+  if (!Number.isSafeInteger(maxAgeMs) || maxAgeMs < 1 || maxAgeMs > 86_400_000) throw bad(`mqtt_control_max_age_ms must be an integer from 1 to 86400000, got ${maxAgeMs}`);
+  if (typeof requireStamp !== "boolean") throw bad(`mqtt_control_require_stamp must be true or false, got ${JSON.stringify(requireStamp)}`);
   if (!/^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*$/.test(topic) || topic.length > 200) {
     throw bad(`mqtt_control_topic must be MQTT topic levels of A-Z a-z 0-9 _ - (no wildcards), got ${JSON.stringify(topic.slice(0, 80))}`);
   }
@@ -66,7 +75,7 @@ export function readRecorderControlParameters(node: TransportNode): RecorderCont
   } catch (e) {
     throw bad((e as Error).message);
   }
-  return { settings, topic };
+  return { settings, topic, freshness: { maxAgeMs, requireStamp } };
 }
 
 /**
@@ -76,12 +85,28 @@ export function readRecorderControlParameters(node: TransportNode): RecorderCont
  * large, undecodable or has no known command is counted (`mqtt_control.rejected`), handed to
  * `onError` as a typed error and skipped. A command the target refuses (START while recording)
  * goes to `onError` too. Broker outages are retried with the shared backoff.
+ *
+ * Old commands are not acted on (ControlFreshness): a retained one, one stamped (issued_at_ns)
+ * more than `mqtt_control_max_age_ms` (10 s) away from now, one whose sequence its sender has
+ * used already, and an unstamped one delivered in a resumed session's replay phase (after a
+ * CONNACK with session present, until its SUBACK and at least REPLAY_GRACE_MS: when the broker
+ * sends what it queued while the recorder was away) or at all with `mqtt_control_require_stamp`. Each is counted (`mqtt_control.stale` and
+ * `mqtt_control.stale.<reason>`) and reported as out_of_order_stamp; accepted unstamped
+ * commands are counted as `mqtt_control.unstamped`.
  */
 export class MqttRecorderControl {
   private readonly client: MqttClient;
   private subscribedResolve: (() => void) | null = null;
   private readonly subscribedPromise: Promise<void>;
   private closing: Promise<void> | null = null;
+  private readonly freshness: ControlFreshness;
+  /**
+   * A resumed session's replay phase: from its CONNACK until both that connection's SUBACK and
+   * REPLAY_GRACE_MS have passed. Mosquitto sends what it queued for the session before it reads
+   * our SUBSCRIBE; aedes may answer the SUBSCRIBE first and send its queue just after.
+   */
+  private awaitingSuback = false;
+  private replayUntilMs = 0;
 
   constructor(
     private readonly p: RecorderControlParameters,
@@ -89,15 +114,18 @@ export class MqttRecorderControl {
     private readonly counters: Counters,
     private readonly onError: (e: unknown, context: string) => void,
     private readonly log: (message: string) => void = () => {},
+    /** Unix time now (ns): what command stamps are compared with. */
+    private readonly nowNs: () => bigint = () => BigInt(Date.now()) * 1_000_000n,
   ) {
+    this.freshness = new ControlFreshness(p.freshness);
     this.subscribedPromise = new Promise<void>((resolve) => (this.subscribedResolve = resolve));
     this.client = connectMqtt(p.settings).client;
-    this.client.on("connect", () => this.guard("mqtt connect", () => this.onConnect()));
+    this.client.on("connect", (connack: IConnackPacket) => this.guard("mqtt connect", () => this.onConnect(connack)));
     this.client.on("error", (e: Error) => {
       this.counters.inc("mqtt_control.connection_errors");
       this.onError(new SpatialRewardError("backend_unavailable", `MQTT control broker ${p.settings.url}: ${e.message}`), "mqtt control");
     });
-    this.client.on("message", (topic: string, payload: Buffer) => this.guard(`MQTT ${p.topic}`, () => this.onMessage(topic, payload)));
+    this.client.on("message", (topic: string, payload: Buffer, packet: IPublishPacket) => this.guard(`MQTT ${p.topic}`, () => this.onMessage(topic, payload, packet)));
   }
 
   /** Resolves once the broker granted the subscription. */
@@ -119,10 +147,15 @@ export class MqttRecorderControl {
     }
   }
 
-  private onConnect(): void {
+  private onConnect(connack: IConnackPacket): void {
     this.counters.inc("mqtt_control.connects");
+    // Only a session the broker kept can hold queued commands.
+    const resumed = connack?.sessionPresent === true;
+    this.awaitingSuback = resumed;
+    this.replayUntilMs = resumed ? performance.now() + REPLAY_GRACE_MS : 0;
     // Subscribed on every CONNACK: a broker that lost the session must be told again.
     this.client.subscribe(this.p.topic, { qos: 1 }, (err, granted) => this.guard("mqtt control subscribe", () => {
+      this.awaitingSuback = false;
       const qos = granted?.[0]?.qos;
       if (err || qos === undefined || qos === 128) {
         throw new SpatialRewardError("backend_unavailable", `the broker ${this.p.settings.url} refused the subscription to ${this.p.topic}${err ? `: ${err.message}` : ""}`);
@@ -133,7 +166,7 @@ export class MqttRecorderControl {
     }));
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
+  private onMessage(topic: string, payload: Buffer, packet: IPublishPacket | undefined): void {
     this.counters.inc("mqtt_control.messages");
     let control: RecorderControl;
     try {
@@ -147,6 +180,14 @@ export class MqttRecorderControl {
       throw e;
     }
     const context = `MQTT ${this.p.topic}`;
+    const replay = this.awaitingSuback || performance.now() < this.replayUntilMs;
+    const verdict = this.freshness.check(control, { retained: packet?.retain === true, replay }, this.nowNs());
+    if (!verdict.ok) {
+      this.counters.inc("mqtt_control.stale");
+      this.counters.inc(`mqtt_control.stale.${verdict.reason}`);
+      throw new InvalidInputError("out_of_order_stamp", `${control.command === RecorderControl_Command.START ? "START" : "STOP"}: ${verdict.message}`);
+    }
+    if (verdict.unstamped) this.counters.inc("mqtt_control.unstamped");
     if (control.command === RecorderControl_Command.START) {
       this.counters.inc("mqtt_control.starts");
       this.target.start({ task: control.task, operator: control.operator, seed: controlSeed(control.seed) }).catch((e: unknown) => this.onError(e, context));

@@ -414,8 +414,11 @@ export function encodeMocapFrame(frame: MocapFrame): Uint8Array {
   return encodeWith(getSchema().frame, frame);
 }
 
-/** RecorderControl → bytes. */
-export function encodeRecorderControl(control: RecorderControl): Uint8Array {
+/** What encodeRecorderControl takes: the command, the rest as proto3 defaults when left out (0, ""). */
+export type RecorderControlInput = Pick<RecorderControl, "command"> & Partial<Omit<RecorderControl, "command">>;
+
+/** RecorderControl → bytes (fields left out are not written: they decode as their defaults). */
+export function encodeRecorderControl(control: RecorderControlInput): Uint8Array {
   return encodeWith(getSchema().control, control);
 }
 

@@ -82,9 +82,17 @@ describe("mocap codec: round trips", () => {
     expect(decodeMocapFrame(Buffer.from(bytes)).frame_number).toBe(3n);
   });
 
-  it("RecorderControl round-trips, seed exact to 2^64 − 1", () => {
-    const c = { command: RecorderControl_Command.START, task: "put the mug left of the bowl", operator: "ana", seed: 2n ** 64n - 1n };
+  it("RecorderControl round-trips, seed, stamp and sequence exact to 2^64 − 1", () => {
+    const c = {
+      command: RecorderControl_Command.START, task: "put the mug left of the bowl", operator: "ana", seed: 2n ** 64n - 1n,
+      issued_at_ns: 1_767_225_600_123_456_789n, sequence: 2n ** 64n - 1n, sender: "pedal-1",
+    };
     expect(decodeRecorderControl(encodeRecorderControl(c))).toEqual(c);
+  });
+
+  it("a RecorderControl from an older sender (no stamp, sequence or sender) decodes with them 0 and empty", () => {
+    const c = decodeRecorderControl(encodeRecorderControl({ command: RecorderControl_Command.STOP }));
+    expect(c).toEqual({ command: RecorderControl_Command.STOP, task: "", operator: "", seed: 0n, issued_at_ns: 0n, sequence: 0n, sender: "" });
   });
 });
 

@@ -14,6 +14,7 @@ import { encodeMocapFrame, encodeRecorderControl } from "../../src/mocap/mocap_c
 import { RecorderControl_Command } from "../../src/msgs/mocap_proto.js";
 import { EPISODE_METADATA_NAME, parseEpisodeMetadata } from "../../src/record/episode_metadata.js";
 import { makeFrame, publishQos1, rawClient, seeded, waitFor } from "../mqtt/mqtt_fixtures.js";
+import { MOSQUITTO_MISSING, startMosquitto } from "../mqtt/mosquitto.js";
 import { readIndexed } from "./mcap_test_helpers.js";
 
 /**
@@ -144,8 +145,9 @@ describe("recorder MQTT control", () => {
       }
     }
     expect(await waitFor(() => c.get("mqtt_control.messages") === sent, 10_000)).toBe(true);
-    // Every message is exactly one of: a start, a stop, a rejection.
-    expect(c.get("mqtt_control.starts") + c.get("mqtt_control.stops") + c.get("mqtt_control.rejected")).toBe(sent);
+    // Every message is exactly one of: a start, a stop, a rejection, a stale command (a mutation
+    // can write a stamp, sequence or sender).
+    expect(c.get("mqtt_control.starts") + c.get("mqtt_control.stops") + c.get("mqtt_control.rejected") + c.get("mqtt_control.stale")).toBe(sent);
     expect(c.get("errors.internal")).toBe(0);
     expect(c.get("episodes_started")).toBe(c.get("episodes_finished") + (g.recorder.recording ? 1 : 0));
   }, 60_000);
@@ -162,6 +164,9 @@ describe("recorder MQTT control", () => {
       [{ mqtt_control_broker: broker.url, mqtt_control_topic: "mocap/#" }, /mqtt_control_topic/],
       [{ mqtt_control_broker: broker.url, mqtt_client_id: "bad id with spaces" }, /client id/],
       [{ mqtt_control_broker: broker.url, mqtt_tls_ca_file: "/nonexistent.pem" }, /TLS files are given but the broker URL is mqtt:\/\//],
+      [{ mqtt_control_broker: broker.url, mqtt_control_max_age_ms: 0 }, /mqtt_control_max_age_ms/],
+      [{ mqtt_control_broker: broker.url, mqtt_control_max_age_ms: 1.5 }, /mqtt_control_max_age_ms/],
+      [{ mqtt_control_broker: broker.url, mqtt_control_require_stamp: "yes" }, /mqtt_control_require_stamp/],
     ];
     for (const [params, message] of cases) {
       expect(make(params), JSON.stringify(params)).toThrow(InvalidInputError);
@@ -170,5 +175,131 @@ describe("recorder MQTT control", () => {
     // Without mqtt_control_broker there is no MQTT client at all.
     const r = make({})();
     expect(r.mqttControl).toBeNull();
+  });
+});
+
+/** Unix time now in ns, as a control sender stamps its commands. */
+const nowNs = () => BigInt(Date.now()) * 1_000_000n;
+const stamped = (command: number, issuedAtNs: bigint, sequence = 0n, sender = "", task = "") =>
+  encodeRecorderControl({ command: command as RecorderControl_Command, task, issued_at_ns: issuedAtNs, sequence, sender });
+const publishRetained = (c: MqttClient, topic: string, payload: Uint8Array) => new Promise<void>((resolve, reject) => {
+  c.publish(topic, Buffer.from(payload), { qos: 1, retain: true }, (err) => (err ? reject(err) : resolve()));
+});
+
+const CONTROL_BROKERS = MOSQUITTO_MISSING === "" ? (["embedded", "mosquitto"] as const) : (["embedded"] as const);
+
+describe.each(CONTROL_BROKERS)("stale MQTT control commands through %s", (kind) => {
+  let url = "";
+  let stopBroker: () => Promise<void> = async () => {};
+  beforeAll(async () => {
+    if (kind === "embedded") {
+      const b = await EmbeddedBroker.start({ port: 0 });
+      url = b.url;
+      stopBroker = () => b.stop();
+    } else {
+      const m = await startMosquitto();
+      url = m.url;
+      stopBroker = () => m.stop();
+    }
+  });
+  afterAll(() => stopBroker());
+
+  let n = 0;
+  /** A recorder with MQTT control on this broker, as client `clientId` (a fixed id: a persistent session). */
+  async function recorderAt(clientId: string, params: Record<string, ParameterValue> = {}) {
+    const transport = new InprocTransport();
+    transport.logSinks = [];
+    const out = mkdtempSync(join(dir, "stale-"));
+    const recorder = new RecorderNode(transport.createNode("recorder", {
+      parameterOverrides: { diagnostics_period_ms: 0, output_dir: out, mqtt_control_broker: url, mqtt_client_id: clientId, ...params },
+    }));
+    let down = false;
+    const shutdown = async () => {
+      if (down) return;
+      down = true;
+      await recorder.shutdown();
+      await transport.shutdown();
+    };
+    cleanups.push(shutdown);
+    await recorder.mqttControl!.subscribed();
+    return { recorder, shutdown };
+  }
+  async function sender(): Promise<MqttClient> {
+    const raw = await rawClient(url, `stale-sender-${kind}-${++n}`);
+    cleanups.push(() => new Promise<void>((resolve) => raw.end(true, {}, () => resolve())));
+    return raw;
+  }
+  /** Leaves a session on the broker for `clientId` (subscribed, then away), so commands queue for it. */
+  async function awaySession(clientId: string): Promise<void> {
+    const r = await recorderAt(clientId);
+    await r.shutdown();
+  }
+
+  it("a retained START is ignored on subscription, counted; a live stamped one still starts", async () => {
+    const raw = await sender();
+    const topic = `stale/${kind}/retained`;
+    await publishRetained(raw, topic, stamped(RecorderControl_Command.START, nowNs(), 0n, "", "retained"));
+    const { recorder } = await recorderAt(`rec-retained-${kind}`, { mqtt_control_topic: topic });
+    const c = recorder.counters;
+    expect(await waitFor(() => c.get("mqtt_control.messages") === 1, 5000)).toBe(true);
+    expect(recorder.recording).toBe(false);
+    expect(c.get("mqtt_control.stale.retained")).toBe(1);
+    expect(c.get("errors.out_of_order_stamp")).toBe(1);
+    await publishQos1(raw, topic, stamped(RecorderControl_Command.START, nowNs(), 0n, "", "live"));
+    expect(await waitFor(() => recorder.recording, 5000)).toBe(true);
+    await publishRetained(raw, topic, new Uint8Array(0)); // clears the retained message
+  });
+
+  it("commands queued while the recorder was away: an old stamped START and an unstamped one are ignored, a fresh one is taken", async () => {
+    const id = `rec-queued-${kind}`;
+    await awaySession(id);
+    const raw = await sender();
+    await publishQos1(raw, "mocap/control", stamped(RecorderControl_Command.START, nowNs() - 3_600_000_000_000n, 0n, "", "an hour ago"));
+    await publishQos1(raw, "mocap/control", stamped(RecorderControl_Command.START, 0n, 0n, "", "unstamped"));
+    const { recorder } = await recorderAt(id);
+    const c = recorder.counters;
+    expect(await waitFor(() => c.get("mqtt_control.messages") === 2, 5000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(recorder.recording).toBe(false);
+    expect(c.get("episodes_started")).toBe(0);
+    expect(c.get("mqtt_control.stale.too_old")).toBe(1);
+    expect(c.get("mqtt_control.stale.queued_unstamped")).toBe(1);
+    expect(c.get("mqtt_control.stale")).toBe(2);
+
+    // Queued a moment ago (inside mqtt_control_max_age_ms): a command the operator still means.
+    const { shutdown } = { shutdown: () => recorder.shutdown() };
+    await shutdown();
+    await publishQos1(raw, "mocap/control", stamped(RecorderControl_Command.START, nowNs(), 0n, "", "just now"));
+    const again = await recorderAt(id);
+    expect(await waitFor(() => again.recorder.recording, 5000)).toBe(true);
+    expect(again.recorder.counters.get("mqtt_control.stale")).toBe(0);
+  });
+
+  it("sequences: a redelivered or replayed command is ignored; a STOP from the future too; require_stamp refuses unstamped live commands", async () => {
+    const raw = await sender();
+    const { recorder } = await recorderAt(`rec-seq-${kind}`);
+    const c = recorder.counters;
+    await publishQos1(raw, "mocap/control", stamped(RecorderControl_Command.START, nowNs(), 5n, "tablet"));
+    expect(await waitFor(() => recorder.recording, 5000)).toBe(true);
+    await publishQos1(raw, "mocap/control", stamped(RecorderControl_Command.STOP, nowNs() + 3_600_000_000_000n, 6n, "tablet"));
+    await publishQos1(raw, "mocap/control", stamped(RecorderControl_Command.STOP, nowNs(), 5n, "tablet"));
+    expect(await waitFor(() => c.get("mqtt_control.messages") === 3, 5000)).toBe(true);
+    expect(recorder.recording).toBe(true);
+    expect(c.get("mqtt_control.stale.from_future")).toBe(1);
+    expect(c.get("mqtt_control.stale.old_sequence")).toBe(1);
+    await publishQos1(raw, "mocap/control", stamped(RecorderControl_Command.STOP, nowNs(), 7n, "tablet"));
+    expect(await waitFor(() => !recorder.recording && c.get("episodes_finished") === 1, 5000)).toBe(true);
+    // Unstamped live commands are taken (counted) by default...
+    await publishQos1(raw, "mocap/control", stamped(RecorderControl_Command.START, 0n));
+    expect(await waitFor(() => recorder.recording, 5000)).toBe(true);
+    expect(c.get("mqtt_control.unstamped")).toBe(1);
+
+    // ...and refused with mqtt_control_require_stamp.
+    const strict = await recorderAt(`rec-strict-${kind}`, { mqtt_control_require_stamp: true, mqtt_control_topic: `stale/${kind}/strict` });
+    await publishQos1(raw, `stale/${kind}/strict`, stamped(RecorderControl_Command.START, 0n));
+    expect(await waitFor(() => strict.recorder.counters.get("mqtt_control.stale.unstamped") === 1, 5000)).toBe(true);
+    expect(strict.recorder.recording).toBe(false);
+    await publishQos1(raw, `stale/${kind}/strict`, stamped(RecorderControl_Command.START, nowNs()));
+    expect(await waitFor(() => strict.recorder.recording, 5000)).toBe(true);
   });
 });
