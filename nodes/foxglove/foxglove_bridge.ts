@@ -25,6 +25,14 @@ type FoxgloveServerInstance = InstanceType<typeof FoxgloveServer>;
 export const DEFAULT_FOXGLOVE_PORT = 8765;
 export const DEFAULT_FOXGLOVE_HOST = "127.0.0.1";
 const NODE_NAME = "foxglove_bridge";
+/**
+ * Bytes a client may have waiting before frames are dropped for it: about four 640x480 RGB-D
+ * frames (rgb8 + 32FC1), ~130 ms of one camera, so a reading client rides out a scheduling
+ * hiccup while a stalled one costs a bounded amount of memory.
+ */
+export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** Bytes waiting at which a client that stopped reading is disconnected. */
+export const DEFAULT_MAX_CLIENT_BYTES = 64 * 1024 * 1024;
 
 export interface FoxgloveBridgeOptions {
   /** Interface to listen on (default 127.0.0.1: this machine only). */
@@ -37,7 +45,7 @@ export interface FoxgloveBridgeOptions {
   remaps?: readonly string[];
   /** The topics offered (default BRIDGE_TOPICS). */
   topics?: readonly BridgeTopic[];
-  /** Bytes a client may have waiting before frames are dropped for it (default 4 MiB). */
+  /** Bytes a client may have waiting before frames are dropped for it (default DEFAULT_MAX_BUFFERED_BYTES, 8 MiB). */
   maxBufferedBytes?: number;
   /** Bytes a client may have waiting before it is disconnected (default 64 MiB). */
   maxClientBytes?: number;
@@ -176,8 +184,8 @@ export class FoxgloveBridge {
   private constructor(transport: Transport, options: FoxgloveBridgeOptions) {
     this.host = options.host ?? DEFAULT_FOXGLOVE_HOST;
     this.limits = {
-      maxBufferedBytes: options.maxBufferedBytes ?? 4 * 1024 * 1024,
-      maxClientBytes: options.maxClientBytes ?? 64 * 1024 * 1024,
+      maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+      maxClientBytes: options.maxClientBytes ?? DEFAULT_MAX_CLIENT_BYTES,
       maxClients: options.maxClients ?? 16,
     };
     // Node rules (__node, __ns) name a node; the bridge keeps its own name and takes namespaces as given.
