@@ -55,11 +55,26 @@ describe("config.json", () => {
     ["mean not three", { ...tiny(), image_mean: [0.5, 0.5] }, /image_mean/],
     ["trained missing", { ...tiny(), trained: undefined }, /trained/],
     ["progress_head not a boolean", { ...tiny(), progress_head: "yes" }, /progress_head/],
+    ["reread_image a string", { ...tiny(), reread_image: "true" }, /reread_image must be true or false/],
+    ["reread_image a number", { ...tiny(), reread_image: 1 }, /reread_image must be true or false/],
+    ["reread_image an object", { ...tiny(), reread_image: { on: true } }, /reread_image must be true or false/],
   ])("refuses %s with a ModelError naming config.json", (_what, json, pattern) => {
     const e = refusal(json);
     expect(e.code).toBe("bad_model");
     expect(e.file).toBe("config.json");
     expect(e.message).toMatch(pattern);
+  });
+
+  it("reread_image: true is kept; false, null and absent parse to the config without the field (today's prompt)", () => {
+    expect(parseBackboneConfig({ ...tiny(), reread_image: true }).reread_image).toBe(true);
+    for (const v of [false, null, undefined]) {
+      const c = parseBackboneConfig({ ...tiny(), reread_image: v });
+      expect(c).toEqual(TINY_CONFIG);
+      expect("reread_image" in c).toBe(false);
+      expect(JSON.stringify(c)).toBe(JSON.stringify(parseBackboneConfig(tiny())));
+    }
+    // The weights do not change: the same tensors read either way.
+    expect(expectedTensors({ ...TINY_CONFIG, reread_image: true })).toEqual(expectedTensors(TINY_CONFIG));
   });
 
   it("a hostile value is quoted clipped, not echoed whole", () => {
