@@ -3,6 +3,7 @@ import { orientedCamera, project, type Camera } from "./camera.js";
 import { Renderer } from "./renderer.js";
 import { Rng } from "./rng.js";
 import { supportWorld } from "./shapes.js";
+import { VisibilityMeter, type ObjectVisibility } from "./visibility.js";
 import type { World } from "./world.js";
 import { checkFinite, checkInteger, checkSeed } from "./sim_arguments.js";
 
@@ -106,4 +107,73 @@ export function allInFrame(world: World, cam: Camera): boolean {
     }
   }
   return true;
+}
+
+/** In a cluttered view, objects with less of their whole silhouette in sight than this are not asked about. */
+export const CLUTTER_MIN_VISIBLE_FRACTION = 0.5;
+/** A cluttered view must show at least this many objects visible enough to ask about. */
+export const CLUTTER_MIN_ASKABLE = 6;
+const CLUTTER_ATTEMPTS = 40;
+
+export interface ClutterPlacement {
+  camera: Camera;
+  attempts: number;
+  visibility: ObjectVisibility[];
+  /** Per object (world order): visible enough to be asked about (CLUTTER_MIN_VISIBLE_FRACTION and minVisiblePixels). */
+  askable: boolean[];
+}
+
+/**
+ * A camera in a cluttered scene: aimed at one of the objects from close enough that the view
+ * holds only part of the table (a 0.2–0.35 m radius around the target fills the narrower
+ * field of view), so objects hide each other and the image border cuts some. Unlike
+ * placeCamera, objects may be partly or wholly out of view; a pose is kept when at least
+ * CLUTTER_MIN_ASKABLE objects are visible enough to ask about (else the best of 40 draws).
+ * The camera never sits within 25 cm of an object's box.
+ */
+export function placeClutterCamera(world: World, seed: number, options: Partial<CameraOptions> = {}): ClutterPlacement {
+  checkSeed(seed, "placeClutterCamera");
+  const o = cameraOptions(options);
+  const rng = new Rng(seed ^ 0x0c1a77e2);
+  const k = intrinsicsFromFov(o.width, o.height, o.hfovDeg);
+  const renderer = new Renderer();
+  const meter = new VisibilityMeter();
+  const minPixels = o.minVisiblePixels * (o.width / 640) ** 2;
+  const halfFov = Math.min(Math.atan(o.height / 2 / k.fy), Math.atan(o.width / 2 / k.fx));
+  const boxes = world.objects.map((ob) => ({
+    x0: -supportWorld(ob.primitive, ob.pose, -1, 0, 0), x1: supportWorld(ob.primitive, ob.pose, 1, 0, 0),
+    y0: -supportWorld(ob.primitive, ob.pose, 0, -1, 0), y1: supportWorld(ob.primitive, ob.pose, 0, 1, 0),
+    z0: ob.pose.z, z1: supportWorld(ob.primitive, ob.pose, 0, 0, 1),
+  }));
+  let best: ClutterPlacement | null = null, bestCount = -1;
+  for (let attempt = 1; attempt <= CLUTTER_ATTEMPTS; attempt++) {
+    const aim = rng.pick(world.objects);
+    const pitch = (rng.uniform(o.minPitchDeg, o.maxPitchDeg) * Math.PI) / 180;
+    const yaw = rng.uniform(-Math.PI, Math.PI);
+    const roll = (rng.uniform(-4, 4) * Math.PI) / 180;
+    const slant = Math.max(0.45, rng.uniform(0.2, 0.35) / Math.tan(halfFov));
+    const fwd = { x: Math.cos(pitch) * Math.cos(yaw), y: Math.cos(pitch) * Math.sin(yaw), z: -Math.sin(pitch) };
+    const target = { x: aim.pose.x + rng.uniform(-0.05, 0.05), y: aim.pose.y + rng.uniform(-0.05, 0.05), z: world.tableZ + 0.04 };
+    const position = { x: target.x - slant * fwd.x, y: target.y - slant * fwd.y, z: target.z - slant * fwd.z };
+    const near = boxes.some((b) => {
+      const dx = Math.max(b.x0 - position.x, 0, position.x - b.x1);
+      const dy = Math.max(b.y0 - position.y, 0, position.y - b.y1);
+      const dz = Math.max(b.z0 - position.z, 0, position.z - b.z1);
+      return Math.hypot(dx, dy, dz) < 0.25;
+    });
+    if (near) continue;
+    const camera = orientedCamera(k, position, yaw, pitch, roll);
+    const r = renderer.render(world, camera);
+    const visibility = meter.measure(world, camera, r);
+    const askable = visibility.map((v) => v.visibleFraction >= CLUTTER_MIN_VISIBLE_FRACTION && v.visiblePixels >= minPixels);
+    const count = askable.filter(Boolean).length;
+    const placed = { camera, attempts: attempt, visibility, askable };
+    if (count >= CLUTTER_MIN_ASKABLE) return placed;
+    if (count > bestCount) {
+      best = placed;
+      bestCount = count;
+    }
+  }
+  if (!best) throw new Error(`no camera pose in the cluttered scene of seed ${seed} keeps 25 cm from every object`);
+  return { ...best, attempts: CLUTTER_ATTEMPTS };
 }

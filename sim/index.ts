@@ -6,6 +6,7 @@ export * from "./scene_generator.js";
 export * from "./stacking.js";
 export * from "./camera.js";
 export * from "./camera_placement.js";
+export * from "./visibility.js";
 export * from "./renderer.js";
 export * from "./truth.js";
 export * from "./sensor_noise.js";

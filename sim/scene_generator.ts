@@ -96,7 +96,7 @@ function drawWorld(seed: number, o: SceneOptions): World {
   const usedNames = new Set<string>();
   const counts = new Map<string, number>();
   // Objects go inside a central area the camera can frame whole (clutter: most of the table).
-  const areaX = o.clutter ? 0.45 : 0.32, areaY = o.clutter ? 0.7 : 0.42;
+  const areaX = o.clutter ? 0.34 : 0.32, areaY = o.clutter ? 0.5 : 0.42;
   for (const entry of picks) {
     const colors = entry.colors.filter((c) => !usedNames.has(`${c} ${entry.kind}`));
     if (colors.length === 0) continue;

@@ -115,8 +115,8 @@ export async function run(values: EvalOptions): Promise<number> {
   const log = new EvalLog(values.log);
   const progress = new Progress(500, true);
   const t0 = performance.now();
-  // Scene options (--stacking): their own samples and figures; without them, the scenes eval has always used.
-  const mix = values.stacking !== undefined ? new SceneMixEval({ noise, masks, width, height, hfovDeg, stacking: values.stacking }) : null;
+  // Scene options (--stacking, --clutter): their own samples and figures; without them, the scenes eval has always used.
+  const mix = values.stacking !== undefined || values.clutter ? new SceneMixEval({ noise, masks, width, height, hfovDeg, stacking: values.stacking, clutter: values.clutter }) : null;
   const result = runSpatialEval(mix ? mix.sample : (s) => simSample(s, { noise, masks, width, height, hfovDeg }), {
     scenes,
     seed,

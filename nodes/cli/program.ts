@@ -64,6 +64,8 @@ export interface EvalOptions {
   progressEpisodes?: number;
   /** Stacked scenes (sim/eval_scene.ts): each support carries an object with this probability; undefined = the original scenes. */
   stacking?: number;
+  /** Cluttered scenes seen close up (sim/eval_scene.ts). */
+  clutter: boolean;
 }
 export interface AskOptions { seed: number; noise: NoiseModel; masks: MaskSource; json: boolean; source: AnswerSource; model?: string }
 export interface BenchOptions { frames: number; seed: number; noise: NoiseModel; queries: number; json: boolean }
@@ -165,9 +167,10 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
       intArg("--progress-episodes", { min: 0, max: MAX_PROGRESS_EPISODES }),
     )
     .option("--stacking <P>", "stacked scenes: each book, box, plate or cube carries another object with probability P (0–1); adds the `stacked` figures (elevation, above/below of stacked pairs, \"on top of\" rewards)", numberArg("--stacking", { min: 0, max: 1 }))
+    .option("--clutter", "cluttered scenes seen close up: 12–20 objects, partial occlusion, objects cut by the image border; objects under half in sight are left out of the questions, masks and detections; adds the `clutter` figures", false)
     .option("--json", "print one JSON summary as the last stdout line", false)
     .action(async (o: EvalOptions) => {
-      if (o.stacking !== undefined && o.source !== "engine") throw new UsageError("--stacking needs --source engine");
+      if ((o.stacking !== undefined || o.clutter) && o.source !== "engine") throw new UsageError(`${o.clutter ? "--clutter" : "--stacking"} needs --source engine`);
       // Scene i uses seed + i: the last one must still be a seed.
       if (o.seed + o.scenes - 1 > MAX_SEED) throw new UsageError(`--seed ${o.seed} with --scenes ${o.scenes} runs past the largest seed, ${MAX_SEED}`);
       checkSource(o.source, o.model);

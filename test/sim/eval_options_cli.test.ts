@@ -33,8 +33,19 @@ describe("eval scene options", () => {
     expectUsage(["eval", "--scenes", "1", "--stacking", value], "--stacking must be a number in [0, 1]");
   });
 
-  it("--stacking needs the engine", () => {
+  it("--stacking and --clutter need the engine; --clutter takes no value", () => {
     expectUsage(["eval", "--stacking", "0.5", "--source", "backbone", "--model", "/nonexistent"], "--stacking needs --source engine");
+    expectUsage(["eval", "--clutter", "--source", "backbone", "--model", "/nonexistent"], "--clutter needs --source engine");
+    expectUsage(["eval", "--clutter", "yes"], "too many arguments");
+  });
+
+  it("--clutter adds the clutter figures", () => {
+    const r = run(["eval", "--scenes", "1", "--seed", "7000000", "--width", "320", "--height", "240", "--clutter", "--stacking", "0.5", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { clutter?: { scenes: number; objects_per_scene: number }; stacked?: { scenes: number } };
+    expect(out.clutter!.scenes).toBe(1);
+    expect(out.clutter!.objects_per_scene).toBeGreaterThanOrEqual(12);
+    expect(out.stacked!.scenes).toBe(1);
   });
 
   it("--stacking adds the stacked figures; without it the output has none", () => {
