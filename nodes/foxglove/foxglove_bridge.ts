@@ -349,7 +349,14 @@ export class FoxgloveBridge {
     if (!o || !tap) return;
     o.subscribed = on;
     if (on && tap.sub === null) {
-      tap.sub = tap.node.createSubscription<unknown>(tap.spec.type, tap.name, tap.spec.qos, this.diagnostics.errors.guard(tap.name, (msg: unknown) => this.forward(tap, msg)));
+      try {
+        tap.sub = tap.node.createSubscription<unknown>(tap.spec.type, tap.name, tap.spec.qos, this.diagnostics.errors.guard(tap.name, (msg: unknown) => this.forward(tap, msg)));
+      } catch (e) {
+        // The topic carries another type in this graph (type_mismatch), or the transport refused:
+        // the clients are told, the channel stays silent, the server goes on.
+        const typed = this.diagnostics.errors.report(e, `subscribing ${o.topic}`);
+        this.server.sendStatus({ level: 2, message: `cannot subscribe to ${o.topic}: ${typed.message.slice(0, 300)}` });
+      }
     } else if (!on && tap.sub !== null && !tap.outputs.some((x) => x.subscribed)) {
       tap.sub.destroy();
       tap.sub = null;

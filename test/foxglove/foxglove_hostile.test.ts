@@ -203,6 +203,22 @@ describe("Foxglove bridge under hostile clients", () => {
     await stillServes();
   }, 60_000);
 
+  it("a topic the graph uses with another type: the subscribing client is told, counted, the rest goes on", async () => {
+    const clash = transport.createNode("clash").createPublisher<M.std_msgs__msg__String>(T.String, "reward", QOS_SENSOR_DATA);
+    const client = await TestClient.connect(bridge.url);
+    try {
+      const before = bridge.counters.get("errors.type_mismatch");
+      client.subscribe("/reward");
+      expect(await waitUntil(() => client.statuses.some((s) => s.level === 2 && /cannot subscribe to \/reward/.test(s.message)), 5000)).toBe(true);
+      expect(bridge.counters.get("errors.type_mismatch")).toBe(before + 1);
+      expect(bridge.subscribedTopics()).not.toContain("/reward");
+    } finally {
+      clash.destroy();
+      await client.close();
+    }
+    await stillServes();
+  }, 30_000);
+
   it("a client that stops reading loses frames (counted) while the publisher and a reading client go on; its buffer stays bounded", async () => {
     const fast = await TestClient.connect(bridge.url);
     fast.subscribe(IMAGE);
