@@ -122,7 +122,7 @@ describe("reread_image, full encoding: answers equal the reference", () => {
     }
     for (const [s, imgs] of Object.entries(frames)) {
       let state = zeroState();
-      let visual = new Float32Array(0);
+      let visual: Float32Array = new Float32Array(0);
       for (const img of imgs) {
         visual = referenceTokens(img);
         state = prefill(state, visual);
