@@ -13,8 +13,9 @@ export interface ScoredAnswer {
 }
 
 /**
- * Scores one answer by the rules in src/spatial/DEFINITIONS.md: yes/no, which-one and
- * o'clock answers are right or wrong; metric answers are judged by ratio to the truth, as
+ * Scores one answer by the rules in src/spatial/DEFINITIONS.md: yes/no, which-one, o'clock,
+ * count (the exact number), colour (the exact colour) and superlative (the same object, like
+ * which-one) answers are right or wrong; metric answers are judged by ratio to the truth, as
  * in SpatialVLM's table ([0.5x, 2x]) and a stricter 10% band.
  */
 export function scoreAnswer(type: string, category: QuestionCategory, truth: number, answer: number): ScoredAnswer {
@@ -43,6 +44,7 @@ export interface TypeSummary {
 
 export interface SpatialEvalSummary {
   n_questions: number;
+  /** yes/no, which-one and o'clock questions (not counts, colours or superlatives, scored in by_category). */
   n_qualitative: number;
   n_quantitative: number;
   /** yes/no, which-one and o'clock questions together, as SpatialVLM's qualitative column. */
@@ -80,10 +82,12 @@ export function summarize(scored: readonly ScoredAnswer[]): SpatialEvalSummary {
       median_relative_error: metric ? (rel.length ? round4(rel[Math.floor(rel.length / 2)]) : null) : null,
     };
   }
-  const qual = scored.filter((s) => s.category !== "quantitative");
+  // SpatialVLM's qualitative column, as before counts, colours and superlatives were asked: their
+  // figures stay comparable across versions, and the new kinds are reported on their own.
+  const qual = scored.filter((s) => s.category === "qualitative" || s.category === "choice" || s.category === "clock");
   const quant = scored.filter((s) => s.category === "quantitative");
   const by_category: Record<string, { n: number; accuracy: number }> = {};
-  for (const cat of ["qualitative", "choice", "clock", "quantitative"] as const) {
+  for (const cat of ["qualitative", "choice", "clock", "quantitative", "count", "color", "superlative"] as const) {
     const xs = scored.filter((s) => s.category === cat);
     by_category[cat] = { n: xs.length, accuracy: frac(xs, (s) => s.correct) };
   }

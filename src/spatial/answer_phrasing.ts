@@ -1,5 +1,7 @@
+import { COLOR_NAMES } from "../scene/colors.js";
 import { formatLengthIn, type LengthUnit } from "./length_units.js";
 import { questionType, type QuestionTypeId } from "./question_types.js";
+import { pluralPhrase, setNoun } from "./set_phrase.js";
 
 /**
  * A length as people say it: under 1 m in centimetres (one decimal under 10 cm),
@@ -143,6 +145,45 @@ const QUANTITY: Partial<Record<QuestionTypeId, readonly Phrasing[]>> = {
   ],
 };
 
+const COUNT: readonly ((n: number, noun: string) => string)[] = [
+  (n, noun) => `There ${n === 1 ? "is" : "are"} ${n} ${noun}.`,
+  (n, noun) => `I count ${n} ${noun}.`,
+  (n, noun) => `I see ${n} ${noun}.`,
+];
+const COLOR: readonly ((name: string, color: string) => string)[] = [
+  (name, c) => `${name} is ${c}.`,
+  (name, c) => `The colour of ${name} is ${c}.`,
+  (name, c) => `${name} looks ${c}.`,
+];
+
+/**
+ * A superlative as it reads: before the noun ("the tallest cup") or, with what it is measured
+ * from, after it ("the cup closest to the camera"). `{B}` is slot B's name.
+ */
+const SUPERLATIVE: Partial<Record<QuestionTypeId, { word: string; before: boolean }>> = {
+  leftmost: { word: "leftmost", before: true },
+  rightmost: { word: "rightmost", before: true },
+  highest: { word: "highest", before: true },
+  lowest: { word: "lowest", before: true },
+  closest: { word: "closest to the camera", before: false },
+  farthest: { word: "farthest from the camera", before: false },
+  tallest: { word: "tallest", before: true },
+  shortest: { word: "shortest", before: true },
+  widest: { word: "widest", before: true },
+  thinnest: { word: "thinnest", before: true },
+  biggest: { word: "biggest", before: true },
+  smallest: { word: "smallest", before: true },
+  closest_to: { word: "closest to {B}", before: false },
+  farthest_from: { word: "farthest from {B}", before: false },
+};
+// The chosen object is named first, so a reader of the sentence finds it as the first object
+// named (answer_text_parser.ts).
+const SUPERLATIVE_PHRASINGS: readonly ((chosen: string, sup: string, nounPhrase: string, onePhrase: string) => string)[] = [
+  (x, sup) => `${x} is the ${sup}.`,
+  (x, _sup, np) => `${x} is the ${np}.`,
+  (x, _sup, _np, one) => `${x} is the ${one}.`,
+];
+
 function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
@@ -159,16 +200,25 @@ export function answerPhrasingCount(type: QuestionTypeId): number {
     case "choice": return WHICH.length;
     case "clock": return CLOCK.length;
     case "quantitative": return QUANTITY[type]?.length ?? 0;
+    case "count": return COUNT.length;
+    case "color": return COLOR.length;
+    case "superlative": return SUPERLATIVE_PHRASINGS.length;
   }
 }
 
 /**
  * The answer sentence. `names` are the slot objects' noun phrases ("the red mug") in slot
- * order; `value` is the truth function's encoding (1/0, chosen slot index, metres, hour);
- * `variant` picks the phrasing deterministically (taken modulo the number of phrasings);
- * `unit` is the unit lengths are said in (default: cm under 1 m, else m).
+ * order; `value` is the truth function's encoding (1/0, chosen slot index, metres, hour, count,
+ * colour index); `variant` picks the phrasing deterministically (taken modulo the number of
+ * phrasings); `unit` is the unit lengths are said in (default: cm under 1 m, else m).
+ * Set types: for a count, names[0] is the set phrase ("red cubes"); for a superlative, names[0]
+ * is the chosen object ("the red cup"), names[1] slot B's object if the type has one, and `set`
+ * the set phrase ("cup"; default "object"). A colour answer names the object by its kind ("the
+ * lemon", not "the yellow lemon").
  */
-export function phraseAnswer(type: QuestionTypeId, names: readonly string[], value: number, variant: number, unit?: LengthUnit): string {
+export function phraseAnswer(
+  type: QuestionTypeId, names: readonly string[], value: number, variant: number, unit?: LengthUnit, set?: string,
+): string {
   const t = questionType(type);
   switch (t.category) {
     case "qualitative": {
@@ -193,6 +243,22 @@ export function phraseAnswer(type: QuestionTypeId, names: readonly string[], val
       const v = formatLength(value, unit);
       return phrasings ? cap(pick(phrasings, variant)(names, v)) : `${v}.`;
     }
+    case "count": {
+      const noun = setNoun(names[0] ?? "object");
+      return cap(pick(COUNT, variant)(value, value === 1 ? noun : pluralPhrase(noun)));
+    }
+    case "color": {
+      const color = COLOR_NAMES[value];
+      return color === undefined ? `I can't tell the colour of ${names[0]}.` : cap(pick(COLOR, variant)(names[0], color));
+    }
+    case "superlative": {
+      const s = SUPERLATIVE[type] ?? { word: type, before: true };
+      const sup = s.word.replace("{B}", names[1] ?? "");
+      const noun = setNoun(set ?? "object");
+      if (Number.isNaN(value)) return `I can't tell which ${noun} is the ${sup}.`;
+      const nounPhrase = s.before ? `${sup} ${noun}` : `${noun} ${sup}`;
+      return cap(pick(SUPERLATIVE_PHRASINGS, variant)(names[0], sup, nounPhrase, s.before ? `${sup} one` : `one ${sup}`));
+    }
   }
 }
 
@@ -202,18 +268,24 @@ export function phraseAnswer(type: QuestionTypeId, names: readonly string[], val
  * answers with this (VQAv2-style short answers): the decision and the number are what the
  * model must learn, not the sentence around them, and each answer costs a few decode steps
  * instead of ~60. parseAnswerText reads it back to the same value as the sentence (tested as a
- * round trip). `chosenName` is the chosen object's display name (choice questions only).
+ * round trip). `chosenName` is the chosen object's display name (choice and superlative
+ * questions only). Counts are the number ("3"), colours the name ("yellow").
  */
 export function phraseShortAnswer(type: QuestionTypeId, value: number, chosenName?: string, unit?: LengthUnit): string {
   switch (questionType(type).category) {
     case "qualitative":
       return value === 1 ? "Yes" : "No";
     case "choice":
+    case "superlative":
       if (chosenName === undefined || chosenName === "") throw new Error(`phraseShortAnswer: a ${type} answer needs the chosen object's name`);
       return chosenName.replace(/^the /, "");
     case "clock":
       return `${value} o'clock`;
     case "quantitative":
       return formatLength(value, unit);
+    case "count":
+      return String(value);
+    case "color":
+      return COLOR_NAMES[value] ?? "unknown";
   }
 }

@@ -1,4 +1,6 @@
-import { parseObjectPhrase } from "./object_resolver.js";
+import { COLOR_NAMES, COLOR_SYNONYMS } from "../scene/colors.js";
+import { KIND_BY_WORD, parseObjectPhrase, WILDCARD_NOUNS } from "./object_resolver.js";
+import { objectNameCode } from "./object_name_code.js";
 import { questionType, type QuestionTypeId } from "./question_types.js";
 import type { SpatialAnswerUnit } from "./spatial_answer.js";
 
@@ -18,7 +20,10 @@ export type ParsedAnswerText =
     readonly unit: Exclude<SpatialAnswerUnit, "">;
     /** Yes/no answers only. */
     readonly boolean?: boolean;
-    /** Which-one answers only: the chosen slot's object phrase, as given in `slots`. */
+    /**
+     * Which-one answers only: the chosen slot's object phrase, as given in `slots`; superlatives:
+     * the chosen object's name as the text says it ("red cup").
+     */
     readonly choice?: string;
   }
   | { readonly status: "unparsed"; readonly value: number; readonly unit: ""; readonly reason: string };
@@ -113,6 +118,63 @@ function firstLength(tokens: readonly Token[]): number | null {
   return null;
 }
 
+const NUMBER_WORDS: ReadonlyMap<string, number> = new Map(
+  ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"].map((w, i) => [w, i]),
+);
+
+/** The first whole number ("3", "three", "no"/"none" → 0) in a count answer. */
+function firstCount(tokens: readonly Token[]): number | null {
+  for (const t of tokens) {
+    if (t.kind === "number") {
+      const v = Number(t.text);
+      // "3.5 cubes" is no count; the first number decides, so a wrong one is never skipped over.
+      return Number.isSafeInteger(v) ? v : null;
+    }
+    if (t.kind === "word") {
+      const w = NUMBER_WORDS.get(t.text) ?? (t.text === "no" || t.text === "none" ? 0 : undefined);
+      if (w !== undefined) return w;
+    }
+  }
+  return null;
+}
+
+/** The colour a text ends up naming: its last colour word ("the lemon is yellow"), as an index in COLOR_NAMES. */
+function lastColor(tokens: readonly Token[]): number | null {
+  for (let k = tokens.length - 1; k >= 0; k--) {
+    if (tokens[k].kind !== "word") continue;
+    const w = tokens[k].text;
+    const i = COLOR_NAMES.indexOf(COLOR_SYNONYMS[w] ?? w);
+    if (i >= 0) return i;
+  }
+  return null;
+}
+
+/**
+ * Object names in a text, in order: [colour] kind ("red cup", "bottle"), or a colour and the
+ * word after it ("green teapot"), as canonical "colour kind" strings.
+ */
+function objectNames(words: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < words.length; k++) {
+    const w = words[k];
+    const color = COLOR_NAMES.includes(COLOR_SYNONYMS[w] ?? w) ? (COLOR_SYNONYMS[w] ?? w) : null;
+    const noun = color !== null ? words[k + 1] : w;
+    if (noun === undefined) continue;
+    const kind = KIND_BY_WORD.get(noun) ?? (color !== null && !WILDCARD_NOUNS.has(noun) && COLOR_NAMES.indexOf(noun) < 0 ? noun : undefined);
+    if (kind === undefined) continue;
+    out.push(color !== null ? `${color} ${kind}` : kind);
+    if (color !== null) k++;
+  }
+  return out;
+}
+
+/** Whether an object phrase ("book", "red book") describes a canonical name ("brown book"). */
+function describes(phrase: string, name: string): boolean {
+  const p = parseObjectPhrase(phrase);
+  const n = parseObjectPhrase(name);
+  return p.kind === n.kind && (p.color === null || p.color === n.color);
+}
+
 function firstHour(tokens: readonly Token[]): number | null {
   for (let k = 0; k + 1 < tokens.length; k++) {
     if (tokens[k].kind === "number" && tokens[k + 1].kind === "word" && tokens[k + 1].text === "oclock") {
@@ -147,7 +209,11 @@ function firstOccurrence(words: readonly string[], form: readonly string[]): num
  * - yes/no: the first word (yes/correct → 1; no/not/"not quite" → 0);
  * - which-one: of slots A and B, the one named first ("The red mug is higher than the bowl."),
  *   by its phrase or its canonical colour + kind;
- * - clock: the first "<hour> o'clock", 1..12.
+ * - clock: the first "<hour> o'clock", 1..12;
+ * - count: the first whole number ("3", "three"; "no" is 0);
+ * - colour: the last colour word, as its index in COLOR_NAMES;
+ * - superlative: the first object named (colour + kind) other than slot B's object, as its
+ *   objectNameCode (slots: the set phrase, then slot B's phrase if the type has one).
  * Anything else, or a text over MAX_ANSWER_TEXT_LENGTH, is "unparsed" with a reason. Pure; never
  * throws for any string.
  */
@@ -184,6 +250,20 @@ export function parseAnswerText(text: string, type: QuestionTypeId, slots: reado
         }
       }
       return best < 0 ? unparsed("names neither object") : { status: "ok", value: best, unit: "choice", choice: slots[best] };
+    }
+    case "count": {
+      const n = firstCount(tokens);
+      return n === null ? unparsed("no whole number") : { status: "ok", value: n, unit: "count" };
+    }
+    case "color": {
+      const c = lastColor(tokens);
+      return c === null ? unparsed("names no colour") : { status: "ok", value: c, unit: "color" };
+    }
+    case "superlative": {
+      const words = tokens.filter((t) => t.kind === "word").map((t) => t.text);
+      const reference = slots.length > 1 ? slots[1] : null;
+      const chosen = objectNames(words).find((n) => reference === null || !describes(reference, n));
+      return chosen === undefined ? unparsed("names no object") : { status: "ok", value: objectNameCode(chosen), unit: "object", choice: chosen };
     }
   }
 }

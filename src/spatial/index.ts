@@ -2,7 +2,7 @@ export * from "./question_types.js";
 export { QUESTION_TEMPLATES, SLOT_MARKERS, fillTemplate } from "./question_templates.js";
 export {
   EXAMPLE_QUESTIONS, MAX_QUESTION_LENGTH, QUESTION_CACHE_BUDGET_BYTES, QUESTION_CACHE_ENTRIES, UnparsedQuestionError,
-  checkQuestionLength, clearQuestionCache, normalizeQuestion, parseQuestion, questionCacheStats, tryParseQuestion,
+  checkQuestionLength, clearQuestionCache, normalizeQuestion, parseQuestion, parseQuestionOrReason, questionCacheStats, tryParseQuestion,
   type ParsedQuestion,
 } from "./question_parser.js";
 export { answerPhrasingCount, formatLength, phraseAnswer, phraseShortAnswer } from "./answer_phrasing.js";
@@ -13,4 +13,7 @@ export { SAME_OBJECT_STATUS, answerQuestion, answerStructured, type AnswerOption
 export {
   generateQuestions, type GenerateOptions, type GeneratedQuestion, type GeneratedQuestions, type SkipReason,
 } from "./question_generator.js";
-export { parseObjectPhrase, resolveObject, type ObjectPhrase } from "./object_resolver.js";
+export { parseObjectPhrase, resolveObject, resolveSet, type ObjectPhrase } from "./object_resolver.js";
+export { parseByMeaning, type MeaningParse } from "./meaning_parser.js";
+export { objectNameCode } from "./object_name_code.js";
+export { pluralPhrase, singularPhrase } from "./set_phrase.js";

@@ -10,11 +10,20 @@ export interface ObjectPhrase {
   color: string | null;
   /** The phrase as written, for messages. */
   text: string;
+  /**
+   * The noun is "thing", "object", "item" or "one" (or there is none, as in "the red one" /
+   * "the red"): any kind, unless the scene holds objects of that literal kind.
+   */
+  wildcard: boolean;
 }
+
+/** Nouns that stand for any kind ("the red thing", "which object"), singular and plural. */
+export const WILDCARD_NOUNS: ReadonlySet<string> = new Set(["thing", "things", "object", "objects", "item", "items", "one", "ones"]);
 
 const ARTICLES = new Set(["the", "a", "an", "this", "that"]);
 
-const KIND_BY_WORD: ReadonlyMap<string, string> = new Map(
+/** Kind nouns, plurals and synonyms ("mugs", "coffee mug") to their kind ("mug"). */
+export const KIND_BY_WORD: ReadonlyMap<string, string> = new Map(
   KINDS.flatMap((k) => [[k.kind, k.kind], [k.plural, k.kind], ...k.synonyms.map((s) => [s, k.kind] as [string, string])]),
 );
 
@@ -30,7 +39,59 @@ export function parseObjectPhrase(text: string): ObjectPhrase {
   }
   const noun = rest.join(" ");
   const kind = KIND_BY_WORD.get(noun) ?? KIND_BY_WORD.get(rest[rest.length - 1] ?? "") ?? noun;
-  return { kind, color, text: text.trim() };
+  const wildcard = (rest.length === 0 && color !== null) || (rest.length === 1 && WILDCARD_NOUNS.has(noun));
+  return { kind, color, text: text.trim(), wildcard };
+}
+
+/** Objects of the phrase's kind: any kind for a wildcard, unless some object has that literal kind. */
+function ofKind(objects: readonly SceneObject[], phrase: ObjectPhrase): SceneObject[] {
+  const literal = objects.filter((o) => o.kind === phrase.kind);
+  return phrase.wildcard && literal.length === 0 ? objects.slice() : literal;
+}
+
+/** "red mug", "red thing", "thing": what a phrase asks for, for messages. */
+function askedName(phrase: ObjectPhrase): string {
+  const noun = phrase.wildcard && phrase.kind === "" ? "thing" : phrase.kind;
+  return capEcho(phrase.color ? `${phrase.color} ${noun}` : noun);
+}
+
+function unknownObject(objects: readonly SceneObject[], phrase: ObjectPhrase, sameKind: readonly SceneObject[]): ObjectReferenceError {
+  const asked = askedName(phrase);
+  const candidates = sameKind.length > 0 ? sameKind : objects;
+  const seen = candidates.length === 0 ? "no objects at all" : listNames(candidates);
+  return new ObjectReferenceError(
+    "unknown_object",
+    `I don't see ${/^[aeiou]/.test(asked) ? "an" : "a"} ${asked}; I see ${seen}.`,
+    candidates.map(displayName),
+  );
+}
+
+/**
+ * The error for a phrase that names nothing in the scene ("I don't see a green teapot; I see
+ * ..."), e.g. a superlative over a set with no member.
+ */
+export function unknownObjectError(objects: readonly SceneObject[], phraseText: string): ObjectReferenceError {
+  const phrase = parseObjectPhrase(phraseText);
+  return unknownObject(objects, phrase, ofKind(objects, phrase));
+}
+
+/**
+ * Every object a set phrase describes ("cups", "red things", "objects": colour and/or kind, a
+ * wildcard noun for any kind), in scene order, without `exclude`. A kind the vocabulary knows
+ * (kinds.ts) or the scene holds may have no member (an empty set: "how many balls" is 0); any
+ * other noun throws an ObjectReferenceError ("unknown_object") saying what the scene holds, as
+ * resolveObject does, because a count of 0 for a word we do not know would be a guess. A track
+ * id is the set of that one object.
+ */
+export function resolveSet(objects: readonly SceneObject[], phraseText: string, exclude?: SceneObject): SceneObject[] {
+  const byId = objects.find((o) => o.id === phraseText.trim());
+  if (byId) return byId === exclude ? [] : [byId];
+  const phrase = parseObjectPhrase(phraseText);
+  const sameKind = ofKind(objects, phrase);
+  const known = phrase.wildcard || KIND_BY_WORD.has(phrase.kind) || sameKind.length > 0;
+  if (!known) throw unknownObject(objects, phrase, sameKind);
+  const members = phrase.color === null ? sameKind : sameKind.filter((o) => o.color === phrase.color);
+  return exclude === undefined ? members : members.filter((o) => o !== exclude);
 }
 
 /** Most objects a message names; a crowded scene is summarised ("... and 12 more"). */
@@ -54,23 +115,16 @@ export function resolveObject(objects: readonly SceneObject[], phraseText: strin
   const byId = objects.find((o) => o.id === phraseText.trim());
   if (byId) return byId;
   const phrase = parseObjectPhrase(phraseText);
-  const sameKind = objects.filter((o) => o.kind === phrase.kind);
+  const sameKind = ofKind(objects, phrase);
   const matches = phrase.color === null ? sameKind : sameKind.filter((o) => o.color === phrase.color);
   if (matches.length === 1) return matches[0];
   // Both quote the user's words: capped, so a huge phrase cannot make a huge message.
-  const asked = capEcho(phrase.color ? `${phrase.color} ${phrase.kind}` : phrase.kind);
   if (matches.length > 1) {
     throw new ObjectReferenceError(
       "ambiguous_object",
-      `"${capEcho(phrase.text)}" is ambiguous: I see ${matches.length} ${asked}s (${listNames(matches)}); say which one, e.g. by colour.`,
+      `"${capEcho(phrase.text)}" is ambiguous: I see ${matches.length} ${askedName(phrase)}s (${listNames(matches)}); say which one, e.g. by colour.`,
       matches.map(displayName),
     );
   }
-  const candidates = sameKind.length > 0 ? sameKind : objects;
-  const seen = candidates.length === 0 ? "no objects at all" : listNames(candidates);
-  throw new ObjectReferenceError(
-    "unknown_object",
-    `I don't see ${/^[aeiou]/.test(asked) ? "an" : "a"} ${asked}; I see ${seen}.`,
-    candidates.map(displayName),
-  );
+  throw unknownObject(objects, phrase, sameKind);
 }

@@ -1,24 +1,38 @@
 import { ObjectReferenceError } from "../errors.js";
-import type { Scene, SceneObject } from "../scene/scene_object.js";
-import { resolveObject } from "./object_resolver.js";
+import { COLOR_NAMES } from "../scene/colors.js";
+import { KINDS } from "../scene/kinds.js";
+import { displayName, type Scene, type SceneObject } from "../scene/scene_object.js";
+import { resolveObject, resolveSet } from "./object_resolver.js";
 import { fillTemplate, QUESTION_TEMPLATES } from "./question_templates.js";
-import { QUESTION_TYPES, type AmbiguityReason, type QuestionTypeId } from "./question_types.js";
+import { QUESTION_TYPES, superlativeChoice, type AmbiguityReason, type QuestionType, type QuestionTypeId } from "./question_types.js";
+import { pluralPhrase } from "./set_phrase.js";
 
 /** One question for the evaluator, with the answer the truth scene gives. */
 export interface GeneratedQuestion {
   type: QuestionTypeId;
   /** The question as a person would type it: "How far is the mug from the blue bowl?". */
   text: string;
-  /** Names the question uses for slots A, B, C, without the article: "mug", "blue bowl". */
+  /**
+   * Names the question uses for slots A, B, C, without the article: "mug", "blue bowl"; a set
+   * slot's phrase as the question says it: "red cubes" (count), "cup", "object" (superlative).
+   */
   slots: string[];
-  /** Ids of the slot objects in the truth scene. */
+  /**
+   * Ids of the slot objects in the truth scene; for a superlative, the chosen object's id in
+   * place of the set (then slot B's); none for a count.
+   */
   objectIds: string[];
   /** The type's truth function on the truth scene (encoding: see question_types.ts). */
   truthValue: number;
 }
 
-/** Why a candidate question (one type with one choice of slot objects) was not asked. */
-export type SkipReason = AmbiguityReason | "too_few_objects";
+/**
+ * Why a candidate question (one type with one choice of slot objects) was not asked. Besides
+ * the ambiguity reasons: too few nameable objects; a colour question whose object can only be
+ * named by its colour ("what colour is the red mug"); a superlative over a set with two objects
+ * of the same colour and kind (its answer could not say which).
+ */
+export type SkipReason = AmbiguityReason | "too_few_objects" | "named_by_colour" | "names_not_unique";
 
 export interface GeneratedQuestions {
   questions: GeneratedQuestion[];
@@ -97,8 +111,20 @@ export function generateQuestions(truth: Scene, rng: () => number, options?: Gen
     result.skipped[reason] = (result.skipped[reason] ?? 0) + 1;
   };
   const byArity = new Map<number, number[][]>();
+  const pickTemplate = (id: QuestionTypeId): string => {
+    const templates = QUESTION_TEMPLATES[id];
+    return templates[Math.min(templates.length - 1, Math.floor(rng() * templates.length))];
+  };
   for (const t of QUESTION_TYPES) {
     if (wanted && !wanted.has(t.id)) continue;
+    if (t.category === "count" || t.category === "color" || t.category === "superlative") {
+      const asked = (t.category === "count" ? countQuestions : t.category === "color" ? colorQuestions : superlativeQuestions)(
+        truth, t, named, perType, rng, pickTemplate, skip,
+      );
+      result.questions.push(...asked.questions);
+      if (asked.questions.length === 0) result.unasked.push({ type: t.id, reason: asked.lastReason });
+      continue;
+    }
     if (named.length < t.arity) {
       skip("too_few_objects");
       result.unasked.push({ type: t.id, reason: "too_few_objects" });
@@ -132,4 +158,117 @@ export function generateQuestions(truth: Scene, rng: () => number, options?: Gen
     if (asked === 0) result.unasked.push({ type: t.id, reason: lastReason });
   }
   return result;
+}
+
+type Skip = (reason: SkipReason) => void;
+type Named = readonly { object: SceneObject; name: string }[];
+interface Asked {
+  questions: GeneratedQuestion[];
+  lastReason: SkipReason;
+}
+
+/**
+ * Counting questions: sets of the scene's kinds, colours ("red things"), colour and kind
+ * ("red mugs"), every object, and two kinds the scene does not hold (a count of 0 is an answer
+ * too), in random order.
+ */
+function countQuestions(truth: Scene, t: QuestionType, _named: Named, perType: number, rng: () => number, pickTemplate: (id: QuestionTypeId) => string, _skip: Skip): Asked {
+  const present = new Set<string>();
+  for (const o of truth.objects) {
+    present.add(pluralPhrase(o.kind));
+    if (COLOR_NAMES.includes(o.color)) {
+      present.add(`${o.color} things`);
+      present.add(pluralPhrase(`${o.color} ${o.kind}`));
+    }
+  }
+  present.add("objects");
+  const absent = shuffle(KINDS.filter((k) => !truth.objects.some((o) => o.kind === k.kind)).map((k) => k.plural), rng).slice(0, 2);
+  const phrases = shuffle([...present, ...absent].sort(), rng);
+  const questions: GeneratedQuestion[] = [];
+  for (const phrase of phrases.slice(0, perType)) {
+    const members = resolveSet(truth.objects, phrase);
+    questions.push({
+      type: t.id, text: fillTemplate(pickTemplate(t.id), [phrase]), slots: [phrase], objectIds: [],
+      truthValue: t.truth(members, truth.supportZ),
+    });
+  }
+  return { questions, lastReason: "too_few_objects" };
+}
+
+/** Colour questions about objects the scene names by kind alone ("the lemon"). */
+function colorQuestions(truth: Scene, t: QuestionType, named: Named, perType: number, rng: () => number, pickTemplate: (id: QuestionTypeId) => string, skip: Skip): Asked {
+  const questions: GeneratedQuestion[] = [];
+  let lastReason: SkipReason = "too_few_objects";
+  for (const { object, name } of shuffle(named.slice(), rng)) {
+    if (questions.length >= perType) break;
+    if (name !== object.kind) {
+      skip("named_by_colour");
+      lastReason = "named_by_colour";
+      continue;
+    }
+    const reason = t.ambiguity([object], truth.supportZ);
+    if (reason !== null) {
+      skip(reason);
+      lastReason = reason;
+      continue;
+    }
+    questions.push({
+      type: t.id, text: fillTemplate(pickTemplate(t.id), [`the ${name}`]), slots: [name], objectIds: [object.id],
+      truthValue: t.truth([object], truth.supportZ),
+    });
+  }
+  return { questions, lastReason };
+}
+
+/**
+ * Superlatives over sets of at least two objects (every object, a kind, a colour) whose members
+ * all have a unique colour + kind name, so the answer names one object; with slot B, every
+ * nameable reference outside the set.
+ */
+function superlativeQuestions(truth: Scene, t: QuestionType, named: Named, perType: number, rng: () => number, pickTemplate: (id: QuestionTypeId) => string, skip: Skip): Asked {
+  const sets = new Set<string>(["object"]);
+  for (const o of truth.objects) {
+    sets.add(o.kind);
+    if (COLOR_NAMES.includes(o.color)) sets.add(`${o.color} thing`);
+  }
+  const nameCount = new Map<string, number>();
+  for (const o of truth.objects) nameCount.set(displayName(o), (nameCount.get(displayName(o)) ?? 0) + 1);
+  const references: (SceneObject | undefined)[] = t.arity === 2 ? named.map((n) => n.object) : [undefined];
+  const candidates: [string, SceneObject | undefined][] = [];
+  for (const set of [...sets].sort()) for (const r of references) candidates.push([set, r]);
+  const questions: GeneratedQuestion[] = [];
+  let lastReason: SkipReason = "too_few_objects";
+  const fail = (reason: SkipReason): void => {
+    skip(reason);
+    lastReason = reason;
+  };
+  for (const [set, reference] of shuffle(candidates, rng)) {
+    if (questions.length >= perType) break;
+    const members = resolveSet(truth.objects, set, reference);
+    if (members.length < 2) {
+      fail("too_few_objects");
+      continue;
+    }
+    if (members.some((m) => nameCount.get(displayName(m)) !== 1)) {
+      fail("names_not_unique");
+      continue;
+    }
+    const args = reference ? [...members, reference] : members;
+    const reason = t.ambiguity(args, truth.supportZ);
+    if (reason !== null) {
+      fail(reason);
+      continue;
+    }
+    const value = t.truth(args, truth.supportZ);
+    const chosen = members[superlativeChoice(t.id, args)];
+    const refName = reference ? named.find((n) => n.object === reference)!.name : undefined;
+    questions.push({
+      type: t.id,
+      text: fillTemplate(pickTemplate(t.id), refName === undefined ? [set] : [set, `the ${refName}`]),
+      slots: refName === undefined ? [set] : [set, refName],
+      objectIds: reference ? [chosen.id, reference.id] : [chosen.id],
+      truthValue: value,
+    });
+  }
+  return { questions, lastReason };
 }

@@ -4,6 +4,8 @@ import { KINDS } from "../scene/kinds.js";
 import { ByteBudgetLru } from "./byte_budget_lru.js";
 import { capEcho } from "./echoed_text.js";
 import { LENGTH_UNIT_WORDS, LENGTH_UNITS, lengthUnitForWord, type LengthUnit } from "./length_units.js";
+import { parseByMeaning } from "./meaning_parser.js";
+import { WILDCARD_NOUNS } from "./object_resolver.js";
 import { QUESTION_TEMPLATES, SLOT_MARKERS } from "./question_templates.js";
 import { QUESTION_TYPES, type QuestionTypeId } from "./question_types.js";
 
@@ -43,15 +45,18 @@ export const EXAMPLE_QUESTIONS: readonly string[] = [
   "At what clock position is the mug from the plate?",
 ];
 
-/** A question that matches none of the known phrasings. */
+/** A question that matches none of the known phrasings and that the meaning parser does not understand. */
 export class UnparsedQuestionError extends InvalidInputError {
   readonly examples: readonly string[];
-  constructor(text: string) {
+  /** What was not understood ("I don't know the word "teapots""), or null. */
+  readonly reason: string | null;
+  constructor(text: string, reason: string | null = null) {
     super(
       "unparsed_question",
-      `I could not understand "${capEcho(text.trim())}". Try questions like: ${EXAMPLE_QUESTIONS.map((q) => `"${q}"`).join(", ")}.`,
+      `I could not understand "${capEcho(text.trim())}"${reason ? ` (${reason})` : ""}. Try questions like: ${EXAMPLE_QUESTIONS.map((q) => `"${q}"`).join(", ")}.`,
     );
     this.examples = EXAMPLE_QUESTIONS;
+    this.reason = reason;
   }
 }
 
@@ -263,12 +268,33 @@ function parseNormalized(s: string): ParsedQuestion | null {
   return fallback;
 }
 
+/** Words an object's name is made of: colours, kinds (and their synonyms), "thing"/"object"/"one". */
+const OBJECT_NAME_WORDS: ReadonlySet<string> = (() => {
+  const words = new Set<string>([...COLOR_NAMES, ...Object.keys(COLOR_SYNONYMS), ...WILDCARD_NOUNS, "a", "an"]);
+  for (const k of KINDS) for (const w of [k.kind, k.plural, ...k.synonyms].join(" ").split(" ")) words.add(w);
+  return words;
+})();
+
+/** A slot made only of object-name words, or a track id ("mug#2"). */
+function isObjectName(slot: string): boolean {
+  if (/^[a-z0-9_]+#[a-z0-9_]+$/.test(slot)) return true;
+  let start = 0;
+  for (let i = 0; i <= slot.length; i++) {
+    if (i === slot.length || slot.charCodeAt(i) === 32) {
+      if (i > start && !OBJECT_NAME_WORDS.has(slot.slice(start, i))) return false;
+      start = i + 1;
+    }
+  }
+  return true;
+}
+
 /** Most questions the parse cache remembers... */
 export const QUESTION_CACHE_ENTRIES = 512;
 /** ...and most bytes (estimated) it holds: distinct long questions evict old ones instead of growing memory. */
 export const QUESTION_CACHE_BUDGET_BYTES = 1024 * 1024;
 // Nodes ask the same questions frame after frame; remembering them makes repeats a map lookup.
-const cache = new ByteBudgetLru<string, ParsedQuestion | null>(QUESTION_CACHE_ENTRIES, QUESTION_CACHE_BUDGET_BYTES);
+// A question not understood is remembered with the reason.
+const cache = new ByteBudgetLru<string, ParsedQuestion | string>(QUESTION_CACHE_ENTRIES, QUESTION_CACHE_BUDGET_BYTES);
 /** Map entry, object and array headers of one cached question. */
 const ENTRY_OVERHEAD_BYTES = 160;
 
@@ -289,30 +315,56 @@ function copyParsed(p: ParsedQuestion): ParsedQuestion {
 }
 
 /**
+ * The question parsed, or why it was not understood. The templates are tried first, so every
+ * phrasing they know parses exactly as before; a question they do not match goes to the
+ * meaning parser (meaning_parser.ts: relation and quantity words, object mentions, any word
+ * order, fragments, typos). Throws InvalidInputError ("input_too_long") for a question over
+ * MAX_QUESTION_LENGTH, before looking at its text.
+ */
+export function parseQuestionOrReason(text: string): ParsedQuestion | { reason: string } {
+  checkQuestionLength(text);
+  const hit = cache.get(text);
+  if (hit !== undefined) return typeof hit === "string" ? { reason: hit } : copyParsed(hit);
+  const normalized = normalize(text);
+  let parsed: ParsedQuestion | string | null = parseNormalized(normalized.text);
+  if (parsed !== null && normalized.unit !== undefined) parsed = { ...parsed, unit: normalized.unit };
+  let kept = normalized.text.length;
+  // A template's slot captures any words between its literal ones: "the bowl sideways" in "how
+  // far is the mug from the bowl sideways" (no template has "sideways" at the end). A slot
+  // holding words that name no object is a sign of that; the meaning parser then decides, and
+  // the template's parse stands only where the meaning parser understands nothing better
+  // ("how tall is the left shoe": a kind it does not know).
+  if (parsed === null || !parsed.slots.every(isObjectName)) {
+    const meaning = parseByMeaning(text);
+    if (meaning.ok || parsed === null) {
+      parsed = meaning.ok ? meaning.parsed : meaning.reason;
+      kept = typeof parsed === "string" ? parsed.length : parsed.slots.reduce((n, x) => n + x.length, 0);
+    }
+  }
+  // Two bytes per UTF-16 unit for the key and for the text the entry keeps alive (normalised text or slots, or the reason).
+  cache.set(text, parsed, 2 * (text.length + kept) + ENTRY_OVERHEAD_BYTES);
+  return typeof parsed === "string" ? { reason: parsed } : copyParsed(parsed);
+}
+
+/**
  * Like parseQuestion, but returns null instead of throwing for a question it does not
  * understand (no exception cost on hot paths). Still throws InvalidInputError
  * ("input_too_long") for a question over MAX_QUESTION_LENGTH, before looking at its text.
  */
 export function tryParseQuestion(text: string): ParsedQuestion | null {
-  checkQuestionLength(text);
-  const hit = cache.get(text);
-  if (hit !== undefined) return hit === null ? null : copyParsed(hit);
-  const normalized = normalize(text);
-  let parsed = parseNormalized(normalized.text);
-  if (parsed !== null && normalized.unit !== undefined) parsed = { ...parsed, unit: normalized.unit };
-  // Two bytes per UTF-16 unit for the key and for the normalised text, which the slots (substrings) may keep alive.
-  cache.set(text, parsed, 2 * (text.length + normalized.text.length) + ENTRY_OVERHEAD_BYTES);
-  return parsed === null ? null : copyParsed(parsed);
+  const p = parseQuestionOrReason(text);
+  return "reason" in p ? null : p;
 }
 
 /**
  * "How far is the red mug from the blue bowl?" → {type: "distance", slots: ["red mug", "blue bowl"]}.
  * Slots are object phrases for resolveObject, in the type's slot order (A, B, C), with "the"
- * removed. Throws UnparsedQuestionError (code "unparsed_question") listing example questions,
- * or InvalidInputError ("input_too_long") for a question over MAX_QUESTION_LENGTH.
+ * removed. Throws UnparsedQuestionError (code "unparsed_question") saying what was not
+ * understood and listing example questions, or InvalidInputError ("input_too_long") for a
+ * question over MAX_QUESTION_LENGTH.
  */
 export function parseQuestion(text: string): ParsedQuestion {
-  const parsed = tryParseQuestion(text);
-  if (parsed === null) throw new UnparsedQuestionError(text);
+  const parsed = parseQuestionOrReason(text);
+  if ("reason" in parsed) throw new UnparsedQuestionError(text, parsed.reason);
   return parsed;
 }

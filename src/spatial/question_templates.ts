@@ -3,6 +3,9 @@ import type { QuestionTypeId } from "./question_types.js";
 /**
  * Question phrasings per type. `{A}`, `{B}`, `{C}` are the object slots in the order the
  * type's truth function takes them; a slot is filled with a noun phrase such as "the red mug".
+ * A set slot (slot A of count and superlative types) is filled without an article: plural for
+ * counting ("How many {A} are there?" → "red cubes"), singular for superlatives ("Which {A} is
+ * the tallest?" → "cup", "red thing", "object").
  * The parser matches these same strings, so every phrasing the generator can produce is one
  * the answerer understands. Phrasings must stay unique across types after normalisation
  * (a test checks this).
@@ -320,6 +323,119 @@ export const QUESTION_TEMPLATES: Readonly<Record<QuestionTypeId, readonly string
     "In clock terms, where is {A} from {B}?",
     "Using clock directions, where is {A} relative to {B}?",
     "What is the clock direction of {A} from {B}?",
+  ],
+
+  count: [
+    "How many {A} are there?",
+    "How many {A} do you see?",
+    "How many {A} are on the table?",
+    "Count the {A}.",
+    "What is the number of {A}?",
+  ],
+  color: [
+    "What color is {A}?",
+    "What colour is {A}?",
+    "What is the color of {A}?",
+    "Which color is {A}?",
+    "What color does {A} have?",
+  ],
+  leftmost: [
+    "Which {A} is the leftmost?",
+    "What is the leftmost {A}?",
+    "Which is the leftmost {A}?",
+    "Find the leftmost {A}.",
+    "Which {A} is furthest to the left?",
+  ],
+  rightmost: [
+    "Which {A} is the rightmost?",
+    "What is the rightmost {A}?",
+    "Which is the rightmost {A}?",
+    "Find the rightmost {A}.",
+    "Which {A} is furthest to the right?",
+  ],
+  highest: [
+    "Which {A} is the highest?",
+    "What is the highest {A}?",
+    "Which is the highest {A}?",
+    "Find the highest {A}.",
+    "Which {A} sits highest?",
+  ],
+  lowest: [
+    "Which {A} is the lowest?",
+    "What is the lowest {A}?",
+    "Which is the lowest {A}?",
+    "Find the lowest {A}.",
+    "Which {A} sits lowest?",
+  ],
+  closest: [
+    "Which {A} is closest to the camera?",
+    "What is the closest {A} to the camera?",
+    "Which {A} is nearest to the viewer?",
+    "Find the {A} closest to the camera.",
+    "Which is the {A} nearest to me?",
+  ],
+  farthest: [
+    "Which {A} is farthest from the camera?",
+    "What is the farthest {A} from the camera?",
+    "Which {A} is furthest from the viewer?",
+    "Find the {A} farthest from the camera.",
+    "Which is the {A} farthest from me?",
+  ],
+  tallest: [
+    "Which {A} is the tallest?",
+    "What is the tallest {A}?",
+    "Which is the tallest {A}?",
+    "Find the tallest {A}.",
+    "Which {A} stands tallest?",
+  ],
+  shortest: [
+    "Which {A} is the shortest?",
+    "What is the shortest {A}?",
+    "Which is the shortest {A}?",
+    "Find the shortest {A}.",
+    "Which {A} stands shortest?",
+  ],
+  widest: [
+    "Which {A} is the widest?",
+    "What is the widest {A}?",
+    "Which is the widest {A}?",
+    "Find the widest {A}.",
+    "Which {A} is the broadest?",
+  ],
+  thinnest: [
+    "Which {A} is the thinnest?",
+    "What is the thinnest {A}?",
+    "Which is the thinnest {A}?",
+    "Find the thinnest {A}.",
+    "Which {A} is the narrowest?",
+  ],
+  biggest: [
+    "Which {A} is the biggest?",
+    "What is the biggest {A}?",
+    "Which is the biggest {A}?",
+    "Find the biggest {A}.",
+    "Which {A} is the largest?",
+  ],
+  smallest: [
+    "Which {A} is the smallest?",
+    "What is the smallest {A}?",
+    "Which is the smallest {A}?",
+    "Find the smallest {A}.",
+    "Which {A} takes up the least space?",
+  ],
+  closest_to: [
+    "Which {A} is closest to {B}?",
+    "What is the closest {A} to {B}?",
+    "Which {A} is nearest to {B}?",
+    "Find the {A} closest to {B}.",
+    "Which {A} lies closest to {B}?",
+  ],
+  farthest_from: [
+    "Which {A} is farthest from {B}?",
+    "What is the farthest {A} from {B}?",
+    "Which {A} is furthest from {B}?",
+    "Find the {A} farthest from {B}.",
+    "Which {A} lies farthest from {B}?",
   ],
 };
 

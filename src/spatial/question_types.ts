@@ -1,4 +1,6 @@
-import type { SceneObject } from "../scene/scene_object.js";
+import { COLOR_NAMES } from "../scene/colors.js";
+import { displayName, type SceneObject } from "../scene/scene_object.js";
+import { objectNameCode } from "./object_name_code.js";
 
 /**
  * The spatial question types and the one function per type that defines its answer.
@@ -20,12 +22,29 @@ export const QUESTION_TYPE_IDS = [
   "distance_from_camera", "elevation", "lateral_offset", "depth_offset", "height_difference", "size",
   // clock
   "clock_direction",
+  // counting: how many objects of a set (colour and/or kind, or every object)
+  "count",
+  // colour of one object
+  "color",
+  // superlatives: the one object of a set with the extreme measure; closest_to/farthest_from (set, B)
+  "leftmost", "rightmost", "highest", "lowest", "closest", "farthest",
+  "tallest", "shortest", "widest", "thinnest", "biggest", "smallest",
+  "closest_to", "farthest_from",
 ] as const;
 
 export type QuestionTypeId = (typeof QUESTION_TYPE_IDS)[number];
 
-/** qualitative: yes/no; choice: which of two objects; quantitative: metres; clock: o'clock hour. */
-export type QuestionCategory = "qualitative" | "choice" | "quantitative" | "clock";
+/**
+ * qualitative: yes/no; choice: which of two objects; quantitative: metres; clock: o'clock hour;
+ * count: how many objects; color: an object's colour; superlative: which object of a set.
+ */
+export type QuestionCategory = "qualitative" | "choice" | "quantitative" | "clock" | "count" | "color" | "superlative";
+
+/**
+ * What a slot names: one object ("the red mug"), or a set: every object of a colour and/or a
+ * kind ("cups", "red things", "objects"). Only slot A of count and superlative types is a set.
+ */
+export type SlotRole = "object" | "set";
 
 /** Why a question is too close to call (or meaningless) and must not be asked. */
 export type AmbiguityReason =
@@ -38,15 +57,26 @@ export type AmbiguityReason =
   /** Moving A by 2 cm could change the hour. */
   | "clock_boundary"
   /** A and B are horizontally too close for a direction to mean anything. */
-  | "clock_too_close";
+  | "clock_too_close"
+  /** A superlative over fewer than two objects: nothing to compare. */
+  | "single_candidate"
+  /** The object has no colour name (colour questions). */
+  | "no_colour";
 
 /**
  * `truth` encodes its answer as a number by category:
  * - qualitative: 1 = yes, 0 = no;
  * - choice: the slot index of the chosen object (0 = A, 1 = B);
  * - quantitative: metres (NaN when undefined, e.g. elevation without a support surface);
- * - clock: hour 1..12.
- * `objects` are the slot objects in order (A, B, C); `supportZ` is the scene's support height.
+ * - clock: hour 1..12;
+ * - count: the number of objects in the set;
+ * - color: the index of the object's colour in COLOR_NAMES (NaN when it has none);
+ * - superlative: objectNameCode of the chosen object's "colour kind" name (NaN for an empty set).
+ *   The chosen object is no slot, so the value names it: an answer about the perceived scene and
+ *   one about the truth scene agree exactly when they choose objects called the same.
+ * `objects` are the slot objects in order (A, B, C); for a type whose slot A is a set, the set's
+ * members come first (any number), then one object per other slot. `supportZ` is the scene's
+ * support height.
  */
 export type TruthFunction = (objects: readonly SceneObject[], supportZ: number | null) => number;
 export type AmbiguityRule = (objects: readonly SceneObject[], supportZ: number | null) => AmbiguityReason | null;
@@ -54,7 +84,10 @@ export type AmbiguityRule = (objects: readonly SceneObject[], supportZ: number |
 export interface QuestionType {
   readonly id: QuestionTypeId;
   readonly category: QuestionCategory;
+  /** Number of slots (A, B, C), each named once in a question. */
   readonly arity: 1 | 2 | 3;
+  /** Role of each slot, in slot order (length = arity). */
+  readonly slotRoles: readonly SlotRole[];
   readonly truth: TruthFunction;
   readonly ambiguity: AmbiguityRule;
 }
@@ -113,23 +146,30 @@ type Measure = (o: SceneObject) => number;
 /** How close two measures may be before the comparison is too close to call. */
 type MarginKind = "position" | "size" | "volume";
 
+const OBJECTS: Readonly<Record<1 | 2 | 3, readonly SlotRole[]>> = {
+  1: ["object"], 2: ["object", "object"], 3: ["object", "object", "object"],
+};
+
+/** Whether two measures are too close to call by the margin of their kind. */
+function tooClose(ma: number, mb: number, margin: MarginKind): boolean {
+  const diff = Math.abs(ma - mb);
+  const larger = Math.max(Math.abs(ma), Math.abs(mb));
+  const limit =
+    margin === "position" ? POSITION_MARGIN_M
+    : margin === "size" ? Math.min(SIZE_MARGIN_M, SIZE_MARGIN_FRACTION * larger)
+    : VOLUME_MARGIN_FRACTION * larger;
+  return diff < limit;
+}
+
 function comparisonAmbiguity(measure: Measure, margin: MarginKind): AmbiguityRule {
   return (objects) => {
-    const ma = measure(objects[0]);
-    const mb = measure(objects[1]);
-    const diff = Math.abs(ma - mb);
-    const larger = Math.max(Math.abs(ma), Math.abs(mb));
-    const limit =
-      margin === "position" ? POSITION_MARGIN_M
-      : margin === "size" ? Math.min(SIZE_MARGIN_M, SIZE_MARGIN_FRACTION * larger)
-      : VOLUME_MARGIN_FRACTION * larger;
-    return diff < limit ? "close_call" : null;
+    return tooClose(measure(objects[0]), measure(objects[1]), margin) ? "close_call" : null;
   };
 }
 
 function qualitative(id: QuestionTypeId, measure: Measure, margin: MarginKind): QuestionType {
   return {
-    id, category: "qualitative", arity: 2,
+    id, category: "qualitative", arity: 2, slotRoles: OBJECTS[2],
     truth: (objects) => (measure(objects[0]) > measure(objects[1]) ? 1 : 0),
     ambiguity: comparisonAmbiguity(measure, margin),
   };
@@ -138,7 +178,7 @@ function qualitative(id: QuestionTypeId, measure: Measure, margin: MarginKind): 
 /** "Which is more <measure>": the slot with the larger measure. */
 function choice(id: QuestionTypeId, measure: Measure, margin: MarginKind): QuestionType {
   return {
-    id, category: "choice", arity: 2,
+    id, category: "choice", arity: 2, slotRoles: OBJECTS[2],
     truth: (objects) => (measure(objects[0]) >= measure(objects[1]) ? 0 : 1),
     ambiguity: comparisonAmbiguity(measure, margin),
   };
@@ -146,7 +186,7 @@ function choice(id: QuestionTypeId, measure: Measure, margin: MarginKind): Quest
 
 function quantitative(id: QuestionTypeId, arity: 1 | 2, value: TruthFunction): QuestionType {
   return {
-    id, category: "quantitative", arity,
+    id, category: "quantitative", arity, slotRoles: OBJECTS[arity],
     truth: value,
     ambiguity: (objects, supportZ) => {
       const v = value(objects, supportZ);
@@ -175,14 +215,14 @@ function centreDistance(a: SceneObject, b: SceneObject): number {
 }
 
 const whichCloserTo: QuestionType = {
-  id: "which_closer_to", category: "choice", arity: 3,
+  id: "which_closer_to", category: "choice", arity: 3, slotRoles: OBJECTS[3],
   truth: ([a, b, c]) => (centreDistance(a, c) <= centreDistance(b, c) ? 0 : 1),
   ambiguity: ([a, b, c]) =>
     Math.abs(centreDistance(a, c) - centreDistance(b, c)) < POSITION_MARGIN_M ? "close_call" : null,
 };
 
 const clockDirection: QuestionType = {
-  id: "clock_direction", category: "clock", arity: 2,
+  id: "clock_direction", category: "clock", arity: 2, slotRoles: OBJECTS[2],
   truth: ([a, b]) => hourOfAngle(clockAngle(a, b)),
   ambiguity: ([a, b]) => {
     const r = Math.hypot(a.center.x - b.center.x, a.center.y - b.center.y);
@@ -194,6 +234,87 @@ const clockDirection: QuestionType = {
     return r * toBorder < CLOCK_MARGIN_M ? "clock_boundary" : null;
   },
 };
+
+/** A set type's arguments: the set's members, then one object per further slot (see TruthFunction). */
+export function splitSetArguments(arity: number, objects: readonly SceneObject[]): { members: readonly SceneObject[]; others: readonly SceneObject[] } {
+  const cut = Math.max(0, objects.length - (arity - 1));
+  return { members: objects.slice(0, cut), others: objects.slice(cut) };
+}
+
+const countType: QuestionType = {
+  id: "count", category: "count", arity: 1, slotRoles: ["set"],
+  truth: (objects) => objects.length,
+  // A count is exact: no margin. What is counted: DEFINITIONS.md.
+  ambiguity: () => null,
+};
+
+const colorType: QuestionType = {
+  id: "color", category: "color", arity: 1, slotRoles: ["object"],
+  truth: ([a]) => {
+    const i = COLOR_NAMES.indexOf(a.color);
+    return i < 0 ? NaN : i;
+  },
+  ambiguity: ([a]) => (COLOR_NAMES.includes(a.color) ? null : "no_colour"),
+};
+
+/** A superlative's measure of a member; `reference` is slot B's object for closest_to/farthest_from. */
+type SuperlativeMeasure = (o: SceneObject, reference: SceneObject | undefined) => number;
+
+interface SuperlativeSpec {
+  measure: SuperlativeMeasure;
+  arity: 1 | 2;
+}
+
+const SUPERLATIVES = new Map<QuestionTypeId, SuperlativeSpec>();
+
+/**
+ * Index (into the set's members) of the member a superlative chooses: the largest measure, the
+ * first of equal ones; -1 for an empty set or a type that is no superlative.
+ */
+export function superlativeChoice(type: QuestionTypeId, objects: readonly SceneObject[]): number {
+  const spec = SUPERLATIVES.get(type);
+  if (spec === undefined) return -1;
+  const { members, others } = splitSetArguments(spec.arity, objects);
+  let best = -1;
+  let bestValue = -Infinity;
+  for (let i = 0; i < members.length; i++) {
+    const v = spec.measure(members[i], others[0]);
+    if (best < 0 || v > bestValue) {
+      best = i;
+      bestValue = v;
+    }
+  }
+  return best;
+}
+
+function superlative(id: QuestionTypeId, measure: SuperlativeMeasure, margin: MarginKind, withReference = false): QuestionType {
+  const arity = withReference ? 2 : 1;
+  SUPERLATIVES.set(id, { measure, arity });
+  return {
+    id, category: "superlative", arity, slotRoles: withReference ? ["set", "object"] : ["set"],
+    truth: (objects) => {
+      const i = superlativeChoice(id, objects);
+      return i < 0 ? NaN : objectNameCode(displayName(objects[i]));
+    },
+    // Like the comparisons: not asked when the top two are within the margin of the measure's kind.
+    ambiguity: (objects) => {
+      const { members, others } = splitSetArguments(arity, objects);
+      if (members.length < 2) return "single_candidate";
+      let first = -Infinity;
+      let second = -Infinity;
+      for (const m of members) {
+        const v = measure(m, others[0]);
+        if (v > first) {
+          second = first;
+          first = v;
+        } else if (v > second) second = v;
+      }
+      return tooClose(first, second, margin) ? "close_call" : null;
+    },
+  };
+}
+
+const fromReference = (sign: 1 | -1): SuperlativeMeasure => (o, r) => (r === undefined ? NaN : sign * centreDistance(o, r));
 
 export const QUESTION_TYPES: readonly QuestionType[] = [
   qualitative("left_of", leftness, "position"),
@@ -239,6 +360,24 @@ export const QUESTION_TYPES: readonly QuestionType[] = [
   quantitative("size", 1, ([a]) => Math.max(a.size.x, a.size.y, a.size.z)),
 
   clockDirection,
+
+  countType,
+  colorType,
+
+  superlative("leftmost", leftness, "position"),
+  superlative("rightmost", rightness, "position"),
+  superlative("highest", highness, "position"),
+  superlative("lowest", lowness, "position"),
+  superlative("closest", nearness, "position"),
+  superlative("farthest", farness, "position"),
+  superlative("tallest", tallness, "size"),
+  superlative("shortest", shortness, "size"),
+  superlative("widest", wideness, "size"),
+  superlative("thinnest", thinness, "size"),
+  superlative("biggest", bigness, "volume"),
+  superlative("smallest", smallness, "volume"),
+  superlative("closest_to", fromReference(-1), "position", true),
+  superlative("farthest_from", fromReference(1), "position", true),
 ];
 
 const BY_ID: ReadonlyMap<string, QuestionType> = new Map(QUESTION_TYPES.map((t) => [t.id, t]));

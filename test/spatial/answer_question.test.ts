@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-  answerPhrasingCount, answerQuestion, answerStructured, formatLength, generateQuestions, phraseAnswer,
-  QUESTION_TYPES, questionType,
+  answerPhrasingCount, answerQuestion, answerStructured, formatLength, generateQuestions, objectNameCode, phraseAnswer,
+  QUESTION_TYPES, questionType, resolveSet,
 } from "../../src/spatial/index.js";
 import { resting, rng, scene, tabletop } from "./scene_fixtures.js";
 
@@ -21,7 +21,8 @@ describe("formatLength", () => {
 describe("answer phrasing", () => {
   const names = ["the red mug", "the blue bowl", "the white plate"];
   const valueFor = (category: string, v: number) =>
-    category === "qualitative" ? v % 2 : category === "choice" ? v % 2 : category === "clock" ? 3 : 0.234;
+    category === "qualitative" ? v % 2 : category === "choice" ? v % 2 : category === "clock" ? 3
+      : category === "count" ? 4 : category === "color" ? 2 : category === "superlative" ? objectNameCode("red mug") : 0.234;
 
   it("has at least 3 distinct phrasings per type, chosen deterministically by the variant", () => {
     for (const t of QUESTION_TYPES) {
@@ -155,7 +156,8 @@ describe("generateQuestions → answerQuestion round trip", () => {
   it("uses the shortest unique name and skips close calls, counting them", () => {
     const s = tabletop();
     const gen = generateQuestions(s, rng(3), { perType: 2 });
-    const names = new Set(gen.questions.flatMap((q) => q.slots));
+    // Object names only: a set slot (counts, superlatives) names a kind or colour, not one object.
+    const names = new Set(gen.questions.flatMap((q) => q.slots.filter((_, i) => questionType(q.type).slotRoles[i] === "object")));
     expect(names.has("bowl")).toBe(true);
     expect(names.has("blue bowl")).toBe(false);
     expect(names.has("mug")).toBe(false);
@@ -165,7 +167,11 @@ describe("generateQuestions → answerQuestion round trip", () => {
     expect(elev.map((q) => q.objectIds[0])).toEqual(["apple#1"]);
     expect(gen.skipped.too_small).toBeGreaterThan(0);
     for (const q of gen.questions) {
-      expect(questionType(q.type).ambiguity(q.objectIds.map((id) => s.objects.find((o) => o.id === id)!), s.supportZ)).toBeNull();
+      const t = questionType(q.type);
+      const objects = q.objectIds.map((id) => s.objects.find((o) => o.id === id)!);
+      // A set type's ambiguity is over the set's members (then slot B's object), not the chosen object.
+      const args = t.slotRoles[0] === "set" ? [...resolveSet(s.objects, q.slots[0], objects[1]), ...objects.slice(1)] : objects;
+      expect(t.ambiguity(args, s.supportZ), q.text).toBeNull();
     }
   });
 

@@ -15,9 +15,18 @@ describe("question type registry", () => {
     const count = (c: string) => QUESTION_TYPES.filter((t) => t.category === c).length;
     expect([count("qualitative"), count("choice"), count("quantitative"), count("clock")]).toEqual([12, 13, 13, 1]);
     expect(questionType("which_closer_to").arity).toBe(3);
-    expect(QUESTION_TYPES.filter((t) => t.arity === 1).map((t) => t.id).sort()).toEqual(
-      ["depth", "distance_from_camera", "elevation", "height", "size", "width"],
-    );
+    // Issue 11 added counting, colour and 14 superlatives (12 over a set, 2 over a set and an object).
+    expect([count("count"), count("color"), count("superlative")]).toEqual([1, 1, 14]);
+    expect(QUESTION_TYPES.filter((t) => t.arity === 1).map((t) => t.id).sort()).toEqual([
+      "biggest", "closest", "color", "count", "depth", "distance_from_camera", "elevation", "farthest", "height", "highest",
+      "leftmost", "lowest", "rightmost", "shortest", "size", "smallest", "tallest", "thinnest", "widest", "width",
+    ]);
+    // Only slot A of counts and superlatives names a set; every other slot is one object.
+    for (const t of QUESTION_TYPES) {
+      expect(t.slotRoles.length, t.id).toBe(t.arity);
+      const sets = t.category === "count" || t.category === "superlative";
+      expect(t.slotRoles, t.id).toEqual(t.slotRoles.map((_, i) => (i === 0 && sets ? "set" : "object")));
+    }
   });
 });
 
