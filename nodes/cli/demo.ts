@@ -116,13 +116,12 @@ async function runEpisode(values: DemoOptions, transport: InprocTransport, track
         // is the node's "untrained … not an answer", never its text.
         const b = (await query.call({ question: q, source: "backbone", stream: "" }, 30_000)).answer;
         sideBySide.push({ question: q, engine: res.answer.text, backbone: b.text, status: b.status });
-        // On a terminal the status line is rewritten in place: end with a newline so it does not overwrite the backbone's line.
-        if (!values.json) progress.update(`  Q: ${q}\n    engine:   ${res.answer.text}\n    backbone: ${b.text}${process.stderr.isTTY ? "\n" : ""}`, true);
-      } else if (!values.json) progress.update(`  Q: ${q}  A: ${res.answer.text}`, true);
+        if (!values.json) progress.log(`  Q: ${q}\n    engine:   ${res.answer.text}\n    backbone: ${b.text}`);
+      } else if (!values.json) progress.log(`  Q: ${q}  A: ${res.answer.text}`);
     }
     const elapsed = (performance.now() - start) / 1000;
     const lat = latency.summary();
-    progress.update(`frame ${f + 1}/${frames}  ${((f + 1) / elapsed).toFixed(1)} Hz  latency p50 ${lat.p50} ms  reward ${r ? r.reward.toFixed(3) : "-"}  progress ${r ? r.progress.toFixed(2) : "-"}${r?.success ? "  success" : ""}`);
+    progress.update(`frame ${f + 1}/${frames}  ${((f + 1) / elapsed).toFixed(1)} Hz  latency p50 ${lat.p50} ms  reward ${r ? r.reward.toFixed(3) : "-"}  progress ${r ? r.progress.toFixed(2) : "-"}${r?.success ? "  success" : ""}`, false, (f + 1) / frames);
   }
   progress.done();
   const seconds = (performance.now() - start) / 1000;

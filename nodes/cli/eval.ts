@@ -123,7 +123,7 @@ export async function run(values: EvalOptions): Promise<number> {
     perType,
     onRecord: log.writer,
     onScene: mix?.onScene,
-    onProgress: (done, total, n) => progress.update(`scene ${done}/${total}  ${n} questions  ${((performance.now() - t0) / done).toFixed(0)} ms/scene`),
+    onProgress: (done, total, n) => progress.update(`scene ${done}/${total}  ${n} questions  ${((performance.now() - t0) / done).toFixed(0)} ms/scene`, false, done / total),
   });
   progress.done();
   await log.close();
@@ -277,7 +277,7 @@ async function runBackbone(values: EvalOptions): Promise<number> {
         });
       }
       rt.removeStream(stream);
-      progress.update(`scene ${i + 1}/${scenes}  ${scored.length} questions  frame ${timing.totalMs.toFixed(1)} ms  ${((performance.now() - t0) / (i + 1)).toFixed(0)} ms/scene`);
+      progress.update(`scene ${i + 1}/${scenes}  ${scored.length} questions  frame ${timing.totalMs.toFixed(1)} ms  ${((performance.now() - t0) / (i + 1)).toFixed(0)} ms/scene`, false, (i + 1) / (scenes + (measureProgress ? progressEpisodes : 0)));
     }
     if (measureProgress) {
       // The export's renderer and camera ranges: episodes like those trained on, from seeds that were not.
@@ -297,7 +297,7 @@ async function runBackbone(values: EvalOptions): Promise<number> {
           e.truth.push(view.progress);
           e.predicted.push(predicted);
           log.writer?.({ kind: "progress", episode: i, seed: ep.seed, task: ep.task, frame: view.frame, truth: view.progress, predicted });
-          progress.update(`episode ${i + 1}/${progressEpisodes}  frame ${view.frame + 1}/${PROGRESS_EPISODE_FRAMES}  ${timing.totalMs.toFixed(1)} ms`);
+          progress.update(`episode ${i + 1}/${progressEpisodes}  frame ${view.frame + 1}/${PROGRESS_EPISODE_FRAMES}  ${timing.totalMs.toFixed(1)} ms`, false, (scenes + i + (view.frame + 1) / PROGRESS_EPISODE_FRAMES) / (scenes + progressEpisodes));
         }
         rt.removeStream(stream);
         episodes.push(e);
