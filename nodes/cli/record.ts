@@ -16,7 +16,8 @@ function fmt(n: number | null, digits = 2): string {
 /** The human form of an inspection: one line per channel, then metadata and gaps. */
 export function describeInspection(r: FileInspection): string {
   const lines: string[] = [];
-  const state = r.complete ? (r.indexed ? "complete, indexed" : "complete, summary not usable") : r.end === "bad_record" ? "damaged" : "unfinished (no footer)";
+  const base = r.complete ? (r.indexed ? "complete, indexed" : "complete, summary not usable") : r.end === "bad_record" ? "damaged" : "unfinished (no footer)";
+  const state = r.damaged_records > 0 ? `${base}, ${r.damaged_records} damaged record(s) skipped (${r.damaged_bytes} bytes)` : base;
   lines.push(`${r.file}: ${r.bytes} bytes, ${state}; profile ${JSON.stringify(r.profile)}, library ${JSON.stringify(r.library)}`);
   lines.push(`messages ${r.messages} in ${r.chunks} chunks (${Object.entries(r.compression).map(([c, n]) => `${c || "none"} ${n}`).join(", ") || "no chunks"})`);
   lines.push(`start ${when(r.start_ns)}`);
@@ -67,5 +68,15 @@ export async function runRecover(file: string, o: RecordRecoverOptions & { out: 
     `${r.attachments} attachments) into ${r.output} (${r.bytes_written} bytes)${why}\n`,
   );
   for (const [topic, n] of Object.entries(r.topics)) process.stdout.write(`  ${topic}: ${n}\n`);
+  if (r.scan.damagedRecords > 0) {
+    process.stdout.write(`skipped ${r.scan.damagedRecords} damaged record(s), ${r.scan.damagedBytes} bytes, and read on after them:\n`);
+    for (const d of r.scan.damaged) {
+      process.stdout.write(`  byte ${d.offset}: ${d.record}, ${d.bytes} bytes${d.messages !== null ? `, ${d.messages} message(s) lost (its index)` : ""}: ${d.reason}\n`);
+    }
+    if (r.scan.damaged.length < r.scan.damagedRecords) process.stdout.write(`  … ${r.scan.damagedRecords - r.scan.damaged.length} more\n`);
+  }
+  if (r.scan.placeholderChannels.length > 0) {
+    process.stdout.write(`channels ${r.scan.placeholderChannels.join(", ")} lost their Channel record in a damaged chunk: their later messages are on /recovered/channel_<id>\n`);
+  }
   return 0;
 }

@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync } from
 import { resolve } from "node:path";
 import { McapIndexedReader, McapWriter, type IReadable } from "@mcap/core";
 import { InvalidInputError } from "../../src/errors.js";
-import { McapScanner, type ByteSource, type ScanEnd, type ScanOptions } from "../../src/record/mcap_scan.js";
+import { McapScanner, type ByteSource, type DamagedRecord, type ScanEnd, type ScanOptions } from "../../src/record/mcap_scan.js";
 import { recoverRecording, type RecoveryReport } from "../../src/record/recover_recording.js";
 import { RecordingInspector, type InspectOptions, type InspectReport } from "../../src/record/recording_inspector.js";
 import { RecordingFormatError } from "../../src/record/recording_errors.js";
@@ -77,6 +77,10 @@ export interface FileInspection extends InspectReport {
   valid_bytes: number;
   /** What is wrong with the file, one line each (empty for a complete, consistent file). */
   problems: string[];
+  /** Records skipped as damaged (the read went on after them), their bytes, and the first 100 of them. */
+  damaged_records: number;
+  damaged_bytes: number;
+  damaged: DamagedRecord[];
 }
 
 /**
@@ -121,7 +125,10 @@ export async function inspectRecording(name: string, source: ByteSource, readabl
   } else if (scan.end !== "bad_record") {
     problems.push("no summary: `spatial-reward record recover` writes an indexed copy");
   }
-  return { file: name, bytes: scan.size, complete: scan.end === "footer", indexed, end: scan.end, valid_bytes: scan.validBytes, problems, ...report };
+  return {
+    file: name, bytes: scan.size, complete: scan.end === "footer", indexed, end: scan.end, valid_bytes: scan.validBytes, problems,
+    damaged_records: scan.damagedRecords, damaged_bytes: scan.damagedBytes, damaged: scan.damaged, ...report,
+  };
 }
 
 export interface RecoverOptions {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -140,6 +140,8 @@ describe("recorder crash safety", () => {
       const c = start(path, 4096, "finish");
       await c.ready;
       await new Promise((r) => setTimeout(r, 150));
+      // On a loaded machine 150 ms may hold only a few chunks: wait until a dozen are on disk.
+      for (const end = Date.now() + 10_000; statSync(path).size < 12 * 1024 && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
       c.kill(signal);
       const { code, stdout } = await c.exited;
       expect(code).toBe(0);

@@ -116,6 +116,42 @@ describe("spatial-reward record", () => {
     expect((await readIndexed(out)).reader.chunkIndexes.every((c) => c.compression === "lz4")).toBe(true);
   });
 
+  it("recover skips a damaged chunk in the middle, says so, and keeps every message after it; inspect reports it", async () => {
+    const bytes = Uint8Array.from(readFileSync(episode));
+    const view = new DataView(bytes.buffer);
+    const chunkStarts: number[] = [];
+    for (let o = 8; o + 9 <= bytes.length && bytes[o] !== 2;) {
+      if (bytes[o] === 6) chunkStarts.push(o);
+      o += 9 + Number(view.getBigUint64(o + 1, true));
+    }
+    expect(chunkStarts.length).toBeGreaterThan(4);
+    const at = chunkStarts[2];
+    bytes[at + 9 + 24] ^= 0xff; // that chunk's CRC
+    const damaged = join(work, "damaged.mcap");
+    writeFileSync(damaged, bytes);
+    const total = (await readIndexed(episode)).messages.length;
+    const r = run(["record", "recover", damaged, "--json"]);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    const j = JSON.parse(r.stdout.trim().split("\n").pop()!) as { output: string; messages: number; scan: { end: string; damagedRecords: number; damaged: { offset: number; record: string; messages: number }[] } };
+    expect(j.scan.end).toBe("footer");
+    expect(j.scan.damagedRecords).toBe(1);
+    expect(j.scan.damaged[0]).toMatchObject({ offset: at, record: "Chunk" });
+    const lost = j.scan.damaged[0].messages;
+    expect(lost).toBeGreaterThan(0);
+    expect(j.messages).toBe(total - lost);
+    const { messages } = await readIndexed(j.output);
+    expect(messages.length).toBe(total - lost);
+    // The last message of the episode (after the damage) is there.
+    expect(Math.max(...messages.map((m) => Number(m.logTime - T0)))).toBe(89 * 33_333_333 + 1000);
+    const t = run(["record", "recover", damaged, "--out", join(work, "damaged.text.mcap")]);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toMatch(new RegExp(`skipped 1 damaged record\\(s\\), \\d+ bytes, and read on after them:\n  byte ${at}: Chunk, \\d+ bytes, ${lost} message\\(s\\) lost \\(its index\\): does not parse: Incorrect chunk CRC`));
+    const i = JSON.parse(run(["record", "inspect", damaged, "--json"]).stdout) as { damaged_records: number; messages: number; indexed: boolean; problems: string[] };
+    expect(i).toMatchObject({ damaged_records: 1, messages: total - lost, indexed: false });
+    expect(i.problems.join("\n")).toMatch(/1 damaged record\(s\) skipped/);
+    expect(run(["record", "inspect", damaged]).stdout).toMatch(/complete, summary not usable, 1 damaged record\(s\) skipped/);
+  });
+
   it("hostile files: a clear one-line error, exit 1, no output file left, never a hang", () => {
     const rnd = seededRandom(7);
     const magic = [0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a];

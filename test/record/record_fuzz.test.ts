@@ -17,13 +17,13 @@ import { MemoryWritable, memoryReadable, readIndexed, seededRandom } from "./mca
  * does) and a recovered file that the official indexed reader reads with exactly the messages
  * the report counts. Nothing else may be thrown, and every case must finish quickly.
  */
-let scan: ScanOptions;
+let baseScan: ScanOptions;
 const bases: Uint8Array[] = [];
 
 beforeAll(async () => {
   await loadCompression();
   // Small limits keep a mutated size field from making the wasm decoders allocate hundreds of MB per case.
-  scan = { decompressHandlers: decompressHandlers(), maxChunkBytes: 1 << 20, maxRecordBytes: 1 << 20 };
+  baseScan = { decompressHandlers: decompressHandlers(), maxChunkBytes: 1 << 20, maxRecordBytes: 1 << 20 };
   for (const compression of ["zstd", "lz4", "none"] as Compression[]) {
     const mem = new MemoryWritable();
     const w = await EpisodeWriter.create("f.mcap", [rosChannel("/a", "std_msgs/msg/String"), rosChannel("/b", "geometry_msgs/msg/PoseStamped")], {
@@ -92,7 +92,8 @@ function mutate(base: Uint8Array, rnd: () => number): Uint8Array {
 }
 
 describe("recording readers under fuzz", () => {
-  it("3000 seeded mutated and random files: a typed refusal, or a report and a recovered file that agree", async () => {
+  it("3000 seeded mutated and random files: a typed refusal, or a report and a recovered file that agree (stopping at the first damage)", async () => {
+    const scan = { ...baseScan, skipDamaged: false };
     const rnd = seededRandom(20250110);
     const outcomes = { refused: 0, footer: 0, end_of_data: 0, truncated: 0, bad_record: 0 };
     let slowest = 0;
@@ -128,6 +129,46 @@ describe("recording readers under fuzz", () => {
     expect(outcomes.end_of_data).toBeGreaterThan(0);
     expect(indexed).toBeGreaterThan(0);
     // No case takes long (a hang or a runaway allocation would): generous for a shared, niced machine.
+    expect(slowest).toBeLessThan(2000);
+  });
+
+  it("3000 seeded mutated files, skipping damaged records: the report and the recovered file agree, and skipping never keeps fewer messages than stopping", async () => {
+    const rnd = seededRandom(20261201);
+    let skipped = 0;
+    let gained = 0;
+    let placeholders = 0;
+    let slowest = 0;
+    for (let c = 0; c < 3000; c++) {
+      const bytes = mutate(bases[c % bases.length], rnd);
+      const t0 = performance.now();
+      let inspected: number;
+      try {
+        const report = await inspectRecording(`case ${c}`, memorySource(bytes), memoryReadable(bytes), baseScan);
+        inspected = report.messages;
+        expect(report.channels.reduce((n, ch) => n + ch.count, 0)).toBe(report.messages);
+      } catch (e) {
+        if (!(e instanceof RecordingFormatError)) throw new Error(`case ${c}: ${e instanceof Error ? e.stack : String(e)}`);
+        continue;
+      }
+      const out = new MemoryWritable();
+      const report = await recoverRecording(new McapScanner(memorySource(bytes), baseScan), new McapWriter({ writable: out, chunkSize: 2048 }), (l) => l);
+      expect(report.messages, `case ${c}`).toBe(inspected);
+      const { messages } = await readIndexed(out.bytes());
+      expect(messages.length, `case ${c}`).toBe(report.messages);
+      const stopped = await recoverRecording(new McapScanner(memorySource(bytes), { ...baseScan, skipDamaged: false }), new McapWriter({ writable: new MemoryWritable(), chunkSize: 2048 }), (l) => l);
+      expect(report.messages, `case ${c}`).toBeGreaterThanOrEqual(stopped.messages);
+      const scanned = report.scan;
+      expect(scanned.damaged.length).toBe(Math.min(100, scanned.damagedRecords));
+      expect(scanned.damaged.reduce((n, d) => n + d.bytes, 0)).toBeLessThanOrEqual(scanned.damagedBytes);
+      if (scanned.damagedRecords > 0) skipped++;
+      if (report.messages > stopped.messages) gained++;
+      if (scanned.placeholderChannels.length > 0) placeholders++;
+      slowest = Math.max(slowest, performance.now() - t0);
+    }
+    // Damage was skipped often, and it paid: messages after the damage came back.
+    expect(skipped).toBeGreaterThan(100);
+    expect(gained).toBeGreaterThan(50);
+    expect(placeholders).toBeGreaterThan(0);
     expect(slowest).toBeLessThan(2000);
   });
 });

@@ -114,9 +114,94 @@ describe("record recover", () => {
   });
 });
 
+/** Each chunk's message ids (payload index) and where it starts, from the intact file. */
+function chunksOf(bytes: Uint8Array): { start: number; end: number; ids: number[] }[] {
+  const { records } = layout(bytes);
+  const starts: { start: number; end: number }[] = [];
+  for (let i = 1; i < records.length; i++) if (records[i].opcode === 6) starts.push({ start: records[i - 1].end, end: records[i].end });
+  const reader = new McapStreamReader({ includeChunks: true, decompressHandlers: decompressHandlers() });
+  reader.append(bytes);
+  const out: { start: number; end: number; ids: number[] }[] = [];
+  for (let r = reader.nextRecord(); r; r = reader.nextRecord()) {
+    if (r.type === "Chunk") out.push({ ...starts[out.length], ids: [] });
+    else if (r.type === "Message") out[out.length - 1].ids.push(new DataView(r.data.buffer, r.data.byteOffset).getUint32(0, true));
+  }
+  return out;
+}
+
+const idsOf = (messages: { data: Uint8Array }[]) => messages.map((m) => new DataView(m.data.buffer, m.data.byteOffset).getUint32(0, true)).sort((a, b) => a - b);
+
+describe("record recover over damaged chunks", () => {
+  it("a chunk with a wrong CRC, wherever it is, costs exactly its own messages; the rest come back, counted from the indexes", async () => {
+    const full = await episode(60);
+    const chunks = chunksOf(full);
+    expect(chunks.length).toBeGreaterThan(4);
+    const all = [...Array(60).keys()];
+    for (let k = 0; k < chunks.length; k++) {
+      const bytes = full.slice();
+      bytes[chunks[k].start + 9 + 24] ^= 0xff; // the chunk's uncompressed CRC
+      const { report, out } = await recoverBytes(bytes);
+      const lost = new Set(chunks[k].ids);
+      const { messages, reader } = await readIndexed(out);
+      expect(idsOf(messages), `chunk ${k}`).toEqual(all.filter((i) => !lost.has(i)));
+      expect(report.messages).toBe(60 - lost.size);
+      expect(report.scan.end).toBe("footer");
+      expect(report.scan.damagedRecords, JSON.stringify(report.scan.damaged)).toBe(1);
+      expect(report.scan.damaged[0]).toMatchObject({ offset: chunks[k].start, bytes: chunks[k].end - chunks[k].start, record: "Chunk", messages: lost.size });
+      expect(report.scan.damaged[0].reason).toMatch(/CRC/);
+      expect(report.scan.problem).toMatch(/1 damaged record\(s\) skipped/);
+      const topics = [...reader.channelsById.values()].map((c) => c.topic).sort();
+      if (k === 0) {
+        // The first chunk held both Channel records: the later messages are kept on placeholders.
+        expect(report.scan.placeholderChannels.length).toBe(2);
+        expect(topics).toEqual(report.scan.placeholderChannels.map((id) => `/recovered/channel_${id}`).sort());
+      } else {
+        expect(report.scan.placeholderChannels).toEqual([]);
+        expect(topics).toEqual(["/a", "/b"]);
+      }
+    }
+  });
+
+  it("a damaged length field: past the end or huge, the scan finds the next chunk; a wrong small one is stepped over", async () => {
+    const full = await episode(60);
+    const chunks = chunksOf(full);
+    const k = 2;
+    const lost = new Set(chunks[k].ids);
+    const expected = [...Array(60).keys()].filter((i) => !lost.has(i));
+    for (const length of [1n << 62n, BigInt(full.length), 100n, 40n]) {
+      const bytes = full.slice();
+      new DataView(bytes.buffer).setBigUint64(chunks[k].start + 1, length, true);
+      const { report, out } = await recoverBytes(bytes);
+      expect(idsOf((await readIndexed(out)).messages), `length ${length}`).toEqual(expected);
+      expect(report.scan.end).toBe("footer");
+      expect(report.scan.damagedRecords).toBeGreaterThanOrEqual(1);
+      expect(report.scan.damaged[0].offset).toBe(chunks[k].start);
+      // Everything up to the next chunk is accounted for as damaged, nothing more.
+      expect(report.scan.damagedBytes).toBe(chunks[k + 1].start - chunks[k].start);
+    }
+  });
+
+  it("two damaged chunks and a killed writer's cut: every message of the other complete chunks comes back", async () => {
+    const full = await episode(60);
+    const chunks = chunksOf(full);
+    const last = chunks.length - 1;
+    const bytes = full.slice(0, chunks[last].start + 30);
+    bytes[chunks[1].start + 9 + 24] ^= 0x55;
+    for (let i = chunks[3].start + 60; i < chunks[3].start + 90; i++) bytes[i] = 0xa5; // compressed bytes overwritten
+    const lost = new Set([...chunks[1].ids, ...chunks[3].ids, ...chunks[last].ids]);
+    const { report, out } = await recoverBytes(bytes);
+    expect(idsOf((await readIndexed(out)).messages)).toEqual([...Array(60).keys()].filter((i) => !lost.has(i)));
+    expect(report.scan.end).toBe("truncated");
+    expect(report.scan.damagedRecords).toBe(2);
+    expect(report.scan.damaged.map((d) => d.offset)).toEqual([chunks[1].start, chunks[3].start]);
+    expect(report.scan.damaged.map((d) => d.messages)).toEqual([chunks[1].ids.length, chunks[3].ids.length]);
+  });
+});
+
 describe("McapScanner on hostile files", () => {
+  /** The scan as it was before damaged records were skipped: it stops at the first one. */
   const names = (bytes: Uint8Array) => {
-    const s = new McapScanner(memorySource(bytes), scan);
+    const s = new McapScanner(memorySource(bytes), { ...scan, skipDamaged: false });
     const types = [...s.records()].map((r) => r.type);
     return { types, summary: s.summary };
   };
