@@ -9,6 +9,13 @@ endian f32). Writes DIR/torch_out.json: the model's outputs on the TypeScript pa
 comparison isolates the model), the Python preprocessing of the same image and how far it is
 from TypeScript's, the Python tokenizer's ids for the question, and DIR/roundtrip/model.safetensors
 (the weights read and written back, which must be byte-equal to the TypeScript file).
+
+With "reread_dir" in input.json (a folder beside, the same weights with `reread_image: true`) it
+also loads that model and computes a reread_image answer's first token as training does
+(models/train/train.py `greedy`): from the state after the frame's visual tokens, the prompt
+`Cobra.reread_prompt` (BOS + question, the visual tokens again, "\n") through `Cobra.mamba`, then
+the logits at the "\n". Once with the full encoder's tokens, once with coarse-to-fine's (kept
+cells + merge token, on the TypeScript coarse patches in coarse.f32, no question guide).
 """
 from __future__ import annotations
 
@@ -79,8 +86,42 @@ def main(d: str) -> None:
         "default_tokenizer_json": default_tokenizer_json(),
         "torch": torch.__version__,
     }
+    if inp.get("reread_dir"):
+        out.update(reread(os.path.join(d, inp["reread_dir"]), d, tok, inp["question"], ts_patches))
     with open(os.path.join(d, "torch_out.json"), "w", encoding="utf-8") as f:
         json.dump(out, f)
+
+
+def reread(folder: str, d: str, tok: ByteBPE, question: str, ts_patches: np.ndarray) -> dict:
+    """The reread_image model's first answer token, full and coarse-to-fine (see the module doc)."""
+    model, config = load_model(folder)
+    model.eval()
+    # train.py's ids: BOS + encode(question stripped), then encode("\n") apart.
+    head = [tok.bos_id] + tok.encode(question.strip())
+    end = tok.encode("\n")
+    out: dict = {"reread_config": bool(config.get("reread_image")), "reread_head_ids": head, "reread_end_ids": end}
+    with torch.no_grad():
+        patches = torch.from_numpy(ts_patches.copy()).unsqueeze(0)
+        variants = {"full": model.visual_tokens(patches)[0]}
+        if config.get("coarse_to_fine"):
+            s = model.sizes
+            coarse = np.fromfile(os.path.join(d, "coarse.f32"), dtype="<f4").reshape(s.coarse_patches, s.patch_dim)
+            variants["c2f"] = model.c2f_encode(patches, torch.from_numpy(coarse.copy()).unsqueeze(0)).tokens[0]
+        for name, tokens in variants.items():
+            _, state = model.mamba(tokens.unsqueeze(0))
+            prompt = model.reread_prompt(torch.tensor(head), tokens, torch.tensor(end)).unsqueeze(0)
+            hidden, _ = model.mamba(prompt, state)
+            logits = model.logits(hidden[:, -1])
+            # The plain prompt from the same state: the reread must change the answer's logits.
+            plain, _ = model.mamba(model.embed(torch.tensor([head[:1] + tok.encode(question.strip() + "\n")])), state)
+            out[f"reread_{name}"] = {
+                "tokens": tokens.flatten().tolist(),
+                "rows": int(prompt.shape[1]),
+                "hidden": hidden[0, -1].tolist(),
+                "logits": logits[0].tolist(),
+                "plain_logits": model.logits(plain[:, -1])[0].tolist(),
+            }
+    return out
 
 
 if __name__ == "__main__":

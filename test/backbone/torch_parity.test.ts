@@ -8,10 +8,13 @@ import { backboneSizes, type BackboneConfig } from "../../src/backbone/config.js
 import { randomWeights } from "../../src/backbone/random_init.js";
 import { defaultTokenizerJson } from "../../src/backbone/byte_tokenizer.js";
 import { BackboneTokenizer } from "../../src/backbone/tokenizer.js";
-import { promptIds } from "../../src/backbone/prompt.js";
+import { promptIds, questionPrompt } from "../../src/backbone/prompt.js";
 import { ImagePreprocessor } from "../../src/backbone/image_preprocess.js";
 import { fullImagePool } from "../../src/backbone/coarse_to_fine.js";
-import { projectorReference, visionReference } from "../../src/backbone/reference/vision_reference.js";
+import { coarseToFineReference, projectorReference, visionReference } from "../../src/backbone/reference/vision_reference.js";
+import { referenceAnswer } from "../../src/backbone/reference/answer_reference.js";
+import { argmax } from "../../src/backbone/argmax.js";
+import { BackboneRuntime } from "../../nodes/backbone/backbone_runtime.js";
 import { referenceLmHead, referenceMambaPrefill } from "../../src/backbone/reference/mamba_reference.js";
 import { writeModelFolder } from "../../nodes/backbone/model_folder.js";
 import { mulberry32 } from "../../src/random/mulberry32.js";
@@ -24,6 +27,10 @@ import { maxAbsDiff, RUNTIME_SMALL } from "./fixtures.js";
  * visual tokens → progress → prefill of BOS + question + "\n" → logits, and every stage is
  * compared here (≤ 1e-4). It also checks Python's PIL preprocessing of the same image, its
  * tokenizer's ids, and that its safetensors writer gives the TypeScript file's bytes.
+ *
+ * A reread_image model (the same weights, `reread_image: true`) is run by the runtime itself
+ * (worker, ONNX graphs), full and coarse-to-fine, and its first answer token's logits must equal
+ * PyTorch's `Cobra.reread_prompt` + `Cobra.mamba` from the frame's state (≤ 1e-4).
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
 /** Debian's interpreter (python3-torch is installed for it, not for a pyenv python3 first in PATH); overridable to test the skip. */
@@ -115,6 +122,19 @@ interface TorchOut {
   preprocess_max_abs: number;
   preprocess_uint8_pil_max_abs: number;
   default_tokenizer_json: unknown;
+  reread_config: boolean;
+  reread_head_ids: number[];
+  reread_end_ids: number[];
+  reread_full: TorchReread;
+  reread_c2f: TorchReread;
+}
+
+interface TorchReread {
+  tokens: number[];
+  rows: number;
+  hidden: number[];
+  logits: number[];
+  plain_logits: number[];
 }
 
 describe.runIf(REQUIRED && MISSING !== "")("PyTorch (SPATIAL_REWARD_REQUIRE_TORCH=1)", () => {
@@ -153,13 +173,17 @@ describe.skipIf(MISSING !== "")(`PyTorch model vs the TypeScript reference${MISS
   let z = weights.get("progress_head.bias")![0]!;
   for (let i = 0; i < D; i++) z += pw[i]! * visual.hidden[i]!;
   const progress = 1 / (1 + Math.exp(-z));
+  const coarse = pre.coarsePatches.slice();
+  const c2fTokens = coarseToFineReference(CONFIG, weights, patches, coarse).tokens;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "torch-parity-"));
     await writeModelFolder(dir, { config: CONFIG, weights, tokenizerJson: defaultTokenizerJson() });
     writeFileSync(join(dir, "image.rgb"), image);
     writeFileSync(join(dir, "patches.f32"), new Uint8Array(patches.buffer, patches.byteOffset, patches.byteLength));
-    writeFileSync(join(dir, "input.json"), JSON.stringify({ question: QUESTION, width: W, height: H, prompt_ids: ids, tokenizer_texts: TOKENIZER_TEXTS }));
+    writeFileSync(join(dir, "coarse.f32"), new Uint8Array(coarse.buffer, coarse.byteOffset, coarse.byteLength));
+    await writeModelFolder(join(dir, "reread"), { config: { ...CONFIG, reread_image: true }, weights, tokenizerJson: defaultTokenizerJson() });
+    writeFileSync(join(dir, "input.json"), JSON.stringify({ question: QUESTION, width: W, height: H, prompt_ids: ids, tokenizer_texts: TOKENIZER_TEXTS, reread_dir: "reread" }));
     const r = spawnSync(PYTHON, [join(root, "models/train/parity.py"), dir], { encoding: "utf8", timeout: 120_000 });
     if (r.status !== 0) throw new Error(`parity.py failed (${r.status}): ${r.stderr}`);
     out = JSON.parse(readFileSync(join(dir, "torch_out.json"), "utf8")) as TorchOut;
@@ -197,6 +221,47 @@ describe.skipIf(MISSING !== "")(`PyTorch model vs the TypeScript reference${MISS
     // Training runs visual tokens and text as one sequence: the same as the two prefills.
     expect(out.split_vs_whole).toBeLessThanOrEqual(1e-5);
   });
+
+  it.each(["full", "c2f"] as const)("reread_image (%s): the runtime's first answer token and logits equal PyTorch's reread_prompt + mamba (≤ 1e-4)", async (variant) => {
+    const o = variant === "full" ? out.reread_full : out.reread_c2f;
+    const ts = variant === "full" ? tokens : c2fTokens;
+    expect(out.reread_config).toBe(true);
+    const p = questionPrompt((t) => tok.encode(t), tok.bosId, QUESTION, true);
+    // train.py's ids (BOS + question, "\n" encoded apart) are the runtime's.
+    expect(out.reread_head_ids).toEqual(p.head);
+    expect(out.reread_end_ids).toEqual(p.end);
+    // The TypeScript reference of the same prompt, from its own visual tokens and state.
+    const state = referenceMambaPrefill(CONFIG, weights, ts, 1, ts.length / D, zeroConv, zeroSsm);
+    const want = referenceAnswer(CONFIG, weights, { conv: state.convStateOut, ssm: state.ssmStateOut }, p, ts, { eosId: tok.eosId, maxTokens: 1 });
+    expect(o.rows).toBe(want.rows);
+    const rt = await BackboneRuntime.open({ model: { dir: join(dir, "reread") }, maxStreams: 1, coarseToFine: variant === "c2f" });
+    try {
+      rt.addStream("cam");
+      await rt.pushFrame("cam", { width: W, height: H, encoding: "rgb8", step: W * 3, data: image });
+      const kept = (await rt.readState("cam")).visual!;
+      const a = await rt.ask("cam", QUESTION, { maxTokens: 1, firstLogits: true });
+      const e = {
+        tokens: maxAbsDiff(o.tokens, ts),
+        runtime_tokens: maxAbsDiff(o.tokens, kept),
+        hidden_reference: maxAbsDiff(o.hidden, want.firstHidden),
+        logits_reference: maxAbsDiff(o.logits, want.firstLogits),
+        logits_runtime: maxAbsDiff(o.logits, a.firstLogits!),
+        reread_vs_plain: maxAbsDiff(o.logits, o.plain_logits),
+      };
+      console.log(`torch parity, reread_image ${variant} (${o.rows} rows):`, JSON.stringify(e));
+      expect(e.tokens).toBeLessThanOrEqual(TOL);
+      expect(e.runtime_tokens).toBeLessThanOrEqual(TOL);
+      expect(e.hidden_reference).toBeLessThanOrEqual(TOL);
+      expect(e.logits_reference).toBeLessThanOrEqual(TOL);
+      expect(e.logits_runtime).toBeLessThanOrEqual(TOL);
+      // The reread moves the answer's logits (the comparison is of a prompt that matters).
+      expect(e.reread_vs_plain).toBeGreaterThan(1e-3);
+      const first = argmax(o.logits, CONFIG.vocab_size);
+      expect(a.tokenIds).toEqual(first === tok.eosId ? [] : [first]);
+    } finally {
+      await rt.close();
+    }
+  }, 60_000);
 
   it("Python's tokenizer gives the runtime's ids (BOS + question + newline, and merges)", () => {
     expect(out.prompt_ids_python).toEqual(ids);
