@@ -14,6 +14,7 @@ import { clip } from "./error_reporter.js";
 import { DiagnosticsPublisher, DIAGNOSTIC_LEVEL, type DiagnosticLevel } from "./diagnostics_publisher.js";
 import { RosClock } from "./ros_clock.js";
 import { BodyReward, parseBodyObject } from "./mocap/body_reward.js";
+import { anchoredNowNs, wallClockAnchor } from "./mocap/wall_clock_anchor.js";
 import { EmbeddedBroker } from "./mqtt/embedded_broker.js";
 import { DEFAULT_SESSION_QUEUE_LIMITS } from "./mqtt/bounded_session_store.js";
 import { connectMqtt, mqttClientOptions, parseBrokerUrl, type MqttConnectionSettings } from "./mqtt/mqtt_connection.js";
@@ -169,8 +170,8 @@ export class MocapIngestNode {
   readonly counters = new Counters();
   readonly diagnostics: MocapIngestDiagnostics;
   private readonly clock: RosClock;
-  private readonly wallBase = BigInt(Date.now()) * 1_000_000n;
-  private readonly perfBase = performance.now();
+  /** The host clock for receive stamps: the wall clock at sub-ms accuracy, advanced monotonically. */
+  private readonly anchor = wallClockAnchor();
   private readonly streams = new Map<string, Stream>();
   /** Each decoded frame's payload, until the validator releases the frame (held frames keep theirs alive). */
   private readonly payloads = new WeakMap<MocapFrame, Uint8Array>();
@@ -217,10 +218,10 @@ export class MocapIngestNode {
     return this.url;
   }
 
-  /** The node's clock for receive stamps: ROS time with use_sim_time, else the system clock at sub-ms resolution. */
+  /** The node's clock for receive stamps: ROS time with use_sim_time, else the system clock at sub-ms accuracy (wall_clock_anchor.ts). */
   now(): bigint {
     if (this.clock.useSimTime) return this.clock.now();
-    return this.wallBase + BigInt(Math.round((performance.now() - this.perfBase) * 1e6));
+    return anchoredNowNs(this.anchor);
   }
 
   /**

@@ -25,6 +25,7 @@ import { DiagnosticsPublisher, DIAGNOSTIC_LEVEL } from "./diagnostics_publisher.
 import { RosClock } from "./ros_clock.js";
 import { T } from "./messages.js";
 import { MqttRecorderControl, readRecorderControlParameters } from "./mqtt/recorder_control.js";
+import { anchoredNowNs, wallClockAnchor, type WallClockAnchor } from "./mocap/wall_clock_anchor.js";
 import { packageVersion } from "./cli/package_version.js";
 
 /** What starts an episode: from the record_episode service, recorder/control, MQTT control or code. */
@@ -114,9 +115,8 @@ export class RecorderNode {
   readonly diagnostics: DiagnosticsPublisher;
   private readonly subscriptions: RecordedSubscription[] = [];
   private readonly clock: RosClock;
-  /** The wall clock read at the episode start, and the monotonic clock then: log times are one plus the other's progress. */
-  private wallBase = BigInt(Date.now()) * 1_000_000n;
-  private perfBase = performance.now();
+  /** The wall clock read at the episode start (sub-ms, wall_clock_anchor.ts), and the monotonic clock then: log times are one plus the other's progress. */
+  private anchor: WallClockAnchor = wallClockAnchor();
   private episode: Episode | null = null;
   /** Start and stop run one at a time, in the order asked. */
   private transition: Promise<unknown> = Promise.resolve();
@@ -208,7 +208,7 @@ export class RecorderNode {
    */
   now(): bigint {
     if (this.clock.useSimTime) return this.clock.now();
-    return this.wallBase + BigInt(Math.round((performance.now() - this.perfBase) * 1e6));
+    return anchoredNowNs(this.anchor);
   }
 
   /** Starts an episode. Rejects (InvalidInputError bad_state) while one runs, and with RecordingWriteError if the file cannot be written. */
@@ -286,17 +286,18 @@ export class RecorderNode {
 
   private async doStart(request: EpisodeRequest): Promise<{ path: string }> {
     if (this.episode) throw new InvalidInputError("bad_state", `an episode is being recorded (${this.episode.writer.path}); stop it first`);
-    const startMs = Date.now();
+    // Anchored again at every start: a wall-clock step between episodes is taken up, none within one.
+    const anchor = wallClockAnchor();
+    const startMs = Number(anchor.wallNs / 1_000_000n);
     const offset = this.options.clockOffset?.() ?? null;
     const meta: EpisodeMetadata = {
       task: request.task, operator: request.operator, seed: seedValue(request.seed ?? null),
       calibration: request.calibration ?? this.calibration,
       clockOffsetNs: offset?.offsetNs ?? null, clockDriftPpm: offset?.driftPpm ?? null,
-      startWallTimeNs: BigInt(startMs) * 1_000_000n, softwareVersion: this.softwareVersion, extra: request.extra ?? {},
+      startWallTimeNs: anchor.wallNs, softwareVersion: this.softwareVersion, extra: request.extra ?? {},
     };
     const plans = this.plans();
-    this.wallBase = BigInt(startMs) * 1_000_000n;
-    this.perfBase = performance.now();
+    this.anchor = anchor;
     try {
       mkdirSync(this.outputDir, { recursive: true });
     } catch (e) {
@@ -355,7 +356,7 @@ export class RecorderNode {
   private endMetadata(): { name: string; entries: Map<string, string> } | undefined {
     try {
       const clocks = Object.fromEntries(Object.entries(this.options.clockEstimates?.() ?? {}).filter(([, c]) => c.samples > 0));
-      const endWallTimeNs = this.wallBase + BigInt(Math.round((performance.now() - this.perfBase) * 1e6));
+      const endWallTimeNs = anchoredNowNs(this.anchor);
       return { name: EPISODE_END_METADATA_NAME, entries: episodeEndEntries({ endWallTimeNs, clocks }) };
     } catch (e) {
       this.diagnostics.errors.report(e, "episode_end metadata");
