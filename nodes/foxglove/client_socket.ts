@@ -68,7 +68,14 @@ export class ClientSocket implements IWebSocket {
     private readonly limits: ClientSocketLimits,
     private readonly hooks: ClientSocketHooks,
   ) {
-    ws.on("message", (data: RawData, isBinary: boolean) => this.receive(data, isBinary));
+    ws.on("message", (data: RawData, isBinary: boolean) => {
+      // An exception here would escape through the socket's data event and end the process.
+      try {
+        this.receive(data, isBinary);
+      } catch (e) {
+        this.hooks.onRefused(this, new SpatialRewardError("internal", `handling a client message: ${e instanceof Error ? e.message : String(e)}`));
+      }
+    });
     ws.on("close", (code: number, reason: Buffer) => {
       this.onclose?.({ code, reason: reason.toString("utf8").slice(0, 200), wasClean: code === 1000 });
     });
