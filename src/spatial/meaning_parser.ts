@@ -26,13 +26,18 @@ export interface MeaningParsed {
   unit?: LengthUnit;
 }
 
-export type MeaningParse = { readonly ok: true; readonly parsed: MeaningParsed } | { readonly ok: false; readonly reason: string };
+export type MeaningParse =
+  | { readonly ok: true; readonly parsed: MeaningParsed }
+  /** `certain`: the question says something no type answers (a negation, "on top of"), whatever else it says. */
+  | { readonly ok: false; readonly reason: string; readonly certain?: boolean };
 
 /**
  * Most words read. Real questions have under 30; a longer text is not one question, and the
  * bound keeps the cost of a hostile text (a word repeated 300 times) small.
  */
 export const MAX_MEANING_WORDS = 60;
+/** Most characters read (question_parser.ts refuses longer questions before they get here). */
+export const MAX_MEANING_TEXT = 2000;
 
 interface Token {
   /** The word (or joined phrase) as read, after spelling and typo correction. */
@@ -58,8 +63,13 @@ interface Mention {
 /** Longest reason given: it quotes the user's words, so it is bounded whatever they typed. */
 export const MAX_REASON_LENGTH = 200;
 
-function fail(reason: string): MeaningParse {
-  return { ok: false, reason: capEcho(reason, MAX_REASON_LENGTH) };
+function fail(reason: string, certain = false): MeaningParse {
+  return certain ? { ok: false, reason: capEcho(reason, MAX_REASON_LENGTH), certain } : { ok: false, reason: capEcho(reason, MAX_REASON_LENGTH) };
+}
+
+/** Reasons analyse() gives for what no type answers, whatever the rest of the question says. */
+class CertainRefusal {
+  constructor(readonly reason: string) {}
 }
 
 /** A user's word or phrase as a reason quotes it: in quotes, at most 24 characters. */
@@ -313,6 +323,12 @@ function relations(tokens: readonly Token[], consumed: boolean[]): Relation[] | 
       }
       out.push({ dim: lex.dim, degree: lex.degree, at: i, prep: false });
       consumed[i] = true;
+      // "taller in height", "wider in width": the noun repeats the comparison's own dimension.
+      const noun = tokens[i + 2]?.lex;
+      if (tokens[i + 1]?.lex?.t === "in" && noun?.t === "qty" && dimNoun(noun.qty)?.includes(lex.dim)) {
+        consumed[i + 1] = true;
+        consumed[i + 2] = true;
+      }
       continue;
     }
     if (lex.t === "prep") {
@@ -323,7 +339,28 @@ function relations(tokens: readonly Token[], consumed: boolean[]): Relation[] | 
   return out;
 }
 
-function analyse(text: string): Analysis | string {
+/** Words that end a statement as a question: "..., right?", "..., correct?". */
+const TAG_WORDS = new Set(["right", "correct", "yes", "true", "ok", "okay", "yeah"]);
+
+/**
+ * Constructions read before anything else: a tag at the end ("the mug is left of the bowl,
+ * right?") is dropped; "not as tall as" is "shorter than" (the opposite comparative), so its
+ * negation is no reason to refuse.
+ */
+function rewriteConstructions(tokens: Token[]): void {
+  const last = tokens.length - 1;
+  if (last >= 1 && tokens[last - 1].lex?.t === "sep" && TAG_WORDS.has(tokens[last].text)) tokens.splice(last - 1, 2);
+  for (let i = 0; i + 3 < tokens.length; i++) {
+    const base = tokens[i + 2].lex;
+    if (tokens[i].lex?.t === "negation" && tokens[i + 1].text === "as" && base?.t === "rel" && base.degree === "base" && tokens[i + 3].text === "as") {
+      tokens.splice(i, 4, { text: `not as ${tokens[i + 2].text} as`, lex: { t: "rel", dim: OPPOSITE[base.dim], degree: "cmp" }, at: tokens[i].at }, {
+        text: "than", lex: { t: "gov", w: "than" }, at: tokens[i + 3].at,
+      });
+    }
+  }
+}
+
+function analyse(text: string): Analysis | string | CertainRefusal {
   const raw = questionWords(text);
   if (raw.length === 0) return "it is empty";
   if (raw.length > MAX_MEANING_WORDS) return `it has ${raw.length} words; I read questions of at most ${MAX_MEANING_WORDS}`;
@@ -348,9 +385,10 @@ function analyse(text: string): Analysis | string {
     }
     tokens.push(all[i]);
   }
+  rewriteConstructions(tokens);
   for (const t of tokens) {
-    if (t.lex?.t === "negation") return `it is negated (${quote(t.text)}); ask without the negation`;
-    if (t.lex?.t === "unsupported") return `no question type answers ${t.lex.what}`;
+    if (t.lex?.t === "negation") return new CertainRefusal(`it is negated (${quote(t.text)}); ask without the negation`);
+    if (t.lex?.t === "unsupported") return new CertainRefusal(`no question type answers ${t.lex.what}`);
   }
   const used = new Array<boolean>(tokens.length).fill(false);
   const mentions = findMentions(tokens, used);
@@ -649,8 +687,12 @@ function quantityQuestion(a: Analysis): MeaningParse {
  * or "objects" (counts).
  */
 export function parseByMeaning(text: string): MeaningParse {
+  if (typeof text !== "string") return fail("it is not text");
+  // Callers bound questions first (MAX_QUESTION_LENGTH); this keeps a direct call cheap too.
+  if (text.length > MAX_MEANING_TEXT) return fail(`it is ${text.length} characters long; I read at most ${MAX_MEANING_TEXT}`);
   const a = analyse(text);
   if (typeof a === "string") return fail(a);
+  if (a instanceof CertainRefusal) return fail(a.reason, true);
   const q = a.qtys;
   if ((a.how === "many" && !a.lengthAsked) || q.has("count")) return countQuestion(a);
   if (q.has("color")) return colorQuestion(a);

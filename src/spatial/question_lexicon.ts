@@ -122,7 +122,7 @@ const LEXICON: ReadonlyMap<string, Lexeme> = (() => {
   put(entries("greater", { t: "magnitude", more: true, sup: false }));
   put(entries("greatest", { t: "magnitude", more: true, sup: true }));
   put(entries("lesser", { t: "magnitude", more: false, sup: false }));
-  put(entries("distance distances dist", qty("distance")));
+  put(entries("distance distances dist separation separated separates", qty("distance")));
   put(entries("horizontal horizontally", qty("horizontal")));
   put(entries("vertical vertically", qty("vertical")));
   put(entries("sideways sidewise lateral laterally side sides", qty("lateral")));
@@ -213,12 +213,15 @@ export const PHRASES: readonly (readonly [readonly string[], readonly string[]])
   ["the far left", "the leftmost"], ["the far right", "the rightmost"],
   ["left or right", "_lateral"], ["right or left", "_lateral"], ["left to right", "_lateral"], ["right to left", "_lateral"],
   ["side to side", "_lateral"], ["to the side", "_lateral"],
-  ["in front of or behind", "_frontback"], ["in front or behind", "_frontback"], ["front or behind", "_frontback"],
+  // "in front of or behind B": B is the object of the relation, as after "of".
+  ["in front of or behind", "_frontback relative"], ["in front or behind", "_frontback relative"], ["front or behind", "_frontback relative"],
   ["front to back", "_frontback"], ["back to front", "_frontback"], ["in depth", "_frontback"],
   ["back or forward", "_frontback"], ["forward or back", "_frontback"], ["backward or forward", "_frontback"],
   ["forward or backward", "_frontback"], ["back or front", "_frontback"], ["front or back", "_frontback"],
-  ["higher or lower", "_vertical"], ["lower or higher", "_vertical"], ["above or below", "_vertical"],
-  ["up or down", "_vertical"],
+  ["higher or lower", "_vertical"], ["lower or higher", "_vertical"], ["above or below", "_vertical relative"],
+  ["below or above", "_vertical relative"], ["up or down", "_vertical"],
+  ["horizontal plane", "_horizontal"], ["on the horizontal plane", "_horizontal"], ["in the horizontal plane", "_horizontal"],
+  ["for me", "please"], ["for us", "please"],
   ["taller or shorter", "_heightdiff"], ["shorter or taller", "_heightdiff"],
   ["in front of", "_infrontof"], ["in back of", "behind"], ["in front", "front"], ["in the back", "back"],
   ["on top of", "_ontop"], ["next to", "_nextto"],

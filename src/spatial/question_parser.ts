@@ -336,7 +336,9 @@ export function parseQuestionOrReason(text: string): ParsedQuestion | { reason: 
   // ("how tall is the left shoe": a kind it does not know).
   if (parsed === null || !parsed.slots.every(isObjectName)) {
     const meaning = parseByMeaning(text);
-    if (meaning.ok || parsed === null) {
+    // A negation or a relation no type answers ("on top of") is refused even where a template
+    // matched around it ("is the mug not left of the bowl": slot "mug not").
+    if (meaning.ok || parsed === null || meaning.certain === true) {
       parsed = meaning.ok ? meaning.parsed : meaning.reason;
       kept = typeof parsed === "string" ? parsed.length : parsed.slots.reduce((n, x) => n + x.length, 0);
     }

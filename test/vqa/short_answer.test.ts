@@ -46,5 +46,28 @@ describe("short answers in the VQA export", () => {
     expect([...seen.get("qualitative")!].sort()).toEqual(["0", "1"]);
     expect([...seen.get("choice")!].sort()).toEqual(["0", "1"]);
     expect(seen.get("clock")!.size).toBeGreaterThan(3);
+    // Counts, colours and superlatives (whose short answer names the chosen object) go round too, with varied answers.
+    expect(seen.get("count")!.size).toBeGreaterThan(2);
+    expect(seen.get("color")!.size).toBeGreaterThan(2);
+    expect(seen.get("superlative")!.size).toBeGreaterThan(5);
+  });
+
+  it("name a superlative's chosen object as the record's choice, and say counts and colours in one word", () => {
+    let superlatives = 0;
+    for (let seed = 5110; seed < 5114; seed++) {
+      const truth = simSample(seed, { noise: "none", masks: "gt", width: 160, height: 120 }).truth;
+      const { records } = sceneVqaRecords(truth, { seed, split: "train", image: "images/x.png", idPrefix: "x", perType: 2 });
+      for (const r of records) {
+        const category = questionType(r.question_type).category;
+        if (category === "superlative") {
+          const chosen = truth.objects.find((o) => o.id === r.answer.choice)!;
+          expect(r.short_answer).toBe(chosen.color ? `${chosen.color} ${chosen.kind}` : chosen.kind);
+          superlatives++;
+        }
+        if (category === "count") expect(r.short_answer).toMatch(/^\d+$/);
+        if (category === "color") expect(r.short_answer).toMatch(/^[a-z]+$/);
+      }
+    }
+    expect(superlatives).toBeGreaterThan(20);
   });
 });
