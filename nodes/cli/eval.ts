@@ -16,6 +16,7 @@ import { progressEpisode } from "../../sim/progress_episode.js";
 import { DEFAULT_VARIATION_RANGES } from "../../sim/scene_variation.js";
 import { VqaFrameRenderer } from "../../sim/vqa_frame.js";
 import { SceneMixEval } from "../../sim/eval_scene.js";
+import { ParaphraseTally } from "../../src/eval/paraphrase_eval.js";
 import type { BackboneRuntime as BackboneRuntimeType } from "../backbone/backbone_runtime.js";
 import { Progress } from "./progress.js";
 import { DEFAULT_PROGRESS_EPISODES, type EvalOptions } from "./program.js";
@@ -117,21 +118,31 @@ export async function run(values: EvalOptions): Promise<number> {
   const t0 = performance.now();
   // Scene options (--stacking, --clutter): their own samples and figures; without them, the scenes eval has always used.
   const mix = values.stacking !== undefined || values.clutter ? new SceneMixEval({ noise, masks, width, height, hfovDeg, stacking: values.stacking, clutter: values.clutter }) : null;
+  // --paraphrases: each scene's paraphrases and their canonical questions, bound to its truth, answered from its perceived scene.
+  const paraphrases = values.paraphrases ? new ParaphraseTally() : null;
   const result = runSpatialEval(mix ? mix.sample : (s) => simSample(s, { noise, masks, width, height, hfovDeg }), {
     scenes,
     seed,
     perType,
     onRecord: log.writer,
-    onScene: mix?.onScene,
+    onScene: mix || paraphrases ? (sd, sample, scene) => {
+      mix?.onScene(sd, sample, scene);
+      paraphrases?.addScene(sd, sample.truth, scene);
+    } : undefined,
     onProgress: (done, total, n) => progress.update(`scene ${done}/${total}  ${n} questions  ${((performance.now() - t0) / done).toFixed(0)} ms/scene`, false, done / total),
   });
   progress.done();
   await log.close();
-  const out = { ...summary(values, result, t0), ...mix?.summary() };
+  const out = { ...summary(values, result, t0), ...mix?.summary(), ...(paraphrases ? { paraphrases: paraphrases.result() } : {}) };
   if (values.json) console.log(JSON.stringify(out));
   else {
     printText(values, out);
     for (const line of mix?.lines() ?? []) console.log(line);
+    const p = out.paraphrases;
+    if (p) {
+      console.log(`paraphrases: ${p.asked} asked (${p.set_size} in the set), understood ${p.understood_pct}%, same answer as the canonical question ${p.same_answer_pct}%`);
+      for (const f of p.failures) console.log(`  ${f.kind} ${f.type}: "${f.paraphrase}" (canonical "${f.canonical}") → ${JSON.stringify(f.parsed)}`);
+    }
   }
   return 0;
 }

@@ -66,6 +66,8 @@ export interface EvalOptions {
   stacking?: number;
   /** Cluttered scenes seen close up (sim/eval_scene.ts). */
   clutter: boolean;
+  /** Also ask the paraphrase set (src/eval/paraphrase_set.ts) on each scene, against its canonical questions. */
+  paraphrases: boolean;
 }
 export interface AskOptions { seed: number; noise: NoiseModel; masks: MaskSource; json: boolean; source: AnswerSource; model?: string }
 export interface BenchOptions { frames: number; seed: number; noise: NoiseModel; queries: number; json: boolean }
@@ -168,9 +170,11 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     )
     .option("--stacking <P>", "stacked scenes: each book, box, plate or cube carries another object with probability P (0–1); adds the `stacked` figures (elevation, above/below of stacked pairs, \"on top of\" rewards)", numberArg("--stacking", { min: 0, max: 1 }))
     .option("--clutter", "cluttered scenes seen close up: 12–20 objects, partial occlusion, objects cut by the image border; objects under half in sight are left out of the questions, masks and detections; adds the `clutter` figures", false)
+    .option("--paraphrases", "also ask each scene the paraphrase set (questions as people type them, bound to the scene's objects) and each one's canonical question; adds the `paraphrases` figures (understood, same answer, first failures)", false)
     .option("--json", "print one JSON summary as the last stdout line", false)
     .action(async (o: EvalOptions) => {
       if ((o.stacking !== undefined || o.clutter) && o.source !== "engine") throw new UsageError(`${o.clutter ? "--clutter" : "--stacking"} needs --source engine`);
+      if (o.paraphrases && o.source !== "engine") throw new UsageError("--paraphrases needs --source engine");
       // Scene i uses seed + i: the last one must still be a seed.
       if (o.seed + o.scenes - 1 > MAX_SEED) throw new UsageError(`--seed ${o.seed} with --scenes ${o.scenes} runs past the largest seed, ${MAX_SEED}`);
       checkSource(o.source, o.model);
