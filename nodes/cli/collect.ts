@@ -7,6 +7,7 @@ import { decodeMocapFrame, encodeMocapFrame } from "../../src/mocap/mocap_codec.
 import { codecFor } from "../../src/transport/dds/codec_cache.js";
 import type { MocapFrame } from "../../src/msgs/mocap_proto.js";
 import { DEFAULT_RECORDED_TOPICS, parseTopicEntry } from "../../src/record/topic_list.js";
+import { accountEpisode } from "../../src/record/episode_accounting.js";
 import type * as M from "../../src/msgs/generated.js";
 import {
   DEFAULT_MOCAP_EMITTER_OPTIONS, footprintRadius, HAND_BODY_NAME, MAX_EPISODE_FRAMES, MIN_EPISODE_FRAMES, MocapEmitter, primitiveHeight,
@@ -276,13 +277,22 @@ async function session(
   const recorder = new RecorderNode(node("recorder", { output_dir: o.out, topics }), mocapRecorderOptions(() => ingestRef));
   track.recorder(recorder);
   recorderRef = recorder;
-  // Rates for the progress line: every recorded topic, counted as it is published.
+  // Rates for the progress line: every recorded topic, counted as it is published. Those
+  // published while the episode is being recorded are counted apart, by the topic as the file
+  // names it: the accounting checks each against the file. (The recorder's subscription was
+  // made first, so it has seen a message when this one does.)
   const counts = new Map<string, number>();
+  const duringEpisode = new Map<string, { count: number }>();
   const probe = node("collect");
   for (const t of topics) {
     const { topic, type } = parseTopicEntry(t);
     counts.set(topic, 0);
-    probe.createSubscription<unknown>(type, topic, qosOf(t), () => counts.set(topic, (counts.get(topic) ?? 0) + 1));
+    const during = { count: 0 };
+    const sub = probe.createSubscription<unknown>(type, topic, qosOf(t), () => {
+      counts.set(topic, (counts.get(topic) ?? 0) + 1);
+      if (recorder.recording) during.count++;
+    });
+    duringEpisode.set(sub.topic, during);
   }
 
   // ---- the simulator's mocap publisher, connected before the episode starts ----------------
@@ -386,6 +396,7 @@ async function session(
   // ---- stop: camera first, then let every mocap frame sent arrive, then end the episode -----
   if (asker) clearTimeout(asker);
   sim?.stop();
+  const cameraStoppedS = (performance.now() - t0) / 1000;
   let drained = true;
   if (publisher) {
     publisher.stop();
@@ -421,7 +432,17 @@ async function session(
     unserialisable: recorder.counters.get("dropped.unserialisable"),
     mocap_not_recorded: mocap.notRecorded,
   };
-  const dropped = recorderDrops.queue_or_closed + recorderDrops.lost_on_write_error + recorderDrops.unserialisable;
+  // Accounting: every message published on a recorded topic while the episode was recorded
+  // (and every mocap frame the ingest released meanwhile) must be in the file or counted as
+  // dropped by the recorder; anything else would be a silent loss, and is reported as one.
+  // Mocap frames the writer refused are in queue_or_closed already: the channel's expected count leaves them out.
+  const counted = recorderDrops.queue_or_closed + recorderDrops.lost_on_write_error + recorderDrops.unserialisable;
+  const published: [string, number][] = [...[...duringEpisode].map(([t, d]) => [t, d.count] as [string, number]), [MOCAP_CHANNEL, mocap.received - mocap.notRecorded]];
+  const accounted = accountEpisode(published, file?.messages ?? {}, counted);
+  const accounting = accounted.topics;
+  const notInFile = accounted.not_in_file;
+  const unaccounted = file ? accounted.unaccounted : 0;
+  const dropped = recorderDrops.queue_or_closed + recorderDrops.lost_on_write_error + recorderDrops.unserialisable + unaccounted;
   const summary = {
     episode: result.path,
     duration_s: round3(durationS),
@@ -438,7 +459,14 @@ async function session(
     messages: file?.messages ?? {},
     messages_total: file?.total ?? 0,
     rates_hz: Object.fromEntries(Object.entries(file?.messages ?? {}).map(([k, v]) => [k, round3(v / durationS)])),
-    camera: sim ? { frames_published: sim.published, frames_skipped_late: sim.skipped, episode_frames: frames, held_for_mocap: sim.held } : null,
+    // The simulated camera renders on this process's event loop: a frame it had no time for is
+    // never made (skipped, or not yet due when the run ended), which is not a loss; every frame
+    // it published must be in the file (accounting).
+    camera: sim ? {
+      frames_published: sim.published, frames_skipped_late: sim.skipped, held_for_mocap: sim.held, episode_frames: frames,
+      frames_due: Math.max(0, Math.min(frames, Math.floor((cameraStoppedS - preroll / 1000) * CAMERA_HZ) + 1)),
+      frames_in_file: file?.messages[[...duringEpisode.keys()].find((k) => k.endsWith("camera/color/image_raw")) ?? ""] ?? 0,
+    } : null,
     file: file ? { bytes: file.bytes, chunks: file.chunks, start_ns: String(file.startNs), end_ns: String(file.endNs) } : null,
     mocap: {
       frames_sent: framesSent,
@@ -458,14 +486,16 @@ async function session(
         Object.entries(c).filter(([k, v]) => v !== 0 && k !== "frames_received" && k !== "frames_released" && k !== "frames_lost").map(([k, v]) => [`${id}.${k}`, v]))),
     },
     dropped,
-    drops: recorderDrops,
+    drops: { ...recorderDrops, unaccounted },
+    // Per topic: published while recorded (the probe's count), in the file, and the difference.
+    accounting,
     counters: {
       recorder: recorder.counters.snapshot(),
       mocap_ingest: ingestRef.counters.snapshot(),
       transport: transport.counters.snapshot(),
     },
   };
-  const failed = !result.ok || file === null || framesLost !== 0 || dropped !== 0 || mocap.notRecorded !== 0;
+  const failed = !result.ok || file === null || framesLost !== 0 || dropped !== 0 || mocap.notRecorded !== 0 || unaccounted !== 0;
   if (o.json) console.log(JSON.stringify(summary));
   else {
     console.log(`episode ${result.path}: ${summary.duration_s} s${reason === "signal" ? " (stopped by a signal)" : ""}, ${summary.messages_total} messages, ${file ? (file.bytes / 1e6).toFixed(1) : "?"} MB in ${file?.chunks ?? "?"} chunks`);
@@ -473,7 +503,11 @@ async function session(
     console.log(`mocap: ${framesSent ?? "?"} frames sent, ${mocap.received} received, ${framesLost} lost, ${gaps} missing at the source; ` +
       `latency (${summary.mocap.latency_kind}) p50 ${lat.p50} ms, p99 ${lat.p99} ms`);
     for (const [id, c] of Object.entries(summary.mocap.clock)) console.log(`mocap clock ${id}: host − device ${(Number(c.offset_ns) / 1e9).toFixed(6)} s, drift ${c.drift_ppm} ppm`);
-    if (summary.camera) console.log(`simulated camera: ${summary.camera.frames_published} of ${frames} scripted frames published, ${summary.camera.frames_skipped_late} skipped (rendering was late)`);
+    if (summary.camera) {
+      console.log(`simulated camera: ${summary.camera.frames_published} of the ${summary.camera.frames_due} frames due published (${summary.camera.frames_in_file} in the file), ` +
+        `${summary.camera.frames_skipped_late} skipped because rendering was late, held ${summary.camera.held_for_mocap} time(s) for the mocap stream`);
+    }
+    if (notInFile > 0) console.log(`not in the file: ${JSON.stringify(Object.fromEntries(Object.entries(accounting).filter(([, a]) => a.missing > 0)))}`);
     console.log(`dropped: ${dropped}${dropped > 0 ? ` ${JSON.stringify(recorderDrops)}` : ""}`);
     if (fileError) console.log(`the episode file does not read back: ${fileError}`);
   }
