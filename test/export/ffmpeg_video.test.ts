@@ -9,6 +9,13 @@ const ffmpeg = spawnSync("ffmpeg", ["-version"]).status === 0;
 const dir = mkdtempSync(join(tmpdir(), "ffmpeg-video-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+// Where ffmpeg must be there (CI installs Debian's), its absence fails instead of skipping the video tests.
+describe.runIf(process.env.SPATIAL_REWARD_REQUIRE_FFMPEG === "1")("ffmpeg (SPATIAL_REWARD_REQUIRE_FFMPEG=1)", () => {
+  it("is installed", () => {
+    expect(ffmpeg).toBe(true);
+  });
+});
+
 describe.skipIf(!ffmpeg)("VideoEncoder", () => {
   it("each frame is what was written when write() resolved, though the caller reuses one buffer (as export lerobot does)", async () => {
     // Small frames (under the pipe's 16 KiB high-water mark) written faster than ffmpeg reads:
