@@ -9,6 +9,7 @@ import { RewardNode } from "../reward_node.js";
 import { SimCameraNode } from "../sim_camera_node.js";
 import { BACKBONE_PROGRESS_TOPIC, T } from "../messages.js";
 import { Progress } from "./progress.js";
+import { DemoReport } from "../report/demo_report.js";
 import type { DemoOptions } from "./program.js";
 import { parseRewardSpec } from "../../src/reward/parse_reward_spec.js";
 import { RewardTracker } from "../../src/reward/reward_tracker.js";
@@ -43,6 +44,7 @@ async function runEpisode(values: DemoOptions, transport: InprocTransport, track
   const spatial = new SpatialNode(transport.createNode("spatial"));
   const reward = new RewardNode(transport.createNode("reward", { parameterOverrides: { reward_spec: episode.instruction } }));
   const sim = new SimCameraNode(transport.createNode("sim_camera"));
+  const report = values.report !== undefined ? DemoReport.open(values.report, transport, scenario) : null;
   // The backbone beside the engine: a model folder, or seeded-random weights (the tiny default).
   const backbone = values.backbone
     ? new BackboneNode(
@@ -102,6 +104,7 @@ async function runEpisode(values: DemoOptions, transport: InprocTransport, track
     if (truthTracker.update(cap.truth).success && trueSuccess < 0) trueSuccess = f;
     t0 = performance.now();
     sim.publish(cap.frame, cap.truth);
+    report?.frame(f, cap);
     // The backbone's worker takes frames when the event loop turns; without a turn per frame it would see one frame per question.
     if (backbone) await new Promise((r) => setImmediate(r));
     if (pace) await pace();
@@ -153,6 +156,7 @@ async function runEpisode(values: DemoOptions, transport: InprocTransport, track
     ...(backboneSummary ? { backbone: backboneSummary } : {}),
   };
   await backbone?.close();
+  if (report) process.stderr.write(`report: ${await report.write(summary)}\n`);
   if (values.json) console.log(JSON.stringify(summary));
   else {
     console.log(`\n${frames} frames in ${seconds.toFixed(1)} s (${summary.hz} Hz, rendering included); frame→reward latency p50 ${summary.latency_ms.p50} ms, p99 ${summary.latency_ms.p99} ms`);

@@ -18,6 +18,7 @@ import { VqaFrameRenderer } from "../../sim/vqa_frame.js";
 import { SceneMixEval } from "../../sim/eval_scene.js";
 import { ParaphraseTally } from "../../src/eval/paraphrase_eval.js";
 import type { BackboneRuntime as BackboneRuntimeType } from "../backbone/backbone_runtime.js";
+import { EvalReport } from "../report/eval_report.js";
 import { Progress } from "./progress.js";
 import { DEFAULT_PROGRESS_EPISODES, type EvalOptions } from "./program.js";
 import { simSample } from "./sim_samples.js";
@@ -114,6 +115,7 @@ export async function run(values: EvalOptions): Promise<number> {
   if (values.source === "backbone") return runBackbone(values);
   const { scenes, seed, noise, masks, width, height, hfovDeg, perType } = values;
   const log = new EvalLog(values.log);
+  const report = values.report !== undefined ? EvalReport.open(values.report) : null;
   const progress = new Progress(500, true);
   const t0 = performance.now();
   // Scene options (--stacking, --clutter): their own samples and figures; without them, the scenes eval has always used.
@@ -125,15 +127,17 @@ export async function run(values: EvalOptions): Promise<number> {
     seed,
     perType,
     onRecord: log.writer,
-    onScene: mix || paraphrases ? (sd, sample, scene) => {
+    onScene: mix || paraphrases || report ? (sd, sample, scene) => {
       mix?.onScene(sd, sample, scene);
       paraphrases?.addScene(sd, sample.truth, scene);
+      report?.addScene(sd, sample, scene);
     } : undefined,
     onProgress: (done, total, n) => progress.update(`scene ${done}/${total}  ${n} questions  ${((performance.now() - t0) / done).toFixed(0)} ms/scene`, false, done / total),
   });
   progress.done();
   await log.close();
   const out = { ...summary(values, result, t0), ...mix?.summary(), ...(paraphrases ? { paraphrases: paraphrases.result() } : {}) };
+  if (report) process.stderr.write(`report: ${await report.write(out)}\n`);
   if (values.json) console.log(JSON.stringify(out));
   else {
     printText(values, out);
@@ -218,6 +222,7 @@ async function runBackbone(values: EvalOptions): Promise<number> {
   if (model === undefined) throw new Error("--source backbone needs --model (checked by program.ts)");
   const { BackboneRuntime } = await import("../backbone/backbone_runtime.js");
   const log = new EvalLog(values.log);
+  const report = values.report !== undefined ? EvalReport.open(values.report) : null;
   const t0 = performance.now();
   let rt: BackboneRuntimeType;
   try {
@@ -342,6 +347,7 @@ async function runBackbone(values: EvalOptions): Promise<number> {
       progress: measureProgress ? progressScores(episodes) : null,
     },
   };
+  if (report) process.stderr.write(`report: ${await report.write(out)}\n`);
   if (values.json) {
     console.log(JSON.stringify(out));
   } else {

@@ -13,6 +13,7 @@ import {
   choiceArg, creatableDirArg, intArg, listArg, numberArg, readableFileArg, seedArg, UsageError, writableFileArg,
 } from "./cli_args.js";
 import { addCollectCommand } from "./collect_command.js";
+import { reportDirArg } from "../report/report_dir.js";
 import { addExportCommand } from "./export_command.js";
 import { addRecordCommand } from "./record_command.js";
 import { addMocapBenchCommand } from "./mocap_command.js";
@@ -53,12 +54,14 @@ const MAX_PROGRESS_EPISODES = 1000;
 /** The demo's episode: the graph needs about a second of frames to settle before the task starts. */
 const MIN_DEMO_FRAMES = 30;
 
-export interface DemoOptions extends FoxgloveCliOptions { frames: number; seed: number; noise: NoiseModel; json: boolean; backbone: boolean; model?: string }
+export interface DemoOptions extends FoxgloveCliOptions { frames: number; seed: number; noise: NoiseModel; json: boolean; backbone: boolean; model?: string; report?: string }
 export const ANSWER_SOURCES = ["engine", "backbone"] as const;
 export type AnswerSource = (typeof ANSWER_SOURCES)[number];
 export interface EvalOptions {
   scenes: number; seed: number; noise: NoiseModel; width: number; height: number; hfovDeg: number;
   masks: MaskSource; perType: number; log?: string; json: boolean;
+  /** --report DIR: figures and a page (nodes/report/). */
+  report?: string;
   source: AnswerSource; model?: string; coarseToFine: boolean;
   /** Scripted episodes for the progress head (--source backbone); undefined = not given (eval.ts's default). */
   progressEpisodes?: number;
@@ -138,6 +141,7 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     .option("--noise <M>", "sensor model: none | realsense", noise, "realsense")
     .option("--backbone", "also run the backbone node on the camera frames and report its per-frame latency (a seeded-random model unless --model)", false)
     .option("--model <DIR>", "the backbone's model folder (with --backbone)")
+    .option("--report <DIR>", "write a report to DIR (new, empty or an earlier report): index.html with the camera frame and its 3D boxes, the reward curve and the key numbers", reportDirArg("--report"))
     .option("--json", "print one JSON summary as the last stdout line", false)
     .addOption(foxgloveOption())
     .addOption(foxgloveHostOption())
@@ -160,6 +164,7 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     .option("--masks <M>", "segmentation given to perception: gt (instance masks) | detections (2D boxes)", choiceArg("--masks", MASK_SOURCES), "gt")
     .option("--per-type <K>", "questions per type and scene", intArg("--per-type", { min: 1, max: 1000 }), 2)
     .option("--log <FILE>", "write every question and answer as JSONL (the directory must exist)", writableFileArg("--log"))
+    .option("--report <DIR>", "write a report to DIR (new, empty or an earlier report): index.html with accuracy per question type, a camera frame with its 3D boxes and the key numbers", reportDirArg("--report"))
     .option("--source <S>", "who answers: engine (perception + spatial engine on RGB-D) | backbone (the model on the RGB frame alone)", choiceArg("--source", ANSWER_SOURCES), "engine")
     .option("--model <DIR>", "the backbone's model folder (with --source backbone)", modelDirArg)
     .option("--coarse-to-fine", "encode frames coarse-to-fine (with --source backbone; reports the kept fraction)", false)
