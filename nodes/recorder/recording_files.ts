@@ -157,7 +157,15 @@ export async function recoverFile(input: string, output: string, options: Recove
   let writable: SyncFileWritable | null = null;
   try {
     const scanner = new McapScanner(new FileByteSource(fd), await scanOptions());
-    writable = SyncFileWritable.create(partial, "w");
+    // A partial file left by an earlier run is replaced; removed first and then created
+    // exclusively, so that a symlink or hard link by that name (to the input, say) is never
+    // opened for writing: only the name goes.
+    try {
+      unlinkSync(partial);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw writeError(partial, e, "removing the stale");
+    }
+    writable = SyncFileWritable.create(partial, "wx");
     const writer = new McapWriter({ writable, chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE, compressChunk: chunkCompressor(options.compression ?? "zstd") });
     const tool = options.tool ?? "spatial-reward record recover";
     const report = await recoverRecording(scanner, writer, (lib) => (lib ? `${lib}; recovered by ${tool}` : tool));
