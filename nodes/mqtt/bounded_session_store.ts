@@ -13,15 +13,27 @@ export interface SessionQueueLimits {
   maxQueuedMessages: number;
   /** Payload + topic bytes per client (default 256 MiB: about 100 s of an 11 kB frame at 240 Hz). */
   maxQueuedBytes: number;
+  /**
+   * Retained messages kept (one per topic) and their bytes, all topics (defaults 10000 and
+   * 64 MiB): a client retaining on ever new topics must not grow the broker either. Past them a
+   * retained message on a new topic is delivered but not kept, and counted.
+   */
+  maxRetainedMessages: number;
+  maxRetainedBytes: number;
 }
 
-export const DEFAULT_SESSION_QUEUE_LIMITS: Readonly<SessionQueueLimits> = Object.freeze({ maxQueuedMessages: 100_000, maxQueuedBytes: 256 << 20 });
+export const DEFAULT_SESSION_QUEUE_LIMITS: Readonly<SessionQueueLimits> = Object.freeze({
+  maxQueuedMessages: 100_000, maxQueuedBytes: 256 << 20, maxRetainedMessages: 10_000, maxRetainedBytes: 64 << 20,
+});
 
 /** Checks limits (InvalidInputError bad_argument naming the bad one) and fills defaults. */
 export function resolveSessionQueueLimits(l: Partial<SessionQueueLimits> = {}): SessionQueueLimits {
+  const d = DEFAULT_SESSION_QUEUE_LIMITS;
   const out: SessionQueueLimits = {
-    maxQueuedMessages: l.maxQueuedMessages ?? DEFAULT_SESSION_QUEUE_LIMITS.maxQueuedMessages,
-    maxQueuedBytes: l.maxQueuedBytes ?? DEFAULT_SESSION_QUEUE_LIMITS.maxQueuedBytes,
+    maxQueuedMessages: l.maxQueuedMessages ?? d.maxQueuedMessages,
+    maxQueuedBytes: l.maxQueuedBytes ?? d.maxQueuedBytes,
+    maxRetainedMessages: l.maxRetainedMessages ?? d.maxRetainedMessages,
+    maxRetainedBytes: l.maxRetainedBytes ?? d.maxRetainedBytes,
   };
   for (const [k, v] of Object.entries(out)) {
     if (!Number.isSafeInteger(v) || v < 1) throw new InvalidInputError("bad_argument", `embedded broker ${k} must be a positive integer, got ${v}`);
@@ -76,6 +88,10 @@ export class BoundedSessionStore extends MemoryPersistence {
   private readonly limits: SessionQueueLimits;
   private dropped = 0;
   private aedes: { clients: Record<string, unknown> } | null = null;
+  /** Retained topics kept and their sizes. */
+  private readonly retained = new Map<string, number>();
+  private retainedBytes = 0;
+  private retainedDropped = 0;
 
   constructor(limits: Partial<SessionQueueLimits> = {}, private readonly onDrop: (d: SessionQueueDrop) => void = () => {}) {
     super();
@@ -90,6 +106,35 @@ export class BoundedSessionStore extends MemoryPersistence {
   /** Messages refused so far, all clients. */
   get droppedMessages(): number {
     return this.dropped;
+  }
+
+  /** Retained messages not kept (over maxRetainedMessages / maxRetainedBytes), and those kept. */
+  get retainedStats(): { kept: number; bytes: number; dropped: number } {
+    return { kept: this.retained.size, bytes: this.retainedBytes, dropped: this.retainedDropped };
+  }
+
+  override async storeRetained(packet: AedesPacket): Promise<void> {
+    const topic = stored(packet).topic ?? "";
+    const size = sizeOf(packet);
+    const before = this.retained.get(topic);
+    if ((stored(packet).payload?.length ?? 0) === 0) {
+      // An empty retained message clears the topic's.
+      if (before !== undefined) {
+        this.retained.delete(topic);
+        this.retainedBytes -= before;
+      }
+      await super.storeRetained(packet);
+      return;
+    }
+    const count = this.retained.size + (before === undefined ? 1 : 0);
+    const bytes = this.retainedBytes - (before ?? 0) + size;
+    if (count > this.limits.maxRetainedMessages || bytes > this.limits.maxRetainedBytes) {
+      this.retainedDropped++;
+      return;
+    }
+    this.retained.set(topic, size);
+    this.retainedBytes = bytes;
+    await super.storeRetained(packet);
   }
 
   /** Each client's stored queue and drops (clients with neither left out). */

@@ -24,6 +24,9 @@ export interface EmbeddedBrokerOptions {
   maxQueuedMessages?: number;
   /** The same bound in bytes (payload + topic). Default 256 MiB. */
   maxQueuedBytes?: number;
+  /** Retained messages kept, all topics, and their bytes (defaults 10000, 64 MiB); past them one on a new topic is not kept (counted). */
+  maxRetainedMessages?: number;
+  maxRetainedBytes?: number;
   /** Told of each message a full session queue refused. */
   onQueueDrop?: (d: SessionQueueDrop) => void;
 }
@@ -59,6 +62,11 @@ export class EmbeddedBroker {
     return this.store.droppedMessages;
   }
 
+  /** Retained messages kept (topics, bytes) and not kept. */
+  get retainedStats(): { kept: number; bytes: number; dropped: number } {
+    return this.store.retainedStats;
+  }
+
   /** Each persistent session's stored messages, bytes and drops. */
   queueStats(): Record<string, { messages: number; bytes: number; drops: number }> {
     return this.store.queueStats();
@@ -85,7 +93,10 @@ export class EmbeddedBroker {
       throw new InvalidInputError("bad_argument", `embedded broker port must be an integer from 0 to 65535, got ${port}`);
     }
     const store = new BoundedSessionStore(
-      resolveSessionQueueLimits({ maxQueuedMessages: options.maxQueuedMessages, maxQueuedBytes: options.maxQueuedBytes }),
+      resolveSessionQueueLimits({
+        maxQueuedMessages: options.maxQueuedMessages, maxQueuedBytes: options.maxQueuedBytes,
+        maxRetainedMessages: options.maxRetainedMessages, maxRetainedBytes: options.maxRetainedBytes,
+      }),
       options.onQueueDrop,
     );
     const aedes = await Aedes.createBroker({

@@ -154,8 +154,39 @@ describe("EmbeddedBroker (aedes)", () => {
     }
   });
 
+  it("keeps at most maxRetainedMessages retained topics: a client retaining on ever new topics is counted, not kept", async () => {
+    const b = await EmbeddedBroker.start({ maxRetainedMessages: 20, maxRetainedBytes: 1 << 20 });
+    try {
+      const pub = await rawClient(b.url, "pub-retain");
+      const retain = (topic: string, payload: string) => new Promise<void>((resolve, reject) =>
+        pub.publish(topic, payload, { qos: 1, retain: true }, (e) => (e ? reject(e) : resolve())));
+      for (let i = 0; i < 500; i++) await retain(`spam/${i}`, `x${i}`);
+      expect(b.retainedStats).toMatchObject({ kept: 20, dropped: 480 });
+      // A kept topic may be updated, and cleared (which frees its place).
+      await retain("spam/0", "new");
+      await retain("spam/1", "");
+      await retain("spam/999", "takes the freed place");
+      expect(b.retainedStats).toMatchObject({ kept: 20, dropped: 480 });
+      const got: string[] = [];
+      const sub = connect(b.url, { clientId: "retain-reader", clean: true, reconnectPeriod: 0, protocolVersion: 4 });
+      sub.on("message", (t, p) => got.push(`${t}=${p.toString()}`));
+      await new Promise<void>((resolve) => sub.once("connect", () => resolve()));
+      await new Promise<void>((resolve, reject) => sub.subscribe("spam/#", { qos: 1 }, (e) => (e ? reject(e) : resolve())));
+      expect(await waitFor(() => got.length >= 20, 5000)).toBe(true);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(got.length).toBe(20);
+      expect(got).toContain("spam/0=new");
+      expect(got).toContain("spam/999=takes the freed place");
+      expect(got.some((g) => g.startsWith("spam/1="))).toBe(false);
+      await end(sub);
+      await end(pub);
+    } finally {
+      await b.stop();
+    }
+  });
+
   it("refuses non-positive queue bounds before listening", async () => {
-    for (const o of [{ maxQueuedMessages: 0 }, { maxQueuedMessages: 1.5 }, { maxQueuedBytes: -1 }, { maxQueuedBytes: NaN }]) {
+    for (const o of [{ maxQueuedMessages: 0 }, { maxQueuedMessages: 1.5 }, { maxQueuedBytes: -1 }, { maxQueuedBytes: NaN }, { maxRetainedMessages: 0 }, { maxRetainedBytes: -5 }]) {
       await expect(EmbeddedBroker.start(o)).rejects.toThrow(InvalidInputError);
     }
   });
