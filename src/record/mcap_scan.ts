@@ -46,6 +46,13 @@ export interface DamagedRecord {
   messages: number | null;
 }
 
+/**
+ * Candidates that frame and are parsed while looking for the next record after damage, and
+ * their bytes, per scan: a real one is nearly always the first (random bytes rarely frame); a hostile file of
+ * records that frame but never parse must not cost one parse per byte.
+ */
+const MAX_RESYNC_PARSES = 64;
+const MAX_RESYNC_BYTES = 256 << 20;
 /** Listed damaged records at most (the count goes on). */
 const MAX_DAMAGED_LISTED = 100;
 /** Placeholder topic of a channel whose Channel record was in a damaged chunk. */
@@ -217,6 +224,7 @@ export class McapScanner {
      */
     const resync = (from: number): number | null => {
       const BLOCK = 1 << 20;
+      if (resyncParses >= MAX_RESYNC_PARSES || resyncBytes >= MAX_RESYNC_BYTES) return null;
       for (let base = from; base + RECORD_HEADER <= size; base += BLOCK) {
         const block = source.read(base, Math.min(BLOCK, size - base));
         for (let i = 0; i < block.length; i++) {
@@ -225,6 +233,9 @@ export class McapScanner {
           const at = base + i;
           const total = framedLength(source, at, size, maxRecord, maxChunk);
           if (total === null) continue;
+          // A file made of records that frame but never parse would make this quadratic: bounded.
+          resyncBytes += total;
+          if (++resyncParses > MAX_RESYNC_PARSES || resyncBytes > MAX_RESYNC_BYTES) return null;
           const parsed = parse(at, total);
           if ("batch" in parsed) {
             // Parsed for the check only: a new reader reads it again as the next record.
@@ -235,6 +246,8 @@ export class McapScanner {
       }
       return null;
     };
+    let resyncParses = 0;
+    let resyncBytes = 0;
     let offset = MAGIC.length;
     let records = 0;
     let chunks = 0;

@@ -198,6 +198,39 @@ describe("record recover over damaged chunks", () => {
   });
 });
 
+describe("McapScanner resync on a hostile file", () => {
+  it("thousands of chunk headers that frame but never parse: the look for the next record is bounded, the scan ends quickly", async () => {
+    const full = await episode(10);
+    const { records } = layout(full);
+    const headerEnd = records[0].end;
+    const size = 8 << 20;
+    const bytes = new Uint8Array(size);
+    bytes.set(full.subarray(0, headerEnd));
+    const v = new DataView(bytes.buffer);
+    // Damage right after the header (a length past the end), then a fake chunk header every 64 bytes:
+    // each claims the rest of the file as uncompressed records with a CRC that never matches.
+    bytes[headerEnd] = 6;
+    v.setBigUint64(headerEnd + 1, 1n << 60n, true);
+    let fakes = 0;
+    for (let at = headerEnd + 64; at + 64 < size; at += 64, fakes++) {
+      const len = size - at - 9 - 8;
+      bytes[at] = 6;
+      v.setBigUint64(at + 1, BigInt(len), true);
+      v.setBigUint64(at + 25, BigInt(len - 40), true); // uncompressed size
+      v.setUint32(at + 33, 1, true); // CRC
+      v.setUint32(at + 37, 0, true); // compression ""
+      v.setBigUint64(at + 41, BigInt(len - 40), true); // records length
+    }
+    expect(fakes).toBeGreaterThan(100_000);
+    const t0 = performance.now();
+    const s = new McapScanner(memorySource(bytes), { ...scan, maxChunkBytes: 16 << 20 });
+    const types = [...s.records()].map((r) => r.type);
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    expect(types).toEqual(["Header"]);
+    expect(s.summary.end).toBe("truncated");
+  }, 60_000);
+});
+
 describe("McapScanner on hostile files", () => {
   /** The scan as it was before damaged records were skipped: it stops at the first one. */
   const names = (bytes: Uint8Array) => {
