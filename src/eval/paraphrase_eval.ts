@@ -14,6 +14,8 @@ import type { EvalSample } from "./spatial_eval.js";
 type Parse = ParsedQuestion | { reason: string };
 
 export interface ParaphraseFailure {
+  /** The entry's index in the paraphrase set. */
+  index: number;
   scene_seed: number;
   type: string;
   paraphrase: string;
@@ -42,7 +44,9 @@ export interface ParaphraseReport {
   same_answer_pct: number;
   /** Per type: asked, understood, same answer. */
   by_type: Record<string, { asked: number; understood: number; same_answer: number }>;
-  /** The first failures, in the order met. */
+  /** Entries of the set that failed on at least one scene. */
+  failing_entries: number;
+  /** The first failure of each failing entry, in the order met (at most the tally's maxFailures). */
   failures: ParaphraseFailure[];
 }
 
@@ -57,9 +61,11 @@ export class ParaphraseTally {
   constructor(private readonly entries: readonly ParaphraseEntry[] = PARAPHRASES, private readonly maxFailures = 10) {
     this.report = {
       scenes: 0, set_size: entries.length, asked: 0, unbound: 0, understood: 0, same_answer: 0, understood_pct: 0,
-      same_answer_pct: 0, by_type: {}, failures: [],
+      same_answer_pct: 0, by_type: {}, failing_entries: 0, failures: [],
     };
   }
+
+  private readonly failed = new Set<number>();
 
   /**
    * Binds the set to `truth` (whose objects the generator names) and asks each paraphrase and
@@ -89,8 +95,15 @@ export class ParaphraseTally {
         r.same_answer++;
         t.same_answer++;
       }
-      if ((!understood || !same) && r.failures.length < this.maxFailures) {
+      // One failure listed per entry: an entry that fails fails on most scenes, and would hide the others.
+      const firstFailure = (!understood || !same) && !this.failed.has(b.index);
+      if (firstFailure) {
+        this.failed.add(b.index);
+        r.failing_entries = this.failed.size;
+      }
+      if (firstFailure && r.failures.length < this.maxFailures) {
         r.failures.push({
+          index: b.index,
           scene_seed: seed, type: b.type, paraphrase: b.paraphrase, canonical: b.canonical,
           kind: understood ? "different_answer" : "not_understood", parsed, expected,
           ...(a && c ? { answer: a.text, canonical_answer: c.text } : {}),
