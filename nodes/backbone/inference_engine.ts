@@ -257,10 +257,16 @@ export class Engine {
       stateBytesPerStream: engine.sizes.stateBytes,
       graphs: [...sessions].map(([name, s]) => ({ name, inputs: [...s.inputNames], outputs: [...s.outputNames] })),
       arenaReservedBytes: engine.arena.buffer.byteLength,
+      rereadBytesPerStream: engine.rereadBytesPerStream,
       trained: config.trained,
       maxAskBatch: MAX_ASK_BATCH,
     };
     return { engine, info };
+  }
+
+  /** Bytes of one slot's kept visual tokens (RuntimeInfo.rereadBytesPerStream). */
+  get rereadBytesPerStream(): number {
+    return this.visualBySlot.byteLength / this.maxBatch;
   }
 
   /** Releases every onnxruntime session (their native memory); the engine is unusable after. */

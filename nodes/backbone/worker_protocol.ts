@@ -39,6 +39,11 @@ export interface RuntimeInfo {
   readonly graphs: GraphInfo[];
   /** Bytes reserved for all slots (streams + scratch), committed only as slots are touched. */
   readonly arenaReservedBytes: number;
+  /**
+   * reread_image: bytes each stream slot keeps for its latest frame's visual tokens,
+   * (visualTokens + 1) · d_model · 4, reserved for every slot at open (0 without reread_image).
+   */
+  readonly rereadBytesPerStream: number;
   readonly trained: boolean;
   /** Most questions whose decode steps share one `decode` run. */
   readonly maxAskBatch: number;

@@ -140,6 +140,9 @@ describe("reread_image, full encoding: answers equal the reference", () => {
     expect(plain.config.reread_image).toBeUndefined();
     expect(plainFalse.config).toEqual(plain.config);
     expect("reread_image" in plainFalse.config).toBe(false);
+    // The kept tokens' memory: one frame's rows (+1 for a merge token) per stream slot, reread only.
+    expect(reread.info.rereadBytesPerStream).toBe((sizes.visualTokens + 1) * d * 4);
+    expect(plain.info.rereadBytesPerStream).toBe(0);
   });
 
   it("the runtime keeps exactly the latest frame's visual tokens (the rows its state was prefilled with)", async () => {
