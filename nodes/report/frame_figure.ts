@@ -129,15 +129,31 @@ export async function drawFrameFigure(input: FrameFigureInput): Promise<FrameFig
     placed.push({ u: box.top.u, v: box.top.v, text, color });
   }
 
-  // Labels after every box, so no edge crosses a name.
+  // Labels after every box, so no edge crosses a name; each above its box's top, moved up (or
+  // below the top when there is no room) past the labels already placed, with a leader line then.
   const px = Math.max(11, Math.round(width / 50));
   ctx.font = font(backend, px, true);
   ctx.textBaseline = "bottom";
-  for (const l of placed) {
+  const h = px + 6;
+  const taken: { x: number; y: number; w: number }[] = [];
+  const overlaps = (x: number, y: number, w: number) => taken.some((t) => x < t.x + t.w && t.x < x + w && y - h < t.y && t.y - h < y);
+  for (const l of [...placed].sort((a, b) => a.v - b.v)) {
     const w = ctx.measureText(l.text).width + 8;
-    const h = px + 6;
     const x = Math.min(Math.max(0, l.u - w / 2), Math.max(0, width - w));
-    const y = Math.min(Math.max(h, l.v - 3), height);
+    const clampY = (y: number) => Math.min(Math.max(h, y), height);
+    const home = clampY(l.v - 3);
+    const candidates = [home];
+    for (let k = 1; k <= 6; k++) candidates.push(clampY(home - k * h), clampY(home + k * h));
+    const y = candidates.find((c) => !overlaps(x, c, w)) ?? home;
+    taken.push({ x, y, w });
+    if (y !== home) {
+      ctx.strokeStyle = l.color;
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      ctx.moveTo(l.u, l.v);
+      ctx.lineTo(Math.min(Math.max(x, l.u), x + w), y < l.v ? y : y - h);
+      ctx.stroke();
+    }
     ctx.fillStyle = l.color;
     ctx.fillRect(x, y - h, w, h);
     ctx.fillStyle = "#ffffff";
