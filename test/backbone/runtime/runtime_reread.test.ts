@@ -226,6 +226,19 @@ describe("reread_image, full encoding: answers equal the reference", () => {
     }
   });
 
+  it("the longest question (BOS + 1022 tokens + \"\\n\" = 1024, then the visual rows) is answered, alone and four at once; one token more is input_too_long", async () => {
+    const longest = "a".repeat(1022);
+    expect(prompt(longest, true).head.length + prompt(longest, true).end.length).toBe(1024);
+    const want = referenceAnswer(PLAIN, weights, ref.q2.state, prompt(longest, true), ref.q2.visual, { eosId: tokenizer.eosId, maxTokens: 3 });
+    const a = await reread.ask("q2", longest, { maxTokens: 3 });
+    expect(a.tokenIds).toEqual(want.ids);
+    const four = await Promise.all([0, 1, 2, 3].map(() => reread.ask("q2", longest, { maxTokens: 3 })));
+    for (const x of four) expect(x.tokenIds).toEqual(want.ids);
+    const e = await rejection(reread.ask("q2", longest + "a"));
+    expect(e.code).toBe("input_too_long");
+    expect(e.message).toMatch(/1024 tokens, the backbone takes at most 1023/);
+  }, 120_000);
+
   it("questions of different lengths and streams asked together get exactly the ids each gets alone", async () => {
     const qs: [string, string, number][] = [
       ["q1", "how far is the mug from the bowl?", 8],
