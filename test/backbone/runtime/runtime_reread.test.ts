@@ -288,7 +288,10 @@ describe("reread_image: a stream with no frame", () => {
       const [bad, good] = await Promise.allSettled([reread.ask("again", "where?"), reread.ask("seen", "where?", { maxTokens: 3 })]);
       expect(bad.status).toBe("rejected");
       expect(good.status).toBe("fulfilled");
+      // firstLogits must be a boolean (refused at the call, counted).
+      expect((await rejection(reread.ask("seen", "where?", { firstLogits: "yes" as unknown as boolean }))).code).toBe("bad_argument");
       const st = reread.stats();
+      expect(st.errors.bad_argument).toBe(1);
       expect(st.asks).toBe(st.asksDone + st.asksFailed + st.asksInFlight);
     } finally {
       await plain.close();
