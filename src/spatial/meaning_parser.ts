@@ -567,7 +567,12 @@ function comparisonQuestion(a: Analysis): MeaningParse {
   const candidates = a.objects.filter((m) => m !== reference);
   const chooses = a.form === "which" || a.form === "what" ||
     (candidates.length === 2 && joined(a, candidates[0], candidates[1]) === "or");
-  if (rel.degree === "sup" || (chooses && candidates.length <= 1 && rel.degree === "cmp")) {
+  // "Which cup is taller?" / "which mug is on the left?" over a set is its superlative; "which is
+  // taller than the mug" is not (it asks for every object taller than it): refused below.
+  const hasThan = a.tokens.some((t) => t.lex?.t === "gov" && t.lex.w === "than");
+  const placeWord = rel.degree === "base" && (rel.dim === "left" || rel.dim === "right" || rel.dim === "near" || rel.dim === "far");
+  if (hasThan && candidates.length < 2) return fail(`a comparison needs two objects; it names ${candidates.length}`);
+  if (rel.degree === "sup" || (chooses && candidates.length <= 1 && (rel.degree === "cmp" || (placeWord && candidates.length === 1)))) {
     // A superlative: over an explicit pair it is the comparison ("which is tallest, A or B").
     if (candidates.length === 2) {
       if (joined(a, candidates[0], candidates[1]) === null) return fail("it names two objects but not as alternatives (\"A or B\")");

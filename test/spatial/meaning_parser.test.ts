@@ -108,6 +108,8 @@ describe("questions as people ask them", () => {
       ["count the red objects", { type: "count", slots: ["red objects"] }],
       ["how many items are on the table", { type: "count", slots: ["items"] }],
       ["which red one is the tallest", { type: "tallest", slots: ["red one"] }],
+      ["which mug is on the left", { type: "leftmost", slots: ["mug"] }],
+      ["which cup is taller", { type: "tallest", slots: ["cup"] }],
       ["is mug#2 in front of bowl#1", { type: "in_front_of", slots: ["mug#2", "bowl#1"] }],
       ["Which is broader: the book or the bowl?", { type: "which_wider", slots: ["book", "bowl"] }],
       ["how far away is the coffee mug", { type: "distance_from_camera", slots: ["coffee mug"] }],
@@ -152,6 +154,12 @@ describe("questions it does not understand", () => {
       ["   \t\n ", /empty/],
       ["sing me a song", /don't know/],
       ["what is the volume of the mug", /volume/],
+      // Not a superlative: every object taller than the mug (no type answers that).
+      ["which is taller than the mug", /needs two objects/],
+      ["which is closer to the mug than the bowl", /needs two objects/],
+      ["is the red mug the tallest", /which one is/],
+      ["how far is the closest mug", /measure and a comparison/],
+      ["how big is the mug compared to the bowl", /of one object/],
     ];
     for (const [text, re] of cases) {
       const r = parseQuestionOrReason(text);
