@@ -191,9 +191,18 @@ export async function run(o: MocapBenchOptions, internals: MocapBenchInternals =
     try {
       done = await doneP;
       await restartDone;
-      // Frames acknowledged by the broker may still be on their way to the ingest.
-      const end = Date.now() + 10_000;
-      while (received < done.stats.frames_sent && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      // Frames acknowledged by the broker may still be on their way to the ingest (seconds of
+      // them on a host busy enough to starve it): waited for while they keep coming, given up
+      // after 10 s without one.
+      let lastCount = received;
+      let lastProgress = Date.now();
+      while (received < done.stats.frames_sent && Date.now() - lastProgress < 10_000) {
+        await new Promise((r) => setTimeout(r, 10));
+        if (received !== lastCount) {
+          lastCount = received;
+          lastProgress = Date.now();
+        }
+      }
     } finally {
       clearInterval(ticker);
     }
