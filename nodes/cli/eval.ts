@@ -1,7 +1,7 @@
 import { createWriteStream, openSync, type WriteStream } from "node:fs";
 import { SpatialRewardError } from "../../src/errors.js";
 import { spearman } from "../../src/eval/rank_correlation.js";
-import { runSpatialEval, type EvalLogRecord, type SpatialEvalResult } from "../../src/eval/spatial_eval.js";
+import { onlyTypes, runSpatialEval, type EvalLogRecord, type SpatialEvalResult } from "../../src/eval/spatial_eval.js";
 import { scoreAnswer, summarize, type ScoredAnswer } from "../../src/eval/spatial_scoring.js";
 import { mulberry32 } from "../../src/random/mulberry32.js";
 import { parseAnswerText } from "../../src/spatial/answer_text_parser.js";
@@ -73,6 +73,8 @@ function summary(values: EvalOptions, result: SpatialEvalResult, t0: number) {
     width,
     height,
     hfov_deg: hfovDeg,
+    // --types: the types asked (null = every type).
+    question_types: values.types ?? null,
     ambiguity_margins: {
       position_m: POSITION_MARGIN_M,
       size: `min(${SIZE_MARGIN_M} m, ${SIZE_MARGIN_FRACTION * 100}% of the larger)`,
@@ -126,6 +128,7 @@ export async function run(values: EvalOptions): Promise<number> {
     scenes,
     seed,
     perType,
+    types: values.types,
     onRecord: log.writer,
     onScene: mix || paraphrases || report ? (sd, sample, scene) => {
       mix?.onScene(sd, sample, scene);
@@ -201,7 +204,8 @@ function progressScores(episodes: readonly EpisodeProgress[]) {
  * and one time in twelve for a clock hour. What an untrained model's figures compare against.
  */
 function chanceQualitative(scored: readonly ScoredAnswer[]): number {
-  const qual = scored.filter((s) => s.category !== "quantitative");
+  // The categories qualitative_accuracy counts (summarize): yes/no, which-one and clock.
+  const qual = scored.filter((s) => s.category === "qualitative" || s.category === "choice" || s.category === "clock");
   if (qual.length === 0) return 0;
   const sum = qual.reduce((a, s) => a + (s.category === "clock" ? 1 / 12 : 0.5), 0);
   return Math.round((sum / qual.length) * 10000) / 10000;
@@ -254,7 +258,7 @@ async function runBackbone(values: EvalOptions): Promise<number> {
       const sceneSeed = seed + i;
       const sample = simSample(sceneSeed, { noise, masks, width, height, hfovDeg });
       // The engine's evaluation draws its questions with this same generator and seed.
-      const generated = generateQuestions(sample.truth, mulberry32(sceneSeed ^ 0x5eed), { perType });
+      const generated = onlyTypes(generateQuestions(sample.truth, mulberry32(sceneSeed ^ 0x5eed), { perType }), values.types);
       for (const [k, v] of Object.entries(generated.skipped) as [SkipReason, number][]) skipped[k] = (skipped[k] ?? 0) + v;
       const stream = `scene${i}`;
       rt.addStream(stream);

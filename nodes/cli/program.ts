@@ -20,6 +20,8 @@ import { addMocapBenchCommand } from "./mocap_command.js";
 import { addMocapImportCommand } from "./mocap_import_command.js";
 import { packageVersion } from "./package_version.js";
 import { foxgloveHostOption, foxgloveOption, type FoxgloveCliOptions } from "../foxglove/cli_options.js";
+import type { QuestionTypeId } from "../../src/spatial/question_types.js";
+import { questionTypesArg } from "./question_type_list.js";
 
 /**
  * The `spatial-reward` command line: every command's options, their checks and help, in one
@@ -71,6 +73,8 @@ export interface EvalOptions {
   clutter: boolean;
   /** Also ask the paraphrase set (src/eval/paraphrase_set.ts) on each scene, against its canonical questions. */
   paraphrases: boolean;
+  /** --types: the question types asked (ids; categories expanded); undefined = every type. */
+  types?: QuestionTypeId[];
 }
 export interface AskOptions { seed: number; noise: NoiseModel; masks: MaskSource; json: boolean; source: AnswerSource; model?: string }
 export interface BenchOptions { frames: number; seed: number; noise: NoiseModel; queries: number; json: boolean }
@@ -176,6 +180,7 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     .option("--stacking <P>", "stacked scenes: each book, box, plate or cube carries another object with probability P (0–1); adds the `stacked` figures (elevation, above/below of stacked pairs, \"on top of\" rewards)", numberArg("--stacking", { min: 0, max: 1 }))
     .option("--clutter", "cluttered scenes seen close up: 12–20 objects, partial occlusion, objects cut by the image border; objects under half in sight are left out of the questions, masks and detections; adds the `clutter` figures", false)
     .option("--paraphrases", "also ask each scene the paraphrase set (questions as people type them, bound to the scene's objects) and each one's canonical question; adds the `paraphrases` figures (understood, same answer, first failures)", false)
+    .option("--types <LIST>", "ask only these question types: comma-separated type ids and categories (qualitative, choice, quantitative, clock, count, color, superlative); default every type", questionTypesArg("--types"))
     .option("--json", "print one JSON summary as the last stdout line", false)
     .action(async (o: EvalOptions) => {
       if ((o.stacking !== undefined || o.clutter) && o.source !== "engine") throw new UsageError(`${o.clutter ? "--clutter" : "--stacking"} needs --source engine`);

@@ -2,8 +2,8 @@ import type { RgbdFrame } from "../perception/rgbd_frame.js";
 import { Perception, type PerceptionOptions } from "../perception/perception.js";
 import type { Scene } from "../scene/scene_object.js";
 import { answerQuestion } from "../spatial/answer_question.js";
-import { generateQuestions, type SkipReason } from "../spatial/question_generator.js";
-import { questionType } from "../spatial/question_types.js";
+import { generateQuestions, type GeneratedQuestions, type SkipReason } from "../spatial/question_generator.js";
+import { questionType, type QuestionTypeId } from "../spatial/question_types.js";
 import { isSpatialRewardError } from "../errors.js";
 import { mulberry32 } from "../random/mulberry32.js";
 import { BoxAccuracyAccumulator, type BoxAccuracySummary } from "./box_accuracy.js";
@@ -36,6 +36,12 @@ export interface SpatialEvalOptions {
   seed: number;
   /** Questions per type per scene (distinct slot choices). */
   perType: number;
+  /**
+   * Only these question types (default every type). Every type is still drawn and the others
+   * dropped, so a scene asks the same questions of these types as a run without the option
+   * (`skipped` counts every type's draws).
+   */
+  types?: readonly QuestionTypeId[];
   perception?: Partial<PerceptionOptions>;
   onRecord?: (r: EvalLogRecord) => void;
   /** Each scene's sample and what perception made of it (null: the frame was rejected), for figures beyond the questions. */
@@ -55,6 +61,13 @@ export interface SpatialEvalResult extends SpatialEvalSummary {
   box_accuracy?: BoxAccuracySummary;
 }
 
+/** The generated questions of these types only (all when types is undefined). */
+export function onlyTypes(generated: GeneratedQuestions, types: readonly QuestionTypeId[] | undefined): GeneratedQuestions {
+  if (types === undefined) return generated;
+  const wanted = new Set<string>(types);
+  return { ...generated, questions: generated.questions.filter((q) => wanted.has(q.type)) };
+}
+
 /**
  * lmms-eval-style evaluation: fresh seeded scenes, every question type asked about the
  * ground-truth scene, answered from what perception made of the rendered frame alone, every
@@ -69,7 +82,7 @@ export function runSpatialEval(sampleFor: (seed: number) => EvalSample, options:
     const seed = options.seed + i;
     const sample = sampleFor(seed);
     const perception = new Perception(options.perception);
-    const generated = generateQuestions(sample.truth, mulberry32(seed ^ 0x5eed), { perType: options.perType });
+    const generated = onlyTypes(generateQuestions(sample.truth, mulberry32(seed ^ 0x5eed), { perType: options.perType }), options.types);
     for (const [k, v] of Object.entries(generated.skipped) as [SkipReason, number][]) skipped[k] = (skipped[k] ?? 0) + v;
     let scene: Scene | null = null;
     let rejection = "";

@@ -97,9 +97,9 @@ describe("spatial-reward export vqa", () => {
       expect(l.answer.status).toBe("ok");
       expect(Number.isFinite(l.answer.value)).toBe(true);
       const cat = questionType(l.question_type as (typeof QUESTION_TYPE_IDS)[number]).category;
-      expect(l.answer.unit).toBe({ qualitative: "bool", choice: "choice", quantitative: "m", clock: "hour" }[cat]);
+      expect(l.answer.unit).toBe({ qualitative: "bool", choice: "choice", quantitative: "m", clock: "hour", count: "count", color: "color", superlative: "object" }[cat]);
       expect(typeof l.answer.boolean === "boolean").toBe(cat === "qualitative");
-      expect(typeof l.answer.choice === "string").toBe(cat === "choice");
+      expect(typeof l.answer.choice === "string").toBe(cat === "choice" || cat === "superlative");
       expect(["train", "val", "test"]).toContain(l.split);
       expect(Number.isInteger(l.scene_seed)).toBe(true);
       // One split per scene seed, and the seed lies in that split's documented range.
