@@ -5,12 +5,14 @@ import { frameFromUp, type SpatialFrame } from "../geometry/spatial_frame.js";
 import type { Scene, SceneObject } from "../scene/scene_object.js";
 import { validateStampNs } from "../time/ros_time.js";
 import { StampGate, type StampVerdict, type TimelineJump } from "../time/stamp_gate.js";
-import { AmodalBoxEstimator, type Box3, type RestingOn } from "./amodal_box.js";
 import { ColorNamer } from "./color_naming.js";
+import { depthNoiseAt1m } from "./depth_noise.js";
 import { DetectionSegmenter } from "./detection_segmenter.js";
 import { DepthReader, LabelReader, validateImage } from "./image_views.js";
 import { ObjectTracker } from "./object_tracker.js";
+import { ObjectBoxEstimator, type Box3, type BoxContext, type RestingOn } from "./object_box.js";
 import type { Detection2D, InstanceMask, RgbdFrame } from "./rgbd_frame.js";
+import { settleOnSupports } from "./stacked_support.js";
 import { SupportPlaneEstimator } from "./support_plane.js";
 
 export interface PerceptionOptions {
@@ -41,6 +43,15 @@ export interface PerceptionOptions {
    * plane facing the camera squarely is a wall (or a top-down view), where "forward" is undefined.
    */
   minSupportObliquityDeg: number;
+  /**
+   * Instance masks: background pixels this close (in pixels, along a row or column) to an
+   * instance, on the same surface as it by depth, are taken as the instance's. Segmenters'
+   * masks fall short of the edges by a pixel or two, and a box's extents with them; the table
+   * next to an object is the only such pixel at the same depth, and lies below the floor.
+   * With it, a masked pixel none of whose 4 neighbours is masked on its surface is dropped
+   * (counted as dropped.mask_island_pixels): a neighbour's pixel the mask took. 0 turns both off.
+   */
+  maskRepairPixels: number;
 }
 
 export const DEFAULT_PERCEPTION_OPTIONS: PerceptionOptions = {
@@ -55,6 +66,7 @@ export const DEFAULT_PERCEPTION_OPTIONS: PerceptionOptions = {
   maxStampJumpMs: 5000,
   stampJumpConfirmFrames: 3,
   minSupportObliquityDeg: 10,
+  maskRepairPixels: 2,
 };
 
 const MAX_LABEL = 65536;
@@ -68,7 +80,9 @@ const ascending = (a: number, b: number): number => a - b;
 /**
  * RGB-D frame → scene graph: lifts segmented depth pixels to 3D, canonicalises them into the
  * gravity-aligned spatial frame (support plane by RANSAC, or a given up vector), rejects
- * flying pixels and surface points, estimates amodal boxes, names colours and tracks ids.
+ * flying pixels and surface points, repairs masks by depth, estimates each object's box from the
+ * evidence it has (object_box.ts), settles stacked objects on their supports, names colours and
+ * tracks ids.
  *
  * Every rejected frame throws a SpatialRewardError after counting `errors.<code>` (exactly
  * once; an unexpected exception counts as `errors.internal` and is rethrown as it was); every
@@ -89,7 +103,7 @@ export class Perception {
   private readonly depthReader = new DepthReader();
   private readonly labelReader = new LabelReader();
   private readonly plane = new SupportPlaneEstimator();
-  private readonly boxes = new AmodalBoxEstimator();
+  private readonly boxes = new ObjectBoxEstimator();
   private readonly colors = new ColorNamer();
   private readonly segmenter = new DetectionSegmenter();
   private readonly stamps: StampGate;
@@ -117,6 +131,11 @@ export class Perception {
   private readonly labelV0 = new Int32Array(MAX_LABEL);
   private readonly labelV1 = new Int32Array(MAX_LABEL);
   private readonly box: Box3 = { cx: 0, cy: 0, cz: 0, sx: 0, sy: 0, sz: 0 };
+  private readonly boxContext: BoxContext = { supportZ: null, restingOn: "unknown", noise1m: 0, pixelAngle: 0 };
+  /** Scratch for the depth-noise estimate, one value per plane sample. */
+  private noiseScratch = new Float64Array(0);
+  /** Pixel step the last lifted instance was sampled with. */
+  private liftStep = 1;
   /** Contact evidence of the last lifted instance: on the support, on an object, floating. */
   private readonly contact = new Int32Array(3);
   private readonly roi = { u0: 0, u1: 0, v0: 0, v1: 0 };
@@ -139,6 +158,9 @@ export class Perception {
     if (!(o.maxDetectionArea >= 0)) throw new InvalidInputError("bad_argument", `maxDetectionArea must be ≥ 0 images (got ${o.maxDetectionArea})`);
     if (!(o.maxStampJumpMs >= 0 && o.maxStampJumpMs <= 1e12)) {
       throw new InvalidInputError("bad_argument", `maxStampJumpMs must be in [0, 1e12] (got ${o.maxStampJumpMs})`);
+    }
+    if (!(Number.isInteger(o.maskRepairPixels) && o.maskRepairPixels >= 0 && o.maskRepairPixels <= 8)) {
+      throw new InvalidInputError("bad_argument", `maskRepairPixels must be an integer in [0, 8] (got ${o.maskRepairPixels})`);
     }
     if (!(o.minSupportObliquityDeg >= 0 && o.minSupportObliquityDeg < 90)) {
       throw new InvalidInputError("bad_argument", `minSupportObliquityDeg must be in [0, 90) (got ${o.minSupportObliquityDeg})`);
@@ -378,6 +400,7 @@ export class Perception {
           if (h > 0.05) { samples[m * 3] = samples[i]; samples[m * 3 + 1] = samples[i + 1]; samples[m * 3 + 2] = samples[i + 2]; m++; }
         }
         const higher = this.plane.estimateFresh(samples, m);
+        ns = m;
         if (higher) plane = higher;
         this.counters.inc("support_plane.rejected_low_plane");
       }
@@ -403,6 +426,9 @@ export class Perception {
     const supportZ = spatial.supportZ;
     const floorZ = supportZ === null ? -Infinity : supportZ + this.options.minHeightAboveSupport;
     const colorFloorZ = supportZ === null ? -Infinity : supportZ + 0.015;
+    // How noisy this camera's depth is, read off the flat support: the box estimator reads
+    // edges and top faces through it (0 for exact depth).
+    const noise1m = depthNoiseAt1m(samples, ns, R, supportZ, this.noiseScratch);
 
     // 3. Detections → label image by segmenting depth inside each box. The segmenter reads
     // `above` only inside the box it is growing, all of which is written here first.
@@ -434,6 +460,10 @@ export class Perception {
     const bgr = frame.rgb.encoding === "bgr8";
     const objects: SceneObject[] = [];
     const resting: boolean[] = [];
+    const restingOn: RestingOn[] = [];
+    const ctx = this.boxContext;
+    ctx.supportZ = supportZ;
+    ctx.noise1m = noise1m;
     const xs = this.xs, ys = this.ys, zs = this.zs;
     for (const id of present) {
       const pixels = count[id];
@@ -443,7 +473,8 @@ export class Perception {
         this.counters.inc("dropped.unlabelled_instance");
         continue;
       }
-      let n = this.liftInstance(id, pixels, d, ds, dscale, labels, ls, width, height, rgb, rgbStep, bgr, R, floorZ, colorFloorZ);
+      const repair = instanceMode ? this.options.maskRepairPixels : 0;
+      let n = this.liftInstance(id, pixels, d, ds, dscale, labels, ls, width, height, rgb, rgbStep, bgr, R, floorZ, colorFloorZ, repair, noise1m);
       const onSupport = this.contact[0], onObject = this.contact[1], floating = this.contact[2];
       if (n < this.options.minPoints) {
         this.counters.inc("dropped.too_few_points");
@@ -453,8 +484,11 @@ export class Perception {
       const evidence = onSupport + onObject + floating;
       const rests: RestingOn =
         evidence < 5 ? "unknown" : onSupport >= 0.5 * evidence ? "support" : onObject >= 0.3 * evidence ? "object" : "nothing";
-      n = this.boxes.estimate(xs, ys, zs, 0, n, supportZ, rests, b);
+      ctx.restingOn = rests;
+      ctx.pixelAngle = (2 * this.liftStep) / (k.fx + k.fy);
+      n = this.boxes.estimate(xs, ys, zs, 0, n, ctx, b);
       resting.push(this.boxes.lastResting);
+      restingOn.push(rests);
       if (this.boxes.rejected > 0) this.counters.inc("dropped.stray_points", this.boxes.rejected);
       objects.push({
         id: "",
@@ -466,6 +500,9 @@ export class Perception {
         numPoints: n,
       });
     }
+    // A stacked object's underside is hidden: its bottom is the top of what it stands on.
+    const settled = settleOnSupports(objects, restingOn, resting);
+    if (settled > 0) this.counters.inc("boxes.settled_on_object", settled);
     // Nothing below throws on input: the frame is accepted, and the cross-frame state moves.
     const stamp = frame.stamp;
     if (verdict === "adopt") {
@@ -491,25 +528,39 @@ export class Perception {
     labels: Uint8Array | Uint16Array, ls: number, width: number, height: number,
     rgb: Uint8Array, rgbStep: number, bgr: boolean,
     R: Float64Array, floorZ: number, colorFloorZ: number,
+    repair: number, noise1m: number,
   ): number {
     const r0 = R[0], r1 = R[1], r2 = R[2], r3 = R[3], r4 = R[4], r5 = R[5], r6 = R[6], r7 = R[7], r8 = R[8];
     const minZ = this.options.minDepth, maxZ = this.options.maxDepth;
-    const U0 = this.labelU0[id], U1 = this.labelU1[id], V0 = this.labelV0[id], V1 = this.labelV1[id];
+    const U0 = Math.max(0, this.labelU0[id] - repair), U1 = Math.min(width - 1, this.labelU1[id] + repair);
+    const V0 = Math.max(0, this.labelV0[id] - repair), V1 = Math.min(height - 1, this.labelV1[id] + repair);
     const xs = this.xs, ys = this.ys, zs = this.zs, rayX = this.rayX, rayY = this.rayY;
     let n = 0;
-    let onSupport = 0, onObject = 0, floating = 0;
+    let onSupport = 0, onObject = 0, floating = 0, islands = 0;
     this.colors.begin();
     // Large objects are sampled on a grid: a few thousand points pin a box down as well as
     // all of them; the first and last rows and columns are always visited so extents keep.
     const step = pixels > this.options.maxPointsPerObject * 4 ? 3 : pixels > this.options.maxPointsPerObject ? 2 : 1;
+    this.liftStep = step;
     for (let v = V0; v <= V1; v = v + step > V1 && v < V1 ? V1 : v + step) {
       const ry = rayY[v];
       const row = v * ls;
       for (let u = U0; u <= U1; u = u + step > U1 && u < U1 ? U1 : u + step) {
-        if (labels[row + u] !== id) continue;
+        const label = labels[row + u];
+        if (label !== id && (label !== 0 || repair === 0)) continue;
         const di = v * ds + u;
         const z = d[di] * dscale;
         if (!(z > minZ && z < maxZ)) continue;
+        if (repair > 0) {
+          const tol = 0.01 + 3 * noise1m * z * z;
+          // A background pixel just outside the mask on the instance's surface is the
+          // instance's (the mask fell short); a masked pixel with no masked neighbour on its
+          // surface is another object's (the mask overran onto it).
+          if (label === 0 ? !this.adjoins(labels, ls, d, ds, dscale, u, v, id, z, tol, repair, width, height) : !this.adjoins(labels, ls, d, ds, dscale, u, v, id, z, tol, 1, width, height)) {
+            if (label !== 0) islands++;
+            continue;
+          }
+        }
         // Flying pixels and mask spill onto the background: a markedly nearer neighbour
         // means this pixel is behind (or between) surfaces, not on the object.
         const jump = 0.03 + 0.03 * z;
@@ -552,10 +603,29 @@ export class Perception {
         }
       }
     }
+    if (islands > 0) this.counters.inc("dropped.mask_island_pixels", islands);
     this.contact[0] = onSupport;
     this.contact[1] = onObject;
     this.contact[2] = floating;
     return n;
+  }
+
+  /**
+   * Whether a background pixel at (u, v) of depth z lies next to instance `id` on its surface:
+   * an instance pixel at most `reach` pixels away along the row or the column, within `tol` of
+   * z in depth.
+   */
+  private adjoins(
+    labels: Uint8Array | Uint16Array, ls: number, d: Float32Array | Uint16Array, ds: number, dscale: number,
+    u: number, v: number, id: number, z: number, tol: number, reach: number, width: number, height: number,
+  ): boolean {
+    for (let k = 1; k <= reach; k++) {
+      if (u >= k && labels[v * ls + u - k] === id && Math.abs(d[v * ds + u - k] * dscale - z) <= tol) return true;
+      if (u + k < width && labels[v * ls + u + k] === id && Math.abs(d[v * ds + u + k] * dscale - z) <= tol) return true;
+      if (v >= k && labels[(v - k) * ls + u] === id && Math.abs(d[(v - k) * ds + u] * dscale - z) <= tol) return true;
+      if (v + k < height && labels[(v + k) * ls + u] === id && Math.abs(d[(v + k) * ds + u] * dscale - z) <= tol) return true;
+    }
+    return false;
   }
 
   /** The per-frame budget applied to instance masks: labelled instances and their bounding-box area. */
@@ -686,6 +756,7 @@ export class Perception {
     const n = k.width * k.height;
     // Plane samples sit on a grid of stride ≥ 2: at most this many per frame.
     this.samples = new Float32Array(((k.width >> 1) + 1) * ((k.height >> 1) + 1) * 3);
+    this.noiseScratch = new Float64Array(this.samples.length / 3);
     this.xs = new Float32Array(n);
     this.ys = new Float32Array(n);
     this.zs = new Float32Array(n);

@@ -1,0 +1,47 @@
+import type { SceneObject } from "../scene/scene_object.js";
+import type { RestingOn } from "./object_box.js";
+
+/** The supporting top may lie this far above a stacked object's lowest seen point (noise, mask spill), metres. */
+const ABOVE_TOLERANCE = 0.01;
+/**
+ * And this far below it: a stacked object's underside is hidden, and its lowest seen point
+ * can be well above the contact (a ball on a box shows nothing lower than r(1 − cos E) above it).
+ */
+const BELOW_TOLERANCE = 0.035;
+/** A footprint is widened by this much each way when asking whether an object stands on it. */
+const FOOTPRINT_MARGIN = 0.01;
+
+/**
+ * A stacked object's bottom is the top of what it stands on. Its own lowest seen points are
+ * not its bottom: the underside is hidden, and so is more of a round object's lower half, the
+ * higher the camera. For every object whose contact evidence says it stands on another object
+ * (or is unknown and it is not on the support), the highest other object whose top lies just
+ * below its lowest seen point and whose footprint holds its centre is its support; the box is
+ * extended down to that top (its own top stays). Objects carried in the air ("nothing") are
+ * left alone. Boxes are changed in place; returns how many were settled.
+ */
+export function settleOnSupports(objects: SceneObject[], restingOn: readonly RestingOn[], onSupport: readonly boolean[]): number {
+  let settled = 0;
+  for (let i = 0; i < objects.length; i++) {
+    const r = restingOn[i];
+    if (onSupport[i] || !(r === "object" || r === "unknown")) continue;
+    const o = objects[i];
+    const bottom = o.center.z - o.size.z / 2;
+    const top = o.center.z + o.size.z / 2;
+    let best = -Infinity;
+    for (let j = 0; j < objects.length; j++) {
+      if (j === i) continue;
+      const s = objects[j];
+      const sTop = s.center.z + s.size.z / 2;
+      if (sTop > bottom + ABOVE_TOLERANCE || sTop < bottom - BELOW_TOLERANCE || sTop >= top - 0.005) continue;
+      if (Math.abs(o.center.x - s.center.x) > s.size.x / 2 + FOOTPRINT_MARGIN) continue;
+      if (Math.abs(o.center.y - s.center.y) > s.size.y / 2 + FOOTPRINT_MARGIN) continue;
+      if (sTop > best) best = sTop;
+    }
+    if (best === -Infinity) continue;
+    o.size.z = top - best;
+    o.center.z = (top + best) / 2;
+    settled++;
+  }
+  return settled;
+}
