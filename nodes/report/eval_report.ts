@@ -154,7 +154,7 @@ export class EvalReport {
     const summary = { ...out, by_type: undefined };
     this.dir.write("report.json", `${JSON.stringify({ format: REPORT_FORMAT, version: 1, command: "eval", created, files: figures.map((f) => f.file), summary }, null, 2)}\n`);
     this.dir.write("index.html", renderPage({
-      title: `spatial-reward eval: ${pct(out.qualitative_accuracy)} qualitative, ${pct(out.quantitative_within_0_5x_2x)} within [0.5x, 2x]`,
+      title: `spatial-reward eval (${out.backbone ? `backbone${out.backbone.trained ? "" : ", UNTRAINED"}` : "engine"}): ${pct(out.qualitative_accuracy)} qualitative, ${pct(out.quantitative_within_0_5x_2x)} within [0.5x, 2x]`,
       subtitle: `Every question type asked about fresh simulator scenes and scored against the ground truth (src/spatial/DEFINITIONS.md), ${created}.`,
       numbers, figures, tables, notes,
     }));
