@@ -8,8 +8,13 @@ export interface Box3 {
   sx: number; sy: number; sz: number;
 }
 
-/** What the object stands on, judged from the image at its bottom edge. */
-export type RestingOn = "support" | "object" | "nothing" | "unknown";
+/**
+ * What the object stands on, judged from the image at its bottom edge: the support surface,
+ * another object, nothing (the table far behind: lifted), its bottom edge hidden by nearer
+ * objects ("occluded": it stands on something unseen, the support unless an object is under
+ * it), or too little evidence.
+ */
+export type RestingOn = "support" | "object" | "nothing" | "occluded" | "unknown";
 
 /** What the estimator knows besides the points. */
 export interface BoxContext {
@@ -78,6 +83,8 @@ export class ObjectBoxEstimator {
   lastEvidence: BoxEvidence = "amodal";
   /** Points the last estimate rejected as strays. */
   rejected = 0;
+  /** The lowest seen point of the last object (its bottom when nothing hides it). */
+  lastLowest = 0;
   private a = new Float64Array(1024);
   private b = new Float64Array(1024);
   private s = new Float64Array(1024);
@@ -136,7 +143,8 @@ export class ObjectBoxEstimator {
     const Z = A.subarray(0, n).sort();
     const zLow = noisyEdgeLow(Z, n, sigH, trim);
     const supportZ = ctx.supportZ;
-    const resting = ctx.restingOn === "support" || (ctx.restingOn === "unknown" && supportZ !== null && zLow - supportZ < this.options.restingTolerance);
+    const resting = ctx.restingOn === "support" || ctx.restingOn === "occluded" || (ctx.restingOn === "unknown" && supportZ !== null && zLow - supportZ < this.options.restingTolerance);
+    this.lastLowest = zLow;
     const bottom = supportZ !== null && resting ? Math.min(supportZ, zLow) : zLow;
     this.lastResting = resting;
 

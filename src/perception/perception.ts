@@ -136,8 +136,13 @@ export class Perception {
   private noiseScratch = new Float64Array(0);
   /** Pixel step the last lifted instance was sampled with. */
   private liftStep = 1;
-  /** Contact evidence of the last lifted instance: on the support, on an object, floating. */
-  private readonly contact = new Int32Array(3);
+  /** Contact evidence of the last lifted instance: on the support, on an object, floating, hidden by a nearer object. */
+  private readonly contact = new Int32Array(4);
+  /** Bottom-edge pixels of the instance being lifted: their height and contact kind (contact's index). */
+  private edgeHeight = new Float32Array(0);
+  private edgeKind = new Uint8Array(0);
+  /** Mean optical depth of the last lifted instance. */
+  private liftRange = 0;
   private readonly roi = { u0: 0, u1: 0, v0: 0, v1: 0 };
   // Per-frame state, cleared by endFrame() however the frame ends.
   /** Label ids seen this frame (their labelCount entries are non-zero until cleared). */
@@ -461,6 +466,7 @@ export class Perception {
     const objects: SceneObject[] = [];
     const resting: boolean[] = [];
     const restingOn: RestingOn[] = [];
+    const lowest: number[] = [];
     const ctx = this.boxContext;
     ctx.supportZ = supportZ;
     ctx.noise1m = noise1m;
@@ -475,20 +481,23 @@ export class Perception {
       }
       const repair = instanceMode ? this.options.maskRepairPixels : 0;
       let n = this.liftInstance(id, pixels, d, ds, dscale, labels, ls, width, height, rgb, rgbStep, bgr, R, floorZ, colorFloorZ, repair, noise1m);
-      const onSupport = this.contact[0], onObject = this.contact[1], floating = this.contact[2];
+      const onSupport = this.contact[0], onObject = this.contact[1], floating = this.contact[2], occluded = this.contact[3];
       if (n < this.options.minPoints) {
         this.counters.inc("dropped.too_few_points");
         continue;
       }
       const b = this.box;
       const evidence = onSupport + onObject + floating;
+      // Mostly hidden behind nearer objects at its bottom edge: it stands on something we do not see.
       const rests: RestingOn =
-        evidence < 5 ? "unknown" : onSupport >= 0.5 * evidence ? "support" : onObject >= 0.3 * evidence ? "object" : "nothing";
+        occluded >= 5 && occluded >= evidence ? "occluded"
+        : evidence < 5 ? "unknown" : onSupport >= 0.5 * evidence ? "support" : onObject >= 0.3 * evidence ? "object" : "nothing";
       ctx.restingOn = rests;
       ctx.pixelAngle = (2 * this.liftStep) / (k.fx + k.fy);
       n = this.boxes.estimate(xs, ys, zs, 0, n, ctx, b);
       resting.push(this.boxes.lastResting);
       restingOn.push(rests);
+      lowest.push(this.boxes.lastLowest);
       if (this.boxes.rejected > 0) this.counters.inc("dropped.stray_points", this.boxes.rejected);
       objects.push({
         id: "",
@@ -501,7 +510,7 @@ export class Perception {
       });
     }
     // A stacked object's underside is hidden: its bottom is the top of what it stands on.
-    const settled = settleOnSupports(objects, restingOn, resting);
+    const settled = settleOnSupports(objects, restingOn, resting, lowest);
     if (settled > 0) this.counters.inc("boxes.settled_on_object", settled);
     // Nothing below throws on input: the frame is accepted, and the cross-frame state moves.
     const stamp = frame.stamp;
@@ -536,7 +545,7 @@ export class Perception {
     const V0 = Math.max(0, this.labelV0[id] - repair), V1 = Math.min(height - 1, this.labelV1[id] + repair);
     const xs = this.xs, ys = this.ys, zs = this.zs, rayX = this.rayX, rayY = this.rayY;
     let n = 0;
-    let onSupport = 0, onObject = 0, floating = 0, islands = 0;
+    let edges = 0, islands = 0, depthSum = 0;
     this.colors.begin();
     // Large objects are sampled on a grid: a few thousand points pin a box down as well as
     // all of them; the first and last rows and columns are always visited so extents keep.
@@ -574,24 +583,22 @@ export class Perception {
         const cx = rayX[u] * z, cy = ry * z;
         const pz = r6 * cx + r7 * cy + r8 * z;
         if (pz < floorZ) continue;
+        depthSum += z;
         xs[n] = r0 * cx + r1 * cy + r2 * z;
         ys[n] = r3 * cx + r4 * cy + r5 * z;
         zs[n] = pz;
         n++;
         // Contact evidence at the bottom edge: just below a resting object the image shows
         // the surface it stands on at about its depth; below a lifted one, the table far behind.
-        if (v + 2 < height && labels[row + 2 * ls + u] !== id) {
+        if (v + 2 < height && labels[row + 2 * ls + u] !== id && edges < this.edgeHeight.length) {
           const below = labels[row + 2 * ls + u];
           const zb = d[di + 2 * ds] * dscale;
           if (zb > minZ && zb < maxZ) {
             const dz = zb - z;
-            if (below === 0) {
-              if (dz < 0.07) onSupport++;
-              else floating++;
-            } else if (dz > -0.02) {
-              if (dz < 0.07) onObject++;
-              else floating++;
-            }
+            // 0 support, 1 object, 2 floating, 3 hidden by a nearer object below it in the image.
+            const kind = below === 0 ? (dz < 0.07 ? 0 : 2) : dz > -0.02 ? (dz < 0.07 ? 1 : 2) : 3;
+            this.edgeHeight[edges] = pz;
+            this.edgeKind[edges++] = kind;
           }
         }
         // Colour only from points clearly off the surface: mask spill onto a bright table
@@ -604,9 +611,16 @@ export class Perception {
       }
     }
     if (islands > 0) this.counters.inc("dropped.mask_island_pixels", islands);
-    this.contact[0] = onSupport;
-    this.contact[1] = onObject;
-    this.contact[2] = floating;
+    this.liftRange = n > 0 ? depthSum / n : 0;
+    // Only the bottom edge near the object's lowest point says what it stands on: the edges of
+    // a bowl's flanks or a ball's sides, higher up, have the table far behind them whatever
+    // holds the object.
+    let lowest = Infinity;
+    for (let i = 0; i < n; i++) if (zs[i] < lowest) lowest = zs[i];
+    const reach = 0.02 + 3 * noise1m * this.liftRange * this.liftRange;
+    const contact = this.contact;
+    contact.fill(0);
+    for (let i = 0; i < edges; i++) if (this.edgeHeight[i] <= lowest + reach) contact[this.edgeKind[i]]++;
     return n;
   }
 
@@ -757,6 +771,9 @@ export class Perception {
     // Plane samples sit on a grid of stride ≥ 2: at most this many per frame.
     this.samples = new Float32Array(((k.width >> 1) + 1) * ((k.height >> 1) + 1) * 3);
     this.noiseScratch = new Float64Array(this.samples.length / 3);
+    // Bottom-edge pixels of one instance: a few per column at most.
+    this.edgeHeight = new Float32Array(k.width * 8);
+    this.edgeKind = new Uint8Array(k.width * 8);
     this.xs = new Float32Array(n);
     this.ys = new Float32Array(n);
     this.zs = new Float32Array(n);

@@ -14,19 +14,21 @@ const FOOTPRINT_MARGIN = 0.01;
 /**
  * A stacked object's bottom is the top of what it stands on. Its own lowest seen points are
  * not its bottom: the underside is hidden, and so is more of a round object's lower half, the
- * higher the camera. For every object whose contact evidence says it stands on another object
- * (or is unknown and it is not on the support), the highest other object whose top lies just
- * below its lowest seen point and whose footprint holds its centre is its support; the box is
- * extended down to that top (its own top stays). Objects carried in the air ("nothing") are
- * left alone. Boxes are changed in place; returns how many were settled.
+ * higher the camera. For every object whose contact evidence says it stands on another object,
+ * or is unknown and it is not on the support, or whose bottom edge is hidden by a nearer
+ * object (then it was put on the support, unless an object is found under it), the highest
+ * other object whose top lies just below its lowest seen point (`lowest`) and whose footprint
+ * holds its centre is its support; the box is extended down to that top (its own top stays).
+ * Objects carried in the air ("nothing") are left alone. Boxes are changed in place; returns
+ * how many were settled.
  */
-export function settleOnSupports(objects: SceneObject[], restingOn: readonly RestingOn[], onSupport: readonly boolean[]): number {
+export function settleOnSupports(objects: SceneObject[], restingOn: readonly RestingOn[], onSupport: readonly boolean[], lowest: readonly number[]): number {
   let settled = 0;
   for (let i = 0; i < objects.length; i++) {
     const r = restingOn[i];
-    if (onSupport[i] || !(r === "object" || r === "unknown")) continue;
+    if (!(r === "object" || r === "unknown" || r === "occluded") || (onSupport[i] && r !== "occluded")) continue;
     const o = objects[i];
-    const bottom = o.center.z - o.size.z / 2;
+    const bottom = lowest[i];
     const top = o.center.z + o.size.z / 2;
     let best = -Infinity;
     for (let j = 0; j < objects.length; j++) {

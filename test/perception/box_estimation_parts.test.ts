@@ -114,6 +114,8 @@ describe("depth noise from the support surface", () => {
   });
 });
 
+const bottomOf = (o: SceneObject) => o.center.z - o.size.z / 2;
+
 describe("stacked objects stand on their support's top", () => {
   const obj = (kind: string, c: [number, number, number], s: [number, number, number]): SceneObject => ({ id: kind, kind, color: "", center: { x: c[0], y: c[1], z: c[2] }, size: { x: s[0], y: s[1], z: s[2] }, confidence: 1, numPoints: 100 });
   it("a cube seen on a book gets the book's top as its bottom; its top stays", () => {
@@ -121,11 +123,23 @@ describe("stacked objects stand on their support's top", () => {
     const book = obj("book", [1, 0, -0.485], [0.22, 0.15, 0.03]);
     const cube = obj("cube", [1.01, 0.01, -0.441], [0.05, 0.05, 0.042]);
     const objects = [book, cube];
-    expect(settleOnSupports(objects, ["support", "object"] as RestingOn[], [true, false])).toBe(1);
+    expect(settleOnSupports(objects, ["support", "object"] as RestingOn[], [true, false], objects.map(bottomOf))).toBe(1);
     expect(cube.center.z - cube.size.z / 2).toBeCloseTo(-0.47, 6);
     expect(cube.center.z + cube.size.z / 2).toBeCloseTo(-0.42, 6);
     expect(book.size.z).toBe(0.03);
   });
+  it("an object whose bottom edge a nearer object hides: on the support (as the estimator put it), unless an object is under it", () => {
+    const book = obj("book", [1, 0, -0.485], [0.22, 0.15, 0.03]);
+    // The estimator put both on the support (-0.5); their lowest seen points were 2 cm up.
+    const onBook = obj("cup", [1.02, 0, -0.44], [0.07, 0.07, 0.12]);
+    const onTable = obj("mug", [1.4, 0, -0.45], [0.08, 0.08, 0.1]);
+    const objects = [book, onBook, onTable];
+    expect(settleOnSupports(objects, ["support", "occluded", "occluded"], [true, true, true], [-0.5, -0.45, -0.48])).toBe(1);
+    expect(onBook.center.z - onBook.size.z / 2).toBeCloseTo(-0.47, 6);
+    expect(onBook.center.z + onBook.size.z / 2).toBeCloseTo(-0.38, 6);
+    expect(onTable.center.z - onTable.size.z / 2).toBeCloseTo(-0.5, 6);
+  });
+
   it("carried objects, objects beside the support and objects too far above it are left alone", () => {
     const book = () => obj("book", [1, 0, -0.485], [0.22, 0.15, 0.03]);
     const carried = obj("mug", [1, 0, -0.35], [0.08, 0.08, 0.1]);
@@ -133,7 +147,7 @@ describe("stacked objects stand on their support's top", () => {
     const high = obj("ball", [1, 0, -0.36], [0.05, 0.05, 0.05]);
     for (const [o, r] of [[carried, "nothing"], [beside, "object"], [high, "object"]] as const) {
       const before = { ...o.center, sz: o.size.z };
-      expect(settleOnSupports([book(), o], ["support", r], [true, false])).toBe(0);
+      expect(settleOnSupports([book(), o], ["support", r], [true, false], [book(), o].map(bottomOf))).toBe(0);
       expect({ ...o.center, sz: o.size.z }).toEqual(before);
     }
   });
