@@ -16,6 +16,7 @@ import {
 import { MocapIngestNode, MOCAP_REWARD_TOPIC, topicToken, type IngestedFrame } from "../mocap_ingest_node.js";
 import { RecorderNode } from "../recorder_node.js";
 import { MOCAP_CHANNEL, mocapRecorderOptions, recordMocapFrame } from "../mocap_recording.js";
+import { MocapBacklog } from "../mocap/mocap_backlog.js";
 import { PerceptionNode } from "../perception_node.js";
 import { SpatialNode } from "../spatial_node.js";
 import { RewardNode } from "../reward_node.js";
@@ -223,7 +224,7 @@ async function session(
   let recorderRef: RecorderNode | null = null;
   const mocap = { received: 0, outside: 0, notRecorded: 0 };
   const latency = new LatencyStats();
-  const publishedAt = new Map<bigint, bigint>();
+  const backlog = new MocapBacklog();
   const onFrame = (f: IngestedFrame): void => {
     const r = recorderRef;
     if (!r || !r.recording) {
@@ -233,11 +234,8 @@ async function session(
     mocap.received++;
     if (!recordMocapFrame(r, f)) mocap.notRecorded++;
     if (o.sim) {
-      const sent = publishedAt.get(f.frame.frame.frame_number);
-      if (sent !== undefined) {
-        publishedAt.delete(f.frame.frame.frame_number);
-        latency.add(Number(ingestRef.now() - sent) / 1e6);
-      }
+      const sent = backlog.released(f.frame.frame.frame_number);
+      if (sent !== null) latency.add(Number(ingestRef.now() - sent) / 1e6);
     } else latency.add(Number(f.frame.receiveNs - f.stampNs) / 1e6);
   };
   const clientId = "spatial_reward_collect_ingest";
@@ -304,7 +302,7 @@ async function session(
       url: ingestRef.brokerUrl, source, rateHz: SIM_MOCAP_RATE_HZ, clientId: "spatial_reward_collect_sim_mocap",
       // The host clock the ingest stamps with: publish → output latency is one clock's difference.
       clock: () => ingestRef.now(), deviceOffsetNs: -SIM_DEVICE_OFFSET_NS,
-      onPublished: (frame, ns) => publishedAt.set(frame.frame_number, ns),
+      onPublished: (frame, ns) => backlog.sent(frame.frame_number, ns),
     });
     track.publisher(publisher);
     await publisher.waitConnected();
@@ -332,7 +330,7 @@ async function session(
     // The mocap stream has priority: while more than MAX_MOCAP_BEHIND frames sent are not
     // through the ingest yet, the camera renders nothing (its frames due meanwhile are skipped).
     sim = new RealtimeSimCamera(node("sim_camera"), scenario, {
-      seed, noise: o.noise, now: () => ingestRef.now(), holdWhile: () => publishedAt.size > MAX_MOCAP_BEHIND,
+      seed, noise: o.noise, now: () => ingestRef.now(), holdWhile: () => backlog.size > MAX_MOCAP_BEHIND,
     });
     const firstTickNs = ingestRef.now();
     publisher.start();
