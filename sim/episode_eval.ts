@@ -4,8 +4,9 @@ import { RewardTracker } from "../src/reward/reward_tracker.js";
 import type { RewardResult } from "../src/reward/reward_spec.js";
 import { isSpatialRewardError } from "../src/errors.js";
 import { RgbdSensor } from "./rgbd_sensor.js";
+import type { SceneOptions } from "./scene_generator.js";
 import type { NoiseModel } from "./sensor_noise.js";
-import { worldAt } from "./teleop.js";
+import { worldAt, type PlaceMode } from "./teleop.js";
 import { teleopScenario } from "./teleop_scenario.js";
 import { truthScene } from "./truth.js";
 
@@ -16,11 +17,19 @@ export interface EpisodeEvalOptions {
   width?: number;
   height?: number;
   hfovDeg?: number;
+  /** What perception is given: instance masks (the default) or 2D detection boxes. */
+  masks?: "gt" | "detections";
+  /** Scene options (stacking, clutter) for the world the episode runs in; the original draw by default. */
+  scene?: Partial<SceneOptions>;
+  /** Only tasks of this placement ("on_top_of": put A on B); either by default. */
+  mode?: PlaceMode;
 }
 
 export interface EpisodeEvalResult {
   seed: number;
   instruction: string;
+  /** The task's placement: next to B, or on top of B. */
+  mode: PlaceMode;
   spec: string;
   frames: number;
   /**
@@ -33,6 +42,8 @@ export interface EpisodeEvalResult {
   successFrame: number;
   trueSuccessFrame: number;
   finalProgress: number;
+  /** The perceived dense reward per frame (a frame without one keeps the previous). */
+  rewards: number[];
   /** Frames perception or the reward could not process (counted by error code). */
   errors: Record<string, number>;
 }
@@ -68,7 +79,7 @@ export function spearman(a: readonly number[], b: readonly number[]): number {
  * perceived reward with the reward of the ground-truth scene under the same spec.
  */
 export function evaluateEpisode(o: EpisodeEvalOptions): EpisodeEvalResult {
-  const { world, camera, episode } = teleopScenario(o.seed, o.frames, { width: o.width, height: o.height, hfovDeg: o.hfovDeg });
+  const { world, camera, episode } = teleopScenario(o.seed, o.frames, { width: o.width, height: o.height, hfovDeg: o.hfovDeg }, o.scene, o.mode);
   const spec = parseRewardSpec(episode.instruction);
   const est = new RewardTracker(spec);
   const tru = new RewardTracker(spec);
@@ -88,7 +99,8 @@ export function evaluateEpisode(o: EpisodeEvalOptions): EpisodeEvalResult {
     let r: RewardResult | null = null;
     try {
       const cap = sensor.capture(w, camera, stamp);
-      delete cap.frame.detections;
+      if (o.masks === "detections") delete cap.frame.instances;
+      else delete cap.frame.detections;
       r = est.update(perception.process(cap.frame));
     } catch (e) {
       if (!isSpatialRewardError(e)) throw e;
@@ -105,12 +117,14 @@ export function evaluateEpisode(o: EpisodeEvalOptions): EpisodeEvalResult {
   return {
     seed: o.seed,
     instruction: episode.instruction,
+    mode: episode.task.mode,
     spec: est.termLabels.join(" & "),
     frames: o.frames,
     spearman: spearman(rewards, progress),
     successFrame,
     trueSuccessFrame,
     finalProgress,
+    rewards,
     errors,
   };
 }

@@ -52,18 +52,22 @@ export function uniqueName(world: World, o: SimObject): string {
 
 /**
  * Picks a pick-and-place task in this world: a graspable A and a B, "on top of" when B is a
- * wide flat surface A fits on, else "next to". Returns null if no placement stays on the
- * table, clear of other objects and inside the camera image.
+ * wide flat surface A fits on (six times in ten), else "next to"; `only` asks for one mode.
+ * Returns null if no placement stays on the table, clear of other objects and inside the
+ * camera image.
  */
-export function chooseTask(world: World, camera: Camera, rng: Rng): { task: TeleopTask; target: Pose } | null {
+export function chooseTask(world: World, camera: Camera, rng: Rng, only?: PlaceMode): { task: TeleopTask; target: Pose } | null {
   const as = rng.shuffle(world.objects.filter((o) => GRASPABLE.has(o.kind)));
   for (const a of as) {
     const bs = rng.shuffle(world.objects.filter((o) => o !== a));
     for (const b of bs) {
       // B's top must be free: the generator sometimes stacks an object there already.
       const topFree = !world.objects.some((o) => o !== b && o.pose.z > b.pose.z + 0.005 && Math.hypot(o.pose.x - b.pose.x, o.pose.y - b.pose.y) < minHalfWidth(b));
-      const onTop = SURFACES.has(b.kind) && hasFlatTop(b.primitive) && topFree && footprintRadius(a.primitive) < 0.8 * minHalfWidth(b) && rng.next() < 0.6;
+      const fits = SURFACES.has(b.kind) && hasFlatTop(b.primitive) && topFree && footprintRadius(a.primitive) < 0.8 * minHalfWidth(b);
+      // Asked for one mode, the coin is not tossed (the draws of the original choice stay as they were without it).
+      const onTop = only === undefined ? fits && rng.next() < 0.6 : only === "on_top_of" && fits;
       const mode: PlaceMode = onTop ? "on_top_of" : "next_to";
+      if (only !== undefined && mode !== only) continue;
       // A task already (nearly) done teaches nothing: A must start well away from B.
       if (mode === "next_to") {
         const t = truthScene(world, camera, 0n).objects;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Rng, spearman } from "../../sim/index.js";
+import { evaluateEpisode, primitiveHeight, Rng, spearman, teleopScenario } from "../../sim/index.js";
+import { isSpatialRewardError } from "../../src/errors.js";
 
 describe("spearman", () => {
   it("identical series → 1, reversed → −1, monotone transforms do not matter", () => {
@@ -30,4 +31,47 @@ describe("spearman", () => {
     // The tie order in the input does not matter.
     expect(spearman([2, 1, 3, 2], [30, 10, 40, 20])).toBeCloseTo(spearman([1, 2, 2, 3], [10, 20, 30, 40]), 12);
   });
+});
+
+describe("scripted episodes with scene options, a placement mode and detections", () => {
+  it("mode on_top_of gives 'put A on B' episodes that end with A resting on B's top; the default choice is unchanged", () => {
+    for (const seed of [7_200_000, 7_200_001, 7_200_002, 7_200_003]) {
+      const sc = teleopScenario(seed, 40, { width: 160, height: 120 }, {}, "on_top_of");
+      expect(sc.episode.task.mode).toBe("on_top_of");
+      expect(sc.episode.instruction).toMatch(/^put the .+ on the .+$/);
+      const b = sc.world.objects.find((o) => o.id === sc.episode.task.b)!;
+      const last = sc.episode.poses[sc.episode.poses.length - 1][sc.episode.aIndex];
+      expect(last.z).toBeCloseTo(b.pose.z + primitiveHeight(b.primitive), 12);
+      const next = teleopScenario(seed, 40, { width: 160, height: 120 }, {}, "next_to");
+      expect(next.episode.task.mode).toBe("next_to");
+    }
+    // Without a mode, the episode is the one the seed always gave (seed_stability pins its hash too).
+    const plain = teleopScenario(7_200_000, 40, { width: 160, height: 120 });
+    expect(teleopScenario(7_200_000, 40, { width: 160, height: 120 }, {}, undefined).episode.instruction).toBe(plain.episode.instruction);
+  });
+
+  it("refuses a mode that is not one", () => {
+    for (const bad of ["sideways", "", 3, null]) {
+      let caught: unknown;
+      try {
+        teleopScenario(1, 40, {}, {}, bad as unknown as "on_top_of");
+      } catch (e) {
+        caught = e;
+      }
+      expect(isSpatialRewardError(caught) && caught.code === "bad_argument", String(caught)).toBe(true);
+    }
+  });
+
+  it("an on-top-of episode perceived from detection boxes: success is seen, and the rewards are the detections' own", () => {
+    const o = { seed: 7_200_001, frames: 40, noise: "none", width: 320, height: 240, mode: "on_top_of" } as const;
+    const gt = evaluateEpisode(o), det = evaluateEpisode({ ...o, masks: "detections" });
+    expect(det.mode).toBe("on_top_of");
+    expect(det.trueSuccessFrame).toBeGreaterThan(0);
+    expect(det.successFrame).toBeGreaterThan(0);
+    expect(det.errors).toEqual({});
+    // Masks and boxes give different boxes, so different dense rewards somewhere in the episode.
+    expect(det.rewards).not.toEqual(gt.rewards);
+    const stacked = evaluateEpisode({ ...o, scene: { stacking: 0.5 } });
+    expect(stacked.instruction).toBe(teleopScenario(o.seed, o.frames, { width: 320, height: 240 }, { stacking: 0.5 }, "on_top_of").episode.instruction);
+  }, 120_000);
 });
