@@ -66,9 +66,10 @@ describe("the npm package, installed as a dependency", () => {
     if (install.status !== 0) throw new Error(`npm install of the tarball failed:\n${install.stdout}\n${install.stderr}`);
   }, 300_000);
 
+  // Removing the consumer's node_modules takes more than the default 10 s hook time on a busy host.
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true });
-  });
+  }, 120_000);
 
   it("the tarball holds the compiled app, the addon sources, the ROS packages and the licence, and no tests", () => {
     const files = packed.files.map((f) => f.path);

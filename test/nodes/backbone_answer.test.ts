@@ -68,8 +68,9 @@ describe("backbone answers as SpatialAnswer", () => {
     for (const [text, n] of [["3 in a row", 3], ["2 in the bowl", 2], ["4 in2", 4], ["7 inx", 7]] as const) {
       expect(leadingQuantity(text), text).toEqual({ value: n, unit: "" });
     }
+    // "how many?" is a count question since the count type exists (issue 11): 3 things, not 3 inches.
     const m = backboneAnswerToMsg("how many?", { text: "3 in a row", tokens: 4, tokenMs: 1, trained: true }, 0n, "");
-    expect([m.status, m.value, m.unit]).toEqual([SpatialAnswerStatus.STATUS_OK, 3, ""]);
+    expect([m.status, m.value, m.unit]).toEqual([SpatialAnswerStatus.STATUS_OK, 3, "count"]);
   });
 
   it("a trained model's empty text (EOS first) is STATUS_UNANSWERABLE saying the model produced no answer", () => {

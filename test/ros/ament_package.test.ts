@@ -40,7 +40,8 @@ const MISSING = colconMissing();
 if (MISSING) console.warn(`ament package spatial_reward: skipped, ${MISSING}`);
 
 function run(cmd: string, args: string[], cwd: string, timeout = 30_000, env: NodeJS.ProcessEnv = process.env): SpawnSyncReturns<string> {
-  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout, env });
+  // colcon's build log of the package (node_modules and all) passes spawnSync's 1 MiB default: ENOBUFS.
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout, env, maxBuffer: 256 * 1024 * 1024 });
   if (r.error) throw r.error;
   return r;
 }
