@@ -74,7 +74,7 @@ describe.runIf(DDS_AVAILABLE && existsSync(cli))("hostile input over DDS to the 
     stamp += PERIOD_NS;
     const s = stamp;
     send(cam, restamp(base, s));
-    await until(`${cam.ns} reward for the clean frame after ${what}`, () => cam.rewards.includes(s), 15_000);
+    await until(`${cam.ns} reward for the clean frame after ${what}`, () => cam.rewards.includes(s), what === "start-up" ? 60_000 : 15_000);
   };
   const hostileFrame = (cam: Camera, edit: (m: CameraMessages) => Partial<CameraMessages>) => {
     stamp += PERIOD_NS;
@@ -126,7 +126,7 @@ describe.runIf(DDS_AVAILABLE && existsSync(cli))("hostile input over DDS to the 
       return c.rgb.subscriptionCount() === 1 && c.depth.subscriptionCount() === 1 && (ns === "/m" ? c.masks : c.detections).subscriptionCount() === 1;
     }), 30_000);
     for (const cam of Object.values(cams)) await cleanFrame(cam, "start-up");
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await transport?.shutdown();

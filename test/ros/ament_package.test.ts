@@ -74,9 +74,10 @@ describe.skipIf(MISSING !== "")(`the ament package spatial_reward${MISSING ? ` (
     prefix = join(work, "ws", "install", "spatial_reward");
   }, 200_000);
 
+  // The workspace holds colcon's build and install trees: more than the 10 s default hook time on a busy host.
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true });
-  });
+  }, 120_000);
 
   it("a workspace holding the checkout sees exactly the two ROS packages (the interop peers' CMake projects are ignored)", () => {
     const r = run("colcon", ["list", "--names-only", "--base-paths", root], work);
