@@ -1,4 +1,5 @@
 import type { SceneObject } from "../scene/scene_object.js";
+import { BoxFilter, type BoxFilterOptions } from "./box_filter.js";
 
 interface Track {
   id: string;
@@ -9,9 +10,14 @@ interface Track {
   z: number;
   /** Frames since last matched. */
   missed: number;
-  /** Height and top measured while the object rested on the support (NaN until then). */
-  restingHeight: number;
-  restingTop: number;
+  /** Frames matched in all. */
+  seen: number;
+  /** Missed only in frames of the same scene since last matched (so it may be held). */
+  holdable: boolean;
+  /** The track's box over time (rest: converging median; moving: the frame's). */
+  filter: BoxFilter;
+  /** The last object shown for the track (held while it is missed). */
+  last: SceneObject;
   /** Colour votes: the name shown is the most frequent over the track's life. */
   colorVotes: Map<string, number>;
 }
@@ -21,13 +27,25 @@ export interface TrackerOptions {
   gate: number;
   /** Frames a lost track is kept for re-identification. */
   maxMissed: number;
+  /**
+   * Frames a missed track is still shown in the scene (its last box, moved on by its velocity,
+   * confidence halved each frame) while it is hidden behind something nearer: a brief
+   * occlusion does not make the object vanish from the scene, and from the questions and
+   * rewards about it. 0: never. Only tracks seen in `holdAfter` frames or more are held (a
+   * one-frame phantom is not), only while most objects seen in the last frame are seen again
+   * (the same scene), and only when the caller can tell that the box is hidden (update's
+   * `hidden`): an object that is simply gone is not shown.
+   */
+  holdFrames: number;
+  holdAfter: number;
+  box: Partial<BoxFilterOptions>;
 }
 
 /**
  * Gives objects stable ids across frames ("mug#1" stays "mug#1") by greedy nearest-centre
- * association within each kind. Segmenters do not promise stable instance ids, so ids come
- * from geometry, not from the mask. Colour names are voted over time so one badly lit frame
- * does not rename an object.
+ * association within each kind, and filters each object's box over time (box_filter.ts).
+ * Segmenters do not promise stable instance ids, so ids come from geometry, not from the
+ * mask. Colour names are voted over time so one badly lit frame does not rename an object.
  */
 export class ObjectTracker {
   private tracks: Track[] = [];
@@ -35,7 +53,7 @@ export class ObjectTracker {
   readonly options: TrackerOptions;
 
   constructor(options: Partial<TrackerOptions> = {}) {
-    this.options = { gate: 0.12, maxMissed: 30, ...options };
+    this.options = { gate: 0.12, maxMissed: 30, holdFrames: 5, holdAfter: 3, box: {}, ...options };
   }
 
   reset(): void {
@@ -44,11 +62,15 @@ export class ObjectTracker {
   }
 
   /**
-   * Assigns ids and voted colours to this frame's detections, in place. `resting[i]` says
-   * whether object i stands on the support surface: a lifted object's underside is hidden,
-   * so its box keeps the height the object had while it rested (rigid objects keep their size).
+   * Assigns ids and voted colours to this frame's detections and filters their boxes, in
+   * place; appends the tracks missed for at most holdFrames frames. `resting[i]` says whether
+   * object i stands on the support surface (a lifted object's underside is hidden, so its box
+   * keeps the height the object had at rest: rigid objects keep their size); `lowest[i]` is its
+   * lowest seen point (which end of a lifted object is seen); `hidden(o)` says whether a box is
+   * behind something nearer in this frame (without it, nothing is held); `floating[i]` whether
+   * object i is held in the air (its box is then never averaged).
    */
-  update(objects: SceneObject[], resting?: readonly boolean[]): void {
+  update(objects: SceneObject[], resting?: readonly boolean[], lowest?: readonly number[], hidden?: (o: SceneObject) => boolean, floating?: readonly boolean[]): void {
     const gate2 = this.options.gate * this.options.gate;
     const pairs: { t: number; o: number; d2: number }[] = [];
     for (let ti = 0; ti < this.tracks.length; ti++) {
@@ -71,40 +93,64 @@ export class ObjectTracker {
       trackUsed[p.t] = 1;
       objTrack[p.o] = p.t;
     }
-    for (let ti = 0; ti < this.tracks.length; ti++) if (!trackUsed[ti]) this.tracks[ti].missed++;
+    // Holding a missed object assumes the same scene: most of the objects seen last frame are
+    // seen again. When they are not (the camera turned, another scene came in), nothing is held.
+    let active = 0, activeMatched = 0;
+    for (let ti = 0; ti < this.tracks.length; ti++) {
+      if (this.tracks[ti].missed !== 0) continue;
+      active++;
+      if (trackUsed[ti]) activeMatched++;
+    }
+    const sameScene = activeMatched > 0 && activeMatched >= 0.5 * active;
+    const held: SceneObject[] = [];
+    for (let ti = 0; ti < this.tracks.length; ti++) {
+      if (trackUsed[ti]) continue;
+      const t = this.tracks[ti];
+      t.missed++;
+      if (!sameScene) t.holdable = false;
+      if (hidden && t.holdable && t.missed <= this.options.holdFrames && t.seen >= this.options.holdAfter) {
+        const o = cloneObject(t.last);
+        t.filter.predictInto(o);
+        if (!hidden(o)) {
+          t.holdable = false;
+          continue;
+        }
+        o.confidence = t.last.confidence * 0.5;
+        o.numPoints = 0;
+        t.last = o;
+        t.x = o.center.x; t.y = o.center.y; t.z = o.center.z + o.size.z / 2;
+        held.push(o);
+      }
+    }
     for (let oi = 0; oi < objects.length; oi++) {
       const o = objects[oi];
       let t: Track;
       if (objTrack[oi] >= 0) {
         t = this.tracks[objTrack[oi]];
         t.missed = 0;
+        t.seen++;
+        t.holdable = true;
       } else {
         const n = (this.nextIndex.get(o.kind) ?? 0) + 1;
         this.nextIndex.set(o.kind, n);
-        t = { id: `${o.kind}#${n}`, kind: o.kind, x: 0, y: 0, z: 0, missed: 0, restingHeight: NaN, restingTop: NaN, colorVotes: new Map() };
+        t = { id: `${o.kind}#${n}`, kind: o.kind, x: 0, y: 0, z: 0, missed: 0, seen: 1, holdable: true, filter: new BoxFilter(this.options.box), last: o, colorVotes: new Map() };
         this.tracks.push(t);
       }
-      if (resting) {
-        const top = o.center.z + o.size.z / 2;
-        // Contact evidence lags a slow lift by a few frames; a top risen by more than 1 cm
-        // over its resting top means the object has left the surface.
-        const lifted = !resting[oi] || top > t.restingTop + 0.01;
-        if (!lifted) {
-          const first = Number.isNaN(t.restingHeight);
-          t.restingHeight = first ? o.size.z : 0.7 * t.restingHeight + 0.3 * o.size.z;
-          t.restingTop = first ? top : 0.7 * t.restingTop + 0.3 * top;
-        } else if (!Number.isNaN(t.restingHeight)) {
-          o.size.z = t.restingHeight;
-          o.center.z = top - t.restingHeight / 2;
-        }
-      }
+      // Without contact evidence every object is taken to rest (as callers without it had it).
+      t.filter.apply(o, { onSupport: resting ? resting[oi] : true, floating: floating ? floating[oi] : false, lowest: lowest ? lowest[oi] : Number.NaN });
       t.x = o.center.x; t.y = o.center.y; t.z = o.center.z + o.size.z / 2;
       if (o.color) t.colorVotes.set(o.color, (t.colorVotes.get(o.color) ?? 0) + 1);
       o.id = t.id;
       o.color = votedColor(t.colorVotes, o.color);
+      t.last = o;
     }
+    for (const o of held) objects.push(o);
     this.tracks = this.tracks.filter((t) => t.missed <= this.options.maxMissed);
   }
+}
+
+function cloneObject(o: SceneObject): SceneObject {
+  return { ...o, center: { ...o.center }, size: { ...o.size } };
 }
 
 function votedColor(votes: Map<string, number>, fallback: string): string {

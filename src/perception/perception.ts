@@ -151,6 +151,32 @@ export class Perception {
   private readonly dets: Detection2D[] = [];
   private frameLabels: InstanceMask["labels"] | null = null;
 
+  // What hidden() looks at: this frame's depth, intrinsics and spatial rotation (tracking stage only).
+  private hiddenDepth: { data: Float32Array | Uint16Array; stride: number; scale: number } | null = null;
+  private hiddenK: PinholeIntrinsics | null = null;
+  private hiddenR: Float64Array | null = null;
+
+  /**
+   * Whether a box is behind something nearer in this frame: its centre and top centre project
+   * onto pixels whose depth reads markedly nearer than they are (an occluder), for the tracker
+   * to keep showing an object it lost for a frame or two.
+   */
+  private readonly hidden = (o: SceneObject): boolean => {
+    const depth = this.hiddenDepth, k = this.hiddenK, R = this.hiddenR;
+    if (!depth || !k || !R) return false;
+    for (let end = 0; end < 2; end++) {
+      const x = o.center.x, y = o.center.y, z = o.center.z + end * o.size.z / 2;
+      // Spatial → optical: the rotation's transpose.
+      const cx = R[0] * x + R[3] * y + R[6] * z, cy = R[1] * x + R[4] * y + R[7] * z, cz = R[2] * x + R[5] * y + R[8] * z;
+      if (!(cz > 0)) return false;
+      const u = Math.round(k.cx + (k.fx * cx) / cz), v = Math.round(k.cy + (k.fy * cy) / cz);
+      if (u < 0 || v < 0 || u >= k.width || v >= k.height) return false;
+      const reading = depth.data[v * depth.stride + u] * depth.scale;
+      if (!(reading > this.options.minDepth && reading < cz - 0.03)) return false;
+    }
+    return true;
+  };
+
   /** The frame of the last processed scene (for callers that map answers back to the camera). */
   lastFrame: SpatialFrame | null = null;
 
@@ -232,6 +258,7 @@ export class Perception {
     this.present = NO_IDS;
     this.dets.length = 0;
     this.frameLabels = null;
+    this.hiddenDepth = null;
   }
 
   /** Checks everything about the frame that can be checked before any work, in order of cost. */
@@ -519,7 +546,11 @@ export class Perception {
       this.tracker.reset();
       this.counters.inc("stamp_jump.adopted");
     }
-    this.tracker.update(objects, resting);
+    this.hiddenDepth = depth;
+    this.hiddenK = k;
+    this.hiddenR = R;
+    const floating = restingOn.map((r) => r === "nothing");
+    this.tracker.update(objects, resting, lowest, this.hidden, floating);
     this.stamps.commit(stamp, verdict === "adopt" ? "adopt" : "accept");
     this.lastFrame = spatial;
     return { stamp, objects, supportZ };

@@ -5,11 +5,21 @@ import { formatRewardSpec } from "./reward_expression.js";
 import type { RewardResult, RewardSpec } from "./reward_spec.js";
 import { validateRewardSpec } from "./reward_spec_validation.js";
 import { leafResidual, lowestBottom, type LeafSpec } from "./spec_geometry.js";
+import { SuccessHysteresis, type SuccessHysteresisOptions } from "./success_hysteresis.js";
 
 export interface RewardTrackerOptions {
   /** Residual (m) at or below which the spec counts as satisfied; default 0 (exactly satisfied). */
   successTolerance?: number;
+  /**
+   * Hysteresis on success, for perceived scenes (success_hysteresis.ts): `true` for the
+   * defaults, or the options. Without it (default) success is the residual within the
+   * tolerance, frame by frame: what ground truth and mocap poses want.
+   */
+  hysteresis?: boolean | Partial<SuccessHysteresisOptions>;
 }
+
+/** Progress while success waits for its frames: as close to 1 as a double says, never 1. */
+const ALMOST_ONE = 1 - Number.EPSILON;
 
 /** The spec compiled once: phrases become slot numbers, leaves get their index in `terms`. */
 type Node =
@@ -41,6 +51,7 @@ export class RewardTracker {
   private readonly terms: Float64Array;
   private initialExcess: number | null = null;
   private firstResidual: number | null = null;
+  private readonly hysteresis: SuccessHysteresis | null;
 
   constructor(spec: RewardSpec, options: RewardTrackerOptions = {}) {
     validateRewardSpec(spec);
@@ -50,6 +61,8 @@ export class RewardTracker {
     }
     this.spec = spec;
     this.successTolerance = tol;
+    const h = options.hysteresis;
+    this.hysteresis = h === undefined || h === false ? null : new SuccessHysteresis(h === true ? {} : h);
     const labels: string[] = [];
     const pairs: number[] = [];
     let needsSupport = false;
@@ -74,6 +87,7 @@ export class RewardTracker {
   reset(): void {
     this.initialExcess = null;
     this.firstResidual = null;
+    this.hysteresis?.reset();
   }
 
   /** The residual at the first frame after reset, or null before it. */
@@ -103,11 +117,18 @@ export class RewardTracker {
     }
     const e0 = this.initialExcess;
     // Measured past the tolerance so progress reaches 1 exactly when success does.
-    const progress = e0 === 0 ? (excess === 0 ? 1 : 0) : Math.min(1, Math.max(0, 1 - excess / e0));
+    let progress = e0 === 0 ? (excess === 0 ? 1 : 0) : Math.min(1, Math.max(0, 1 - excess / e0));
+    let success = excess === 0;
+    if (this.hysteresis) {
+      // Progress stays 1 exactly while success holds: through a tolerated excursion, and not
+      // before success has its frames.
+      success = this.hysteresis.update(excess);
+      progress = success ? 1 : Math.min(progress, ALMOST_ONE);
+    }
     out.stamp = scene.stamp;
     out.reward = -residual;
     out.progress = progress;
-    out.success = excess === 0;
+    out.success = success;
     out.residual = residual;
     if (out.terms === undefined || out.terms.length !== this.terms.length) out.terms = new Float64Array(this.terms.length);
     out.terms.set(this.terms);

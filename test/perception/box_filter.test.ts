@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import { InvalidInputError } from "../../src/errors.js";
+import { BoxFilter } from "../../src/perception/box_filter.js";
+import { ObjectTracker } from "../../src/perception/object_tracker.js";
+import type { SceneObject } from "../../src/scene/scene_object.js";
+import { Rng } from "../../sim/rng.js";
+
+const obj = (kind: string, c: [number, number, number], s: [number, number, number]): SceneObject => ({ id: "", kind, color: "red", center: { x: c[0], y: c[1], z: c[2] }, size: { x: s[0], y: s[1], z: s[2] }, confidence: 1, numPoints: 200 });
+const REST = { onSupport: true, floating: false, lowest: Number.NaN };
+
+describe("box filter", () => {
+  it("a resting object's box converges: after 15 noisy frames it is 2.5x closer than one frame (a median of 15)", () => {
+    const rng = new Rng(5);
+    let raw = 0, filtered = 0;
+    for (let trial = 0; trial < 30; trial++) {
+      const f = new BoxFilter();
+      let last = obj("mug", [1, 0, 0.05], [0.08, 0.08, 0.1]);
+      let rawErr = 0;
+      for (let k = 0; k < 15; k++) {
+        last = obj("mug", [1 + 0.002 * rng.normal(), 0.002 * rng.normal(), 0.05 + 0.002 * rng.normal()], [0.08 + 0.003 * rng.normal(), 0.08, 0.1]);
+        rawErr = Math.abs(last.center.x - 1);
+        f.apply(last, REST);
+      }
+      raw += rawErr / 30;
+      filtered += Math.abs(last.center.x - 1) / 30;
+    }
+    expect(filtered).toBeLessThan(raw / 2.5);
+  });
+
+  it("a carried object is followed frame by frame, without lag", () => {
+    const f = new BoxFilter();
+    for (let k = 0; k < 20; k++) {
+      const o = obj("mug", [1 + 0.02 * k, 0.01 * k, 0.15], [0.08, 0.08, 0.1]);
+      f.apply(o, { onSupport: false, floating: true, lowest: 0.1 });
+      expect(o.center.x).toBeCloseTo(1 + 0.02 * k, 12);
+    }
+  });
+
+  it("a resting object seen cut for one frame (moved and changed shape) keeps its box; two frames in a row are followed", () => {
+    const f = new BoxFilter();
+    for (let k = 0; k < 5; k++) f.apply(obj("box", [1, 0, 0.045], [0.16, 0.11, 0.09]), REST);
+    const cut = obj("box", [0.97, 0, 0.045], [0.1, 0.11, 0.09]);
+    f.apply(cut, REST);
+    expect(cut.center.x).toBeCloseTo(1, 9);
+    expect(cut.size.x).toBeCloseTo(0.16, 9);
+    const again = obj("box", [0.97, 0, 0.045], [0.1, 0.11, 0.09]);
+    f.apply(again, REST);
+    expect(again.center.x).toBeCloseTo(0.97, 9);
+  });
+
+  it("a lifted object whose top is hidden is anchored at its seen bottom when that continues its motion", () => {
+    const f = new BoxFilter();
+    // At rest on the table: 10 cm tall.
+    for (let k = 0; k < 5; k++) f.apply(obj("can", [1, 0, 0.05], [0.066, 0.066, 0.1]), REST);
+    // Lowered onto a book: the box goes down 1 cm a frame, bottom seen.
+    let bottom = 0.2;
+    for (let k = 0; k < 4; k++, bottom -= 0.01) f.apply(obj("can", [1, 0, bottom + 0.05], [0.066, 0.066, 0.1]), { onSupport: false, floating: true, lowest: bottom });
+    // Its top 4 cm hidden by a hand: the seen box runs from the bottom to 6 cm up.
+    const o = obj("can", [1, 0, bottom + 0.03], [0.066, 0.066, 0.06]);
+    f.apply(o, { onSupport: false, floating: true, lowest: bottom });
+    expect(o.size.z).toBeCloseTo(0.1, 9);
+    expect(o.center.z - o.size.z / 2).toBeCloseTo(bottom, 9);
+  });
+
+  it("a carried object hovering, then starting down slowly (a millimetre a frame), is followed without lag", () => {
+    const f = new BoxFilter();
+    for (let k = 0; k < 5; k++) f.apply(obj("apple", [1, 0, 0.04], [0.08, 0.08, 0.08]), REST);
+    for (let k = 0; k < 10; k++) f.apply(obj("apple", [1, 0, 0.2], [0.08, 0.08, 0.08]), { onSupport: false, floating: true, lowest: 0.175 });
+    for (let k = 1; k <= 6; k++) {
+      const o = obj("apple", [1, 0, 0.2 - 0.001 * k], [0.08, 0.08, 0.08]);
+      f.apply(o, { onSupport: false, floating: true, lowest: 0.175 - 0.001 * k });
+      expect(o.center.z).toBeCloseTo(0.2 - 0.001 * k, 9);
+    }
+  });
+
+  it("options are checked", () => {
+    for (const bad of [{ window: 0 }, { window: 2.5 }, { motionGate: -1 }, { motionGate: Number.NaN }, { sizeTolerance: -0.1 }]) expect(() => new BoxFilter(bad)).toThrow(InvalidInputError);
+  });
+});
+
+describe("object tracker", () => {
+  it("a missed object seen 3+ times and hidden behind something is still shown for holdFrames frames (same id, lower confidence), then not; it keeps its id when seen again", () => {
+    const tr = new ObjectTracker({ holdFrames: 2 });
+    const frame = (withMug: boolean) => [obj("bowl", [1.2, 0.2, 0.03], [0.15, 0.15, 0.06]), ...(withMug ? [obj("mug", [1, 0, 0.05], [0.08, 0.08, 0.1])] : [])];
+    const behind = () => true;
+    let objects = frame(true);
+    tr.update(objects, undefined, undefined, behind);
+    // Seen once: a phantom, not held.
+    const phantom = objects[1].id;
+    objects = frame(false);
+    tr.update(objects, undefined, undefined, behind);
+    expect(objects.some((o) => o.id === phantom)).toBe(false);
+    for (let k = 0; k < 3; k++) tr.update((objects = frame(true)), undefined, undefined, behind);
+    const id = objects[1].id;
+    // Gone without anything in front of it: not shown.
+    const gone = new ObjectTracker({ holdFrames: 2 });
+    for (let k = 0; k < 3; k++) gone.update(frame(true));
+    const g = frame(false);
+    gone.update(g, undefined, undefined, () => false);
+    expect(g).toHaveLength(1);
+    for (const [k, shown] of [[1, true], [2, true], [3, false]] as const) {
+      objects = frame(false);
+      tr.update(objects, undefined, undefined, behind);
+      expect(objects.some((o) => o.id === id), `frame ${k}`).toBe(shown);
+      if (shown) expect(objects.find((o) => o.id === id)!.confidence).toBeLessThan(1);
+    }
+    objects = frame(true);
+    tr.update(objects, undefined, undefined, behind);
+    expect(objects[1].id).toBe(id);
+  });
+});
