@@ -379,7 +379,10 @@ export class ObjectBoxEstimator {
     const PX = A.subarray(0, m).sort(), PY = B.subarray(0, m).sort();
     let xLo = noisyEdgeLow(PX, m, 0, trim), xHi = noisyEdgeHigh(PX, m, 0, trim);
     let yLo = noisyEdgeLow(PY, m, 0, trim), yHi = noisyEdgeHigh(PY, m, 0, trim);
-    const walls = this.wallColumns(xs, ys, zs, start, n, wallFrom, wallTo, pixel);
+    // Wall columns lying well outside the top face's footprint are another object's (a mask
+    // or segment that leaked onto a nearer neighbour): the wall stands under the face's edge.
+    const tol = 0.01 + 3 * sAlong;
+    const walls = this.wallColumns(xs, ys, zs, start, n, wallFrom, wallTo, pixel, xLo - tol, xHi + tol, yLo - tol, yHi + tol);
     const S = this.s;
     if (Math.abs(c) > 0.5) {
       if (walls) {
@@ -417,7 +420,10 @@ export class ObjectBoxEstimator {
    * wall points are those between `from` and `to` in height (below the top face's noise, above
    * the support's). False when too few columns have enough points (a low object, few pixels).
    */
-  private wallColumns(xs: Float32Array, ys: Float32Array, zs: Float32Array, start: number, n: number, from: number, to: number, pixel: number): boolean {
+  private wallColumns(
+    xs: Float32Array, ys: Float32Array, zs: Float32Array, start: number, n: number, from: number, to: number, pixel: number,
+    xMin: number, xMax: number, yMin: number, yMax: number,
+  ): boolean {
     if (!(to - from >= 0.004)) return false;
     const T = this.t, end = start + n;
     let tMin = Infinity, tMax = -Infinity, m = 0;
@@ -453,9 +459,10 @@ export class ObjectBoxEstimator {
     for (let b = 0; b < bins; b++) {
       const c = count[b];
       if (c < 5) continue;
-      used++;
       const o = first[b];
       const mx = quantileInPlace(X.subarray(o, o + c), c, 0.5), my = quantileInPlace(Y.subarray(o, o + c), c, 0.5);
+      if (mx < xMin || mx > xMax || my < yMin || my > yMax) continue;
+      used++;
       if (mx < w.xLo) w.xLo = mx;
       if (mx > w.xHi) w.xHi = mx;
       if (my < w.yLo) w.yLo = my;

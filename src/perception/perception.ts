@@ -481,7 +481,8 @@ export class Perception {
           }
         }
       }
-      labels = this.segmenter.segment(dets, width, height, depthM, above);
+      // Colour lets overlapping boxes split on colour edges where depth is continuous.
+      labels = this.segmenter.segment(dets, width, height, depthM, above, frame.rgb.data, frame.rgb.step, frame.rgb.encoding === "bgr8");
       present = this.present = this.labelExtents(labels, ls, width, height);
       if (present.length === 0) throw new InvalidInputError("empty_mask", "no detection box contains an object above the support surface");
     }
