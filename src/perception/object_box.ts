@@ -143,7 +143,12 @@ export class ObjectBoxEstimator {
     const Z = A.subarray(0, n).sort();
     const zLow = noisyEdgeLow(Z, n, sigH, trim);
     const supportZ = ctx.supportZ;
-    const resting = ctx.restingOn === "support" || ctx.restingOn === "occluded" || (ctx.restingOn === "unknown" && supportZ !== null && zLow - supportZ < this.options.restingTolerance);
+    const above = supportZ === null ? Infinity : zLow - supportZ;
+    // "Nothing under it" from a sliver seen low over the table (a bowl's rim and inside seen from
+    // high above, its flanks' edges with the table far behind them) is not an object held in the
+    // air: that would show more of itself than the gap under it.
+    const sliver = ctx.restingOn === "nothing" && above < 0.08 && Z[n - 1] - zLow < above;
+    const resting = ctx.restingOn === "support" || ctx.restingOn === "occluded" || sliver || (ctx.restingOn === "unknown" && above < this.options.restingTolerance);
     this.lastLowest = zLow;
     const bottom = supportZ !== null && resting ? Math.min(supportZ, zLow) : zLow;
     this.lastResting = resting;

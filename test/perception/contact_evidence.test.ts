@@ -22,6 +22,10 @@ describe("contact evidence at the lowest edge", () => {
     expect(Math.abs(heightError(7_300_021, "bowl"))).toBeLessThan(0.05);
   });
 
+  it("a bowl seen from high above (its rim and inside, its flanks' edges over the table far behind) stands on the table", () => {
+    expect(Math.abs(heightError(7_700_055, "bowl"))).toBeLessThan(0.05);
+  });
+
   it("an object whose bottom a nearer object hides stands on the table", () => {
     expect(Math.abs(heightError(7_000_047, "cup"))).toBeLessThan(0.05);
   });
