@@ -1,14 +1,16 @@
 import type { Detection2D } from "./rgbd_frame.js";
 
 /**
- * Colour bins of a detection's colour model: chromaticity r/s and g/s in 8 levels each over
- * [0, 0.8] (s = r + g + b; shading scales s but keeps them; above 0.8 is the last level),
- * times 4 levels of log brightness (white, gray and black share a chromaticity and differ only
- * there).
+ * Colour bins of a detection's colour model. Grays (white, gray, black: channels within
+ * NEUTRAL_SPREAD of each other) differ only in brightness, so they sit on a ladder of
+ * GRAY_LEVELS brightness bins, the darkest (under DARK_SUM, where noise decides the hue) at
+ * the bottom; shading moves a gray up or down the ladder, so models spread each count to the
+ * neighbouring rungs. Coloured pixels take a bin of chromaticity r/s and g/s (s = r + g + b:
+ * shading scales s but keeps them), 8 levels each over [0, 0.8], above is the last level.
  */
+const GRAY_LEVELS = 5;
 const CHROMA_LEVELS = 8;
-const BRIGHT_LEVELS = 4;
-const BINS = CHROMA_LEVELS * CHROMA_LEVELS * BRIGHT_LEVELS;
+const BINS = GRAY_LEVELS + CHROMA_LEVELS * CHROMA_LEVELS;
 /** Brightness s below this is one "dark" level whatever its chromaticity (noise decides it there). */
 const DARK_SUM = 60;
 /** A pixel is a gray (white, gray, black) when its channels spread less than this share of s. */
@@ -19,6 +21,18 @@ const LEVELS = 24;
 const MIN_MODEL_PIXELS = 30;
 /** A colour a model "likes": within a factor 2 of its most common bin. */
 const LIKED_COST = 2;
+/** Past its box a region claims only colours at most this costly to it. */
+const MARGIN_COST = 2;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * How far past a detection box of `extent` pixels its region may reach, given colour: detector
+ * boxes are off by several percent of their size (the simulator's by up to 4% a side plus
+ * 3 pixels), and an object's rim left outside would go to whichever box covers it.
+ */
+export function marginOf(extent: number): number {
+  return Math.max(2, Math.round(0.06 * extent));
+}
 
 /**
  * Segments the object inside each 2D detection box, producing an instance label image so box
@@ -36,8 +50,10 @@ const LIKED_COST = 2;
  * - given the colour image, each detection gets a colour histogram (colourModels: from the
  *   pixels only it covers, else from its box's core less the colours the others claim), and
  *   pixels are claimed in order of how poorly their colour fits the region that reaches them:
- *   a region spreads over its own colour first, so overlaps split along colour edges. Without
- *   colour, growth is breadth-first: overlaps split half-way between the seeds along the surface.
+ *   a region spreads over its own colour first, so overlaps split along colour edges; it may
+ *   also take pixels of its own colour a little past its box (marginOf), where a detector's
+ *   short box left the object's rim. Without colour, growth is breadth-first within the box:
+ *   overlaps split half-way between the seeds along the surface.
  * Depth steps of 3 cm + 3% stop every region: they are other surfaces.
  */
 export class DetectionSegmenter {
@@ -67,9 +83,27 @@ export class DetectionSegmenter {
   private boxU1 = new Int32Array(0);
   private boxV0 = new Int32Array(0);
   private boxV1 = new Int32Array(0);
+  /** Where a region may grow: its box, widened by marginOf on every side when colour is given. */
+  private reachU0 = new Int32Array(0);
+  private reachU1 = new Int32Array(0);
+  private reachV0 = new Int32Array(0);
+  private reachV1 = new Int32Array(0);
   private seedPixel = new Int32Array(0);
   private ownModel = new Uint8Array(0);
   private readonly histogram = new Float64Array(BINS);
+  // The seed search's state, read by acceptSeed (one closure for the segmenter's life: nothing allocated per frame).
+  private seedDetection = 0;
+  private seedWidth = 0;
+  private seedHeight = 0;
+  private seedDepth: Float32Array = new Float32Array(0);
+  private seedAbove: Uint8Array = new Uint8Array(0);
+  private seedColour = false;
+  /** Whether pixel i can seed detection seedDetection: it can grow (isSolid) and, when seedColour, is of the detection's colour. */
+  private readonly acceptSeed = (i: number): boolean => {
+    const u = i % this.seedWidth;
+    if (!isSolid(i, u, (i - u) / this.seedWidth, this.seedWidth, this.seedHeight, this.seedDepth, this.seedAbove)) return false;
+    return !this.seedColour || this.cost[this.seedDetection * BINS + this.bins[i]] <= LIKED_COST;
+  };
   private cost = new Uint8Array(0);
 
   /**
@@ -108,6 +142,7 @@ export class DetectionSegmenter {
     this.ensureDetections(nd);
     const labels = this.labels, cover = this.cover, blocked = this.blocked, taken = this.taken, queued = this.queued, bins = this.bins;
     const U0 = this.boxU0, U1 = this.boxU1, V0 = this.boxV0, V1 = this.boxV1;
+    const R0 = this.reachU0, R1 = this.reachU1, S0 = this.reachV0, S1 = this.reachV1;
     const cleared = this.cleared;
     const colour = rgb instanceof Uint8Array && Number.isSafeInteger(rgbStep) && rgbStep >= width * 3 && rgb.length >= (height - 1) * rgbStep + width * 3;
 
@@ -122,23 +157,30 @@ export class DetectionSegmenter {
       // A box that is not one (NaN, inverted, off the image) takes no part.
       if (!(u1 >= u0 && v1 >= v0)) {
         U0[d] = 1; U1[d] = 0; V0[d] = 1; V1[d] = 0;
+        R0[d] = 1; R1[d] = 0; S0[d] = 1; S1[d] = 0;
         continue;
       }
       U0[d] = u0; U1[d] = u1; V0[d] = v0; V1[d] = v1;
-      area += (u1 - u0 + 1) * (v1 - v0 + 1);
-      cleared.push(u0, v0, u1, v1);
+      const mu = colour ? marginOf(u1 - u0 + 1) : 0, mv = colour ? marginOf(v1 - v0 + 1) : 0;
+      R0[d] = Math.max(0, u0 - mu); R1[d] = Math.min(width - 1, u1 + mu);
+      S0[d] = Math.max(0, v0 - mv); S1[d] = Math.min(height - 1, v1 + mv);
+      area += (R1[d] - R0[d] + 1) * (S1[d] - S0[d] + 1);
+      cleared.push(R0[d], S0[d], R1[d], S1[d]);
       for (let v = v0; v <= v1; v++) {
         for (let i = v * width + u0, e = v * width + u1; i <= e; i++) cover[i]++;
       }
     }
     // Per pixel of the boxes (a pixel in several boxes is visited once per box: the budget bounds their area).
+    const table = colour ? colourBins() : null;
+    const pixels = colour ? rgb : EMPTY;
     for (let k = 0; k < cleared.length; k += 4) {
       const u0 = cleared[k], v0 = cleared[k + 1], u1 = cleared[k + 2], v1 = cleared[k + 3];
       for (let v = v0; v <= v1; v++) {
-        if (colour) {
-          for (let i = v * width + u0, e = v * width + u1, k = v * rgbStep + u0 * 3; i <= e; i++, k += 3) {
+        if (table !== null) {
+          for (let i = v * width + u0, e = v * width + u1, c = v * rgbStep + u0 * 3; i <= e; i++, c += 3) {
             blocked[i] = cover[i] > 1 ? 1 : 0;
-            bins[i] = bgr ? BIN_OF[((rgb[k + 2] >> 3) << 10) | ((rgb[k + 1] >> 3) << 5) | (rgb[k] >> 3)] : BIN_OF[((rgb[k] >> 3) << 10) | ((rgb[k + 1] >> 3) << 5) | (rgb[k + 2] >> 3)];
+            const r = pixels[bgr ? c + 2 : c], g = pixels[c + 1], b = pixels[bgr ? c : c + 2];
+            bins[i] = table[((r >> 2) << 12) | ((g >> 2) << 6) | (b >> 2)];
           }
         } else {
           for (let i = v * width + u0, e = v * width + u1; i <= e; i++) blocked[i] = cover[i] > 1 ? 1 : 0;
@@ -163,9 +205,22 @@ export class DetectionSegmenter {
       if (u1 < u0) continue;
       const det = detections[d];
       const iu = Math.round((u1 - u0) * 0.2), iv = Math.round((v1 - v0) * 0.2);
-      let seed = findSeed(det.cx, det.cy, u0 + iu, v0 + iv, u1 - iu, v1 - iv, width, above, blocked, depth, height);
-      if (seed < 0) seed = findSeed(det.cx, det.cy, u0, v0, u1, v1, width, above, blocked, depth, height);
-      if (seed < 0) seed = findSeed(det.cx, det.cy, u0, v0, u1, v1, width, above, taken, depth, height);
+      const accept = this.acceptSeed;
+      this.seedDetection = d;
+      this.seedWidth = width;
+      this.seedHeight = height;
+      this.seedDepth = depth;
+      this.seedAbove = above;
+      // With its own colour model, a seed must also be of its colour: a box whose centre falls
+      // on the rim of the mug standing on it (left outside the mug's short box) seeds elsewhere.
+      this.seedColour = colour && this.ownModel[d] === 1;
+      let seed = findSeed(det.cx, det.cy, u0 + iu, v0 + iv, u1 - iu, v1 - iv, width, above, blocked, accept);
+      if (seed < 0) seed = findSeed(det.cx, det.cy, u0, v0, u1, v1, width, above, blocked, accept);
+      if (seed < 0) seed = findSeed(det.cx, det.cy, u0, v0, u1, v1, width, above, taken, accept);
+      if (seed < 0 && this.seedColour) {
+        this.seedColour = false;
+        seed = findSeed(det.cx, det.cy, u0, v0, u1, v1, width, above, taken, accept);
+      }
       if (seed < 0) seed = findSeed(det.cx, det.cy, u0, v0, u1, v1, width, above, labels);
       if (seed < 0) continue;
       // Taken now, so no later box seeds on it (marked in labels for the last search); growth labels it when it pops it.
@@ -197,6 +252,7 @@ export class DetectionSegmenter {
   private grow(entries: number, width: number, depth: Float32Array, above: Uint8Array): void {
     const labels = this.labels, queued = this.queued, bins = this.bins, cost = this.cost;
     const U0 = this.boxU0, U1 = this.boxU1, V0 = this.boxV0, V1 = this.boxV1;
+    const R0 = this.reachU0, R1 = this.reachU1, S0 = this.reachV0, S1 = this.reachV1;
     const entryPixel = this.entryPixel, entryLabel = this.entryLabel, entryNext = this.entryNext, head = this.head, tail = this.tail;
     for (let level = 0; level < LEVELS; ) {
       const e = head[level];
@@ -216,16 +272,18 @@ export class DetectionSegmenter {
       const step = 0.03 + 0.03 * z;
       const base = d * BINS;
       for (let k = 0; k < 4; k++) {
-        let j: number;
-        if (k === 0) { if (u <= U0[d]) continue; j = i - 1; }
-        else if (k === 1) { if (u >= U1[d]) continue; j = i + 1; }
-        else if (k === 2) { if (v <= V0[d]) continue; j = i - width; }
-        else { if (v >= V1[d]) continue; j = i + width; }
+        let j: number, ju = u, jv = v;
+        if (k === 0) { if (u <= R0[d]) continue; j = i - 1; ju--; }
+        else if (k === 1) { if (u >= R1[d]) continue; j = i + 1; ju++; }
+        else if (k === 2) { if (v <= S0[d]) continue; j = i - width; jv--; }
+        else { if (v >= S1[d]) continue; j = i + width; jv++; }
         if (labels[j] !== 0 || queued[j] === label || above[j] === 0) continue;
         const dz = depth[j] - z;
         if (dz > step || dz < -step) continue;
-        queued[j] = label;
         const c = cost[base + bins[j]];
+        // Past its box a region takes only its own colour: the detector's box may be a little short.
+        if (c > MARGIN_COST && (ju < U0[d] || ju > U1[d] || jv < V0[d] || jv > V1[d])) continue;
+        queued[j] = label;
         entryPixel[entries] = j;
         entryLabel[entries] = label;
         entryNext[entries] = -1;
@@ -302,6 +360,10 @@ export class DetectionSegmenter {
     this.boxU1 = new Int32Array(size);
     this.boxV0 = new Int32Array(size);
     this.boxV1 = new Int32Array(size);
+    this.reachU0 = new Int32Array(size);
+    this.reachU1 = new Int32Array(size);
+    this.reachV0 = new Int32Array(size);
+    this.reachV1 = new Int32Array(size);
     this.seedPixel = new Int32Array(size);
     this.ownModel = new Uint8Array(size);
     this.cost = new Uint8Array(size * BINS);
@@ -348,7 +410,20 @@ export class DetectionSegmenter {
     for (let v = b0; v <= b1; v++) {
       for (let i = v * width + a0, e = v * width + a1; i <= e; i++) {
         if (!above[i] || (exclusive && cover[i] > 1)) continue;
-        h[bins[i]] += explained[i] ? explainedWeight : 1;
+        const b = bins[i], w = explained[i] ? explainedWeight : 1;
+        h[b] += w;
+        // A gray's neighbouring rungs: the same surface lit a little more or less; a colour's
+        // neighbouring chromaticities: the same surface darker (quantised and noisy), or a bin edge.
+        if (b < GRAY_LEVELS) {
+          if (b > 0) h[b - 1] += w / 2;
+          if (b < GRAY_LEVELS - 1) h[b + 1] += w / 2;
+        } else {
+          const cr = ((b - GRAY_LEVELS) / CHROMA_LEVELS) | 0, cg = (b - GRAY_LEVELS) % CHROMA_LEVELS;
+          if (cr > 0) h[b - CHROMA_LEVELS] += w / 2;
+          if (cr < CHROMA_LEVELS - 1) h[b + CHROMA_LEVELS] += w / 2;
+          if (cg > 0) h[b - 1] += w / 2;
+          if (cg < CHROMA_LEVELS - 1) h[b + 1] += w / 2;
+        }
         total++;
       }
     }
@@ -381,45 +456,49 @@ function near(j: number, z: number, step: number, depth: Float32Array, above: Ui
 function colourBin(r: number, g: number, b: number): number {
   const s = r + g + b;
   if (s < DARK_SUM) return 0;
+  if (Math.max(r, g, b) - Math.min(r, g, b) < NEUTRAL_SPREAD * s) {
+    // log2(s) over 5.9..9.6 (60..765) on rungs 1..GRAY_LEVELS − 1.
+    return 1 + Math.min(GRAY_LEVELS - 2, Math.floor(((Math.log2(s) - 5.9) / 3.7) * (GRAY_LEVELS - 1)));
+  }
   const cr = Math.min(CHROMA_LEVELS - 1, Math.floor((r / s) * (CHROMA_LEVELS / 0.8)));
   const cg = Math.min(CHROMA_LEVELS - 1, Math.floor((g / s) * (CHROMA_LEVELS / 0.8)));
-  // Brightness tells only grays apart: on a coloured surface it is the shading (a box's lit
-  // top and dark sides), so coloured pixels all take the top level.
-  const neutral = Math.max(r, g, b) - Math.min(r, g, b) < NEUTRAL_SPREAD * s;
-  // log2(s) over 5.9..9.6 (60..765) in BRIGHT_LEVELS steps.
-  const lb = neutral ? Math.min(BRIGHT_LEVELS - 1, Math.floor(((Math.log2(s) - 5.9) / 3.7) * BRIGHT_LEVELS)) : BRIGHT_LEVELS - 1;
-  return (cr * CHROMA_LEVELS + cg) * BRIGHT_LEVELS + lb;
+  return GRAY_LEVELS + cr * CHROMA_LEVELS + cg;
 }
 
-/** colourBin of every colour at 5 bits a channel (index r5 << 10 | g5 << 5 | b5, each at its cell's centre): one lookup a pixel. */
-const BIN_OF: Uint8Array = (() => {
-  const t = new Uint8Array(1 << 15);
-  for (let r = 0; r < 32; r++) for (let g = 0; g < 32; g++) for (let b = 0; b < 32; b++) t[(r << 10) | (g << 5) | b] = colourBin(r * 8 + 4, g * 8 + 4, b * 8 + 4);
-  return t;
-})();
+/**
+ * colourBin of every colour at 6 bits a channel (index r6 << 12 | g6 << 6 | b6, each at its
+ * cell's centre): one lookup a pixel. Built on first use (256 KiB), by segmenters given colour.
+ */
+let binTable: Uint8Array | null = null;
+function colourBins(): Uint8Array {
+  if (binTable === null) {
+    const t = new Uint8Array(1 << 18);
+    for (let r = 0; r < 64; r++) for (let g = 0; g < 64; g++) for (let b = 0; b < 64; b++) t[(r << 12) | (g << 6) | b] = colourBin(r * 4 + 2, g * 4 + 2, b * 4 + 2);
+    binTable = t;
+  }
+  return binTable;
+}
 
 /**
  * The seed of a box: the first free above-plane pixel on square rings of growing radius r
- * around the rounded centre (cx, cy), within the box [u0, u1] x [v0, v1]. Each ring is
- * visited in row order (top row left to right, then each middle row's left and right ends,
- * then the bottom row), walking only its perimeter: O(r) per ring, O(box area) in all.
- * Given `depth` (and the image `height`), only pixels that can grow count (isSolid: their 4
- * neighbours above the plane and on their surface). Returns the pixel index, or -1 if there is none.
+ * around the rounded centre (cx, cy), within the box [u0, u1] x [v0, v1], that `accept` (when
+ * given) accepts. Each ring is visited in row order (top row left to right, then each middle
+ * row's left and right ends, then the bottom row), walking only its perimeter: O(r) per ring,
+ * O(box area) in all. Returns the pixel index, or -1 if there is none.
  */
 export function findSeed(
   cx: number, cy: number, u0: number, v0: number, u1: number, v1: number, width: number, above: Uint8Array, labels: Uint16Array,
-  depth?: Float32Array, height = 0,
+  accept?: (i: number) => boolean,
 ): number {
   const cu = Math.round(cx), cv = Math.round(cy);
   const maxR = Math.max(u1 - u0, v1 - v0) / 2;
-  const ok = (i: number, u: number, v: number): boolean => above[i] !== 0 && labels[i] === 0 && (depth === undefined || isSolid(i, u, v, width, height, depth, above));
   for (let r = 0; r <= maxR; r++) {
     const left = cu - r, right = cu + r;
     const ua = Math.max(u0, left), ub = Math.min(u1, right);
     // Top row.
     let v = cv - r;
     if (v >= v0 && v <= v1) {
-      for (let u = ua, i = v * width + ua; u <= ub; u++, i++) if (ok(i, u, v)) return i;
+      for (let i = v * width + ua, e = v * width + ub; i <= e; i++) if (free(i, above, labels, accept)) return i;
     }
     if (r === 0) continue;
     // Middle rows: only the two ends belong to the ring.
@@ -428,15 +507,19 @@ export function findSeed(
     if (hasLeft || hasRight) {
       for (v = va; v <= vb; v++) {
         const row = v * width;
-        if (hasLeft && ok(row + left, left, v)) return row + left;
-        if (hasRight && ok(row + right, right, v)) return row + right;
+        if (hasLeft && free(row + left, above, labels, accept)) return row + left;
+        if (hasRight && free(row + right, above, labels, accept)) return row + right;
       }
     }
     // Bottom row.
     v = cv + r;
     if (v >= v0 && v <= v1) {
-      for (let u = ua, i = v * width + ua; u <= ub; u++, i++) if (ok(i, u, v)) return i;
+      for (let i = v * width + ua, e = v * width + ub; i <= e; i++) if (free(i, above, labels, accept)) return i;
     }
   }
   return -1;
+}
+
+function free(i: number, above: Uint8Array, labels: Uint16Array, accept: ((i: number) => boolean) | undefined): boolean {
+  return above[i] !== 0 && labels[i] === 0 && (accept === undefined || accept(i));
 }

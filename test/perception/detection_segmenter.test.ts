@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DetectionSegmenter } from "../../src/perception/detection_segmenter.js";
+import { DetectionSegmenter, marginOf } from "../../src/perception/detection_segmenter.js";
 import type { Detection2D } from "../../src/perception/rgbd_frame.js";
 import { mulberry32 } from "../../src/random/mulberry32.js";
 
@@ -122,8 +122,11 @@ describe("DetectionSegmenter: overlapping boxes compete", () => {
   });
 });
 
-/** Invariants of any label image: labels in range, only above-plane pixels inside their own box, one 4-connected region per label. */
-function checkInvariants(labels: Uint16Array, dets: readonly Detection2D[], w: number, h: number, above: Uint8Array): void {
+/**
+ * Invariants of any label image: labels in range, only above-plane pixels inside their own box
+ * (widened by marginOf when colour was given), one 4-connected region per label.
+ */
+function checkInvariants(labels: Uint16Array, dets: readonly Detection2D[], w: number, h: number, above: Uint8Array, colour = false): void {
   const first = new Map<number, number>();
   const count = new Map<number, number>();
   const wrong: string[] = [];
@@ -134,8 +137,11 @@ function checkInvariants(labels: Uint16Array, dets: readonly Detection2D[], w: n
     const d = dets[l - 1];
     if (!d) wrong.push(`label ${l} of ${dets.length} detections at ${u},${v}`);
     else if (!above[i]) wrong.push(`label ${l} on a pixel not above the plane at ${u},${v}`);
-    else if (u < Math.floor(d.cx - d.width / 2) || u > Math.ceil(d.cx + d.width / 2) || v < Math.floor(d.cy - d.height / 2) || v > Math.ceil(d.cy + d.height / 2)) {
-      wrong.push(`label ${l} outside its box at ${u},${v}`);
+    else {
+      const u0 = Math.max(0, Math.floor(d.cx - d.width / 2)), u1 = Math.min(w - 1, Math.ceil(d.cx + d.width / 2));
+      const v0 = Math.max(0, Math.floor(d.cy - d.height / 2)), v1 = Math.min(h - 1, Math.ceil(d.cy + d.height / 2));
+      const mu = colour ? marginOf(u1 - u0 + 1) : 0, mv = colour ? marginOf(v1 - v0 + 1) : 0;
+      if (u < u0 - mu || u > u1 + mu || v < v0 - mv || v > v1 + mv) wrong.push(`label ${l} outside its box at ${u},${v}`);
     }
     if (!first.has(l)) first.set(l, i);
     count.set(l, (count.get(l) ?? 0) + 1);
@@ -157,7 +163,6 @@ function checkInvariants(labels: Uint16Array, dets: readonly Detection2D[], w: n
     }
     expect(reached, `label ${l} is one region`).toBe(count.get(l));
   }
-  void h;
 }
 
 describe("DetectionSegmenter: hostile and random input", () => {
@@ -175,7 +180,7 @@ describe("DetectionSegmenter: hostile and random input", () => {
     const seg = new DetectionSegmenter();
     for (const rgb of [f.rgb, undefined, new Uint8Array(5)]) {
       const labels = seg.segment(bad, f.w, f.h, f.depth, f.above, rgb);
-      checkInvariants(labels, bad, f.w, f.h, f.above);
+      checkInvariants(labels, bad, f.w, f.h, f.above, rgb === f.rgb);
       for (const l of [1, 2, 3, 4]) expect(labels.includes(l)).toBe(false);
     }
     // A colour image with a step that cannot be one is ignored, not read out of bounds.
@@ -206,9 +211,43 @@ describe("DetectionSegmenter: hostile and random input", () => {
       }));
       const colour = rand() < 0.7 ? f.rgb : undefined;
       const labels = seg.segment(dets, w, h, f.depth, f.above, colour).slice();
-      checkInvariants(labels, dets, w, h, f.above);
+      checkInvariants(labels, dets, w, h, f.above, colour !== undefined);
       // A fresh segmenter agrees: nothing of the previous frame leaks into this one.
       expect(Buffer.from(new DetectionSegmenter().segment(dets, w, h, f.depth, f.above, colour).buffer).equals(Buffer.from(labels.buffer))).toBe(true);
     }
+  });
+});
+
+describe("DetectionSegmenter: a short box", () => {
+  it("with colour, the rim a detector's box left out of a red cup beside a blue jar goes to the cup, not the jar", () => {
+    const f = frame(160, 120);
+    paint(f, 1, 30, 80, 30, 100, 1.0, [35, 75, 200]);
+    paint(f, 2, 81, 120, 40, 100, 0.99, [200, 30, 35]);
+    // The cup's box misses its left 2 columns (marginOf(38) = 2), which lie in the jar's box.
+    const dets = [box("jar", 30, 86, 30, 100), box("cup", 83, 120, 40, 100)];
+    expect(marginOf(38)).toBe(2);
+    const labels = new DetectionSegmenter().segment(dets, f.w, f.h, f.depth, f.above, f.rgb);
+    expect(score(labels, f, 1, 1).precision).toBe(1);
+    expect(score(labels, f, 2, 2).recall).toBe(1);
+    // Without colour the box is the limit: the jar takes the rim.
+    const plain = new DetectionSegmenter().segment(dets, f.w, f.h, f.depth, f.above);
+    expect(score(plain, f, 1, 1).precision).toBeLessThan(1);
+  });
+});
+
+describe("DetectionSegmenter: a seed of the wrong colour", () => {
+  it("with colour, a book whose centre falls on the rim of the mug on it (outside the mug's short box) seeds on the book", () => {
+    const { f } = mugOnBook();
+    // The mug's box stops 3 rows short of its bottom (within its margin, marginOf(50) = 3), and
+    // the book's box is too tall: its centre (80, 80) is a mug pixel no other box covers.
+    const dets = [box("book", 20, 140, 50, 110), box("mug", 66, 94, 30, 79)];
+    expect(marginOf(50)).toBe(3);
+    expect(f.truth[80 * f.w + 80]).toBe(2);
+    const labels = new DetectionSegmenter().segment(dets, f.w, f.h, f.depth, f.above, f.rgb);
+    // Seeded on the mug's rim, the book's region was walled in by the mug's and took nothing.
+    expect(score(labels, f, 1, 1).recall).toBeGreaterThan(0.97);
+    expect(score(labels, f, 1, 1).precision).toBeGreaterThan(0.97);
+    expect(score(labels, f, 2, 2).precision).toBeGreaterThan(0.97);
+    expect(score(labels, f, 2, 2).recall).toBeGreaterThan(0.97);
   });
 });
