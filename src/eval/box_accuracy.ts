@@ -54,17 +54,18 @@ interface Pair {
 }
 
 /**
- * Pairs true and perceived objects of the same kind, nearest horizontal centres first
- * (greedy), within the gate. Perceived ids come from the tracker, not the simulator, so the
- * match is geometric; it works the same for masks and detections.
+ * Pairs true and perceived objects of the same kind, nearest centres first (greedy; 3D, so
+ * two cubes of a stack are told apart), within the gate on the horizontal distance. Perceived
+ * ids come from the tracker, not the simulator, so the match is geometric; it works the same
+ * for masks and detections.
  */
 export function matchBoxes(truth: readonly SceneObject[], perceived: readonly SceneObject[], gate = BOX_MATCH_GATE_M): { pairs: Pair[]; missed: SceneObject[] } {
   const cand: { t: number; e: number; d: number }[] = [];
   for (let t = 0; t < truth.length; t++) {
     for (let e = 0; e < perceived.length; e++) {
       if (truth[t].kind !== perceived[e].kind) continue;
-      const d = Math.hypot(truth[t].center.x - perceived[e].center.x, truth[t].center.y - perceived[e].center.y);
-      if (d <= gate) cand.push({ t, e, d });
+      const a = truth[t].center, b = perceived[e].center;
+      if (Math.hypot(a.x - b.x, a.y - b.y) <= gate) cand.push({ t, e, d: Math.hypot(a.x - b.x, a.y - b.y, a.z - b.z) });
     }
   }
   cand.sort((a, b) => a.d - b.d);

@@ -140,6 +140,16 @@ describe("stacked objects stand on their support's top", () => {
     expect(onTable.center.z - onTable.size.z / 2).toBeCloseTo(-0.5, 6);
   });
 
+  it("a support seen short (its far part hidden by the cube on it) is widened to hold the cube's footprint", () => {
+    // A 5 cm cube on a 5 cm cube: the lower one's box is 2 cm deep (the upper hides the rest).
+    const lower = obj("cube", [1.0, 0, -0.475], [0.02, 0.05, 0.05]);
+    const upper = obj("cube", [1.015, 0, -0.42], [0.05, 0.05, 0.04]);
+    expect(settleOnSupports([lower, upper], ["support", "object"], [true, false], [-0.5, -0.44])).toBe(1);
+    expect(lower.center.x - lower.size.x / 2).toBeCloseTo(0.99, 6);
+    expect(lower.center.x + lower.size.x / 2).toBeCloseTo(1.04, 6);
+    expect(upper.center.z - upper.size.z / 2).toBeCloseTo(-0.45, 6);
+  });
+
   it("carried objects, objects beside the support and objects too far above it are left alone", () => {
     const book = () => obj("book", [1, 0, -0.485], [0.22, 0.15, 0.03]);
     const carried = obj("mug", [1, 0, -0.35], [0.08, 0.08, 0.1]);
