@@ -99,7 +99,10 @@ export class BoxFilter {
         const predicted = this.out[2] + this.out[5] / 2 + this.vTop;
         const fromBottom = lowest + this.seenHeight;
         if (Math.abs(fromBottom - predicted) < Math.abs(top - predicted)) top = fromBottom;
-      } else {
+      } else if (seen <= h + Math.max(0.01, 0.1 * h)) {
+        // A rigid object's seen part is never taller than the object: when it is, the lowest
+        // point belongs to something under it (a leaked mask) and must not become the
+        // reference, or every later whole view would look cut and be re-anchored on it.
         this.seenHeight = seen;
       }
       s.z = h;

@@ -73,6 +73,20 @@ describe("box filter", () => {
     }
   });
 
+  it("a lowest point below a carried object's real bottom (a leaked mask) is not taken as its seen extent: later whole views keep their measured top", () => {
+    // README example seed 42: one frame's lowest point 3 cm under a carried jar made every
+    // later view look cut, and the frame it started down was re-anchored 3 cm too high.
+    const f = new BoxFilter();
+    for (let k = 0; k < 5; k++) f.apply(obj("jar", [1, 0, 0.067], [0.086, 0.086, 0.134]), REST);
+    // Carried at a 26 cm lift: top 0.334, bottom 0.2; one frame's mask leaks 3 cm below.
+    f.apply(obj("jar", [1, 0, 0.252], [0.086, 0.086, 0.164]), { onSupport: false, floating: true, lowest: 0.17 });
+    for (let k = 1; k <= 5; k++) f.apply(obj("jar", [1 + 0.02 * k, 0, 0.267], [0.086, 0.086, 0.134]), { onSupport: false, floating: true, lowest: 0.2 });
+    // Set down starts: 2 cm lower, seen whole.
+    const o = obj("jar", [1.1, 0, 0.247], [0.086, 0.086, 0.134]);
+    f.apply(o, { onSupport: false, floating: true, lowest: 0.18 });
+    expect(o.center.z + o.size.z / 2).toBeCloseTo(0.314, 9);
+  });
+
   it("options are checked", () => {
     for (const bad of [{ window: 0 }, { window: 2.5 }, { motionGate: -1 }, { motionGate: Number.NaN }, { sizeTolerance: -0.1 }]) expect(() => new BoxFilter(bad)).toThrow(InvalidInputError);
   });
