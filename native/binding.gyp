@@ -38,7 +38,8 @@
         "src/reader.cc",
         "src/endpoint_watcher.cc",
         "src/qos.cc",
-        "src/raw_sertype.c"
+        "src/raw_sertype.c",
+        "src/sample_pool.c"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -128,6 +128,7 @@ Napi::Value LiveHandles(const Napi::CallbackInfo& info) {
   out.Set("readers", static_cast<double>(LiveReaderCount()));
   out.Set("watchers", static_cast<double>(LiveWatcherCount()));
   out.Set("domains", static_cast<double>(LiveDomainCount()));
+  out.Set("leases", static_cast<double>(LiveLeaseCount()));
   return out;
 }
 
@@ -143,6 +144,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("publicationMatched", Napi::Function::New(env, PublicationMatched));
   exports.Set("readerStats", Napi::Function::New(env, ReaderStats));
+  exports.Set("releaseSample", Napi::Function::New(env, ReleaseSample));
+  exports.Set("poolStats", Napi::Function::New(env, PoolStats));
   exports.Set("watchEndpoints", Napi::Function::New(env, WatchEndpoints));
   exports.Set("participantGuid", Napi::Function::New(env, EntityGuid));
   exports.Set("entityGuid", Napi::Function::New(env, EntityGuid));

@@ -1,7 +1,10 @@
 /*
  * Opaque-CDR sertype for Cyclone DDS 0.10. ROS 2 topics are keyless, so key operations are
  * trivial; every serdata owns one contiguous copy of the serialized sample so a reader can hand
- * it to JavaScript without copying again (the JS Buffer keeps a serdata reference).
+ * it to JavaScript without copying again (the JS view keeps a serdata reference). Large samples
+ * live in pooled slots (sample_pool.h) reused from frame to frame; small ones follow the header.
+ * Either way the CDR body (after the 4-byte encapsulation header) is 8-byte aligned, so arrays
+ * in it can be viewed in place.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,21 +18,39 @@
 #include "dds/ddsi/q_radmin.h"
 
 #include "raw_sertype.h"
+#include "sample_pool.h"
 
 typedef struct sr_raw_serdata {
   struct ddsi_serdata c;
   size_t size;
-  unsigned char *data; /* points just past this struct, or NULL for key-only serdata */
+  /* In `slot`, or just past this struct (INLINE_OFFSET on), or NULL for key-only serdata. */
+  unsigned char *data;
+  sr_pool_slot_t *slot;
 } sr_raw_serdata_t;
+
+/* Inline bytes start 4 bytes into an 8-aligned area, as pooled ones do (SR_POOL_SAMPLE_OFFSET). */
+#define INLINE_OFFSET ((size_t) 4)
 
 static sr_raw_serdata_t *serdata_alloc (const struct ddsi_sertype *type, enum ddsi_serdata_kind kind, size_t size)
 {
-  sr_raw_serdata_t *d = ddsrt_malloc (sizeof (*d) + size);
+  sr_pool_slot_t *slot = sr_pool_acquire (size);
+  sr_raw_serdata_t *d = ddsrt_malloc (sizeof (*d) + (slot || size == 0 ? 0 : size + 16));
   ddsi_serdata_init (&d->c, type, kind);
   /* Keyless: every sample is the same instance, so the hash is the type's. */
   d->c.hash = type ? type->serdata_basehash : 0;
   d->size = size;
-  d->data = size > 0 ? (unsigned char *) (d + 1) : NULL;
+  d->slot = slot;
+  if (slot)
+    d->data = sr_pool_sample (slot);
+  else if (size > 0)
+  {
+    /* 16 spare bytes cover rounding the struct's end up to 8 plus INLINE_OFFSET. */
+    uintptr_t end = (uintptr_t) (d + 1);
+    end = (end + 7) & ~(uintptr_t) 7;
+    d->data = (unsigned char *) end + INLINE_OFFSET;
+  }
+  else
+    d->data = NULL;
   return d;
 }
 
@@ -139,7 +160,10 @@ static bool serdata_untyped_to_sample (const struct ddsi_sertype *type, const st
 
 static void serdata_free (struct ddsi_serdata *dcmn)
 {
-  ddsrt_free (dcmn);
+  sr_raw_serdata_t *d = (sr_raw_serdata_t *) dcmn;
+  if (d->slot)
+    sr_pool_release (d->slot);
+  ddsrt_free (d);
 }
 
 static size_t serdata_print (const struct ddsi_sertype *type, const struct ddsi_serdata *dcmn, char *buf, size_t size)
@@ -280,6 +304,16 @@ const unsigned char *sr_raw_serdata_bytes (const struct ddsi_serdata *sd, size_t
   const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) sd;
   *size = d->size;
   return d->data;
+}
+
+sr_pool_slot_t *sr_raw_serdata_slot (const struct ddsi_serdata *sd)
+{
+  return ((const sr_raw_serdata_t *) sd)->slot;
+}
+
+struct ddsi_serdata *sr_serdata_ref (struct ddsi_serdata *sd)
+{
+  return ddsi_serdata_ref (sd);
 }
 
 void sr_serdata_unref (struct ddsi_serdata *sd)

@@ -15,6 +15,7 @@ extern "C" {
 
 struct ddsi_sertype;
 struct ddsi_serdata;
+struct sr_pool_slot;
 
 /* The sample type seen by dds_write/dds_take with sample pointers (we use the cdr calls). */
 typedef struct sr_raw_sample {
@@ -31,7 +32,11 @@ struct ddsi_serdata *sr_raw_serdata_from_bytes (const struct ddsi_sertype *type,
 /* The bytes of a serdata made by this sertype (header included). */
 const unsigned char *sr_raw_serdata_bytes (const struct ddsi_serdata *sd, size_t *size);
 
+/* The pooled slot holding a serdata's bytes, or NULL when they are inline (small samples). */
+struct sr_pool_slot *sr_raw_serdata_slot (const struct ddsi_serdata *sd);
+
 /* Reference counting, so C++ code need not include Cyclone's internal ddsi headers. */
+struct ddsi_serdata *sr_serdata_ref (struct ddsi_serdata *sd);
 void sr_serdata_unref (struct ddsi_serdata *sd);
 struct ddsi_sertype *sr_sertype_ref (struct ddsi_sertype *tp);
 void sr_sertype_unref (struct ddsi_sertype *tp);

@@ -1,12 +1,15 @@
 #include "reader.h"
 
+#include <cmath>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "dds_error.h"
 #include "qos.h"
 #include "raw_sertype.h"
+#include "sample_pool.h"
 
 namespace sr {
 namespace {
@@ -18,7 +21,12 @@ struct ReaderCtx {
   dds_entity_t participant = 0;
   // KEEP_LAST depth bounds the queue as it bounds the DDS history; 0 means KEEP_ALL.
   size_t limit = 0;
+  // Large samples are lent (a view of their pooled slot plus a lease), not given (see CreateReader).
+  bool lend = false;
   Napi::ThreadSafeFunction tsfn;
+  // JS thread only: the batch array and lease array handed to the callback, reused per batch.
+  Napi::ObjectReference views;
+  Napi::Reference<Napi::Float64Array> leases;
 
   std::mutex mu;
   std::deque<ddsi_serdata*> queue;
@@ -31,6 +39,119 @@ struct ReaderCtx {
 
 // Only touched on the JS thread.
 std::map<dds_entity_t, ReaderCtx*> readers;
+
+// Lent samples: a lease holds the sample's reference until JS releases it. Ids are
+// serial * 65536 + index, so a stale or repeated release can never free another sample.
+struct Lease {
+  ddsi_serdata* sd = nullptr;
+  double id = 0;
+};
+constexpr uint32_t kLeaseSlots = 65536;
+std::mutex leaseMu;
+std::vector<Lease> leaseTable;
+std::vector<uint32_t> freeLeases;
+double leaseSerial = 1;
+size_t liveLeases = 0;
+
+// 0 when the table is full: the caller then gives the sample instead of lending it.
+double AddLease(ddsi_serdata* sd) {
+  std::lock_guard<std::mutex> lock(leaseMu);
+  uint32_t index;
+  if (!freeLeases.empty()) {
+    index = freeLeases.back();
+    freeLeases.pop_back();
+  } else if (leaseTable.size() < kLeaseSlots) {
+    index = static_cast<uint32_t>(leaseTable.size());
+    leaseTable.emplace_back();
+  } else {
+    return 0;
+  }
+  const double id = leaseSerial++ * kLeaseSlots + index;
+  leaseTable[index] = {sd, id};
+  liveLeases++;
+  return id;
+}
+
+bool ReleaseLease(double id) {
+  if (!(id >= kLeaseSlots) || id != std::floor(id) || id > 9007199254740991.0) return false;
+  ddsi_serdata* sd = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(leaseMu);
+    const auto index = static_cast<uint32_t>(std::fmod(id, kLeaseSlots));
+    if (index >= leaseTable.size() || leaseTable[index].sd == nullptr || leaseTable[index].id != id) return false;
+    sd = leaseTable[index].sd;
+    leaseTable[index] = {};
+    freeLeases.push_back(index);
+    liveLeases--;
+  }
+  sr_serdata_unref(sd);
+  return true;
+}
+
+// The ArrayBuffer of a slot is collected only after the pool retired the slot (its reference is
+// deleted then); its memory goes with it. At environment teardown V8 may collect it while the
+// pool still holds the slot: the slot then only forgets it.
+void SlotFinalize(napi_env, void*, void* hint) {
+  auto* slot = static_cast<sr_pool_slot_t*>(hint);
+  if (slot->js_env == nullptr) {
+    sr_pool_slot_free(slot);
+  } else {
+    slot->js = nullptr;
+    slot->js_env = nullptr;
+  }
+}
+
+// A slot trimmed out of the pool (JS thread): freed now, or when its ArrayBuffer is collected.
+void RetireSlot(sr_pool_slot_t* slot, void* arg) {
+  auto env = static_cast<napi_env>(arg);
+  if (slot->js == nullptr) {
+    sr_pool_slot_free(slot);
+    return;
+  }
+  if (slot->js_env != env) {
+    // Another environment (a worker) made its ArrayBuffer; only it may drop the reference, so
+    // the slot stays allocated until that environment ends.
+    return;
+  }
+  auto ref = static_cast<napi_ref>(slot->js);
+  slot->js = nullptr;
+  slot->js_env = nullptr;
+  napi_delete_reference(env, ref);
+}
+
+// A view of a pooled sample through its slot's one ArrayBuffer: no new external memory per sample.
+// Returns the lease (0 and an empty value if the sample cannot be lent).
+double Lend(Napi::Env env, ddsi_serdata* sd, sr_pool_slot_t* slot, size_t size, napi_value* view) {
+  if (slot->js != nullptr && slot->js_env != static_cast<napi_env>(env)) return 0;
+  napi_value ab;
+  if (slot->js == nullptr) {
+    if (napi_create_external_arraybuffer(env, slot->mem, slot->capacity, SlotFinalize, slot, &ab) != napi_ok) return 0;
+    napi_ref ref;
+    if (napi_create_reference(env, ab, 1, &ref) != napi_ok) return 0;
+    slot->js = ref;
+    slot->js_env = env;
+  } else if (napi_get_reference_value(env, static_cast<napi_ref>(slot->js), &ab) != napi_ok || ab == nullptr) {
+    return 0;
+  }
+  if (napi_create_typedarray(env, napi_uint8_array, size, ab, SR_POOL_SAMPLE_OFFSET, view) != napi_ok) return 0;
+  return AddLease(sd);
+}
+
+// A view that owns the sample's reference, released when the view's ArrayBuffer is collected.
+// The ArrayBuffer starts 4 bytes before the sample (8-aligned), so the CDR body after the
+// encapsulation header sits at an 8-aligned offset and every array in it can be viewed in place.
+Napi::Value Give(Napi::Env env, ddsi_serdata* sd, const unsigned char* bytes, size_t size) {
+  napi_value ab;
+  void* start = const_cast<unsigned char*>(bytes) - SR_POOL_SAMPLE_OFFSET;
+  NAPI_THROW_IF_FAILED(env,
+                       napi_create_external_arraybuffer(
+                           env, start, size + SR_POOL_SAMPLE_OFFSET,
+                           [](napi_env, void*, void* hint) { sr_serdata_unref(static_cast<ddsi_serdata*>(hint)); }, sd, &ab),
+                       Napi::Value());
+  napi_value view;
+  NAPI_THROW_IF_FAILED(env, napi_create_typedarray(env, napi_uint8_array, size, ab, SR_POOL_SAMPLE_OFFSET, &view), Napi::Value());
+  return Napi::Value(env, view);
+}
 
 void Deliver(Napi::Env env, Napi::Function callback, ReaderCtx* ctx) {
   std::deque<ddsi_serdata*> batch;
@@ -47,22 +168,43 @@ void Deliver(Napi::Env env, Napi::Function callback, ReaderCtx* ctx) {
     for (ddsi_serdata* sd : batch) sr_serdata_unref(sd);
     return;
   }
-  Napi::Array buffers = Napi::Array::New(env, batch.size());
+  const size_t n = batch.size();
+  Napi::Array views = ctx->views.Value().As<Napi::Array>();
+  if (ctx->leases.IsEmpty() || ctx->leases.Value().ElementLength() < n) {
+    ctx->leases.Reset(Napi::Float64Array::New(env, n < 64 ? 64 : 2 * n), 1);
+  }
+  Napi::Float64Array leaseArray = ctx->leases.Value();
+  double* leases = leaseArray.Data();
+  views.Set("length", Napi::Number::New(env, static_cast<double>(n)));
   uint32_t i = 0;
   for (ddsi_serdata* sd : batch) {
     size_t size = 0;
     const unsigned char* bytes = sr_raw_serdata_bytes(sd, &size);
+    leases[i] = 0;
     if (bytes == nullptr || size == 0) {
       sr_serdata_unref(sd);
-      buffers.Set(i++, Napi::Buffer<uint8_t>::New(env, 0));
+      views.Set(i++, Napi::Uint8Array::New(env, 0));
       continue;
     }
-    // Zero copy: the Buffer views the serdata's bytes and drops its reference when collected.
-    buffers.Set(i++, Napi::Buffer<uint8_t>::New(
-                         env, const_cast<uint8_t*>(bytes), size,
-                         [](Napi::Env, uint8_t*, ddsi_serdata* owner) { sr_serdata_unref(owner); }, sd));
+    sr_pool_slot_t* slot = ctx->lend ? sr_raw_serdata_slot(sd) : nullptr;
+    if (slot != nullptr) {
+      napi_value view = nullptr;
+      const double lease = Lend(env, sd, slot, size, &view);
+      if (lease != 0) {
+        leases[i] = lease;
+        views.Set(i++, Napi::Value(env, view));
+        continue;
+      }
+    }
+    views.Set(i++, Give(env, sd, bytes, size));
   }
-  callback.Call({buffers, Napi::Number::New(env, static_cast<double>(dropped))});
+  dds_sample_lost_status_t lost{};
+  dds_get_sample_lost_status(ctx->reader, &lost);
+  callback.Call({views, Napi::Number::New(env, static_cast<double>(dropped)), Napi::Number::New(env, static_cast<double>(lost.total_count)),
+                 leaseArray});
+  // The views must not outlive the call through this array; free slots beyond the reserve go.
+  views.Set("length", Napi::Number::New(env, 0));
+  sr_pool_trim(SR_POOL_KEEP_FREE_BYTES, RetireSlot, static_cast<napi_env>(env));
 }
 
 void OnDataAvailable(dds_entity_t reader, void* arg) {
@@ -106,6 +248,9 @@ void Close(ReaderCtx* ctx) {
     for (ddsi_serdata* sd : ctx->queue) sr_serdata_unref(sd);
     ctx->queue.clear();
   }
+  // On the JS thread, while the environment lives: the finalizer below may run at teardown.
+  ctx->views.Reset();
+  ctx->leases.Reset();
   ctx->tsfn.Release();
 }
 
@@ -113,21 +258,33 @@ void Close(ReaderCtx* ctx) {
 
 Napi::Value CreateReader(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsObject() || !info[3].IsFunction()) {
-    throw Napi::TypeError::New(env, "createReader(participant, topic, qos, callback)");
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsObject() || !info[3].IsFunction() ||
+      (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsObject())) {
+    throw Napi::TypeError::New(env, "createReader(participant, topic, qos, callback, options?)");
   }
   const dds_entity_t participant = info[0].As<Napi::Number>().Int32Value();
   const dds_entity_t topic = info[1].As<Napi::Number>().Int32Value();
   Napi::Object qosObj = info[2].As<Napi::Object>();
+  bool lend = false;
+  if (info.Length() > 4 && info[4].IsObject()) lend = info[4].As<Napi::Object>().Get("lend").ToBoolean().Value();
   dds_qos_t* qos = QosFromJs(qosObj);
 
   auto* ctx = new ReaderCtx();
   ctx->participant = participant;
+  ctx->lend = lend;
   if (qosObj.Get("history").As<Napi::String>().Utf8Value() == "keep_last") {
     ctx->limit = static_cast<size_t>(qosObj.Get("depth").As<Napi::Number>().Int32Value());
   }
+  ctx->views = Napi::Persistent(Napi::Array::New(env).As<Napi::Object>());
   ctx->tsfn = Napi::ThreadSafeFunction::New(env, info[3].As<Napi::Function>(), "spatial-reward dds reader", 0, 1, ctx,
-                                            [](Napi::Env, void*, ReaderCtx* c) { delete c; }, static_cast<void*>(nullptr));
+                                            [](Napi::Env, void*, ReaderCtx* c) {
+                                              // Close() reset the references; at teardown without
+                                              // Close the environment may be gone: leave them.
+                                              c->views.SuppressDestruct();
+                                              c->leases.SuppressDestruct();
+                                              delete c;
+                                            },
+                                            static_cast<void*>(nullptr));
   // A subscription alone must not keep a finished process alive; the CLI keeps nodes running.
   ctx->tsfn.Unref(env);
 
@@ -137,12 +294,41 @@ Napi::Value CreateReader(const Napi::CallbackInfo& info) {
   dds_delete_listener(listener);
   dds_delete_qos(qos);
   if (reader < 0) {
+    ctx->views.Reset();
     ctx->tsfn.Release();
     throw DdsError(env, "dds_create_reader", reader);
   }
   ctx->reader = reader;
   readers[reader] = ctx;
   return Napi::Number::New(env, reader);
+}
+
+Napi::Value ReleaseSample(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "releaseSample(lease: number)");
+  return Napi::Boolean::New(env, ReleaseLease(info[0].As<Napi::Number>().DoubleValue()));
+}
+
+Napi::Value PoolStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  sr_pool_stats_t st;
+  sr_pool_get_stats(&st);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("slots", static_cast<double>(st.slots));
+  out.Set("inUse", static_cast<double>(st.in_use));
+  out.Set("bytes", static_cast<double>(st.bytes));
+  out.Set("freeBytes", static_cast<double>(st.free_bytes));
+  out.Set("acquired", static_cast<double>(st.acquired));
+  out.Set("reused", static_cast<double>(st.reused));
+  out.Set("refused", static_cast<double>(st.refused));
+  out.Set("retired", static_cast<double>(st.retired));
+  out.Set("leases", static_cast<double>(LiveLeaseCount()));
+  return out;
+}
+
+size_t LiveLeaseCount() {
+  std::lock_guard<std::mutex> lock(leaseMu);
+  return liveLeases;
 }
 
 Napi::Value ReaderStats(const Napi::CallbackInfo& info) {

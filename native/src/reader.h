@@ -1,12 +1,18 @@
-// A DDS reader whose samples (raw CDR bytes) reach a JS callback on the main thread.
+// A DDS reader whose samples (raw CDR bytes) reach a JS callback on the main thread, given
+// (the view owns the sample) or lent (a view of a pooled slot, returned with releaseSample).
 #pragma once
 #include <napi.h>
 #include "dds/dds.h"
 
 namespace sr {
 
-// createReader(participant, topic, qos, callback(buffers: Buffer[], dropped: number)): number
+// createReader(participant, topic, qos, callback(views: Uint8Array[], dropped, lost, leases: Float64Array), {lend}?): number
 Napi::Value CreateReader(const Napi::CallbackInfo& info);
+// releaseSample(lease): boolean (false if unknown or already released)
+Napi::Value ReleaseSample(const Napi::CallbackInfo& info);
+// poolStats(): the sample pool's figures and the leases outstanding
+Napi::Value PoolStats(const Napi::CallbackInfo& info);
+size_t LiveLeaseCount();
 // readerStats(reader): {received, dropped, lost, rejected, queued}
 Napi::Value ReaderStats(const Napi::CallbackInfo& info);
 // True if `entity` was a reader made here (now closed); closes readers of a deleted participant too.

@@ -206,6 +206,6 @@ describe.runIf(DDS_AVAILABLE)("DdsTransport over Cyclone DDS (loopback)", () => 
       await t.shutdown();
     }
     for (const t of open.splice(0)) await t.shutdown();
-    expect(binding.liveHandles()).toEqual({ writers: 0, topics: 0, readers: 0, watchers: 0, domains: 0 });
+    expect(binding.liveHandles()).toEqual({ writers: 0, topics: 0, readers: 0, watchers: 0, domains: 0, leases: 0 });
   });
 });

@@ -29,7 +29,7 @@ const QOS_LATE_JOINER: QoS = { reliability: "reliable", durability: "transient_l
 class DiscoveryInfoSpy {
   readonly binding = loadDdsBinding();
   readonly participant: number;
-  readonly samples: Buffer[] = [];
+  readonly samples: Uint8Array[] = [];
   readonly publications = new Map<string, EndpointEvent>();
   readonly subscriptions = new Map<string, EndpointEvent>();
 

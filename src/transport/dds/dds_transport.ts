@@ -36,6 +36,9 @@ export interface DdsTransportOptions {
   gidSize?: GidSize;
 }
 
+/** Readers of lent subscriptions. */
+const LEND = { lend: true } as const;
+
 /** Services use reliable, volatile, keep-last 10 queues, as rmw's services default does. */
 const QOS_SERVICES: QoS = { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 10 };
 
@@ -66,7 +69,8 @@ function ddsError(e: unknown, what: string): SpatialRewardError {
  * Counters (transport-wide): messages_published, messages_delivered, callback_errors,
  * errors.decode, errors.publish, errors.type_mismatch (ours, or a peer's endpoint on one of our
  * topics with another type), dropped (queue overflow), lost (DDS SAMPLE_LOST), peers.endpoints_lost,
- * graph.announcements (ros_discovery_info samples sent).
+ * graph.announcements (ros_discovery_info samples sent), lent.reclaimed_by_gc (lent samples a
+ * consumer dropped without releasing them; see sample_lending.ts).
  * Nodes count the same per topic: received.<topic>, dropped.<topic>, lost.<topic>, and
  * errors.type_mismatch, errors.type_mismatch.<topic> for wrong types on topics they use.
  */
@@ -90,6 +94,13 @@ export class DdsTransport extends TransportBase<DdsNode> {
   private readonly graphWriter: number;
   private graphPending = false;
   private closed = false;
+  /**
+   * @internal Lent messages a consumer dropped without releasing them: their samples go back to
+   * the pool when the message is collected. A lease released before is unknown by then (false).
+   */
+  readonly lentRegistry = new FinalizationRegistry<number>((lease) => {
+    if (this.binding.releaseSample(lease)) this.counters.inc("lent.reclaimed_by_gc");
+  });
 
   constructor(options: DdsTransportOptions = {}) {
     super();
@@ -352,15 +363,21 @@ class DdsNode extends NodeBase {
     return handle;
   }
 
-  /** A reader whose samples reach `onSample` one by one, with overflow counted under `context`. */
-  private reader(ddsTopic: string, rosType: string, qos: QoS, context: string, onSample: (bytes: Buffer) => void): number {
+  /**
+   * A reader whose samples reach `onSample` one by one (with their lease: nonzero for a lent
+   * sample, which onSample then owns), with overflow and loss counted under `context`.
+   */
+  private reader(
+    ddsTopic: string, rosType: string, qos: QoS, context: string, onSample: (bytes: Uint8Array, lease: number) => void, lend = false,
+  ): number {
     const topic = this.bus.topic(ddsTopic, rosType, this, context);
     let droppedSeen = 0;
     let lostSeen = 0;
     let handle = -1;
     const counters = this.nodeCounters;
     try {
-      handle = this.binding.createReader(this.bus.participant, topic, qos, (samples, dropped) => {
+      const options = lend ? LEND : undefined;
+      handle = this.binding.createReader(this.bus.participant, topic, qos, (views, dropped, lost, leases) => {
         // Runs from the addon's thread-safe function: nothing may escape.
         if (dropped > droppedSeen) {
           counters.inc(`dropped.${context}`, dropped - droppedSeen);
@@ -369,24 +386,20 @@ class DdsNode extends NodeBase {
         }
         // Samples DDS itself never completed (best-effort gaps, reliable data the writer's
         // history let go of before it was acknowledged): counted, as every other loss.
-        try {
-          const lost = this.binding.readerStats(handle).lost;
-          if (lost > lostSeen) {
-            counters.inc(`lost.${context}`, lost - lostSeen);
-            this.bus.counters.inc("lost", lost - lostSeen);
-            lostSeen = lost;
-          }
-        } catch (e) {
-          this.bus.reportError(e, context);
+        if (lost > lostSeen) {
+          counters.inc(`lost.${context}`, lost - lostSeen);
+          this.bus.counters.inc("lost", lost - lostSeen);
+          lostSeen = lost;
         }
-        for (const s of samples) {
+        // views and leases are the addon's, reused for the next batch: read here only.
+        for (let i = 0; i < views.length; i++) {
           try {
-            onSample(s);
+            onSample(views[i], leases[i]);
           } catch (e) {
             this.bus.reportError(e, context);
           }
         }
-      });
+      }, options);
     } catch (e) {
       throw ddsError(e, `creating a reader on ${ddsTopic}`);
     }
@@ -445,34 +458,58 @@ class DdsNode extends NodeBase {
   }
 
   protected subscribe<T>(type: string, topic: string, qos: QoS, callback: (msg: T) => void, onDestroy: () => void): Subscription {
+    return this.subscribeSamples(type, topic, qos, false, callback, onDestroy);
+  }
+
+  /** See SampleLending (sample_lending.ts): large samples are lent, `lease` nonzero. */
+  createLentSubscription<T>(type: string, topic: string, qos: QoS, callback: (msg: T, lease: number) => void): Subscription {
+    return this.subscribeSamples(type, topic, qos, true, callback, () => {});
+  }
+
+  /** Gives a lent sample back (see SampleLending); 0 and leases already returned do nothing. */
+  releaseSample(lease: number): void {
+    if (lease !== 0) this.binding.releaseSample(lease);
+  }
+
+  private subscribeSamples<T>(
+    type: string, topic: string, qos: QoS, lend: boolean, callback: (msg: T, lease: number) => void, onDestroy: () => void,
+  ): Subscription {
     this.alive();
     checkPositive("QoS depth", qos.depth);
     const name = this.resolve(topic);
     const codec = codecFor(type);
     const counters = this.nodeCounters;
     const bus = this.bus;
+    const binding = this.binding;
     const receivedKey = `received.${name}`;
     let live = true;
-    const reader = this.reader(ddsTopicName(name), type, qos, name, (bytes) => {
-      if (!live) return;
+    const reader = this.reader(ddsTopicName(name), type, qos, name, (bytes, lease) => {
+      if (!live) {
+        if (lease !== 0) binding.releaseSample(lease);
+        return;
+      }
       let msg: T;
       try {
         msg = codec.decode(bytes) as T;
       } catch (e) {
+        // Nothing else saw the sample: it goes back at once.
+        if (lease !== 0) binding.releaseSample(lease);
         counters.inc("errors.decode");
         bus.counters.inc("errors.decode");
         bus.reportError(new InvalidInputError("bad_message", `undecodable ${type} sample (${bytes.length} bytes) on ${name}: ${(e as Error).message}`), name);
         return;
       }
       counters.inc(receivedKey);
+      // From here the consumer owns the lease; if it drops the message unreleased, GC returns it.
+      if (lease !== 0) bus.lentRegistry.register(msg as object, lease);
       try {
-        callback(msg);
+        callback(msg, lease);
         bus.counters.inc("messages_delivered");
       } catch (e) {
         counters.inc("callback_errors");
         bus.reportCallbackError(e, name);
       }
-    });
+    }, lend);
     const destroy = this.own(() => {
       live = false;
       this.deleteEndpoint(reader);

@@ -47,8 +47,25 @@ export interface DdsBinding {
   createParticipant(domainId?: number, config?: string): number;
   createTopic(participant: number, name: string, typeName: string): number;
   createWriter(participant: number, topic: number, qos: WriterQoS): number;
-  /** `callback` gets batches of CDR samples (encapsulation header included) and the running drop count. */
-  createReader(participant: number, topic: number, qos: QoS, callback: (samples: Buffer[], dropped: number) => void): number;
+  /**
+   * `callback` gets batches of CDR samples (encapsulation header included, each starting 4 bytes
+   * into an 8-aligned ArrayBuffer so the CDR body's arrays can be viewed in place), the running
+   * drop count and the DDS SAMPLE_LOST total. `views` and `leases` are reused between batches:
+   * read them during the call only. A sample is given (its view owns it; leases[i] is 0) unless
+   * the reader lends (`options.lend`) and the sample is large: then leases[i] is nonzero and its
+   * view shows a pooled slot, reused for another sample once releaseSample(leases[i]) is called.
+   */
+  createReader(
+    participant: number,
+    topic: number,
+    qos: QoS,
+    callback: (views: Uint8Array[], dropped: number, lost: number, leases: Float64Array) => void,
+    options?: { readonly lend?: boolean },
+  ): number;
+  /** Returns a lent sample; false if the lease is unknown or was already returned. */
+  releaseSample(lease: number): boolean;
+  /** The pooled sample memory (see native/src/sample_pool.h) and the leases outstanding. */
+  poolStats(): PoolStats;
   write(writer: number, cdr: Uint8Array): void;
   publicationMatched(writer: number): number;
   readerStats(reader: number): ReaderStats;
@@ -58,7 +75,23 @@ export interface DdsBinding {
   entityGuid(entity: number): string;
   deleteEntity(entity: number): void;
   /** Entities the binding still tracks; all zero once every transport shut down. */
-  liveHandles(): { writers: number; topics: number; readers: number; watchers: number; domains: number };
+  liveHandles(): { writers: number; topics: number; readers: number; watchers: number; domains: number; leases: number };
+}
+
+export interface PoolStats {
+  /** Slots in the pool, in use or free, and their capacity in bytes. */
+  readonly slots: number;
+  readonly inUse: number;
+  readonly bytes: number;
+  readonly freeBytes: number;
+  /** Samples given pooled memory, of them from a free slot, and left to the heap (pool full). */
+  readonly acquired: number;
+  readonly reused: number;
+  readonly refused: number;
+  /** Slots trimmed away (more free memory than the pool keeps). */
+  readonly retired: number;
+  /** Lent samples not yet released. */
+  readonly leases: number;
 }
 
 const ADDON = join("native", "build", "Release", "spatial_reward_dds.node");

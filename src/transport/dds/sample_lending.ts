@@ -1,0 +1,30 @@
+import type { MessageTypeName, MessageTypes } from "../../msgs/generated.js";
+import type { Subscription, TransportNode } from "../port.js";
+import type { QoS } from "../qos.js";
+
+/**
+ * Lent samples: a subscription whose large samples (camera images) are decoded as views of
+ * memory the transport reuses, so a stream of frames allocates no new buffers per frame (fresh
+ * multi-megabyte buffers cost page faults, and V8 answers their external memory with full GCs).
+ *
+ * The contract: a lent message's byte arrays (and every view made of them, or of their
+ * `.buffer`) stay valid until `releaseSample(lease)`; after that a later sample may overwrite
+ * them. Release every lease once, when nothing reads the message any more. A lent message the
+ * consumer dropped without releasing it (e.g. one a synchroniser evicted) is released when it
+ * is garbage-collected, and counted (`lent.reclaimed_by_gc`). `lease` 0 means the sample was not
+ * lent (small, or the pool was full): it is an ordinary message and releasing 0 does nothing.
+ *
+ * Only the dds backend lends; use sampleLending() to find out and fall back to
+ * createSubscription elsewhere (inproc messages are the publisher's objects anyway).
+ */
+export interface SampleLending {
+  createLentSubscription<K extends MessageTypeName>(type: K, topic: string, qos: QoS, callback: (msg: MessageTypes[K], lease: number) => void): Subscription;
+  createLentSubscription<T>(type: string, topic: string, qos: QoS, callback: (msg: T, lease: number) => void): Subscription;
+  releaseSample(lease: number): void;
+}
+
+/** The node's lending, when its backend lends samples; null otherwise. */
+export function sampleLending(node: TransportNode): SampleLending | null {
+  const n = node as Partial<SampleLending>;
+  return typeof n.createLentSubscription === "function" && typeof n.releaseSample === "function" ? (node as unknown as SampleLending) : null;
+}
