@@ -1,7 +1,10 @@
 import type { ImageLike } from "../src/scene/image.js";
 import { COLORS } from "../src/scene/colors.js";
-import { project, type Camera } from "./camera.js";
-import { intersectWorld, supportWorld, type Hit } from "./shapes.js";
+import { InvalidInputError, SpatialRewardError } from "../src/errors.js";
+import { nativeKernelsStatus } from "../nodes/native/kernels_addon.js";
+import type { Camera } from "./camera.js";
+import { NativeRasteriser, OBJECT, PRIMITIVE_CODES, RENDER_LAYOUT, SCENE } from "./native_rasteriser.js";
+import { intersectWorld, supportWorld, type Hit, type Primitive } from "./shapes.js";
 import type { World } from "./world.js";
 
 /** One rendered view. Buffers belong to the renderer and are overwritten by the next render. */
@@ -30,44 +33,132 @@ const DIFFUSE = 0.6;
 
 const COLOR_RGB = new Map(COLORS.map((c) => [c.name, c.rgb]));
 
+/** Which implementation renders: the TypeScript reference or the native kernel (same output). */
+export type RenderPath = "ts" | "native";
+
+export interface RendererOptions {
+  /**
+   * "auto" (default): the native kernel when the kernels addon is loaded (and
+   * SPATIAL_REWARD_NATIVE is not 0), else TypeScript; "ts" or "native" force one ("native"
+   * throws backend_unavailable where the addon is not there).
+   */
+  kernels?: "auto" | RenderPath;
+}
+
+// Parameters of each primitive type, in the order the native layout packs them.
+const PRIMITIVE_PARAMS: { readonly [T in Primitive["type"]]: readonly string[] } = {
+  box: ["sx", "sy", "sz"], cylinder: ["r", "h"], sphere: ["r"], ellipsoid: ["a", "b", "c"], capsule: ["r", "length"], bowl: ["R", "h"],
+};
+
 /**
  * Ray-casting RGB-D renderer for the tabletop world. Rays are cast per pixel through the
  * pinhole model with direction (x, y, 1) in the optical frame, so the hit parameter t is
  * directly the optical depth. Only objects whose projected bounds cover a row are tested.
+ *
+ * Two implementations with the same output bit for bit: the per-pixel loop below (the
+ * reference, and the fallback) and its C++ port in the kernels addon (sim/native_rasteriser.ts),
+ * chosen once per renderer. Both share the checks of the world and camera and the projected
+ * bounds, and write the same buffers. The native path allocates nothing per frame.
  */
 export class Renderer {
   private width = 0;
   private height = 0;
   private out: RenderOutput | null = null;
   private readonly hit: Hit = { t: 0, nx: 0, ny: 0, nz: 0 };
+  private readonly wanted: "auto" | RenderPath;
+  private native: NativeRasteriser | null | undefined;
+  // Projected bounds, 4 per object (u0, u1, v0, v1), and the packed scene for the kernel; grown, never shrunk.
+  private bounds = new Int32Array(0);
+  private readonly scene = new Float64Array(RENDER_LAYOUT.sceneLength);
+  private objects = new Float64Array(0);
+
+  constructor(options: RendererOptions = {}) {
+    const kernels = options?.kernels ?? "auto";
+    if (kernels !== "auto" && kernels !== "ts" && kernels !== "native") {
+      throw new InvalidInputError("bad_argument", `Renderer: kernels must be "auto", "ts" or "native", got ${String(kernels)}`);
+    }
+    this.wanted = kernels;
+    if (kernels === "ts") this.native = null;
+    else if (kernels === "native") this.native = this.requireNative();
+  }
+
+  /** The implementation this renderer uses (decided at the first render or the first read of this). */
+  get path(): RenderPath {
+    return this.rasteriser() ? "native" : "ts";
+  }
 
   render(world: World, cam: Camera): RenderOutput {
+    checkRenderInput(world, cam);
+    const { width, height } = cam.intrinsics;
+    const n = world.objects.length;
+    const out = this.buffers(width, height, n);
+    out.labels.clear();
+    for (let i = 0; i < n; i++) out.labels.set(i + 1, world.objects[i].kind);
+    if (this.bounds.length < 4 * n) this.bounds = new Int32Array(4 * n);
+    projectedBounds(world, cam, this.bounds);
+    const native = this.rasteriser();
+    if (native) {
+      this.pack(world, cam);
+      native.render(this.scene, this.objects, this.bounds, {
+        rgb: out.rgb.data, depth: out.depthMetres, mask: out.mask.data, visible: out.visiblePixels, silhouette: out.silhouettePixels,
+      });
+    } else {
+      this.renderTs(world, cam, out);
+    }
+    return out;
+  }
+
+  private rasteriser(): NativeRasteriser | null {
+    if (this.native === undefined) this.native = NativeRasteriser.load();
+    return this.native;
+  }
+
+  private requireNative(): NativeRasteriser {
+    const r = NativeRasteriser.load();
+    if (!r) {
+      const why = nativeKernelsStatus().reason ?? "the addon has no usable render kernels";
+      throw new SpatialRewardError("backend_unavailable", `Renderer: native kernels requested but unavailable (${why}); build them with \`npm run build:native\``);
+    }
+    return r;
+  }
+
+  /** The scene in the kernel's layout (sim/native_rasteriser.ts). */
+  private pack(world: World, cam: Camera): void {
+    const s = this.scene;
+    const k = cam.intrinsics;
+    const n = world.objects.length;
+    s[SCENE.width] = k.width; s[SCENE.height] = k.height; s[SCENE.fx] = k.fx; s[SCENE.fy] = k.fy; s[SCENE.cx] = k.cx; s[SCENE.cy] = k.cy;
+    const vectors = [[SCENE.position, cam.position], [SCENE.right, cam.right], [SCENE.down, cam.down], [SCENE.forward, cam.forward]] as const;
+    for (const [at, v] of vectors) { s[at] = v.x; s[at + 1] = v.y; s[at + 2] = v.z; }
+    s[SCENE.tableZ] = world.tableZ; s[SCENE.tableHalfX] = world.tableHalfX; s[SCENE.tableHalfY] = world.tableHalfY;
+    s[SCENE.light] = LIGHT[0]; s[SCENE.light + 1] = LIGHT[1]; s[SCENE.light + 2] = LIGHT[2];
+    s[SCENE.ambient] = AMBIENT; s[SCENE.diffuse] = DIFFUSE; s[SCENE.maxRange] = MAX_RANGE;
+    for (let c = 0; c < 3; c++) { s[SCENE.sky + c] = SKY_RGB[c]; s[SCENE.table + c] = TABLE_RGB[c]; s[SCENE.floor + c] = FLOOR_RGB[c]; }
+    s[SCENE.objectCount] = n;
+    const stride = RENDER_LAYOUT.objectStride;
+    if (this.objects.length < n * stride) this.objects = new Float64Array(n * stride);
+    const a = this.objects;
+    for (let i = 0; i < n; i++) {
+      const o = world.objects[i], at = i * stride, p = o.primitive as unknown as Record<string, number>;
+      const params = PRIMITIVE_PARAMS[o.primitive.type];
+      a[at + OBJECT.type] = PRIMITIVE_CODES[o.primitive.type];
+      for (let j = 0; j < 3; j++) a[at + OBJECT.params + j] = j < params.length ? p[params[j]] : 0;
+      a[at + OBJECT.x] = o.pose.x; a[at + OBJECT.y] = o.pose.y; a[at + OBJECT.z] = o.pose.z;
+      // The cosine and sine in JS (V8's, as shapes.ts uses them), not libm's.
+      a[at + OBJECT.cos] = Math.cos(o.pose.yaw); a[at + OBJECT.sin] = Math.sin(o.pose.yaw);
+      const base = COLOR_RGB.get(o.color) ?? SKY_RGB;
+      a[at + OBJECT.base] = base[0]; a[at + OBJECT.base + 1] = base[1]; a[at + OBJECT.base + 2] = base[2];
+    }
+  }
+
+  /** The reference implementation. */
+  private renderTs(world: World, cam: Camera, out: RenderOutput): void {
     const { width, height, fx, fy, cx, cy } = cam.intrinsics;
     const n = world.objects.length;
-    if (n > 255) throw new Error("mono8 masks hold at most 255 objects");
-    const out = this.buffers(width, height, n);
     const rgb = out.rgb.data, depth = out.depthMetres, mask = out.mask.data;
-    out.labels.clear();
-    world.objects.forEach((o, i) => out.labels.set(i + 1, o.kind));
+    const bounds = this.bounds;
     out.visiblePixels.fill(0);
     out.silhouettePixels.fill(0);
-
-    // Projected bounds per object (from its world AABB corners).
-    const u0 = new Int32Array(n), u1 = new Int32Array(n), v0 = new Int32Array(n), v1 = new Int32Array(n);
-    world.objects.forEach((o, i) => {
-      const xs = [-supportWorld(o.primitive, o.pose, -1, 0, 0), supportWorld(o.primitive, o.pose, 1, 0, 0)];
-      const ys = [-supportWorld(o.primitive, o.pose, 0, -1, 0), supportWorld(o.primitive, o.pose, 0, 1, 0)];
-      const zs = [-supportWorld(o.primitive, o.pose, 0, 0, -1), supportWorld(o.primitive, o.pose, 0, 0, 1)];
-      let a = Infinity, b = -Infinity, c = Infinity, d = -Infinity, behind = false;
-      for (const x of xs) for (const y of ys) for (const z of zs) {
-        const p = project(cam, { x, y, z });
-        if (p.depth <= 0.01) behind = true;
-        a = Math.min(a, p.u); b = Math.max(b, p.u); c = Math.min(c, p.v); d = Math.max(d, p.v);
-      }
-      if (behind) { a = 0; b = width - 1; c = 0; d = height - 1; }
-      u0[i] = Math.max(0, Math.floor(a) - 1); u1[i] = Math.min(width - 1, Math.ceil(b) + 1);
-      v0[i] = Math.max(0, Math.floor(c) - 1); v1[i] = Math.min(height - 1, Math.ceil(d) + 1);
-    });
 
     const P = cam.position, R = cam.right, D = cam.down, F = cam.forward;
     const rowObjects: number[] = [];
@@ -75,7 +166,7 @@ export class Renderer {
     for (let v = 0; v < height; v++) {
       const oy = (v - cy) / fy;
       rowObjects.length = 0;
-      for (let i = 0; i < n; i++) if (v >= v0[i] && v <= v1[i]) rowObjects.push(i);
+      for (let i = 0; i < n; i++) if (v >= bounds[4 * i + 2] && v <= bounds[4 * i + 3]) rowObjects.push(i);
       for (let u = 0; u < width; u++) {
         const ox = (u - cx) / fx;
         const dx = F.x + R.x * ox + D.x * oy;
@@ -83,7 +174,7 @@ export class Renderer {
         const dz = F.z + R.z * ox + D.z * oy;
         let best = MAX_RANGE, who = -1, nx = 0, ny = 0, nz = 1;
         for (const i of rowObjects) {
-          if (u < u0[i] || u > u1[i]) continue;
+          if (u < bounds[4 * i] || u > bounds[4 * i + 1]) continue;
           const o = world.objects[i];
           if (intersectWorld(o.primitive, o.pose, P.x, P.y, P.z, dx, dy, dz, hit)) {
             out.silhouettePixels[i]++;
@@ -125,7 +216,6 @@ export class Renderer {
         rgb[k + 2] = Math.min(255, base[2] * shade);
       }
     }
-    return out;
   }
 
   private buffers(width: number, height: number, n: number): RenderOutput {
@@ -144,5 +234,84 @@ export class Renderer {
       depthMetres,
     };
     return this.out;
+  }
+}
+
+/**
+ * Each object's projected pixel bounds (from its world AABB corners, a pixel of margin), 4 per
+ * object into `out`: u0, u1, v0, v1 (the whole image when a corner is at or behind the camera).
+ * Shared by both paths, so both test the same pixels; allocates nothing.
+ */
+function projectedBounds(world: World, cam: Camera, out: Int32Array): void {
+  const { width, height, fx, fy, cx, cy } = cam.intrinsics;
+  const C = cam.position, R = cam.right, D = cam.down, F = cam.forward;
+  for (let i = 0; i < world.objects.length; i++) {
+    const o = world.objects[i];
+    const x0 = -supportWorld(o.primitive, o.pose, -1, 0, 0), x1 = supportWorld(o.primitive, o.pose, 1, 0, 0);
+    const y0 = -supportWorld(o.primitive, o.pose, 0, -1, 0), y1 = supportWorld(o.primitive, o.pose, 0, 1, 0);
+    const z0 = -supportWorld(o.primitive, o.pose, 0, 0, -1), z1 = supportWorld(o.primitive, o.pose, 0, 0, 1);
+    let a = Infinity, b = -Infinity, c = Infinity, d = -Infinity, behind = false;
+    for (let corner = 0; corner < 8; corner++) {
+      const x = corner & 4 ? x1 : x0, y = corner & 2 ? y1 : y0, z = corner & 1 ? z1 : z0;
+      // camera.ts project(), without its objects.
+      const dx = x - C.x, dy = y - C.y, dz = z - C.z;
+      const ox = dx * R.x + dy * R.y + dz * R.z;
+      const oy = dx * D.x + dy * D.y + dz * D.z;
+      const oz = dx * F.x + dy * F.y + dz * F.z;
+      const u = cx + (fx * ox) / oz, v = cy + (fy * oy) / oz;
+      if (oz <= 0.01) behind = true;
+      a = Math.min(a, u); b = Math.max(b, u); c = Math.min(c, v); d = Math.max(d, v);
+    }
+    if (behind) { a = 0; b = width - 1; c = 0; d = height - 1; }
+    out[4 * i] = Math.max(0, Math.floor(a) - 1); out[4 * i + 1] = Math.min(width - 1, Math.ceil(b) + 1);
+    out[4 * i + 2] = Math.max(0, Math.floor(c) - 1); out[4 * i + 3] = Math.min(height - 1, Math.ceil(d) + 1);
+  }
+}
+
+function finite3(v: { x: number; y: number; z: number } | undefined): boolean {
+  return v !== null && typeof v === "object" && Number.isFinite(v.x) && Number.isFinite(v.y) && Number.isFinite(v.z);
+}
+
+/**
+ * What both paths need to render: a typed error for anything else (non-finite poses, sizes or
+ * camera, unknown primitives, more objects than a mono8 mask holds, an image too large),
+ * never a garbage image.
+ */
+function checkRenderInput(world: World, cam: Camera): void {
+  if (cam === null || typeof cam !== "object" || cam.intrinsics === null || typeof cam.intrinsics !== "object") {
+    throw new InvalidInputError("bad_argument", "Renderer: a camera { intrinsics, position, right, down, forward } is required");
+  }
+  const { width, height, fx, fy, cx, cy } = cam.intrinsics;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > RENDER_LAYOUT.maxSide || height > RENDER_LAYOUT.maxSide) {
+    throw new InvalidInputError("bad_image_size", `Renderer: image size must be integers in [1, ${RENDER_LAYOUT.maxSide}], got ${width}x${height}`);
+  }
+  if (![fx, fy, cx, cy].every(Number.isFinite) || fx === 0 || fy === 0) {
+    throw new InvalidInputError("bad_intrinsics", `Renderer: intrinsics must be finite with fx, fy non-zero, got fx ${fx} fy ${fy} cx ${cx} cy ${cy}`);
+  }
+  if (!finite3(cam.position) || !finite3(cam.right) || !finite3(cam.down) || !finite3(cam.forward)) {
+    throw new InvalidInputError("bad_argument", "Renderer: camera position and axes must be finite vectors");
+  }
+  if (world === null || typeof world !== "object" || !Array.isArray(world.objects)) {
+    throw new InvalidInputError("bad_scene", "Renderer: a world { tableZ, tableHalfX, tableHalfY, objects } is required");
+  }
+  if (![world.tableZ, world.tableHalfX, world.tableHalfY].every(Number.isFinite)) {
+    throw new InvalidInputError("bad_scene", `Renderer: table height and half-extents must be finite, got ${world.tableZ}, ${world.tableHalfX}, ${world.tableHalfY}`);
+  }
+  if (world.objects.length > RENDER_LAYOUT.maxObjects) {
+    throw new InvalidInputError("bad_scene", `Renderer: mono8 masks hold at most ${RENDER_LAYOUT.maxObjects} objects, the world has ${world.objects.length}`);
+  }
+  for (const o of world.objects) {
+    const p = o?.primitive as unknown as Record<string, unknown> | undefined;
+    const params = p && typeof p === "object" && typeof p.type === "string" && Object.hasOwn(PRIMITIVE_PARAMS, p.type)
+      ? PRIMITIVE_PARAMS[p.type as Primitive["type"]] : undefined;
+    if (!params) throw new InvalidInputError("bad_scene", `Renderer: object ${o?.id} has no known primitive (${String(p?.type)})`);
+    for (const k of params) {
+      const v = p![k];
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new InvalidInputError("bad_scene", `Renderer: object ${o.id}: ${p!.type} ${k} must be a finite size ≥ 0, got ${String(v)}`);
+    }
+    const pose = o.pose;
+    if (pose === null || typeof pose !== "object" || ![pose.x, pose.y, pose.z, pose.yaw].every(Number.isFinite)) {
+      throw new InvalidInputError("bad_scene", `Renderer: object ${o.id} has a non-finite pose`);
+    }
   }
 }

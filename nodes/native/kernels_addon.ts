@@ -133,6 +133,16 @@ export function kernelFamily<T extends object>(family: string, functions: readon
   return null;
 }
 
+/**
+ * A family whose functions exist but that its wrapper cannot use (built from other sources:
+ * another data layout): said once, and that family runs in TypeScript.
+ */
+export function reportUnusableFamily(family: string, why: string): void {
+  warnOnce(`family:${family}`,
+    `spatial-reward: the native ${family} kernels in ${status.path ?? "?"} cannot be used (${why}; built from other sources?); ` +
+    `they run in TypeScript. Rebuild with ${rebuildHint()}.`);
+}
+
 /** Whether native kernels run here, and if not why (after the first load attempt; loads if none was made). */
 export function nativeKernelsStatus(): NativeKernelsStatus {
   if (nativeDisabled()) return { loaded: false, families: [], reason: "SPATIAL_REWARD_NATIVE=0" };

@@ -10,6 +10,11 @@ interface FpContract {
   mulAddInto(a: Float64Array, b: Float64Array, c: Float64Array, out: Float64Array): void;
 }
 
+interface JsMath {
+  hypotInto(a: Float64Array, b: Float64Array, cOrOut: Float64Array, out?: Float64Array): void;
+  toUint8Into(x: Float64Array, clamped: Uint8Array, raw: Uint8Array): void;
+}
+
 /** A fresh copy of the loader (its once-per-process state reset) under the given environment. */
 async function freshLoader(env: Record<string, string | undefined>): Promise<Loader> {
   for (const [k, v] of Object.entries(env)) {
@@ -103,6 +108,41 @@ describe.runIf(NATIVE_TESTS)("the built kernels addon", () => {
     let differ = 0;
     for (let i = 0; i < n; i++) if (!Object.is(out[i], a[i] * b[i] + c[i])) differ++;
     expect(differ).toBe(0);
+  });
+
+  it("js_math.h is V8's math: Math.hypot of 2 and 3 values, Uint8Array stores with and without clamping", async () => {
+    const loader = await freshLoader({ SPATIAL_REWARD_NATIVE: undefined, SPATIAL_REWARD_KERNELS_ADDON: undefined });
+    const k = loader.kernelFamily<JsMath>("js_math", ["hypotInto", "toUint8Into"])!;
+    expect(k).not.toBeNull();
+    const special = [0, -0, 1, -1, 3, 4, 1e-300, 1e300, 2 ** -1074, Number.MAX_VALUE, Infinity, -Infinity, NaN, 0.1, 0.7071067811865476];
+    const n = 200_000 + special.length ** 3;
+    const a = new Float64Array(n), b = new Float64Array(n), c = new Float64Array(n);
+    let i = 0;
+    for (const x of special) for (const y of special) for (const z of special) { a[i] = x; b[i] = y; c[i] = z; i++; }
+    let s = 99;
+    const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647;
+    // Normal components and ray hit coordinates as the rasteriser sees them, and wide magnitudes.
+    for (; i < n; i++) {
+      const scale = i % 3 === 0 ? 10 ** (rnd() * 40 - 20) : 1;
+      a[i] = (rnd() - 0.5) * scale; b[i] = (rnd() - 0.5) * scale; c[i] = (rnd() - 0.5) * (i % 7 === 0 ? 1e-8 : 1);
+    }
+    const two = new Float64Array(n), three = new Float64Array(n);
+    k.hypotInto(a, b, two);
+    k.hypotInto(a, b, c, three);
+    let differ = 0;
+    for (let j = 0; j < n; j++) {
+      if (!Object.is(two[j], Math.hypot(a[j], b[j]))) differ++;
+      if (!Object.is(three[j], Math.hypot(a[j], b[j], c[j]))) differ++;
+    }
+    expect(differ).toBe(0);
+
+    const x = new Float64Array([0, -0, 0.5, 0.9999999999999999, 1, 254.99999999999997, 255, 255.5, 256, 300, 511.7, -1, -3.7, -255.5, -256, 1e20, -1e20, NaN, Infinity, -Infinity, 2 ** 53, 2 ** 31 + 0.5, ...Array.from({ length: 5000 }, () => (rnd() - 0.3) * 2000)]);
+    const clamped = new Uint8Array(x.length), raw = new Uint8Array(x.length);
+    k.toUint8Into(x, clamped, raw);
+    const jsClamped = new Uint8Array(x.length), jsRaw = new Uint8Array(x.length);
+    for (let j = 0; j < x.length; j++) { jsClamped[j] = Math.min(255, Math.max(0, x[j])); jsRaw[j] = x[j]; }
+    expect([...clamped]).toEqual([...jsClamped]);
+    expect([...raw]).toEqual([...jsRaw]);
   });
 
   it("hostile arguments: a typed TypeError or RangeError, never a crash or a write outside the buffer", async () => {

@@ -1,0 +1,61 @@
+// Math as V8 computes it, where C/C++ spells the same function differently. A kernel whose TS
+// reference calls these gets bit-identical results only through these versions.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace sr {
+namespace js {
+
+// Math.hypot(a, b[, c]): V8 normalises by the largest magnitude and sums the squares with
+// Kahan compensation (builtins-math.cc / math.tq); libm's hypot rounds differently.
+inline double hypot(const double* values, int n) {
+  double max = 0;
+  bool nan = false;
+  double abs[3];
+  for (int i = 0; i < n; i++) {
+    double a = std::fabs(values[i]);
+    if (std::isnan(a)) nan = true;
+    abs[i] = a;
+    if (a > max) max = a;
+  }
+  if (max == std::numeric_limits<double>::infinity()) return max;
+  if (nan) return std::numeric_limits<double>::quiet_NaN();
+  if (max == 0) return 0;
+  double sum = 0, compensation = 0;
+  for (int i = 0; i < n; i++) {
+    double q = abs[i] / max;
+    double summand = q * q - compensation;
+    double preliminary = sum + summand;
+    compensation = (preliminary - sum) - summand;
+    sum = preliminary;
+  }
+  return std::sqrt(sum) * max;
+}
+inline double hypot(double a, double b) {
+  const double v[2] = {a, b};
+  return hypot(v, 2);
+}
+inline double hypot(double a, double b, double c) {
+  const double v[3] = {a, b, c};
+  return hypot(v, 3);
+}
+
+// Math.max(0, x) and Math.min(255, x): NaN in, NaN out (std::max/std::min would drop it).
+inline double maxZero(double x) { return x > 0 ? x : (x != x ? x : 0.0); }
+inline double min255(double x) { return x < 255 ? x : (x != x ? x : 255.0); }
+
+// A double stored into a Uint8Array (ECMAScript ToUint8): truncated toward zero, modulo 256,
+// NaN and infinities 0.
+inline uint8_t toUint8(double x) {
+  if (x >= 0 && x < 256) return static_cast<uint8_t>(x);
+  if (!std::isfinite(x)) return 0;
+  double m = std::fmod(std::trunc(x), 256.0);
+  if (m < 0) m += 256;
+  return static_cast<uint8_t>(m);
+}
+
+}  // namespace js
+}  // namespace sr

@@ -1,0 +1,230 @@
+// The simulator's RGB-D rasteriser (kernel family "render"): a port of sim/renderer.ts's
+// per-pixel loop, the reference. One ray per pixel through the pinhole, direction (x, y, 1) in
+// the optical frame, so t is the optical depth; nearest object hit wins (earliest index on ties),
+// else the table top, else the floor, else sky. Every double is computed with the reference's
+// operations in its order (hoisting only what is the same value for every pixel), so depth,
+// RGB, mask and the per-object pixel counts equal the TypeScript path's bit for bit.
+//
+// Zero copy: the caller's typed arrays are written in place; nothing is allocated per frame.
+// The TS wrapper (sim/native_rasteriser.ts) packs the scene and validates it; the checks here
+// only guarantee that no input can read or write outside the caller's buffers.
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+#include "render_primitives.h"
+
+namespace {
+
+using sr::render::Hit;
+
+// The layout (sim/native_rasteriser.ts RENDER_LAYOUT): change both together and bump the version.
+constexpr int kLayoutVersion = 1;
+constexpr size_t kSceneLength = 40;
+constexpr size_t kObjectStride = 12;
+constexpr int kMaxObjects = 255;
+constexpr int kMaxSide = 16384;
+enum Scene : size_t {
+  kWidth = 0, kHeight, kFx, kFy, kCx, kCy,
+  kPx, kPy, kPz, kRx, kRy, kRz, kDx, kDy, kDz, kFwdX, kFwdY, kFwdZ,
+  kTableZ, kTableHalfX, kTableHalfY,
+  kLight0, kLight1, kLight2, kAmbient, kDiffuse, kMaxRange,
+  kSkyR, kSkyG, kSkyB, kTableR, kTableG, kTableB, kFloorR, kFloorG, kFloorB,
+  kObjectCount,
+};
+enum Object : size_t { kType = 0, kP0, kP1, kP2, kX, kY, kZ, kCos, kSin, kBaseR, kBaseG, kBaseB };
+
+struct Placed {
+  int type;
+  double p[3];
+  double c, s;
+  // The camera centre in the object's local frame: the same for every ray of the frame.
+  double lox, loy, loz;
+  double base[3];
+  int u0, u1, v0, v1;
+};
+
+[[noreturn]] void fail(Napi::Env env, const std::string& what) { throw Napi::RangeError::New(env, "renderRgbd: " + what); }
+
+int integerIn(Napi::Env env, double x, int lo, int hi, const char* what) {
+  if (!(x >= lo && x <= hi) || x != std::floor(x)) fail(env, std::string(what) + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(x));
+  return static_cast<int>(x);
+}
+
+// renderRgbd(scene: Float64Array, objects: Float64Array, bounds: Int32Array, rgb: Uint8Array,
+//            depth: Float32Array, mask: Uint8Array, visible: Int32Array, silhouette: Int32Array)
+Napi::Value RenderRgbd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto scene = sr::typedArrayArg<double>(info, 0, "renderRgbd", "scene", kSceneLength);
+  // Read every scalar before any output is written: an output may share the scene's buffer.
+  double sc[kSceneLength];
+  std::memcpy(sc, scene.data, sizeof sc);
+  for (size_t i = 0; i < kSceneLength; i++) {
+    if (!std::isfinite(sc[i])) fail(env, "scene[" + std::to_string(i) + "] is not finite");
+  }
+  const int width = integerIn(env, sc[kWidth], 1, kMaxSide, "width");
+  const int height = integerIn(env, sc[kHeight], 1, kMaxSide, "height");
+  const int n = integerIn(env, sc[kObjectCount], 0, kMaxObjects, "object count");
+  const size_t pixels = static_cast<size_t>(width) * static_cast<size_t>(height);
+  auto objects = sr::typedArrayArg<double>(info, 1, "renderRgbd", "objects", n * kObjectStride, true);
+  auto bounds = sr::typedArrayArg<int32_t>(info, 2, "renderRgbd", "bounds", 4 * static_cast<size_t>(n), true);
+
+  Placed placed[kMaxObjects];
+  const double Px = sc[kPx], Py = sc[kPy], Pz = sc[kPz];
+  for (int i = 0; i < n; i++) {
+    const double* o = objects.data + i * kObjectStride;
+    Placed& q = placed[i];
+    q.type = integerIn(env, o[kType], 0, sr::render::kBowl, "primitive type");
+    for (int k = 0; k < 3; k++) q.p[k] = o[kP0 + k];
+    q.c = o[kCos];
+    q.s = o[kSin];
+    // shapes.ts intersectWorld: the ray origin into the local frame (rotate by −yaw).
+    const double px = Px - o[kX], py = Py - o[kY];
+    q.lox = q.c * px + q.s * py;
+    q.loy = -q.s * px + q.c * py;
+    q.loz = Pz - o[kZ];
+    for (int k = 0; k < 3; k++) q.base[k] = o[kBaseR + k];
+    q.u0 = bounds.data[4 * i];
+    q.u1 = bounds.data[4 * i + 1];
+    q.v0 = bounds.data[4 * i + 2];
+    q.v1 = bounds.data[4 * i + 3];
+  }
+  auto rgb = sr::typedArrayArg<uint8_t>(info, 3, "renderRgbd", "rgb", pixels * 3);
+  auto depth = sr::typedArrayArg<float>(info, 4, "renderRgbd", "depth", pixels);
+  auto mask = sr::typedArrayArg<uint8_t>(info, 5, "renderRgbd", "mask", pixels);
+  auto visible = sr::typedArrayArg<int32_t>(info, 6, "renderRgbd", "visible", n);
+  auto silhouette = sr::typedArrayArg<int32_t>(info, 7, "renderRgbd", "silhouette", n);
+  for (int i = 0; i < n; i++) {
+    visible.data[i] = 0;
+    silhouette.data[i] = 0;
+  }
+
+  const double fx = sc[kFx], fy = sc[kFy], cx = sc[kCx], cy = sc[kCy];
+  const double Rx = sc[kRx], Ry = sc[kRy], Rz = sc[kRz], Dx = sc[kDx], Dy = sc[kDy], Dz = sc[kDz];
+  const double Fx = sc[kFwdX], Fy = sc[kFwdY], Fz = sc[kFwdZ];
+  const double tableZ = sc[kTableZ], halfX = sc[kTableHalfX], halfY = sc[kTableHalfY];
+  const double L0 = sc[kLight0], L1 = sc[kLight1], L2 = sc[kLight2], ambient = sc[kAmbient], diffuse = sc[kDiffuse];
+  const double maxRange = sc[kMaxRange];
+  // The reference's (world.tableZ - P.z) and -P.z, the same for every ray.
+  const double tableRise = tableZ - Pz, floorRise = -Pz;
+  // Shading of the sky (1), table and floor (lit from above) is the same for every pixel.
+  const double flatShade = ambient + diffuse * L2;
+  uint8_t sky[3], table[3], floorRgb[3];
+  for (int k = 0; k < 3; k++) {
+    sky[k] = sr::js::toUint8(sr::js::min255(sc[kSkyR + k] * 1.0));
+    table[k] = sr::js::toUint8(sr::js::min255(sc[kTableR + k] * flatShade));
+    floorRgb[k] = sr::js::toUint8(sr::js::min255(sc[kFloorR + k] * flatShade));
+  }
+
+  // F + R·x per column, as the reference's (F.x + R.x * ox) before it adds D.x * oy.
+  // thread_local: sized once per width, reused by every later frame (no per-frame allocation).
+  thread_local std::vector<double> columnStore;
+  columnStore.resize(3 * static_cast<size_t>(width));
+  double* const column = columnStore.data();  // one TLS lookup per frame, not per pixel
+  for (int u = 0; u < width; u++) {
+    const double ox = (u - cx) / fx;
+    column[3 * u] = Fx + Rx * ox;
+    column[3 * u + 1] = Fy + Ry * ox;
+    column[3 * u + 2] = Fz + Rz * ox;
+  }
+
+  int rowObjects[kMaxObjects];
+  Hit hit{0, 0, 0, 0};
+  for (int v = 0; v < height; v++) {
+    const double oy = (v - cy) / fy;
+    const double dyx = Dx * oy, dyy = Dy * oy, dyz = Dz * oy;
+    int rowCount = 0;
+    int rowU0 = width, rowU1 = -1;
+    for (int i = 0; i < n; i++) {
+      if (v >= placed[i].v0 && v <= placed[i].v1) {
+        rowObjects[rowCount++] = i;
+        if (placed[i].u0 < rowU0) rowU0 = placed[i].u0;
+        if (placed[i].u1 > rowU1) rowU1 = placed[i].u1;
+      }
+    }
+    const size_t rowBase = static_cast<size_t>(v) * width;
+    // Background first, for the whole row, without branches: both divisions are computed
+    // whether used or not, so they pipeline instead of waiting on the table-edge branch. The
+    // values chosen are the ones the reference computes in its branches.
+    for (int u = 0; u < width; u++) {
+      const double dx = column[3 * u] + dyx;
+      const double dy = column[3 * u + 1] + dyy;
+      const double dz = column[3 * u + 2] + dyz;
+      const double tTable = tableRise / dz;
+      const double hx = Px + tTable * dx, hy = Py + tTable * dy;
+      const double tFloor = floorRise / dz;
+      const bool down = dz < 0;
+      const bool onTable = down & (tTable < maxRange) & (std::fabs(hx) <= halfX) & (std::fabs(hy) <= halfY);
+      const bool onFloor = down & !onTable & (tFloor < maxRange);
+      const size_t idx = rowBase + u;
+      depth.data[idx] = static_cast<float>(onTable ? tTable : onFloor ? tFloor : 0.0);
+      mask.data[idx] = 0;
+      const uint8_t* bg = onTable ? table : onFloor ? floorRgb : sky;
+      uint8_t* out = rgb.data + 3 * idx;
+      out[0] = bg[0];
+      out[1] = bg[1];
+      out[2] = bg[2];
+    }
+    // Then the objects, over the columns some object of this row covers.
+    const int uFirst = rowU0 < 0 ? 0 : rowU0, uLast = rowU1 >= width ? width - 1 : rowU1;
+    for (int u = uFirst; u <= uLast; u++) {
+      const double dx = column[3 * u] + dyx;
+      const double dy = column[3 * u + 1] + dyy;
+      const double dz = column[3 * u + 2] + dyz;
+      double best = maxRange, nx = 0, ny = 0, nz = 1;
+      int who = -1;
+      for (int r = 0; r < rowCount; r++) {
+        const int i = rowObjects[r];
+        const Placed& q = placed[i];
+        if (u < q.u0 || u > q.u1) continue;
+        const double ldx = q.c * dx + q.s * dy, ldy = -q.s * dx + q.c * dy;
+        if (sr::render::intersectLocal(q.type, q.p, q.lox, q.loy, q.loz, ldx, ldy, dz, hit)) {
+          silhouette.data[i]++;
+          if (hit.t < best) {
+            best = hit.t;
+            who = i;
+            // The local normal back to world axes (intersectWorld).
+            nx = q.c * hit.nx - q.s * hit.ny;
+            ny = q.s * hit.nx + q.c * hit.ny;
+            nz = hit.nz;
+          }
+        }
+      }
+      if (who < 0) continue;
+      const size_t idx = rowBase + u;
+      const Placed& q = placed[who];
+      const double shade = ambient + diffuse * sr::js::maxZero(nx * L0 + ny * L1 + nz * L2);
+      visible.data[who]++;
+      mask.data[idx] = static_cast<uint8_t>(who + 1);
+      depth.data[idx] = static_cast<float>(best);
+      uint8_t* out = rgb.data + 3 * idx;
+      out[0] = sr::js::toUint8(sr::js::min255(q.base[0] * shade));
+      out[1] = sr::js::toUint8(sr::js::min255(q.base[1] * shade));
+      out[2] = sr::js::toUint8(sr::js::min255(q.base[2] * shade));
+    }
+  }
+  return env.Undefined();
+}
+
+// The layout this build was compiled with, checked by the TS wrapper before the first call.
+Napi::Value RenderRgbdLayout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("version", kLayoutVersion);
+  o.Set("sceneLength", static_cast<double>(kSceneLength));
+  o.Set("objectStride", static_cast<double>(kObjectStride));
+  o.Set("maxObjects", kMaxObjects);
+  o.Set("maxSide", kMaxSide);
+  return o;
+}
+
+void InitRender(Napi::Env env, Napi::Object exports) {
+  exports.Set("renderRgbd", Napi::Function::New(env, RenderRgbd, "renderRgbd"));
+  exports.Set("renderRgbdLayout", Napi::Function::New(env, RenderRgbdLayout, "renderRgbdLayout"));
+}
+
+}  // namespace
+
+SR_KERNEL_FAMILY(render, InitRender);
