@@ -10,6 +10,7 @@ const BINS = 32;
 export class ColorNamer {
   private readonly hist = new Uint32Array(BINS);
   private readonly sums = new Float64Array(BINS * 3);
+  private readonly mean = new Float64Array(3);
 
   begin(): void {
     this.hist.fill(0);
@@ -27,9 +28,22 @@ export class ColorNamer {
 
   /** The best matching colour name, or "" if no pixels were added. */
   finish(): string {
+    const m = this.mean;
+    return this.brightestMean(m, 0) ? nearestColorName(m[0], m[1], m[2]) : "";
+  }
+
+  /**
+   * The mean r, g, b of the brightest 8% of the pixels into out[at .. at + 3] (what finish()
+   * names; a native lift computes the same from its own histogram); false, and NaN, when no
+   * pixels were added.
+   */
+  brightestMean(out: Float64Array, at: number): boolean {
     let total = 0;
     for (let i = 0; i < BINS; i++) total += this.hist[i];
-    if (total === 0) return "";
+    if (total === 0) {
+      out[at] = NaN; out[at + 1] = NaN; out[at + 2] = NaN;
+      return false;
+    }
     // The brightest pixels face the light: their colour is closest to the albedo.
     const want = Math.max(1, total * 0.08);
     let got = 0, r = 0, g = 0, b = 0;
@@ -37,7 +51,8 @@ export class ColorNamer {
       got += this.hist[i];
       r += this.sums[i * 3]; g += this.sums[i * 3 + 1]; b += this.sums[i * 3 + 2];
     }
-    return nearestColorName(r / got, g / got, b / got);
+    out[at] = r / got; out[at + 1] = g / got; out[at + 2] = b / got;
+    return true;
   }
 }
 

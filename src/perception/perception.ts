@@ -5,15 +5,23 @@ import { frameFromUp, type SpatialFrame } from "../geometry/spatial_frame.js";
 import type { Scene, SceneObject } from "../scene/scene_object.js";
 import { validateStampNs } from "../time/ros_time.js";
 import { StampGate, type StampVerdict, type TimelineJump } from "../time/stamp_gate.js";
-import { ColorNamer } from "./color_naming.js";
-import { depthNoiseAt1m } from "./depth_noise.js";
+import { nearestColorName } from "./color_naming.js";
+import { DEPTH_ABOVE_PARAMS } from "./detection_depth.js";
 import { DetectionSegmenter } from "./detection_segmenter.js";
-import { DepthReader, LabelReader, validateImage } from "./image_views.js";
+import { DepthReader, LabelReader, validateImage, type DepthView } from "./image_views.js";
+import { LabelExtents, MAX_LABEL } from "./label_extents.js";
+import { HEIGHT_PARAMS, objectHeightCells } from "./object_height.js";
+import { DEFAULT_OBJECT_BOX_OPTIONS, type RestingOn } from "./object_box.js";
+import { MEASURE, MEASURE_PARAMS, RESTING_ON, TOO_FEW_POINTS } from "./object_measurements.js";
+import { OcclusionProbe } from "./occlusion_probe.js";
 import { ObjectTracker } from "./object_tracker.js";
-import { ObjectBoxEstimator, type Box3, type BoxContext, type RestingOn } from "./object_box.js";
+import { createTsPerceptionKernels, type PerceptionKernels, type PerceptionKernelsFactory } from "./perception_kernels.js";
 import type { Detection2D, InstanceMask, RgbdFrame } from "./rgbd_frame.js";
 import { settleOnSupports } from "./stacked_support.js";
 import { SupportPlaneEstimator } from "./support_plane.js";
+import {
+  SAMPLE_PARAMS, detectionRegion, instanceRegion, sampleStride, supportHeightAlong, supportRegion, type PixelRegion,
+} from "./support_samples.js";
 
 export interface PerceptionOptions {
   /** Objects with fewer surviving points are dropped (and counted). */
@@ -52,6 +60,12 @@ export interface PerceptionOptions {
    * (counted as dropped.mask_island_pixels): a neighbour's pixel the mask took. 0 turns both off.
    */
   maskRepairPixels: number;
+  /**
+   * The per-frame kernels (perception_kernels.ts): the TypeScript ones when absent. The
+   * package's edges pass native ones where the addon is built
+   * (nodes/perception/native_perception_kernels.ts: perceptionKernels()); results are the same.
+   */
+  kernels?: PerceptionKernelsFactory;
 }
 
 export const DEFAULT_PERCEPTION_OPTIONS: PerceptionOptions = {
@@ -69,13 +83,30 @@ export const DEFAULT_PERCEPTION_OPTIONS: PerceptionOptions = {
   maskRepairPixels: 2,
 };
 
-const MAX_LABEL = 65536;
 const DEPTH_ENCODINGS = ["32FC1", "16UC1"];
 const RGB_ENCODINGS = ["rgb8", "bgr8"];
 const LABEL_ENCODINGS = ["mono8", "mono16", "16UC1"];
 const NO_LABELS = new Uint8Array(0);
-const NO_IDS: number[] = [];
-const ascending = (a: number, b: number): number => a - b;
+
+/** This frame's views and camera, set by readFrame (no allocation per frame). */
+interface FrameViews {
+  width: number;
+  height: number;
+  instanceMode: boolean;
+  depth: DepthView;
+  labels: Uint8Array | Uint16Array;
+  /** Label image row stride, elements. */
+  labelStride: number;
+}
+
+/** What findSupport gives the later stages. */
+interface Support {
+  spatial: SpatialFrame;
+  supportZ: number | null;
+  /** Lowest height of an object point (the support + minHeightAboveSupport; -Infinity without a support). */
+  floorZ: number;
+  noise1m: number;
+}
 
 /**
  * RGB-D frame → scene graph: lifts segmented depth pixels to 3D, canonicalises them into the
@@ -83,6 +114,13 @@ const ascending = (a: number, b: number): number => a - b;
  * flying pixels and surface points, repairs masks by depth, estimates each object's box from the
  * evidence it has (object_box.ts), settles stacked objects on their supports, names colours and
  * tracks ids.
+ *
+ * The frame goes through named stages, each its own method below and each a kernel call
+ * (perception_kernels.ts) where it touches pixels or points: admit (validation, stamps) →
+ * locate the objects (label extents, or detection boxes) → find the support (background
+ * samples → plane → spatial frame, depth noise) → segment detections (detection mode) →
+ * measure the objects (lift with per-object accumulation, contact evidence, box, colour) →
+ * stack (settle on supports) → track.
  *
  * Every rejected frame throws a SpatialRewardError after counting `errors.<code>` (exactly
  * once; an unexpected exception counts as `errors.internal` and is rethrown as it was); every
@@ -100,15 +138,17 @@ const ascending = (a: number, b: number): number => a - b;
 export class Perception {
   readonly counters = new Counters();
   readonly options: PerceptionOptions;
+  /** The per-frame kernels in use (their `name` says which implementation). */
+  readonly kernels: PerceptionKernels;
   private readonly depthReader = new DepthReader();
   private readonly labelReader = new LabelReader();
-  private readonly plane = new SupportPlaneEstimator();
-  private readonly boxes = new ObjectBoxEstimator();
-  private readonly colors = new ColorNamer();
+  private readonly plane: SupportPlaneEstimator;
   private readonly segmenter = new DetectionSegmenter();
   private readonly stamps: StampGate;
   readonly tracker = new ObjectTracker();
+  private readonly occlusion = new OcclusionProbe();
 
+  // Camera-sized buffers, allocated on the first frame of a camera and reused after (prepare()).
   private camWidth = 0;
   private camHeight = 0;
   private camFx = NaN;
@@ -118,64 +158,36 @@ export class Perception {
   private rayX = new Float64Array(0);
   private rayY = new Float64Array(0);
   private samples = new Float32Array(0);
+  private noiseScratch = new Float64Array(0);
+  private heights = new Float64Array(0);
+  private gridMark = new Uint8Array(0);
   private xs = new Float32Array(0);
   private ys = new Float32Array(0);
   private zs = new Float32Array(0);
   private depthM = new Float32Array(0);
   private above = new Uint8Array(0);
-  private gridMark = new Uint8Array(0);
-  private heights = new Float64Array(0);
-  private readonly labelCount = new Int32Array(MAX_LABEL);
-  private readonly labelU0 = new Int32Array(MAX_LABEL);
-  private readonly labelU1 = new Int32Array(MAX_LABEL);
-  private readonly labelV0 = new Int32Array(MAX_LABEL);
-  private readonly labelV1 = new Int32Array(MAX_LABEL);
-  private readonly box: Box3 = { cx: 0, cy: 0, cz: 0, sx: 0, sy: 0, sz: 0 };
-  private readonly boxContext: BoxContext = { supportZ: null, restingOn: "unknown", noise1m: 0, pixelAngle: 0 };
-  /** Scratch for the depth-noise estimate, one value per plane sample. */
-  private noiseScratch = new Float64Array(0);
-  /** Pixel step the last lifted instance was sampled with. */
-  private liftStep = 1;
-  /** Contact evidence of the last lifted instance: on the support, on an object, floating, hidden by a nearer object. */
-  private readonly contact = new Int32Array(4);
-  /** Bottom-edge pixels of the instance being lifted: their height and contact kind (contact's index). */
-  private edgeHeight = new Float32Array(0);
-  private edgeKind = new Uint8Array(0);
-  /** Mean optical depth of the last lifted instance. */
-  private liftRange = 0;
-  private readonly roi = { u0: 0, u1: 0, v0: 0, v1: 0 };
+  private readonly extents = new LabelExtents();
+  // Kernel parameter blocks and small outputs, reused every frame.
+  private readonly sampleParams = new Float64Array(SAMPLE_PARAMS.length);
+  private readonly sampleCounts = new Int32Array(2);
+  private readonly heightParams = new Float64Array(HEIGHT_PARAMS.length);
+  private readonly depthAboveParams = new Float64Array(DEPTH_ABOVE_PARAMS.length);
+  private readonly measureParams = new Float64Array(MEASURE_PARAMS.length);
+  private boxes = new Float64Array(0);
+  private measureIds = new Int32Array(0);
+  private measurements = new Float64Array(0);
+  private readonly views: FrameViews = { width: 0, height: 0, instanceMode: true, depth: { data: new Float32Array(0), stride: 0, scale: 1 }, labels: NO_LABELS, labelStride: 0 };
+  private readonly objectRegion: PixelRegion = { u0: 0, u1: 0, v0: 0, v1: 0 };
+  private readonly searchRegion: PixelRegion = { u0: 0, u1: 0, v0: 0, v1: 0 };
+  // Per-object results of the frame, handed to stacking and the tracker (read during the call only).
+  private readonly resting: boolean[] = [];
+  private readonly restingOn: RestingOn[] = [];
+  private readonly lowest: number[] = [];
+  private readonly floating: boolean[] = [];
   // Per-frame state, cleared by endFrame() however the frame ends.
-  /** Label ids seen this frame (their labelCount entries are non-zero until cleared). */
-  private present: number[] = [];
   /** This frame's usable detections (detection k is label k + 1). */
   private readonly dets: Detection2D[] = [];
   private frameLabels: InstanceMask["labels"] | null = null;
-
-  // What hidden() looks at: this frame's depth, intrinsics and spatial rotation (tracking stage only).
-  private hiddenDepth: { data: Float32Array | Uint16Array; stride: number; scale: number } | null = null;
-  private hiddenK: PinholeIntrinsics | null = null;
-  private hiddenR: Float64Array | null = null;
-
-  /**
-   * Whether a box is behind something nearer in this frame: its centre and top centre project
-   * onto pixels whose depth reads markedly nearer than they are (an occluder), for the tracker
-   * to keep showing an object it lost for a frame or two.
-   */
-  private readonly hidden = (o: SceneObject): boolean => {
-    const depth = this.hiddenDepth, k = this.hiddenK, R = this.hiddenR;
-    if (!depth || !k || !R) return false;
-    for (let end = 0; end < 2; end++) {
-      const x = o.center.x, y = o.center.y, z = o.center.z + end * o.size.z / 2;
-      // Spatial → optical: the rotation's transpose.
-      const cx = R[0] * x + R[3] * y + R[6] * z, cy = R[1] * x + R[4] * y + R[7] * z, cz = R[2] * x + R[5] * y + R[8] * z;
-      if (!(cz > 0)) return false;
-      const u = Math.round(k.cx + (k.fx * cx) / cz), v = Math.round(k.cy + (k.fy * cy) / cz);
-      if (u < 0 || v < 0 || u >= k.width || v >= k.height) return false;
-      const reading = depth.data[v * depth.stride + u] * depth.scale;
-      if (!(reading > this.options.minDepth && reading < cz - 0.03)) return false;
-    }
-    return true;
-  };
 
   /** The frame of the last processed scene (for callers that map answers back to the camera). */
   lastFrame: SpatialFrame | null = null;
@@ -196,6 +208,11 @@ export class Perception {
     if (!(o.minSupportObliquityDeg >= 0 && o.minSupportObliquityDeg < 90)) {
       throw new InvalidInputError("bad_argument", `minSupportObliquityDeg must be in [0, 90) (got ${o.minSupportObliquityDeg})`);
     }
+    if (o.kernels !== undefined && typeof o.kernels !== "function") {
+      throw new InvalidInputError("bad_argument", "kernels must be a function returning the perception kernels (perception_kernels.ts)");
+    }
+    this.kernels = (o.kernels ?? createTsPerceptionKernels)();
+    this.plane = new SupportPlaneEstimator({}, this.kernels);
     this.stamps = new StampGate({ maxJumpNs: BigInt(Math.round(o.maxStampJumpMs * 1e6)), confirm: o.stampJumpConfirmFrames });
   }
 
@@ -225,8 +242,8 @@ export class Perception {
     this.plane.mark();
     this.tracker.reset();
     this.stamps.reset();
-    this.labelCount.fill(0);
     this.endFrame();
+    this.extents.count.fill(0);
     this.lastFrame = null;
   }
 
@@ -253,12 +270,10 @@ export class Perception {
 
   /** Clears what a frame set, whether it succeeded or threw. Never throws. */
   private endFrame(): void {
-    const present = this.present, count = this.labelCount;
-    for (let i = 0; i < present.length; i++) count[present[i]] = 0;
-    this.present = NO_IDS;
+    this.extents.clear();
     this.dets.length = 0;
     this.frameLabels = null;
-    this.hiddenDepth = null;
+    this.occlusion.clear();
   }
 
   /** Checks everything about the frame that can be checked before any work, in order of cost. */
@@ -354,65 +369,76 @@ export class Perception {
     return this.dets[id - 1]?.kind;
   }
 
+  /** The stages, in order (the class comment lists them). */
   private processFrame(frame: RgbdFrame, verdict: StampVerdict): Scene {
+    const f = this.readFrame(frame);
+    this.locateObjects(f);
+    const support = this.findSupport(frame, f);
+    if (!f.instanceMode) this.segmentDetections(frame, f, support);
+    const objects = this.measureObjects(frame, f, support);
+    // A stacked object's underside is hidden: its bottom is the top of what it stands on.
+    const settled = settleOnSupports(objects, this.restingOn, this.resting, this.lowest);
+    if (settled > 0) this.counters.inc("boxes.settled_on_object", settled);
+    // Nothing below throws on input: the frame is accepted, and the cross-frame state moves.
+    this.track(frame, f, support, objects, verdict);
+    return { stamp: frame.stamp, objects, supportZ: support.supportZ };
+  }
+
+  /** Views over the frame's images (no copy where the bytes allow), the camera's rays; detections screened. */
+  private readFrame(frame: RgbdFrame): FrameViews {
     const k = frame.intrinsics;
-    const { width, height } = k;
-    const instanceMode = frame.instances !== undefined && frame.instances !== null;
-    const dets = instanceMode ? this.dets : this.screenDetections(frame.detections!, width, height);
+    const f = this.views;
+    f.width = k.width;
+    f.height = k.height;
+    f.instanceMode = frame.instances !== undefined && frame.instances !== null;
+    if (!f.instanceMode) this.screenDetections(frame.detections!, k.width, k.height);
     this.prepare(k);
-
-    const depth = this.depthReader.read(frame.depth);
-    const d = depth.data, ds = depth.stride, dscale = depth.scale;
-    const minZ = this.options.minDepth, maxZ = this.options.maxDepth;
-
-    let labels: Uint8Array | Uint16Array = NO_LABELS;
-    let ls = width;
-    if (instanceMode) {
+    f.depth = this.depthReader.read(frame.depth);
+    if (f.instanceMode) {
       const lv = this.labelReader.read(frame.instances!.image);
-      labels = lv.data;
-      ls = lv.stride;
+      f.labels = lv.data;
+      f.labelStride = lv.stride;
       this.frameLabels = frame.instances!.labels;
-    }
-
-    // 1. Where the objects are: instance extents, or the detection boxes.
-    const roi = this.roi;
-    roi.u0 = width; roi.u1 = -1; roi.v0 = height; roi.v1 = -1;
-    let present = this.present;
-    if (instanceMode) {
-      present = this.present = this.labelExtents(labels, ls, width, height);
-      this.checkInstanceBudget(present, width, height);
-      for (const id of present) this.grow(roi, this.labelU0[id], this.labelU1[id], this.labelV0[id], this.labelV1[id]);
     } else {
-      for (const det of dets) this.grow(roi, det.cx - det.width / 2, det.cx + det.width / 2, det.cy - det.height / 2, det.cy + det.height / 2);
+      f.labels = NO_LABELS;
+      f.labelStride = k.width;
     }
-    if (roi.u1 < 0) {
-      throw new InvalidInputError("empty_mask", instanceMode ? "instance mask has no labelled pixels" : "no detections in the frame");
-    }
-    // The support is the surface the objects stand on, so the plane is sought around them
-    // (a floor or a wall elsewhere in the view may be larger).
-    const mu = Math.round((roi.u1 - roi.u0) * 0.5) + 8, mv = Math.round((roi.v1 - roi.v0) * 0.5) + 8;
-    const pu0 = Math.max(0, Math.floor(roi.u0 - mu)), pu1 = Math.min(width - 1, Math.ceil(roi.u1 + mu));
-    const pv0 = Math.max(0, Math.floor(roi.v0 - mv)), pv1 = Math.min(height - 1, Math.ceil(roi.v1 + mv));
+    return f;
+  }
 
-    // 2. Support plane from background samples (camera frame).
-    const stride = Math.max(2, Math.round(Math.sqrt(((pu1 - pu0 + 1) * (pv1 - pv0 + 1)) / this.options.planeSamples)));
-    let ns = 0;
-    const samples = this.samples;
-    let validSamples = 0;
-    for (let v = pv0 + (stride >> 1); v <= pv1; v += stride) {
-      const ry = this.rayY[v];
-      for (let u = pu0 + (stride >> 1); u <= pu1; u += stride) {
-        const z = d[v * ds + u] * dscale;
-        if (!(z > minZ && z < maxZ)) continue;
-        validSamples++;
-        if (instanceMode && labels[v * ls + u] !== 0) continue;
-        samples[ns * 3] = this.rayX[u] * z;
-        samples[ns * 3 + 1] = ry * z;
-        samples[ns * 3 + 2] = z;
-        ns++;
-      }
+  /** Where the objects are: the instances' extents (kernel labelExtents), or the detection boxes. */
+  private locateObjects(f: FrameViews): void {
+    const region = this.objectRegion;
+    if (f.instanceMode) {
+      this.kernels.labelExtents(f.labels, f.labelStride, f.width, f.height, this.extents);
+      this.checkInstanceBudget(f.width, f.height);
+      instanceRegion(this.extents, f.width, f.height, region);
+    } else {
+      detectionRegion(this.dets, f.width, f.height, region);
     }
-    if (validSamples === 0) {
+    if (region.u1 < 0) {
+      throw new InvalidInputError("empty_mask", f.instanceMode ? "instance mask has no labelled pixels" : "no detections in the frame");
+    }
+  }
+
+  /**
+   * The support and the spatial frame: background samples around the objects (kernel
+   * backgroundSamples), then the plane (the plane kernels; or the given up vector), checked to be
+   * what the objects stand on and seen obliquely; the depth noise read off it (kernel depthNoiseAt1m).
+   */
+  private findSupport(frame: RgbdFrame, f: FrameViews): Support {
+    const o = this.options, kernels = this.kernels;
+    const search = this.searchRegion;
+    supportRegion(this.objectRegion, f.width, f.height, search);
+    const sp = this.sampleParams;
+    sp[SAMPLE_PARAMS.depthStride] = f.depth.stride; sp[SAMPLE_PARAMS.depthScale] = f.depth.scale;
+    sp[SAMPLE_PARAMS.labelStride] = f.instanceMode ? f.labelStride : 0;
+    sp[SAMPLE_PARAMS.u0] = search.u0; sp[SAMPLE_PARAMS.u1] = search.u1; sp[SAMPLE_PARAMS.v0] = search.v0; sp[SAMPLE_PARAMS.v1] = search.v1;
+    sp[SAMPLE_PARAMS.stride] = sampleStride(search, o.planeSamples);
+    sp[SAMPLE_PARAMS.minDepth] = o.minDepth; sp[SAMPLE_PARAMS.maxDepth] = o.maxDepth;
+    const samples = this.samples;
+    let ns = kernels.backgroundSamples(f.depth.data, f.labels, this.rayX, this.rayY, sp, samples, this.sampleCounts);
+    if (this.sampleCounts[1] === 0) {
       throw new InvalidInputError("bad_depth", "depth image has no valid readings (all zero, NaN or out of range) around the objects");
     }
     let spatial: SpatialFrame;
@@ -425,7 +451,7 @@ export class Perception {
       // The dominant plane can be a floor seen past the table's edge. The support is the
       // plane the objects stand on: if they float high above this one, look again among the
       // samples above it.
-      if (plane && this.medianObjectHeight(plane, d, ds, dscale, labels, ls, instanceMode, dets, pu0, pu1, pv0, pv1) > 0.2) {
+      if (plane && this.objectHeightAbove(plane, f) > 0.2) {
         let m = 0;
         for (let i = 0; i < ns * 3; i += 3) {
           const h = plane.nx * samples[i] + plane.ny * samples[i + 1] + plane.nz * samples[i + 2] + plane.d;
@@ -443,245 +469,160 @@ export class Perception {
       // facing the camera (a wall seen head-on, or constant depth) it is undefined: whatever
       // the objects stand on is not in view.
       const oblique = Math.hypot(plane.nx, plane.ny);
-      if (oblique < Math.sin((this.options.minSupportObliquityDeg * Math.PI) / 180)) {
+      if (oblique < Math.sin((o.minSupportObliquityDeg * Math.PI) / 180)) {
         const deg = (Math.asin(Math.min(1, oblique)) * 180) / Math.PI;
         throw new InvalidInputError(
           "no_support_plane",
           `the dominant surface around the objects faces the camera (its normal is ${deg.toFixed(1)}° from the optical axis, ` +
-            `under ${this.options.minSupportObliquityDeg}°): a wall or a constant-depth image, not a support seen from above`,
+            `under ${o.minSupportObliquityDeg}°): a wall or a constant-depth image, not a support seen from above`,
         );
       }
       spatial = frameFromUp({ x: plane.nx, y: plane.ny, z: plane.nz }, plane.d);
     }
-    const R = spatial.rotation;
-    const r6 = R[6], r7 = R[7], r8 = R[8];
     const supportZ = spatial.supportZ;
-    const floorZ = supportZ === null ? -Infinity : supportZ + this.options.minHeightAboveSupport;
-    const colorFloorZ = supportZ === null ? -Infinity : supportZ + 0.015;
     // How noisy this camera's depth is, read off the flat support: the box estimator reads
     // edges and top faces through it (0 for exact depth).
-    const noise1m = depthNoiseAt1m(samples, ns, R, supportZ, this.noiseScratch);
+    const noise1m = kernels.depthNoiseAt1m(samples, ns, spatial.rotation, supportZ === null ? NaN : supportZ, this.noiseScratch);
+    return { spatial, supportZ, floorZ: supportZ === null ? -Infinity : supportZ + o.minHeightAboveSupport, noise1m };
+  }
 
-    // 3. Detections → label image by segmenting depth inside each box. The segmenter reads
-    // `above` only inside the box it is growing, all of which is written here first.
-    if (!instanceMode) {
-      const depthM = this.depthM, above = this.above;
-      for (let v = 0; v < height; v++) {
-        for (let u = 0; u < width; u++) depthM[v * width + u] = d[v * ds + u] * dscale;
-      }
-      for (const det of dets) {
-        const u0 = Math.max(0, Math.floor(det.cx - det.width / 2)), u1 = Math.min(width - 1, Math.ceil(det.cx + det.width / 2));
-        const v0 = Math.max(0, Math.floor(det.cy - det.height / 2)), v1 = Math.min(height - 1, Math.ceil(det.cy + det.height / 2));
-        for (let v = v0; v <= v1; v++) {
-          const ry = this.rayY[v];
-          for (let u = u0; u <= u1; u++) {
-            const i = v * width + u;
-            const z = depthM[i];
-            above[i] = z > minZ && z < maxZ && r6 * this.rayX[u] * z + r7 * ry * z + r8 * z > floorZ ? 1 : 0;
-          }
-        }
-      }
-      // Colour lets overlapping boxes split on colour edges where depth is continuous.
-      labels = this.segmenter.segment(dets, width, height, depthM, above, frame.rgb.data, frame.rgb.step, frame.rgb.encoding === "bgr8");
-      present = this.present = this.labelExtents(labels, ls, width, height);
-      if (present.length === 0) throw new InvalidInputError("empty_mask", "no detection box contains an object above the support surface");
+  /** Median height of the objects' pixels above a candidate plane (kernel medianObjectHeight). */
+  private objectHeightAbove(plane: { nx: number; ny: number; nz: number; d: number }, f: FrameViews): number {
+    const p = this.heightParams, search = this.searchRegion;
+    p[HEIGHT_PARAMS.nx] = plane.nx; p[HEIGHT_PARAMS.ny] = plane.ny; p[HEIGHT_PARAMS.nz] = plane.nz; p[HEIGHT_PARAMS.d] = plane.d;
+    p[HEIGHT_PARAMS.depthStride] = f.depth.stride; p[HEIGHT_PARAMS.depthScale] = f.depth.scale;
+    p[HEIGHT_PARAMS.labelStride] = f.instanceMode ? f.labelStride : 0;
+    p[HEIGHT_PARAMS.u0] = search.u0; p[HEIGHT_PARAMS.u1] = search.u1; p[HEIGHT_PARAMS.v0] = search.v0; p[HEIGHT_PARAMS.v1] = search.v1;
+    p[HEIGHT_PARAMS.minDepth] = this.options.minDepth; p[HEIGHT_PARAMS.maxDepth] = this.options.maxDepth;
+    const nBoxes = f.instanceMode ? 0 : this.packBoxes();
+    return this.kernels.medianObjectHeight(p, f.depth.data, f.labels, this.boxes, nBoxes, this.rayX, this.rayY, this.heights, this.gridMark);
+  }
+
+  /** The usable detections' boxes as cx, cy, width, height rows (for the kernels). */
+  private packBoxes(): number {
+    const dets = this.dets;
+    if (this.boxes.length < dets.length * 4) this.boxes = new Float64Array(Math.max(64, dets.length) * 4);
+    const b = this.boxes;
+    for (let i = 0; i < dets.length; i++) {
+      const d = dets[i];
+      b[i * 4] = d.cx; b[i * 4 + 1] = d.cy; b[i * 4 + 2] = d.width; b[i * 4 + 3] = d.height;
     }
-    const count = this.labelCount;
+    return dets.length;
+  }
 
-    // 4. Per instance: filtered points in the spatial frame, box and colour.
-    const rgb = frame.rgb.data, rgbStep = frame.rgb.step;
-    const bgr = frame.rgb.encoding === "bgr8";
+  /**
+   * Detection mode: detections → a label image, by segmenting depth inside each box (metric
+   * depth and the above-the-support mask by kernel metricDepthAbove; DetectionSegmenter
+   * grows the regions, splitting overlapping boxes on colour edges); then its extents.
+   */
+  private segmentDetections(frame: RgbdFrame, f: FrameViews, support: Support): void {
+    const o = this.options, R = support.spatial.rotation;
+    const p = this.depthAboveParams;
+    p[DEPTH_ABOVE_PARAMS.width] = f.width; p[DEPTH_ABOVE_PARAMS.height] = f.height;
+    p[DEPTH_ABOVE_PARAMS.depthStride] = f.depth.stride; p[DEPTH_ABOVE_PARAMS.depthScale] = f.depth.scale;
+    p[DEPTH_ABOVE_PARAMS.floorZ] = support.floorZ; p[DEPTH_ABOVE_PARAMS.minDepth] = o.minDepth; p[DEPTH_ABOVE_PARAMS.maxDepth] = o.maxDepth;
+    p[DEPTH_ABOVE_PARAMS.r6] = R[6]; p[DEPTH_ABOVE_PARAMS.r7] = R[7]; p[DEPTH_ABOVE_PARAMS.r8] = R[8];
+    const nBoxes = this.packBoxes();
+    // The segmenter reads `above` only inside the box it is growing, all of which is written here first.
+    this.kernels.metricDepthAbove(p, f.depth.data, this.boxes, nBoxes, this.rayX, this.rayY, this.depthM, this.above);
+    f.labels = this.segmenter.segment(this.dets, f.width, f.height, this.depthM, this.above, frame.rgb.data, frame.rgb.step, frame.rgb.encoding === "bgr8");
+    f.labelStride = f.width;
+    if (this.kernels.labelExtents(f.labels, f.labelStride, f.width, f.height, this.extents) === 0) {
+      throw new InvalidInputError("empty_mask", "no detection box contains an object above the support surface");
+    }
+  }
+
+  /**
+   * Per object with a class: its points in the spatial frame, contact evidence, box and colour
+   * (kernel measureObjects, one call for all); counted drops replayed in object order.
+   */
+  private measureObjects(frame: RgbdFrame, f: FrameViews, support: Support): SceneObject[] {
+    const o = this.options, ext = this.extents, k = frame.intrinsics;
+    if (this.measureIds.length < ext.size) {
+      this.measureIds = new Int32Array(Math.max(64, ext.size));
+      this.measurements = new Float64Array(this.measureIds.length * MEASURE.stride);
+    }
+    const ids = this.measureIds;
+    let n = 0;
+    for (let i = 0; i < ext.size; i++) {
+      const id = ext.present[i];
+      if (this.kindOf(id, f.instanceMode) !== undefined) ids[n++] = id;
+    }
+    const P = MEASURE_PARAMS, p = this.measureParams, R = support.spatial.rotation, supportZ = support.supportZ;
+    p[P.width] = f.width; p[P.height] = f.height;
+    p[P.depthStride] = f.depth.stride; p[P.depthScale] = f.depth.scale; p[P.labelStride] = f.labelStride;
+    p[P.rgbStep] = frame.rgb.step; p[P.bgr] = frame.rgb.encoding === "bgr8" ? 1 : 0;
+    p[P.floorZ] = support.floorZ; p[P.colorFloorZ] = supportZ === null ? -Infinity : supportZ + 0.015;
+    p[P.repair] = f.instanceMode ? o.maskRepairPixels : 0;
+    p[P.noise1m] = support.noise1m; p[P.supportZ] = supportZ === null ? NaN : supportZ; p[P.focalSum] = k.fx + k.fy;
+    p[P.minDepth] = o.minDepth; p[P.maxDepth] = o.maxDepth; p[P.maxPointsPerObject] = o.maxPointsPerObject; p[P.minPoints] = o.minPoints;
+    const bo = DEFAULT_OBJECT_BOX_OPTIONS;
+    p[P.trim] = bo.trim; p[P.restingTolerance] = bo.restingTolerance; p[P.flatCurvature] = bo.flatCurvature; p[P.topFaceSpan] = bo.topFaceSpan;
+    for (let i = 0; i < 9; i++) p[P.rotation + i] = R[i];
+    const out = this.measurements;
+    this.kernels.measureObjects(p, f.depth.data, f.labels, frame.rgb.data, this.rayX, this.rayY, ids, n, ext, this.xs, this.ys, this.zs, out);
+
     const objects: SceneObject[] = [];
-    const resting: boolean[] = [];
-    const restingOn: RestingOn[] = [];
-    const lowest: number[] = [];
-    const ctx = this.boxContext;
-    ctx.supportZ = supportZ;
-    ctx.noise1m = noise1m;
-    const xs = this.xs, ys = this.ys, zs = this.zs;
-    for (const id of present) {
-      const pixels = count[id];
-      count[id] = 0;
-      const kind = this.kindOf(id, instanceMode);
+    const resting = this.resting, restingOn = this.restingOn, lowest = this.lowest;
+    resting.length = 0; restingOn.length = 0; lowest.length = 0;
+    for (let i = 0, m = 0; i < ext.size; i++) {
+      const kind = this.kindOf(ext.present[i], f.instanceMode);
       if (kind === undefined) {
         this.counters.inc("dropped.unlabelled_instance");
         continue;
       }
-      const repair = instanceMode ? this.options.maskRepairPixels : 0;
-      let n = this.liftInstance(id, pixels, d, ds, dscale, labels, ls, width, height, rgb, rgbStep, bgr, R, floorZ, colorFloorZ, repair, noise1m);
-      const onSupport = this.contact[0], onObject = this.contact[1], floating = this.contact[2], occluded = this.contact[3];
-      if (n < this.options.minPoints) {
+      const at = (m++) * MEASURE.stride;
+      const islands = out[at + MEASURE.islands];
+      if (islands > 0) this.counters.inc("dropped.mask_island_pixels", islands);
+      if (out[at + MEASURE.status] === TOO_FEW_POINTS) {
         this.counters.inc("dropped.too_few_points");
         continue;
       }
-      const b = this.box;
-      const evidence = onSupport + onObject + floating;
-      // Mostly hidden behind nearer objects at its bottom edge: it stands on something we do not see.
-      const rests: RestingOn =
-        occluded >= 5 && occluded >= evidence ? "occluded"
-        : evidence < 5 ? "unknown" : onSupport >= 0.5 * evidence ? "support" : onObject >= 0.3 * evidence ? "object" : "nothing";
-      ctx.restingOn = rests;
-      ctx.pixelAngle = (2 * this.liftStep) / (k.fx + k.fy);
-      n = this.boxes.estimate(xs, ys, zs, 0, n, ctx, b);
-      resting.push(this.boxes.lastResting);
-      restingOn.push(rests);
-      lowest.push(this.boxes.lastLowest);
-      if (this.boxes.rejected > 0) this.counters.inc("dropped.stray_points", this.boxes.rejected);
+      const points = out[at + MEASURE.points];
+      resting.push(out[at + MEASURE.resting] === 1);
+      restingOn.push(RESTING_ON[out[at + MEASURE.restingOn]]);
+      lowest.push(out[at + MEASURE.lowest]);
+      const rejected = out[at + MEASURE.rejected];
+      if (rejected > 0) this.counters.inc("dropped.stray_points", rejected);
+      const red = out[at + MEASURE.red];
       objects.push({
         id: "",
         kind,
-        color: this.colors.finish(),
-        center: { x: b.cx, y: b.cy, z: b.cz },
-        size: { x: b.sx, y: b.sy, z: b.sz },
-        confidence: Math.min(1, n / 400),
-        numPoints: n,
+        color: Number.isNaN(red) ? "" : nearestColorName(red, out[at + MEASURE.green], out[at + MEASURE.blue]),
+        center: { x: out[at + MEASURE.cx], y: out[at + MEASURE.cy], z: out[at + MEASURE.cz] },
+        size: { x: out[at + MEASURE.sx], y: out[at + MEASURE.sy], z: out[at + MEASURE.sz] },
+        confidence: Math.min(1, points / 400),
+        numPoints: points,
       });
     }
-    // A stacked object's underside is hidden: its bottom is the top of what it stands on.
-    const settled = settleOnSupports(objects, restingOn, resting, lowest);
-    if (settled > 0) this.counters.inc("boxes.settled_on_object", settled);
-    // Nothing below throws on input: the frame is accepted, and the cross-frame state moves.
-    const stamp = frame.stamp;
+    return objects;
+  }
+
+  /** Ids across frames, boxes filtered over time, briefly hidden objects held (OcclusionProbe); the stamp committed. */
+  private track(frame: RgbdFrame, f: FrameViews, support: Support, objects: SceneObject[], verdict: StampVerdict): void {
     if (verdict === "adopt") {
       // A new timeline (bag restart, clock step): the old tracks belong to another time.
       this.tracker.reset();
       this.counters.inc("stamp_jump.adopted");
     }
-    this.hiddenDepth = depth;
-    this.hiddenK = k;
-    this.hiddenR = R;
-    const floating = restingOn.map((r) => r === "nothing");
-    this.tracker.update(objects, resting, lowest, this.hidden, floating);
-    this.stamps.commit(stamp, verdict === "adopt" ? "adopt" : "accept");
-    this.lastFrame = spatial;
-    return { stamp, objects, supportZ };
-  }
-
-  /**
-   * One instance's pixels → points in the spatial frame (xs, ys, zs; returns how many), its
-   * colour (this.colors) and the contact evidence below it (this.contact: on the support, on
-   * another object, floating). Its own function so the optimiser spends its inlining budget
-   * on this loop's helpers.
-   */
-  private liftInstance(
-    id: number, pixels: number,
-    d: Float32Array | Uint16Array, ds: number, dscale: number,
-    labels: Uint8Array | Uint16Array, ls: number, width: number, height: number,
-    rgb: Uint8Array, rgbStep: number, bgr: boolean,
-    R: Float64Array, floorZ: number, colorFloorZ: number,
-    repair: number, noise1m: number,
-  ): number {
-    const r0 = R[0], r1 = R[1], r2 = R[2], r3 = R[3], r4 = R[4], r5 = R[5], r6 = R[6], r7 = R[7], r8 = R[8];
-    const minZ = this.options.minDepth, maxZ = this.options.maxDepth;
-    const U0 = Math.max(0, this.labelU0[id] - repair), U1 = Math.min(width - 1, this.labelU1[id] + repair);
-    const V0 = Math.max(0, this.labelV0[id] - repair), V1 = Math.min(height - 1, this.labelV1[id] + repair);
-    const xs = this.xs, ys = this.ys, zs = this.zs, rayX = this.rayX, rayY = this.rayY;
-    let n = 0;
-    let edges = 0, islands = 0, depthSum = 0;
-    this.colors.begin();
-    // Large objects are sampled on a grid: a few thousand points pin a box down as well as
-    // all of them; the first and last rows and columns are always visited so extents keep.
-    const step = pixels > this.options.maxPointsPerObject * 4 ? 3 : pixels > this.options.maxPointsPerObject ? 2 : 1;
-    this.liftStep = step;
-    for (let v = V0; v <= V1; v = v + step > V1 && v < V1 ? V1 : v + step) {
-      const ry = rayY[v];
-      const row = v * ls;
-      for (let u = U0; u <= U1; u = u + step > U1 && u < U1 ? U1 : u + step) {
-        const label = labels[row + u];
-        if (label !== id && (label !== 0 || repair === 0)) continue;
-        const di = v * ds + u;
-        const z = d[di] * dscale;
-        if (!(z > minZ && z < maxZ)) continue;
-        if (repair > 0) {
-          const tol = 0.01 + 3 * noise1m * z * z;
-          // A background pixel just outside the mask on the instance's surface is the
-          // instance's (the mask fell short); a masked pixel with no masked neighbour on its
-          // surface is another object's (the mask overran onto it).
-          if (label === 0 ? !this.adjoins(labels, ls, d, ds, dscale, u, v, id, z, tol, repair, width, height) : !this.adjoins(labels, ls, d, ds, dscale, u, v, id, z, tol, 1, width, height)) {
-            if (label !== 0) islands++;
-            continue;
-          }
-        }
-        // Flying pixels and mask spill onto the background: a markedly nearer neighbour
-        // means this pixel is behind (or between) surfaces, not on the object.
-        const jump = 0.03 + 0.03 * z;
-        const lim = z - jump;
-        if (
-          (u >= 2 && nearer(d[di - 1] * dscale, d[di - 2] * dscale, lim)) ||
-          (u + 2 < width && nearer(d[di + 1] * dscale, d[di + 2] * dscale, lim)) ||
-          (v >= 2 && nearer(d[di - ds] * dscale, d[di - 2 * ds] * dscale, lim)) ||
-          (v + 2 < height && nearer(d[di + ds] * dscale, d[di + 2 * ds] * dscale, lim))
-        ) continue;
-        const cx = rayX[u] * z, cy = ry * z;
-        const pz = r6 * cx + r7 * cy + r8 * z;
-        if (pz < floorZ) continue;
-        depthSum += z;
-        xs[n] = r0 * cx + r1 * cy + r2 * z;
-        ys[n] = r3 * cx + r4 * cy + r5 * z;
-        zs[n] = pz;
-        n++;
-        // Contact evidence at the bottom edge: just below a resting object the image shows
-        // the surface it stands on at about its depth; below a lifted one, the table far behind.
-        if (v + 2 < height && labels[row + 2 * ls + u] !== id && edges < this.edgeHeight.length) {
-          const below = labels[row + 2 * ls + u];
-          const zb = d[di + 2 * ds] * dscale;
-          if (zb > minZ && zb < maxZ) {
-            const dz = zb - z;
-            // 0 support, 1 object, 2 floating, 3 hidden by a nearer object below it in the image.
-            const kind = below === 0 ? (dz < 0.07 ? 0 : 2) : dz > -0.02 ? (dz < 0.07 ? 1 : 2) : 3;
-            this.edgeHeight[edges] = pz;
-            this.edgeKind[edges++] = kind;
-          }
-        }
-        // Colour only from points clearly off the surface: mask spill onto a bright table
-        // would otherwise outshine a dark object.
-        if (pz > colorFloorZ) {
-          const ci = v * rgbStep + u * 3;
-          if (bgr) this.colors.add(rgb[ci + 2], rgb[ci + 1], rgb[ci]);
-          else this.colors.add(rgb[ci], rgb[ci + 1], rgb[ci + 2]);
-        }
-      }
-    }
-    if (islands > 0) this.counters.inc("dropped.mask_island_pixels", islands);
-    this.liftRange = n > 0 ? depthSum / n : 0;
-    // Only the bottom edge near the object's lowest point says what it stands on: the edges of
-    // a bowl's flanks or a ball's sides, higher up, have the table far behind them whatever
-    // holds the object.
-    let lowest = Infinity;
-    for (let i = 0; i < n; i++) if (zs[i] < lowest) lowest = zs[i];
-    const reach = 0.02 + 3 * noise1m * this.liftRange * this.liftRange;
-    const contact = this.contact;
-    contact.fill(0);
-    for (let i = 0; i < edges; i++) if (this.edgeHeight[i] <= lowest + reach) contact[this.edgeKind[i]]++;
-    return n;
-  }
-
-  /**
-   * Whether a background pixel at (u, v) of depth z lies next to instance `id` on its surface:
-   * an instance pixel at most `reach` pixels away along the row or the column, within `tol` of
-   * z in depth.
-   */
-  private adjoins(
-    labels: Uint8Array | Uint16Array, ls: number, d: Float32Array | Uint16Array, ds: number, dscale: number,
-    u: number, v: number, id: number, z: number, tol: number, reach: number, width: number, height: number,
-  ): boolean {
-    for (let k = 1; k <= reach; k++) {
-      if (u >= k && labels[v * ls + u - k] === id && Math.abs(d[v * ds + u - k] * dscale - z) <= tol) return true;
-      if (u + k < width && labels[v * ls + u + k] === id && Math.abs(d[v * ds + u + k] * dscale - z) <= tol) return true;
-      if (v >= k && labels[(v - k) * ls + u] === id && Math.abs(d[(v - k) * ds + u] * dscale - z) <= tol) return true;
-      if (v + k < height && labels[(v + k) * ls + u] === id && Math.abs(d[(v + k) * ds + u] * dscale - z) <= tol) return true;
-    }
-    return false;
+    this.occlusion.set(f.depth, frame.intrinsics, support.spatial.rotation, this.options.minDepth);
+    const floating = this.floating;
+    floating.length = 0;
+    for (const r of this.restingOn) floating.push(r === "nothing");
+    this.tracker.update(objects, this.resting, this.lowest, this.occlusion.hidden, floating);
+    this.stamps.commit(frame.stamp, verdict === "adopt" ? "adopt" : "accept");
+    this.lastFrame = support.spatial;
   }
 
   /** The per-frame budget applied to instance masks: labelled instances and their bounding-box area. */
-  private checkInstanceBudget(present: readonly number[], width: number, height: number): void {
+  private checkInstanceBudget(width: number, height: number): void {
+    const ext = this.extents;
     let labelled = 0, area = 0;
-    for (let i = 0; i < present.length; i++) {
-      const id = present[i];
+    for (let i = 0; i < ext.size; i++) {
+      const id = ext.present[i];
       if (this.kindOf(id, true) === undefined) continue;
       labelled++;
-      area += (this.labelU1[id] - this.labelU0[id] + 1) * (this.labelV1[id] - this.labelV0[id] + 1);
+      area += (ext.u1[id] - ext.u0[id] + 1) * (ext.v1[id] - ext.v0[id] + 1);
     }
     const o = this.options;
     if (labelled > o.maxDetections) {
@@ -693,102 +634,6 @@ export class Perception {
         `instance bounding boxes cover ${(area / (width * height)).toFixed(2)} images in total, more than the per-frame budget of ${o.maxDetectionArea} (maxDetectionArea)`,
       );
     }
-  }
-
-  /**
-   * One pass over the label image: ids present (sorted) and their pixel extents. The caller
-   * records the ids in this.present for endFrame(). The list is a fresh local array: one the
-   * optimiser can see does not escape during the loop (a field's array made this pass ~20% slower).
-   */
-  private labelExtents(labels: Uint8Array | Uint16Array, ls: number, width: number, height: number): number[] {
-    const present: number[] = [];
-    // Most of a mask is background: read mono8 masks four pixels at a time and skip zero words.
-    // The word view ends at the last whole word of the last row's pixels (its padding may be absent).
-    const wordsPerRow = width >> 2;
-    const words = labels instanceof Uint8Array && labels.byteOffset % 4 === 0 && ls % 4 === 0
-      ? new Uint32Array(labels.buffer, labels.byteOffset, (ls * (height - 1) + (wordsPerRow << 2)) >> 2)
-      : null;
-    for (let v = 0; v < height; v++) {
-      const row = v * ls;
-      let u = 0;
-      if (words) {
-        const wrow = row >> 2;
-        for (let w = 0; w < wordsPerRow; w++) {
-          if (words[wrow + w] === 0) continue;
-          const u0 = w << 2;
-          for (let k = 0; k < 4; k++) this.visit(labels[row + u0 + k], u0 + k, v, present);
-        }
-        u = wordsPerRow << 2;
-      }
-      for (; u < width; u++) this.visit(labels[row + u], u, v, present);
-    }
-    return present.sort(ascending);
-  }
-
-  private visit(id: number, u: number, v: number, present: number[]): void {
-    if (id === 0) return;
-    const count = this.labelCount;
-    if (count[id] === 0) {
-      present.push(id);
-      this.labelU0[id] = u; this.labelU1[id] = u; this.labelV0[id] = v; this.labelV1[id] = v;
-    } else {
-      if (u < this.labelU0[id]) this.labelU0[id] = u;
-      if (u > this.labelU1[id]) this.labelU1[id] = u;
-      this.labelV1[id] = v;
-    }
-    count[id]++;
-  }
-
-  /**
-   * Median height above `plane` of a grid of object pixels (mask pixels, or the inner half of
-   * the boxes). Boxes mark the grid points inside them first, so the cost is grid + boxes,
-   * not grid x boxes.
-   */
-  private medianObjectHeight(
-    plane: { nx: number; ny: number; nz: number; d: number },
-    d: Float32Array | Uint16Array, ds: number, dscale: number,
-    labels: Uint8Array | Uint16Array, ls: number, instanceMode: boolean, dets: readonly Detection2D[],
-    u0: number, u1: number, v0: number, v1: number,
-  ): number {
-    const step = Math.max(2, Math.round(Math.sqrt(((u1 - u0 + 1) * (v1 - v0 + 1)) / 2000)));
-    const nu = Math.floor((u1 - u0) / step) + 1, nv = Math.floor((v1 - v0) / step) + 1;
-    if (this.heights.length < nu * nv) {
-      this.heights = new Float64Array(nu * nv);
-      this.gridMark = new Uint8Array(nu * nv);
-    }
-    const mark = this.gridMark;
-    if (!instanceMode) {
-      mark.fill(0, 0, nu * nv);
-      for (const b of dets) {
-        const hw = b.width / 4, hh = b.height / 4;
-        // Candidate grid columns and rows, one wider each way; the exact test decides.
-        const i0 = Math.max(0, Math.floor((b.cx - hw - u0) / step) - 1), i1 = Math.min(nu - 1, Math.ceil((b.cx + hw - u0) / step) + 1);
-        const j0 = Math.max(0, Math.floor((b.cy - hh - v0) / step) - 1), j1 = Math.min(nv - 1, Math.ceil((b.cy + hh - v0) / step) + 1);
-        for (let j = j0; j <= j1; j++) {
-          if (!(Math.abs(v0 + j * step - b.cy) <= hh)) continue;
-          for (let i = i0; i <= i1; i++) if (Math.abs(u0 + i * step - b.cx) <= hw) mark[j * nu + i] = 1;
-        }
-      }
-    }
-    const hs = this.heights;
-    let n = 0;
-    for (let j = 0, v = v0; v <= v1; j++, v += step) {
-      for (let i = 0, u = u0; u <= u1; i++, u += step) {
-        const inside = instanceMode ? labels[v * ls + u] !== 0 : mark[j * nu + i] === 1;
-        if (!inside) continue;
-        const z = d[v * ds + u] * dscale;
-        if (!(z > this.options.minDepth && z < this.options.maxDepth)) continue;
-        hs[n++] = plane.nx * this.rayX[u] * z + plane.ny * this.rayY[v] * z + plane.nz * z + plane.d;
-      }
-    }
-    if (n === 0) return 0;
-    const sorted = hs.subarray(0, n).sort();
-    return sorted[n >> 1];
-  }
-
-  private grow(roi: { u0: number; u1: number; v0: number; v1: number }, u0: number, u1: number, v0: number, v1: number): void {
-    roi.u0 = Math.min(roi.u0, u0); roi.u1 = Math.max(roi.u1, u1);
-    roi.v0 = Math.min(roi.v0, v0); roi.v1 = Math.max(roi.v1, v1);
   }
 
   private prepare(k: PinholeIntrinsics): void {
@@ -803,9 +648,8 @@ export class Perception {
     // Plane samples sit on a grid of stride ≥ 2: at most this many per frame.
     this.samples = new Float32Array(((k.width >> 1) + 1) * ((k.height >> 1) + 1) * 3);
     this.noiseScratch = new Float64Array(this.samples.length / 3);
-    // Bottom-edge pixels of one instance: a few per column at most.
-    this.edgeHeight = new Float32Array(k.width * 8);
-    this.edgeKind = new Uint8Array(k.width * 8);
+    this.heights = new Float64Array(objectHeightCells(k.width, k.height));
+    this.gridMark = new Uint8Array(this.heights.length);
     this.xs = new Float32Array(n);
     this.ys = new Float32Array(n);
     this.zs = new Float32Array(n);
@@ -832,30 +676,4 @@ function clippedBoxArea(det: Detection2D, width: number, height: number): number
 
 function isFiniteNumber(x: unknown): x is number {
   return typeof x === "number" && Number.isFinite(x);
-}
-
-/** True if either neighbour reading is valid and nearer than `lim`. */
-function nearer(a: number, b: number, lim: number): boolean {
-  return (a > 0 && a < lim) || (b > 0 && b < lim);
-}
-
-/** Height of the dominant horizontal surface along `up` (densest 1 cm slab of sample heights). */
-function supportHeightAlong(samples: Float32Array, n: number, ux: number, uy: number, uz: number): number | null {
-  if (n === 0) return null;
-  const bins = new Map<number, number>();
-  let best = 0, bestBin = 0;
-  for (let i = 0; i < n * 3; i += 3) {
-    const h = ux * samples[i] + uy * samples[i + 1] + uz * samples[i + 2];
-    const b = Math.round(h * 100);
-    const c = (bins.get(b) ?? 0) + 1;
-    bins.set(b, c);
-    if (c > best) { best = c; bestBin = b; }
-  }
-  let s = 0, c = 0;
-  for (let i = 0; i < n * 3; i += 3) {
-    const h = ux * samples[i] + uy * samples[i + 1] + uz * samples[i + 2];
-    if (Math.abs(h - bestBin / 100) <= 0.01) { s += h; c++; }
-  }
-  // The plane's offset d is minus the surface height along up.
-  return -(s / c);
 }
