@@ -2,7 +2,7 @@ import type { RgbdFrame } from "../src/perception/rgbd_frame.js";
 import type { Scene } from "../src/scene/scene_object.js";
 import type { Camera } from "./camera.js";
 import { noisyDetections } from "./detections.js";
-import { Renderer, type RenderOutput } from "./renderer.js";
+import { Renderer, type RenderOutput, type RendererOptions } from "./renderer.js";
 import { Rng } from "./rng.js";
 import { RealsenseNoise, type NoiseModel } from "./sensor_noise.js";
 import { truthScene } from "./truth.js";
@@ -14,6 +14,11 @@ export interface SensorOptions {
   noise: NoiseModel;
   /** Seed of the noise stream (frames differ, runs repeat). */
   seed: number;
+  /**
+   * Rasteriser: "auto" (default: native when the kernels addon is loaded), "ts" or "native".
+   * Both give the same frames byte for byte; noise and detector boxes are TypeScript either way.
+   */
+  kernels?: RendererOptions["kernels"];
 }
 
 /** One capture: what the camera delivers and what is really there. */
@@ -29,7 +34,7 @@ export interface Capture {
  * overwritten by the next capture; copy them to keep a frame.
  */
 export class RgbdSensor {
-  private readonly renderer = new Renderer();
+  private readonly renderer: Renderer;
   private readonly noise = new RealsenseNoise();
   private readonly rng: Rng;
 
@@ -37,7 +42,13 @@ export class RgbdSensor {
     if (options === null || typeof options !== "object") throw new InvalidInputError("bad_argument", "RgbdSensor: options { noise, seed } are required");
     checkNoise(options.noise, "RgbdSensor");
     checkSeed(options.seed, "RgbdSensor");
+    this.renderer = new Renderer({ kernels: options.kernels ?? "auto" });
     this.rng = new Rng(options.seed ^ 0x5e7503);
+  }
+
+  /** The rasteriser this sensor uses ("ts" or "native"). */
+  get renderPath(): "ts" | "native" {
+    return this.renderer.path;
   }
 
   capture(world: World, camera: Camera, stamp: bigint): Capture {

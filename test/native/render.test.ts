@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { generateWorld, orientedCamera, placeCamera, placeClutterCamera, Rng, type Camera, type Primitive, type RenderOutput, type World } from "../../sim/index.js";
+import { generateWorld, orientedCamera, placeCamera, placeClutterCamera, RgbdSensor, Rng, teleopScenario, worldAt, type Camera, type Primitive, type RenderOutput, type World } from "../../sim/index.js";
 import { Renderer } from "../../sim/renderer.js";
 import { NativeRasteriser, OBJECT, RENDER_LAYOUT, SCENE, type RasterTargets } from "../../sim/native_rasteriser.js";
 import { intrinsicsFromFov } from "../../src/geometry/intrinsics.js";
@@ -123,6 +123,21 @@ describe.runIf(NATIVE_TESTS)("native rasteriser vs the TypeScript reference: bit
     for (const [yaw, pitch] of [[0, Math.PI / 2], [0, 0], [Math.PI / 2, 0], [Math.PI, 0.3]]) {
       same(world, orientedCamera(intr, { x: -1.2, y: 0, z: 1.5 }, yaw, pitch, 0), `axis ${yaw} ${pitch}`);
       same(world, orientedCamera(intr, { x: 0, y: 0, z: 1.5 }, yaw, pitch, 0), `above ${yaw} ${pitch}`);
+    }
+  });
+});
+
+describe.runIf(NATIVE_TESTS)("RgbdSensor on either rasteriser: the same frames, noise and detector boxes included", () => {
+  it.each(["none", "realsense"] as const)("noise %s: 20 frames of a teleop episode, byte for byte", (noise) => {
+    const { world, camera, episode } = teleopScenario(31, 20, { width: 160, height: 120 });
+    const a = new RgbdSensor({ noise, seed: 31, kernels: "ts" }), b = new RgbdSensor({ noise, seed: 31, kernels: "native" });
+    expect([a.renderPath, b.renderPath]).toEqual(["ts", "native"]);
+    for (let f = 0; f < 20; f++) {
+      const w = worldAt(world, episode.poses[f]);
+      const x = a.capture(w, camera, BigInt(f)), y = b.capture(w, camera, BigInt(f));
+      expect(differences(x.render, y.render), `frame ${f}`).toEqual(NONE);
+      expect(y.frame.detections, `frame ${f}`).toEqual(x.frame.detections);
+      expect(y.truth, `frame ${f}`).toEqual(x.truth);
     }
   });
 });
@@ -278,6 +293,33 @@ describe.runIf(NATIVE_TESTS)("the native rasteriser's wrapper and kernel under h
 });
 
 describe("the TypeScript path when native kernels are off or absent", () => {
+  it("an addon that is not there: one warning for every renderer and sensor in the process, and they render on the TS path", async () => {
+    const savedPath = process.env.SPATIAL_REWARD_KERNELS_ADDON;
+    process.env.SPATIAL_REWARD_KERNELS_ADDON = "/nonexistent/spatial_reward_kernels.node";
+    delete process.env.SPATIAL_REWARD_NATIVE;
+    try {
+      vi.resetModules();
+      const fresh = await import("../../sim/index.js");
+      const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+      const w = fresh.generateWorld(12);
+      const cam = fresh.placeCamera(w, 12, { width: 64, height: 48 }).camera;
+      const renderers = [new fresh.Renderer(), new fresh.Renderer()];
+      for (const r of renderers) {
+        expect(r.render(w, cam).visiblePixels.some((p) => p > 0)).toBe(true);
+        expect(r.path).toBe("ts");
+      }
+      const sensor = new fresh.RgbdSensor({ noise: "realsense", seed: 12 });
+      expect(sensor.capture(w, cam, 0n).frame.depth.data.some((x) => x !== 0)).toBe(true);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toMatch(/native kernels unavailable .*was not built.*npm run build:native/);
+      expect(() => new fresh.Renderer({ kernels: "native" })).toThrow(/native kernels requested but unavailable/);
+    } finally {
+      if (savedPath === undefined) delete process.env.SPATIAL_REWARD_KERNELS_ADDON;
+      else process.env.SPATIAL_REWARD_KERNELS_ADDON = savedPath;
+      vi.resetModules();
+    }
+  });
+
   it("SPATIAL_REWARD_NATIVE=0: a default Renderer takes the TS path, silently, and renders the scene", () => {
     process.env.SPATIAL_REWARD_NATIVE = "0";
     const warn = vi.spyOn(process, "emitWarning");
