@@ -160,5 +160,10 @@ describe.runIf(NATIVE_TESTS)("the built kernels addon", () => {
     const view = new Float64Array(backing.buffer, 16, 4);
     raw.mulAddInto(f8(4).fill(2), f8(4).fill(3), f8(4).fill(1), view);
     expect([...backing]).toEqual([0, 0, 7, 7, 7, 7, 0, 0]);
+    // Views of a SharedArrayBuffer (worker pipelines) work like any other.
+    const shared = new Float64Array(new SharedArrayBuffer(6 * 8), 8, 4).fill(2);
+    const sharedOut = new Float64Array(new SharedArrayBuffer(4 * 8));
+    raw.mulAddInto(shared, shared, shared, sharedOut);
+    expect([...sharedOut]).toEqual([6, 6, 6, 6]);
   });
 });

@@ -56,8 +56,9 @@ ArrayView<T> typedArrayArg(const Napi::CallbackInfo& info, size_t index, const c
     throw Napi::RangeError::New(env, std::string(kernel) + ": " + what + " holds " + std::to_string(n) + " elements, " +
                                          (atLeast ? "at least " : "") + std::to_string(length) + " needed");
   }
-  auto* base = static_cast<uint8_t*>(array.ArrayBuffer().Data());
-  return ArrayView<T>{reinterpret_cast<T*>(base + array.ByteOffset()), n};
+  // The element pointer as napi_get_typedarray_info gives it: also for SharedArrayBuffer-backed
+  // arrays (ArrayBuffer().Data() rejects those).
+  return ArrayView<T>{array.As<Napi::TypedArrayOf<T>>().Data(), n};
 }
 
 }  // namespace sr
