@@ -1,4 +1,3 @@
-import { merge, map, type Observable } from "rxjs";
 import type { Publisher, TransportNode } from "../src/transport/port.js";
 import { QOS_CAMERA_INFO, QOS_DEFAULT, QOS_SENSOR_DATA, QOS_TF, type QoS } from "../src/transport/qos.js";
 import { Perception } from "../src/perception/perception.js";
@@ -7,7 +6,9 @@ import { validateIntrinsics, type PinholeIntrinsics } from "../src/geometry/intr
 import { quaternionFromRotation } from "../src/geometry/quaternion.js";
 import type { SpatialFrame } from "../src/geometry/spatial_frame.js";
 import { namespacedFrameId } from "../src/ros/frame_ids.js";
-import { StampSynchronizer } from "../src/sync/stamp_synchronizer.js";
+import { StampSynchronizer, type SyncOptions } from "../src/sync/stamp_synchronizer.js";
+import { sampleLending, type SampleLending } from "../src/transport/dds/sample_lending.js";
+import { codecFor } from "../src/transport/dds/codec_cache.js";
 import type { TimelineJump } from "../src/time/stamp_gate.js";
 import type * as M from "../src/msgs/generated.js";
 import {
@@ -15,8 +16,20 @@ import {
 } from "./messages.js";
 import { DiagnosticsPublisher, DIAGNOSTIC_LEVEL } from "./diagnostics_publisher.js";
 import { RosClock } from "./ros_clock.js";
+import { warmUpCameraPath, type WarmupFrame } from "./camera_warmup.js";
+import { threadCpuMs } from "./thread_cpu_clock.js";
 
 type Segmentation = M.spatial_reward_msgs__msg__InstanceMasks | M.vision_msgs__msg__Detection2DArray;
+type Image = M.sensor_msgs__msg__Image;
+/** A camera message and its lease: nonzero when the transport lent it (released once processed). */
+interface Leased<T> {
+  msg: T;
+  lease: number;
+}
+type CameraSet = [Leased<Image>, Leased<Image>, Leased<Segmentation>];
+
+/** Camera paths this process already warmed up (size and segmentation): compiled code is shared. */
+const warmedUp = new Set<string>();
 
 /**
  * Perception node: camera topics (as RealSense-style drivers publish them) plus instance
@@ -28,7 +41,15 @@ type Segmentation = M.spatial_reward_msgs__msg__InstanceMasks | M.vision_msgs__m
  * frame when the images' header has none), input_reliability ("best_effort" | "reliable", QoS of
  * the image subscriptions), publish_tf, max_stamp_jump_ms (a stamp further than this from the
  * last is an outlier until 3 frames agree on the new timeline: raise it for cameras slower than
- * one frame per 5 s), use_sim_time.
+ * one frame per 5 s), use_sim_time, warmup_frames / warmup_width / warmup_height (before it
+ * subscribes, the node runs its per-frame path on that many simulated frames of that size, once
+ * per process and size, so the first real frames meet compiled code: 0 turns it off).
+ *
+ * Over the dds backend the camera images are lent (see sample_lending.ts): decoded in place in
+ * reused memory, returned once the frame is processed, and memory for the configured size is
+ * readied before the first frame. Counter cpu_ms.perception adds up the JS thread's CPU time
+ * inside Perception.process (thread_cpu_clock.ts), so a camera's cost apart from the perception
+ * stage can be told from the process's CPU time.
  *
  * Every callback is guarded: a bad message is counted (errors.<code>, or errors.internal for a
  * bug), logged (throttled) and shown on /diagnostics, and the next frame is processed as usual.
@@ -41,7 +62,14 @@ export class PerceptionNode {
   private intrinsics: PinholeIntrinsics | null = null;
   /** The synchroniser's last timeline change Perception was told about. */
   private followedJump: TimelineJump | null = null;
-  private readonly sync: StampSynchronizer<[M.sensor_msgs__msg__Image, M.sensor_msgs__msg__Image, Segmentation]>;
+  private readonly sync: StampSynchronizer<CameraSet>;
+  private readonly lending: SampleLending | null;
+  private readonly cameraFrameDefault: string;
+  private readonly publishers: {
+    scene: Publisher<M.spatial_reward_msgs__msg__SceneObjects>;
+    det3d: Publisher<M.vision_msgs__msg__Detection3DArray>;
+    tf: Publisher<M.tf2_msgs__msg__TFMessage> | null;
+  };
 
   constructor(readonly node: TransportNode) {
     const segmentation = String(node.declareParameter("segmentation", "masks"));
@@ -52,6 +80,7 @@ export class PerceptionNode {
     if (!(slopMs >= 0 && slopMs <= 10_000)) throw new Error(`perception: sync_slop_ms must be in 0..10000, got ${slopMs}`);
     this.frameId = namespacedFrameId(String(node.declareParameter("frame_id", "spatial")), node.namespace);
     const cameraFrameDefault = String(node.declareParameter("camera_frame_id", "camera_color_optical_frame"));
+    this.cameraFrameDefault = cameraFrameDefault;
     const publishTf = Boolean(node.declareParameter("publish_tf", true));
     // Sensor-data QoS (best effort, newest 5) by default, as camera drivers publish; "reliable"
     // is lossless capture: reliable and keep-all, so a slow moment delays frames instead of dropping them.
@@ -67,62 +96,49 @@ export class PerceptionNode {
       throw new Error(`perception: sync_queue_size must be an integer in 1..10000, got ${queueSize}`);
     }
     const maxJumpMs = Number(node.declareParameter("max_stamp_jump_ms", 5000));
+    const warmupFrames = Number(node.declareParameter("warmup_frames", 32));
+    const warmupWidth = Number(node.declareParameter("warmup_width", 640));
+    const warmupHeight = Number(node.declareParameter("warmup_height", 480));
+    if (!(Number.isInteger(warmupFrames) && warmupFrames >= 0 && warmupFrames <= 1000)) {
+      throw new Error(`perception: warmup_frames must be an integer in 0..1000, got ${warmupFrames}`);
+    }
+    for (const [name, v] of [["warmup_width", warmupWidth], ["warmup_height", warmupHeight]] as const) {
+      if (!(Number.isInteger(v) && v >= 16 && v <= 8192)) throw new Error(`perception: ${name} must be an integer in 16..8192, got ${v}`);
+    }
+    const syncOptions: SyncOptions = { slopNs: BigInt(Math.round(slopMs * 1e6)), queueSize, maxJumpNs: BigInt(Math.round(maxJumpMs * 1e6)) };
+    this.lending = sampleLending(node);
+    // Before any subscription exists: no frame can queue up behind the warm-up (a publisher
+    // waiting for subscribers, as the C peer does, starts once it is over). And before this
+    // node's Perception exists: objects made after the warm-up get the shapes (hidden classes)
+    // the compiled code expects; one made before would deoptimise it at its first frame.
+    this.warmUp({ width: warmupWidth, height: warmupHeight, frames: warmupFrames, segmentation, frameId: cameraFrameDefault }, syncOptions, maxJumpMs);
     this.perception = new Perception({ maxStampJumpMs: maxJumpMs });
     const counters = this.perception.counters;
     const clock = new RosClock(node, (e) => this.diagnostics.errors.report(e, "/clock"));
 
-    const scenePub = node.createPublisher<M.spatial_reward_msgs__msg__SceneObjects>(T.SceneObjects, "scene/objects", QOS_DEFAULT);
-    const det3dPub = node.createPublisher<M.vision_msgs__msg__Detection3DArray>(T.Detection3DArray, "scene/detections3d", QOS_DEFAULT);
-    const tfPub = publishTf ? node.createPublisher<M.tf2_msgs__msg__TFMessage>(T.TFMessage, "/tf", QOS_TF) : null;
+    this.publishers = {
+      scene: node.createPublisher<M.spatial_reward_msgs__msg__SceneObjects>(T.SceneObjects, "scene/objects", QOS_DEFAULT),
+      det3d: node.createPublisher<M.vision_msgs__msg__Detection3DArray>(T.Detection3DArray, "scene/detections3d", QOS_DEFAULT),
+      tf: publishTf ? node.createPublisher<M.tf2_msgs__msg__TFMessage>(T.TFMessage, "/tf", QOS_TF) : null,
+    };
     this.diagnostics = new DiagnosticsPublisher(node, "perception", counters, clock);
     this.diagnostics.condition = { level: DIAGNOSTIC_LEVEL.WARN, message: "waiting for camera_info" };
     const errors = this.diagnostics.errors;
 
+    const inputs = ["camera/color/image_raw", "camera/aligned_depth_to_color/image_raw", segmentation === "detections" ? "camera/detections" : "camera/instances"] as const;
+
     this.sync = new StampSynchronizer(
       ["rgb", "depth", "segmentation"],
-      { slopNs: BigInt(Math.round(slopMs * 1e6)), queueSize, maxJumpNs: BigInt(Math.round(maxJumpMs * 1e6)) },
-      errors.guard("synchronised frame", (stamp, [rgb, depth, seg]) => {
-        if (!this.intrinsics) {
-          counters.inc("dropped.no_camera_info");
-          return;
-        }
-        const t0 = performance.now();
-        let frame: RgbdFrame;
+      syncOptions,
+      errors.guard("synchronised frame", (stamp: bigint, set: CameraSet) => {
         try {
-          frame = { stamp, intrinsics: this.intrinsics, rgb, depth };
-          if ("mask" in seg) frame.instances = instanceMaskFromMsg(seg);
-          else frame.detections = detectionsFromMsg(seg);
-        } catch (e) {
-          errors.report(e, "segmentation message");
-          return;
+          this.onFrame(stamp, set[0].msg, set[1].msg, set[2].msg);
+        } finally {
+          // Perception keeps no view of a frame's images past process(): they go back now.
+          this.release(set[0].lease);
+          this.release(set[1].lease);
+          this.release(set[2].lease);
         }
-        // The synchroniser confirmed a new timeline (it gates every topic's stamps): Perception
-        // follows at once instead of confirming it again over more frames.
-        const syncJump = this.sync.lastTimelineJump;
-        if (syncJump !== this.followedJump) {
-          this.followedJump = syncJump;
-          this.perception.followTimeline();
-          if (syncJump) node.logger.warn(`camera stamps jumped ${syncJump.direction} (${syncJump.from} ns → ${syncJump.to} ns): new timeline adopted, object tracks restarted`);
-        }
-        let scene;
-        const jumps = this.perception.timelineJumps;
-        try {
-          scene = this.perception.process(frame);
-        } catch (e) {
-          // Perception counted it (errors.<code>, errors.internal for a bug); report it once here.
-          errors.report(e, "perception", true);
-          return;
-        }
-        const jump = this.perception.lastTimelineJump;
-        if (this.perception.timelineJumps !== jumps && jump) {
-          node.logger.warn(`frame stamps jumped ${jump.direction} (${jump.from} ns → ${jump.to} ns): new timeline adopted, object tracks restarted`);
-        }
-        scenePub.publish(sceneToMsg(scene, this.frameId));
-        det3dPub.publish(sceneToDetection3D(scene, this.frameId));
-        if (tfPub && this.perception.lastFrame) {
-          tfPub.publish(spatialTransform(this.perception.lastFrame, stamp, rgb.header.frame_id || cameraFrameDefault, this.frameId));
-        }
-        this.diagnostics.latency.add(performance.now() - t0);
       }),
       counters,
     );
@@ -131,24 +147,125 @@ export class PerceptionNode {
       T.CameraInfo, "camera/color/camera_info", QOS_CAMERA_INFO,
       errors.guard("camera/color/camera_info", (info) => this.setCameraInfo(info)),
     );
-    // The three camera streams, tagged by slot, merged into one stream for the synchroniser.
-    const segmentationStream: Observable<Segmentation> = segmentation === "detections"
-      ? node.observe<M.vision_msgs__msg__Detection2DArray>(T.Detection2DArray, "camera/detections", inputQos)
-      : node.observe<M.spatial_reward_msgs__msg__InstanceMasks>(T.InstanceMasks, "camera/instances", inputQos);
-    const slotNames = ["camera/color/image_raw", "camera/aligned_depth_to_color/image_raw", segmentation === "detections" ? "camera/detections" : "camera/instances"];
-    merge(
-      node.observe<M.sensor_msgs__msg__Image>(T.Image, "camera/color/image_raw", inputQos).pipe(map((m) => [0, m] as const)),
-      node.observe<M.sensor_msgs__msg__Image>(T.Image, "camera/aligned_depth_to_color/image_raw", inputQos).pipe(map((m) => [1, m] as const)),
-      segmentationStream.pipe(map((m) => [2, m] as const)),
-    ).subscribe(([slot, m]) => {
-      // Guarded here, inside the subscriber: an exception escaping an rxjs subscriber is rethrown
-      // asynchronously and would end the process.
-      try {
-        this.sync.add(slot, stampOf(m), m);
-      } catch (e) {
-        errors.report(e, slotNames[slot]);
-      }
-    });
+    // The three camera streams, each into its synchroniser slot (lent images where the backend lends).
+    for (let slot = 0; slot < 3; slot++) {
+      const topic = inputs[slot];
+      const type = slot < 2 ? T.Image : segmentation === "detections" ? T.Detection2DArray : T.InstanceMasks;
+      const onMessage = (m: Image | Segmentation, lease: number): void => {
+        let stamp: bigint;
+        try {
+          stamp = stampOf(m);
+        } catch (e) {
+          this.release(lease);
+          errors.report(e, topic);
+          return;
+        }
+        try {
+          // The slot says which stream the message is (the subscription's type is the slot's).
+          this.sync.add(slot, stamp, { msg: m, lease } as CameraSet[number]);
+        } catch (e) {
+          errors.report(e, topic);
+        }
+      };
+      if (this.lending) this.lending.createLentSubscription<Image | Segmentation>(type, topic, inputQos, onMessage);
+      else node.createSubscription<Image | Segmentation>(type, topic, inputQos, (m) => onMessage(m, 0));
+    }
+  }
+
+  private release(lease: number): void {
+    if (lease !== 0) this.lending?.releaseSample(lease);
+  }
+
+  /** One synchronised frame: perception, then the scene, its 3D detections and the camera → spatial TF. */
+  private onFrame(stamp: bigint, rgb: Image, depth: Image, seg: Segmentation): void {
+    const counters = this.perception.counters;
+    if (!this.intrinsics) {
+      counters.inc("dropped.no_camera_info");
+      return;
+    }
+    const errors = this.diagnostics.errors;
+    const t0 = performance.now();
+    let frame: RgbdFrame;
+    try {
+      frame = frameOf(stamp, this.intrinsics, rgb, depth, seg);
+    } catch (e) {
+      errors.report(e, "segmentation message");
+      return;
+    }
+    // The synchroniser confirmed a new timeline (it gates every topic's stamps): Perception
+    // follows at once instead of confirming it again over more frames.
+    const syncJump = this.sync.lastTimelineJump;
+    if (syncJump !== this.followedJump) {
+      this.followedJump = syncJump;
+      this.perception.followTimeline();
+      if (syncJump) this.node.logger.warn(`camera stamps jumped ${syncJump.direction} (${syncJump.from} ns → ${syncJump.to} ns): new timeline adopted, object tracks restarted`);
+    }
+    let scene;
+    const jumps = this.perception.timelineJumps;
+    const cpu1 = threadCpuMs();
+    try {
+      scene = this.perception.process(frame);
+    } catch (e) {
+      // Perception counted it (errors.<code>, errors.internal for a bug); report it once here.
+      errors.report(e, "perception", true);
+      return;
+    } finally {
+      counters.inc("cpu_ms.perception", threadCpuMs() - cpu1);
+    }
+    const jump = this.perception.lastTimelineJump;
+    if (this.perception.timelineJumps !== jumps && jump) {
+      this.node.logger.warn(`frame stamps jumped ${jump.direction} (${jump.from} ns → ${jump.to} ns): new timeline adopted, object tracks restarted`);
+    }
+    const p = this.publishers;
+    p.scene.publish(sceneToMsg(scene, this.frameId));
+    p.det3d.publish(sceneToDetection3D(scene, this.frameId));
+    if (p.tf && this.perception.lastFrame) {
+      p.tf.publish(spatialTransform(this.perception.lastFrame, stamp, rgb.header.frame_id || this.cameraFrameDefault, this.frameId));
+    }
+    this.diagnostics.latency.add(performance.now() - t0);
+  }
+
+  /**
+   * Readies the camera path before the first frame: memory for the configured image size (lent
+   * samples), and, once per process and size, the compiled per-frame code: simulated frames go
+   * through a synchroniser, a perception instance of their own and the output encoders (see
+   * camera_warmup.ts). Never keeps the node from starting: a failure is logged.
+   */
+  private warmUp(o: Parameters<typeof warmUpCameraPath>[0], syncOptions: SyncOptions, maxJumpMs: number): void {
+    const { width, height } = o;
+    if (this.lending && o.frames > 0) {
+      const header = 4096;
+      this.lending.reserveSamples(width * height * 3 + header, 3);
+      this.lending.reserveSamples(width * height * 2 + header, o.segmentation === "masks" ? 6 : 3);
+    }
+    const key = `${width}x${height}:${o.segmentation}`;
+    if (o.frames === 0 || warmedUp.has(key)) return;
+    warmedUp.add(key);
+    try {
+      // Two instances one after the other: what the code assumed of the first one's objects (a
+      // field written once, say) is found wrong here and not at the node's own first frame.
+      const perceptions = [new Perception({ maxStampJumpMs: maxJumpMs }), new Perception({ maxStampJumpMs: maxJumpMs })];
+      let perception = perceptions[0];
+      let done = 0;
+      const encode = (type: string, msg: unknown) => codecFor(type).encode(msg);
+      let intrinsics: PinholeIntrinsics | null = null;
+      const sync = new StampSynchronizer<CameraSet>(["rgb", "depth", "segmentation"], syncOptions, (stamp, set) => {
+        if (done++ === Math.floor(o.frames / 2)) perception = perceptions[1];
+        const scene = perception.process(frameOf(stamp, intrinsics!, set[0].msg, set[1].msg, set[2].msg));
+        encode(T.SceneObjects, sceneToMsg(scene, this.frameId));
+        encode(T.Detection3DArray, sceneToDetection3D(scene, this.frameId));
+        if (perception.lastFrame) encode(T.TFMessage, spatialTransform(perception.lastFrame, stamp, set[0].msg.header.frame_id, this.frameId));
+      });
+      const r = warmUpCameraPath(o, (f: WarmupFrame) => {
+        intrinsics = f.intrinsics;
+        sync.add(0, stampOf(f.rgb), { msg: f.rgb, lease: 0 });
+        sync.add(1, stampOf(f.depth), { msg: f.depth, lease: 0 });
+        sync.add(2, stampOf(f.segmentation), { msg: f.segmentation, lease: 0 });
+      });
+      this.node.logger.info(`camera path warmed up on ${r.frames} simulated ${width}x${height} frames in ${r.ms.toFixed(0)} ms`);
+    } catch (e) {
+      this.node.logger.warn(`camera path warm-up failed (the first frames will be slower): ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   private setCameraInfo(info: M.sensor_msgs__msg__CameraInfo): void {
@@ -168,6 +285,14 @@ export class PerceptionNode {
     this.intrinsics = k;
     this.diagnostics.condition = null;
   }
+}
+
+/** The perception input of one synchronised set. */
+function frameOf(stamp: bigint, intrinsics: PinholeIntrinsics, rgb: Image, depth: Image, seg: Segmentation): RgbdFrame {
+  const frame: RgbdFrame = { stamp, intrinsics, rgb, depth };
+  if ("mask" in seg) frame.instances = instanceMaskFromMsg(seg);
+  else frame.detections = detectionsFromMsg(seg);
+  return frame;
 }
 
 /**

@@ -2,6 +2,8 @@
 // writers and readers. Serialization lives in TypeScript; this file only moves bytes.
 #include <napi.h>
 
+#include <time.h>
+
 #include <map>
 #include <string>
 
@@ -132,6 +134,14 @@ Napi::Value LiveHandles(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// CPU time of the calling thread (ms): what the JS thread itself spent on a stage, whatever
+// else runs on the host and however long the scheduler kept the thread waiting.
+Napi::Value ThreadCpuMs(const Napi::CallbackInfo& info) {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return Napi::Number::New(info.Env(), static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6);
+}
+
 Napi::Value Version(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), DDS_VERSION);
 }
@@ -146,11 +156,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readerStats", Napi::Function::New(env, ReaderStats));
   exports.Set("releaseSample", Napi::Function::New(env, ReleaseSample));
   exports.Set("poolStats", Napi::Function::New(env, PoolStats));
+  exports.Set("poolReserve", Napi::Function::New(env, PoolReserve));
   exports.Set("watchEndpoints", Napi::Function::New(env, WatchEndpoints));
   exports.Set("participantGuid", Napi::Function::New(env, EntityGuid));
   exports.Set("entityGuid", Napi::Function::New(env, EntityGuid));
   exports.Set("deleteEntity", Napi::Function::New(env, DeleteEntity));
   exports.Set("version", Napi::Function::New(env, Version));
+  exports.Set("threadCpuMs", Napi::Function::New(env, ThreadCpuMs));
   exports.Set("liveHandles", Napi::Function::New(env, LiveHandles));
   return exports;
 }

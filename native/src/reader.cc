@@ -309,6 +309,17 @@ Napi::Value ReleaseSample(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, ReleaseLease(info[0].As<Napi::Number>().DoubleValue()));
 }
 
+Napi::Value PoolReserve(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "poolReserve(sampleBytes, count)");
+  const double bytes = info[0].As<Napi::Number>().DoubleValue();
+  const double count = info[1].As<Napi::Number>().DoubleValue();
+  if (!(bytes >= 0 && bytes <= static_cast<double>(SR_POOL_MAX_BYTES)) || !(count >= 0 && count <= 64)) {
+    throw Napi::RangeError::New(env, "poolReserve: sampleBytes must be in [0, 1 GiB] and count in [0, 64]");
+  }
+  return Napi::Number::New(env, static_cast<double>(sr_pool_reserve(static_cast<size_t>(bytes), static_cast<size_t>(count))));
+}
+
 Napi::Value PoolStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   sr_pool_stats_t st;

@@ -10,6 +10,8 @@ namespace sr {
 Napi::Value CreateReader(const Napi::CallbackInfo& info);
 // releaseSample(lease): boolean (false if unknown or already released)
 Napi::Value ReleaseSample(const Napi::CallbackInfo& info);
+// poolReserve(sampleBytes, count): number of free slots now fitting such samples (memory touched)
+Napi::Value PoolReserve(const Napi::CallbackInfo& info);
 // poolStats(): the sample pool's figures and the leases outstanding
 Napi::Value PoolStats(const Napi::CallbackInfo& info);
 size_t LiveLeaseCount();

@@ -86,6 +86,20 @@ void sr_pool_release (sr_pool_slot_t *slot)
   pthread_mutex_unlock (&lock);
 }
 
+size_t sr_pool_reserve (size_t sample_bytes, size_t count)
+{
+  sr_pool_slot_t *got[64];
+  size_t n = 0;
+  while (n < count && n < 64 && (got[n] = sr_pool_acquire (sample_bytes)) != NULL)
+  {
+    memset (got[n]->mem, 0, got[n]->capacity);
+    n++;
+  }
+  for (size_t i = 0; i < n; i++)
+    sr_pool_release (got[i]);
+  return n;
+}
+
 void sr_pool_get_stats (sr_pool_stats_t *out)
 {
   pthread_mutex_lock (&lock);

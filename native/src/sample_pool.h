@@ -62,6 +62,11 @@ void sr_pool_release (sr_pool_slot_t *slot);
 static inline unsigned char *sr_pool_sample (const sr_pool_slot_t *slot) { return slot->mem + SR_POOL_SAMPLE_OFFSET; }
 void sr_pool_get_stats (sr_pool_stats_t *out);
 /*
+ * Makes sure `count` (at most 64) free slots fit samples of `sample_bytes`, their pages touched,
+ * so a stream's first frames find memory ready. Returns how many fit now.
+ */
+size_t sr_pool_reserve (size_t sample_bytes, size_t count);
+/*
  * JS thread: takes the least recently used free slots out of the pool until at most
  * `keep_free_bytes` stay free, handing each to `retire` (which frees it now with
  * sr_pool_slot_free, or later once its ArrayBuffer is collected).

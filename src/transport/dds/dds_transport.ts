@@ -471,6 +471,14 @@ class DdsNode extends NodeBase {
     if (lease !== 0) this.binding.releaseSample(lease);
   }
 
+  /** See SampleLending.reserveSamples. */
+  reserveSamples(sampleBytes: number, count: number): number {
+    if (!(Number.isFinite(sampleBytes) && sampleBytes >= 0 && Number.isInteger(count) && count >= 0 && count <= 64)) {
+      throw new InvalidInputError("bad_argument", `reserveSamples: sampleBytes must be finite and >= 0, count an integer in 0..64 (got ${sampleBytes}, ${count})`);
+    }
+    return this.binding.poolReserve(Math.min(sampleBytes, 2 ** 30), count);
+  }
+
   private subscribeSamples<T>(
     type: string, topic: string, qos: QoS, lend: boolean, callback: (msg: T, lease: number) => void, onDestroy: () => void,
   ): Subscription {

@@ -66,6 +66,11 @@ export interface DdsBinding {
   releaseSample(lease: number): boolean;
   /** The pooled sample memory (see native/src/sample_pool.h) and the leases outstanding. */
   poolStats(): PoolStats;
+  /**
+   * Makes `count` (0..64) free pool slots fit samples of `sampleBytes` (pages touched), so a
+   * stream's first frames find memory ready; returns how many fit now (fewer: pool full).
+   */
+  poolReserve(sampleBytes: number, count: number): number;
   write(writer: number, cdr: Uint8Array): void;
   publicationMatched(writer: number): number;
   readerStats(reader: number): ReaderStats;
@@ -74,6 +79,8 @@ export interface DdsBinding {
   /** The DDS GUID (16 bytes, hex) of a participant, reader or writer: discovery's `key`. */
   entityGuid(entity: number): string;
   deleteEntity(entity: number): void;
+  /** CPU time of the calling thread, ms (per-stage CPU accounting that load does not inflate). */
+  threadCpuMs(): number;
   /** Entities the binding still tracks; all zero once every transport shut down. */
   liveHandles(): { writers: number; topics: number; readers: number; watchers: number; domains: number; leases: number };
 }

@@ -21,10 +21,18 @@ export interface SampleLending {
   createLentSubscription<K extends MessageTypeName>(type: K, topic: string, qos: QoS, callback: (msg: MessageTypes[K], lease: number) => void): Subscription;
   createLentSubscription<T>(type: string, topic: string, qos: QoS, callback: (msg: T, lease: number) => void): Subscription;
   releaseSample(lease: number): void;
+  /**
+   * Readies memory for `count` samples of about `sampleBytes` each (e.g. a camera's images,
+   * before its first frame), so the first frames neither allocate nor fault pages in.
+   * Returns how many such samples fit now (fewer when the pool is full).
+   */
+  reserveSamples(sampleBytes: number, count: number): number;
 }
 
 /** The node's lending, when its backend lends samples; null otherwise. */
 export function sampleLending(node: TransportNode): SampleLending | null {
   const n = node as Partial<SampleLending>;
-  return typeof n.createLentSubscription === "function" && typeof n.releaseSample === "function" ? (node as unknown as SampleLending) : null;
+  return typeof n.createLentSubscription === "function" && typeof n.releaseSample === "function" && typeof n.reserveSamples === "function"
+    ? (node as unknown as SampleLending)
+    : null;
 }
