@@ -1,9 +1,13 @@
 import { Perception } from "../src/perception/perception.js";
+import { createTsPerceptionKernels, type PerceptionKernelsFactory } from "../src/perception/perception_kernels.js";
+import type { Scene } from "../src/scene/scene_object.js";
 import { answerQuestion } from "../src/spatial/answer_question.js";
 import { generateQuestions } from "../src/spatial/question_generator.js";
 import { parseRewardSpec } from "../src/reward/parse_reward_spec.js";
 import { RewardTracker } from "../src/reward/reward_tracker.js";
-import { LatencyStats } from "../src/diagnostics/latency_stats.js";
+import { LatencyStats, type LatencySummary } from "../src/diagnostics/latency_stats.js";
+import { nativePerceptionKernels, nativePerceptionStatus } from "../nodes/perception/native_perception_kernels.js";
+import { nativeKernelsStatus } from "../nodes/native/kernels_addon.js";
 import { RgbdSensor, Rng, teleopScenario, worldAt, type NoiseModel } from "../sim/index.js";
 
 export interface PipelineBenchOptions {
@@ -14,70 +18,157 @@ export interface PipelineBenchOptions {
   height: number;
   objects: number;
   queries: number;
+  /** Ground-truth instance masks (the default) or detector boxes. */
+  masks: "gt" | "detections";
+  /** Which perception kernels run: both side by side (the default; native only where built), or one. */
+  paths: "both" | "ts" | "native";
   onProgress?: (frame: number) => void;
 }
 
 export const DEFAULT_PIPELINE_BENCH: PipelineBenchOptions = {
-  frames: 300, seed: 11, noise: "none", width: 640, height: 480, objects: 8, queries: 40,
+  frames: 300, seed: 11, noise: "none", width: 640, height: 480, objects: 8, queries: 40, masks: "gt", paths: "both",
 };
+
+/** One perception path's per-stage latency (ms) over the measured frames. */
+export interface PipelinePathFigures {
+  /** lift + scene graph + queries + reward. */
+  pipeline_ms: LatencySummary;
+  pipeline_hz_at_p50: number;
+  stages: { lift_scene_graph_ms: LatencySummary; queries_ms: LatencySummary; reward_ms: LatencySummary };
+  answers_ok_fraction: number;
+}
+
+interface PathRun {
+  name: "typescript" | "native";
+  perception: Perception;
+  tracker: RewardTracker;
+  lift: LatencyStats;
+  queries: LatencyStats;
+  reward: LatencyStats;
+  pipeline: LatencyStats;
+  answered: number;
+  ok: number;
+  scene: Scene | null;
+}
 
 /**
  * Per-stage latency of one frame of the core pipeline, in-process, one thread: render (the
  * simulator, not part of the pipeline), lift + scene graph (Perception.process), N spatial
  * queries answered from the scene (parsed from text each time), and the reward. Runs a
  * scripted pick-and-place episode so objects move and the tracker works.
+ *
+ * Both perception kernel paths run in the same process on the same frames: each frame is
+ * rendered once and handed to the TypeScript path and the native one (where the addon has the
+ * perception kernels), in alternating order so neither always runs on a warmer cache; each
+ * path has its own Perception and RewardTracker. Their scenes are compared frame by frame.
+ * `pipeline_ms` is the fastest available path's figure.
  */
 export function runPipelineBench(opts: Partial<PipelineBenchOptions> = {}) {
   const o = { ...DEFAULT_PIPELINE_BENCH, ...opts };
   const { world, camera, episode } = teleopScenario(o.seed, o.frames, { width: o.width, height: o.height }, { minObjects: o.objects, maxObjects: o.objects });
   const sensor = new RgbdSensor({ noise: o.noise, seed: o.seed });
-  const perception = new Perception();
-  const tracker = new RewardTracker(parseRewardSpec(episode.instruction));
+  const native = o.paths === "ts" ? null : nativePerceptionKernels();
+  if (o.paths === "native" && !native) throw new Error(`pipeline bench: the native perception kernels are not available (${nativeKernelsStatus().reason ?? "the addon lacks them"})`);
+  const factories: [PathRun["name"], PerceptionKernelsFactory][] = [];
+  if (o.paths !== "native") factories.push(["typescript", createTsPerceptionKernels]);
+  if (native) factories.push(["native", native]);
+  const paths: PathRun[] = factories.map(([name, kernels]) => ({
+    name, perception: new Perception({ kernels }), tracker: new RewardTracker(parseRewardSpec(episode.instruction)),
+    lift: new LatencyStats(), queries: new LatencyStats(), reward: new LatencyStats(), pipeline: new LatencyStats(), answered: 0, ok: 0, scene: null,
+  }));
   const first = sensor.capture(worldAt(world, episode.poses[0]), camera, 0n);
   const rng = new Rng(o.seed);
   const pool = generateQuestions(first.truth, () => rng.next(), { perType: 3 }).questions.map((q) => q.text);
   const questions = Array.from({ length: o.queries }, (_, i) => pool[i % pool.length]);
 
-  const render = new LatencyStats(), lift = new LatencyStats(), queries = new LatencyStats(), reward = new LatencyStats(), pipeline = new LatencyStats();
-  let answered = 0, okAnswers = 0;
+  const render = new LatencyStats();
+  let compared = 0, identical = 0;
   const warmup = Math.min(30, Math.floor(o.frames / 5));
   for (let f = 0; f < o.frames; f++) {
     const t0 = performance.now();
     const cap = sensor.capture(worldAt(world, episode.poses[f]), camera, BigInt(f) * 33_333_333n);
-    delete cap.frame.detections;
+    if (o.masks === "detections") delete cap.frame.instances;
+    else delete cap.frame.detections;
     const t1 = performance.now();
-    const scene = perception.process(cap.frame);
-    const t2 = performance.now();
-    for (const q of questions) {
-      const a = answerQuestion(scene, q);
-      answered++;
-      if (a.status === "ok") okAnswers++;
+    const measure = f >= warmup;
+    if (measure) render.add(t1 - t0);
+    for (let k = 0; k < paths.length; k++) {
+      const p = paths[(f + k) % paths.length];
+      const a = performance.now();
+      const scene = p.perception.process(cap.frame);
+      const b = performance.now();
+      for (const q of questions) {
+        const answer = answerQuestion(scene, q);
+        p.answered++;
+        if (answer.status === "ok") p.ok++;
+      }
+      const c = performance.now();
+      p.tracker.update(scene);
+      const d = performance.now();
+      p.scene = scene;
+      if (measure) {
+        p.lift.add(b - a); p.queries.add(c - b); p.reward.add(d - c); p.pipeline.add(d - a);
+      }
     }
-    const t3 = performance.now();
-    tracker.update(scene);
-    const t4 = performance.now();
-    if (f >= warmup) {
-      render.add(t1 - t0); lift.add(t2 - t1); queries.add(t3 - t2); reward.add(t4 - t3); pipeline.add(t4 - t1);
+    if (paths.length === 2) {
+      compared++;
+      if (sceneJson(paths[0].scene!) === sceneJson(paths[1].scene!)) identical++;
     }
     o.onProgress?.(f + 1);
   }
-  const p = pipeline.summary();
+
+  const figures = (p: PathRun): PipelinePathFigures => {
+    const s = p.pipeline.summary();
+    return {
+      pipeline_ms: s,
+      pipeline_hz_at_p50: Math.round(1000 / s.p50),
+      stages: { lift_scene_graph_ms: p.lift.summary(), queries_ms: p.queries.summary(), reward_ms: p.reward.summary() },
+      answers_ok_fraction: Math.round((p.ok / p.answered) * 1000) / 1000,
+    };
+  };
+  const byName = new Map(paths.map((p) => [p.name, figures(p)]));
+  const ts = byName.get("typescript") ?? null, nat = byName.get("native") ?? null;
+  const fastest = ts && nat ? (nat.pipeline_ms.p50 <= ts.pipeline_ms.p50 ? "native" : "typescript") : nat ? "native" : "typescript";
+  const best = (fastest === "native" ? nat : ts)!;
+  const renderSummary = render.summary();
+  const status = nativePerceptionStatus();
   return {
     width: o.width,
     height: o.height,
     objects: world.objects.length,
     queries_per_frame: o.queries,
-    frames_measured: p.n,
+    frames_measured: best.pipeline_ms.n,
     noise: o.noise,
-    pipeline_ms: p,
-    pipeline_hz_at_p50: Math.round(1000 / p.p50),
-    stages: {
-      render_ms: render.summary(),
-      lift_scene_graph_ms: lift.summary(),
-      queries_ms: queries.summary(),
-      reward_ms: reward.summary(),
+    masks: o.masks,
+    /** The fastest available path's pipeline latency, and which path that is. */
+    pipeline_ms: best.pipeline_ms,
+    pipeline_path: fastest,
+    pipeline_hz_at_p50: best.pipeline_hz_at_p50,
+    pipeline_ms_ts: ts?.pipeline_ms ?? null,
+    pipeline_ms_native: nat?.pipeline_ms ?? null,
+    /** TypeScript p50 / native p50 (and p99), measured side by side on the same frames. */
+    native_speedup_p50: ts && nat ? round(ts.pipeline_ms.p50 / nat.pipeline_ms.p50, 2) : null,
+    native_speedup_p99: ts && nat ? round(ts.pipeline_ms.p99 / nat.pipeline_ms.p99, 2) : null,
+    /** Frames whose scenes (every id, kind, colour, box, count) were identical on both paths. */
+    scenes_compared: compared,
+    scenes_identical: compared > 0 ? identical : null,
+    perception_kernels: {
+      native: nat !== null,
+      exact_math: status.exactMath,
+      ...(nat ? {} : { reason: o.paths === "ts" ? "--paths ts" : nativeKernelsStatus().reason ?? "the addon lacks the perception kernels" }),
     },
-    answers_ok_fraction: Math.round((okAnswers / answered) * 1000) / 1000,
-    frames_per_s_with_render: Math.round(1000 / (render.mean() + p.mean)),
+    stages: { render_ms: renderSummary, ...best.stages },
+    paths: { typescript: ts, native: nat },
+    answers_ok_fraction: best.answers_ok_fraction,
+    frames_per_s_with_render: Math.round(1000 / (renderSummary.mean + best.pipeline_ms.mean)),
   };
+}
+
+function round(x: number, digits: number): number {
+  return Math.round(x * 10 ** digits) / 10 ** digits;
+}
+
+/** A scene as comparable text (stamps are bigint). */
+function sceneJson(s: Scene): string {
+  return JSON.stringify(s, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
 }

@@ -1,22 +1,38 @@
 import { runPipelineBench } from "./pipeline_bench.js";
+import { runRenderBench } from "./render_bench.js";
 import { runStateOnlyRewardBench } from "./state_only_reward_bench.js";
 import { runSimEnvBench } from "./sim_env_bench.js";
 
 /** `npm run bench`: every benchmark, one JSON object on stdout. */
 const json = process.argv.includes("--json");
 const pipeline = runPipelineBench();
+// The rasteriser per path, same scenario, same run (bench/render_bench.ts).
+const render = runRenderBench({ seed: 11, width: pipeline.width, height: pipeline.height, objects: pipeline.objects });
 const stateOnly = runStateOnlyRewardBench();
 const simEnv = runSimEnvBench();
+const nativeP50 = pipeline.pipeline_ms_native?.p50 ?? null;
 const out = {
   node: process.version,
   pipeline,
   pipeline_ms: pipeline.pipeline_ms,
+  pipeline_path: pipeline.pipeline_path,
+  pipeline_ms_ts: pipeline.pipeline_ms_ts,
+  pipeline_ms_native: pipeline.pipeline_ms_native,
+  native_speedup_p50: pipeline.native_speedup_p50,
+  scenes_identical: pipeline.scenes_identical,
+  scenes_compared: pipeline.scenes_compared,
   stages: pipeline.stages,
+  render_ms: render.render_ms,
+  render,
   state_only_rewards_per_s: stateOnly.rewards_per_s,
   sim_env_state_only_steps_per_s: simEnv.steps_per_s,
   goals: {
     pipeline_p50_ms_max: 2,
     pipeline_p50_met: pipeline.pipeline_ms.p50 <= 2,
+    native_pipeline_p50_ms_max: 0.3,
+    native_pipeline_p50_met: nativeP50 !== null && nativeP50 <= 0.3,
+    native_speedup_min: 4,
+    native_speedup_met: pipeline.native_speedup_p50 !== null && pipeline.native_speedup_p50 >= 4,
     state_only_rewards_per_s_min: 100_000,
     state_only_met: stateOnly.rewards_per_s >= 100_000,
   },

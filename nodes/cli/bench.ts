@@ -1,10 +1,15 @@
 import { runPipelineBench } from "../../bench/pipeline_bench.js";
+import { runRenderBench } from "../../bench/render_bench.js";
 import { runStateOnlyRewardBench } from "../../bench/state_only_reward_bench.js";
 import { runSimEnvBench } from "../../bench/sim_env_bench.js";
 import { Progress } from "./progress.js";
 import type { BenchOptions } from "./program.js";
 
-/** Per-stage latency of the pipeline and state-only rates (options checked by program.ts). */
+/**
+ * Per-stage latency of the pipeline on both perception kernel paths (TypeScript and native,
+ * side by side in one run), the rasteriser per path, and state-only rates (options checked by
+ * program.ts).
+ */
 export async function run(values: BenchOptions): Promise<number> {
   const { frames } = values;
   const progress = new Progress(250, true);
@@ -15,23 +20,40 @@ export async function run(values: BenchOptions): Promise<number> {
     queries: values.queries,
     onProgress: (f) => progress.update(`pipeline: frame ${f}/${frames}`),
   });
+  progress.update("render…", true);
+  const render = runRenderBench({ frames, seed: values.seed, width: pipeline.width, height: pipeline.height, objects: pipeline.objects });
   progress.update("state-only rewards…", true);
   const stateOnly = runStateOnlyRewardBench();
   const simEnv = runSimEnvBench();
   progress.done();
   const out = {
     pipeline_ms: pipeline.pipeline_ms,
+    pipeline_path: pipeline.pipeline_path,
+    pipeline_ms_ts: pipeline.pipeline_ms_ts,
+    pipeline_ms_native: pipeline.pipeline_ms_native,
+    native_speedup_p50: pipeline.native_speedup_p50,
+    scenes_identical: pipeline.scenes_identical,
+    scenes_compared: pipeline.scenes_compared,
+    render_ms: render.render_ms,
     stages: pipeline.stages,
     state_only_rewards_per_s: stateOnly.rewards_per_s,
     sim_env_state_only_steps_per_s: simEnv.steps_per_s,
     pipeline,
+    render,
   };
   if (values.json) console.log(JSON.stringify(out));
   else {
     const s = pipeline.stages;
+    const ms = (x: { p50: number; p99: number } | null) => (x ? `p50 ${x.p50} ms  p99 ${x.p99} ms` : "not available");
     console.log(`${pipeline.width}x${pipeline.height}, ${pipeline.objects} objects, ${pipeline.queries_per_frame} queries/frame, ${pipeline.frames_measured} frames`);
-    console.log(`pipeline (lift + scene graph + queries + reward): p50 ${pipeline.pipeline_ms.p50} ms  p99 ${pipeline.pipeline_ms.p99} ms  (${pipeline.pipeline_hz_at_p50} Hz at p50)`);
-    console.log(`  render ${s.render_ms.p50} ms | lift+scene ${s.lift_scene_graph_ms.p50} ms | queries ${s.queries_ms.p50} ms | reward ${s.reward_ms.p50} ms (p50)`);
+    console.log(`pipeline (lift + scene graph + queries + reward), fastest path (${pipeline.pipeline_path}): ${ms(pipeline.pipeline_ms)}  (${pipeline.pipeline_hz_at_p50} Hz at p50)`);
+    console.log(`  typescript kernels: ${ms(pipeline.pipeline_ms_ts)}`);
+    console.log(`  native kernels:     ${ms(pipeline.pipeline_ms_native)}${pipeline.perception_kernels.native ? "" : ` (${pipeline.perception_kernels.reason})`}`);
+    if (pipeline.native_speedup_p50 !== null) {
+      console.log(`  native ${pipeline.native_speedup_p50}x faster at p50; scenes identical on ${pipeline.scenes_identical}/${pipeline.scenes_compared} frames`);
+    }
+    console.log(`  render ${s.render_ms.p50} ms | lift+scene ${s.lift_scene_graph_ms.p50} ms | queries ${s.queries_ms.p50} ms | reward ${s.reward_ms.p50} ms (p50, ${pipeline.pipeline_path})`);
+    console.log(`render per path: typescript ${ms(render.render_ms.ts)}; native ${ms(render.render_ms.native)}`);
     console.log(`state-only rewards: ${stateOnly.rewards_per_s.toLocaleString("en-US")} /s; SimEnv state-only: ${simEnv.steps_per_s.toLocaleString("en-US")} steps/s`);
   }
   return 0;

@@ -1,0 +1,667 @@
+// Port of src/perception/object_box.ts, noisy_edge.ts and quadratic_surface.ts (see perception_box.h).
+// Every expression keeps the reference's operand order and grouping: doubles are rounded the same
+// way only if they are computed the same way. Float32Array elements are promoted to double where
+// the reference reads them (JS numbers are doubles), never combined as floats.
+#include "perception_box.h"
+
+#include <cstring>
+#include <limits>
+
+namespace sr {
+namespace perception {
+
+namespace pjs = sr::pjs;
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+const double kInvSqrt2Pi = 1 / std::sqrt(2 * M_PI);  // noisy_edge.ts INV_SQRT_2PI (Math.PI is M_PI)
+constexpr int kMaxWallColumns = 256;
+constexpr double kMinSinE = 0.05;
+
+double pixelGap(double ux, double uy, double c, double sn, double sinE, double pixel) {
+  const double along = ux * c + uy * sn, across = -ux * sn + uy * c;
+  const double a = along > 0 ? along / pjs::max(sinE, 0.1) : 0;
+  return 0.5 * pixel * pjs::hypot(a, across);
+}
+
+double medianWithin(const double* sorted, long n, double lo, double hi) {
+  long i = 0;
+  while (i < n && sorted[i] < lo) i++;
+  long j = i;
+  while (j < n && sorted[j] <= hi) j++;
+  return j > i ? sorted[(i + j - 1) >> 1] : (lo + hi) / 2;
+}
+
+bool solveInto(const double* m, const double* r, double* a, double* b, double* x) {
+  const int n = 6;
+  std::memcpy(a, m, 36 * sizeof(double));
+  std::memcpy(b, r, 6 * sizeof(double));
+  double scale = 0;
+  for (int i = 0; i < 36; i++) scale = pjs::max(scale, std::fabs(a[i]));
+  if (!(scale > 0)) return false;
+  for (int col = 0; col < n; col++) {
+    int piv = col;
+    for (int row = col + 1; row < n; row++) {
+      if (std::fabs(a[row * n + col]) > std::fabs(a[piv * n + col])) piv = row;
+    }
+    if (!(std::fabs(a[piv * n + col]) > 1e-15 * scale)) return false;
+    if (piv != col) {
+      for (int k = 0; k < n; k++) {
+        const double tmp = a[col * n + k];
+        a[col * n + k] = a[piv * n + k];
+        a[piv * n + k] = tmp;
+      }
+      const double tb = b[col];
+      b[col] = b[piv];
+      b[piv] = tb;
+    }
+    for (int row = col + 1; row < n; row++) {
+      const double f = a[row * n + col] / a[col * n + col];
+      if (f == 0) continue;
+      for (int k = col; k < n; k++) a[row * n + k] -= f * a[col * n + k];
+      b[row] -= f * b[col];
+    }
+  }
+  for (int row = n - 1; row >= 0; row--) {
+    double sum = b[row];
+    for (int k = row + 1; k < n; k++) sum -= a[row * n + k] * x[k];
+    x[row] = sum / a[row * n + row];
+  }
+  for (int k = 0; k < n; k++) {
+    if (!std::isfinite(x[k])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// noisy_edge.ts
+
+double edgeRank(psort::Ranked& v, double s, double trim, bool high) {
+  const long n = v.n;
+  const double last = static_cast<double>(n - 1);
+  const double base = pjs::min(last, pjs::round(trim * last));
+  if (!(s > 0) || n < 8) return base;
+  const long q = static_cast<long>(pjs::min(last, pjs::round(0.02 * last)));
+  // The scan reads upward from rank q (downward from the top): have that end sorted first.
+  if (high) v.need(0, q + n / 16 + 16);
+  else v.need(q + n / 16 + 16, 0);
+  auto value = [&](long i) { return high ? -v.at(static_cast<double>(n - 1 - i)) : v.at(static_cast<double>(i)); };
+  const double e0 = value(q), lim = e0 + 4 * s;
+  long i = q;
+  while (i + 1 < n && value(i + 1) <= lim) i++;
+  const double rho = static_cast<double>(i - q + 1) / (4 * s);
+  return pjs::min(last, pjs::max(base, pjs::round(rho * s * kInvSqrt2Pi)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// quadratic_surface.ts
+
+void QuadraticSurfaceFit::reset() {
+  count = 0;
+  for (double& x : mom_) x = 0;
+  for (double& x : momZ_) x = 0;
+}
+
+void QuadraticSurfaceFit::add(double u, double v, double z, double s2, double tanE) {
+  count++;
+  const double u2 = u * u;
+  const double h0 = 1, h1 = u, h2 = u2 - s2, h3 = u2 * u - 3 * s2 * u, h4 = u2 * u2 - 6 * s2 * u2 + 3 * s2 * s2;
+  const double v2 = v * v, v3 = v2 * v, v4 = v2 * v2;
+  double* m = mom_;
+  m[0] += h0; m[1] += v; m[2] += v2; m[3] += v3; m[4] += v4;
+  m[5] += h1; m[6] += h1 * v; m[7] += h1 * v2; m[8] += h1 * v3;
+  m[10] += h2; m[11] += h2 * v; m[12] += h2 * v2;
+  m[15] += h3; m[16] += h3 * v;
+  m[20] += h4;
+  const double zu1 = u * z + tanE * s2;
+  const double zu2 = u2 * z - s2 * z + 2 * tanE * s2 * u;
+  double* mz = momZ_;
+  mz[0] += z; mz[1] += v * z; mz[2] += v2 * z;
+  mz[3] += zu1; mz[4] += zu1 * v;
+  mz[6] += zu2;
+}
+
+bool QuadraticSurfaceFit::solve() {
+  if (count < 8) return false;
+  static const int pa[6] = {0, 1, 0, 2, 1, 0}, pb[6] = {0, 0, 1, 0, 1, 2};
+  for (int p = 0; p < 6; p++) {
+    for (int q = 0; q < 6; q++) m_[p * 6 + q] = mom_[(pa[p] + pa[q]) * 5 + pb[p] + pb[q]];
+    r_[p] = momZ_[pa[p] * 3 + pb[p]];
+  }
+  return solveInto(m_, r_, work_, rhs_, coef);
+}
+
+void hessianEigen(const double* coef, Eigen2& out) {
+  const double h11 = 2 * coef[3], h12 = coef[4], h22 = 2 * coef[5];
+  const double mid = (h11 + h22) / 2;
+  const double disc = std::sqrt(pjs::max(0.0, pjs::pow((h11 - h22) / 2, 2) + h12 * h12));
+  out.l1 = mid - disc;
+  out.l2 = mid + disc;
+  double eu = h12, ev = out.l1 - h11;
+  const double au = out.l1 - h22, av = h12;
+  if (pjs::hypot(au, av) > pjs::hypot(eu, ev)) {
+    eu = au;
+    ev = av;
+  }
+  const double n = pjs::hypot(eu, ev);
+  if (n < 1e-12) {
+    out.e1u = 1;
+    out.e1v = 0;
+    return;
+  }
+  out.e1u = eu / n;
+  out.e1v = ev / n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// object_box.ts ObjectBoxEstimator
+
+void ObjectBoxEstimator::ensure(long n) {
+  const size_t need = static_cast<size_t>(n > 0 ? n : 0);
+  if (a_.size() >= need && !a_.empty()) return;
+  const size_t len = need > 1024 ? need : 1024;
+  a_.resize(len);
+  b_.resize(len);
+  s_.resize(len);
+  t_.resize(len);
+}
+
+long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, long n0, const BoxContext& ctx, Box3& out) {
+  ensure(n0);
+  long n = rejectStrays(xs, ys, zs, start, n0);
+  const double trim = options_.trim;
+  double* A = a_.data();
+  double* B = b_.data();
+  double* S = s_.data();
+  double* T = t_.data();
+  const double dn0 = static_cast<double>(n);
+
+  // The viewing ray to the object: horizontal azimuth phi, depression E below the horizon.
+  double mx = 0, my = 0, mz = 0;
+  for (long i = start; i < start + n; i++) {
+    mx += xs[i];
+    my += ys[i];
+    mz += zs[i];
+  }
+  mx /= dn0;
+  my /= dn0;
+  mz /= dn0;
+  const double r2 = mx * mx + my * my + mz * mz;
+  const long cut = rejectHeightStrays(xs, ys, zs, start, n, 0.01 + 2 * pjs::max(0.0, ctx.noise1m) * r2 * pjs::max(kMinSinE, -mz / std::sqrt(r2)));
+  // rejectHeightStrays left the heights sorted in A; with nothing cut they are this object's Z below.
+  const bool zSorted = cut == 0;
+  if (cut > 0) {
+    n -= cut;
+    mx = 0;
+    my = 0;
+    mz = 0;
+    for (long i = start; i < start + n; i++) {
+      mx += xs[i];
+      my += ys[i];
+      mz += zs[i];
+    }
+    const double dn = static_cast<double>(n);
+    mx /= dn;
+    my /= dn;
+    mz /= dn;
+  }
+  const long end = start + n;
+  const double range = pjs::hypot(mx, my, mz);
+  const double sinE = pjs::max(kMinSinE, -mz / range);
+  const double cosE = std::sqrt(1 - sinE * sinE);
+  const double tanE = sinE / cosE;
+  const double phi = pjs::atan2(my, mx);
+  const double c = pjs::cos(phi), sn = pjs::sin(phi);
+  const double sigma = pjs::max(0.0, ctx.noise1m) * range * range;
+  const double sigH = sigma * sinE, sigS = sigma * cosE;
+  const double pixel = pjs::max(0.0, ctx.pixelAngle) * range;
+  for (long i = start, k = 0; i < end; i++, k++) {
+    const double x = xs[i], y = ys[i];
+    S[k] = x * c + y * sn;
+    T[k] = -x * sn + y * c;
+  }
+
+  // Bottom: the support surface under a resting object (its underside is hidden).
+  if (!zSorted) {
+    heights_.load(zs + start, n);
+    heights_.sortAll();
+    heights_.values(A);
+  }
+  const double* Z = A;
+  const double zLow = noisyEdgeLow(heights_, sigH, trim);
+  const bool hasSupport = ctx.supportZ == ctx.supportZ;
+  const double supportZ = ctx.supportZ;
+  const double above = !hasSupport ? kInf : zLow - supportZ;
+  const bool sliver = ctx.restingOn == kOnNothing && above < 0.08 && at(Z, static_cast<double>(n - 1), n) - zLow < above;
+  const bool resting = ctx.restingOn == kOnSupport || ctx.restingOn == kOccluded || sliver || (ctx.restingOn == kUnknown && above < options_.restingTolerance);
+  lastLowest = zLow;
+  const double bottom = hasSupport && resting ? pjs::min(supportZ, zLow) : zLow;
+  lastResting = resting;
+
+  // The top's level: the densest height window near the top, then the median inside it.
+  const double half = pjs::max(0.0025, 2.5 * sigH);
+  const double last = static_cast<double>(n - 1);
+  const double q99 = at(Z, pjs::round(0.99 * last), n);
+  const double q995 = at(Z, pjs::round(0.995 * last), n);
+  const double zMax = at(Z, last, n);
+  long j = 0;
+  while (j < n - 1 && Z[j] < q99 - 4 * half) j++;
+  long best = 0, bestLo = j, lo = j;
+  for (long i = j; i < n; i++) {
+    while (Z[i] - Z[lo] > 2 * half) lo++;
+    if (i - lo + 1 > best) {
+      best = i - lo + 1;
+      bestLo = lo;
+    }
+  }
+  double level = at(Z, static_cast<double>(bestLo + (best >> 1)), n);
+  level = medianWithin(Z, n, level - half, level + half);
+
+  // Is the top a face? Curvature of the points at that level, and their width across the view.
+  QuadraticSurfaceFit& fit = fit_;
+  double cu = 0, cv = 0;
+  long m = 0;
+  for (long i = start, k = 0; i < end; i++, k++) {
+    if (std::fabs(zs[i] - level) > half) continue;
+    cu += S[k];
+    cv += T[k];
+    B[m++] = T[k];
+  }
+  cu /= pjs::max(1.0, static_cast<double>(m));
+  cv /= pjs::max(1.0, static_cast<double>(m));
+  fit.reset();
+  for (long i = start, k = 0; i < end; i++, k++) {
+    if (zs[i] >= level && zs[i] <= level + half) fit.add(S[k] - cu, T[k] - cv, zs[i] - level, sigS * sigS, tanE);
+  }
+  psort::Ranked& R = edges_;
+  R.load(T, n);
+  const double tLo = noisyEdgeLow(R, 0, trim), tHi = noisyEdgeHigh(R, 0, trim);
+  double topWidth = 0;
+  if (m >= 8) {
+    R.load(B, m);
+    topWidth = noisyEdgeHigh(R, 0, 0.01) - noisyEdgeLow(R, 0, 0.01);
+  }
+  bool flat = false;
+  if (fit.solve()) {
+    hessianEigen(fit.coef, eig_);
+    flat = eig_.l1 > -options_.flatCurvature && topWidth >= options_.topFaceSpan * (tHi - tLo);
+  }
+
+  if (flat) {
+    lastEvidence = 1;
+    const double height = pjs::max(level - bottom, 1e-3);
+    if (sigH > 0.0005 && level < -0.05) topFaceBox(xs, ys, zs, start, n, level, half, bottom + 0.007, level - 3 * sigH - 0.002, c, sn, sinE, sigma * cosE, pixel, out);
+    else visibleBox(xs, ys, start, n, c, sn, sinE, sigma * cosE, pixel, out);
+    out.cz = bottom + height / 2;
+    out.sz = height;
+    return n;
+  }
+
+  lastEvidence = 0;
+  const double band = pjs::max(0.01, 3 * sigH, 0.2 * (q99 - bottom));
+  const double top = roundTop(xs, ys, zs, start, n, q99 - band, band, sigS, tanE, cosE, sigma);
+  // Across the view the silhouette's extremes are seen: their midpoint is the centre.
+  const double tc = (tLo + tHi) / 2;
+  const double cx = peakU_ * c - tc * sn, cy = peakU_ * sn + tc * c;
+  const double zTop = pjs::min(zMax, sigH < 0.0005 ? pjs::max(top, q995) : pjs::max(top, q99 - 3 * sigH - 0.003));
+  const double height = pjs::max(zTop - bottom, 1e-3);
+  reflectedBox(xs, ys, start, n, cx, cy, sigma * cosE, sigma < 0.001 ? pixel : 0, out);
+  out.cz = bottom + height / 2;
+  out.sz = height;
+  return n;
+}
+
+double ObjectBoxEstimator::roundTop(const float* xs, const float* ys, const float* zs, long start, long n, double zMin, double band, double sigS, double tanE, double cosE,
+                                    double sigma) {
+  const double* S = s_.data();
+  const double* T = t_.data();
+  QuadraticSurfaceFit& fit = fit_;
+  double* sel = a_.data();
+  const long end = start + n;
+  const double flatCurvature = options_.flatCurvature;
+  // Without a fit, the middle of the cloud.
+  double su = 0, sv = 0;
+  for (long k = 0; k < n; k++) {
+    su += S[k];
+    sv += T[k];
+  }
+  peakU_ = su / static_cast<double>(n);
+  peakV_ = sv / static_cast<double>(n);
+  double cu = 0, cv = 0;
+  long m = 0;
+  for (long i = start, k = 0; i < end; i++, k++) {
+    sel[k] = zs[i] >= zMin ? 1 : 0;
+    if (sel[k] != 0) {
+      cu += S[k];
+      cv += T[k];
+      m++;
+    }
+  }
+  double zPeak = zMin + band;
+  double fitU = 0, fitV = 0, fitRef = 0;
+  bool solved = false;
+  for (int pass = 0; pass < 2; pass++) {
+    if (m < 8) break;
+    cu /= static_cast<double>(m);
+    cv /= static_cast<double>(m);
+    const double zRef = zMin + band;
+    fit.reset();
+    for (long i = start, k = 0; i < end; i++, k++) {
+      if (sel[k] != 0) fit.add(S[k] - cu, T[k] - cv, zs[i] - zRef, sigS * sigS, tanE);
+    }
+    if (!fit.solve()) {
+      peakU_ = cu;
+      peakV_ = cv;
+      break;
+    }
+    const bool weak = peakOf(cu, cv, sel, n, zs, start, -kInf);
+    zPeak = zRef + fit.at(peakU_ - cu, peakV_ - cv);
+    if (weak) {
+      // A ridge's ends curve away from the view unevenly (object_box.ts).
+      const double lStrong = pjs::min(eig_.l1, eig_.l2);
+      const double depth = lStrong < -flatCurvature ? (0.8 * (1 - cosE)) / -lStrong : band;
+      const double cutZ = zPeak - pjs::min(band, pjs::max(0.002, 2 * sigma * tanE * cosE, depth));
+      peakOf(cu, cv, sel, n, zs, start, cutZ);
+      zPeak = zRef + fit.at(peakU_ - cu, peakV_ - cv);
+    }
+    fitU = cu;
+    fitV = cv;
+    fitRef = zRef;
+    solved = true;
+    if (pass == 1) break;
+    // Reselect by the fitted surface where each point's ray meets it (object_box.ts).
+    const double lStrong = pjs::min(eig_.l1, eig_.l2);
+    const double band2 = lStrong < -flatCurvature ? pjs::max(0.003, 2 * sigma * tanE * cosE, pjs::min(band, 0.3 / -lStrong)) : band;
+    const double* cf = fit.coef;
+    double nu = 0, nv = 0;
+    long nm = 0;
+    for (long i = start, k = 0; i < end; i++, k++) {
+      const double u = S[k] - cu, v = T[k] - cv;
+      const double zi = zs[i];
+      double zp = zi;
+      if (sigma > 0) {
+        const double r = pjs::hypot(xs[i], ys[i], zi);
+        const double rs = S[k] / r, rt = T[k] / r, rz = zi / r;
+        const double qu = cf[1] + 2 * cf[3] * u + cf[4] * v, qv = cf[2] + cf[4] * u + 2 * cf[5] * v;
+        const double g = rz - (qu * rs + qv * rt);
+        const double f = zi - zRef - fit.at(u, v);
+        const double lambda = std::fabs(g) > 1e-6 ? pjs::max(-3 * sigma, pjs::min(3 * sigma, -f / g)) : 0;
+        zp = zi + lambda * rz;
+      }
+      sel[k] = zp >= zPeak - band2 ? 1 : 0;
+      if (sel[k] != 0) {
+        nu += S[k];
+        nv += T[k];
+        nm++;
+      }
+    }
+    cu = nu;
+    cv = nv;
+    m = nm;
+    if (m < 8) break;
+  }
+  if (!solved) return zPeak;
+  // The peak's height: the fitted surface's, shifted by the median residual of the points around the peak.
+  const double drop = pjs::max(0.002, sigma * tanE);
+  double* R = b_.data();
+  long nr = 0;
+  for (long i = start, k = 0; i < end; i++, k++) {
+    const double dz = zPeak - (fitRef + fit.at(S[k] - fitU, T[k] - fitV));
+    if (dz > drop) continue;
+    R[nr++] = zs[i] - (fitRef + fit.at(S[k] - fitU, T[k] - fitV));
+  }
+  if (nr < 8) return zPeak;
+  return zPeak + psort::quantileInPlace(R, nr, 0.5);
+}
+
+bool ObjectBoxEstimator::peakOf(double cu, double cv, const double* sel, long n, const float* zs, long start, double cutZ) {
+  const double* cf = fit_.coef;
+  const double* S = s_.data();
+  const double* T = t_.data();
+  Eigen2& e = eig_;
+  hessianEigen(cf, e);
+  double pu = 0, pv = 0;
+  bool weak = false;
+  for (int d = 0; d < 2; d++) {
+    const double eu = d == 0 ? e.e1u : -e.e1v, ev = d == 0 ? e.e1v : e.e1u;
+    const double l = d == 0 ? e.l1 : e.l2;
+    double lo = kInf, hi = -kInf, clo = kInf, chi = -kInf;
+    long cn = 0;
+    for (long k = 0; k < n; k++) {
+      if (sel[k] == 0) continue;
+      const double p = (S[k] - cu) * eu + (T[k] - cv) * ev;
+      if (p < lo) lo = p;
+      if (p > hi) hi = p;
+      if (zs[start + k] >= cutZ) {
+        cn++;
+        if (p < clo) clo = p;
+        if (p > chi) chi = p;
+      }
+    }
+    // A stationary point outside the points it was fitted to is an extrapolation.
+    const double newton = -(cf[1] * eu + cf[2] * ev) / l;
+    double off;
+    if (l < -options_.flatCurvature && newton >= lo && newton <= hi) {
+      off = newton;
+    } else {
+      weak = true;
+      off = cn >= 8 ? (clo + chi) / 2 : (lo + hi) / 2;
+    }
+    pu += off * eu;
+    pv += off * ev;
+  }
+  peakU_ = cu + pu;
+  peakV_ = cv + pv;
+  return weak;
+}
+
+void ObjectBoxEstimator::visibleBox(const float* xs, const float* ys, long start, long n, double c, double sn, double sinE, double sAlong, double pixel, Box3& out) {
+  const double trim = options_.trim;
+  psort::Ranked& R = edges_;
+  R.load(xs + start, n);
+  const double sx = sAlong * std::fabs(c);
+  const double xLo = noisyEdgeLow(R, sx, trim) - pixelGap(-1, 0, c, sn, sinE, pixel);
+  const double xHi = noisyEdgeHigh(R, sx, trim) + pixelGap(1, 0, c, sn, sinE, pixel);
+  R.load(ys + start, n);
+  const double sy = sAlong * std::fabs(sn);
+  const double yLo = noisyEdgeLow(R, sy, trim) - pixelGap(0, -1, c, sn, sinE, pixel);
+  const double yHi = noisyEdgeHigh(R, sy, trim) + pixelGap(0, 1, c, sn, sinE, pixel);
+  out.cx = (xLo + xHi) / 2;
+  out.cy = (yLo + yHi) / 2;
+  out.sx = xHi - xLo;
+  out.sy = yHi - yLo;
+}
+
+void ObjectBoxEstimator::topFaceBox(const float* xs, const float* ys, const float* zs, long start, long n, double level, double half, double wallFrom, double wallTo,
+                                    double c, double sn, double sinE, double sAlong, double pixel, Box3& out) {
+  double* A = a_.data();
+  double* B = b_.data();
+  const long end = start + n;
+  const double trim = options_.trim;
+  long m = 0;
+  for (long i = start; i < end; i++) {
+    const double z = zs[i];
+    if (std::fabs(z - level) > half || !(z < 0)) continue;
+    const double k = level / z;
+    A[m] = xs[i] * k;
+    B[m] = ys[i] * k;
+    m++;
+  }
+  if (m < 16) {
+    visibleBox(xs, ys, start, n, c, sn, sinE, sAlong, pixel, out);
+    return;
+  }
+  psort::Ranked& R = edges_;
+  R.load(A, m);
+  double xLo = noisyEdgeLow(R, 0, trim), xHi = noisyEdgeHigh(R, 0, trim);
+  R.load(B, m);
+  double yLo = noisyEdgeLow(R, 0, trim), yHi = noisyEdgeHigh(R, 0, trim);
+  // Wall columns lying well outside the top face's footprint are another object's.
+  const double tol = 0.01 + 3 * sAlong;
+  const bool walls = wallColumns(xs, ys, zs, start, n, wallFrom, wallTo, pixel, xLo - tol, xHi + tol, yLo - tol, yHi + tol);
+  if (std::fabs(c) > 0.5) {
+    if (walls) {
+      if (c > 0) xLo = wallXLo_;
+      else xHi = wallXHi_;
+    } else {
+      R.load(xs + start, n);
+      if (c > 0) xLo = noisyEdgeLow(R, sAlong * c, trim);
+      else xHi = noisyEdgeHigh(R, -sAlong * c, trim);
+    }
+  }
+  if (std::fabs(sn) > 0.5) {
+    if (walls) {
+      if (sn > 0) yLo = wallYLo_;
+      else yHi = wallYHi_;
+    } else {
+      R.load(ys + start, n);
+      if (sn > 0) yLo = noisyEdgeLow(R, sAlong * sn, trim);
+      else yHi = noisyEdgeHigh(R, -sAlong * sn, trim);
+    }
+  }
+  xLo -= pixelGap(-1, 0, c, sn, sinE, pixel);
+  xHi += pixelGap(1, 0, c, sn, sinE, pixel);
+  yLo -= pixelGap(0, -1, c, sn, sinE, pixel);
+  yHi += pixelGap(0, 1, c, sn, sinE, pixel);
+  out.cx = (xLo + xHi) / 2;
+  out.cy = (yLo + yHi) / 2;
+  out.sx = xHi - xLo;
+  out.sy = yHi - yLo;
+}
+
+bool ObjectBoxEstimator::wallColumns(const float* xs, const float* ys, const float* zs, long start, long n, double from, double to, double pixel, double xMin, double xMax,
+                                     double yMin, double yMax) {
+  if (!(to - from >= 0.004)) return false;
+  const double* T = t_.data();
+  const long end = start + n;
+  double tMin = kInf, tMax = -kInf;
+  long m = 0;
+  for (long i = start, k = 0; i < end; i++, k++) {
+    if (zs[i] < from || zs[i] > to) continue;
+    if (T[k] < tMin) tMin = T[k];
+    if (T[k] > tMax) tMax = T[k];
+    m++;
+  }
+  if (m < 40) return false;
+  const double binsD = pjs::min(static_cast<double>(kMaxWallColumns), pjs::max(1.0, std::floor((tMax - tMin) / pjs::max(0.002, 1.5 * pixel)) + 1));
+  // A NaN count (only from non-finite input) bins nothing in the reference: no wall.
+  if (!(binsD >= 1)) return false;
+  const int bins = static_cast<int>(binsD);
+  double width = (tMax - tMin) / bins;
+  if (width == 0 || width != width) width = 1;  // `|| 1`
+  int32_t* count = binCount_;
+  int32_t* first = binFirst_;
+  for (int b = 0; b <= bins; b++) count[b] = 0;
+  auto binOf = [&](double t) { return static_cast<int>(pjs::min(static_cast<double>(bins - 1), std::floor((t - tMin) / width))); };
+  for (long i = start, k = 0; i < end; i++, k++) {
+    if (zs[i] < from || zs[i] > to) continue;
+    count[binOf(T[k])]++;
+  }
+  first[0] = 0;
+  for (int b = 0; b < bins; b++) first[b + 1] = first[b] + count[b];
+  for (int b = 0; b < bins; b++) count[b] = 0;
+  double* X = a_.data();
+  double* Y = b_.data();
+  for (long i = start, k = 0; i < end; i++, k++) {
+    if (zs[i] < from || zs[i] > to) continue;
+    const int b = binOf(T[k]);
+    const int32_t slot = first[b] + count[b]++;
+    X[slot] = xs[i];
+    Y[slot] = ys[i];
+  }
+  wallXLo_ = kInf;
+  wallXHi_ = -kInf;
+  wallYLo_ = kInf;
+  wallYHi_ = -kInf;
+  int used = 0;
+  for (int b = 0; b < bins; b++) {
+    const int32_t c = count[b];
+    if (c < 5) continue;
+    const int32_t o = first[b];
+    const double mx = psort::quantileInPlace(X + o, c, 0.5), my = psort::quantileInPlace(Y + o, c, 0.5);
+    if (mx < xMin || mx > xMax || my < yMin || my > yMax) continue;
+    used++;
+    if (mx < wallXLo_) wallXLo_ = mx;
+    if (mx > wallXHi_) wallXHi_ = mx;
+    if (my < wallYLo_) wallYLo_ = my;
+    if (my > wallYHi_) wallYHi_ = my;
+  }
+  return used >= 3;
+}
+
+void ObjectBoxEstimator::reflectedBox(const float* xs, const float* ys, long start, long n, double cx, double cy, double sAlong, double pixel, Box3& out) {
+  const double trim = options_.trim;
+  const double c = pjs::cos(pjs::atan2(cy, cx)), sn = pjs::sin(pjs::atan2(cy, cx));
+  const double gx = 0.5 * pixel * std::fabs(sn), gy = 0.5 * pixel * std::fabs(c);
+  psort::Ranked& R = edges_;
+  R.load(xs + start, n);
+  const double xLo = noisyEdgeLow(R, sAlong * std::fabs(c), trim) - gx, xHi = noisyEdgeHigh(R, sAlong * std::fabs(c), trim) + gx;
+  R.load(ys + start, n);
+  const double yLo = noisyEdgeLow(R, sAlong * std::fabs(sn), trim) - gy, yHi = noisyEdgeHigh(R, sAlong * std::fabs(sn), trim) + gy;
+  // A centre outside the seen extent is a fit gone wrong: the seen extent's middle then.
+  if (!(cx > xLo && cx < xHi)) cx = (xLo + xHi) / 2;
+  if (!(cy > yLo && cy < yHi)) cy = (yLo + yHi) / 2;
+  out.cx = cx;
+  out.cy = cy;
+  out.sx = 2 * (std::fabs(c) >= 0.5 ? (c > 0 ? cx - xLo : xHi - cx) : pjs::max(cx - xLo, xHi - cx));
+  out.sy = 2 * (std::fabs(sn) >= 0.5 ? (sn > 0 ? cy - yLo : yHi - cy) : pjs::max(cy - yLo, yHi - cy));
+}
+
+long ObjectBoxEstimator::rejectHeightStrays(float* xs, float* ys, float* zs, long start, long n, double gap) {
+  // Sorted whole (the estimate searches the top's level through them, and reuses them when nothing is cut).
+  double* Z = a_.data();
+  heights_.load(zs + start, n);
+  heights_.sortAll();
+  heights_.values(Z);
+  const long tail = static_cast<long>(std::floor(0.06 * static_cast<double>(n)));
+  double hi = kInf, lo = -kInf;
+  for (long i = n - 1; i >= n - tail && i > 0; i--) {
+    if (Z[i] - Z[i - 1] > gap) hi = Z[i - 1];
+  }
+  for (long i = 0; i < tail && i + 1 < n; i++) {
+    if (Z[i + 1] - Z[i] > gap) lo = Z[i + 1];
+  }
+  if (hi == kInf && lo == -kInf) return 0;
+  long w = start;
+  for (long i = start; i < start + n; i++) {
+    if (zs[i] > hi || zs[i] < lo) continue;
+    xs[w] = xs[i];
+    ys[w] = ys[i];
+    zs[w] = zs[i];
+    w++;
+  }
+  const long removed = start + n - w;
+  rejected += removed;
+  return removed;
+}
+
+long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long start, long n) {
+  double* s = a_.data();
+  const long end = start + n;
+  for (long i = start, k = 0; i < end; i++, k++) s[k] = xs[i];
+  const double mx = (psort::quantileInPlace(s, n, 0.05) + psort::quantileInPlace(s, n, 0.95)) / 2;
+  for (long i = start, k = 0; i < end; i++, k++) s[k] = ys[i];
+  const double my = (psort::quantileInPlace(s, n, 0.05) + psort::quantileInPlace(s, n, 0.95)) / 2;
+  for (long i = start, k = 0; i < end; i++, k++) {
+    const double dx = xs[i] - mx, dy = ys[i] - my;
+    s[k] = dx * dx + dy * dy;
+  }
+  const double limit = 1.3 * std::sqrt(psort::quantileInPlace(s, n, 0.95)) + 0.01;
+  const double limit2 = limit * limit;
+  long w = start;
+  for (long i = start; i < end; i++) {
+    const double dx = xs[i] - mx, dy = ys[i] - my;
+    if (dx * dx + dy * dy > limit2) continue;
+    xs[w] = xs[i];
+    ys[w] = ys[i];
+    zs[w] = zs[i];
+    w++;
+  }
+  rejected = n - (w - start);
+  return w - start;
+}
+
+}  // namespace perception
+}  // namespace sr
