@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { netnsAvailable, runInNetns } from "./netns.js";
@@ -14,13 +14,25 @@ import { netnsAvailable, runInNetns } from "./netns.js";
  *  - the full graph (perception, spatial, reward on the dds backend; reliable keep-all camera
  *    writers and inputs): C peer
  *    publishes 640x480 RGB-D + masks at 30 Hz, receives Reward; latency p50/p99, lost frames;
- *  - 4 cameras at once (4 peers, 4 node processes, one namespace each, as a launch file starts them);
+ *  - n cameras at once (n peers; --layout processes: n node processes, one namespace each, as a
+ *    launch file starts them; --layout process: one process serving n namespaces; both: each);
  *  - with --soak-minutes M: one camera for M minutes, the node's CPU and resident memory sampled.
+ *
+ * Latency is reported over the whole run from the first frame (`whole_run`: what a user sees,
+ * start-up included; the node warms up before it subscribes) and once warm (`steady`: frames sent
+ * 2 s or more after the first). CPU is the node processes' (all threads: JS, V8's GC and compiler
+ * threads, Cyclone's receive threads) while the peers stream, per camera as a percentage of one
+ * core and per frame in ms; `perception_ms_per_frame` is the JS thread's CPU inside
+ * Perception.process (the node's cpu_ms.perception counter, thread clock), and
+ * `outside_perception_ms_per_frame` the rest: DDS take, CDR decode, synchronisation, publishing
+ * rewards, answers, detections and diagnostics. The host's load average is recorded beside the
+ * figures: on a loaded host latency mostly measures the scheduler, CPU time much less so.
  */
 const { values } = parseArgs({
   options: {
     seconds: { type: "string", default: "60" },
     cameras: { type: "string", default: "4" },
+    layout: { type: "string", default: "processes" },
     "soak-minutes": { type: "string", default: "0" },
     json: { type: "boolean", default: false },
   },
@@ -33,12 +45,14 @@ const echoNode = join(root, "dist", "bench", "dds_echo_node.js");
 const seconds = Number(values.seconds);
 const cameras = Number(values.cameras);
 const soakMinutes = Number(values["soak-minutes"]);
+const layout = values.layout ?? "processes";
 
 function fail(msg: string): never {
   console.error(`bench:dds: ${msg}`);
   process.exit(1);
 }
 if (!netnsAvailable()) fail("cannot create a network namespace (needs root and unshare)");
+if (!["processes", "process", "both"].includes(layout)) fail(`--layout must be processes, process or both, got ${layout}`);
 // Build output goes to stderr: stdout carries only the JSON result.
 if (spawnSync("bash", [join(root, "test", "interop", "build_peers.sh")], { stdio: ["ignore", 2, 2] }).status !== 0) fail("building the peers failed");
 if (!existsSync(peer)) fail(`${peer} missing after build`);
@@ -98,11 +112,15 @@ function sampleProc(pid: number): ProcSample | undefined {
 
 /**
  * n cameras, one peer each, each into its own node process (one graph per namespace), as a
- * launch file would start them; samples every node process. `n === 1` uses the root namespace.
+ * launch file would start them, or all into one process (`oneProcess`); samples every node
+ * process. `n === 1` uses the root namespace.
  */
-async function pipeline(n: number, runSeconds: number, sampleEveryS: number) {
+async function pipeline(n: number, runSeconds: number, sampleEveryS: number, oneProcess = false) {
   const namespaces = Array.from({ length: n }, (_, i) => (n === 1 ? "/" : `/cam${i}`));
-  const graphs = namespaces.map((ns, i) => `node ${cli} launch ${paramsFile} --backend dds --namespaces ${ns} --duration 0 --json > ${work}/graph${i}.json 2> ${work}/graph${i}.err & G${i}=$!\necho "@@PID $G${i}"`);
+  const launch = (nss: string, i: number) =>
+    `node ${cli} launch ${paramsFile} --backend dds --namespaces ${nss} --duration 0 --json > ${work}/graph${i}.json 2> ${work}/graph${i}.err & G${i}=$!\necho "@@PID $G${i}"`;
+  const processes = oneProcess ? [namespaces.join(",")] : namespaces;
+  const graphs = processes.map((nss, i) => launch(nss, i));
   const peers = namespaces.map((ns, i) => {
     const prefix = ns === "/" ? "" : `--prefix ${ns}`;
     // Reliable and keep-all end to end (peer writers, node readers): slow moments delay, never drop.
@@ -113,8 +131,8 @@ ${graphs.join("\n")}
 sleep 2
 ${peers.join("\n")}
 ${namespaces.map((_, i) => `wait $P${i}`).join("\n")}
-${namespaces.map((_, i) => `kill -TERM $G${i}; wait $G${i}`).join("\n")}
-${namespaces.map((_, i) => `echo "@@GRAPH${i} $(tail -n 1 ${work}/graph${i}.json)"`).join("\n")}
+${processes.map((_, i) => `kill -TERM $G${i}; wait $G${i}`).join("\n")}
+${processes.map((_, i) => `echo "@@GRAPH${i} $(tail -n 1 ${work}/graph${i}.json)"`).join("\n")}
 ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"`).join("\n")}
 `;
   const pids: number[] = [];
@@ -131,33 +149,82 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
     }, sampleEveryS * 1000);
   });
   clearInterval(timer);
-  const steady = namespaces.map((_, i) => steadyState(join(work, `peer${i}.jsonl`), 2));
-  const graph = namespaces.map((_, i) => tagged(r.stdout, `@@GRAPH${i}`) as { rewards: number; counters: Record<string, unknown> });
+  const logs = namespaces.map((_, i) => peerLog(join(work, `peer${i}.jsonl`)));
+  const steady = logs.map((l) => steadyState(l, 2));
+  const graph = processes.map((_, i) => tagged(r.stdout, `@@GRAPH${i}`) as GraphSummary);
   const perCamera = namespaces.map((_, i) => tagged(r.stdout, `@@PEER${i}`) as CameraSummary);
-  // CPU while streaming: between the third and last sample (the node idles before the peers start).
-  const first = samples[Math.min(2, samples.length - 1)];
-  const last = samples[samples.length - 1];
-  const cpuPercent = first && last && last.t > first.t ? (100 * (last.cpuS - first.cpuS)) / (last.t - first.t) : NaN;
-  return { namespaces, perCamera, steady, graph, samples, cpuPercent, cpuPercentPerCamera: cpuPercent / n };
+  // CPU while streaming: from half a second after the first frame to the last one (the node
+  // warms up and idles before the peers start, and idles again after).
+  const firstSent = Math.min(...logs.map((l) => l.sent[0]?.stamp_ns ?? Infinity)) / 1e9;
+  const lastSent = Math.max(...logs.map((l) => l.sent[l.sent.length - 1]?.stamp_ns ?? -Infinity)) / 1e9;
+  const window = samples.filter((x) => x.t >= firstSent + 0.5 && x.t <= lastSent);
+  const first = window[0];
+  const last = window[window.length - 1];
+  const seconds = first && last ? last.t - first.t : NaN;
+  const cpuS = first && last ? last.cpuS - first.cpuS : NaN;
+  const cpuPercent = seconds > 0 ? (100 * cpuS) / seconds : NaN;
+  // Frames sent in the window, over every camera.
+  const framesInWindow = logs.reduce((a, l) => a + l.sent.filter((x) => x.stamp_ns / 1e9 >= first?.t && x.stamp_ns / 1e9 <= last?.t).length, 0);
+  // Perception's share: its JS-thread CPU per frame over the whole run (the counter is cumulative).
+  const perceptionMs = graph.reduce((a, g) => a + Object.values(g.counters).reduce((b, c) => b + (c.perception["cpu_ms.perception"] ?? 0), 0), 0);
+  const framesOut = graph.reduce((a, g) => a + Object.values(g.counters).reduce((b, c) => b + (c.perception.frames_out ?? 0), 0), 0);
+  const cpuMsPerFrame = (1000 * cpuS) / framesInWindow;
+  const perceptionMsPerFrame = perceptionMs / framesOut;
+  const all = logs.flatMap((l) => l.latencies);
+  const warm = logs.flatMap((l) => l.latencies.filter((_, k) => l.sent[k].stamp_ns - l.sent[0].stamp_ns >= 2e9));
+  return {
+    namespaces, processes: processes.length, perCamera, steady, graph, samples, cpuPercent, cpuPercentPerCamera: cpuPercent / n,
+    cpu: {
+      window_s: round(seconds, 1),
+      node_cpu_percent: round(cpuPercent, 1),
+      per_camera_cpu_percent: round(cpuPercent / n, 1),
+      cpu_ms_per_frame: round(cpuMsPerFrame),
+      perception_ms_per_frame: round(perceptionMsPerFrame),
+      outside_perception_ms_per_frame: round(cpuMsPerFrame - perceptionMsPerFrame),
+    },
+    latency_ms: { whole_run: summary(all), steady: summary(warm) },
+    frames: { sent: logs.reduce((a, l) => a + l.sent.length, 0), without_reward: logs.reduce((a, l) => a + l.latencies.filter((x) => Number.isNaN(x)).length, 0) },
+  };
+}
+
+interface GraphSummary {
+  rewards: number;
+  counters: Record<string, { perception: Record<string, number> } & Record<string, unknown>>;
 }
 
 function pct(sorted: number[], q: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((q / 100) * sorted.length) - 1))] : NaN;
 }
 
+interface PeerLine { topic: string; stamp_ns: number; recv_ns?: number; index?: number }
+
+/** A peer's log: the frames it sent and each one's reward latency in ms (NaN: no reward). */
+function peerLog(path: string): { sent: PeerLine[]; recv: Map<number, number>; latencies: number[] } {
+  const lines = readFileSync(path, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as PeerLine);
+  const recv = new Map(lines.filter((l) => l.topic === "reward").map((l) => [l.stamp_ns, l.recv_ns ?? NaN]));
+  const sent = lines.filter((l) => l.topic === "sent");
+  return { sent, recv, latencies: sent.map((l) => (recv.has(l.stamp_ns) ? (recv.get(l.stamp_ns)! - l.stamp_ns) / 1e6 : NaN)) };
+}
+
+/** Percentiles of the latencies that exist (NaN ones are frames without reward, counted apart). */
+function summary(latencies: number[]) {
+  const lat = latencies.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return { p50: round(pct(lat, 50)), p90: round(pct(lat, 90)), p99: round(pct(lat, 99)), max: round(pct(lat, 100)), n: lat.length };
+}
+
 /**
  * From a peer's log: which frame indices never got a reward, and the latency once the node is
  * warm (frames sent after the first `warmupS` seconds), so start-up and steady state are told apart.
  */
-function steadyState(path: string, warmupS: number) {
-  const lines = readFileSync(path, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as { topic: string; stamp_ns: number; recv_ns?: number; index?: number });
-  const recv = new Map(lines.filter((l) => l.topic === "reward").map((l) => [l.stamp_ns, l.recv_ns ?? NaN]));
-  const sent = lines.filter((l) => l.topic === "sent");
+function steadyState(log: ReturnType<typeof peerLog>, warmupS: number) {
+  const { sent, recv } = log;
   const t0 = sent.length ? sent[0].stamp_ns : 0;
   const warm = sent.filter((l) => l.stamp_ns - t0 >= warmupS * 1e9);
   const lat = warm.filter((l) => recv.has(l.stamp_ns)).map((l) => (recv.get(l.stamp_ns)! - l.stamp_ns) / 1e6).sort((a, b) => a - b);
   return {
-    missing_indices: sent.filter((l) => !recv.has(l.stamp_ns)).map((l) => l.index ?? -1),
+    // The first 50 only: a stalled run would list thousands.
+    missing: sent.filter((l) => !recv.has(l.stamp_ns)).length,
+    missing_indices: sent.filter((l) => !recv.has(l.stamp_ns)).slice(0, 50).map((l) => l.index ?? -1),
     missing_after_warmup: warm.filter((l) => !recv.has(l.stamp_ns)).length,
     latency_after_warmup_ms: { p50: round(pct(lat, 50)), p90: round(pct(lat, 90)), p99: round(pct(lat, 99)), max: round(pct(lat, 100)), n: lat.length },
   };
@@ -185,11 +252,38 @@ function rssSlopeMbPerMin(samples: ProcSample[]): number {
 
 const round = (x: number, k = 3) => Math.round(x * 10 ** k) / 10 ** k;
 const e = await echo();
+const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
+const loadBefore = loadavg();
 const one = await pipeline(1, seconds, 1);
-const many = await pipeline(cameras, Math.min(seconds, 30), 1);
+const many = layout === "process" ? undefined : await pipeline(cameras, Math.min(seconds, 30), 1);
+const shared = layout === "processes" ? undefined : await pipeline(cameras, Math.min(seconds, 30), 1, true);
+const loadAfter = loadavg();
+const nCameras = (m: Awaited<ReturnType<typeof pipeline>>) => ({
+  cameras,
+  processes: m.processes,
+  per_camera: m.perCamera.map((c, i) => ({
+    namespace: m.namespaces[i], sent: c.sent_frames, rewards: c.received.reward, without_reward: c.frames_without_reward,
+    latency_ms: c.reward_latency_ms, after_warmup: m.steady[i],
+  })),
+  latency_ms: m.latency_ms,
+  frames: m.frames,
+  cpu: m.cpu,
+  node_cpu_percent: round(m.cpuPercent, 1),
+  node_cpu_percent_per_camera: round(m.cpuPercentPerCamera, 1),
+});
+const goalsOf = (m: Awaited<ReturnType<typeof pipeline>> | undefined) => m && {
+  per_camera_cpu_percent_max: 5,
+  per_camera_cpu_met: m.cpu.per_camera_cpu_percent <= 5,
+  zero_loss: m.frames.without_reward === 0,
+  whole_run_p99_ms_max: 30,
+  whole_run_p99_met: m.latency_ms.whole_run.p99 <= 30,
+};
 const soak = soakMinutes > 0 ? await pipeline(1, soakMinutes * 60, 5) : undefined;
 const out = {
-  setup: { image: "640x480 rgb8 + 16UC1 depth + 16UC1 masks", rate_hz: 30, seconds, cameras, dds: "Cyclone DDS 0.10.2, private netns, loopback multicast" },
+  setup: {
+    image: "640x480 rgb8 + 16UC1 depth + 16UC1 masks", rate_hz: 30, seconds, cameras, layout, dds: "Cyclone DDS 0.10.2, private netns, loopback multicast",
+    cores: availableParallelism(), load_average_before: loadBefore, load_average_after: loadAfter,
+  },
   echo_c_to_c: e.c,
   echo_through_ts_node: e.ts,
   echo_ratio_p50: round(e.ts.rtt_ms.p50 / e.c.rtt_ms.p50),
@@ -199,18 +293,13 @@ const out = {
     frames_without_reward: one.perCamera[0].frames_without_reward,
     reward_latency_ms: one.perCamera[0].reward_latency_ms,
     after_warmup: one.steady[0],
+    latency_ms: one.latency_ms,
+    cpu: one.cpu,
     node_cpu_percent: round(one.cpuPercent, 1),
     node_counters: one.graph[0].counters,
   },
-  pipeline_n_cameras: {
-    cameras,
-    per_camera: many.perCamera.map((c, i) => ({
-      namespace: many.namespaces[i], sent: c.sent_frames, rewards: c.received.reward, without_reward: c.frames_without_reward,
-      latency_ms: c.reward_latency_ms, after_warmup: many.steady[i],
-    })),
-    node_cpu_percent: round(many.cpuPercent, 1),
-    node_cpu_percent_per_camera: round(many.cpuPercentPerCamera, 1),
-  },
+  pipeline_n_cameras: many && nCameras(many),
+  pipeline_n_cameras_one_process: shared && nCameras(shared),
   soak: soak && {
     minutes: soakMinutes,
     sent: soak.perCamera[0].sent_frames,
@@ -227,6 +316,9 @@ const out = {
     echo_ratio_p50_max: 1.5,
     echo_ratio_met: e.ts.rtt_ms.p50 / e.c.rtt_ms.p50 <= 1.5,
     zero_loss_reliable: one.perCamera[0].frames_without_reward === 0,
+    one_camera: goalsOf(one),
+    n_cameras: goalsOf(many),
+    n_cameras_one_process: goalsOf(shared),
   },
 };
 console.log(values.json ? JSON.stringify(out) : JSON.stringify(out, null, 2));
