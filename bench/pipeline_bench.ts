@@ -36,6 +36,11 @@ export interface PipelinePathFigures {
   pipeline_hz_at_p50: number;
   stages: { lift_scene_graph_ms: LatencySummary; queries_ms: LatencySummary; reward_ms: LatencySummary };
   answers_ok_fraction: number;
+  /**
+   * Process CPU time (user + system, every thread: GC and compiler threads too) per frame of
+   * this path, ms: less sensitive than wall time to a loaded host preempting the longer path.
+   */
+  cpu_ms_per_frame: number;
 }
 
 interface PathRun {
@@ -48,6 +53,7 @@ interface PathRun {
   pipeline: LatencyStats;
   answered: number;
   ok: number;
+  cpuUs: number;
   scene: Scene | null;
 }
 
@@ -74,7 +80,7 @@ export function runPipelineBench(opts: Partial<PipelineBenchOptions> = {}) {
   if (native) factories.push(["native", native]);
   const paths: PathRun[] = factories.map(([name, kernels]) => ({
     name, perception: new Perception({ kernels }), tracker: new RewardTracker(parseRewardSpec(episode.instruction)),
-    lift: new LatencyStats(), queries: new LatencyStats(), reward: new LatencyStats(), pipeline: new LatencyStats(), answered: 0, ok: 0, scene: null,
+    lift: new LatencyStats(), queries: new LatencyStats(), reward: new LatencyStats(), pipeline: new LatencyStats(), answered: 0, ok: 0, cpuUs: 0, scene: null,
   }));
   const first = sensor.capture(worldAt(world, episode.poses[0]), camera, 0n);
   const rng = new Rng(o.seed);
@@ -94,6 +100,7 @@ export function runPipelineBench(opts: Partial<PipelineBenchOptions> = {}) {
     if (measure) render.add(t1 - t0);
     for (let k = 0; k < paths.length; k++) {
       const p = paths[(f + k) % paths.length];
+      const cpu = process.cpuUsage();
       const a = performance.now();
       const scene = p.perception.process(cap.frame);
       const b = performance.now();
@@ -105,9 +112,11 @@ export function runPipelineBench(opts: Partial<PipelineBenchOptions> = {}) {
       const c = performance.now();
       p.tracker.update(scene);
       const d = performance.now();
+      const used = process.cpuUsage(cpu);
       p.scene = scene;
       if (measure) {
         p.lift.add(b - a); p.queries.add(c - b); p.reward.add(d - c); p.pipeline.add(d - a);
+        p.cpuUs += used.user + used.system;
       }
     }
     if (paths.length === 2) {
@@ -124,6 +133,7 @@ export function runPipelineBench(opts: Partial<PipelineBenchOptions> = {}) {
       pipeline_hz_at_p50: Math.round(1000 / s.p50),
       stages: { lift_scene_graph_ms: p.lift.summary(), queries_ms: p.queries.summary(), reward_ms: p.reward.summary() },
       answers_ok_fraction: Math.round((p.ok / p.answered) * 1000) / 1000,
+      cpu_ms_per_frame: round(p.cpuUs / 1000 / Math.max(1, s.n), 3),
     };
   };
   const byName = new Map(paths.map((p) => [p.name, figures(p)]));
@@ -149,6 +159,8 @@ export function runPipelineBench(opts: Partial<PipelineBenchOptions> = {}) {
     /** TypeScript p50 / native p50 (and p99), measured side by side on the same frames. */
     native_speedup_p50: ts && nat ? round(ts.pipeline_ms.p50 / nat.pipeline_ms.p50, 2) : null,
     native_speedup_p99: ts && nat ? round(ts.pipeline_ms.p99 / nat.pipeline_ms.p99, 2) : null,
+    /** The same ratio of CPU time per frame (see PipelinePathFigures.cpu_ms_per_frame). */
+    native_speedup_cpu: ts && nat ? round(ts.cpu_ms_per_frame / nat.cpu_ms_per_frame, 2) : null,
     /** Frames whose scenes (every id, kind, colour, box, count) were identical on both paths. */
     scenes_compared: compared,
     scenes_identical: compared > 0 ? identical : null,

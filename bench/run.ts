@@ -19,6 +19,7 @@ const out = {
   pipeline_ms_ts: pipeline.pipeline_ms_ts,
   pipeline_ms_native: pipeline.pipeline_ms_native,
   native_speedup_p50: pipeline.native_speedup_p50,
+  native_speedup_cpu: pipeline.native_speedup_cpu,
   scenes_identical: pipeline.scenes_identical,
   scenes_compared: pipeline.scenes_compared,
   stages: pipeline.stages,

@@ -18,6 +18,7 @@ import { DiagnosticsPublisher, DIAGNOSTIC_LEVEL } from "./diagnostics_publisher.
 import { RosClock } from "./ros_clock.js";
 import { warmUpCameraPath, type WarmupFrame } from "./camera_warmup.js";
 import { threadCpuMs } from "./thread_cpu_clock.js";
+import { perceptionKernels } from "./perception/native_perception_kernels.js";
 
 type Segmentation = M.spatial_reward_msgs__msg__InstanceMasks | M.vision_msgs__msg__Detection2DArray;
 type Image = M.sensor_msgs__msg__Image;
@@ -112,7 +113,7 @@ export class PerceptionNode {
     // node's Perception exists: objects made after the warm-up get the shapes (hidden classes)
     // the compiled code expects; one made before would deoptimise it at its first frame.
     this.warmUp({ width: warmupWidth, height: warmupHeight, frames: warmupFrames, segmentation, frameId: cameraFrameDefault }, syncOptions, maxJumpMs);
-    this.perception = new Perception({ maxStampJumpMs: maxJumpMs });
+    this.perception = new Perception({ maxStampJumpMs: maxJumpMs, kernels: perceptionKernels() });
     const counters = this.perception.counters;
     const clock = new RosClock(node, (e) => this.diagnostics.errors.report(e, "/clock"));
 
@@ -244,7 +245,7 @@ export class PerceptionNode {
     try {
       // Two instances one after the other: what the code assumed of the first one's objects (a
       // field written once, say) is found wrong here and not at the node's own first frame.
-      const perceptions = [new Perception({ maxStampJumpMs: maxJumpMs }), new Perception({ maxStampJumpMs: maxJumpMs })];
+      const perceptions = [new Perception({ maxStampJumpMs: maxJumpMs, kernels: perceptionKernels() }), new Perception({ maxStampJumpMs: maxJumpMs, kernels: perceptionKernels() })];
       let perception = perceptions[0];
       let done = 0;
       const encode = (type: string, msg: unknown) => codecFor(type).encode(msg);

@@ -32,6 +32,7 @@ export async function run(values: BenchOptions): Promise<number> {
     pipeline_ms_ts: pipeline.pipeline_ms_ts,
     pipeline_ms_native: pipeline.pipeline_ms_native,
     native_speedup_p50: pipeline.native_speedup_p50,
+    native_speedup_cpu: pipeline.native_speedup_cpu,
     scenes_identical: pipeline.scenes_identical,
     scenes_compared: pipeline.scenes_compared,
     render_ms: render.render_ms,
@@ -47,10 +48,11 @@ export async function run(values: BenchOptions): Promise<number> {
     const ms = (x: { p50: number; p99: number } | null) => (x ? `p50 ${x.p50} ms  p99 ${x.p99} ms` : "not available");
     console.log(`${pipeline.width}x${pipeline.height}, ${pipeline.objects} objects, ${pipeline.queries_per_frame} queries/frame, ${pipeline.frames_measured} frames`);
     console.log(`pipeline (lift + scene graph + queries + reward), fastest path (${pipeline.pipeline_path}): ${ms(pipeline.pipeline_ms)}  (${pipeline.pipeline_hz_at_p50} Hz at p50)`);
-    console.log(`  typescript kernels: ${ms(pipeline.pipeline_ms_ts)}`);
-    console.log(`  native kernels:     ${ms(pipeline.pipeline_ms_native)}${pipeline.perception_kernels.native ? "" : ` (${pipeline.perception_kernels.reason})`}`);
+    const cpu = (x: { cpu_ms_per_frame: number } | null) => (x ? `; CPU ${x.cpu_ms_per_frame} ms/frame` : "");
+    console.log(`  typescript kernels: ${ms(pipeline.pipeline_ms_ts)}${cpu(pipeline.paths.typescript)}`);
+    console.log(`  native kernels:     ${ms(pipeline.pipeline_ms_native)}${cpu(pipeline.paths.native)}${pipeline.perception_kernels.native ? "" : ` (${pipeline.perception_kernels.reason})`}`);
     if (pipeline.native_speedup_p50 !== null) {
-      console.log(`  native ${pipeline.native_speedup_p50}x faster at p50; scenes identical on ${pipeline.scenes_identical}/${pipeline.scenes_compared} frames`);
+      console.log(`  native ${pipeline.native_speedup_p50}x faster at p50 (${pipeline.native_speedup_cpu}x in CPU time); scenes identical on ${pipeline.scenes_identical}/${pipeline.scenes_compared} frames`);
     }
     console.log(`  render ${s.render_ms.p50} ms | lift+scene ${s.lift_scene_graph_ms.p50} ms | queries ${s.queries_ms.p50} ms | reward ${s.reward_ms.p50} ms (p50, ${pipeline.pipeline_path})`);
     console.log(`render per path: typescript ${ms(render.render_ms.ts)}; native ${ms(render.render_ms.native)}`);

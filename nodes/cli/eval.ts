@@ -22,6 +22,7 @@ import { EvalReport } from "../report/eval_report.js";
 import { Progress } from "./progress.js";
 import { DEFAULT_PROGRESS_EPISODES, type EvalOptions } from "./program.js";
 import { simSample } from "./sim_samples.js";
+import { perceptionKernels } from "../perception/native_perception_kernels.js";
 
 /** One JSONL line per scored episode frame of the progress head (`kind` tells it from a question's line). */
 interface ProgressLogRecord {
@@ -129,6 +130,8 @@ export async function run(values: EvalOptions): Promise<number> {
     seed,
     perType,
     types: values.types,
+    // The native perception kernels where built (SPATIAL_REWARD_NATIVE=0: TypeScript); the same figures either way.
+    perception: { kernels: perceptionKernels() },
     onRecord: log.writer,
     onScene: mix || paraphrases || report ? (sd, sample, scene) => {
       mix?.onScene(sd, sample, scene);
