@@ -219,8 +219,10 @@ export class PerceptionNode {
     }
     const p = this.publishers;
     p.scene.publish(sceneToMsg(scene, this.frameId));
-    p.det3d.publish(sceneToDetection3D(scene, this.frameId));
-    if (p.tf && this.perception.lastFrame) {
+    // Messages no one subscribes to are not even built (a ROS graph often has no /tf listener
+    // or 3D detection consumer); a subscriber that comes later gets the next frame's.
+    if (p.det3d.subscriptionCount() > 0) p.det3d.publish(sceneToDetection3D(scene, this.frameId));
+    if (p.tf && this.perception.lastFrame && p.tf.subscriptionCount() > 0) {
       p.tf.publish(spatialTransform(this.perception.lastFrame, stamp, rgb.header.frame_id || this.cameraFrameDefault, this.frameId));
     }
     this.diagnostics.latency.add(performance.now() - t0);

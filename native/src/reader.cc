@@ -1,6 +1,7 @@
 #include "reader.h"
 
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -153,6 +154,22 @@ Napi::Value Give(Napi::Env env, ddsi_serdata* sd, const unsigned char* bytes, si
   return Napi::Value(env, view);
 }
 
+// Samples up to this size are copied into a plain ArrayBuffer and their reference dropped at
+// once: cheaper than an external buffer whose finalizer runs after a GC (camera_info, scenes,
+// rewards: most samples of a graph are this small).
+constexpr size_t kCopyMaxBytes = 16 * 1024;
+
+Napi::Value Copy(Napi::Env env, ddsi_serdata* sd, const unsigned char* bytes, size_t size) {
+  void* data = nullptr;
+  napi_value ab;
+  NAPI_THROW_IF_FAILED(env, napi_create_arraybuffer(env, size + SR_POOL_SAMPLE_OFFSET, &data, &ab), Napi::Value());
+  memcpy(static_cast<unsigned char*>(data) + SR_POOL_SAMPLE_OFFSET, bytes, size);
+  sr_serdata_unref(sd);
+  napi_value view;
+  NAPI_THROW_IF_FAILED(env, napi_create_typedarray(env, napi_uint8_array, size, ab, SR_POOL_SAMPLE_OFFSET, &view), Napi::Value());
+  return Napi::Value(env, view);
+}
+
 void Deliver(Napi::Env env, Napi::Function callback, ReaderCtx* ctx) {
   std::deque<ddsi_serdata*> batch;
   uint64_t dropped;
@@ -196,7 +213,7 @@ void Deliver(Napi::Env env, Napi::Function callback, ReaderCtx* ctx) {
         continue;
       }
     }
-    views.Set(i++, Give(env, sd, bytes, size));
+    views.Set(i++, size <= kCopyMaxBytes ? Copy(env, sd, bytes, size) : Give(env, sd, bytes, size));
   }
   dds_sample_lost_status_t lost{};
   dds_get_sample_lost_status(ctx->reader, &lost);

@@ -182,6 +182,30 @@ describe.runIf(DDS_AVAILABLE)("DdsTransport over Cyclone DDS (loopback)", () => 
     expect(server.counters().get("callback_errors")).toBe(1);
   });
 
+  it("a volatile publisher with no reader matched encodes and writes nothing (counted); a latched one still writes", async () => {
+    const a = make().createNode("lonely");
+    const pub = a.createPublisher<M.sensor_msgs__msg__Image>("sensor_msgs/msg/Image", "nobody", QOS_DEFAULT);
+    const latched = a.createPublisher<M.spatial_reward_msgs__msg__RewardSpec>("spatial_reward_msgs/msg/RewardSpec", "nobody/spec", QOS_LATCHED);
+    pub.publish(image(640, 480, 1));
+    pub.publish(image(640, 480, 2));
+    expect(a.counters().get("published./nobody")).toBe(2);
+    expect(a.counters().get("published_unmatched./nobody")).toBe(2);
+    latched.publish({ header: { stamp: { sec: 1, nanosec: 0 }, frame_id: "" }, text: "near(a, b, 0.05)" });
+    expect(a.counters().get("published_unmatched./nobody/spec")).toBe(0);
+    // Once a reader is matched, messages are encoded and delivered again.
+    const b = make().createNode("late_listener");
+    const got: M.sensor_msgs__msg__Image[] = [];
+    const specs: string[] = [];
+    b.createSubscription<M.sensor_msgs__msg__Image>("sensor_msgs/msg/Image", "nobody", QOS_DEFAULT, (m) => got.push(m));
+    b.createSubscription<M.spatial_reward_msgs__msg__RewardSpec>("spatial_reward_msgs/msg/RewardSpec", "nobody/spec", QOS_LATCHED, (m) => specs.push(m.text));
+    await until("match", () => pub.subscriptionCount() === 1);
+    pub.publish(image(640, 480, 3));
+    await until("delivery", () => got.length === 1 && specs.length === 1);
+    expect(got[0].header.stamp.sec).toBe(3);
+    expect(specs).toEqual(["near(a, b, 0.05)"]);
+    expect(a.counters().get("published_unmatched./nobody")).toBe(2);
+  });
+
   it("observe() creates the reader on subscribe and deletes it on unsubscribe", async () => {
     const a = make().createNode("obs_pub");
     const b = make().createNode("obs_sub");

@@ -72,7 +72,9 @@ function ddsError(e: unknown, what: string): SpatialRewardError {
  * graph.announcements (ros_discovery_info samples sent), lent.reclaimed_by_gc (lent samples a
  * consumer dropped without releasing them; see sample_lending.ts).
  * Nodes count the same per topic: received.<topic>, dropped.<topic>, lost.<topic>, and
- * errors.type_mismatch, errors.type_mismatch.<topic> for wrong types on topics they use.
+ * errors.type_mismatch, errors.type_mismatch.<topic> for wrong types on topics they use; also
+ * published.<topic>, and published_unmatched.<topic> for messages published on a volatile topic
+ * while no reader was matched (not encoded nor written: nothing would have received them).
  */
 export class DdsTransport extends TransportBase<DdsNode> {
   readonly name = "dds";
@@ -417,6 +419,10 @@ class DdsNode extends NodeBase {
     const bus = this.bus;
     const binding = this.binding;
     const publishedKey = `published.${name}`;
+    const unmatchedKey = `published_unmatched.${name}`;
+    // A volatile writer keeps nothing for readers that match later: with none matched now, the
+    // message would reach no one, so it is neither encoded nor written (only counted).
+    const volatile = qos.durability === "volatile";
     // Reused between messages: write() copies the bytes before it returns.
     let scratch = new ArrayBuffer(0);
     let live = true;
@@ -431,6 +437,12 @@ class DdsNode extends NodeBase {
       publish: (msg: T) => {
         if (!live) {
           counters.inc("publish_after_destroy");
+          return;
+        }
+        if (volatile && binding.publicationMatched(writer) === 0) {
+          counters.inc(publishedKey);
+          counters.inc(unmatchedKey);
+          bus.counters.inc("messages_published");
           return;
         }
         let bytes: Uint8Array;
