@@ -4,12 +4,13 @@ import { kernelFamily, nativeDisabled, reportUnusableFamily } from "../nodes/nat
 /**
  * The native RGB-D rasteriser (kernel family "render", native/src/kernels/render_rgbd.cc):
  * the C++ port of Renderer's per-pixel loop (sim/renderer.ts is the reference and the
- * fallback). The scene goes in as two packed Float64Arrays and the projected bounds; the kernel
- * writes the caller's typed arrays in place.
+ * fallback). The scene goes in as two packed Float64Arrays; the kernel writes the caller's
+ * typed arrays in place, the objects' projected pixel bounds included (the TS path's
+ * projectedBounds, computed the same way).
  */
 
 /** The packing both sides agree on; render_rgbd.cc reports its own, checked before first use. */
-export const RENDER_LAYOUT = { version: 1, sceneLength: 40, objectStride: 12, maxObjects: 255, maxSide: 16384 } as const;
+export const RENDER_LAYOUT = { version: 2, sceneLength: 40, objectStride: 12, maxObjects: 255, maxSide: 16384 } as const;
 
 /** Indices into the scene array. */
 export const SCENE = {
@@ -83,8 +84,8 @@ export class NativeRasteriser {
   }
 
   /**
-   * Renders the packed scene into `out`. `objects` and `bounds` may be longer than the scene's
-   * object count needs (reused capacity). Bad sizes or values are typed errors, checked here
+   * Renders the packed scene into `out`, and each object's pixel bounds (u0, u1, v0, v1) into
+   * `bounds`. `objects` and `bounds` may be longer than the object count needs (reused capacity). Bad sizes or values are typed errors, checked here
    * before the kernel runs (the kernel checks again that nothing is touched out of bounds).
    */
   render(scene: Float64Array, objects: Float64Array, bounds: Int32Array, out: RasterTargets): void {
@@ -95,9 +96,8 @@ export class NativeRasteriser {
       if (!Number.isFinite(scene[i])) throw new InvalidInputError("bad_scene", `native rasteriser: scene value ${i} is ${scene[i]}`);
     }
     const width = scene[SCENE.width], height = scene[SCENE.height], n = scene[SCENE.objectCount];
-    for (const [what, v, max] of [["width", width, RENDER_LAYOUT.maxSide], ["height", height, RENDER_LAYOUT.maxSide]] as const) {
-      if (!Number.isInteger(v) || v < 1 || v > max) throw new InvalidInputError("bad_image_size", `native rasteriser: ${what} must be an integer in [1, ${max}], got ${v}`);
-    }
+    checkSide("width", width);
+    checkSide("height", height);
     if (!Number.isInteger(n) || n < 0 || n > RENDER_LAYOUT.maxObjects) {
       throw new InvalidInputError("bad_scene", `native rasteriser: object count must be an integer in [0, ${RENDER_LAYOUT.maxObjects}], got ${n}`);
     }
@@ -116,21 +116,32 @@ export class NativeRasteriser {
       throw new InvalidInputError("bad_argument", `native rasteriser: bounds must be an Int32Array of at least ${4 * n}`);
     }
     const pixels = width * height;
-    const sizes = [
-      ["rgb", out.rgb, Uint8Array, pixels * 3], ["depth", out.depth, Float32Array, pixels], ["mask", out.mask, Uint8Array, pixels],
-      ["visible", out.visible, Int32Array, n], ["silhouette", out.silhouette, Int32Array, n],
-    ] as const;
-    for (const [what, a, type, length] of sizes) {
-      if (!(a instanceof type) || a.length !== length) {
-        throw new InvalidInputError("bad_image_size", `native rasteriser: ${what} must be a ${type.name} of ${length} for ${width}x${height} and ${n} objects, got ${describe(a)}`);
-      }
-    }
+    if (out === null || typeof out !== "object") throw new InvalidInputError("bad_argument", "native rasteriser: the targets { rgb, depth, mask, visible, silhouette } are required");
+    checkTarget("rgb", out.rgb, Uint8Array, pixels * 3, width, height, n);
+    checkTarget("depth", out.depth, Float32Array, pixels, width, height, n);
+    checkTarget("mask", out.mask, Uint8Array, pixels, width, height, n);
+    checkTarget("visible", out.visible, Int32Array, n, width, height, n);
+    checkTarget("silhouette", out.silhouette, Int32Array, n, width, height, n);
     try {
       this.kernels.renderRgbd(scene, objects, bounds, out.rgb, out.depth, out.mask, out.visible, out.silhouette);
     } catch (e) {
       // Only reachable if the checks above and the kernel's disagree: still a typed error.
       throw new InvalidInputError("bad_argument", `native rasteriser: ${(e as Error).message}`);
     }
+  }
+}
+
+function checkSide(what: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1 || v > RENDER_LAYOUT.maxSide) {
+    throw new InvalidInputError("bad_image_size", `native rasteriser: ${what} must be an integer in [1, ${RENDER_LAYOUT.maxSide}], got ${v}`);
+  }
+}
+
+type TypedArrayClass = typeof Uint8Array | typeof Float32Array | typeof Int32Array;
+
+function checkTarget(what: string, a: unknown, type: TypedArrayClass, length: number, width: number, height: number, n: number): void {
+  if (!(a instanceof type) || a.length !== length) {
+    throw new InvalidInputError("bad_image_size", `native rasteriser: ${what} must be a ${type.name} of ${length} for ${width}x${height} and ${n} objects, got ${describe(a)}`);
   }
 }
 

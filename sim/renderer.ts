@@ -3,7 +3,7 @@ import { COLORS } from "../src/scene/colors.js";
 import { InvalidInputError, SpatialRewardError } from "../src/errors.js";
 import { nativeKernelsStatus } from "../nodes/native/kernels_addon.js";
 import type { Camera } from "./camera.js";
-import { NativeRasteriser, OBJECT, PRIMITIVE_CODES, RENDER_LAYOUT, SCENE } from "./native_rasteriser.js";
+import { NativeRasteriser, OBJECT, PRIMITIVE_CODES, RENDER_LAYOUT, SCENE, type RasterTargets } from "./native_rasteriser.js";
 import { intersectWorld, supportWorld, type Hit, type Primitive } from "./shapes.js";
 import type { World } from "./world.js";
 
@@ -57,8 +57,8 @@ const PRIMITIVE_PARAMS: { readonly [T in Primitive["type"]]: readonly string[] }
  *
  * Two implementations with the same output bit for bit: the per-pixel loop below (the
  * reference, and the fallback) and its C++ port in the kernels addon (sim/native_rasteriser.ts),
- * chosen once per renderer. Both share the checks of the world and camera and the projected
- * bounds, and write the same buffers. The native path allocates nothing per frame.
+ * chosen once per renderer. Both share the checks of the world and camera, compute the same
+ * projected bounds, and write the same buffers. The native path allocates nothing per frame.
  */
 export class Renderer {
   private width = 0;
@@ -71,6 +71,7 @@ export class Renderer {
   private bounds = new Int32Array(0);
   private readonly scene = new Float64Array(RENDER_LAYOUT.sceneLength);
   private objects = new Float64Array(0);
+  private rasterTargets: RasterTargets | null = null;
 
   constructor(options: RendererOptions = {}) {
     const kernels = options?.kernels ?? "auto";
@@ -92,20 +93,28 @@ export class Renderer {
     const { width, height } = cam.intrinsics;
     const n = world.objects.length;
     const out = this.buffers(width, height, n);
-    out.labels.clear();
+    // Overwriting ids 1..n allocates nothing; Map.clear() would allocate a new table each frame.
+    if (out.labels.size !== n) out.labels.clear();
     for (let i = 0; i < n; i++) out.labels.set(i + 1, world.objects[i].kind);
     if (this.bounds.length < 4 * n) this.bounds = new Int32Array(4 * n);
-    projectedBounds(world, cam, this.bounds);
     const native = this.rasteriser();
     if (native) {
+      // The kernel computes the bounds too, as projectedBounds does.
       this.pack(world, cam);
-      native.render(this.scene, this.objects, this.bounds, {
-        rgb: out.rgb.data, depth: out.depthMetres, mask: out.mask.data, visible: out.visiblePixels, silhouette: out.silhouettePixels,
-      });
+      native.render(this.scene, this.objects, this.bounds, this.targets(out));
     } else {
+      projectedBounds(world, cam, this.bounds);
       this.renderTs(world, cam, out);
     }
     return out;
+  }
+
+  /** The output buffers as the kernel's targets, one object per set of buffers (not per frame). */
+  private targets(out: RenderOutput): RasterTargets {
+    const t = this.rasterTargets;
+    if (t && t.rgb === out.rgb.data && t.depth === out.depthMetres && t.visible === out.visiblePixels) return t;
+    this.rasterTargets = { rgb: out.rgb.data, depth: out.depthMetres, mask: out.mask.data, visible: out.visiblePixels, silhouette: out.silhouettePixels };
+    return this.rasterTargets;
   }
 
   private rasteriser(): NativeRasteriser | null {
@@ -128,8 +137,8 @@ export class Renderer {
     const k = cam.intrinsics;
     const n = world.objects.length;
     s[SCENE.width] = k.width; s[SCENE.height] = k.height; s[SCENE.fx] = k.fx; s[SCENE.fy] = k.fy; s[SCENE.cx] = k.cx; s[SCENE.cy] = k.cy;
-    const vectors = [[SCENE.position, cam.position], [SCENE.right, cam.right], [SCENE.down, cam.down], [SCENE.forward, cam.forward]] as const;
-    for (const [at, v] of vectors) { s[at] = v.x; s[at + 1] = v.y; s[at + 2] = v.z; }
+    packVec3(s, SCENE.position, cam.position); packVec3(s, SCENE.right, cam.right);
+    packVec3(s, SCENE.down, cam.down); packVec3(s, SCENE.forward, cam.forward);
     s[SCENE.tableZ] = world.tableZ; s[SCENE.tableHalfX] = world.tableHalfX; s[SCENE.tableHalfY] = world.tableHalfY;
     s[SCENE.light] = LIGHT[0]; s[SCENE.light + 1] = LIGHT[1]; s[SCENE.light + 2] = LIGHT[2];
     s[SCENE.ambient] = AMBIENT; s[SCENE.diffuse] = DIFFUSE; s[SCENE.maxRange] = MAX_RANGE;
@@ -139,10 +148,8 @@ export class Renderer {
     if (this.objects.length < n * stride) this.objects = new Float64Array(n * stride);
     const a = this.objects;
     for (let i = 0; i < n; i++) {
-      const o = world.objects[i], at = i * stride, p = o.primitive as unknown as Record<string, number>;
-      const params = PRIMITIVE_PARAMS[o.primitive.type];
-      a[at + OBJECT.type] = PRIMITIVE_CODES[o.primitive.type];
-      for (let j = 0; j < 3; j++) a[at + OBJECT.params + j] = j < params.length ? p[params[j]] : 0;
+      const o = world.objects[i], at = i * stride;
+      packPrimitive(a, at, o.primitive);
       a[at + OBJECT.x] = o.pose.x; a[at + OBJECT.y] = o.pose.y; a[at + OBJECT.z] = o.pose.z;
       // The cosine and sine in JS (V8's, as shapes.ts uses them), not libm's.
       a[at + OBJECT.cos] = Math.cos(o.pose.yaw); a[at + OBJECT.sin] = Math.sin(o.pose.yaw);
@@ -268,6 +275,41 @@ function projectedBounds(world: World, cam: Camera, out: Int32Array): void {
   }
 }
 
+/** Type code and parameters in PRIMITIVE_PARAMS order; named loads (no boxed doubles from keyed ones). */
+function packPrimitive(a: Float64Array, at: number, p: Primitive): void {
+  const q = at + OBJECT.params;
+  a[at + OBJECT.type] = PRIMITIVE_CODES[p.type];
+  switch (p.type) {
+    case "box": a[q] = p.sx; a[q + 1] = p.sy; a[q + 2] = p.sz; break;
+    case "cylinder": a[q] = p.r; a[q + 1] = p.h; a[q + 2] = 0; break;
+    case "sphere": a[q] = p.r; a[q + 1] = 0; a[q + 2] = 0; break;
+    case "ellipsoid": a[q] = p.a; a[q + 1] = p.b; a[q + 2] = p.c; break;
+    case "capsule": a[q] = p.r; a[q + 1] = p.length; a[q + 2] = 0; break;
+    case "bowl": a[q] = p.R; a[q + 1] = p.h; a[q + 2] = 0; break;
+  }
+}
+
+function packVec3(s: Float64Array, at: number, v: { x: number; y: number; z: number }): void {
+  s[at] = v.x; s[at + 1] = v.y; s[at + 2] = v.z;
+}
+
+function size(v: unknown): boolean {
+  return typeof v === "number" && Number.isFinite(v) && v >= 0;
+}
+
+/** A known primitive with every size finite and ≥ 0 (named loads: nothing allocated on the good path). */
+function primitiveSizesOk(p: Primitive): boolean {
+  switch (p.type) {
+    case "box": return size(p.sx) && size(p.sy) && size(p.sz);
+    case "cylinder": return size(p.r) && size(p.h);
+    case "sphere": return size(p.r);
+    case "ellipsoid": return size(p.a) && size(p.b) && size(p.c);
+    case "capsule": return size(p.r) && size(p.length);
+    case "bowl": return size(p.R) && size(p.h);
+    default: return false;
+  }
+}
+
 function finite3(v: { x: number; y: number; z: number } | undefined): boolean {
   return v !== null && typeof v === "object" && Number.isFinite(v.x) && Number.isFinite(v.y) && Number.isFinite(v.z);
 }
@@ -285,7 +327,7 @@ function checkRenderInput(world: World, cam: Camera): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > RENDER_LAYOUT.maxSide || height > RENDER_LAYOUT.maxSide) {
     throw new InvalidInputError("bad_image_size", `Renderer: image size must be integers in [1, ${RENDER_LAYOUT.maxSide}], got ${width}x${height}`);
   }
-  if (![fx, fy, cx, cy].every(Number.isFinite) || fx === 0 || fy === 0) {
+  if (!Number.isFinite(fx) || !Number.isFinite(fy) || !Number.isFinite(cx) || !Number.isFinite(cy) || fx === 0 || fy === 0) {
     throw new InvalidInputError("bad_intrinsics", `Renderer: intrinsics must be finite with fx, fy non-zero, got fx ${fx} fy ${fy} cx ${cx} cy ${cy}`);
   }
   if (!finite3(cam.position) || !finite3(cam.right) || !finite3(cam.down) || !finite3(cam.forward)) {
@@ -294,23 +336,23 @@ function checkRenderInput(world: World, cam: Camera): void {
   if (world === null || typeof world !== "object" || !Array.isArray(world.objects)) {
     throw new InvalidInputError("bad_scene", "Renderer: a world { tableZ, tableHalfX, tableHalfY, objects } is required");
   }
-  if (![world.tableZ, world.tableHalfX, world.tableHalfY].every(Number.isFinite)) {
+  if (!Number.isFinite(world.tableZ) || !Number.isFinite(world.tableHalfX) || !Number.isFinite(world.tableHalfY)) {
     throw new InvalidInputError("bad_scene", `Renderer: table height and half-extents must be finite, got ${world.tableZ}, ${world.tableHalfX}, ${world.tableHalfY}`);
   }
   if (world.objects.length > RENDER_LAYOUT.maxObjects) {
     throw new InvalidInputError("bad_scene", `Renderer: mono8 masks hold at most ${RENDER_LAYOUT.maxObjects} objects, the world has ${world.objects.length}`);
   }
-  for (const o of world.objects) {
-    const p = o?.primitive as unknown as Record<string, unknown> | undefined;
-    const params = p && typeof p === "object" && typeof p.type === "string" && Object.hasOwn(PRIMITIVE_PARAMS, p.type)
-      ? PRIMITIVE_PARAMS[p.type as Primitive["type"]] : undefined;
-    if (!params) throw new InvalidInputError("bad_scene", `Renderer: object ${o?.id} has no known primitive (${String(p?.type)})`);
-    for (const k of params) {
-      const v = p![k];
-      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new InvalidInputError("bad_scene", `Renderer: object ${o.id}: ${p!.type} ${k} must be a finite size ≥ 0, got ${String(v)}`);
+  for (let i = 0; i < world.objects.length; i++) {
+    const o = world.objects[i];
+    const p = o?.primitive;
+    if (p === null || typeof p !== "object" || !primitiveSizesOk(p)) {
+      const params = p && typeof p === "object" && Object.hasOwn(PRIMITIVE_PARAMS, p.type) ? PRIMITIVE_PARAMS[p.type] : undefined;
+      if (!params) throw new InvalidInputError("bad_scene", `Renderer: object ${o?.id} has no known primitive (${String(p?.type)})`);
+      const bad = params.find((k) => !size((p as unknown as Record<string, unknown>)[k]));
+      throw new InvalidInputError("bad_scene", `Renderer: object ${o.id}: ${p.type} ${bad} must be a finite size ≥ 0, got ${String((p as unknown as Record<string, unknown>)[bad ?? ""])}`);
     }
     const pose = o.pose;
-    if (pose === null || typeof pose !== "object" || ![pose.x, pose.y, pose.z, pose.yaw].every(Number.isFinite)) {
+    if (pose === null || typeof pose !== "object" || !Number.isFinite(pose.x) || !Number.isFinite(pose.y) || !Number.isFinite(pose.z) || !Number.isFinite(pose.yaw)) {
       throw new InvalidInputError("bad_scene", `Renderer: object ${o.id} has a non-finite pose`);
     }
   }

@@ -61,9 +61,12 @@ afterEach(() => {
 describe.runIf(NATIVE_TESTS)("native rasteriser vs the TypeScript reference: bit-identical renders", () => {
   const ts = new Renderer({ kernels: "ts" });
   const native = new Renderer({ kernels: "native" });
+  // The projected bounds (the kernel computes its own, as projectedBounds does for the TS path).
+  const bounds = (r: Renderer, n: number) => [...(r as unknown as { bounds: Int32Array }).bounds.subarray(0, 4 * n)];
   const same = (world: World, cam: Camera, name: string) => {
     const a = ts.render(world, cam), b = native.render(world, cam);
     expect(differences(a, b), name).toEqual(NONE);
+    expect(bounds(native, world.objects.length), `${name} bounds`).toEqual(bounds(ts, world.objects.length));
     return a;
   };
 
@@ -252,7 +255,7 @@ describe.runIf(NATIVE_TESTS)("the native rasteriser's wrapper and kernel under h
     }
   });
 
-  it("the raw kernel, past the wrapper: TypeError/RangeError for every bad argument, and wild bounds only change what is tested", () => {
+  it("the raw kernel, past the wrapper: TypeError/RangeError for every bad argument, bounds written whatever they held, nothing written outside the buffers", () => {
     type Raw = (...args: unknown[]) => void;
     const raw = (rasteriser as unknown as { kernels: { renderRgbd: Raw } }).kernels.renderRgbd;
     const p = packed();
@@ -271,16 +274,17 @@ describe.runIf(NATIVE_TESTS)("the native rasteriser's wrapper and kernel under h
     const o = p.objects.slice();
     o[OBJECT.type] = -1;
     expect(() => raw(p.scene, o, ...args().slice(2))).toThrow(RangeError);
-    // Bounds anywhere (they only select which pixels are tested): no crash, every write inside the buffers.
-    const wild = new Int32Array(4 * n);
+    // Bounds are the kernel's output: whatever they held, they come back right; writes stay inside views.
+    const wild = new Int32Array(4 * n + 2);
     for (let i = 0; i < wild.length; i++) wild[i] = i % 2 ? 2 ** 31 - 1 : -(2 ** 31);
     const guard = new Uint8Array(40 * 30 * 3 + 64).fill(0xab);
     const rgb = guard.subarray(32, 32 + 40 * 30 * 3);
-    raw(p.scene, p.objects, wild, rgb, p.out.depth, p.out.mask, p.out.visible, p.out.silhouette);
+    raw(p.scene, p.objects, wild.subarray(0, 4 * n + 1), rgb, p.out.depth, p.out.mask, p.out.visible, p.out.silhouette);
     expect(guard.subarray(0, 32).every((x) => x === 0xab) && guard.subarray(32 + 40 * 30 * 3).every((x) => x === 0xab)).toBe(true);
-    // Wide-open bounds test every pixel against every object: the same image as the tight ones.
+    expect(wild.subarray(4 * n)).toEqual(new Int32Array([-(2 ** 31), 2 ** 31 - 1]));
     const tight = packed();
     rasteriser.render(tight.scene, tight.objects, tight.bounds, tight.out);
+    expect([...wild.subarray(0, 4 * n)]).toEqual([...tight.bounds.subarray(0, 4 * n)]);
     expect(Buffer.compare(Buffer.from(rgb), Buffer.from(tight.out.rgb))).toBe(0);
     // Outputs sharing the scene's memory: the kernel reads its inputs before writing.
     const shared = new ArrayBuffer(40 * 8 + 40 * 30 * 3);

@@ -47,6 +47,28 @@ inline double hypot(double a, double b, double c) {
 inline double maxZero(double x) { return x > 0 ? x : (x != x ? x : 0.0); }
 inline double min255(double x) { return x < 255 ? x : (x != x ? x : 255.0); }
 
+// Math.min(a, b) / Math.max(a, b): NaN if either is NaN; -0 below +0.
+inline double min(double a, double b) {
+  if (a != a || b != b) return std::numeric_limits<double>::quiet_NaN();
+  if (a == b) return std::signbit(a) ? a : b;
+  return a < b ? a : b;
+}
+inline double max(double a, double b) {
+  if (a != a || b != b) return std::numeric_limits<double>::quiet_NaN();
+  if (a == b) return std::signbit(a) ? b : a;
+  return a > b ? a : b;
+}
+
+// A double stored into an Int32Array (ECMAScript ToInt32): truncated, modulo 2^32, signed;
+// NaN and infinities 0.
+inline int32_t toInt32(double x) {
+  if (x >= -2147483648.0 && x < 2147483648.0) return static_cast<int32_t>(x);
+  if (!std::isfinite(x)) return 0;
+  double m = std::fmod(std::trunc(x), 4294967296.0);
+  if (m < 0) m += 4294967296.0;
+  return static_cast<int32_t>(static_cast<uint32_t>(m));
+}
+
 // A double stored into a Uint8Array (ECMAScript ToUint8): truncated toward zero, modulo 256,
 // NaN and infinities 0.
 inline uint8_t toUint8(double x) {

@@ -205,5 +205,41 @@ inline bool intersectLocal(int type, const double* p, double ox, double oy, doub
   }
 }
 
+// Support function h(d) = max over the solid of d·p, in local coordinates: sim/shapes.ts
+// supportLocal, operation for operation.
+inline double supportLocal(int type, const double* p, double dx, double dy, double dz) {
+  switch (type) {
+    case kBox:
+      return (std::fabs(dx) * p[0]) / 2 + (std::fabs(dy) * p[1]) / 2 + js::maxZero(dz * p[2]);
+    case kCylinder:
+      return p[0] * js::hypot(dx, dy) + js::maxZero(dz * p[1]);
+    case kSphere:
+      return dz * p[0] + p[0] * js::hypot(dx, dy, dz);
+    case kEllipsoid:
+      return dz * p[2] + std::sqrt(p[0] * p[0] * dx * dx + p[1] * p[1] * dy * dy + p[2] * p[2] * dz * dz);
+    case kCapsule: {
+      const double half = p[1] / 2 - p[0];
+      return std::fabs(dx) * half + dz * p[0] + p[0] * js::hypot(dx, dy, dz);
+    }
+    case kBowl: {
+      const double R = p[0], h = p[1];
+      const double n = js::hypot(dx, dy, dz);
+      if (n == 0) return 0;
+      const double sz = R + (R * dz) / n;
+      if (sz <= h) return dz * R + R * n;
+      const double rho = std::sqrt(js::maxZero(R * R - (h - R) * (h - R)));
+      return dz * h + rho * js::hypot(dx, dy);
+    }
+    default:
+      return std::numeric_limits<double>::quiet_NaN();
+  }
+}
+
+// sim/shapes.ts supportWorld, with the pose's cosine and sine given (V8's, from the caller).
+inline double supportWorld(int type, const double* p, double x, double y, double z, double c, double s, double dx, double dy, double dz) {
+  const double lx = c * dx + s * dy, ly = -s * dx + c * dy;
+  return supportLocal(type, p, lx, ly, dz) + dx * x + dy * y + dz * z;
+}
+
 }  // namespace render
 }  // namespace sr

@@ -25,7 +25,7 @@ namespace {
 using sr::render::Hit;
 
 // The layout (sim/native_rasteriser.ts RENDER_LAYOUT): change both together and bump the version.
-constexpr int kLayoutVersion = 1;
+constexpr int kLayoutVersion = 2;
 constexpr size_t kSceneLength = 40;
 constexpr size_t kObjectStride = 12;
 constexpr int kMaxObjects = 255;
@@ -43,7 +43,7 @@ enum Object : size_t { kType = 0, kP0, kP1, kP2, kX, kY, kZ, kCos, kSin, kBaseR,
 struct Placed {
   int type;
   double p[3];
-  double c, s;
+  double x, y, z, c, s;
   // The camera centre in the object's local frame: the same for every ray of the frame.
   double lox, loy, loz;
   double base[3];
@@ -55,6 +55,44 @@ struct Placed {
 int integerIn(Napi::Env env, double x, int lo, int hi, const char* what) {
   if (!(x >= lo && x <= hi) || x != std::floor(x)) fail(env, std::string(what) + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(x));
   return static_cast<int>(x);
+}
+
+// The object's pixel bounds: its world AABB's corners projected, a pixel of margin, the whole
+// image when a corner is at or behind the camera (sim/renderer.ts projectedBounds, the TS
+// path's, operation for operation, down to the Int32Array stores). Only rows and columns inside
+// them are tested against the object.
+void projectedBounds(Placed& q, const double* sc, int width, int height) {
+  using sr::js::min;
+  using sr::js::max;
+  using sr::render::supportWorld;
+  const double x0 = -supportWorld(q.type, q.p, q.x, q.y, q.z, q.c, q.s, -1, 0, 0), x1 = supportWorld(q.type, q.p, q.x, q.y, q.z, q.c, q.s, 1, 0, 0);
+  const double y0 = -supportWorld(q.type, q.p, q.x, q.y, q.z, q.c, q.s, 0, -1, 0), y1 = supportWorld(q.type, q.p, q.x, q.y, q.z, q.c, q.s, 0, 1, 0);
+  const double z0 = -supportWorld(q.type, q.p, q.x, q.y, q.z, q.c, q.s, 0, 0, -1), z1 = supportWorld(q.type, q.p, q.x, q.y, q.z, q.c, q.s, 0, 0, 1);
+  double a = sr::render::kInf, b = -sr::render::kInf, c = sr::render::kInf, d = -sr::render::kInf;
+  bool behind = false;
+  for (int corner = 0; corner < 8; corner++) {
+    const double x = corner & 4 ? x1 : x0, y = corner & 2 ? y1 : y0, z = corner & 1 ? z1 : z0;
+    const double dx = x - sc[kPx], dy = y - sc[kPy], dz = z - sc[kPz];
+    const double ox = dx * sc[kRx] + dy * sc[kRy] + dz * sc[kRz];
+    const double oy = dx * sc[kDx] + dy * sc[kDy] + dz * sc[kDz];
+    const double oz = dx * sc[kFwdX] + dy * sc[kFwdY] + dz * sc[kFwdZ];
+    const double u = sc[kCx] + (sc[kFx] * ox) / oz, v = sc[kCy] + (sc[kFy] * oy) / oz;
+    if (oz <= 0.01) behind = true;
+    a = min(a, u);
+    b = max(b, u);
+    c = min(c, v);
+    d = max(d, v);
+  }
+  if (behind) {
+    a = 0;
+    b = width - 1;
+    c = 0;
+    d = height - 1;
+  }
+  q.u0 = sr::js::toInt32(max(0, std::floor(a) - 1));
+  q.u1 = sr::js::toInt32(min(width - 1, std::ceil(b) + 1));
+  q.v0 = sr::js::toInt32(max(0, std::floor(c) - 1));
+  q.v1 = sr::js::toInt32(min(height - 1, std::ceil(d) + 1));
 }
 
 // What a ray that hits no object sees: the table top, else the floor, else sky.
@@ -117,7 +155,7 @@ void backgroundRow(const Background& b, const double* colX, const double* colY, 
   }
 }
 
-// renderRgbd(scene: Float64Array, objects: Float64Array, bounds: Int32Array, rgb: Uint8Array,
+// renderRgbd(scene: Float64Array, objects: Float64Array, bounds (out): Int32Array, rgb: Uint8Array,
 //            depth: Float32Array, mask: Uint8Array, visible: Int32Array, silhouette: Int32Array)
 Napi::Value RenderRgbd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -142,6 +180,9 @@ Napi::Value RenderRgbd(const Napi::CallbackInfo& info) {
     Placed& q = placed[i];
     q.type = integerIn(env, o[kType], 0, sr::render::kBowl, "primitive type");
     for (int k = 0; k < 3; k++) q.p[k] = o[kP0 + k];
+    q.x = o[kX];
+    q.y = o[kY];
+    q.z = o[kZ];
     q.c = o[kCos];
     q.s = o[kSin];
     // shapes.ts intersectWorld: the ray origin into the local frame (rotate by −yaw).
@@ -150,10 +191,14 @@ Napi::Value RenderRgbd(const Napi::CallbackInfo& info) {
     q.loy = -q.s * px + q.c * py;
     q.loz = Pz - o[kZ];
     for (int k = 0; k < 3; k++) q.base[k] = o[kBaseR + k];
-    q.u0 = bounds.data[4 * i];
-    q.u1 = bounds.data[4 * i + 1];
-    q.v0 = bounds.data[4 * i + 2];
-    q.v1 = bounds.data[4 * i + 3];
+    projectedBounds(q, sc, width, height);
+  }
+  // Written only now: `bounds` may share memory with `objects`.
+  for (int i = 0; i < n; i++) {
+    bounds.data[4 * i] = placed[i].u0;
+    bounds.data[4 * i + 1] = placed[i].u1;
+    bounds.data[4 * i + 2] = placed[i].v0;
+    bounds.data[4 * i + 3] = placed[i].v1;
   }
   auto rgb = sr::typedArrayArg<uint8_t>(info, 3, "renderRgbd", "rgb", pixels * 3);
   auto depth = sr::typedArrayArg<float>(info, 4, "renderRgbd", "depth", pixels);
