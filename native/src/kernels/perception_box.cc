@@ -78,16 +78,28 @@ bool solveInto(const double* m, const double* r, double* a, double* b, double* x
 // ---------------------------------------------------------------------------------------------
 // noisy_edge.ts
 
+void prepareEdges(psort::Ranked& v, double s, double trim) {
+  const long n = v.n;
+  if (n < 2) return;
+  const double last = static_cast<double>(n - 1);
+  if (!(s > 0) || n < 8) {
+    const double base = pjs::min(last, pjs::round(trim * last));
+    if (!(base >= 0)) return;
+    v.ends(static_cast<long>(base) + 1, static_cast<long>(base) + 1);
+    return;
+  }
+  // The scans start at the 2% rank and usually end a few ranks on (at() extends the sorted ends as they go).
+  const long q = static_cast<long>(pjs::min(last, pjs::round(0.02 * last)));
+  v.need(q + 24, q + 24);
+}
+
 double edgeRank(psort::Ranked& v, double s, double trim, bool high) {
   const long n = v.n;
   const double last = static_cast<double>(n - 1);
   const double base = pjs::min(last, pjs::round(trim * last));
   if (!(s > 0) || n < 8) return base;
   const long q = static_cast<long>(pjs::min(last, pjs::round(0.02 * last)));
-  // The scan reads upward from rank q (downward from the top): have that end sorted first.
-  if (high) v.need(0, q + n / 16 + 16);
-  else v.need(q + n / 16 + 16, 0);
-  auto value = [&](long i) { return high ? -v.at(static_cast<double>(n - 1 - i)) : v.at(static_cast<double>(i)); };
+  auto value = [&](long i) { return high ? -v.atRank(n - 1 - i) : v.atRank(i); };
   const double e0 = value(q), lim = e0 + 4 * s;
   long i = q;
   while (i + 1 < n && value(i + 1) <= lim) i++;
@@ -277,10 +289,12 @@ long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, l
   }
   psort::Ranked& R = edges_;
   R.load(T, n);
+  prepareEdges(R, 0, trim);
   const double tLo = noisyEdgeLow(R, 0, trim), tHi = noisyEdgeHigh(R, 0, trim);
   double topWidth = 0;
   if (m >= 8) {
     R.load(B, m);
+    prepareEdges(R, 0, 0.01);
     topWidth = noisyEdgeHigh(R, 0, 0.01) - noisyEdgeLow(R, 0, 0.01);
   }
   bool flat = false;
@@ -462,10 +476,12 @@ void ObjectBoxEstimator::visibleBox(const float* xs, const float* ys, long start
   psort::Ranked& R = edges_;
   R.load(xs + start, n);
   const double sx = sAlong * std::fabs(c);
+  prepareEdges(R, sx, trim);
   const double xLo = noisyEdgeLow(R, sx, trim) - pixelGap(-1, 0, c, sn, sinE, pixel);
   const double xHi = noisyEdgeHigh(R, sx, trim) + pixelGap(1, 0, c, sn, sinE, pixel);
   R.load(ys + start, n);
   const double sy = sAlong * std::fabs(sn);
+  prepareEdges(R, sy, trim);
   const double yLo = noisyEdgeLow(R, sy, trim) - pixelGap(0, -1, c, sn, sinE, pixel);
   const double yHi = noisyEdgeHigh(R, sy, trim) + pixelGap(0, 1, c, sn, sinE, pixel);
   out.cx = (xLo + xHi) / 2;
@@ -495,8 +511,10 @@ void ObjectBoxEstimator::topFaceBox(const float* xs, const float* ys, const floa
   }
   psort::Ranked& R = edges_;
   R.load(A, m);
+  prepareEdges(R, 0, trim);
   double xLo = noisyEdgeLow(R, 0, trim), xHi = noisyEdgeHigh(R, 0, trim);
   R.load(B, m);
+  prepareEdges(R, 0, trim);
   double yLo = noisyEdgeLow(R, 0, trim), yHi = noisyEdgeHigh(R, 0, trim);
   // Wall columns lying well outside the top face's footprint are another object's.
   const double tol = 0.01 + 3 * sAlong;
@@ -597,8 +615,10 @@ void ObjectBoxEstimator::reflectedBox(const float* xs, const float* ys, long sta
   const double gx = 0.5 * pixel * std::fabs(sn), gy = 0.5 * pixel * std::fabs(c);
   psort::Ranked& R = edges_;
   R.load(xs + start, n);
+  prepareEdges(R, sAlong * std::fabs(c), trim);
   const double xLo = noisyEdgeLow(R, sAlong * std::fabs(c), trim) - gx, xHi = noisyEdgeHigh(R, sAlong * std::fabs(c), trim) + gx;
   R.load(ys + start, n);
+  prepareEdges(R, sAlong * std::fabs(sn), trim);
   const double yLo = noisyEdgeLow(R, sAlong * std::fabs(sn), trim) - gy, yHi = noisyEdgeHigh(R, sAlong * std::fabs(sn), trim) + gy;
   // A centre outside the seen extent is a fit gone wrong: the seen extent's middle then.
   if (!(cx > xLo && cx < xHi)) cx = (xLo + xHi) / 2;
@@ -638,17 +658,33 @@ long ObjectBoxEstimator::rejectHeightStrays(float* xs, float* ys, float* zs, lon
 }
 
 long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long start, long n) {
-  double* s = a_.data();
+  // The reference's quantiles (quickselect over copies) as rank reads: the results can differ
+  // from quickselect's only in the sign of a zero, which nothing below can tell (a midpoint of
+  // two quantiles, squared distances).
   const long end = start + n;
-  for (long i = start, k = 0; i < end; i++, k++) s[k] = xs[i];
-  const double mx = (psort::quantileInPlace(s, n, 0.05) + psort::quantileInPlace(s, n, 0.95)) / 2;
-  for (long i = start, k = 0; i < end; i++, k++) s[k] = ys[i];
-  const double my = (psort::quantileInPlace(s, n, 0.05) + psort::quantileInPlace(s, n, 0.95)) / 2;
+  psort::Ranked& R = edges_;
+  const double last = static_cast<double>(n - 1);
+  const long k05 = static_cast<long>(pjs::min(last, pjs::max(0.0, pjs::round(0.05 * last))));
+  const long k95 = static_cast<long>(pjs::min(last, pjs::max(0.0, pjs::round(0.95 * last))));
+  if (n <= 0) {
+    rejected = 0;
+    return 0;
+  }
+  double lo, hi;
+  R.load(xs + start, n);
+  R.select2(k05, k95, lo, hi);
+  const double mx = (lo + hi) / 2;
+  R.load(ys + start, n);
+  R.select2(k05, k95, lo, hi);
+  const double my = (lo + hi) / 2;
+  double* s = a_.data();
   for (long i = start, k = 0; i < end; i++, k++) {
     const double dx = xs[i] - mx, dy = ys[i] - my;
     s[k] = dx * dx + dy * dy;
   }
-  const double limit = 1.3 * std::sqrt(psort::quantileInPlace(s, n, 0.95)) + 0.01;
+  R.load(s, n);
+  R.select2(k95, k95, lo, hi);
+  const double limit = 1.3 * std::sqrt(hi) + 0.01;
   const double limit2 = limit * limit;
   long w = start;
   for (long i = start; i < end; i++) {

@@ -43,6 +43,8 @@ inline double at(const double* v, double i, long n) {
 
 // noisy_edge.ts, over values read by rank (the reference's sorted copy).
 double edgeRank(psort::Ranked& v, double s, double trim, bool high);
+/** Readies both ends of `v` for a noisyEdgeLow/High pair with noise s and trim (one pass for both). */
+void prepareEdges(psort::Ranked& v, double s, double trim);
 inline double noisyEdgeLow(psort::Ranked& v, double s, double trim) { return v.at(edgeRank(v, s, trim, false)); }
 inline double noisyEdgeHigh(psort::Ranked& v, double s, double trim) { return v.at(static_cast<double>(v.n - 1) - edgeRank(v, s, trim, true)); }
 
