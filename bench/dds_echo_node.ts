@@ -2,11 +2,14 @@ import { parseArgs } from "node:util";
 import { DdsTransport } from "../src/transport/dds/dds_transport.js";
 import type * as M from "../src/msgs/generated.js";
 import { QOS_DEFAULT } from "../src/transport/qos.js";
+import { sampleLending } from "../src/transport/dds/sample_lending.js";
 
 /**
  * The TypeScript side of the echo benchmark: receives sensor_msgs/Image on --in and publishes
  * it back on --out through the dds backend (CDR decode + encode, as every node pays), the same
- * role `cyclone_peer echo-sink` plays in C. Runs until SIGTERM/SIGINT or --seconds.
+ * role `cyclone_peer echo-sink` plays in C. Images are received lent, as the perception node
+ * receives them (decoded in place in reused memory, returned once echoed). Runs until
+ * SIGTERM/SIGINT or --seconds.
  */
 const { values } = parseArgs({
   options: {
@@ -18,7 +21,14 @@ const { values } = parseArgs({
 const transport = new DdsTransport();
 const node = transport.createNode("echo");
 const pub = node.createPublisher<M.sensor_msgs__msg__Image>("sensor_msgs/msg/Image", values.out, QOS_DEFAULT);
-node.createSubscription<M.sensor_msgs__msg__Image>("sensor_msgs/msg/Image", values.in, QOS_DEFAULT, (m) => pub.publish(m));
+const lending = sampleLending(node)!;
+lending.createLentSubscription<M.sensor_msgs__msg__Image>("sensor_msgs/msg/Image", values.in, QOS_DEFAULT, (m, lease) => {
+  try {
+    pub.publish(m);
+  } finally {
+    lending.releaseSample(lease);
+  }
+});
 const keepAlive = setInterval(() => {}, 1 << 30);
 const stop = async () => {
   clearInterval(keepAlive);

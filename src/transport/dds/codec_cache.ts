@@ -1,12 +1,48 @@
+import { parse } from "@foxglove/rosmsg";
+import { MessageReader, MessageWriter } from "@foxglove/rosmsg2-serialization";
 import { SpatialRewardError } from "../../errors.js";
-import { CdrCodec } from "../../msgs/cdr_codec.js";
-import { MSG_DEFINITIONS, type MessageTypeName } from "../../msgs/generated.js";
+import "../../msgs/cdr_utf8_fix.js";
+import { MSG_DEFINITIONS } from "../../msgs/generated.js";
 
-/** Untyped view of a CdrCodec: the transport only knows type names at run time. */
+/** Untyped view of a CDR codec: the transport only knows type names at run time. */
 export interface AnyCodec {
   byteSize(msg: unknown): number;
   encode(msg: unknown, scratch?: ArrayBuffer): Uint8Array;
   decode(bytes: ArrayBufferView): unknown;
+}
+
+/**
+ * The CDR codec of one type, as CdrCodec (src/msgs/cdr_codec.ts) with one check more on
+ * decoding: the message must end within `bytes`. The reader makes byte and string fields as
+ * views of `bytes.buffer`, not of `bytes`, so a sample whose lengths claim more than it holds
+ * would otherwise read on into whatever follows it in that buffer; a lent sample's buffer is a
+ * reused slot, where that is the end of an older frame.
+ */
+class TransportCodec implements AnyCodec {
+  private readonly reader: MessageReader;
+  private readonly writer: MessageWriter;
+
+  constructor(type: string) {
+    const definitions = parse(MSG_DEFINITIONS[type as keyof typeof MSG_DEFINITIONS], { ros2: true });
+    this.reader = new MessageReader(definitions);
+    this.writer = new MessageWriter(definitions);
+  }
+
+  byteSize(msg: unknown): number {
+    return this.writer.calculateByteSize(msg);
+  }
+
+  encode(msg: unknown, scratch?: ArrayBuffer): Uint8Array {
+    // The library's signature says Uint8Array, but its CdrWriter needs the ArrayBuffer itself.
+    return this.writer.writeMessage(msg, scratch as unknown as Uint8Array | undefined);
+  }
+
+  decode(bytes: ArrayBufferView): unknown {
+    const msg = this.reader.readMessage(bytes);
+    const used = this.reader.lastReadByteLength();
+    if (used > bytes.byteLength) throw new RangeError(`the message needs ${used} bytes but the sample has ${bytes.byteLength}`);
+    return msg;
+  }
 }
 
 const codecs = new Map<string, AnyCodec>();
@@ -18,8 +54,7 @@ export function codecFor(type: string): AnyCodec {
     if (!Object.prototype.hasOwnProperty.call(MSG_DEFINITIONS, type)) {
       throw new SpatialRewardError("bad_argument", `no message definition for ${type} (generated types: src/msgs/generated.ts)`);
     }
-    // The generated definitions and types are made from the same .msg files, so unknown-typed use is sound.
-    c = new CdrCodec(type as MessageTypeName) as unknown as AnyCodec;
+    c = new TransportCodec(type);
     codecs.set(type, c);
   }
   return c;
