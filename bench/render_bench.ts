@@ -1,4 +1,5 @@
 import { realpathSync } from "node:fs";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { LatencyStats, type LatencySummary } from "../src/diagnostics/latency_stats.js";
@@ -30,6 +31,8 @@ export interface RenderPathFigures {
   fps_mean: number;
   /** Process CPU time per frame (user + system), ms: what the render costs a shared core. */
   cpu_ms_per_frame: number;
+  /** Frames per second one whole core would render (1000 / cpu_ms_per_frame): the figure a busy host does not distort. */
+  fps_per_core: number;
 }
 
 export interface RenderBenchResult {
@@ -117,7 +120,7 @@ export function runRenderBench(opts: Partial<RenderBenchOptions> = {}): RenderBe
   const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
   const figures = (s: LatencyStats, cpuTotal: number): RenderPathFigures => {
     const ms = s.summary();
-    return { ms, fps_at_p50: Math.round(1000 / ms.p50), fps_mean: Math.round(1000 / ms.mean), cpu_ms_per_frame: round(cpuTotal / ms.n) };
+    return { ms, fps_at_p50: Math.round(1000 / ms.p50), fps_mean: Math.round(1000 / ms.mean), cpu_ms_per_frame: round(cpuTotal / ms.n), fps_per_core: Math.round(ms.n * 1000 / cpuTotal) };
   };
   const tsFig = figures(stats.ts, cpu.ts);
   const nativeFig = nativeRenderer ? figures(stats.native, cpu.native) : null;
@@ -166,7 +169,14 @@ function main(): void {
   const out = {
     node: process.version,
     ...r,
-    goals: { native_fps_min: 300, native_fps_met: r.native ? r.native.fps_at_p50 >= 300 : false },
+    // Wall-clock fps is what the goal names; on a shared host it measures the wait for a core too,
+    // so the per-core figure is reported beside it.
+    goals: {
+      native_fps_min: 300,
+      native_fps_met: r.native ? r.native.fps_at_p50 >= 300 : false,
+      native_fps_per_core_met: r.native ? r.native.fps_per_core >= 300 : false,
+      load_average_1min: Math.round(loadavg()[0] * 100) / 100,
+    },
   };
   console.log(values.json ? JSON.stringify(out) : JSON.stringify(out, null, 2));
 }
