@@ -33,7 +33,7 @@ interface Metric {
   loss?: number;
   score_loss?: number;
   c2f_steps?: number;
-  eval?: { val_exact?: number; val_progress_mae?: number; val_exact_c2f?: number; val_loss_c2f?: number; c2f_kept_fraction?: number; c2f_tokens_mean?: number };
+  eval?: { val_exact?: number; val_exact_other_frame?: number; val_progress_mae?: number; val_exact_c2f?: number; val_loss_c2f?: number; c2f_kept_fraction?: number; c2f_tokens_mean?: number };
 }
 
 function readMetrics(out: string): Metric[] {
@@ -80,6 +80,9 @@ describe.skipIf(MISSING !== "")(`train.py on a tiny export${MISSING ? ` (skipped
     expect(evals.length).toBeGreaterThanOrEqual(3); // steps 20, 40, final
     for (const e of evals) {
       expect(e.eval!.val_exact).toBeGreaterThanOrEqual(0);
+      // Beside it, the same questions asked of other frames (a blind model scores the same there).
+      expect(e.eval!.val_exact_other_frame).toBeGreaterThanOrEqual(0);
+      expect(e.eval!.val_exact_other_frame).toBeLessThanOrEqual(1);
       expect(e.eval!.val_progress_mae).toBeLessThanOrEqual(1);
       // Without --c2f-prob the run is as before: no coarse-to-fine evaluation or loss.
       expect(e.eval!.val_exact_c2f).toBeUndefined();
