@@ -1,6 +1,7 @@
 import { quantileInPlace } from "../geometry/quantile.js";
 import { noisyEdgeHigh, noisyEdgeLow } from "./noisy_edge.js";
 import { hessianEigen, QuadraticSurfaceFit } from "./quadratic_surface.js";
+import { RayQuadraticFit } from "./ray_quadratic_fit.js";
 
 /** An axis-aligned box in the spatial frame. */
 export interface Box3 {
@@ -52,6 +53,29 @@ const MAX_WALL_COLUMNS = 256;
 /** Below this ray depression (about 3°) the object is seen edge-on and the top's geometry is not resolved. */
 const MIN_SIN_E = 0.05;
 
+/** Height noise (m) below which depth counts as exact: the fits on true coordinates are used as they are. */
+const EXACT_SIGMA_H = 0.0005;
+
+/**
+ * Under noise, the ray-coordinate fits' discs: the curvature test's spans FACE_DISC_FRACTION
+ * of the object's width across the view (inside a face's footprint, wide enough to see a
+ * round top curve); the peak's PEAK_DISC_FRACTION of the smaller of the top's height over the
+ * bottom and that width (a round top curves by about its own height over its half-width: a
+ * disc of a third of it drops a few millimetres, where a quadratic still holds); both at
+ * least RAY_DISC_MIN_M.
+ */
+const FACE_DISC_FRACTION = 0.3;
+const PEAK_DISC_FRACTION = 0.35;
+const RAY_DISC_MIN_M = 0.006;
+/**
+ * Points this many height-noise σ below a ray-coordinate fit are left out of its refits: the
+ * wall under a face's edge (in ray coordinates it lies just nearer than the edge, and below
+ * it) would bend a face's fit down; a surface's own points are rarely that far below.
+ */
+const RAY_FIT_TRIM_SIGMAS = 2.5;
+/** A dome the ray test finds peaking more than this many half-windows above a face's level is not the object's top (see estimate). */
+const ABOVE_FACE_WINDOWS = 2.5;
+
 /**
  * The box of one object from the part of it the camera sees, using the evidence there is
  * (see src/spatial/DEFINITIONS.md, "Boxes from one view"):
@@ -89,7 +113,13 @@ export class ObjectBoxEstimator {
   private b = new Float64Array(1024);
   private s = new Float64Array(1024);
   private t = new Float64Array(1024);
+  /** Ray coordinates (along, across the view) and heights of the points, for the fits under noise. */
+  private ru = new Float64Array(1024);
+  private rv = new Float64Array(1024);
+  private rz = new Float64Array(1024);
   private readonly fit = new QuadraticSurfaceFit();
+  private readonly rayFit = new RayQuadraticFit();
+  private readonly rayEig = { l1: 0, l2: 0, e1u: 1, e1v: 0 };
   private readonly eig = { l1: 0, l2: 0, e1u: 1, e1v: 0 };
   private readonly peak = { u: 0, v: 0, z: 0 };
   private readonly wall = { xLo: 0, xHi: 0, yLo: 0, yHi: 0 };
@@ -191,6 +221,40 @@ export class ObjectBoxEstimator {
       hessianEigen(fit.coef, this.eig);
       flat = this.eig.l1 > -this.options.flatCurvature && topWidth >= this.options.topFaceSpan * (tHi - tLo);
     }
+    // Under noise the test above chooses its points by their noisy heights (the window over
+    // the level), which flattens a round top: a lying banana's or a ball's top passed for a
+    // face and its height was the window's median, 3–10 mm low. Points chosen by their rays
+    // instead (exact under range noise) show the curvature a round top has; a top that curves
+    // down significantly (by more than two standard errors past flatCurvature) is not a face.
+    let rayTop = Number.NaN;
+    if (sigH >= EXACT_SIGMA_H) {
+      this.rayCoordinates(xs, ys, zs, start, n, q99, c, sn);
+      // The disc starts at the upper tenth of the points (their rays).
+      for (let k = 0; k < n; k++) A[k] = this.rz[k];
+      const q90 = quantileInPlace(A, n, 0.9);
+      let u0 = 0, v0 = 0, m0 = 0;
+      for (let k = 0; k < n; k++) {
+        if (this.rz[k] < q90) continue;
+        u0 += this.ru[k]; v0 += this.rv[k]; m0++;
+      }
+      u0 /= m0; v0 /= m0;
+      const width = tHi - tLo, trimBelow = RAY_FIT_TRIM_SIGMAS * sigH;
+      let overruled = false;
+      if (flat && this.fitRayQuadratic(n, q99, u0, v0, Math.max(RAY_DISC_MIN_M, FACE_DISC_FRACTION * width), trimBelow)) {
+        const e = this.rayEig;
+        const se = this.rayFit.curvatureStdError(e.e1u, e.e1v);
+        overruled = e.l1 + 2 * se < -this.options.flatCurvature;
+        if (overruled) flat = false;
+      }
+      if (!flat) rayTop = this.rayPeak(n, q99, u0, v0, Math.max(RAY_DISC_MIN_M, PEAK_DISC_FRACTION * Math.min(q99 - bottom, width)), trimBelow);
+      // A dome peaking well above the face's level (more than the level window) is another
+      // object's points over the face (a segment that took part of the apple on the book),
+      // not the object's own top: a round top's level window lies at its peak.
+      if (overruled && rayTop - level > ABOVE_FACE_WINDOWS * half) {
+        flat = true;
+        rayTop = Number.NaN;
+      }
+    }
 
     if (flat) {
       this.lastEvidence = "top_face";
@@ -209,8 +273,11 @@ export class ObjectBoxEstimator {
     const tc = (tLo + tHi) / 2;
     const cx = this.peak.u * c - tc * sn, cy = this.peak.u * sn + tc * c;
     // The fit's peak is trusted within what the points allow: not below the upper points by
-    // more than noise explains, not above the highest.
-    const zTop = Math.min(zMax, sigH < 0.0005 ? Math.max(top, q995) : Math.max(top, q99 - 3 * sigH - 0.003));
+    // more than noise explains, not above the highest. Under noise the peak's height is the
+    // ray-coordinate fit's (rayPeak): the fit above on noisy coordinates places the peak
+    // without bias along the view, but its height swung by a centimetre where the noise is as
+    // wide as the top (a lemon at 1.6 m came out 1 cm low in one of three frames).
+    const zTop = Math.min(zMax, sigH < EXACT_SIGMA_H ? Math.max(top, q995) : Math.max(Number.isFinite(rayTop) ? rayTop : top, q99 - 3 * sigH - 0.003));
     const height = Math.max(zTop - bottom, 1e-3);
     // Under depth noise the silhouette's mixed-depth pixels already reach past its edge.
     this.reflectedBox(xs, ys, start, n, cx, cy, sigma * cosE, sigma < 0.001 ? pixel : 0, out);
@@ -304,6 +371,66 @@ export class ObjectBoxEstimator {
     }
     if (nr < 8) return zPeak;
     return zPeak + quantileInPlace(R, nr, 0.5);
+  }
+
+  /** Ray coordinates of the points (this.ru along the view, this.rv across): where each one's ray from the camera meets the plane z = zRef. */
+  private rayCoordinates(xs: Float32Array, ys: Float32Array, zs: Float32Array, start: number, n: number, zRef: number, c: number, sn: number): void {
+    const U = this.ru, V = this.rv, Z = this.rz;
+    for (let i = start, k = 0; k < n; i++, k++) {
+      const f = zRef / zs[i];
+      const qx = xs[i] * f, qy = ys[i] * f;
+      U[k] = qx * c + qy * sn;
+      V[k] = -qx * sn + qy * c;
+      Z[k] = zs[i];
+    }
+  }
+
+  /**
+   * Fits z − zRef over the rays within `rho` of (u0, v0), then twice more without the points
+   * more than `trimBelow` under the last fit (this.rayFit, this.rayEig); false when too few
+   * or degenerate.
+   */
+  private fitRayQuadratic(n: number, zRef: number, u0: number, v0: number, rho: number, trimBelow: number): boolean {
+    const U = this.ru, V = this.rv, Z = this.rz, fit = this.rayFit, r2 = rho * rho, cf = fit.coef;
+    for (let pass = 0; pass < 3; pass++) {
+      const c0 = cf[0], c1 = cf[1], c2 = cf[2], c3 = cf[3], c4 = cf[4], c5 = cf[5];
+      fit.reset();
+      for (let k = 0; k < n; k++) {
+        const du = U[k] - u0, dv = V[k] - v0;
+        if (du * du + dv * dv > r2) continue;
+        const z = Z[k] - zRef;
+        if (pass > 0 && z < c0 + c1 * du + c2 * dv + c3 * du * du + c4 * du * dv + c5 * dv * dv - trimBelow) continue;
+        fit.add(du, dv, z);
+      }
+      if (!fit.solve()) return false;
+    }
+    hessianEigen(cf, this.rayEig);
+    return true;
+  }
+
+  /**
+   * The height of a round top's peak from the ray-coordinate fit: a disc of radius `rho`
+   * moved to the fitted stationary point (along directions that curve down clearly; at most
+   * `rho` per step) three times, then the fitted height there. Points chosen by their rays,
+   * not by their noisy heights, so noise lifts none into the fit. NaN when the fit fails.
+   */
+  private rayPeak(n: number, zRef: number, u0: number, v0: number, rho: number, trimBelow: number): number {
+    let u = u0, v = v0, z = Number.NaN;
+    for (let step = 0; step < 3; step++) {
+      if (!this.fitRayQuadratic(n, zRef, u, v, rho, trimBelow)) break;
+      const cf = this.rayFit.coef, e = this.rayEig;
+      let pu = 0, pv = 0;
+      for (let d = 0; d < 2; d++) {
+        const eu = d === 0 ? e.e1u : -e.e1v, ev = d === 0 ? e.e1v : e.e1u;
+        const l = d === 0 ? e.l1 : e.l2;
+        if (!(l < -this.options.flatCurvature)) continue;
+        const off = Math.max(-rho, Math.min(rho, -(cf[1] * eu + cf[2] * ev) / l));
+        pu += off * eu; pv += off * ev;
+      }
+      z = zRef + this.rayFit.at(pu, pv);
+      u += pu; v += pv;
+    }
+    return z;
   }
 
   /**
@@ -537,6 +664,9 @@ export class ObjectBoxEstimator {
     this.b = new Float64Array(len);
     this.s = new Float64Array(len);
     this.t = new Float64Array(len);
+    this.ru = new Float64Array(len);
+    this.rv = new Float64Array(len);
+    this.rz = new Float64Array(len);
   }
 
   /**

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { runSpatialEval } from "../../src/eval/spatial_eval.js";
 import { evalScene } from "../../sim/eval_scene.js";
+import { matchBoxes } from "../../src/eval/box_accuracy.js";
+import { Perception } from "../../src/perception/perception.js";
 
 /**
  * Boxes against simulator ground truth on fresh seeds (figures in the issue-11 note were taken
@@ -24,10 +26,25 @@ describe("box accuracy against ground truth", () => {
     const b = r.box_accuracy!;
     expect(b.all.depth_within_10pct).toBeGreaterThanOrEqual(0.75);
     for (const v of Object.values(b.all.centre_bias_m)) expect(Math.abs(v)).toBeLessThanOrEqual(0.002);
-    // Plates and books: an upper quantile of their noisy tops read them 37% too tall.
-    for (const [kind, k] of Object.entries(b.by_kind)) if (k.n >= 4 && kind !== "banana") expect(k.height_within_10pct, kind).toBeGreaterThanOrEqual(0.8);
+    // Plates and books: an upper quantile of their noisy tops read them 37% too tall. Bananas
+    // (left out here until the ray-coordinate fits): a lying banana's round top passed for a
+    // face, its height 3–10 mm low.
+    for (const [kind, k] of Object.entries(b.by_kind)) if (k.n >= 4) expect(k.height_within_10pct, kind).toBeGreaterThanOrEqual(0.8);
     expect(b.all.height_within_10pct).toBeGreaterThanOrEqual(0.9);
   }, 120_000);
+
+  it("RealSense + detections: a book whose segment took part of the object on it keeps its top face's height", () => {
+    // The ray-coordinate test saw the other object's points as a dome over the book: the
+    // book's height became the apple's top (8.3 cm for 2.7), and a ball's on the yellow book.
+    for (const seed of [9_400_024, 9_400_169]) {
+      const s = evalScene(seed, { noise: "realsense", masks: "detections" });
+      const scene = new Perception().process(s.frame);
+      const { pairs } = matchBoxes(s.truth.objects, scene.objects);
+      const books = pairs.filter((p) => p.truth.kind === "book");
+      expect(books.length, `${seed}`).toBeGreaterThan(0);
+      for (const p of books) expect(Math.abs(p.est.size.z - p.truth.size.z) / p.truth.size.z, `${seed} ${p.truth.color} book`).toBeLessThanOrEqual(0.1);
+    }
+  }, 60_000);
 
   it("stacked scenes: a stacked object's bottom is its support's top (elevation within 10% ≥ 90% without noise)", () => {
     const r = runSpatialEval((s) => evalScene(s, { noise: "none", masks: "gt", stacking: 0.6 }), { scenes: 16, seed: 7_420_000, perType: 1 });

@@ -3,6 +3,7 @@ import { Rng } from "../../sim/rng.js";
 import { depthNoiseAt1m } from "../../src/perception/depth_noise.js";
 import { noisyEdgeHigh, noisyEdgeLow } from "../../src/perception/noisy_edge.js";
 import { hessianEigen, QuadraticSurfaceFit } from "../../src/perception/quadratic_surface.js";
+import { RayQuadraticFit } from "../../src/perception/ray_quadratic_fit.js";
 import { settleOnSupports } from "../../src/perception/stacked_support.js";
 import type { RestingOn } from "../../src/perception/object_box.js";
 import type { SceneObject } from "../../src/scene/scene_object.js";
@@ -81,6 +82,49 @@ describe("quadratic surface fit with noise along the ray", () => {
     f.reset();
     for (let k = 0; k < 50; k++) f.add(0.01, 0.02, 0.003, 0, 0.3);
     expect(f.solve()).toBe(false);
+  });
+});
+
+describe("quadratic fit over ray coordinates", () => {
+  const dome = (u: number, v: number) => 0.004 - 12 * u * u + 3 * u * v - 20 * v * v + 0.1 * u;
+  it("recovers an exact quadratic, with a curvature standard error of 0", () => {
+    const f = new RayQuadraticFit();
+    for (let i = -5; i <= 5; i++) for (let j = -5; j <= 5; j++) f.add(0.003 * i, 0.003 * j, dome(0.003 * i, 0.003 * j));
+    expect(f.solve()).toBe(true);
+    const want = [0.004, 0.1, 0, -12, 3, -20];
+    for (let k = 0; k < 6; k++) expect(f.coef[k]).toBeCloseTo(want[k], 9);
+    expect(f.curvatureStdError(1, 0)).toBeLessThan(1e-6);
+  });
+
+  it("with noise in z: unbiased curvature, and a standard error that describes its scatter and shrinks with the points", () => {
+    const rng = new Rng(7);
+    const fit = (side: number) => {
+      const f = new RayQuadraticFit();
+      for (let i = -side; i <= side; i++) for (let j = -side; j <= side; j++) {
+        const u = (0.015 * i) / side, v = (0.015 * j) / side;
+        f.add(u, v, dome(u, v) + 0.004 * rng.normal());
+      }
+      expect(f.solve()).toBe(true);
+      return { curv: 2 * f.coef[3], se: f.curvatureStdError(1, 0) };
+    };
+    const runs = Array.from({ length: 200 }, () => fit(6));
+    const mean = runs.reduce((a, r) => a + r.curv, 0) / runs.length;
+    const sd = Math.sqrt(runs.reduce((a, r) => a + (r.curv - mean) ** 2, 0) / (runs.length - 1));
+    const se = runs.reduce((a, r) => a + r.se, 0) / runs.length;
+    expect(Math.abs(mean + 24)).toBeLessThan(3 * sd / Math.sqrt(runs.length) + 0.5);
+    expect(se / sd).toBeGreaterThan(0.8);
+    expect(se / sd).toBeLessThan(1.25);
+    expect(fit(12).se).toBeLessThan(0.6 * fit(6).se);
+  });
+
+  it("too few points, or all on a line: no solution; a standard error of Infinity when it cannot be told", () => {
+    const f = new RayQuadraticFit();
+    for (let k = 0; k < 11; k++) f.add(0.01 * k, 0.02 * k, 0.001 * k);
+    expect(f.solve()).toBe(false);
+    f.reset();
+    for (let k = 0; k < 40; k++) f.add(0.001 * k, 0.002 * k, 0.0001 * k * k);
+    expect(f.solve()).toBe(false);
+    expect(new RayQuadraticFit().curvatureStdError(1, 0)).toBe(Infinity);
   });
 });
 

@@ -82,6 +82,34 @@ describe("object boxes from the evidence seen", () => {
     }
   });
 
+  it("under RealSense-like noise at 1.4–1.6 m seen from 30° above, round tops keep their heights (a lying banana, a lemon, an apple, a ball)", () => {
+    // Before the ray-coordinate fits, a round top under this noise passed for a face (its
+    // height the median of a window over its top, 3–10 mm low) or its quadratic fit, on
+    // noisy coordinates with a noise-corrected system near singular, put the peak a
+    // centimetre low: banana 15, lemon 4, apple 15, ball 24 of these 36 within 10%.
+    const lemon: Primitive = { type: "ellipsoid", a: 0.036, b: 0.027, c: 0.027 };
+    const ball: Primitive = { type: "sphere", r: 0.05 };
+    const want: [string, Primitive, number][] = [["banana", banana, 0.65], ["lemon", lemon, 0.8], ["apple", apple, 0.8], ["ball", ball, 0.8]];
+    for (const [name, p, rate] of want) {
+      let ok = 0, all = 0;
+      for (const [x, z] of [[1.4, -0.8], [1.6, -0.9]]) {
+        for (const yaw of [0, 0.8, 1.57]) {
+          for (let seed = 1; seed <= 6; seed++) {
+            const pose: Pose = { x, y: 0.05, z, yaw };
+            const cloud = shapeCloud({ primitive: p, pose, pitch: Math.atan2(-z, x), noise1m: REALSENSE_1M, seed });
+            const est = new ObjectBoxEstimator();
+            const box: Box3 = { cx: 0, cy: 0, cz: 0, sx: 0, sy: 0, sz: 0 };
+            est.estimate(cloud.xs, cloud.ys, cloud.zs, 0, cloud.n, { supportZ: z, restingOn: "support", noise1m: REALSENSE_1M, pixelAngle: cloud.pixelAngle }, box);
+            const truth = trueBox(p, pose);
+            all++;
+            if (Math.abs(rel(box.sz, truth.sz)) <= 0.1) ok++;
+          }
+        }
+      }
+      expect(ok / all, `${name}: ${ok} of ${all} heights within 10%`).toBeGreaterThanOrEqual(rate);
+    }
+  });
+
   it("under depth noise the centre is not pulled towards the camera and the depth is not inflated", () => {
     const errs: number[] = [], depth: number[] = [];
     for (let seed = 1; seed <= 12; seed++) {
