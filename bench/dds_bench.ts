@@ -75,6 +75,8 @@ function tagged(stdout: string, tag: string): unknown {
 interface Rtt { sent: number; received: number; lost: number; rtt_ms: { p50: number; p90: number; p99: number; max: number } }
 interface CameraSummary {
   sent_frames: number;
+  /** How long the peer waited for the node's subscriptions (start-up and warm-up); -1: never matched. */
+  matched_wait_ms: number;
   received: Record<string, number>;
   reward_latency_ms: { p50: number; p90: number; p99: number; max: number };
   frames_without_reward: number;
@@ -124,7 +126,9 @@ async function pipeline(n: number, runSeconds: number, sampleEveryS: number, one
   const peers = namespaces.map((ns, i) => {
     const prefix = ns === "/" ? "" : `--prefix ${ns}`;
     // Reliable and keep-all end to end (peer writers, node readers): slow moments delay, never drop.
-    return `${peer} camera --dir ${dump} --rate 30 --seconds ${runSeconds} --keep-all --wait-subscribers 20000 ${prefix} --spec "${spec}" --out ${work}/peer${i}.jsonl > ${work}/peer${i}.json & P${i}=$!`;
+    // The node subscribes once it has warmed up; on a loaded host that can take long, and a peer
+    // that stopped waiting would send its first frames to no one.
+    return `${peer} camera --dir ${dump} --rate 30 --seconds ${runSeconds} --keep-all --wait-subscribers 180000 ${prefix} --spec "${spec}" --out ${work}/peer${i}.jsonl > ${work}/peer${i}.json & P${i}=$!`;
   });
   const script = `
 ${graphs.join("\n")}
@@ -138,7 +142,7 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
   const pids: number[] = [];
   const samples: ProcSample[] = [];
   let timer: ReturnType<typeof setInterval> | undefined;
-  const r = await runInNetns(script, (runSeconds + 120) * 1000, env, (line) => {
+  const r = await runInNetns(script, (runSeconds + 300) * 1000, env, (line) => {
     if (!line.startsWith("@@PID ")) return;
     pids.push(Number(line.slice(6)));
     if (timer) return;
@@ -262,7 +266,7 @@ const nCameras = (m: Awaited<ReturnType<typeof pipeline>>) => ({
   cameras,
   processes: m.processes,
   per_camera: m.perCamera.map((c, i) => ({
-    namespace: m.namespaces[i], sent: c.sent_frames, rewards: c.received.reward, without_reward: c.frames_without_reward,
+    namespace: m.namespaces[i], sent: c.sent_frames, rewards: c.received.reward, without_reward: c.frames_without_reward, matched_wait_ms: c.matched_wait_ms,
     latency_ms: c.reward_latency_ms, after_warmup: m.steady[i],
   })),
   latency_ms: m.latency_ms,
@@ -289,6 +293,7 @@ const out = {
   echo_ratio_p50: round(e.ts.rtt_ms.p50 / e.c.rtt_ms.p50),
   pipeline_1_camera: {
     sent_frames: one.perCamera[0].sent_frames,
+    matched_wait_ms: one.perCamera[0].matched_wait_ms,
     rewards_received: one.perCamera[0].received.reward,
     frames_without_reward: one.perCamera[0].frames_without_reward,
     reward_latency_ms: one.perCamera[0].reward_latency_ms,
