@@ -17,6 +17,13 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 const double kInvSqrt2Pi = 1 / std::sqrt(2 * M_PI);  // noisy_edge.ts INV_SQRT_2PI (Math.PI is M_PI)
 constexpr int kMaxWallColumns = 256;
 constexpr double kMinSinE = 0.05;
+// object_box.ts: the ray-coordinate fits under noise.
+constexpr double kExactSigmaH = 0.0005;
+constexpr double kFaceDiscFraction = 0.3;
+constexpr double kPeakDiscFraction = 0.35;
+constexpr double kRayDiscMin = 0.006;
+constexpr double kRayFitTrimSigmas = 2.5;
+constexpr double kAboveFaceWindows = 2.5;
 
 double pixelGap(double ux, double uy, double c, double sn, double sinE, double pixel) {
   const double along = ux * c + uy * sn, across = -ux * sn + uy * c;
@@ -32,6 +39,7 @@ double medianWithin(const double* sorted, long n, double lo, double hi) {
   return j > i ? sorted[(i + j - 1) >> 1] : (lo + hi) / 2;
 }
 
+// Also ray_quadratic_fit.ts solve6 (the same elimination).
 bool solveInto(const double* m, const double* r, double* a, double* b, double* x) {
   const int n = 6;
   std::memcpy(a, m, 36 * sizeof(double));
@@ -168,6 +176,61 @@ void hessianEigen(const double* coef, Eigen2& out) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// ray_quadratic_fit.ts
+
+void RayQuadraticFit::reset() {
+  count = 0;
+  for (double& x : m_) x = 0;
+  for (double& x : r_) x = 0;
+  zz_ = 0;
+}
+
+void RayQuadraticFit::add(double u, double v, double z) {
+  double* f = f_;
+  f[0] = 1;
+  f[1] = u;
+  f[2] = v;
+  f[3] = u * u;
+  f[4] = u * v;
+  f[5] = v * v;
+  for (int p = 0; p < 6; p++) {
+    const double fp = f[p];
+    for (int q = p; q < 6; q++) m_[p * 6 + q] += fp * f[q];
+    r_[p] += fp * z;
+  }
+  zz_ += z * z;
+  count++;
+}
+
+bool RayQuadraticFit::solve() {
+  if (count < 12) return false;
+  for (int p = 1; p < 6; p++) {
+    for (int q = 0; q < p; q++) m_[p * 6 + q] = m_[q * 6 + p];
+  }
+  return solveInto(m_, r_, work_, rhs_, coef);
+}
+
+double RayQuadraticFit::curvatureStdError(double eu, double ev) {
+  const long n = count;
+  if (n <= 6) return std::numeric_limits<double>::infinity();
+  const double* c = coef;
+  double ssr = zz_;
+  for (int p = 0; p < 6; p++) {
+    ssr -= 2 * c[p] * r_[p];
+    for (int q = 0; q < 6; q++) ssr += c[p] * m_[p * 6 + q] * c[q];
+  }
+  const double s2 = pjs::max(0.0, ssr) / static_cast<double>(n - 6);
+  for (double& x : g_) x = 0;
+  g_[3] = 2 * eu * eu;
+  g_[4] = 2 * eu * ev;
+  g_[5] = 2 * ev * ev;
+  if (!solveInto(m_, g_, work_, rhs_, x_)) return std::numeric_limits<double>::infinity();
+  double q = 0;
+  for (int p = 0; p < 6; p++) q += g_[p] * x_[p];
+  return std::sqrt(s2 * pjs::max(0.0, q));
+}
+
+// ---------------------------------------------------------------------------------------------
 // object_box.ts ObjectBoxEstimator
 
 void ObjectBoxEstimator::ensure(long n) {
@@ -178,6 +241,9 @@ void ObjectBoxEstimator::ensure(long n) {
   b_.resize(len);
   s_.resize(len);
   t_.resize(len);
+  ru_.resize(len);
+  rv_.resize(len);
+  rz_.resize(len);
 }
 
 long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, long n0, const BoxContext& ctx, Box3& out) {
@@ -302,6 +368,41 @@ long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, l
     hessianEigen(fit.coef, eig_);
     flat = eig_.l1 > -options_.flatCurvature && topWidth >= options_.topFaceSpan * (tHi - tLo);
   }
+  // Under noise, round tops are told and measured by ray-coordinate fits (object_box.ts).
+  double rayTop = std::numeric_limits<double>::quiet_NaN();
+  if (sigH >= kExactSigmaH) {
+    rayCoordinates(xs, ys, zs, start, n, q99, c, sn);
+    const double* RU = ru_.data();
+    const double* RV = rv_.data();
+    const double* RZ = rz_.data();
+    // The disc starts at the upper tenth of the points (their rays).
+    for (long k = 0; k < n; k++) A[k] = RZ[k];
+    const double q90 = psort::quantileInPlace(A, n, 0.9);
+    double u0 = 0, v0 = 0;
+    long m0 = 0;
+    for (long k = 0; k < n; k++) {
+      if (RZ[k] < q90) continue;
+      u0 += RU[k];
+      v0 += RV[k];
+      m0++;
+    }
+    u0 /= static_cast<double>(m0);
+    v0 /= static_cast<double>(m0);
+    const double width = tHi - tLo, trimBelow = kRayFitTrimSigmas * sigH;
+    bool overruled = false;
+    if (flat && fitRayQuadratic(n, q99, u0, v0, pjs::max(kRayDiscMin, kFaceDiscFraction * width), trimBelow)) {
+      const Eigen2& e = rayEig_;
+      const double se = rayFit_.curvatureStdError(e.e1u, e.e1v);
+      overruled = e.l1 + 2 * se < -options_.flatCurvature;
+      if (overruled) flat = false;
+    }
+    if (!flat) rayTop = rayPeak(n, q99, u0, v0, pjs::max(kRayDiscMin, kPeakDiscFraction * pjs::min(q99 - bottom, width)), trimBelow);
+    // A dome peaking well above the face's level is another object's points over the face.
+    if (overruled && rayTop - level > kAboveFaceWindows * half) {
+      flat = true;
+      rayTop = std::numeric_limits<double>::quiet_NaN();
+    }
+  }
 
   if (flat) {
     lastEvidence = 1;
@@ -319,7 +420,7 @@ long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, l
   // Across the view the silhouette's extremes are seen: their midpoint is the centre.
   const double tc = (tLo + tHi) / 2;
   const double cx = peakU_ * c - tc * sn, cy = peakU_ * sn + tc * c;
-  const double zTop = pjs::min(zMax, sigH < 0.0005 ? pjs::max(top, q995) : pjs::max(top, q99 - 3 * sigH - 0.003));
+  const double zTop = pjs::min(zMax, sigH < kExactSigmaH ? pjs::max(top, q995) : pjs::max(std::isfinite(rayTop) ? rayTop : top, q99 - 3 * sigH - 0.003));
   const double height = pjs::max(zTop - bottom, 1e-3);
   reflectedBox(xs, ys, start, n, cx, cy, sigma * cosE, sigma < 0.001 ? pixel : 0, out);
   out.cz = bottom + height / 2;
@@ -428,6 +529,64 @@ double ObjectBoxEstimator::roundTop(const float* xs, const float* ys, const floa
   }
   if (nr < 8) return zPeak;
   return zPeak + psort::quantileInPlace(R, nr, 0.5);
+}
+
+void ObjectBoxEstimator::rayCoordinates(const float* xs, const float* ys, const float* zs, long start, long n, double zRef, double c, double sn) {
+  double* U = ru_.data();
+  double* V = rv_.data();
+  double* Z = rz_.data();
+  for (long i = start, k = 0; k < n; i++, k++) {
+    const double f = zRef / zs[i];
+    const double qx = xs[i] * f, qy = ys[i] * f;
+    U[k] = qx * c + qy * sn;
+    V[k] = -qx * sn + qy * c;
+    Z[k] = zs[i];
+  }
+}
+
+bool ObjectBoxEstimator::fitRayQuadratic(long n, double zRef, double u0, double v0, double rho, double trimBelow) {
+  const double* U = ru_.data();
+  const double* V = rv_.data();
+  const double* Z = rz_.data();
+  RayQuadraticFit& fit = rayFit_;
+  const double r2 = rho * rho;
+  const double* cf = fit.coef;
+  for (int pass = 0; pass < 3; pass++) {
+    const double c0 = cf[0], c1 = cf[1], c2 = cf[2], c3 = cf[3], c4 = cf[4], c5 = cf[5];
+    fit.reset();
+    for (long k = 0; k < n; k++) {
+      const double du = U[k] - u0, dv = V[k] - v0;
+      if (du * du + dv * dv > r2) continue;
+      const double z = Z[k] - zRef;
+      if (pass > 0 && z < c0 + c1 * du + c2 * dv + c3 * du * du + c4 * du * dv + c5 * dv * dv - trimBelow) continue;
+      fit.add(du, dv, z);
+    }
+    if (!fit.solve()) return false;
+  }
+  hessianEigen(cf, rayEig_);
+  return true;
+}
+
+double ObjectBoxEstimator::rayPeak(long n, double zRef, double u0, double v0, double rho, double trimBelow) {
+  double u = u0, v = v0, z = std::numeric_limits<double>::quiet_NaN();
+  for (int step = 0; step < 3; step++) {
+    if (!fitRayQuadratic(n, zRef, u, v, rho, trimBelow)) break;
+    const double* cf = rayFit_.coef;
+    const Eigen2& e = rayEig_;
+    double pu = 0, pv = 0;
+    for (int d = 0; d < 2; d++) {
+      const double eu = d == 0 ? e.e1u : -e.e1v, ev = d == 0 ? e.e1v : e.e1u;
+      const double l = d == 0 ? e.l1 : e.l2;
+      if (!(l < -options_.flatCurvature)) continue;
+      const double off = pjs::max(-rho, pjs::min(rho, -(cf[1] * eu + cf[2] * ev) / l));
+      pu += off * eu;
+      pv += off * ev;
+    }
+    z = zRef + rayFit_.at(pu, pv);
+    u += pu;
+    v += pv;
+  }
+  return z;
 }
 
 bool ObjectBoxEstimator::peakOf(double cu, double cv, const double* sel, long n, const float* zs, long start, double cutZ) {

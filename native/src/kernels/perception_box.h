@@ -1,5 +1,6 @@
 // The box of one object from the points the camera sees: a port of
-// src/perception/object_box.ts (ObjectBoxEstimator), noisy_edge.ts and quadratic_surface.ts,
+// src/perception/object_box.ts (ObjectBoxEstimator), noisy_edge.ts, quadratic_surface.ts and
+// ray_quadratic_fit.ts,
 // operation for operation (the TS files explain the method; comments here only map the port).
 // Where the reference reads a typed array past its end (only with degenerate inputs: no points)
 // JS gives undefined, i.e. NaN in arithmetic: `at()` reads the same way, so no input reads
@@ -76,6 +77,31 @@ class QuadraticSurfaceFit {
 
 void hessianEigen(const double* coef, Eigen2& out);
 
+// ray_quadratic_fit.ts
+class RayQuadraticFit {
+ public:
+  double coef[6] = {0, 0, 0, 0, 0, 0};
+  long count = 0;
+  void reset();
+  void add(double u, double v, double z);
+  bool solve();
+  double at(double u, double v) const {
+    const double* c = coef;
+    return c[0] + c[1] * u + c[2] * v + c[3] * u * u + c[4] * u * v + c[5] * v * v;
+  }
+  double curvatureStdError(double eu, double ev);
+
+ private:
+  double m_[36] = {0};
+  double r_[6] = {0};
+  double zz_ = 0;
+  double f_[6];
+  double work_[36];
+  double rhs_[6];
+  double x_[6] = {0};
+  double g_[6];
+};
+
 /** object_box.ts ObjectBoxEstimator. Scratch grows to the largest object seen and is reused. */
 class ObjectBoxEstimator {
  public:
@@ -91,7 +117,11 @@ class ObjectBoxEstimator {
  private:
   BoxOptions options_;
   std::vector<double> a_, b_, s_, t_;
+  /** Ray coordinates (along, across the view) and heights of the points, for the fits under noise. */
+  std::vector<double> ru_, rv_, rz_;
   QuadraticSurfaceFit fit_;
+  RayQuadraticFit rayFit_;
+  Eigen2 rayEig_{0, 0, 1, 0};
   Eigen2 eig_{0, 0, 1, 0};
   double peakU_ = 0, peakV_ = 0;
   double wallXLo_ = 0, wallXHi_ = 0, wallYLo_ = 0, wallYHi_ = 0;
@@ -113,6 +143,9 @@ class ObjectBoxEstimator {
   bool wallColumns(const float* xs, const float* ys, const float* zs, long start, long n, double from, double to, double pixel,
                    double xMin, double xMax, double yMin, double yMax);
   void reflectedBox(const float* xs, const float* ys, long start, long n, double cx, double cy, double sAlong, double pixel, Box3& out);
+  void rayCoordinates(const float* xs, const float* ys, const float* zs, long start, long n, double zRef, double c, double sn);
+  bool fitRayQuadratic(long n, double zRef, double u0, double v0, double rho, double trimBelow);
+  double rayPeak(long n, double zRef, double u0, double v0, double rho, double trimBelow);
 };
 
 }  // namespace perception
