@@ -29,6 +29,8 @@ export interface BoxObservation {
 }
 
 const FIELDS = 6;
+/** Seen heights of a lifted object kept to judge whether one end is hidden (their median is the reference). */
+const SEEN_WINDOW = 5;
 
 /**
  * One tracked object's box over time:
@@ -50,9 +52,13 @@ export class BoxFilter {
   private readonly scratch: Float64Array;
   private count = 0;
   private head = 0;
-  /** Height and top measured at rest on the support (NaN until then). */
+  /** Height, top and lowest seen point measured at rest on the support (NaN until then). */
   private restHeight = NaN;
   private restTop = NaN;
+  private restLowest = NaN;
+  private restX = NaN;
+  private restY = NaN;
+  private restReach = 0;
   /** The last output box and the per-frame velocity of its centre (x, y) and top. */
   private readonly out = new Float64Array(FIELDS);
   private hasOut = false;
@@ -60,8 +66,14 @@ export class BoxFilter {
   private vy = 0;
   private vTop = 0;
   private held = 0;
-  /** Top minus lowest seen point while lifted and seen whole (NaN: not lifted). */
-  private seenHeight = Number.NaN;
+  /**
+   * Top minus lowest seen point in the last SEEN_WINDOW frames while lifted (count: how many);
+   * their median is what a whole view shows (a round object's underside is never seen).
+   */
+  private readonly seen = new Float64Array(SEEN_WINDOW);
+  private readonly seenScratch = new Float64Array(SEEN_WINDOW);
+  private seenCount = 0;
+  private seenHead = 0;
   /** Frames since the box last moved past the gate. */
   private sinceMotion = Number.MAX_SAFE_INTEGER;
   readonly options: BoxFilterOptions;
@@ -86,29 +98,40 @@ export class BoxFilter {
   apply(o: SceneObject, obs: BoxObservation): void {
     const c = o.center, s = o.size;
     let top = c.z + s.z / 2;
-    // A lifted rigid object keeps its height; pick the end to anchor it at.
-    const lifted = !obs.onSupport || (!Number.isNaN(this.restTop) && top > this.restTop + 0.01);
+    // Standing on the support where it rested, its lowest seen point where it was: whatever
+    // its top does in this frame's measurement, the object has not moved (another object's
+    // pixels in its mask as the cup comes down onto this book raise it; a hand over it lowers
+    // it). "Where it rested" allows for the centre a partial view shifts (the cup coming down
+    // hides part of the book: 1 cm): within a quarter of its footprint's smaller side, 3 cm at least.
+    const atRestSpot = obs.onSupport && Number.isFinite(obs.lowest) && Number.isFinite(this.restLowest) && obs.lowest < this.restLowest + 0.01 &&
+      Math.hypot(c.x - this.restX, c.y - this.restY) <= this.restReach;
+    // A lifted rigid object keeps its height; pick the end to anchor it at. Standing on the
+    // support by the estimator's judgement but with its top risen, it was lifted (unless it
+    // is where it rested).
+    const lifted = !obs.onSupport || (!Number.isNaN(this.restTop) && top > this.restTop + 0.01 && !atRestSpot);
     if (lifted && !Number.isNaN(this.restHeight)) {
       const h = this.restHeight;
       const lowest = Number.isFinite(obs.lowest) ? obs.lowest : c.z - s.z / 2;
       const seen = top - lowest;
-      // The seen part suddenly shorter than it has been: one end is hidden. Keep the end that
+      const usual = this.seenCount > 0 ? this.usualSeenHeight() : Number.NaN;
+      // The seen part suddenly shorter than it usually is: one end is hidden. Keep the end that
       // goes on as the object was going (the lowest seen point then stands for the bottom as
-      // it did: a round object's underside is never seen).
-      if (this.hasOut && !Number.isNaN(this.seenHeight) && seen < this.seenHeight - Math.max(0.01, 0.1 * h)) {
+      // it did: a round object's underside is never seen). The usual seen height is the median
+      // of the last few frames', so one frame whose lowest point was another object's (a leaked
+      // mask) or a brief occlusion does not become the reference every later view is held to.
+      if (this.hasOut && !Number.isNaN(usual) && seen < usual - Math.max(0.01, 0.1 * h)) {
         const predicted = this.out[2] + this.out[5] / 2 + this.vTop;
-        const fromBottom = lowest + this.seenHeight;
+        const fromBottom = lowest + usual;
         if (Math.abs(fromBottom - predicted) < Math.abs(top - predicted)) top = fromBottom;
-      } else if (seen <= h + Math.max(0.01, 0.1 * h)) {
-        // A rigid object's seen part is never taller than the object: when it is, the lowest
-        // point belongs to something under it (a leaked mask) and must not become the
-        // reference, or every later whole view would look cut and be re-anchored on it.
-        this.seenHeight = seen;
       }
+      // A rigid object's seen part is never taller than the object: when it is, the lowest
+      // point belongs to something under it (a leaked mask), not to what a whole view shows.
+      if (seen <= h + Math.max(0.01, 0.1 * h)) this.noteSeen(seen);
       s.z = h;
       c.z = top - h / 2;
     } else {
-      this.seenHeight = Number.NaN;
+      this.seenCount = 0;
+      this.seenHead = 0;
     }
     if (!this.hasOut) {
       this.follow(o);
@@ -117,7 +140,9 @@ export class BoxFilter {
     }
     const out = this.out;
     const outTop = out[2] + out[5] / 2;
-    const moved = Math.hypot(c.x - out[0], c.y - out[1]) > this.options.motionGate || Math.abs(top - outTop) > this.options.motionGate;
+    // Where it rests, a changed measurement is a changed view (part hidden, another object's
+    // pixels taken), not motion: it goes into the median like any other.
+    const moved = !atRestSpot && (Math.hypot(c.x - out[0], c.y - out[1]) > this.options.motionGate || Math.abs(top - outTop) > this.options.motionGate);
     if (!moved) {
       this.held = 0;
       if (++this.sinceMotion <= this.options.settleFrames || obs.floating) {
@@ -177,13 +202,29 @@ export class BoxFilter {
     this.hasOut = true;
   }
 
-  /** While it rests on the support, its height and top are what a lifted box keeps. */
+  /** While it rests on the support, its height, top and lowest seen point are what a lifted box keeps. */
   private restAt(o: SceneObject, obs: BoxObservation): void {
     if (!obs.onSupport) return;
     const top = o.center.z + o.size.z / 2;
     if (!Number.isNaN(this.restTop) && top > this.restTop + 0.01) return;
     this.restHeight = o.size.z;
     this.restTop = top;
+    this.restX = o.center.x;
+    this.restY = o.center.y;
+    this.restReach = Math.max(0.03, 0.25 * Math.min(o.size.x, o.size.y));
+    if (Number.isFinite(obs.lowest)) this.restLowest = obs.lowest;
+  }
+
+  private noteSeen(seen: number): void {
+    this.seen[this.seenHead] = seen;
+    this.seenHead = (this.seenHead + 1) % SEEN_WINDOW;
+    if (this.seenCount < SEEN_WINDOW) this.seenCount++;
+  }
+
+  private usualSeenHeight(): number {
+    const n = this.seenCount, sc = this.seenScratch;
+    for (let k = 0; k < n; k++) sc[k] = this.seen[k];
+    return quantileInPlace(sc, n, 0.5);
   }
 
   private sameShape(o: SceneObject): boolean {
