@@ -3,6 +3,7 @@ import { Perception, type PerceptionOptions } from "../src/perception/perception
 import type { RgbdFrame } from "../src/perception/rgbd_frame.js";
 import { parseRewardSpec } from "../src/reward/parse_reward_spec.js";
 import { RewardTracker, type RewardTrackerOptions } from "../src/reward/reward_tracker.js";
+import { flipAgreement, type FlipAgreement } from "../src/reward/success_flips.js";
 import { RgbdSensor, truthScene, worldAt, teleopScenario, type NoiseModel } from "../sim/index.js";
 
 /** Hides the top `fraction` of an instance's image rows behind a nearer occluder (a hand over the object). */
@@ -81,40 +82,7 @@ export function runFlips(o: FlipRunOptions): FlipRun {
   return { seed: o.seed, instruction: episode.instruction, mode: episode.task.mode, perceived, truth, errors };
 }
 
-export interface FlipAgreement {
-  /** Success changes in the truth. */
-  trueFlips: number;
-  /** Of those, matched by a perceived change the same way within one frame. */
-  withinOneFrame: number;
-  /** Perceived changes that match no true change within one frame. */
-  spurious: number;
-  /** Largest |perceived − true| frame of a matched change (a refused frame holds the last success). */
-  maxLag: number;
-}
-
-/** Compares the success sequences' changes: each true flip against the nearest perceived flip the same way. */
-export function flipAgreement(perceived: readonly (boolean | null)[], truth: readonly boolean[]): FlipAgreement {
-  const held: boolean[] = [];
-  let last = false;
-  for (const p of perceived) held.push((last = p ?? last));
-  const flips = (xs: readonly boolean[]) => xs.flatMap((x, i) => (i > 0 && x !== xs[i - 1] ? [{ at: i, to: x }] : i === 0 && x ? [{ at: 0, to: true }] : []));
-  const t = flips(truth), p = flips(held);
-  const used = new Set<number>();
-  let within = 0, maxLag = 0;
-  for (const tf of t) {
-    let best = -1;
-    for (let k = 0; k < p.length; k++) {
-      if (used.has(k) || p[k].to !== tf.to) continue;
-      if (best < 0 || Math.abs(p[k].at - tf.at) < Math.abs(p[best].at - tf.at)) best = k;
-    }
-    if (best >= 0 && Math.abs(p[best].at - tf.at) <= 1) {
-      used.add(best);
-      within++;
-      maxLag = Math.max(maxLag, Math.abs(p[best].at - tf.at));
-    }
-  }
-  return { trueFlips: t.length, withinOneFrame: within, spurious: p.length - used.size, maxLag };
-}
+export { flipAgreement, type FlipAgreement };
 
 /** Scripted pick-and-place episodes whose task is "put A on B" (teleopScenario seeds 8000-8059). */
 export const ON_TOP_OF_SEEDS = [8006, 8012, 8015, 8016, 8028, 8029, 8033, 8034, 8039, 8042, 8051, 8052] as const;

@@ -25,7 +25,9 @@ const PROGRESS_TIMEOUT_LIMITS = { default: 2000, min: 1, max: 3_600_000 } as con
 
 /**
  * Reward node: the rearrangement reward of every scene graph, published on `reward` in the
- * scene's frame. The task is set by the `reward_spec` parameter, the latched `reward/spec` topic
+ * scene's frame. Scene graphs are perceived ones, so success has the hysteresis of
+ * RewardTrackerOptions.hysteresis (on at once, off when the residual passes the tolerance by
+ * more than 1 cm or for 3 frames; src/reward/REWARDS.md). The task is set by the `reward_spec` parameter, the latched `reward/spec` topic
  * (RewardSpec) or the `set_reward_spec` service; an expression ("near(red mug, blue bowl,
  * 0.05)") or an instruction ("put the red mug next to the blue bowl"). A new spec restarts
  * progress from the next frame. A bad spec is refused with the reason (the service answers
@@ -252,7 +254,11 @@ export class RewardNode {
     let tracker: RewardTracker;
     try {
       spec = parseRewardSpec(text as string);
-      tracker = new RewardTracker(spec);
+      // Scene graphs here are perceived: a box disturbed for a frame or two (the carried
+      // object's top hidden by the hand, a mask eaten into) must not flip success, so it has
+      // the success hysteresis (src/reward/REWARDS.md). Ground truth and mocap poses need none
+      // and their trackers (sim, nodes/mocap) go without.
+      tracker = new RewardTracker(spec, { hysteresis: true });
     } catch (e) {
       const typed = this.diagnostics.errors.report(e, source);
       return { ok: false, message: typed.code === "internal" ? "internal error parsing the spec (logged)" : clip(typed.message) };

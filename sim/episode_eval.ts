@@ -2,6 +2,7 @@ import { Perception } from "../src/perception/perception.js";
 import { parseRewardSpec } from "../src/reward/parse_reward_spec.js";
 import { RewardTracker } from "../src/reward/reward_tracker.js";
 import type { RewardResult } from "../src/reward/reward_spec.js";
+import { flipAgreement, successFlips, type FlipAgreement, type SuccessFlip } from "../src/reward/success_flips.js";
 import { isSpatialRewardError } from "../src/errors.js";
 import { RgbdSensor } from "./rgbd_sensor.js";
 import type { SceneOptions } from "./scene_generator.js";
@@ -23,6 +24,11 @@ export interface EpisodeEvalOptions {
   scene?: Partial<SceneOptions>;
   /** Only tasks of this placement ("on_top_of": put A on B); either by default. */
   mode?: PlaceMode;
+  /**
+   * The success hysteresis on the perceived reward (RewardTrackerOptions.hysteresis), as the
+   * reward node publishes perceived rewards; default true. The true reward never has it.
+   */
+  hysteresis?: boolean;
 }
 
 export interface EpisodeEvalResult {
@@ -41,6 +47,13 @@ export interface EpisodeEvalResult {
   /** First frame with success, perceived and true (−1: never). */
   successFrame: number;
   trueSuccessFrame: number;
+  /**
+   * Every change of success, perceived (a refused frame holds the last) and true: a success
+   * that flickers shows here, where the first success frame hides it.
+   */
+  successFlips: { perceived: SuccessFlip[]; truth: SuccessFlip[] };
+  /** The perceived changes against the true ones (within one frame, spurious, largest lag). */
+  flips: FlipAgreement;
   finalProgress: number;
   /** The perceived dense reward per frame (a frame without one keeps the previous). */
   rewards: number[];
@@ -76,16 +89,19 @@ export function spearman(a: readonly number[], b: readonly number[]): number {
 
 /**
  * Runs one scripted teleop episode through the renderer and perception and compares the
- * perceived reward with the reward of the ground-truth scene under the same spec.
+ * perceived reward (with the success hysteresis unless `hysteresis: false`) with the reward of
+ * the ground-truth scene under the same spec, including every change of success.
  */
 export function evaluateEpisode(o: EpisodeEvalOptions): EpisodeEvalResult {
   const { world, camera, episode } = teleopScenario(o.seed, o.frames, { width: o.width, height: o.height, hfovDeg: o.hfovDeg }, o.scene, o.mode);
   const spec = parseRewardSpec(episode.instruction);
-  const est = new RewardTracker(spec);
+  const est = new RewardTracker(spec, { hysteresis: o.hysteresis ?? true });
   const tru = new RewardTracker(spec);
   const perception = new Perception();
   const sensor = new RgbdSensor({ noise: o.noise, seed: o.seed });
   const rewards: number[] = [];
+  const perceivedSuccess: (boolean | null)[] = [];
+  const trueSuccess: boolean[] = [];
   const progress: number[] = []; // −true residual: ranks exactly as ground-truth progress
   let successFrame = -1, trueSuccessFrame = -1, finalProgress = 0;
   const errors: Record<string, number> = {};
@@ -95,6 +111,7 @@ export function evaluateEpisode(o: EpisodeEvalOptions): EpisodeEvalResult {
     const stamp = BigInt(f) * periodNs;
     const truth = truthScene(w, camera, stamp);
     const t: RewardResult = tru.update(truth);
+    trueSuccess.push(t.success);
     if (t.success && trueSuccessFrame < 0) trueSuccessFrame = f;
     let r: RewardResult | null = null;
     try {
@@ -109,6 +126,7 @@ export function evaluateEpisode(o: EpisodeEvalOptions): EpisodeEvalResult {
     // A frame without a reward keeps the previous one (what a controller would hold).
     rewards.push(r ? r.reward : rewards.length ? rewards[rewards.length - 1] : -Infinity);
     progress.push(-t.residual);
+    perceivedSuccess.push(r ? r.success : null);
     if (r) {
       finalProgress = r.progress;
       if (r.success && successFrame < 0) successFrame = f;
@@ -123,6 +141,8 @@ export function evaluateEpisode(o: EpisodeEvalOptions): EpisodeEvalResult {
     spearman: spearman(rewards, progress),
     successFrame,
     trueSuccessFrame,
+    successFlips: { perceived: successFlips(perceivedSuccess), truth: successFlips(trueSuccess) },
+    flips: flipAgreement(perceivedSuccess, trueSuccess),
     finalProgress,
     rewards,
     errors,
