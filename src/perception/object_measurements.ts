@@ -160,7 +160,8 @@ export class ObjectMeasurer {
           // A background pixel just outside the mask on the instance's surface is the
           // instance's (the mask fell short); a masked pixel with no masked neighbour on its
           // surface is another object's (the mask overran onto it).
-          if (label === 0 ? !adjoins(labels, ls, d, ds, dscale, u, v, id, z, tol, repair, width, height) : !adjoins(labels, ls, d, ds, dscale, u, v, id, z, tol, 1, width, height)) {
+          // One call site: the optimiser inlines it once, and has budget left for the colour's add below.
+          if (!adjoins(labels, ls, d, ds, dscale, u, v, id, z, tol, label === 0 ? repair : 1, width, height)) {
             if (label !== 0) islands++;
             continue;
           }
