@@ -14,7 +14,7 @@ namespace pjs = sr::pjs;
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-const double kInvSqrt2Pi = 1 / std::sqrt(2 * M_PI);  // noisy_edge.ts INV_SQRT_2PI (Math.PI is M_PI)
+const double kInvSqrt2Pi = 1 / std::sqrt(2 * 3.141592653589793);  // noisy_edge.ts INV_SQRT_2PI (the literal is Math.PI)
 constexpr int kMaxWallColumns = 256;
 constexpr double kMinSinE = 0.05;
 // object_box.ts: the ray-coordinate fits under noise.
