@@ -1,4 +1,5 @@
 import { Perception } from "../../src/perception/perception.js";
+import { perceptionKernels } from "../perception/native_perception_kernels.js";
 import { answerQuestion } from "../../src/spatial/answer_question.js";
 import { parseAnswerText } from "../../src/spatial/answer_text_parser.js";
 import { tryParseQuestion } from "../../src/spatial/question_parser.js";
@@ -13,7 +14,7 @@ const ANSWER_MAX_TOKENS = 160;
 export async function run(question: string, values: AskOptions): Promise<number> {
   if (values.source === "backbone") return runBackbone(question, values);
   const sample = simSample(values.seed, { noise: values.noise, masks: values.masks });
-  const scene = new Perception().process(sample.frame);
+  const scene = new Perception({ kernels: perceptionKernels() }).process(sample.frame);
   const answer = answerQuestion(scene, question);
   if (values.json) {
     console.log(JSON.stringify({ ...answer, value: Number.isFinite(answer.value) ? answer.value : null, objects: scene.objects.map(displayName) }));

@@ -2,6 +2,7 @@ import { basename } from "node:path";
 import { InvalidInputError, SpatialRewardError } from "../../src/errors.js";
 import type { PinholeIntrinsics } from "../../src/geometry/intrinsics.js";
 import { Perception } from "../../src/perception/perception.js";
+import { perceptionKernels } from "../perception/native_perception_kernels.js";
 import type { RgbdFrame } from "../../src/perception/rgbd_frame.js";
 import { cameraTopics } from "../../src/record/camera_topics.js";
 import { decodeRos, type RecordedChannel, type RecordedMessage } from "../../src/record/episode_reader.js";
@@ -193,7 +194,7 @@ export async function runRecordingVqa(args: readonly string[], o: ExportRecordin
         };
 
         // Pass 2: the camera frames (with depth and segmentation joined by stamp), in order.
-        const perception = new Perception();
+        const perception = new Perception({ kernels: perceptionKernels() });
         const frameTopics = [src.rgb, src.depth, src.seg].filter((ch): ch is RecordedChannel => ch !== undefined).map((ch) => ch.topic);
         type Parts = { frame: number; logTime: bigint; rgb?: RecordedMessage; depth?: RecordedMessage; seg?: RecordedMessage };
         const pending = new Map<bigint, Parts>();

@@ -1,6 +1,9 @@
 /**
  * `spatial-reward/native`: whether the native kernels run in this process, and if not why
  * (in-process users log it next to their frame rates). The kernels themselves are used through
- * the library's own classes (the simulator's Renderer, perception), never called directly.
+ * the library's own classes (the simulator's Renderer; Perception with `perceptionKernels()`).
  */
 export { nativeKernelsStatus, kernelsAddonPath, type NativeKernelsStatus } from "./kernels_addon.js";
+// For in-process users: `new Perception({ kernels: perceptionKernels() })` runs the C++ kernels
+// where the addon is built (the same results bit for bit), else the TypeScript ones.
+export { perceptionKernels, nativePerceptionKernels, nativePerceptionStatus, type NativePerceptionStatus } from "../perception/native_perception_kernels.js";

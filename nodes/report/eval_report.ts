@@ -2,6 +2,7 @@ import type { PinholeIntrinsics } from "../../src/geometry/intrinsics.js";
 import type { EvalSample } from "../../src/eval/spatial_eval.js";
 import { isSpatialRewardError } from "../../src/errors.js";
 import { Perception } from "../../src/perception/perception.js";
+import { perceptionKernels } from "../perception/native_perception_kernels.js";
 import { displayName, type Scene } from "../../src/scene/scene_object.js";
 import { drawAccuracyFigure, drawnTypes, type TypeScore } from "./accuracy_figure.js";
 import { figureBackend } from "./figure_backend.js";
@@ -65,7 +66,7 @@ export class EvalReport {
   private keep(seed: number, sample: EvalSample): void {
     // runSpatialEval's Perception is its own; the same frame through a fresh one (both are
     // deterministic) gives the scene again with the spatial frame the boxes are drawn in.
-    const perception = new Perception();
+    const perception = new Perception({ kernels: perceptionKernels() });
     let scene: Scene;
     try {
       scene = perception.process(sample.frame);

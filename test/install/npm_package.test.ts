@@ -21,6 +21,8 @@ const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as
 // Built where Cyclone DDS is installed (as native/build.mjs decides).
 const cycloneHeader = process.env.CYCLONEDDS_HOME ? join(process.env.CYCLONEDDS_HOME, "include", "dds", "dds.h") : "/usr/include/dds/dds.h";
 const CYCLONE_HERE = existsSync(cycloneHeader);
+// The kernels addon needs only a C++ compiler (node-gyp's make and Python come with the host).
+const COMPILER_HERE = existsSync("/usr/bin/c++") || existsSync("/usr/bin/g++");
 // What a package needs to build and pack; dist/, native/build/ and node_modules/ stay behind.
 const SOURCES = ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md", "LICENSE", "src", "nodes", "sim", "bench", "launch", "msgs", "models", "docs", "native/binding.gyp", "native/build.mjs", "native/src"];
 
@@ -115,6 +117,28 @@ console.log(JSON.stringify({ task: env.task, progress: reward.progress, reward: 
     const out = JSON.parse(r.stdout.trim()) as { task: string; progress: number; reward: number };
     expect(out.task.length).toBeGreaterThan(0);
     expect(Number.isFinite(out.reward)).toBe(true);
+  });
+
+  it.runIf(COMPILER_HERE || process.env.SPATIAL_REWARD_REQUIRE_NATIVE === "1")("the install script built the kernels addon, and `spatial-reward/native` runs perception on it with the same scene as TypeScript", () => {
+    expect(existsSync(join(installed(), "native", "build", "Release", "spatial_reward_kernels.node"))).toBe(true);
+    writeFileSync(join(consumer, "native.mjs"), `
+import { Perception } from "spatial-reward";
+import { SimEnv } from "spatial-reward/sim";
+import { nativeKernelsStatus, nativePerceptionStatus, perceptionKernels } from "spatial-reward/native";
+const env = new SimEnv({ render: true, noise: "realsense", maxSteps: 5 });
+const obs = env.reset(7);
+const native = new Perception({ kernels: perceptionKernels() }).process(obs.frame);
+const ts = new Perception().process(obs.frame);
+const boxes = (s) => JSON.stringify(s.objects.map((o) => [o.id, o.center, o.size]));
+console.log(JSON.stringify({ loaded: nativeKernelsStatus().loaded, perception: nativePerceptionStatus(), objects: native.objects.length, same: boxes(native) === boxes(ts) }));
+`);
+    const r = run(process.execPath, ["native.mjs"], consumer, 60_000);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim()) as { loaded: boolean; perception: { native: boolean }; objects: number; same: boolean };
+    expect(out.loaded).toBe(true);
+    expect(out.perception.native).toBe(true);
+    expect(out.objects).toBeGreaterThan(0);
+    expect(out.same).toBe(true);
   });
 
   it("`spatial-reward/backbone` runs a seeded-random model in its worker thread from the consumer's node_modules", () => {
