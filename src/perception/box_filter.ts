@@ -29,6 +29,8 @@ export interface BoxObservation {
 }
 
 const FIELDS = 6;
+/** A view of a resting object covering less than this share of its box's footprint, within it, is a partial view. */
+const PARTIAL_AREA = 0.7;
 /** Seen heights of a lifted object kept to judge whether one end is hidden (their median is the reference). */
 const SEEN_WINDOW = 5;
 
@@ -73,6 +75,7 @@ export class BoxFilter {
   private readonly seen = new Float64Array(SEEN_WINDOW);
   private readonly seenScratch = new Float64Array(SEEN_WINDOW);
   private seenCount = 0;
+  private wasLifted = false;
   private seenHead = 0;
   /** Frames since the box last moved past the gate. */
   private sinceMotion = Number.MAX_SAFE_INTEGER;
@@ -94,6 +97,11 @@ export class BoxFilter {
     return this.restHeight;
   }
 
+  /** Whether the last frame took the object for lifted off the support (carried, or standing on another object). */
+  get lifted(): boolean {
+    return this.wasLifted;
+  }
+
   /** Filters `o`'s box in place with this frame's observation. */
   apply(o: SceneObject, obs: BoxObservation): void {
     const c = o.center, s = o.size;
@@ -103,12 +111,16 @@ export class BoxFilter {
     // pixels in its mask as the cup comes down onto this book raise it; a hand over it lowers
     // it). "Where it rested" allows for the centre a partial view shifts (the cup coming down
     // hides part of the book: 1 cm): within a quarter of its footprint's smaller side, 3 cm at least.
-    const atRestSpot = obs.onSupport && Number.isFinite(obs.lowest) && Number.isFinite(this.restLowest) && obs.lowest < this.restLowest + 0.01 &&
-      Math.hypot(c.x - this.restX, c.y - this.restY) <= this.restReach;
+    const lowestAtRest = obs.onSupport && Number.isFinite(obs.lowest) && Number.isFinite(this.restLowest) && obs.lowest < this.restLowest + 0.01;
+    // Seen much smaller and within its box, it is partly hidden, however far the seen part's
+    // centre is from the box's (a jar set down on a box hides the box's far two thirds).
+    const partialView = lowestAtRest && this.hasOut && this.partOfBox(o);
+    const atRestSpot = lowestAtRest && (partialView || Math.hypot(c.x - this.restX, c.y - this.restY) <= this.restReach);
     // A lifted rigid object keeps its height; pick the end to anchor it at. Standing on the
     // support by the estimator's judgement but with its top risen, it was lifted (unless it
     // is where it rested).
     const lifted = !obs.onSupport || (!Number.isNaN(this.restTop) && top > this.restTop + 0.01 && !atRestSpot);
+    this.wasLifted = lifted;
     if (lifted && !Number.isNaN(this.restHeight)) {
       const h = this.restHeight;
       const lowest = Number.isFinite(obs.lowest) ? obs.lowest : c.z - s.z / 2;
@@ -145,6 +157,13 @@ export class BoxFilter {
     const moved = !atRestSpot && (Math.hypot(c.x - out[0], c.y - out[1]) > this.options.motionGate || Math.abs(top - outTop) > this.options.motionGate);
     if (!moved) {
       this.held = 0;
+      if (partialView && this.sinceMotion >= this.options.settleFrames) {
+        // Partly hidden where it rests: the box it has is better evidence than the part seen,
+        // for as long as the cover stays (the median would take the part once it is most of
+        // the window).
+        this.write(o, out);
+        return;
+      }
       if (++this.sinceMotion <= this.options.settleFrames || obs.floating) {
         // Still settling (or slowing down at the end of a move): followed, not averaged.
         this.follow(o);
@@ -225,6 +244,16 @@ export class BoxFilter {
     const n = this.seenCount, sc = this.seenScratch;
     for (let k = 0; k < n; k++) sc[k] = this.seen[k];
     return quantileInPlace(sc, n, 0.5);
+  }
+
+  /**
+   * Whether `o`'s footprint lies within the filtered box's (a gate's allowance each way) and
+   * covers less than PARTIAL_AREA of it: a view with part of the object hidden.
+   */
+  private partOfBox(o: SceneObject): boolean {
+    const out = this.out, g = Math.max(0.01, this.options.motionGate);
+    const inside = (c: number, s: number, oc: number, os: number) => c - s / 2 >= oc - os / 2 - g && c + s / 2 <= oc + os / 2 + g;
+    return inside(o.center.x, o.size.x, out[0], out[3]) && inside(o.center.y, o.size.y, out[1], out[4]) && o.size.x * o.size.y < PARTIAL_AREA * out[3] * out[4];
   }
 
   private sameShape(o: SceneObject): boolean {

@@ -45,7 +45,9 @@ export interface TrackerOptions {
  * Gives objects stable ids across frames ("mug#1" stays "mug#1") by greedy nearest-centre
  * association within each kind, and filters each object's box over time (box_filter.ts).
  * Segmenters do not promise stable instance ids, so ids come from geometry, not from the
- * mask. Colour names are voted over time so one badly lit frame does not rename an object.
+ * mask. Colour names are voted over time so one badly lit frame does not rename an object, and
+ * frames of an object lifted after it was seen at rest do not vote (the lighting on a carried
+ * object changes, its paint does not).
  */
 export class ObjectTracker {
   private tracks: Track[] = [];
@@ -139,7 +141,12 @@ export class ObjectTracker {
       // Without contact evidence every object is taken to rest (as callers without it had it).
       t.filter.apply(o, { onSupport: resting ? resting[oi] : true, floating: floating ? floating[oi] : false, lowest: lowest ? lowest[oi] : Number.NaN });
       t.x = o.center.x; t.y = o.center.y; t.z = o.center.z + o.size.z / 2;
-      if (o.color) t.colorVotes.set(o.color, (t.colorVotes.get(o.color) ?? 0) + 1);
+      // Lifted off the support after being seen on it, an object is lit differently (nearer the
+      // camera, tilted, under the hand) and a gray one reads black for as long as it is carried;
+      // its paint has not changed, so those frames do not vote (a gray bottle carried for 45
+      // frames outvoted its frames at rest and "the gray bottle" was no longer found).
+      const carried = t.filter.lifted && !Number.isNaN(t.filter.restingHeight) && t.colorVotes.size > 0;
+      if (o.color && !carried) t.colorVotes.set(o.color, (t.colorVotes.get(o.color) ?? 0) + 1);
       o.id = t.id;
       o.color = votedColor(t.colorVotes, o.color);
       t.last = o;
