@@ -112,9 +112,10 @@ export class BoxFilter {
     // it). "Where it rested" allows for the centre a partial view shifts (the cup coming down
     // hides part of the book: 1 cm): within a quarter of its footprint's smaller side, 3 cm at least.
     const lowestAtRest = obs.onSupport && Number.isFinite(obs.lowest) && Number.isFinite(this.restLowest) && obs.lowest < this.restLowest + 0.01;
-    // Seen much smaller and within its box, it is partly hidden, however far the seen part's
-    // centre is from the box's (a jar set down on a box hides the box's far two thirds).
-    const partialView = lowestAtRest && this.hasOut && this.partOfBox(o);
+    // Seen much smaller and within its box while that box is where it rested, it is partly
+    // hidden, however far the seen part's centre is from the box's (a jar set down on a box
+    // hides the box's far two thirds).
+    const partialView = lowestAtRest && this.hasOut && Math.hypot(this.out[0] - this.restX, this.out[1] - this.restY) <= this.restReach && this.partOfBox(o);
     const atRestSpot = lowestAtRest && (partialView || Math.hypot(c.x - this.restX, c.y - this.restY) <= this.restReach);
     // A lifted rigid object keeps its height; pick the end to anchor it at. Standing on the
     // support by the estimator's judgement but with its top risen, it was lifted (unless it
