@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "js_math.h"
+
 #if !defined(_WIN32)
 #include <dlfcn.h>
 #endif
@@ -70,40 +72,10 @@ inline double atan2(double y, double x) { return v8math().atan2(y, x); }
 inline double log(double x) { return v8math().log(x); }
 inline double pow(double x, double y) { return v8math().pow(x, y); }
 
-// Math.hypot over n values (builtins: math.tq MathHypot).
-inline double hypotN(const double* values, int n) {
-  double abs[3];
-  double max = 0;
-  bool nan = false;
-  for (int i = 0; i < n; i++) {
-    if (std::isnan(values[i])) {
-      nan = true;
-    } else {
-      abs[i] = std::fabs(values[i]);
-      if (abs[i] > max) max = abs[i];
-    }
-  }
-  if (max == std::numeric_limits<double>::infinity()) return max;
-  if (nan) return std::numeric_limits<double>::quiet_NaN();
-  if (max == 0) return 0;
-  double sum = 0, compensation = 0;
-  for (int i = 0; i < n; i++) {
-    const double q = abs[i] / max;
-    const double summand = q * q - compensation;
-    const double preliminary = sum + summand;
-    compensation = (preliminary - sum) - summand;
-    sum = preliminary;
-  }
-  return std::sqrt(sum) * max;
-}
-inline double hypot(double a, double b) {
-  const double v[2] = {a, b};
-  return hypotN(v, 2);
-}
-inline double hypot(double a, double b, double c) {
-  const double v[3] = {a, b, c};
-  return hypotN(v, 3);
-}
+// Math.hypot, Math.min, Math.max: the renderer's V8-exact versions (js_math.h).
+using js::hypot;
+using js::max;
+using js::min;
 
 // Math.round: ceil, then one down when that went more than half up (CSA Float64Round).
 inline double round(double x) {
@@ -112,17 +84,6 @@ inline double round(double x) {
   return v - 1.0;
 }
 
-// Math.max / Math.min of two values: NaN wins; +0 is larger than -0.
-inline double max(double a, double b) {
-  if (a != a || b != b) return std::numeric_limits<double>::quiet_NaN();
-  if (a == b) return std::signbit(a) ? b : a;
-  return a > b ? a : b;
-}
-inline double min(double a, double b) {
-  if (a != a || b != b) return std::numeric_limits<double>::quiet_NaN();
-  if (a == b) return std::signbit(a) ? a : b;
-  return a < b ? a : b;
-}
 inline double max(double a, double b, double c) { return max(max(a, b), c); }
 
 // Math.sign(x) for a non-zero, non-NaN x.
