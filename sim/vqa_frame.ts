@@ -19,6 +19,11 @@ export interface VqaFrame {
   camera: Camera;
   /** Packed rgb8, width × height × 3, the caller's to keep. */
   rgb: Uint8Array;
+  /**
+   * Instance mask, width × height bytes, the caller's to keep: 0 where no object is seen, k where
+   * truth.objects[k − 1] is (the renderer's mono8 mask, before any noise).
+   */
+  mask: Uint8Array;
   truth: Scene;
 }
 
@@ -29,7 +34,7 @@ const PIXEL_NOISE_SALT = 0x9a1f3c;
  * Renders scene seeds as the VQA export sees them: the seed's world (generateWorld) and camera
  * (placeCamera, as `eval` builds a scene, with the seed's drawn field of view and pitch range),
  * the ray-cast RGB with the seed's colour jitter and read noise, and the ground-truth scene.
- * Depth and masks are not part of an RGB-only export and are not degraded.
+ * Depth is not part of an RGB-only export; the instance mask is kept for dense supervision (export --masks) and is not degraded.
  */
 export class VqaFrameRenderer {
   private readonly renderer = new Renderer();
@@ -59,7 +64,8 @@ export class VqaFrameRenderer {
     const { width, height } = camera.intrinsics;
     const rgb = new Uint8Array(width * height * 3);
     applyColorJitter(r.rgb, rgb, variation.jitter, noise);
-    return { seed, width, height, variation, camera, rgb, truth: truthScene(world, camera, stamp) };
+    const mask = r.mask.data.slice(0, width * height);
+    return { seed, width, height, variation, camera, rgb, mask, truth: truthScene(world, camera, stamp) };
   }
 
   /** A fresh pixel-noise stream for an episode of `seed`. */

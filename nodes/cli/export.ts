@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { QUESTION_TYPE_IDS } from "../../src/spatial/question_types.js";
 import { planSeeds, splitOfSeed, SPLIT_RULE, SPLITS, type PlannedSeed, type Split } from "../../src/vqa/dataset_split.js";
 import {
-  EXPORT_FORMAT, EXPORT_VERSION, VQA_GENERATOR_VERSION, episodeFrameImageId, episodeId, imagePath, sceneImageId, type ProgressRecord,
+  EXPORT_FORMAT, EXPORT_VERSION, VQA_GENERATOR_VERSION, episodeFrameImageId, episodeId, imagePath, maskPath, sceneImageId, type ProgressRecord,
 } from "../../src/vqa/export_format.js";
 import { ExportTally } from "../../src/vqa/export_tally.js";
 import { sceneVqaRecords } from "../../src/vqa/vqa_records.js";
@@ -12,7 +12,7 @@ import { DEFAULT_VARIATION_RANGES, type VariationRanges } from "../../sim/scene_
 import { VqaFrameRenderer } from "../../sim/vqa_frame.js";
 import type { ExportVqaOptions } from "./export_command.js";
 import { packageVersion } from "./package_version.js";
-import { encodeRgbPng } from "./png_image.js";
+import { encodeMonoPng, encodeRgbPng } from "./png_image.js";
 import { Progress } from "./progress.js";
 
 /** An append-only text file written synchronously (the export is CPU-bound; order is the file's order). */
@@ -63,6 +63,7 @@ export async function run(o: ExportVqaOptions): Promise<number> {
   const framesPerEpisode = Math.ceil(o.episodeFrames / o.episodeStride);
 
   mkdirSync(join(o.out, "images"), { recursive: true });
+  if (o.masks) mkdirSync(join(o.out, "masks"), { recursive: true });
   const vqa = new LineFile(join(o.out, "vqa.jsonl"));
   const progressFile = new LineFile(join(o.out, "progress.jsonl"));
   const scenesFile = new LineFile(join(o.out, "scenes.jsonl"));
@@ -90,6 +91,13 @@ export async function run(o: ExportVqaOptions): Promise<number> {
       const frame = renderer.scene(p.seed);
       const id = sceneImageId(p.seed);
       const image = writeImage(id, frame.width, frame.height, frame.rgb);
+      let mask: string | undefined;
+      if (o.masks) {
+        const png = encodeMonoPng({ width: frame.width, height: frame.height, data: frame.mask });
+        writeFileSync(join(o.out, maskPath(id)), png, { flag: "wx" });
+        imageBytes += png.length;
+        mask = maskPath(id);
+      }
       const scene = sceneVqaRecords(frame.truth, { seed: p.seed, split: p.split, image, idPrefix: id, perType: o.perType });
       vqa.write(scene.records.map((r) => JSON.stringify(r)));
       const v = frame.variation;
@@ -103,7 +111,12 @@ export async function run(o: ExportVqaOptions): Promise<number> {
         hfov_deg: v.hfovDeg,
         noise: v.noise,
         jitter: { brightness: v.jitter.brightness, contrast: v.jitter.contrast, gain_rgb: [v.jitter.gainR, v.jitter.gainG, v.jitter.gainB], noise_sigma: v.jitter.noiseSigma },
-        objects: frame.truth.objects.map((ob) => ({ id: ob.id, kind: ob.kind, color: ob.color })),
+        ...(mask === undefined ? {} : { mask }),
+        // Boxes in the spatial frame (src/geometry/spatial_frame.ts: x away from the camera, y left, z up; metres), mask value = index + 1.
+        objects: frame.truth.objects.map((ob, k) => ({
+          id: ob.id, kind: ob.kind, color: ob.color, mask_value: k + 1,
+          center: [ob.center.x, ob.center.y, ob.center.z], size: [ob.size.x, ob.size.y, ob.size.z],
+        })),
         questions: scene.records.length,
       })]);
       tally.scene(p.split, scene.records.map((r) => r.question_type), scene.skipped, scene.unanswered);
@@ -176,7 +189,7 @@ export async function run(o: ExportVqaOptions): Promise<number> {
         labels: "answerQuestion (src/spatial) on the simulator's ground-truth scene; questions from generateQuestions as eval draws them for the seed",
         progress: "RewardTracker on the ground-truth scene of every frame (src/reward/REWARDS.md), as sim/episode_eval.ts",
       },
-      files: { images: "images/<id>.png", vqa: "vqa.jsonl", progress: "progress.jsonl", scenes: "scenes.jsonl" },
+      files: { images: "images/<id>.png", vqa: "vqa.jsonl", progress: "progress.jsonl", scenes: "scenes.jsonl", ...(o.masks ? { masks: "masks/<id>.png (scene images only)" } : {}) },
     };
     vqa.close();
     progressFile.close();

@@ -23,6 +23,7 @@ export interface ExportVqaOptions {
   episodes: number;
   episodeFrames: number;
   episodeStride: number;
+  masks: boolean;
   json: boolean;
   camera: string;
   segmentation: (typeof SEGMENTATION_NAMES)[number];
@@ -47,7 +48,7 @@ export interface ExportLerobotCliOptions {
 const SEGMENTATION_NAMES = ["auto", "masks", "detections", "scene"] as const;
 const SPLIT_NAMES = ["auto", "train", "val", "test"] as const;
 /** Options of `export vqa` that only the simulator source reads, and those only recordings read. */
-const SIM_ONLY = ["scenes", "seed", "width", "height", "hfovRange", "episodes", "episodeFrames", "episodeStride"] as const;
+const SIM_ONLY = ["scenes", "seed", "width", "height", "hfovRange", "episodes", "episodeFrames", "episodeStride", "masks"] as const;
 const RECORDING_ONLY = ["camera", "segmentation", "split", "stride", "rewardTopic"] as const;
 const flagOf = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -154,6 +155,7 @@ export function addExportCommand(program: Command, version: string, done: (code:
       60,
     )
     .option("--episode-stride <n>", "--sim: write every n-th episode frame (1 = all; at most --episode-frames)", intArg("--episode-stride", { min: 1, max: MAX_EXPORT_EPISODE_FRAMES }), 1)
+    .option("--masks", "--sim: also write each scene image's instance mask, masks/<id>.png (mono8: 0 no object, k the k-th of the scene's objects in scenes.jsonl), for dense supervision", false)
     .option("--stride <n>", "recordings: label every n-th camera frame (1–10000)", intArg("--stride", { min: 1, max: 10_000 }), 10)
     .option("--camera <NAME>", "recordings: the camera's topic namespace (<NAME>/color/image_raw...)", nameArg("--camera"), DEFAULT_CAMERA)
     .option("--segmentation <S>", `recordings: what the scene is made from: ${SEGMENTATION_NAMES.join(" | ")} (auto: masks, else detections, else scene/objects)`, choiceArg("--segmentation", SEGMENTATION_NAMES), "auto")

@@ -22,6 +22,24 @@ export function encodeRgbPng(image: RgbImage): Buffer {
   return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false, bitDepth: 8, deflateLevel: 6 });
 }
 
+/** A mono8 image (width × height bytes, no row padding), e.g. an instance mask. */
+export interface MonoImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** Lossless 8-bit greyscale PNG (colour type 0): masks compress to a few kB. */
+export function encodeMonoPng(image: MonoImage): Buffer {
+  const { width, height, data } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || data.length !== width * height) {
+    throw new InvalidInputError("bad_image_size", `PNG: ${width}x${height} mono8 needs ${width * height} bytes, got ${data.length}`);
+  }
+  const png = new PNG({ width, height, colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8, deflateLevel: 6 });
+  png.data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8, deflateLevel: 6 });
+}
+
 /** Decodes a PNG to packed rgb8; an image with any transparent pixel is refused (it was not ours). */
 export function decodeRgbPng(bytes: Uint8Array): RgbImage {
   const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));

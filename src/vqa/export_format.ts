@@ -71,3 +71,8 @@ export function episodeFrameImageId(seed: number, frame: number): string {
 export function imagePath(id: string): string {
   return `images/${id}.png`;
 }
+
+/** An image's instance mask (export --masks): mono8 PNG, 0 = no object, k = the scene's k-th object. */
+export function maskPath(id: string): string {
+  return `masks/${id}.png`;
+}

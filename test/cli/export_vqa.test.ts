@@ -221,6 +221,7 @@ describe("spatial-reward export vqa", () => {
     expectUsage([...ok, "--from-recording", join(work, "none.mcap")], /--sim or EPISODES \(recordings\), not both/);
     expectUsage(["--from-recording", join(work, "none.mcap"), "--out", fresh], /does not exist/);
     expectUsage([...ok, "--stride", "3"], /--stride applies to recordings only/);
+    expectUsage(["--from-recording", join(work, "none.mcap"), "--masks", "--out", fresh], /--masks applies to --sim only/);
     expectUsage(["--sim"], /--out/);
     expect(existsSync(fresh)).toBe(false);
     // An --out that exists and is not empty, or is a file.
@@ -231,6 +232,38 @@ describe("spatial-reward export vqa", () => {
     expect(readdirSync(full)).toEqual(["keep.txt"]);
     expectUsage(["--sim", "--out", join(full, "keep.txt")], /not a directory/);
     expectUsage(["--sim", "--out", outA], /not empty/);
+  });
+
+  it("--masks writes each scene's instance mask: mono8, values index the scene's objects, placed where the truth puts them", () => {
+    const out = join(work, "masks");
+    const r = run(["export", "vqa", "--sim", "--scenes", "3", "--seed", "11", "--episodes", "0", "--masks", "--out", out, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(outA, "masks")), "no masks without --masks").toBe(false);
+    interface MaskScene { id: string; mask: string; width: number; height: number; objects: { id: string; mask_value: number; center: number[]; size: number[] }[] }
+    const scenes = jsonl<MaskScene>(join(out, "scenes.jsonl"));
+    expect(scenes).toHaveLength(3);
+    let pairs = 0;
+    for (const s of scenes) {
+      expect(s.mask).toBe(`masks/${s.id}.png`);
+      const png = PNG.sync.read(readFileSync(join(out, s.mask)));
+      expect([png.width, png.height]).toEqual([s.width, s.height]);
+      const values = new Uint8Array(png.width * png.height);
+      for (let i = 0; i < values.length; i++) values[i] = png.data[i * 4];
+      expect(values.reduce((m, v) => Math.max(m, v), 0)).toBeLessThanOrEqual(s.objects.length);
+      expect(values.filter((v) => v === 0).length / values.length).toBeGreaterThan(0.5); // mostly table
+      // Each seen object's mean column orders as its bearing in the spatial frame (x away, y left):
+      // an index off by one, a flipped image or masks of another seed break this.
+      const seen = s.objects.map((o) => {
+        let sum = 0, n = 0;
+        for (let i = 0; i < values.length; i++) if (values[i] === o.mask_value) { sum += i % png.width; n++; }
+        return { bearing: Math.atan2(o.center[1], o.center[0]), column: n > 0 ? sum / n : NaN, n };
+      }).filter((o) => o.n > 50);
+      expect(seen.length).toBeGreaterThan(2);
+      for (const a of seen) for (const b of seen) {
+        if (a.bearing - b.bearing > 0.12) { pairs++; expect(a.column, "more to the left is a smaller column").toBeLessThan(b.column); }
+      }
+    }
+    expect(pairs).toBeGreaterThan(5);
   });
 
   it("says in --help how recordings are labelled (test/export runs that path)", () => {
