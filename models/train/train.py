@@ -45,6 +45,7 @@ import torch.nn.functional as F  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from cobra import Cobra  # noqa: E402
+from dense_labels import DenseHead, DenseLabels  # noqa: E402
 from model_io import load_model, save_model  # noqa: E402
 from preprocess import coarse_patches, image_patches  # noqa: E402
 from tokenizer import ByteBPE, default_tokenizer_json, learn_merges, tokenizer_json, tokenizer_vocab_size  # noqa: E402
@@ -324,6 +325,8 @@ class VqaLoss(NamedTuple):
     correct: int
     ids: torch.Tensor
     score_loss: Optional[torch.Tensor]
+    rels: List[str]  # the distinct images of the step, in order
+    tokens: List[torch.Tensor]  # their visual tokens (for the dense loss)
 
 
 def vqa_loss(model: Cobra, ex: Examples, items: List[dict], pad_id: int, c2f: bool = False, score_loss: bool = False) -> VqaLoss:
@@ -347,7 +350,7 @@ def vqa_loss(model: Cobra, ex: Examples, items: List[dict], pad_id: int, c2f: bo
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
     mask = tgt != -100
     correct = int(((logits.argmax(-1) == tgt) & mask).sum())
-    return VqaLoss(loss, int(mask.sum()), correct, ids, vs.score_loss)
+    return VqaLoss(loss, int(mask.sum()), correct, ids, vs.score_loss, rels, vs.tokens)
 
 
 def lm_loss_grouped(model: Cobra, ex: Examples, items: List[dict], pad_id: int, c2f: bool = False) -> Tuple[torch.Tensor, int, int, torch.Tensor]:
@@ -366,6 +369,55 @@ def lm_loss_grouped(model: Cobra, ex: Examples, items: List[dict], pad_id: int, 
     """
     r = vqa_loss(model, ex, items, pad_id, c2f)
     return r.loss, r.answer_tokens, r.correct, r.ids
+
+
+def dense_images(ex: Examples, dense: DenseLabels, split: str) -> List[str]:
+    """The split's scene images that have dense targets."""
+    return sorted({it["image"] for it in ex.vqa.get(split) or [] if it["image"] in dense.targets})
+
+
+def dense_step_loss(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLabels, rels: List[str]) -> Tuple[torch.Tensor, dict]:
+    """The dense loss of these images' visual tokens (vision → pool → projector, no language model)."""
+    tokens = model.visual_tokens(torch.stack([ex.patches(r) for r in rels]))
+    t = dense.batch(rels)
+    assert t is not None
+    return head.loss(tokens, t)
+
+
+def dense_pretrain(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLabels, minutes: float, batch: int, lr: float,
+                   rng: random.Random, metrics) -> None:
+    """The first stage of a run with --dense-minutes: the vision branches and the projector learn only
+    what each visual token's cell holds (dense_labels.py), before any answer is asked of them; then a
+    language model starts from tokens that already say what is where."""
+    train = dense_images(ex, dense, "train")
+    val = dense_images(ex, dense, "val")[:64]
+    params = list({id(p): p for p in list(model.vision.parameters()) + list(model.projector.parameters()) + list(head.parameters())}.values())
+    opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=0.01)
+    t0, step, order = time.time(), 0, []
+    while time.time() - t0 < minutes * 60:
+        if len(order) < batch:
+            order += rng.sample(train, len(train))
+        rels, order = order[:batch], order[batch:]
+        warm = min(1.0, (step + 1) / 50)
+        for g in opt.param_groups:
+            g["lr"] = lr * warm
+        loss, parts = dense_step_loss(model, head, ex, dense, rels)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        if step % 25 == 0:
+            rec = {"dense_step": step, "dense_loss": float(loss), **{f"dense_{k}": v for k, v in parts.items()}, "elapsed_s": time.time() - t0}
+            if val:
+                with torch.no_grad():
+                    _, vparts = dense_step_loss(model, head, ex, dense, val)
+                rec["val_dense_pair_f1"] = vparts["pair_f1"]
+                rec["val_dense_centre"] = vparts["centre"]
+            log(f"dense step {step} loss {float(loss):.4f} pair F1 {parts['pair_f1']:.3f} (val {rec.get('val_dense_pair_f1', float('nan')):.3f}) "
+                f"centre {parts['centre']:.3f} (val {rec.get('val_dense_centre', float('nan')):.3f}) elapsed {(time.time() - t0) / 60:.1f} min")
+            metrics.write(json.dumps(rec) + "\n")
+            metrics.flush()
 
 
 def episodes_of(frames: List[dict]) -> List[List[dict]]:
@@ -607,6 +659,12 @@ def main() -> None:
     ap.add_argument("--ckpt-every", type=int, default=500)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--max-answer-tokens", type=int, default=32)
+    ap.add_argument("--dense-weight", type=float, default=None,
+                    help="weight of the dense loss on the visual tokens (dense_labels.py: what each cell holds, from the "
+                         "export's masks); default 0.5 when the export has masks (export vqa --masks), else off")
+    ap.add_argument("--dense-minutes", type=float, default=0.0,
+                    help="minutes of dense loss alone (vision + projector) before the answers are trained; counted in --minutes")
+    ap.add_argument("--dense-batch", type=int, default=32, help="images per step of the dense-only stage")
     ap.add_argument("--reread-image", action="store_true",
                     help="train a model whose prompt reads the frame's visual tokens again after the question "
                          "(config reread_image; models/README.md); with --init it switches a model trained without it over")
@@ -669,13 +727,26 @@ def main() -> None:
     if "openblas" not in blas and "mkl" not in blas:
         log(f"warning: torch's BLAS is {blas or 'unknown'}; Debian's default libblas3 is the netlib reference (~8 GFLOP/s "
             "on 2 threads, ~18x slower matmuls than OpenBLAS): apt install libopenblas0-openmp")
+    dense: Optional[DenseLabels] = None
+    head: Optional[DenseHead] = None
+    if a.dense_weight is None or a.dense_weight > 0:
+        t = time.time()
+        dense = DenseLabels(a.data, config)
+        if len(dense) == 0:
+            if a.dense_weight is not None:
+                raise SystemExit(f"--dense-weight {a.dense_weight}: {a.data} has no masks (export vqa --masks)")
+            dense = None
+        else:
+            head = DenseHead(config["d_model"], len(dense.kinds), len(dense.colours))
+            log(f"dense targets for {len(dense)} images ({len(dense.kinds)} kinds, {len(dense.colours)} colours) in {time.time() - t:.1f} s")
+    dense_weight = (0.5 if a.dense_weight is None else a.dense_weight) if dense is not None else 0.0
     n_params = sum(p.numel() for p in model.parameters())
     log(f"train: {len(train_q)} questions, {len(ex.vqa['val'])} val, {len(train_p)} progress frames; "
         f"{n_params:,} parameters; {a.threads} threads")
 
     # No weight decay on norms, biases, embeddings, positions, A_log and D (as mamba_ssm / timm do).
     decay, no_decay = [], []
-    for n, p in model.named_parameters():
+    for n, p in list(model.named_parameters()) + ([] if head is None else [(f"dense_head.{k}", v) for k, v in head.named_parameters()]):
         (decay if p.dim() >= 2 and "embed" not in n and "A_log" not in n else no_decay).append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.95))
@@ -689,6 +760,12 @@ def main() -> None:
         return a.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
 
     metrics = open(os.path.join(a.out, "metrics.jsonl"), "a", encoding="utf-8")
+    t_dense = time.time()
+    if a.dense_minutes > 0:
+        if dense is None or head is None:
+            raise SystemExit("--dense-minutes needs an export with masks (export vqa --masks)")
+        dense_pretrain(model, head, ex, dense, a.dense_minutes, a.dense_batch, a.lr, rng, metrics)
+    budget -= time.time() - t_dense
     train_curve: List[Tuple[int, float]] = []
     evals: List[Tuple[int, dict]] = []
     t0 = time.time()
@@ -710,6 +787,12 @@ def main() -> None:
         total = loss
         if r.score_loss is not None:
             total = total + score_weight * r.score_loss
+        dense_parts = None
+        if head is not None and dense is not None and dense_weight > 0 and not c2f_step:
+            dt = dense.batch(r.rels)
+            if dt is not None:
+                dl, dense_parts = head.loss(torch.stack(r.tokens), dt)
+                total = total + dense_weight * dl
         if use_progress and step % a.progress_every == 0:
             windows = progress_windows(train_episodes, max(1, a.progress_batch // a.progress_window), a.progress_window, rng)
             pl, _, _ = progress_loss(model, ex, windows)
@@ -725,6 +808,9 @@ def main() -> None:
         win["correct"] += n_ok
         win["samples"] += len(items)
         win["answer_tokens"] = win.get("answer_tokens", 0) + n_tok
+        if dense_parts is not None:
+            win["dense_n"] = win.get("dense_n", 0) + 1
+            win["dense_pair_f1"] = win.get("dense_pair_f1", 0.0) + dense_parts["pair_f1"]
         if score_loss_on or use_c2f:
             win["c2f_steps"] = win.get("c2f_steps", 0) + int(c2f_step)
             win["score_loss"] = win.get("score_loss", 0.0) + (float(r.score_loss) if r.score_loss is not None else 0.0)
@@ -739,10 +825,13 @@ def main() -> None:
                    "tokens_per_s": win["tokens"] / dt, "samples_per_s": win["samples"] / dt,
                    "steps_per_s": win["n"] / dt, "elapsed_s": elapsed}
             c2f_note = ""
+            if "dense_n" in win:
+                rec["dense_pair_f1"] = win["dense_pair_f1"] / win["dense_n"]
+                c2f_note += f"dense pair F1 {rec['dense_pair_f1']:.3f} "
             if "c2f_steps" in win:
                 rec["c2f_steps"] = win["c2f_steps"]
                 rec["score_loss"] = win["score_loss"] / win["n"]
-                c2f_note = f"c2f steps {win['c2f_steps']}/{win['n']} score loss {rec['score_loss']:.3f} "
+                c2f_note += f"c2f steps {win['c2f_steps']}/{win['n']} score loss {rec['score_loss']:.3f} "
             log(f"step {step} loss {rec['loss']:.4f} answer-token acc {rec['token_acc']:.3f} "
                 f"lr {rec['lr']:.2e} {rec['tokens_per_s']:.0f} tok/s {rec['samples_per_s']:.1f} samples/s "
                 f"{c2f_note}elapsed {elapsed / 60:.1f} min ETA {max(0.0, eta) / 60:.1f} min")
