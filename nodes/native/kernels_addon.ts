@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, sep } from "node:path";
+import { packageRoot } from "../../src/transport/dds/native_binding.js";
 
 /**
  * The native kernels addon (native/src/kernels/, target spatial_reward_kernels), loaded once
@@ -32,17 +32,6 @@ export interface NativeKernelsStatus {
 }
 
 const ADDON = join("native", "build", "Release", "spatial_reward_kernels.node");
-
-/** The package root: the first ancestor holding native/binding.gyp (works from nodes/ and dist/nodes/). */
-function packageRoot(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, "native", "binding.gyp"))) return dir;
-    const up = dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
-}
 
 /** Where the addon is expected (SPATIAL_REWARD_KERNELS_ADDON overrides), whether or not it exists. */
 export function kernelsAddonPath(): string | undefined {

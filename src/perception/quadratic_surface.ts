@@ -1,3 +1,5 @@
+import { solve6 } from "../geometry/solve6.js";
+
 /**
  * Least-squares fit of a height field z = a0 + a1·u + a2·v + a3·u² + a4·u·v + a5·v² to points
  * whose depth noise runs along the viewing ray, without the bias that noise would give an
@@ -71,7 +73,7 @@ export class QuadraticSurfaceFit {
       for (let q = 0; q < 6; q++) m[p * 6 + q] = mom[(pa[p] + pa[q]) * 5 + pb[p] + pb[q]];
       r[p] = mz[pa[p] * 3 + pb[p]];
     }
-    return solveInto(m, r, this.work, this.rhs, this.coef);
+    return solve6(m, r, this.work, this.rhs, this.coef);
   }
 
   /** The fitted height at (u, v). */
@@ -96,35 +98,4 @@ export function hessianEigen(coef: Float64Array, out: { l1: number; l2: number; 
   if (n < 1e-12) { out.e1u = 1; out.e1v = 0; return; }
   out.e1u = eu / n;
   out.e1v = ev / n;
-}
-
-/** Gaussian elimination with partial pivoting on a copy; false if (numerically) singular. */
-function solveInto(m: Float64Array, r: Float64Array, a: Float64Array, b: Float64Array, x: Float64Array): boolean {
-  const n = 6;
-  a.set(m);
-  b.set(r);
-  let scale = 0;
-  for (let i = 0; i < 36; i++) scale = Math.max(scale, Math.abs(a[i]));
-  if (!(scale > 0)) return false;
-  for (let col = 0; col < n; col++) {
-    let piv = col;
-    for (let row = col + 1; row < n; row++) if (Math.abs(a[row * n + col]) > Math.abs(a[piv * n + col])) piv = row;
-    if (!(Math.abs(a[piv * n + col]) > 1e-15 * scale)) return false;
-    if (piv !== col) {
-      for (let k = 0; k < n; k++) { const tmp = a[col * n + k]; a[col * n + k] = a[piv * n + k]; a[piv * n + k] = tmp; }
-      const tb = b[col]; b[col] = b[piv]; b[piv] = tb;
-    }
-    for (let row = col + 1; row < n; row++) {
-      const f = a[row * n + col] / a[col * n + col];
-      if (f === 0) continue;
-      for (let k = col; k < n; k++) a[row * n + k] -= f * a[col * n + k];
-      b[row] -= f * b[col];
-    }
-  }
-  for (let row = n - 1; row >= 0; row--) {
-    let sum = b[row];
-    for (let k = row + 1; k < n; k++) sum -= a[row * n + k] * x[k];
-    x[row] = sum / a[row * n + row];
-  }
-  return x.every(Number.isFinite);
 }

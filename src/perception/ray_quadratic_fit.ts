@@ -1,3 +1,5 @@
+import { solve6 } from "../geometry/solve6.js";
+
 /**
  * Ordinary least-squares fit of a height field z = a0 + a1·u + a2·v + a3·u² + a4·u·v + a5·v²
  * over *ray coordinates* (u, v): where each point's viewing ray meets a fixed horizontal plane.
@@ -82,36 +84,4 @@ export class RayQuadraticFit {
     for (let p = 0; p < 6; p++) q += g[p] * this.x[p];
     return Math.sqrt(s2 * Math.max(0, q));
   }
-}
-
-/** Gaussian elimination with partial pivoting on copies (a, b); false if (numerically) singular. */
-function solve6(m: Float64Array, r: Float64Array, a: Float64Array, b: Float64Array, x: Float64Array): boolean {
-  const n = 6;
-  a.set(m);
-  b.set(r);
-  let scale = 0;
-  for (let i = 0; i < 36; i++) scale = Math.max(scale, Math.abs(a[i]));
-  if (!(scale > 0)) return false;
-  for (let col = 0; col < n; col++) {
-    let piv = col;
-    for (let row = col + 1; row < n; row++) if (Math.abs(a[row * n + col]) > Math.abs(a[piv * n + col])) piv = row;
-    if (!(Math.abs(a[piv * n + col]) > 1e-15 * scale)) return false;
-    if (piv !== col) {
-      for (let k = 0; k < n; k++) { const t = a[col * n + k]; a[col * n + k] = a[piv * n + k]; a[piv * n + k] = t; }
-      const t = b[col]; b[col] = b[piv]; b[piv] = t;
-    }
-    for (let row = col + 1; row < n; row++) {
-      const f = a[row * n + col] / a[col * n + col];
-      if (f === 0) continue;
-      for (let k = col; k < n; k++) a[row * n + k] -= f * a[col * n + k];
-      b[row] -= f * b[col];
-    }
-  }
-  for (let row = n - 1; row >= 0; row--) {
-    let sum = b[row];
-    for (let k = row + 1; k < n; k++) sum -= a[row * n + k] * x[k];
-    x[row] = sum / a[row * n + row];
-  }
-  for (let i = 0; i < n; i++) if (!Number.isFinite(x[i])) return false;
-  return true;
 }

@@ -103,8 +103,11 @@ export interface PoolStats {
 
 const ADDON = join("native", "build", "Release", "spatial_reward_dds.node");
 
-/** The package root: the first ancestor holding native/binding.gyp (works from src/ and dist/src/). */
-function packageRoot(): string | undefined {
+/**
+ * The package root: the first ancestor holding native/binding.gyp (works from src/ and dist/src/).
+ * The native addons' loaders share it (nodes/native/kernels_addon.ts imports it: src/ cannot import from nodes/).
+ */
+export function packageRoot(): string | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(join(dir, "native", "binding.gyp"))) return dir;
