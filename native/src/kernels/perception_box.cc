@@ -244,6 +244,7 @@ void ObjectBoxEstimator::ensure(long n) {
   ru_.resize(len);
   rv_.resize(len);
   rz_.resize(len);
+  sel_.resize(2 * len);
 }
 
 long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, long n0, const BoxContext& ctx, Box3& out) {
@@ -268,8 +269,10 @@ long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, l
   mz /= dn0;
   const double r2 = mx * mx + my * my + mz * mz;
   const long cut = rejectHeightStrays(xs, ys, zs, start, n, 0.01 + 2 * pjs::max(0.0, ctx.noise1m) * r2 * pjs::max(kMinSinE, -mz / std::sqrt(r2)));
-  // rejectHeightStrays left the heights sorted in A; with nothing cut they are this object's Z below.
-  const bool zSorted = cut == 0;
+  // rejectHeightStrays left the kept heights sorted in A and heights_ (the cut ones are the
+  // lowest and highest: what remains is the sorted order without them), unless NaN kept it from
+  // trimming them there.
+  const bool zSorted = heights_.n == n - cut;
   if (cut > 0) {
     n -= cut;
     mx = 0;
@@ -813,6 +816,18 @@ long ObjectBoxEstimator::rejectHeightStrays(float* xs, float* ys, float* zs, lon
   }
   const long removed = start + n - w;
   rejected += removed;
+  // The removed heights are the lowest (below lo) and the highest (above hi): the kept ones'
+  // sorted order is Z without them. A NaN (sorted last, never removed) would sit between: then
+  // the caller sorts again.
+  if (removed > 0 && !(Z[n - 1] != Z[n - 1])) {
+    long low = 0, high = 0;
+    while (low < n && Z[low] < lo) low++;
+    while (high < n - low && Z[n - 1 - high] > hi) high++;
+    if (low + high == removed) {
+      if (low > 0) std::memmove(Z, Z + low, static_cast<size_t>(n - low - high) * sizeof(double));
+      heights_.dropEnds(low, high);
+    }
+  }
   return removed;
 }
 
@@ -821,7 +836,6 @@ long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long star
   // from quickselect's only in the sign of a zero, which nothing below can tell (a midpoint of
   // two quantiles, squared distances).
   const long end = start + n;
-  psort::Ranked& R = edges_;
   const double last = static_cast<double>(n - 1);
   const long k05 = static_cast<long>(pjs::min(last, pjs::max(0.0, pjs::round(0.05 * last))));
   const long k95 = static_cast<long>(pjs::min(last, pjs::max(0.0, pjs::round(0.95 * last))));
@@ -830,19 +844,18 @@ long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long star
     return 0;
   }
   double lo, hi;
-  R.load(xs + start, n);
-  R.select2(k05, k95, lo, hi);
+  const float* X = xs + start;
+  const float* Y = ys + start;
+  psort::selectPair([X](long i) { return static_cast<double>(X[i]); }, n, k05, k95, lo, hi, sel_.data());
   const double mx = (lo + hi) / 2;
-  R.load(ys + start, n);
-  R.select2(k05, k95, lo, hi);
+  psort::selectPair([Y](long i) { return static_cast<double>(Y[i]); }, n, k05, k95, lo, hi, sel_.data());
   const double my = (lo + hi) / 2;
-  double* s = a_.data();
-  for (long i = start, k = 0; i < end; i++, k++) {
-    const double dx = xs[i] - mx, dy = ys[i] - my;
-    s[k] = dx * dx + dy * dy;
-  }
-  R.load(s, n);
-  R.select2(k95, k95, lo, hi);
+  psort::selectPair(
+      [X, Y, mx, my](long i) {
+        const double dx = X[i] - mx, dy = Y[i] - my;
+        return dx * dx + dy * dy;
+      },
+      n, k95, k95, lo, hi, sel_.data());
   const double limit = 1.3 * std::sqrt(hi) + 0.01;
   const double limit2 = limit * limit;
   long w = start;

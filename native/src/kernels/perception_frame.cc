@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "kernels.h"
 #include "perception_args.h"
@@ -42,12 +43,21 @@ struct Extents {
 template <typename L>
 long scanLabels(const L* labels, long stride, long width, long height, Extents e) {
   long size = 0;
-  // Most of a mask is background: skip runs of zero labels a machine word at a time.
+  // Most of a mask is background: skip runs of zero labels a machine word at a time. An
+  // instance's pixels come in runs along a row: each run is counted and bounded at once (the
+  // same counts and extents as pixel by pixel; ids still appear in raster order).
   constexpr long kPerWord = static_cast<long>(sizeof(uint64_t) / sizeof(L));
   for (long v = 0; v < height; v++) {
     const L* row = labels + v * stride;
     long u = 0;
     while (u < width) {
+      // Four words at a time (one test), then one.
+      while (u + 4 * kPerWord <= width) {
+        uint64_t w[4];
+        std::memcpy(w, row + u, sizeof w);
+        if ((w[0] | w[1] | w[2] | w[3]) != 0) break;
+        u += 4 * kPerWord;
+      }
       if (u + kPerWord <= width) {
         uint64_t word;
         std::memcpy(&word, row + u, sizeof word);
@@ -56,23 +66,36 @@ long scanLabels(const L* labels, long stride, long width, long height, Extents e
           continue;
         }
       }
-      const long end = u + kPerWord < width ? u + kPerWord : width;
-      for (; u < end; u++) {
-        const int32_t id = row[u];
-        if (id == 0) continue;
-        if (e.count[id] == 0) {
-          e.present[size++] = id;
-          e.u0[id] = static_cast<int32_t>(u);
-          e.u1[id] = static_cast<int32_t>(u);
-          e.v0[id] = static_cast<int32_t>(v);
-          e.v1[id] = static_cast<int32_t>(v);
-        } else {
-          if (u < e.u0[id]) e.u0[id] = static_cast<int32_t>(u);
-          if (u > e.u1[id]) e.u1[id] = static_cast<int32_t>(u);
-          e.v1[id] = static_cast<int32_t>(v);
-        }
-        e.count[id]++;
+      if (u >= width) break;
+      const int32_t id = row[u];
+      if (id == 0) {
+        u++;
+        continue;
       }
+      const long from = u;
+      u++;
+      // The run: whole words of this id, then pixel by pixel.
+      const uint64_t same = static_cast<uint64_t>(static_cast<L>(id)) * (~0ull / ((1ull << (8 * sizeof(L) - 1) << 1) - 1));
+      while (u + kPerWord <= width) {
+        uint64_t word;
+        std::memcpy(&word, row + u, sizeof word);
+        if (word != same) break;
+        u += kPerWord;
+      }
+      while (u < width && row[u] == id) u++;
+      const int32_t last = static_cast<int32_t>(u - 1);
+      if (e.count[id] == 0) {
+        e.present[size++] = id;
+        e.u0[id] = static_cast<int32_t>(from);
+        e.u1[id] = last;
+        e.v0[id] = static_cast<int32_t>(v);
+        e.v1[id] = static_cast<int32_t>(v);
+      } else {
+        if (from < e.u0[id]) e.u0[id] = static_cast<int32_t>(from);
+        if (last > e.u1[id]) e.u1[id] = last;
+        e.v1[id] = static_cast<int32_t>(v);
+      }
+      e.count[id] += static_cast<int32_t>(u - from);
     }
   }
   return size;
@@ -400,6 +423,57 @@ Napi::Value RansacPlane(const Napi::CallbackInfo& info) {
 // ---------------------------------------------------------------------------------------------
 // depthNoiseAt1m (src/perception/depth_noise.ts)
 
+/**
+ * Math.hypot(x, y, z) for a finite largest magnitude, as V8 computes it (js::hypot): the term
+ * of the largest magnitude is (max / max)^2 = 1 exactly, so it skips that division.
+ */
+inline double hypot3(double x, double y, double z) {
+  const double ax = std::fabs(x), ay = std::fabs(y), az = std::fabs(z);
+  double max = ax > ay ? ax : ay;
+  if (az > max) max = az;
+  if (!(max > 0 && max < std::numeric_limits<double>::infinity())) return pjs::hypot(x, y, z);
+  const double qx = ax == max ? 1.0 : ax / max, qy = ay == max ? 1.0 : ay / max, qz = az == max ? 1.0 : az / max;
+  double sum = 0, compensation = 0;
+  double summand = qx * qx - compensation;
+  double preliminary = sum + summand;
+  compensation = (preliminary - sum) - summand;
+  sum = preliminary;
+  summand = qy * qy - compensation;
+  preliminary = sum + summand;
+  compensation = (preliminary - sum) - summand;
+  sum = preliminary;
+  summand = qz * qz - compensation;
+  preliminary = sum + summand;
+  sum = preliminary;
+  return std::sqrt(sum) * max;
+}
+
+/**
+ * depth_noise.ts depthNoiseAt1m. Its quickselect's median is read by selection over keys: the
+ * values are |h| / sinA / r^2 of samples that passed both tests, never NaN and never -0, so the
+ * median is one value whatever the method (the samples' order is not used).
+ */
+double depthNoise(const float* s, long n, const double* rotation, double supportZ, double* scratch, uint64_t* keys) {
+  if (supportZ != supportZ) return 0;
+  const double r6 = rotation[6], r7 = rotation[7], r8 = rotation[8];
+  long m = 0;
+  for (long i = 0; i < n; i++) {
+    const double x = s[i * 3], y = s[i * 3 + 1], z = s[i * 3 + 2];
+    const double up = r6 * x + r7 * y + r8 * z;
+    const double h = up - supportZ;
+    if (!(std::fabs(h) < 0.03)) continue;
+    const double range = hypot3(x, y, z);
+    const double sinA = std::fabs(up) / range;
+    if (!(sinA > 0.1)) continue;
+    scratch[m++] = std::fabs(h) / sinA / (range * range);
+  }
+  if (m < 50) return 0;
+  const long k = static_cast<long>(pjs::min(static_cast<double>(m - 1), pjs::max(0.0, pjs::round(0.5 * static_cast<double>(m - 1)))));
+  double median, unused;
+  sr::psort::selectPair([scratch](long i) { return scratch[i]; }, m, k, k, median, unused, keys);
+  return 1.4826 * median;
+}
+
 // depthNoiseAt1m(samples, n, rotation, supportZ (NaN: none), scratch)
 Napi::Value DepthNoiseAt1m(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -409,21 +483,10 @@ Napi::Value DepthNoiseAt1m(const Napi::CallbackInfo& info) {
   auto rotation = sr::typedArrayArg<double>(info, 2, K, "rotation", 9, true);
   const double supportZ = numberArg(info, 3, K, "supportZ");
   auto scratch = sr::typedArrayArg<double>(info, 4, K, "scratch", static_cast<size_t>(n), true);
-  if (supportZ != supportZ) return Napi::Number::New(env, 0);
-  const double r6 = rotation.data[6], r7 = rotation.data[7], r8 = rotation.data[8];
-  long m = 0;
-  for (long i = 0; i < n; i++) {
-    const double x = s[i * 3], y = s[i * 3 + 1], z = s[i * 3 + 2];
-    const double up = r6 * x + r7 * y + r8 * z;
-    const double h = up - supportZ;
-    if (!(std::fabs(h) < 0.03)) continue;
-    const double range = pjs::hypot(x, y, z);
-    const double sinA = std::fabs(up) / range;
-    if (!(sinA > 0.1)) continue;
-    scratch.data[m++] = std::fabs(h) / sinA / (range * range);
-  }
-  if (m < 50) return Napi::Number::New(env, 0);
-  return Napi::Number::New(env, 1.4826 * sr::psort::quantileInPlace(scratch.data, m, 0.5));
+  // The selection's keys (two per value), kept per thread and grown to the most samples seen.
+  thread_local std::vector<uint64_t> keys;
+  if (keys.size() < 2 * static_cast<size_t>(n)) keys.resize(2 * static_cast<size_t>(n));
+  return Napi::Number::New(env, depthNoise(s, n, rotation.data, supportZ, scratch.data, keys.data()));
 }
 
 // ---------------------------------------------------------------------------------------------

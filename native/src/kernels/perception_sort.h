@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -88,39 +89,186 @@ inline void sortKeys(uint64_t* keys, size_t n, uint64_t* tmp) {
   if (src != keys) std::memcpy(keys, src, n * sizeof(uint64_t));
 }
 
+/** The order-preserving key of a float (the key order is the order of the promoted doubles: -0 before +0, NaN last). */
+inline uint32_t keyOf32(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  if (f != f) b = 0x7FC00000u;
+  return (b >> 31) ? ~b : (b | 0x80000000u);
+}
+
+inline double valueOf32(uint32_t k) {
+  const uint32_t b = (k >> 31) ? (k & 0x7FFFFFFFu) : ~k;
+  float f;
+  std::memcpy(&f, &b, 4);
+  return static_cast<double>(f);
+}
+
+/** LSD radix sort of 32-bit keys[0 .. n) (tmp holds n), skipping the bytes all keys share; insertion sort for few. */
+inline void sortKeys32(uint32_t* keys, size_t n, uint32_t* tmp) {
+  if (n < 2) return;
+  if (n <= 48) {
+    for (size_t i = 1; i < n; i++) {
+      const uint32_t x = keys[i];
+      size_t j = i;
+      while (j > 0 && keys[j - 1] > x) {
+        keys[j] = keys[j - 1];
+        j--;
+      }
+      keys[j] = x;
+    }
+    return;
+  }
+  uint32_t differ = 0;
+  const uint32_t k0 = keys[0];
+  for (size_t i = 1; i < n; i++) differ |= keys[i] ^ k0;
+  uint32_t hist[4][256];
+  int passes[4];
+  int np = 0;
+  for (int p = 0; p < 4; p++) {
+    if ((differ >> (8 * p)) & 0xFF) passes[np++] = p;
+  }
+  if (np == 0) return;
+  for (int q = 0; q < np; q++) std::memset(hist[q], 0, sizeof hist[q]);
+  for (size_t i = 0; i < n; i++) {
+    const uint32_t k = keys[i];
+    for (int q = 0; q < np; q++) hist[q][(k >> (8 * passes[q])) & 0xFF]++;
+  }
+  uint32_t* src = keys;
+  uint32_t* dst = tmp;
+  for (int q = 0; q < np; q++) {
+    uint32_t* h = hist[q];
+    uint32_t sum = 0;
+    for (int b = 0; b < 256; b++) {
+      const uint32_t c = h[b];
+      h[b] = sum;
+      sum += c;
+    }
+    const int shift = 8 * passes[q];
+    for (size_t i = 0; i < n; i++) {
+      const uint32_t k = src[i];
+      dst[h[(k >> shift) & 0xFF]++] = k;
+    }
+    uint32_t* t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != keys) std::memcpy(keys, src, n * sizeof(uint32_t));
+}
+
+/**
+ * Bracketing ranks by a sample (exact: only where the work is spent depends on the sample).
+ * Keys at S evenly spread positions bound, with a margin of three standard deviations of a
+ * sample rank, the keys that can hold rank r; one branch-free pass then counts the keys below
+ * the bracket and gathers those inside it. When the rank falls outside (a sample that missed),
+ * the caller falls back to selection over every key.
+ */
+struct Bracket {
+  uint64_t lo, hi;
+};
+
+/** The sample's bracket for rank r of n (samp: S keys, reordered). lo 0 / hi max: unbounded on that side. */
+inline Bracket bracketOf(uint64_t* samp, long S, long n, long r) {
+  const double q = static_cast<double>(r) / static_cast<double>(n);
+  const double p = q * static_cast<double>(S);
+  const long d = static_cast<long>(3 * std::sqrt(static_cast<double>(S) * q * (1 - q))) + 2;
+  const long ilo = static_cast<long>(p) - d, ihi = static_cast<long>(p) + 1 + d;
+  Bracket b{0, ~0ull};
+  if (ilo >= 0) {
+    std::nth_element(samp, samp + ilo, samp + S);
+    b.lo = samp[ilo];
+  }
+  if (ihi < S) {
+    std::nth_element(samp, samp + ihi, samp + S);
+    b.hi = samp[ihi];
+  }
+  return b;
+}
+
+/**
+ * The values of ranks r1 <= r2 (in [0, n)) of value(0 .. n) as a sorted copy holds them (the
+ * keys' order), by selection: a sample brackets each rank, one pass gathers the keys inside
+ * the brackets, nth_element runs on those. `buf` holds at least 2n keys.
+ */
+template <typename F>
+void selectPair(F value, long n, long r1, long r2, double& v1, double& v2, uint64_t* buf) {
+  if (n < 256) {
+    for (long i = 0; i < n; i++) buf[i] = keyOf(value(i));
+    std::nth_element(buf, buf + r1, buf + n);
+    v1 = valueOf(buf[r1]);
+    std::nth_element(buf + r1, buf + r2, buf + n);
+    v2 = valueOf(buf[r2]);
+    return;
+  }
+  const long S = n >= 1024 ? 128 : 64;
+  uint64_t samp[128];
+  for (long i = 0; i < S; i++) samp[i] = keyOf(value(((2 * i + 1) * n) / (2 * S)));
+  const Bracket b1 = bracketOf(samp, S, n, r1);
+  const Bracket b2 = r2 == r1 ? b1 : bracketOf(samp, S, n, r2);
+  uint64_t* c1 = buf;
+  uint64_t* c2 = buf + n;
+  long below1 = 0, in1 = 0, below2 = 0, in2 = 0;
+  if (r2 == r1) {
+    for (long i = 0; i < n; i++) {
+      const uint64_t k = keyOf(value(i));
+      c1[in1] = k;
+      in1 += (k >= b1.lo) & (k <= b1.hi);
+      below1 += k < b1.lo;
+    }
+  } else {
+    for (long i = 0; i < n; i++) {
+      const uint64_t k = keyOf(value(i));
+      c1[in1] = k;
+      in1 += (k >= b1.lo) & (k <= b1.hi);
+      below1 += k < b1.lo;
+      c2[in2] = k;
+      in2 += (k >= b2.lo) & (k <= b2.hi);
+      below2 += k < b2.lo;
+    }
+  }
+  const bool ok1 = below1 <= r1 && r1 < below1 + in1;
+  const bool ok2 = r2 == r1 ? ok1 : (below2 <= r2 && r2 < below2 + in2);
+  if (!ok1 || !ok2) {
+    for (long i = 0; i < n; i++) buf[i] = keyOf(value(i));
+    std::nth_element(buf, buf + r1, buf + n);
+    v1 = valueOf(buf[r1]);
+    std::nth_element(buf + r1, buf + r2, buf + n);
+    v2 = valueOf(buf[r2]);
+    return;
+  }
+  std::nth_element(c1, c1 + (r1 - below1), c1 + in1);
+  v1 = valueOf(c1[r1 - below1]);
+  if (r2 == r1) {
+    v2 = v1;
+    return;
+  }
+  std::nth_element(c2, c2 + (r2 - below2), c2 + in2);
+  v2 = valueOf(c2[r2 - below2]);
+}
+
 /**
  * Values whose order statistics are read by rank, exactly as from the reference's sorted copy
- * (Float64Array.prototype.sort order: the keys' order), while sorting only the ranks read:
- * the low ranks [0, lowDone) and the high ranks [highFrom, n) are kept sorted, the middle
- * only partitioned (std::nth_element on the keys) until a rank there is asked for. Reading the
- * ends of a cloud's extent (trimmed edges, the edge scan under noise) costs O(n), not a sort.
- * Buffers grow to the largest n seen and are reused.
+ * (Float64Array.prototype.sort order: the keys' order), while sorting only the ranks read.
+ * load() only notes the values (float or double): nothing is computed until a rank is asked
+ * for, and the values must stay as they are until the last read. The ends of the order (the
+ * trimmed edges, the edge scan under noise) come from one pass: a few ranks per end in small
+ * sorted buffers, or more through a sample's bracket (the keys at or beyond the bracket's
+ * bound gathered and sorted). Any other rank makes the keys: the low ranks [0, lowDone) and
+ * the high ranks [highFrom, n) are kept sorted, the middle only partitioned until a rank
+ * there is asked for. A whole sort of float values sorts 32-bit keys. Buffers grow to the
+ * largest n seen and are reused.
  */
 class Ranked {
  public:
   long n = 0;
 
-  template <typename T>
-  void load(const T* v, long count) {
-    n = count > 0 ? count : 0;
-    ensure();
-    uint64_t* k = keys_.data();
-    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-    bool nan = false;
-    for (long i = 0; i < n; i++) {
-      const double x = static_cast<double>(v[i]);
-      k[i] = keyOf(x);
-      if (x < lo) lo = x;
-      if (x > hi) hi = x;
-      if (x != x) nan = true;
-    }
-    // A NaN makes the range unusable for bucketing (need() then sorts everything).
-    min_ = nan ? std::numeric_limits<double>::quiet_NaN() : lo;
-    max_ = hi;
-    lowDone_ = 0;
-    highFrom_ = n;
-    full_ = n < 2;
-    endsLow_ = endsHigh_ = 0;
+  void load(const float* v, long count) {
+    begin(count);
+    srcF_ = v;
+  }
+  void load(const double* v, long count) {
+    begin(count);
+    srcD_ = v;
   }
 
   /**
@@ -129,52 +277,38 @@ class Ranked {
    * (or need()) leaves this mode for the general one.
    */
   void ends(long lowK, long highK) {
-    if (full_ || lowDone_ > 0 || highFrom_ < n || lowK > kEnds || highK > kEnds || lowK + highK > n) {
+    if (!lazy_ || lowK > kEnds || highK > kEnds || lowK + highK > n) {
       need(lowK, highK);
       return;
     }
-    const uint64_t* k = keys_.data();
-    long nl = 0, nh = 0;
-    for (long i = 0; i < n; i++) {
-      const uint64_t x = k[i];
-      if (lowK > 0 && (nl < lowK || x < low_[nl - 1])) {
-        long j = nl < lowK ? nl++ : nl - 1;
-        while (j > 0 && low_[j - 1] > x) {
-          low_[j] = low_[j - 1];
-          j--;
-        }
-        low_[j] = x;
-      }
-      if (highK > 0 && (nh < highK || x > high_[0])) {
-        // high_ ascending; when full, the smallest (high_[0]) makes way.
-        long j;
-        if (nh < highK) {
-          j = nh++;
-          while (j > 0 && high_[j - 1] > x) {
-            high_[j] = high_[j - 1];
-            j--;
-          }
-        } else {
-          j = 0;
-          while (j < highK - 1 && high_[j + 1] < x) {
-            high_[j] = high_[j + 1];
-            j++;
-          }
-        }
-        high_[j] = x;
-      }
-    }
-    endsLow_ = lowK;
-    endsHigh_ = highK;
+    if (srcF_) endsPass(srcF_, lowK, highK);
+    else endsPass(srcD_, lowK, highK);
   }
 
   /** The sorted values, into out[0 .. n) (after sortAll). */
   void values(double* out) const {
+    if (sorted32_) {
+      for (long i = 0; i < n; i++) out[i] = valueOf32(keys32_[i]);
+      return;
+    }
     for (long i = 0; i < n; i++) out[i] = valueOf(keys_[i]);
   }
 
   /** Sorts everything (for scans through the whole order). */
   void sortAll() {
+    endsLow_ = endsHigh_ = 0;
+    if (sorted32_) return;
+    if (lazy_ && srcF_) {
+      ensure();
+      uint32_t* k = keys32_.data();
+      for (long i = 0; i < n; i++) k[i] = keyOf32(srcF_[i]);
+      sortKeys32(k, static_cast<size_t>(n), tmp32_.data());
+      sorted32_ = true;
+      lazy_ = false;
+      full_ = true;
+      return;
+    }
+    materialize();
     if (full_) return;
     sortKeys(keys_.data() + lowDone_, static_cast<size_t>(highFrom_ - lowDone_), tmp_.data());
     full_ = true;
@@ -183,13 +317,32 @@ class Ranked {
   }
 
   /**
-   * Makes ranks [0, low) and [n - high, n) exact and sorted (at least those: whole buckets are
-   * sorted). One pass buckets the unsorted keys by the 11 bits below their highest differing
-   * bit; the buckets up to the one holding rank low - 1 go to the front, those from the one
-   * holding rank n - high to the back, each group sorted; the rest stays unsorted between.
+   * After sortAll: the `low` lowest and `high` highest values leave (the rest keep their order).
+   */
+  void dropEnds(long low, long high) {
+    if (low + high > n) low = n - high;
+    if (sorted32_) {
+      if (low > 0) std::memmove(keys32_.data(), keys32_.data() + low, static_cast<size_t>(n - low - high) * sizeof(uint32_t));
+    } else if (low > 0) {
+      std::memmove(keys_.data(), keys_.data() + low, static_cast<size_t>(n - low - high) * sizeof(uint64_t));
+    }
+    n -= low + high;
+  }
+
+  /**
+   * Makes ranks [0, low) and [n - high, n) exact and sorted (at least those). Straight after
+   * load, a sample's bracket gathers the keys at or below (above) a bound that has at least that
+   * many, and those are sorted (the keys are not made). Otherwise one pass buckets the unsorted
+   * keys by value; the buckets up to the one holding rank low - 1 go to the front, those from
+   * the one holding rank n - high to the back, each group sorted; the rest stays unsorted between.
    */
   void need(long low, long high) {
     endsLow_ = endsHigh_ = 0;
+    if (sorted32_) return;
+    if (lazy_) {
+      if (n >= 256 && low + high < n / 2 && (srcF_ ? sampledEnds(srcF_, low, high) : sampledEnds(srcD_, low, high))) return;
+      materialize();
+    }
     if (full_) return;
     if (low < lowDone_) low = lowDone_;
     if (high < n - highFrom_) high = n - highFrom_;
@@ -274,71 +427,6 @@ class Ranked {
     }
   }
 
-  /**
-   * The values of ranks r1 <= r2 (in [0, n)), as a sorted copy holds them, without sorting:
-   * one histogram over the value range finds the buckets holding the two ranks, and selection
-   * runs only inside them. The keys are not moved.
-   */
-  void select2(long r1, long r2, double& v1, double& v2) {
-    uint64_t* t = tmp_.data();
-    const uint64_t* k = keys_.data();
-    const double span = max_ - min_;
-    if (n < 256 || !(span > 0 && span < std::numeric_limits<double>::infinity()) || (!full_ && (lowDone_ > 0 || highFrom_ < n))) {
-      if (full_ || lowDone_ > r2 || (highFrom_ <= r1)) {
-        v1 = atRank(r1);
-        v2 = atRank(r2);
-        return;
-      }
-      std::memcpy(t, k, static_cast<size_t>(n) * sizeof(uint64_t));
-      std::nth_element(t, t + r1, t + n);
-      v1 = valueOf(t[r1]);
-      std::nth_element(t + r1, t + r2, t + n);
-      v2 = valueOf(t[r2]);
-      return;
-    }
-    int kBuckets = 64;
-    while (kBuckets < 2048 && kBuckets * 8 < n) kBuckets *= 2;
-    const double scale = (kBuckets - 1) / span, base = min_;
-    auto bucketOf = [&](uint64_t key) {
-      const double b = (valueOf(key) - base) * scale;
-      return b <= 0 ? 0 : b >= kBuckets - 1 ? kBuckets - 1 : static_cast<int>(b);
-    };
-    uint32_t hist[2048];
-    std::memset(hist, 0, static_cast<size_t>(kBuckets) * sizeof(uint32_t));
-    for (long i = 0; i < n; i++) hist[bucketOf(k[i])]++;
-    long before1 = 0, before2 = 0, cum = 0;
-    int b1 = -1, b2 = -1;
-    for (int bkt = 0; bkt < kBuckets; bkt++) {
-      const long next = cum + hist[bkt];
-      if (b1 < 0 && r1 < next) {
-        b1 = bkt;
-        before1 = cum;
-      }
-      if (r2 < next) {
-        b2 = bkt;
-        before2 = cum;
-        break;
-      }
-      cum = next;
-    }
-    long n1 = 0, n2 = 0;
-    const long size1 = hist[b1];
-    for (long i = 0; i < n; i++) {
-      const int bkt = bucketOf(k[i]);
-      if (bkt == b1) t[n1++] = k[i];
-      else if (bkt == b2) t[size1 + n2++] = k[i];
-    }
-    std::nth_element(t, t + (r1 - before1), t + n1);
-    v1 = valueOf(t[r1 - before1]);
-    if (b2 == b1) {
-      std::nth_element(t, t + (r2 - before1), t + n1);
-      v2 = valueOf(t[r2 - before1]);
-    } else {
-      std::nth_element(t + size1, t + size1 + (r2 - before2), t + size1 + n2);
-      v2 = valueOf(t[size1 + (r2 - before2)]);
-    }
-  }
-
   /** The value of rank r; NaN outside [0, n) (a typed array read past its end). */
   double at(double r) {
     if (!(r >= 0 && r < static_cast<double>(n))) return std::numeric_limits<double>::quiet_NaN();
@@ -350,8 +438,10 @@ class Ranked {
     if (endsLow_ > 0 || endsHigh_ > 0) {
       if (i < endsLow_) return valueOf(low_[i]);
       if (i >= n - endsHigh_) return valueOf(high_[i - (n - endsHigh_)]);
-      endsLow_ = endsHigh_ = 0;  // the keys were never moved: the general path starts from scratch
+      endsLow_ = endsHigh_ = 0;  // the keys were never made or moved: the general path starts from scratch
     }
+    if (sorted32_) return valueOf32(keys32_[i]);
+    if (lazy_) materialize();
     if (!full_ && i >= lowDone_ && i < highFrom_) {
       // A rank in the unsorted middle: extend the nearer sorted end past it (doubling), or sort all.
       if (i - lowDone_ < highFrom_ - i) need(2 * (i + 1) + 16, n - highFrom_);
@@ -363,19 +453,166 @@ class Ranked {
 
  private:
   static constexpr long kEnds = 16;
-  uint64_t low_[kEnds], high_[kEnds];
+  /** The sorted low and high ends (ends mode): low_[0 .. endsLow_) are ranks 0.., high_ ends at rank n - 1. */
+  uint64_t* low_ = nullptr;
+  uint64_t* high_ = nullptr;
   long endsLow_ = 0, endsHigh_ = 0;
-  std::vector<uint64_t> keys_, tmp_;
+  std::vector<uint64_t> keys_, tmp_, lowBuf_, highBuf_;
+  std::vector<uint32_t> keys32_, tmp32_;
+  const float* srcF_ = nullptr;
+  const double* srcD_ = nullptr;
+  /** Keys not made yet (straight after load). */
+  bool lazy_ = false;
+  /** Float values sorted whole as 32-bit keys (keys32_). */
+  bool sorted32_ = false;
   long lowDone_ = 0, highFrom_ = 0;
   bool full_ = true;
   /** The loaded values' range (NaN compares make it non-finite or empty: then everything is sorted). */
   double min_ = 0, max_ = 0;
 
+  void begin(long count) {
+    n = count > 0 ? count : 0;
+    srcF_ = nullptr;
+    srcD_ = nullptr;
+    lazy_ = true;
+    sorted32_ = false;
+    lowDone_ = 0;
+    highFrom_ = n;
+    full_ = n < 2;
+    endsLow_ = endsHigh_ = 0;
+    ensure();
+  }
+
   void ensure() {
     if (keys_.size() < static_cast<size_t>(n)) {
       keys_.resize(static_cast<size_t>(n));
       tmp_.resize(static_cast<size_t>(n));
+      keys32_.resize(static_cast<size_t>(n));
+      tmp32_.resize(static_cast<size_t>(n));
+      lowBuf_.resize(static_cast<size_t>(n) > static_cast<size_t>(kEnds) ? static_cast<size_t>(n) : static_cast<size_t>(kEnds));
+      highBuf_.resize(lowBuf_.size());
     }
+    if (lowBuf_.empty()) {
+      lowBuf_.resize(kEnds);
+      highBuf_.resize(kEnds);
+    }
+  }
+
+  /** The keys (and the range) of the loaded values. */
+  void materialize() {
+    if (!lazy_) return;
+    lazy_ = false;
+    uint64_t* k = keys_.data();
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    bool nan = false;
+    for (long i = 0; i < n; i++) {
+      const double x = srcF_ ? static_cast<double>(srcF_[i]) : srcD_[i];
+      k[i] = keyOf(x);
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+      if (x != x) nan = true;
+    }
+    // A NaN makes the range unusable for bucketing (need() then sorts everything).
+    min_ = nan ? std::numeric_limits<double>::quiet_NaN() : lo;
+    max_ = hi;
+  }
+
+  template <typename T>
+  void endsPass(const T* v, long lowK, long highK) {
+    uint64_t* lowB = lowBuf_.data();
+    uint64_t* highB = highBuf_.data();
+    long nl = 0, nh = 0;
+    for (long i = 0; i < n; i++) {
+      const uint64_t x = keyOf(static_cast<double>(v[i]));
+      if (lowK > 0 && (nl < lowK || x < lowB[nl - 1])) {
+        long j = nl < lowK ? nl++ : nl - 1;
+        while (j > 0 && lowB[j - 1] > x) {
+          lowB[j] = lowB[j - 1];
+          j--;
+        }
+        lowB[j] = x;
+      }
+      if (highK > 0 && (nh < highK || x > highB[0])) {
+        // highB ascending; when full, the smallest (highB[0]) makes way.
+        long j;
+        if (nh < highK) {
+          j = nh++;
+          while (j > 0 && highB[j - 1] > x) {
+            highB[j] = highB[j - 1];
+            j--;
+          }
+        } else {
+          j = 0;
+          while (j < highK - 1 && highB[j + 1] < x) {
+            highB[j] = highB[j + 1];
+            j++;
+          }
+        }
+        highB[j] = x;
+      }
+    }
+    low_ = lowB;
+    high_ = highB;
+    endsLow_ = lowK;
+    endsHigh_ = highK;
+  }
+
+  /**
+   * Ranks [0, low) and [n - high, n) from a sample's brackets: every key at or below the low
+   * bound (at or above the high one) gathered in one pass and sorted. False (nothing set) when
+   * a bound holds too few keys.
+   */
+  template <typename T>
+  bool sampledEnds(const T* v, long low, long high) {
+    const long S = n >= 1024 ? 128 : 64;
+    uint64_t samp[128];
+    for (long i = 0; i < S; i++) samp[i] = keyOf(static_cast<double>(v[((2 * i + 1) * n) / (2 * S)]));
+    // The bound: a sample rank three standard deviations past the one expected to hold the rank.
+    uint64_t loBound = 0, hiBound = ~0ull;
+    if (low > 0) {
+      const long r = low - 1;
+      Bracket b = bracketOf(samp, S, n, r);
+      if (b.hi == ~0ull) return false;
+      loBound = b.hi;
+    }
+    if (high > 0) {
+      const long r = n - high;
+      Bracket b = bracketOf(samp, S, n, r);
+      if (b.lo == 0) return false;
+      hiBound = b.lo;
+    }
+    uint64_t* lowB = lowBuf_.data();
+    uint64_t* highB = highBuf_.data();
+    long nl = 0, nh = 0;
+    if (low > 0 && high > 0) {
+      for (long i = 0; i < n; i++) {
+        const uint64_t k = keyOf(static_cast<double>(v[i]));
+        lowB[nl] = k;
+        nl += k <= loBound;
+        highB[nh] = k;
+        nh += k >= hiBound;
+      }
+    } else if (low > 0) {
+      for (long i = 0; i < n; i++) {
+        const uint64_t k = keyOf(static_cast<double>(v[i]));
+        lowB[nl] = k;
+        nl += k <= loBound;
+      }
+    } else {
+      for (long i = 0; i < n; i++) {
+        const uint64_t k = keyOf(static_cast<double>(v[i]));
+        highB[nh] = k;
+        nh += k >= hiBound;
+      }
+    }
+    if (nl < low || nh < high || nl + nh > n) return false;
+    std::sort(lowB, lowB + nl);
+    std::sort(highB, highB + nh);
+    low_ = lowB;
+    high_ = highB;
+    endsLow_ = nl;
+    endsHigh_ = nh;
+    return true;
   }
 };
 
