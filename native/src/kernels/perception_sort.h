@@ -167,23 +167,31 @@ struct Bracket {
   uint64_t lo, hi;
 };
 
-/** The sample's bracket for rank r of n (samp: S keys, reordered). lo 0 / hi max: unbounded on that side. */
-inline Bracket bracketOf(uint64_t* samp, long S, long n, long r) {
+/** Three standard deviations (and two) of the sample rank of rank r of n, in samples. */
+inline long bracketMargin(long S, long n, long r) {
   const double q = static_cast<double>(r) / static_cast<double>(n);
-  const double p = q * static_cast<double>(S);
-  const long d = static_cast<long>(3 * std::sqrt(static_cast<double>(S) * q * (1 - q))) + 2;
+  return static_cast<long>(3 * std::sqrt(static_cast<double>(S) * q * (1 - q))) + 2;
+}
+
+/** The sample's bracket for rank r of n (samp: S keys, reordered). lo 0 / hi max: unbounded on that side. */
+inline Bracket bracketOf(uint64_t* samp, long S, long n, long r, bool wantLo = true, bool wantHi = true) {
+  const double p = static_cast<double>(r) / static_cast<double>(n) * static_cast<double>(S);
+  const long d = bracketMargin(S, n, r);
   const long ilo = static_cast<long>(p) - d, ihi = static_cast<long>(p) + 1 + d;
   Bracket b{0, ~0ull};
-  if (ilo >= 0) {
+  if (wantLo && ilo >= 0) {
     std::nth_element(samp, samp + ilo, samp + S);
     b.lo = samp[ilo];
   }
-  if (ihi < S) {
+  if (wantHi && ihi < S) {
     std::nth_element(samp, samp + ihi, samp + S);
     b.hi = samp[ihi];
   }
   return b;
 }
+
+/** Samples per selection: more for more values (a narrower bracket gathers fewer keys). */
+inline long sampleCount(long n) { return n >= 512 ? 128 : 64; }
 
 /**
  * The values of ranks r1 <= r2 (in [0, n)) of value(0 .. n) as a sorted copy holds them (the
@@ -200,7 +208,7 @@ void selectPair(F value, long n, long r1, long r2, double& v1, double& v2, uint6
     v2 = valueOf(buf[r2]);
     return;
   }
-  const long S = n >= 1024 ? 128 : 64;
+  const long S = sampleCount(n);
   uint64_t samp[128];
   for (long i = 0; i < S; i++) samp[i] = keyOf(value(((2 * i + 1) * n) / (2 * S)));
   const Bracket b1 = bracketOf(samp, S, n, r1);
@@ -436,8 +444,22 @@ class Ranked {
   /** The value of rank i in [0, n). */
   double atRank(long i) {
     if (endsLow_ > 0 || endsHigh_ > 0) {
-      if (i < endsLow_) return valueOf(low_[i]);
-      if (i >= n - endsHigh_) return valueOf(high_[i - (n - endsHigh_)]);
+      if (i < endsLow_) {
+        if (i >= lowSorted_) {
+          // Past the sorted ranks: the rest gathered (all above them) sorted now.
+          std::sort(low_ + lowSorted_, low_ + endsLow_);
+          lowSorted_ = endsLow_;
+        }
+        return valueOf(low_[i]);
+      }
+      if (i >= n - endsHigh_) {
+        const long j = i - (n - endsHigh_);
+        if (j < endsHigh_ - highSorted_) {
+          std::sort(high_, high_ + (endsHigh_ - highSorted_));
+          highSorted_ = endsHigh_;
+        }
+        return valueOf(high_[j]);
+      }
       endsLow_ = endsHigh_ = 0;  // the keys were never made or moved: the general path starts from scratch
     }
     if (sorted32_) return valueOf32(keys32_[i]);
@@ -457,6 +479,8 @@ class Ranked {
   uint64_t* low_ = nullptr;
   uint64_t* high_ = nullptr;
   long endsLow_ = 0, endsHigh_ = 0;
+  /** How many of the low ranks (of the high ranks, from the top) are sorted; the rest gathered only. */
+  long lowSorted_ = 0, highSorted_ = 0;
   std::vector<uint64_t> keys_, tmp_, lowBuf_, highBuf_;
   std::vector<uint32_t> keys32_, tmp32_;
   const float* srcF_ = nullptr;
@@ -555,6 +579,8 @@ class Ranked {
     high_ = highB;
     endsLow_ = lowK;
     endsHigh_ = highK;
+    lowSorted_ = lowK;
+    highSorted_ = highK;
   }
 
   /**
@@ -564,20 +590,18 @@ class Ranked {
    */
   template <typename T>
   bool sampledEnds(const T* v, long low, long high) {
-    const long S = n >= 1024 ? 128 : 64;
+    const long S = sampleCount(n);
     uint64_t samp[128];
     for (long i = 0; i < S; i++) samp[i] = keyOf(static_cast<double>(v[((2 * i + 1) * n) / (2 * S)]));
     // The bound: a sample rank three standard deviations past the one expected to hold the rank.
     uint64_t loBound = 0, hiBound = ~0ull;
     if (low > 0) {
-      const long r = low - 1;
-      Bracket b = bracketOf(samp, S, n, r);
+      Bracket b = bracketOf(samp, S, n, low - 1, false, true);
       if (b.hi == ~0ull) return false;
       loBound = b.hi;
     }
     if (high > 0) {
-      const long r = n - high;
-      Bracket b = bracketOf(samp, S, n, r);
+      Bracket b = bracketOf(samp, S, n, n - high, true, false);
       if (b.lo == 0) return false;
       hiBound = b.lo;
     }
@@ -606,12 +630,18 @@ class Ranked {
       }
     }
     if (nl < low || nh < high || nl + nh > n) return false;
-    std::sort(lowB, lowB + nl);
-    std::sort(highB, highB + nh);
+    // Only the ranks asked for are sorted now; the rest of what was gathered when read.
+    if (low > 0 && low < nl) std::nth_element(lowB, lowB + (low - 1), lowB + nl);
+    std::sort(lowB, lowB + low);
+    // highB ascending ends at rank n - 1: its top `high` go last.
+    if (high > 0 && high < nh) std::nth_element(highB, highB + (nh - high), highB + nh);
+    std::sort(highB + (nh - high), highB + nh);
     low_ = lowB;
     high_ = highB;
     endsLow_ = nl;
     endsHigh_ = nh;
+    lowSorted_ = low;
+    highSorted_ = high;
     return true;
   }
 };
