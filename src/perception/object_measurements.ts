@@ -59,6 +59,8 @@ export function restingOnCode(onSupport: number, onObject: number, floating: num
 export class ObjectMeasurer {
   readonly boxes = new ObjectBoxEstimator();
   private readonly colors = new ColorNamer();
+  /** The colour of the mask's interior only (see INNER_REACH). */
+  private readonly inner = new ColorNamer();
   private readonly box: Box3 = { cx: 0, cy: 0, cz: 0, sx: 0, sy: 0, sz: 0 };
   private readonly ctx: BoxContext = { supportZ: null, restingOn: "unknown", noise1m: 0, pixelAngle: 0 };
   private readonly contact = new Int32Array(4);
@@ -113,7 +115,7 @@ export class ObjectMeasurer {
       out[o + MEASURE.restingOn] = rests;
       out[o + MEASURE.lowest] = this.boxes.lastLowest;
       out[o + MEASURE.rejected] = this.boxes.rejected;
-      this.colors.brightestMean(out, o + MEASURE.red);
+      (this.inner.pixels >= MIN_INNER_PIXELS ? this.inner : this.colors).brightestMean(out, o + MEASURE.red);
     }
   }
 
@@ -138,10 +140,11 @@ export class ObjectMeasurer {
     const minZ = p[P.minDepth], maxZ = p[P.maxDepth], maxPoints = p[P.maxPointsPerObject];
     const U0 = Math.max(0, ext.u0[id] - repair), U1 = Math.min(width - 1, ext.u1[id] + repair);
     const V0 = Math.max(0, ext.v0[id] - repair), V1 = Math.min(height - 1, ext.v1[id] + repair);
-    const edgeHeight = this.edgeHeight, edgeKind = this.edgeKind, colors = this.colors;
+    const edgeHeight = this.edgeHeight, edgeKind = this.edgeKind, colors = this.colors, inner = this.inner;
     let n = 0;
     let edges = 0, islands = 0, depthSum = 0;
     colors.begin();
+    inner.begin();
     // Large objects are sampled on a grid: a few thousand points pin a box down as well as
     // all of them; the first and last rows and columns are always visited so extents keep.
     const step = pixels > maxPoints * 4 ? 3 : pixels > maxPoints ? 2 : 1;
@@ -201,8 +204,9 @@ export class ObjectMeasurer {
         // would otherwise outshine a dark object.
         if (pz > colorFloorZ) {
           const ci = v * rgbStep + u * 3;
-          if (bgr) colors.add(rgb[ci + 2], rgb[ci + 1], rgb[ci]);
-          else colors.add(rgb[ci], rgb[ci + 1], rgb[ci + 2]);
+          const r = bgr ? rgb[ci + 2] : rgb[ci], g = rgb[ci + 1], bl = bgr ? rgb[ci] : rgb[ci + 2];
+          colors.add(r, g, bl);
+          if (label === id && !touches(labels, ls, d, ds, dscale, u, v, id, z, jump, width, height)) inner.add(r, g, bl);
         }
       }
     }
@@ -237,6 +241,42 @@ function adjoins(
     if (v + k < height && labels[(v + k) * ls + u] === id && Math.abs(d[(v + k) * ds + u] * dscale - z) <= tol) return true;
   }
   return false;
+}
+
+/**
+ * How far from where the mask meets a touching surface a pixel must lie to name the object's
+ * colour. A segmenter's boundary is off by a pixel or two (RealSense masks here: up to 2 pixels
+ * of dilation and ragged boundary pixels), and where the object touches another surface (the
+ * table or support at its foot, the object on it, a neighbour) the band along the boundary
+ * holds that surface's pixels. They are often brighter than the object's own shaded sides and
+ * took the brightest-pixel colour: a blue can on a red box read red, a black cube beside a
+ * table's edge brown. Against a depth jump (a silhouette over the far background) a spilled
+ * pixel is not the object's surface and is dropped by the depth tests already, and the band
+ * is kept: a bottle's lit cap is a few pixels wide.
+ */
+export const BLEED_REACH = 3;
+/** Pixels (sampled) away from touching surfaces needed to name the colour from them; fewer: every pixel. */
+export const MIN_INNER_PIXELS = 20;
+
+/**
+ * Whether a pixel of depth z lies BLEED_REACH pixels (along the row or the column) from a pixel
+ * of another label on a surface continuous with it (depth within `jump`, the flying-pixel test's
+ * discontinuity): a boundary where another surface touches the object.
+ */
+function touches(
+  labels: Uint8Array | Uint16Array, ls: number, d: Float32Array | Uint16Array, ds: number, dscale: number,
+  u: number, v: number, id: number, z: number, jump: number, width: number, height: number,
+): boolean {
+  const k = BLEED_REACH;
+  return (u >= k && labels[v * ls + u - k] !== id && continuous(d[v * ds + u - k] * dscale, z, jump)) ||
+    (u + k < width && labels[v * ls + u + k] !== id && continuous(d[v * ds + u + k] * dscale, z, jump)) ||
+    (v >= k && labels[(v - k) * ls + u] !== id && continuous(d[(v - k) * ds + u] * dscale, z, jump)) ||
+    (v + k < height && labels[(v + k) * ls + u] !== id && continuous(d[(v + k) * ds + u] * dscale, z, jump));
+}
+
+/** A valid reading within `jump` of z. */
+function continuous(a: number, z: number, jump: number): boolean {
+  return a > 0 && Math.abs(a - z) < jump;
 }
 
 /** True if either neighbour reading is valid and nearer than `lim`. */

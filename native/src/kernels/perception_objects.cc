@@ -52,11 +52,14 @@ constexpr int kColorBins = 32;
 struct ColorSums {
   uint32_t hist[kColorBins];
   double sums[kColorBins * 3];
+  long pixels = 0;
   void begin() {
     std::memset(hist, 0, sizeof hist);
     std::memset(sums, 0, sizeof sums);
+    pixels = 0;
   }
   void add(double r, double g, double b) {
+    pixels++;
     const double lum = (r * 3 + g * 6 + b) / 10;
     const int bin = static_cast<int>(pjs::min(kColorBins - 1, static_cast<double>(static_cast<int32_t>(lum * kColorBins) >> 8)));
     hist[bin]++;
@@ -106,6 +109,8 @@ struct Frame {
 struct Workspace {
   ObjectBoxEstimator boxes{BoxOptions{0, 0, 0, 0}};
   ColorSums colors;
+  // The colour away from touching surfaces (object_measurements.ts BLEED_REACH).
+  ColorSums inner;
   std::vector<float> edgeHeight;
   std::vector<uint8_t> edgeKind;
   int32_t contact[4];
@@ -125,6 +130,19 @@ bool adjoins(const L* labels, long ls, const D* d, long ds, double dscale, long 
 }
 
 inline bool nearer(double a, double b, double lim) { return (a > 0 && a < lim) || (b > 0 && b < lim); }
+
+// object_measurements.ts BLEED_REACH, MIN_INNER_PIXELS, continuous, touches
+constexpr long kBleedReach = 3;
+constexpr long kMinInnerPixels = 20;
+inline bool continuous(double a, double z, double jump) { return a > 0 && std::fabs(a - z) < jump; }
+template <typename D, typename L>
+bool touches(const L* labels, long ls, const D* d, long ds, double dscale, long u, long v, long id, double z, double jump, long width, long height) {
+  const long k = kBleedReach;
+  return (u >= k && labels[v * ls + u - k] != id && continuous(static_cast<double>(d[v * ds + u - k]) * dscale, z, jump)) ||
+         (u + k < width && labels[v * ls + u + k] != id && continuous(static_cast<double>(d[v * ds + u + k]) * dscale, z, jump)) ||
+         (v >= k && labels[(v - k) * ls + u] != id && continuous(static_cast<double>(d[(v - k) * ds + u]) * dscale, z, jump)) ||
+         (v + k < height && labels[(v + k) * ls + u] != id && continuous(static_cast<double>(d[(v + k) * ds + u]) * dscale, z, jump));
+}
 
 /** A read-prefetch of every cache line of [p, p + bytes) (a hint: no effect on results). */
 inline void prefetchRange(const uint8_t* p, size_t bytes) {
@@ -153,9 +171,11 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
   const double* rayY = f.rayY;
   const uint8_t* rgb = f.rgb;
   ColorSums& colors = ws.colors;
+  ColorSums& inner = ws.inner;
   long n = 0, edges = 0, islands = 0;
   double depthSum = 0;
   colors.begin();
+  inner.begin();
   const double dp = static_cast<double>(pixels);
   const long step = dp > f.maxPoints * 4 ? 3 : dp > f.maxPoints ? 2 : 1;
   ws.liftStep = step;
@@ -210,8 +230,9 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
       // Colour only from points clearly off the surface.
       if (pz > colorFloorZ) {
         const long ci = v * f.rgbStep + u * 3;
-        if (f.bgr) colors.add(rgb[ci + 2], rgb[ci + 1], rgb[ci]);
-        else colors.add(rgb[ci], rgb[ci + 1], rgb[ci + 2]);
+        const double r = f.bgr ? rgb[ci + 2] : rgb[ci], g = rgb[ci + 1], bl = f.bgr ? rgb[ci] : rgb[ci + 2];
+        colors.add(r, g, bl);
+        if (label == id && !touches(labels, ls, d, ds, dscale, u, v, id, z, jump, width, height)) inner.add(r, g, bl);
       }
     }
   }
@@ -269,7 +290,7 @@ void measureAll(Workspace& ws, const Frame& f, const double* p, const D* depth, 
     o[kRestingOn] = rests;
     o[kLowest] = ws.boxes.lastLowest;
     o[kRejected] = static_cast<double>(ws.boxes.rejected);
-    ws.colors.brightestMean(o + kRed);
+    (ws.inner.pixels >= kMinInnerPixels ? ws.inner : ws.colors).brightestMean(o + kRed);
   }
 }
 
