@@ -117,6 +117,8 @@ export class ObjectBoxEstimator {
   private ru = new Float64Array(1024);
   private rv = new Float64Array(1024);
   private rz = new Float64Array(1024);
+  /** How many heights rejectHeightStrays left sorted in `a` (the kept ones), -1 when it did not. */
+  private heightsSorted = -1;
   private readonly fit = new QuadraticSurfaceFit();
   private readonly rayFit = new RayQuadraticFit();
   private readonly rayEig = { l1: 0, l2: 0, e1u: 1, e1v: 0 };
@@ -169,8 +171,9 @@ export class ObjectBoxEstimator {
     }
 
     // Bottom: the support surface under a resting object (its underside is hidden).
-    for (let i = start, k = 0; i < end; i++, k++) A[k] = zs[i];
-    const Z = A.subarray(0, n).sort();
+    // rejectHeightStrays left the kept heights sorted in A (unless a NaN kept it from it).
+    if (this.heightsSorted !== n) for (let i = start, k = 0; i < end; i++, k++) A[k] = zs[i];
+    const Z = this.heightsSorted === n ? A.subarray(0, n) : A.subarray(0, n).sort();
     const zLow = noisyEdgeLow(Z, n, sigH, trim);
     const supportZ = ctx.supportZ;
     const above = supportZ === null ? Infinity : zLow - supportZ;
@@ -645,6 +648,7 @@ export class ObjectBoxEstimator {
     let hi = Infinity, lo = -Infinity;
     for (let i = n - 1; i >= n - tail && i > 0; i--) if (Z[i] - Z[i - 1] > gap) hi = Z[i - 1];
     for (let i = 0; i < tail && i + 1 < n; i++) if (Z[i + 1] - Z[i] > gap) lo = Z[i + 1];
+    this.heightsSorted = n;
     if (hi === Infinity && lo === -Infinity) return 0;
     let w = start;
     for (let i = start; i < start + n; i++) {
@@ -654,6 +658,19 @@ export class ObjectBoxEstimator {
     }
     const removed = start + n - w;
     this.rejected += removed;
+    // The removed heights are the lowest (below lo) and the highest (above hi): the kept ones'
+    // sorted order is Z without them, and estimate() need not sort them again. A NaN (sorted
+    // last, never removed) would sit between: then it does.
+    this.heightsSorted = -1;
+    if (!Number.isNaN(Z[n - 1])) {
+      let low = 0, high = 0;
+      while (low < n && Z[low] < lo) low++;
+      while (high < n - low && Z[n - 1 - high] > hi) high++;
+      if (low + high === removed) {
+        if (low > 0) Z.copyWithin(0, low, n - high);
+        this.heightsSorted = n - removed;
+      }
+    }
     return removed;
   }
 
