@@ -44,6 +44,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
+from captions import caption_records  # noqa: E402
 from cobra import Cobra  # noqa: E402
 from dense_labels import DenseHead, DenseLabels  # noqa: E402
 from model_io import load_model, save_model  # noqa: E402
@@ -384,8 +385,8 @@ def dense_step_loss(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLab
     return head.loss(tokens, t)
 
 
-def dense_pretrain(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLabels, minutes: float, batch: int, lr: float,
-                   rng: random.Random, metrics) -> None:
+def dense_pretrain(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLabels, minutes: float, max_steps: int, batch: int,
+                   lr: float, rng: random.Random, metrics) -> None:
     """The first stage of a run with --dense-minutes: the vision branches and the projector learn only
     what each visual token's cell holds (dense_labels.py), before any answer is asked of them; then a
     language model starts from tokens that already say what is where."""
@@ -394,7 +395,7 @@ def dense_pretrain(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLabe
     params = list({id(p): p for p in list(model.vision.parameters()) + list(model.projector.parameters()) + list(head.parameters())}.values())
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=0.01)
     t0, step, order = time.time(), 0, []
-    while time.time() - t0 < minutes * 60:
+    while time.time() - t0 < minutes * 60 and step < max_steps:
         if len(order) < batch:
             order += rng.sample(train, len(train))
         rels, order = order[:batch], order[batch:]
@@ -537,6 +538,9 @@ def evaluate(model: Cobra, ex: Examples, n: int, max_new: int, rng: random.Rando
             decoded = greedy(model, ex, [dict(it, image=other[it["image"]]) for it in items], max_new)
             hits = [ex.tok.decode(d).strip() == it["answer_text"] for d, it in zip(decoded, items)]
             res["val_exact_other_frame"] = sum(hits) / len(hits)
+            # The answer loss with the other frames: higher than val_loss by as much as the frame tells.
+            loss, _, _, _ = lm_loss_grouped(model, ex, [dict(it, image=other[it["image"]]) for it in items], ex.tok.pad_id)
+            res["val_loss_other_frame"] = float(loss)
         if c2f:
             rels = sorted({it["image"] for it in items})
             res["c2f_kept_fraction"] = model.kept_count() / model.sizes.patches
@@ -665,6 +669,12 @@ def main() -> None:
     ap.add_argument("--dense-minutes", type=float, default=0.0,
                     help="minutes of dense loss alone (vision + projector) before the answers are trained; counted in --minutes")
     ap.add_argument("--dense-batch", type=int, default=32, help="images per step of the dense-only stage")
+    ap.add_argument("--dense-steps", type=int, default=1_000_000, help="at most this many steps of the dense-only stage")
+    ap.add_argument("--captions", choices=["off", "only", "mix"], default="off",
+                    help="scene listings (captions.py: 'List the objects from left to right.' from the export's boxes and masks): "
+                         "only = train and validate on them alone (the stage that teaches the language model to read its tokens), "
+                         "mix = add them to the questions as --caption-fraction of the training items")
+    ap.add_argument("--caption-fraction", type=float, default=0.2)
     ap.add_argument("--reread-image", action="store_true",
                     help="train a model whose prompt reads the frame's visual tokens again after the question "
                          "(config reread_image; models/README.md); with --init it switches a model trained without it over")
@@ -713,6 +723,24 @@ def main() -> None:
     ex = Examples(a.data, config, tok, a.max_answer_tokens, a.cache_fp16, a.answers)
     n_img, n_bytes, secs = ex.preload()
     log(f"preprocessed {n_img} images once ({n_bytes / 1e6:.0f} MB in memory) in {secs:.1f} s")
+    if a.captions != "off":
+        def caption_item(r: dict) -> dict:
+            q = r["question"]
+            return {"image": r["image"], "prompt": [tok.bos_id] + tok.encode(q + QUESTION_END), "question": [tok.bos_id] + tok.encode(q),
+                    "end": tok.encode(QUESTION_END), "answer": tok.encode(r["answer"]) + [tok.eos_id], "answer_text": r["answer"], "type": r["type"]}
+        caps = {k: [caption_item(r) for r in v] for k, v in caption_records(a.data).items()}
+        if not caps["train"]:
+            raise SystemExit(f"--captions {a.captions}: {a.data} has no masks and boxes (export vqa --masks)")
+        longest = max(len(it["answer"]) for v in caps.values() for it in v)
+        if longest > a.max_answer_tokens:
+            log(f"captions: the longest listing is {longest} tokens; answers are decoded up to that")
+            a.max_answer_tokens = longest
+        if a.captions == "only":
+            ex.vqa["train"], ex.vqa["val"] = caps["train"], caps["val"]
+        else:
+            reps = max(1, round(a.caption_fraction * len(ex.vqa["train"]) / ((1 - a.caption_fraction) * len(caps["train"]))))
+            ex.vqa["train"] = ex.vqa["train"] + caps["train"] * reps
+        log(f"captions ({a.captions}): {len(caps['train'])} train listings, {len(caps['val'])} val")
     train_q, train_p = ex.vqa["train"], ex.progress["train"]
     if not train_q:
         raise SystemExit(f"{a.data}/vqa.jsonl has no train questions")
@@ -764,7 +792,7 @@ def main() -> None:
     if a.dense_minutes > 0:
         if dense is None or head is None:
             raise SystemExit("--dense-minutes needs an export with masks (export vqa --masks)")
-        dense_pretrain(model, head, ex, dense, a.dense_minutes, a.dense_batch, a.lr, rng, metrics)
+        dense_pretrain(model, head, ex, dense, a.dense_minutes, a.dense_steps, a.dense_batch, a.lr, rng, metrics)
     budget -= time.time() - t_dense
     train_curve: List[Tuple[int, float]] = []
     evals: List[Tuple[int, dict]] = []

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,32 +15,78 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(root, "dist", "nodes", "cli", "main.js");
 const MISSING = torchMissing();
 
+interface Run { status: number | null; stdout: string; stderr: string }
+/** A child run without blocking this worker (a long spawnSync starves vitest's RPC: "Timeout calling onTaskUpdate"). */
+function run(cmd: string, args: string[], timeoutMs: number): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
+    let stdout = "", stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => { stdout += d; });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => { stderr += d; });
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})` : ""}`, () => {
   let dir = "";
-  beforeAll(() => {
+  beforeAll(async () => {
     expect(existsSync(cli), `${cli} is missing: run npm run build`).toBe(true);
     dir = mkdtempSync(join(tmpdir(), "dense-"));
-    const r = spawnSync(process.execPath, [cli, "export", "vqa", "--sim", "--scenes", "12", "--seed", "5", "--episodes", "0", "--masks",
-      "--width", "320", "--height", "240", "--per-type", "1", "--out", join(dir, "data"), "--json"], { encoding: "utf8", timeout: 120_000 });
+    const r = await run(process.execPath, [cli, "export", "vqa", "--sim", "--scenes", "12", "--seed", "5", "--episodes", "0", "--masks",
+      "--width", "320", "--height", "240", "--per-type", "1", "--out", join(dir, "data"), "--json"], 120_000);
     if (r.status !== 0) throw new Error(`export failed: ${r.stderr}`);
   }, 180_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("cell targets equal a per-pixel count of the exported masks", () => {
-    const r = spawnSync(PYTHON, [join(root, "models/train/check_dense_labels.py"), join(dir, "data")], { encoding: "utf8", timeout: 120_000 });
+  it("cell targets equal a per-pixel count of the exported masks", async () => {
+    const r = await run(PYTHON, [join(root, "models/train/check_dense_labels.py"), join(dir, "data")], 120_000);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { ok: boolean; images: number; cells: number; cells_with_objects: number };
     expect(out.ok).toBe(true);
     expect(out.images).toBe(12);
     expect(out.cells).toBe(12 * 49);
     expect(out.cells_with_objects).toBeGreaterThan(40);
-  });
+  }, 150_000);
 
-  it("train.py --dense-minutes learns them: the dense loss falls", () => {
+  it("scene listings (captions.py) name the seen objects left to right as the masks place them", async () => {
+    const code = [
+      "import json, sys, numpy as np",
+      "from PIL import Image",
+      `sys.path.insert(0, ${JSON.stringify(join(root, "models/train"))})`,
+      "from captions import caption_records",
+      `data = ${JSON.stringify(join(dir, "data"))}`,
+      "recs = [r for v in caption_records(data, 100).values() for r in v]",
+      "scenes = {s['image']: s for s in map(json.loads, open(data + '/scenes.jsonl'))}",
+      "pairs = bad = 0",
+      "for r in recs:",
+      "    if r['type'] != 'caption_left_to_right': continue",
+      "    s = scenes[r['image']]; m = np.asarray(Image.open(data + '/' + s['mask']))",
+      "    names = r['answer'].split(', ')",
+      "    cols = []",
+      "    for o in s['objects']:",
+      "        ys, xs = np.nonzero(m == o['mask_value'])",
+      "        if len(xs) >= 100: cols.append((o['color'] + ' ' + o['kind'], xs.mean()))",
+      "    assert sorted(names) == sorted(n for n, _ in cols), (names, cols)",
+      "    if len(set(names)) != len(names): continue",
+      "    for a, ca in cols:",
+      "        for b, cb in cols:",
+      "            if cb - ca > 40:",
+      "                pairs += 1; bad += names.index(a) > names.index(b)",
+      "print(json.dumps({'listings': len(recs), 'pairs': pairs, 'bad': bad}))",
+    ].join("\n");
+    const r = await run(PYTHON, ["-c", code], 120_000);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim()) as { listings: number; pairs: number; bad: number };
+    expect(out.listings).toBe(24);
+    expect(out.pairs).toBeGreaterThan(20);
+    expect(out.bad).toBe(0);
+  }, 150_000);
+
+  it("train.py --dense-minutes learns them: the dense loss falls", async () => {
     const out = join(dir, "out");
-    const r = spawnSync(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", out, "--dense-minutes", "0.4",
-      "--dense-batch", "8", "--minutes", "0.45", "--steps", "1", "--batch", "4", "--eval-size", "4", "--merges", "20", "--threads", "1"],
-    { encoding: "utf8", timeout: 240_000 });
+    const r = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", out, "--dense-minutes", "20", "--dense-steps", "150",
+      "--dense-batch", "8", "--minutes", "30", "--steps", "1", "--batch", "4", "--eval-size", "4", "--merges", "20", "--threads", "1"], 240_000);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/dense targets for 12 images/);
     const steps = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { dense_step?: number; dense_loss?: number })
@@ -48,5 +94,20 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
     expect(steps.length).toBeGreaterThan(2);
     expect(steps[steps.length - 1].dense_loss).toBeLessThan(0.5 * (steps[0].dense_loss ?? 0));
     expect(existsSync(join(out, "model", "model.safetensors"))).toBe(true);
+  }, 300_000);
+
+  it("train.py --captions only trains and validates on the listings, and reports the loss with other frames", async () => {
+    const out = join(dir, "captions");
+    const r = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", out, "--captions", "only",
+      "--steps", "3", "--batch", "4", "--questions-per-image", "2", "--eval-every", "3", "--eval-size", "6", "--merges", "20", "--threads", "1"], 240_000);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/captions \(only\): 20 train listings, 2 val/);
+    const evals = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { eval?: { val_exact_by_type: Record<string, number>; val_loss: number; val_loss_other_frame: number } })
+      .filter((m) => m.eval !== undefined);
+    expect(evals.length).toBeGreaterThan(0);
+    for (const e of evals) {
+      expect(Object.keys(e.eval?.val_exact_by_type ?? {}).every((t) => t.startsWith("caption_"))).toBe(true);
+      expect(Number.isFinite(e.eval?.val_loss_other_frame)).toBe(true);
+    }
   }, 300_000);
 });
