@@ -7,7 +7,8 @@ const env = new SimEnv({ render: true, noise: "realsense", maxSteps: 300 });
 let obs = env.reset(42);
 const policy = new ScriptedPolicy(env);
 const perception = new Perception();
-const perceived = new RewardTracker(parseRewardSpec(env.task));
+// Hysteresis on success: perceived boxes are noisy, so a brief occlusion must not flip it (src/reward/REWARDS.md).
+const perceived = new RewardTracker(parseRewardSpec(env.task), { hysteresis: true });
 
 let reward = perceived.update(perception.process(obs.frame!));
 let skipped = 0;
