@@ -134,7 +134,7 @@ export class ObjectMeasurer {
     const P = MEASURE_PARAMS;
     const width = p[P.width], height = p[P.height], ds = p[P.depthStride], dscale = p[P.depthScale], ls = p[P.labelStride];
     const rgbStep = p[P.rgbStep], bgr = p[P.bgr] === 1;
-    const floorZ = p[P.floorZ], colorFloorZ = p[P.colorFloorZ], repair = p[P.repair], noise1m = p[P.noise1m];
+    const floorZ = p[P.floorZ], colorFloorZ = p[P.colorFloorZ], repair = p[P.repair], noise1m = p[P.noise1m], supportZ = p[P.supportZ];
     const r0 = p[P.rotation], r1 = p[P.rotation + 1], r2 = p[P.rotation + 2], r3 = p[P.rotation + 3], r4 = p[P.rotation + 4];
     const r5 = p[P.rotation + 5], r6 = p[P.rotation + 6], r7 = p[P.rotation + 7], r8 = p[P.rotation + 8];
     const minZ = p[P.minDepth], maxZ = p[P.maxDepth], maxPoints = p[P.maxPointsPerObject];
@@ -189,16 +189,32 @@ export class ObjectMeasurer {
         n++;
         // Contact evidence at the bottom edge: just below a resting object the image shows
         // the surface it stands on at about its depth; below a lifted one, the table far behind.
-        if (v + 2 < height && labels[row + 2 * ls + u] !== id && edges < edgeHeight.length) {
-          const below = labels[row + 2 * ls + u];
-          const zb = d[di + 2 * ds] * dscale;
-          if (zb > minZ && zb < maxZ) {
-            const dz = zb - z;
-            // 0 support, 1 object, 2 floating, 3 hidden by a nearer object below it in the image.
-            const kind = below === 0 ? (dz < 0.07 ? 0 : 2) : dz > -0.02 ? (dz < 0.07 ? 1 : 2) : 3;
-            edgeHeight[edges] = pz;
-            edgeKind[edges++] = kind;
+        if (v + 2 < height && labels[row + 2 * ls + u] !== id && edges < edgeHeight.length && d[di + 2 * ds] * dscale > minZ && d[di + 2 * ds] * dscale < maxZ) {
+          // 0 support, 1 object, 2 floating, 3 hidden by a nearer object below it in the image.
+          const dz2 = d[di + 2 * ds] * dscale - z;
+          const below2 = labels[row + 2 * ls + u];
+          let kind = below2 === 0 ? (dz2 < 0.07 ? 0 : 2) : dz2 > -0.02 ? (dz2 < 0.07 ? 1 : 2) : 3;
+          // Masks fall short of a boundary by a pixel or two: a support's top under a stacked
+          // object can be a strip of unlabelled pixels clearly above the support, continuous in
+          // depth with the object's foot. Past such a strip (up to CONTACT_BAND pixels) the first
+          // labelled pixel is the evidence; a strip that ends on the support or far behind is the
+          // object's own rim, and the first pixel's reading stands.
+          for (let k = 2, zp = z; below2 === 0 && k <= 2 + CONTACT_BAND && v + k < height; k++) {
+            const below = labels[row + k * ls + u];
+            if (below === id) break;
+            const zb = d[di + k * ds] * dscale;
+            if (!(zb > minZ && zb < maxZ) || Math.abs(zb - zp) > 0.03 + 0.03 * zb) break;
+            if (below !== 0) {
+              const dz = zb - z;
+              kind = dz > -0.02 ? (dz < 0.07 ? 1 : 2) : 3;
+              break;
+            }
+            const up = r6 * rayX[u] + r7 * rayY[v + k] + r8;
+            if (!(zb * up - supportZ > UNLABELLED_OBJECT_HEIGHT + 3 * noise1m * zb * zb * Math.abs(up))) break;
+            zp = zb;
           }
+          edgeHeight[edges] = pz;
+          edgeKind[edges++] = kind;
         }
         // Colour only from points clearly off the surface: mask spill onto a bright table
         // would otherwise outshine a dark object.
@@ -242,6 +258,17 @@ function adjoins(
   }
   return false;
 }
+
+/**
+ * An unlabelled pixel whose point lies this far above the support, plus three standard
+ * deviations of its height under depth noise, is not the support's (metres). Why: a stacked
+ * object's contact evidence is the strip of image just below its foot, its support's top or
+ * side; RealSense masks (1-2 pixels of erosion) leave that strip unlabelled, it counted as the
+ * table, and a cube on a cube was boxed down to the table.
+ */
+export const UNLABELLED_OBJECT_HEIGHT = 0.01;
+/** Unlabelled pixels above the support walked past, below an object's bottom edge, before its contact counts as unseen. */
+export const CONTACT_BAND = 4;
 
 /**
  * How far from where the mask meets a touching surface a pixel must lie to name the object's

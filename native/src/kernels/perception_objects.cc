@@ -94,7 +94,7 @@ struct Frame {
   long width, height, ds, ls, rgbStep;
   double dscale;
   bool bgr;
-  double floorZ, colorFloorZ, noise1m, minZ, maxZ, maxPoints;
+  double floorZ, colorFloorZ, noise1m, minZ, maxZ, maxPoints, supportZ;
   long repair;
   double r[9];
   const double* rayX;
@@ -130,6 +130,10 @@ bool adjoins(const L* labels, long ls, const D* d, long ds, double dscale, long 
 }
 
 inline bool nearer(double a, double b, double lim) { return (a > 0 && a < lim) || (b > 0 && b < lim); }
+
+// object_measurements.ts UNLABELLED_OBJECT_HEIGHT, CONTACT_BAND
+constexpr double kUnlabelledObjectHeight = 0.01;
+constexpr long kContactBand = 4;
 
 // object_measurements.ts BLEED_REACH, MIN_INNER_PIXELS, continuous, touches
 constexpr long kBleedReach = 3;
@@ -216,16 +220,30 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
       zs[n] = static_cast<float>(pz);
       n++;
       // Contact evidence at the bottom edge.
-      if (v + 2 < height && labels[row + 2 * ls + u] != id && edges < edgeCapacity) {
-        const long below = labels[row + 2 * ls + u];
-        const double zb = static_cast<double>(d[di + 2 * ds]) * dscale;
-        if (zb > minZ && zb < maxZ) {
-          const double dz = zb - z;
-          // 0 support, 1 object, 2 floating, 3 hidden by a nearer object below it in the image.
-          const uint8_t kind = below == 0 ? (dz < 0.07 ? 0 : 2) : dz > -0.02 ? (dz < 0.07 ? 1 : 2) : 3;
-          edgeHeight[edges] = static_cast<float>(pz);
-          edgeKind[edges++] = kind;
+      if (v + 2 < height && labels[row + 2 * ls + u] != id && edges < edgeCapacity && static_cast<double>(d[di + 2 * ds]) * dscale > minZ &&
+          static_cast<double>(d[di + 2 * ds]) * dscale < maxZ) {
+        // 0 support, 1 object, 2 floating, 3 hidden by a nearer object below it in the image.
+        const double dz2 = static_cast<double>(d[di + 2 * ds]) * dscale - z;
+        const long below2 = labels[row + 2 * ls + u];
+        uint8_t kind = below2 == 0 ? (dz2 < 0.07 ? 0 : 2) : dz2 > -0.02 ? (dz2 < 0.07 ? 1 : 2) : 3;
+        // Past a strip of unlabelled pixels above the support (object_measurements.ts CONTACT_BAND).
+        double zp = z;
+        for (long k = 2; below2 == 0 && k <= 2 + kContactBand && v + k < height; k++) {
+          const long below = labels[row + k * ls + u];
+          if (below == id) break;
+          const double zb = static_cast<double>(d[di + k * ds]) * dscale;
+          if (!(zb > minZ && zb < maxZ) || std::fabs(zb - zp) > 0.03 + 0.03 * zb) break;
+          if (below != 0) {
+            const double dz = zb - z;
+            kind = dz > -0.02 ? (dz < 0.07 ? 1 : 2) : 3;
+            break;
+          }
+          const double up = r6 * rayX[u] + r7 * rayY[v + k] + r8;
+          if (!(zb * up - f.supportZ > kUnlabelledObjectHeight + 3 * noise1m * zb * zb * std::fabs(up))) break;
+          zp = zb;
         }
+        edgeHeight[edges] = static_cast<float>(pz);
+        edgeKind[edges++] = kind;
       }
       // Colour only from points clearly off the surface.
       if (pz > colorFloorZ) {
@@ -334,6 +352,7 @@ Napi::Value MeasureObjects(const Napi::CallbackInfo& info) {
   }
   f.floorZ = p[kFloorZ];
   f.colorFloorZ = p[kColorFloorZ];
+  f.supportZ = p[kSupportZ];
   f.minZ = p[kMinDepth];
   f.maxZ = p[kMaxDepth];
   f.maxPoints = p[kMaxPointsPerObject];
