@@ -39,6 +39,23 @@ function run(cmd: string, args: string[], cwd: string, timeout: number, extra: R
   return r;
 }
 
+interface RunResult { status: number | null; stdout: string; stderr: string }
+/**
+ * `run` without blocking this worker's event loop: npm install builds two addons (over a minute on
+ * a busy host), and a spawnSync that long starves vitest's RPC ("Timeout calling onTaskUpdate"
+ * after 60 s), which fails the run even when every test passes.
+ */
+function runAsync(cmd: string, args: string[], cwd: string, timeout: number, extra: Record<string, string> = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, timeout, env: cleanEnv(extra), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => { stdout += d; });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => { stderr += d; });
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 interface PackResult { filename: string; files: { path: string }[] }
 
 describe("the npm package, installed as a dependency", () => {
@@ -47,12 +64,12 @@ describe("the npm package, installed as a dependency", () => {
   let packed: PackResult;
   const installed = () => join(consumer, "node_modules", "spatial-reward");
 
-  beforeAll(() => {
+  beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "sr-install-"));
     const src = join(work, "src");
     for (const p of SOURCES) if (existsSync(join(root, p))) cpSync(join(root, p), join(src, p), { recursive: true });
     symlinkSync(join(root, "node_modules"), join(src, "node_modules"), "dir");
-    const pack = run("npm", ["pack", "--json", "--pack-destination", work], src, 120_000);
+    const pack = await runAsync("npm", ["pack", "--json", "--pack-destination", work], src, 120_000);
     if (pack.status !== 0) throw new Error(`npm pack failed:\n${pack.stderr}`);
     packed = (JSON.parse(pack.stdout) as PackResult[])[0];
 
@@ -64,7 +81,7 @@ describe("the npm package, installed as a dependency", () => {
       name: "sr-consumer", version: "1.0.0", private: true, type: "module", allowScripts: { "spatial-reward": true },
     }, null, 2));
     // As the README tells users: onnxruntime-node's installer must not fetch CUDA libraries (the CPU build is in its package).
-    const install = run("npm", ["install", join(work, packed.filename), "--no-audit", "--no-fund", "--prefer-offline"], consumer, 180_000, { ONNXRUNTIME_NODE_INSTALL: "skip" });
+    const install = await runAsync("npm", ["install", join(work, packed.filename), "--no-audit", "--no-fund", "--prefer-offline"], consumer, 180_000, { ONNXRUNTIME_NODE_INSTALL: "skip" });
     if (install.status !== 0) throw new Error(`npm install of the tarball failed:\n${install.stdout}\n${install.stderr}`);
   }, 300_000);
 
@@ -158,14 +175,14 @@ console.log(JSON.stringify({ tokens: t.visualTokens, trained: a.trained, answerT
     expect(JSON.parse(r.stdout.trim())).toEqual({ tokens: 4, trained: false, answerTokens: 3 });
   });
 
-  it("installed without optional dependencies (no onnxruntime-node): the engine and simulator run, the backbone says backend_unavailable", () => {
+  it("installed without optional dependencies (no onnxruntime-node): the engine and simulator run, the backbone says backend_unavailable", async () => {
     const bare = join(work, "consumer-no-optional");
     mkdirSync(bare);
     writeFileSync(join(bare, "package.json"), JSON.stringify({
       name: "sr-consumer-bare", version: "1.0.0", private: true, type: "module", allowScripts: { "spatial-reward": true },
     }, null, 2));
     // The same tarball; the dds addon is not what this test is about (the first consumer builds it).
-    const install = run("npm", ["install", join(work, packed.filename), "--omit=optional", "--no-audit", "--no-fund", "--prefer-offline"], bare, 180_000, { SPATIAL_REWARD_SKIP_NATIVE: "1" });
+    const install = await runAsync("npm", ["install", join(work, packed.filename), "--omit=optional", "--no-audit", "--no-fund", "--prefer-offline"], bare, 180_000, { SPATIAL_REWARD_SKIP_NATIVE: "1" });
     expect(install.status, `${install.stdout}\n${install.stderr}`).toBe(0);
     expect(existsSync(join(bare, "node_modules", "spatial-reward", "package.json"))).toBe(true);
     expect(existsSync(join(bare, "node_modules", "onnxruntime-node"))).toBe(false);
