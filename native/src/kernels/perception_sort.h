@@ -35,12 +35,14 @@ inline double valueOf(uint64_t k) {
   return d;
 }
 
-/** LSD radix sort of keys[0 .. n) (tmp holds n), skipping the bytes all keys share; insertion sort for few. */
-inline void sortKeys(uint64_t* keys, size_t n, uint64_t* tmp) {
+/** LSD radix sort of unsigned keys[0 .. n) (tmp holds n), skipping the bytes all keys share; insertion sort for few. */
+template <typename Key>
+inline void radixSortKeys(Key* keys, size_t n, Key* tmp) {
+  constexpr int kBytes = static_cast<int>(sizeof(Key));
   if (n < 2) return;
   if (n <= 48) {
     for (size_t i = 1; i < n; i++) {
-      const uint64_t x = keys[i];
+      const Key x = keys[i];
       size_t j = i;
       while (j > 0 && keys[j - 1] > x) {
         keys[j] = keys[j - 1];
@@ -52,23 +54,23 @@ inline void sortKeys(uint64_t* keys, size_t n, uint64_t* tmp) {
   }
   // Only the bytes in which some key differs from the first need a pass (one object's
   // coordinates share sign, exponent and top mantissa bits; float32-exact values end in zeros).
-  uint64_t differ = 0;
-  const uint64_t k0 = keys[0];
+  Key differ = 0;
+  const Key k0 = keys[0];
   for (size_t i = 1; i < n; i++) differ |= keys[i] ^ k0;
-  uint32_t hist[8][256];
-  int passes[8];
+  uint32_t hist[kBytes][256];
+  int passes[kBytes];
   int np = 0;
-  for (int p = 0; p < 8; p++) {
+  for (int p = 0; p < kBytes; p++) {
     if ((differ >> (8 * p)) & 0xFF) passes[np++] = p;
   }
   if (np == 0) return;
   for (int q = 0; q < np; q++) std::memset(hist[q], 0, sizeof hist[q]);
   for (size_t i = 0; i < n; i++) {
-    const uint64_t k = keys[i];
+    const Key k = keys[i];
     for (int q = 0; q < np; q++) hist[q][(k >> (8 * passes[q])) & 0xFF]++;
   }
-  uint64_t* src = keys;
-  uint64_t* dst = tmp;
+  Key* src = keys;
+  Key* dst = tmp;
   for (int q = 0; q < np; q++) {
     uint32_t* h = hist[q];
     uint32_t sum = 0;
@@ -79,15 +81,17 @@ inline void sortKeys(uint64_t* keys, size_t n, uint64_t* tmp) {
     }
     const int shift = 8 * passes[q];
     for (size_t i = 0; i < n; i++) {
-      const uint64_t k = src[i];
+      const Key k = src[i];
       dst[h[(k >> shift) & 0xFF]++] = k;
     }
-    uint64_t* t = src;
+    Key* t = src;
     src = dst;
     dst = t;
   }
-  if (src != keys) std::memcpy(keys, src, n * sizeof(uint64_t));
+  if (src != keys) std::memcpy(keys, src, n * sizeof(Key));
 }
+
+inline void sortKeys(uint64_t* keys, size_t n, uint64_t* tmp) { radixSortKeys(keys, n, tmp); }
 
 /** The order-preserving key of a float (the key order is the order of the promoted doubles: -0 before +0, NaN last). */
 inline uint32_t keyOf32(float f) {
@@ -104,57 +108,7 @@ inline double valueOf32(uint32_t k) {
   return static_cast<double>(f);
 }
 
-/** LSD radix sort of 32-bit keys[0 .. n) (tmp holds n), skipping the bytes all keys share; insertion sort for few. */
-inline void sortKeys32(uint32_t* keys, size_t n, uint32_t* tmp) {
-  if (n < 2) return;
-  if (n <= 48) {
-    for (size_t i = 1; i < n; i++) {
-      const uint32_t x = keys[i];
-      size_t j = i;
-      while (j > 0 && keys[j - 1] > x) {
-        keys[j] = keys[j - 1];
-        j--;
-      }
-      keys[j] = x;
-    }
-    return;
-  }
-  uint32_t differ = 0;
-  const uint32_t k0 = keys[0];
-  for (size_t i = 1; i < n; i++) differ |= keys[i] ^ k0;
-  uint32_t hist[4][256];
-  int passes[4];
-  int np = 0;
-  for (int p = 0; p < 4; p++) {
-    if ((differ >> (8 * p)) & 0xFF) passes[np++] = p;
-  }
-  if (np == 0) return;
-  for (int q = 0; q < np; q++) std::memset(hist[q], 0, sizeof hist[q]);
-  for (size_t i = 0; i < n; i++) {
-    const uint32_t k = keys[i];
-    for (int q = 0; q < np; q++) hist[q][(k >> (8 * passes[q])) & 0xFF]++;
-  }
-  uint32_t* src = keys;
-  uint32_t* dst = tmp;
-  for (int q = 0; q < np; q++) {
-    uint32_t* h = hist[q];
-    uint32_t sum = 0;
-    for (int b = 0; b < 256; b++) {
-      const uint32_t c = h[b];
-      h[b] = sum;
-      sum += c;
-    }
-    const int shift = 8 * passes[q];
-    for (size_t i = 0; i < n; i++) {
-      const uint32_t k = src[i];
-      dst[h[(k >> shift) & 0xFF]++] = k;
-    }
-    uint32_t* t = src;
-    src = dst;
-    dst = t;
-  }
-  if (src != keys) std::memcpy(keys, src, n * sizeof(uint32_t));
-}
+inline void sortKeys32(uint32_t* keys, size_t n, uint32_t* tmp) { radixSortKeys(keys, n, tmp); }
 
 /**
  * Bracketing ranks by a sample (exact: only where the work is spent depends on the sample).
@@ -200,12 +154,16 @@ inline long sampleCount(long n) { return n >= 512 ? 128 : 64; }
  */
 template <typename F>
 void selectPair(F value, long n, long r1, long r2, double& v1, double& v2, uint64_t* buf) {
-  if (n < 256) {
+  // Selection over every key: for few values, and when a sample's bracket missed a rank.
+  auto selectAll = [&]() {
     for (long i = 0; i < n; i++) buf[i] = keyOf(value(i));
     std::nth_element(buf, buf + r1, buf + n);
     v1 = valueOf(buf[r1]);
     std::nth_element(buf + r1, buf + r2, buf + n);
     v2 = valueOf(buf[r2]);
+  };
+  if (n < 256) {
+    selectAll();
     return;
   }
   const long S = sampleCount(n);
@@ -237,11 +195,7 @@ void selectPair(F value, long n, long r1, long r2, double& v1, double& v2, uint6
   const bool ok1 = below1 <= r1 && r1 < below1 + in1;
   const bool ok2 = r2 == r1 ? ok1 : (below2 <= r2 && r2 < below2 + in2);
   if (!ok1 || !ok2) {
-    for (long i = 0; i < n; i++) buf[i] = keyOf(value(i));
-    std::nth_element(buf, buf + r1, buf + n);
-    v1 = valueOf(buf[r1]);
-    std::nth_element(buf + r1, buf + r2, buf + n);
-    v2 = valueOf(buf[r2]);
+    selectAll();
     return;
   }
   std::nth_element(c1, c1 + (r1 - below1), c1 + in1);
