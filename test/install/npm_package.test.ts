@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DDS_REQUIRED, LOOPBACK_CONFIG } from "../dds/dds_env.js";
+import { runChild, type ChildResult } from "../run_child.js";
 
 /**
  * The package as a user gets it: `npm pack` (which compiles TypeScript through `prepare`), then
@@ -39,21 +40,9 @@ function run(cmd: string, args: string[], cwd: string, timeout: number, extra: R
   return r;
 }
 
-interface RunResult { status: number | null; stdout: string; stderr: string }
-/**
- * `run` without blocking this worker's event loop: npm install builds two addons (over a minute on
- * a busy host), and a spawnSync that long starves vitest's RPC ("Timeout calling onTaskUpdate"
- * after 60 s), which fails the run even when every test passes.
- */
-function runAsync(cmd: string, args: string[], cwd: string, timeout: number, extra: Record<string, string> = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, timeout, env: cleanEnv(extra), stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "", stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => { stdout += d; });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => { stderr += d; });
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+/** `run` as an async child (runChild): npm install builds two addons, over a minute on a busy host. */
+function runAsync(cmd: string, args: string[], cwd: string, timeoutMs: number, extra: Record<string, string> = {}): Promise<ChildResult> {
+  return runChild(cmd, args, { cwd, timeoutMs, env: cleanEnv(extra) });
 }
 
 interface PackResult { filename: string; files: { path: string }[] }
@@ -70,7 +59,7 @@ describe("the npm package, installed as a dependency", () => {
     for (const p of SOURCES) if (existsSync(join(root, p))) cpSync(join(root, p), join(src, p), { recursive: true });
     symlinkSync(join(root, "node_modules"), join(src, "node_modules"), "dir");
     const pack = await runAsync("npm", ["pack", "--json", "--pack-destination", work], src, 120_000);
-    if (pack.status !== 0) throw new Error(`npm pack failed:\n${pack.stderr}`);
+    if (pack.code !== 0) throw new Error(`npm pack failed:\n${pack.stderr}`);
     packed = (JSON.parse(pack.stdout) as PackResult[])[0];
 
     consumer = join(work, "consumer");
@@ -82,7 +71,7 @@ describe("the npm package, installed as a dependency", () => {
     }, null, 2));
     // As the README tells users: onnxruntime-node's installer must not fetch CUDA libraries (the CPU build is in its package).
     const install = await runAsync("npm", ["install", join(work, packed.filename), "--no-audit", "--no-fund", "--prefer-offline"], consumer, 180_000, { ONNXRUNTIME_NODE_INSTALL: "skip" });
-    if (install.status !== 0) throw new Error(`npm install of the tarball failed:\n${install.stdout}\n${install.stderr}`);
+    if (install.code !== 0) throw new Error(`npm install of the tarball failed:\n${install.stdout}\n${install.stderr}`);
   }, 300_000);
 
   // Removing the consumer's node_modules takes more than the default 10 s hook time on a busy host.
@@ -183,7 +172,7 @@ console.log(JSON.stringify({ tokens: t.visualTokens, trained: a.trained, answerT
     }, null, 2));
     // The same tarball; the dds addon is not what this test is about (the first consumer builds it).
     const install = await runAsync("npm", ["install", join(work, packed.filename), "--omit=optional", "--no-audit", "--no-fund", "--prefer-offline"], bare, 180_000, { SPATIAL_REWARD_SKIP_NATIVE: "1" });
-    expect(install.status, `${install.stdout}\n${install.stderr}`).toBe(0);
+    expect(install.code, `${install.stdout}\n${install.stderr}`).toBe(0);
     expect(existsSync(join(bare, "node_modules", "spatial-reward", "package.json"))).toBe(true);
     expect(existsSync(join(bare, "node_modules", "onnxruntime-node"))).toBe(false);
     writeFileSync(join(bare, "use.mjs"), `

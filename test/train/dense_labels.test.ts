@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runChild } from "../run_child.js";
 import { PYTHON, torchMissing } from "./torch_python.js";
 
 /**
@@ -15,18 +15,7 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(root, "dist", "nodes", "cli", "main.js");
 const MISSING = torchMissing();
 
-interface Run { status: number | null; stdout: string; stderr: string }
-/** A child run without blocking this worker (a long spawnSync starves vitest's RPC: "Timeout calling onTaskUpdate"). */
-function run(cmd: string, args: string[], timeoutMs: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
-    let stdout = "", stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => { stdout += d; });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => { stderr += d; });
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = (cmd: string, args: string[], timeoutMs: number) => runChild(cmd, args, { timeoutMs });
 
 describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})` : ""}`, () => {
   let dir = "";
@@ -35,13 +24,13 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
     dir = mkdtempSync(join(tmpdir(), "dense-"));
     const r = await run(process.execPath, [cli, "export", "vqa", "--sim", "--scenes", "12", "--seed", "5", "--episodes", "0", "--masks",
       "--width", "320", "--height", "240", "--per-type", "1", "--out", join(dir, "data"), "--json"], 120_000);
-    if (r.status !== 0) throw new Error(`export failed: ${r.stderr}`);
+    if (r.code !== 0) throw new Error(`export failed: ${r.stderr}`);
   }, 180_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("cell targets equal a per-pixel count of the exported masks", async () => {
     const r = await run(PYTHON, [join(root, "models/train/check_dense_labels.py"), join(dir, "data")], 120_000);
-    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { ok: boolean; images: number; cells: number; cells_with_objects: number };
     expect(out.ok).toBe(true);
     expect(out.images).toBe(12);
@@ -76,7 +65,7 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
       "print(json.dumps({'listings': len(recs), 'pairs': pairs, 'bad': bad}))",
     ].join("\n");
     const r = await run(PYTHON, ["-c", code], 120_000);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim()) as { listings: number; pairs: number; bad: number };
     expect(out.listings).toBe(24);
     expect(out.pairs).toBeGreaterThan(20);
@@ -87,7 +76,7 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
     const out = join(dir, "out");
     const r = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", out, "--dense-minutes", "20", "--dense-steps", "150",
       "--dense-batch", "8", "--minutes", "30", "--steps", "1", "--batch", "4", "--eval-size", "4", "--merges", "20", "--threads", "1"], 240_000);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/dense targets for 12 images/);
     const steps = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { dense_step?: number; dense_loss?: number })
       .filter((m) => m.dense_step !== undefined);
@@ -100,7 +89,7 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
     const out = join(dir, "captions");
     const r = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", out, "--captions", "only",
       "--steps", "3", "--batch", "4", "--questions-per-image", "2", "--eval-every", "3", "--eval-size", "6", "--merges", "20", "--threads", "1"], 240_000);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/captions \(only\): 20 train listings, 2 val/);
     const evals = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { eval?: { val_exact_by_type: Record<string, number>; val_loss: number; val_loss_other_frame: number } })
       .filter((m) => m.eval !== undefined);
