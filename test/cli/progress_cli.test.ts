@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { runChild } from "../run_child.js";
 
 /**
  * Long jobs through the built CLI: a progress bar on a terminal (a pseudo-terminal from
@@ -18,17 +19,7 @@ const SCRIPT_MISSING = spawnSync("script", ["--version"], { encoding: "utf8" }).
 interface Run { code: number | null; stdout: string; stderr: string }
 
 function run(cmd: string, args: string[], timeout = 120_000): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: work, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SPATIAL_REWARD_DEBUG: "", COLUMNS: "120", LINES: "40" } });
-    let stdout = "", stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runChild(cmd, args, { cwd: work, env: { ...process.env, SPATIAL_REWARD_DEBUG: "", COLUMNS: "120", LINES: "40" }, timeoutMs: timeout });
 }
 
 /** What a terminal shows of each line: escape sequences out, a carriage return rewriting the line. */

@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PNG } from "pngjs";
 import { afterAll, describe, expect, it } from "vitest";
+import { runChild } from "../run_child.js";
 
 /**
  * `demo --report DIR` and `eval --report DIR` through the built CLI (`npm run build` first):
@@ -18,19 +18,10 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 interface Run { code: number | null; stdout: string; stderr: string; ms: number }
 
 /** The CLI in a child process, waited for without blocking this worker (vitest's RPC needs its event loop). */
-function run(args: string[], timeout = 120_000): Promise<Run> {
+async function run(args: string[], timeout = 120_000): Promise<Run> {
   const t0 = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: work, env: { ...process.env, SPATIAL_REWARD_DEBUG: "" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "", stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
-    });
-  });
+  const r = await runChild(process.execPath, [cli, ...args], { cwd: work, env: { ...process.env, SPATIAL_REWARD_DEBUG: "" }, timeoutMs: timeout });
+  return { ...r, ms: Date.now() - t0 };
 }
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, unknown>;
