@@ -187,6 +187,27 @@ describe.skipIf(!NATIVE_TESTS)("native perception kernels on hostile arguments: 
     expect(Array.from(a.out)).toEqual(Array.from(b.out));
   });
 
+  it("measureObjects' colour from random bytes (every luminance bin), rgb8 and bgr8: the same brightest-pixel mean", () => {
+    const rng = mulberry32(1207);
+    const kn = k(), kt = createTsPerceptionKernels();
+    const bins = new Set<number>();
+    for (let trial = 0; trial < 60; trial++) {
+      const a = validArgs(), b = validArgs();
+      // Dark, bright or anywhere: the brightest 8% then falls in every bin over the trials.
+      const top = [40, 255, 120][trial % 3];
+      for (let i = 0; i < a.rgb.length; i++) a.rgb[i] = b.rgb[i] = Math.floor(rng() * (top + 1));
+      for (let i = 0; i < a.rgb.length; i += 3) bins.add(Math.min(31, ((a.rgb[i] * 3 + a.rgb[i + 1] * 6 + a.rgb[i + 2]) / 10 * 32) >> 8));
+      a.p[MEASURE_PARAMS.bgr] = b.p[MEASURE_PARAMS.bgr] = trial % 2;
+      kn.labelExtents(a.labels, a.width, a.width, a.height, a.ext);
+      kt.labelExtents(b.labels, b.width, b.width, b.height, b.ext);
+      kn.measureObjects(a.p, a.depth, a.labels, a.rgb, a.rayX, a.rayY, a.ids, 1, a.ext, a.xs, a.ys, a.zs, a.out);
+      kt.measureObjects(b.p, b.depth, b.labels, b.rgb, b.rayX, b.rayY, b.ids, 1, b.ext, b.xs, b.ys, b.zs, b.out);
+      expect(Number.isNaN(a.out[MEASURE.red]), `trial ${trial}`).toBe(false);
+      expect(Array.from(a.out), `trial ${trial}`).toEqual(Array.from(b.out));
+    }
+    expect(bins.size).toBe(32);
+  });
+
   it("labelExtents: wrong element type, short image, stride under the width, zero-size and non-integer sizes, short id arrays", () => {
     const a = validArgs();
     const kn = k();

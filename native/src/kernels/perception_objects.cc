@@ -47,25 +47,38 @@ enum Out {
   kStatus = 0, kPoints, kIslands, kCx, kCy, kCz, kSx, kSy, kSz, kResting, kRestingOn, kLowest, kRejected, kRed, kGreen, kBlue,
 };
 
-// color_naming.ts ColorNamer
+// color_naming.ts ColorNamer, over bytes: a pixel's luminance bin depends only on the integer
+// r * 3 + g * 6 + b (0..2550), so the reference's per-pixel division is done once per value
+// (kLumBins), and the sums of bytes are kept as integers (exact, as the reference's doubles are
+// below 2^53).
 constexpr int kColorBins = 32;
+constexpr int kLumKeys = 255 * 10 + 1;
+struct LumBins {
+  uint8_t bin[kLumKeys];
+  LumBins() {
+    for (int s = 0; s < kLumKeys; s++) {
+      const double lum = static_cast<double>(s) / 10;
+      bin[s] = static_cast<uint8_t>(pjs::min(kColorBins - 1, static_cast<double>(static_cast<int32_t>(lum * kColorBins) >> 8)));
+    }
+  }
+};
+const LumBins kLumBins;
+inline int lumBin(int r, int g, int b) { return kLumBins.bin[r * 3 + g * 6 + b]; }
 struct ColorSums {
   uint32_t hist[kColorBins];
-  double sums[kColorBins * 3];
+  uint64_t sums[kColorBins * 3];
   long pixels = 0;
   void begin() {
     std::memset(hist, 0, sizeof hist);
     std::memset(sums, 0, sizeof sums);
     pixels = 0;
   }
-  void add(double r, double g, double b) {
+  void add(int bin, int r, int g, int b) {
     pixels++;
-    const double lum = (r * 3 + g * 6 + b) / 10;
-    const int bin = static_cast<int>(pjs::min(kColorBins - 1, static_cast<double>(static_cast<int32_t>(lum * kColorBins) >> 8)));
     hist[bin]++;
-    sums[bin * 3] += r;
-    sums[bin * 3 + 1] += g;
-    sums[bin * 3 + 2] += b;
+    sums[bin * 3] += static_cast<uint64_t>(r);
+    sums[bin * 3 + 1] += static_cast<uint64_t>(g);
+    sums[bin * 3 + 2] += static_cast<uint64_t>(b);
   }
   // brightestMean: the mean of the brightest 8% of the pixels, NaN without pixels.
   void brightestMean(double* out) const {
@@ -79,9 +92,9 @@ struct ColorSums {
     double got = 0, r = 0, g = 0, b = 0;
     for (int i = kColorBins - 1; i >= 0 && got < want; i--) {
       got += hist[i];
-      r += sums[i * 3];
-      g += sums[i * 3 + 1];
-      b += sums[i * 3 + 2];
+      r += static_cast<double>(sums[i * 3]);
+      g += static_cast<double>(sums[i * 3 + 1]);
+      b += static_cast<double>(sums[i * 3 + 2]);
     }
     out[0] = r / got;
     out[1] = g / got;
@@ -248,9 +261,10 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
       // Colour only from points clearly off the surface.
       if (pz > colorFloorZ) {
         const long ci = v * f.rgbStep + u * 3;
-        const double r = f.bgr ? rgb[ci + 2] : rgb[ci], g = rgb[ci + 1], bl = f.bgr ? rgb[ci] : rgb[ci + 2];
-        colors.add(r, g, bl);
-        if (label == id && !touches(labels, ls, d, ds, dscale, u, v, id, z, jump, width, height)) inner.add(r, g, bl);
+        const int r = f.bgr ? rgb[ci + 2] : rgb[ci], g = rgb[ci + 1], bl = f.bgr ? rgb[ci] : rgb[ci + 2];
+        const int bin = lumBin(r, g, bl);
+        colors.add(bin, r, g, bl);
+        if (label == id && !touches(labels, ls, d, ds, dscale, u, v, id, z, jump, width, height)) inner.add(bin, r, g, bl);
       }
     }
   }
