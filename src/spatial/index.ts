@@ -13,7 +13,7 @@ export { SAME_OBJECT_STATUS, answerQuestion, answerStructured, type AnswerOption
 export {
   generateQuestions, type GenerateOptions, type GeneratedQuestion, type GeneratedQuestions, type SkipReason,
 } from "./question_generator.js";
-export { parseObjectPhrase, resolveObject, resolveSet, type ObjectPhrase } from "./object_resolver.js";
+export { clearPhraseCache, parseObjectPhrase, phraseCacheStats, PHRASE_CACHE_BUDGET_BYTES, PHRASE_CACHE_ENTRIES, resolveObject, resolveSet, type ObjectPhrase } from "./object_resolver.js";
 export { parseByMeaning, type MeaningParse } from "./meaning_parser.js";
 export { objectNameCode } from "./object_name_code.js";
 export { pluralPhrase, singularPhrase } from "./set_phrase.js";

@@ -2,6 +2,7 @@ import { ObjectReferenceError } from "../errors.js";
 import { COLOR_NAMES, COLOR_SYNONYMS } from "../scene/colors.js";
 import { KINDS } from "../scene/kinds.js";
 import { displayName, type SceneObject } from "../scene/scene_object.js";
+import { ByteBudgetLru } from "./byte_budget_lru.js";
 import { capEcho } from "./echoed_text.js";
 
 /** What a noun phrase such as "the red mug" asks for. */
@@ -43,19 +44,50 @@ export function parseObjectPhrase(text: string): ObjectPhrase {
   return { kind, color, text: text.trim(), wildcard };
 }
 
+/** Most object phrases the phrase cache remembers... */
+export const PHRASE_CACHE_ENTRIES = 512;
+/** ...and most bytes (estimated) it holds: distinct long phrases evict old ones instead of growing memory. */
+export const PHRASE_CACHE_BUDGET_BYTES = 256 * 1024;
+/** Map entry and object headers of one cached phrase. */
+const PHRASE_ENTRY_OVERHEAD_BYTES = 160;
+// Nodes ask about the same objects frame after frame, and parsing a phrase (lower case, a regex
+// pass, a split) cost a third of answering a question: repeats are a map lookup. Entries are
+// frozen: every resolver call shares them.
+const phraseCache = new ByteBudgetLru<string, Readonly<ObjectPhrase>>(PHRASE_CACHE_ENTRIES, PHRASE_CACHE_BUDGET_BYTES);
+
+/** parseObjectPhrase through the phrase cache (a shared, frozen result: for reading only). */
+function cachedPhrase(text: string): Readonly<ObjectPhrase> {
+  const hit = phraseCache.get(text);
+  if (hit !== undefined) return hit;
+  const phrase = Object.freeze(parseObjectPhrase(text));
+  // Two bytes per UTF-16 unit for the key and for the phrase's strings it keeps alive.
+  phraseCache.set(text, phrase, 2 * (text.length + phrase.text.length + phrase.kind.length) + PHRASE_ENTRY_OVERHEAD_BYTES);
+  return phrase;
+}
+
+/** What the object-phrase cache holds now (for tests and diagnostics). */
+export function phraseCacheStats(): { entries: number; bytes: number; budgetBytes: number } {
+  return { entries: phraseCache.size, bytes: phraseCache.bytes, budgetBytes: phraseCache.maxBytes };
+}
+
+/** Empties the object-phrase cache. */
+export function clearPhraseCache(): void {
+  phraseCache.clear();
+}
+
 /** Objects of the phrase's kind: any kind for a wildcard, unless some object has that literal kind. */
-function ofKind(objects: readonly SceneObject[], phrase: ObjectPhrase): SceneObject[] {
+function ofKind(objects: readonly SceneObject[], phrase: Readonly<ObjectPhrase>): SceneObject[] {
   const literal = objects.filter((o) => o.kind === phrase.kind);
   return phrase.wildcard && literal.length === 0 ? objects.slice() : literal;
 }
 
 /** "red mug", "red thing", "thing": what a phrase asks for, for messages. */
-function askedName(phrase: ObjectPhrase): string {
+function askedName(phrase: Readonly<ObjectPhrase>): string {
   const noun = phrase.wildcard && phrase.kind === "" ? "thing" : phrase.kind;
   return capEcho(phrase.color ? `${phrase.color} ${noun}` : noun);
 }
 
-function unknownObject(objects: readonly SceneObject[], phrase: ObjectPhrase, sameKind: readonly SceneObject[]): ObjectReferenceError {
+function unknownObject(objects: readonly SceneObject[], phrase: Readonly<ObjectPhrase>, sameKind: readonly SceneObject[]): ObjectReferenceError {
   const asked = askedName(phrase);
   const candidates = sameKind.length > 0 ? sameKind : objects;
   const seen = candidates.length === 0 ? "no objects at all" : listNames(candidates);
@@ -71,7 +103,7 @@ function unknownObject(objects: readonly SceneObject[], phrase: ObjectPhrase, sa
  * ..."), e.g. a superlative over a set with no member.
  */
 export function unknownObjectError(objects: readonly SceneObject[], phraseText: string): ObjectReferenceError {
-  const phrase = parseObjectPhrase(phraseText);
+  const phrase = cachedPhrase(phraseText);
   return unknownObject(objects, phrase, ofKind(objects, phrase));
 }
 
@@ -84,9 +116,10 @@ export function unknownObjectError(objects: readonly SceneObject[], phraseText: 
  * id is the set of that one object.
  */
 export function resolveSet(objects: readonly SceneObject[], phraseText: string, exclude?: SceneObject): SceneObject[] {
-  const byId = objects.find((o) => o.id === phraseText.trim());
+  // phrase.text is the phrase trimmed: a track id is matched on it.
+  const phrase = cachedPhrase(phraseText);
+  const byId = objects.find((o) => o.id === phrase.text);
   if (byId) return byId === exclude ? [] : [byId];
-  const phrase = parseObjectPhrase(phraseText);
   const sameKind = ofKind(objects, phrase);
   const known = phrase.wildcard || KIND_BY_WORD.has(phrase.kind) || sameKind.length > 0;
   if (!known) throw unknownObject(objects, phrase, sameKind);
@@ -112,9 +145,9 @@ export function listNames(objects: readonly SceneObject[]): string {
  * Track ids ("mug#2") are accepted as exact references.
  */
 export function resolveObject(objects: readonly SceneObject[], phraseText: string): SceneObject {
-  const byId = objects.find((o) => o.id === phraseText.trim());
+  const phrase = cachedPhrase(phraseText);
+  const byId = objects.find((o) => o.id === phrase.text);
   if (byId) return byId;
-  const phrase = parseObjectPhrase(phraseText);
   const sameKind = ofKind(objects, phrase);
   const matches = phrase.color === null ? sameKind : sameKind.filter((o) => o.color === phrase.color);
   if (matches.length === 1) return matches[0];
