@@ -1,8 +1,9 @@
 import { parse } from "@foxglove/rosmsg";
-import { MessageReader, MessageWriter } from "@foxglove/rosmsg2-serialization";
+import { MessageWriter } from "@foxglove/rosmsg2-serialization";
 import { SpatialRewardError } from "../../errors.js";
 import "../../msgs/cdr_utf8_fix.js";
 import { MSG_DEFINITIONS } from "../../msgs/generated.js";
+import { compileCdrReader, type CompiledCdrReader } from "./compiled_cdr_reader.js";
 
 /** Untyped view of a CDR codec: the transport only knows type names at run time. */
 export interface AnyCodec {
@@ -16,15 +17,16 @@ export interface AnyCodec {
  * decoding: the message must end within `bytes`. The reader makes byte and string fields as
  * views of `bytes.buffer`, not of `bytes`, so a sample whose lengths claim more than it holds
  * would otherwise read on into whatever follows it in that buffer; a lent sample's buffer is a
- * reused slot, where that is the end of an older frame.
+ * reused slot, where that is the end of an older frame. Decoding is compiled per type
+ * (compiled_cdr_reader.ts): the same reads as the library's MessageReader, several times faster.
  */
 class TransportCodec implements AnyCodec {
-  private readonly reader: MessageReader;
+  private readonly reader: CompiledCdrReader;
   private readonly writer: MessageWriter;
 
   constructor(type: string) {
     const definitions = parse(MSG_DEFINITIONS[type as keyof typeof MSG_DEFINITIONS], { ros2: true });
-    this.reader = new MessageReader(definitions);
+    this.reader = compileCdrReader(definitions);
     this.writer = new MessageWriter(definitions);
   }
 
