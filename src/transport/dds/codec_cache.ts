@@ -1,9 +1,9 @@
 import { parse } from "@foxglove/rosmsg";
-import { MessageWriter } from "@foxglove/rosmsg2-serialization";
 import { SpatialRewardError } from "../../errors.js";
 import "../../msgs/cdr_utf8_fix.js";
 import { MSG_DEFINITIONS } from "../../msgs/generated.js";
 import { compileCdrReader, type CompiledCdrReader } from "./compiled_cdr_reader.js";
+import { compileCdrWriter, type CompiledCdrWriter } from "./compiled_cdr_writer.js";
 
 /** Untyped view of a CDR codec: the transport only knows type names at run time. */
 export interface AnyCodec {
@@ -17,17 +17,18 @@ export interface AnyCodec {
  * decoding: the message must end within `bytes`. The reader makes byte and string fields as
  * views of `bytes.buffer`, not of `bytes`, so a sample whose lengths claim more than it holds
  * would otherwise read on into whatever follows it in that buffer; a lent sample's buffer is a
- * reused slot, where that is the end of an older frame. Decoding is compiled per type
- * (compiled_cdr_reader.ts): the same reads as the library's MessageReader, several times faster.
+ * reused slot, where that is the end of an older frame. Decoding and encoding are compiled per
+ * type (compiled_cdr_reader.ts, compiled_cdr_writer.ts): the same reads and writes as the
+ * library's MessageReader and MessageWriter, several times faster.
  */
 class TransportCodec implements AnyCodec {
   private readonly reader: CompiledCdrReader;
-  private readonly writer: MessageWriter;
+  private readonly writer: CompiledCdrWriter;
 
   constructor(type: string) {
     const definitions = parse(MSG_DEFINITIONS[type as keyof typeof MSG_DEFINITIONS], { ros2: true });
     this.reader = compileCdrReader(definitions);
-    this.writer = new MessageWriter(definitions);
+    this.writer = compileCdrWriter(definitions);
   }
 
   byteSize(msg: unknown): number {
@@ -35,8 +36,7 @@ class TransportCodec implements AnyCodec {
   }
 
   encode(msg: unknown, scratch?: ArrayBuffer): Uint8Array {
-    // The library's signature says Uint8Array, but its CdrWriter needs the ArrayBuffer itself.
-    return this.writer.writeMessage(msg, scratch as unknown as Uint8Array | undefined);
+    return this.writer.writeMessage(msg, scratch);
   }
 
   decode(bytes: ArrayBufferView): unknown {

@@ -423,8 +423,9 @@ class DdsNode extends NodeBase {
     // A volatile writer keeps nothing for readers that match later: with none matched now, the
     // message would reach no one, so it is neither encoded nor written (only counted).
     const volatile = qos.durability === "volatile";
-    // Reused between messages: write() copies the bytes before it returns.
-    let scratch = new ArrayBuffer(0);
+    // Reused between messages: write() copies the bytes before it returns. Not sized first (that
+    // walks the message twice): the writer grows a copy when it is too small, which is kept.
+    let scratch = new ArrayBuffer(256);
     let live = true;
     const destroy = this.own(() => {
       live = false;
@@ -447,9 +448,8 @@ class DdsNode extends NodeBase {
         }
         let bytes: Uint8Array;
         try {
-          const size = codec.byteSize(msg);
-          if (scratch.byteLength < size) scratch = new ArrayBuffer(Math.max(size, scratch.byteLength * 2));
           bytes = codec.encode(msg, scratch);
+          if (bytes.buffer !== scratch) scratch = bytes.buffer as ArrayBuffer;
         } catch (e) {
           counters.inc("errors.encode");
           throw new InvalidInputError("bad_message", `cannot encode ${type} for ${name}: ${(e as Error).message}`);
