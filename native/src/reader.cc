@@ -192,7 +192,10 @@ void Deliver(Napi::Env env, Napi::Function callback, ReaderCtx* ctx) {
   }
   Napi::Float64Array leaseArray = ctx->leases.Value();
   double* leases = leaseArray.Data();
-  views.Set("length", Napi::Number::New(env, static_cast<double>(n)));
+  // The length is set only when a batch has another size than the last (most have one sample):
+  // setting an array's length through N-API is a named-property store, the costliest call here.
+  uint32_t length = 0;
+  if (napi_get_array_length(env, views, &length) != napi_ok || length != n) views.Set("length", Napi::Number::New(env, static_cast<double>(n)));
   uint32_t i = 0;
   for (ddsi_serdata* sd : batch) {
     size_t size = 0;
@@ -219,8 +222,10 @@ void Deliver(Napi::Env env, Napi::Function callback, ReaderCtx* ctx) {
   dds_get_sample_lost_status(ctx->reader, &lost);
   callback.Call({views, Napi::Number::New(env, static_cast<double>(dropped)), Napi::Number::New(env, static_cast<double>(lost.total_count)),
                  leaseArray});
-  // The views must not outlive the call through this array; free slots beyond the reserve go.
-  views.Set("length", Napi::Number::New(env, 0));
+  // The views must not outlive the call through this array (the entries are cleared, the
+  // length kept for the next batch); free slots beyond the reserve go.
+  napi_value undefined = env.Undefined();
+  for (uint32_t k = 0; k < n; k++) napi_set_element(env, views, k, undefined);
   sr_pool_trim(SR_POOL_KEEP_FREE_BYTES, RetireSlot, static_cast<napi_env>(env));
 }
 
