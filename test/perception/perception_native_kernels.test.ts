@@ -187,6 +187,34 @@ describe.skipIf(!NATIVE_TESTS)("native perception kernels on hostile arguments: 
     expect(Array.from(a.out)).toEqual(Array.from(b.out));
   });
 
+  it("depthNoiseAt1m over random samples (two at a time natively), odd counts, zeros, NaN and infinities: the same value", () => {
+    const rng = mulberry32(4501);
+    const kn = k(), kt = createTsPerceptionKernels();
+    const c = Math.SQRT1_2;
+    const rotation = Float64Array.of(0, -c, c, -1, 0, 0, 0, -c, -c);
+    const odd = [0, -0, NaN, Infinity, -Infinity, 1e-300, 1e30];
+    let nonzero = 0;
+    for (let trial = 0; trial < 400; trial++) {
+      // Few samples (50..71): the median is one sample's value, a different one each trial.
+      const n = 50 + Math.floor(rng() * 22);
+      const samples = new Float32Array(n * 3);
+      for (let i = 0; i < n; i++) {
+        const u = (rng() - 0.5) * 1.2, v = (rng() - 0.5) * 0.9;
+        const z = (0.6 / (c * (1 + v))) * (1 + (rng() - 0.5) * 0.01) * (rng() < 0.1 ? 0.9 : 1);
+        samples.set([u * z, v * z, z], i * 3);
+        // Ties for the largest magnitude, and values no sensor gives.
+        if (rng() < 0.05) samples[i * 3] = samples[i * 3 + 2];
+        if (trial % 4 === 3 && rng() < 0.1) samples[i * 3 + Math.floor(rng() * 3)] = odd[Math.floor(rng() * odd.length)];
+      }
+      const supportZ = trial % 50 === 49 ? NaN : -0.6;
+      const a = kn.depthNoiseAt1m(samples, n, rotation, supportZ, new Float64Array(n));
+      const b = kt.depthNoiseAt1m(samples, n, rotation, supportZ, new Float64Array(n));
+      expect(Object.is(a, b), `trial ${trial}: ${a} vs ${b}`).toBe(true);
+      if (a > 0) nonzero++;
+    }
+    expect(nonzero).toBeGreaterThan(200);
+  });
+
   it("measureObjects' colour from random bytes (every luminance bin), rgb8 and bgr8: the same brightest-pixel mean", () => {
     const rng = mulberry32(1207);
     const kn = k(), kt = createTsPerceptionKernels();

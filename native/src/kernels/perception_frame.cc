@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "kernels.h"
 #include "perception_args.h"
 #include "perception_math.h"
@@ -457,7 +461,52 @@ double depthNoise(const float* s, long n, const double* rotation, double support
   if (supportZ != supportZ) return 0;
   const double r6 = rotation[6], r7 = rotation[7], r8 = rotation[8];
   long m = 0;
-  for (long i = 0; i < n; i++) {
+  long i = 0;
+#if defined(__SSE2__)
+  // Two samples at a time: the same operations in the same order per lane (IEEE division and
+  // square root round alike in both units), so the same values. A sample the scalar hypot3
+  // sends to pjs::hypot (a zero or non-finite largest term) never passes both tests: with its
+  // height near the support every term is finite (a zero coefficient times an infinity would
+  // be NaN), and all zero gives 0 / 0 here and a NaN sinA there.
+  {
+    const __m128d vr6 = _mm_set1_pd(r6), vr7 = _mm_set1_pd(r7), vr8 = _mm_set1_pd(r8), vsz = _mm_set1_pd(supportZ);
+    const __m128d absMask = _mm_castsi128_pd(_mm_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
+    const __m128d nearM = _mm_set1_pd(0.03), minSin = _mm_set1_pd(0.1), zero = _mm_setzero_pd();
+    for (; i + 1 < n; i += 2) {
+      const float* a = s + i * 3;
+      const __m128d x = _mm_set_pd(a[3], a[0]), y = _mm_set_pd(a[4], a[1]), z = _mm_set_pd(a[5], a[2]);
+      const __m128d up = _mm_add_pd(_mm_add_pd(_mm_mul_pd(vr6, x), _mm_mul_pd(vr7, y)), _mm_mul_pd(vr8, z));
+      const __m128d ah = _mm_and_pd(_mm_sub_pd(up, vsz), absMask);
+      const __m128d nearLane = _mm_cmplt_pd(ah, nearM);
+      if (_mm_movemask_pd(nearLane) == 0) continue;
+      const __m128d ax = _mm_and_pd(x, absMask), ay = _mm_and_pd(y, absMask), az = _mm_and_pd(z, absMask);
+      // hypot3: the largest magnitude, each term over it (the largest's is exactly 1), Kahan's sum.
+      __m128d mx = _mm_or_pd(_mm_and_pd(_mm_cmpgt_pd(ax, ay), ax), _mm_andnot_pd(_mm_cmpgt_pd(ax, ay), ay));
+      mx = _mm_or_pd(_mm_and_pd(_mm_cmpgt_pd(az, mx), az), _mm_andnot_pd(_mm_cmpgt_pd(az, mx), mx));
+      const __m128d qx = _mm_div_pd(ax, mx), qy = _mm_div_pd(ay, mx), qz = _mm_div_pd(az, mx);
+      __m128d sum = zero, compensation = zero;
+      __m128d summand = _mm_sub_pd(_mm_mul_pd(qx, qx), compensation);
+      __m128d preliminary = _mm_add_pd(sum, summand);
+      compensation = _mm_sub_pd(_mm_sub_pd(preliminary, sum), summand);
+      sum = preliminary;
+      summand = _mm_sub_pd(_mm_mul_pd(qy, qy), compensation);
+      preliminary = _mm_add_pd(sum, summand);
+      compensation = _mm_sub_pd(_mm_sub_pd(preliminary, sum), summand);
+      sum = preliminary;
+      summand = _mm_sub_pd(_mm_mul_pd(qz, qz), compensation);
+      sum = _mm_add_pd(sum, summand);
+      const __m128d range = _mm_mul_pd(_mm_sqrt_pd(sum), mx);
+      const __m128d sinA = _mm_div_pd(_mm_and_pd(up, absMask), range);
+      const int keep = _mm_movemask_pd(_mm_and_pd(nearLane, _mm_cmpgt_pd(sinA, minSin)));
+      if (keep == 0) continue;
+      double v[2];
+      _mm_storeu_pd(v, _mm_div_pd(_mm_div_pd(ah, sinA), _mm_mul_pd(range, range)));
+      if (keep & 1) scratch[m++] = v[0];
+      if (keep & 2) scratch[m++] = v[1];
+    }
+  }
+#endif
+  for (; i < n; i++) {
     const double x = s[i * 3], y = s[i * 3 + 1], z = s[i * 3 + 2];
     const double up = r6 * x + r7 * y + r8 * z;
     const double h = up - supportZ;
