@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -25,8 +25,10 @@ import { netnsAvailable, runInNetns } from "./netns.js";
  * core and per frame in ms; `perception_ms_per_frame` is the JS thread's CPU inside
  * Perception.process (the node's cpu_ms.perception counter, thread clock), and
  * `outside_perception_ms_per_frame` the rest: DDS take, CDR decode, synchronisation, publishing
- * rewards, answers, detections and diagnostics. The host's load average is recorded beside the
- * figures: on a loaded host latency mostly measures the scheduler, CPU time much less so.
+ * rewards, answers, detections and diagnostics; `threads_ms_per_frame` splits the same CPU by
+ * thread (the JS thread, V8's compiler and GC helpers, Cyclone's receive and other threads).
+ * The host's load average is recorded beside the figures: on a loaded host latency mostly
+ * measures the scheduler, CPU time much less so.
  */
 const { values } = parseArgs({
   options: {
@@ -98,15 +100,44 @@ kill -TERM $E; wait $E 2>/dev/null
   return { c: tagged(r.stdout, "@@C") as Rtt, ts: tagged(r.stdout, "@@TS") as Rtt };
 }
 
-interface ProcSample { t: number; cpuS: number; rssMb: number }
+/**
+ * CPU seconds of a node process's threads by kind: the JS thread (its id is the process id), the
+ * other threads Node names "node" (V8's compiler and GC helpers, libuv's pool), Cyclone's receive
+ * threads (recv, recvUC, recvMC) and its other threads (tev: heartbeats and acknowledgements; dq.*,
+ * gc).
+ */
+interface ThreadCpu { js: number; v8Helpers: number; ddsReceive: number; ddsOther: number }
+interface ProcSample { t: number; cpuS: number; rssMb: number; threads: ThreadCpu }
+
+const ticksOf = (stat: string) => {
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+};
+
+function threadCpu(pid: number): ThreadCpu {
+  const out: ThreadCpu = { js: 0, v8Helpers: 0, ddsReceive: 0, ddsOther: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const s = ticksOf(stat) / 100;
+    if (Number(tid) === pid) out.js += s;
+    else if (name.startsWith("recv")) out.ddsReceive += s;
+    else if (name === "node") out.v8Helpers += s;
+    else out.ddsOther += s;
+  }
+  return out;
+}
 
 function sampleProc(pid: number): ProcSample | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]);
+    const ticks = ticksOf(readFileSync(`/proc/${pid}/stat`, "utf8"));
     const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return { t: Date.now() / 1000, cpuS: ticks / 100, rssMb: rss ? Number(rss[1]) / 1024 : NaN };
+    return { t: Date.now() / 1000, cpuS: ticks / 100, rssMb: rss ? Number(rss[1]) / 1024 : NaN, threads: threadCpu(pid) };
   } catch {
     return undefined;
   }
@@ -149,7 +180,11 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
     timer = setInterval(() => {
       // One sample summed over the node processes (CPU seconds and resident memory).
       const each = pids.map(sampleProc).filter((x): x is ProcSample => x !== undefined);
-      if (each.length === pids.length) samples.push({ t: Date.now() / 1000, cpuS: each.reduce((a, x) => a + x.cpuS, 0), rssMb: each.reduce((a, x) => a + x.rssMb, 0) });
+      if (each.length === pids.length) {
+        const threads: ThreadCpu = { js: 0, v8Helpers: 0, ddsReceive: 0, ddsOther: 0 };
+        for (const x of each) for (const k of Object.keys(threads) as (keyof ThreadCpu)[]) threads[k] += x.threads[k];
+        samples.push({ t: Date.now() / 1000, cpuS: each.reduce((a, x) => a + x.cpuS, 0), rssMb: each.reduce((a, x) => a + x.rssMb, 0), threads });
+      }
     }, sampleEveryS * 1000);
   });
   clearInterval(timer);
@@ -174,6 +209,18 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
   const framesOut = graph.reduce((a, g) => a + Object.values(g.counters).reduce((b, c) => b + (c.perception.frames_out ?? 0), 0), 0);
   const cpuMsPerFrame = (1000 * cpuS) / framesInWindow;
   const perceptionMsPerFrame = perceptionMs / framesOut;
+  const threadMs = (k: keyof ThreadCpu) => (first && last ? round((1000 * (last.threads[k] - first.threads[k])) / framesInWindow) : NaN);
+  // The last part of the run apart (from 10 s after the first frame): V8 keeps optimising the
+  // per-frame code for tens of seconds at 30 Hz, which the whole-run figure includes.
+  const late = window.filter((x) => x.t >= firstSent + 10);
+  const lateFrames = late.length >= 2 ? logs.reduce((a, l) => a + l.sent.filter((x) => x.stamp_ns / 1e9 >= late[0].t && x.stamp_ns / 1e9 <= late[late.length - 1].t).length, 0) : 0;
+  const lateMs = (k: keyof ThreadCpu) => round((1000 * (late[late.length - 1].threads[k] - late[0].threads[k])) / lateFrames);
+  const lateCpu = lateFrames > 0 && late[late.length - 1].t - late[0].t >= 5 ? {
+    window_s: round(late[late.length - 1].t - late[0].t, 1),
+    per_camera_cpu_percent: round((100 * (late[late.length - 1].cpuS - late[0].cpuS)) / (late[late.length - 1].t - late[0].t) / n, 1),
+    cpu_ms_per_frame: round((1000 * (late[late.length - 1].cpuS - late[0].cpuS)) / lateFrames),
+    threads_ms_per_frame: { js: lateMs("js"), v8_compiler_gc_and_libuv_helpers: lateMs("v8Helpers"), dds_receive: lateMs("ddsReceive"), dds_other: lateMs("ddsOther") },
+  } : null;
   const all = logs.flatMap((l) => l.latencies);
   const warm = logs.flatMap((l) => l.latencies.filter((_, k) => l.sent[k].stamp_ns - l.sent[0].stamp_ns >= 2e9));
   return {
@@ -185,6 +232,16 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
       cpu_ms_per_frame: round(cpuMsPerFrame),
       perception_ms_per_frame: round(perceptionMsPerFrame),
       outside_perception_ms_per_frame: round(cpuMsPerFrame - perceptionMsPerFrame),
+      // The same window's CPU by thread (ms per frame): what outside perception is made of.
+      threads_ms_per_frame: {
+        js: threadMs("js"),
+        js_outside_perception: round(threadMs("js") - perceptionMsPerFrame),
+        v8_compiler_gc_and_libuv_helpers: threadMs("v8Helpers"),
+        dds_receive: threadMs("ddsReceive"),
+        dds_other: threadMs("ddsOther"),
+      },
+      // The same from 10 s after the first frame to the end (null for runs shorter than 15 s).
+      after_10s: lateCpu,
     },
     latency_ms: { whole_run: summary(all), steady: summary(warm) },
     frames: { sent: logs.reduce((a, l) => a + l.sent.length, 0), without_reward: logs.reduce((a, l) => a + l.latencies.filter((x) => Number.isNaN(x)).length, 0) },
