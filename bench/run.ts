@@ -6,6 +6,9 @@ import { runSimEnvBench } from "./sim_env_bench.js";
 /** `npm run bench`: every benchmark, one JSON object on stdout. */
 const json = process.argv.includes("--json");
 const pipeline = runPipelineBench();
+// The same frames with the paths interleaved frame by frame (each starts on caches the other just
+// used): the figure this bench reported before it ran the paths in blocks, kept for comparison.
+const interleaved = runPipelineBench({ schedule: "interleaved" });
 // The rasteriser per path, same scenario, same run (bench/render_bench.ts).
 const render = runRenderBench({ seed: 11, width: pipeline.width, height: pipeline.height, objects: pipeline.objects });
 const stateOnly = runStateOnlyRewardBench();
@@ -22,6 +25,15 @@ const out = {
   native_speedup_cpu: pipeline.native_speedup_cpu,
   scenes_identical: pipeline.scenes_identical,
   scenes_compared: pipeline.scenes_compared,
+  pipeline_schedule: pipeline.schedule,
+  pipeline_interleaved: {
+    pipeline_ms_ts: interleaved.pipeline_ms_ts,
+    pipeline_ms_native: interleaved.pipeline_ms_native,
+    native_speedup_p50: interleaved.native_speedup_p50,
+    native_speedup_cpu: interleaved.native_speedup_cpu,
+    scenes_identical: interleaved.scenes_identical,
+    scenes_compared: interleaved.scenes_compared,
+  },
   stages: pipeline.stages,
   render_ms: render.render_ms,
   render,
