@@ -236,6 +236,56 @@ describe.skipIf(!NATIVE_TESTS)("native perception kernels on hostile arguments: 
     expect(bins.size).toBe(32);
   });
 
+  it("measureObjects on random blobs with stray islands (cut or kept), millimetre ties, both signs, few and many points: the same output", () => {
+    const rng = mulberry32(6113);
+    const kn = k(), kt = createTsPerceptionKernels();
+    let many = 0, rejecting = 0;
+    for (let trial = 0; trial < 80; trial++) {
+      const width = 96, height = 72;
+      const a = validArgs(), b = validArgs();
+      for (const x of [a, b]) {
+        x.width = width; x.height = height;
+        x.depth = new Float32Array(width * height).fill(1.2);
+        x.labels = new Uint8Array(width * height);
+        x.rgb = new Uint8Array(width * height * 3).fill(120);
+        x.rayX = Float64Array.from({ length: width }, (_, u) => (u - 48) / 70);
+        x.rayY = Float64Array.from({ length: height }, (_, v) => (v - 36) / 70);
+        x.xs = new Float32Array(width * height); x.ys = new Float32Array(width * height); x.zs = new Float32Array(width * height);
+        const P = MEASURE_PARAMS;
+        x.p[P.width] = width; x.p[P.height] = height; x.p[P.depthStride] = width; x.p[P.labelStride] = width; x.p[P.rgbStep] = width * 3;
+        x.p[P.maxPointsPerObject] = 4000; x.p[P.noise1m] = trial % 3 === 0 ? 0.002 : 0;
+      }
+      // A blob of random size anywhere (the optical axis through it or beside it: x and y of both signs or one).
+      const w = 8 + Math.floor(rng() * 60), h = 6 + Math.floor(rng() * 50);
+      const u0 = Math.floor(rng() * (width - w)), v0 = Math.floor(rng() * (height - h));
+      const base = 0.8 + rng() * 0.6, tilt = (rng() - 0.5) * 0.01;
+      // Millimetre steps in some trials: many equal coordinates.
+      const quantum = trial % 2 === 0 ? 0.001 : 0;
+      const at = (u: number, v: number, z: number) => {
+        const zq = quantum ? Math.round(z / quantum) * quantum : z;
+        for (const x of [a, b]) { x.labels[v * width + u] = 7; x.depth[v * width + u] = zq; }
+      };
+      for (let v = v0; v < v0 + h; v++) for (let u = u0; u < u0 + w; u++) at(u, v, base + tilt * (u - u0) + (rng() - 0.5) * 0.004);
+      // Strays: small labelled islands away from the blob, at the blob's depth or off it.
+      const islands = Math.floor(rng() * 4);
+      for (let s = 0; s < islands; s++) {
+        const su = Math.floor(rng() * (width - 2)), sv = Math.floor(rng() * (height - 2)), sz = base + (rng() - 0.5) * 0.2;
+        for (let dv = 0; dv < 2; dv++) for (let du = 0; du < 2; du++) at(su + du, sv + dv, sz);
+      }
+      kn.labelExtents(a.labels, width, width, height, a.ext);
+      kt.labelExtents(b.labels, width, width, height, b.ext);
+      kn.measureObjects(a.p, a.depth, a.labels, a.rgb, a.rayX, a.rayY, a.ids, 1, a.ext, a.xs, a.ys, a.zs, a.out);
+      kt.measureObjects(b.p, b.depth, b.labels, b.rgb, b.rayX, b.rayY, b.ids, 1, b.ext, b.xs, b.ys, b.zs, b.out);
+      expect(Array.from(a.out), `trial ${trial}`).toEqual(Array.from(b.out));
+      if (b.out[MEASURE.points] >= 256) many++;
+      if (b.out[MEASURE.rejected] > 0) rejecting++;
+    }
+    // Both the few-point and the many-point selections ran, and strays were cut.
+    expect(many).toBeGreaterThan(30);
+    expect(many).toBeLessThan(75);
+    expect(rejecting).toBeGreaterThan(15);
+  });
+
   it("labelExtents: wrong element type, short image, stride under the width, zero-size and non-integer sizes, short id arrays", () => {
     const a = validArgs();
     const kn = k();

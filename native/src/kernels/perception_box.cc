@@ -245,6 +245,7 @@ void ObjectBoxEstimator::ensure(long n) {
   rv_.resize(len);
   rz_.resize(len);
   sel_.resize(2 * len);
+  sel32_.resize(2 * len);
 }
 
 long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, long n0, const BoxContext& ctx, Box3& out) {
@@ -846,9 +847,9 @@ long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long star
   double lo, hi;
   const float* X = xs + start;
   const float* Y = ys + start;
-  psort::selectPair([X](long i) { return static_cast<double>(X[i]); }, n, k05, k95, lo, hi, sel_.data());
+  psort::selectPairByValue(X, n, k05, k95, lo, hi, sel32_.data());
   const double mx = (lo + hi) / 2;
-  psort::selectPair([Y](long i) { return static_cast<double>(Y[i]); }, n, k05, k95, lo, hi, sel_.data());
+  psort::selectPairByValue(Y, n, k05, k95, lo, hi, sel32_.data());
   const double my = (lo + hi) / 2;
   psort::selectPair(
       [X, Y, mx, my](long i) {

@@ -117,8 +117,9 @@ class ObjectBoxEstimator {
  private:
   BoxOptions options_;
   std::vector<double> a_, b_, s_, t_;
-  /** Keys gathered by the selections of rejectStrays (2 per point). */
+  /** Keys gathered by the selections of rejectStrays (2 per point, 64- and 32-bit). */
   std::vector<uint64_t> sel_;
+  std::vector<uint32_t> sel32_;
   /** Ray coordinates (along, across the view) and heights of the points, for the fits under noise. */
   std::vector<double> ru_, rv_, rz_;
   QuadraticSurfaceFit fit_;

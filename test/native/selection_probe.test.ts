@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { kernelFamily } from "../../nodes/native/kernels_addon.js";
+import { mulberry32 } from "../../src/random/mulberry32.js";
+import { NATIVE_TESTS } from "./native_env.js";
+
+interface Selection {
+  selectRanksInto(values: Float32Array, r1: number, r2: number, out: Float64Array): void;
+}
+
+/**
+ * perception_sort.h's rank selections (the stray cut's x/y quantiles in object_box) against the
+ * reference's order: a sorted Float64Array copy (ascending, -0 before +0, NaN last). Through
+ * measureObjects a rank off by one only moves the stray cut a hair and is rarely seen.
+ */
+describe.runIf(NATIVE_TESTS)("native rank selection (kernel family 'selection')", () => {
+  const k = (): Selection => {
+    const f = kernelFamily<Selection>("selection", ["selectRanksInto"]);
+    expect(f).not.toBeNull();
+    return f!;
+  };
+
+  it("selectPairByValue and selectPair give the sorted copy's values at both ranks, bit for bit, on 3000 random sets", () => {
+    const sel = k();
+    const rng = mulberry32(9181);
+    const odd = [0, -0, NaN, Infinity, -Infinity, 1e-45, -1e-45, 3e38, -3e38];
+    const out = new Float64Array(4);
+    const kinds = new Set<string>();
+    for (let trial = 0; trial < 3000; trial++) {
+      const n = trial % 10 === 0 ? 1 + Math.floor(rng() * 20) : trial % 3 === 0 ? 256 + Math.floor(rng() * 3000) : 1 + Math.floor(rng() * 1500);
+      const v = new Float32Array(n);
+      const centre = (rng() - 0.5) * (trial % 4 === 0 ? 0.1 : 4), spread = 10 ** (rng() * 4 - 4);
+      const kind = trial % 7;
+      for (let i = 0; i < n; i++) {
+        let x = centre + (rng() + rng() + rng() - 1.5) * spread;
+        if (kind === 1) x = Math.round(x * 1000) / 1000; // ties
+        if (kind === 2 && rng() < 0.02) x = centre + (rng() - 0.5) * 50; // far strays
+        if (kind === 3 && rng() < 0.05) x = odd[Math.floor(rng() * odd.length)];
+        if (kind === 4) x = rng() < 0.5 ? 0 : -0; // only zeros of both signs
+        if (kind === 5) x = rng() < 0.01 ? NaN : centre; // one value (and NaN)
+        v[i] = x;
+      }
+      const sorted = Float64Array.from(v).sort();
+      const last = n - 1;
+      // The stray cut's ranks (object_box.ts quantileInPlace), then any two.
+      let r1 = Math.min(last, Math.max(0, Math.round(0.05 * last))), r2 = Math.min(last, Math.max(0, Math.round(0.95 * last)));
+      if (trial % 2 === 1) {
+        r1 = Math.floor(rng() * n);
+        r2 = r1 + Math.floor(rng() * (n - r1));
+      }
+      sel.selectRanksInto(v, r1, r2, out);
+      const want = [sorted[r1], sorted[r2], sorted[r1], sorted[r2]];
+      for (let j = 0; j < 4; j++) {
+        if (!Object.is(out[j], want[j])) expect.fail(`trial ${trial} (n ${n}, kind ${kind}, ranks ${r1} ${r2}): out[${j}] ${out[j]} != ${want[j]}`);
+      }
+      kinds.add(`${kind}:${n >= 256}`);
+    }
+    expect(kinds.size).toBe(14);
+  });
+
+  it("refuses ranks out of order, out of range or fractional, and short or mistyped arrays", () => {
+    const sel = k();
+    const v = Float32Array.of(3, 1, 2), out = new Float64Array(4);
+    for (const [r1, r2] of [[2, 1], [0, 3], [-1, 0], [0.5, 1], [NaN, 1], [0, Infinity]]) {
+      expect(() => sel.selectRanksInto(v, r1, r2, out), `${r1} ${r2}`).toThrow(RangeError);
+    }
+    expect(() => sel.selectRanksInto(new Float32Array(0), 0, 0, out)).toThrow(RangeError);
+    expect(() => sel.selectRanksInto(v, 0, 1, new Float64Array(3))).toThrow(RangeError);
+    expect(() => sel.selectRanksInto(Float64Array.of(1, 2) as unknown as Float32Array, 0, 1, out)).toThrow(TypeError);
+    sel.selectRanksInto(v, 0, 2, out);
+    expect(Array.from(out)).toEqual([1, 3, 1, 3]);
+  });
+});
