@@ -131,8 +131,16 @@ struct Workspace {
   long islands = 0;
 };
 
+// Inlined at both calls (GCC kept it out of line: a call per lifted pixel, and the reach-1
+// call with its loop not unrolled); no effect on results.
+#if defined(__GNUC__)
+#define SR_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define SR_ALWAYS_INLINE inline
+#endif
+
 template <typename D, typename L>
-bool adjoins(const L* labels, long ls, const D* d, long ds, double dscale, long u, long v, long id, double z, double tol, long reach, long width, long height) {
+SR_ALWAYS_INLINE bool adjoins(const L* labels, long ls, const D* d, long ds, double dscale, long u, long v, long id, double z, double tol, long reach, long width, long height) {
   for (long k = 1; k <= reach; k++) {
     if (u >= k && labels[v * ls + u - k] == id && std::fabs(static_cast<double>(d[v * ds + u - k]) * dscale - z) <= tol) return true;
     if (u + k < width && labels[v * ls + u + k] == id && std::fabs(static_cast<double>(d[v * ds + u + k]) * dscale - z) <= tol) return true;
