@@ -73,13 +73,6 @@ struct ColorSums {
     std::memset(sums, 0, sizeof sums);
     pixels = 0;
   }
-  void add(int bin, int r, int g, int b) {
-    pixels++;
-    hist[bin]++;
-    sums[bin * 3] += static_cast<uint64_t>(r);
-    sums[bin * 3 + 1] += static_cast<uint64_t>(g);
-    sums[bin * 3 + 2] += static_cast<uint64_t>(b);
-  }
   // brightestMean: the mean of the brightest 8% of the pixels, NaN without pixels.
   void brightestMean(double* out) const {
     double total = 0;
@@ -117,6 +110,35 @@ struct Frame {
   const int32_t* u1;
   const int32_t* v0;
   const int32_t* v1;
+};
+
+// A run of pixels in one luminance bin, summed in registers and added to a ColorSums when the
+// bin changes and at the end (neighbouring pixels mostly share a bin; adding each to the arrays
+// chained every pixel on the last one's stores). Integer sums: the same totals in any order.
+struct ColorRun {
+  int bin = -1;
+  uint32_t n = 0;
+  uint64_t r = 0, g = 0, b = 0;
+  void add(ColorSums& to, int nb, int R, int G, int B) {
+    if (nb != bin) {
+      flush(to);
+      bin = nb;
+    }
+    n++;
+    r += static_cast<uint64_t>(R);
+    g += static_cast<uint64_t>(G);
+    b += static_cast<uint64_t>(B);
+  }
+  void flush(ColorSums& to) {
+    if (n == 0) return;
+    to.pixels += n;
+    to.hist[bin] += n;
+    to.sums[bin * 3] += r;
+    to.sums[bin * 3 + 1] += g;
+    to.sums[bin * 3 + 2] += b;
+    n = 0;
+    r = g = b = 0;
+  }
 };
 
 struct Workspace {
@@ -180,10 +202,12 @@ inline void prefetchRange(const uint8_t* p, size_t bytes) {
 }
 
 // ObjectMeasurer.lift: the instance's points into xs/ys/zs (returns how many), colour and contact in ws.
-template <typename D, typename L>
+// kUnitScale: depth in metres (scale 1), where every depth * scale is the depth itself (exact in
+// IEEE arithmetic), so the compiler drops the dozen multiplications per pixel.
+template <typename D, typename L, bool kUnitScale>
 long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, long pixels, float* xs, float* ys, float* zs) {
   const long width = f.width, height = f.height, ds = f.ds, ls = f.ls, repair = f.repair;
-  const double dscale = f.dscale, minZ = f.minZ, maxZ = f.maxZ, floorZ = f.floorZ, colorFloorZ = f.colorFloorZ, noise1m = f.noise1m;
+  const double dscale = kUnitScale ? 1.0 : f.dscale, minZ = f.minZ, maxZ = f.maxZ, floorZ = f.floorZ, colorFloorZ = f.colorFloorZ, noise1m = f.noise1m;
   const double r0 = f.r[0], r1 = f.r[1], r2 = f.r[2], r3 = f.r[3], r4 = f.r[4], r5 = f.r[5], r6 = f.r[6], r7 = f.r[7], r8 = f.r[8];
   const long U0 = static_cast<long>(pjs::max(0.0, static_cast<double>(f.u0[id] - repair)));
   const long U1 = static_cast<long>(pjs::min(static_cast<double>(width - 1), static_cast<double>(f.u1[id] + repair)));
@@ -199,8 +223,10 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
   ColorSums& inner = ws.inner;
   long n = 0, edges = 0, islands = 0;
   double depthSum = 0;
+  double lowest = std::numeric_limits<double>::infinity();
   colors.begin();
   inner.begin();
+  ColorRun colorRun, innerRun;
   const double dp = static_cast<double>(pixels);
   const long step = dp > f.maxPoints * 4 ? 3 : dp > f.maxPoints ? 2 : 1;
   ws.liftStep = step;
@@ -238,8 +264,11 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
       depthSum += z;
       xs[n] = static_cast<float>(r0 * cx + r1 * cy + r2 * z);
       ys[n] = static_cast<float>(r3 * cx + r4 * cy + r5 * z);
-      zs[n] = static_cast<float>(pz);
+      const float zf = static_cast<float>(pz);
+      zs[n] = zf;
       n++;
+      // The lowest point, as a pass over zs after the loop would find it (same values, same order).
+      if (zf < lowest) lowest = zf;
       // Contact evidence at the bottom edge.
       if (v + 2 < height && labels[row + 2 * ls + u] != id && edges < edgeCapacity && static_cast<double>(d[di + 2 * ds]) * dscale > minZ &&
           static_cast<double>(d[di + 2 * ds]) * dscale < maxZ) {
@@ -271,18 +300,16 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
         const long ci = v * f.rgbStep + u * 3;
         const int r = f.bgr ? rgb[ci + 2] : rgb[ci], g = rgb[ci + 1], bl = f.bgr ? rgb[ci] : rgb[ci + 2];
         const int bin = lumBin(r, g, bl);
-        colors.add(bin, r, g, bl);
-        if (label == id && !touches(labels, ls, d, ds, dscale, u, v, id, z, jump, width, height)) inner.add(bin, r, g, bl);
+        colorRun.add(colors, bin, r, g, bl);
+        if (label == id && !touches(labels, ls, d, ds, dscale, u, v, id, z, jump, width, height)) innerRun.add(inner, bin, r, g, bl);
       }
     }
   }
+  colorRun.flush(colors);
+  innerRun.flush(inner);
   ws.islands = islands;
   const double liftRange = n > 0 ? depthSum / static_cast<double>(n) : 0;
   // Only the bottom edge near the object's lowest point says what it stands on.
-  double lowest = std::numeric_limits<double>::infinity();
-  for (long i = 0; i < n; i++) {
-    if (zs[i] < lowest) lowest = zs[i];
-  }
   const double reach = 0.02 + 3 * noise1m * liftRange * liftRange;
   for (int k = 0; k < 4; k++) ws.contact[k] = 0;
   for (long i = 0; i < edges; i++) {
@@ -307,7 +334,7 @@ void measureAll(Workspace& ws, const Frame& f, const double* p, const D* depth, 
   for (long k = 0; k < n; k++) {
     const long id = ids[k];
     double* o = out + k * kStride;
-    long points = lift(ws, f, depth, labels, id, count[id], xs, ys, zs);
+    long points = f.dscale == 1 ? lift<D, L, true>(ws, f, depth, labels, id, count[id], xs, ys, zs) : lift<D, L, false>(ws, f, depth, labels, id, count[id], xs, ys, zs);
     o[kIslands] = static_cast<double>(ws.islands);
     if (static_cast<double>(points) < minPoints) {
       o[kStatus] = 1;
