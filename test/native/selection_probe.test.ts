@@ -5,16 +5,18 @@ import { NATIVE_TESTS } from "./native_env.js";
 
 interface Selection {
   selectRanksInto(values: Float32Array, r1: number, r2: number, out: Float64Array): void;
+  rankedEndsInto(values: Float32Array, low: number, high: number, ranks: Int32Array, out: Float64Array): void;
 }
 
 /**
- * perception_sort.h's rank selections (the stray cut's x/y quantiles in object_box) against the
+ * perception_sort.h's rank selections (the stray cut's x/y quantiles in object_box) and Ranked's
+ * ends (the visible box's edges under noise) against the
  * reference's order: a sorted Float64Array copy (ascending, -0 before +0, NaN last). Through
  * measureObjects a rank off by one only moves the stray cut a hair and is rarely seen.
  */
 describe.runIf(NATIVE_TESTS)("native rank selection (kernel family 'selection')", () => {
   const k = (): Selection => {
-    const f = kernelFamily<Selection>("selection", ["selectRanksInto"]);
+    const f = kernelFamily<Selection>("selection", ["selectRanksInto", "rankedEndsInto"]);
     expect(f).not.toBeNull();
     return f!;
   };
@@ -57,6 +59,44 @@ describe.runIf(NATIVE_TESTS)("native rank selection (kernel family 'selection')"
     expect(kinds.size).toBe(14);
   });
 
+  it("Ranked's ends after need(low, high) (a sample's brackets from 256 values, else the general path), and ranks read past them, give the sorted copy's values on 2000 random sets", () => {
+    const sel = k();
+    const rng = mulberry32(7727);
+    const odd = [0, -0, NaN, Infinity, -Infinity, 1e-45, -1e-45, 3e38, -3e38];
+    const kinds = new Set<string>();
+    for (let trial = 0; trial < 2000; trial++) {
+      const n = trial % 3 === 0 ? 2 + Math.floor(rng() * 300) : 256 + Math.floor(rng() * 2500);
+      const v = new Float32Array(n);
+      const centre = (rng() - 0.5) * (trial % 4 === 0 ? 0.1 : 4), spread = 10 ** (rng() * 4 - 4);
+      const kind = Math.floor(trial / 3) % 6;
+      for (let i = 0; i < n; i++) {
+        let x = centre + (rng() + rng() + rng() - 1.5) * spread;
+        if (kind === 1) x = Math.round(x * 1000) / 1000;
+        if (kind === 2 && rng() < 0.02) x = centre + (rng() - 0.5) * 50;
+        if (kind === 3 && rng() < 0.05) x = odd[Math.floor(rng() * odd.length)];
+        if (kind === 4) x = rng() < 0.5 ? 0 : -0;
+        if (kind === 5) x = rng() < 0.01 ? NaN : centre;
+        v[i] = x;
+      }
+      const sorted = Float64Array.from(v).sort();
+      // The edge scans' request (2% + 24 each side) or any, then reads at, just past and far from the ends.
+      const edge = Math.min(Math.floor(n / 4), Math.round(0.02 * (n - 1)) + 24);
+      const low = trial % 2 === 0 ? edge : Math.floor(rng() * (n / 4));
+      const high = trial % 2 === 0 ? edge : Math.floor(rng() * (n / 4));
+      const ranks: number[] = [];
+      for (let r = 0; r < Math.min(n, low + 6); r++) ranks.push(r);
+      for (let r = Math.max(0, n - high - 6); r < n; r++) ranks.push(r);
+      for (let j = 0; j < 4; j++) ranks.push(Math.floor(rng() * n));
+      const out = new Float64Array(ranks.length);
+      sel.rankedEndsInto(v, low, high, Int32Array.from(ranks), out);
+      for (let j = 0; j < ranks.length; j++) {
+        if (!Object.is(out[j], sorted[ranks[j]])) expect.fail(`trial ${trial} (n ${n}, kind ${kind}, need ${low} ${high}): rank ${ranks[j]} read ${out[j]}, sorted ${sorted[ranks[j]]}`);
+      }
+      kinds.add(`${kind}:${n >= 256}`);
+    }
+    expect(kinds.size).toBe(12);
+  });
+
   it("refuses ranks out of order, out of range or fractional, and short or mistyped arrays", () => {
     const sel = k();
     const v = Float32Array.of(3, 1, 2), out = new Float64Array(4);
@@ -68,5 +108,8 @@ describe.runIf(NATIVE_TESTS)("native rank selection (kernel family 'selection')"
     expect(() => sel.selectRanksInto(Float64Array.of(1, 2) as unknown as Float32Array, 0, 1, out)).toThrow(TypeError);
     sel.selectRanksInto(v, 0, 2, out);
     expect(Array.from(out)).toEqual([1, 3, 1, 3]);
+    expect(() => sel.rankedEndsInto(v, 2, 2, Int32Array.of(0), new Float64Array(1))).toThrow(RangeError);
+    expect(() => sel.rankedEndsInto(v, 1, 1, Int32Array.of(3), new Float64Array(1))).toThrow(RangeError);
+    expect(() => sel.rankedEndsInto(v, 1, 1, Int32Array.of(0, 1), new Float64Array(1))).toThrow(RangeError);
   });
 });
