@@ -18,6 +18,7 @@ export async function run(values: BenchOptions): Promise<number> {
     seed: values.seed,
     noise: values.noise,
     queries: values.queries,
+    schedule: values.schedule,
     onProgress: (f) => progress.update(`pipeline: frame ${f}/${frames}`),
   });
   progress.update("render…", true);
@@ -35,6 +36,7 @@ export async function run(values: BenchOptions): Promise<number> {
     native_speedup_cpu: pipeline.native_speedup_cpu,
     scenes_identical: pipeline.scenes_identical,
     scenes_compared: pipeline.scenes_compared,
+    pipeline_schedule: pipeline.schedule,
     render_ms: render.render_ms,
     stages: pipeline.stages,
     state_only_rewards_per_s: stateOnly.rewards_per_s,
@@ -52,7 +54,7 @@ export async function run(values: BenchOptions): Promise<number> {
     console.log(`  typescript kernels: ${ms(pipeline.pipeline_ms_ts)}${cpu(pipeline.paths.typescript)}`);
     console.log(`  native kernels:     ${ms(pipeline.pipeline_ms_native)}${cpu(pipeline.paths.native)}${pipeline.perception_kernels.native ? "" : ` (${pipeline.perception_kernels.reason})`}`);
     if (pipeline.native_speedup_p50 !== null) {
-      console.log(`  native ${pipeline.native_speedup_p50}x faster at p50 (${pipeline.native_speedup_cpu}x in CPU time); scenes identical on ${pipeline.scenes_identical}/${pipeline.scenes_compared} frames`);
+      console.log(`  native ${pipeline.native_speedup_p50}x faster at p50 (${pipeline.native_speedup_cpu}x in CPU time, paths taking turns ${pipeline.schedule === "blocks" ? "in blocks" : "frame by frame"}); scenes identical on ${pipeline.scenes_identical}/${pipeline.scenes_compared} frames`);
     }
     console.log(`  render ${s.render_ms.p50} ms | lift+scene ${s.lift_scene_graph_ms.p50} ms | queries ${s.queries_ms.p50} ms | reward ${s.reward_ms.p50} ms (p50, ${pipeline.pipeline_path})`);
     console.log(`render per path: typescript ${ms(render.render_ms.ts)}; native ${ms(render.render_ms.native)}`);

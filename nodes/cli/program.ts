@@ -77,7 +77,10 @@ export interface EvalOptions {
   types?: QuestionTypeId[];
 }
 export interface AskOptions { seed: number; noise: NoiseModel; masks: MaskSource; json: boolean; source: AnswerSource; model?: string }
-export interface BenchOptions { frames: number; seed: number; noise: NoiseModel; queries: number; json: boolean }
+export interface BenchOptions { frames: number; seed: number; noise: NoiseModel; queries: number; schedule: BenchSchedule; json: boolean }
+/** How the bench's two perception paths take turns (bench/pipeline_bench.ts). */
+export const BENCH_SCHEDULES = ["blocks", "interleaved"] as const;
+export type BenchSchedule = (typeof BENCH_SCHEDULES)[number];
 export interface LaunchOptions extends FoxgloveCliOptions { backend: Backend; namespaces: string[]; duration: number; frames?: number; json: boolean }
 export interface NodeOptions extends FoxgloveCliOptions { backend: Backend }
 export interface SimOptions extends FoxgloveCliOptions { backend: Backend; rate?: number; seed?: number; frames?: number; noise?: NoiseModel }
@@ -227,6 +230,7 @@ export function buildProgram(ctx: CliContext, done: (code: number) => void): Com
     .option("--seed <S>", "scene seed", seed(), 11)
     .option("--noise <M>", "sensor model: none | realsense", noise, "none")
     .option("--queries <Q>", "spatial queries per frame", intArg("--queries", { min: 1, max: 10_000 }), 40)
+    .option("--schedule <S>", "how the TS and native paths take turns: blocks (of 30 frames, as a node running one path sees its caches) | interleaved (frame by frame)", choiceArg("--schedule", BENCH_SCHEDULES), "blocks")
     .option("--json", "print one JSON summary as the last stdout line", false)
     .action(async (o: BenchOptions) => done(await (await import("./bench.js")).run(o)));
 

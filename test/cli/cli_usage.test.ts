@@ -127,6 +127,7 @@ describe("spatial-reward CLI", () => {
       [["eval", "--masks", "sam"], "eval", '--masks must be one of gt, detections, got "sam"'],
       [["ask", "--masks", "sam", "how tall is the mug"], "ask", "--masks must be one of gt, detections"],
       [["bench", "--noise", "x"], "bench", "--noise must be one of none, realsense"],
+      [["bench", "--schedule", "alternate"], "bench", '--schedule must be one of blocks, interleaved, got "alternate"'],
       [["launch", params, "--backend", "pigeon"], "launch", '--backend must be one of inproc, dds, rclnodejs, got "pigeon"'],
       [["node", "perception", "--backend", "pigeon"], "node", "--backend must be one of inproc, dds, rclnodejs"],
       [["node", "planner"], "node", 'the node name must be one of sim_camera, perception, spatial, reward, backbone, mocap_ingest, recorder, got "planner"'],
