@@ -163,8 +163,17 @@ describe.runIf(DDS_AVAILABLE && existsSync(cli))("hostile input over DDS to the 
     hostileFrame(d, (f) => ({ ...f, detections: { ...f.detections!, detections: [...f.detections!.detections, { ...f.detections!.detections[0], bbox: { center: { position: { x: NaN, y: 10 }, theta: 0 }, size_x: NaN, size_y: 5 } }] } }));
     const nanBoxStamp = stamp;
     await until("reward for the frame with a NaN box", () => d.rewards.includes(nanBoxStamp), 15_000);
-    // 5. Camera info of zeros: counted once, frames keep the last good intrinsics.
-    m.info.publish({ ...base.info, k: new Array<number>(9).fill(0) });
+    // 5. Camera info of zeros: counted once per message (not per frame after it), frames keep the
+    // last good intrinsics. The perception node reads camera_info best-effort (as drivers publish
+    // it), so under load one sample can be lost on the way: sent again until /diagnostics counts it.
+    const badIntrinsics = () => Number(diagnostics.get("/m/perception")?.values.find((v) => v.key.endsWith("errors.bad_intrinsics"))?.value ?? 0);
+    let badInfosSent = 0;
+    for (let t0 = Date.now(); badIntrinsics() === 0;) {
+      if (Date.now() - t0 > 15_000) throw new Error(`bad camera_info not counted on /diagnostics after ${badInfosSent} sent`);
+      m.info.publish({ ...base.info, k: new Array<number>(9).fill(0) });
+      badInfosSent++;
+      await until("bad_intrinsics on /diagnostics", () => badIntrinsics() > 0, 1500).catch(() => undefined);
+    }
     hostileFrame(m, (f) => ({ rgb: f.rgb, depth: f.depth, masks: f.masks }));
     await cleanFrame(m, "zero intrinsics");
     // 6. Scene graphs with NaN centres straight onto scene/objects.
@@ -222,7 +231,9 @@ describe.runIf(DDS_AVAILABLE && existsSync(cli))("hostile input over DDS to the 
     for (const c of [cm.perception, cm.spatial, cm.reward, cd.perception, cd.spatial, cd.reward]) expect(c["errors.internal"] ?? 0).toBe(0);
     expect(cm.perception["errors.no_support_plane"]).toBeGreaterThanOrEqual(1);
     expect(cm.perception["errors.bad_stamp"]).toBeGreaterThanOrEqual(1);
-    expect(cm.perception["errors.bad_intrinsics"]).toBe(1);
+    // At most once per bad camera_info sent (the frames after it do not count again).
+    expect(cm.perception["errors.bad_intrinsics"]).toBeGreaterThanOrEqual(1);
+    expect(cm.perception["errors.bad_intrinsics"]).toBeLessThanOrEqual(badInfosSent);
     expect(cd.perception["errors.detection_budget"]).toBe(1);
     expect(cd.perception["dropped.bad_detection"]).toBe(1);
     expect(cm.spatial["errors.bad_scene"]).toBe(1);
