@@ -8,7 +8,8 @@ import type { MessageDefinition, MessageDefinitionField } from "@foxglove/messag
  * interprets the definition per message (Map lookups per field, private fields through
  * WeakMaps, fields read by computed name: megamorphic loads), and every frame the node encodes
  * its scene, 3D detections and reward. Compiled, each type is two functions (size, write) with
- * fixed property names. The per-value writers below are MessageWriter's, copied as they are.
+ * fixed property names. The per-value writers below coerce and default exactly as MessageWriter
+ * does (its error texts included), since the tests hold both to the same bytes and errors.
  */
 export interface CompiledCdrWriter {
   /** Bytes the message takes, header included (a lower bound for non-ASCII strings, as the library's). */
@@ -25,7 +26,7 @@ function fieldLength(value: unknown): number {
   return typeof length === "number" ? length : 0;
 }
 function padding(offset: number, byteWidth: number): number {
-  // The four byte header is not considered for alignment
+  // Alignment is counted from the end of the 4-byte encapsulation header.
   const alignment = (offset - 4) % byteWidth;
   return alignment > 0 ? byteWidth - alignment : 0;
 }
