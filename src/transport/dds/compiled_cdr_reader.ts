@@ -1,5 +1,6 @@
 import { CdrReader } from "@foxglove/cdr";
 import type { MessageDefinition, MessageDefinitionField } from "@foxglove/message-definition";
+import { cdrDefinitions } from "./compiled_cdr_definitions.js";
 
 /**
  * A CDR decoder compiled from a message definition: the same reads, in the same order, on the
@@ -122,15 +123,9 @@ const ARRAY: Record<string, (n: string) => string> = {
   duration: (n) => `h.times(r, ${n})`,
 };
 
-function isConstantModule(def: MessageDefinition): boolean {
-  return def.definitions.length > 0 && def.definitions.every((f) => f.isConstant === true);
-}
-
 /** Compiles the reader of the first non-constant definition (the root), as MessageReader picks it. */
 export function compileCdrReader(definitions: readonly MessageDefinition[]): CompiledCdrReader {
-  const root = definitions.find((d) => !isConstantModule(d));
-  if (root === undefined) throw new Error("MessageReader initialized with no root MessageDefinition");
-  const byName = new Map(definitions.map((d) => [d.name ?? "", d.definitions]));
+  const { root, byName } = cdrDefinitions(definitions);
   const ids = new Map<readonly MessageDefinitionField[], number>();
   const bodies: string[] = [];
   const fail = (message: string) => `h.fail(${JSON.stringify(message)})`;

@@ -1,5 +1,6 @@
 import { CdrWriter } from "@foxglove/cdr";
 import type { MessageDefinition, MessageDefinitionField } from "@foxglove/message-definition";
+import { cdrDefinitions } from "./compiled_cdr_definitions.js";
 
 /**
  * A CDR encoder compiled from a message definition: the same sizes, defaults, coercions and
@@ -115,15 +116,9 @@ const HELPERS = { fieldLength, padding, SCALAR, ARRAY, fail: (message: string): 
 
 const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
-function isConstantModule(def: MessageDefinition): boolean {
-  return def.definitions.length > 0 && def.definitions.every((f) => f.isConstant === true);
-}
-
 /** Compiles the writer of the first non-constant definition (the root), as MessageWriter picks it. */
 export function compileCdrWriter(definitions: readonly MessageDefinition[]): CompiledCdrWriter {
-  const root = definitions.find((d) => !isConstantModule(d));
-  if (root === undefined) throw new Error("MessageReader initialized with no root MessageDefinition");
-  const byName = new Map(definitions.map((d) => [d.name ?? "", d.definitions]));
+  const { root, byName } = cdrDefinitions(definitions);
   const ids = new Map<readonly MessageDefinitionField[], number>();
   const bodies: string[] = [];
   /** Field default values, referenced by index from the generated code. */
