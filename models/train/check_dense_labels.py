@@ -54,9 +54,48 @@ def main() -> int:
                 print(json.dumps({"ok": False, "image": s["image"], "cell": cell, "empty cell has targets": True}))
                 return 1
             checked += 1
+    mirror = check_mirror(data, dense, scenes)
+    if not mirror["ok"]:
+        print(json.dumps(mirror))
+        return 1
     print(json.dumps({"ok": True, "images": len(scenes), "cells": checked, "cells_with_objects": cells_with_objects,
-                      "kinds": dense.kinds, "colours": dense.colours}))
+                      "kinds": dense.kinds, "colours": dense.colours, "mirror": mirror}))
     return 0
+
+
+def check_mirror(data: str, dense: DenseLabels, scenes: list) -> dict:
+    """train.py --dense-flip: mirrored patches equal the mirrored frame's patches, and mirrored
+    targets agree with the targets of the mirrored mask with every centre's y negated (the same
+    up to the few boundary pixels where the frame's column → cell map is not symmetric)."""
+    import torch
+    from preprocess import image_patches
+    from train import mirror_patches
+    config = dict(CONFIG, image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225])
+    p = config["patch_size"]
+    worst_patch = 0.0
+    cells = same_pairs = 0
+    worst_centre = 0.0
+    for s in scenes:
+        with Image.open(os.path.join(data, s["image"])) as im:
+            rgb = im.convert("RGB")
+            a = torch.from_numpy(image_patches(rgb, config))
+            b = torch.from_numpy(image_patches(rgb.transpose(Image.FLIP_LEFT_RIGHT), config))
+        worst_patch = max(worst_patch, float((mirror_patches(a, p) - b).abs().max()))
+        t = dense.targets[s["image"]]
+        back = dense.mirrored(dense.mirrored(t))
+        if any(not torch.equal(x, y) for x, y in zip(back, t)) and not torch.allclose(back.centre, t.centre, atol=1e-5):
+            return {"ok": False, "mirror": "mirrored twice is not the original", "image": s["image"]}
+        mask = np.asarray(Image.open(os.path.join(data, s["mask"])).convert("L"))[:, ::-1].copy()
+        objects = [dict(o, center=[o["center"][0], -o["center"][1], o["center"][2]]) for o in s["objects"]]
+        want, got = dense.cell_targets(mask, objects), dense.mirrored(t)
+        for c in range(want.pairs.shape[0]):
+            cells += 1
+            if torch.equal(want.pairs[c], got.pairs[c]):
+                same_pairs += 1
+                if float(want.weight[c]) > 0:
+                    worst_centre = max(worst_centre, float((want.centre[c] - got.centre[c]).abs().max()))
+    ok = worst_patch <= 1e-4 and same_pairs >= 0.97 * cells and worst_centre <= 0.25
+    return {"ok": ok, "worst_patch": worst_patch, "cells": cells, "same_pairs": same_pairs, "worst_centre_std": worst_centre}
 
 
 if __name__ == "__main__":

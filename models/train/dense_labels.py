@@ -100,11 +100,29 @@ class DenseLabels:
         t = torch.from_numpy
         return DenseTargets(t(kinds), t(colours), t(pairs), t(centre), t(weight))
 
-    def batch(self, rels: List[str]) -> Optional[DenseTargets]:
-        """Stacked targets of these images, or None when any of them has no mask (an episode frame)."""
+    def mirrored(self, t: DenseTargets) -> DenseTargets:
+        """The targets of the frame mirrored left to right: cell columns reversed and the centres'
+        y (left) negated, in standardised units. The spatial frame is the camera's (x away, y left,
+        z up), so a mirror image is the same scene with y → −y, up to the camera's few degrees of
+        roll and the principal point's offset from the image centre."""
+        n = self.cell_side
+
+        def cols(x: torch.Tensor) -> torch.Tensor:
+            return x.reshape(n, n, *x.shape[1:]).flip(1).reshape(x.shape)
+
+        centre = cols(t.centre).clone()
+        m, s = float(self.centre_mean[1]), float(self.centre_std[1])
+        centre[:, 1] = torch.where(cols(t.weight) > 0, -centre[:, 1] - 2 * m / s, centre[:, 1])
+        return DenseTargets(cols(t.kinds), cols(t.colours), cols(t.pairs), centre, cols(t.weight))
+
+    def batch(self, rels: List[str], flip: Optional[List[bool]] = None) -> Optional[DenseTargets]:
+        """Stacked targets of these images (`flip[i]`: of image i mirrored), or None when any of them
+        has no mask (an episode frame)."""
         got = [self.targets.get(r) for r in rels]
         if not got or any(g is None for g in got):
             return None
+        if flip is not None:
+            got = [self.mirrored(g) if f else g for g, f in zip(got, flip)]  # type: ignore[arg-type]
         return DenseTargets(*(torch.stack(list(x)) for x in zip(*got)))  # type: ignore[arg-type]
 
 

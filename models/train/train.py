@@ -377,16 +377,28 @@ def dense_images(ex: Examples, dense: DenseLabels, split: str) -> List[str]:
     return sorted({it["image"] for it in ex.vqa.get(split) or [] if it["image"] in dense.targets})
 
 
-def dense_step_loss(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLabels, rels: List[str]) -> Tuple[torch.Tensor, dict]:
-    """The dense loss of these images' visual tokens (vision → pool → projector, no language model)."""
-    tokens = model.visual_tokens(torch.stack([ex.patches(r) for r in rels]))
-    t = dense.batch(rels)
+def mirror_patches(patches: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """Fine patches [P, 3p²] (grid row-major, each (c, y, x)) of the image mirrored left to right."""
+    g = int(round(patches.shape[0] ** 0.5))
+    return patches.reshape(g, g, 3, patch_size, patch_size).flip(1).flip(4).reshape(patches.shape)
+
+
+def dense_step_loss(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLabels, rels: List[str],
+                    flip: Optional[List[bool]] = None) -> Tuple[torch.Tensor, dict]:
+    """The dense loss of these images' visual tokens (vision → pool → projector, no language model);
+    `flip[i]`: image i and its targets mirrored left to right (--dense-flip)."""
+    p = model.config["patch_size"]
+    patches = [ex.patches(r) for r in rels]
+    if flip is not None:
+        patches = [mirror_patches(x, p) if f else x for x, f in zip(patches, flip)]
+    tokens = model.visual_tokens(torch.stack(patches))
+    t = dense.batch(rels, flip)
     assert t is not None
     return head.loss(tokens, t)
 
 
 def dense_pretrain(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLabels, minutes: float, max_steps: int, batch: int,
-                   lr: float, rng: random.Random, metrics) -> None:
+                   lr: float, rng: random.Random, metrics, flip_prob: float = 0.0) -> None:
     """The first stage of a run with --dense-minutes: the vision branches and the projector learn only
     what each visual token's cell holds (dense_labels.py), before any answer is asked of them; then a
     language model starts from tokens that already say what is where."""
@@ -402,7 +414,10 @@ def dense_pretrain(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLabe
         warm = min(1.0, (step + 1) / 50)
         for g in opt.param_groups:
             g["lr"] = lr * warm
-        loss, parts = dense_step_loss(model, head, ex, dense, rels)
+        # Mirrored frames are new images for the encoder (it has 4,800 in a 6000-scene export and
+        # overfits them: session 19); the questions' left/right would flip too, so only here.
+        flip = [rng.random() < flip_prob for _ in rels] if flip_prob > 0 else None
+        loss, parts = dense_step_loss(model, head, ex, dense, rels, flip)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -669,6 +684,8 @@ def main() -> None:
     ap.add_argument("--dense-minutes", type=float, default=0.0,
                     help="minutes of dense loss alone (vision + projector) before the answers are trained; counted in --minutes")
     ap.add_argument("--dense-batch", type=int, default=32, help="images per step of the dense-only stage")
+    ap.add_argument("--dense-flip", type=float, default=0.0,
+                    help="dense-only stage: probability that an image and its targets are mirrored left to right")
     ap.add_argument("--dense-steps", type=int, default=1_000_000, help="at most this many steps of the dense-only stage")
     ap.add_argument("--captions", choices=["off", "only", "mix"], default="off",
                     help="scene listings (captions.py: 'List the objects from left to right.' from the export's boxes and masks): "
@@ -792,7 +809,7 @@ def main() -> None:
     if a.dense_minutes > 0:
         if dense is None or head is None:
             raise SystemExit("--dense-minutes needs an export with masks (export vqa --masks)")
-        dense_pretrain(model, head, ex, dense, a.dense_minutes, a.dense_steps, a.dense_batch, a.lr, rng, metrics)
+        dense_pretrain(model, head, ex, dense, a.dense_minutes, a.dense_steps, a.dense_batch, a.lr, rng, metrics, a.dense_flip)
     budget -= time.time() - t_dense
     train_curve: List[Tuple[int, float]] = []
     evals: List[Tuple[int, dict]] = []

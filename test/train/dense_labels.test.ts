@@ -31,8 +31,15 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
   it("cell targets equal a per-pixel count of the exported masks", async () => {
     const r = await run(PYTHON, [join(root, "models/train/check_dense_labels.py"), join(dir, "data")], 120_000);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { ok: boolean; images: number; cells: number; cells_with_objects: number };
+    const out = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as {
+      ok: boolean; images: number; cells: number; cells_with_objects: number;
+      mirror: { ok: boolean; worst_patch: number; cells: number; same_pairs: number; worst_centre_std: number };
+    };
     expect(out.ok).toBe(true);
+    // --dense-flip: mirrored patches are the mirrored frame's; mirrored targets the mirrored mask's.
+    expect(out.mirror.worst_patch).toBeLessThanOrEqual(1e-4);
+    expect(out.mirror.same_pairs).toBeGreaterThanOrEqual(0.97 * out.mirror.cells);
+    expect(out.mirror.worst_centre_std).toBeLessThanOrEqual(0.25);
     expect(out.images).toBe(12);
     expect(out.cells).toBe(12 * 49);
     expect(out.cells_with_objects).toBeGreaterThan(40);
@@ -74,7 +81,7 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
 
   it("train.py --dense-minutes learns them: the dense loss falls", async () => {
     const out = join(dir, "out");
-    const r = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", out, "--dense-minutes", "20", "--dense-steps", "150",
+    const r = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", out, "--dense-minutes", "20", "--dense-steps", "150", "--dense-flip", "0.5",
       "--dense-batch", "8", "--minutes", "30", "--steps", "1", "--batch", "4", "--eval-size", "4", "--merges", "20", "--threads", "1"], 240_000);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/dense targets for 12 images/);
