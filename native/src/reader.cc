@@ -170,21 +170,8 @@ Napi::Value Copy(Napi::Env env, ddsi_serdata* sd, const unsigned char* bytes, si
   return Napi::Value(env, view);
 }
 
-void Deliver(Napi::Env env, Napi::Function callback, ReaderCtx* ctx) {
-  std::deque<ddsi_serdata*> batch;
-  uint64_t dropped;
-  bool closed;
-  {
-    std::lock_guard<std::mutex> lock(ctx->mu);
-    batch.swap(ctx->queue);
-    ctx->scheduled = false;
-    dropped = ctx->dropped;
-    closed = ctx->closed;
-  }
-  if (closed || env == nullptr) {
-    for (ddsi_serdata* sd : batch) sr_serdata_unref(sd);
-    return;
-  }
+// Hands `batch` to JS; each sample leaves `batch` as its view takes it over.
+void DeliverBatch(Napi::Env env, Napi::Function callback, ReaderCtx* ctx, std::deque<ddsi_serdata*>& batch, uint64_t dropped) {
   const size_t n = batch.size();
   Napi::Array views = ctx->views.Value().As<Napi::Array>();
   if (ctx->leases.IsEmpty() || ctx->leases.Value().ElementLength() < n) {
@@ -197,7 +184,9 @@ void Deliver(Napi::Env env, Napi::Function callback, ReaderCtx* ctx) {
   uint32_t length = 0;
   if (napi_get_array_length(env, views, &length) != napi_ok || length != n) views.Set("length", Napi::Number::New(env, static_cast<double>(n)));
   uint32_t i = 0;
-  for (ddsi_serdata* sd : batch) {
+  while (!batch.empty()) {
+    ddsi_serdata* sd = batch.front();
+    batch.pop_front();
     size_t size = 0;
     const unsigned char* bytes = sr_raw_serdata_bytes(sd, &size);
     leases[i] = 0;
@@ -227,6 +216,37 @@ void Deliver(Napi::Env env, Napi::Function callback, ReaderCtx* ctx) {
   napi_value undefined = env.Undefined();
   for (uint32_t k = 0; k < n; k++) napi_set_element(env, views, k, undefined);
   sr_pool_trim(SR_POOL_KEEP_FREE_BYTES, RetireSlot, static_cast<napi_env>(env));
+}
+
+void Deliver(Napi::Env env, Napi::Function callback, ReaderCtx* ctx) {
+  std::deque<ddsi_serdata*> batch;
+  uint64_t dropped;
+  bool closed;
+  {
+    std::lock_guard<std::mutex> lock(ctx->mu);
+    batch.swap(ctx->queue);
+    ctx->scheduled = false;
+    dropped = ctx->dropped;
+    closed = ctx->closed;
+  }
+  if (closed || env == nullptr) {
+    for (ddsi_serdata* sd : batch) sr_serdata_unref(sd);
+    return;
+  }
+  try {
+    DeliverBatch(env, callback, ctx, batch, dropped);
+  } catch (const Napi::Error& e) {
+    // No C++ exception may leave a thread-safe function's call: it would abort the process. An
+    // exception the callback threw goes back to JS, for Node to report as it reports any
+    // callback's. When the event loop ended with a batch queued (the reader does not keep the
+    // loop alive), the call comes at environment teardown, where no JS can run and nothing can
+    // be thrown: the batch is dropped and the process exits normally.
+    for (ddsi_serdata* sd : batch) sr_serdata_unref(sd);
+    try {
+      e.ThrowAsJavaScriptException();
+    } catch (const Napi::Error&) {
+    }
+  }
 }
 
 void OnDataAvailable(dds_entity_t reader, void* arg) {
