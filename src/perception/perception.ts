@@ -30,7 +30,15 @@ export interface PerceptionOptions {
   minHeightAboveSupport: number;
   /** Background samples for the plane fit (spread over the area around the objects). */
   planeSamples: number;
-  /** Objects with more pixels than this are sampled every 2nd (or 3rd) pixel. */
+  /**
+   * Objects with more pixels than this are sampled every 2nd pixel (every 3rd past four times
+   * this) along rows and columns. Why not fewer: under depth noise edges and levels are read
+   * through the scatter of many points, and the native kernels gain less from fewer points
+   * than the TypeScript ones. Measured at 640x480 with 8 objects (same process, both paths):
+   * 600 took native perception p50 0.60 -> 0.45 ms but TypeScript 2.50 -> 1.52 ms (4.2x ->
+   * 3.4x), and on 60 eval scenes RealSense depth extents within 10% 88.8 -> 84.7%,
+   * qualitative 99.11 -> 98.45%.
+   */
   maxPointsPerObject: number;
   /** Depth range the sensor is trusted in, metres. */
   minDepth: number;
