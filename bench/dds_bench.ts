@@ -4,6 +4,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { netnsAvailable, runInNetns } from "./netns.js";
+import { jsWaitDuring, readWaits, waitSummary, type WaitSample } from "./sched_wait.js";
 
 /**
  * `npm run bench:dds`: the node on the ROS 2 wire against a Cyclone DDS C peer, all inside a
@@ -27,6 +28,11 @@ import { netnsAvailable, runInNetns } from "./netns.js";
  * `outside_perception_ms_per_frame` the rest: DDS take, CDR decode, synchronisation, publishing
  * rewards, answers, detections and diagnostics; `threads_ms_per_frame` splits the same CPU by
  * thread (the JS thread, V8's compiler and GC helpers, Cyclone's receive and other threads).
+ * `runqueue_wait_ms_per_s` is how long the node processes' threads waited for a CPU (Linux
+ * schedstat run-queue delay, ms per second of wall time, mean and worst 100 ms interval over the
+ * frames' span) and, for the slowest frame, how long the JS thread waited while it was in flight:
+ * on a shared host a whole-run p99 far above the steady one is the scheduler when that wait is
+ * most of the frame's latency (see bench/sched_wait.ts).
  * The host's load average is recorded beside the figures: on a loaded host latency mostly
  * measures the scheduler, CPU time much less so.
  */
@@ -172,7 +178,9 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
 `;
   const pids: number[] = [];
   const samples: ProcSample[] = [];
+  const waits: WaitSample[] = [];
   let timer: ReturnType<typeof setInterval> | undefined;
+  let waitTimer: ReturnType<typeof setInterval> | undefined;
   const r = await runInNetns(script, (runSeconds + 300) * 1000, env, (line) => {
     if (!line.startsWith("@@PID ")) return;
     pids.push(Number(line.slice(6)));
@@ -186,8 +194,16 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
         samples.push({ t: Date.now() / 1000, cpuS: each.reduce((a, x) => a + x.cpuS, 0), rssMb: each.reduce((a, x) => a + x.rssMb, 0), threads });
       }
     }, sampleEveryS * 1000);
+    // Run-queue waits every 100 ms: finer than CPU, to tell which frames a wait delayed.
+    waitTimer = setInterval(() => {
+      const w = pids.map(readWaits);
+      if (w.every((x) => x !== undefined)) {
+        waits.push({ t: Date.now() / 1000, jsWaitS: w.reduce((a, x) => a + x!.jsWaitS, 0), allWaitS: w.reduce((a, x) => a + x!.allWaitS, 0) });
+      }
+    }, 100);
   });
   clearInterval(timer);
+  clearInterval(waitTimer);
   const logs = namespaces.map((_, i) => peerLog(join(work, `peer${i}.jsonl`)));
   const steady = logs.map((l) => steadyState(l, 2));
   const graph = processes.map((_, i) => tagged(r.stdout, `@@GRAPH${i}`) as GraphSummary);
@@ -222,6 +238,11 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
     threads_ms_per_frame: { js: lateMs("js"), v8_compiler_gc_and_libuv_helpers: lateMs("v8Helpers"), dds_receive: lateMs("ddsReceive"), dds_other: lateMs("ddsOther") },
   } : null;
   const all = logs.flatMap((l) => l.latencies);
+  // The slowest frame, and how long the node's JS thread(s) waited for a CPU while it was in flight.
+  let worst: { latency_ms: number; sent_s: number } | undefined;
+  for (const l of logs) l.latencies.forEach((x, k) => {
+    if (!Number.isNaN(x) && (!worst || x > worst.latency_ms)) worst = { latency_ms: x, sent_s: l.sent[k].stamp_ns / 1e9 };
+  });
   const warm = logs.flatMap((l) => l.latencies.filter((_, k) => l.sent[k].stamp_ns - l.sent[0].stamp_ns >= 2e9));
   return {
     namespaces, processes: processes.length, perCamera, steady, graph, samples, cpuPercent, cpuPercentPerCamera: cpuPercent / n,
@@ -244,6 +265,15 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
       after_10s: lateCpu,
     },
     latency_ms: { whole_run: summary(all), steady: summary(warm) },
+    // Run-queue delay of the node processes (ms per s of wall time) from the first frame to the last:
+    // what the host's other work took from the node, apart from what the node's own code costs.
+    runqueue_wait: {
+      ...waitSummary(waits, firstSent, lastSent + 1),
+      worst_frame: worst && {
+        latency_ms: round(worst.latency_ms),
+        js_thread_wait_ms: jsWaitDuring(waits, worst.sent_s, worst.sent_s + worst.latency_ms / 1000),
+      },
+    },
     frames: { sent: logs.reduce((a, l) => a + l.sent.length, 0), without_reward: logs.reduce((a, l) => a + l.latencies.filter((x) => Number.isNaN(x)).length, 0) },
   };
 }
@@ -327,6 +357,7 @@ const nCameras = (m: Awaited<ReturnType<typeof pipeline>>) => ({
     latency_ms: c.reward_latency_ms, after_warmup: m.steady[i],
   })),
   latency_ms: m.latency_ms,
+  runqueue_wait_ms_per_s: m.runqueue_wait,
   frames: m.frames,
   cpu: m.cpu,
   node_cpu_percent: round(m.cpuPercent, 1),
@@ -356,6 +387,7 @@ const out = {
     reward_latency_ms: one.perCamera[0].reward_latency_ms,
     after_warmup: one.steady[0],
     latency_ms: one.latency_ms,
+    runqueue_wait_ms_per_s: one.runqueue_wait,
     cpu: one.cpu,
     node_cpu_percent: round(one.cpuPercent, 1),
     node_counters: one.graph[0].counters,
