@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -17,7 +17,10 @@ import { jsWaitDuring, readWaits, waitSummary, type WaitSample } from "./sched_w
  *    publishes 640x480 RGB-D + masks at 30 Hz, receives Reward; latency p50/p99, lost frames;
  *  - n cameras at once (n peers; --layout processes: n node processes, one namespace each, as a
  *    launch file starts them; --layout process: one process serving n namespaces; both: each);
- *  - with --soak-minutes M: one camera for M minutes, the node's CPU and resident memory sampled.
+ *  - with --soak-minutes M: one camera for M minutes, the node's CPU and resident memory sampled;
+ *  - --camera-fragments large|default: the camera peers send 62000-byte fragments in 64 KB
+ *    loopback datagrams (default here, test/interop/cyclone_lo.xml) or Cyclone's own 1344-byte
+ *    fragments, as a camera driver without that config does (see cameraConfig).
  *
  * Latency is reported over the whole run from the first frame (`whole_run`: what a user sees,
  * start-up included; the node warms up before it subscribes) and once warm (`steady`: frames sent
@@ -42,6 +45,7 @@ const { values } = parseArgs({
     cameras: { type: "string", default: "4" },
     layout: { type: "string", default: "processes" },
     "soak-minutes": { type: "string", default: "0" },
+    "camera-fragments": { type: "string", default: "large" },
     json: { type: "boolean", default: false },
   },
 });
@@ -54,6 +58,7 @@ const seconds = Number(values.seconds);
 const cameras = Number(values.cameras);
 const soakMinutes = Number(values["soak-minutes"]);
 const layout = values.layout ?? "processes";
+const cameraFragments = values["camera-fragments"] ?? "large";
 
 function fail(msg: string): never {
   console.error(`bench:dds: ${msg}`);
@@ -61,6 +66,7 @@ function fail(msg: string): never {
 }
 if (!netnsAvailable()) fail("cannot create a network namespace (needs root and unshare)");
 if (!["processes", "process", "both"].includes(layout)) fail(`--layout must be processes, process or both, got ${layout}`);
+if (!["large", "default"].includes(cameraFragments)) fail(`--camera-fragments must be large or default, got ${cameraFragments}`);
 // Build output goes to stderr: stdout carries only the JSON result.
 if (spawnSync("bash", [join(root, "test", "interop", "build_peers.sh")], { stdio: ["ignore", 2, 2] }).status !== 0) fail("building the peers failed");
 if (!existsSync(peer)) fail(`${peer} missing after build`);
@@ -72,6 +78,24 @@ const spec = readFileSync(join(dump, "spec.txt"), "utf8").trim();
 // Lossless capture (reliable keep-all inputs): "zero loss on reliable QoS" is measured.
 const paramsFile = join(root, "launch", "params", "camera_graph_lossless.yaml");
 const env = { CYCLONEDDS_URI: `file://${cycloneConfig}`, ROS_DOMAIN_ID: "0" };
+/**
+ * The camera peers' Cyclone configuration. The sender picks the fragment size: with "large"
+ * (the namespace config: 62000-byte fragments, one per 64 KB loopback datagram) a 640x480 RGB-D
+ * + masks frame is ~35 datagrams; with "default" (Cyclone's 1344-byte fragments packed into
+ * datagrams of at most 14720 bytes, as a camera driver run without a config sends) ~150
+ * datagrams and ~1600 fragments, which the node's receive thread pays for. The node keeps the
+ * namespace config either way.
+ */
+function cameraConfig(): string {
+  if (cameraFragments === "large") return cycloneConfig;
+  const xml = readFileSync(cycloneConfig, "utf8");
+  const stripped = xml.replace(/<MaxMessageSize>[^<]*<\/MaxMessageSize>/, "").replace(/<FragmentSize>[^<]*<\/FragmentSize>/, "");
+  if (stripped.length === xml.length || /MaxMessageSize>|FragmentSize>/.test(stripped)) fail(`${cycloneConfig}: expected one MaxMessageSize and one FragmentSize to leave out`);
+  const path = join(work, "cyclone_camera_default_fragments.xml");
+  writeFileSync(path, stripped);
+  return path;
+}
+const cameraUri = `file://${cameraConfig()}`;
 
 /** The last line starting with `tag ` as JSON. */
 function tagged(stdout: string, tag: string): unknown {
@@ -165,7 +189,7 @@ async function pipeline(n: number, runSeconds: number, sampleEveryS: number, one
     // Reliable and keep-all end to end (peer writers, node readers): slow moments delay, never drop.
     // The node subscribes once it has warmed up; on a loaded host that can take long, and a peer
     // that stopped waiting would send its first frames to no one.
-    return `${peer} camera --dir ${dump} --rate 30 --seconds ${runSeconds} --keep-all --wait-subscribers 180000 ${prefix} --spec "${spec}" --out ${work}/peer${i}.jsonl > ${work}/peer${i}.json & P${i}=$!`;
+    return `CYCLONEDDS_URI=${cameraUri} ${peer} camera --dir ${dump} --rate 30 --seconds ${runSeconds} --keep-all --wait-subscribers 180000 ${prefix} --spec "${spec}" --out ${work}/peer${i}.jsonl > ${work}/peer${i}.json & P${i}=$!`;
   });
   const script = `
 ${graphs.join("\n")}
@@ -374,6 +398,7 @@ const soak = soakMinutes > 0 ? await pipeline(1, soakMinutes * 60, 5) : undefine
 const out = {
   setup: {
     image: "640x480 rgb8 + 16UC1 depth + 16UC1 masks", rate_hz: 30, seconds, cameras, layout, dds: "Cyclone DDS 0.10.2, private netns, loopback multicast",
+    camera_fragments: cameraFragments,
     cores: availableParallelism(), load_average_before: loadBefore, load_average_after: loadAfter,
   },
   echo_c_to_c: e.c,
