@@ -4,7 +4,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { netnsAvailable, runInNetns } from "./netns.js";
-import { jsWaitDuring, readWaits, waitSummary, type WaitSample } from "./sched_wait.js";
+import { jsWaitDuring, waitSummary, WaitAccumulator, type WaitSample } from "./sched_wait.js";
 
 /**
  * `npm run bench:dds`: the node on the ROS 2 wire against a Cyclone DDS C peer, all inside a
@@ -219,11 +219,10 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
       }
     }, sampleEveryS * 1000);
     // Run-queue waits every 100 ms: finer than CPU, to tell which frames a wait delayed.
+    const acc = new WaitAccumulator();
     waitTimer = setInterval(() => {
-      const w = pids.map(readWaits);
-      if (w.every((x) => x !== undefined)) {
-        waits.push({ t: Date.now() / 1000, jsWaitS: w.reduce((a, x) => a + x!.jsWaitS, 0), allWaitS: w.reduce((a, x) => a + x!.allWaitS, 0) });
-      }
+      const w = acc.sample(pids, Date.now() / 1000);
+      if (w) waits.push(w);
     }, 100);
   });
   clearInterval(timer);

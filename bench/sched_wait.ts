@@ -24,16 +24,15 @@ export interface WaitSample {
   allWaitS: number;
 }
 
-/** The cumulative run-queue waits of `pid`'s threads (the main thread's id is the pid); undefined if it is gone. */
-export function readWaits(pid: number): { jsWaitS: number; allWaitS: number } | undefined {
+/** Each thread's run-queue wait so far (seconds) by thread id; undefined if the process is gone. */
+export function readThreadWaits(pid: number): Map<number, number> | undefined {
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
     return undefined;
   }
-  let js = 0;
-  let all = 0;
+  const out = new Map<number, number>();
   for (const tid of tids) {
     let s: ReturnType<typeof parseSchedstat>;
     try {
@@ -41,11 +40,38 @@ export function readWaits(pid: number): { jsWaitS: number; allWaitS: number } | 
     } catch {
       continue; // the thread ended meanwhile
     }
-    if (!s) continue;
-    all += s.waitNs / 1e9;
-    if (Number(tid) === pid) js += s.waitNs / 1e9;
+    if (s) out.set(Number(tid), s.waitNs / 1e9);
   }
-  return { jsWaitS: js, allWaitS: all };
+  return out;
+}
+
+/**
+ * Cumulative waits of processes' threads that never go down: a thread's wait counts from the
+ * sample after it was first seen, and a thread that ended (or one sample missed) takes nothing
+ * away, so each interval is the sum of the waits that grew in it. The main thread's id is its
+ * process id (the JS thread of a Node process).
+ */
+export class WaitAccumulator {
+  private readonly last = new Map<string, number>();
+  private js = 0;
+  private all = 0;
+
+  /** One sample over `pids` at wall time `t` (seconds); undefined if a process is gone. */
+  sample(pids: readonly number[], t: number, read: (pid: number) => Map<number, number> | undefined = readThreadWaits): WaitSample | undefined {
+    const per = pids.map(read);
+    if (per.some((x) => x === undefined)) return undefined;
+    per.forEach((threads, i) => {
+      for (const [tid, wait] of threads!) {
+        const key = `${pids[i]}/${tid}`;
+        const before = this.last.get(key);
+        this.last.set(key, wait);
+        if (before === undefined || wait < before) continue;
+        this.all += wait - before;
+        if (tid === pids[i]) this.js += wait - before;
+      }
+    });
+    return { t, jsWaitS: this.js, allWaitS: this.all };
+  }
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;

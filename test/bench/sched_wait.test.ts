@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { jsWaitDuring, parseSchedstat, readWaits, waitSummary, type WaitSample } from "../../bench/sched_wait.js";
+import { jsWaitDuring, parseSchedstat, readThreadWaits, waitSummary, WaitAccumulator, type WaitSample } from "../../bench/sched_wait.js";
 
 describe("bench:dds run-queue waits (schedstat)", () => {
   it("parses schedstat lines and refuses malformed ones", () => {
@@ -12,11 +12,38 @@ describe("bench:dds run-queue waits (schedstat)", () => {
     expect(parseSchedstat("-1 5 1")).toBeUndefined();
   });
 
-  it.runIf(existsSync(`/proc/${process.pid}/task/${process.pid}/schedstat`))("reads this process's waits: the main thread's within all threads'; a gone process is undefined", () => {
-    const w = readWaits(process.pid)!;
-    expect(w.jsWaitS).toBeGreaterThanOrEqual(0);
-    expect(w.allWaitS).toBeGreaterThanOrEqual(w.jsWaitS);
-    expect(readWaits(2 ** 22 + 12345)).toBeUndefined();
+  it.runIf(existsSync(`/proc/${process.pid}/task/${process.pid}/schedstat`))("reads this process's threads' waits, the main thread's among them; a gone process is undefined", () => {
+    const w = readThreadWaits(process.pid)!;
+    expect(w.get(process.pid)).toBeGreaterThanOrEqual(0);
+    for (const v of w.values()) expect(v).toBeGreaterThanOrEqual(0);
+    expect(readThreadWaits(2 ** 22 + 12345)).toBeUndefined();
+    const acc = new WaitAccumulator();
+    expect(acc.sample([process.pid], 1)).toEqual({ t: 1, jsWaitS: 0, allWaitS: 0 });
+    const next = acc.sample([process.pid], 2)!;
+    expect(next.allWaitS).toBeGreaterThanOrEqual(next.jsWaitS);
+    expect(acc.sample([process.pid, 2 ** 22 + 12345], 3)).toBeUndefined();
+  });
+
+  it("accumulates waits that never go down: a thread that ends takes nothing away, a new one counts from its next sample", () => {
+    // Process 10 (main thread 10, helper 11), then 11 ends and 12 starts with 5 s already waited.
+    const reads = [
+      new Map([[10, 1], [11, 2]]),
+      new Map([[10, 1.5], [11, 2.25]]),
+      new Map([[10, 1.75], [12, 5]]),
+      new Map([[10, 2], [12, 5.5]]),
+    ];
+    const acc = new WaitAccumulator();
+    const got = reads.map((r, i) => acc.sample([10], i, () => r)!);
+    expect(got.map((x) => x.jsWaitS)).toEqual([0, 0.5, 0.75, 1]);
+    expect(got.map((x) => x.allWaitS)).toEqual([0, 0.75, 1, 1.75]);
+    // Two processes: each one's main thread is its own pid.
+    const two = new WaitAccumulator();
+    const read = (pid: number) => new Map([[pid, pid === 10 ? 1 : 3], [pid + 1, 0]]);
+    two.sample([10, 20], 0, read);
+    const later = two.sample([10, 20], 1, (pid) => new Map([[pid, pid === 10 ? 1.5 : 3.25], [pid + 1, 0.5]]))!;
+    expect(later.jsWaitS).toBeCloseTo(0.75, 12);
+    expect(later.allWaitS).toBeCloseTo(1.75, 12);
+    expect(read(10).size).toBe(2);
   });
 
   // 10 samples 100 ms apart; the JS thread waits 10 ms per interval except 80 ms in the 5th.
