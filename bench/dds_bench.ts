@@ -221,7 +221,7 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
     // Run-queue waits every 100 ms: finer than CPU, to tell which frames a wait delayed.
     const acc = new WaitAccumulator();
     waitTimer = setInterval(() => {
-      const w = acc.sample(pids, Date.now() / 1000);
+      const w = acc.sample(pids, () => Date.now() / 1000);
       if (w) waits.push(w);
     }, 100);
   });

@@ -56,10 +56,15 @@ export class WaitAccumulator {
   private js = 0;
   private all = 0;
 
-  /** One sample over `pids` at wall time `t` (seconds); undefined if a process is gone. */
-  sample(pids: readonly number[], t: number, read: (pid: number) => Map<number, number> | undefined = readThreadWaits): WaitSample | undefined {
+  /**
+   * One sample over `pids`, stamped `now()` (seconds) once the threads are read, so a pause of
+   * this (sampling) process between reading the clock and the threads is not counted as the
+   * threads waiting faster than time passes; undefined if a process is gone.
+   */
+  sample(pids: readonly number[], now: () => number, read: (pid: number) => Map<number, number> | undefined = readThreadWaits): WaitSample | undefined {
     const per = pids.map(read);
     if (per.some((x) => x === undefined)) return undefined;
+    const t = now();
     per.forEach((threads, i) => {
       for (const [tid, wait] of threads!) {
         const key = `${pids[i]}/${tid}`;

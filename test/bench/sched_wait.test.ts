@@ -18,10 +18,10 @@ describe("bench:dds run-queue waits (schedstat)", () => {
     for (const v of w.values()) expect(v).toBeGreaterThanOrEqual(0);
     expect(readThreadWaits(2 ** 22 + 12345)).toBeUndefined();
     const acc = new WaitAccumulator();
-    expect(acc.sample([process.pid], 1)).toEqual({ t: 1, jsWaitS: 0, allWaitS: 0 });
-    const next = acc.sample([process.pid], 2)!;
+    expect(acc.sample([process.pid], () => 1)).toEqual({ t: 1, jsWaitS: 0, allWaitS: 0 });
+    const next = acc.sample([process.pid], () => 2)!;
     expect(next.allWaitS).toBeGreaterThanOrEqual(next.jsWaitS);
-    expect(acc.sample([process.pid, 2 ** 22 + 12345], 3)).toBeUndefined();
+    expect(acc.sample([process.pid, 2 ** 22 + 12345], () => 3)).toBeUndefined();
   });
 
   it("accumulates waits that never go down: a thread that ends takes nothing away, a new one counts from its next sample", () => {
@@ -33,17 +33,21 @@ describe("bench:dds run-queue waits (schedstat)", () => {
       new Map([[10, 2], [12, 5.5]]),
     ];
     const acc = new WaitAccumulator();
-    const got = reads.map((r, i) => acc.sample([10], i, () => r)!);
+    const got = reads.map((r, i) => acc.sample([10], () => i, () => r)!);
     expect(got.map((x) => x.jsWaitS)).toEqual([0, 0.5, 0.75, 1]);
     expect(got.map((x) => x.allWaitS)).toEqual([0, 0.75, 1, 1.75]);
     // Two processes: each one's main thread is its own pid.
     const two = new WaitAccumulator();
     const read = (pid: number) => new Map([[pid, pid === 10 ? 1 : 3], [pid + 1, 0]]);
-    two.sample([10, 20], 0, read);
-    const later = two.sample([10, 20], 1, (pid) => new Map([[pid, pid === 10 ? 1.5 : 3.25], [pid + 1, 0.5]]))!;
+    two.sample([10, 20], () => 0, read);
+    const later = two.sample([10, 20], () => 1, (pid) => new Map([[pid, pid === 10 ? 1.5 : 3.25], [pid + 1, 0.5]]))!;
     expect(later.jsWaitS).toBeCloseTo(0.75, 12);
     expect(later.allWaitS).toBeCloseTo(1.75, 12);
     expect(read(10).size).toBe(2);
+    // The sample is stamped after the threads are read (a pause in between is not counted as waiting).
+    const order: string[] = [];
+    new WaitAccumulator().sample([10, 20], () => (order.push("clock"), 0), (pid) => (order.push(`read ${pid}`), new Map()));
+    expect(order).toEqual(["read 10", "read 20", "clock"]);
   });
 
   // 10 samples 100 ms apart; the JS thread waits 10 ms per interval except 80 ms in the 5th.
