@@ -5,6 +5,7 @@ import { backboneSizes, parseBackboneConfig, TINY_CONFIG, type BackboneConfig, t
 import { parameterCount, type Weights } from "../../src/backbone/tensor_names.js";
 import { StateArena, consecutiveRuns } from "../../src/backbone/state_arena.js";
 import { ImagePreprocessor } from "../../src/backbone/image_preprocess.js";
+import { nativePreprocessKernel } from "./native_preprocess.js";
 import { CoarseToFineSelector, fullImagePool, layoutC2fTokens } from "../../src/backbone/coarse_to_fine.js";
 import { randomWeights } from "../../src/backbone/random_init.js";
 import { buildDecode, buildMambaPrefill } from "../../src/backbone/graphs/mamba_graphs.js";
@@ -148,7 +149,8 @@ export class Engine {
     this.maxBatch = init.maxStreams;
     this.testFaults = init.testFaults;
     this.arena = new StateArena({ maxStreams: init.maxStreams, scratchSlots: SCRATCH_SLOTS, convFloats: s.convStateFloats, ssmFloats: s.ssmStateFloats });
-    this.pre = new ImagePreprocessor(config);
+    // The native resize where the kernels addon has it (SPATIAL_REWARD_NATIVE=0: TypeScript); same patches either way.
+    this.pre = new ImagePreprocessor(config, nativePreprocessKernel());
     this.c2f = c2f;
     this.embeddings = embeddings;
     const B = this.maxBatch;

@@ -170,8 +170,25 @@ function patchRowOffsets(side: number, p: number): Int32Array {
   return off;
 }
 
+/**
+ * A native implementation of ImagePreprocessor's resize (native/src/kernels/image_preprocess.cc,
+ * given by nodes/backbone/native_preprocess.ts): the frame's bytes and this preprocessor's axis
+ * tables in, the fine (and coarse, when non-empty) patches written, equal to the TypeScript
+ * path's bit for bit (test/native/image_preprocess_kernel.test.ts). The TypeScript resize is
+ * the reference and the fallback wherever none is given.
+ */
+export interface PreprocessKernel {
+  resizeToPatches(
+    data: Uint8Array, width: number, height: number, step: number, bpp: number, r: number, g: number, b: number,
+    xStart: Int32Array, xWeights: Float32Array, xTaps: number, yStart: Int32Array, yWeights: Float32Array, yTaps: number,
+    size: number, patch: number, scale: Float32Array, shift: Float32Array, patches: Float32Array, coarsePatches: Float32Array,
+  ): void;
+}
+
 export class ImagePreprocessor {
   readonly config: BackboneConfig;
+  /** The native resize in use, or null (the TypeScript one). */
+  readonly kernel: PreprocessKernel | null;
   /** [P, 3p²]: the fine patches of the last processed image. */
   readonly patches: Float32Array;
   /** [(G/2)², 3p²]: the coarse patches (empty when the model has no coarse_to_fine). */
@@ -196,8 +213,9 @@ export class ImagePreprocessor {
   /** Ring offsets of the current output row's taps. */
   private tapRows = new Int32Array(0);
 
-  constructor(config: BackboneConfig) {
+  constructor(config: BackboneConfig, kernel: PreprocessKernel | null = null) {
     this.config = config;
+    this.kernel = kernel;
     const s = backboneSizes(config);
     const S = config.image_size, p = config.patch_size;
     this.patches = new Float32Array(s.patches * s.patchDim);
@@ -256,12 +274,17 @@ export class ImagePreprocessor {
     this.tables(width, height);
     const xt = this.xTable as AxisTable, yt = this.yTable as AxisTable;
     const S = this.config.image_size, p = this.config.patch_size;
+    const coarse = this.config.coarse_to_fine !== null;
+    if (this.kernel) {
+      this.kernel.resizeToPatches(data, width, height, step, layout.bpp, layout.r, layout.g, layout.b, xt.start, xt.weights, xt.taps,
+        yt.start, yt.weights, yt.taps, S, p, this.scale, this.shift, this.patches, coarse ? this.coarsePatches : EMPTY_F32);
+      return;
+    }
     const ring = this.ring, ringRow = this.ringRow, tapRows = this.tapRows, acc = this.rowAcc;
     const T = yt.taps, R = ringRow.length, rowLen = 3 * S;
     ringRow.fill(-1);
     const yw = yt.weights, ystart = yt.start;
     const { bpp, r, g, b } = layout;
-    const coarse = this.config.coarse_to_fine !== null;
     const scale = this.scale, shift = this.shift;
     for (let oy = 0; oy < S; oy++) {
       const y0 = ystart[oy];
@@ -290,6 +313,8 @@ export class ImagePreprocessor {
     }
   }
 }
+
+const EMPTY_F32 = new Float32Array(0);
 
 /** One input row of a 3- or 4-byte encoding → [3, S] planes of ring at dst (unnormalised). */
 function horizontalRgb(data: Uint8Array, base: number, bpp: number, r: number, g: number, b: number, xt: AxisTable, ring: Float32Array, dst: number, S: number): void {
