@@ -6,6 +6,7 @@ import { mulberry32 } from "../../src/random/mulberry32.js";
 import type { ImageLike } from "../../src/scene/image.js";
 import { SimEnv } from "../../sim/index.js";
 import { nativePreprocessKernel } from "../../nodes/backbone/native_preprocess.js";
+import { kernelFamily } from "../../nodes/native/kernels_addon.js";
 import { NATIVE_TESTS } from "./native_env.js";
 
 /**
@@ -13,7 +14,8 @@ import { NATIVE_TESTS } from "./native_env.js";
  * TypeScript resize it ports (src/backbone/image_preprocess.ts, the reference): fine and coarse
  * patches bit for bit on simulator frames, random frames of many sizes and every encoding, for
  * several model sizes (224/16 with the coarse scale as shipped, 336/16 without, small ones
- * whose tall or wide inputs reach every vertical tap count 1-40 and both vertical sum forms).
+ * whose tall or wide inputs reach every vertical tap count 1-40 and both vertical sum forms),
+ * on the AVX2 path (where the CPU has it) and the SSE2 one (the kernel's optional last argument).
  */
 
 const SMALL: BackboneConfig = { ...TINY_CONFIG, image_size: 32, patch_size: 8 };
@@ -56,60 +58,68 @@ function expectSame(ts: ImagePreprocessor, nat: ImagePreprocessor, img: ImageLik
   expect(diff(nat.coarsePatches, ts.coarsePatches), `${what}: coarse`).toEqual({ unequal: 0, max: 0 });
 }
 
+/** The kernel held to its SSE2 path (allowAvx2 false). */
+function sse2Kernel(): PreprocessKernel | null {
+  type Raw = { resizeToPatches(...args: [...Parameters<PreprocessKernel["resizeToPatches"]>, boolean]): void };
+  const raw = kernelFamily<Raw>("image_preprocess", ["resizeToPatches"]);
+  return raw ? { resizeToPatches: (...args) => raw.resizeToPatches(...args, false) } : null;
+}
+
 describe.skipIf(!NATIVE_TESTS)("native image preprocess kernel", () => {
-  const kernel = nativePreprocessKernel();
-
   it("is in the addon (SPATIAL_REWARD_NATIVE=0 aside)", () => {
-    expect(kernel).not.toBeNull();
+    expect(nativePreprocessKernel()).not.toBeNull();
   });
 
-  it("equals the TypeScript resize bit for bit on simulator frames (224/16 with coarse, 336/16)", () => {
-    const env = new SimEnv({ render: true });
-    for (const config of [TINY_CONFIG, C336]) {
-      const { ts, nat } = pair(config, kernel as PreprocessKernel);
-      for (const seed of [7000001, 7000002, 7000003]) {
-        const rgb = env.reset(seed).frame?.rgb;
-        if (!rgb) throw new Error("SimEnv({ render: true }) gave no rgb frame");
-        expectSame(ts, nat, { ...rgb, data: rgb.data.slice() }, `sim seed ${seed} at ${config.image_size}`);
-      }
-    }
-  });
-
-  it("equals it on random frames of odd, small, upscaled and very wide sizes in every encoding", () => {
-    const shapes: [number, number][] = [[640, 480], [641, 479], [16, 16], [224, 224], [336, 336], [1, 1], [3, 700], [8192, 9], [1280, 720], [100, 37]];
-    const encodings = ["rgb8", "bgr8", "rgba8", "bgra8", "mono8"];
-    let seed = 1;
-    for (const config of [TINY_CONFIG, C336, C64]) {
-      const { ts, nat } = pair(config, kernel as PreprocessKernel);
-      for (const [w, h] of shapes) {
-        for (const enc of encodings) {
-          if (w * h > 640 * 480 && enc !== "rgb8" && enc !== "bgra8") continue; // large ones in two encodings
-          expectSame(ts, nat, noise(w, h, enc, seed++, seed % 3), `${w}x${h} ${enc} at ${config.image_size}`);
+  describe.each([["default (AVX2 where the CPU has it)", nativePreprocessKernel()], ["SSE2", sse2Kernel()]])("%s path", (_, kernel) => {
+    it("equals the TypeScript resize bit for bit on simulator frames (224/16 with coarse, 336/16)", () => {
+      const env = new SimEnv({ render: true });
+      for (const config of [TINY_CONFIG, C336]) {
+        const { ts, nat } = pair(config, kernel as PreprocessKernel);
+        for (const seed of [7000001, 7000002, 7000003]) {
+          const rgb = env.reset(seed).frame?.rgb;
+          if (!rgb) throw new Error("SimEnv({ render: true }) gave no rgb frame");
+          expectSame(ts, nat, { ...rgb, data: rgb.data.slice() }, `sim seed ${seed} at ${config.image_size}`);
         }
       }
-    }
-  });
+    });
 
-  it("equals it for every vertical tap count 1-40 (the register sum up to 8 taps, the accumulator beyond) and wide horizontal windows", () => {
-    const { ts, nat } = pair(SMALL, kernel as PreprocessKernel);
-    const taps = new Set<number>();
-    for (let h = 1; h <= 640; h += h < 64 ? 1 : 7) {
-      const pre = new ImagePreprocessor(SMALL);
-      pre.process(noise(5, h, "rgb8", h));
-      taps.add((pre as unknown as { yTable: { taps: number } }).yTable.taps);
-      expectSame(ts, nat, noise(37 + (h % 5), h, h % 2 ? "rgb8" : "mono8", 1000 + h), `37x${h}`);
-    }
-    for (let t = 1; t <= 40; t++) expect(taps.has(t), `vertical taps ${t}`).toBe(true);
-    expectSame(ts, nat, noise(8192, 40, "rgb8", 99), "8192x40");
-  });
+    it("equals it on random frames of odd, small, upscaled and very wide sizes in every encoding", () => {
+      const shapes: [number, number][] = [[640, 480], [641, 479], [16, 16], [224, 224], [336, 336], [1, 1], [3, 700], [8192, 9], [1280, 720], [100, 37]];
+      const encodings = ["rgb8", "bgr8", "rgba8", "bgra8", "mono8"];
+      let seed = 1;
+      for (const config of [TINY_CONFIG, C336, C64]) {
+        const { ts, nat } = pair(config, kernel as PreprocessKernel);
+        for (const [w, h] of shapes) {
+          for (const enc of encodings) {
+            if (w * h > 640 * 480 && enc !== "rgb8" && enc !== "bgra8") continue; // large ones in two encodings
+            expectSame(ts, nat, noise(w, h, enc, seed++, seed % 3), `${w}x${h} ${enc} at ${config.image_size}`);
+          }
+        }
+      }
+    });
 
-  it("a camera that changes size between frames, and a frame whose row padding is garbage", () => {
-    const { ts, nat } = pair(TINY_CONFIG, kernel as PreprocessKernel);
-    for (const [w, h] of [[640, 480], [320, 240], [640, 480], [1280, 720]]) expectSame(ts, nat, noise(w, h, "rgb8", w + h, 13), `${w}x${h}`);
+    it("equals it for every vertical tap count 1-40 (the register sum up to 8 taps, the accumulator beyond) and wide horizontal windows", () => {
+      const { ts, nat } = pair(SMALL, kernel as PreprocessKernel);
+      const taps = new Set<number>();
+      for (let h = 1; h <= 640; h += h < 64 ? 1 : 7) {
+        const pre = new ImagePreprocessor(SMALL);
+        pre.process(noise(5, h, "rgb8", h));
+        taps.add((pre as unknown as { yTable: { taps: number } }).yTable.taps);
+        expectSame(ts, nat, noise(37 + (h % 5), h, h % 2 ? "rgb8" : "mono8", 1000 + h), `37x${h}`);
+      }
+      for (let t = 1; t <= 40; t++) expect(taps.has(t), `vertical taps ${t}`).toBe(true);
+      expectSame(ts, nat, noise(8192, 40, "rgb8", 99), "8192x40");
+    });
+
+    it("a camera that changes size between frames, and a frame whose row padding is garbage", () => {
+      const { ts, nat } = pair(TINY_CONFIG, kernel as PreprocessKernel);
+      for (const [w, h] of [[640, 480], [320, 240], [640, 480], [1280, 720]]) expectSame(ts, nat, noise(w, h, "rgb8", w + h, 13), `${w}x${h}`);
+    });
+
   });
 
   it("refuses arguments that would read or write outside the arrays, as a typed error", () => {
-    const k = kernel as PreprocessKernel;
+    const k = nativePreprocessKernel() as PreprocessKernel;
     const S = 32, p = 8;
     const xs = new Int32Array(S), xw = new Float32Array(S).fill(1), sc = new Float32Array(3), sh = new Float32Array(3);
     const out = new Float32Array(3 * S * S);

@@ -15,6 +15,12 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+// x86-64 with GCC or Clang: an AVX2 horizontal and vertical pass, chosen at run time (the addon
+// is built for baseline x86-64; -ffp-contract=off keeps every mul and add separate there too).
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SR_PREPROCESS_AVX2 1
+#include <immintrin.h>
+#endif
 
 #include "kernels.h"
 #include "perception_args.h"
@@ -38,7 +44,8 @@ struct Scratch {
   std::vector<float> ring;          // R rows of [3, S]
   std::vector<long> ringRow;        // input row held by each slot
   std::vector<long> tapRows;        // ring offsets of one output row's taps
-  std::vector<double> pix;          // one input row pair as doubles, 6 per pixel: rA gA rB gB bA bB (mono: a b)
+  std::vector<double> pix;          // input rows as doubles: a pair, 6 per pixel rA gA rB gB bA bB (mono: a b); AVX2 four rows, 16 per pixel
+  std::vector<float> dummy;         // [3, S]: where the AVX2 pass writes rows past the last
   std::vector<double> acc;          // [3, S] for windows over 8 taps
   std::vector<float> rowA, rowB;    // the last even and odd model-image rows
 };
@@ -86,6 +93,98 @@ void horizontalPair(const uint8_t* rowA, const uint8_t* rowB, long width, long b
   }
 }
 
+#if defined(SR_PREPROCESS_AVX2)
+/**
+ * Four input rows at once (AVX2): each pixel's 4 bytes (3-byte pixels: its 3 and the next
+ * pixel's first, a lane that is computed and dropped) as 4 doubles per row, so one tap is four
+ * vector multiply-adds for 4 rows × 4 lanes, each lane the same left-to-right sum as the TS.
+ * lane[c]: the byte offset of channel c (R, G, B) in a pixel.
+ */
+__attribute__((target("avx2"))) void horizontalQuadAvx2(const uint8_t* const* rows, long width, long bpp, const long* lane, const Axis& x,
+                                                         double* pix, float* const* dst, long S) {
+  // 4-byte loads stay inside the row but for the last 3-byte pixel (the buffer may end there).
+  const long safe = bpp == 4 ? width : width - 1;
+  const uint8_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
+  double* o = pix;
+  long i = 0;
+  for (long at = 0; i < safe; i++, o += 16, at += bpp) {
+    int32_t v0, v1, v2, v3;
+    std::memcpy(&v0, r0 + at, 4);
+    std::memcpy(&v1, r1 + at, 4);
+    std::memcpy(&v2, r2 + at, 4);
+    std::memcpy(&v3, r3 + at, 4);
+    // Rows 0 and 1 widened together, then 2 and 3: 8 bytes → 8 int32 → 2 × 4 doubles.
+    const __m256i a = _mm256_cvtepu8_epi32(_mm_unpacklo_epi32(_mm_cvtsi32_si128(v0), _mm_cvtsi32_si128(v1)));
+    const __m256i b = _mm256_cvtepu8_epi32(_mm_unpacklo_epi32(_mm_cvtsi32_si128(v2), _mm_cvtsi32_si128(v3)));
+    _mm256_storeu_pd(o, _mm256_cvtepi32_pd(_mm256_castsi256_si128(a)));
+    _mm256_storeu_pd(o + 4, _mm256_cvtepi32_pd(_mm256_extracti128_si256(a, 1)));
+    _mm256_storeu_pd(o + 8, _mm256_cvtepi32_pd(_mm256_castsi256_si128(b)));
+    _mm256_storeu_pd(o + 12, _mm256_cvtepi32_pd(_mm256_extracti128_si256(b, 1)));
+  }
+  for (; i < width; i++, o += 16) {
+    for (long q = 0; q < 4; q++) {
+      for (long c = 0; c < 4; c++) o[q * 4 + c] = c < bpp ? rows[q][i * bpp + c] : 0.0;
+    }
+  }
+  const long T = x.taps;
+  const long lr = lane[0], lg = lane[1], lb = lane[2];
+  for (long ox = 0; ox < S; ox++) {
+    const double* q = pix + static_cast<long>(x.start[ox]) * 16;
+    const float* w = x.weights + ox * T;
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd(), s2 = _mm256_setzero_pd(), s3 = _mm256_setzero_pd();
+    for (long k = 0; k < T; k++, q += 16) {
+      const __m256d wk = _mm256_set1_pd(static_cast<double>(w[k]));
+      s0 = _mm256_add_pd(s0, _mm256_mul_pd(wk, _mm256_loadu_pd(q)));
+      s1 = _mm256_add_pd(s1, _mm256_mul_pd(wk, _mm256_loadu_pd(q + 4)));
+      s2 = _mm256_add_pd(s2, _mm256_mul_pd(wk, _mm256_loadu_pd(q + 8)));
+      s3 = _mm256_add_pd(s3, _mm256_mul_pd(wk, _mm256_loadu_pd(q + 12)));
+    }
+    alignas(16) float v[16];
+    _mm_store_ps(v, _mm256_cvtpd_ps(s0));
+    _mm_store_ps(v + 4, _mm256_cvtpd_ps(s1));
+    _mm_store_ps(v + 8, _mm256_cvtpd_ps(s2));
+    _mm_store_ps(v + 12, _mm256_cvtpd_ps(s3));
+    for (long r = 0; r < 4; r++) {
+      float* d = dst[r];
+      d[ox] = v[r * 4 + lr];
+      d[S + ox] = v[r * 4 + lg];
+      d[2 * S + ox] = v[r * 4 + lb];
+    }
+  }
+}
+
+/** vertical()'s sweep from k0 (acc holds the taps before it when k0 > 0), 4 columns at a time (AVX2). */
+__attribute__((target("avx2"))) long verticalAvx2(const float* ring, const long* rows, const float* w, long T, long k0, const double* acc, float* row,
+                                                   long j0, long j1, double sc, double sh) {
+  const __m256d vsc = _mm256_set1_pd(sc), vsh = _mm256_set1_pd(sh);
+  __m256d wv[64];
+  const long nw = T < 64 ? T : 64;
+  for (long k = 0; k < nw; k++) wv[k] = _mm256_set1_pd(static_cast<double>(w[k]));
+  long j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    __m256d s;
+    long k = k0;
+    if (k0 > 0) {
+      s = _mm256_loadu_pd(acc + j);
+    } else {
+      s = _mm256_mul_pd(wv[0], _mm256_cvtps_pd(_mm_loadu_ps(ring + rows[0] + j)));
+      k = 1;
+    }
+    for (; k < nw; k++) s = _mm256_add_pd(s, _mm256_mul_pd(wv[k], _mm256_cvtps_pd(_mm_loadu_ps(ring + rows[k] + j))));
+    for (; k < T; k++) s = _mm256_add_pd(s, _mm256_mul_pd(_mm256_set1_pd(static_cast<double>(w[k])), _mm256_cvtps_pd(_mm_loadu_ps(ring + rows[k] + j))));
+    _mm_storeu_ps(row + j, _mm256_cvtpd_ps(_mm256_add_pd(_mm256_mul_pd(s, vsc), vsh)));
+  }
+  return j;
+}
+
+bool haveAvx2() {
+  static const bool yes = __builtin_cpu_supports("avx2");
+  return yes;
+}
+#else
+bool haveAvx2() { return false; }
+#endif
+
 /** mono8 rows y and y2: filtered once each, replicated to the three planes. */
 void horizontalMonoPair(const uint8_t* rowA, const uint8_t* rowB, long width, const Axis& x, double* pix, float* dstA, float* dstB, long S) {
   for (long i = 0; i < width; i++) {
@@ -119,7 +218,7 @@ void horizontalMonoPair(const uint8_t* rowA, const uint8_t* rowB, long width, co
  * product; wider windows sum four products at a time into acc (acc = p0+p1+p2+p3, then
  * acc += (p4+p5+p6+p7) ...), the last 1-4 taps added to acc one by one; then ·scale + shift.
  */
-void vertical(const float* ring, const long* rows, const float* w, long T, double* acc, float* row, long S, const float* scale, const float* shift) {
+void vertical(const float* ring, const long* rows, const float* w, long T, double* acc, float* row, long S, const float* scale, const float* shift, bool avx2) {
   const long n = 3 * S;
   long k0 = 0;  // taps before k0 are in acc
   if (T > 8) {
@@ -139,6 +238,9 @@ void vertical(const float* ring, const long* rows, const float* w, long T, doubl
     const double sc = scale[c], sh = shift[c];
     const long j0 = c * S, j1 = j0 + S;
     long j = j0;
+#if defined(SR_PREPROCESS_AVX2)
+    if (avx2) j = verticalAvx2(ring, rows, w, T, k0, acc, row, j0, j1, sc, sh);
+#endif
 #if defined(__SSE2__)
     const __m128d vsc = _mm_set1_pd(sc), vsh = _mm_set1_pd(sh);
     for (; j + 2 <= j1; j += 2) {
@@ -215,7 +317,7 @@ Axis axisArg(const Napi::CallbackInfo& info, size_t i, const char* K, const char
 }
 
 // resizeToPatches(data, width, height, step, bpp, r, g, b, xStart, xWeights, xTaps, yStart, yWeights, yTaps,
-//                 size, patch, scale, shift, patches, coarsePatches)
+//                 size, patch, scale, shift, patches, coarsePatches[, allowAvx2])
 Napi::Value ResizeToPatches(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* K = "resizeToPatches";
@@ -245,11 +347,18 @@ Napi::Value ResizeToPatches(const Napi::CallbackInfo& info) {
   }
 
   Scratch& s = scratch;
-  const long T = y.taps, R = T + 1, rowLen = 3 * S;
+  // Rows are filtered 4 at a time on the AVX2 path (else 2): ring slot = row % R, R = T + 3, so
+  // rows yy + 1 .. yy + 3 land in the slots of rows yy − T .. yy − T + 2, before every window from here on.
+  // An optional 21st argument false keeps to the SSE2 path (tests cover both on an AVX2 host).
+  const bool avx2 = haveAvx2() && !(info.Length() > 20 && info[20].IsBoolean() && !info[20].As<Napi::Boolean>().Value());
+  const bool quad = avx2 && bpp != 1;
+  const long T = y.taps, R = T + 3, rowLen = 3 * S;
   if (s.ring.size() < static_cast<size_t>(R * rowLen)) s.ring.resize(R * rowLen);
   if (s.ringRow.size() < static_cast<size_t>(R)) s.ringRow.resize(R);
   if (s.tapRows.size() < static_cast<size_t>(T)) s.tapRows.resize(T);
-  if (s.pix.size() < static_cast<size_t>(width * 6)) s.pix.resize(width * 6);
+  if (s.pix.size() < static_cast<size_t>(width * 16)) s.pix.resize(width * 16);
+  if (s.dummy.size() < static_cast<size_t>(rowLen)) s.dummy.resize(rowLen);
+  const long lane[3] = {r, g, b};
   if (s.acc.size() < static_cast<size_t>(rowLen)) s.acc.resize(rowLen);
   if (s.rowA.size() < static_cast<size_t>(rowLen)) { s.rowA.resize(rowLen); s.rowB.resize(rowLen); }
   std::fill(s.ringRow.begin(), s.ringRow.begin() + R, -1L);
@@ -261,7 +370,21 @@ Napi::Value ResizeToPatches(const Napi::CallbackInfo& info) {
     for (long k = 0; k < T; k++) {
       const long yy = y0 + k, slot = yy % R;
       if (s.ringRow[slot] != yy) {
-        // Row yy + 1 is the next one any window needs; its slot holds yy − T, outside this window.
+#if defined(SR_PREPROCESS_AVX2)
+        if (quad) {
+          const uint8_t* src[4];
+          float* dst[4];
+          for (long q = 0; q < 4; q++) {
+            const long yq = yy + q;
+            src[q] = px + (yq < height ? yq : yy) * step;
+            dst[q] = yq < height ? ring + (yq % R) * rowLen : s.dummy.data();
+          }
+          horizontalQuadAvx2(src, width, bpp, lane, x, s.pix.data(), dst, S);
+          for (long q = 0; q < 4 && yy + q < height; q++) s.ringRow[(yy + q) % R] = yy + q;
+          s.tapRows[k] = slot * rowLen;
+          continue;
+        }
+#endif
         const bool pair = yy + 1 < height;
         const long slot2 = pair ? (yy + 1) % R : slot;
         const uint8_t* rowA = px + yy * step;
@@ -276,7 +399,7 @@ Napi::Value ResizeToPatches(const Napi::CallbackInfo& info) {
       s.tapRows[k] = slot * rowLen;
     }
     float* row = (oy & 1) == 0 ? s.rowA.data() : s.rowB.data();
-    vertical(ring, s.tapRows.data(), y.weights + oy * T, T, s.acc.data(), row, S, scale.data, shift.data);
+    vertical(ring, s.tapRows.data(), y.weights + oy * T, T, s.acc.data(), row, S, scale.data, shift.data, avx2);
     toPatches(row, S, p, patches.data, patchRowOffset(oy, S, p));
     if (hasCoarse && (oy & 1) == 1) coarseRow(s.rowA.data(), s.rowB.data(), S, p, coarse.data, patchRowOffset(oy >> 1, S / 2, p));
   }
