@@ -21,6 +21,9 @@ import { NATIVE_TESTS } from "./native_env.js";
 const SMALL: BackboneConfig = { ...TINY_CONFIG, image_size: 32, patch_size: 8 };
 const C336: BackboneConfig = { ...TINY_CONFIG, image_size: 336, patch_size: 16, coarse_to_fine: null };
 const C64: BackboneConfig = { ...TINY_CONFIG, image_size: 64, patch_size: 16 };
+/** Model sides that are not multiples of 4 (the vector passes' column tails): 30/3 with the coarse scale, 21/7 without. */
+const C30: BackboneConfig = { ...TINY_CONFIG, image_size: 30, patch_size: 3 };
+const C21: BackboneConfig = { ...TINY_CONFIG, image_size: 21, patch_size: 7, coarse_to_fine: null };
 const BPP: Record<string, number> = { rgb8: 3, bgr8: 3, rgba8: 4, bgra8: 4, mono8: 1 };
 
 function noise(width: number, height: number, encoding: string, seed: number, pad = 0): ImageLike {
@@ -87,7 +90,7 @@ describe.skipIf(!NATIVE_TESTS)("native image preprocess kernel", () => {
       const shapes: [number, number][] = [[640, 480], [641, 479], [16, 16], [224, 224], [336, 336], [1, 1], [3, 700], [8192, 9], [1280, 720], [100, 37]];
       const encodings = ["rgb8", "bgr8", "rgba8", "bgra8", "mono8"];
       let seed = 1;
-      for (const config of [TINY_CONFIG, C336, C64]) {
+      for (const config of [TINY_CONFIG, C336, C64, C30, C21]) {
         const { ts, nat } = pair(config, kernel as PreprocessKernel);
         for (const [w, h] of shapes) {
           for (const enc of encodings) {
