@@ -128,6 +128,9 @@ __attribute__((target("avx2"))) void horizontalQuadAvx2(const uint8_t* const* ro
   }
   const long T = x.taps;
   const long lr = lane[0], lg = lane[1], lb = lane[2];
+  // Outputs in blocks of 4: v[row][ox % 4] holds each output's 4 lanes, transposed into one
+  // 4-output vector per lane and stored 4 planes' values at a time.
+  alignas(16) float v[4][4][4];
   for (long ox = 0; ox < S; ox++) {
     const double* q = pix + static_cast<long>(x.start[ox]) * 16;
     const float* w = x.weights + ox * T;
@@ -139,16 +142,35 @@ __attribute__((target("avx2"))) void horizontalQuadAvx2(const uint8_t* const* ro
       s2 = _mm256_add_pd(s2, _mm256_mul_pd(wk, _mm256_loadu_pd(q + 8)));
       s3 = _mm256_add_pd(s3, _mm256_mul_pd(wk, _mm256_loadu_pd(q + 12)));
     }
-    alignas(16) float v[16];
-    _mm_store_ps(v, _mm256_cvtpd_ps(s0));
-    _mm_store_ps(v + 4, _mm256_cvtpd_ps(s1));
-    _mm_store_ps(v + 8, _mm256_cvtpd_ps(s2));
-    _mm_store_ps(v + 12, _mm256_cvtpd_ps(s3));
-    for (long r = 0; r < 4; r++) {
-      float* d = dst[r];
-      d[ox] = v[r * 4 + lr];
-      d[S + ox] = v[r * 4 + lg];
-      d[2 * S + ox] = v[r * 4 + lb];
+    const long m = ox & 3;
+    _mm_store_ps(v[0][m], _mm256_cvtpd_ps(s0));
+    _mm_store_ps(v[1][m], _mm256_cvtpd_ps(s1));
+    _mm_store_ps(v[2][m], _mm256_cvtpd_ps(s2));
+    _mm_store_ps(v[3][m], _mm256_cvtpd_ps(s3));
+    if (m == 3) {
+      const long o0 = ox - 3;
+      for (long r = 0; r < 4; r++) {
+        __m128 l0 = _mm_load_ps(v[r][0]), l1 = _mm_load_ps(v[r][1]), l2 = _mm_load_ps(v[r][2]), l3 = _mm_load_ps(v[r][3]);
+        _MM_TRANSPOSE4_PS(l0, l1, l2, l3);
+        alignas(16) float t[4][4];
+        _mm_store_ps(t[0], l0);
+        _mm_store_ps(t[1], l1);
+        _mm_store_ps(t[2], l2);
+        _mm_store_ps(t[3], l3);
+        float* d = dst[r];
+        _mm_storeu_ps(d + o0, _mm_load_ps(t[lr]));
+        _mm_storeu_ps(d + S + o0, _mm_load_ps(t[lg]));
+        _mm_storeu_ps(d + 2 * S + o0, _mm_load_ps(t[lb]));
+      }
+    } else if (ox == S - 1) {
+      for (long r = 0; r < 4; r++) {
+        float* d = dst[r];
+        for (long i = 0; i <= m; i++) {
+          d[ox - m + i] = v[r][i][lr];
+          d[S + ox - m + i] = v[r][i][lg];
+          d[2 * S + ox - m + i] = v[r][i][lb];
+        }
+      }
     }
   }
 }
