@@ -45,7 +45,10 @@ describe("event loop", () => {
       };
       const askLoop = async (): Promise<void> => {
         while (!stop) {
-          await rt.ask("cam0", "how far is the red mug from the bowl?", { maxTokens: 16 });
+          const a = await rt.ask("cam0", "how far is the red mug from the bowl?", { maxTokens: 16 });
+          // The worker's time on the answer counts as busy too (its prefill and decode runs; a
+          // batch reports its time to each member).
+          workerMs += (a.prefillMs + a.tokenMs * Math.max(0, a.tokenIds.length - 1)) / (a.batch ?? 1);
           answers++;
         }
       };
