@@ -3,22 +3,13 @@
 // {"sent": n, "maxMatched": m} (m = most readers its writer was ever matched with).
 // Usage: node raw_talker.mjs ADDON DOMAIN CONFIG TOPIC SECONDS
 import { createRequire } from "node:module";
+import { stringSample } from "./string_sample.mjs";
 
 const [addon, domain, config, topic, seconds] = process.argv.slice(2);
 const dds = createRequire(import.meta.url)(addon);
 const participant = dds.createParticipant(Number(domain), config);
 const t = dds.createTopic(participant, `rt/${topic}`, "std_msgs::msg::dds_::String_");
 const writer = dds.createWriter(participant, t, { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 10 });
-
-/** CDR (little endian) of std_msgs/String: encapsulation, uint32 length with the NUL, bytes, NUL. */
-function stringSample(text) {
-  const body = Buffer.from(text, "utf8");
-  const out = Buffer.alloc(4 + 4 + body.length + 1);
-  out.writeUInt16BE(0x0001, 0);
-  out.writeUInt32LE(body.length + 1, 4);
-  body.copy(out, 8);
-  return out;
-}
 
 let sent = 0;
 let maxMatched = 0;

@@ -4,6 +4,7 @@
 // at environment teardown; or (mode "throw") the reader's callback throws, with a timer keeping
 // the process alive for 1 s. Prints what it saw. Usage: node reader_teardown_child.mjs ADDON DOMAIN CONFIG MODE
 import { createRequire } from "node:module";
+import { stringSample } from "./string_sample.mjs";
 
 const [addon, domain, config, mode] = process.argv.slice(2);
 const dds = createRequire(import.meta.url)(addon);
@@ -16,16 +17,6 @@ dds.createReader(participant, topic, qos, () => {
   calls++;
   if (mode === "throw") throw new Error("reader callback failed on purpose");
 });
-
-/** CDR (little endian) of std_msgs/String: encapsulation, uint32 length with the NUL, bytes, NUL. */
-function stringSample(text) {
-  const body = Buffer.from(text, "utf8");
-  const out = Buffer.alloc(4 + 4 + body.length + 1);
-  out.writeUInt16BE(0x0001, 0);
-  out.writeUInt32LE(body.length + 1, 4);
-  body.copy(out, 8);
-  return out;
-}
 
 for (let i = 0; i < 5; i++) dds.write(writer, stringSample(`sample ${i}`));
 if (mode === "throw") setTimeout(() => console.log(`alive after ${calls} calls`), 1000);
