@@ -702,6 +702,8 @@ def main() -> None:
     a = ap.parse_args()
     if not 0.0 <= a.c2f_prob <= 1.0:
         raise SystemExit(f"--c2f-prob must be in [0, 1], got {a.c2f_prob}")
+    if not 0.0 <= a.dense_flip <= 1.0:
+        raise SystemExit(f"--dense-flip must be in [0, 1], got {a.dense_flip}")
     score_weight = (1.0 if a.c2f_prob > 0 else 0.0) if a.c2f_score_weight is None else a.c2f_score_weight
     if score_weight < 0 or not math.isfinite(score_weight):
         raise SystemExit(f"--c2f-score-weight must be a finite number >= 0, got {score_weight}")

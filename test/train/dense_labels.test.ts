@@ -92,6 +92,15 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
     expect(existsSync(join(out, "model", "model.safetensors"))).toBe(true);
   }, 300_000);
 
+  it("train.py refuses a --dense-flip outside [0, 1] (nan, negative, above 1) before any training", async () => {
+    for (const bad of ["nan", "-0.1", "1.5"]) {
+      const r = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "badflip"), "--dense-flip", bad], 60_000);
+      expect(r.code, `--dense-flip ${bad}`).not.toBe(0);
+      expect(r.stderr).toMatch(/--dense-flip must be in \[0, 1\]/);
+    }
+    expect(existsSync(join(dir, "badflip"))).toBe(false);
+  }, 120_000);
+
   it("train.py --captions only trains and validates on the listings, and reports the loss with other frames", async () => {
     const out = join(dir, "captions");
     const r = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", out, "--captions", "only",
