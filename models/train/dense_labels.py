@@ -148,3 +148,37 @@ class DenseHead(nn.Module):
             hit = (pred * t.pairs).sum()
             pair_f1 = float(2 * hit / (pred.sum() + t.pairs.sum() + 1e-6))
         return lk + lc + lp + lg, {"kind": float(lk), "colour": float(lc), "pair": float(lp), "centre": float(lg), "pair_f1": pair_f1}
+
+
+class OracleTokens(nn.Module):
+    """Diagnostic visual tokens made from the simulator's ground truth instead of the image
+    (train.py --oracle-tokens; never served): each cell's dense targets (kinds, colours, pairs,
+    centre where an object is seen, seen-or-not) through one linear map, plus a learnt embedding
+    of the cell's place in the grid.
+
+    Why: a relation question needs two things, tokens that say what is where and a language model
+    that finds the two named objects among them and compares them. Trained end to end the two
+    failures cannot be told apart. With tokens that are right by construction, what the language
+    model learns in a given time is an upper bound for the real encoder's tokens: if relations
+    stay at chance here, the encoder is not what holds them back.
+    """
+
+    def __init__(self, dense: DenseLabels, d_model: int):
+        super().__init__()
+        self.dense = dense
+        K, C = len(dense.kinds), len(dense.colours)
+        self.features = K + C + K * C + 3 + 1
+        self.proj = nn.Linear(self.features, d_model)
+        self.cell = nn.Parameter(torch.zeros(dense.cell_side ** 2, d_model).normal_(0, 0.02))
+
+    def cell_features(self, rel: str) -> torch.Tensor:
+        """[cells, features] of one scene image; a frame without masks has no oracle."""
+        t = self.dense.targets.get(rel)
+        if t is None:
+            raise SystemExit(f"--oracle-tokens: {rel} has no mask (export vqa --masks; episode frames have none)")
+        w = t.weight.unsqueeze(-1)
+        return torch.cat([t.kinds, t.colours, t.pairs, t.centre * w, w], dim=-1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """[B, cells, features] → [B, cells, d_model]."""
+        return self.proj(features) + self.cell

@@ -46,7 +46,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from captions import caption_records  # noqa: E402
 from cobra import Cobra  # noqa: E402
-from dense_labels import DenseHead, DenseLabels  # noqa: E402
+from dense_labels import DenseHead, DenseLabels, OracleTokens  # noqa: E402
 from model_io import load_model, save_model  # noqa: E402
 from preprocess import coarse_patches, image_patches  # noqa: E402
 from tokenizer import ByteBPE, default_tokenizer_json, learn_merges, tokenizer_json, tokenizer_vocab_size  # noqa: E402
@@ -113,6 +113,8 @@ class Examples:
         self.data, self.config, self.tok = data, config, tok
         self.cache: Dict[str, torch.Tensor] = {}
         self.cache_fp16 = cache_fp16
+        # --oracle-tokens: "patches" are each cell's ground-truth features (OracleTokens), not pixels.
+        self.oracle: Optional[OracleTokens] = None
         self.vqa: Dict[str, List[dict]] = {"train": [], "val": [], "test": []}
         with open(os.path.join(data, "vqa.jsonl"), encoding="utf-8") as f:
             for line in f:
@@ -139,6 +141,8 @@ class Examples:
                         self.progress.setdefault(r.get("split", "train"), []).append(r)
 
     def patches(self, rel: str) -> torch.Tensor:
+        if self.oracle is not None:
+            return self.oracle.cell_features(rel)
         hit = self.cache.get(rel)
         if hit is None:
             with Image.open(os.path.join(self.data, rel)) as im:
@@ -301,13 +305,15 @@ def visual_states(model: Cobra, ex: Examples, rels: List[str], c2f: bool = False
     """
     patches = torch.stack([ex.patches(r) for r in rels])
     if not c2f:
-        features = model.vision_features(patches)
-        tokens = model.projector(model.pool(features))
-        _, (conv, ssm) = model.mamba(tokens)
         sl = None
         if score_loss:
+            features = model.vision_features(patches)
+            tokens = model.projector(model.pool(features))
             coarse = torch.stack([ex.coarse(r) for r in rels])
             sl = c2f_score_loss(model.c2f_scores(model.coarse_features(coarse)), features)
+        else:
+            tokens = model.visual_tokens(patches)
+        _, (conv, ssm) = model.mamba(tokens)
         return VisualStates(conv, ssm, sl, list(tokens.unbind(0)))
     coarse = torch.stack([ex.coarse(r) for r in rels])
     out = model.c2f_encode(patches, coarse)
@@ -538,6 +544,7 @@ def evaluate(model: Cobra, ex: Examples, n: int, max_new: int, rng: random.Rando
             for h, it in zip(hits, items):
                 per.setdefault(it["type"], []).append(h)
             res[f"val_exact{suffix}_by_type"] = {k: sum(v) / len(v) for k, v in sorted(per.items())}
+            res[f"val_count{suffix}_by_type"] = {k: len(v) for k, v in sorted(per.items())}
             loss, _, _, _ = lm_loss_grouped(model, ex, items, ex.tok.pad_id, use_c2f)
             res[f"val_loss{suffix}"] = float(loss)
             if not use_c2f:
@@ -553,6 +560,10 @@ def evaluate(model: Cobra, ex: Examples, n: int, max_new: int, rng: random.Rando
             decoded = greedy(model, ex, [dict(it, image=other[it["image"]]) for it in items], max_new)
             hits = [ex.tok.decode(d).strip() == it["answer_text"] for d, it in zip(decoded, items)]
             res["val_exact_other_frame"] = sum(hits) / len(hits)
+            per_other: Dict[str, List[bool]] = {}
+            for h, it in zip(hits, items):
+                per_other.setdefault(it["type"], []).append(h)
+            res["val_exact_other_frame_by_type"] = {k: sum(v) / len(v) for k, v in sorted(per_other.items())}
             # The answer loss with the other frames: higher than val_loss by as much as the frame tells.
             loss, _, _, _ = lm_loss_grouped(model, ex, [dict(it, image=other[it["image"]]) for it in items], ex.tok.pad_id)
             res["val_loss_other_frame"] = float(loss)
@@ -692,6 +703,10 @@ def main() -> None:
                          "only = train and validate on them alone (the stage that teaches the language model to read its tokens), "
                          "mix = add them to the questions as --caption-fraction of the training items")
     ap.add_argument("--caption-fraction", type=float, default=0.2)
+    ap.add_argument("--oracle-tokens", action="store_true",
+                    help="diagnostic: the visual tokens are a learnt map of each cell's ground truth (dense_labels.OracleTokens) "
+                         "instead of the encoder's, an upper bound on what the language model learns from a frame; needs export "
+                         "--masks and scene images only; the model written is not servable")
     ap.add_argument("--reread-image", action="store_true",
                     help="train a model whose prompt reads the frame's visual tokens again after the question "
                          "(config reread_image; models/README.md); with --init it switches a model trained without it over")
@@ -740,8 +755,23 @@ def main() -> None:
         model.reset_parameters(a.seed)
     tok = ByteBPE(tok_json)
     ex = Examples(a.data, config, tok, a.max_answer_tokens, a.cache_fp16, a.answers)
-    n_img, n_bytes, secs = ex.preload()
-    log(f"preprocessed {n_img} images once ({n_bytes / 1e6:.0f} MB in memory) in {secs:.1f} s")
+    if a.oracle_tokens:
+        if a.c2f_prob > 0 or a.dense_minutes > 0 or score_weight > 0:
+            raise SystemExit("--oracle-tokens replaces the encoder: it cannot go with --c2f-prob, --c2f-score-weight or --dense-minutes")
+        oracle_labels = DenseLabels(a.data, config)
+        if len(oracle_labels) == 0:
+            raise SystemExit(f"--oracle-tokens: {a.data} has no masks (export vqa --masks)")
+        ex.oracle = OracleTokens(oracle_labels, config["d_model"])
+        model.oracle = ex.oracle  # a submodule: its parameters train with the rest
+        model.visual_tokens = lambda cells: model.oracle(cells)  # type: ignore[method-assign]
+        a.dense_weight = 0.0
+        # Episode frames have no masks, so no oracle: their questions and the progress head are left out.
+        ex.vqa = {k: [it for it in v if it["image"] in oracle_labels.targets] for k, v in ex.vqa.items()}
+        ex.progress = {k: [] for k in ex.progress}
+        log(f"oracle tokens: {ex.oracle.features} ground-truth features per cell for {len(oracle_labels)} images")
+    else:
+        n_img, n_bytes, secs = ex.preload()
+        log(f"preprocessed {n_img} images once ({n_bytes / 1e6:.0f} MB in memory) in {secs:.1f} s")
     if a.captions != "off":
         def caption_item(r: dict) -> dict:
             q = r["question"]

@@ -101,6 +101,29 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
     expect(existsSync(join(dir, "badflip"))).toBe(false);
   }, 120_000);
 
+  it("train.py --oracle-tokens trains the language model on ground-truth cell tokens (the loss falls) and refuses what needs an encoder", async () => {
+    const out = join(dir, "oracle");
+    const r = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", out, "--oracle-tokens",
+      "--steps", "40", "--batch", "8", "--eval-every", "40", "--eval-size", "6", "--log-every", "5", "--merges", "20", "--threads", "1"], 240_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/oracle tokens: \d+ ground-truth features per cell for 12 images/);
+    expect(r.stderr).not.toMatch(/preprocessed \d+ images/);
+    const steps = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { step?: number; loss?: number; eval?: { val_loss_other_frame?: number } });
+    const losses = steps.filter((m) => m.loss !== undefined).map((m) => m.loss ?? 0);
+    expect(losses.length).toBeGreaterThan(4);
+    expect(losses[losses.length - 1]).toBeLessThan(0.7 * losses[0]);
+    expect(steps.some((m) => Number.isFinite(m.eval?.val_loss_other_frame))).toBe(true);
+    // The learnt map is saved with the weights (a later stage can start from it).
+    const header = readFileSync(join(out, "model", "model.safetensors")).subarray(8, 200_000).toString("latin1");
+    expect(header).toMatch(/"oracle\.proj\.weight"/);
+    for (const flags of [["--c2f-prob", "0.5"], ["--dense-minutes", "1"], ["--c2f-score-weight", "1"]]) {
+      const bad = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "oracle_bad"), "--oracle-tokens", ...flags,
+        "--steps", "1", "--merges", "20", "--threads", "1"], 120_000);
+      expect(bad.code, flags.join(" ")).not.toBe(0);
+      expect(bad.stderr).toMatch(/--oracle-tokens replaces the encoder/);
+    }
+  }, 400_000);
+
   it("train.py --captions only trains and validates on the listings, and reports the loss with other frames", async () => {
     const out = join(dir, "captions");
     const r = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", out, "--captions", "only",
