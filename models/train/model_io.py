@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import struct
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -21,6 +21,9 @@ from cobra import Cobra
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
+# Training-only readouts (train.py's dense head, the --oracle-tokens map): not part of the served
+# model, kept beside it so a later stage started with --init goes on from them instead of from zero.
+HEADS_FILE = "training_heads.safetensors"
 
 _DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2")}
 
@@ -130,3 +133,29 @@ def _write_text(path: str, text: str) -> None:
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def save_training_heads(folder: str, heads: Dict[str, Optional[torch.nn.Module]], metadata: Dict[str, str]) -> None:
+    """`heads` (prefix → module or None) into folder/HEADS_FILE as prefix.name tensors; nothing when all are None."""
+    tensors = {f"{prefix}.{k}": v.detach().cpu().float().numpy()
+               for prefix, m in heads.items() if m is not None for k, v in m.state_dict().items()}
+    if tensors:
+        write_safetensors(os.path.join(folder, HEADS_FILE), tensors, {"format": "pt", **metadata})
+
+
+def load_training_head(folder: str, prefix: str, module: torch.nn.Module, metadata: Dict[str, str]) -> str:
+    """Loads folder/HEADS_FILE's `prefix.*` tensors into module when they fit it and were saved with the
+    same metadata (the dense targets' kind and colour lists); returns what happened, for the log."""
+    path = os.path.join(folder, HEADS_FILE)
+    if not os.path.exists(path):
+        return f"{prefix}: none in {folder}, starts from zero"
+    tensors, meta = read_safetensors(path)
+    for k, v in metadata.items():
+        if meta.get(k) != v:
+            return f"{prefix}: saved with other {k}, starts from zero"
+    want = module.state_dict()
+    got = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    if set(got) != set(want) or any(tuple(got[k].shape) != tuple(t.shape) for k, t in want.items()):
+        return f"{prefix}: saved with other shapes, starts from zero"
+    module.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in got.items()})
+    return f"{prefix}: restored from {path}"

@@ -47,7 +47,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 from captions import caption_records  # noqa: E402
 from cobra import Cobra  # noqa: E402
 from dense_labels import DenseHead, DenseLabels, OracleTokens  # noqa: E402
-from model_io import load_model, save_model  # noqa: E402
+from model_io import load_model, load_training_head, save_model, save_training_heads  # noqa: E402
 from preprocess import coarse_patches, image_patches  # noqa: E402
 from tokenizer import ByteBPE, default_tokenizer_json, learn_merges, tokenizer_json, tokenizer_vocab_size  # noqa: E402
 
@@ -442,6 +442,11 @@ def dense_pretrain(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLabe
             metrics.flush()
 
 
+def heads_metadata(labels: DenseLabels) -> Dict[str, str]:
+    """What a saved dense head or oracle map depends on: the order of the kinds and colours of its outputs."""
+    return {"kinds": json.dumps(labels.kinds), "colours": json.dumps(labels.colours)}
+
+
 def episodes_of(frames: List[dict]) -> List[List[dict]]:
     """progress.jsonl frames grouped by episode, each in frame order."""
     by: Dict[str, List[dict]] = {}
@@ -761,9 +766,11 @@ def main() -> None:
         oracle_labels = DenseLabels(a.data, config)
         if len(oracle_labels) == 0:
             raise SystemExit(f"--oracle-tokens: {a.data} has no masks (export vqa --masks)")
-        ex.oracle = OracleTokens(oracle_labels, config["d_model"])
-        model.oracle = ex.oracle  # a submodule: its parameters train with the rest
-        model.visual_tokens = lambda cells: model.oracle(cells)  # type: ignore[method-assign]
+        oracle = ex.oracle = OracleTokens(oracle_labels, config["d_model"])
+        if a.init:
+            log(load_training_head(a.init, "oracle", oracle, heads_metadata(oracle_labels)))
+        # Not a submodule: the model saved stays the served architecture; the map is saved beside it.
+        model.visual_tokens = lambda cells: oracle(cells)  # type: ignore[method-assign]
         a.dense_weight = 0.0
         # Episode frames have no masks, so no oracle: their questions and the progress head are left out.
         ex.vqa = {k: [it for it in v if it["image"] in oracle_labels.targets] for k, v in ex.vqa.items()}
@@ -815,6 +822,8 @@ def main() -> None:
             dense = None
         else:
             head = DenseHead(config["d_model"], len(dense.kinds), len(dense.colours))
+            if a.init:
+                log(load_training_head(a.init, "dense_head", head, heads_metadata(dense)))
             log(f"dense targets for {len(dense)} images ({len(dense.kinds)} kinds, {len(dense.colours)} colours) in {time.time() - t:.1f} s")
     dense_weight = (0.5 if a.dense_weight is None else a.dense_weight) if dense is not None else 0.0
     n_params = sum(p.numel() for p in model.parameters())
@@ -823,11 +832,21 @@ def main() -> None:
 
     # No weight decay on norms, biases, embeddings, positions, A_log and D (as mamba_ssm / timm do).
     decay, no_decay = [], []
-    for n, p in list(model.named_parameters()) + ([] if head is None else [(f"dense_head.{k}", v) for k, v in head.named_parameters()]):
+    trained_heads = {"dense_head": head, "oracle": ex.oracle}
+    named = list(model.named_parameters())
+    for prefix, m in trained_heads.items():
+        named += [] if m is None else [(f"{prefix}.{k}", v) for k, v in m.named_parameters()]
+    for n, p in named:
         (decay if p.dim() >= 2 and "embed" not in n and "A_log" not in n else no_decay).append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.95))
     budget = a.minutes * 60.0
+    labels = dense if dense is not None else (ex.oracle.dense if ex.oracle is not None else None)
+
+    def save_all(folder: str) -> None:
+        save_model(folder, model, tok_json, trained=True)
+        if labels is not None:
+            save_training_heads(folder, trained_heads, heads_metadata(labels))
 
     def lr_at(step: int, elapsed: float) -> float:
         if step < a.warmup:
@@ -924,7 +943,7 @@ def main() -> None:
             metrics.flush()
             draw_curve(os.path.join(a.out, "curve.png"), train_curve, evals)
         if step % a.ckpt_every == 0:
-            save_model(os.path.join(a.out, "checkpoint"), model, tok_json, trained=True)
+            save_all(os.path.join(a.out, "checkpoint"))
 
     e = evaluate(model, ex, a.eval_size, a.max_answer_tokens, rng, use_c2f)
     evals.append((step, e))
@@ -932,7 +951,7 @@ def main() -> None:
     metrics.write(json.dumps({"step": step, "eval": e, "final": True, "elapsed_s": time.time() - t0}) + "\n")
     metrics.close()
     draw_curve(os.path.join(a.out, "curve.png"), train_curve, evals)
-    save_model(os.path.join(a.out, "model"), model, tok_json, trained=True)
+    save_all(os.path.join(a.out, "model"))
     log(f"wrote {os.path.join(a.out, 'model')} after {step} steps in {(time.time() - t0) / 60:.1f} min")
 
 

@@ -90,7 +90,12 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
     expect(steps.length).toBeGreaterThan(2);
     expect(steps[steps.length - 1].dense_loss).toBeLessThan(0.5 * (steps[0].dense_loss ?? 0));
     expect(existsSync(join(out, "model", "model.safetensors"))).toBe(true);
-  }, 300_000);
+    // The dense head is kept beside the model, so the next stage's dense loss goes on from it.
+    const next = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "out_next"), "--init", join(out, "model"),
+      "--steps", "1", "--batch", "4", "--eval-size", "2", "--threads", "1"], 120_000);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(/dense_head: restored from/);
+  }, 400_000);
 
   it("train.py refuses a --dense-flip outside [0, 1] (nan, negative, above 1) before any training", async () => {
     for (const bad of ["nan", "-0.1", "1.5"]) {
@@ -113,9 +118,13 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
     expect(losses.length).toBeGreaterThan(4);
     expect(losses[losses.length - 1]).toBeLessThan(0.7 * losses[0]);
     expect(steps.some((m) => Number.isFinite(m.eval?.val_loss_other_frame))).toBe(true);
-    // The learnt map is saved with the weights (a later stage can start from it).
-    const header = readFileSync(join(out, "model", "model.safetensors")).subarray(8, 200_000).toString("latin1");
-    expect(header).toMatch(/"oracle\.proj\.weight"/);
+    // The learnt map is saved beside the served weights, not in them, and a later stage goes on from it.
+    expect(readFileSync(join(out, "model", "model.safetensors")).subarray(8, 200_000).toString("latin1")).not.toMatch(/oracle\./);
+    expect(readFileSync(join(out, "model", "training_heads.safetensors")).subarray(8, 200_000).toString("latin1")).toMatch(/"oracle\.proj\.weight"/);
+    const again = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "oracle2"), "--oracle-tokens",
+      "--init", join(out, "model"), "--steps", "1", "--batch", "4", "--eval-size", "2", "--threads", "1"], 120_000);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/oracle: restored from/);
     for (const flags of [["--c2f-prob", "0.5"], ["--dense-minutes", "1"], ["--c2f-score-weight", "1"]]) {
       const bad = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "oracle_bad"), "--oracle-tokens", ...flags,
         "--steps", "1", "--merges", "20", "--threads", "1"], 120_000);
