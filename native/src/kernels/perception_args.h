@@ -28,16 +28,18 @@ struct ImageArg {
   throw Napi::RangeError::New(env, std::string(kernel) + ": " + what);
 }
 
-/** Argument `index` as a typed array of one of the allowed sample types (empty allowed when `allowEmpty`). */
+/** Argument `index` as a typed array of one of the allowed sample types (one N-API call, as kernels.h typedArrayArg). */
 inline ImageArg imageArg(const Napi::CallbackInfo& info, size_t index, const char* kernel, const char* what, bool depth) {
   Napi::Env env = info.Env();
   const char* allowed = depth ? "a Float32Array or Uint16Array" : "a Uint8Array or Uint16Array";
-  if (info.Length() <= index || !info[index].IsTypedArray()) {
+  napi_typedarray_type kind = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;
+  if (info.Length() <= index || napi_get_typedarray_info(env, info[index], &kind, &length, &data, nullptr, nullptr) != napi_ok) {
     throw Napi::TypeError::New(env, std::string(kernel) + ": " + what + " must be " + allowed);
   }
-  Napi::TypedArray array = info[index].As<Napi::TypedArray>();
   Sample type;
-  switch (array.TypedArrayType()) {
+  switch (kind) {
     case napi_float32_array:
       if (!depth) throw Napi::TypeError::New(env, std::string(kernel) + ": " + what + " must be " + allowed);
       type = Sample::kFloat32;
@@ -52,16 +54,14 @@ inline ImageArg imageArg(const Napi::CallbackInfo& info, size_t index, const cha
     default:
       throw Napi::TypeError::New(env, std::string(kernel) + ": " + what + " must be " + allowed);
   }
-  auto* base = static_cast<uint8_t*>(array.ArrayBuffer().Data());
-  return ImageArg{type, base + array.ByteOffset(), array.ElementLength()};
+  return ImageArg{type, data, length};
 }
 
 /** A number argument. */
 inline double numberArg(const Napi::CallbackInfo& info, size_t index, const char* kernel, const char* what) {
-  if (info.Length() <= index || !info[index].IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), std::string(kernel) + ": " + what + " must be a number");
-  }
-  return info[index].As<Napi::Number>().DoubleValue();
+  double x;
+  if (!numberAt(info, index, &x)) throw Napi::TypeError::New(info.Env(), std::string(kernel) + ": " + what + " must be a number");
+  return x;
 }
 
 /** An integer in [lo, hi] (a double that is one: NaN, fractions and out-of-range values fail). */
