@@ -708,6 +708,8 @@ def main() -> None:
                          "only = train and validate on them alone (the stage that teaches the language model to read its tokens), "
                          "mix = add them to the questions as --caption-fraction of the training items")
     ap.add_argument("--caption-fraction", type=float, default=0.2)
+    ap.add_argument("--question-types", default="",
+                    help="comma-separated question types to train and validate on (default: all), e.g. a curriculum of relations")
     ap.add_argument("--oracle-tokens", action="store_true",
                     help="diagnostic: the visual tokens are a learnt map of each cell's ground truth (dense_labels.OracleTokens) "
                          "instead of the encoder's, an upper bound on what the language model learns from a frame; needs export "
@@ -779,6 +781,14 @@ def main() -> None:
     else:
         n_img, n_bytes, secs = ex.preload()
         log(f"preprocessed {n_img} images once ({n_bytes / 1e6:.0f} MB in memory) in {secs:.1f} s")
+    if a.question_types:
+        keep = {t.strip() for t in a.question_types.split(",") if t.strip()}
+        known = {it["type"] for v in ex.vqa.values() for it in v}
+        unknown = sorted(keep - known)
+        if not keep or unknown:
+            raise SystemExit(f"--question-types: {', '.join(unknown) or 'none given'} not in {a.data} (it has {', '.join(sorted(known))})")
+        ex.vqa = {k: [it for it in v if it["type"] in keep] for k, v in ex.vqa.items()}
+        log(f"question types: {len(keep)} kept, {len(ex.vqa['train'])} train questions")
     if a.captions != "off":
         def caption_item(r: dict) -> dict:
             q = r["question"]

@@ -125,6 +125,19 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
       "--init", join(out, "model"), "--steps", "1", "--batch", "4", "--eval-size", "2", "--threads", "1"], 120_000);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/oracle: restored from/);
+    // --question-types keeps only those types; an unknown one is refused with the list of known ones.
+    const only = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "oracle3"), "--oracle-tokens",
+      "--question-types", "left_of,which_right", "--steps", "2", "--batch", "4", "--eval-every", "2", "--eval-size", "8", "--threads", "1"], 120_000);
+    expect(only.code, only.stderr).toBe(0);
+    expect(only.stderr).toMatch(/question types: 2 kept, \d+ train questions/);
+    const typed = readFileSync(join(dir, "oracle3", "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { eval?: { val_exact_by_type: Record<string, number> } })
+      .filter((m) => m.eval !== undefined);
+    expect(typed.length).toBeGreaterThan(0);
+    for (const e of typed) expect(Object.keys(e.eval?.val_exact_by_type ?? {}).every((t) => t === "left_of" || t === "which_right")).toBe(true);
+    const unknown = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "oracle4"), "--question-types", "left_of,nonsense",
+      "--steps", "1", "--threads", "1"], 120_000);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/--question-types: nonsense not in/);
     for (const flags of [["--c2f-prob", "0.5"], ["--dense-minutes", "1"], ["--c2f-score-weight", "1"]]) {
       const bad = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "oracle_bad"), "--oracle-tokens", ...flags,
         "--steps", "1", "--merges", "20", "--threads", "1"], 120_000);
