@@ -44,6 +44,26 @@ struct Extents {
   int32_t* present;
 };
 
+/**
+ * The first u' >= u, in steps of 64 bytes of labels while a whole step fits before `width`,
+ * whose 64 bytes are not all zero (one test a cache line: twice the words of the 4-word test
+ * below, which then finds the run inside it).
+ */
+template <typename L>
+inline long skipZeroBlocks(const L* row, long u, long width) {
+#if defined(__SSE2__)
+  constexpr long kBlock = 64 / static_cast<long>(sizeof(L));
+  const __m128i zero = _mm_setzero_si128();
+  while (u + kBlock <= width) {
+    const __m128i* p = reinterpret_cast<const __m128i*>(row + u);
+    const __m128i any = _mm_or_si128(_mm_or_si128(_mm_loadu_si128(p), _mm_loadu_si128(p + 1)), _mm_or_si128(_mm_loadu_si128(p + 2), _mm_loadu_si128(p + 3)));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(any, zero)) != 0xFFFF) break;
+    u += kBlock;
+  }
+#endif
+  return u;
+}
+
 template <typename L>
 long scanLabels(const L* labels, long stride, long width, long height, Extents e) {
   long size = 0;
@@ -55,6 +75,7 @@ long scanLabels(const L* labels, long stride, long width, long height, Extents e
     const L* row = labels + v * stride;
     long u = 0;
     while (u < width) {
+      u = skipZeroBlocks(row, u, width);
       // Four words at a time (one test), then one.
       while (u + 4 * kPerWord <= width) {
         uint64_t w[4];
@@ -69,6 +90,11 @@ long scanLabels(const L* labels, long stride, long width, long height, Extents e
           u += kPerWord;
           continue;
         }
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        // Straight to the word's first labelled pixel (its lowest non-zero bytes): the zero
+        // pixels before a run cost a pass through the tests above each, ~5 ns a run's.
+        u += static_cast<long>(__builtin_ctzll(word)) / static_cast<long>(8 * sizeof(L));
+#endif
       }
       if (u >= width) break;
       const int32_t id = row[u];
@@ -83,7 +109,13 @@ long scanLabels(const L* labels, long stride, long width, long height, Extents e
       while (u + kPerWord <= width) {
         uint64_t word;
         std::memcpy(&word, row + u, sizeof word);
-        if (word != same) break;
+        if (word != same) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+          // The run ends at the word's first pixel of another id (its lowest differing bytes).
+          u += static_cast<long>(__builtin_ctzll(word ^ same)) / static_cast<long>(8 * sizeof(L));
+#endif
+          break;
+        }
         u += kPerWord;
       }
       while (u < width && row[u] == id) u++;
