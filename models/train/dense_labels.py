@@ -176,6 +176,11 @@ class OracleTokens(nn.Module):
         t = self.dense.targets.get(rel)
         if t is None:
             raise SystemExit(f"--oracle-tokens: {rel} has no mask (export vqa --masks; episode frames have none)")
+        return self.features_of(t)
+
+    @staticmethod
+    def features_of(t: DenseTargets) -> torch.Tensor:
+        """[..., cells, features] of targets (one frame's or a batch's)."""
         w = t.weight.unsqueeze(-1)
         return torch.cat([t.kinds, t.colours, t.pairs, t.centre * w, w], dim=-1)
 

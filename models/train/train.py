@@ -34,7 +34,7 @@ import os
 import random
 import sys
 import time
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -408,9 +408,54 @@ def dense_pretrain(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLabe
     """The first stage of a run with --dense-minutes: the vision branches and the projector learn only
     what each visual token's cell holds (dense_labels.py), before any answer is asked of them; then a
     language model starts from tokens that already say what is where."""
-    train = dense_images(ex, dense, "train")
-    val = dense_images(ex, dense, "val")[:64]
-    params = list({id(p): p for p in list(model.vision.parameters()) + list(model.projector.parameters()) + list(head.parameters())}.values())
+    nan = float("nan")
+    encoder_stage("dense", model, list(head.parameters()), lambda rels, flip: dense_step_loss(model, head, ex, dense, rels, flip),
+                  dense_images(ex, dense, "train"), dense_images(ex, dense, "val")[:64], minutes, max_steps, batch, lr, rng, metrics, flip_prob,
+                  lambda p, v: f"pair F1 {p['pair_f1']:.3f} (val {v.get('pair_f1', nan):.3f}) centre {p['centre']:.3f} (val {v.get('centre', nan):.3f})")
+
+
+def distill_step_loss(model: Cobra, oracle: OracleTokens, ex: Examples, dense: DenseLabels, rels: List[str],
+                      flip: Optional[List[bool]] = None) -> Tuple[torch.Tensor, dict]:
+    """Mean squared distance of these images' visual tokens from the oracle's tokens of the same cells
+    (the frozen --oracle-tokens map of their ground truth); `rel_err` is it over the targets' variance
+    across the batch per cell (1 − R²: 0 when the encoder says exactly what the oracle says)."""
+    p = model.config["patch_size"]
+    patches = [ex.patches(r) for r in rels]
+    if flip is not None:
+        patches = [mirror_patches(x, p) if f else x for x, f in zip(patches, flip)]
+    tokens = model.visual_tokens(torch.stack(patches))
+    t = dense.batch(rels, flip)
+    assert t is not None
+    with torch.no_grad():
+        target = oracle(oracle.features_of(t))
+    mse = F.mse_loss(tokens, target)
+    spread = (target - target.mean(dim=0, keepdim=True)).pow(2).mean()
+    return mse, {"mse": float(mse), "rel_err": float(mse / (spread + 1e-12))}
+
+
+def distill_pretrain(model: Cobra, oracle: OracleTokens, ex: Examples, dense: DenseLabels, minutes: float, max_steps: int, batch: int,
+                     lr: float, rng: random.Random, metrics, flip_prob: float = 0.0) -> None:
+    """--distill-oracle: the vision branches and the projector learn to emit the tokens a language model
+    trained on --oracle-tokens reads (the oracle's map of each cell's ground truth), so that language
+    model can answer from the image. Splits the two hard parts: which tokens say what is where (here,
+    no language model in the loop) and how to answer from such tokens (the oracle stage, no encoder)."""
+    nan = float("nan")
+    encoder_stage("distill", model, [], lambda rels, flip: distill_step_loss(model, oracle, ex, dense, rels, flip),
+                  dense_images(ex, dense, "train"), dense_images(ex, dense, "val")[:64], minutes, max_steps, batch, lr, rng, metrics, flip_prob,
+                  lambda p, v: f"rel err {p['rel_err']:.3f} (val {v.get('rel_err', nan):.3f})")
+
+
+StepLoss = Callable[[List[str], Optional[List[bool]]], Tuple[torch.Tensor, dict]]
+
+
+def encoder_stage(name: str, model: Cobra, extra: List[torch.nn.Parameter], step_loss: StepLoss, train: List[str], val: List[str],
+                  minutes: float, max_steps: int, batch: int, lr: float, rng: random.Random, metrics, flip_prob: float,
+                  describe: Callable[[dict, dict], str]) -> None:
+    """A stage that trains the vision branches and the projector (+ `extra`) alone on a per-image loss:
+    batches of the training scene images (mirrored with flip_prob), AdamW with a 50-step warm-up; every
+    25 steps the loss parts on the training batch and on up to 64 val images go to the log and metrics
+    as {name}_step, {name}_<part> and val_{name}_<part>."""
+    params = list({id(p): p for p in list(model.vision.parameters()) + list(model.projector.parameters()) + extra}.values())
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=0.01)
     t0, step, order = time.time(), 0, []
     while time.time() - t0 < minutes * 60 and step < max_steps:
@@ -423,21 +468,20 @@ def dense_pretrain(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLabe
         # Mirrored frames are new images for the encoder (it has 4,800 in a 6000-scene export and
         # overfits them: session 19); the questions' left/right would flip too, so only here.
         flip = [rng.random() < flip_prob for _ in rels] if flip_prob > 0 else None
-        loss, parts = dense_step_loss(model, head, ex, dense, rels, flip)
+        loss, parts = step_loss(rels, flip)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
         if step % 25 == 0:
-            rec = {"dense_step": step, "dense_loss": float(loss), **{f"dense_{k}": v for k, v in parts.items()}, "elapsed_s": time.time() - t0}
+            rec = {f"{name}_step": step, f"{name}_loss": float(loss), **{f"{name}_{k}": v for k, v in parts.items()}, "elapsed_s": time.time() - t0}
+            vparts: dict = {}
             if val:
                 with torch.no_grad():
-                    _, vparts = dense_step_loss(model, head, ex, dense, val)
-                rec["val_dense_pair_f1"] = vparts["pair_f1"]
-                rec["val_dense_centre"] = vparts["centre"]
-            log(f"dense step {step} loss {float(loss):.4f} pair F1 {parts['pair_f1']:.3f} (val {rec.get('val_dense_pair_f1', float('nan')):.3f}) "
-                f"centre {parts['centre']:.3f} (val {rec.get('val_dense_centre', float('nan')):.3f}) elapsed {(time.time() - t0) / 60:.1f} min")
+                    _, vparts = step_loss(val, None)
+                rec.update({f"val_{name}_{k}": v for k, v in vparts.items()})
+            log(f"{name} step {step} loss {float(loss):.4f} {describe(parts, vparts)} elapsed {(time.time() - t0) / 60:.1f} min")
             metrics.write(json.dumps(rec) + "\n")
             metrics.flush()
 
@@ -714,6 +758,10 @@ def main() -> None:
                     help="diagnostic: the visual tokens are a learnt map of each cell's ground truth (dense_labels.OracleTokens) "
                          "instead of the encoder's, an upper bound on what the language model learns from a frame; needs export "
                          "--masks and scene images only; the model written is not servable")
+    ap.add_argument("--distill-oracle", default="",
+                    help="a model folder trained with --oracle-tokens: before the question stage, the encoder learns for "
+                         "--distill-minutes to emit that run's oracle tokens (needs export --masks; uses --dense-batch, --dense-flip)")
+    ap.add_argument("--distill-minutes", type=float, default=10.0)
     ap.add_argument("--reread-image", action="store_true",
                     help="train a model whose prompt reads the frame's visual tokens again after the question "
                          "(config reread_image; models/README.md); with --init it switches a model trained without it over")
@@ -762,6 +810,8 @@ def main() -> None:
         model.reset_parameters(a.seed)
     tok = ByteBPE(tok_json)
     ex = Examples(a.data, config, tok, a.max_answer_tokens, a.cache_fp16, a.answers)
+    if a.distill_oracle and (a.oracle_tokens or not a.distill_minutes > 0):
+        raise SystemExit("--distill-oracle trains the encoder: it needs --distill-minutes > 0 and cannot go with --oracle-tokens")
     if a.oracle_tokens:
         if a.c2f_prob > 0 or a.dense_minutes > 0 or score_weight > 0:
             raise SystemExit("--oracle-tokens replaces the encoder: it cannot go with --c2f-prob, --c2f-score-weight or --dense-minutes")
@@ -871,6 +921,19 @@ def main() -> None:
         if dense is None or head is None:
             raise SystemExit("--dense-minutes needs an export with masks (export vqa --masks)")
         dense_pretrain(model, head, ex, dense, a.dense_minutes, a.dense_steps, a.dense_batch, a.lr, rng, metrics, a.dense_flip)
+    if a.distill_oracle:
+        # The encoder learns the oracle's tokens; the language model (from --init, normally the oracle
+        # run itself) is not touched here.
+        distill_labels = dense if dense is not None else DenseLabels(a.data, config)
+        if len(distill_labels) == 0:
+            raise SystemExit(f"--distill-oracle: {a.data} has no masks (export vqa --masks)")
+        teacher = OracleTokens(distill_labels, config["d_model"])
+        said = load_training_head(a.distill_oracle, "oracle", teacher, heads_metadata(distill_labels))
+        if "restored" not in said:
+            raise SystemExit(f"--distill-oracle {a.distill_oracle}: no oracle map to learn from ({said})")
+        log(said)
+        teacher.requires_grad_(False)
+        distill_pretrain(model, teacher, ex, distill_labels, a.distill_minutes, a.dense_steps, a.dense_batch, a.lr, rng, metrics, a.dense_flip)
     budget -= time.time() - t_dense
     train_curve: List[Tuple[int, float]] = []
     evals: List[Tuple[int, dict]] = []

@@ -125,6 +125,21 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
       "--init", join(out, "model"), "--steps", "1", "--batch", "4", "--eval-size", "2", "--threads", "1"], 120_000);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/oracle: restored from/);
+    // --distill-oracle: the encoder learns to emit the oracle's tokens (its error falls).
+    const distill = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "distill"), "--init", join(out, "model"),
+      "--distill-oracle", join(out, "model"), "--distill-minutes", "5", "--dense-steps", "100", "--dense-batch", "8", "--steps", "1", "--batch", "4", "--eval-size", "2", "--threads", "1"], 240_000);
+    expect(distill.code, distill.stderr).toBe(0);
+    expect(distill.stderr).toMatch(/oracle: restored from/);
+    const errs = readFileSync(join(dir, "distill", "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { distill_step?: number; distill_rel_err?: number })
+      .filter((m) => m.distill_step !== undefined).map((m) => m.distill_rel_err ?? 0);
+    expect(errs.length).toBe(4);
+    expect(errs[3]).toBeLessThan(0.7 * errs[0]);
+    for (const flags of [["--oracle-tokens"], ["--distill-minutes", "0"]]) {
+      const bad = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "distill_bad"), "--distill-oracle", join(out, "model"), ...flags,
+        "--steps", "1", "--merges", "20", "--threads", "1"], 120_000);
+      expect(bad.code, flags.join(" ")).not.toBe(0);
+      expect(bad.stderr).toMatch(/--distill-oracle trains the encoder/);
+    }
     // --question-types keeps only those types; an unknown one is refused with the list of known ones.
     const only = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "oracle3"), "--oracle-tokens",
       "--question-types", "left_of,which_right", "--steps", "2", "--batch", "4", "--eval-every", "2", "--eval-size", "8", "--threads", "1"], 120_000);
