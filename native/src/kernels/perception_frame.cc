@@ -38,6 +38,13 @@ using sr::perception::numberArg;
 using sr::perception::rangeFail;
 namespace pjs = sr::pjs;
 
+#if defined(SR_FRAME_AVX2)
+bool haveAvx2() {
+  static const bool yes = __builtin_cpu_supports("avx2");
+  return yes;
+}
+#endif
+
 // ---------------------------------------------------------------------------------------------
 // labelExtents (src/perception/label_extents.ts labelExtentsTs, sortPresent)
 
@@ -267,9 +274,118 @@ Napi::Value BackgroundSamples(const Napi::CallbackInfo& info) {
 // Plane kernels (src/perception/support_plane.ts countInliers, refinePlane, ransacPlane;
 // src/geometry/symmetric3.ts smallestEigenvector)
 
+#if defined(SR_FRAME_AVX2)
+// The plane kernels four samples at a time (AVX2): each sample's distance in its own lane by the
+// scalar code's operations, and refinePlane's sums kept as vectors of accumulators (sx sy sz;
+// xx xy xz yy and yz zz), each lane adding the samples one by one in the scalar order, an
+// outlier as +0.0. A sum that starts at +0 is never -0, so adding +0 leaves it as it is (NaN and
+// infinities too): the same sums bit for bit, with a third of the scalar loop's instructions.
+
+/** Samples p[0 .. 12) (four xyz triples) as doubles, one vector per coordinate. */
+__attribute__((target("avx2"))) inline void soa4(const float* p, __m256d& x, __m256d& y, __m256d& z) {
+  const __m128 f0 = _mm_loadu_ps(p), f1 = _mm_loadu_ps(p + 4), f2 = _mm_loadu_ps(p + 8);
+  const __m128 xs = _mm_shuffle_ps(f0, _mm_shuffle_ps(f1, f2, _MM_SHUFFLE(1, 1, 2, 2)), _MM_SHUFFLE(2, 0, 3, 0));
+  const __m128 ys = _mm_shuffle_ps(_mm_shuffle_ps(f0, f1, _MM_SHUFFLE(0, 0, 1, 1)), _mm_shuffle_ps(f1, f2, _MM_SHUFFLE(2, 2, 3, 3)), _MM_SHUFFLE(2, 0, 2, 0));
+  const __m128 zs = _mm_shuffle_ps(_mm_shuffle_ps(f0, f1, _MM_SHUFFLE(1, 1, 2, 2)), _mm_shuffle_ps(f2, f2, _MM_SHUFFLE(3, 3, 0, 0)), _MM_SHUFFLE(2, 0, 2, 0));
+  x = _mm256_cvtps_pd(xs);
+  y = _mm256_cvtps_pd(ys);
+  z = _mm256_cvtps_pd(zs);
+}
+
+struct PlaneLanes {
+  __m256d nx, ny, nz, d, t, mt;
+  __attribute__((target("avx2"))) PlaneLanes(double pnx, double pny, double pnz, double pd, double threshold)
+      : nx(_mm256_set1_pd(pnx)), ny(_mm256_set1_pd(pny)), nz(_mm256_set1_pd(pnz)), d(_mm256_set1_pd(pd)), t(_mm256_set1_pd(threshold)), mt(_mm256_set1_pd(-threshold)) {}
+  /** All-ones lanes for the inliers: nx * x + ny * y + nz * z + d within (-threshold, threshold). */
+  __attribute__((target("avx2"))) __m256d inliers(__m256d x, __m256d y, __m256d z) const {
+    const __m256d dist = _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(nx, x), _mm256_mul_pd(ny, y)), _mm256_mul_pd(nz, z)), d);
+    return _mm256_and_pd(_mm256_cmp_pd(dist, t, _CMP_LT_OQ), _mm256_cmp_pd(dist, mt, _CMP_GT_OQ));
+  }
+};
+
+/** countInliers over samples [0, *next): returns the count, *next the first sample not done. */
+__attribute__((target("avx2"))) long countInliersAvx2(const float* pts, long n, double nx, double ny, double nz, double d, double threshold, long* next) {
+  const PlaneLanes plane(nx, ny, nz, d, threshold);
+  long count = 0, i = 0;
+  for (; i + 3 < n; i += 4) {
+    __m256d x, y, z;
+    soa4(pts + i * 3, x, y, z);
+    count += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_pd(plane.inliers(x, y, z))));
+  }
+  *next = i;
+  return count;
+}
+
+/** refinePlane's first loop over samples [0, returned): the inlier count and sums into c, s[3]. */
+__attribute__((target("avx2"))) long refineSumsAvx2(const float* pts, long n, double pnx, double pny, double pnz, double pd, double threshold, long* c, double* s) {
+  const PlaneLanes plane(pnx, pny, pnz, pd, threshold);
+  const __m256d zero = _mm256_setzero_pd();
+  __m256d acc = zero;
+  long count = 0, i = 0;
+  for (; i + 3 < n; i += 4) {
+    __m256d x, y, z;
+    soa4(pts + i * 3, x, y, z);
+    const __m256d in = plane.inliers(x, y, z);
+    count += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_pd(in)));
+    x = _mm256_and_pd(in, x);
+    y = _mm256_and_pd(in, y);
+    z = _mm256_and_pd(in, z);
+    // Transposed to one (x, y, z, 0) per sample, added in sample order.
+    const __m256d t0 = _mm256_unpacklo_pd(x, y), t1 = _mm256_unpackhi_pd(x, y), t2 = _mm256_unpacklo_pd(z, zero), t3 = _mm256_unpackhi_pd(z, zero);
+    acc = _mm256_add_pd(acc, _mm256_permute2f128_pd(t0, t2, 0x20));
+    acc = _mm256_add_pd(acc, _mm256_permute2f128_pd(t1, t3, 0x20));
+    acc = _mm256_add_pd(acc, _mm256_permute2f128_pd(t0, t2, 0x31));
+    acc = _mm256_add_pd(acc, _mm256_permute2f128_pd(t1, t3, 0x31));
+  }
+  double a[4];
+  _mm256_storeu_pd(a, acc);
+  *c = count;
+  s[0] = a[0];
+  s[1] = a[1];
+  s[2] = a[2];
+  return i;
+}
+
+/** refinePlane's second loop over samples [0, returned): the inliers' moments xx xy xz yy yz zz into m[6]. */
+__attribute__((target("avx2"))) long refineMomentsAvx2(const float* pts, long n, double pnx, double pny, double pnz, double pd, double threshold,
+                                                      double mx, double my, double mz, double* m) {
+  const PlaneLanes plane(pnx, pny, pnz, pd, threshold);
+  const __m256d vmx = _mm256_set1_pd(mx), vmy = _mm256_set1_pd(my), vmz = _mm256_set1_pd(mz);
+  __m256d accA = _mm256_setzero_pd();
+  __m128d accB = _mm_setzero_pd();
+  long i = 0;
+  for (; i + 3 < n; i += 4) {
+    __m256d x, y, z;
+    soa4(pts + i * 3, x, y, z);
+    const __m256d in = plane.inliers(x, y, z);
+    const __m256d dx = _mm256_sub_pd(x, vmx), dy = _mm256_sub_pd(y, vmy), dz = _mm256_sub_pd(z, vmz);
+    const __m256d pxx = _mm256_and_pd(in, _mm256_mul_pd(dx, dx)), pxy = _mm256_and_pd(in, _mm256_mul_pd(dx, dy));
+    const __m256d pxz = _mm256_and_pd(in, _mm256_mul_pd(dx, dz)), pyy = _mm256_and_pd(in, _mm256_mul_pd(dy, dy));
+    const __m256d pyz = _mm256_and_pd(in, _mm256_mul_pd(dy, dz)), pzz = _mm256_and_pd(in, _mm256_mul_pd(dz, dz));
+    // (xx xy xz yy) per sample: a 4x4 transpose; (yz zz) per sample: pairs; added in sample order.
+    const __m256d t0 = _mm256_unpacklo_pd(pxx, pxy), t1 = _mm256_unpackhi_pd(pxx, pxy), t2 = _mm256_unpacklo_pd(pxz, pyy), t3 = _mm256_unpackhi_pd(pxz, pyy);
+    const __m256d u0 = _mm256_unpacklo_pd(pyz, pzz), u1 = _mm256_unpackhi_pd(pyz, pzz);
+    accA = _mm256_add_pd(accA, _mm256_permute2f128_pd(t0, t2, 0x20));
+    accB = _mm_add_pd(accB, _mm256_castpd256_pd128(u0));
+    accA = _mm256_add_pd(accA, _mm256_permute2f128_pd(t1, t3, 0x20));
+    accB = _mm_add_pd(accB, _mm256_castpd256_pd128(u1));
+    accA = _mm256_add_pd(accA, _mm256_permute2f128_pd(t0, t2, 0x31));
+    accB = _mm_add_pd(accB, _mm256_extractf128_pd(u0, 1));
+    accA = _mm256_add_pd(accA, _mm256_permute2f128_pd(t1, t3, 0x31));
+    accB = _mm_add_pd(accB, _mm256_extractf128_pd(u1, 1));
+  }
+  _mm256_storeu_pd(m, accA);
+  _mm_storeu_pd(m + 4, accB);
+  return i;
+}
+#endif
+
 long countInliers(const float* pts, long n, double nx, double ny, double nz, double d, double threshold) {
-  long count = 0;
-  for (long i = 0; i < n * 3; i += 3) {
+  long count = 0, i0 = 0;
+#if defined(SR_FRAME_AVX2)
+  if (haveAvx2()) count = countInliersAvx2(pts, n, nx, ny, nz, d, threshold, &i0);
+#endif
+  for (long i = i0 * 3; i < n * 3; i += 3) {
     const double dist = nx * pts[i] + ny * pts[i + 1] + nz * pts[i + 2] + d;
     if (dist < threshold && dist > -threshold) count++;
   }
@@ -326,7 +442,17 @@ void smallestEigenvector(double a00, double a01, double a02, double a11, double 
 long refinePlane(const float* pts, long n, double pnx, double pny, double pnz, double pd, double threshold, double* out) {
   long c = 0;
   double sx = 0, sy = 0, sz = 0;
-  for (long i = 0; i < n * 3; i += 3) {
+  long i0 = 0;
+#if defined(SR_FRAME_AVX2)
+  if (haveAvx2()) {
+    double s[3];
+    i0 = refineSumsAvx2(pts, n, pnx, pny, pnz, pd, threshold, &c, s);
+    sx = s[0];
+    sy = s[1];
+    sz = s[2];
+  }
+#endif
+  for (long i = i0 * 3; i < n * 3; i += 3) {
     const double dist = pnx * pts[i] + pny * pts[i + 1] + pnz * pts[i + 2] + pd;
     if (dist < threshold && dist > -threshold) {
       c++;
@@ -339,7 +465,20 @@ long refinePlane(const float* pts, long n, double pnx, double pny, double pnz, d
   const double cd = static_cast<double>(c);
   const double mx = sx / cd, my = sy / cd, mz = sz / cd;
   double xx = 0, xy = 0, xz = 0, yy = 0, yz = 0, zz = 0;
-  for (long i = 0; i < n * 3; i += 3) {
+  i0 = 0;
+#if defined(SR_FRAME_AVX2)
+  if (haveAvx2()) {
+    double m[6];
+    i0 = refineMomentsAvx2(pts, n, pnx, pny, pnz, pd, threshold, mx, my, mz, m);
+    xx = m[0];
+    xy = m[1];
+    xz = m[2];
+    yy = m[3];
+    yz = m[4];
+    zz = m[5];
+  }
+#endif
+  for (long i = i0 * 3; i < n * 3; i += 3) {
     const double dist = pnx * pts[i] + pny * pts[i + 1] + pnz * pts[i + 2] + pd;
     if (dist < threshold && dist > -threshold) {
       const double dx = pts[i] - mx, dy = pts[i + 1] - my, dz = pts[i + 2] - mz;
@@ -496,11 +635,6 @@ inline double hypot3(double x, double y, double z) {
  * median is one value whatever the method (the samples' order is not used).
  */
 #if defined(SR_FRAME_AVX2)
-bool haveAvx2() {
-  static const bool yes = __builtin_cpu_supports("avx2");
-  return yes;
-}
-
 /**
  * depthNoise's loop (below) four samples at a time: the SSE2 lanes' operations in the same
  * order, on 256-bit registers (twice the divisions per instruction, which bound this loop).
