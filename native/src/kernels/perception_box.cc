@@ -245,7 +245,7 @@ void ObjectBoxEstimator::ensure(long n) {
   rv_.resize(len);
   rz_.resize(len);
   sel_.resize(2 * len);
-  sel32_.resize(2 * len);
+  sel32_.resize(4 * len);
 }
 
 long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, long n0, const BoxContext& ctx, Box3& out) {
@@ -259,12 +259,7 @@ long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, l
   const double dn0 = static_cast<double>(n);
 
   // The viewing ray to the object: horizontal azimuth phi, depression E below the horizon.
-  double mx = 0, my = 0, mz = 0;
-  for (long i = start; i < start + n; i++) {
-    mx += xs[i];
-    my += ys[i];
-    mz += zs[i];
-  }
+  double mx = sumX_, my = sumY_, mz = sumZ_;
   mx /= dn0;
   my /= dn0;
   mz /= dn0;
@@ -842,32 +837,46 @@ long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long star
   const long k95 = static_cast<long>(pjs::min(last, pjs::max(0.0, pjs::round(0.95 * last))));
   if (n <= 0) {
     rejected = 0;
+    sumX_ = sumY_ = sumZ_ = 0;
     return 0;
   }
-  double lo, hi;
   const float* X = xs + start;
   const float* Y = ys + start;
-  psort::selectPairByValue(X, n, k05, k95, lo, hi, sel32_.data());
-  const double mx = (lo + hi) / 2;
-  psort::selectPairByValue(Y, n, k05, k95, lo, hi, sel32_.data());
-  const double my = (lo + hi) / 2;
-  psort::selectPair(
-      [X, Y, mx, my](long i) {
-        const double dx = X[i] - mx, dy = Y[i] - my;
-        return dx * dx + dy * dy;
-      },
-      n, k95, k95, lo, hi, sel_.data());
+  double x05, x95, y05, y95;
+  psort::selectPairsByValue2(X, Y, n, k05, k95, x05, x95, y05, y95, sel32_.data());
+  const double mx = (x05 + x95) / 2;
+  const double my = (y05 + y95) / 2;
+  // The squared distances' rank k95, from their keys (one pass makes them and their range).
+  uint64_t* K = sel_.data();
+  uint64_t kmin = ~0ull, kmax = 0;
+  for (long i = 0; i < n; i++) {
+    const double dx = X[i] - mx, dy = Y[i] - my;
+    const uint64_t k = psort::keyOf(dx * dx + dy * dy);
+    K[i] = k;
+    kmin = k < kmin ? k : kmin;
+    kmax = k > kmax ? k : kmax;
+  }
+  const double hi = psort::valueOf(psort::selectKeyByBits(K, n, k95, kmin, kmax));
   const double limit = 1.3 * std::sqrt(hi) + 0.01;
   const double limit2 = limit * limit;
+  // The kept points' sums (the estimate's mean) in the order its own pass would add them.
+  double sx = 0, sy = 0, sz = 0;
   long w = start;
   for (long i = start; i < end; i++) {
-    const double dx = xs[i] - mx, dy = ys[i] - my;
+    const float x = xs[i], y = ys[i], z = zs[i];
+    const double dx = x - mx, dy = y - my;
     if (dx * dx + dy * dy > limit2) continue;
-    xs[w] = xs[i];
-    ys[w] = ys[i];
-    zs[w] = zs[i];
+    xs[w] = x;
+    ys[w] = y;
+    zs[w] = z;
+    sx += x;
+    sy += y;
+    sz += z;
     w++;
   }
+  sumX_ = sx;
+  sumY_ = sy;
+  sumZ_ = sz;
   rejected = n - (w - start);
   return w - start;
 }

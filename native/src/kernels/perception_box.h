@@ -117,9 +117,11 @@ class ObjectBoxEstimator {
  private:
   BoxOptions options_;
   std::vector<double> a_, b_, s_, t_;
-  /** Keys gathered by the selections of rejectStrays (2 per point, 64- and 32-bit). */
+  /** Keys gathered by the selections of rejectStrays (2 per point 64-bit, 4 per point 32-bit). */
   std::vector<uint64_t> sel_;
   std::vector<uint32_t> sel32_;
+  /** rejectStrays' sums of the kept points' coordinates (added in their order). */
+  double sumX_ = 0, sumY_ = 0, sumZ_ = 0;
   /** Ray coordinates (along, across the view) and heights of the points, for the fits under noise. */
   std::vector<double> ru_, rv_, rz_;
   QuadraticSurfaceFit fit_;

@@ -18,14 +18,20 @@
 
 #include "perception_math.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace sr {
 namespace psort {
 
+// Branch-free (keys are made in every pass over an object's points).
 inline uint64_t keyOf(double d) {
   uint64_t b;
   std::memcpy(&b, &d, 8);
-  if (d != d) b = 0x7FF8000000000000ull;  // every NaN sorts last
-  return (b >> 63) ? ~b : (b | 0x8000000000000000ull);
+  const uint64_t nan = 0 - static_cast<uint64_t>(d != d);
+  b = (b & ~nan) | (0x7FF8000000000000ull & nan);  // every NaN sorts last
+  return b ^ ((0 - (b >> 63)) | 0x8000000000000000ull);
 }
 
 inline double valueOf(uint64_t k) {
@@ -35,21 +41,58 @@ inline double valueOf(uint64_t k) {
   return d;
 }
 
+/**
+ * radixSortKeys' passes over keys[0 .. n) (tmp holds n): one per byte in which some key differs
+ * (`differ`: the OR of every key XOR the first), given each byte's counts, hist[byte][value]
+ * (the counts of the bytes passed are overwritten).
+ */
+template <typename Key>
+inline void radixPasses(Key* keys, size_t n, Key* tmp, uint32_t (*hist)[256], Key differ) {
+  constexpr int kBytes = static_cast<int>(sizeof(Key));
+  Key* src = keys;
+  Key* dst = tmp;
+  for (int p = 0; p < kBytes; p++) {
+    if (((differ >> (8 * p)) & 0xFF) == 0) continue;
+    uint32_t* h = hist[p];
+    uint32_t sum = 0;
+    for (int b = 0; b < 256; b++) {
+      const uint32_t c = h[b];
+      h[b] = sum;
+      sum += c;
+    }
+    const int shift = 8 * p;
+    for (size_t i = 0; i < n; i++) {
+      const Key k = src[i];
+      dst[h[(k >> shift) & 0xFF]++] = k;
+    }
+    Key* t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != keys) std::memcpy(keys, src, n * sizeof(Key));
+}
+
+/** Insertion sort of keys[0 .. n) (few keys). */
+template <typename Key>
+inline void insertionSortKeys(Key* keys, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    const Key x = keys[i];
+    size_t j = i;
+    while (j > 0 && keys[j - 1] > x) {
+      keys[j] = keys[j - 1];
+      j--;
+    }
+    keys[j] = x;
+  }
+}
+
 /** LSD radix sort of unsigned keys[0 .. n) (tmp holds n), skipping the bytes all keys share; insertion sort for few. */
 template <typename Key>
 inline void radixSortKeys(Key* keys, size_t n, Key* tmp) {
   constexpr int kBytes = static_cast<int>(sizeof(Key));
   if (n < 2) return;
   if (n <= 48) {
-    for (size_t i = 1; i < n; i++) {
-      const Key x = keys[i];
-      size_t j = i;
-      while (j > 0 && keys[j - 1] > x) {
-        keys[j] = keys[j - 1];
-        j--;
-      }
-      keys[j] = x;
-    }
+    insertionSortKeys(keys, n);
     return;
   }
   // Only the bytes in which some key differs from the first need a pass (one object's
@@ -64,31 +107,12 @@ inline void radixSortKeys(Key* keys, size_t n, Key* tmp) {
     if ((differ >> (8 * p)) & 0xFF) passes[np++] = p;
   }
   if (np == 0) return;
-  for (int q = 0; q < np; q++) std::memset(hist[q], 0, sizeof hist[q]);
+  for (int q = 0; q < np; q++) std::memset(hist[passes[q]], 0, sizeof hist[0]);
   for (size_t i = 0; i < n; i++) {
     const Key k = keys[i];
-    for (int q = 0; q < np; q++) hist[q][(k >> (8 * passes[q])) & 0xFF]++;
+    for (int q = 0; q < np; q++) hist[passes[q]][(k >> (8 * passes[q])) & 0xFF]++;
   }
-  Key* src = keys;
-  Key* dst = tmp;
-  for (int q = 0; q < np; q++) {
-    uint32_t* h = hist[q];
-    uint32_t sum = 0;
-    for (int b = 0; b < 256; b++) {
-      const uint32_t c = h[b];
-      h[b] = sum;
-      sum += c;
-    }
-    const int shift = 8 * passes[q];
-    for (size_t i = 0; i < n; i++) {
-      const Key k = src[i];
-      dst[h[(k >> shift) & 0xFF]++] = k;
-    }
-    Key* t = src;
-    src = dst;
-    dst = t;
-  }
-  if (src != keys) std::memcpy(keys, src, n * sizeof(Key));
+  radixPasses(keys, n, tmp, hist, differ);
 }
 
 inline void sortKeys(uint64_t* keys, size_t n, uint64_t* tmp) { radixSortKeys(keys, n, tmp); }
@@ -97,8 +121,9 @@ inline void sortKeys(uint64_t* keys, size_t n, uint64_t* tmp) { radixSortKeys(ke
 inline uint32_t keyOf32(float f) {
   uint32_t b;
   std::memcpy(&b, &f, 4);
-  if (f != f) b = 0x7FC00000u;
-  return (b >> 31) ? ~b : (b | 0x80000000u);
+  const uint32_t nan = 0 - static_cast<uint32_t>(f != f);
+  b = (b & ~nan) | (0x7FC00000u & nan);
+  return b ^ ((0 - (b >> 31)) | 0x80000000u);
 }
 
 inline double valueOf32(uint32_t k) {
@@ -109,6 +134,33 @@ inline double valueOf32(uint32_t k) {
 }
 
 inline void sortKeys32(uint32_t* keys, size_t n, uint32_t* tmp) { radixSortKeys(keys, n, tmp); }
+
+/**
+ * The keys of v[0 .. n) into keys, sorted (tmp holds n): radixSortKeys with the keys, their
+ * differing bytes and every byte's counts made in one pass (four counts a key, no loop over the
+ * bytes to pass), instead of three.
+ */
+inline void sortFloatKeys(const float* v, size_t n, uint32_t* keys, uint32_t* tmp) {
+  if (n <= 48) {
+    for (size_t i = 0; i < n; i++) keys[i] = keyOf32(v[i]);
+    insertionSortKeys(keys, n);
+    return;
+  }
+  uint32_t hist[4][256];
+  std::memset(hist, 0, sizeof hist);
+  const uint32_t k0 = keyOf32(v[0]);
+  uint32_t differ = 0;
+  for (size_t i = 0; i < n; i++) {
+    const uint32_t k = keyOf32(v[i]);
+    keys[i] = k;
+    differ |= k ^ k0;
+    hist[0][k & 0xFF]++;
+    hist[1][(k >> 8) & 0xFF]++;
+    hist[2][(k >> 16) & 0xFF]++;
+    hist[3][k >> 24]++;
+  }
+  radixPasses(keys, n, tmp, hist, differ);
+}
 
 /**
  * Bracketing ranks by a sample (exact: only where the work is spent depends on the sample).
@@ -274,6 +326,185 @@ inline void selectPairByValue(const float* V, long n, long r1, long r2, double& 
 }
 
 /**
+ * Bins of float values by a monotone map of the value: t = (x - lo) * scale, truncated, the last
+ * bin taking t >= 255 and NaN (whose key is above every other value's). Subtraction and
+ * multiplication by a positive number round monotonically, so a lower bin holds only lower keys
+ * and equal keys (-0 and +0 included) share a bin. Without a finite positive scale (one value, an
+ * infinite or overflowing range) the scale is 0: a finite distance from lo in bin 0, an infinite
+ * one (0 * inf is NaN) in the last bin - still monotone, only coarse. With SSE2 the passes below
+ * take four values at a time; every step is the scalar one's (IEEE single precision, minps
+ * returning its second operand for NaN as `t < 255 ? t : 255` does), so the bins are the same.
+ */
+struct FloatBins {
+  static constexpr long kBins = 256;
+  float lo = 0, scale = 0;
+  long of(float x) const {
+    const float t = (x - lo) * scale;
+    return static_cast<long>(t < static_cast<float>(kBins - 1) ? t : static_cast<float>(kBins - 1));
+  }
+};
+
+/** The least and greatest of v[0 .. n) (NaN never replaces a bound: +inf / -inf when all are NaN). */
+inline void floatRange(const float* v, long n, float& lo, float& hi) {
+  const float inf = std::numeric_limits<float>::infinity();
+  float l = inf, h = -inf;
+  long i = 0;
+#if defined(__SSE2__)
+  __m128 l4 = _mm_set1_ps(inf), h4 = _mm_set1_ps(-inf);
+  for (; i + 4 <= n; i += 4) {
+    const __m128 x = _mm_loadu_ps(v + i);
+    l4 = _mm_min_ps(x, l4);
+    h4 = _mm_max_ps(x, h4);
+  }
+  float ls[4], hs[4];
+  _mm_storeu_ps(ls, l4);
+  _mm_storeu_ps(hs, h4);
+  for (int k = 0; k < 4; k++) {
+    l = ls[k] < l ? ls[k] : l;
+    h = hs[k] > h ? hs[k] : h;
+  }
+#endif
+  for (; i < n; i++) {
+    const float a = v[i];
+    l = a < l ? a : l;
+    h = a > h ? a : h;
+  }
+  lo = l;
+  hi = h;
+}
+
+/** The bins for values in [lo, hi] (the range of floatRange). */
+inline FloatBins floatBins(float lo, float hi) {
+  FloatBins b;
+  b.lo = lo;
+  b.scale = static_cast<float>(FloatBins::kBins) / (hi - lo);
+  if (!(b.scale > 0 && b.scale < std::numeric_limits<float>::infinity())) b.scale = 0;
+  return b;
+}
+
+#if defined(__SSE2__)
+inline __m128i binsOf4(const float* v, __m128 lo, __m128 scale, __m128 top) {
+  return _mm_cvttps_epi32(_mm_min_ps(_mm_mul_ps(_mm_sub_ps(_mm_loadu_ps(v), lo), scale), top));
+}
+#endif
+
+/** hist[b] += the number of values of v[0 .. n) in bin b (hist holds FloatBins::kBins counts). */
+inline void countBins(const float* v, long n, const FloatBins& fb, uint32_t* hist) {
+  long i = 0;
+#if defined(__SSE2__)
+  const __m128 lo = _mm_set1_ps(fb.lo), scale = _mm_set1_ps(fb.scale), top = _mm_set1_ps(static_cast<float>(FloatBins::kBins - 1));
+  alignas(16) int32_t b[4];
+  for (; i + 4 <= n; i += 4) {
+    _mm_store_si128(reinterpret_cast<__m128i*>(b), binsOf4(v + i, lo, scale, top));
+    hist[b[0]]++;
+    hist[b[1]]++;
+    hist[b[2]]++;
+    hist[b[3]]++;
+  }
+#endif
+  for (; i < n; i++) hist[fb.of(v[i])]++;
+}
+
+/**
+ * Every value of v[0 .. n) whose bin is in [a1, a2] goes (as key(value)) to g1, every one in
+ * [c1, c2] to g2, in order; m1 and m2 count them. Empty ranges (a1 > a2) take nothing. Few values
+ * are taken: with SSE2 four bins are tested at once and only a group with one taken is looked at.
+ */
+template <typename K, typename KeyFn>
+inline void gatherBins(const float* v, long n, const FloatBins& fb, long a1, long a2, long c1, long c2, K* g1, long& m1, K* g2, long& m2, KeyFn key) {
+  long n1 = 0, n2 = 0;
+  auto take = [&](float x, long b) {
+    const K k = key(x);
+    g1[n1] = k;
+    n1 += (b >= a1) & (b <= a2);
+    g2[n2] = k;
+    n2 += (b >= c1) & (b <= c2);
+  };
+  long i = 0;
+#if defined(__SSE2__)
+  const __m128 lo = _mm_set1_ps(fb.lo), scale = _mm_set1_ps(fb.scale), top = _mm_set1_ps(static_cast<float>(FloatBins::kBins - 1));
+  // Bins 0..255 and range ends -1..256: the signed 32-bit compares are exact.
+  const __m128i A1 = _mm_set1_epi32(static_cast<int32_t>(a1 - 1)), A2 = _mm_set1_epi32(static_cast<int32_t>(a2 + 1));
+  const __m128i C1 = _mm_set1_epi32(static_cast<int32_t>(c1 - 1)), C2 = _mm_set1_epi32(static_cast<int32_t>(c2 + 1));
+  alignas(16) int32_t b[4];
+  for (; i + 4 <= n; i += 4) {
+    const __m128i bins = binsOf4(v + i, lo, scale, top);
+    const __m128i in1 = _mm_and_si128(_mm_cmpgt_epi32(bins, A1), _mm_cmplt_epi32(bins, A2));
+    const __m128i in2 = _mm_and_si128(_mm_cmpgt_epi32(bins, C1), _mm_cmplt_epi32(bins, C2));
+    if (_mm_movemask_epi8(_mm_or_si128(in1, in2)) == 0) continue;
+    _mm_store_si128(reinterpret_cast<__m128i*>(b), bins);
+    for (int k = 0; k < 4; k++) take(v[i + k], b[k]);
+  }
+#endif
+  for (; i < n; i++) take(v[i], fb.of(v[i]));
+  m1 = n1;
+  m2 = n2;
+}
+
+/**
+ * selectPairByValue on two float arrays of the same length (the same ranks r1 <= r2 of each, the
+ * same values), through FloatBins' passes (an object's x and y for the stray cut). `buf` holds
+ * at least 4n keys.
+ */
+inline void selectPairsByValue2(const float* X, const float* Y, long n, long r1, long r2, double& x1, double& x2, double& y1, double& y2, uint32_t* buf) {
+  constexpr long kBins = FloatBins::kBins;
+  uint32_t* g[4] = {buf, buf + n, buf + 2 * n, buf + 3 * n};
+  double* out[4] = {&x1, &x2, &y1, &y2};
+  const float* V[2] = {X, Y};
+  for (int c = 0; c < 2; c++) {
+    float lo, hi;
+    floatRange(V[c], n, lo, hi);
+    const FloatBins fb = floatBins(lo, hi);
+    uint32_t hist[kBins];
+    std::memset(hist, 0, sizeof hist);
+    countBins(V[c], n, fb, hist);
+    // The bins holding ranks r1 and r2, and how many values lie below each.
+    long acc = 0, b = 0;
+    for (; b < kBins - 1 && acc + static_cast<long>(hist[b]) <= r1; b++) acc += hist[b];
+    const long b1 = b, below1 = acc;
+    for (; b < kBins - 1 && acc + static_cast<long>(hist[b]) <= r2; b++) acc += hist[b];
+    const long b2 = b, below2 = acc;
+    long m1, m2;
+    uint32_t* g1 = g[2 * c];
+    uint32_t* g2 = g[2 * c + 1];
+    gatherBins(V[c], n, fb, b1, b1, b2, b2, g1, m1, g2, m2, keyOf32);
+    std::nth_element(g1, g1 + (r1 - below1), g1 + m1);
+    *out[2 * c] = valueOf32(g1[r1 - below1]);
+    std::nth_element(g2, g2 + (r2 - below2), g2 + m2);
+    *out[2 * c + 1] = valueOf32(g2[r2 - below2]);
+  }
+}
+
+/**
+ * The key of rank r (in [0, n)) of keys[0 .. n), whose least and greatest are kmin and kmax, by
+ * bins of the keys' high bits: (key - kmin) >> shift is monotone in the key, so one counting pass
+ * finds the bin holding the rank, one pass gathers it (into keys + n: `keys` holds 2n) and
+ * selection runs there. For non-negative doubles' keys the bins follow the exponent first (a
+ * logarithmic scale: a far stray widens the range by a few exponents, not the bins a thousandfold).
+ */
+inline uint64_t selectKeyByBits(uint64_t* keys, long n, long r, uint64_t kmin, uint64_t kmax) {
+  if (kmin == kmax) return kmin;
+  const uint64_t span = kmax - kmin;
+  int shift = 0;
+  while ((span >> shift) >= 256) shift++;
+  uint32_t hist[256];
+  std::memset(hist, 0, sizeof hist);
+  for (long i = 0; i < n; i++) hist[(keys[i] - kmin) >> shift]++;
+  long acc = 0;
+  uint64_t b = 0;
+  for (; b < 255 && acc + static_cast<long>(hist[b]) <= r; b++) acc += hist[b];
+  uint64_t* g = keys + n;
+  long m = 0;
+  for (long i = 0; i < n; i++) {
+    const uint64_t k = keys[i];
+    g[m] = k;
+    m += ((k - kmin) >> shift) == b;
+  }
+  std::nth_element(g, g + (r - acc), g + m);
+  return g[r - acc];
+}
+
+/**
  * Values whose order statistics are read by rank, exactly as from the reference's sorted copy
  * (Float64Array.prototype.sort order: the keys' order), while sorting only the ranks read.
  * load() only notes the values (float or double): nothing is computed until a rank is asked
@@ -327,9 +558,7 @@ class Ranked {
     if (sorted32_) return;
     if (lazy_ && srcF_) {
       ensure();
-      uint32_t* k = keys32_.data();
-      for (long i = 0; i < n; i++) k[i] = keyOf32(srcF_[i]);
-      sortKeys32(k, static_cast<size_t>(n), tmp32_.data());
+      sortFloatKeys(srcF_, static_cast<size_t>(n), keys32_.data(), tmp32_.data());
       sorted32_ = true;
       lazy_ = false;
       full_ = true;
@@ -367,7 +596,7 @@ class Ranked {
     endsLow_ = endsHigh_ = 0;
     if (sorted32_) return;
     if (lazy_) {
-      if (n >= 256 && low + high < n / 2 && (srcF_ ? sampledEnds(srcF_, low, high) : sampledEnds(srcD_, low, high))) return;
+      if (n >= 256 && low + high < n / 2 && (srcF_ ? binnedEnds(srcF_, low, high) : sampledEnds(srcD_, low, high))) return;
       materialize();
     }
     if (full_) return;
@@ -600,6 +829,57 @@ class Ranked {
     endsHigh_ = highK;
     lowSorted_ = lowK;
     highSorted_ = highK;
+  }
+
+  /**
+   * sampledEnds' result for float values, bracketed by FloatBins instead of a sample (no
+   * selections over a sample; the passes take four values at a time): the keys of the bins up to
+   * the one holding rank low - 1 and of those from the one holding rank n - high are gathered,
+   * and sorted as sampledEnds sorts its brackets' keys. False (nothing set) when the two groups
+   * would share a bin.
+   */
+  bool binnedEnds(const float* v, long low, long high) {
+    constexpr long kBins = FloatBins::kBins;
+    float lo, hi;
+    floatRange(v, n, lo, hi);
+    const FloatBins fb = floatBins(lo, hi);
+    uint32_t hist[kBins];
+    std::memset(hist, 0, sizeof hist);
+    countBins(v, n, fb, hist);
+    // The low group: bins 0 .. bLow (the first whose running count reaches low); the high group:
+    // bins bHigh .. kBins - 1 (counted from the top). -1 / kBins: that group is empty.
+    long bLow = -1, bHigh = kBins;
+    if (low > 0) {
+      long acc = 0;
+      for (bLow = 0; bLow < kBins - 1; bLow++) {
+        acc += hist[bLow];
+        if (acc >= low) break;
+      }
+    }
+    if (high > 0) {
+      long acc = 0;
+      for (bHigh = kBins - 1; bHigh > 0; bHigh--) {
+        acc += hist[bHigh];
+        if (acc >= high) break;
+      }
+    }
+    if (bLow >= bHigh) return false;
+    uint64_t* lowB = lowBuf_.data();
+    uint64_t* highB = highBuf_.data();
+    long nl, nh;
+    gatherBins(v, n, fb, 0, bLow, bHigh, kBins - 1, lowB, nl, highB, nh, [](float x) { return keyOf(static_cast<double>(x)); });
+    if (nl < low || nh < high) return false;
+    if (low > 0 && low < nl) std::nth_element(lowB, lowB + (low - 1), lowB + nl);
+    std::sort(lowB, lowB + low);
+    if (high > 0 && high < nh) std::nth_element(highB, highB + (nh - high), highB + nh);
+    std::sort(highB + (nh - high), highB + nh);
+    low_ = lowB;
+    high_ = highB;
+    endsLow_ = nl;
+    endsHigh_ = nh;
+    lowSorted_ = low;
+    highSorted_ = high;
+    return true;
   }
 
   /**
