@@ -35,7 +35,12 @@ export function frameFromUp(upInCamera: Vec3, supportOffset: number | null): Spa
   fx /= fn; fy /= fn; fz /= fn;
   // Left = up × forward.
   const lx = zy * fz - zz * fy, ly = zz * fx - zx * fz, lz = zx * fy - zy * fx;
-  const rotation = new Float64Array([fx, fy, fz, lx, ly, lz, zx, zy, zz]);
+  // Stored element by element: a Float64Array made from an array literal goes through the
+  // iterable path (a frame's rotation is made once per frame).
+  const rotation = new Float64Array(9);
+  rotation[0] = fx; rotation[1] = fy; rotation[2] = fz;
+  rotation[3] = lx; rotation[4] = ly; rotation[5] = lz;
+  rotation[6] = zx; rotation[7] = zy; rotation[8] = zz;
   return { rotation, supportZ: supportOffset === null ? null : -supportOffset };
 }
 
