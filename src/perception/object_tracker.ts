@@ -53,6 +53,16 @@ export class ObjectTracker {
   private tracks: Track[] = [];
   private readonly nextIndex = new Map<string, number>();
   readonly options: TrackerOptions;
+  // Per-frame scratch, grown when a frame needs more (a frame allocates none of it once warm):
+  // the candidate (track, object) pairs within the gate, their order by distance, and the
+  // assignment.
+  private pairTrack = new Int32Array(64);
+  private pairObject = new Int32Array(64);
+  private pairD2 = new Float64Array(64);
+  private readonly pairOrder: number[] = [];
+  private trackUsed = new Uint8Array(64);
+  private objTrack = new Int32Array(64);
+  private readonly held: SceneObject[] = [];
 
   constructor(options: Partial<TrackerOptions> = {}) {
     this.options = { gate: 0.12, maxMissed: 30, holdFrames: 5, holdAfter: 3, box: {}, ...options };
@@ -74,7 +84,7 @@ export class ObjectTracker {
    */
   update(objects: SceneObject[], resting?: readonly boolean[], lowest?: readonly number[], hidden?: (o: SceneObject) => boolean, floating?: readonly boolean[]): void {
     const gate2 = this.options.gate * this.options.gate;
-    const pairs: { t: number; o: number; d2: number }[] = [];
+    let np = 0;
     for (let ti = 0; ti < this.tracks.length; ti++) {
       const t = this.tracks[ti];
       for (let oi = 0; oi < objects.length; oi++) {
@@ -84,16 +94,24 @@ export class ObjectTracker {
         // misjudged, the top of a rigid object cannot.
         const dx = o.center.x - t.x, dy = o.center.y - t.y, dz = o.center.z + o.size.z / 2 - t.z;
         const d2 = dx * dx + dy * dy + dz * dz;
-        if (d2 <= gate2) pairs.push({ t: ti, o: oi, d2 });
+        if (d2 <= gate2) {
+          if (np === this.pairD2.length) this.growPairs();
+          this.pairTrack[np] = ti; this.pairObject[np] = oi; this.pairD2[np] = d2;
+          np++;
+        }
       }
     }
-    pairs.sort((a, b) => a.d2 - b.d2);
-    const trackUsed = new Uint8Array(this.tracks.length);
-    const objTrack = new Int32Array(objects.length).fill(-1);
-    for (const p of pairs) {
-      if (trackUsed[p.t] || objTrack[p.o] >= 0) continue;
-      trackUsed[p.t] = 1;
-      objTrack[p.o] = p.t;
+    const order = this.sortPairs(np);
+    if (this.trackUsed.length < this.tracks.length) this.trackUsed = new Uint8Array(Math.max(this.tracks.length, 2 * this.trackUsed.length));
+    if (this.objTrack.length < objects.length) this.objTrack = new Int32Array(Math.max(objects.length, 2 * this.objTrack.length));
+    const trackUsed = this.trackUsed, objTrack = this.objTrack;
+    trackUsed.fill(0, 0, this.tracks.length);
+    objTrack.fill(-1, 0, objects.length);
+    for (let k = 0; k < np; k++) {
+      const p = order[k], pt = this.pairTrack[p], po = this.pairObject[p];
+      if (trackUsed[pt] || objTrack[po] >= 0) continue;
+      trackUsed[pt] = 1;
+      objTrack[po] = pt;
     }
     // Holding a missed object assumes the same scene: most of the objects seen last frame are
     // seen again. When they are not (the camera turned, another scene came in), nothing is held.
@@ -104,8 +122,10 @@ export class ObjectTracker {
       if (trackUsed[ti]) activeMatched++;
     }
     const sameScene = activeMatched > 0 && activeMatched >= 0.5 * active;
-    const held: SceneObject[] = [];
-    for (let ti = 0; ti < this.tracks.length; ti++) {
+    const held = this.held;
+    held.length = 0;
+    // Only the tracks there were before this frame (new ones are appended below).
+    for (let ti = 0, before = this.tracks.length; ti < before; ti++) {
       if (trackUsed[ti]) continue;
       const t = this.tracks[ti];
       t.missed++;
@@ -151,8 +171,41 @@ export class ObjectTracker {
       o.color = votedColor(t.colorVotes, o.color);
       t.last = o;
     }
-    for (const o of held) objects.push(o);
-    this.tracks = this.tracks.filter((t) => t.missed <= this.options.maxMissed);
+    for (let k = 0; k < held.length; k++) objects.push(held[k]);
+    held.length = 0;
+    // The tracks lost for more than maxMissed frames go (in place, order kept).
+    const tracks = this.tracks, maxMissed = this.options.maxMissed;
+    let kept = 0;
+    for (let k = 0; k < tracks.length; k++) if (tracks[k].missed <= maxMissed) tracks[kept++] = tracks[k];
+    tracks.length = kept;
+  }
+
+  private growPairs(): void {
+    const n = this.pairD2.length * 2;
+    const t = new Int32Array(n), o = new Int32Array(n), d = new Float64Array(n);
+    t.set(this.pairTrack); o.set(this.pairObject); d.set(this.pairD2);
+    this.pairTrack = t; this.pairObject = o; this.pairD2 = d;
+  }
+
+  /**
+   * The pairs' indices by distance, nearest first, ties in the order the pairs were found (as a
+   * stable sort of the pairs): insertion sort for the usual handful, the engine's sort past that.
+   */
+  private sortPairs(np: number): number[] {
+    const order = this.pairOrder, d2 = this.pairD2;
+    order.length = np;
+    for (let k = 0; k < np; k++) order[k] = k;
+    if (np <= 32) {
+      for (let i = 1; i < np; i++) {
+        const key = order[i], d = d2[key];
+        let j = i - 1;
+        while (j >= 0 && d2[order[j]] > d) { order[j + 1] = order[j]; j--; }
+        order[j + 1] = key;
+      }
+    } else {
+      order.sort((a, b) => d2[a] - d2[b] || a - b);
+    }
+    return order;
   }
 }
 
