@@ -4,7 +4,7 @@ import { phraseAnswer } from "./answer_phrasing.js";
 import { capEcho } from "./echoed_text.js";
 import type { LengthUnit } from "./length_units.js";
 import { listNames, resolveObject, resolveSet, unknownObjectError } from "./object_resolver.js";
-import { EXAMPLE_QUESTIONS, parseQuestionOrReason } from "./question_parser.js";
+import { EXAMPLE_QUESTIONS, parseQuestionShared } from "./question_parser.js";
 import { questionType, splitSetArguments, superlativeChoice, type QuestionTypeId } from "./question_types.js";
 import type { SpatialAnswer, SpatialAnswerUnit } from "./spatial_answer.js";
 
@@ -58,7 +58,8 @@ function refusal(
  * any work on its text; nothing else is thrown for any string.
  */
 export function answerQuestion(scene: Scene, text: string, options?: AnswerOptions): SpatialAnswer {
-  const outcome = parseQuestionOrReason(text);
+  // The cache's own parse (read here, never kept or changed): no copy per question per frame.
+  const outcome = parseQuestionShared(text);
   if ("reason" in outcome) return refusal("unparsed", null, text, unparsedText(outcome.reason));
   const parsed = outcome;
   const roles = questionType(parsed.type).slotRoles;

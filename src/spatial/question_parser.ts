@@ -308,7 +308,7 @@ export function clearQuestionCache(): void {
   cache.clear();
 }
 
-function copyParsed(p: ParsedQuestion): ParsedQuestion {
+function copyParsed(p: SharedParsedQuestion): ParsedQuestion {
   const out: ParsedQuestion = { type: p.type, slots: p.slots.slice() };
   if (p.unit !== undefined) out.unit = p.unit;
   return out;
@@ -322,9 +322,26 @@ function copyParsed(p: ParsedQuestion): ParsedQuestion {
  * MAX_QUESTION_LENGTH, before looking at its text.
  */
 export function parseQuestionOrReason(text: string): ParsedQuestion | { reason: string } {
+  const p = parseQuestionShared(text);
+  return "reason" in p ? p : copyParsed(p);
+}
+
+/** A parse as the cache holds it: shared by every caller of the same text, for reading only. */
+export interface SharedParsedQuestion {
+  readonly type: QuestionTypeId;
+  readonly slots: readonly string[];
+  readonly unit?: LengthUnit;
+}
+
+/**
+ * parseQuestionOrReason without the copy: the parse cache's own entry, for reading only (the
+ * per-frame query path reads it and keeps nothing; a copy per question was two allocations
+ * per question per frame).
+ */
+export function parseQuestionShared(text: string): SharedParsedQuestion | { reason: string } {
   checkQuestionLength(text);
   const hit = cache.get(text);
-  if (hit !== undefined) return typeof hit === "string" ? { reason: hit } : copyParsed(hit);
+  if (hit !== undefined) return typeof hit === "string" ? { reason: hit } : hit;
   const normalized = normalize(text);
   let parsed: ParsedQuestion | string | null = parseNormalized(normalized.text);
   if (parsed !== null && normalized.unit !== undefined) parsed = { ...parsed, unit: normalized.unit };
@@ -345,7 +362,7 @@ export function parseQuestionOrReason(text: string): ParsedQuestion | { reason: 
   }
   // Two bytes per UTF-16 unit for the key and for the text the entry keeps alive (normalised text or slots, or the reason).
   cache.set(text, parsed, 2 * (text.length + kept) + ENTRY_OVERHEAD_BYTES);
-  return typeof parsed === "string" ? { reason: parsed } : copyParsed(parsed);
+  return typeof parsed === "string" ? { reason: parsed } : parsed;
 }
 
 /**
