@@ -486,6 +486,22 @@ def encoder_stage(name: str, model: Cobra, extra: List[torch.nn.Parameter], step
             metrics.flush()
 
 
+ENCODER_PREFIXES = ("vision.", "projector.", "c2f.")
+
+
+def take_encoder(model: Cobra, folder: str) -> str:
+    """Replaces model's encoder tensors (ENCODER_PREFIXES) by folder's; the two configs must agree on
+    everything but the language model's training (same shapes: load_model checks them)."""
+    other, _ = load_model(folder)
+    mine = model.state_dict()
+    theirs = {k: v for k, v in other.state_dict().items() if k.startswith(ENCODER_PREFIXES)}
+    wrong = [k for k, v in theirs.items() if k not in mine or tuple(mine[k].shape) != tuple(v.shape)]
+    if wrong or not theirs:
+        raise SystemExit(f"--init-encoder {folder}: its encoder does not fit this model ({', '.join(wrong[:3]) or 'no encoder tensors'})")
+    model.load_state_dict(theirs, strict=False)
+    return f"encoder: {len(theirs)} tensors from {folder}"
+
+
 def heads_metadata(labels: DenseLabels) -> Dict[str, str]:
     """What a saved dense head or oracle map depends on: the order of the kinds and colours of its outputs."""
     return {"kinds": json.dumps(labels.kinds), "colours": json.dumps(labels.colours)}
@@ -758,6 +774,9 @@ def main() -> None:
                     help="diagnostic: the visual tokens are a learnt map of each cell's ground truth (dense_labels.OracleTokens) "
                          "instead of the encoder's, an upper bound on what the language model learns from a frame; needs export "
                          "--masks and scene images only; the model written is not servable")
+    ap.add_argument("--init-encoder", default="",
+                    help="with --init: the encoder (vision branches, projector, coarse-to-fine scorer) from this model folder "
+                         "instead, e.g. an encoder distilled earlier joined to a language model trained further since")
     ap.add_argument("--distill-oracle", default="",
                     help="a model folder trained with --oracle-tokens: before the question stage, the encoder learns for "
                          "--distill-minutes to emit that run's oracle tokens (needs export --masks; uses --dense-batch, --dense-flip)")
@@ -772,6 +791,8 @@ def main() -> None:
     a = ap.parse_args()
     if not 0.0 <= a.c2f_prob <= 1.0:
         raise SystemExit(f"--c2f-prob must be in [0, 1], got {a.c2f_prob}")
+    if a.init_encoder and not a.init:
+        raise SystemExit("--init-encoder replaces the encoder of the --init model: give --init too")
     if not 0.0 <= a.dense_flip <= 1.0:
         raise SystemExit(f"--dense-flip must be in [0, 1], got {a.dense_flip}")
     score_weight = (1.0 if a.c2f_prob > 0 else 0.0) if a.c2f_score_weight is None else a.c2f_score_weight
@@ -791,6 +812,8 @@ def main() -> None:
             # Same tensors; only the prompt changes (Cobra reads model.config).
             config["reread_image"] = True
             model.config["reread_image"] = True
+        if a.init_encoder:
+            log(take_encoder(model, a.init_encoder))
     else:
         if a.config:
             with open(a.config, encoding="utf-8") as f:

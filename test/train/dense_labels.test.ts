@@ -134,6 +134,26 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
       .filter((m) => m.distill_step !== undefined).map((m) => m.distill_rel_err ?? 0);
     expect(errs.length).toBe(4);
     expect(errs[3]).toBeLessThan(0.7 * errs[0]);
+    // --init-encoder joins the distilled encoder to the oracle run's language model.
+    const joined = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "joined"), "--init", join(out, "model"),
+      "--init-encoder", join(dir, "distill", "model"), "--steps", "0", "--eval-size", "2", "--threads", "1"], 120_000);
+    expect(joined.code, joined.stderr).toBe(0);
+    const compare = [
+      "import json, sys, numpy as np",
+      `sys.path.insert(0, ${JSON.stringify(join(root, "models/train"))})`,
+      "from model_io import read_safetensors",
+      "f = lambda d: read_safetensors(d + '/model.safetensors')[0]",
+      `j, enc, lm = f(${JSON.stringify(join(dir, "joined", "model"))}), f(${JSON.stringify(join(dir, "distill", "model"))}), f(${JSON.stringify(join(out, "model"))})`,
+      "same = lambda a, b, p: all(np.array_equal(a[k], b[k]) for k in a if k.startswith(p))",
+      "print(json.dumps({'vision_from_encoder': same(j, enc, 'vision.') and same(j, enc, 'projector.'), 'vision_differs_from_lm': not same(j, lm, 'vision.'),",
+      "  'lm_from_init': same(j, lm, 'backbone.')}))",
+    ].join("\n");
+    const cmp = await run(PYTHON, ["-c", compare], 60_000);
+    expect(cmp.code, cmp.stderr).toBe(0);
+    expect(JSON.parse(cmp.stdout.trim())).toEqual({ vision_from_encoder: true, vision_differs_from_lm: true, lm_from_init: true });
+    const lone = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "joined_bad"), "--init-encoder", join(dir, "distill", "model")], 60_000);
+    expect(lone.code).not.toBe(0);
+    expect(lone.stderr).toMatch(/--init-encoder replaces the encoder of the --init model/);
     for (const flags of [["--oracle-tokens"], ["--distill-minutes", "0"]]) {
       const bad = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "distill_bad"), "--distill-oracle", join(out, "model"), ...flags,
         "--steps", "1", "--merges", "20", "--threads", "1"], 120_000);
