@@ -46,7 +46,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from captions import caption_records  # noqa: E402
 from cobra import Cobra  # noqa: E402
-from dense_labels import DenseHead, DenseLabels, OracleTokens  # noqa: E402
+from dense_labels import DenseHead, DenseLabels, DenseTargets, OracleTokens  # noqa: E402
 from model_io import load_model, load_training_head, save_model, save_training_heads  # noqa: E402
 from preprocess import coarse_patches, image_patches  # noqa: E402
 from tokenizer import ByteBPE, default_tokenizer_json, learn_merges, tokenizer_json, tokenizer_vocab_size  # noqa: E402
@@ -389,10 +389,10 @@ def mirror_patches(patches: torch.Tensor, patch_size: int) -> torch.Tensor:
     return patches.reshape(g, g, 3, patch_size, patch_size).flip(1).flip(4).reshape(patches.shape)
 
 
-def dense_step_loss(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLabels, rels: List[str],
-                    flip: Optional[List[bool]] = None) -> Tuple[torch.Tensor, dict]:
-    """The dense loss of these images' visual tokens (vision → pool → projector, no language model);
-    `flip[i]`: image i and its targets mirrored left to right (--dense-flip)."""
+def tokens_and_targets(model: Cobra, ex: Examples, dense: DenseLabels, rels: List[str],
+                       flip: Optional[List[bool]] = None) -> Tuple[torch.Tensor, DenseTargets]:
+    """These images' visual tokens (vision → pool → projector, no language model) and their cells'
+    dense targets; `flip[i]`: image i and its targets mirrored left to right (--dense-flip)."""
     p = model.config["patch_size"]
     patches = [ex.patches(r) for r in rels]
     if flip is not None:
@@ -400,6 +400,13 @@ def dense_step_loss(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLab
     tokens = model.visual_tokens(torch.stack(patches))
     t = dense.batch(rels, flip)
     assert t is not None
+    return tokens, t
+
+
+def dense_step_loss(model: Cobra, head: DenseHead, ex: Examples, dense: DenseLabels, rels: List[str],
+                    flip: Optional[List[bool]] = None) -> Tuple[torch.Tensor, dict]:
+    """The dense loss of these images' visual tokens (tokens_and_targets)."""
+    tokens, t = tokens_and_targets(model, ex, dense, rels, flip)
     return head.loss(tokens, t)
 
 
@@ -419,13 +426,7 @@ def distill_step_loss(model: Cobra, oracle: OracleTokens, ex: Examples, dense: D
     """Mean squared distance of these images' visual tokens from the oracle's tokens of the same cells
     (the frozen --oracle-tokens map of their ground truth); `rel_err` is it over the targets' variance
     across the batch per cell (1 − R²: 0 when the encoder says exactly what the oracle says)."""
-    p = model.config["patch_size"]
-    patches = [ex.patches(r) for r in rels]
-    if flip is not None:
-        patches = [mirror_patches(x, p) if f else x for x, f in zip(patches, flip)]
-    tokens = model.visual_tokens(torch.stack(patches))
-    t = dense.batch(rels, flip)
-    assert t is not None
+    tokens, t = tokens_and_targets(model, ex, dense, rels, flip)
     with torch.no_grad():
         target = oracle(oracle.features_of(t))
     mse = F.mse_loss(tokens, target)

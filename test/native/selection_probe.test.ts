@@ -84,22 +84,11 @@ describe.runIf(NATIVE_TESTS)("native rank selection (kernel family 'selection')"
   it("Ranked's ends after need(low, high) (a sample's brackets from 256 values, else the general path), and ranks read past them, give the sorted copy's values on 2000 random sets", () => {
     const sel = k();
     const rng = mulberry32(7727);
-    const odd = [0, -0, NaN, Infinity, -Infinity, 1e-45, -1e-45, 3e38, -3e38];
     const kinds = new Set<string>();
     for (let trial = 0; trial < 2000; trial++) {
       const n = trial % 3 === 0 ? 2 + Math.floor(rng() * 300) : 256 + Math.floor(rng() * 2500);
-      const v = new Float32Array(n);
-      const centre = (rng() - 0.5) * (trial % 4 === 0 ? 0.1 : 4), spread = 10 ** (rng() * 4 - 4);
       const kind = Math.floor(trial / 3) % 6;
-      for (let i = 0; i < n; i++) {
-        let x = centre + (rng() + rng() + rng() - 1.5) * spread;
-        if (kind === 1) x = Math.round(x * 1000) / 1000;
-        if (kind === 2 && rng() < 0.02) x = centre + (rng() - 0.5) * 50;
-        if (kind === 3 && rng() < 0.05) x = odd[Math.floor(rng() * odd.length)];
-        if (kind === 4) x = rng() < 0.5 ? 0 : -0;
-        if (kind === 5) x = rng() < 0.01 ? NaN : centre;
-        v[i] = x;
-      }
+      const v = randomValues(rng, n, kind, trial % 4 !== 0);
       const sorted = Float64Array.from(v).sort();
       // The edge scans' request (2% + 24 each side) or any, then reads at, just past and far from the ends.
       const edge = Math.min(Math.floor(n / 4), Math.round(0.02 * (n - 1)) + 24);

@@ -869,16 +869,7 @@ class Ranked {
     long nl, nh;
     gatherBins(v, n, fb, 0, bLow, bHigh, kBins - 1, lowB, nl, highB, nh, [](float x) { return keyOf(static_cast<double>(x)); });
     if (nl < low || nh < high) return false;
-    if (low > 0 && low < nl) std::nth_element(lowB, lowB + (low - 1), lowB + nl);
-    std::sort(lowB, lowB + low);
-    if (high > 0 && high < nh) std::nth_element(highB, highB + (nh - high), highB + nh);
-    std::sort(highB + (nh - high), highB + nh);
-    low_ = lowB;
-    high_ = highB;
-    endsLow_ = nl;
-    endsHigh_ = nh;
-    lowSorted_ = low;
-    highSorted_ = high;
+    setEnds(lowB, nl, highB, nh, low, high);
     return true;
   }
 
@@ -929,7 +920,12 @@ class Ranked {
       }
     }
     if (nl < low || nh < high || nl + nh > n) return false;
-    // Only the ranks asked for are sorted now; the rest of what was gathered when read.
+    setEnds(lowB, nl, highB, nh, low, high);
+    return true;
+  }
+
+  /** Keeps gathered ends: only the ranks asked for are sorted now, the rest of what was gathered when read. */
+  void setEnds(uint64_t* lowB, long nl, uint64_t* highB, long nh, long low, long high) {
     if (low > 0 && low < nl) std::nth_element(lowB, lowB + (low - 1), lowB + nl);
     std::sort(lowB, lowB + low);
     // highB ascending ends at rank n - 1: its top `high` go last.
@@ -941,7 +937,6 @@ class Ranked {
     endsHigh_ = nh;
     lowSorted_ = low;
     highSorted_ = high;
-    return true;
   }
 };
 
