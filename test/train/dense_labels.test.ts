@@ -154,6 +154,11 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
     const lone = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "joined_bad"), "--init-encoder", join(dir, "distill", "model")], 60_000);
     expect(lone.code).not.toBe(0);
     expect(lone.stderr).toMatch(/--init-encoder replaces the encoder of the --init model/);
+    // A folder without an oracle map (no training_heads.safetensors here) is refused, not distilled towards zeros.
+    const noMap = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "distill_nomap"), "--init", join(dir, "joined", "model"),
+      "--distill-oracle", join(dir, "joined", "model"), "--steps", "0", "--threads", "1"], 120_000);
+    expect(noMap.code).not.toBe(0);
+    expect(noMap.stderr).toMatch(/--distill-oracle .*: no oracle map to learn from/);
     for (const flags of [["--oracle-tokens"], ["--distill-minutes", "0"]]) {
       const bad = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "distill_bad"), "--distill-oracle", join(out, "model"), ...flags,
         "--steps", "1", "--merges", "20", "--threads", "1"], 120_000);
