@@ -10,6 +10,17 @@
 #include <string>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+// x86-64 with GCC or Clang: the lift's per-pixel arithmetic four pixels at a time with AVX2,
+// chosen at run time (the addon is built for baseline x86-64; the target adds no FMA).
+// -DSR_LIFT_NO_AVX2 builds the scalar path only (to compare the two).
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SR_LIFT_NO_AVX2)
+#define SR_LIFT_AVX2 1
+#include <immintrin.h>
+#endif
+
 #include "kernels.h"
 #include "perception_args.h"
 #include "perception_box.h"
@@ -151,6 +162,13 @@ struct Workspace {
   int32_t contact[4];
   long liftStep = 1;
   long islands = 0;
+  // lift's label bitmasks (LabelMasks): one bit a pixel over the instance's box and a margin.
+  std::vector<uint64_t> idRows;
+  std::vector<uint64_t> rowWords;
+  // One lifted row's per-pixel results (PixelRow), by column - base.
+  std::vector<double> rowZ, rowPz;
+  std::vector<float> rowX, rowY;
+  std::vector<uint64_t> rowBits;
 };
 
 // Inlined at both calls (GCC kept it out of line: a call per lifted pixel, and the reach-1
@@ -191,6 +209,202 @@ bool touches(const L* labels, long ls, const D* d, long ds, double dscale, long 
          (v + k < height && labels[(v + k) * ls + u] != id && continuous(static_cast<double>(d[(v + k) * ds + u]) * dscale, z, jump));
 }
 
+
+// Bit i of a row's mask is column base + i. The lift asks, per pixel, which of its neighbours
+// carry the instance's label: most of its box's pixels are background far from the instance (a
+// mask-repair candidate only within `repair` pixels of it) or deep inside it, and one word
+// operation answers that for 64 pixels, where testing neighbour labels pixel by pixel cost most of
+// the lift. Exact: the masks only skip pixels whose tests they decide; every test that depends on
+// depth still runs as before, in the same order.
+inline bool bitAt(const uint64_t* w, long i) { return (w[i >> 6] >> (i & 63)) & 1; }
+
+// Sets the bit of every column c in [c0, c1] of `row` holding `value` (bit c - base of `words`;
+// the words past the last such bit may receive zero bits: one word of padding).
+template <typename L>
+inline void labelBits(const L* row, long c0, long c1, long base, long value, uint64_t* words) {
+  long c = c0;
+#if defined(__SSE2__)
+  if (sizeof(L) == 1) {
+    if (value < 0 || value > 255) return;  // no 8-bit label equals it
+    const __m128i want = _mm_set1_epi8(static_cast<char>(value));
+    for (; c + 15 <= c1; c += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c));
+      const uint64_t m = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, want)));
+      if (m == 0) continue;
+      const long pos = c - base;
+      const int sh = static_cast<int>(pos & 63);
+      words[pos >> 6] |= m << sh;
+      if (sh > 48) words[(pos >> 6) + 1] |= m >> (64 - sh);
+    }
+  } else if (sizeof(L) == 2) {
+    if (value < 0 || value > 65535) return;
+    const __m128i want = _mm_set1_epi16(static_cast<short>(value));
+    for (; c + 7 <= c1; c += 8) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c));
+      const __m128i eq = _mm_cmpeq_epi16(v, want);
+      const uint64_t m = static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(eq, _mm_setzero_si128()))) & 0xFF;
+      if (m == 0) continue;
+      const long pos = c - base;
+      const int sh = static_cast<int>(pos & 63);
+      words[pos >> 6] |= m << sh;
+      if (sh > 56) words[(pos >> 6) + 1] |= m >> (64 - sh);
+    }
+  }
+#endif
+  for (; c <= c1; c++) {
+    if (static_cast<long>(row[c]) == value) {
+      const long pos = c - base;
+      words[pos >> 6] |= 1ull << (pos & 63);
+    }
+  }
+}
+
+// Word j of a mask moved k (1..63) columns: bit i of shiftUp is bit i - k of x (the pixel k to
+// the left), bit i of shiftDown is bit i + k (k to the right); nw words, zero past the ends.
+inline uint64_t shiftUp(const uint64_t* x, long j, int k) { return (x[j] << k) | (j > 0 ? x[j - 1] >> (64 - k) : 0); }
+inline uint64_t shiftDown(const uint64_t* x, long j, long nw, int k) { return (x[j] >> k) | (j + 1 < nw ? x[j + 1] << (64 - k) : 0); }
+
+
+// What the lift computes for one pixel from depth (and the instance's label bits) alone, whatever
+// the tests before it decide: its depth, whether that is in range (valid), whether a markedly
+// nearer neighbour makes it a flying pixel, whether an instance pixel among its 4 neighbours lies
+// on its surface (adj1: adjoins() with reach 1, the mask repair's test of an instance pixel), its
+// point (x, y as stored, pz the height). Filled for a row's candidates before they are walked
+// in order; the walk applies the tests in the reference's order. Bits by column - base.
+struct PixelRow {
+  double* z;
+  double* pz;
+  float* x;
+  float* y;
+  uint64_t* valid;
+  uint64_t* flying;
+  uint64_t* adj1;
+};
+struct LiftGeometry {
+  long width, height, ds, ls;
+  double dscale, minZ, maxZ, noise1m, r[9];
+  const double* rayX;
+};
+
+inline void setBit(uint64_t* w, long i) { w[i >> 6] |= 1ull << (i & 63); }
+
+template <typename D, typename L, bool kUnitScale>
+inline void pixelAt(const LiftGeometry& g, const D* d, const L* labels, long id, bool own, bool near1, long v, double ry, long u, long i, PixelRow& out) {
+  const long width = g.width, height = g.height, ds = g.ds;
+  const double dscale = kUnitScale ? 1.0 : g.dscale;
+  const long di = v * ds + u;
+  const double z = static_cast<double>(d[di]) * dscale;
+  const double jump = 0.03 + 0.03 * z;
+  const double lim = z - jump;
+  const bool flying = (u >= 2 && nearer(static_cast<double>(d[di - 1]) * dscale, static_cast<double>(d[di - 2]) * dscale, lim)) ||
+                      (u + 2 < width && nearer(static_cast<double>(d[di + 1]) * dscale, static_cast<double>(d[di + 2]) * dscale, lim)) ||
+                      (v >= 2 && nearer(static_cast<double>(d[di - ds]) * dscale, static_cast<double>(d[di - 2 * ds]) * dscale, lim)) ||
+                      (v + 2 < height && nearer(static_cast<double>(d[di + ds]) * dscale, static_cast<double>(d[di + 2 * ds]) * dscale, lim));
+  const double* r = g.r;
+  const double cx = g.rayX[u] * z, cy = ry * z;
+  out.z[i] = z;
+  out.pz[i] = r[6] * cx + r[7] * cy + r[8] * z;
+  out.x[i] = static_cast<float>(r[0] * cx + r[1] * cy + r[2] * z);
+  out.y[i] = static_cast<float>(r[3] * cx + r[4] * cy + r[5] * z);
+  if (z > g.minZ && z < g.maxZ) setBit(out.valid, i);
+  if (flying) setBit(out.flying, i);
+  if (own && near1 && adjoins(labels, g.ls, d, ds, dscale, u, v, id, z, 0.01 + 3 * g.noise1m * z * z, 1, width, height)) setBit(out.adj1, i);
+}
+
+// Bits pos .. pos + 3 of a row's mask (pos >= 0), and 4 bits m into it at i.
+inline uint32_t bits4(const uint64_t* w, long pos) {
+  const int sh = static_cast<int>(pos & 63);
+  uint64_t x = w[pos >> 6] >> sh;
+  if (sh > 60) x |= w[(pos >> 6) + 1] << (64 - sh);
+  return static_cast<uint32_t>(x & 15);
+}
+inline void orBits4(uint64_t* w, long i, uint64_t m) {
+  const int sh = static_cast<int>(i & 63);
+  w[i >> 6] |= m << sh;
+  if (sh > 60) w[(i >> 6) + 1] |= m >> (64 - sh);
+}
+
+#if defined(SR_LIFT_AVX2)
+bool haveAvx2() {
+  static const bool yes = __builtin_cpu_supports("avx2");
+  return yes;
+}
+
+// Lane k all ones where bit k of the index is set.
+alignas(32) const int64_t kLaneMasks[16][4] = {
+    {0, 0, 0, 0}, {-1, 0, 0, 0}, {0, -1, 0, 0}, {-1, -1, 0, 0}, {0, 0, -1, 0}, {-1, 0, -1, 0}, {0, -1, -1, 0}, {-1, -1, -1, 0},
+    {0, 0, 0, -1}, {-1, 0, 0, -1}, {0, -1, 0, -1}, {-1, -1, 0, -1}, {0, 0, -1, -1}, {-1, 0, -1, -1}, {0, -1, -1, -1}, {-1, -1, -1, -1},
+};
+
+// Four depths as doubles (exact); nearer() of each lane against its lim; |a - z| <= tol where the
+// lane's label bit is set (one term of adjoins()).
+__attribute__((target("avx2"))) inline __m256d at(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+__attribute__((target("avx2"))) inline __m256d near(__m256d a, __m256d lim) {
+  return _mm256_and_pd(_mm256_cmp_pd(a, _mm256_setzero_pd(), _CMP_GT_OQ), _mm256_cmp_pd(a, lim, _CMP_LT_OQ));
+}
+__attribute__((target("avx2"))) inline __m256d within(__m256d a, __m256d z, __m256d tol, uint32_t labelBits) {
+  const __m256d absMask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
+  const __m256d lanes = _mm256_load_pd(reinterpret_cast<const double*>(kLaneMasks[labelBits]));
+  return _mm256_and_pd(lanes, _mm256_cmp_pd(_mm256_and_pd(_mm256_sub_pd(a, z), absMask), tol, _CMP_LE_OQ));
+}
+
+// pixelAt for float depth in metres, four columns u0, u0 + 1, ... at a time over [u0, u1), every
+// column and its two neighbours each side inside the image (2 <= u0, u1 + 1 < width). The same
+// IEEE operations in the same order per lane (no FMA; |x| by clearing the sign), a neighbour row
+// off the image read as zeros (nearer() is false for zeros, as for the skipped test) and its
+// label bits as zeros (as adjoins() skips it). adj1 is set for any pixel with it (the walk reads
+// it for the instance's pixels only).
+__attribute__((target("avx2"))) void pixelsAvx2(const LiftGeometry& g, const float* d, const uint64_t* idRow, long rs, long v, double ry, long u0, long u1, long base,
+                                                PixelRow& out) {
+  const long ds = g.ds;
+  const float* row = d + v * ds;
+  const bool up = v >= 2, down = v + 2 < g.height;
+  const __m256d c003 = _mm256_set1_pd(0.03), c001 = _mm256_set1_pd(0.01), n3 = _mm256_set1_pd(3 * g.noise1m);
+  const __m256d minZ = _mm256_set1_pd(g.minZ), maxZ = _mm256_set1_pd(g.maxZ), vry = _mm256_set1_pd(ry);
+  const __m256d r0 = _mm256_set1_pd(g.r[0]), r1 = _mm256_set1_pd(g.r[1]), r2 = _mm256_set1_pd(g.r[2]), r3 = _mm256_set1_pd(g.r[3]), r4 = _mm256_set1_pd(g.r[4]);
+  const __m256d r5 = _mm256_set1_pd(g.r[5]), r6 = _mm256_set1_pd(g.r[6]), r7 = _mm256_set1_pd(g.r[7]), r8 = _mm256_set1_pd(g.r[8]);
+  const uint64_t* upRow = idRow - rs;
+  const uint64_t* downRow = idRow + rs;
+  for (long u = u0; u + 4 <= u1; u += 4) {
+    const float* c = row + u;
+    const long i = u - base;
+    const __m256d z = at(c);
+    const __m256d lim = _mm256_sub_pd(z, _mm256_add_pd(c003, _mm256_mul_pd(c003, z)));
+    const __m256d l1 = at(c - 1), r1v = at(c + 1);
+    __m256d fly = _mm256_or_pd(_mm256_or_pd(near(l1, lim), near(at(c - 2), lim)), _mm256_or_pd(near(r1v, lim), near(at(c + 2), lim)));
+    // 0.01 + 3 * noise1m * z * z, grouped as the reference's ((3 * noise1m) * z) * z.
+    const __m256d tol = _mm256_add_pd(c001, _mm256_mul_pd(_mm256_mul_pd(n3, z), z));
+    __m256d adj = _mm256_or_pd(within(l1, z, tol, bits4(idRow, i - 1)), within(r1v, z, tol, bits4(idRow, i + 1)));
+    if (up) {
+      const __m256d u1v = at(c - ds);
+      fly = _mm256_or_pd(fly, _mm256_or_pd(near(u1v, lim), near(at(c - 2 * ds), lim)));
+      adj = _mm256_or_pd(adj, within(u1v, z, tol, bits4(upRow, i)));
+    } else if (v >= 1) {
+      adj = _mm256_or_pd(adj, within(at(c - ds), z, tol, bits4(upRow, i)));
+    }
+    if (down) {
+      const __m256d d1v = at(c + ds);
+      fly = _mm256_or_pd(fly, _mm256_or_pd(near(d1v, lim), near(at(c + 2 * ds), lim)));
+      adj = _mm256_or_pd(adj, within(d1v, z, tol, bits4(downRow, i)));
+    } else if (v + 1 < g.height) {
+      adj = _mm256_or_pd(adj, within(at(c + ds), z, tol, bits4(downRow, i)));
+    }
+    const __m256d valid = _mm256_and_pd(_mm256_cmp_pd(z, minZ, _CMP_GT_OQ), _mm256_cmp_pd(z, maxZ, _CMP_LT_OQ));
+    const __m256d cx = _mm256_mul_pd(_mm256_loadu_pd(g.rayX + u), z), cy = _mm256_mul_pd(vry, z);
+    const __m256d pz = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(r6, cx), _mm256_mul_pd(r7, cy)), _mm256_mul_pd(r8, z));
+    const __m256d x = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(r0, cx), _mm256_mul_pd(r1, cy)), _mm256_mul_pd(r2, z));
+    const __m256d y = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(r3, cx), _mm256_mul_pd(r4, cy)), _mm256_mul_pd(r5, z));
+    _mm256_storeu_pd(out.z + i, z);
+    _mm256_storeu_pd(out.pz + i, pz);
+    _mm_storeu_ps(out.x + i, _mm256_cvtpd_ps(x));
+    _mm_storeu_ps(out.y + i, _mm256_cvtpd_ps(y));
+    orBits4(out.valid, i, static_cast<uint64_t>(_mm256_movemask_pd(valid)));
+    orBits4(out.flying, i, static_cast<uint64_t>(_mm256_movemask_pd(fly)));
+    orBits4(out.adj1, i, static_cast<uint64_t>(_mm256_movemask_pd(adj)));
+  }
+}
+#endif
+
 /** A read-prefetch of every cache line of [p, p + bytes) (a hint: no effect on results). */
 inline void prefetchRange(const uint8_t* p, size_t bytes) {
 #if defined(__GNUC__)
@@ -230,78 +444,160 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
   const double dp = static_cast<double>(pixels);
   const long step = dp > f.maxPoints * 4 ? 3 : dp > f.maxPoints ? 2 : 1;
   ws.liftStep = step;
+  // The instance's label as bits over its box, `margin` rows and columns beyond it (the farthest
+  // neighbour a test reads: the repair's reach, BLEED_REACH); rows and columns off the image stay zero.
+  const long margin = repair > kBleedReach ? repair : kBleedReach;
+  const long base = U0 - margin, rowBase = V0 - margin;
+  const long nw = (U1 + margin - base + 1 + 63) >> 6, rs = nw + 1, rows = V1 - V0 + 1 + 2 * margin;
+  if (ws.idRows.size() < static_cast<size_t>(rows * rs)) ws.idRows.resize(static_cast<size_t>(rows * rs));
+  if (ws.rowWords.size() < static_cast<size_t>(5 * rs)) ws.rowWords.resize(static_cast<size_t>(5 * rs));
+  uint64_t* idRows = ws.idRows.data();
+  std::memset(idRows, 0, static_cast<size_t>(rows * rs) * sizeof(uint64_t));
+  {
+    const long c0 = base > 0 ? base : 0, c1 = U1 + margin < width - 1 ? U1 + margin : width - 1;
+    const long r0 = rowBase > 0 ? rowBase : 0, r1 = V1 + margin < height - 1 ? V1 + margin : height - 1;
+    for (long r = r0; r <= r1; r++) labelBits(labels + r * ls, c0, c1, base, id, idRows + (r - rowBase) * rs);
+  }
+  if (ws.rowZ.size() < static_cast<size_t>(nw * 64)) {
+    ws.rowZ.resize(static_cast<size_t>(nw * 64));
+    ws.rowPz.resize(static_cast<size_t>(nw * 64));
+    ws.rowX.resize(static_cast<size_t>(nw * 64));
+    ws.rowY.resize(static_cast<size_t>(nw * 64));
+  }
+  if (ws.rowBits.size() < static_cast<size_t>(3 * rs)) ws.rowBits.resize(static_cast<size_t>(3 * rs));
+  PixelRow px{ws.rowZ.data(), ws.rowPz.data(), ws.rowX.data(), ws.rowY.data(), ws.rowBits.data(), ws.rowBits.data() + rs, ws.rowBits.data() + 2 * rs};
+  const LiftGeometry geo{width, height, ds, ls, f.dscale, minZ, maxZ, noise1m, {r0, r1, r2, r3, r4, r5, r6, r7, r8}, rayX};
+#if defined(SR_LIFT_AVX2)
+  const bool avx2 = kUnitScale && sizeof(D) == 4 && haveAvx2();
+#endif
+  uint64_t* visit = ws.rowWords.data();
+  uint64_t* zeroRow = visit + rs;
+  uint64_t* cand = zeroRow + rs;
+  uint64_t* near1 = cand + rs;
+  std::memset(visit, 0, static_cast<size_t>(rs) * sizeof(uint64_t));
+  for (long u = U0; u <= U1; u = u + step > U1 && u < U1 ? U1 : u + step) visit[(u - base) >> 6] |= 1ull << ((u - base) & 63);
   for (long v = V0; v <= V1; v = v + step > V1 && v < V1 ? V1 : v + step) {
     const double ry = rayY[v];
     const long row = v * ls;
+    const uint64_t* idRow = idRows + (v - rowBase) * rs;
     // The colour image is read only on the row being lifted (depth and labels are read two rows
     // ahead by the neighbour tests): fetch the next row's colour span now, so its first read is no miss.
     prefetchRange(rgb + (v + step <= V1 ? v + step : v) * f.rgbStep + U0 * 3, static_cast<size_t>(U1 - U0 + 1) * 3);
-    for (long u = U0; u <= U1; u = u + step > U1 && u < U1 ? U1 : u + step) {
-      const long label = labels[row + u];
-      if (label != id && (label != 0 || repair == 0)) continue;
-      const long di = v * ds + u;
-      const double z = static_cast<double>(d[di]) * dscale;
-      if (!(z > minZ && z < maxZ)) continue;
-      if (repair > 0) {
-        const double tol = 0.01 + 3 * noise1m * z * z;
-        // Mask repair by depth (object_measurements.ts).
-        if (label == 0 ? !adjoins(labels, ls, d, ds, dscale, u, v, id, z, tol, repair, width, height) : !adjoins(labels, ls, d, ds, dscale, u, v, id, z, tol, 1, width, height)) {
-          if (label != 0) islands++;
-          continue;
-        }
+    // Likewise the depth rows the next lifted row reads first below it (the neighbour tests'):
+    // the row's arithmetic is too short to hide their misses.
+    {
+      const long c0 = U0 >= 2 ? U0 - 2 : 0, c1 = U1 + 2 < width ? U1 + 2 : width - 1;
+      for (long r = v + step + 1; r <= v + step + 2 && r < height; r++) {
+        prefetchRange(reinterpret_cast<const uint8_t*>(d + r * ds + c0), static_cast<size_t>(c1 - c0 + 1) * sizeof(D));
       }
-      // Flying pixels and mask spill: a markedly nearer neighbour.
-      const double jump = 0.03 + 0.03 * z;
-      const double lim = z - jump;
-      if ((u >= 2 && nearer(static_cast<double>(d[di - 1]) * dscale, static_cast<double>(d[di - 2]) * dscale, lim)) ||
-          (u + 2 < width && nearer(static_cast<double>(d[di + 1]) * dscale, static_cast<double>(d[di + 2]) * dscale, lim)) ||
-          (v >= 2 && nearer(static_cast<double>(d[di - ds]) * dscale, static_cast<double>(d[di - 2 * ds]) * dscale, lim)) ||
-          (v + 2 < height && nearer(static_cast<double>(d[di + ds]) * dscale, static_cast<double>(d[di + 2 * ds]) * dscale, lim)))
-        continue;
-      const double cx = rayX[u] * z, cy = ry * z;
-      const double pz = r6 * cx + r7 * cy + r8 * z;
-      if (pz < floorZ) continue;
-      depthSum += z;
-      xs[n] = static_cast<float>(r0 * cx + r1 * cy + r2 * z);
-      ys[n] = static_cast<float>(r3 * cx + r4 * cy + r5 * z);
-      const float zf = static_cast<float>(pz);
-      zs[n] = zf;
-      n++;
-      // The lowest point, as a pass over zs after the loop would find it (same values, same order).
-      if (zf < lowest) lowest = zf;
-      // Contact evidence at the bottom edge.
-      if (v + 2 < height && labels[row + 2 * ls + u] != id && edges < edgeCapacity && static_cast<double>(d[di + 2 * ds]) * dscale > minZ &&
-          static_cast<double>(d[di + 2 * ds]) * dscale < maxZ) {
-        // 0 support, 1 object, 2 floating, 3 hidden by a nearer object below it in the image.
-        const double dz2 = static_cast<double>(d[di + 2 * ds]) * dscale - z;
-        const long below2 = labels[row + 2 * ls + u];
-        uint8_t kind = below2 == 0 ? (dz2 < 0.07 ? 0 : 2) : dz2 > -0.02 ? (dz2 < 0.07 ? 1 : 2) : 3;
-        // Past a strip of unlabelled pixels above the support (object_measurements.ts CONTACT_BAND).
-        double zp = z;
-        for (long k = 2; below2 == 0 && k <= 2 + kContactBand && v + k < height; k++) {
-          const long below = labels[row + k * ls + u];
-          if (below == id) break;
-          const double zb = static_cast<double>(d[di + k * ds]) * dscale;
-          if (!(zb > minZ && zb < maxZ) || std::fabs(zb - zp) > 0.03 + 0.03 * zb) break;
-          if (below != 0) {
-            const double dz = zb - z;
-            kind = dz > -0.02 ? (dz < 0.07 ? 1 : 2) : 3;
-            break;
+    }
+    // The pixels the reference's tests let through to its depth test: the instance's, and (mask
+    // repair) background ones with an instance pixel within `repair` along the row or the column,
+    // without which adjoins() fails. near1: an instance pixel among the 4 neighbours.
+    if (repair > 0) {
+      std::memset(zeroRow, 0, static_cast<size_t>(rs) * sizeof(uint64_t));
+      labelBits(labels + row, U0, U1, base, 0, zeroRow);
+    }
+    for (long j = 0; j < nw; j++) {
+      const uint64_t* up1 = idRow - rs;
+      const uint64_t* dn1 = idRow + rs;
+      const uint64_t n1 = shiftUp(idRow, j, 1) | shiftDown(idRow, j, nw, 1) | up1[j] | dn1[j];
+      uint64_t nr = n1;
+      for (long k = 2; k <= repair; k++) nr |= shiftUp(idRow, j, static_cast<int>(k)) | shiftDown(idRow, j, nw, static_cast<int>(k)) | idRow[j - k * rs] | idRow[j + k * rs];
+      near1[j] = n1;
+      cand[j] = visit[j] & (idRow[j] | (repair > 0 ? zeroRow[j] & nr : 0));
+    }
+    // Depth-only results of the candidates (pixelAt), four at a time where AVX2 runs: the whole
+    // run of columns from the first candidate to the last (every column costs less there than
+    // picking out the candidates), the image's outer two columns and the odd end one by one.
+    long first = -1, last = -1;
+    for (long j = 0; j < nw; j++) {
+      if (cand[j] == 0) continue;
+      if (first < 0) first = (j << 6) + __builtin_ctzll(cand[j]);
+      last = (j << 6) + 63 - __builtin_clzll(cand[j]);
+    }
+    if (first < 0) continue;
+    std::memset(px.valid, 0, static_cast<size_t>(3 * rs) * sizeof(uint64_t));
+    long simdFrom = 0, simdTo = 0;
+#if defined(SR_LIFT_AVX2)
+    if (avx2) {
+      simdFrom = base + first > 2 ? base + first : 2;
+      const long end = base + last + 1 < width - 2 ? base + last + 1 : width - 2;
+      simdTo = end > simdFrom ? simdFrom + ((end - simdFrom) & ~3L) : simdFrom;
+      if (simdTo > simdFrom) pixelsAvx2(geo, reinterpret_cast<const float*>(d), idRow, rs, v, ry, simdFrom, simdTo, base, px);
+    }
+#endif
+    for (long j = 0; j < nw; j++) {
+      for (uint64_t bits = cand[j]; bits != 0; bits &= bits - 1) {
+        const long i = (j << 6) + __builtin_ctzll(bits);
+        const long u = base + i;
+        if (u < simdFrom || u >= simdTo) pixelAt<D, L, kUnitScale>(geo, d, labels, id, bitAt(idRow, i), bitAt(near1, i), v, ry, u, i, px);
+      }
+    }
+    for (long j = 0; j < nw; j++) {
+      // The tests up to the flying pixels' by words: in range; the instance's pixels with an
+      // instance neighbour on their surface (the others are islands: counted, dropped), the
+      // background candidates by adjoins() below; then not flying.
+      const uint64_t valid = cand[j] & px.valid[j], own = valid & idRow[j];
+      // Label 0 as the id: its pixels are background to adjoins() (reach `repair`, no islands).
+      const uint64_t mended = repair > 0 && id != 0 ? own : 0;
+      islands += __builtin_popcountll(mended & ~px.adj1[j]);
+      const uint64_t pass = ((mended & px.adj1[j]) | (valid & ~mended)) & ~px.flying[j];
+      // touches() is false where all four pixels BLEED_REACH away are the instance's.
+      const uint64_t interior = shiftUp(idRow, j, static_cast<int>(kBleedReach)) & shiftDown(idRow, j, nw, static_cast<int>(kBleedReach)) &
+                                idRow[j - kBleedReach * rs] & idRow[j + kBleedReach * rs];
+      for (uint64_t bits = pass; bits != 0; bits &= bits - 1) {
+        const long i = (j << 6) + __builtin_ctzll(bits);
+        const double pz = px.pz[i];
+        if (pz < floorZ) continue;
+        const long u = base + i;
+        const uint64_t b = 1ull << (i & 63);
+        const bool isOwn = (own & b) != 0;
+        const double z = px.z[i];
+        if (repair > 0 && !(mended & b) && !adjoins(labels, ls, d, ds, dscale, u, v, id, z, 0.01 + 3 * noise1m * z * z, repair, width, height)) continue;
+        const long di = v * ds + u;
+        depthSum += z;
+        xs[n] = px.x[i];
+        ys[n] = px.y[i];
+        const float zf = static_cast<float>(pz);
+        zs[n] = zf;
+        n++;
+        // The lowest point, as a pass over zs after the loop would find it (same values, same order).
+        if (zf < lowest) lowest = zf;
+        // Contact evidence at the bottom edge.
+        if (v + 2 < height && !bitAt(idRow + 2 * rs, i) && edges < edgeCapacity && static_cast<double>(d[di + 2 * ds]) * dscale > minZ &&
+            static_cast<double>(d[di + 2 * ds]) * dscale < maxZ) {
+          // 0 support, 1 object, 2 floating, 3 hidden by a nearer object below it in the image.
+          const double dz2 = static_cast<double>(d[di + 2 * ds]) * dscale - z;
+          const long below2 = labels[row + 2 * ls + u];
+          uint8_t kind = below2 == 0 ? (dz2 < 0.07 ? 0 : 2) : dz2 > -0.02 ? (dz2 < 0.07 ? 1 : 2) : 3;
+          // Past a strip of unlabelled pixels above the support (object_measurements.ts CONTACT_BAND).
+          double zp = z;
+          for (long k = 2; below2 == 0 && k <= 2 + kContactBand && v + k < height; k++) {
+            const long below = labels[row + k * ls + u];
+            if (below == id) break;
+            const double zb = static_cast<double>(d[di + k * ds]) * dscale;
+            if (!(zb > minZ && zb < maxZ) || std::fabs(zb - zp) > 0.03 + 0.03 * zb) break;
+            if (below != 0) {
+              const double dz = zb - z;
+              kind = dz > -0.02 ? (dz < 0.07 ? 1 : 2) : 3;
+              break;
+            }
+            const double up = r6 * rayX[u] + r7 * rayY[v + k] + r8;
+            if (!(zb * up - f.supportZ > kUnlabelledObjectHeight + 3 * noise1m * zb * zb * std::fabs(up))) break;
+            zp = zb;
           }
-          const double up = r6 * rayX[u] + r7 * rayY[v + k] + r8;
-          if (!(zb * up - f.supportZ > kUnlabelledObjectHeight + 3 * noise1m * zb * zb * std::fabs(up))) break;
-          zp = zb;
+          edgeHeight[edges] = static_cast<float>(pz);
+          edgeKind[edges++] = kind;
         }
-        edgeHeight[edges] = static_cast<float>(pz);
-        edgeKind[edges++] = kind;
-      }
-      // Colour only from points clearly off the surface.
-      if (pz > colorFloorZ) {
-        const long ci = v * f.rgbStep + u * 3;
-        const int r = f.bgr ? rgb[ci + 2] : rgb[ci], g = rgb[ci + 1], bl = f.bgr ? rgb[ci] : rgb[ci + 2];
-        const int bin = lumBin(r, g, bl);
-        colorRun.add(colors, bin, r, g, bl);
-        if (label == id && !touches(labels, ls, d, ds, dscale, u, v, id, z, jump, width, height)) innerRun.add(inner, bin, r, g, bl);
+        // Colour only from points clearly off the surface.
+        if (pz > colorFloorZ) {
+          const long ci = v * f.rgbStep + u * 3;
+          const int r = f.bgr ? rgb[ci + 2] : rgb[ci], g = rgb[ci + 1], bl = f.bgr ? rgb[ci] : rgb[ci + 2];
+          const int bin = lumBin(r, g, bl);
+          colorRun.add(colors, bin, r, g, bl);
+          if (isOwn && ((interior & b) != 0 || !touches(labels, ls, d, ds, dscale, u, v, id, z, 0.03 + 0.03 * z, width, height))) innerRun.add(inner, bin, r, g, bl);
+        }
       }
     }
   }
