@@ -123,6 +123,14 @@ struct Frame {
   const int32_t* v1;
 };
 
+// Inlined where it is called per lifted pixel (GCC kept these out of line: a call a pixel, and
+// adjoins()' reach-1 loop not unrolled); no effect on results.
+#if defined(__GNUC__)
+#define SR_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define SR_ALWAYS_INLINE inline
+#endif
+
 // A run of pixels in one luminance bin, summed in registers and added to a ColorSums when the
 // bin changes and at the end (neighbouring pixels mostly share a bin; adding each to the arrays
 // chained every pixel on the last one's stores). Integer sums: the same totals in any order.
@@ -130,7 +138,7 @@ struct ColorRun {
   int bin = -1;
   uint32_t n = 0;
   uint64_t r = 0, g = 0, b = 0;
-  void add(ColorSums& to, int nb, int R, int G, int B) {
+  SR_ALWAYS_INLINE void add(ColorSums& to, int nb, int R, int G, int B) {
     if (nb != bin) {
       flush(to);
       bin = nb;
@@ -171,13 +179,6 @@ struct Workspace {
   std::vector<uint64_t> rowBits;
 };
 
-// Inlined at both calls (GCC kept it out of line: a call per lifted pixel, and the reach-1
-// call with its loop not unrolled); no effect on results.
-#if defined(__GNUC__)
-#define SR_ALWAYS_INLINE __attribute__((always_inline)) inline
-#else
-#define SR_ALWAYS_INLINE inline
-#endif
 
 template <typename D, typename L>
 SR_ALWAYS_INLINE bool adjoins(const L* labels, long ls, const D* d, long ds, double dscale, long u, long v, long id, double z, double tol, long reach, long width, long height) {
@@ -227,14 +228,20 @@ inline void labelBits(const L* row, long c0, long c1, long base, long value, uin
   if (sizeof(L) == 1) {
     if (value < 0 || value > 255) return;  // no 8-bit label equals it
     const __m128i want = _mm_set1_epi8(static_cast<char>(value));
-    for (; c + 15 <= c1; c += 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c));
+    auto chunk = [&](long at) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + at));
       const uint64_t m = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, want)));
-      if (m == 0) continue;
-      const long pos = c - base;
+      if (m == 0) return;
+      const long pos = at - base;
       const int sh = static_cast<int>(pos & 63);
       words[pos >> 6] |= m << sh;
       if (sh > 48) words[(pos >> 6) + 1] |= m >> (64 - sh);
+    };
+    for (; c + 15 <= c1; c += 16) chunk(c);
+    // The last columns as the 16 ending at c1, when the span holds 16 (bits set twice stay set).
+    if (c <= c1 && c1 - 15 >= c0) {
+      chunk(c1 - 15);
+      return;
     }
   } else if (sizeof(L) == 2) {
     if (value < 0 || value > 65535) return;
@@ -312,13 +319,13 @@ inline void pixelAt(const LiftGeometry& g, const D* d, const L* labels, long id,
 }
 
 // Bits pos .. pos + 3 of a row's mask (pos >= 0), and 4 bits m into it at i.
-inline uint32_t bits4(const uint64_t* w, long pos) {
+SR_ALWAYS_INLINE uint32_t bits4(const uint64_t* w, long pos) {
   const int sh = static_cast<int>(pos & 63);
   uint64_t x = w[pos >> 6] >> sh;
   if (sh > 60) x |= w[(pos >> 6) + 1] << (64 - sh);
   return static_cast<uint32_t>(x & 15);
 }
-inline void orBits4(uint64_t* w, long i, uint64_t m) {
+SR_ALWAYS_INLINE void orBits4(uint64_t* w, long i, uint64_t m) {
   const int sh = static_cast<int>(i & 63);
   w[i >> 6] |= m << sh;
   if (sh > 60) w[(i >> 6) + 1] |= m >> (64 - sh);
@@ -403,6 +410,7 @@ __attribute__((target("avx2"))) void pixelsAvx2(const LiftGeometry& g, const flo
     orBits4(out.adj1, i, static_cast<uint64_t>(_mm256_movemask_pd(adj)));
   }
 }
+
 #endif
 
 /** A read-prefetch of every cache line of [p, p + bytes) (a hint: no effect on results). */
