@@ -57,6 +57,18 @@ export function nativePerceptionKernels(): PerceptionKernelsFactory | null {
 }
 
 /**
+ * The perception kernels of a given kernels addon module (`require` of its .node file), or null
+ * when it lacks them: for comparing two builds in one process (bench/kernels_ab.ts), where the
+ * process's own addon is the one nativePerceptionKernels() gives.
+ */
+export function nativePerceptionKernelsOf(addon: Readonly<Record<string, unknown>>): PerceptionKernelsFactory | null {
+  const missing = [...FRAME_FUNCTIONS, "measureObjects"].filter((f) => typeof addon[f] !== "function");
+  if (missing.length > 0) return null;
+  const frame = addon as unknown as FrameFamily, objects = addon as unknown as ObjectsFamily;
+  return () => createNativeKernels(frame, objects);
+}
+
+/**
  * The perception kernels for this process: native where the addon has them (unless
  * SPATIAL_REWARD_NATIVE=0), else the TypeScript reference. What the edges pass as
  * PerceptionOptions.kernels; in-process library users do the same:
