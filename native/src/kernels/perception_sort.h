@@ -789,12 +789,18 @@ class Ranked {
     max_ = hi;
   }
 
+#if defined(__SSE2__)
+  static __m128d pair(const double* p) { return _mm_loadu_pd(p); }
+  static __m128d pair(const float* p) { return _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))); }
+#endif
+
   template <typename T>
   void endsPass(const T* v, long lowK, long highK) {
     uint64_t* lowB = lowBuf_.data();
     uint64_t* highB = highBuf_.data();
     long nl = 0, nh = 0;
-    for (long i = 0; i < n; i++) {
+    long i = 0;
+    auto step = [&](long i) {
       const uint64_t x = keyOf(static_cast<double>(v[i]));
       if (lowK > 0 && (nl < lowK || x < lowB[nl - 1])) {
         long j = nl < lowK ? nl++ : nl - 1;
@@ -822,7 +828,26 @@ class Ranked {
         }
         highB[j] = x;
       }
+    };
+    // Until both buffers are full every value enters; then only values at or beyond the ends
+    // kept so far can, and a pair of values is tested at once (SSE2) against those ends' values:
+    // !(x > low) || !(x < high) holds for every value whose key passes (-0 against +0, NaN,
+    // equal values included), so the exact key test above still decides, for fewer values.
+    for (; i < n && ((lowK > 0 && nl < lowK) || (highK > 0 && nh < highK)); i++) step(i);
+#if defined(__SSE2__)
+    double lowV = lowK > 0 ? valueOf(lowB[nl - 1]) : -std::numeric_limits<double>::infinity();
+    double highV = highK > 0 ? valueOf(highB[0]) : std::numeric_limits<double>::infinity();
+    for (; i + 2 <= n; i += 2) {
+      const __m128d x = pair(v + i);
+      const int m = _mm_movemask_pd(_mm_or_pd(_mm_cmpngt_pd(x, _mm_set1_pd(lowV)), _mm_cmpnlt_pd(x, _mm_set1_pd(highV))));
+      if (m == 0) continue;
+      step(i);
+      step(i + 1);
+      if (lowK > 0) lowV = valueOf(lowB[nl - 1]);
+      if (highK > 0) highV = valueOf(highB[0]);
     }
+#endif
+    for (; i < n; i++) step(i);
     low_ = lowB;
     high_ = highB;
     endsLow_ = lowK;
