@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import numpy as np
 from PIL import Image
@@ -24,13 +24,29 @@ QUESTIONS = {
     "caption_left_to_right": "List the objects from left to right.",
     "caption_near_to_far": "List the objects from near to far.",
 }
+# One record per visible object: "Where is the red ball?" -> "column 3, row 5", the cell of the
+# model's token grid (1-based, the frame stretched to the square image) that holds the middle of its
+# mask. It needs one lookup (the named object's cell), where a relation needs two and a comparison.
+LOCATE = "caption_locate"
+KINDS = tuple(QUESTIONS) + (LOCATE,)
 
 
-def visible_objects(data: str, scene: dict, min_pixels: int) -> List[dict]:
-    """The scene's objects with at least min_pixels mask pixels (an object hidden behind another is not listed)."""
+def read_mask(data: str, scene: dict) -> np.ndarray:
     with Image.open(os.path.join(data, scene["mask"])) as im:
-        counts = np.bincount(np.asarray(im.convert("L")).ravel(), minlength=len(scene["objects"]) + 1)
+        return np.asarray(im.convert("L"))
+
+
+def visible_objects(mask: np.ndarray, scene: dict, min_pixels: int) -> List[dict]:
+    """The scene's objects with at least min_pixels mask pixels (an object hidden behind another is not listed)."""
+    counts = np.bincount(mask.ravel(), minlength=len(scene["objects"]) + 1)
     return [o for o in scene["objects"] if counts[o["mask_value"]] >= min_pixels]
+
+
+def cell_of(mask: np.ndarray, value: int, grid: int) -> str:
+    """"column c, row r" (1-based) of the grid cell holding the mean pixel of this object's mask."""
+    rows, cols = np.nonzero(mask == value)
+    H, W = mask.shape
+    return f"column {int(cols.mean() * grid // W) + 1}, row {int(rows.mean() * grid // H) + 1}"
 
 
 def listing(objects: List[dict], kind: str) -> str:
@@ -42,8 +58,10 @@ def listing(objects: List[dict], kind: str) -> str:
     return ", ".join(f"{o['color']} {o['kind']}" for o in sorted(objects, key=key))
 
 
-def caption_records(data: str, min_pixels: int = 200) -> Dict[str, List[dict]]:
-    """Per split, one record per scene image and listing: {"image", "question", "answer", "type"}."""
+def caption_records(data: str, min_pixels: int = 200, kinds: Tuple[str, ...] = tuple(QUESTIONS), grid: int = 7
+                    ) -> Dict[str, List[dict]]:
+    """Per split, one record per scene image and listing (and per visible object with LOCATE in
+    kinds): {"image", "question", "answer", "type"}. `grid`: cells per side of the token grid."""
     out: Dict[str, List[dict]] = {"train": [], "val": [], "test": []}
     path = os.path.join(data, "scenes.jsonl")
     if not os.path.exists(path):
@@ -53,9 +71,15 @@ def caption_records(data: str, min_pixels: int = 200) -> Dict[str, List[dict]]:
     for s in scenes:
         if "mask" not in s or not all("center" in o for o in s["objects"]):
             continue
-        seen = visible_objects(data, s, min_pixels)
+        mask = read_mask(data, s)
+        seen = visible_objects(mask, s, min_pixels)
         if not seen:
             continue
-        for kind, q in QUESTIONS.items():
-            out.setdefault(s.get("split", "train"), []).append({"image": s["image"], "question": q, "answer": listing(seen, kind), "type": kind})
+        split = out.setdefault(s.get("split", "train"), [])
+        for kind in kinds:
+            if kind == LOCATE:
+                split += [{"image": s["image"], "question": f"Where is the {o['color']} {o['kind']}?",
+                           "answer": cell_of(mask, o["mask_value"], grid), "type": kind} for o in seen]
+            else:
+                split.append({"image": s["image"], "question": QUESTIONS[kind], "answer": listing(seen, kind), "type": kind})
     return out

@@ -44,7 +44,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from captions import caption_records  # noqa: E402
+from captions import KINDS as CAPTION_KINDS, caption_records  # noqa: E402
 from cobra import Cobra  # noqa: E402
 from dense_labels import DenseHead, DenseLabels, DenseTargets, OracleTokens  # noqa: E402
 from model_io import load_model, load_training_head, save_model, save_training_heads  # noqa: E402
@@ -769,6 +769,9 @@ def main() -> None:
                          "only = train and validate on them alone (the stage that teaches the language model to read its tokens), "
                          "mix = add them to the questions as --caption-fraction of the training items")
     ap.add_argument("--caption-fraction", type=float, default=0.2)
+    ap.add_argument("--caption-kinds", default="caption_left_to_right,caption_near_to_far",
+                    help=f"which captions (comma separated, of {', '.join(CAPTION_KINDS)}); caption_locate asks each visible "
+                         "object's token-grid cell ('Where is the red ball?' -> 'column 3, row 5')")
     ap.add_argument("--question-types", default="",
                     help="comma-separated question types to train and validate on (default: all), e.g. a curriculum of relations")
     ap.add_argument("--oracle-tokens", action="store_true",
@@ -868,7 +871,10 @@ def main() -> None:
             q = r["question"]
             return {"image": r["image"], "prompt": [tok.bos_id] + tok.encode(q + QUESTION_END), "question": [tok.bos_id] + tok.encode(q),
                     "end": tok.encode(QUESTION_END), "answer": tok.encode(r["answer"]) + [tok.eos_id], "answer_text": r["answer"], "type": r["type"]}
-        caps = {k: [caption_item(r) for r in v] for k, v in caption_records(a.data).items()}
+        kinds = tuple(k.strip() for k in a.caption_kinds.split(",") if k.strip())
+        if not kinds or any(k not in CAPTION_KINDS for k in kinds):
+            raise SystemExit(f"--caption-kinds: {a.caption_kinds!r}: each must be one of {', '.join(CAPTION_KINDS)}")
+        caps = {k: [caption_item(r) for r in v] for k, v in caption_records(a.data, kinds=kinds, grid=model.sizes.cell_side).items()}
         if not caps["train"]:
             raise SystemExit(f"--captions {a.captions}: {a.data} has no masks and boxes (export vqa --masks)")
         longest = max(len(it["answer"]) for v in caps.values() for it in v)
@@ -880,6 +886,9 @@ def main() -> None:
         else:
             reps = max(1, round(a.caption_fraction * len(ex.vqa["train"]) / ((1 - a.caption_fraction) * len(caps["train"]))))
             ex.vqa["train"] = ex.vqa["train"] + caps["train"] * reps
+            # Locating answers are short enough to score exactly: val_exact_by_type shows whether the
+            # one-lookup task is learnt (listings stay out of val, as before).
+            ex.vqa["val"] = ex.vqa["val"] + [it for it in caps["val"] if it["type"] == "caption_locate"]
         log(f"captions ({a.captions}): {len(caps['train'])} train listings, {len(caps['val'])} val")
     train_q, train_p = ex.vqa["train"], ex.progress["train"]
     if not train_q:

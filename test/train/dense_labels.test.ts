@@ -79,6 +79,46 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
     expect(out.bad).toBe(0);
   }, 150_000);
 
+  it("locating captions (captions.py caption_locate) give each seen object's token-grid cell as its mask places it", async () => {
+    const code = [
+      "import json, re, sys, numpy as np",
+      "from PIL import Image",
+      `sys.path.insert(0, ${JSON.stringify(join(root, "models/train"))})`,
+      "from captions import caption_records",
+      `data = ${JSON.stringify(join(dir, "data"))}`,
+      "recs = [r for v in caption_records(data, 100, kinds=('caption_locate',), grid=7).values() for r in v]",
+      "scenes = {s['image']: s for s in map(json.loads, open(data + '/scenes.jsonl'))}",
+      "seen = inside = order_pairs = order_bad = 0",
+      "by_image = {}",
+      "for r in recs:",
+      "    assert r['type'] == 'caption_locate', r",
+      "    s = scenes[r['image']]; m = np.asarray(Image.open(data + '/' + s['mask']))",
+      "    name = re.fullmatch(r'Where is the (\\w+) (\\w+)\\?', r['question']).groups()",
+      "    col, row = map(int, re.fullmatch(r'column (\\d), row (\\d)', r['answer']).groups())",
+      "    assert 1 <= col <= 7 and 1 <= row <= 7, r",
+      "    o = next(o for o in s['objects'] if (o['color'], o['kind']) == name)",
+      "    ys, xs = np.nonzero(m == o['mask_value'])",
+      "    H, W = m.shape",
+      "    inside += bool(((xs * 7 // W == col - 1) & (ys * 7 // H == row - 1)).any())",
+      "    by_image.setdefault(r['image'], []).append((xs.mean(), col))",
+      "for items in by_image.values():",
+      "    for xa, ca in items:",
+      "        for xb, cb in items:",
+      "            if xb - xa > 640 / 7:",
+      "                order_pairs += 1; order_bad += ca >= cb",
+      "visible = sum(sum(np.count_nonzero(np.asarray(Image.open(data + '/' + s['mask'])) == o['mask_value']) >= 100 for o in s['objects']) for s in scenes.values() if 'mask' in s)",
+      "print(json.dumps({'records': len(recs), 'visible': int(visible), 'inside': inside, 'order_pairs': order_pairs, 'order_bad': order_bad}))",
+    ].join("\n");
+    const r = await run(PYTHON, ["-c", code], 120_000);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim()) as { records: number; visible: number; inside: number; order_pairs: number; order_bad: number };
+    expect(out.records).toBe(out.visible);
+    expect(out.records).toBeGreaterThan(12);
+    expect(out.inside).toBeGreaterThanOrEqual(Math.floor(0.9 * out.records));
+    expect(out.order_pairs, JSON.stringify(out)).toBeGreaterThan(3);
+    expect(out.order_bad).toBe(0);
+  }, 150_000);
+
   it("train.py --dense-minutes learns them: the dense loss falls", async () => {
     const out = join(dir, "out");
     const r = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", out, "--dense-minutes", "20", "--dense-steps", "150", "--dense-flip", "0.5",
