@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -194,6 +194,17 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
     const lone = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "joined_bad"), "--init-encoder", join(dir, "distill", "model")], 60_000);
     expect(lone.code).not.toBe(0);
     expect(lone.stderr).toMatch(/--init-encoder replaces the encoder of the --init model/);
+    // An encoder of another shape (a narrower first branch) is refused with the tensors that do not fit.
+    const cfg = JSON.parse(readFileSync(join(out, "model", "config.json"), "utf8")) as { encoders: { width: number; heads: number }[] };
+    cfg.encoders[0] = { ...cfg.encoders[0], width: 48, heads: 2 };
+    writeFileSync(join(dir, "narrow.json"), JSON.stringify(cfg));
+    const narrow = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "narrow"), "--config", join(dir, "narrow.json"),
+      "--steps", "0", "--merges", "20", "--eval-size", "2", "--threads", "1"], 120_000);
+    expect(narrow.code, narrow.stderr).toBe(0);
+    const misfit = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "joined_misfit"), "--init", join(out, "model"),
+      "--init-encoder", join(dir, "narrow", "model"), "--steps", "0", "--threads", "1"], 120_000);
+    expect(misfit.code).not.toBe(0);
+    expect(misfit.stderr).toMatch(/--init-encoder .*narrow.*: its encoder does not fit this model \(vision\.dino\./);
     // A folder without an oracle map (no training_heads.safetensors here) is refused, not distilled towards zeros.
     const noMap = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "distill_nomap"), "--init", join(dir, "joined", "model"),
       "--distill-oracle", join(dir, "joined", "model"), "--steps", "0", "--threads", "1"], 120_000);
