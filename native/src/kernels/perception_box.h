@@ -120,6 +120,8 @@ class ObjectBoxEstimator {
   /** Keys gathered by the selections of rejectStrays (2 per point 64-bit, 4 per point 32-bit). */
   std::vector<uint64_t> sel_;
   std::vector<uint32_t> sel32_;
+  /** roundTop's reselection: which groups of four points the vector pass computed. */
+  std::vector<uint8_t> groupDone_;
   /** rejectStrays' sums of the kept points' coordinates (added in their order). */
   double sumX_ = 0, sumY_ = 0, sumZ_ = 0;
   /** Ray coordinates (along, across the view) and heights of the points, for the fits under noise. */

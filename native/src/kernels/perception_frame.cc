@@ -644,7 +644,7 @@ __attribute__((target("avx2"))) long depthNoiseAvx2(const float* s, long n, doub
   long m = *mInOut, i = 0;
   const __m256d vr6 = _mm256_set1_pd(r6), vr7 = _mm256_set1_pd(r7), vr8 = _mm256_set1_pd(r8), vsz = _mm256_set1_pd(supportZ);
   const __m256d absMask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
-  const __m256d nearM = _mm256_set1_pd(0.03), minSin = _mm256_set1_pd(0.1), zero = _mm256_setzero_pd();
+  const __m256d nearM = _mm256_set1_pd(0.03), minSin = _mm256_set1_pd(0.1);
   for (; i + 3 < n; i += 4) {
     const float* a = s + i * 3;
     const __m256d x = _mm256_set_pd(a[9], a[6], a[3], a[0]), y = _mm256_set_pd(a[10], a[7], a[4], a[1]), z = _mm256_set_pd(a[11], a[8], a[5], a[2]);
@@ -657,19 +657,7 @@ __attribute__((target("avx2"))) long depthNoiseAvx2(const float* s, long n, doub
     __m256d mx = _mm256_or_pd(_mm256_and_pd(xGtY, ax), _mm256_andnot_pd(xGtY, ay));
     const __m256d zGt = _mm256_cmp_pd(az, mx, _CMP_GT_OQ);
     mx = _mm256_or_pd(_mm256_and_pd(zGt, az), _mm256_andnot_pd(zGt, mx));
-    const __m256d qx = _mm256_div_pd(ax, mx), qy = _mm256_div_pd(ay, mx), qz = _mm256_div_pd(az, mx);
-    __m256d sum = zero, compensation = zero;
-    __m256d summand = _mm256_sub_pd(_mm256_mul_pd(qx, qx), compensation);
-    __m256d preliminary = _mm256_add_pd(sum, summand);
-    compensation = _mm256_sub_pd(_mm256_sub_pd(preliminary, sum), summand);
-    sum = preliminary;
-    summand = _mm256_sub_pd(_mm256_mul_pd(qy, qy), compensation);
-    preliminary = _mm256_add_pd(sum, summand);
-    compensation = _mm256_sub_pd(_mm256_sub_pd(preliminary, sum), summand);
-    sum = preliminary;
-    summand = _mm256_sub_pd(_mm256_mul_pd(qz, qz), compensation);
-    sum = _mm256_add_pd(sum, summand);
-    const __m256d range = _mm256_mul_pd(_mm256_sqrt_pd(sum), mx);
+    const __m256d range = sr::js::hypot3Lanes(ax, ay, az, mx);
     const __m256d sinA = _mm256_div_pd(_mm256_and_pd(up, absMask), range);
     const int keep = _mm256_movemask_pd(_mm256_and_pd(nearLane, _mm256_cmp_pd(sinA, minSin, _CMP_GT_OQ)));
     if (keep == 0) continue;
