@@ -800,7 +800,12 @@ class Ranked {
     uint64_t* highB = highBuf_.data();
     long nl = 0, nh = 0;
     long i = 0;
+    // Inlined at its three calls (GCC kept it out of line: a call a value before the buffers fill).
+#if defined(__GNUC__)
+    auto step = [&](long i) __attribute__((always_inline)) {
+#else
     auto step = [&](long i) {
+#endif
       const uint64_t x = keyOf(static_cast<double>(v[i]));
       if (lowK > 0 && (nl < lowK || x < lowB[nl - 1])) {
         long j = nl < lowK ? nl++ : nl - 1;
