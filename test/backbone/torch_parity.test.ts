@@ -19,6 +19,7 @@ import { referenceLmHead, referenceMambaPrefill } from "../../src/backbone/refer
 import { writeModelFolder } from "../../nodes/backbone/model_folder.js";
 import { mulberry32 } from "../../src/random/mulberry32.js";
 import { maxAbsDiff, RUNTIME_SMALL } from "./fixtures.js";
+import { runPython } from "../train/torch_python.js";
 
 /**
  * The PyTorch model of models/train/ (cobra.py) against the TypeScript reference on one fixed
@@ -184,7 +185,7 @@ describe.skipIf(MISSING !== "")(`PyTorch model vs the TypeScript reference${MISS
     writeFileSync(join(dir, "coarse.f32"), new Uint8Array(coarse.buffer, coarse.byteOffset, coarse.byteLength));
     await writeModelFolder(join(dir, "reread"), { config: { ...CONFIG, reread_image: true }, weights, tokenizerJson: defaultTokenizerJson() });
     writeFileSync(join(dir, "input.json"), JSON.stringify({ question: QUESTION, width: W, height: H, prompt_ids: ids, tokenizer_texts: TOKENIZER_TEXTS, reread_dir: "reread" }));
-    const r = spawnSync(PYTHON, [join(root, "models/train/parity.py"), dir], { encoding: "utf8", timeout: 120_000 });
+    const r = await runPython([join(root, "models/train/parity.py"), dir], 120_000);
     if (r.status !== 0) throw new Error(`parity.py failed (${r.status}): ${r.stderr}`);
     out = JSON.parse(readFileSync(join(dir, "torch_out.json"), "utf8")) as TorchOut;
   }, 180_000);

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +14,7 @@ import { writeModelFolder } from "../../nodes/backbone/model_folder.js";
 import { mulberry32 } from "../../src/random/mulberry32.js";
 import { maxAbsDiff, RUNTIME_SMALL, session } from "../backbone/fixtures.js";
 import { testWeights } from "../backbone/vision/vision_fixtures.js";
-import { PYTHON, TORCH_REQUIRED, torchMissing } from "./torch_python.js";
+import { PYTHON, TORCH_REQUIRED, runPython, torchMissing } from "./torch_python.js";
 
 /**
  * The PyTorch coarse-to-fine forward that training uses (models/train/cobra.py, `c2f_encode`)
@@ -164,7 +163,7 @@ describe.skipIf(MISSING !== "")(`PyTorch coarse-to-fine vs the runtime's vision_
     writeFileSync(join(dir, "patches.f32"), new Uint8Array(fine.buffer, fine.byteOffset, fine.byteLength));
     writeFileSync(join(dir, "coarse.f32"), new Uint8Array(coarse.buffer, coarse.byteOffset, coarse.byteLength));
     writeFileSync(join(dir, "input.json"), JSON.stringify({ width: W, height: H, question_ids: questionIds }));
-    const r = spawnSync(PYTHON, [join(root, "models/train/c2f_parity.py"), dir], { encoding: "utf8", timeout: 120_000 });
+    const r = await runPython([join(root, "models/train/c2f_parity.py"), dir], 120_000);
     if (r.status !== 0) throw new Error(`c2f_parity.py failed (${r.status}): ${r.stderr}`);
     py = JSON.parse(readFileSync(join(dir, "torch_c2f.json"), "utf8")) as TorchC2f;
   }, 180_000);

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readModelFolder } from "../../nodes/backbone/model_folder.js";
 import { RUNTIME_SMALL } from "../backbone/fixtures.js";
+import { runPython } from "./torch_python.js";
 
 /**
  * models/train/fit_progress_head.py, the last training stage: with the model frozen it fits the
@@ -24,17 +25,17 @@ interface Report { train_episodes: number; train_frames: number; val_before: Fig
 describe.skipIf(missing)("fit_progress_head.py", () => {
   let dir = "";
   let report: Report;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "fit-progress-"));
     const data = join(dir, "data");
-    const gen = spawnSync(PYTHON, [join(root, "models/train/synthetic_vqa.py"), "--out", data, "--scenes", "3", "--episodes", "8"], { encoding: "utf8", timeout: 60_000 });
+    const gen = await runPython([join(root, "models/train/synthetic_vqa.py"), "--out", data, "--scenes", "3", "--episodes", "8"], 60_000);
     if (gen.status !== 0) throw new Error(`synthetic_vqa.py failed: ${gen.stderr}`);
     writeFileSync(join(dir, "config.json"), JSON.stringify({ ...RUNTIME_SMALL, progress_head: true }));
-    const train = spawnSync(PYTHON, [join(root, "models/train/train.py"), "--data", data, "--out", join(dir, "out"), "--config", join(dir, "config.json"),
-      "--steps", "2", "--batch", "4", "--progress-every", "1000", "--eval-every", "1000", "--threads", "1"], { encoding: "utf8", timeout: 120_000 });
+    const train = await runPython([join(root, "models/train/train.py"), "--data", data, "--out", join(dir, "out"), "--config", join(dir, "config.json"),
+      "--steps", "2", "--batch", "4", "--progress-every", "1000", "--eval-every", "1000", "--threads", "1"], 120_000);
     if (train.status !== 0) throw new Error(`train.py failed: ${train.stderr}`);
-    const fit = spawnSync(PYTHON, [join(root, "models/train/fit_progress_head.py"), "--model", join(dir, "out", "model"), "--data", data,
-      "--out", join(dir, "fitted"), "--iterations", "400", "--lr", "0.05", "--threads", "1"], { encoding: "utf8", timeout: 120_000 });
+    const fit = await runPython([join(root, "models/train/fit_progress_head.py"), "--model", join(dir, "out", "model"), "--data", data,
+      "--out", join(dir, "fitted"), "--iterations", "400", "--lr", "0.05", "--threads", "1"], 120_000);
     if (fit.status !== 0) throw new Error(`fit_progress_head.py failed: ${fit.stderr}`);
     report = JSON.parse(fit.stdout.trim().split("\n").pop()!) as Report;
   }, 300_000);

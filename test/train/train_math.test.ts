@@ -1,8 +1,7 @@
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
-import { PYTHON, TORCH_REQUIRED, torchMissing } from "./torch_python.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { PYTHON, TORCH_REQUIRED, runPython, torchMissing } from "./torch_python.js";
 
 /**
  * The fast training paths of models/train/ compute the reference math
@@ -41,11 +40,14 @@ describe.runIf(REQUIRED && MISSING !== "")("PyTorch for check_train_math.py (SPA
 
 describe.skipIf(MISSING !== "")(`training fast paths vs the reference${MISSING ? ` (skipped: ${MISSING})` : ""}`, () => {
   let out: Out | undefined;
-  const get = (): Out => {
-    if (out) return out;
-    const r = spawnSync(PYTHON, [join(root, "models/train/check_train_math.py")], { encoding: "utf8", timeout: 120_000 });
+  // Run once before the tests, as an async child (a sync one blocks the worker past vitest's RPC timeout on a slow host).
+  beforeAll(async () => {
+    const r = await runPython([join(root, "models/train/check_train_math.py")], 120_000);
     if (r.status !== 0) throw new Error(`check_train_math.py failed (${r.status}): ${r.stderr}`);
     out = JSON.parse(r.stdout) as Out;
+  }, 180_000);
+  const get = (): Out => {
+    if (!out) throw new Error("check_train_math.py did not run");
     return out;
   };
 

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readModelFolder } from "../../nodes/backbone/model_folder.js";
 import { RUNTIME_SMALL } from "../backbone/fixtures.js";
-import { PYTHON, TORCH_REQUIRED, torchMissing } from "./torch_python.js";
+import { PYTHON, TORCH_REQUIRED, runPython, torchMissing } from "./torch_python.js";
 
 /**
  * models/train/train.py end to end on a tiny synthetic export (models/train/synthetic_vqa.py,
@@ -44,18 +43,18 @@ describe.skipIf(MISSING !== "")(`train.py on a tiny export${MISSING ? ` (skipped
   let dir = "";
   let metrics: Metric[] = [];
   let stderr = "";
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "train-smoke-"));
     const data = join(dir, "data");
-    const gen = spawnSync(PYTHON, [join(root, "models/train/synthetic_vqa.py"), "--out", data, "--scenes", "5", "--episodes", "2"], { encoding: "utf8", timeout: 60_000 });
+    const gen = await runPython([join(root, "models/train/synthetic_vqa.py"), "--out", data, "--scenes", "5", "--episodes", "2"], 60_000);
     if (gen.status !== 0) throw new Error(`synthetic_vqa.py failed: ${gen.stderr}`);
     writeFileSync(join(dir, "config.json"), JSON.stringify({ ...RUNTIME_SMALL, progress_head: true }));
     const out = join(dir, "out");
-    const r = spawnSync(PYTHON, [
+    const r = await runPython([
       join(root, "models/train/train.py"), "--data", data, "--out", out, "--config", join(dir, "config.json"),
       "--steps", "40", "--batch", "4", "--progress-batch", "4", "--progress-every", "1", "--warmup", "5", "--lr", "3e-3",
       "--log-every", "5", "--eval-every", "20", "--eval-size", "4", "--ckpt-every", "20", "--threads", "1",
-    ], { encoding: "utf8", timeout: 240_000 });
+    ], 240_000);
     stderr = r.stderr;
     if (r.status !== 0) throw new Error(`train.py failed (${r.status}): ${r.stderr}`);
     metrics = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Metric);
@@ -109,22 +108,22 @@ describe.skipIf(MISSING !== "")(`train.py --c2f-prob on a tiny export${MISSING ?
   let metrics: Metric[] = [];
   let stage2: Metric[] = [];
   let stderr = "";
-  const run = (args: string[]): string => {
-    const r = spawnSync(PYTHON, [join(root, "models/train/train.py"), ...args,
+  const run = async (args: string[]): Promise<string> => {
+    const r = await runPython([join(root, "models/train/train.py"), ...args,
       "--batch", "4", "--progress-batch", "4", "--progress-every", "1", "--warmup", "5", "--lr", "3e-3",
-      "--log-every", "5", "--eval-size", "4", "--ckpt-every", "100", "--threads", "1"], { encoding: "utf8", timeout: 240_000 });
+      "--log-every", "5", "--eval-size", "4", "--ckpt-every", "100", "--threads", "1"], 240_000);
     if (r.status !== 0) throw new Error(`train.py failed (${r.status}): ${r.stderr}`);
     return r.stderr;
   };
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "train-c2f-smoke-"));
     const data = join(dir, "data");
-    const gen = spawnSync(PYTHON, [join(root, "models/train/synthetic_vqa.py"), "--out", data, "--scenes", "5", "--episodes", "2"], { encoding: "utf8", timeout: 60_000 });
+    const gen = await runPython([join(root, "models/train/synthetic_vqa.py"), "--out", data, "--scenes", "5", "--episodes", "2"], 60_000);
     if (gen.status !== 0) throw new Error(`synthetic_vqa.py failed: ${gen.stderr}`);
     writeFileSync(join(dir, "config.json"), JSON.stringify(config));
-    stderr = run(["--data", data, "--out", join(dir, "out"), "--config", join(dir, "config.json"), "--steps", "20", "--eval-every", "10", "--c2f-prob", "1"]);
+    stderr = await run(["--data", data, "--out", join(dir, "out"), "--config", join(dir, "config.json"), "--steps", "20", "--eval-every", "10", "--c2f-prob", "1"]);
     metrics = readMetrics(join(dir, "out"));
-    run(["--data", data, "--out", join(dir, "stage2"), "--init", join(dir, "out", "model"), "--steps", "10", "--eval-every", "10", "--c2f-prob", "0.5"]);
+    await run(["--data", data, "--out", join(dir, "stage2"), "--init", join(dir, "out", "model"), "--steps", "10", "--eval-every", "10", "--c2f-prob", "0.5"]);
     stage2 = readMetrics(join(dir, "stage2"));
   }, 300_000);
   afterAll(() => {
