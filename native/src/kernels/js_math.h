@@ -81,6 +81,23 @@ __attribute__((target("avx2"))) inline __m256d maxLanes(__m256d a, __m256d b) {
 // hypot's general case per lane for three magnitudes ax, ay, az whose largest is mx (finite and
 // non-zero, no NaN): each over mx, their squares summed with Kahan's compensation in that order,
 // the root times mx.
+// The same two lanes at a time with SSE2 (x86-64's baseline: no target attribute needed).
+inline __m128d hypot3Lanes128(__m128d ax, __m128d ay, __m128d az, __m128d mx) {
+  const __m128d zero = _mm_setzero_pd();
+  const __m128d qx = _mm_div_pd(ax, mx), qy = _mm_div_pd(ay, mx), qz = _mm_div_pd(az, mx);
+  __m128d sum = zero, compensation = zero;
+  __m128d summand = _mm_sub_pd(_mm_mul_pd(qx, qx), compensation);
+  __m128d preliminary = _mm_add_pd(sum, summand);
+  compensation = _mm_sub_pd(_mm_sub_pd(preliminary, sum), summand);
+  sum = preliminary;
+  summand = _mm_sub_pd(_mm_mul_pd(qy, qy), compensation);
+  preliminary = _mm_add_pd(sum, summand);
+  compensation = _mm_sub_pd(_mm_sub_pd(preliminary, sum), summand);
+  sum = preliminary;
+  summand = _mm_sub_pd(_mm_mul_pd(qz, qz), compensation);
+  sum = _mm_add_pd(sum, summand);
+  return _mm_mul_pd(_mm_sqrt_pd(sum), mx);
+}
 __attribute__((target("avx2"))) inline __m256d hypot3Lanes(__m256d ax, __m256d ay, __m256d az, __m256d mx) {
   const __m256d zero = _mm256_setzero_pd();
   const __m256d qx = _mm256_div_pd(ax, mx), qy = _mm256_div_pd(ay, mx), qz = _mm256_div_pd(az, mx);

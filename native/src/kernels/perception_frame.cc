@@ -691,7 +691,7 @@ double depthNoise(const float* s, long n, const double* rotation, double support
   {
     const __m128d vr6 = _mm_set1_pd(r6), vr7 = _mm_set1_pd(r7), vr8 = _mm_set1_pd(r8), vsz = _mm_set1_pd(supportZ);
     const __m128d absMask = _mm_castsi128_pd(_mm_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
-    const __m128d nearM = _mm_set1_pd(0.03), minSin = _mm_set1_pd(0.1), zero = _mm_setzero_pd();
+    const __m128d nearM = _mm_set1_pd(0.03), minSin = _mm_set1_pd(0.1);
     for (; i + 1 < n; i += 2) {
       const float* a = s + i * 3;
       const __m128d x = _mm_set_pd(a[3], a[0]), y = _mm_set_pd(a[4], a[1]), z = _mm_set_pd(a[5], a[2]);
@@ -703,19 +703,7 @@ double depthNoise(const float* s, long n, const double* rotation, double support
       // hypot3: the largest magnitude, each term over it (the largest's is exactly 1), Kahan's sum.
       __m128d mx = _mm_or_pd(_mm_and_pd(_mm_cmpgt_pd(ax, ay), ax), _mm_andnot_pd(_mm_cmpgt_pd(ax, ay), ay));
       mx = _mm_or_pd(_mm_and_pd(_mm_cmpgt_pd(az, mx), az), _mm_andnot_pd(_mm_cmpgt_pd(az, mx), mx));
-      const __m128d qx = _mm_div_pd(ax, mx), qy = _mm_div_pd(ay, mx), qz = _mm_div_pd(az, mx);
-      __m128d sum = zero, compensation = zero;
-      __m128d summand = _mm_sub_pd(_mm_mul_pd(qx, qx), compensation);
-      __m128d preliminary = _mm_add_pd(sum, summand);
-      compensation = _mm_sub_pd(_mm_sub_pd(preliminary, sum), summand);
-      sum = preliminary;
-      summand = _mm_sub_pd(_mm_mul_pd(qy, qy), compensation);
-      preliminary = _mm_add_pd(sum, summand);
-      compensation = _mm_sub_pd(_mm_sub_pd(preliminary, sum), summand);
-      sum = preliminary;
-      summand = _mm_sub_pd(_mm_mul_pd(qz, qz), compensation);
-      sum = _mm_add_pd(sum, summand);
-      const __m128d range = _mm_mul_pd(_mm_sqrt_pd(sum), mx);
+      const __m128d range = sr::js::hypot3Lanes128(ax, ay, az, mx);
       const __m128d sinA = _mm_div_pd(_mm_and_pd(up, absMask), range);
       const int keep = _mm_movemask_pd(_mm_and_pd(nearLane, _mm_cmpgt_pd(sinA, minSin)));
       if (keep == 0) continue;
