@@ -119,6 +119,16 @@ describe.skipIf(MISSING !== "")(`dense labels${MISSING ? ` (skipped: ${MISSING})
     expect(out.order_bad).toBe(0);
   }, 150_000);
 
+  it("train.py refuses an unknown or empty --caption-kinds before any training", async () => {
+    for (const kinds of ["caption_bogus", "caption_locate,nope", ","]) {
+      const r = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", join(dir, "badkinds"), "--captions", "mix",
+        "--caption-kinds", kinds, "--steps", "1", "--merges", "20", "--threads", "1"], 120_000);
+      expect(r.code, kinds).not.toBe(0);
+      expect(r.stderr).toMatch(/--caption-kinds: .*each must be one of caption_left_to_right, caption_near_to_far, caption_locate/);
+      expect(existsSync(join(dir, "badkinds", "model"))).toBe(false);
+    }
+  }, 300_000);
+
   it("train.py --dense-minutes learns them: the dense loss falls", async () => {
     const out = join(dir, "out");
     const r = await run(PYTHON, [join(root, "models/train/train.py"), "--data", join(dir, "data"), "--out", out, "--dense-minutes", "20", "--dense-steps", "150", "--dense-flip", "0.5",
