@@ -192,23 +192,6 @@ void RayQuadraticFit::reset() {
   zz_ = 0;
 }
 
-void RayQuadraticFit::add(double u, double v, double z) {
-  double* f = f_;
-  f[0] = 1;
-  f[1] = u;
-  f[2] = v;
-  f[3] = u * u;
-  f[4] = u * v;
-  f[5] = v * v;
-  for (int p = 0; p < 6; p++) {
-    const double fp = f[p];
-    for (int q = p; q < 6; q++) m_[p * 6 + q] += fp * f[q];
-    r_[p] += fp * z;
-  }
-  zz_ += z * z;
-  count++;
-}
-
 bool RayQuadraticFit::solve() {
   if (count < 12) return false;
   for (int p = 1; p < 6; p++) {
@@ -251,6 +234,7 @@ void ObjectBoxEstimator::ensure(long n) {
   ru_.resize(len);
   rv_.resize(len);
   rz_.resize(len);
+  disc_.resize(3 * len);
   sel_.resize(2 * len);
   sel32_.resize(4 * len);
   groupDone_.resize(len / 4 + 1);
@@ -382,9 +366,17 @@ long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, l
     const double* RU = ru_.data();
     const double* RV = rv_.data();
     const double* RZ = rz_.data();
-    // The disc starts at the upper tenth of the points (their rays).
-    for (long k = 0; k < n; k++) A[k] = RZ[k];
-    const double q90 = psort::quantileInPlace(A, n, 0.9);
+    // The disc starts at the upper tenth of the points (their rays). Its bound is read from the
+    // sorted heights (the same order statistic as the reference's quickselect, whose result can
+    // differ only in a zero's sign, which `<` cannot tell), unless a NaN makes quickselect's
+    // result depend on its steps.
+    double q90;
+    if (n > 0 && Z[n - 1] == Z[n - 1]) {
+      q90 = Z[static_cast<long>(pjs::min(last, pjs::max(0.0, pjs::round(0.9 * last))))];
+    } else {
+      for (long k = 0; k < n; k++) A[k] = RZ[k];
+      q90 = psort::quantileInPlace(A, n, 0.9);
+    }
     double u0 = 0, v0 = 0;
     long m0 = 0;
     for (long k = 0; k < n; k++) {
@@ -624,14 +616,30 @@ bool ObjectBoxEstimator::fitRayQuadratic(long n, double zRef, double u0, double 
   RayQuadraticFit& fit = rayFit_;
   const double r2 = rho * rho;
   const double* cf = fit.coef;
-  for (int pass = 0; pass < 3; pass++) {
+  // The disc's points (the same every pass) with their offsets, gathered by the first pass: the
+  // trimmed passes go through them alone, in the same order.
+  double* DU = disc_.data();
+  double* DV = DU + n;
+  double* DZ = DV + n;
+  long m = 0;
+  fit.reset();
+  for (long k = 0; k < n; k++) {
+    const double du = U[k] - u0, dv = V[k] - v0;
+    if (du * du + dv * dv > r2) continue;
+    const double z = Z[k] - zRef;
+    fit.add(du, dv, z);
+    DU[m] = du;
+    DV[m] = dv;
+    DZ[m] = z;
+    m++;
+  }
+  if (!fit.solve()) return false;
+  for (int pass = 1; pass < 3; pass++) {
     const double c0 = cf[0], c1 = cf[1], c2 = cf[2], c3 = cf[3], c4 = cf[4], c5 = cf[5];
     fit.reset();
-    for (long k = 0; k < n; k++) {
-      const double du = U[k] - u0, dv = V[k] - v0;
-      if (du * du + dv * dv > r2) continue;
-      const double z = Z[k] - zRef;
-      if (pass > 0 && z < c0 + c1 * du + c2 * dv + c3 * du * du + c4 * du * dv + c5 * dv * dv - trimBelow) continue;
+    for (long j = 0; j < m; j++) {
+      const double du = DU[j], dv = DV[j], z = DZ[j];
+      if (z < c0 + c1 * du + c2 * dv + c3 * du * du + c4 * du * dv + c5 * dv * dv - trimBelow) continue;
       fit.add(du, dv, z);
     }
     if (!fit.solve()) return false;

@@ -83,7 +83,44 @@ class RayQuadraticFit {
   double coef[6] = {0, 0, 0, 0, 0, 0};
   long count = 0;
   void reset();
-  void add(double u, double v, double z);
+  /**
+   * The reference's loops over f = (1, u, v, u², uv, v²) written out (a call and two loops a
+   * point bound the fits under noise): each sum gets fp·fq as there, 1·x being x exactly.
+   */
+  SR_ALWAYS_INLINE void add(double u, double v, double z) {
+    const double f3 = u * u, f4 = u * v, f5 = v * v;
+    double* m = m_;
+    m[0] += 1;
+    m[1] += u;
+    m[2] += v;
+    m[3] += f3;
+    m[4] += f4;
+    m[5] += f5;
+    m[7] += u * u;
+    m[8] += u * v;
+    m[9] += u * f3;
+    m[10] += u * f4;
+    m[11] += u * f5;
+    m[14] += v * v;
+    m[15] += v * f3;
+    m[16] += v * f4;
+    m[17] += v * f5;
+    m[21] += f3 * f3;
+    m[22] += f3 * f4;
+    m[23] += f3 * f5;
+    m[28] += f4 * f4;
+    m[29] += f4 * f5;
+    m[35] += f5 * f5;
+    double* r = r_;
+    r[0] += z;
+    r[1] += u * z;
+    r[2] += v * z;
+    r[3] += f3 * z;
+    r[4] += f4 * z;
+    r[5] += f5 * z;
+    zz_ += z * z;
+    count++;
+  }
   bool solve();
   double at(double u, double v) const {
     const double* c = coef;
@@ -95,7 +132,6 @@ class RayQuadraticFit {
   double m_[36] = {0};
   double r_[6] = {0};
   double zz_ = 0;
-  double f_[6];
   double work_[36];
   double rhs_[6];
   double x_[6] = {0};
@@ -126,6 +162,8 @@ class ObjectBoxEstimator {
   double sumX_ = 0, sumY_ = 0, sumZ_ = 0;
   /** Ray coordinates (along, across the view) and heights of the points, for the fits under noise. */
   std::vector<double> ru_, rv_, rz_;
+  /** fitRayQuadratic's disc: the offsets and heights of the points in it (3 per point). */
+  std::vector<double> disc_;
   QuadraticSurfaceFit fit_;
   RayQuadraticFit rayFit_;
   Eigen2 rayEig_{0, 0, 1, 0};

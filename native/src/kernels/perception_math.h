@@ -20,6 +20,14 @@
 #include <dlfcn.h>
 #endif
 
+// For the helpers called once a point that GCC keeps out of line (a call a point); inlining
+// does not change results.
+#if defined(__GNUC__)
+#define SR_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define SR_ALWAYS_INLINE inline
+#endif
+
 namespace sr {
 namespace pjs {
 

@@ -123,13 +123,8 @@ struct Frame {
   const int32_t* v1;
 };
 
-// Inlined where it is called per lifted pixel (GCC kept these out of line: a call a pixel, and
-// adjoins()' reach-1 loop not unrolled); no effect on results.
-#if defined(__GNUC__)
-#define SR_ALWAYS_INLINE __attribute__((always_inline)) inline
-#else
-#define SR_ALWAYS_INLINE inline
-#endif
+// SR_ALWAYS_INLINE (perception_math.h) where it is called per lifted pixel (GCC kept these out
+// of line: a call a pixel, and adjoins()' reach-1 loop not unrolled); no effect on results.
 
 // A run of pixels in one luminance bin, summed in registers and added to a ColorSums when the
 // bin changes and at the end (neighbouring pixels mostly share a bin; adding each to the arrays
