@@ -114,6 +114,8 @@ export class PerceptionNode {
     // the compiled code expects; one made before would deoptimise it at its first frame.
     this.warmUp({ width: warmupWidth, height: warmupHeight, frames: warmupFrames, segmentation, frameId: cameraFrameDefault }, syncOptions, maxJumpMs);
     this.perception = new Perception({ maxStampJumpMs: maxJumpMs, kernels: perceptionKernels() });
+    // Its camera-sized memory too (every camera in a process has its own), paid for now.
+    if (warmupFrames > 0) this.perception.reserve(warmupWidth, warmupHeight);
     const counters = this.perception.counters;
     const clock = new RosClock(node, (e) => this.diagnostics.errors.report(e, "/clock"));
 
