@@ -479,6 +479,90 @@ __attribute__((target("avx2"))) void reselectAvx2(const float* xs, const float* 
     _mm256_storeu_pd(zp + k, _mm256_add_pd(zi, _mm256_mul_pd(lambda, rz)));
   }
 }
+
+// rejectStrays' passes over the points four at a time (the scalar loops' operations per lane;
+// the scalar loops finish the last n % 4 points).
+
+// The squared distances' keys (psort::keyOf) of points k < n & ~3 into K, and their least and
+// greatest. A squared distance is +0, positive or NaN: its key is its bits (NaN's made the
+// canonical NaN's) with the top bit set, so keys order as those bits do as signed integers.
+__attribute__((target("avx2"))) void distanceKeysAvx2(const float* X, const float* Y, long n, double mx, double my, uint64_t* K, uint64_t& kmin, uint64_t& kmax) {
+  const __m256d vmx = _mm256_set1_pd(mx), vmy = _mm256_set1_pd(my);
+  const __m256i nanBits = _mm256_set1_epi64x(0x7FF8000000000000ll), top = _mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ull));
+  __m256i lo = _mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll), hi = _mm256_set1_epi64x(-1);
+  for (long i = 0; i + 4 <= n; i += 4) {
+    const __m256d dx = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(X + i)), vmx), dy = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(Y + i)), vmy);
+    const __m256d d2 = _mm256_add_pd(_mm256_mul_pd(dx, dx), _mm256_mul_pd(dy, dy));
+    const __m256i b = _mm256_castpd_si256(_mm256_blendv_pd(d2, _mm256_castsi256_pd(nanBits), _mm256_cmp_pd(d2, d2, _CMP_UNORD_Q)));
+    lo = _mm256_blendv_epi8(lo, b, _mm256_cmpgt_epi64(lo, b));
+    hi = _mm256_blendv_epi8(hi, b, _mm256_cmpgt_epi64(b, hi));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(K + i), _mm256_or_si256(b, top));
+  }
+  alignas(32) int64_t l[4], h[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(l), lo);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(h), hi);
+  int64_t mn = l[0], mxb = h[0];
+  for (int k = 1; k < 4; k++) {
+    mn = l[k] < mn ? l[k] : mn;
+    mxb = h[k] > mxb ? h[k] : mxb;
+  }
+  // With no group the bounds stay above (below) every key: the scalar loop's starting values.
+  kmin = n >= 4 ? static_cast<uint64_t>(mn) | 0x8000000000000000ull : ~0ull;
+  kmax = n >= 4 ? static_cast<uint64_t>(mxb) | 0x8000000000000000ull : 0;
+}
+
+// psort::selectKeyByBits (the same bins, counts and gathered keys) with its two passes four keys at a time.
+__attribute__((target("avx2"))) uint64_t selectKeyByBitsAvx2(uint64_t* keys, long n, long r, uint64_t kmin, uint64_t kmax) {
+  if (kmin == kmax) return kmin;
+  const uint64_t span = kmax - kmin;
+  int shift = 0;
+  while ((span >> shift) >= 256) shift++;
+  const __m256i base = _mm256_set1_epi64x(static_cast<long long>(kmin));
+  const __m128i count = _mm_cvtsi32_si128(shift);
+  uint32_t hist[256];
+  std::memset(hist, 0, sizeof hist);
+  alignas(32) uint64_t b4[4];
+  long i = 0;
+  for (; i + 4 <= n; i += 4) {
+    _mm256_store_si256(reinterpret_cast<__m256i*>(b4), _mm256_srl_epi64(_mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(keys + i)), base), count));
+    hist[b4[0]]++;
+    hist[b4[1]]++;
+    hist[b4[2]]++;
+    hist[b4[3]]++;
+  }
+  for (; i < n; i++) hist[(keys[i] - kmin) >> shift]++;
+  long acc = 0;
+  uint64_t b = 0;
+  for (; b < 255 && acc + static_cast<long>(hist[b]) <= r; b++) acc += hist[b];
+  uint64_t* g = keys + n;
+  long m = 0;
+  const __m256i want = _mm256_set1_epi64x(static_cast<long long>(b));
+  for (i = 0; i + 4 <= n; i += 4) {
+    const __m256i k = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(keys + i));
+    const int hit = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_srl_epi64(_mm256_sub_epi64(k, base), count), want)));
+    if (hit == 0) continue;
+    for (int j = 0; j < 4; j++) {
+      if (hit & (1 << j)) g[m++] = keys[i + j];
+    }
+  }
+  for (; i < n; i++) {
+    const uint64_t k = keys[i];
+    g[m] = k;
+    m += ((k - kmin) >> shift) == b;
+  }
+  std::nth_element(g, g + (r - acc), g + m);
+  return g[r - acc];
+}
+
+// Bit j of out[k >> 2]: whether point k (< n & ~3) lies beyond the limit (dx² + dy² > limit2; a NaN does not).
+__attribute__((target("avx2"))) void beyondAvx2(const float* X, const float* Y, long n, double mx, double my, double limit2, uint8_t* out) {
+  const __m256d vmx = _mm256_set1_pd(mx), vmy = _mm256_set1_pd(my), lim = _mm256_set1_pd(limit2);
+  for (long i = 0; i + 4 <= n; i += 4) {
+    const __m256d dx = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(X + i)), vmx), dy = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(Y + i)), vmy);
+    const __m256d d2 = _mm256_add_pd(_mm256_mul_pd(dx, dx), _mm256_mul_pd(dy, dy));
+    out[i >> 2] = static_cast<uint8_t>(_mm256_movemask_pd(_mm256_cmp_pd(d2, lim, _CMP_GT_OQ)));
+  }
+}
 #endif
 
 double ObjectBoxEstimator::roundTop(const float* xs, const float* ys, const float* zs, long start, long n, double zMin, double band, double sigS, double tanE, double cosE,
@@ -931,26 +1015,53 @@ long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long star
   // The squared distances' rank k95, from their keys (one pass makes them and their range).
   uint64_t* K = sel_.data();
   uint64_t kmin = ~0ull, kmax = 0;
-  for (long i = 0; i < n; i++) {
+  long vecTo = 0;
+  bool avx2 = false;
+#if defined(SR_BOX_AVX2)
+  avx2 = boxAvx2();
+  if (avx2) {
+    vecTo = n & ~3L;
+    distanceKeysAvx2(X, Y, n, mx, my, K, kmin, kmax);
+  }
+#endif
+  for (long i = vecTo; i < n; i++) {
     const double dx = X[i] - mx, dy = Y[i] - my;
     const uint64_t k = psort::keyOf(dx * dx + dy * dy);
     K[i] = k;
     kmin = k < kmin ? k : kmin;
     kmax = k > kmax ? k : kmax;
   }
-  const double hi = psort::valueOf(psort::selectKeyByBits(K, n, k95, kmin, kmax));
+  uint64_t hiKey;
+#if defined(SR_BOX_AVX2)
+  if (avx2) hiKey = selectKeyByBitsAvx2(K, n, k95, kmin, kmax);
+  else
+#endif
+    hiKey = psort::selectKeyByBits(K, n, k95, kmin, kmax);
+  const double hi = psort::valueOf(hiKey);
   const double limit = 1.3 * std::sqrt(hi) + 0.01;
   const double limit2 = limit * limit;
-  // The kept points' sums (the estimate's mean) in the order its own pass would add them.
+  // Which points lie beyond the limit, four at a time where AVX2 runs (groupDone_ is free here).
+  uint8_t* beyond = groupDone_.data();
+#if defined(SR_BOX_AVX2)
+  if (avx2) beyondAvx2(X, Y, n, mx, my, limit2, beyond);
+#endif
+  // The kept points' sums (the estimate's mean) in the order its own pass would add them. Until
+  // the first point is dropped every kept point stays where it is.
   double sx = 0, sy = 0, sz = 0;
   long w = start;
-  for (long i = start; i < end; i++) {
+  for (long i = start, k = 0; i < end; i++, k++) {
     const float x = xs[i], y = ys[i], z = zs[i];
-    const double dx = x - mx, dy = y - my;
-    if (dx * dx + dy * dy > limit2) continue;
-    xs[w] = x;
-    ys[w] = y;
-    zs[w] = z;
+    if (k < vecTo) {
+      if ((beyond[k >> 2] >> (k & 3)) & 1) continue;
+    } else {
+      const double dx = x - mx, dy = y - my;
+      if (dx * dx + dy * dy > limit2) continue;
+    }
+    if (w != i) {
+      xs[w] = x;
+      ys[w] = y;
+      zs[w] = z;
+    }
     sx += x;
     sy += y;
     sz += z;
