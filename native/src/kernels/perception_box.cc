@@ -4,6 +4,7 @@
 // the reference reads them (JS numbers are doubles), never combined as floats.
 #include "perception_box.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -39,10 +40,10 @@ double pixelGap(double ux, double uy, double c, double sn, double sinE, double p
 }
 
 double medianWithin(const double* sorted, long n, double lo, double hi) {
-  long i = 0;
-  while (i < n && sorted[i] < lo) i++;
-  long j = i;
-  while (j < n && sorted[j] <= hi) j++;
+  // The reference's scans from the start, as binary searches: each test holds for a prefix of
+  // the sorted values (NaN, sorted last, passes neither).
+  const long i = std::partition_point(sorted, sorted + n, [lo](double z) { return z < lo; }) - sorted;
+  const long j = std::partition_point(sorted + i, sorted + n, [hi](double z) { return z <= hi; }) - sorted;
   return j > i ? sorted[(i + j - 1) >> 1] : (lo + hi) / 2;
 }
 
@@ -286,11 +287,6 @@ long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, l
   const double sigma = pjs::max(0.0, ctx.noise1m) * range * range;
   const double sigH = sigma * sinE, sigS = sigma * cosE;
   const double pixel = pjs::max(0.0, ctx.pixelAngle) * range;
-  for (long i = start, k = 0; i < end; i++, k++) {
-    const double x = xs[i], y = ys[i];
-    S[k] = x * c + y * sn;
-    T[k] = -x * sn + y * c;
-  }
 
   // Bottom: the support surface under a resting object (its underside is hidden).
   if (!zSorted) {
@@ -315,8 +311,8 @@ long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, l
   const double q99 = at(Z, pjs::round(0.99 * last), n);
   const double q995 = at(Z, pjs::round(0.995 * last), n);
   const double zMax = at(Z, last, n);
-  long j = 0;
-  while (j < n - 1 && Z[j] < q99 - 4 * half) j++;
+  // The first rank from which Z[j] < q99 - 4 half fails (a sorted prefix; NaN sorts last), n - 1 at most.
+  const long j = std::partition_point(Z, Z + (n > 0 ? n - 1 : 0), [&](double z) { return z < q99 - 4 * half; }) - Z;
   long best = 0, bestLo = j, lo = j;
   for (long i = j; i < n; i++) {
     while (Z[i] - Z[lo] > 2 * half) lo++;
@@ -329,21 +325,39 @@ long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, l
   level = medianWithin(Z, n, level - half, level + half);
 
   // Is the top a face? Curvature of the points at that level, and their width across the view.
+  // One pass makes every point's T (across the view) and the S (along it) of the points at the
+  // level (the rest of S only roundTop needs: it makes them), and lists the fit's points.
   QuadraticSurfaceFit& fit = fit_;
+  uint32_t* atTop = sel32_.data();
   double cu = 0, cv = 0;
-  long m = 0;
+  long m = 0, nTop = 0;
   for (long i = start, k = 0; i < end; i++, k++) {
-    if (std::fabs(zs[i] - level) > half) continue;
-    cu += S[k];
-    cv += T[k];
-    B[m++] = T[k];
+    const double x = xs[i], y = ys[i], z = zs[i];
+    const double t = -x * sn + y * c;
+    T[k] = t;
+    const bool window = !(std::fabs(z - level) > half), upper = z >= level && z <= level + half;
+    if (!window && !upper) continue;
+    const double sk = x * c + y * sn;
+    S[k] = sk;
+    if (window) {
+      cu += sk;
+      cv += t;
+      B[m++] = t;
+    }
+    if (upper) atTop[nTop++] = static_cast<uint32_t>(k);
   }
   cu /= pjs::max(1.0, static_cast<double>(m));
   cv /= pjs::max(1.0, static_cast<double>(m));
   fit.reset();
-  for (long i = start, k = 0; i < end; i++, k++) {
-    if (zs[i] >= level && zs[i] <= level + half) fit.add(S[k] - cu, T[k] - cv, zs[i] - level, sigS * sigS, tanE);
-  }
+  long q = 0;
+  fit.addAll(sigS * sigS, tanE, [&](double& u, double& v, double& z) {
+    if (q == nTop) return false;
+    const long k = atTop[q++];
+    u = S[k] - cu;
+    v = T[k] - cv;
+    z = zs[start + k] - level;
+    return true;
+  });
   psort::Ranked& R = edges_;
   R.load(T, n);
   prepareEdges(R, 0, trim);
@@ -415,7 +429,7 @@ long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, l
 
   lastEvidence = 0;
   const double band = pjs::max(0.01, 3 * sigH, 0.2 * (q99 - bottom));
-  const double top = roundTop(xs, ys, zs, start, n, q99 - band, band, sigS, tanE, cosE, sigma);
+  const double top = roundTop(xs, ys, zs, start, n, c, sn, q99 - band, band, sigS, tanE, cosE, sigma);
   // Across the view the silhouette's extremes are seen: their midpoint is the centre.
   const double tc = (tLo + tHi) / 2;
   const double cx = peakU_ * c - tc * sn, cy = peakU_ * sn + tc * c;
@@ -565,9 +579,9 @@ __attribute__((target("avx2"))) void beyondAvx2(const float* X, const float* Y, 
 }
 #endif
 
-double ObjectBoxEstimator::roundTop(const float* xs, const float* ys, const float* zs, long start, long n, double zMin, double band, double sigS, double tanE, double cosE,
-                                    double sigma) {
-  const double* S = s_.data();
+double ObjectBoxEstimator::roundTop(const float* xs, const float* ys, const float* zs, long start, long n, double c, double sn, double zMin, double band, double sigS,
+                                    double tanE, double cosE, double sigma) {
+  double* S = s_.data();
   const double* T = t_.data();
   QuadraticSurfaceFit& fit = fit_;
   double* sel = a_.data();
@@ -575,7 +589,9 @@ double ObjectBoxEstimator::roundTop(const float* xs, const float* ys, const floa
   const double flatCurvature = options_.flatCurvature;
   // Without a fit, the middle of the cloud.
   double su = 0, sv = 0;
-  for (long k = 0; k < n; k++) {
+  for (long i = start, k = 0; k < n; i++, k++) {
+    const double x = xs[i], y = ys[i];
+    S[k] = x * c + y * sn;
     su += S[k];
     sv += T[k];
   }
@@ -600,9 +616,16 @@ double ObjectBoxEstimator::roundTop(const float* xs, const float* ys, const floa
     cv /= static_cast<double>(m);
     const double zRef = zMin + band;
     fit.reset();
-    for (long i = start, k = 0; i < end; i++, k++) {
-      if (sel[k] != 0) fit.add(S[k] - cu, T[k] - cv, zs[i] - zRef, sigS * sigS, tanE);
-    }
+    long k = 0;
+    fit.addAll(sigS * sigS, tanE, [&](double& u, double& v, double& z) {
+      while (k < n && sel[k] == 0) k++;
+      if (k == n) return false;
+      u = S[k] - cu;
+      v = T[k] - cv;
+      z = zs[start + k] - zRef;
+      k++;
+      return true;
+    });
     if (!fit.solve()) {
       peakU_ = cu;
       peakV_ = cv;

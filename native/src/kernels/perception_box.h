@@ -14,6 +14,10 @@
 #include "perception_math.h"
 #include "perception_sort.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace sr {
 namespace perception {
 
@@ -60,6 +64,65 @@ class QuadraticSurfaceFit {
   long count = 0;
   void reset();
   void add(double u, double v, double z, double s2, double tanE);
+  /**
+   * add() for each point next(u, v, z) gives, until it returns false. With SSE2 the sums are
+   * kept in registers two to a register between points (out of line, each of ~20 sums is a load
+   * and a store a point): every lane adds what add() adds, computed as there (x·1 is x exactly).
+   */
+  template <typename Next>
+  SR_ALWAYS_INLINE void addAll(double s2, double tanE, Next next) {
+    double u, v, z;
+#if defined(__SSE2__)
+    // add()'s constant factors, grouped as its expressions group them.
+    const double k3 = 3 * s2, k6 = 6 * s2, k33 = 3 * s2 * s2, kt = tanE * s2, k2t = 2 * tanE * s2;
+    double* m = mom_;
+    double* mz = momZ_;
+    double m0 = m[0];
+    long added = 0;
+    __m128d v12 = _mm_loadu_pd(m + 1), v34 = _mm_loadu_pd(m + 3), u01 = _mm_loadu_pd(m + 5), u23 = _mm_loadu_pd(m + 7);
+    __m128d h2s = _mm_loadu_pd(m + 10), h3s = _mm_loadu_pd(m + 15), z01 = _mm_loadu_pd(mz), zu1s = _mm_loadu_pd(mz + 3);
+    __m128d h2v2z2 = _mm_set_pd(mz[2], m[12]), h4zu2 = _mm_set_pd(mz[6], m[20]);
+    while (next(u, v, z)) {
+      added++;
+      m0 += 1;
+      const double u2 = u * u;
+      const double h2 = u2 - s2, h3 = u2 * u - k3 * u, h4 = u2 * u2 - k6 * u2 + k33;
+      const double zu1 = u * z + kt, zu2 = u2 * z - s2 * z + k2t * u;
+      const __m128d one = _mm_set_pd(v, 1.0);               // (1, v)
+      const __m128d pv = _mm_mul_pd(one, _mm_set1_pd(v));   // (v, v²)
+      const __m128d vv = _mm_unpackhi_pd(pv, pv);           // (v², v²)
+      const __m128d pv34 = _mm_mul_pd(pv, vv);              // (v³, v⁴) = (v·v², v²·v²)
+      const __m128d pv23 = _mm_shuffle_pd(pv, pv34, 1);     // (v², v³)
+      v12 = _mm_add_pd(v12, pv);
+      v34 = _mm_add_pd(v34, pv34);
+      const __m128d uu = _mm_set1_pd(u);
+      u01 = _mm_add_pd(u01, _mm_mul_pd(uu, one));
+      u23 = _mm_add_pd(u23, _mm_mul_pd(uu, pv23));
+      h2s = _mm_add_pd(h2s, _mm_mul_pd(_mm_set1_pd(h2), one));
+      h3s = _mm_add_pd(h3s, _mm_mul_pd(_mm_set1_pd(h3), one));
+      h2v2z2 = _mm_add_pd(h2v2z2, _mm_mul_pd(_mm_set_pd(z, h2), vv));
+      z01 = _mm_add_pd(z01, _mm_mul_pd(_mm_set1_pd(z), one));
+      zu1s = _mm_add_pd(zu1s, _mm_mul_pd(_mm_set1_pd(zu1), one));
+      h4zu2 = _mm_add_pd(h4zu2, _mm_set_pd(zu2, h4));
+    }
+    count += added;
+    m[0] = m0;
+    _mm_storeu_pd(m + 1, v12);
+    _mm_storeu_pd(m + 3, v34);
+    _mm_storeu_pd(m + 5, u01);
+    _mm_storeu_pd(m + 7, u23);
+    _mm_storeu_pd(m + 10, h2s);
+    _mm_storeu_pd(m + 15, h3s);
+    _mm_storeu_pd(mz, z01);
+    _mm_storeu_pd(mz + 3, zu1s);
+    _mm_storel_pd(m + 12, h2v2z2);
+    _mm_storeh_pd(mz + 2, h2v2z2);
+    _mm_storel_pd(m + 20, h4zu2);
+    _mm_storeh_pd(mz + 6, h4zu2);
+#else
+    while (next(u, v, z)) add(u, v, z, s2, tanE);
+#endif
+  }
   bool solve();
   double at(double u, double v) const {
     const double* c = coef;
@@ -180,7 +243,8 @@ class ObjectBoxEstimator {
   void ensure(long n);
   long rejectStrays(float* xs, float* ys, float* zs, long start, long n);
   long rejectHeightStrays(float* xs, float* ys, float* zs, long start, long n, double gap);
-  double roundTop(const float* xs, const float* ys, const float* zs, long start, long n, double zMin, double band, double sigS, double tanE, double cosE, double sigma);
+  double roundTop(const float* xs, const float* ys, const float* zs, long start, long n, double c, double sn, double zMin, double band, double sigS, double tanE,
+                  double cosE, double sigma);
   bool peakOf(double cu, double cv, const double* sel, long n, const float* zs, long start, double cutZ);
   void visibleBox(const float* xs, const float* ys, long start, long n, double c, double sn, double sinE, double sAlong, double pixel, Box3& out);
   void topFaceBox(const float* xs, const float* ys, const float* zs, long start, long n, double level, double half, double wallFrom, double wallTo,
