@@ -18,31 +18,10 @@ static size_t round_up (size_t n, size_t to)
   return (n + to - 1) / to * to;
 }
 
-sr_pool_slot_t *sr_pool_acquire (size_t sample_bytes)
+/* A slot of fresh memory, counted in use; NULL past the cap or out of memory. */
+static sr_pool_slot_t *new_slot (size_t capacity)
 {
-  if (sample_bytes < SR_POOL_MIN_BYTES || sample_bytes > SR_POOL_MAX_BYTES)
-    return NULL;
-  const size_t need = sample_bytes + SR_POOL_SAMPLE_OFFSET;
-  /* A free slot may be somewhat larger than needed (images of a similar size), not much. */
-  const size_t most = need + need / 4 + SR_POOL_GRANULE;
   pthread_mutex_lock (&lock);
-  sr_pool_slot_t **link = &free_list;
-  for (sr_pool_slot_t *s = free_list; s != NULL; link = &s->next_free, s = s->next_free)
-  {
-    if (s->capacity >= need && s->capacity <= most)
-    {
-      *link = s->next_free;
-      s->next_free = NULL;
-      s->in_use = 1;
-      stats.in_use++;
-      stats.free_bytes -= s->capacity;
-      stats.acquired++;
-      stats.reused++;
-      pthread_mutex_unlock (&lock);
-      return s;
-    }
-  }
-  const size_t capacity = round_up (need, SR_POOL_GRANULE);
   if (stats.bytes + capacity > SR_POOL_MAX_BYTES)
   {
     stats.refused++;
@@ -75,6 +54,34 @@ sr_pool_slot_t *sr_pool_acquire (size_t sample_bytes)
   return s;
 }
 
+sr_pool_slot_t *sr_pool_acquire (size_t sample_bytes)
+{
+  if (sample_bytes < SR_POOL_MIN_BYTES || sample_bytes > SR_POOL_MAX_BYTES)
+    return NULL;
+  const size_t need = sample_bytes + SR_POOL_SAMPLE_OFFSET;
+  /* A free slot may be somewhat larger than needed (images of a similar size), not much. */
+  const size_t most = need + need / 4 + SR_POOL_GRANULE;
+  pthread_mutex_lock (&lock);
+  sr_pool_slot_t **link = &free_list;
+  for (sr_pool_slot_t *s = free_list; s != NULL; link = &s->next_free, s = s->next_free)
+  {
+    if (s->capacity >= need && s->capacity <= most)
+    {
+      *link = s->next_free;
+      s->next_free = NULL;
+      s->in_use = 1;
+      stats.in_use++;
+      stats.free_bytes -= s->capacity;
+      stats.acquired++;
+      stats.reused++;
+      pthread_mutex_unlock (&lock);
+      return s;
+    }
+  }
+  pthread_mutex_unlock (&lock);
+  return new_slot (round_up (need, SR_POOL_GRANULE));
+}
+
 void sr_pool_release (sr_pool_slot_t *slot)
 {
   pthread_mutex_lock (&lock);
@@ -88,9 +95,13 @@ void sr_pool_release (sr_pool_slot_t *slot)
 
 size_t sr_pool_reserve (size_t sample_bytes, size_t count)
 {
+  if (sample_bytes < SR_POOL_MIN_BYTES || sample_bytes > SR_POOL_MAX_BYTES)
+    return 0;
+  /* The size sr_pool_acquire gives a sample of `sample_bytes` when no free slot fits it. */
+  const size_t capacity = round_up (sample_bytes + SR_POOL_SAMPLE_OFFSET, SR_POOL_GRANULE);
   sr_pool_slot_t *got[64];
   size_t n = 0;
-  while (n < count && n < 64 && (got[n] = sr_pool_acquire (sample_bytes)) != NULL)
+  while (n < count && n < 64 && (got[n] = new_slot (capacity)) != NULL)
   {
     memset (got[n]->mem, 0, got[n]->capacity);
     n++;

@@ -67,8 +67,9 @@ export interface DdsBinding {
   /** The pooled sample memory (see native/src/sample_pool.h) and the leases outstanding. */
   poolStats(): PoolStats;
   /**
-   * Makes `count` (0..64) free pool slots fit samples of `sampleBytes` (pages touched), so a
-   * stream's first frames find memory ready; returns how many fit now (fewer: pool full).
+   * Adds `count` (0..64) free pool slots of fresh memory for samples of `sampleBytes` (pages
+   * touched), so a stream's first frames find memory ready; returns how many were added (fewer:
+   * pool full, or a size outside the pool's 64 KiB..1 GiB).
    */
   poolReserve(sampleBytes: number, count: number): number;
   write(writer: number, cdr: Uint8Array): void;

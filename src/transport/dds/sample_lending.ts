@@ -22,9 +22,11 @@ export interface SampleLending {
   createLentSubscription<T>(type: string, topic: string, qos: QoS, callback: (msg: T, lease: number) => void): Subscription;
   releaseSample(lease: number): void;
   /**
-   * Readies memory for `count` samples of about `sampleBytes` each (e.g. a camera's images,
-   * before its first frame), so the first frames neither allocate nor fault pages in.
-   * Returns how many such samples fit now (fewer when the pool is full).
+   * Adds memory for `count` samples of about `sampleBytes` each to the process's pool (e.g. a
+   * camera's images, before its first frame), so the first frames neither allocate nor fault
+   * pages in. Each call adds its own: every camera of a process reserves for itself. Memory
+   * beyond what the pool keeps free (64 MiB) is given back as frames are taken.
+   * Returns how many were added (fewer when the pool is full).
    */
   reserveSamples(sampleBytes: number, count: number): number;
 }
