@@ -118,7 +118,17 @@ double edgeRank(psort::Ranked& v, double s, double trim, bool high) {
   auto value = [&](long i) { return high ? -v.atRank(n - 1 - i) : v.atRank(i); };
   const double e0 = value(q), lim = e0 + 4 * s;
   long i = q;
-  while (i + 1 < n && value(i + 1) <= lim) i++;
+  // The scan through the ranks sorted already. Where it would go on past them it ends at the
+  // last rank whose value (negated for the high end) is at most lim, told by a count instead of
+  // by sorting on: from rank q (value e0 <= lim, not NaN) the values go up, NaN last at the low
+  // end and, at the high end, first (those ranks, below q, count among the values not below
+  // -lim); a NaN lim stops the scan at q.
+  const long ready = high ? v.readyHigh() : v.readyLow();
+  while (i + 1 < n && i + 1 < ready && value(i + 1) <= lim) i++;
+  if (i + 1 < n && i + 1 >= ready && lim == lim) {
+    const long count = high ? v.countNotBelow(-lim) : v.countAtMost(lim);
+    if (count - 1 > i) i = count - 1;
+  }
   const double rho = static_cast<double>(i - q + 1) / (4 * s);
   return pjs::min(last, pjs::max(base, pjs::round(rho * s * kInvSqrt2Pi)));
 }

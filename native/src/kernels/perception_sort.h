@@ -683,6 +683,39 @@ class Ranked {
     }
   }
 
+  /** How many of the lowest ranks (highest) are read without sorting more: 0 before any read. */
+  long readyLow() const {
+    if (endsLow_ > 0 || endsHigh_ > 0) return endsLow_;
+    if (sorted32_ || full_) return n;
+    return lazy_ ? 0 : lowDone_;
+  }
+  long readyHigh() const {
+    if (endsLow_ > 0 || endsHigh_ > 0) return endsHigh_;
+    if (sorted32_ || full_) return n;
+    return lazy_ ? 0 : n - highFrom_;
+  }
+
+  /** How many of the loaded values are at most x (NaN is not). One pass over them, nothing sorted. */
+  long countAtMost(double x) const {
+    long c = 0;
+    if (srcF_) {
+      for (long i = 0; i < n; i++) c += static_cast<double>(srcF_[i]) <= x;
+    } else {
+      for (long i = 0; i < n; i++) c += srcD_[i] <= x;
+    }
+    return c;
+  }
+  /** How many of the loaded values are not below x (NaN is counted). */
+  long countNotBelow(double x) const {
+    long c = 0;
+    if (srcF_) {
+      for (long i = 0; i < n; i++) c += !(static_cast<double>(srcF_[i]) < x);
+    } else {
+      for (long i = 0; i < n; i++) c += !(srcD_[i] < x);
+    }
+    return c;
+  }
+
   /** The value of rank r; NaN outside [0, n) (a typed array read past its end). */
   double at(double r) {
     if (!(r >= 0 && r < static_cast<double>(n))) return std::numeric_limits<double>::quiet_NaN();
