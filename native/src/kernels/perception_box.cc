@@ -911,13 +911,16 @@ bool ObjectBoxEstimator::wallColumns(const float* xs, const float* ys, const flo
   if (!(to - from >= 0.004)) return false;
   const double* T = t_.data();
   const long end = start + n;
+  // The band's points listed once (then binned once: a division a point), in order.
+  uint32_t* band = sel32_.data();
+  int32_t* bandBin = reinterpret_cast<int32_t*>(band + n);
   double tMin = kInf, tMax = -kInf;
   long m = 0;
   for (long i = start, k = 0; i < end; i++, k++) {
     if (zs[i] < from || zs[i] > to) continue;
     if (T[k] < tMin) tMin = T[k];
     if (T[k] > tMax) tMax = T[k];
-    m++;
+    band[m++] = static_cast<uint32_t>(k);
   }
   if (m < 40) return false;
   const double binsD = pjs::min(static_cast<double>(kMaxWallColumns), pjs::max(1.0, std::floor((tMax - tMin) / pjs::max(0.002, 1.5 * pixel)) + 1));
@@ -930,21 +933,21 @@ bool ObjectBoxEstimator::wallColumns(const float* xs, const float* ys, const flo
   int32_t* first = binFirst_;
   for (int b = 0; b <= bins; b++) count[b] = 0;
   auto binOf = [&](double t) { return static_cast<int>(pjs::min(static_cast<double>(bins - 1), std::floor((t - tMin) / width))); };
-  for (long i = start, k = 0; i < end; i++, k++) {
-    if (zs[i] < from || zs[i] > to) continue;
-    count[binOf(T[k])]++;
+  for (long j = 0; j < m; j++) {
+    const int b = binOf(T[band[j]]);
+    bandBin[j] = b;
+    count[b]++;
   }
   first[0] = 0;
   for (int b = 0; b < bins; b++) first[b + 1] = first[b] + count[b];
   for (int b = 0; b < bins; b++) count[b] = 0;
   double* X = a_.data();
   double* Y = b_.data();
-  for (long i = start, k = 0; i < end; i++, k++) {
-    if (zs[i] < from || zs[i] > to) continue;
-    const int b = binOf(T[k]);
+  for (long j = 0; j < m; j++) {
+    const int b = bandBin[j];
     const int32_t slot = first[b] + count[b]++;
-    X[slot] = xs[i];
-    Y[slot] = ys[i];
+    X[slot] = xs[start + band[j]];
+    Y[slot] = ys[start + band[j]];
   }
   wallXLo_ = kInf;
   wallXHi_ = -kInf;

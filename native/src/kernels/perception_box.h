@@ -216,7 +216,10 @@ class ObjectBoxEstimator {
  private:
   BoxOptions options_;
   std::vector<double> a_, b_, s_, t_;
-  /** Keys gathered by the selections of rejectStrays (2 per point 64-bit, 4 per point 32-bit). */
+  /**
+   * Keys gathered by the selections of rejectStrays (2 per point 64-bit, 4 per point 32-bit);
+   * later the 32-bit ones hold point lists: the level fit's points, wallColumns' band and bins.
+   */
   std::vector<uint64_t> sel_;
   std::vector<uint32_t> sel32_;
   /** roundTop's reselection: which groups of four points the vector pass computed. */
