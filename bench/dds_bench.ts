@@ -2,9 +2,9 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { netnsAvailable, runInNetns } from "./netns.js";
 import { jsWaitDuring, waitSummary, WaitAccumulator, type WaitSample } from "./sched_wait.js";
+import { benchArgs, benchInt } from "./bench_args.js";
 
 /**
  * `npm run bench:dds`: the node on the ROS 2 wire against a Cyclone DDS C peer, all inside a
@@ -39,7 +39,7 @@ import { jsWaitDuring, waitSummary, WaitAccumulator, type WaitSample } from "./s
  * The host's load average is recorded beside the figures: on a loaded host latency mostly
  * measures the scheduler, CPU time much less so.
  */
-const { values } = parseArgs({
+const { values } = benchArgs("bench:dds", "npm run bench:dds -- [--seconds S] [--cameras N] [--layout processes|process|both] [--soak-minutes M] [--camera-fragments large|default] [--json]", {
   options: {
     seconds: { type: "string", default: "60" },
     cameras: { type: "string", default: "4" },
@@ -54,9 +54,9 @@ const peer = join(root, "build", "peers", "cyclone_peer");
 const cycloneConfig = join(root, "test", "interop", "cyclone_lo.xml");
 const cli = join(root, "dist", "nodes", "cli", "main.js");
 const echoNode = join(root, "dist", "bench", "dds_echo_node.js");
-const seconds = Number(values.seconds);
-const cameras = Number(values.cameras);
-const soakMinutes = Number(values["soak-minutes"]);
+const seconds = benchInt("bench:dds", "seconds", values.seconds, 1, 3600);
+const cameras = benchInt("bench:dds", "cameras", values.cameras, 1, 16);
+const soakMinutes = benchInt("bench:dds", "soak-minutes", values["soak-minutes"], 0, 1440);
 const layout = values.layout ?? "processes";
 const cameraFragments = values["camera-fragments"] ?? "large";
 

@@ -1,8 +1,8 @@
-import { parseArgs } from "node:util";
 import { DdsTransport } from "../src/transport/dds/dds_transport.js";
 import type * as M from "../src/msgs/generated.js";
 import { QOS_DEFAULT } from "../src/transport/qos.js";
 import { sampleLending } from "../src/transport/dds/sample_lending.js";
+import { benchArgs } from "./bench_args.js";
 
 /**
  * The TypeScript side of the echo benchmark: receives sensor_msgs/Image on --in and publishes
@@ -11,7 +11,7 @@ import { sampleLending } from "../src/transport/dds/sample_lending.js";
  * receives them (decoded in place in reused memory, returned once echoed). Runs until
  * SIGTERM/SIGINT or --seconds.
  */
-const { values } = parseArgs({
+const { values } = benchArgs("dds_echo_node", "node dist/bench/dds_echo_node.js [--in TOPIC] [--out TOPIC] [--seconds S]", {
   options: {
     in: { type: "string", default: "echo/in" },
     out: { type: "string", default: "echo/out" },

@@ -1,6 +1,5 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import wsProtocol, { type IWebSocket, type MessageData } from "@foxglove/ws-protocol";
 import { WebSocket } from "ws";
 import { FoxgloveBridge } from "../nodes/foxglove/foxglove_bridge.js";
@@ -11,6 +10,7 @@ import { InprocTransport } from "../src/transport/inproc_transport.js";
 import { QOS_CAMERA_INFO, QOS_SENSOR_DATA } from "../src/transport/qos.js";
 import { fromNanoseconds } from "../src/time/ros_time.js";
 import { RgbdSensor, teleopScenario, worldAt } from "../sim/index.js";
+import { benchArgs } from "./bench_args.js";
 
 /**
  * `node dist/bench/foxglove_bench.js [--seconds S] [--rounds R] [--json]`: the CPU the Foxglove
@@ -106,7 +106,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs("foxglove_bench", "node dist/bench/foxglove_bench.js [--seconds S] [--rounds R] [--json]", {
     options: {
       seconds: { type: "string", default: "8" },
       rounds: { type: "string", default: "3" },

@@ -1,5 +1,5 @@
-import { parseArgs } from "node:util";
 import { GraphFuzzer } from "./graph_fuzzer.js";
+import { benchArgs } from "./bench_args.js";
 
 /**
  * `npm run fuzz`: a million hostile messages (mutated CDR bytes and fields) through the
@@ -7,7 +7,7 @@ import { GraphFuzzer } from "./graph_fuzzer.js";
  * Exit 1 when an invariant broke: an unexpected exception, an exception reaching the
  * transport, a question without an answer, or a clean frame after hostile input not rewarded.
  */
-const { values } = parseArgs({
+const { values } = benchArgs("fuzz", "npm run fuzz -- [--messages N] [--seed S] [--json]", {
   options: {
     messages: { type: "string", default: "1000000" },
     seed: { type: "string", default: "1" },

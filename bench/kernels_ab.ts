@@ -3,7 +3,6 @@ import { createRequire } from "node:module";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { LatencyStats, type LatencySummary } from "../src/diagnostics/latency_stats.js";
 import { Perception } from "../src/perception/perception.js";
 import { createTsPerceptionKernels, type PerceptionKernelsFactory } from "../src/perception/perception_kernels.js";
@@ -11,6 +10,7 @@ import type { Scene } from "../src/scene/scene_object.js";
 import { nativePerceptionKernelsOf } from "../nodes/perception/native_perception_kernels.js";
 import type { PipelineBenchOptions } from "./pipeline_bench.js";
 import { RgbdSensor, teleopScenario, worldAt, type NoiseModel } from "../sim/index.js";
+import { benchArgs } from "./bench_args.js";
 
 /**
  * Perception p50 of two (or more) builds of the kernels addon side by side in one process: an
@@ -98,7 +98,7 @@ export function runKernelsAb(o: KernelsAbOptions): KernelsAbResult {
 }
 
 function main(): void {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = benchArgs("kernels_ab", "node dist/bench/kernels_ab.js ADDON.node|ts ADDON.node|ts ... [--frames N] [--seed S] [--noise none|realsense] [--json]", {
     allowPositionals: true,
     options: {
       frames: { type: "string", default: "300" }, seed: { type: "string", default: "11" }, noise: { type: "string", default: "none" },

@@ -2,7 +2,6 @@ import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync } from "
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import protobuf from "protobufjs";
 import descriptor from "protobufjs/ext/descriptor.js";
 import { McapIndexedReader } from "@mcap/core";
@@ -13,6 +12,7 @@ import { EpisodeWriter } from "../nodes/recorder/episode_writer.js";
 import { COMPRESSIONS, decompressHandlers, loadCompression, type Compression } from "../nodes/recorder/chunk_compression.js";
 import { FileByteSource } from "../nodes/recorder/recording_files.js";
 import { RgbdSensor, teleopScenario, worldAt } from "../sim/index.js";
+import { benchArgs } from "./bench_args.js";
 
 /**
  * `node dist/bench/record_bench.js [--seconds S] [--compression zstd,lz4,none] [--zstd-levels 1,3]
@@ -35,7 +35,7 @@ import { RgbdSensor, teleopScenario, worldAt } from "../sim/index.js";
  * sent; `all_accounted`); the process exits 1 when a channel is not. Compressions are measured one
  * after the other in one run.
  */
-const { values } = parseArgs({
+const { values } = benchArgs("record_bench", "node dist/bench/record_bench.js [--seconds S] [--compression LIST] [--zstd-levels LIST] [--depth 16UC1|32FC1] [--json]", {
   options: {
     seconds: { type: "string", default: "60" },
     compression: { type: "string", default: COMPRESSIONS.join(",") },

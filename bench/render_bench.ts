@@ -1,7 +1,6 @@
 import { realpathSync } from "node:fs";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { LatencyStats, type LatencySummary } from "../src/diagnostics/latency_stats.js";
 import { nativeKernelsStatus } from "../nodes/native/kernels_addon.js";
 import { applyColorJitter, drawColorJitter } from "../sim/color_jitter.js";
@@ -12,6 +11,7 @@ import { RealsenseNoise } from "../sim/sensor_noise.js";
 import { teleopScenario } from "../sim/teleop_scenario.js";
 import { worldAt } from "../sim/teleop.js";
 import { truthScene } from "../sim/truth.js";
+import { benchArgs } from "./bench_args.js";
 
 export interface RenderBenchOptions {
   frames: number;
@@ -147,7 +147,7 @@ export function runRenderBench(opts: Partial<RenderBenchOptions> = {}): RenderBe
 }
 
 function main(): void {
-  const { values } = parseArgs({
+  const { values } = benchArgs("render_bench", "npm run bench:render -- [--frames N] [--seed S] [--width W] [--height H] [--objects N] [--json]", {
     options: {
       frames: { type: "string" }, seed: { type: "string" }, width: { type: "string" }, height: { type: "string" },
       objects: { type: "string" }, json: { type: "boolean", default: false },

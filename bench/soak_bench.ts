@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { parse } from "yaml";
@@ -15,6 +14,7 @@ import { SimCameraNode } from "../nodes/sim_camera_node.js";
 import type { DiagnosticsPublisher } from "../nodes/diagnostics_publisher.js";
 import { T, header } from "../nodes/messages.js";
 import { LatencyStats } from "../src/diagnostics/latency_stats.js";
+import { benchArgs } from "./bench_args.js";
 
 /**
  * `npm run bench:soak`: the tabletop graph (perception → spatial → reward over the in-process
@@ -28,7 +28,7 @@ import { LatencyStats } from "../src/diagnostics/latency_stats.js";
  * first simulated 10 minutes against last, is what the soak measures.
  * JSON on stdout, progress on stderr.
  */
-const { values } = parseArgs({
+const { values } = benchArgs("bench:soak", "npm run bench:soak -- [--frames N] [--cycle N] [--seed S] [--noise none|realsense] [--width W] [--height H] [--ask-every N] [--latency-window-ms MS] [--params FILE] [--json]", {
   options: {
     frames: { type: "string", default: "650000" },
     cycle: { type: "string", default: "150" },
