@@ -557,6 +557,11 @@ const STAGES = ["encode", "prefill"] as const;
  * `queue_ms.*` is the frame's own wait from push to dispatch.
  */
 export class BackboneDiagnostics extends DiagnosticsPublisher {
+  /**
+   * To three digits, as its stages: a model's frame is tens of ms and the per-stage figures are
+   * compared with each other (the camera nodes' cheaper two-digit window is about their bursts).
+   */
+  override latency = new LatencyStats({ windowMs: 10_000 });
   /** Each stage's time per frame (the batch's stage time / batch size). */
   readonly stages: Record<(typeof STAGES)[number], LatencyStats> = {
     encode: new LatencyStats({ windowMs: 10_000 }),

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { InprocTransport } from "../../src/transport/inproc_transport.js";
 import { QOS_DEFAULT } from "../../src/transport/qos.js";
 import { Counters } from "../../src/diagnostics/counters.js";
+import { LatencyStats } from "../../src/diagnostics/latency_stats.js";
 import { DiagnosticsPublisher } from "../../nodes/diagnostics_publisher.js";
 import { toNanoseconds } from "../../src/time/ros_time.js";
 import type * as M from "../../src/msgs/generated.js";
@@ -144,6 +145,16 @@ describe("diagnostics", () => {
     const second = d.snapshot(1_500_000_000n);
     expect(value(second, "transport.received./chatter")).toBe("15");
     expect(value(second, "rate_hz./chatter")).toBe("30.00");
+    await t.shutdown();
+  });
+
+  it("keep the latency window to two significant digits (within 1%): a ring of a fifth of the three-digit one's memory", async () => {
+    const t = new InprocTransport();
+    const d = new DiagnosticsPublisher(t.createNode("diag_digits"), "probe", new Counters());
+    expect(d.latency.footprintBytes).toBeLessThan(new LatencyStats({ windowMs: 10_000, significantDigits: 3 }).footprintBytes / 5);
+    for (const ms of [0.7, 1.3, 2.9, 40]) d.latency.add(ms);
+    const p50 = d.latency.percentile(50);
+    expect(Math.abs(p50 - 1.3)).toBeLessThanOrEqual(1.3 * 1e-2);
     await t.shutdown();
   });
 });
