@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,13 +34,8 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-function run(cmd: string, args: string[], cwd: string, timeout: number, extra: Record<string, string> = {}): SpawnSyncReturns<string> {
-  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout, env: cleanEnv(extra) });
-  if (r.error) throw r.error;
-  return r;
-}
 
-/** `run` as an async child (runChild): npm install builds two addons, over a minute on a busy host. */
+/** Every child here runs async (runChild): npm install builds two addons, over a minute on a busy host, and a blocked test worker fails the run (see run_child.ts). */
 function runAsync(cmd: string, args: string[], cwd: string, timeoutMs: number, extra: Record<string, string> = {}): Promise<ChildResult> {
   return runChild(cmd, args, { cwd, timeoutMs, env: cleanEnv(extra) });
 }
@@ -103,13 +98,13 @@ describe("the npm package, installed as a dependency", () => {
     expect(existsSync(join(installed(), "native", "build", "Release", "spatial_reward_dds.node"))).toBe(true);
   });
 
-  it("the spatial-reward command runs from node_modules/.bin", () => {
-    const r = run(join(consumer, "node_modules", ".bin", "spatial-reward"), ["--version"], consumer, 30_000);
-    expect(r.status, r.stderr).toBe(0);
+  it("the spatial-reward command runs from node_modules/.bin", async () => {
+    const r = await runAsync(join(consumer, "node_modules", ".bin", "spatial-reward"), ["--version"], consumer, 30_000);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toContain(version);
   });
 
-  it("`spatial-reward` and `spatial-reward/sim` import from an ESM module", () => {
+  it("`spatial-reward` and `spatial-reward/sim` import from an ESM module", async () => {
     writeFileSync(join(consumer, "loop.mjs"), `
 import { Perception, RewardTracker, parseRewardSpec } from "spatial-reward";
 import { SimEnv } from "spatial-reward/sim";
@@ -118,14 +113,14 @@ const obs = env.reset(3);
 const reward = new RewardTracker(parseRewardSpec(env.task)).update(new Perception().process(obs.frame));
 console.log(JSON.stringify({ task: env.task, progress: reward.progress, reward: reward.reward }));
 `);
-    const r = run(process.execPath, ["loop.mjs"], consumer, 60_000);
-    expect(r.status, r.stderr).toBe(0);
+    const r = await runAsync(process.execPath, ["loop.mjs"], consumer, 60_000);
+    expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim()) as { task: string; progress: number; reward: number };
     expect(out.task.length).toBeGreaterThan(0);
     expect(Number.isFinite(out.reward)).toBe(true);
   });
 
-  it.runIf(COMPILER_HERE || process.env.SPATIAL_REWARD_REQUIRE_NATIVE === "1")("the install script built the kernels addon, and `spatial-reward/native` runs perception on it with the same scene as TypeScript", () => {
+  it.runIf(COMPILER_HERE || process.env.SPATIAL_REWARD_REQUIRE_NATIVE === "1")("the install script built the kernels addon, and `spatial-reward/native` runs perception on it with the same scene as TypeScript", async () => {
     expect(existsSync(join(installed(), "native", "build", "Release", "spatial_reward_kernels.node"))).toBe(true);
     writeFileSync(join(consumer, "native.mjs"), `
 import { Perception } from "spatial-reward";
@@ -138,8 +133,8 @@ const ts = new Perception().process(obs.frame);
 const boxes = (s) => JSON.stringify(s.objects.map((o) => [o.id, o.center, o.size]));
 console.log(JSON.stringify({ loaded: nativeKernelsStatus().loaded, perception: nativePerceptionStatus(), objects: native.objects.length, same: boxes(native) === boxes(ts) }));
 `);
-    const r = run(process.execPath, ["native.mjs"], consumer, 60_000);
-    expect(r.status, r.stderr).toBe(0);
+    const r = await runAsync(process.execPath, ["native.mjs"], consumer, 60_000);
+    expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim()) as { loaded: boolean; perception: { native: boolean }; objects: number; same: boolean };
     expect(out.loaded).toBe(true);
     expect(out.perception.native).toBe(true);
@@ -147,7 +142,7 @@ console.log(JSON.stringify({ loaded: nativeKernelsStatus().loaded, perception: n
     expect(out.same).toBe(true);
   });
 
-  it("`spatial-reward/backbone` runs a seeded-random model in its worker thread from the consumer's node_modules", () => {
+  it("`spatial-reward/backbone` runs a seeded-random model in its worker thread from the consumer's node_modules", async () => {
     writeFileSync(join(consumer, "backbone.mjs"), `
 import { BackboneRuntime, TINY_CONFIG } from "spatial-reward/backbone";
 const config = { ...TINY_CONFIG, image_size: 32, patch_size: 8, d_model: 32, n_layer: 2, expand: 2, d_state: 8, dt_rank: 4,
@@ -159,8 +154,8 @@ const a = await rt.ask("cam", "how far?", { maxTokens: 3 });
 await rt.close();
 console.log(JSON.stringify({ tokens: t.visualTokens, trained: a.trained, answerTokens: a.tokenIds.length }));
 `);
-    const r = run(process.execPath, ["backbone.mjs"], consumer, 60_000);
-    expect(r.status, r.stderr).toBe(0);
+    const r = await runAsync(process.execPath, ["backbone.mjs"], consumer, 60_000);
+    expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout.trim())).toEqual({ tokens: 4, trained: false, answerTokens: 3 });
   });
 
@@ -188,16 +183,16 @@ const backbone = await BackboneRuntime.open({ model: { seed: 7, config: TINY_CON
 );
 console.log(JSON.stringify({ task: env.task, reward: reward.reward, backbone }));
 `);
-    const r = run(process.execPath, ["use.mjs"], bare, 60_000);
-    expect(r.status, r.stderr).toBe(0);
+    const r = await runAsync(process.execPath, ["use.mjs"], bare, 60_000);
+    expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim()) as { task: string; reward: number; backbone: { code?: string; message?: string } };
     expect(out.task.length).toBeGreaterThan(0);
     expect(Number.isFinite(out.reward)).toBe(true);
     expect(out.backbone.code).toBe("backend_unavailable");
     expect(out.backbone.message).toMatch(/npm install onnxruntime-node/);
     // The command too: one typed line, exit 1 (not a raw ERR_MODULE_NOT_FOUND from the bench modules).
-    const bench = run(join(bare, "node_modules", ".bin", "spatial-reward"), ["backbone", "bench", "--quick", "--json"], bare, 60_000);
-    expect(bench.status, bench.stderr).toBe(1);
+    const bench = await runAsync(join(bare, "node_modules", ".bin", "spatial-reward"), ["backbone", "bench", "--quick", "--json"], bare, 60_000);
+    expect(bench.code, bench.stderr).toBe(1);
     expect(bench.stderr).toMatch(/^spatial-reward backbone: the backbone needs onnxruntime-node, which is not installed/m);
     expect(bench.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND/);
   }, 240_000);

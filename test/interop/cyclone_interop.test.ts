@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +7,7 @@ import { netnsAvailable, runInNetns } from "../../bench/netns.js";
 import { DDS_AVAILABLE, DDS_REQUIRED } from "../dds/dds_env.js";
 import { parseRewardSpec } from "../../src/reward/parse_reward_spec.js";
 import { formatRewardSpec } from "../../src/reward/reward_expression.js";
+import { runChild } from "../run_child.js";
 
 /**
  * The node on the ROS 2 wire against a plain Cyclone DDS C program (test/interop/cyclone_peer,
@@ -51,15 +51,16 @@ describe.runIf(CAN_RUN)("interop with a Cyclone DDS C peer (private network name
   let truth: Truth[] = [];
   let spec = "";
 
-  beforeAll(() => {
-    const built = spawnSync("bash", [join(root, "test", "interop", "build_peers.sh"), "cyclone"], { encoding: "utf8" });
-    if (built.status !== 0) throw new Error(`building the peers failed:\n${built.stderr}`);
+  // Async children: a build of a minute or more would block the test worker (see run_child.ts).
+  beforeAll(async () => {
+    const built = await runChild("bash", [join(root, "test", "interop", "build_peers.sh"), "cyclone"], { timeoutMs: 600_000 });
+    if (built.code !== 0) throw new Error(`building the peers failed:\n${built.stderr}`);
     work = mkdtempSync(join(tmpdir(), "sr-interop-"));
-    const dumped = spawnSync(process.execPath, [cli, "sim-dump", "--out", join(work, "dump"), "--frames", "60", "--noise", "none", "--seed", "7"], { encoding: "utf8" });
-    if (dumped.status !== 0) throw new Error(`sim-dump failed:\n${dumped.stderr}`);
+    const dumped = await runChild(process.execPath, [cli, "sim-dump", "--out", join(work, "dump"), "--frames", "60", "--noise", "none", "--seed", "7"], { timeoutMs: 300_000 });
+    if (dumped.code !== 0) throw new Error(`sim-dump failed:\n${dumped.stderr}`);
     truth = jsonLines<Truth>(join(work, "dump", "truth.jsonl"));
     spec = readFileSync(join(work, "dump", "spec.txt"), "utf8").trim();
-  }, 120_000);
+  }, 600_000);
 
   it("camera frames in at 30 Hz; rewards, answers and 3D detections back, matching ground truth", async () => {
     // Two objects that never move in the episode, named by colour and kind (unique in the scene).

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { netnsAvailable, runInNetns } from "../../bench/netns.js";
 import { DDS_AVAILABLE, DDS_REQUIRED, FASTDDS_REQUIRED } from "../dds/dds_env.js";
+import { runChild } from "../run_child.js";
 
 /**
  * The node (dds backend, i.e. Cyclone DDS) against a Fast DDS program — the other main ROS 2
@@ -43,14 +44,16 @@ describe.runIf(FASTDDS_REQUIRED && FASTDDS_MISSING)("Fast DDS (SPATIAL_REWARD_RE
 describe.skipIf(!CAN_RUN || FASTDDS_MISSING)(`interop with a Fast DDS peer (private network namespace)${FASTDDS_MISSING ? ` (skipped: ${missingReason})` : ""}`, () => {
   let work = "";
 
-  beforeAll(() => {
-    const built = spawnSync("bash", [buildScript], { encoding: "utf8" });
-    if (built.status !== 0) throw new Error(`building the Fast DDS peer failed:\n${built.stderr}`);
+  // Async children: compiling the peer takes minutes on a busy host and would block the test
+  // worker (see run_child.ts).
+  beforeAll(async () => {
+    const built = await runChild("bash", [buildScript], { timeoutMs: 600_000 });
+    if (built.code !== 0) throw new Error(`building the Fast DDS peer failed:\n${built.stderr}`);
     if (!existsSync(peer)) throw new Error(`${peer} was not built`);
     work = mkdtempSync(join(tmpdir(), "sr-fastdds-"));
-    const dumped = spawnSync(process.execPath, [cli, "sim-dump", "--out", join(work, "dump"), "--frames", "60", "--noise", "none", "--seed", "11"], { encoding: "utf8" });
-    if (dumped.status !== 0) throw new Error(`sim-dump failed:\n${dumped.stderr}`);
-  }, 120_000);
+    const dumped = await runChild(process.execPath, [cli, "sim-dump", "--out", join(work, "dump"), "--frames", "60", "--noise", "none", "--seed", "11"], { timeoutMs: 300_000 });
+    if (dumped.code !== 0) throw new Error(`sim-dump failed:\n${dumped.stderr}`);
+  }, 600_000);
 
   it("Fast DDS camera → node on Cyclone → rewards back at the Fast DDS peer, every frame, matching truth", async () => {
     const script = `

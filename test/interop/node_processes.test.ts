@@ -1,10 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { netnsAvailable, runInNetns } from "../../bench/netns.js";
 import { DDS_AVAILABLE } from "../dds/dds_env.js";
+import { runChild } from "../run_child.js";
 
 /**
  * What `ros2 launch spatial_reward spatial_reward.launch.xml backend:=dds` starts: one process per
@@ -18,10 +18,11 @@ const params = join(root, "launch", "params", "tabletop.yaml");
 const env = { CYCLONEDDS_URI: `file://${join(root, "test", "interop", "cyclone_lo.xml")}`, ROS_DOMAIN_ID: "0" };
 
 describe.runIf(DDS_AVAILABLE && netnsAvailable() && existsSync(cli))("the node graph as separate processes over DDS", () => {
-  beforeAll(() => {
-    const built = spawnSync("bash", [join(root, "test", "interop", "build_peers.sh"), "cyclone"], { encoding: "utf8" });
-    if (built.status !== 0) throw new Error(`building the peers failed:\n${built.stderr}`);
-  }, 120_000);
+  // Async children: a build of a minute or more would block the test worker (see run_child.ts).
+  beforeAll(async () => {
+    const built = await runChild("bash", [join(root, "test", "interop", "build_peers.sh"), "cyclone"], { timeoutMs: 600_000 });
+    if (built.code !== 0) throw new Error(`building the peers failed:\n${built.stderr}`);
+  }, 600_000);
 
   it("sim_camera, perception, spatial and reward processes produce rewards a C program receives", async () => {
     const node = (name: string) => `node ${cli} node ${name} --backend dds --ros-args -r __node:=${name} --params-file ${params} -p rate_hz:=10.0 2>/tmp/sr_${name}.err &`;

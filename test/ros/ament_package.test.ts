@@ -1,10 +1,11 @@
-import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLaunchFile } from "./launch_description.js";
+import { runChild, type ChildResult } from "../run_child.js";
 
 /**
  * launch/ is the ament package spatial_reward. Built here with colcon and ament_cmake (Debian
@@ -39,14 +40,12 @@ function colconMissing(): string {
 const MISSING = colconMissing();
 if (MISSING) console.warn(`ament package spatial_reward: skipped, ${MISSING}`);
 
-function run(cmd: string, args: string[], cwd: string, timeout = 30_000, env: NodeJS.ProcessEnv = process.env): SpawnSyncReturns<string> {
-  // colcon's build log of the package (node_modules and all) passes spawnSync's 1 MiB default: ENOBUFS.
-  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout, env, maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw r.error;
-  return r;
+/** Async (runChild): a colcon build takes minutes on a busy host, and a blocked test worker fails the run. */
+async function run(cmd: string, args: string[], cwd: string, timeout = 30_000, env: NodeJS.ProcessEnv = process.env): Promise<ChildResult> {
+  return runChild(cmd, args, { cwd, timeoutMs: timeout, env });
 }
 
-function colconBuild(ws: string, extra: string[] = [], cmakeArgs: string[] = []): SpawnSyncReturns<string> {
+function colconBuild(ws: string, extra: string[] = [], cmakeArgs: string[] = []): Promise<ChildResult> {
   mkdirSync(ws, { recursive: true });
   return run("colcon", [
     "build", "--base-paths", join(root, "launch"), "--build-base", join(ws, "build"), "--install-base", join(ws, "install"),
@@ -66,11 +65,11 @@ describe.skipIf(MISSING !== "")(`the ament package spatial_reward${MISSING ? ` (
   const lib = () => join(prefix, "lib", "spatial_reward");
   const share = () => join(prefix, "share", "spatial_reward");
 
-  beforeAll(() => {
+  beforeAll(async () => {
     if (!existsSync(join(root, "dist", "nodes", "cli", "main.js"))) throw new Error("dist/ is missing: run `npm run build` first");
     work = mkdtempSync(join(tmpdir(), "sr-ament-"));
-    const r = colconBuild(join(work, "ws"));
-    if (r.status !== 0) throw new Error(`colcon build failed:\n${r.stdout}\n${r.stderr}`);
+    const r = await colconBuild(join(work, "ws"));
+    if (r.code !== 0) throw new Error(`colcon build failed:\n${r.stdout}\n${r.stderr}`);
     prefix = join(work, "ws", "install", "spatial_reward");
   }, 200_000);
 
@@ -79,9 +78,9 @@ describe.skipIf(MISSING !== "")(`the ament package spatial_reward${MISSING ? ` (
     if (work) rmSync(work, { recursive: true, force: true });
   }, 120_000);
 
-  it("a workspace holding the checkout sees exactly the two ROS packages (the interop peers' CMake projects are ignored)", () => {
-    const r = run("colcon", ["list", "--names-only", "--base-paths", root], work);
-    expect(r.status, r.stderr).toBe(0);
+  it("a workspace holding the checkout sees exactly the two ROS packages (the interop peers' CMake projects are ignored)", async () => {
+    const r = await run("colcon", ["list", "--names-only", "--base-paths", root], work);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split("\n").sort()).toEqual(["spatial_reward", "spatial_reward_msgs"]);
   });
 
@@ -90,12 +89,12 @@ describe.skipIf(MISSING !== "")(`the ament package spatial_reward${MISSING ? ` (
     expect(readFileSync(join(share(), "package.xml"), "utf8")).toContain("<name>spatial_reward</name>");
   });
 
-  it("installs the executables ros2 run finds, each printing its usage with --help", () => {
+  it("installs the executables ros2 run finds, each printing its usage with --help", async () => {
     for (const exe of EXECUTABLES) {
       const path = join(lib(), exe);
       expect(statSync(path).mode & 0o111, exe).not.toBe(0);
-      const r = run(path, ["--help"], work, 20_000);
-      expect(r.status, `${exe} --help: ${r.stderr}`).toBe(0);
+      const r = await run(path, ["--help"], work, 20_000);
+      expect(r.code, `${exe} --help: ${r.stderr}`).toBe(0);
       expect(r.stdout, exe).toMatch(/usage/i);
       expect(r.stdout, exe).toContain(exe);
     }
@@ -159,8 +158,8 @@ describe.skipIf(MISSING !== "")(`the ament package spatial_reward${MISSING ? ` (
     const env = { ...process.env };
     delete env.ROS_DISTRO;
     delete env.SPATIAL_REWARD_BACKEND;
-    const rcl = run(join(lib(), "reward"), [], work, 20_000, env);
-    expect(rcl.status).not.toBe(0);
+    const rcl = await run(join(lib(), "reward"), [], work, 20_000, env);
+    expect(rcl.code).not.toBe(0);
     expect(rcl.stderr).toMatch(/rclnodejs/);
     const child = spawn(join(lib(), "reward"), [], { env: { ...env, SPATIAL_REWARD_BACKEND: "inproc" }, stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
@@ -171,32 +170,32 @@ describe.skipIf(MISSING !== "")(`the ament package spatial_reward${MISSING ? ` (
     expect(err).toContain("/reward running on inproc");
   }, 30_000);
 
-  it("--symlink-install links the app to the checkout (npm run build takes effect without rebuilding)", () => {
-    const r = colconBuild(join(work, "ws-symlink"), ["--symlink-install"]);
-    expect(r.status, r.stdout + r.stderr).toBe(0);
+  it("--symlink-install links the app to the checkout (npm run build takes effect without rebuilding)", async () => {
+    const r = await colconBuild(join(work, "ws-symlink"), ["--symlink-install"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
     const symlinked = join(work, "ws-symlink", "install", "spatial_reward", "lib", "spatial_reward");
     expect(lstatSync(join(symlinked, "app")).isSymbolicLink()).toBe(true);
     expect(statSync(join(symlinked, "app", "dist", "nodes", "cli", "main.js")).ino).toBe(statSync(join(root, "dist", "nodes", "cli", "main.js")).ino);
-    const help = run(join(symlinked, "sim"), ["--help"], work);
-    expect(help.status, help.stderr).toBe(0);
+    const help = await run(join(symlinked, "sim"), ["--help"], work);
+    expect(help.code, help.stderr).toBe(0);
   });
 
-  it("a checkout without dist/ fails the build with a message naming npm install", () => {
+  it("a checkout without dist/ fails the build with a message naming npm install", async () => {
     const bare = join(work, "bare-app");
     mkdirSync(bare);
     writeFileSync(join(bare, "package.json"), readFileSync(join(root, "package.json")));
-    const r = colconBuild(join(work, "ws-bare"), [], [`-DSPATIAL_REWARD_APP_DIR=${bare}`]);
-    expect(r.status).not.toBe(0);
+    const r = await colconBuild(join(work, "ws-bare"), [], [`-DSPATIAL_REWARD_APP_DIR=${bare}`]);
+    expect(r.code).not.toBe(0);
     expect((r.stdout + r.stderr).replace(/\s+/g, " ")).toContain("run `npm install` in " + bare);
   });
 
   // Last: moves the install tree.
-  it("the install tree is relocatable: the executables find the app from their own path", () => {
+  it("the install tree is relocatable: the executables find the app from their own path", async () => {
     const moved = join(work, "moved-install");
     renameSync(join(work, "ws", "install"), moved);
     prefix = join(moved, "spatial_reward");
-    const r = run(join(lib(), "sim"), ["--help"], work);
-    expect(r.status, r.stderr).toBe(0);
+    const r = await run(join(lib(), "sim"), ["--help"], work);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/usage: spatial-reward sim/i);
   });
 });
