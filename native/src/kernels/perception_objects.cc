@@ -128,30 +128,37 @@ struct Frame {
 
 // A run of pixels in one luminance bin, summed in registers and added to a ColorSums when the
 // bin changes and at the end (neighbouring pixels mostly share a bin; adding each to the arrays
-// chained every pixel on the last one's stores). Integer sums: the same totals in any order.
+// chained every pixel on the last one's stores). A pixel's three bytes, in the image's order,
+// are summed as 21-bit fields of one word (packed(): one add a pixel), flushed before a field
+// could carry (kMaxRun pixels of 255). Integer sums: the same totals in any order.
 struct ColorRun {
+  static constexpr uint32_t kMaxRun = ((1u << 21) - 1) / 255;
   int bin = -1;
   uint32_t n = 0;
-  uint64_t r = 0, g = 0, b = 0;
-  SR_ALWAYS_INLINE void add(ColorSums& to, int nb, int R, int G, int B) {
+  uint64_t sum = 0;
+  static SR_ALWAYS_INLINE uint64_t packed(uint64_t b0, uint64_t b1, uint64_t b2) { return b0 | (b1 << 21) | (b2 << 42); }
+  // red: the byte holding red (0 RGB, 2 BGR).
+  SR_ALWAYS_INLINE void add(ColorSums& to, int red, int nb, uint64_t px) {
     if (nb != bin) {
-      flush(to);
+      flush(to, red);
       bin = nb;
     }
     n++;
-    r += static_cast<uint64_t>(R);
-    g += static_cast<uint64_t>(G);
-    b += static_cast<uint64_t>(B);
+    sum += px;
   }
-  void flush(ColorSums& to) {
-    if (n == 0) return;
+  SR_ALWAYS_INLINE void flush(ColorSums& to, int red) {
+    if (n != 0) addTo(to, red, bin, n, sum);
+    n = 0;
+    sum = 0;
+  }
+  // Out of line and by value: a run copied to locals stays in registers.
+  static __attribute__((noinline)) void addTo(ColorSums& to, int red, int bin, uint32_t n, uint64_t sum) {
+    const uint64_t field[3] = {sum & 0x1FFFFF, (sum >> 21) & 0x1FFFFF, sum >> 42};
     to.pixels += n;
     to.hist[bin] += n;
-    to.sums[bin * 3] += r;
-    to.sums[bin * 3 + 1] += g;
-    to.sums[bin * 3 + 2] += b;
-    n = 0;
-    r = g = b = 0;
+    to.sums[bin * 3] += field[red];
+    to.sums[bin * 3 + 1] += field[1];
+    to.sums[bin * 3 + 2] += field[2 - red];
   }
 };
 
@@ -169,8 +176,8 @@ struct Workspace {
   std::vector<uint64_t> idRows;
   std::vector<uint64_t> rowWords;
   // One lifted row's per-pixel results (PixelRow), by column - base.
-  std::vector<double> rowZ, rowPz;
-  std::vector<float> rowX, rowY;
+  std::vector<double> rowZ;
+  std::vector<float> rowX, rowY, rowZf;
   std::vector<uint64_t> rowBits;
 };
 
@@ -197,7 +204,7 @@ constexpr long kBleedReach = 3;
 constexpr long kMinInnerPixels = 20;
 inline bool continuous(double a, double z, double jump) { return a > 0 && std::fabs(a - z) < jump; }
 template <typename D, typename L>
-bool touches(const L* labels, long ls, const D* d, long ds, double dscale, long u, long v, long id, double z, double jump, long width, long height) {
+__attribute__((noinline)) bool touches(const L* labels, long ls, const D* d, long ds, double dscale, long u, long v, long id, double z, double jump, long width, long height) {
   const long k = kBleedReach;
   return (u >= k && labels[v * ls + u - k] != id && continuous(static_cast<double>(d[v * ds + u - k]) * dscale, z, jump)) ||
          (u + k < width && labels[v * ls + u + k] != id && continuous(static_cast<double>(d[v * ds + u + k]) * dscale, z, jump)) ||
@@ -268,23 +275,26 @@ inline uint64_t shiftDown(const uint64_t* x, long j, long nw, int k) { return (x
 
 
 // What the lift computes for one pixel from depth (and the instance's label bits) alone, whatever
-// the tests before it decide: its depth, whether that is in range (valid), whether a markedly
-// nearer neighbour makes it a flying pixel, whether an instance pixel among its 4 neighbours lies
-// on its surface (adj1: adjoins() with reach 1, the mask repair's test of an instance pixel), its
-// point (x, y as stored, pz the height). Filled for a row's candidates before they are walked
-// in order; the walk applies the tests in the reference's order. Bits by column - base.
+// the tests before it decide: its depth, its point (x, y and the height zf as stored), and as
+// bits by column - base: depth in range (valid); valid, not a flying pixel (no markedly nearer
+// neighbour) and not below the floor (clear); above the colour floor (colour); an instance pixel
+// among its 4 neighbours on its surface (adj1: adjoins() with reach 1, the mask repair's test of
+// an instance pixel). Every test is pure (only the islands count, kept by words, depends on which
+// fails first), so a row's candidates are computed first and then walked by words in column order,
+// each keeping what passes all of the reference's tests in the order the reference stores them.
 struct PixelRow {
   double* z;
-  double* pz;
   float* x;
   float* y;
+  float* zf;
   uint64_t* valid;
-  uint64_t* flying;
+  uint64_t* clear;
+  uint64_t* colour;
   uint64_t* adj1;
 };
 struct LiftGeometry {
   long width, height, ds, ls;
-  double dscale, minZ, maxZ, noise1m, r[9];
+  double dscale, minZ, maxZ, noise1m, floorZ, colorFloorZ, r[9];
   const double* rayX;
 };
 
@@ -304,26 +314,24 @@ inline void pixelAt(const LiftGeometry& g, const D* d, const L* labels, long id,
                       (v + 2 < height && nearer(static_cast<double>(d[di + ds]) * dscale, static_cast<double>(d[di + 2 * ds]) * dscale, lim));
   const double* r = g.r;
   const double cx = g.rayX[u] * z, cy = ry * z;
+  const double pz = r[6] * cx + r[7] * cy + r[8] * z;
   out.z[i] = z;
-  out.pz[i] = r[6] * cx + r[7] * cy + r[8] * z;
   out.x[i] = static_cast<float>(r[0] * cx + r[1] * cy + r[2] * z);
   out.y[i] = static_cast<float>(r[3] * cx + r[4] * cy + r[5] * z);
-  if (z > g.minZ && z < g.maxZ) setBit(out.valid, i);
-  if (flying) setBit(out.flying, i);
+  out.zf[i] = static_cast<float>(pz);
+  const bool valid = z > g.minZ && z < g.maxZ;
+  if (valid) setBit(out.valid, i);
+  if (valid && !flying && !(pz < g.floorZ)) setBit(out.clear, i);
+  if (pz > g.colorFloorZ) setBit(out.colour, i);
   if (own && near1 && adjoins(labels, g.ls, d, ds, dscale, u, v, id, z, 0.01 + 3 * g.noise1m * z * z, 1, width, height)) setBit(out.adj1, i);
 }
 
-// Bits pos .. pos + 3 of a row's mask (pos >= 0), and 4 bits m into it at i.
-SR_ALWAYS_INLINE uint32_t bits4(const uint64_t* w, long pos) {
-  const int sh = static_cast<int>(pos & 63);
-  uint64_t x = w[pos >> 6] >> sh;
-  if (sh > 60) x |= w[(pos >> 6) + 1] << (64 - sh);
-  return static_cast<uint32_t>(x & 15);
-}
-SR_ALWAYS_INLINE void orBits4(uint64_t* w, long i, uint64_t m) {
-  const int sh = static_cast<int>(i & 63);
-  w[i >> 6] |= m << sh;
-  if (sh > 60) w[(i >> 6) + 1] |= m >> (64 - sh);
+// The bits of word j for the columns - base in [a, b).
+inline uint64_t spanBits(long j, long a, long b) {
+  const long lo = a - (j << 6), hi = b - (j << 6);
+  const uint64_t below = hi >= 64 ? ~0ull : hi <= 0 ? 0 : (1ull << hi) - 1;
+  const uint64_t from = lo <= 0 ? ~0ull : lo >= 64 ? 0 : ~((1ull << lo) - 1);
+  return below & from;
 }
 
 #if defined(SR_LIFT_AVX2)
@@ -332,81 +340,114 @@ bool haveAvx2() {
   return yes;
 }
 
-// Lane k all ones where bit k of the index is set.
-alignas(32) const int64_t kLaneMasks[16][4] = {
-    {0, 0, 0, 0}, {-1, 0, 0, 0}, {0, -1, 0, 0}, {-1, -1, 0, 0}, {0, 0, -1, 0}, {-1, 0, -1, 0}, {0, -1, -1, 0}, {-1, -1, -1, 0},
-    {0, 0, 0, -1}, {-1, 0, 0, -1}, {0, -1, 0, -1}, {-1, -1, 0, -1}, {0, 0, -1, -1}, {-1, 0, -1, -1}, {0, -1, -1, -1}, {-1, -1, -1, -1},
-};
-
-// Four depths as doubles (exact); nearer() of each lane against its lim; |a - z| <= tol where the
-// lane's label bit is set (one term of adjoins()).
+// Four depths as doubles (exact); nearer() of each lane against its lim; |a - z| <= tol.
 __attribute__((target("avx2"))) inline __m256d at(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
 __attribute__((target("avx2"))) inline __m256d near(__m256d a, __m256d lim) {
   return _mm256_and_pd(_mm256_cmp_pd(a, _mm256_setzero_pd(), _CMP_GT_OQ), _mm256_cmp_pd(a, lim, _CMP_LT_OQ));
 }
-__attribute__((target("avx2"))) inline __m256d within(__m256d a, __m256d z, __m256d tol, uint32_t labelBits) {
+__attribute__((target("avx2"))) inline __m256d within(__m256d a, __m256d z, __m256d tol) {
   const __m256d absMask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
-  const __m256d lanes = _mm256_load_pd(reinterpret_cast<const double*>(kLaneMasks[labelBits]));
-  return _mm256_and_pd(lanes, _mm256_cmp_pd(_mm256_and_pd(_mm256_sub_pd(a, z), absMask), tol, _CMP_LE_OQ));
+  return _mm256_cmp_pd(_mm256_and_pd(_mm256_sub_pd(a, z), absMask), tol, _CMP_LE_OQ);
 }
+__attribute__((target("avx2"))) SR_ALWAYS_INLINE uint64_t lanes(__m256d m, int sh) { return static_cast<uint64_t>(_mm256_movemask_pd(m)) << sh; }
 
-// pixelAt for float depth in metres, four columns u0, u0 + 1, ... at a time over [u0, u1), every
-// column and its two neighbours each side inside the image (2 <= u0, u1 + 1 < width). The same
-// IEEE operations in the same order per lane (no FMA; |x| by clearing the sign), a neighbour row
-// off the image read as zeros (nearer() is false for zeros, as for the skipped test) and its
-// label bits as zeros (as adjoins() skips it). adj1 is set for any pixel with it (the walk reads
-// it for the instance's pixels only).
-__attribute__((target("avx2"))) void pixelsAvx2(const LiftGeometry& g, const float* d, const uint64_t* idRow, long rs, long v, double ry, long u0, long u1, long base,
-                                                PixelRow& out) {
+// pixelAt for float depth in metres, four columns at a time over the columns - base [i0, i1) (i0
+// and i1 - i0 multiples of 4, so four lanes never straddle a word), every column and its two
+// neighbours each side inside the image and rows v - 2 .. v + 2 too. The same IEEE operations in
+// the same order per lane (no FMA; |x| by clearing the sign). A row's bits are gathered in
+// registers and stored once a word; adjoins()' neighbour tests are masked there by the label
+// words moved one column (adj1 is set for any pixel with it; the walk reads it for the
+// instance's pixels only).
+__attribute__((target("avx2"))) void pixelsAvx2(const LiftGeometry& g, const float* d, const uint64_t* idRow, long rs, long nw, long v, double ry, long i0, long i1,
+                                                long base, PixelRow& out) {
   const long ds = g.ds;
-  const float* row = d + v * ds;
-  const bool up = v >= 2, down = v + 2 < g.height;
+  const float* row = d + v * ds + base;
   const __m256d c003 = _mm256_set1_pd(0.03), c001 = _mm256_set1_pd(0.01), n3 = _mm256_set1_pd(3 * g.noise1m);
   const __m256d minZ = _mm256_set1_pd(g.minZ), maxZ = _mm256_set1_pd(g.maxZ), vry = _mm256_set1_pd(ry);
+  const __m256d floorZ = _mm256_set1_pd(g.floorZ), colorFloorZ = _mm256_set1_pd(g.colorFloorZ);
   const __m256d r0 = _mm256_set1_pd(g.r[0]), r1 = _mm256_set1_pd(g.r[1]), r2 = _mm256_set1_pd(g.r[2]), r3 = _mm256_set1_pd(g.r[3]), r4 = _mm256_set1_pd(g.r[4]);
   const __m256d r5 = _mm256_set1_pd(g.r[5]), r6 = _mm256_set1_pd(g.r[6]), r7 = _mm256_set1_pd(g.r[7]), r8 = _mm256_set1_pd(g.r[8]);
-  const uint64_t* upRow = idRow - rs;
-  const uint64_t* downRow = idRow + rs;
-  for (long u = u0; u + 4 <= u1; u += 4) {
-    const float* c = row + u;
-    const long i = u - base;
-    const __m256d z = at(c);
-    const __m256d lim = _mm256_sub_pd(z, _mm256_add_pd(c003, _mm256_mul_pd(c003, z)));
-    const __m256d l1 = at(c - 1), r1v = at(c + 1);
-    __m256d fly = _mm256_or_pd(_mm256_or_pd(near(l1, lim), near(at(c - 2), lim)), _mm256_or_pd(near(r1v, lim), near(at(c + 2), lim)));
-    // 0.01 + 3 * noise1m * z * z, grouped as the reference's ((3 * noise1m) * z) * z.
-    const __m256d tol = _mm256_add_pd(c001, _mm256_mul_pd(_mm256_mul_pd(n3, z), z));
-    __m256d adj = _mm256_or_pd(within(l1, z, tol, bits4(idRow, i - 1)), within(r1v, z, tol, bits4(idRow, i + 1)));
-    if (up) {
-      const __m256d u1v = at(c - ds);
-      fly = _mm256_or_pd(fly, _mm256_or_pd(near(u1v, lim), near(at(c - 2 * ds), lim)));
-      adj = _mm256_or_pd(adj, within(u1v, z, tol, bits4(upRow, i)));
-    } else if (v >= 1) {
-      adj = _mm256_or_pd(adj, within(at(c - ds), z, tol, bits4(upRow, i)));
+  for (long j = i0 >> 6; (j << 6) < i1; j++) {
+    const long from = i0 > (j << 6) ? i0 : j << 6, to = i1 < ((j + 1) << 6) ? i1 : (j + 1) << 6;
+    uint64_t valid = 0, clear = 0, colour = 0, wl = 0, wr = 0, wu = 0, wd = 0;
+    for (long i = from; i < to; i += 4) {
+      const float* c = row + i;
+      const int sh = static_cast<int>(i & 63);
+      const __m256d z = at(c);
+      const __m256d lim = _mm256_sub_pd(z, _mm256_add_pd(c003, _mm256_mul_pd(c003, z)));
+      const __m256d l1 = at(c - 1), r1v = at(c + 1), u1 = at(c - ds), d1 = at(c + ds);
+      const __m256d fly = _mm256_or_pd(_mm256_or_pd(_mm256_or_pd(near(l1, lim), near(at(c - 2), lim)), _mm256_or_pd(near(r1v, lim), near(at(c + 2), lim))),
+                                       _mm256_or_pd(_mm256_or_pd(near(u1, lim), near(at(c - 2 * ds), lim)), _mm256_or_pd(near(d1, lim), near(at(c + 2 * ds), lim))));
+      // 0.01 + 3 * noise1m * z * z, grouped as the reference's ((3 * noise1m) * z) * z.
+      const __m256d tol = _mm256_add_pd(c001, _mm256_mul_pd(_mm256_mul_pd(n3, z), z));
+      const __m256d in = _mm256_and_pd(_mm256_cmp_pd(z, minZ, _CMP_GT_OQ), _mm256_cmp_pd(z, maxZ, _CMP_LT_OQ));
+      const __m256d cx = _mm256_mul_pd(_mm256_loadu_pd(g.rayX + (base + i)), z), cy = _mm256_mul_pd(vry, z);
+      const __m256d pz = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(r6, cx), _mm256_mul_pd(r7, cy)), _mm256_mul_pd(r8, z));
+      const __m256d x = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(r0, cx), _mm256_mul_pd(r1, cy)), _mm256_mul_pd(r2, z));
+      const __m256d y = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(r3, cx), _mm256_mul_pd(r4, cy)), _mm256_mul_pd(r5, z));
+      _mm256_storeu_pd(out.z + i, z);
+      _mm_storeu_ps(out.x + i, _mm256_cvtpd_ps(x));
+      _mm_storeu_ps(out.y + i, _mm256_cvtpd_ps(y));
+      _mm_storeu_ps(out.zf + i, _mm256_cvtpd_ps(pz));
+      valid |= lanes(in, sh);
+      clear |= lanes(_mm256_andnot_pd(_mm256_or_pd(fly, _mm256_cmp_pd(pz, floorZ, _CMP_LT_OQ)), in), sh);
+      colour |= lanes(_mm256_cmp_pd(pz, colorFloorZ, _CMP_GT_OQ), sh);
+      wl |= lanes(within(l1, z, tol), sh);
+      wr |= lanes(within(r1v, z, tol), sh);
+      wu |= lanes(within(u1, z, tol), sh);
+      wd |= lanes(within(d1, z, tol), sh);
     }
-    if (down) {
-      const __m256d d1v = at(c + ds);
-      fly = _mm256_or_pd(fly, _mm256_or_pd(near(d1v, lim), near(at(c + 2 * ds), lim)));
-      adj = _mm256_or_pd(adj, within(d1v, z, tol, bits4(downRow, i)));
-    } else if (v + 1 < g.height) {
-      adj = _mm256_or_pd(adj, within(at(c + ds), z, tol, bits4(downRow, i)));
-    }
-    const __m256d valid = _mm256_and_pd(_mm256_cmp_pd(z, minZ, _CMP_GT_OQ), _mm256_cmp_pd(z, maxZ, _CMP_LT_OQ));
-    const __m256d cx = _mm256_mul_pd(_mm256_loadu_pd(g.rayX + u), z), cy = _mm256_mul_pd(vry, z);
-    const __m256d pz = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(r6, cx), _mm256_mul_pd(r7, cy)), _mm256_mul_pd(r8, z));
-    const __m256d x = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(r0, cx), _mm256_mul_pd(r1, cy)), _mm256_mul_pd(r2, z));
-    const __m256d y = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(r3, cx), _mm256_mul_pd(r4, cy)), _mm256_mul_pd(r5, z));
-    _mm256_storeu_pd(out.z + i, z);
-    _mm256_storeu_pd(out.pz + i, pz);
-    _mm_storeu_ps(out.x + i, _mm256_cvtpd_ps(x));
-    _mm_storeu_ps(out.y + i, _mm256_cvtpd_ps(y));
-    orBits4(out.valid, i, static_cast<uint64_t>(_mm256_movemask_pd(valid)));
-    orBits4(out.flying, i, static_cast<uint64_t>(_mm256_movemask_pd(fly)));
-    orBits4(out.adj1, i, static_cast<uint64_t>(_mm256_movemask_pd(adj)));
+    out.valid[j] |= valid;
+    out.clear[j] |= clear;
+    out.colour[j] |= colour;
+    out.adj1[j] |= (wl & shiftUp(idRow, j, 1)) | (wr & shiftDown(idRow, j, nw, 1)) | (wu & idRow[j - rs]) | (wd & idRow[j + rs]);
   }
 }
 
 #endif
+
+// The kept points of one word (bits by column - at), in column order: stored from xs[n] on,
+// their depths added to depthSum in that order, the lowest height kept. Out of line, with its
+// few values in registers (inside the lift they were reloaded from the stack every point).
+__attribute__((noinline)) long emitPoints(uint64_t keep, const PixelRow& px, long at, float* xs, float* ys, float* zs, long n, double& depthSum, double& lowest) {
+  const double* z = px.z + at;
+  const float* x = px.x + at;
+  const float* y = px.y + at;
+  const float* zf = px.zf + at;
+  double sum = depthSum, low = lowest;
+  for (; keep != 0; keep &= keep - 1) {
+    const int i = __builtin_ctzll(keep);
+    sum += z[i];
+    xs[n] = x[i];
+    ys[n] = y[i];
+    zs[n] = zf[i];
+    // The lowest point, as a pass over zs after the loop would find it (same values, same order).
+    if (zf[i] < low) low = zf[i];
+    n++;
+  }
+  depthSum = sum;
+  lowest = low;
+  return n;
+}
+
+// The colours of one word's points (bits by column - at; rgb: the image row): every one to
+// `all`, those of `innerBits` to `in` too. kBgr: the image's bytes are blue, green, red.
+template <bool kBgr>
+__attribute__((noinline)) void addColours(uint64_t bits, uint64_t innerBits, const uint8_t* rgb, long at, ColorRun& all, ColorSums& allTo, ColorRun& in, ColorSums& inTo) {
+  constexpr int red = kBgr ? 2 : 0;
+  ColorRun a = all, b = in;
+  for (; bits != 0; bits &= bits - 1) {
+    const int i = __builtin_ctzll(bits);
+    const uint8_t* p = rgb + (at + i) * 3;
+    const uint32_t b0 = p[0], b1 = p[1], b2 = p[2];
+    const int bin = kBgr ? lumBin(static_cast<int>(b2), static_cast<int>(b1), static_cast<int>(b0)) : lumBin(static_cast<int>(b0), static_cast<int>(b1), static_cast<int>(b2));
+    const uint64_t px3 = ColorRun::packed(b0, b1, b2);
+    a.add(allTo, red, bin, px3);
+    if (((innerBits >> i) & 1) != 0) b.add(inTo, red, bin, px3);
+  }
+  all = a;
+  in = b;
+}
 
 /** A read-prefetch of every cache line of [p, p + bytes) (a hint: no effect on results). */
 inline void prefetchRange(const uint8_t* p, size_t bytes) {
@@ -424,8 +465,8 @@ inline void prefetchRange(const uint8_t* p, size_t bytes) {
 template <typename D, typename L, bool kUnitScale>
 long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, long pixels, float* xs, float* ys, float* zs) {
   const long width = f.width, height = f.height, ds = f.ds, ls = f.ls, repair = f.repair;
-  const double dscale = kUnitScale ? 1.0 : f.dscale, minZ = f.minZ, maxZ = f.maxZ, floorZ = f.floorZ, colorFloorZ = f.colorFloorZ, noise1m = f.noise1m;
-  const double r0 = f.r[0], r1 = f.r[1], r2 = f.r[2], r3 = f.r[3], r4 = f.r[4], r5 = f.r[5], r6 = f.r[6], r7 = f.r[7], r8 = f.r[8];
+  const double dscale = kUnitScale ? 1.0 : f.dscale, minZ = f.minZ, maxZ = f.maxZ, noise1m = f.noise1m;
+  const double r6 = f.r[6], r7 = f.r[7], r8 = f.r[8];
   const long U0 = static_cast<long>(pjs::max(0.0, static_cast<double>(f.u0[id] - repair)));
   const long U1 = static_cast<long>(pjs::min(static_cast<double>(width - 1), static_cast<double>(f.u1[id] + repair)));
   const long V0 = static_cast<long>(pjs::max(0.0, static_cast<double>(f.v0[id] - repair)));
@@ -436,6 +477,8 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
   const double* rayX = f.rayX;
   const double* rayY = f.rayY;
   const uint8_t* rgb = f.rgb;
+  const long rgbStep = f.rgbStep;
+  const int red = f.bgr ? 2 : 0;
   ColorSums& colors = ws.colors;
   ColorSums& inner = ws.inner;
   long n = 0, edges = 0, islands = 0;
@@ -453,7 +496,7 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
   const long base = U0 - margin, rowBase = V0 - margin;
   const long nw = (U1 + margin - base + 1 + 63) >> 6, rs = nw + 1, rows = V1 - V0 + 1 + 2 * margin;
   if (ws.idRows.size() < static_cast<size_t>(rows * rs)) ws.idRows.resize(static_cast<size_t>(rows * rs));
-  if (ws.rowWords.size() < static_cast<size_t>(5 * rs)) ws.rowWords.resize(static_cast<size_t>(5 * rs));
+  if (ws.rowWords.size() < static_cast<size_t>(4 * rs)) ws.rowWords.resize(static_cast<size_t>(4 * rs));
   uint64_t* idRows = ws.idRows.data();
   std::memset(idRows, 0, static_cast<size_t>(rows * rs) * sizeof(uint64_t));
   {
@@ -463,13 +506,14 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
   }
   if (ws.rowZ.size() < static_cast<size_t>(nw * 64)) {
     ws.rowZ.resize(static_cast<size_t>(nw * 64));
-    ws.rowPz.resize(static_cast<size_t>(nw * 64));
     ws.rowX.resize(static_cast<size_t>(nw * 64));
     ws.rowY.resize(static_cast<size_t>(nw * 64));
+    ws.rowZf.resize(static_cast<size_t>(nw * 64));
   }
-  if (ws.rowBits.size() < static_cast<size_t>(3 * rs)) ws.rowBits.resize(static_cast<size_t>(3 * rs));
-  PixelRow px{ws.rowZ.data(), ws.rowPz.data(), ws.rowX.data(), ws.rowY.data(), ws.rowBits.data(), ws.rowBits.data() + rs, ws.rowBits.data() + 2 * rs};
-  const LiftGeometry geo{width, height, ds, ls, f.dscale, minZ, maxZ, noise1m, {r0, r1, r2, r3, r4, r5, r6, r7, r8}, rayX};
+  if (ws.rowBits.size() < static_cast<size_t>(4 * rs)) ws.rowBits.resize(static_cast<size_t>(4 * rs));
+  uint64_t* bits0 = ws.rowBits.data();
+  PixelRow px{ws.rowZ.data(), ws.rowX.data(), ws.rowY.data(), ws.rowZf.data(), bits0, bits0 + rs, bits0 + 2 * rs, bits0 + 3 * rs};
+  const LiftGeometry geo{width, height, ds, ls, f.dscale, minZ, maxZ, noise1m, f.floorZ, f.colorFloorZ, {f.r[0], f.r[1], f.r[2], f.r[3], f.r[4], f.r[5], r6, r7, r8}, rayX};
 #if defined(SR_LIFT_AVX2)
   const bool avx2 = kUnitScale && sizeof(D) == 4 && haveAvx2();
 #endif
@@ -479,13 +523,15 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
   uint64_t* near1 = cand + rs;
   std::memset(visit, 0, static_cast<size_t>(rs) * sizeof(uint64_t));
   for (long u = U0; u <= U1; u = u + step > U1 && u < U1 ? U1 : u + step) visit[(u - base) >> 6] |= 1ull << ((u - base) & 63);
+  // Label 0 as the id: its pixels are background to adjoins() (reach `repair`, no islands).
+  const bool mend = repair > 0 && id != 0;
   for (long v = V0; v <= V1; v = v + step > V1 && v < V1 ? V1 : v + step) {
     const double ry = rayY[v];
     const long row = v * ls;
     const uint64_t* idRow = idRows + (v - rowBase) * rs;
     // The colour image is read only on the row being lifted (depth and labels are read two rows
     // ahead by the neighbour tests): fetch the next row's colour span now, so its first read is no miss.
-    prefetchRange(rgb + (v + step <= V1 ? v + step : v) * f.rgbStep + U0 * 3, static_cast<size_t>(U1 - U0 + 1) * 3);
+    prefetchRange(rgb + (v + step <= V1 ? v + step : v) * rgbStep + U0 * 3, static_cast<size_t>(U1 - U0 + 1) * 3);
     // Likewise the depth rows the next lifted row reads first below it (the neighbour tests'):
     // the row's arithmetic is too short to hide their misses.
     {
@@ -498,9 +544,10 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
     // repair) background ones with an instance pixel within `repair` along the row or the column,
     // without which adjoins() fails. near1: an instance pixel among the 4 neighbours.
     if (repair > 0) {
-      std::memset(zeroRow, 0, static_cast<size_t>(rs) * sizeof(uint64_t));
+      for (long j = 0; j < rs; j++) zeroRow[j] = 0;
       labelBits(labels + row, U0, U1, base, 0, zeroRow);
     }
+    long jFirst = -1, jLast = -1;
     for (long j = 0; j < nw; j++) {
       const uint64_t* up1 = idRow - rs;
       const uint64_t* dn1 = idRow + rs;
@@ -509,103 +556,108 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
       for (long k = 2; k <= repair; k++) nr |= shiftUp(idRow, j, static_cast<int>(k)) | shiftDown(idRow, j, nw, static_cast<int>(k)) | idRow[j - k * rs] | idRow[j + k * rs];
       near1[j] = n1;
       cand[j] = visit[j] & (idRow[j] | (repair > 0 ? zeroRow[j] & nr : 0));
-    }
-    // Depth-only results of the candidates (pixelAt), four at a time where AVX2 runs: the whole
-    // run of columns from the first candidate to the last (every column costs less there than
-    // picking out the candidates), the image's outer two columns and the odd end one by one.
-    long first = -1, last = -1;
-    for (long j = 0; j < nw; j++) {
       if (cand[j] == 0) continue;
-      if (first < 0) first = (j << 6) + __builtin_ctzll(cand[j]);
-      last = (j << 6) + 63 - __builtin_clzll(cand[j]);
+      if (jFirst < 0) jFirst = j;
+      jLast = j;
     }
-    if (first < 0) continue;
-    std::memset(px.valid, 0, static_cast<size_t>(3 * rs) * sizeof(uint64_t));
+    if (jFirst < 0) continue;
+    const long first = (jFirst << 6) + __builtin_ctzll(cand[jFirst]), last = (jLast << 6) + 63 - __builtin_clzll(cand[jLast]);
+    for (long j = jFirst; j <= jLast; j++) px.valid[j] = px.clear[j] = px.colour[j] = px.adj1[j] = 0;
+    // Depth-only results of the candidates (pixelAt), four at a time where AVX2 runs: over the
+    // whole run of columns from the first candidate to the last, in fours from a multiple of 4
+    // (every column costs less there than picking out the candidates); the candidates outside it
+    // (the image's outer two columns and rows, a row's odd end) one by one.
     long simdFrom = 0, simdTo = 0;
 #if defined(SR_LIFT_AVX2)
-    if (avx2) {
-      simdFrom = base + first > 2 ? base + first : 2;
-      const long end = base + last + 1 < width - 2 ? base + last + 1 : width - 2;
-      simdTo = end > simdFrom ? simdFrom + ((end - simdFrom) & ~3L) : simdFrom;
-      if (simdTo > simdFrom) pixelsAvx2(geo, reinterpret_cast<const float*>(d), idRow, rs, v, ry, simdFrom, simdTo, base, px);
+    if (avx2 && v >= 2 && v + 2 < height) {
+      const long lo = 2 - base, hi = width - 2 - base;  // the columns - base it may cover: [lo, hi)
+      simdFrom = first & ~3L;
+      if (simdFrom < lo) simdFrom = (lo + 3) & ~3L;
+      simdTo = simdFrom + ((last + 1 - simdFrom + 3) & ~3L);
+      if (simdTo > hi) simdTo = simdFrom + ((hi - simdFrom) & ~3L);
+      if (simdTo > simdFrom) pixelsAvx2(geo, reinterpret_cast<const float*>(d), idRow, rs, nw, v, ry, simdFrom, simdTo, base, px);
+      else simdTo = simdFrom;
     }
 #endif
-    for (long j = 0; j < nw; j++) {
-      for (uint64_t bits = cand[j]; bits != 0; bits &= bits - 1) {
+    for (long j = jFirst; j <= jLast; j++) {
+      for (uint64_t bits = cand[j] & ~spanBits(j, simdFrom, simdTo); bits != 0; bits &= bits - 1) {
         const long i = (j << 6) + __builtin_ctzll(bits);
-        const long u = base + i;
-        if (u < simdFrom || u >= simdTo) pixelAt<D, L, kUnitScale>(geo, d, labels, id, bitAt(idRow, i), bitAt(near1, i), v, ry, u, i, px);
+        pixelAt<D, L, kUnitScale>(geo, d, labels, id, bitAt(idRow, i), bitAt(near1, i), v, ry, base + i, i, px);
       }
     }
-    for (long j = 0; j < nw; j++) {
-      // The tests up to the flying pixels' by words: in range; the instance's pixels with an
-      // instance neighbour on their surface (the others are islands: counted, dropped), the
-      // background candidates by adjoins() below; then not flying.
-      const uint64_t valid = cand[j] & px.valid[j], own = valid & idRow[j];
-      // Label 0 as the id: its pixels are background to adjoins() (reach `repair`, no islands).
-      const uint64_t mended = repair > 0 && id != 0 ? own : 0;
+    const uint64_t* idBelow2 = v + 2 < height ? idRow + 2 * rs : nullptr;
+    const uint8_t* rgbRow = rgb + v * rgbStep;
+    for (long j = jFirst; j <= jLast; j++) {
+      const uint64_t c = cand[j];
+      if (c == 0) continue;
+      // The tests by words: in range; the instance's pixels with an instance neighbour on their
+      // surface (the others are islands: counted, dropped), the background candidates by
+      // adjoins() below; not flying; not below the floor.
+      const uint64_t own = c & px.valid[j] & idRow[j];
+      const uint64_t mended = mend ? own : 0;
       islands += __builtin_popcountll(mended & ~px.adj1[j]);
-      const uint64_t pass = ((mended & px.adj1[j]) | (valid & ~mended)) & ~px.flying[j];
-      // touches() is false where all four pixels BLEED_REACH away are the instance's.
+      uint64_t keep = c & px.clear[j] & (~mended | px.adj1[j]);
+      if (repair > 0) {
+        for (uint64_t bits = keep & ~mended; bits != 0; bits &= bits - 1) {
+          const int b = __builtin_ctzll(bits);
+          const long i = (j << 6) + b;
+          const double z = px.z[i];
+          if (!adjoins(labels, ls, d, ds, dscale, base + i, v, id, z, 0.01 + 3 * noise1m * z * z, repair, width, height)) keep &= ~(1ull << b);
+        }
+      }
+      n = emitPoints(keep, px, j << 6, xs, ys, zs, n, depthSum, lowest);
+      // Contact evidence at the bottom edge, in the points' order (the first edgeCapacity count).
+      for (uint64_t bits = idBelow2 != nullptr ? keep & ~idBelow2[j] : 0; bits != 0 && edges < edgeCapacity; bits &= bits - 1) {
+        const long i = (j << 6) + __builtin_ctzll(bits);
+        const long u = base + i;
+        const long di = v * ds + u;
+        const double z = px.z[i];
+        const double z2 = static_cast<double>(d[di + 2 * ds]) * dscale;
+        if (!(z2 > minZ && z2 < maxZ)) continue;
+        // 0 support, 1 object, 2 floating, 3 hidden by a nearer object below it in the image.
+        const double dz2 = z2 - z;
+        const long below2 = labels[row + 2 * ls + u];
+        uint8_t kind = below2 == 0 ? (dz2 < 0.07 ? 0 : 2) : dz2 > -0.02 ? (dz2 < 0.07 ? 1 : 2) : 3;
+        // Past a strip of unlabelled pixels above the support (object_measurements.ts CONTACT_BAND).
+        double zp = z;
+        for (long k = 2; below2 == 0 && k <= 2 + kContactBand && v + k < height; k++) {
+          const long below = labels[row + k * ls + u];
+          if (below == id) break;
+          const double zb = static_cast<double>(d[di + k * ds]) * dscale;
+          if (!(zb > minZ && zb < maxZ) || std::fabs(zb - zp) > 0.03 + 0.03 * zb) break;
+          if (below != 0) {
+            const double dz = zb - z;
+            kind = dz > -0.02 ? (dz < 0.07 ? 1 : 2) : 3;
+            break;
+          }
+          const double up = r6 * rayX[u] + r7 * rayY[v + k] + r8;
+          if (!(zb * up - f.supportZ > kUnlabelledObjectHeight + 3 * noise1m * zb * zb * std::fabs(up))) break;
+          zp = zb;
+        }
+        edgeHeight[edges] = px.zf[i];
+        edgeKind[edges++] = kind;
+      }
+      // Colour only from points clearly off the surface; the inner colour from the instance's
+      // pixels that touches() finds away from touching surfaces (it is false where all four
+      // pixels BLEED_REACH away are the instance's).
+      const uint64_t tinted = keep & px.colour[j];
+      if (tinted == 0) continue;
       const uint64_t interior = shiftUp(idRow, j, static_cast<int>(kBleedReach)) & shiftDown(idRow, j, nw, static_cast<int>(kBleedReach)) &
                                 idRow[j - kBleedReach * rs] & idRow[j + kBleedReach * rs];
-      for (uint64_t bits = pass; bits != 0; bits &= bits - 1) {
-        const long i = (j << 6) + __builtin_ctzll(bits);
-        const double pz = px.pz[i];
-        if (pz < floorZ) continue;
-        const long u = base + i;
-        const uint64_t b = 1ull << (i & 63);
-        const bool isOwn = (own & b) != 0;
-        const double z = px.z[i];
-        if (repair > 0 && !(mended & b) && !adjoins(labels, ls, d, ds, dscale, u, v, id, z, 0.01 + 3 * noise1m * z * z, repair, width, height)) continue;
-        const long di = v * ds + u;
-        depthSum += z;
-        xs[n] = px.x[i];
-        ys[n] = px.y[i];
-        const float zf = static_cast<float>(pz);
-        zs[n] = zf;
-        n++;
-        // The lowest point, as a pass over zs after the loop would find it (same values, same order).
-        if (zf < lowest) lowest = zf;
-        // Contact evidence at the bottom edge.
-        if (v + 2 < height && !bitAt(idRow + 2 * rs, i) && edges < edgeCapacity && static_cast<double>(d[di + 2 * ds]) * dscale > minZ &&
-            static_cast<double>(d[di + 2 * ds]) * dscale < maxZ) {
-          // 0 support, 1 object, 2 floating, 3 hidden by a nearer object below it in the image.
-          const double dz2 = static_cast<double>(d[di + 2 * ds]) * dscale - z;
-          const long below2 = labels[row + 2 * ls + u];
-          uint8_t kind = below2 == 0 ? (dz2 < 0.07 ? 0 : 2) : dz2 > -0.02 ? (dz2 < 0.07 ? 1 : 2) : 3;
-          // Past a strip of unlabelled pixels above the support (object_measurements.ts CONTACT_BAND).
-          double zp = z;
-          for (long k = 2; below2 == 0 && k <= 2 + kContactBand && v + k < height; k++) {
-            const long below = labels[row + k * ls + u];
-            if (below == id) break;
-            const double zb = static_cast<double>(d[di + k * ds]) * dscale;
-            if (!(zb > minZ && zb < maxZ) || std::fabs(zb - zp) > 0.03 + 0.03 * zb) break;
-            if (below != 0) {
-              const double dz = zb - z;
-              kind = dz > -0.02 ? (dz < 0.07 ? 1 : 2) : 3;
-              break;
-            }
-            const double up = r6 * rayX[u] + r7 * rayY[v + k] + r8;
-            if (!(zb * up - f.supportZ > kUnlabelledObjectHeight + 3 * noise1m * zb * zb * std::fabs(up))) break;
-            zp = zb;
-          }
-          edgeHeight[edges] = static_cast<float>(pz);
-          edgeKind[edges++] = kind;
-        }
-        // Colour only from points clearly off the surface.
-        if (pz > colorFloorZ) {
-          const long ci = v * f.rgbStep + u * 3;
-          const int r = f.bgr ? rgb[ci + 2] : rgb[ci], g = rgb[ci + 1], bl = f.bgr ? rgb[ci] : rgb[ci + 2];
-          const int bin = lumBin(r, g, bl);
-          colorRun.add(colors, bin, r, g, bl);
-          if (isOwn && ((interior & b) != 0 || !touches(labels, ls, d, ds, dscale, u, v, id, z, 0.03 + 0.03 * z, width, height))) innerRun.add(inner, bin, r, g, bl);
-        }
+      if (colorRun.n > ColorRun::kMaxRun - 64) colorRun.flush(colors, red);
+      if (innerRun.n > ColorRun::kMaxRun - 64) innerRun.flush(inner, red);
+      uint64_t innerBits = tinted & own & interior;
+      for (uint64_t bits = tinted & own & ~interior; bits != 0; bits &= bits - 1) {
+        const int b = __builtin_ctzll(bits);
+        const long i = (j << 6) + b;
+        if (!touches(labels, ls, d, ds, dscale, base + i, v, id, px.z[i], 0.03 + 0.03 * px.z[i], width, height)) innerBits |= 1ull << b;
       }
+      if (red == 0) addColours<false>(tinted, innerBits, rgbRow, base + (j << 6), colorRun, colors, innerRun, inner);
+      else addColours<true>(tinted, innerBits, rgbRow, base + (j << 6), colorRun, colors, innerRun, inner);
     }
   }
-  colorRun.flush(colors);
-  innerRun.flush(inner);
+  colorRun.flush(colors, red);
+  innerRun.flush(inner, red);
   ws.islands = islands;
   const double liftRange = n > 0 ? depthSum / static_cast<double>(n) : 0;
   // Only the bottom edge near the object's lowest point says what it stands on.
