@@ -1,5 +1,4 @@
 import { RUNTIME_SMALL } from "../backbone/fixtures.js";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -7,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { SpatialAnswerStatus } from "../../src/msgs/generated.js";
 import { backboneSizes, TINY_CONFIG, type BackboneConfig } from "../../src/backbone/config.js";
+import { runChild } from "../run_child.js";
 
 /**
  * `demo --backbone` and `backbone bench --quick --json` as users run them (the built CLI):
@@ -20,9 +20,9 @@ const cli = join(root, "dist", "nodes", "cli", "main.js");
 const work = mkdtempSync(join(tmpdir(), "sr-backbone-demo-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function run(args: string[], timeout = 120_000) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout, cwd: work, env: { ...process.env, SPATIAL_REWARD_DEBUG: "" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Async (runChild): a test runs the CLI many times, and a worker blocked for 60 s fails the whole run. */
+async function run(args: string[], timeout = 120_000) {
+  return runChild(process.execPath, [cli, ...args], { timeoutMs: timeout, cwd: work, env: { ...process.env, SPATIAL_REWARD_DEBUG: "" } });
 }
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, unknown>;
 
@@ -32,8 +32,8 @@ interface BackboneSummary {
 }
 
 describe("demo --backbone", () => {
-  it("runs the seeded-random backbone on the demo's frames: latency reported, its text never an answer, the episode as without it", () => {
-    const r = run(["demo", "--frames", "45", "--backbone", "--json"]);
+  it("runs the seeded-random backbone on the demo's frames: latency reported, its text never an answer, the episode as without it", async () => {
+    const r = await run(["demo", "--frames", "45", "--backbone", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const s = lastJson(r.stdout);
     const b = s.backbone as BackboneSummary;
@@ -52,22 +52,22 @@ describe("demo --backbone", () => {
     expect(s.success).toBe(true);
     expect(s.answers_ok).toBe(s.answers);
 
-    const text = run(["demo", "--frames", "45", "--backbone"]);
+    const text = await run(["demo", "--frames", "45", "--backbone"]);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain("untrained seeded-random model: latency only, no answers");
     expect(text.stdout).toMatch(/backbone \(untrained seeded-random model: latency only, no answers\): \d+\/45 frames processed.*per frame p50 [\d.]+ ms/);
   }, 180_000);
 
-  it("without --backbone the demo's JSON has no backbone part; --model alone is a usage error", () => {
-    const r = run(["demo", "--frames", "45", "--json"]);
+  it("without --backbone the demo's JSON has no backbone part; --model alone is a usage error", async () => {
+    const r = await run(["demo", "--frames", "45", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(Object.keys(lastJson(r.stdout))).not.toContain("backbone");
-    const bad = run(["demo", "--model", work]);
+    const bad = await run(["demo", "--model", work]);
     expect({ code: bad.code, stdout: bad.stdout, stderr: bad.stderr }).toEqual({ code: 2, stdout: "", stderr: "spatial-reward demo: --model needs --backbone\n" });
   }, 120_000);
 
-  it("a model folder that does not load: said once, the engine's episode goes on (exit 0)", () => {
-    const r = run(["demo", "--frames", "45", "--backbone", "--model", join(work, "missing"), "--json"]);
+  it("a model folder that does not load: said once, the engine's episode goes on (exit 0)", async () => {
+    const r = await run(["demo", "--frames", "45", "--backbone", "--model", join(work, "missing"), "--json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/\[ERROR\].*model .*missing failed to load/);
     const b = lastJson(r.stdout).backbone as BackboneSummary;
@@ -82,26 +82,25 @@ describe("demo --backbone", () => {
 const SMALL: BackboneConfig = RUNTIME_SMALL;
 
 /**
- * The bench's run() from the built CLI module with a config file and short contexts. Through
+ * The bench's await run() from the built CLI module with a config file and short contexts. Through
  * the module, not `spatial-reward backbone bench --config F --contexts 64,256`, until
  * nodes/cli/program.ts declares those two options (it is not this change's file); the full
  * bench (TINY_CONFIG, contexts 256..16384) is `npm run bench:backbone`, not a test.
  */
-function runBench(config: string, contexts: number[]) {
+async function runBench(config: string, contexts: number[]) {
   const script = `const { run } = await import(${JSON.stringify(pathToFileURL(join(root, "dist", "nodes", "cli", "backbone_bench.js")).href)});
 process.exitCode = await run({ json: true, quick: true, config: ${JSON.stringify(config)}, contexts: ${JSON.stringify(contexts)} });`;
   // A file, not `-e`: worker threads inherit the process's execArgv, and --input-type breaks them.
   const file = join(work, "bench.mjs");
   writeFileSync(file, script);
-  const r = spawnSync(process.execPath, [file], { encoding: "utf8", timeout: 120_000, cwd: work });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runChild(process.execPath, [file], { timeoutMs: 120_000, cwd: work });
 }
 
 describe("backbone bench --quick --json with a small config and short contexts", () => {
-  it("prints progress on stderr and, as the last stdout line, one JSON object with every key of issue 8, finite positive figures", () => {
+  it("prints progress on stderr and, as the last stdout line, one JSON object with every key of issue 8, finite positive figures", async () => {
     const config = join(work, "small.json");
     writeFileSync(config, JSON.stringify(SMALL));
-    const r = runBench(config, [64, 256]);
+    const r = await runBench(config, [64, 256]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("[backbone bench");
     const j = lastJson(r.stdout) as Record<string, never>;
@@ -144,12 +143,12 @@ describe("backbone bench --quick --json with a small config and short contexts",
     expect(j.model).toContain("small.json");
   }, 120_000);
 
-  it("contexts that cannot be measured and a config that is not one are refused in one line", () => {
-    const bad = runBench(join(work, "small.json"), [256]);
+  it("contexts that cannot be measured and a config that is not one are refused in one line", async () => {
+    const bad = await runBench(join(work, "small.json"), [256]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("--contexts must list at least two distinct integers");
     writeFileSync(join(work, "bad.json"), JSON.stringify({ ...SMALL, d_model: -1 }));
-    const badConfig = runBench(join(work, "bad.json"), [64, 256]);
+    const badConfig = await runBench(join(work, "bad.json"), [64, 256]);
     expect(badConfig.code).not.toBe(0);
     expect(badConfig.stderr).toContain("bad.json");
   });

@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { runChild } from "../run_child.js";
 
 /**
  * The built CLI as users run it (`npm run build` first): help, version, and every kind of
@@ -18,11 +19,9 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const r = spawnSync(process.execPath, [cli, ...args], {
-    encoding: "utf8", timeout: 60_000, cwd: work, env: { ...process.env, SPATIAL_REWARD_DEBUG: "", ...env },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Async (runChild): a test runs the CLI many times, and a worker blocked for 60 s fails the whole run. */
+async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return runChild(process.execPath, [cli, ...args], { timeoutMs: 60_000, cwd: work, env: { ...process.env, SPATIAL_REWARD_DEBUG: "", ...env } });
 }
 
 /** Exit 2, nothing on stdout, exactly one line on stderr that names `mention`. */
@@ -46,53 +45,53 @@ describe("spatial-reward CLI", () => {
     expect(existsSync(cli), `${cli} is missing: run npm run build`).toBe(true);
   });
 
-  it("prints its help and version, and help for a command, on stdout with exit 0", () => {
-    const help = run(["--help"]);
+  it("prints its help and version, and help for a command, on stdout with exit 0", async () => {
+    const help = await run(["--help"]);
     expect([help.code, help.stderr]).toEqual([0, ""]);
     expect(help.stdout).toMatch(/^Usage: spatial-reward \[options\] \[command\]/);
     for (const c of COMMANDS) expect(help.stdout).toContain(`  ${c} `);
-    expect(run(["-h"]).stdout).toBe(help.stdout);
-    expect(run(["--version"])).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
-    expect(run(["-V"]).stdout).toBe(`${version}\n`);
-    const viaHelp = run(["help", "eval"]);
-    expect(viaHelp).toEqual({ ...run(["eval", "--help"]), code: 0 });
+    expect((await run(["-h"])).stdout).toBe(help.stdout);
+    expect(await run(["--version"])).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
+    expect((await run(["-V"])).stdout).toBe(`${version}\n`);
+    const viaHelp = await run(["help", "eval"]);
+    expect(viaHelp).toEqual({ ...(await run(["eval", "--help"])), code: 0 });
     expect(viaHelp.stdout).toContain("--hfov-deg");
   });
 
-  it("refuses a bare call, an unknown command and help for one", () => {
-    const bare = run([]);
+  it("refuses a bare call, an unknown command and help for one", async () => {
+    const bare = await run([]);
     expect(bare.code).toBe(2);
     expect(bare.stdout).toBe("");
     expect(bare.stderr).toContain("Usage: spatial-reward");
-    const unknown = run(["evl"]);
+    const unknown = await run(["evl"]);
     expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 2, stderr: "spatial-reward: unknown command 'evl' (Did you mean eval?)\n" });
-    expect(run(["help", "evaluate"])).toEqual({ code: 2, stdout: "", stderr: "spatial-reward: unknown command 'evaluate'\n" });
+    expect(await run(["help", "evaluate"])).toEqual({ code: 2, stdout: "", stderr: "spatial-reward: unknown command 'evaluate'\n" });
   });
 
   for (const c of COMMANDS) {
-    it(`${c}: --help and --version exit 0 without starting anything`, () => {
-      const h = run([c, ...NEEDS[c], "--help"]);
+    it(`${c}: --help and --version exit 0 without starting anything`, async () => {
+      const h = await run([c, ...NEEDS[c], "--help"]);
       expect([h.code, h.stderr]).toEqual([0, ""]);
       expect(h.stdout).toMatch(new RegExp(`^Usage: spatial-reward ${c} `));
       expect(h.stdout).toContain("--version");
-      expect(run([c, "-h"]).stdout).toBe(h.stdout);
-      expect(run([c, "--version"])).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
+      expect((await run([c, "-h"])).stdout).toBe(h.stdout);
+      expect(await run([c, "--version"])).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
     });
 
-    it(`${c}: an unknown flag is a one-line usage error`, () => {
-      expectUsageError(run([c, ...NEEDS[c], "--bogus-flag"]), c, "--bogus-flag");
+    it(`${c}: an unknown flag is a one-line usage error`, async () => {
+      expectUsageError(await run([c, ...NEEDS[c], "--bogus-flag"]), c, "--bogus-flag");
     });
   }
 
-  it("refuses unexpected positionals", () => {
-    expectUsageError(run(["demo", "now"]), "demo", "too many arguments");
-    expectUsageError(run(["node", "perception", "extra"]), "node", "too many arguments");
-    expectUsageError(run(["launch", params, params]), "launch", "too many arguments");
-    expectUsageError(run(["node"]), "node", "missing required argument 'name'");
-    expectUsageError(run(["launch"]), "launch", "missing required argument");
+  it("refuses unexpected positionals", async () => {
+    expectUsageError(await run(["demo", "now"]), "demo", "too many arguments");
+    expectUsageError(await run(["node", "perception", "extra"]), "node", "too many arguments");
+    expectUsageError(await run(["launch", params, params]), "launch", "too many arguments");
+    expectUsageError(await run(["node"]), "node", "missing required argument 'name'");
+    expectUsageError(await run(["launch"]), "launch", "missing required argument");
   });
 
-  it("validates numbers: integers, ranges, finite", () => {
+  it("validates numbers: integers, ranges, finite", async () => {
     const cases: [string[], string, string][] = [
       [["demo", "--frames", "abc"], "demo", '--frames must be an integer from 30 to 108000, got "abc"'],
       [["demo", "--seed", "abc"], "demo", '--seed must be a non-negative integer ≤ 4294967295, got "abc"'],
@@ -118,10 +117,10 @@ describe("spatial-reward CLI", () => {
       [["sim", "--frames", "5"], "sim", "--frames must be an integer from 20"],
       [["sim-dump", "--out", join(work, "never"), "--frames", "abc"], "sim-dump", "--frames must be an integer"],
     ];
-    for (const [args, c, message] of cases) expectUsageError(run(args), c, message);
+    for (const [args, c, message] of cases) expectUsageError(await run(args), c, message);
   });
 
-  it("validates enum flags, listing the choices", () => {
+  it("validates enum flags, listing the choices", async () => {
     const cases: [string[], string, string][] = [
       [["demo", "--noise", "gaussian"], "demo", '--noise must be one of none, realsense, got "gaussian"'],
       [["eval", "--masks", "sam"], "eval", '--masks must be one of gt, detections, got "sam"'],
@@ -134,59 +133,59 @@ describe("spatial-reward CLI", () => {
       [["sim", "--noise", "x"], "sim", "--noise must be one of none, realsense"],
       [["sim-dump", "--out", join(work, "never"), "--noise", "x"], "sim-dump", "--noise must be one of none, realsense"],
     ];
-    for (const [args, c, message] of cases) expectUsageError(run(args), c, message);
+    for (const [args, c, message] of cases) expectUsageError(await run(args), c, message);
   });
 
-  it("checks output and input paths before any work, creating nothing", () => {
+  it("checks output and input paths before any work, creating nothing", async () => {
     const log = join(work, "missing", "dir", "x.jsonl");
-    expectUsageError(run(["eval", "--log", log]), "eval", "--log");
+    expectUsageError(await run(["eval", "--log", log]), "eval", "--log");
     expect(existsSync(join(work, "missing"))).toBe(false);
-    expectUsageError(run(["eval", "--log", work]), "eval", "is a directory");
+    expectUsageError(await run(["eval", "--log", work]), "eval", "is a directory");
     const file = join(work, "a-file");
     writeFileSync(file, "x");
-    expectUsageError(run(["sim-dump", "--out", join(file, "sub")]), "sim-dump", "--out");
-    expectUsageError(run(["sim-dump", "--out", file]), "sim-dump", "not a directory");
-    expectUsageError(run(["sim-dump"]), "sim-dump", "--out");
-    expectUsageError(run(["launch", join(work, "nope.yaml")]), "launch", "does not exist");
-    expectUsageError(run(["node", "perception", "--ros-args", "--params-file", join(work, "nope.yaml")]), "node", "--params-file");
+    expectUsageError(await run(["sim-dump", "--out", join(file, "sub")]), "sim-dump", "--out");
+    expectUsageError(await run(["sim-dump", "--out", file]), "sim-dump", "not a directory");
+    expectUsageError(await run(["sim-dump"]), "sim-dump", "--out");
+    expectUsageError(await run(["launch", join(work, "nope.yaml")]), "launch", "does not exist");
+    expectUsageError(await run(["node", "perception", "--ros-args", "--params-file", join(work, "nope.yaml")]), "node", "--params-file");
     expect(existsSync(join(work, "never"))).toBe(false);
   });
 
-  it("gives everything from --ros-args to the ROS argument parser, whose errors are usage errors", () => {
+  it("gives everything from --ros-args to the ROS argument parser, whose errors are usage errors", async () => {
     // commander never sees -p/-r/--params-file: help still works with them present.
-    const h = run(["node", "perception", "--help", "--ros-args", "-r", "__node:=x", "-p", "a:=1", "--params-file", "/nope"]);
+    const h = await run(["node", "perception", "--help", "--ros-args", "-r", "__node:=x", "-p", "a:=1", "--params-file", "/nope"]);
     expect([h.code, h.stderr]).toEqual([0, ""]);
     expect(h.stdout).toMatch(/^Usage: spatial-reward node /);
-    expectUsageError(run(["node", "perception", "--ros-args", "-p"]), "node", "-p needs a value");
-    expectUsageError(run(["node", "perception", "--ros-args", "--bogus"]), "node", 'unknown ROS argument "--bogus"');
-    expectUsageError(run(["node", "perception", "--ros-args", "-r", "no-arrow"]), "node", "no-arrow");
-    expectUsageError(run(["sim", "--ros-args", "--log-level", "loud"]), "sim", "loud");
-    expectUsageError(run(["sim", "--ros-args", "-p", "seed"]), "sim", "-p expects name:=value");
+    expectUsageError(await run(["node", "perception", "--ros-args", "-p"]), "node", "-p needs a value");
+    expectUsageError(await run(["node", "perception", "--ros-args", "--bogus"]), "node", 'unknown ROS argument "--bogus"');
+    expectUsageError(await run(["node", "perception", "--ros-args", "-r", "no-arrow"]), "node", "no-arrow");
+    expectUsageError(await run(["sim", "--ros-args", "--log-level", "loud"]), "sim", "loud");
+    expectUsageError(await run(["sim", "--ros-args", "-p", "seed"]), "sim", "-p expects name:=value");
   });
 
-  it("refuses a question over the length bound as a usage error", () => {
-    expectUsageError(run(["ask", "x".repeat(1001)]), "ask", "at most 1000");
-    expectUsageError(run(["ask", " "]), "ask", "the question is empty");
+  it("refuses a question over the length bound as a usage error", async () => {
+    expectUsageError(await run(["ask", "x".repeat(1001)]), "ask", "at most 1000");
+    expectUsageError(await run(["ask", " "]), "ask", "the question is empty");
   });
 
-  it("reports a runtime failure in one line with exit 1 (the stack only with SPATIAL_REWARD_DEBUG=1)", () => {
+  it("reports a runtime failure in one line with exit 1 (the stack only with SPATIAL_REWARD_DEBUG=1)", async () => {
     const bad = join(work, "bad.yaml");
     writeFileSync(bad, "perception: [unclosed\n");
-    const r = run(["launch", bad, "--duration", "1"]);
+    const r = await run(["launch", bad, "--duration", "1"]);
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: "" });
     expect(r.stderr.split("\n").filter((l) => l)).toHaveLength(1);
     expect(r.stderr).toMatch(/^spatial-reward launch: .*bad\.yaml/);
-    const debug = run(["launch", bad, "--duration", "1"], { SPATIAL_REWARD_DEBUG: "1" });
+    const debug = await run(["launch", bad, "--duration", "1"], { SPATIAL_REWARD_DEBUG: "1" });
     expect(debug.code).toBe(1);
     expect(debug.stderr).toMatch(/\n\s+at /);
     // The rclnodejs backend without ROS 2 sourced is a runtime failure, said in one line.
-    const ros = run(["node", "perception", "--backend", "rclnodejs"], { ROS_DISTRO: "" });
+    const ros = await run(["node", "perception", "--backend", "rclnodejs"], { ROS_DISTRO: "" });
     expect(ros.code).toBe(1);
     expect(ros.stderr.split("\n").filter((l) => l), ros.stderr).toHaveLength(1);
   });
 
-  it("answers a question in the unit asked for", () => {
-    const r = run(["ask", "--seed", "14", "how far is the mug from the bowl in inches?"]);
+  it("answers a question in the unit asked for", async () => {
+    const r = await run(["ask", "--seed", "14", "how far is the mug from the bowl in inches?"]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     expect(r.stdout).toMatch(/^The gray mug is [\d.]+ inches from the yellow bowl\.\n$/);
   });

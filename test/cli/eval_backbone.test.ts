@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -9,6 +8,7 @@ import { progressEpisode } from "../../sim/progress_episode.js";
 import { DEFAULT_VARIATION_RANGES } from "../../sim/scene_variation.js";
 import { VqaFrameRenderer } from "../../sim/vqa_frame.js";
 import { RUNTIME_SMALL } from "../backbone/fixtures.js";
+import { runChild } from "../run_child.js";
 
 /**
  * `spatial-reward eval --source backbone` as users run it (the built CLI, `npm run build` first),
@@ -26,9 +26,9 @@ const model = join(work, "model");
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 interface Run { code: number | null; stdout: string; stderr: string }
-function run(args: string[]): Run {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000, cwd: work, env: { ...process.env, SPATIAL_REWARD_DEBUG: "" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Async (runChild): a test runs the CLI many times, and a worker blocked for 60 s fails the whole run. */
+async function run(args: string[]): Promise<Run> {
+  return runChild(process.execPath, [cli, ...args], { timeoutMs: 120_000, cwd: work, env: { ...process.env, SPATIAL_REWARD_DEBUG: "" } });
 }
 function lastJson(r: Run): Record<string, unknown> {
   const lines = r.stdout.trim().split("\n");
@@ -36,19 +36,19 @@ function lastJson(r: Run): Record<string, unknown> {
 }
 const SCENE = ["--scenes", "2", "--seed", "100000", "--width", "160", "--height", "120", "--json"];
 
-beforeAll(() => {
+beforeAll(async () => {
   expect(existsSync(cli), `${cli} is missing: run npm run build`).toBe(true);
   writeFileSync(join(work, "small.json"), JSON.stringify({ ...RUNTIME_SMALL, progress_head: true }));
-  const r = run(["backbone", "init", "--config", join(work, "small.json"), "--out", model, "--seed", "3"]);
+  const r = await run(["backbone", "init", "--config", join(work, "small.json"), "--out", model, "--seed", "3"]);
   expect(r.code, r.stderr).toBe(0);
 });
 
 describe("spatial-reward eval --source backbone", () => {
-  it("runs end to end on 2 scenes: the engine's keys and questions, plus the backbone's latency section", () => {
+  it("runs end to end on 2 scenes: the engine's keys and questions, plus the backbone's latency section", async () => {
     const engineLog = join(work, "engine.jsonl");
     const backboneLog = join(work, "backbone.jsonl");
-    const engine = run(["eval", ...SCENE, "--log", engineLog]);
-    const backbone = run(["eval", "--source", "backbone", "--model", model, ...SCENE, "--log", backboneLog, "--progress-episodes", "0"]);
+    const engine = await run(["eval", ...SCENE, "--log", engineLog]);
+    const backbone = await run(["eval", "--source", "backbone", "--model", model, ...SCENE, "--log", backboneLog, "--progress-episodes", "0"]);
     expect(engine.code, engine.stderr).toBe(0);
     expect(backbone.code, backbone.stderr).toBe(0);
     const e = lastJson(engine);
@@ -90,8 +90,8 @@ describe("spatial-reward eval --source backbone", () => {
     expect(br.every((r) => r.status === "ok" || r.status === "unparsed")).toBe(true);
   }, 180_000);
 
-  it("--coarse-to-fine reports the kept fraction (the model's keep_ratio)", () => {
-    const r = run(["eval", "--source", "backbone", "--model", model, "--coarse-to-fine", "--scenes", "1", "--width", "160", "--height", "120", "--json"]);
+  it("--coarse-to-fine reports the kept fraction (the model's keep_ratio)", async () => {
+    const r = await run(["eval", "--source", "backbone", "--model", model, "--coarse-to-fine", "--scenes", "1", "--width", "160", "--height", "120", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const bb = lastJson(r).backbone as { coarse_to_fine: boolean; kept_fraction: number };
     expect(bb.coarse_to_fine).toBe(true);
@@ -99,8 +99,8 @@ describe("spatial-reward eval --source backbone", () => {
     expect(bb.kept_fraction).toBeCloseTo(10 / 16, 3);
   }, 120_000);
 
-  it("text output says the model is untrained and gives the latency lines and the progress line (8 episodes by default)", () => {
-    const r = run(["eval", "--source", "backbone", "--model", model, "--scenes", "1", "--width", "160", "--height", "120"]);
+  it("text output says the model is untrained and gives the latency lines and the progress line (8 episodes by default)", async () => {
+    const r = await run(["eval", "--source", "backbone", "--model", model, "--scenes", "1", "--width", "160", "--height", "120"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.split("\n")[0]).toMatch(/UNTRAINED \(seeded random weights\)/);
     expect(r.stdout).toMatch(/per frame \(encode \+ prefill\) p50 [\d.]+ ms; per answer p50 [\d.]+ ms/);
@@ -108,9 +108,9 @@ describe("spatial-reward eval --source backbone", () => {
     expect(r.stdout).toMatch(/progress head on 8 scripted episodes \(240 frames; seeds from 100000, export's train split\): Spearman -?[\d.]+ pooled, -?[\d.]+ per-episode mean; MAE [\d.]+/);
   }, 120_000);
 
-  it("--progress-episodes scores the progress head on scripted episodes, one stream each, and logs every frame", () => {
+  it("--progress-episodes scores the progress head on scripted episodes, one stream each, and logs every frame", async () => {
     const log = join(work, "progress.jsonl");
-    const r = run(["eval", "--source", "backbone", "--model", model, "--progress-episodes", "2", "--scenes", "1", "--seed", "2000000000", "--width", "160", "--height", "120", "--json", "--log", log]);
+    const r = await run(["eval", "--source", "backbone", "--model", model, "--progress-episodes", "2", "--scenes", "1", "--seed", "2000000000", "--width", "160", "--height", "120", "--json", "--log", log]);
     expect(r.code, r.stderr).toBe(0);
     const out = lastJson(r);
     const p = (out.backbone as { progress: Record<string, number> }).progress;
@@ -159,25 +159,25 @@ describe("spatial-reward eval --source backbone", () => {
     expect(p.mae).toBe(r3(progress.reduce((a, l) => a + Math.abs(l.predicted - l.truth), 0) / progress.length));
   }, 120_000);
 
-  it("a model without a progress head is scored on its answers alone: progress null, no error", () => {
+  it("a model without a progress head is scored on its answers alone: progress null, no error", async () => {
     const noHead = join(work, "nohead");
     writeFileSync(join(work, "nohead.json"), JSON.stringify({ ...RUNTIME_SMALL, progress_head: false }));
-    const init = run(["backbone", "init", "--config", join(work, "nohead.json"), "--out", noHead, "--seed", "3"]);
+    const init = await run(["backbone", "init", "--config", join(work, "nohead.json"), "--out", noHead, "--seed", "3"]);
     expect(init.code, init.stderr).toBe(0);
     const log = join(work, "nohead.jsonl");
-    const r = run(["eval", "--source", "backbone", "--model", noHead, "--progress-episodes", "2", "--scenes", "1", "--width", "160", "--height", "120", "--json", "--log", log]);
+    const r = await run(["eval", "--source", "backbone", "--model", noHead, "--progress-episodes", "2", "--scenes", "1", "--width", "160", "--height", "120", "--json", "--log", log]);
     expect(r.code, r.stderr).toBe(0);
     const out = lastJson(r);
     expect((out.backbone as { progress: unknown }).progress).toBeNull();
     const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { kind?: string });
     expect(lines).toHaveLength(out.n_questions as number);
     expect(lines.some((l) => l.kind === "progress")).toBe(false);
-    const text = run(["eval", "--source", "backbone", "--model", noHead, "--progress-episodes", "1", "--scenes", "1", "--width", "160", "--height", "120"]);
+    const text = await run(["eval", "--source", "backbone", "--model", noHead, "--progress-episodes", "1", "--scenes", "1", "--width", "160", "--height", "120"]);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/progress head: none in this model/);
   }, 120_000);
 
-  it("hostile flags exit 2 in one line; a folder that is not a model exits 1", () => {
+  it("hostile flags exit 2 in one line; a folder that is not a model exits 1", async () => {
     const bad: string[][] = [
       ["eval", "--source", "oracle", "--model", model],
       ["eval", "--source", "backbone"],
@@ -200,12 +200,12 @@ describe("spatial-reward eval --source backbone", () => {
       ["eval", "--source", "backbone", "--model", model, "--seed", "4294967290", "--scenes", "1", "--progress-episodes", "10"],
     ];
     for (const args of bad) {
-      const r = run(args);
+      const r = await run(args);
       expect({ code: r.code, stdout: r.stdout }, args.join(" ").slice(0, 80)).toEqual({ code: 2, stdout: "" });
       expect(r.stderr.trim().split("\n"), r.stderr).toHaveLength(1);
       expect(r.stderr.length).toBeLessThan(600);
     }
-    const r = run(["eval", "--source", "backbone", "--model", work, "--scenes", "1", "--json"]);
+    const r = await run(["eval", "--source", "backbone", "--model", work, "--scenes", "1", "--json"]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/config\.json/);

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -12,6 +11,7 @@ import { answerQuestion } from "../../src/spatial/answer_question.js";
 import { mulberry32 } from "../../src/random/mulberry32.js";
 import { generateQuestions } from "../../src/spatial/question_generator.js";
 import { QUESTION_TYPE_IDS, questionType } from "../../src/spatial/question_types.js";
+import { runChild } from "../run_child.js";
 
 /**
  * `spatial-reward export vqa` as users run it (`npm run build` first): a small export checked
@@ -24,9 +24,9 @@ const work = mkdtempSync(join(tmpdir(), "sr-export-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 interface Run { code: number | null; stdout: string; stderr: string }
-function run(args: string[]): Run {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000, cwd: work, env: { ...process.env, SPATIAL_REWARD_DEBUG: "" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Async (runChild): a test runs the CLI many times, and a worker blocked for 60 s fails the whole run. */
+async function run(args: string[]): Promise<Run> {
+  return runChild(process.execPath, [cli, ...args], { timeoutMs: 120_000, cwd: work, env: { ...process.env, SPATIAL_REWARD_DEBUG: "" } });
 }
 
 const W = 160, H = 120, SEED = 7;
@@ -53,9 +53,9 @@ describe("spatial-reward export vqa", () => {
   const outA = join(work, "a");
   const outB = join(work, "b");
   let first: Run;
-  beforeAll(() => {
+  beforeAll(async () => {
     expect(existsSync(cli), `${cli} is missing: run npm run build`).toBe(true);
-    first = run(small(outA));
+    first = await run(small(outA));
   });
 
   it("exits 0 with a JSON summary as the last stdout line and writes the contract's files", () => {
@@ -176,16 +176,16 @@ describe("spatial-reward export vqa", () => {
     expect(lines[lines.length - 1].progress).toBe(1);
   });
 
-  it("is deterministic: the same flags write the same bytes", () => {
-    const second = run(small(outB));
+  it("is deterministic: the same flags write the same bytes", async () => {
+    const second = await run(small(outB));
     expect(second.code, second.stderr).toBe(0);
     const files = filesUnder(outA);
     expect(filesUnder(outB)).toEqual(files);
     for (const f of files) expect(readFileSync(join(outB, f)).equals(readFileSync(join(outA, f))), f).toBe(true);
   });
 
-  const expectUsage = (args: string[], mention: string | RegExp) => {
-    const r = run(["export", "vqa", ...args]);
+  const expectUsage = async (args: string[], mention: string | RegExp) => {
+    const r = await run(["export", "vqa", ...args]);
     expect({ code: r.code, stdout: r.stdout }, r.stderr).toEqual({ code: 2, stdout: "" });
     const lines = r.stderr.split("\n").filter((l) => l !== "");
     expect(lines, r.stderr).toHaveLength(1);
@@ -193,50 +193,50 @@ describe("spatial-reward export vqa", () => {
     expect(lines[0]).toMatch(mention);
   };
 
-  it("refuses hostile flags with exit 2 and one line, before writing anything", () => {
+  it("refuses hostile flags with exit 2 and one line, before writing anything", async () => {
     const fresh = join(work, "never");
     const ok = ["--sim", "--out", fresh];
-    expectUsage([...ok, "--scenes", "0"], /--scenes/);
-    expectUsage([...ok, "--scenes", "-3"], /--scenes/);
-    expectUsage([...ok, "--scenes", "1e3"], /--scenes/);
-    expectUsage([...ok, "--scenes", "99999999999999999999"], /--scenes/);
-    expectUsage([...ok, "--scenes", "100001"], /--scenes/);
-    expectUsage([...ok, "--seed", "-1"], /--seed/);
-    expectUsage([...ok, "--seed", "abc"], /--seed/);
-    expectUsage([...ok, "--seed", "4294967296"], /--seed/);
-    expectUsage([...ok, "--seed", "999999990", "--scenes", "200"], /--seed/);
-    expectUsage([...ok, "--width", "100000"], /--width/);
-    expectUsage([...ok, "--height", "NaN"], /--height/);
-    expectUsage([...ok, "--per-type", "0"], /--per-type/);
-    expectUsage([...ok, "--episodes", "1000000"], /--episodes/);
-    expectUsage([...ok, "--episode-frames", "5"], /--episode-frames/);
-    expectUsage([...ok, "--episode-stride", "0"], /--episode-stride/);
-    expectUsage([...ok, "--episode-frames", "20", "--episode-stride", "21"], /--episode-stride/);
-    expectUsage([...ok, "--hfov-range", "80,55"], /--hfov-range/);
-    expectUsage([...ok, "--hfov-range", "0,10"], /--hfov-range/);
-    expectUsage([...ok, "--hfov-range", "60"], /--hfov-range/);
-    expectUsage([...ok, "--bogus"], /--bogus/);
-    expectUsage(["--out", fresh], /--sim/);
+    await expectUsage([...ok, "--scenes", "0"], /--scenes/);
+    await expectUsage([...ok, "--scenes", "-3"], /--scenes/);
+    await expectUsage([...ok, "--scenes", "1e3"], /--scenes/);
+    await expectUsage([...ok, "--scenes", "99999999999999999999"], /--scenes/);
+    await expectUsage([...ok, "--scenes", "100001"], /--scenes/);
+    await expectUsage([...ok, "--seed", "-1"], /--seed/);
+    await expectUsage([...ok, "--seed", "abc"], /--seed/);
+    await expectUsage([...ok, "--seed", "4294967296"], /--seed/);
+    await expectUsage([...ok, "--seed", "999999990", "--scenes", "200"], /--seed/);
+    await expectUsage([...ok, "--width", "100000"], /--width/);
+    await expectUsage([...ok, "--height", "NaN"], /--height/);
+    await expectUsage([...ok, "--per-type", "0"], /--per-type/);
+    await expectUsage([...ok, "--episodes", "1000000"], /--episodes/);
+    await expectUsage([...ok, "--episode-frames", "5"], /--episode-frames/);
+    await expectUsage([...ok, "--episode-stride", "0"], /--episode-stride/);
+    await expectUsage([...ok, "--episode-frames", "20", "--episode-stride", "21"], /--episode-stride/);
+    await expectUsage([...ok, "--hfov-range", "80,55"], /--hfov-range/);
+    await expectUsage([...ok, "--hfov-range", "0,10"], /--hfov-range/);
+    await expectUsage([...ok, "--hfov-range", "60"], /--hfov-range/);
+    await expectUsage([...ok, "--bogus"], /--bogus/);
+    await expectUsage(["--out", fresh], /--sim/);
     // Recordings are the other source: not with --sim, and a missing one is named.
-    expectUsage([...ok, "--from-recording", join(work, "none.mcap")], /--sim or EPISODES \(recordings\), not both/);
-    expectUsage(["--from-recording", join(work, "none.mcap"), "--out", fresh], /does not exist/);
-    expectUsage([...ok, "--stride", "3"], /--stride applies to recordings only/);
-    expectUsage(["--from-recording", join(work, "none.mcap"), "--masks", "--out", fresh], /--masks applies to --sim only/);
-    expectUsage(["--sim"], /--out/);
+    await expectUsage([...ok, "--from-recording", join(work, "none.mcap")], /--sim or EPISODES \(recordings\), not both/);
+    await expectUsage(["--from-recording", join(work, "none.mcap"), "--out", fresh], /does not exist/);
+    await expectUsage([...ok, "--stride", "3"], /--stride applies to recordings only/);
+    await expectUsage(["--from-recording", join(work, "none.mcap"), "--masks", "--out", fresh], /--masks applies to --sim only/);
+    await expectUsage(["--sim"], /--out/);
     expect(existsSync(fresh)).toBe(false);
     // An --out that exists and is not empty, or is a file.
     const full = join(work, "full");
     mkdirSync(full);
     writeFileSync(join(full, "keep.txt"), "mine");
-    expectUsage(["--sim", "--out", full], /not empty/);
+    await expectUsage(["--sim", "--out", full], /not empty/);
     expect(readdirSync(full)).toEqual(["keep.txt"]);
-    expectUsage(["--sim", "--out", join(full, "keep.txt")], /not a directory/);
-    expectUsage(["--sim", "--out", outA], /not empty/);
+    await expectUsage(["--sim", "--out", join(full, "keep.txt")], /not a directory/);
+    await expectUsage(["--sim", "--out", outA], /not empty/);
   });
 
-  it("--masks writes each scene's instance mask: mono8, values index the scene's objects, placed where the truth puts them", () => {
+  it("--masks writes each scene's instance mask: mono8, values index the scene's objects, placed where the truth puts them", async () => {
     const out = join(work, "masks");
-    const r = run(["export", "vqa", "--sim", "--scenes", "3", "--seed", "11", "--episodes", "0", "--masks", "--out", out, "--json"]);
+    const r = await run(["export", "vqa", "--sim", "--scenes", "3", "--seed", "11", "--episodes", "0", "--masks", "--out", out, "--json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(outA, "masks")), "no masks without --masks").toBe(false);
     interface MaskScene { id: string; mask: string; width: number; height: number; objects: { id: string; mask_value: number; center: number[]; size: number[] }[] }
@@ -266,8 +266,8 @@ describe("spatial-reward export vqa", () => {
     expect(pairs).toBeGreaterThan(5);
   });
 
-  it("says in --help how recordings are labelled (test/export runs that path)", () => {
-    const r = run(["export", "vqa", "--help"]);
+  it("says in --help how recordings are labelled (test/export runs that path)", async () => {
+    const r = await run(["export", "vqa", "--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\[EPISODES\.\.\.\]/);
     expect(r.stdout).toMatch(/--from-recording/);

@@ -1,10 +1,19 @@
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 
 /**
- * Names the test that kept a worker's event loop blocked for long. Vitest 3.2 fails the whole run
- * ("Timeout calling onTaskUpdate") when a worker cannot answer its RPC for 60 s, without saying
- * which test blocked it (a spawnSync of a build or a training, say): this says so, from 20 s on.
+ * Vitest 3.2 fails the whole run ("Timeout calling onTaskUpdate") when a worker cannot read its
+ * RPC answers for 60 s. Its runner goes from one synchronous test to the next without giving the
+ * event loop a turn, so a file of short synchronous tests (each running the CLI with spawnSync,
+ * say) blocks for their sum: 56.8 s in cli_usage on a loaded host. Here each test ends with a
+ * turn of the loop, and a block of 20 s or more is named with the test it ended in.
  */
+const immediate = () => new Promise<void>((resolve) => setImmediate(resolve));
+// Two check phases: a whole turn (timers, poll: the RPC answers are read) between them.
+afterEach(async () => {
+  await immediate();
+  await immediate();
+});
+
 const PERIOD_MS = 1000;
 const WARN_MS = 20_000;
 let last = performance.now();
