@@ -144,10 +144,14 @@ describe.each(BROKERS)("mocap_ingest over %s", (kind) => {
     expect(h.tf[N - 1].transforms.map((t) => `${t.header.frame_id}->${t.child_frame_id}`)).toEqual(["mocap->hand", "mocap->mug"]);
     expect(h.tf[N - 1].transforms[0].header.stamp).toEqual(h.handPoses[N - 1].header.stamp);
 
-    // Clock: host − device = 5.000123 s plus the smallest delay (the lower envelope), never less.
+    // Clock: host − device = 5.000123 s plus the smallest delay (the lower envelope); less only
+    // as ClockSync's guarantee allows (the fitted slope extrapolated to the last frame: at most
+    // maxDriftPpm × the device time since the first frame, as for each frame's stamp below). A
+    // loaded host met it: -0.112 ms, with frames delayed by whole scheduler slices.
     const est = h.ingest.clockEstimates().s1;
     const excessNs = Number(est.offset_ns - -deviceOffsetNs);
-    expect(excessNs).toBeGreaterThanOrEqual(0);
+    const span = Number(h.frames[N - 1].device_stamp_ns - h.frames[0].device_stamp_ns);
+    expect(excessNs).toBeGreaterThanOrEqual(-DEFAULT_CLOCK_SYNC_OPTIONS.maxDriftPpm * 1e-6 * span - 1);
     expect(excessNs).toBeLessThan(20e6);
     // Each frame's stamp is its device time mapped to the host clock through the estimate so
     // far: never after its own receipt, and once the estimator has a few hundred milliseconds of
