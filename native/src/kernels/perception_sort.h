@@ -21,6 +21,12 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+// x86-64 with GCC or Clang: binnedEnds' gathering four values at a time with AVX2, chosen at run
+// time (the addon is built for baseline x86-64). -DSR_SORT_NO_AVX2 builds the SSE2/scalar path only.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SR_SORT_NO_AVX2)
+#define SR_SORT_AVX2 1
+#include <immintrin.h>
+#endif
 
 namespace sr {
 namespace psort {
@@ -491,6 +497,71 @@ inline void gatherBins(const float* v, long n, const FloatBins& fb, long a1, lon
   m1 = n1;
   m2 = n2;
 }
+
+#if defined(SR_SORT_AVX2)
+inline bool sortAvx2() {
+  static const bool yes = __builtin_cpu_supports("avx2");
+  return yes;
+}
+
+/** For a 4-bit lane mask: the 32-bit lane pairs that move its 64-bit lanes to the front, in order, and how many. */
+struct Compress4x64 {
+  alignas(32) int32_t idx[16][8];
+  int count[16];
+  constexpr Compress4x64() : idx(), count() {
+    for (int m = 0; m < 16; m++) {
+      int o = 0;
+      for (int l = 0; l < 4; l++) {
+        if (((m >> l) & 1) == 0) continue;
+        idx[m][2 * o] = 2 * l;
+        idx[m][2 * o + 1] = 2 * l + 1;
+        o++;
+      }
+      count[m] = o;
+    }
+  }
+};
+inline constexpr Compress4x64 kCompress4x64{};
+
+/**
+ * gatherBins with the keys of the values as doubles (keyOf), four values at a time: their bins
+ * and range tests as there (binsOf4), their keys made in the lanes with keyOf's bit operations,
+ * the taken ones moved to the front of the lanes in order and stored (the slots past them are
+ * overwritten later or never read, as the scalar loop's unconditional store leaves them).
+ */
+__attribute__((target("avx2"))) inline void gatherBinsKeysAvx2(const float* v, long n, const FloatBins& fb, long a1, long a2, long c1, long c2, uint64_t* g1, long& m1,
+                                                               uint64_t* g2, long& m2) {
+  long n1 = 0, n2 = 0, i = 0;
+  const __m128 lo = _mm_set1_ps(fb.lo), scale = _mm_set1_ps(fb.scale), top = _mm_set1_ps(static_cast<float>(FloatBins::kBins - 1));
+  const __m128i A1 = _mm_set1_epi32(static_cast<int32_t>(a1 - 1)), A2 = _mm_set1_epi32(static_cast<int32_t>(a2 + 1));
+  const __m128i C1 = _mm_set1_epi32(static_cast<int32_t>(c1 - 1)), C2 = _mm_set1_epi32(static_cast<int32_t>(c2 + 1));
+  const __m256i nanKey = _mm256_set1_epi64x(0x7FF8000000000000ll), topBit = _mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ull));
+  const __m256i zero = _mm256_setzero_si256();
+  for (; i + 4 <= n; i += 4) {
+    const __m128i bins = binsOf4(v + i, lo, scale, top);
+    const int k1 = _mm_movemask_ps(_mm_castsi128_ps(_mm_and_si128(_mm_cmpgt_epi32(bins, A1), _mm_cmplt_epi32(bins, A2))));
+    const int k2 = _mm_movemask_ps(_mm_castsi128_ps(_mm_and_si128(_mm_cmpgt_epi32(bins, C1), _mm_cmplt_epi32(bins, C2))));
+    if ((k1 | k2) == 0) continue;
+    const __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(v + i));
+    const __m256i b = _mm256_blendv_epi8(_mm256_castpd_si256(x), nanKey, _mm256_castpd_si256(_mm256_cmp_pd(x, x, _CMP_UNORD_Q)));
+    const __m256i key = _mm256_xor_si256(b, _mm256_or_si256(_mm256_cmpgt_epi64(zero, b), topBit));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(g1 + n1), _mm256_permutevar8x32_epi32(key, _mm256_load_si256(reinterpret_cast<const __m256i*>(kCompress4x64.idx[k1]))));
+    n1 += kCompress4x64.count[k1];
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(g2 + n2), _mm256_permutevar8x32_epi32(key, _mm256_load_si256(reinterpret_cast<const __m256i*>(kCompress4x64.idx[k2]))));
+    n2 += kCompress4x64.count[k2];
+  }
+  for (; i < n; i++) {
+    const long bin = fb.of(v[i]);
+    const uint64_t k = keyOf(static_cast<double>(v[i]));
+    g1[n1] = k;
+    n1 += (bin >= a1) & (bin <= a2);
+    g2[n2] = k;
+    n2 += (bin >= c1) & (bin <= c2);
+  }
+  m1 = n1;
+  m2 = n2;
+}
+#endif
 
 /**
  * selectPairByValue on two float arrays of the same length (the same ranks r1 <= r2 of each, the
@@ -981,7 +1052,11 @@ class Ranked {
     uint64_t* lowB = lowBuf_.data();
     uint64_t* highB = highBuf_.data();
     long nl, nh;
-    gatherBins(v, n, fb, 0, bLow, bHigh, kBins - 1, lowB, nl, highB, nh, [](float x) { return keyOf(static_cast<double>(x)); });
+#if defined(SR_SORT_AVX2)
+    if (sortAvx2()) gatherBinsKeysAvx2(v, n, fb, 0, bLow, bHigh, kBins - 1, lowB, nl, highB, nh);
+    else
+#endif
+      gatherBins(v, n, fb, 0, bLow, bHigh, kBins - 1, lowB, nl, highB, nh, [](float x) { return keyOf(static_cast<double>(x)); });
     if (nl < low || nh < high) return false;
     setEnds(lowB, nl, highB, nh, low, high);
     return true;
