@@ -1085,14 +1085,8 @@ long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long star
   // the first point is dropped every kept point stays where it is.
   double sx = 0, sy = 0, sz = 0;
   long w = start;
-  for (long i = start, k = 0; i < end; i++, k++) {
+  auto keep = [&](long i) {
     const float x = xs[i], y = ys[i], z = zs[i];
-    if (k < vecTo) {
-      if ((beyond[k >> 2] >> (k & 3)) & 1) continue;
-    } else {
-      const double dx = x - mx, dy = y - my;
-      if (dx * dx + dy * dy > limit2) continue;
-    }
     if (w != i) {
       xs[w] = x;
       ys[w] = y;
@@ -1102,6 +1096,28 @@ long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long star
     sy += y;
     sz += z;
     w++;
+  };
+  // By the beyondAvx2 groups of four: a group with none beyond, while nothing has moved, is only
+  // summed (most are; the per-point bit tests cost three times the sums).
+  for (long k = 0; k < vecTo; k += 4) {
+    const uint32_t m = beyond[k >> 2];
+    const long i = start + k;
+    if (m == 0 && w == i) {
+      for (long q = i; q < i + 4; q++) {
+        sx += xs[q];
+        sy += ys[q];
+        sz += zs[q];
+      }
+      w += 4;
+      continue;
+    }
+    for (long q = 0; q < 4; q++) {
+      if (((m >> q) & 1) == 0) keep(i + q);
+    }
+  }
+  for (long i = start + vecTo; i < end; i++) {
+    const double dx = xs[i] - mx, dy = ys[i] - my;
+    if (!(dx * dx + dy * dy > limit2)) keep(i);
   }
   sumX_ = sx;
   sumY_ = sy;
