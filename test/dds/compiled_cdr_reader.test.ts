@@ -5,6 +5,7 @@ import { MessageReader, MessageWriter } from "@foxglove/rosmsg2-serialization";
 import { MSG_DEFINITIONS, type MessageTypeName } from "../../src/msgs/generated.js";
 import "../../src/msgs/cdr_utf8_fix.js";
 import { compileCdrReader } from "../../src/transport/dds/compiled_cdr_reader.js";
+import { compileCdrWriter } from "../../src/transport/dds/compiled_cdr_writer.js";
 import { Rng } from "../../sim/index.js";
 
 const TYPES = Object.keys(MSG_DEFINITIONS) as MessageTypeName[];
@@ -121,6 +122,19 @@ describe("compiled CDR reader", () => {
     const w = compileCdrReader(parse("wstring a", { ros2: true }));
     expect(() => w.readMessage(new Uint8Array([0, 1, 0, 0, 1, 0, 0, 0, 0]))).toThrow(/wstring/);
     expect(() => compileCdrReader(parse("string a", { ros2: true })).readMessage(new Uint8Array(3))).toThrow(/4-byte header/);
+  });
+
+  it("refuses field names that are not ROS 2 identifiers (a literal __proto__ key would set the prototype)", () => {
+    for (const name of ["__proto__", "", "1x", "a-b", 'x"y', "_hidden", "x y"]) {
+      const defs: MessageDefinition[] = [{ definitions: [{ name, type: "uint8", isComplex: false }] }];
+      expect(() => compileCdrReader(defs), name).toThrow(/not a ROS 2 field name/);
+      expect(() => compileCdrWriter(defs), name).toThrow(/not a ROS 2 field name/);
+    }
+    // Constants never become keys; a root with an ordinary name still compiles.
+    const ok = compileCdrReader([{ definitions: [{ name: "__proto__", type: "uint8", isComplex: false, isConstant: true, value: 1 }, { name: "constructor", type: "uint8", isComplex: false }] }]);
+    const msg = ok.readMessage(new Uint8Array([0, 1, 0, 0, 7])) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(msg)).toBe(Object.prototype);
+    expect(Object.prototype.hasOwnProperty.call(msg, "constructor") && msg.constructor).toBe(7);
   });
 
   it("gives an empty message its one uint8 member, as ROS 2 puts it on the wire", () => {
