@@ -54,4 +54,30 @@ describe.skipIf(!NATIVE_TESTS)("native depthNoiseAt1m, AVX2 and SSE2 paths", () 
     expect(trials).toBe(240);
     expect(nonzero).toBeGreaterThan(120);
   });
+
+  it("the median among ties, zeros and a wide spread of magnitudes (the AVX2 selection by bits' bins): both paths equal the reference", () => {
+    // Up is the optical z axis and the support at z = 1: a sample (x, y, 1 + h) gives
+    // |h| / sinA / range^2 with sinA = (1 + h) / range. Heights and x, y from small sets make
+    // many exact ties and zeros (h = 0); a few heights far smaller or larger spread the values
+    // over many exponents, so the rank's bin holds many values and the selection goes on in it.
+    const rng = mulberry32(77);
+    const rotation = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
+    const heights = [0, 0, 0, 1e-3, -1e-3, 2e-3, 0.0125, -0.02, 3e-7, 1e-9];
+    const xy = [0, 0.1, -0.1, 0.25, 0.3];
+    for (let trial = 0; trial < 120; trial++) {
+      const n = 200 + Math.floor(rng() * 3800);
+      const samples = new Float32Array(n * 3);
+      const spread = 1 + (trial % 4);
+      for (let i = 0; i < n; i++) {
+        const h = heights[Math.floor(rng() * Math.min(heights.length, 3 + spread * 2))];
+        samples.set([xy[Math.floor(rng() * xy.length)], xy[Math.floor(rng() * xy.length)], 1 + h], i * 3);
+        if (trial % 6 === 5 && rng() < 0.3) samples[i * 3 + 2] = 1 + (rng() - 0.5) * 0.05;
+      }
+      const want = depthNoiseAt1m(samples, n, rotation, 1, new Float64Array(n));
+      const avx2 = raw!.depthNoiseAt1m(samples, n, rotation, 1, new Float64Array(n));
+      const sse2 = raw!.depthNoiseAt1m(samples, n, rotation, 1, new Float64Array(n), false);
+      expect(Object.is(avx2, want), `trial ${trial} (n ${n}) default path: ${avx2} vs ${want}`).toBe(true);
+      expect(Object.is(sse2, want), `trial ${trial} (n ${n}) SSE2 path: ${sse2} vs ${want}`).toBe(true);
+    }
+  });
 });

@@ -672,6 +672,114 @@ __attribute__((target("avx2"))) long depthNoiseAvx2(const float* s, long n, doub
 }
 #endif
 
+#if defined(SR_FRAME_AVX2)
+/**
+ * The value of rank k of v[0 .. m) (k < m) as selectPair finds it, for values that are all
+ * non-negative and not NaN (depthNoise's, but for a degenerate sample: false, and the caller
+ * runs selectPair). There the keys' order is the numeric order, the order of the values' bits
+ * as unsigned integers too, and equal values have one key: any exact selection gives
+ * selectPair's value. By the bits' high part: one pass finds the least and greatest (and
+ * checks the values), one counts (bits - least) >> shift into 1024 bins, one gathers the bin
+ * holding the rank (and its least and greatest), and the same again on those until few are
+ * left for nth_element. Why: selectPair's pass made and stored a key per value, and its sample
+ * bracket held about a third of depthNoise's values, as long as depthNoise's loop itself.
+ */
+__attribute__((target("avx2"))) bool medianAvx2(const double* v, long m, long k, uint64_t* buf, double& out) {
+  constexpr int kBinBits = 10;
+  constexpr long kBins = 1L << kBinBits;
+  if (m <= 0 || k < 0 || k >= m) return false;
+  long i = 0;
+  __m256d bad = _mm256_setzero_pd();
+  __m256d lo4 = _mm256_set1_pd(std::numeric_limits<double>::infinity()), hi4 = _mm256_setzero_pd();
+  for (; i + 4 <= m; i += 4) {
+    const __m256d x = _mm256_loadu_pd(v + i);
+    // NaN (unordered with itself) or a sign bit: collected, tested once after the pass.
+    bad = _mm256_or_pd(bad, _mm256_or_pd(x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q)));
+    lo4 = _mm256_min_pd(lo4, x);
+    hi4 = _mm256_max_pd(hi4, x);
+  }
+  if (_mm256_movemask_pd(bad) != 0) return false;
+  alignas(32) double l4[4], h4[4];
+  _mm256_store_pd(l4, lo4);
+  _mm256_store_pd(h4, hi4);
+  double lo = l4[0], hi = h4[0];
+  for (int l = 1; l < 4; l++) {
+    lo = l4[l] < lo ? l4[l] : lo;
+    hi = h4[l] > hi ? h4[l] : hi;
+  }
+  for (; i < m; i++) {
+    const double x = v[i];
+    if (x != x || std::signbit(x)) return false;
+    lo = x < lo ? x : lo;
+    hi = x > hi ? x : hi;
+  }
+  uint64_t kmin, kmax;
+  std::memcpy(&kmin, &lo, 8);
+  std::memcpy(&kmax, &hi, 8);
+  const uint64_t* cur = reinterpret_cast<const uint64_t*>(v);
+  long n = m, r = k;
+  uint32_t hist[kBins];
+  alignas(32) int64_t bins[4];
+  for (;;) {
+    if (kmin == kmax || n <= 48) {
+      if (kmin != kmax) {
+        if (cur != buf) std::memcpy(buf, cur, static_cast<size_t>(n) * sizeof(uint64_t));
+        std::nth_element(buf, buf + r, buf + n);
+        kmin = buf[r];
+      }
+      std::memcpy(&out, &kmin, 8);
+      return true;
+    }
+    int shift = 0;
+    while (((kmax - kmin) >> shift) >= static_cast<uint64_t>(kBins)) shift++;
+    const __m256i vmin = _mm256_set1_epi64x(static_cast<long long>(kmin));
+    const __m128i vshift = _mm_cvtsi32_si128(shift);
+    std::memset(hist, 0, sizeof hist);
+    i = 0;
+    for (; i + 4 <= n; i += 4) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(bins), _mm256_srl_epi64(_mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(cur + i)), vmin), vshift));
+      hist[bins[0]]++;
+      hist[bins[1]]++;
+      hist[bins[2]]++;
+      hist[bins[3]]++;
+    }
+    for (; i < n; i++) hist[(cur[i] - kmin) >> shift]++;
+    long acc = 0, b = 0;
+    for (; b < kBins - 1 && acc + static_cast<long>(hist[b]) <= r; b++) acc += hist[b];
+    const __m256i want = _mm256_set1_epi64x(b);
+    uint64_t nmin = ~0ull, nmax = 0;
+    long got = 0;
+    i = 0;
+    // In place when cur is buf: a value is written at or before where it was read.
+    for (; i + 4 <= n; i += 4) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cur + i));
+      const int hit = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_srl_epi64(_mm256_sub_epi64(x, vmin), vshift), want)));
+      if (hit == 0) continue;
+      for (int l = 0; l < 4; l++) {
+        if (((hit >> l) & 1) == 0) continue;
+        const uint64_t key = cur[i + l];
+        buf[got++] = key;
+        nmin = key < nmin ? key : nmin;
+        nmax = key > nmax ? key : nmax;
+      }
+    }
+    for (; i < n; i++) {
+      const uint64_t key = cur[i];
+      if (static_cast<long>((key - kmin) >> shift) != b) continue;
+      buf[got++] = key;
+      nmin = key < nmin ? key : nmin;
+      nmax = key > nmax ? key : nmax;
+    }
+    cur = buf;
+    n = got;
+    r -= acc;
+    kmin = nmin;
+    kmax = nmax;
+  }
+}
+
+#endif
+
 double depthNoise(const float* s, long n, const double* rotation, double supportZ, double* scratch, uint64_t* keys, bool avx2) {
   if (supportZ != supportZ) return 0;
   const double r6 = rotation[6], r7 = rotation[7], r8 = rotation[8];
@@ -727,6 +835,9 @@ double depthNoise(const float* s, long n, const double* rotation, double support
   if (m < 50) return 0;
   const long k = static_cast<long>(pjs::min(static_cast<double>(m - 1), pjs::max(0.0, pjs::round(0.5 * static_cast<double>(m - 1)))));
   double median, unused;
+#if defined(SR_FRAME_AVX2)
+  if (avx2 && haveAvx2() && medianAvx2(scratch, m, k, keys, median)) return 1.4826 * median;
+#endif
   sr::psort::selectPair([scratch](long i) { return scratch[i]; }, m, k, k, median, unused, keys);
   return 1.4826 * median;
 }
