@@ -10,6 +10,9 @@ import { benchArgs, benchInt } from "./bench_args.js";
  * `npm run bench:dds`: the node on the ROS 2 wire against a Cyclone DDS C peer, all inside a
  * private network namespace (loopback, multicast on), measured side by side in one run:
  *  - C-to-C image echo (cyclone_peer echo-source → echo-sink → back), 640x480 rgb8 @ 30 Hz;
+ *  - the C floor: one camera into three cyclone_peer camera-sinks (take the camera's four topics
+ *    with the node's QoS and nothing more: deserialised, --raw, --raw with glibc keeping freed
+ *    memory): their CPU per frame, and the node's over each;
  *  - the same echo through the TypeScript dds backend (bench/dds_echo_node.ts): the ratio of
  *    the two round trips at p50 is the node's added transport cost;
  *  - the full graph (perception, spatial, reward on the dds backend; reliable keep-all camera
@@ -128,6 +131,45 @@ kill -TERM $E; wait $E 2>/dev/null
 `;
   const r = await runInNetns(script, (2 * seconds + 60) * 1000, env);
   return { c: tagged(r.stdout, "@@C") as Rtt, ts: tagged(r.stdout, "@@TS") as Rtt };
+}
+
+interface SinkSummary {
+  raw: boolean;
+  received: { rgb: number; depth: number; camera_info: number; instances: number };
+  frames_timed: number;
+  span_s: number;
+  cpu_ms_per_frame: number | null;
+  cpu_percent: number | null;
+}
+
+/** glibc kept from returning freed memory to the kernel (no fresh pages faulted in per sample). */
+const WARM_MALLOC = "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824";
+
+/**
+ * The C floor: one camera peer streaming into three `cyclone_peer camera-sink`s at once, which take
+ * the same four topics with the node's QoS (reliable, keep-all) and do nothing else: `typed`
+ * deserialises every sample into the idlc types (what a C or C++ subscriber gets), `raw` takes them
+ * serialised (dds_takecdr), and `raw_warm_malloc` does that with glibc told to keep freed memory
+ * (Cyclone allocates each sample's buffer afresh; a ~1 MB buffer freed on its receive thread goes
+ * back to the kernel and the next one faults its pages in again, which on this host costs more
+ * than the copies). Their CPU per frame is what receiving the frames costs on this host, beside
+ * which the node's is read.
+ */
+async function cSinks(runSeconds: number): Promise<Record<"typed" | "raw" | "raw_warm_malloc", SinkSummary>> {
+  const script = `
+${peer} camera-sink --seconds ${runSeconds + 120} > ${work}/sink.json & S=$!
+${peer} camera-sink --raw --seconds ${runSeconds + 120} > ${work}/sink_raw.json & R=$!
+${WARM_MALLOC} ${peer} camera-sink --raw --seconds ${runSeconds + 120} > ${work}/sink_warm.json & W=$!
+sleep 1
+CYCLONEDDS_URI=${cameraUri} ${peer} camera --dir ${dump} --rate 30 --seconds ${runSeconds} --keep-all --wait-subscribers 30000 > /dev/null
+kill -TERM $S $R $W; wait $S $R $W
+echo "@@SINK $(tail -n 1 ${work}/sink.json)"
+echo "@@RAW $(tail -n 1 ${work}/sink_raw.json)"
+echo "@@WARM $(tail -n 1 ${work}/sink_warm.json)"
+`;
+  const r = await runInNetns(script, (runSeconds + 180) * 1000, env);
+  const sink = (tag: string) => tagged(r.stdout, tag) as SinkSummary;
+  return { typed: sink("@@SINK"), raw: sink("@@RAW"), raw_warm_malloc: sink("@@WARM") };
 }
 
 /**
@@ -368,6 +410,7 @@ const round = (x: number, k = 3) => Math.round(x * 10 ** k) / 10 ** k;
 const e = await echo();
 const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
 const loadBefore = loadavg();
+const sinks = await cSinks(seconds);
 const one = await pipeline(1, seconds, 1);
 const many = layout === "process" ? undefined : await pipeline(cameras, Math.min(seconds, 30), 1);
 const shared = layout === "processes" ? undefined : await pipeline(cameras, Math.min(seconds, 30), 1, true);
@@ -403,6 +446,11 @@ const out = {
   echo_c_to_c: e.c,
   echo_through_ts_node: e.ts,
   echo_ratio_p50: round(e.ts.rtt_ms.p50 / e.c.rtt_ms.p50),
+  c_camera_sink: sinks,
+  // The node's CPU per frame (one camera) over each C sink's: how far from merely receiving.
+  node_vs_c_sink_cpu_per_frame: Object.fromEntries(
+    Object.entries(sinks).map(([k, v]) => [k, v.cpu_ms_per_frame ? round(one.cpu.cpu_ms_per_frame / v.cpu_ms_per_frame) : null]),
+  ),
   pipeline_1_camera: {
     sent_frames: one.perCamera[0].sent_frames,
     matched_wait_ms: one.perCamera[0].matched_wait_ms,

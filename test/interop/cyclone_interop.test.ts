@@ -166,4 +166,35 @@ kill -TERM $G; wait $G
     expect(graph.counters["/"].reward.rewards_out).toBe(p.frames_out);
     expect(graph.rewards).toBe(p.frames_out);
   }, 120_000);
+
+  it("camera-sink (bench:dds's C floor) takes every frame, deserialised and raw, and reports its CPU per frame", async () => {
+    const script = `
+${peer} camera-sink --bogus 1 2> ${work}/sink_bad.err; echo "@@BAD $?"
+${peer} camera-sink --seconds 60 > ${work}/sink.json & S=$!
+${peer} camera-sink --raw --seconds 60 > ${work}/sink_raw.json & R=$!
+sleep 1
+${peer} camera --dir ${work}/dump --rate 30 --seconds 2 --keep-all --wait-subscribers 15000 > ${work}/sink_peer.json
+kill -TERM $S $R; wait $S $R
+`;
+    const r = await runInNetns(script, 90_000, env);
+    expect(r.code, r.stderr).toBe(0);
+    // A flag it does not know: exit 2 and the usage, before any DDS entity exists.
+    expect(r.stdout).toContain("@@BAD 2");
+    expect(readFileSync(join(work, "sink_bad.err"), "utf8")).toMatch(/unknown option --bogus[\s\S]*camera-sink/);
+    const sent = (JSON.parse(readFileSync(join(work, "sink_peer.json"), "utf8")) as { sent_frames: number }).sent_frames;
+    expect(sent).toBeGreaterThan(30);
+    for (const [file, raw] of [["sink.json", false], ["sink_raw.json", true]] as const) {
+      const s = JSON.parse(readFileSync(join(work, file), "utf8").trim()) as {
+        raw: boolean; received: Record<string, number>; frames_timed: number; span_s: number; cpu_ms_per_frame: number;
+      };
+      expect(s.raw).toBe(raw);
+      // Reliable keep-all on both sides: every frame of every topic, none twice.
+      expect(s.received).toEqual({ rgb: sent, depth: sent, camera_info: sent, instances: sent });
+      expect(s.frames_timed).toBe(sent - 1);
+      expect(s.span_s).toBeGreaterThan(1);
+      expect(s.span_s).toBeLessThan(10);
+      expect(s.cpu_ms_per_frame).toBeGreaterThan(0);
+      expect(s.cpu_ms_per_frame).toBeLessThan(1000);
+    }
+  }, 120_000);
 });

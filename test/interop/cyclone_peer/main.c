@@ -20,6 +20,7 @@ static const char *USAGE =
   "       cyclone_peer listen --topic ROS_TOPIC [--type image|camera_info|instances|string|reward_spec|reward]\n"
   "                           [--seconds S] [--count N]\n"
   "       cyclone_peer graph [--seconds S] [--node NAME]   (ros_discovery_info, 16-byte GIDs)\n"
+  "       cyclone_peer camera-sink [--prefix /camN] [--seconds S] [--raw]   (takes a camera's topics; prints its CPU)\n"
   "Domain from ROS_DOMAIN_ID (default 0), network from CYCLONEDDS_URI.\n";
 
 dds_domainid_t peer_domain(void)
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
     /* KEEP_ALL camera writers: the writer waits for a slow reader instead of letting unacknowledged
        frames go, so "reliable" means no loss end to end (KEEP_LAST 10 is the ROS default). */
     if (!strcmp(a, "--keep-all")) { o.keep_all = true; continue; }
+    if (!strcmp(a, "--raw") && !strcmp(mode, "camera-sink")) { o.raw = true; continue; }
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!v) { fprintf(stderr, "cyclone_peer: %s needs a value\n%s", a, USAGE); return 2; }
     if (!strcmp(a, "--dir")) o.dir = v;
@@ -85,6 +87,7 @@ int main(int argc, char **argv)
   if (sink) return echo_sink_mode(&o);
   if (!strcmp(mode, "echo-source")) return echo_source_mode(&o);
   if (!strcmp(mode, "graph")) return graph_mode(&o);
+  if (!strcmp(mode, "camera-sink")) return camera_sink_mode(&o);
   if (!strcmp(mode, "listen")) {
     if (!o.topic) { fputs("cyclone_peer listen: --topic is required\n", stderr); return 2; }
     return listen_mode(&o);

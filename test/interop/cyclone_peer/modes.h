@@ -15,6 +15,7 @@ typedef struct peer_options {
   uint32_t width, height;
   int64_t wait_subscribers_ms;
   bool keep_all;  /* camera: KEEP_ALL writers instead of KEEP_LAST 10 */
+  bool raw;       /* camera-sink: take serialised samples (dds_takecdr), never deserialised */
 } peer_options_t;
 
 dds_domainid_t peer_domain(void);
@@ -26,5 +27,6 @@ int echo_sink_mode(const peer_options_t *o);
 int echo_source_mode(const peer_options_t *o);
 int listen_mode(const peer_options_t *o);
 int graph_mode(const peer_options_t *o);
+int camera_sink_mode(const peer_options_t *o);
 
 #endif
