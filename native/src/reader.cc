@@ -1,5 +1,6 @@
 #include "reader.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -15,8 +16,11 @@
 namespace sr {
 namespace {
 
-// Shared by the DDS listener thread (producer) and the JS thread (consumer). Deleted by the
-// thread-safe function's finalizer, after the last queued call ran.
+struct Dispatcher;
+
+// Shared by the DDS listener thread (producer) and the JS thread (consumer). Deleted on the JS
+// thread when its last reference goes: the readers map's (dropped by Close) and one for each
+// time it waits in its dispatcher's ready list.
 struct ReaderCtx {
   dds_entity_t reader = 0;
   dds_entity_t participant = 0;
@@ -24,19 +28,63 @@ struct ReaderCtx {
   size_t limit = 0;
   // Large samples are lent (a view of their pooled slot plus a lease), not given (see CreateReader).
   bool lend = false;
-  Napi::ThreadSafeFunction tsfn;
-  // JS thread only: the batch array and lease array handed to the callback, reused per batch.
+  Dispatcher* dispatcher = nullptr;
+  std::atomic<int> refs{1};
+  // JS thread only: the callback, and the batch array and lease array handed to it, reused per batch.
+  Napi::FunctionReference callback;
   Napi::ObjectReference views;
   Napi::Reference<Napi::Float64Array> leases;
 
   std::mutex mu;
   std::deque<ddsi_serdata*> queue;
+  // In the dispatcher's ready list (or about to be): samples arriving meanwhile only queue.
   bool scheduled = false;
   bool closed = false;
   uint64_t received = 0;
   // Samples pushed out of the queue before JS took them: counted, never silent.
   uint64_t dropped = 0;
 };
+
+// One per JS environment (the main thread, each worker): every reader of the environment wakes
+// its event loop through this one thread-safe function, and one wake delivers every reader that
+// has samples by then. A reader of its own per topic woke the loop once per topic (a camera
+// frame is rgb, depth, masks and camera_info; the graph's own topics come on top), and each wake
+// costs a context switch and an eventfd write and read on both threads, dear on this
+// virtualised host. Samples that arrive while the JS thread delivers (the graph's own topics are
+// delivered by Cyclone on the writing thread, i.e. during a callback that publishes) are handed
+// over in the same wake.
+struct Dispatcher {
+  Napi::ThreadSafeFunction tsfn;
+  std::mutex mu;
+  // Readers with samples, in the order they got them; each entry holds a reference.
+  std::vector<ReaderCtx*> ready;
+  // A call of tsfn is queued: further readers only join the list.
+  bool signalled = false;
+  // The JS thread is in DeliverReady and looks at the list again before it leaves.
+  bool delivering = false;
+  // The environment is gone (its thread-safe function finalized): nothing is delivered any more.
+  bool closed = false;
+};
+
+// Rounds of one wake (the second and later only for samples that came during the first). A
+// wake that still finds readers after them queues another call of the thread-safe function,
+// which Node runs in the same turn up to its own bound (1000 calls), as it did with a
+// thread-safe function per reader: callbacks that keep publishing to each other get no longer
+// hold of the event loop than before.
+constexpr int kDeliverRounds = 4;
+
+std::mutex dispatchersMu;
+std::map<napi_env, Dispatcher*> dispatchers;
+
+// JS thread only (the environment's or, at teardown, the finalizer's).
+void Unref(ReaderCtx* ctx) {
+  if (ctx->refs.fetch_sub(1) != 1) return;
+  // Close reset the references before dropping its own; at teardown the environment may be gone.
+  ctx->callback.SuppressDestruct();
+  ctx->views.SuppressDestruct();
+  ctx->leases.SuppressDestruct();
+  delete ctx;
+}
 
 // Only touched on the JS thread.
 std::map<dds_entity_t, ReaderCtx*> readers;
@@ -218,7 +266,9 @@ void DeliverBatch(Napi::Env env, Napi::Function callback, ReaderCtx* ctx, std::d
   sr_pool_trim(SR_POOL_KEEP_FREE_BYTES, RetireSlot, static_cast<napi_env>(env));
 }
 
-void Deliver(Napi::Env env, Napi::Function callback, ReaderCtx* ctx) {
+// One reader's queue to its callback. False when the callback threw: the exception is pending
+// in JS, and nothing more may be called before it is handled.
+bool Deliver(Napi::Env env, ReaderCtx* ctx) {
   std::deque<ddsi_serdata*> batch;
   uint64_t dropped;
   bool closed;
@@ -231,10 +281,11 @@ void Deliver(Napi::Env env, Napi::Function callback, ReaderCtx* ctx) {
   }
   if (closed || env == nullptr) {
     for (ddsi_serdata* sd : batch) sr_serdata_unref(sd);
-    return;
+    return true;
   }
+  if (batch.empty()) return true;
   try {
-    DeliverBatch(env, callback, ctx, batch, dropped);
+    DeliverBatch(env, ctx->callback.Value(), ctx, batch, dropped);
   } catch (const Napi::Error& e) {
     // No C++ exception may leave a thread-safe function's call: it would abort the process. An
     // exception the callback threw goes back to JS, for Node to report as it reports any
@@ -246,7 +297,78 @@ void Deliver(Napi::Env env, Napi::Function callback, ReaderCtx* ctx) {
       e.ThrowAsJavaScriptException();
     } catch (const Napi::Error&) {
     }
+    return false;
   }
+  return true;
+}
+
+void DeliverReady(Napi::Env env, Napi::Function, Dispatcher* d) {
+  std::vector<ReaderCtx*> round;
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    d->signalled = false;
+    d->delivering = true;
+  }
+  bool resignal = false;
+  for (int r = 0;; r++) {
+    {
+      std::lock_guard<std::mutex> lock(d->mu);
+      if (d->ready.empty() || r == kDeliverRounds) {
+        d->delivering = false;
+        if (!d->ready.empty() && !d->signalled && !d->closed) resignal = d->signalled = true;
+        break;
+      }
+      round.swap(d->ready);
+    }
+    size_t i = 0;
+    bool ok = true;
+    while (i < round.size() && ok) {
+      ReaderCtx* ctx = round[i++];
+      ok = Deliver(env, ctx);
+      Unref(ctx);
+    }
+    {
+      std::lock_guard<std::mutex> lock(d->mu);
+      if (!ok) {
+        // The callback threw: the readers not reached yet go first at the next wake.
+        d->ready.insert(d->ready.begin(), round.begin() + static_cast<std::ptrdiff_t>(i), round.end());
+        round.clear();
+        d->delivering = false;
+        if (!d->ready.empty() && !d->signalled && !d->closed) resignal = d->signalled = true;
+        break;
+      }
+    }
+    round.clear();
+  }
+  if (resignal) d->tsfn.NonBlockingCall(d, DeliverReady);
+}
+
+// The environment's dispatcher, made with its first reader (JS thread).
+Dispatcher* DispatcherOf(Napi::Env env) {
+  std::lock_guard<std::mutex> lock(dispatchersMu);
+  auto it = dispatchers.find(env);
+  if (it != dispatchers.end()) return it->second;
+  auto* d = new Dispatcher();
+  d->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "spatial-reward dds readers", 0, 1, d,
+                                          [](Napi::Env e, void*, Dispatcher* dd) {
+                                            // Environment teardown. The dispatcher itself stays (a
+                                            // reader never closed may still see samples on
+                                            // Cyclone's thread): it only stops delivering.
+                                            std::vector<ReaderCtx*> left;
+                                            {
+                                              std::lock_guard<std::mutex> l(dd->mu);
+                                              dd->closed = true;
+                                              left.swap(dd->ready);
+                                            }
+                                            for (ReaderCtx* ctx : left) Unref(ctx);
+                                            std::lock_guard<std::mutex> l(dispatchersMu);
+                                            dispatchers.erase(static_cast<napi_env>(e));
+                                          },
+                                          static_cast<void*>(nullptr));
+  // A subscription alone must not keep a finished process alive; the CLI keeps nodes running.
+  d->tsfn.Unref(env);
+  dispatchers[env] = d;
+  return d;
 }
 
 void OnDataAvailable(dds_entity_t reader, void* arg) {
@@ -278,7 +400,20 @@ void OnDataAvailable(dds_entity_t reader, void* arg) {
       notify = true;
     }
   }
-  if (notify) ctx->tsfn.NonBlockingCall(ctx, Deliver);
+  if (!notify) return;
+  Dispatcher* d = ctx->dispatcher;
+  bool signal = false;
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    // After teardown the samples stay queued until the reader is deleted (nothing can take them).
+    if (d->closed) return;
+    ctx->refs.fetch_add(1);
+    d->ready.push_back(ctx);
+    if (!d->signalled && !d->delivering) signal = d->signalled = true;
+  }
+  // Outside the lock: the call writes to the event loop's eventfd, and the JS thread would wait
+  // for that on the lock. `signalled` keeps every other thread from calling meanwhile.
+  if (signal) d->tsfn.NonBlockingCall(d, DeliverReady);
 }
 
 void Close(ReaderCtx* ctx) {
@@ -290,10 +425,12 @@ void Close(ReaderCtx* ctx) {
     for (ddsi_serdata* sd : ctx->queue) sr_serdata_unref(sd);
     ctx->queue.clear();
   }
-  // On the JS thread, while the environment lives: the finalizer below may run at teardown.
+  // On the JS thread, while the environment lives. A ready-list entry still refers to the
+  // context; its delivery finds it closed and drops the last reference.
+  ctx->callback.Reset();
   ctx->views.Reset();
   ctx->leases.Reset();
-  ctx->tsfn.Release();
+  Unref(ctx);
 }
 
 }  // namespace
@@ -318,17 +455,8 @@ Napi::Value CreateReader(const Napi::CallbackInfo& info) {
     ctx->limit = static_cast<size_t>(qosObj.Get("depth").As<Napi::Number>().Int32Value());
   }
   ctx->views = Napi::Persistent(Napi::Array::New(env).As<Napi::Object>());
-  ctx->tsfn = Napi::ThreadSafeFunction::New(env, info[3].As<Napi::Function>(), "spatial-reward dds reader", 0, 1, ctx,
-                                            [](Napi::Env, void*, ReaderCtx* c) {
-                                              // Close() reset the references; at teardown without
-                                              // Close the environment may be gone: leave them.
-                                              c->views.SuppressDestruct();
-                                              c->leases.SuppressDestruct();
-                                              delete c;
-                                            },
-                                            static_cast<void*>(nullptr));
-  // A subscription alone must not keep a finished process alive; the CLI keeps nodes running.
-  ctx->tsfn.Unref(env);
+  ctx->callback = Napi::Persistent(info[3].As<Napi::Function>());
+  ctx->dispatcher = DispatcherOf(env);
 
   dds_listener_t* listener = dds_create_listener(ctx);
   dds_lset_data_available(listener, OnDataAvailable);
@@ -336,8 +464,9 @@ Napi::Value CreateReader(const Napi::CallbackInfo& info) {
   dds_delete_listener(listener);
   dds_delete_qos(qos);
   if (reader < 0) {
+    ctx->callback.Reset();
     ctx->views.Reset();
-    ctx->tsfn.Release();
+    Unref(ctx);
     throw DdsError(env, "dds_create_reader", reader);
   }
   ctx->reader = reader;

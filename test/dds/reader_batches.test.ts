@@ -62,4 +62,35 @@ describe.runIf(DDS_AVAILABLE)("reader batches (bare binding)", () => {
     // The array is the addon's, reused; once a call returns it holds no view (no sample is kept alive through it).
     for (const views of arrays) for (let i = 0; i < views.length; i++) expect(views[i]).toBeUndefined();
   });
+  it("delivers what a callback publishes to a reader of the same process in the same wake, before the event loop moves on", async () => {
+    // Cyclone hands a same-process sample to its reader on the writing thread, i.e. inside the
+    // callback that publishes; the one wake that is running takes it too (no second wake of
+    // the loop, which costs an eventfd write and read and a context switch per topic).
+    const b = binding!;
+    const codec = codecFor(STRING);
+    const topicA = b.createTopic(participant, "rt/reader_batches_a", ddsTypeName(STRING));
+    const topicB = b.createTopic(participant, "rt/reader_batches_b", ddsTypeName(STRING));
+    const writerA = b.createWriter(participant, topicA, RELIABLE_ALL);
+    const writerB = b.createWriter(participant, topicB, RELIABLE_ALL);
+    const order: string[] = [];
+    // B's reader first: with a wake per reader, Node took B's after A's only in the next turn.
+    const readers = [
+      b.createReader(participant, topicB, RELIABLE_ALL, (views) => {
+        for (const v of views) order.push(`b:${(codec.decode(v) as { data: string }).data}`);
+      }),
+      b.createReader(participant, topicA, RELIABLE_ALL, (views) => {
+        for (const v of views) {
+          const text = (codec.decode(v) as { data: string }).data;
+          order.push(`a:${text}`);
+          b.write(writerB, codec.encode({ data: `re-${text}` }));
+          setImmediate(() => order.push(`immediate after a:${text}`));
+        }
+      }),
+    ];
+    await until("the readers to match", () => b.publicationMatched(writerA) === 1 && b.publicationMatched(writerB) === 1);
+    b.write(writerA, codec.encode({ data: "1" }));
+    await until("both samples and the immediate", () => order.length === 3);
+    expect(order).toEqual(["a:1", "b:re-1", "immediate after a:1"]);
+    for (const r of readers) b.deleteEntity(r);
+  });
 });
