@@ -162,11 +162,39 @@ struct ColorRun {
   }
 };
 
+// The colour sums of one instance's pixels by luminance bin, as 21-bit fields of one word per bin
+// (ColorRun::packed), in two sets: even and odd columns. Each pixel is added straight to its
+// set's bin (no branch on the bin: a run per bin cost a mispredicted branch wherever the bin
+// changed); two sets, so neighbouring pixels of one bin are not one chain of adds through
+// memory. Flushed into a ColorSums before a field could carry (kMaxRun pixels) and at the end:
+// integer sums, the same totals in any order.
+struct ColorPacked {
+  uint64_t sum[2][kColorBins];
+  uint32_t n[2][kColorBins];
+  uint32_t pending = 0;
+  void begin() {
+    std::memset(sum, 0, sizeof sum);
+    std::memset(n, 0, sizeof n);
+    pending = 0;
+  }
+  // red: the byte holding red (0 RGB, 2 BGR).
+  void flush(ColorSums& to, int red) {
+    for (int s = 0; s < 2; s++) {
+      for (int bin = 0; bin < kColorBins; bin++) {
+        if (n[s][bin] == 0) continue;
+        ColorRun::addTo(to, red, bin, n[s][bin], sum[s][bin]);
+      }
+    }
+    begin();
+  }
+};
+
 struct Workspace {
   ObjectBoxEstimator boxes{BoxOptions{0, 0, 0, 0}};
   ColorSums colors;
   // The colour away from touching surfaces (object_measurements.ts BLEED_REACH).
   ColorSums inner;
+  ColorPacked colorPacked, innerPacked;
   std::vector<float> edgeHeight;
   std::vector<uint8_t> edgeKind;
   int32_t contact[4];
@@ -433,20 +461,24 @@ __attribute__((noinline)) long emitPoints(uint64_t keep, const PixelRow& px, lon
 // The colours of one word's points (bits by column - at; rgb: the image row): every one to
 // `all`, those of `innerBits` to `in` too. kBgr: the image's bytes are blue, green, red.
 template <bool kBgr>
-__attribute__((noinline)) void addColours(uint64_t bits, uint64_t innerBits, const uint8_t* rgb, long at, ColorRun& all, ColorSums& allTo, ColorRun& in, ColorSums& inTo) {
-  constexpr int red = kBgr ? 2 : 0;
-  ColorRun a = all, b = in;
+__attribute__((noinline)) void addColours(uint64_t bits, uint64_t innerBits, const uint8_t* rgb, long at, ColorPacked& all, ColorPacked& in) {
+  // At most 64 pixels a word (a count would be a call without the popcnt instruction).
+  all.pending += 64;
+  in.pending += 64;
   for (; bits != 0; bits &= bits - 1) {
     const int i = __builtin_ctzll(bits);
     const uint8_t* p = rgb + (at + i) * 3;
     const uint32_t b0 = p[0], b1 = p[1], b2 = p[2];
     const int bin = kBgr ? lumBin(static_cast<int>(b2), static_cast<int>(b1), static_cast<int>(b0)) : lumBin(static_cast<int>(b0), static_cast<int>(b1), static_cast<int>(b2));
     const uint64_t px3 = ColorRun::packed(b0, b1, b2);
-    a.add(allTo, red, bin, px3);
-    if (((innerBits >> i) & 1) != 0) b.add(inTo, red, bin, px3);
+    const int s = static_cast<int>((at + i) & 1);
+    all.sum[s][bin] += px3;
+    all.n[s][bin]++;
+    if (((innerBits >> i) & 1) != 0) {
+      in.sum[s][bin] += px3;
+      in.n[s][bin]++;
+    }
   }
-  all = a;
-  in = b;
 }
 
 /** A read-prefetch of every cache line of [p, p + bytes) (a hint: no effect on results). */
@@ -486,7 +518,10 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
   double lowest = std::numeric_limits<double>::infinity();
   colors.begin();
   inner.begin();
-  ColorRun colorRun, innerRun;
+  ColorPacked& colorRun = ws.colorPacked;
+  ColorPacked& innerRun = ws.innerPacked;
+  colorRun.begin();
+  innerRun.begin();
   const double dp = static_cast<double>(pixels);
   const long step = dp > f.maxPoints * 4 ? 3 : dp > f.maxPoints ? 2 : 1;
   ws.liftStep = step;
@@ -595,7 +630,8 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
       // adjoins() below; not flying; not below the floor.
       const uint64_t own = c & px.valid[j] & idRow[j];
       const uint64_t mended = mend ? own : 0;
-      islands += __builtin_popcountll(mended & ~px.adj1[j]);
+      // Mostly none: the count (a libgcc call without the popcnt instruction) only for some.
+      if (const uint64_t lone = mended & ~px.adj1[j]) islands += __builtin_popcountll(lone);
       uint64_t keep = c & px.clear[j] & (~mended | px.adj1[j]);
       if (repair > 0) {
         for (uint64_t bits = keep & ~mended; bits != 0; bits &= bits - 1) {
@@ -644,16 +680,16 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
       if (tinted == 0) continue;
       const uint64_t interior = shiftUp(idRow, j, static_cast<int>(kBleedReach)) & shiftDown(idRow, j, nw, static_cast<int>(kBleedReach)) &
                                 idRow[j - kBleedReach * rs] & idRow[j + kBleedReach * rs];
-      if (colorRun.n > ColorRun::kMaxRun - 64) colorRun.flush(colors, red);
-      if (innerRun.n > ColorRun::kMaxRun - 64) innerRun.flush(inner, red);
+      if (colorRun.pending > ColorRun::kMaxRun - 64) colorRun.flush(colors, red);
+      if (innerRun.pending > ColorRun::kMaxRun - 64) innerRun.flush(inner, red);
       uint64_t innerBits = tinted & own & interior;
       for (uint64_t bits = tinted & own & ~interior; bits != 0; bits &= bits - 1) {
         const int b = __builtin_ctzll(bits);
         const long i = (j << 6) + b;
         if (!touches(labels, ls, d, ds, dscale, base + i, v, id, px.z[i], 0.03 + 0.03 * px.z[i], width, height)) innerBits |= 1ull << b;
       }
-      if (red == 0) addColours<false>(tinted, innerBits, rgbRow, base + (j << 6), colorRun, colors, innerRun, inner);
-      else addColours<true>(tinted, innerBits, rgbRow, base + (j << 6), colorRun, colors, innerRun, inner);
+      if (red == 0) addColours<false>(tinted, innerBits, rgbRow, base + (j << 6), colorRun, innerRun);
+      else addColours<true>(tinted, innerBits, rgbRow, base + (j << 6), colorRun, innerRun);
     }
   }
   colorRun.flush(colors, red);
