@@ -211,9 +211,38 @@ inline uint32_t keysOf32(const float* v, size_t n, uint32_t* keys) {
 }
 
 /**
- * The keys of v[0 .. n) into keys, sorted (tmp holds n): radixSortKeys with the keys and their
- * differing bytes made in one pass (keysOf32), then every byte's counts in one more (four
- * counts a key, three where all keys share the top byte, as one object's heights do).
+ * One LSD pass of 32-bit keys by byte kByte, src into dst (h: where each byte value's keys
+ * start, from its counts). Two scatters at once: the first half of src forward from each
+ * bucket's start and the second half backward from its end, the last key to the bucket's last
+ * place: the same stable order as one forward pass (its keys of a bucket from the front of src
+ * first). Why: in one pass every key's place comes from the previous key of its bucket through
+ * a counter in memory (a load of the counter waits for its store, ~5 cycles), and one object's
+ * neighbouring heights mostly share the upper bytes: two independent chains halve that wait.
+ */
+template <int kByte>
+inline void scatterByte32(const uint32_t* src, uint32_t* dst, size_t n, const uint32_t* h) {
+  uint32_t front[256], back[256];
+  std::memcpy(front, h, sizeof front);
+  std::memcpy(back, h + 1, 255 * sizeof(uint32_t));
+  back[255] = static_cast<uint32_t>(n);
+  const size_t half = n / 2;
+  for (size_t i = 0, k = n - 1; i < half; i++, k--) {
+    const uint32_t a = src[i], z = src[k];
+    dst[front[(a >> (8 * kByte)) & 0xFF]++] = a;
+    dst[--back[(z >> (8 * kByte)) & 0xFF]] = z;
+  }
+  if (n & 1) {
+    const uint32_t a = src[half];
+    dst[front[(a >> (8 * kByte)) & 0xFF]] = a;
+  }
+}
+
+/**
+ * The keys of v[0 .. n) into keys, sorted (tmp holds n): the keys and the bits in which they
+ * differ made in one pass (keysOf32), then every byte's counts in one more (the even keys'
+ * and the odd keys' counted apart and added: the same totals without one chain of increments
+ * through memory where neighbouring keys share a byte; three counts a key where all keys share
+ * the top byte, as one object's heights do), then an LSD pass per differing byte (scatterByte32).
  */
 inline void sortFloatKeys(const float* v, size_t n, uint32_t* keys, uint32_t* tmp) {
   if (n <= 48) {
@@ -221,27 +250,67 @@ inline void sortFloatKeys(const float* v, size_t n, uint32_t* keys, uint32_t* tm
     insertionSortKeys(keys, n);
     return;
   }
-  uint32_t hist[4][256];
   const uint32_t differ = keysOf32(v, n, keys);
-  if ((differ >> 24) == 0) {
-    std::memset(hist, 0, 3 * sizeof hist[0]);
-    for (size_t i = 0; i < n; i++) {
-      const uint32_t k = keys[i];
-      hist[0][k & 0xFF]++;
-      hist[1][(k >> 8) & 0xFF]++;
-      hist[2][(k >> 16) & 0xFF]++;
+  const int bytes = (differ >> 24) != 0 ? 4 : 3;
+  uint32_t hist[4][256], odd[4][256];
+  std::memset(hist, 0, static_cast<size_t>(bytes) * sizeof hist[0]);
+  std::memset(odd, 0, static_cast<size_t>(bytes) * sizeof odd[0]);
+  const size_t pairs = n / 2;
+  if (bytes == 3) {
+    for (size_t i = 0; i < pairs; i++) {
+      const uint32_t a = keys[2 * i], z = keys[2 * i + 1];
+      hist[0][a & 0xFF]++;
+      odd[0][z & 0xFF]++;
+      hist[1][(a >> 8) & 0xFF]++;
+      odd[1][(z >> 8) & 0xFF]++;
+      hist[2][(a >> 16) & 0xFF]++;
+      odd[2][(z >> 16) & 0xFF]++;
     }
   } else {
-    std::memset(hist, 0, sizeof hist);
-    for (size_t i = 0; i < n; i++) {
-      const uint32_t k = keys[i];
-      hist[0][k & 0xFF]++;
-      hist[1][(k >> 8) & 0xFF]++;
-      hist[2][(k >> 16) & 0xFF]++;
-      hist[3][k >> 24]++;
+    for (size_t i = 0; i < pairs; i++) {
+      const uint32_t a = keys[2 * i], z = keys[2 * i + 1];
+      hist[0][a & 0xFF]++;
+      odd[0][z & 0xFF]++;
+      hist[1][(a >> 8) & 0xFF]++;
+      odd[1][(z >> 8) & 0xFF]++;
+      hist[2][(a >> 16) & 0xFF]++;
+      odd[2][(z >> 16) & 0xFF]++;
+      hist[3][a >> 24]++;
+      odd[3][z >> 24]++;
     }
   }
-  radixPasses(keys, n, tmp, hist, differ);
+  if (n & 1) {
+    const uint32_t a = keys[n - 1];
+    for (int p = 0; p < bytes; p++) hist[p][(a >> (8 * p)) & 0xFF]++;
+  }
+  const uint32_t k0 = keys[0];
+  uint32_t* src = keys;
+  uint32_t* dst = tmp;
+  for (int p = 0; p < bytes; p++) {
+    if (((differ >> (8 * p)) & 0xFF) == 0) continue;
+    uint32_t* h = hist[p];
+    // Every key's byte p is the first key's outside the bits in which some key differs: the
+    // starts only over the values those bits reach (the top byte's few, for one object's heights).
+    const uint32_t vary = (differ >> (8 * p)) & 0xFF;
+    const uint32_t span = (2u << (31 - __builtin_clz(vary))) - 1;
+    const int b0 = static_cast<int>((k0 >> (8 * p)) & 0xFF & ~span), b1 = b0 + static_cast<int>(span);
+    uint32_t sum = 0;
+    for (int b = b0; b <= b1; b++) {
+      const uint32_t c = h[b] + odd[p][b];
+      h[b] = sum;
+      sum += c;
+    }
+    // The last bucket's end (scatterByte32 reads a bucket's end as the next one's start).
+    if (b1 < 255) h[b1 + 1] = static_cast<uint32_t>(n);
+    if (p == 0) scatterByte32<0>(src, dst, n, h);
+    else if (p == 1) scatterByte32<1>(src, dst, n, h);
+    else if (p == 2) scatterByte32<2>(src, dst, n, h);
+    else scatterByte32<3>(src, dst, n, h);
+    uint32_t* t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != keys) std::memcpy(keys, src, n * sizeof(uint32_t));
 }
 
 /**
