@@ -29,6 +29,8 @@ struct ReaderCtx {
   // Large samples are lent (a view of their pooled slot plus a lease), not given (see CreateReader).
   bool lend = false;
   Dispatcher* dispatcher = nullptr;
+  // Creation order: readers ready at once are delivered in it.
+  uint64_t serial = 0;
   std::atomic<int> refs{1};
   // JS thread only: the callback, and the batch array and lease array handed to it, reused per batch.
   Napi::FunctionReference callback;
@@ -47,7 +49,11 @@ struct ReaderCtx {
 
 // One per JS environment (the main thread, each worker): every reader of the environment wakes
 // its event loop through this one thread-safe function, and one wake delivers every reader that
-// has samples by then. A reader of its own per topic woke the loop once per topic (a camera
+// has samples by then, in the order the readers were made, as a thread-safe function per reader
+// did (libuv went through their handles in creation order, each one's pending flag read when it
+// came to it) and as a ROS 2 executor takes the ready subscriptions of its wait set: the spatial
+// node's scene reader, made before its question reader, gets the scene that the perception
+// node's callback published before a question that came with that frame. A reader of its own per topic woke the loop once per topic (a camera
 // frame is rgb, depth, masks and camera_info; the graph's own topics come on top), and each wake
 // costs a context switch and an eventfd write and read on both threads, dear on this
 // virtualised host. Samples that arrive while the JS thread delivers (the graph's own topics are
@@ -56,7 +62,7 @@ struct ReaderCtx {
 struct Dispatcher {
   Napi::ThreadSafeFunction tsfn;
   std::mutex mu;
-  // Readers with samples, in the order they got them; each entry holds a reference.
+  // Readers with samples; each entry holds a reference.
   std::vector<ReaderCtx*> ready;
   // A call of tsfn is queued: further readers only join the list.
   bool signalled = false;
@@ -66,15 +72,17 @@ struct Dispatcher {
   bool closed = false;
 };
 
-// Rounds of one wake (the second and later only for samples that came during the first). A
-// wake that still finds readers after them queues another call of the thread-safe function,
-// which Node runs in the same turn up to its own bound (1000 calls), as it did with a
-// thread-safe function per reader: callbacks that keep publishing to each other get no longer
-// hold of the event loop than before.
-constexpr int kDeliverRounds = 4;
+// Passes of one wake (the second and later for readers that got samples during the first but
+// come earlier in creation order). A wake that still finds readers after them queues another
+// call of the thread-safe function, which Node runs in the same turn up to its own bound (1000
+// calls), as it did with a thread-safe function per reader: callbacks that keep publishing to
+// each other get no longer hold of the event loop than before.
+constexpr int kDeliverPasses = 4;
 
 std::mutex dispatchersMu;
 std::map<napi_env, Dispatcher*> dispatchers;
+// JS threads only (CreateReader), hence atomic: workers make readers too.
+std::atomic<uint64_t> readerSerial{0};
 
 // JS thread only (the environment's or, at teardown, the finalizer's).
 void Unref(ReaderCtx* ctx) {
@@ -303,42 +311,49 @@ bool Deliver(Napi::Env env, ReaderCtx* ctx) {
 }
 
 void DeliverReady(Napi::Env env, Napi::Function, Dispatcher* d) {
-  std::vector<ReaderCtx*> round;
   {
     std::lock_guard<std::mutex> lock(d->mu);
     d->signalled = false;
     d->delivering = true;
   }
   bool resignal = false;
-  for (int r = 0;; r++) {
+  int pass = 0;
+  // A pass goes through the ready readers in creation order, taking up those that got samples
+  // meanwhile if they come later in that order (libuv went through a handle per reader so).
+  bool inPass = false;
+  uint64_t after = 0;
+  for (;;) {
+    ReaderCtx* ctx = nullptr;
     {
       std::lock_guard<std::mutex> lock(d->mu);
-      if (d->ready.empty() || r == kDeliverRounds) {
+      size_t next = d->ready.size();
+      for (size_t k = 0; k < d->ready.size(); k++) {
+        const uint64_t serial = d->ready[k]->serial;
+        if ((!inPass || serial > after) && (next == d->ready.size() || serial < d->ready[next]->serial)) next = k;
+      }
+      if (next == d->ready.size()) {
+        if (!d->ready.empty() && ++pass < kDeliverPasses) {
+          inPass = false;
+          continue;
+        }
         d->delivering = false;
         if (!d->ready.empty() && !d->signalled && !d->closed) resignal = d->signalled = true;
         break;
       }
-      round.swap(d->ready);
+      ctx = d->ready[next];
+      d->ready.erase(d->ready.begin() + static_cast<std::ptrdiff_t>(next));
     }
-    size_t i = 0;
-    bool ok = true;
-    while (i < round.size() && ok) {
-      ReaderCtx* ctx = round[i++];
-      ok = Deliver(env, ctx);
-      Unref(ctx);
-    }
-    {
+    inPass = true;
+    after = ctx->serial;
+    const bool ok = Deliver(env, ctx);
+    Unref(ctx);
+    if (!ok) {
+      // The callback threw: the readers not reached stay for the next call.
       std::lock_guard<std::mutex> lock(d->mu);
-      if (!ok) {
-        // The callback threw: the readers not reached yet go first at the next wake.
-        d->ready.insert(d->ready.begin(), round.begin() + static_cast<std::ptrdiff_t>(i), round.end());
-        round.clear();
-        d->delivering = false;
-        if (!d->ready.empty() && !d->signalled && !d->closed) resignal = d->signalled = true;
-        break;
-      }
+      d->delivering = false;
+      if (!d->ready.empty() && !d->signalled && !d->closed) resignal = d->signalled = true;
+      break;
     }
-    round.clear();
   }
   if (resignal) d->tsfn.NonBlockingCall(d, DeliverReady);
 }
@@ -456,6 +471,7 @@ Napi::Value CreateReader(const Napi::CallbackInfo& info) {
   }
   ctx->views = Napi::Persistent(Napi::Array::New(env).As<Napi::Object>());
   ctx->callback = Napi::Persistent(info[3].As<Napi::Function>());
+  ctx->serial = readerSerial.fetch_add(1);
   ctx->dispatcher = DispatcherOf(env);
 
   dds_listener_t* listener = dds_create_listener(ctx);

@@ -93,4 +93,31 @@ describe.runIf(DDS_AVAILABLE)("reader batches (bare binding)", () => {
     expect(order).toEqual(["a:1", "b:re-1", "immediate after a:1"]);
     for (const r of readers) b.deleteEntity(r);
   });
+  it("calls the readers that have samples at once in the order they were made, whatever order the samples came in", async () => {
+    // As a ROS 2 executor takes the ready subscriptions of its wait set (and as a wake per reader
+    // did): the spatial node's scene reader, made before its question reader, sees a scene that
+    // came with a question before the question.
+    const b = binding!;
+    const codec = codecFor(STRING);
+    const first = b.createTopic(participant, "rt/reader_batches_first", ddsTypeName(STRING));
+    const second = b.createTopic(participant, "rt/reader_batches_second", ddsTypeName(STRING));
+    const writerFirst = b.createWriter(participant, first, RELIABLE_ALL);
+    const writerSecond = b.createWriter(participant, second, RELIABLE_ALL);
+    const order: string[] = [];
+    const readers = [
+      b.createReader(participant, first, RELIABLE_ALL, (views) => {
+        for (const v of views) order.push(`first:${(codec.decode(v) as { data: string }).data}`);
+      }),
+      b.createReader(participant, second, RELIABLE_ALL, (views) => {
+        for (const v of views) order.push(`second:${(codec.decode(v) as { data: string }).data}`);
+      }),
+    ];
+    await until("the readers to match", () => b.publicationMatched(writerFirst) === 1 && b.publicationMatched(writerSecond) === 1);
+    // Both handed over on this thread before it returns to the event loop: one wake takes both.
+    b.write(writerSecond, codec.encode({ data: "came first" }));
+    b.write(writerFirst, codec.encode({ data: "came second" }));
+    await until("both", () => order.length === 2);
+    expect(order).toEqual(["first:came second", "second:came first"]);
+    for (const r of readers) b.deleteEntity(r);
+  });
 });
