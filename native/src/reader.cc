@@ -1,6 +1,5 @@
 #include "reader.h"
 
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -16,11 +15,8 @@
 namespace sr {
 namespace {
 
-struct Dispatcher;
-
-// Shared by the DDS listener thread (producer) and the JS thread (consumer). Deleted on the JS
-// thread when its last reference goes: the readers map's (dropped by Close) and one for each
-// time it waits in its dispatcher's ready list.
+// Shared by the DDS listener thread (producer) and the JS thread (consumer). Deleted by the
+// thread-safe function's finalizer, after the last queued call ran.
 struct ReaderCtx {
   dds_entity_t reader = 0;
   dds_entity_t participant = 0;
@@ -28,71 +24,19 @@ struct ReaderCtx {
   size_t limit = 0;
   // Large samples are lent (a view of their pooled slot plus a lease), not given (see CreateReader).
   bool lend = false;
-  Dispatcher* dispatcher = nullptr;
-  // Creation order: readers ready at once are delivered in it.
-  uint64_t serial = 0;
-  std::atomic<int> refs{1};
-  // JS thread only: the callback, and the batch array and lease array handed to it, reused per batch.
-  Napi::FunctionReference callback;
+  Napi::ThreadSafeFunction tsfn;
+  // JS thread only: the batch array and lease array handed to the callback, reused per batch.
   Napi::ObjectReference views;
   Napi::Reference<Napi::Float64Array> leases;
 
   std::mutex mu;
   std::deque<ddsi_serdata*> queue;
-  // In the dispatcher's ready list (or about to be): samples arriving meanwhile only queue.
   bool scheduled = false;
   bool closed = false;
   uint64_t received = 0;
   // Samples pushed out of the queue before JS took them: counted, never silent.
   uint64_t dropped = 0;
 };
-
-// One per JS environment (the main thread, each worker): every reader of the environment wakes
-// its event loop through this one thread-safe function, and one wake delivers every reader that
-// has samples by then, in the order the readers were made, as a thread-safe function per reader
-// did (libuv went through their handles in creation order, each one's pending flag read when it
-// came to it) and as a ROS 2 executor takes the ready subscriptions of its wait set: the spatial
-// node's scene reader, made before its question reader, gets the scene that the perception
-// node's callback published before a question that came with that frame. A reader of its own per topic woke the loop once per topic (a camera
-// frame is rgb, depth, masks and camera_info; the graph's own topics come on top), and each wake
-// costs a context switch and an eventfd write and read on both threads, dear on this
-// virtualised host. Samples that arrive while the JS thread delivers (the graph's own topics are
-// delivered by Cyclone on the writing thread, i.e. during a callback that publishes) are handed
-// over in the same wake.
-struct Dispatcher {
-  Napi::ThreadSafeFunction tsfn;
-  std::mutex mu;
-  // Readers with samples; each entry holds a reference.
-  std::vector<ReaderCtx*> ready;
-  // A call of tsfn is queued: further readers only join the list.
-  bool signalled = false;
-  // The JS thread is in DeliverReady and looks at the list again before it leaves.
-  bool delivering = false;
-  // The environment is gone (its thread-safe function finalized): nothing is delivered any more.
-  bool closed = false;
-};
-
-// Passes of one wake (the second and later for readers that got samples during the first but
-// come earlier in creation order). A wake that still finds readers after them queues another
-// call of the thread-safe function, which Node runs in the same turn up to its own bound (1000
-// calls), as it did with a thread-safe function per reader: callbacks that keep publishing to
-// each other get no longer hold of the event loop than before.
-constexpr int kDeliverPasses = 4;
-
-std::mutex dispatchersMu;
-std::map<napi_env, Dispatcher*> dispatchers;
-// JS threads only (CreateReader), hence atomic: workers make readers too.
-std::atomic<uint64_t> readerSerial{0};
-
-// JS thread only (the environment's or, at teardown, the finalizer's).
-void Unref(ReaderCtx* ctx) {
-  if (ctx->refs.fetch_sub(1) != 1) return;
-  // Close reset the references before dropping its own; at teardown the environment may be gone.
-  ctx->callback.SuppressDestruct();
-  ctx->views.SuppressDestruct();
-  ctx->leases.SuppressDestruct();
-  delete ctx;
-}
 
 // Only touched on the JS thread.
 std::map<dds_entity_t, ReaderCtx*> readers;
@@ -274,9 +218,7 @@ void DeliverBatch(Napi::Env env, Napi::Function callback, ReaderCtx* ctx, std::d
   sr_pool_trim(SR_POOL_KEEP_FREE_BYTES, RetireSlot, static_cast<napi_env>(env));
 }
 
-// One reader's queue to its callback. False when the callback threw: the exception is pending
-// in JS, and nothing more may be called before it is handled.
-bool Deliver(Napi::Env env, ReaderCtx* ctx) {
+void Deliver(Napi::Env env, Napi::Function callback, ReaderCtx* ctx) {
   std::deque<ddsi_serdata*> batch;
   uint64_t dropped;
   bool closed;
@@ -289,11 +231,10 @@ bool Deliver(Napi::Env env, ReaderCtx* ctx) {
   }
   if (closed || env == nullptr) {
     for (ddsi_serdata* sd : batch) sr_serdata_unref(sd);
-    return true;
+    return;
   }
-  if (batch.empty()) return true;
   try {
-    DeliverBatch(env, ctx->callback.Value(), ctx, batch, dropped);
+    DeliverBatch(env, callback, ctx, batch, dropped);
   } catch (const Napi::Error& e) {
     // No C++ exception may leave a thread-safe function's call: it would abort the process. An
     // exception the callback threw goes back to JS, for Node to report as it reports any
@@ -305,85 +246,7 @@ bool Deliver(Napi::Env env, ReaderCtx* ctx) {
       e.ThrowAsJavaScriptException();
     } catch (const Napi::Error&) {
     }
-    return false;
   }
-  return true;
-}
-
-void DeliverReady(Napi::Env env, Napi::Function, Dispatcher* d) {
-  {
-    std::lock_guard<std::mutex> lock(d->mu);
-    d->signalled = false;
-    d->delivering = true;
-  }
-  bool resignal = false;
-  int pass = 0;
-  // A pass goes through the ready readers in creation order, taking up those that got samples
-  // meanwhile if they come later in that order (libuv went through a handle per reader so).
-  bool inPass = false;
-  uint64_t after = 0;
-  for (;;) {
-    ReaderCtx* ctx = nullptr;
-    {
-      std::lock_guard<std::mutex> lock(d->mu);
-      size_t next = d->ready.size();
-      for (size_t k = 0; k < d->ready.size(); k++) {
-        const uint64_t serial = d->ready[k]->serial;
-        if ((!inPass || serial > after) && (next == d->ready.size() || serial < d->ready[next]->serial)) next = k;
-      }
-      if (next == d->ready.size()) {
-        if (!d->ready.empty() && ++pass < kDeliverPasses) {
-          inPass = false;
-          continue;
-        }
-        d->delivering = false;
-        if (!d->ready.empty() && !d->signalled && !d->closed) resignal = d->signalled = true;
-        break;
-      }
-      ctx = d->ready[next];
-      d->ready.erase(d->ready.begin() + static_cast<std::ptrdiff_t>(next));
-    }
-    inPass = true;
-    after = ctx->serial;
-    const bool ok = Deliver(env, ctx);
-    Unref(ctx);
-    if (!ok) {
-      // The callback threw: the readers not reached stay for the next call.
-      std::lock_guard<std::mutex> lock(d->mu);
-      d->delivering = false;
-      if (!d->ready.empty() && !d->signalled && !d->closed) resignal = d->signalled = true;
-      break;
-    }
-  }
-  if (resignal) d->tsfn.NonBlockingCall(d, DeliverReady);
-}
-
-// The environment's dispatcher, made with its first reader (JS thread).
-Dispatcher* DispatcherOf(Napi::Env env) {
-  std::lock_guard<std::mutex> lock(dispatchersMu);
-  auto it = dispatchers.find(env);
-  if (it != dispatchers.end()) return it->second;
-  auto* d = new Dispatcher();
-  d->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "spatial-reward dds readers", 0, 1, d,
-                                          [](Napi::Env e, void*, Dispatcher* dd) {
-                                            // Environment teardown. The dispatcher itself stays (a
-                                            // reader never closed may still see samples on
-                                            // Cyclone's thread): it only stops delivering.
-                                            std::vector<ReaderCtx*> left;
-                                            {
-                                              std::lock_guard<std::mutex> l(dd->mu);
-                                              dd->closed = true;
-                                              left.swap(dd->ready);
-                                            }
-                                            for (ReaderCtx* ctx : left) Unref(ctx);
-                                            std::lock_guard<std::mutex> l(dispatchersMu);
-                                            dispatchers.erase(static_cast<napi_env>(e));
-                                          },
-                                          static_cast<void*>(nullptr));
-  // A subscription alone must not keep a finished process alive; the CLI keeps nodes running.
-  d->tsfn.Unref(env);
-  dispatchers[env] = d;
-  return d;
 }
 
 void OnDataAvailable(dds_entity_t reader, void* arg) {
@@ -415,20 +278,7 @@ void OnDataAvailable(dds_entity_t reader, void* arg) {
       notify = true;
     }
   }
-  if (!notify) return;
-  Dispatcher* d = ctx->dispatcher;
-  bool signal = false;
-  {
-    std::lock_guard<std::mutex> lock(d->mu);
-    // After teardown the samples stay queued until the reader is deleted (nothing can take them).
-    if (d->closed) return;
-    ctx->refs.fetch_add(1);
-    d->ready.push_back(ctx);
-    if (!d->signalled && !d->delivering) signal = d->signalled = true;
-  }
-  // Outside the lock: the call writes to the event loop's eventfd, and the JS thread would wait
-  // for that on the lock. `signalled` keeps every other thread from calling meanwhile.
-  if (signal) d->tsfn.NonBlockingCall(d, DeliverReady);
+  if (notify) ctx->tsfn.NonBlockingCall(ctx, Deliver);
 }
 
 void Close(ReaderCtx* ctx) {
@@ -440,12 +290,10 @@ void Close(ReaderCtx* ctx) {
     for (ddsi_serdata* sd : ctx->queue) sr_serdata_unref(sd);
     ctx->queue.clear();
   }
-  // On the JS thread, while the environment lives. A ready-list entry still refers to the
-  // context; its delivery finds it closed and drops the last reference.
-  ctx->callback.Reset();
+  // On the JS thread, while the environment lives: the finalizer below may run at teardown.
   ctx->views.Reset();
   ctx->leases.Reset();
-  Unref(ctx);
+  ctx->tsfn.Release();
 }
 
 }  // namespace
@@ -470,9 +318,17 @@ Napi::Value CreateReader(const Napi::CallbackInfo& info) {
     ctx->limit = static_cast<size_t>(qosObj.Get("depth").As<Napi::Number>().Int32Value());
   }
   ctx->views = Napi::Persistent(Napi::Array::New(env).As<Napi::Object>());
-  ctx->callback = Napi::Persistent(info[3].As<Napi::Function>());
-  ctx->serial = readerSerial.fetch_add(1);
-  ctx->dispatcher = DispatcherOf(env);
+  ctx->tsfn = Napi::ThreadSafeFunction::New(env, info[3].As<Napi::Function>(), "spatial-reward dds reader", 0, 1, ctx,
+                                            [](Napi::Env, void*, ReaderCtx* c) {
+                                              // Close() reset the references; at teardown without
+                                              // Close the environment may be gone: leave them.
+                                              c->views.SuppressDestruct();
+                                              c->leases.SuppressDestruct();
+                                              delete c;
+                                            },
+                                            static_cast<void*>(nullptr));
+  // A subscription alone must not keep a finished process alive; the CLI keeps nodes running.
+  ctx->tsfn.Unref(env);
 
   dds_listener_t* listener = dds_create_listener(ctx);
   dds_lset_data_available(listener, OnDataAvailable);
@@ -480,9 +336,8 @@ Napi::Value CreateReader(const Napi::CallbackInfo& info) {
   dds_delete_listener(listener);
   dds_delete_qos(qos);
   if (reader < 0) {
-    ctx->callback.Reset();
     ctx->views.Reset();
-    Unref(ctx);
+    ctx->tsfn.Release();
     throw DdsError(env, "dds_create_reader", reader);
   }
   ctx->reader = reader;

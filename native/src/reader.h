@@ -7,7 +7,6 @@
 namespace sr {
 
 // createReader(participant, topic, qos, callback(views: Uint8Array[], dropped, lost, leases: Float64Array), {lend}?): number
-// The readers of one JS environment share one thread-safe function (one event-loop wake for all).
 Napi::Value CreateReader(const Napi::CallbackInfo& info);
 // releaseSample(lease): boolean (false if unknown or already released)
 Napi::Value ReleaseSample(const Napi::CallbackInfo& info);

@@ -54,10 +54,6 @@ export interface DdsBinding {
    * read them during the call only. A sample is given (its view owns it; leases[i] is 0) unless
    * the reader lends (`options.lend`) and the sample is large: then leases[i] is nonzero and its
    * view shows a pooled slot, reused for another sample once releaseSample(leases[i]) is called.
-   * The readers of one thread share one wake of its event loop: a wake calls every reader that has
-   * samples by then, in the order the readers were made (as a ROS 2 executor takes its ready
-   * subscriptions), then those that got samples meanwhile (a callback publishing to a reader of
-   * the same process); each reader's samples keep their order.
    */
   createReader(
     participant: number,
