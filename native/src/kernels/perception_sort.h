@@ -238,6 +238,21 @@ inline void scatterByte32(const uint32_t* src, uint32_t* dst, size_t n, const ui
 }
 
 /**
+ * The counts of the low kBytes bytes of keys[0 .. 2 pairs), the even keys' into hist and the odd
+ * keys' into odd (sortFloatKeys adds them: two chains of increments instead of one).
+ */
+template <int kBytes>
+inline void countBytePairs(const uint32_t* keys, size_t pairs, uint32_t (*hist)[256], uint32_t (*odd)[256]) {
+  for (size_t i = 0; i < pairs; i++) {
+    const uint32_t a = keys[2 * i], z = keys[2 * i + 1];
+    for (int p = 0; p < kBytes; p++) {
+      hist[p][(a >> (8 * p)) & 0xFF]++;
+      odd[p][(z >> (8 * p)) & 0xFF]++;
+    }
+  }
+}
+
+/**
  * The keys of v[0 .. n) into keys, sorted (tmp holds n): the keys and the bits in which they
  * differ made in one pass (keysOf32), then every byte's counts in one more (the even keys'
  * and the odd keys' counted apart and added: the same totals without one chain of increments
@@ -255,30 +270,8 @@ inline void sortFloatKeys(const float* v, size_t n, uint32_t* keys, uint32_t* tm
   uint32_t hist[4][256], odd[4][256];
   std::memset(hist, 0, static_cast<size_t>(bytes) * sizeof hist[0]);
   std::memset(odd, 0, static_cast<size_t>(bytes) * sizeof odd[0]);
-  const size_t pairs = n / 2;
-  if (bytes == 3) {
-    for (size_t i = 0; i < pairs; i++) {
-      const uint32_t a = keys[2 * i], z = keys[2 * i + 1];
-      hist[0][a & 0xFF]++;
-      odd[0][z & 0xFF]++;
-      hist[1][(a >> 8) & 0xFF]++;
-      odd[1][(z >> 8) & 0xFF]++;
-      hist[2][(a >> 16) & 0xFF]++;
-      odd[2][(z >> 16) & 0xFF]++;
-    }
-  } else {
-    for (size_t i = 0; i < pairs; i++) {
-      const uint32_t a = keys[2 * i], z = keys[2 * i + 1];
-      hist[0][a & 0xFF]++;
-      odd[0][z & 0xFF]++;
-      hist[1][(a >> 8) & 0xFF]++;
-      odd[1][(z >> 8) & 0xFF]++;
-      hist[2][(a >> 16) & 0xFF]++;
-      odd[2][(z >> 16) & 0xFF]++;
-      hist[3][a >> 24]++;
-      odd[3][z >> 24]++;
-    }
-  }
+  if (bytes == 3) countBytePairs<3>(keys, n / 2, hist, odd);
+  else countBytePairs<4>(keys, n / 2, hist, odd);
   if (n & 1) {
     const uint32_t a = keys[n - 1];
     for (int p = 0; p < bytes; p++) hist[p][(a >> (8 * p)) & 0xFF]++;
