@@ -9,7 +9,7 @@ import { createTsPerceptionKernels, type PerceptionKernelsFactory } from "../src
 import type { Scene } from "../src/scene/scene_object.js";
 import { nativePerceptionKernelsOf } from "../nodes/perception/native_perception_kernels.js";
 import type { PipelineBenchOptions } from "./pipeline_bench.js";
-import { RgbdSensor, teleopScenario, worldAt, type NoiseModel } from "../sim/index.js";
+import { cameraWireFrame, RgbdSensor, teleopScenario, worldAt, type NoiseModel } from "../sim/index.js";
 import { benchArgs } from "./bench_args.js";
 
 /**
@@ -29,7 +29,11 @@ import { benchArgs } from "./bench_args.js";
 /** The pipeline bench's scenario, and the addon files to compare. */
 export interface KernelsAbOptions extends Pick<PipelineBenchOptions, "frames" | "seed" | "noise" | "width" | "height" | "objects"> {
   paths: string[];
+  /** The frames as the simulator renders them (32FC1 depth, mono8 ids) or as a camera driver sends them (16UC1 both). */
+  encoding: FrameEncoding;
 }
+
+export type FrameEncoding = "32FC1" | "16UC1";
 
 export interface KernelsAbPath {
   path: string;
@@ -41,6 +45,7 @@ export interface KernelsAbPath {
 export interface KernelsAbResult {
   frames_measured: number;
   noise: NoiseModel;
+  encoding: FrameEncoding;
   paths: KernelsAbPath[];
   scenes_identical: number;
   scenes_compared: number;
@@ -73,7 +78,8 @@ export function runKernelsAb(o: KernelsAbOptions): KernelsAbResult {
   for (let f = 0; f < o.frames; f++) {
     for (let k = 0; k < runs.length; k++) {
       const j = (f + k) % runs.length, run = runs[j];
-      const frame = run.sensor.capture(worldAt(world, episode.poses[f]), camera, BigInt(f) * 33_333_333n).frame;
+      const rendered = run.sensor.capture(worldAt(world, episode.poses[f]), camera, BigInt(f) * 33_333_333n).frame;
+      const frame = o.encoding === "16UC1" ? cameraWireFrame(rendered) : rendered;
       delete frame.detections;
       const t0 = performance.now();
       const scene = run.perception.process(frame);
@@ -87,6 +93,7 @@ export function runKernelsAb(o: KernelsAbOptions): KernelsAbResult {
   return {
     frames_measured: o.frames - WARMUP,
     noise: o.noise,
+    encoding: o.encoding,
     paths: runs.map((r) => {
       const s = r.stats.summary();
       return { path: r.path, perception_ms: s, ratio_p50: Math.round((s.p50 / first) * 1000) / 1000 };
@@ -98,16 +105,18 @@ export function runKernelsAb(o: KernelsAbOptions): KernelsAbResult {
 }
 
 function main(): void {
-  const { values, positionals } = benchArgs("kernels_ab", "node dist/bench/kernels_ab.js ADDON.node|ts ADDON.node|ts ... [--frames N] [--seed S] [--noise none|realsense] [--json]", {
+  const { values, positionals } = benchArgs("kernels_ab", "node dist/bench/kernels_ab.js ADDON.node|ts ADDON.node|ts ... [--frames N] [--seed S] [--noise none|realsense] [--encoding 32FC1|16UC1] [--json]", {
     allowPositionals: true,
     options: {
       frames: { type: "string", default: "300" }, seed: { type: "string", default: "11" }, noise: { type: "string", default: "none" },
-      json: { type: "boolean", default: false },
+      encoding: { type: "string", default: "32FC1" }, json: { type: "boolean", default: false },
     },
   });
   const noise = values.noise;
   if (noise !== "none" && noise !== "realsense") throw new Error(`kernels A/B: --noise must be none or realsense, got ${noise}`);
-  const r = runKernelsAb({ paths: positionals, frames: Number(values.frames), seed: Number(values.seed), noise, width: 640, height: 480, objects: 8 });
+  const encoding = values.encoding;
+  if (encoding !== "32FC1" && encoding !== "16UC1") throw new Error(`kernels A/B: --encoding must be 32FC1 or 16UC1, got ${encoding}`);
+  const r = runKernelsAb({ paths: positionals, encoding, frames: Number(values.frames), seed: Number(values.seed), noise, width: 640, height: 480, objects: 8 });
   if (values.json) {
     console.log(JSON.stringify(r));
     return;
@@ -116,7 +125,7 @@ function main(): void {
     const s = p.perception_ms;
     console.log(`${p.path}: perception p50 ${s.p50.toFixed(4)} p90 ${s.p90.toFixed(4)} mean ${s.mean.toFixed(4)} ms (${p.ratio_p50.toFixed(3)}x)`);
   }
-  console.log(`scenes identical ${r.scenes_identical}/${r.scenes_compared}, noise ${r.noise}, load ${r.load_average}`);
+  console.log(`scenes identical ${r.scenes_identical}/${r.scenes_compared}, noise ${r.noise}, ${r.encoding}, load ${r.load_average}`);
 }
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) main();

@@ -1,7 +1,5 @@
-import { RgbdSensor, teleopScenario, worldAt } from "../sim/index.js";
+import { cameraWireFrame, RgbdSensor, teleopScenario, worldAt } from "../sim/index.js";
 import type { PinholeIntrinsics } from "../src/geometry/intrinsics.js";
-import type { RgbdFrame } from "../src/perception/rgbd_frame.js";
-import type { ImageLike } from "../src/scene/image.js";
 import type * as M from "../src/msgs/generated.js";
 import { codecFor } from "../src/transport/dds/codec_cache.js";
 import { T } from "./messages.js";
@@ -56,7 +54,7 @@ export function warmUpCameraPath(o: CameraWarmupOptions, step: (f: WarmupFrame) 
   for (let s = 0; s < Math.min(EPISODES * VIEWS_PER_EPISODE, o.frames); s++) {
     const { world, camera, episode } = teleopScenario(SEED + Math.floor(s / VIEWS_PER_EPISODE), EPISODE_FRAMES, { width: o.width, height: o.height });
     const at = Math.floor((((s % VIEWS_PER_EPISODE) + 0.5) / VIEWS_PER_EPISODE) * episode.poses.length);
-    const frame = wireFrame(sensor.capture(worldAt(world, episode.poses[at]), camera, EPOCH_NS).frame);
+    const frame = cameraWireFrame(sensor.capture(worldAt(world, episode.poses[at]), camera, EPOCH_NS).frame);
     const m = cameraMessages(frame, o.frameId);
     const seg = o.segmentation === "masks" ? codecFor(T.InstanceMasks).encode(m.masks!) : codecFor(T.Detection2DArray).encode(m.detections!);
     scenes.push({ intrinsics: camera.intrinsics, bytes: [asReceived(codecFor(T.Image).encode(m.rgb)), asReceived(codecFor(T.Image).encode(m.depth)), asReceived(seg)] });
@@ -91,29 +89,3 @@ function setStamp(cdr: Uint8Array, stampNs: bigint): void {
   view.setUint32(8, Number(stampNs % 1_000_000_000n), true);
 }
 
-/** The simulator's frame as a camera sends it: 16UC1 millimetre depth and 16UC1 instance ids. */
-function wireFrame(frame: RgbdFrame): RgbdFrame {
-  const { width, height } = frame.rgb;
-  const depthMm = new Uint16Array(width * height);
-  const metres = depthOf(frame.depth);
-  for (let i = 0; i < depthMm.length; i++) {
-    const m = metres[i];
-    depthMm[i] = Number.isFinite(m) && m > 0 ? Math.min(65535, Math.round(m * 1000)) : 0;
-  }
-  const out: RgbdFrame = { ...frame, depth: image16(width, height, depthMm) };
-  if (frame.instances) {
-    const src = frame.instances.image;
-    const ids = new Uint16Array(width * height);
-    for (let v = 0; v < height; v++) for (let u = 0; u < width; u++) ids[v * width + u] = src.data[v * src.step + u];
-    out.instances = { image: image16(width, height, ids), labels: frame.instances.labels };
-  }
-  return out;
-}
-
-function depthOf(img: ImageLike): Float32Array {
-  return new Float32Array(img.data.buffer, img.data.byteOffset, img.width * img.height);
-}
-
-function image16(width: number, height: number, px: Uint16Array): ImageLike {
-  return { width, height, encoding: "16UC1", is_bigendian: 0, step: width * 2, data: new Uint8Array(px.buffer) };
-}

@@ -12,6 +12,7 @@ export * from "./truth.js";
 export * from "./sensor_noise.js";
 export * from "./detections.js";
 export * from "./rgbd_sensor.js";
+export * from "./camera_wire_frame.js";
 export * from "./teleop.js";
 export * from "./teleop_scenario.js";
 export * from "./teleop_motion.js";

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -368,8 +369,19 @@ bool haveAvx2() {
   return yes;
 }
 
-// Four depths as doubles (exact); nearer() of each lane against its lim; |a - z| <= tol.
-__attribute__((target("avx2"))) inline __m256d at(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+// Four depths in metres as doubles: float metres exactly; uint16 millimetres (16UC1, what
+// RealSense-class cameras publish) as double(d) * scale, the reference's one multiplication.
+// nearer() of each lane against its lim; |a - z| <= tol.
+struct MetreDepth {
+  __attribute__((target("avx2"))) SR_ALWAYS_INLINE __m256d operator()(const float* p) const { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+};
+struct ScaledDepth {
+  double scale;
+  __attribute__((target("avx2"))) SR_ALWAYS_INLINE __m256d operator()(const uint16_t* p) const {
+    const __m128i four = _mm_cvtepu16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_mul_pd(_mm256_cvtepi32_pd(four), _mm256_set1_pd(scale));
+  }
+};
 __attribute__((target("avx2"))) inline __m256d near(__m256d a, __m256d lim) {
   return _mm256_and_pd(_mm256_cmp_pd(a, _mm256_setzero_pd(), _CMP_GT_OQ), _mm256_cmp_pd(a, lim, _CMP_LT_OQ));
 }
@@ -379,17 +391,18 @@ __attribute__((target("avx2"))) inline __m256d within(__m256d a, __m256d z, __m2
 }
 __attribute__((target("avx2"))) SR_ALWAYS_INLINE uint64_t lanes(__m256d m, int sh) { return static_cast<uint64_t>(_mm256_movemask_pd(m)) << sh; }
 
-// pixelAt for float depth in metres, four columns at a time over the columns - base [i0, i1) (i0
+// pixelAt for float depth in metres or uint16 depth with its scale (At), four columns at a time over the columns - base [i0, i1) (i0
 // and i1 - i0 multiples of 4, so four lanes never straddle a word), every column and its two
 // neighbours each side inside the image and rows v - 2 .. v + 2 too. The same IEEE operations in
 // the same order per lane (no FMA; |x| by clearing the sign). A row's bits are gathered in
 // registers and stored once a word; adjoins()' neighbour tests are masked there by the label
 // words moved one column (adj1 is set for any pixel with it; the walk reads it for the
 // instance's pixels only).
-__attribute__((target("avx2"))) void pixelsAvx2(const LiftGeometry& g, const float* d, const uint64_t* idRow, long rs, long nw, long v, double ry, long i0, long i1,
+template <typename D, typename At>
+__attribute__((target("avx2"))) void pixelsAvx2(const LiftGeometry& g, const D* d, At at, const uint64_t* idRow, long rs, long nw, long v, double ry, long i0, long i1,
                                                 long base, PixelRow& out) {
   const long ds = g.ds;
-  const float* row = d + v * ds + base;
+  const D* row = d + v * ds + base;
   const __m256d c003 = _mm256_set1_pd(0.03), c001 = _mm256_set1_pd(0.01), n3 = _mm256_set1_pd(3 * g.noise1m);
   const __m256d minZ = _mm256_set1_pd(g.minZ), maxZ = _mm256_set1_pd(g.maxZ), vry = _mm256_set1_pd(ry);
   const __m256d floorZ = _mm256_set1_pd(g.floorZ), colorFloorZ = _mm256_set1_pd(g.colorFloorZ);
@@ -399,7 +412,7 @@ __attribute__((target("avx2"))) void pixelsAvx2(const LiftGeometry& g, const flo
     const long from = i0 > (j << 6) ? i0 : j << 6, to = i1 < ((j + 1) << 6) ? i1 : (j + 1) << 6;
     uint64_t valid = 0, clear = 0, colour = 0, wl = 0, wr = 0, wu = 0, wd = 0;
     for (long i = from; i < to; i += 4) {
-      const float* c = row + i;
+      const D* c = row + i;
       const int sh = static_cast<int>(i & 63);
       const __m256d z = at(c);
       const __m256d lim = _mm256_sub_pd(z, _mm256_add_pd(c003, _mm256_mul_pd(c003, z)));
@@ -550,7 +563,9 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
   PixelRow px{ws.rowZ.data(), ws.rowX.data(), ws.rowY.data(), ws.rowZf.data(), bits0, bits0 + rs, bits0 + 2 * rs, bits0 + 3 * rs};
   const LiftGeometry geo{width, height, ds, ls, f.dscale, minZ, maxZ, noise1m, f.floorZ, f.colorFloorZ, {f.r[0], f.r[1], f.r[2], f.r[3], f.r[4], f.r[5], r6, r7, r8}, rayX};
 #if defined(SR_LIFT_AVX2)
-  const bool avx2 = kUnitScale && sizeof(D) == 4 && haveAvx2();
+  // Float depth is metres (scale 1); uint16 depth is scaled (millimetres).
+  constexpr bool kVector = (kUnitScale && std::is_same<D, float>::value) || (!kUnitScale && std::is_same<D, uint16_t>::value);
+  const bool avx2 = kVector && haveAvx2();
 #endif
   uint64_t* visit = ws.rowWords.data();
   uint64_t* zeroRow = visit + rs;
@@ -610,7 +625,10 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
       if (simdFrom < lo) simdFrom = (lo + 3) & ~3L;
       simdTo = simdFrom + ((last + 1 - simdFrom + 3) & ~3L);
       if (simdTo > hi) simdTo = simdFrom + ((hi - simdFrom) & ~3L);
-      if (simdTo > simdFrom) pixelsAvx2(geo, reinterpret_cast<const float*>(d), idRow, rs, nw, v, ry, simdFrom, simdTo, base, px);
+      if (simdTo > simdFrom) {
+        if constexpr (std::is_same<D, float>::value) pixelsAvx2(geo, d, MetreDepth{}, idRow, rs, nw, v, ry, simdFrom, simdTo, base, px);
+        else if constexpr (std::is_same<D, uint16_t>::value) pixelsAvx2(geo, d, ScaledDepth{dscale}, idRow, rs, nw, v, ry, simdFrom, simdTo, base, px);
+      }
       else simdTo = simdFrom;
     }
 #endif
