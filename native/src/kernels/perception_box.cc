@@ -279,6 +279,7 @@ long ObjectBoxEstimator::estimate(float* xs, float* ys, float* zs, long start, l
   // trimming them there.
   const bool zSorted = heights_.n == n - cut;
   if (cut > 0) {
+    histValid_ = false;
     n -= cut;
     mx = 0;
     my = 0;
@@ -884,12 +885,12 @@ bool ObjectBoxEstimator::peakOf(double cu, double cv, const double* sel, long n,
 void ObjectBoxEstimator::visibleBox(const float* xs, const float* ys, long start, long n, double c, double sn, double sinE, double sAlong, double pixel, Box3& out) {
   const double trim = options_.trim;
   psort::Ranked& R = edges_;
-  R.load(xs + start, n);
+  R.load(xs + start, n, histValid_ ? &histX_ : nullptr);
   const double sx = sAlong * std::fabs(c);
   prepareEdges(R, sx, trim);
   const double xLo = noisyEdgeLow(R, sx, trim) - pixelGap(-1, 0, c, sn, sinE, pixel);
   const double xHi = noisyEdgeHigh(R, sx, trim) + pixelGap(1, 0, c, sn, sinE, pixel);
-  R.load(ys + start, n);
+  R.load(ys + start, n, histValid_ ? &histY_ : nullptr);
   const double sy = sAlong * std::fabs(sn);
   prepareEdges(R, sy, trim);
   const double yLo = noisyEdgeLow(R, sy, trim) - pixelGap(0, -1, c, sn, sinE, pixel);
@@ -934,7 +935,7 @@ void ObjectBoxEstimator::topFaceBox(const float* xs, const float* ys, const floa
       if (c > 0) xLo = wallXLo_;
       else xHi = wallXHi_;
     } else {
-      R.load(xs + start, n);
+      R.load(xs + start, n, histValid_ ? &histX_ : nullptr);
       if (c > 0) xLo = noisyEdgeLow(R, sAlong * c, trim);
       else xHi = noisyEdgeHigh(R, -sAlong * c, trim);
     }
@@ -944,7 +945,7 @@ void ObjectBoxEstimator::topFaceBox(const float* xs, const float* ys, const floa
       if (sn > 0) yLo = wallYLo_;
       else yHi = wallYHi_;
     } else {
-      R.load(ys + start, n);
+      R.load(ys + start, n, histValid_ ? &histY_ : nullptr);
       if (sn > 0) yLo = noisyEdgeLow(R, sAlong * sn, trim);
       else yHi = noisyEdgeHigh(R, -sAlong * sn, trim);
     }
@@ -1027,10 +1028,10 @@ void ObjectBoxEstimator::reflectedBox(const float* xs, const float* ys, long sta
   const double c = pjs::cos(pjs::atan2(cy, cx)), sn = pjs::sin(pjs::atan2(cy, cx));
   const double gx = 0.5 * pixel * std::fabs(sn), gy = 0.5 * pixel * std::fabs(c);
   psort::Ranked& R = edges_;
-  R.load(xs + start, n);
+  R.load(xs + start, n, histValid_ ? &histX_ : nullptr);
   prepareEdges(R, sAlong * std::fabs(c), trim);
   const double xLo = noisyEdgeLow(R, sAlong * std::fabs(c), trim) - gx, xHi = noisyEdgeHigh(R, sAlong * std::fabs(c), trim) + gx;
-  R.load(ys + start, n);
+  R.load(ys + start, n, histValid_ ? &histY_ : nullptr);
   prepareEdges(R, sAlong * std::fabs(sn), trim);
   const double yLo = noisyEdgeLow(R, sAlong * std::fabs(sn), trim) - gy, yHi = noisyEdgeHigh(R, sAlong * std::fabs(sn), trim) + gy;
   // A centre outside the seen extent is a fit gone wrong: the seen extent's middle then.
@@ -1090,6 +1091,7 @@ long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long star
   const double last = static_cast<double>(n - 1);
   const long k05 = static_cast<long>(pjs::min(last, pjs::max(0.0, pjs::round(0.05 * last))));
   const long k95 = static_cast<long>(pjs::min(last, pjs::max(0.0, pjs::round(0.95 * last))));
+  histValid_ = false;
   if (n <= 0) {
     rejected = 0;
     sumX_ = sumY_ = sumZ_ = 0;
@@ -1098,7 +1100,7 @@ long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long star
   const float* X = xs + start;
   const float* Y = ys + start;
   double x05, x95, y05, y95;
-  psort::selectPairsByValue2(X, Y, n, k05, k95, x05, x95, y05, y95, sel32_.data());
+  psort::selectPairsByValue2(X, Y, n, k05, k95, x05, x95, y05, y95, sel32_.data(), &histX_, &histY_);
   const double mx = (x05 + x95) / 2;
   const double my = (y05 + y95) / 2;
   // The squared distances' rank k95, from their keys (one pass makes them and their range).
@@ -1129,6 +1131,22 @@ long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long star
   const double hi = psort::valueOf(hiKey);
   const double limit = 1.3 * std::sqrt(hi) + 0.01;
   const double limit2 = limit * limit;
+  // Mostly none lies beyond: the greatest squared distance (kmax; a NaN's key is above every
+  // number's) says so, and the kept points are all of them, summed in their order.
+  if (psort::valueOf(kmax) <= limit2) {
+    double sx = 0, sy = 0, sz = 0;
+    for (long i = start; i < end; i++) {
+      sx += xs[i];
+      sy += ys[i];
+      sz += zs[i];
+    }
+    sumX_ = sx;
+    sumY_ = sy;
+    sumZ_ = sz;
+    rejected = 0;
+    histValid_ = true;
+    return n;
+  }
   // Which points lie beyond the limit, four at a time where AVX2 runs (groupDone_ is free here).
   uint8_t* beyond = groupDone_.data();
 #if defined(SR_BOX_AVX2)
@@ -1176,6 +1194,7 @@ long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long star
   sumY_ = sy;
   sumZ_ = sz;
   rejected = n - (w - start);
+  histValid_ = rejected == 0;
   return w - start;
 }
 

@@ -224,6 +224,12 @@ class ObjectBoxEstimator {
   std::vector<uint32_t> sel32_;
   /** roundTop's reselection: which groups of four points the vector pass computed. */
   std::vector<uint8_t> groupDone_;
+  /**
+   * rejectStrays' histograms of the points' x and y (FloatHist), still theirs while no point has
+   * been dropped since (histValid_): the edges' selections over xs and ys start from them.
+   */
+  psort::FloatHist histX_, histY_;
+  bool histValid_ = false;
   /** rejectStrays' sums of the kept points' coordinates (added in their order). */
   double sumX_ = 0, sumY_ = 0, sumZ_ = 0;
   /** Ray coordinates (along, across the view) and heights of the points, for the fits under noise. */

@@ -548,6 +548,16 @@ inline FloatBins floatBins(float lo, float hi) {
   return b;
 }
 
+/**
+ * One float array's FloatBins over its floatRange and its counts in them (countBins): what the
+ * passes of selectPairsByValue2 and Ranked::binnedEnds make first. The same values give the same
+ * bins and counts, so one array's histogram serves every selection over it.
+ */
+struct FloatHist {
+  FloatBins fb;
+  uint32_t hist[FloatBins::kBins];
+};
+
 #if defined(__SSE2__)
 inline __m128i binsOf4(const float* v, __m128 lo, __m128 scale, __m128 top) {
   return _mm_cvttps_epi32(_mm_min_ps(_mm_mul_ps(_mm_sub_ps(_mm_loadu_ps(v), lo), scale), top));
@@ -695,19 +705,23 @@ __attribute__((target("avx2"))) inline void gatherBinsKeysAvx2(const float* v, l
 /**
  * selectPairByValue on two float arrays of the same length (the same ranks r1 <= r2 of each, the
  * same values), through FloatBins' passes (an object's x and y for the stray cut). `buf` holds
- * at least 4n keys.
+ * at least 4n keys. hx and hy, when given, receive X's and Y's histograms.
  */
-inline void selectPairsByValue2(const float* X, const float* Y, long n, long r1, long r2, double& x1, double& x2, double& y1, double& y2, uint32_t* buf) {
+inline void selectPairsByValue2(const float* X, const float* Y, long n, long r1, long r2, double& x1, double& x2, double& y1, double& y2, uint32_t* buf, FloatHist* hx = nullptr,
+                                FloatHist* hy = nullptr) {
   constexpr long kBins = FloatBins::kBins;
   uint32_t* g[4] = {buf, buf + n, buf + 2 * n, buf + 3 * n};
   double* out[4] = {&x1, &x2, &y1, &y2};
   const float* V[2] = {X, Y};
+  FloatHist own[2];
+  FloatHist* H[2] = {hx != nullptr ? hx : &own[0], hy != nullptr ? hy : &own[1]};
   for (int c = 0; c < 2; c++) {
     float lo, hi;
     floatRange(V[c], n, lo, hi);
     const FloatBins fb = floatBins(lo, hi);
-    uint32_t hist[kBins];
-    std::memset(hist, 0, sizeof hist);
+    uint32_t* hist = H[c]->hist;
+    H[c]->fb = fb;
+    std::memset(hist, 0, sizeof H[c]->hist);
     countBins(V[c], n, fb, hist);
     // The bins holding ranks r1 and r2, and how many values lie below each.
     long acc = 0, b = 0;
@@ -793,6 +807,11 @@ class Ranked {
   void load(const float* v, long count) {
     begin(count);
     srcF_ = v;
+  }
+  /** load(v, count) of values whose histogram (FloatHist) is known: binnedEnds takes it from there. */
+  void load(const float* v, long count, const FloatHist* known) {
+    load(v, count);
+    knownHist_ = known;
   }
   void load(const double* v, long count) {
     begin(count);
@@ -1035,6 +1054,7 @@ class Ranked {
   std::vector<uint64_t> keys_, tmp_, lowBuf_, highBuf_;
   std::vector<uint32_t> keys32_, tmp32_;
   const float* srcF_ = nullptr;
+  const FloatHist* knownHist_ = nullptr;
   const double* srcD_ = nullptr;
   /** Keys not made yet (straight after load). */
   bool lazy_ = false;
@@ -1049,6 +1069,7 @@ class Ranked {
     n = count > 0 ? count : 0;
     srcF_ = nullptr;
     srcD_ = nullptr;
+    knownHist_ = nullptr;
     lazy_ = true;
     sorted32_ = false;
     lowDone_ = 0;
@@ -1187,12 +1208,18 @@ class Ranked {
    */
   bool binnedEnds(const float* v, long low, long high) {
     constexpr long kBins = FloatBins::kBins;
-    float lo, hi;
-    floatRange(v, n, lo, hi);
-    const FloatBins fb = floatBins(lo, hi);
-    uint32_t hist[kBins];
-    std::memset(hist, 0, sizeof hist);
-    countBins(v, n, fb, hist);
+    FloatHist made;
+    const FloatHist* h = knownHist_;
+    if (h == nullptr) {
+      float lo, hi;
+      floatRange(v, n, lo, hi);
+      made.fb = floatBins(lo, hi);
+      std::memset(made.hist, 0, sizeof made.hist);
+      countBins(v, n, made.fb, made.hist);
+      h = &made;
+    }
+    const FloatBins& fb = h->fb;
+    const uint32_t* hist = h->hist;
     // The low group: bins 0 .. bLow (the first whose running count reaches low); the high group:
     // bins bHigh .. kBins - 1 (counted from the top). -1 / kBins: that group is empty.
     long bLow = -1, bHigh = kBins;
