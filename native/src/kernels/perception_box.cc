@@ -589,8 +589,9 @@ __attribute__((target("avx2"))) void distanceKeysAvx2(const float* X, const floa
   kmax = n >= 4 ? static_cast<uint64_t>(mxb) | 0x8000000000000000ull : 0;
 }
 
-// psort::selectKeyByBits (the same bins, counts and gathered keys) with its two passes four keys at a time.
-__attribute__((target("avx2"))) uint64_t selectKeyByBitsAvx2(uint64_t* keys, long n, long r, uint64_t kmin, uint64_t kmax) {
+// psort::selectKeyByBits (the same bins, counts and gathered keys, the same settled() bound) with its two passes four keys at a time.
+template <typename Settled>
+__attribute__((target("avx2"))) uint64_t selectKeyByBitsAvx2(uint64_t* keys, long n, long r, uint64_t kmin, uint64_t kmax, Settled settled) {
   if (kmin == kmax) return kmin;
   const uint64_t span = kmax - kmin;
   int shift = 0;
@@ -612,6 +613,7 @@ __attribute__((target("avx2"))) uint64_t selectKeyByBitsAvx2(uint64_t* keys, lon
   long acc = 0;
   uint64_t b = 0;
   for (; b < 255 && acc + static_cast<long>(hist[b]) <= r; b++) acc += hist[b];
+  if (settled(kmin + (b << shift))) return kmin + (b << shift);
   uint64_t* g = keys + n;
   long m = 0;
   const __m256i want = _mm256_set1_epi64x(static_cast<long long>(b));
@@ -1122,18 +1124,25 @@ long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long star
     kmin = k < kmin ? k : kmin;
     kmax = k > kmax ? k : kmax;
   }
+  // The limit grows with the squared distance of rank k95 (hi): when the greatest one (kmax; a
+  // NaN's key is above every number's) is within the limit made from a lower bound of hi (the
+  // least key of the bin holding the rank), it is within the exact one, and hi is not needed.
+  const double dmax = psort::valueOf(kmax);
+  auto limitOf = [](double d2) {
+    const double limit = 1.3 * std::sqrt(d2) + 0.01;
+    return limit * limit;
+  };
+  auto settled = [&](uint64_t bound) { return dmax <= limitOf(psort::valueOf(bound)); };
   uint64_t hiKey;
 #if defined(SR_BOX_AVX2)
-  if (avx2) hiKey = selectKeyByBitsAvx2(K, n, k95, kmin, kmax);
+  if (avx2) hiKey = selectKeyByBitsAvx2(K, n, k95, kmin, kmax, settled);
   else
 #endif
-    hiKey = psort::selectKeyByBits(K, n, k95, kmin, kmax);
-  const double hi = psort::valueOf(hiKey);
-  const double limit = 1.3 * std::sqrt(hi) + 0.01;
-  const double limit2 = limit * limit;
-  // Mostly none lies beyond: the greatest squared distance (kmax; a NaN's key is above every
-  // number's) says so, and the kept points are all of them, summed in their order.
-  if (psort::valueOf(kmax) <= limit2) {
+    hiKey = psort::selectKeyByBits(K, n, k95, kmin, kmax, settled);
+  const double limit2 = limitOf(psort::valueOf(hiKey));
+  // Mostly none lies beyond (hiKey may then be that bound): the kept points are all of them,
+  // summed in their order.
+  if (dmax <= limit2) {
     double sx = 0, sy = 0, sz = 0;
     for (long i = start; i < end; i++) {
       sx += xs[i];

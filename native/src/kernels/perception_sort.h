@@ -746,8 +746,12 @@ inline void selectPairsByValue2(const float* X, const float* Y, long n, long r1,
  * finds the bin holding the rank, one pass gathers it (into keys + n: `keys` holds 2n) and
  * selection runs there. For non-negative doubles' keys the bins follow the exponent first (a
  * logarithmic scale: a far stray widens the range by a few exponents, not the bins a thousandfold).
+ * settled(bound) is asked once the bin is known, with the least key the bin can hold (at most
+ * the key of rank r): when it returns true that bound is returned instead (no gathering): for a
+ * caller to whom a lower bound of the rank's key is as good as the key.
  */
-inline uint64_t selectKeyByBits(uint64_t* keys, long n, long r, uint64_t kmin, uint64_t kmax) {
+template <typename Settled>
+inline uint64_t selectKeyByBits(uint64_t* keys, long n, long r, uint64_t kmin, uint64_t kmax, Settled settled) {
   if (kmin == kmax) return kmin;
   const uint64_t span = kmax - kmin;
   int shift = 0;
@@ -758,6 +762,7 @@ inline uint64_t selectKeyByBits(uint64_t* keys, long n, long r, uint64_t kmin, u
   long acc = 0;
   uint64_t b = 0;
   for (; b < 255 && acc + static_cast<long>(hist[b]) <= r; b++) acc += hist[b];
+  if (settled(kmin + (b << shift))) return kmin + (b << shift);
   uint64_t* g = keys + n;
   long m = 0;
   for (long i = 0; i < n; i++) {
@@ -767,6 +772,10 @@ inline uint64_t selectKeyByBits(uint64_t* keys, long n, long r, uint64_t kmin, u
   }
   std::nth_element(g, g + (r - acc), g + m);
   return g[r - acc];
+}
+/** selectKeyByBits without a bound that settles it. */
+inline uint64_t selectKeyByBits(uint64_t* keys, long n, long r, uint64_t kmin, uint64_t kmax) {
+  return selectKeyByBits(keys, n, r, kmin, kmax, [](uint64_t) { return false; });
 }
 
 #if defined(SR_SORT_AVX2)
