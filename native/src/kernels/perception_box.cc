@@ -643,6 +643,44 @@ __attribute__((target("avx2"))) void beyondAvx2(const float* X, const float* Y, 
     out[i >> 2] = static_cast<uint8_t>(_mm256_movemask_pd(_mm256_cmp_pd(d2, lim, _CMP_GT_OQ)));
   }
 }
+
+// peakOf's spans along (eu, ev) over points k < n & ~3: the least and greatest p of the selected
+// points, and of those at or above cutZ, and how many those are; p as the scalar loop makes it.
+// The bounds are the scalar loop's (`p < lo` keeps the first of equal values, min_pd may keep
+// another: only where -0 and +0 tie, which neither the tests nor the midpoints can tell; a NaN p
+// is passed over by both, min_pd returning its second operand).
+__attribute__((target("avx2"))) void spanAvx2(const double* S, const double* T, const double* sel, const float* zs, long n, double cu, double cv, double eu, double ev,
+                                              double cutZ, double& lo, double& hi, double& clo, double& chi, long& cn) {
+  const __m256d vcu = _mm256_set1_pd(cu), vcv = _mm256_set1_pd(cv), veu = _mm256_set1_pd(eu), vev = _mm256_set1_pd(ev), vcut = _mm256_set1_pd(cutZ);
+  const __m256d inf = _mm256_set1_pd(kInf), ninf = _mm256_set1_pd(-kInf), zero = _mm256_setzero_pd();
+  __m256d l = _mm256_set1_pd(lo), h = _mm256_set1_pd(hi), cl = _mm256_set1_pd(clo), ch = _mm256_set1_pd(chi);
+  long count = cn;
+  for (long k = 0; k + 4 <= n; k += 4) {
+    const __m256d taken = _mm256_cmp_pd(_mm256_loadu_pd(sel + k), zero, _CMP_NEQ_UQ);
+    if (_mm256_movemask_pd(taken) == 0) continue;
+    const __m256d p = _mm256_add_pd(_mm256_mul_pd(_mm256_sub_pd(_mm256_loadu_pd(S + k), vcu), veu), _mm256_mul_pd(_mm256_sub_pd(_mm256_loadu_pd(T + k), vcv), vev));
+    l = _mm256_min_pd(_mm256_blendv_pd(inf, p, taken), l);
+    h = _mm256_max_pd(_mm256_blendv_pd(ninf, p, taken), h);
+    const __m256d above = _mm256_and_pd(taken, _mm256_cmp_pd(_mm256_cvtps_pd(_mm_loadu_ps(zs + k)), vcut, _CMP_GE_OQ));
+    const int m = _mm256_movemask_pd(above);
+    if (m == 0) continue;
+    count += (m & 1) + ((m >> 1) & 1) + ((m >> 2) & 1) + (m >> 3);
+    cl = _mm256_min_pd(_mm256_blendv_pd(inf, p, above), cl);
+    ch = _mm256_max_pd(_mm256_blendv_pd(ninf, p, above), ch);
+  }
+  alignas(32) double a[4], b[4], c[4], d[4];
+  _mm256_store_pd(a, l);
+  _mm256_store_pd(b, h);
+  _mm256_store_pd(c, cl);
+  _mm256_store_pd(d, ch);
+  for (int i = 0; i < 4; i++) {
+    if (a[i] < lo) lo = a[i];
+    if (b[i] > hi) hi = b[i];
+    if (c[i] < clo) clo = c[i];
+    if (d[i] > chi) chi = d[i];
+  }
+  cn = count;
+}
 #endif
 
 double ObjectBoxEstimator::roundTop(const float* xs, const float* ys, const float* zs, long start, long n, double c, double sn, double zMin, double band, double sigS,
@@ -855,8 +893,14 @@ bool ObjectBoxEstimator::peakOf(double cu, double cv, const double* sel, long n,
     const double eu = d == 0 ? e.e1u : -e.e1v, ev = d == 0 ? e.e1v : e.e1u;
     const double l = d == 0 ? e.l1 : e.l2;
     double lo = kInf, hi = -kInf, clo = kInf, chi = -kInf;
-    long cn = 0;
-    for (long k = 0; k < n; k++) {
+    long cn = 0, k = 0;
+#if defined(SR_BOX_AVX2)
+    if (boxAvx2()) {
+      spanAvx2(S, T, sel, zs + start, n, cu, cv, eu, ev, cutZ, lo, hi, clo, chi, cn);
+      k = n & ~3L;
+    }
+#endif
+    for (; k < n; k++) {
       if (sel[k] == 0) continue;
       const double p = (S[k] - cu) * eu + (T[k] - cv) * ev;
       if (p < lo) lo = p;
