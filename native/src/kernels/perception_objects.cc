@@ -232,13 +232,17 @@ constexpr long kContactBand = 4;
 constexpr long kBleedReach = 3;
 constexpr long kMinInnerPixels = 20;
 inline bool continuous(double a, double z, double jump) { return a > 0 && std::fabs(a - z) < jump; }
-template <typename D, typename L>
-__attribute__((noinline)) bool touches(const L* labels, long ls, const D* d, long ds, double dscale, long u, long v, long id, double z, double jump, long width, long height) {
+// touches() with its image-bound and label tests made by words (away, bit 0: the pixel
+// BLEED_REACH to the left lies in the image and is not the instance's; bit 1 to the right, 2 up,
+// 3 down): only the depth tests are left per pixel. di: the pixel's depth index. Every test is
+// pure, so which are made first does not matter.
+template <typename D>
+SR_ALWAYS_INLINE bool touches(const D* d, long ds, double dscale, long di, double z, double jump, unsigned away) {
   const long k = kBleedReach;
-  return (u >= k && labels[v * ls + u - k] != id && continuous(static_cast<double>(d[v * ds + u - k]) * dscale, z, jump)) ||
-         (u + k < width && labels[v * ls + u + k] != id && continuous(static_cast<double>(d[v * ds + u + k]) * dscale, z, jump)) ||
-         (v >= k && labels[(v - k) * ls + u] != id && continuous(static_cast<double>(d[(v - k) * ds + u]) * dscale, z, jump)) ||
-         (v + k < height && labels[(v + k) * ls + u] != id && continuous(static_cast<double>(d[(v + k) * ds + u]) * dscale, z, jump));
+  return ((away & 1) != 0 && continuous(static_cast<double>(d[di - k]) * dscale, z, jump)) ||
+         ((away & 2) != 0 && continuous(static_cast<double>(d[di + k]) * dscale, z, jump)) ||
+         ((away & 4) != 0 && continuous(static_cast<double>(d[di - k * ds]) * dscale, z, jump)) ||
+         ((away & 8) != 0 && continuous(static_cast<double>(d[di + k * ds]) * dscale, z, jump));
 }
 
 
@@ -696,15 +700,23 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
       // pixels BLEED_REACH away are the instance's).
       const uint64_t tinted = keep & px.colour[j];
       if (tinted == 0) continue;
-      const uint64_t interior = shiftUp(idRow, j, static_cast<int>(kBleedReach)) & shiftDown(idRow, j, nw, static_cast<int>(kBleedReach)) &
-                                idRow[j - kBleedReach * rs] & idRow[j + kBleedReach * rs];
+      const uint64_t left = shiftUp(idRow, j, static_cast<int>(kBleedReach)), right = shiftDown(idRow, j, nw, static_cast<int>(kBleedReach));
+      const uint64_t up = idRow[j - kBleedReach * rs], down = idRow[j + kBleedReach * rs];
+      const uint64_t interior = left & right & up & down;
       if (colorRun.pending > ColorRun::kMaxRun - 64) colorRun.flush(colors, red);
       if (innerRun.pending > ColorRun::kMaxRun - 64) innerRun.flush(inner, red);
       uint64_t innerBits = tinted & own & interior;
-      for (uint64_t bits = tinted & own & ~interior; bits != 0; bits &= bits - 1) {
-        const int b = __builtin_ctzll(bits);
-        const long i = (j << 6) + b;
-        if (!touches(labels, ls, d, ds, dscale, base + i, v, id, px.z[i], 0.03 + 0.03 * px.z[i], width, height)) innerBits |= 1ull << b;
+      if (const uint64_t edge = tinted & own & ~interior) {
+        // Off the image a neighbour's label bit is zero: the bounds go in by masks too.
+        constexpr long kFar = 1L << 40;
+        const uint64_t awayL = ~left & spanBits(j, kBleedReach - base, kFar), awayR = ~right & spanBits(j, -kFar, width - kBleedReach - base);
+        const uint64_t awayU = v >= kBleedReach ? ~up : 0, awayD = v + kBleedReach < height ? ~down : 0;
+        for (uint64_t bits = edge; bits != 0; bits &= bits - 1) {
+          const int b = __builtin_ctzll(bits);
+          const long i = (j << 6) + b;
+          const unsigned away = static_cast<unsigned>(((awayL >> b) & 1) | (((awayR >> b) & 1) << 1) | (((awayU >> b) & 1) << 2) | (((awayD >> b) & 1) << 3));
+          if (!touches(d, ds, dscale, v * ds + base + i, px.z[i], 0.03 + 0.03 * px.z[i], away)) innerBits |= 1ull << b;
+        }
       }
       if (red == 0) addColours<false>(tinted, innerBits, rgbRow, base + (j << 6), colorRun, innerRun);
       else addColours<true>(tinted, innerBits, rgbRow, base + (j << 6), colorRun, innerRun);
