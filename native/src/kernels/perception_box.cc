@@ -564,11 +564,20 @@ __attribute__((target("avx2"))) long levelPassAvx2(const float* xs, const float*
 // The squared distances' keys (psort::keyOf) of points k < n & ~3 into K, and their least and
 // greatest. A squared distance is +0, positive or NaN: its key is its bits (NaN's made the
 // canonical NaN's) with the top bit set, so keys order as those bits do as signed integers.
-__attribute__((target("avx2"))) void distanceKeysAvx2(const float* X, const float* Y, long n, double mx, double my, uint64_t* K, uint64_t& kmin, uint64_t& kmax) {
+// Also the sums of the points' x, y and z, added in their order (sum[0..2]; the estimate's mean
+// when no point is dropped): chains of dependent adds that in a pass of their own set its pace.
+__attribute__((target("avx2"))) void distanceKeysAvx2(const float* X, const float* Y, const float* Z, long n, double mx, double my, uint64_t* K, uint64_t& kmin,
+                                                      uint64_t& kmax, double* sum) {
   const __m256d vmx = _mm256_set1_pd(mx), vmy = _mm256_set1_pd(my);
   const __m256i nanBits = _mm256_set1_epi64x(0x7FF8000000000000ll), top = _mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ull));
   __m256i lo = _mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll), hi = _mm256_set1_epi64x(-1);
+  double sx = sum[0], sy = sum[1], sz = sum[2];
   for (long i = 0; i + 4 <= n; i += 4) {
+    for (long q = i; q < i + 4; q++) {
+      sx += X[q];
+      sy += Y[q];
+      sz += Z[q];
+    }
     const __m256d dx = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(X + i)), vmx), dy = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(Y + i)), vmy);
     const __m256d d2 = _mm256_add_pd(_mm256_mul_pd(dx, dx), _mm256_mul_pd(dy, dy));
     const __m256i b = _mm256_castpd_si256(_mm256_blendv_pd(d2, _mm256_castsi256_pd(nanBits), _mm256_cmp_pd(d2, d2, _CMP_UNORD_Q)));
@@ -576,6 +585,9 @@ __attribute__((target("avx2"))) void distanceKeysAvx2(const float* X, const floa
     hi = _mm256_blendv_epi8(hi, b, _mm256_cmpgt_epi64(b, hi));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(K + i), _mm256_or_si256(b, top));
   }
+  sum[0] = sx;
+  sum[1] = sy;
+  sum[2] = sz;
   alignas(32) int64_t l[4], h[4];
   _mm256_store_si256(reinterpret_cast<__m256i*>(l), lo);
   _mm256_store_si256(reinterpret_cast<__m256i*>(h), hi);
@@ -691,26 +703,26 @@ double ObjectBoxEstimator::roundTop(const float* xs, const float* ys, const floa
   double* sel = a_.data();
   const long end = start + n;
   const double flatCurvature = options_.flatCurvature;
-  // Without a fit, the middle of the cloud.
-  double su = 0, sv = 0;
+  // Without a fit, the middle of the cloud; the first selection's sums in the same pass (each
+  // sum a chain of dependent adds: side by side they share its time).
+  double su = 0, sv = 0, cu = 0, cv = 0;
+  long m = 0;
   for (long i = start, k = 0; k < n; i++, k++) {
     const double x = xs[i], y = ys[i];
-    S[k] = x * c + y * sn;
-    su += S[k];
-    sv += T[k];
-  }
-  peakU_ = su / static_cast<double>(n);
-  peakV_ = sv / static_cast<double>(n);
-  double cu = 0, cv = 0;
-  long m = 0;
-  for (long i = start, k = 0; i < end; i++, k++) {
-    sel[k] = zs[i] >= zMin ? 1 : 0;
-    if (sel[k] != 0) {
-      cu += S[k];
-      cv += T[k];
+    const double sk = x * c + y * sn, tk = T[k];
+    S[k] = sk;
+    su += sk;
+    sv += tk;
+    const bool in = zs[i] >= zMin;
+    sel[k] = in ? 1 : 0;
+    if (in) {
+      cu += sk;
+      cv += tk;
       m++;
     }
   }
+  peakU_ = su / static_cast<double>(n);
+  peakV_ = sv / static_cast<double>(n);
   double zPeak = zMin + band;
   double fitU = 0, fitV = 0, fitRef = 0;
   bool solved = false;
@@ -1149,19 +1161,25 @@ long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long star
   psort::selectPairsByValue2(X, Y, n, k05, k95, x05, x95, y05, y95, sel32_.data(), &histX_, &histY_);
   const double mx = (x05 + x95) / 2;
   const double my = (y05 + y95) / 2;
-  // The squared distances' rank k95, from their keys (one pass makes them and their range).
+  // The squared distances' rank k95, from their keys (one pass makes them and their range, and
+  // the sums of all points: the kept points' when none is dropped).
   uint64_t* K = sel_.data();
   uint64_t kmin = ~0ull, kmax = 0;
+  const float* Z = zs + start;
+  double all[3] = {0, 0, 0};
   long vecTo = 0;
   bool avx2 = false;
 #if defined(SR_BOX_AVX2)
   avx2 = boxAvx2();
   if (avx2) {
     vecTo = n & ~3L;
-    distanceKeysAvx2(X, Y, n, mx, my, K, kmin, kmax);
+    distanceKeysAvx2(X, Y, Z, n, mx, my, K, kmin, kmax, all);
   }
 #endif
   for (long i = vecTo; i < n; i++) {
+    all[0] += X[i];
+    all[1] += Y[i];
+    all[2] += Z[i];
     const double dx = X[i] - mx, dy = Y[i] - my;
     const uint64_t k = psort::keyOf(dx * dx + dy * dy);
     K[i] = k;
@@ -1184,18 +1202,11 @@ long ObjectBoxEstimator::rejectStrays(float* xs, float* ys, float* zs, long star
 #endif
     hiKey = psort::selectKeyByBits(K, n, k95, kmin, kmax, settled);
   const double limit2 = limitOf(psort::valueOf(hiKey));
-  // Mostly none lies beyond (hiKey may then be that bound): the kept points are all of them,
-  // summed in their order.
+  // Mostly none lies beyond (hiKey may then be that bound): the kept points are all of them.
   if (dmax <= limit2) {
-    double sx = 0, sy = 0, sz = 0;
-    for (long i = start; i < end; i++) {
-      sx += xs[i];
-      sy += ys[i];
-      sz += zs[i];
-    }
-    sumX_ = sx;
-    sumY_ = sy;
-    sumZ_ = sz;
+    sumX_ = all[0];
+    sumY_ = all[1];
+    sumZ_ = all[2];
     rejected = 0;
     histValid_ = true;
     return n;
