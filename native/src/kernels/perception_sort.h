@@ -733,8 +733,12 @@ inline void selectPairsByValue2(const float* X, const float* Y, long n, long r1,
     long acc = 0, b = 0;
     for (; b < kBins - 1 && acc + static_cast<long>(hist[b]) <= r1; b++) acc += hist[b];
     const long b1 = b, below1 = acc;
-    for (; b < kBins - 1 && acc + static_cast<long>(hist[b]) <= r2; b++) acc += hist[b];
-    const long b2 = b, below2 = acc;
+    // Rank r2 (the 95%) from the top down, where it lies near: the least bin from b1 on whose
+    // values and those below number more than r2 (the bins hold all n values), the last at most.
+    long above = 0;
+    b = kBins - 1;
+    while (b > b1 && above + static_cast<long>(hist[b]) < n - r2) above += hist[b--];
+    const long b2 = b, below2 = n - above - static_cast<long>(hist[b2]);
     long m1, m2;
     uint32_t* g1 = g[2 * c];
     uint32_t* g2 = g[2 * c + 1];
