@@ -263,7 +263,7 @@ inline void labelBits(const L* row, long c0, long c1, long base, long value, uin
   if (sizeof(L) == 1) {
     if (value < 0 || value > 255) return;  // no 8-bit label equals it
     const __m128i want = _mm_set1_epi8(static_cast<char>(value));
-    auto chunk = [&](long at) {
+    auto chunk = [&](long at) __attribute__((always_inline)) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + at));
       const uint64_t m = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, want)));
       if (m == 0) return;
@@ -303,8 +303,8 @@ inline void labelBits(const L* row, long c0, long c1, long base, long value, uin
 
 // Word j of a mask moved k (1..63) columns: bit i of shiftUp is bit i - k of x (the pixel k to
 // the left), bit i of shiftDown is bit i + k (k to the right); nw words, zero past the ends.
-inline uint64_t shiftUp(const uint64_t* x, long j, int k) { return (x[j] << k) | (j > 0 ? x[j - 1] >> (64 - k) : 0); }
-inline uint64_t shiftDown(const uint64_t* x, long j, long nw, int k) { return (x[j] >> k) | (j + 1 < nw ? x[j + 1] << (64 - k) : 0); }
+SR_ALWAYS_INLINE uint64_t shiftUp(const uint64_t* x, long j, int k) { return (x[j] << k) | (j > 0 ? x[j - 1] >> (64 - k) : 0); }
+SR_ALWAYS_INLINE uint64_t shiftDown(const uint64_t* x, long j, long nw, int k) { return (x[j] >> k) | (j + 1 < nw ? x[j + 1] << (64 - k) : 0); }
 
 
 // What the lift computes for one pixel from depth (and the instance's label bits) alone, whatever
@@ -360,7 +360,7 @@ inline void pixelAt(const LiftGeometry& g, const D* d, const L* labels, long id,
 }
 
 // The bits of word j for the columns - base in [a, b).
-inline uint64_t spanBits(long j, long a, long b) {
+SR_ALWAYS_INLINE uint64_t spanBits(long j, long a, long b) {
   const long lo = a - (j << 6), hi = b - (j << 6);
   const uint64_t below = hi >= 64 ? ~0ull : hi <= 0 ? 0 : (1ull << hi) - 1;
   const uint64_t from = lo <= 0 ? ~0ull : lo >= 64 ? 0 : ~((1ull << lo) - 1);

@@ -742,7 +742,7 @@ inline void selectPairsByValue2(const float* X, const float* Y, long n, long r1,
     long m1, m2;
     uint32_t* g1 = g[2 * c];
     uint32_t* g2 = g[2 * c + 1];
-    gatherBins(V[c], n, fb, b1, b1, b2, b2, g1, m1, g2, m2, keyOf32);
+    gatherBins(V[c], n, fb, b1, b1, b2, b2, g1, m1, g2, m2, [](float x) { return keyOf32(x); });
     std::nth_element(g1, g1 + (r1 - below1), g1 + m1);
     *out[2 * c] = valueOf32(g1[r1 - below1]);
     std::nth_element(g2, g2 + (r2 - below2), g2 + m2);
