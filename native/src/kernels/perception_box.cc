@@ -539,6 +539,7 @@ __attribute__((target("avx2"))) long levelPassAvx2(const float* xs, const float*
     alignas(32) double tl[4], sl[4];
     _mm256_store_pd(tl, t);
     _mm256_store_pd(sl, _mm256_add_pd(_mm256_mul_pd(x, vc), _mm256_mul_pd(y, vsn)));
+    SR_UNROLL4
     for (int l = 0; l < 4; l++) {
       const bool w = (window >> l) & 1, u = (upper >> l) & 1;
       if (!w && !u) continue;
@@ -573,6 +574,7 @@ __attribute__((target("avx2"))) void distanceKeysAvx2(const float* X, const floa
   __m256i lo = _mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll), hi = _mm256_set1_epi64x(-1);
   double sx = sum[0], sy = sum[1], sz = sum[2];
   for (long i = 0; i + 4 <= n; i += 4) {
+    SR_UNROLL4
     for (long q = i; q < i + 4; q++) {
       sx += X[q];
       sy += Y[q];
@@ -622,9 +624,12 @@ __attribute__((target("avx2"))) uint64_t selectKeyByBitsAvx2(uint64_t* keys, lon
     hist[b4[3]]++;
   }
   for (; i < n; i++) hist[(keys[i] - kmin) >> shift]++;
-  long acc = 0;
-  uint64_t b = 0;
-  for (; b < 255 && acc + static_cast<long>(hist[b]) <= r; b++) acc += hist[b];
+  // From the top bin down (rank r is the 95%): the least bin whose keys and those below number
+  // more than r (the bins hold all n keys), and the keys below it.
+  uint64_t b = 255;
+  long above = 0;
+  while (b > 0 && above + static_cast<long>(hist[b]) < n - r) above += hist[b--];
+  const long acc = n - above - static_cast<long>(hist[b]);
   if (settled(kmin + (b << shift))) return kmin + (b << shift);
   uint64_t* g = keys + n;
   long m = 0;

@@ -245,12 +245,7 @@ template <int kBytes>
 inline void countBytePairs(const uint32_t* keys, size_t pairs, uint32_t (*hist)[256], uint32_t (*odd)[256]) {
   for (size_t i = 0; i < pairs; i++) {
     const uint32_t a = keys[2 * i], z = keys[2 * i + 1];
-    // Written out (GCC at -O2 kept the loop: a compare, a branch and the shift count a byte).
-#if defined(__clang__)
-#pragma unroll
-#elif defined(__GNUC__)
-#pragma GCC unroll 4
-#endif
+    SR_UNROLL4
     for (int p = 0; p < kBytes; p++) {
       hist[p][(a >> (8 * p)) & 0xFF]++;
       odd[p][(z >> (8 * p)) & 0xFF]++;
@@ -769,9 +764,12 @@ inline uint64_t selectKeyByBits(uint64_t* keys, long n, long r, uint64_t kmin, u
   uint32_t hist[256];
   std::memset(hist, 0, sizeof hist);
   for (long i = 0; i < n; i++) hist[(keys[i] - kmin) >> shift]++;
-  long acc = 0;
-  uint64_t b = 0;
-  for (; b < 255 && acc + static_cast<long>(hist[b]) <= r; b++) acc += hist[b];
+  // From the top bin down (the stray cut asks for the 95%): the least bin whose keys and those
+  // below number more than r (the bins hold all n keys), and the keys below it.
+  uint64_t b = 255;
+  long above = 0;
+  while (b > 0 && above + static_cast<long>(hist[b]) < n - r) above += hist[b--];
+  const long acc = n - above - static_cast<long>(hist[b]);
   if (settled(kmin + (b << shift))) return kmin + (b << shift);
   uint64_t* g = keys + n;
   long m = 0;
