@@ -232,17 +232,19 @@ constexpr long kContactBand = 4;
 constexpr long kBleedReach = 3;
 constexpr long kMinInnerPixels = 20;
 inline bool continuous(double a, double z, double jump) { return a > 0 && std::fabs(a - z) < jump; }
-// touches() with its image-bound and label tests made by words (away, bit 0: the pixel
-// BLEED_REACH to the left lies in the image and is not the instance's; bit 1 to the right, 2 up,
-// 3 down): only the depth tests are left per pixel. di: the pixel's depth index. Every test is
-// pure, so which are made first does not matter.
+// touches() by directions: its image-bound and label tests are made by words (`away`: the pixels
+// whose neighbour BLEED_REACH along `step` (+-1 a column, +-ds a row) lies in the image and is not
+// the instance's), only the depth tests per pixel; the bits of `edge` whose test holds are added to
+// `touched`, and those touched already are not tested again. Every test is pure, so the order in
+// which they are made does not matter.
 template <typename D>
-SR_ALWAYS_INLINE bool touches(const D* d, long ds, double dscale, long di, double z, double jump, unsigned away) {
-  const long k = kBleedReach;
-  return ((away & 1) != 0 && continuous(static_cast<double>(d[di - k]) * dscale, z, jump)) ||
-         ((away & 2) != 0 && continuous(static_cast<double>(d[di + k]) * dscale, z, jump)) ||
-         ((away & 4) != 0 && continuous(static_cast<double>(d[di - k * ds]) * dscale, z, jump)) ||
-         ((away & 8) != 0 && continuous(static_cast<double>(d[di + k * ds]) * dscale, z, jump));
+SR_ALWAYS_INLINE uint64_t touchedAlong(const D* d, double dscale, long at, long step, const double* z, uint64_t edge, uint64_t away, uint64_t touched) {
+  for (uint64_t bits = edge & away & ~touched; bits != 0; bits &= bits - 1) {
+    const int b = __builtin_ctzll(bits);
+    const double zb = z[b];
+    if (continuous(static_cast<double>(d[at + b + kBleedReach * step]) * dscale, zb, 0.03 + 0.03 * zb)) touched |= 1ull << b;
+  }
+  return touched;
 }
 
 
@@ -696,8 +698,8 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
         edgeKind[edges++] = kind;
       }
       // Colour only from points clearly off the surface; the inner colour from the instance's
-      // pixels that touches() finds away from touching surfaces (it is false where all four
-      // pixels BLEED_REACH away are the instance's).
+      // pixels that the reference's touches() finds away from touching surfaces (false where all
+      // four pixels BLEED_REACH away are the instance's; else the depth tests, touchedAlong).
       const uint64_t tinted = keep & px.colour[j];
       if (tinted == 0) continue;
       const uint64_t left = shiftUp(idRow, j, static_cast<int>(kBleedReach)), right = shiftDown(idRow, j, nw, static_cast<int>(kBleedReach));
@@ -711,12 +713,13 @@ long lift(Workspace& ws, const Frame& f, const D* d, const L* labels, long id, l
         constexpr long kFar = 1L << 40;
         const uint64_t awayL = ~left & spanBits(j, kBleedReach - base, kFar), awayR = ~right & spanBits(j, -kFar, width - kBleedReach - base);
         const uint64_t awayU = v >= kBleedReach ? ~up : 0, awayD = v + kBleedReach < height ? ~down : 0;
-        for (uint64_t bits = edge; bits != 0; bits &= bits - 1) {
-          const int b = __builtin_ctzll(bits);
-          const long i = (j << 6) + b;
-          const unsigned away = static_cast<unsigned>(((awayL >> b) & 1) | (((awayR >> b) & 1) << 1) | (((awayU >> b) & 1) << 2) | (((awayD >> b) & 1) << 3));
-          if (!touches(d, ds, dscale, v * ds + base + i, px.z[i], 0.03 + 0.03 * px.z[i], away)) innerBits |= 1ull << b;
-        }
+        const long at = v * ds + base + (j << 6);
+        const double* z = px.z + (j << 6);
+        uint64_t touched = touchedAlong(d, dscale, at, -1, z, edge, awayL, 0);
+        touched = touchedAlong(d, dscale, at, 1, z, edge, awayR, touched);
+        touched = touchedAlong(d, dscale, at, -ds, z, edge, awayU, touched);
+        touched = touchedAlong(d, dscale, at, ds, z, edge, awayD, touched);
+        innerBits |= edge & ~touched;
       }
       if (red == 0) addColours<false>(tinted, innerBits, rgbRow, base + (j << 6), colorRun, innerRun);
       else addColours<true>(tinted, innerBits, rgbRow, base + (j << 6), colorRun, innerRun);
