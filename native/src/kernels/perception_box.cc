@@ -203,6 +203,85 @@ void RayQuadraticFit::reset() {
   zz_ = 0;
 }
 
+#if defined(SR_BOX_AVX2)
+bool boxAvx2();
+#endif
+
+void RayQuadraticFit::addDisc(const double* DU, const double* DV, const double* DZ, long m, const double* trim, double trimBelow) {
+#if defined(SR_BOX_AVX2)
+  if (boxAvx2()) {
+    addDiscAvx2(DU, DV, DZ, m, trim, trimBelow);
+    return;
+  }
+#endif
+  for (long j = 0; j < m; j++) {
+    const double du = DU[j], dv = DV[j], z = DZ[j];
+    if (trim != nullptr && z < trim[0] + trim[1] * du + trim[2] * dv + trim[3] * du * du + trim[4] * du * dv + trim[5] * dv * dv - trimBelow) continue;
+    add(du, dv, z);
+  }
+}
+
+#if defined(SR_BOX_AVX2)
+// addDisc with four of add()'s sums to a register (out of line, ~30 sums a point were a load and
+// a store each): with A = (1, u, v, u²) and B = (uv, v², z, 0), row p of the products is f_p·A
+// and f_p·B (f = 1, u, v, u², uv, v²), and each sum sits in the lane that gets exactly add()'s
+// product for it (1·x is x; the other lanes add products no sum keeps). Every sum adds the same
+// values in the same order; count and zz as add() makes them.
+__attribute__((target("avx2"))) void RayQuadraticFit::addDiscAvx2(const double* DU, const double* DV, const double* DZ, long m, const double* trim, double trimBelow) {
+  double* M = m_;
+  double* R = r_;
+  __m256d a0 = _mm256_setr_pd(M[0], M[1], M[2], M[3]), b0 = _mm256_setr_pd(M[4], M[5], R[0], 0);
+  __m256d a1 = _mm256_setr_pd(0, M[7], M[8], M[9]), b1 = _mm256_setr_pd(M[10], M[11], R[1], 0);
+  __m256d a2 = _mm256_setr_pd(0, 0, M[14], M[15]), b2 = _mm256_setr_pd(M[16], M[17], R[2], 0);
+  __m256d a3 = _mm256_setr_pd(0, 0, 0, M[21]), b3 = _mm256_setr_pd(M[22], M[23], R[3], 0);
+  __m256d b4 = _mm256_setr_pd(M[28], M[29], R[4], 0), b5 = _mm256_setr_pd(0, M[35], R[5], 0);
+  double zz = zz_;
+  long added = 0;
+  for (long j = 0; j < m; j++) {
+    const double u = DU[j], v = DV[j], z = DZ[j];
+    if (trim != nullptr && z < trim[0] + trim[1] * u + trim[2] * v + trim[3] * u * u + trim[4] * u * v + trim[5] * v * v - trimBelow) continue;
+    const double f3 = u * u, f4 = u * v, f5 = v * v;
+    const __m256d A = _mm256_setr_pd(1, u, v, f3), B = _mm256_setr_pd(f4, f5, z, 0);
+    const __m256d vu = _mm256_set1_pd(u), vv = _mm256_set1_pd(v), v3 = _mm256_set1_pd(f3);
+    a0 = _mm256_add_pd(a0, A);
+    b0 = _mm256_add_pd(b0, B);
+    a1 = _mm256_add_pd(a1, _mm256_mul_pd(vu, A));
+    b1 = _mm256_add_pd(b1, _mm256_mul_pd(vu, B));
+    a2 = _mm256_add_pd(a2, _mm256_mul_pd(vv, A));
+    b2 = _mm256_add_pd(b2, _mm256_mul_pd(vv, B));
+    a3 = _mm256_add_pd(a3, _mm256_mul_pd(v3, A));
+    b3 = _mm256_add_pd(b3, _mm256_mul_pd(v3, B));
+    b4 = _mm256_add_pd(b4, _mm256_mul_pd(_mm256_set1_pd(f4), B));
+    b5 = _mm256_add_pd(b5, _mm256_mul_pd(_mm256_set1_pd(f5), B));
+    zz += z * z;
+    added++;
+  }
+  alignas(32) double l[4];
+  _mm256_store_pd(l, a0);
+  M[0] = l[0], M[1] = l[1], M[2] = l[2], M[3] = l[3];
+  _mm256_store_pd(l, b0);
+  M[4] = l[0], M[5] = l[1], R[0] = l[2];
+  _mm256_store_pd(l, a1);
+  M[7] = l[1], M[8] = l[2], M[9] = l[3];
+  _mm256_store_pd(l, b1);
+  M[10] = l[0], M[11] = l[1], R[1] = l[2];
+  _mm256_store_pd(l, a2);
+  M[14] = l[2], M[15] = l[3];
+  _mm256_store_pd(l, b2);
+  M[16] = l[0], M[17] = l[1], R[2] = l[2];
+  _mm256_store_pd(l, a3);
+  M[21] = l[3];
+  _mm256_store_pd(l, b3);
+  M[22] = l[0], M[23] = l[1], R[3] = l[2];
+  _mm256_store_pd(l, b4);
+  M[28] = l[0], M[29] = l[1], R[4] = l[2];
+  _mm256_store_pd(l, b5);
+  M[35] = l[1], R[5] = l[2];
+  zz_ = zz;
+  count += added;
+}
+#endif
+
 bool RayQuadraticFit::solve() {
   if (count < 12) return false;
   for (int p = 1; p < 6; p++) {
@@ -850,26 +929,21 @@ bool ObjectBoxEstimator::fitRayQuadratic(long n, double zRef, double u0, double 
   double* DV = DU + n;
   double* DZ = DV + n;
   long m = 0;
-  fit.reset();
   for (long k = 0; k < n; k++) {
     const double du = U[k] - u0, dv = V[k] - v0;
     if (du * du + dv * dv > r2) continue;
-    const double z = Z[k] - zRef;
-    fit.add(du, dv, z);
     DU[m] = du;
     DV[m] = dv;
-    DZ[m] = z;
+    DZ[m] = Z[k] - zRef;
     m++;
   }
+  fit.reset();
+  fit.addDisc(DU, DV, DZ, m, nullptr, 0);
   if (!fit.solve()) return false;
   for (int pass = 1; pass < 3; pass++) {
-    const double c0 = cf[0], c1 = cf[1], c2 = cf[2], c3 = cf[3], c4 = cf[4], c5 = cf[5];
+    const double c[6] = {cf[0], cf[1], cf[2], cf[3], cf[4], cf[5]};
     fit.reset();
-    for (long j = 0; j < m; j++) {
-      const double du = DU[j], dv = DV[j], z = DZ[j];
-      if (z < c0 + c1 * du + c2 * dv + c3 * du * du + c4 * du * dv + c5 * dv * dv - trimBelow) continue;
-      fit.add(du, dv, z);
-    }
+    fit.addDisc(DU, DV, DZ, m, c, trimBelow);
     if (!fit.solve()) return false;
   }
   hessianEigen(cf, rayEig_);

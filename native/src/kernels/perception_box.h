@@ -184,6 +184,11 @@ class RayQuadraticFit {
     zz_ += z * z;
     count++;
   }
+  /**
+   * add() for the points (DU[j], DV[j], DZ[j]), j < m, in order: all of them (trim null), or
+   * those at or above the surface trim[0..5] less trimBelow (the trimmed passes).
+   */
+  void addDisc(const double* DU, const double* DV, const double* DZ, long m, const double* trim, double trimBelow);
   bool solve();
   double at(double u, double v) const {
     const double* c = coef;
@@ -199,6 +204,7 @@ class RayQuadraticFit {
   double rhs_[6];
   double x_[6] = {0};
   double g_[6];
+  void addDiscAvx2(const double* DU, const double* DV, const double* DZ, long m, const double* trim, double trimBelow);
 };
 
 /** object_box.ts ObjectBoxEstimator. Scratch grows to the largest object seen and is reused. */
