@@ -903,11 +903,35 @@ double ObjectBoxEstimator::roundTop(const float* xs, const float* ys, const floa
   return zPeak + psort::quantileInPlace(R, nr, 0.5);
 }
 
+#if defined(SR_BOX_AVX2)
+// rayCoordinates over points k < n & ~3, four at a time: each lane the scalar loop's operations in
+// its order (a division a point bound that loop; -qx by flipping the sign, exactly).
+__attribute__((target("avx2"))) void rayCoordinatesAvx2(const float* xs, const float* ys, const float* zs, long n, double zRef, double c, double sn, double* U, double* V,
+                                                        double* Z) {
+  const __m256d vz = _mm256_set1_pd(zRef), vc = _mm256_set1_pd(c), vsn = _mm256_set1_pd(sn), sign = _mm256_set1_pd(-0.0);
+  for (long k = 0; k + 4 <= n; k += 4) {
+    const __m256d z = _mm256_cvtps_pd(_mm_loadu_ps(zs + k));
+    const __m256d f = _mm256_div_pd(vz, z);
+    const __m256d qx = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(xs + k)), f), qy = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(ys + k)), f);
+    _mm256_storeu_pd(U + k, _mm256_add_pd(_mm256_mul_pd(qx, vc), _mm256_mul_pd(qy, vsn)));
+    _mm256_storeu_pd(V + k, _mm256_add_pd(_mm256_mul_pd(_mm256_xor_pd(qx, sign), vsn), _mm256_mul_pd(qy, vc)));
+    _mm256_storeu_pd(Z + k, z);
+  }
+}
+#endif
+
 void ObjectBoxEstimator::rayCoordinates(const float* xs, const float* ys, const float* zs, long start, long n, double zRef, double c, double sn) {
   double* U = ru_.data();
   double* V = rv_.data();
   double* Z = rz_.data();
-  for (long i = start, k = 0; k < n; i++, k++) {
+  long done = 0;
+#if defined(SR_BOX_AVX2)
+  if (boxAvx2()) {
+    rayCoordinatesAvx2(xs + start, ys + start, zs + start, n, zRef, c, sn, U, V, Z);
+    done = n & ~3L;
+  }
+#endif
+  for (long i = start + done, k = done; k < n; i++, k++) {
     const double f = zRef / zs[i];
     const double qx = xs[i] * f, qy = ys[i] * f;
     U[k] = qx * c + qy * sn;
