@@ -324,7 +324,7 @@ void ObjectBoxEstimator::ensure(long n) {
   ru_.resize(len);
   rv_.resize(len);
   rz_.resize(len);
-  disc_.resize(3 * len);
+  disc_.resize(3 * len + 12);  // three arrays, four doubles past each (discAvx2's stores)
   sel_.resize(2 * len);
   sel32_.resize(4 * len);
   groupDone_.resize(len / 4 + 1);
@@ -904,6 +904,50 @@ double ObjectBoxEstimator::roundTop(const float* xs, const float* ys, const floa
 }
 
 #if defined(SR_BOX_AVX2)
+// For each mask of four lanes: the lanes it holds moved to the front (as pairs of 32-bit halves,
+// for a permute of doubles), and how many.
+struct CompressDoubles {
+  int32_t lanes[16][8];
+  long count[16];
+  CompressDoubles() {
+    for (int mask = 0; mask < 16; mask++) {
+      int k = 0;
+      for (int l = 0; l < 4; l++) {
+        if (((mask >> l) & 1) == 0) continue;
+        lanes[mask][2 * k] = 2 * l;
+        lanes[mask][2 * k + 1] = 2 * l + 1;
+        k++;
+      }
+      for (int r = k; r < 4; r++) lanes[mask][2 * r] = lanes[mask][2 * r + 1] = 0;
+      count[mask] = k;
+    }
+  }
+};
+const CompressDoubles kCompressDoubles;
+
+// fitRayQuadratic's disc over points k < n & ~3 (returns where it stopped; m counts the points
+// stored): each lane's du, dv and test as the scalar loop makes them (!(d2 > r2) as NGT_UQ), the
+// points in the disc moved to the front in order and stored four at a time (up to three values
+// past them, which the next store or nothing reads: the arrays have room).
+__attribute__((target("avx2"))) long discAvx2(const double* U, const double* V, const double* Z, long n, double u0, double v0, double r2, double zRef, double* DU,
+                                              double* DV, double* DZ, long& m) {
+  const __m256d vu0 = _mm256_set1_pd(u0), vv0 = _mm256_set1_pd(v0), vr2 = _mm256_set1_pd(r2), vz = _mm256_set1_pd(zRef);
+  long k = 0, mm = m;
+  for (; k + 4 <= n; k += 4) {
+    const __m256d du = _mm256_sub_pd(_mm256_loadu_pd(U + k), vu0), dv = _mm256_sub_pd(_mm256_loadu_pd(V + k), vv0);
+    const int in = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_add_pd(_mm256_mul_pd(du, du), _mm256_mul_pd(dv, dv)), vr2, _CMP_NGT_UQ));
+    if (in == 0) continue;
+    const __m256i perm = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kCompressDoubles.lanes[in]));
+    const __m256d z = _mm256_sub_pd(_mm256_loadu_pd(Z + k), vz);
+    _mm256_storeu_pd(DU + mm, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(du), perm)));
+    _mm256_storeu_pd(DV + mm, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(dv), perm)));
+    _mm256_storeu_pd(DZ + mm, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(z), perm)));
+    mm += kCompressDoubles.count[in];
+  }
+  m = mm;
+  return k;
+}
+
 // rayCoordinates over points k < n & ~3, four at a time: each lane the scalar loop's operations in
 // its order (a division a point bound that loop; -qx by flipping the sign, exactly).
 __attribute__((target("avx2"))) void rayCoordinatesAvx2(const float* xs, const float* ys, const float* zs, long n, double zRef, double c, double sn, double* U, double* V,
@@ -950,10 +994,13 @@ bool ObjectBoxEstimator::fitRayQuadratic(long n, double zRef, double u0, double 
   // The disc's points (the same every pass) with their offsets, gathered by the first pass: the
   // trimmed passes go through them alone, in the same order.
   double* DU = disc_.data();
-  double* DV = DU + n;
-  double* DZ = DV + n;
-  long m = 0;
-  for (long k = 0; k < n; k++) {
+  double* DV = DU + n + 4;
+  double* DZ = DV + n + 4;
+  long m = 0, k = 0;
+#if defined(SR_BOX_AVX2)
+  if (boxAvx2()) k = discAvx2(U, V, Z, n, u0, v0, r2, zRef, DU, DV, DZ, m);
+#endif
+  for (; k < n; k++) {
     const double du = U[k] - u0, dv = V[k] - v0;
     if (du * du + dv * dv > r2) continue;
     DU[m] = du;
