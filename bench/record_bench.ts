@@ -11,7 +11,7 @@ import { protobufChannel, rosChannel } from "../src/record/channel_plan.js";
 import { EpisodeWriter } from "../nodes/recorder/episode_writer.js";
 import { COMPRESSIONS, decompressHandlers, loadCompression, type Compression } from "../nodes/recorder/chunk_compression.js";
 import { FileByteSource } from "../nodes/recorder/recording_files.js";
-import { RgbdSensor, teleopScenario, worldAt } from "../sim/index.js";
+import { depthMillimetres, RgbdSensor, teleopScenario, worldAt } from "../sim/index.js";
 import { benchArgs } from "./bench_args.js";
 
 /**
@@ -70,10 +70,7 @@ for (let f = 0; f < 30; f++) {
   let step = d.step;
   if (depthEncoding === "16UC1") {
     // What a RealSense driver publishes on aligned_depth_to_color/image_raw: millimetres, 0 = no reading.
-    const metres = new Float32Array(depth.buffer, 0, W * H);
-    const mm = new Uint16Array(W * H);
-    for (let i = 0; i < mm.length; i++) mm[i] = Number.isFinite(metres[i]) && metres[i] > 0 ? Math.min(65535, Math.round(metres[i] * 1000)) : 0;
-    depth = new Uint8Array(mm.buffer);
+    depth = new Uint8Array(depthMillimetres(d).buffer);
     step = W * 2;
   }
   frames.push({ rgb: Uint8Array.from(cap.frame.rgb.data), depth, depthEncoding, depthStep: step });

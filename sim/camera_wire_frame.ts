@@ -20,7 +20,7 @@ export function cameraWireFrame(frame: RgbdFrame): RgbdFrame {
 }
 
 /** A 32FC1 depth image (packed, host order) as millimetres: rounded, 0 where not finite or not positive. */
-export function depthMillimetres(depth: ImageLike): Uint16Array {
+export function depthMillimetres(depth: ImageLike): Uint16Array<ArrayBuffer> {
   if (depth.encoding !== "32FC1" || depth.step !== depth.width * 4) throw new Error(`expected packed 32FC1 depth, got ${depth.encoding} step ${depth.step}`);
   const n = depth.width * depth.height;
   const metres = new Float32Array(depth.data.buffer, depth.data.byteOffset, n);

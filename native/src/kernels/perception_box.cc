@@ -904,27 +904,6 @@ double ObjectBoxEstimator::roundTop(const float* xs, const float* ys, const floa
 }
 
 #if defined(SR_BOX_AVX2)
-// For each mask of four lanes: the lanes it holds moved to the front (as pairs of 32-bit halves,
-// for a permute of doubles), and how many.
-struct CompressDoubles {
-  int32_t lanes[16][8];
-  long count[16];
-  CompressDoubles() {
-    for (int mask = 0; mask < 16; mask++) {
-      int k = 0;
-      for (int l = 0; l < 4; l++) {
-        if (((mask >> l) & 1) == 0) continue;
-        lanes[mask][2 * k] = 2 * l;
-        lanes[mask][2 * k + 1] = 2 * l + 1;
-        k++;
-      }
-      for (int r = k; r < 4; r++) lanes[mask][2 * r] = lanes[mask][2 * r + 1] = 0;
-      count[mask] = k;
-    }
-  }
-};
-const CompressDoubles kCompressDoubles;
-
 // fitRayQuadratic's disc over points k < n & ~3 (returns where it stopped; m counts the points
 // stored): each lane's du, dv and test as the scalar loop makes them (!(d2 > r2) as NGT_UQ), the
 // points in the disc moved to the front in order and stored four at a time (up to three values
@@ -937,12 +916,12 @@ __attribute__((target("avx2"))) long discAvx2(const double* U, const double* V, 
     const __m256d du = _mm256_sub_pd(_mm256_loadu_pd(U + k), vu0), dv = _mm256_sub_pd(_mm256_loadu_pd(V + k), vv0);
     const int in = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_add_pd(_mm256_mul_pd(du, du), _mm256_mul_pd(dv, dv)), vr2, _CMP_NGT_UQ));
     if (in == 0) continue;
-    const __m256i perm = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kCompressDoubles.lanes[in]));
+    const __m256i perm = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(psort::kCompress4x64.idx[in]));
     const __m256d z = _mm256_sub_pd(_mm256_loadu_pd(Z + k), vz);
     _mm256_storeu_pd(DU + mm, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(du), perm)));
     _mm256_storeu_pd(DV + mm, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(dv), perm)));
     _mm256_storeu_pd(DZ + mm, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(z), perm)));
-    mm += kCompressDoubles.count[in];
+    mm += psort::kCompress4x64.count[in];
   }
   m = mm;
   return k;

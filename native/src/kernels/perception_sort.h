@@ -643,8 +643,11 @@ inline void gatherBins(const float* v, long n, const FloatBins& fb, long a1, lon
   m2 = n2;
 }
 
-#if defined(SR_SORT_AVX2)
-/** For a 4-bit lane mask: the 32-bit lane pairs that move its 64-bit lanes to the front, in order, and how many. */
+/**
+ * For a 4-bit lane mask: the 32-bit lane pairs that move its 64-bit lanes to the front, in order,
+ * and how many (a permutevar8x32 table; plain data, so outside the AVX2 guard: the box
+ * estimator's AVX2 paths use it too, whether or not this file's are built).
+ */
 struct Compress4x64 {
   alignas(32) int32_t idx[16][8];
   int count[16];
@@ -662,6 +665,8 @@ struct Compress4x64 {
   }
 };
 inline constexpr Compress4x64 kCompress4x64{};
+
+#if defined(SR_SORT_AVX2)
 
 /**
  * gatherBins with the keys of the values as doubles (keyOf), four values at a time: their bins
