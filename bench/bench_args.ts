@@ -28,3 +28,13 @@ export function benchInt(name: string, option: string, value: string | undefined
   }
   return n;
 }
+
+/** An option's value among `choices`, or the same one-line error and exit 2. */
+export function benchChoice<C extends string>(name: string, option: string, value: string | undefined, choices: readonly C[]): C {
+  const found = choices.find((c) => c === value);
+  if (found === undefined) {
+    console.error(`${name}: --${option} must be one of ${choices.join(", ")}, got ${value}`);
+    process.exit(2);
+  }
+  return found;
+}

@@ -10,7 +10,7 @@ import type { Scene } from "../src/scene/scene_object.js";
 import { nativePerceptionKernelsOf } from "../nodes/perception/native_perception_kernels.js";
 import type { PipelineBenchOptions } from "./pipeline_bench.js";
 import { cameraWireFrame, RgbdSensor, teleopScenario, worldAt, type NoiseModel } from "../sim/index.js";
-import { benchArgs } from "./bench_args.js";
+import { benchArgs, benchChoice } from "./bench_args.js";
 
 /**
  * Perception p50 of two (or more) builds of the kernels addon side by side in one process: an
@@ -112,10 +112,8 @@ function main(): void {
       encoding: { type: "string", default: "32FC1" }, json: { type: "boolean", default: false },
     },
   });
-  const noise = values.noise;
-  if (noise !== "none" && noise !== "realsense") throw new Error(`kernels A/B: --noise must be none or realsense, got ${noise}`);
-  const encoding = values.encoding;
-  if (encoding !== "32FC1" && encoding !== "16UC1") throw new Error(`kernels A/B: --encoding must be 32FC1 or 16UC1, got ${encoding}`);
+  const noise = benchChoice("kernels_ab", "noise", values.noise, ["none", "realsense"] as const);
+  const encoding = benchChoice("kernels_ab", "encoding", values.encoding, ["32FC1", "16UC1"] as const);
   const r = runKernelsAb({ paths: positionals, encoding, frames: Number(values.frames), seed: Number(values.seed), noise, width: 640, height: 480, objects: 8 });
   if (values.json) {
     console.log(JSON.stringify(r));

@@ -33,4 +33,12 @@ describe("benchmark command lines", () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     },
   );
+
+  it.each([["--encoding", "8UC3"], ["--encoding", ""], ["--noise", "gaussian"]])("kernels_ab %s %j: refused before anything runs (exit 2)", async (option, value) => {
+    const r = await run("kernels_ab", ["ts", `${option}=${value}`]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`kernels_ab: ${option} must be one of`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe("");
+  });
 });
