@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { netnsAvailable, runInNetns } from "./netns.js";
 import { jsWaitDuring, waitSummary, WaitAccumulator, type WaitSample } from "./sched_wait.js";
 import { benchArgs, benchInt } from "./bench_args.js";
+import { udpCountersOf, type UdpCounters } from "./udp_counters.js";
 
 /**
  * `npm run bench:dds`: the node on the ROS 2 wire against a Cyclone DDS C peer, all inside a
@@ -39,6 +40,8 @@ import { benchArgs, benchInt } from "./bench_args.js";
  * frames' span) and, for the slowest frame, how long the JS thread waited while it was in flight:
  * on a shared host a whole-run p99 far above the steady one is the scheduler when that wait is
  * most of the frame's latency (see bench/sched_wait.ts).
+ * `udp` counts the window's datagrams in the namespace and those dropped for a full socket receive
+ * buffer (a reliable stream then retransmits: receive CPU the node's code does not explain).
  * The host's load average is recorded beside the figures: on a loaded host latency mostly
  * measures the scheduler, CPU time much less so.
  */
@@ -179,7 +182,7 @@ echo "@@WARM $(tail -n 1 ${work}/sink_warm.json)"
  * gc).
  */
 interface ThreadCpu { js: number; v8Helpers: number; ddsReceive: number; ddsOther: number }
-interface ProcSample { t: number; cpuS: number; rssMb: number; threads: ThreadCpu }
+interface ProcSample { t: number; cpuS: number; rssMb: number; threads: ThreadCpu; udp?: UdpCounters }
 
 const ticksOf = (stat: string) => {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -257,7 +260,7 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
       if (each.length === pids.length) {
         const threads: ThreadCpu = { js: 0, v8Helpers: 0, ddsReceive: 0, ddsOther: 0 };
         for (const x of each) for (const k of Object.keys(threads) as (keyof ThreadCpu)[]) threads[k] += x.threads[k];
-        samples.push({ t: Date.now() / 1000, cpuS: each.reduce((a, x) => a + x.cpuS, 0), rssMb: each.reduce((a, x) => a + x.rssMb, 0), threads });
+        samples.push({ t: Date.now() / 1000, cpuS: each.reduce((a, x) => a + x.cpuS, 0), rssMb: each.reduce((a, x) => a + x.rssMb, 0), threads, udp: udpCountersOf(pids[0]) });
       }
     }, sampleEveryS * 1000);
     // Run-queue waits every 100 ms: finer than CPU, to tell which frames a wait delayed.
@@ -329,6 +332,13 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
       // The same from 10 s after the first frame to the end (null for runs shorter than 15 s).
       after_10s: lateCpu,
     },
+    // UDP datagrams in the window, and those the kernel dropped for a full socket receive buffer
+    // (udp_counters.ts): a run whose receive CPU jumps with drops here was retransmitting.
+    udp: first?.udp && last?.udp ? {
+      in_datagrams: last.udp.inDatagrams - first.udp.inDatagrams,
+      receive_buffer_drops: last.udp.rcvbufErrors - first.udp.rcvbufErrors,
+      in_errors: last.udp.inErrors - first.udp.inErrors,
+    } : null,
     latency_ms: { whole_run: summary(all), steady: summary(warm) },
     // Run-queue delay of the node processes (ms per s of wall time) from the first frame to the last:
     // what the host's other work took from the node, apart from what the node's own code costs.
@@ -426,6 +436,7 @@ const nCameras = (m: Awaited<ReturnType<typeof pipeline>>) => ({
   runqueue_wait_ms_per_s: m.runqueue_wait,
   frames: m.frames,
   cpu: m.cpu,
+  udp: m.udp,
   node_cpu_percent: round(m.cpuPercent, 1),
   node_cpu_percent_per_camera: round(m.cpuPercentPerCamera, 1),
 });
@@ -461,6 +472,7 @@ const out = {
     latency_ms: one.latency_ms,
     runqueue_wait_ms_per_s: one.runqueue_wait,
     cpu: one.cpu,
+    udp: one.udp,
     node_cpu_percent: round(one.cpuPercent, 1),
     node_counters: one.graph[0].counters,
   },
