@@ -12,6 +12,7 @@ import { packageRoot } from "../../src/transport/dds/native_binding.js";
  * Environment:
  * - SPATIAL_REWARD_NATIVE=0 forces the TypeScript path (side-by-side benchmarks, tests), silently.
  * - SPATIAL_REWARD_KERNELS_ADDON=/path/to/spatial_reward_kernels.node loads that file instead.
+ * - SPATIAL_REWARD_NATIVE_THREADS=1 keeps every kernel on the calling thread (nativeThreads()).
  */
 
 /** The raw addon: `families` lists the kernel families it was built with; the rest are kernel functions. */
@@ -44,6 +45,21 @@ export function kernelsAddonPath(): string | undefined {
 /** True when SPATIAL_REWARD_NATIVE=0 asks for the TypeScript kernels. */
 export function nativeDisabled(): boolean {
   return process.env.SPATIAL_REWARD_NATIVE === "0";
+}
+
+/**
+ * How many threads a native kernel may use within one call: SPATIAL_REWARD_NATIVE_THREADS, 1 or
+ * 2 (unset or "auto": 2). With 2, measureObjects shares a frame's objects with one helper thread
+ * of the addon (none where the process may use only one CPU or the thread cannot be created);
+ * 1 keeps everything on the calling thread. Read on every call, so a test or bench can switch it;
+ * any other value is warned about once and the default used.
+ */
+export function nativeThreads(): 1 | 2 {
+  const v = process.env.SPATIAL_REWARD_NATIVE_THREADS;
+  if (v === undefined || v === "" || v === "auto" || v === "2") return 2;
+  if (v === "1") return 1;
+  warnOnce(`threads:${v}`, `spatial-reward: SPATIAL_REWARD_NATIVE_THREADS=${JSON.stringify(v)} is not 1, 2 or auto; using the default (2)`);
+  return 2;
 }
 
 function rebuildHint(): string {

@@ -3,7 +3,7 @@ import type { LabelExtents } from "../../src/perception/label_extents.js";
 import {
   createTsPerceptionKernels, type DepthSamples, type LabelSamples, type PerceptionKernels, type PerceptionKernelsFactory,
 } from "../../src/perception/perception_kernels.js";
-import { kernelFamily } from "../native/kernels_addon.js";
+import { kernelFamily, loadKernelsAddon, nativeThreads } from "../native/kernels_addon.js";
 
 /** Kernel family "perception_frame" (native/src/kernels/perception_frame.cc). */
 interface FrameFamily {
@@ -23,8 +23,38 @@ interface ObjectsFamily {
   measureObjects(
     p: Float64Array, depth: DepthSamples, labels: LabelSamples, rgb: Uint8Array, rayX: Float64Array, rayY: Float64Array,
     ids: Int32Array, n: number, count: Int32Array, u0: Int32Array, u1: Int32Array, v0: Int32Array, v1: Int32Array,
-    xs: Float32Array, ys: Float32Array, zs: Float32Array, out: Float64Array,
+    xs: Float32Array, ys: Float32Array, zs: Float32Array, out: Float64Array, threads?: number,
   ): void;
+}
+
+/** Kernel family "helper_thread" (native/src/kernels/helper_thread.cc): the addon's helper thread. */
+interface HelperFamily {
+  helperThread(op?: "state" | "stop" | "failStarts" | "allowStarts"): NativeHelperState;
+}
+
+/** The addon's helper thread (process-wide), which measureObjects shares a frame's objects with. */
+export interface NativeHelperState {
+  /** The process may use two CPUs and the thread could be (or was) created. */
+  readonly available: boolean;
+  readonly running: boolean;
+  readonly startFailed: boolean;
+  /** Since the process started: calls shared with the helper, and those it took part in. */
+  readonly jobs: number;
+  readonly jobsHelped: number;
+  /** FUTEX_WAKEs callers paid for (the helper was not expected soon, or was late). */
+  readonly callerWakes: number;
+  /** The helper's wake-ups on its own ahead of an expected call, those that found none, its time spent spinning. */
+  readonly timedWakes: number;
+  readonly emptySpins: number;
+  readonly spinMs: number;
+  /** How late its timed wake-ups ended, in total (the kernel's timer slack and the VM's wake-up latency). */
+  readonly lateMs: number;
+}
+
+/** How the native perception kernels are made; unset fields follow the environment. */
+export interface NativePerceptionOptions {
+  /** Threads measureObjects may use: 2 shares a frame's objects with the addon's helper thread. Default: nativeThreads(). */
+  readonly threads?: 1 | 2;
 }
 
 const FRAME_FUNCTIONS = [
@@ -49,11 +79,18 @@ export interface NativePerceptionStatus {
  * addon is not built, lacks them, or SPATIAL_REWARD_NATIVE=0 (the loader warns once when it
  * cannot load). Each Perception gets its own kernel object from the factory.
  */
-export function nativePerceptionKernels(): PerceptionKernelsFactory | null {
+export function nativePerceptionKernels(options: NativePerceptionOptions = {}): PerceptionKernelsFactory | null {
   const frame = kernelFamily<FrameFamily>("perception", FRAME_FUNCTIONS);
   const objects = kernelFamily<ObjectsFamily>("perception", ["measureObjects"]);
   if (!frame || !objects) return null;
-  return () => createNativeKernels(frame, objects);
+  return () => createNativeKernels(frame, objects, options.threads ?? nativeThreads());
+}
+
+/** The addon's helper thread, or null where the addon (or a build with it) is not loaded. */
+export function nativeHelperThread(op: "state" | "stop" | "failStarts" | "allowStarts" = "state"): NativeHelperState | null {
+  // Not kernelFamily(): an addon without it has no TypeScript fallback to warn about.
+  const addon = loadKernelsAddon() as Partial<HelperFamily> | null;
+  return typeof addon?.helperThread === "function" ? addon.helperThread(op) : null;
 }
 
 /**
@@ -65,7 +102,7 @@ export function nativePerceptionKernelsOf(addon: Readonly<Record<string, unknown
   const missing = [...FRAME_FUNCTIONS, "measureObjects"].filter((f) => typeof addon[f] !== "function");
   if (missing.length > 0) return null;
   const frame = addon as unknown as FrameFamily, objects = addon as unknown as ObjectsFamily;
-  return () => createNativeKernels(frame, objects);
+  return () => createNativeKernels(frame, objects, nativeThreads());
 }
 
 /**
@@ -87,9 +124,10 @@ export function nativePerceptionStatus(): NativePerceptionStatus {
   return { native, exactMath: native && frame.perceptionMathExact === true };
 }
 
-function createNativeKernels(f: FrameFamily, o: ObjectsFamily): PerceptionKernels {
+function createNativeKernels(f: FrameFamily, o: ObjectsFamily, threads: 1 | 2): PerceptionKernels {
   return {
     name: "native",
+    threads,
     labelExtents(labels: LabelSamples, stride: number, width: number, height: number, ext: LabelExtents): number {
       let size: number;
       try {
@@ -151,7 +189,7 @@ function createNativeKernels(f: FrameFamily, o: ObjectsFamily): PerceptionKernel
     },
     measureObjects(p, depth, labels, rgb, rayX, rayY, ids, n, ext, xs, ys, zs, out) {
       try {
-        o.measureObjects(p, depth, labels, rgb, rayX, rayY, ids, n, ext.count, ext.u0, ext.u1, ext.v0, ext.v1, xs, ys, zs, out);
+        o.measureObjects(p, depth, labels, rgb, rayX, rayY, ids, n, ext.count, ext.u0, ext.u1, ext.v0, ext.v1, xs, ys, zs, out, threads);
       } catch (e) {
         refused("measureObjects", e);
       }

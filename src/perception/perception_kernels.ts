@@ -21,6 +21,8 @@ export type LabelSamples = Uint8Array | Uint16Array;
 export interface PerceptionKernels extends PlaneKernels {
   /** "typescript", or the native implementation's name. */
   readonly name: string;
+  /** Threads measureObjects may use within a call (absent: 1, the calling thread). */
+  readonly threads?: number;
   /** Label image → per-id pixel counts and extents, ids present ascending (label_extents.ts). Returns how many. */
   labelExtents(labels: LabelSamples, stride: number, width: number, height: number, ext: LabelExtents): number;
   /** Background samples for the support plane (support_samples.ts, SAMPLE_PARAMS). Returns how many. */

@@ -4,7 +4,11 @@
 // evidence accumulated in the same pass), then its box (perception_box.cc). One call for all
 // of a frame's objects; the caller's typed arrays are read and written in place; the box
 // estimator's scratch is per thread and reused (allocated only when a larger object than any
-// before arrives). Layouts: MEASURE_PARAMS in, MEASURE out (change both sides together).
+// before arrives). With threads = 2 the objects are shared with the addon's helper thread
+// (helper_thread.h; SharedObjects below): the same results, value for value. Layouts:
+// MEASURE_PARAMS in, MEASURE out (change both sides together).
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -22,6 +26,7 @@
 #include <immintrin.h>
 #endif
 
+#include "helper_thread.h"
 #include "kernels.h"
 #include "perception_args.h"
 #include "perception_box.h"
@@ -744,51 +749,146 @@ int restingOnCode(double onSupport, double onObject, double floating, double occ
   return occluded >= 5 && occluded >= evidence ? 3 : evidence < 5 ? 4 : onSupport >= 0.5 * evidence ? 0 : onObject >= 0.3 * evidence ? 1 : 2;
 }
 
+// One object: lifted into xs/ys/zs (scratch from 0), measured into o (MEASURE).
 template <typename D, typename L>
-void measureAll(Workspace& ws, const Frame& f, const double* p, const D* depth, const L* labels, const int32_t* count, const int32_t* ids, long n,
-                float* xs, float* ys, float* zs, double* out) {
-  const double supportZ = p[kSupportZ];
-  BoxContext ctx{supportZ, 4, p[kNoise1m], 0};
-  const double minPoints = p[kMinPoints], focalSum = p[kFocalSum];
+void measureOne(Workspace& ws, const Frame& f, const double* p, const D* depth, const L* labels, const int32_t* count, long id,
+                float* xs, float* ys, float* zs, double* o) {
+  BoxContext ctx{p[kSupportZ], 4, p[kNoise1m], 0};
   Box3 b{0, 0, 0, 0, 0, 0};
-  for (long k = 0; k < n; k++) {
-    const long id = ids[k];
-    double* o = out + k * kStride;
-    long points = f.dscale == 1 ? lift<D, L, true>(ws, f, depth, labels, id, count[id], xs, ys, zs) : lift<D, L, false>(ws, f, depth, labels, id, count[id], xs, ys, zs);
-    o[kIslands] = static_cast<double>(ws.islands);
-    if (static_cast<double>(points) < minPoints) {
-      o[kStatus] = 1;
-      o[kPoints] = static_cast<double>(points);
-      continue;
-    }
-    const int rests = restingOnCode(ws.contact[0], ws.contact[1], ws.contact[2], ws.contact[3]);
-    ctx.restingOn = rests;
-    ctx.pixelAngle = (2 * static_cast<double>(ws.liftStep)) / focalSum;
-    points = ws.boxes.estimate(xs, ys, zs, 0, points, ctx, b);
-    o[kStatus] = 0;
+  long points = f.dscale == 1 ? lift<D, L, true>(ws, f, depth, labels, id, count[id], xs, ys, zs) : lift<D, L, false>(ws, f, depth, labels, id, count[id], xs, ys, zs);
+  o[kIslands] = static_cast<double>(ws.islands);
+  if (static_cast<double>(points) < p[kMinPoints]) {
+    o[kStatus] = 1;
     o[kPoints] = static_cast<double>(points);
-    o[kCx] = b.cx;
-    o[kCy] = b.cy;
-    o[kCz] = b.cz;
-    o[kSx] = b.sx;
-    o[kSy] = b.sy;
-    o[kSz] = b.sz;
-    o[kResting] = ws.boxes.lastResting ? 1 : 0;
-    o[kRestingOn] = rests;
-    o[kLowest] = ws.boxes.lastLowest;
-    o[kRejected] = static_cast<double>(ws.boxes.rejected);
-    (ws.inner.pixels >= kMinInnerPixels ? ws.inner : ws.colors).brightestMean(o + kRed);
+    return;
   }
+  const int rests = restingOnCode(ws.contact[0], ws.contact[1], ws.contact[2], ws.contact[3]);
+  ctx.restingOn = rests;
+  ctx.pixelAngle = (2 * static_cast<double>(ws.liftStep)) / p[kFocalSum];
+  points = ws.boxes.estimate(xs, ys, zs, 0, points, ctx, b);
+  o[kStatus] = 0;
+  o[kPoints] = static_cast<double>(points);
+  o[kCx] = b.cx;
+  o[kCy] = b.cy;
+  o[kCz] = b.cz;
+  o[kSx] = b.sx;
+  o[kSy] = b.sy;
+  o[kSz] = b.sz;
+  o[kResting] = ws.boxes.lastResting ? 1 : 0;
+  o[kRestingOn] = rests;
+  o[kLowest] = ws.boxes.lastLowest;
+  o[kRejected] = static_cast<double>(ws.boxes.rejected);
+  (ws.inner.pixels >= kMinInnerPixels ? ws.inner : ws.colors).brightestMean(o + kRed);
+}
+
+// This thread's scratch for the lift and the box estimator (grown, never shrunk), set for the frame.
+Workspace& threadWorkspace(const double* p, size_t width) {
+  thread_local Workspace ws;
+  ws.boxes.setOptions(BoxOptions{p[kTrim], p[kRestingTolerance], p[kFlatCurvature], p[kTopFaceSpan]});
+  // Bottom-edge pixels of one instance: a few per column at most (the reference's capacity).
+  if (ws.edgeHeight.size() != width * 8) {
+    ws.edgeHeight.assign(width * 8, 0.0f);
+    ws.edgeKind.assign(width * 8, 0);
+  }
+  return ws;
+}
+
+// The helper thread's point scratch. The caller lifts into the JS arrays, which JS does not read
+// after the call (perception.ts), so each thread lifts into its own.
+struct HelperPoints {
+  std::vector<float> xs, ys, zs;
+  void reserve(size_t n) {
+    if (xs.size() >= n) return;
+    xs.resize(n);
+    ys.resize(n);
+    zs.resize(n);
+  }
+};
+
+// A frame's objects shared by the caller and the helper thread (helper_thread.h): each claims the
+// next object, largest pixel count first (so the last to finish is a small one), and writes its
+// results at the object's index in `out`. The output is the serial loop's, value for value: an
+// object's results depend only on the frame and the object, never on what its scratch held before.
+template <typename D, typename L>
+struct SharedObjects final : sr::helper::Job {
+  const Frame& f;
+  const double* p;
+  const D* depth;
+  const L* labels;
+  const int32_t* count;
+  const int32_t* ids;
+  const long* order;  // object indices, largest first
+  long n;
+  float *xs, *ys, *zs;  // the caller's
+  double* out;
+  std::atomic<long> next{0};
+  // Per thread (caller, helper): the object it could not finish (an allocation failed), else -1.
+  long failed[2] = {-1, -1};
+
+  SharedObjects(const Frame& f, const double* p, const D* depth, const L* labels, const int32_t* count, const int32_t* ids, const long* order,
+                long n, float* xs, float* ys, float* zs, double* out)
+      : f(f), p(p), depth(depth), labels(labels), count(count), ids(ids), order(order), n(n), xs(xs), ys(ys), zs(zs), out(out) {}
+
+  void measure(Workspace& ws, long k, float* x, float* y, float* z) { measureOne(ws, f, p, depth, labels, count, ids[k], x, y, z, out + k * kStride); }
+
+  void run(bool onHelper) noexcept override {
+    long k = -1;
+    try {
+      Workspace& ws = threadWorkspace(p, static_cast<size_t>(f.width));
+      float *x = xs, *y = ys, *z = zs;
+      if (onHelper) {
+        thread_local HelperPoints points;
+        points.reserve(static_cast<size_t>(f.width) * static_cast<size_t>(f.height));
+        x = points.xs.data();
+        y = points.ys.data();
+        z = points.zs.data();
+      }
+      for (long c; (c = next.fetch_add(1, std::memory_order_relaxed)) < n;) {
+        k = order[c];
+        measure(ws, k, x, y, z);
+      }
+    } catch (...) {
+      // The objects it did not claim are left to the other thread or to finish().
+      failed[onHelper ? 1 : 0] = k;
+    }
+  }
+
+  // On the caller after runShared: what a failed thread left, where an exception surfaces as it
+  // does in the serial loop.
+  void finish() {
+    Workspace& ws = threadWorkspace(p, static_cast<size_t>(f.width));
+    for (long k : failed) {
+      if (k >= 0) measure(ws, k, xs, ys, zs);
+    }
+    for (long c; (c = next.fetch_add(1, std::memory_order_relaxed)) < n;) measure(ws, order[c], xs, ys, zs);
+  }
+};
+
+template <typename D, typename L>
+void measureAll(const Frame& f, const double* p, const D* depth, const L* labels, const int32_t* count, const int32_t* ids, long n,
+                float* xs, float* ys, float* zs, double* out, bool shared) {
+  if (!shared || n < 2) {
+    Workspace& ws = threadWorkspace(p, static_cast<size_t>(f.width));
+    for (long k = 0; k < n; k++) measureOne(ws, f, p, depth, labels, count, ids[k], xs, ys, zs, out + k * kStride);
+    return;
+  }
+  thread_local std::vector<long> order;
+  order.resize(static_cast<size_t>(n));
+  for (long k = 0; k < n; k++) order[static_cast<size_t>(k)] = k;
+  std::stable_sort(order.begin(), order.end(), [&](long a, long b) { return count[ids[a]] > count[ids[b]]; });
+  SharedObjects<D, L> job(f, p, depth, labels, count, ids, order.data(), n, xs, ys, zs, out);
+  sr::helper::runShared(job);
+  job.finish();
 }
 
 template <typename D>
-void measureAllD(Workspace& ws, const Frame& f, const double* p, const D* depth, const ImageArg& labels, const int32_t* count, const int32_t* ids, long n,
-                 float* xs, float* ys, float* zs, double* out) {
-  if (labels.type == Sample::kUint8) measureAll(ws, f, p, depth, static_cast<const uint8_t*>(labels.data), count, ids, n, xs, ys, zs, out);
-  else measureAll(ws, f, p, depth, static_cast<const uint16_t*>(labels.data), count, ids, n, xs, ys, zs, out);
+void measureAllD(const Frame& f, const double* p, const D* depth, const ImageArg& labels, const int32_t* count, const int32_t* ids, long n,
+                 float* xs, float* ys, float* zs, double* out, bool shared) {
+  if (labels.type == Sample::kUint8) measureAll(f, p, depth, static_cast<const uint8_t*>(labels.data), count, ids, n, xs, ys, zs, out, shared);
+  else measureAll(f, p, depth, static_cast<const uint16_t*>(labels.data), count, ids, n, xs, ys, zs, out, shared);
 }
 
-// measureObjects(params, depth, labels, rgb, rayX, rayY, ids, n, count, u0, u1, v0, v1, xs, ys, zs, out)
+// measureObjects(params, depth, labels, rgb, rayX, rayY, ids, n, count, u0, u1, v0, v1, xs, ys, zs, out[, threads])
 Napi::Value MeasureObjects(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* K = "measureObjects";
@@ -854,15 +954,12 @@ Napi::Value MeasureObjects(const Napi::CallbackInfo& info) {
   f.v0 = ext[3];
   f.v1 = ext[4];
 
-  thread_local Workspace ws;
-  ws.boxes.setOptions(BoxOptions{p[kTrim], p[kRestingTolerance], p[kFlatCurvature], p[kTopFaceSpan]});
-  // Bottom-edge pixels of one instance: a few per column at most (the reference's capacity).
-  if (ws.edgeHeight.size() != w * 8) {
-    ws.edgeHeight.assign(w * 8, 0.0f);
-    ws.edgeKind.assign(w * 8, 0);
-  }
-  if (depth.type == Sample::kFloat32) measureAllD(ws, f, p, static_cast<const float*>(depth.data), labels, ext[0], ids.data, n, xs.data, ys.data, zs.data, out.data);
-  else measureAllD(ws, f, p, static_cast<const uint16_t*>(depth.data), labels, ext[0], ids.data, n, xs.data, ys.data, zs.data, out.data);
+  // threads: 2 lets the helper thread take part (helper_thread.h); absent or 1, this thread alone.
+  long threads = 1;
+  if (info.Length() > 17 && !info[17].IsUndefined()) threads = integerIn(env, numberArg(info, 17, K, "threads"), 1, 2, K, "threads");
+  const bool shared = threads == 2;
+  if (depth.type == Sample::kFloat32) measureAllD(f, p, static_cast<const float*>(depth.data), labels, ext[0], ids.data, n, xs.data, ys.data, zs.data, out.data, shared);
+  else measureAllD(f, p, static_cast<const uint16_t*>(depth.data), labels, ext[0], ids.data, n, xs.data, ys.data, zs.data, out.data, shared);
   return env.Undefined();
 }
 
