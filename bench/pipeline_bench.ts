@@ -7,8 +7,8 @@ import { generateQuestions } from "../src/spatial/question_generator.js";
 import { parseRewardSpec } from "../src/reward/parse_reward_spec.js";
 import { RewardTracker } from "../src/reward/reward_tracker.js";
 import { LatencyStats, type LatencySummary } from "../src/diagnostics/latency_stats.js";
-import { nativePerceptionKernels, nativePerceptionStatus } from "../nodes/perception/native_perception_kernels.js";
-import { nativeKernelsStatus } from "../nodes/native/kernels_addon.js";
+import { nativeHelperThread, nativePerceptionKernels, nativePerceptionStatus, type NativeHelperState } from "../nodes/perception/native_perception_kernels.js";
+import { nativeKernelsStatus, nativeThreads } from "../nodes/native/kernels_addon.js";
 import { RgbdSensor, Rng, teleopScenario, worldAt, type NoiseModel } from "../sim/index.js";
 
 export interface PipelineBenchOptions {
@@ -33,14 +33,16 @@ export interface PipelineBenchOptions {
    */
   schedule: "blocks" | "interleaved";
   blockFrames: number;
+  /** Also run "native_1t" where the native path may use the helper thread (the default). */
+  nativeSingleThread: boolean;
   onProgress?: (frame: number) => void;
   /** Called after each frame a path processes (tests check the schedule with it). */
-  onPathFrame?: (path: "typescript" | "native", frame: number) => void;
+  onPathFrame?: (path: PathName, frame: number) => void;
 }
 
 export const DEFAULT_PIPELINE_BENCH: PipelineBenchOptions = {
   frames: 300, seed: 11, noise: "none", width: 640, height: 480, objects: 8, queries: 40, masks: "gt", paths: "both",
-  schedule: "blocks", blockFrames: 30,
+  schedule: "blocks", blockFrames: 30, nativeSingleThread: true,
 };
 
 /** One perception path's per-stage latency (ms) over the measured frames. */
@@ -57,8 +59,15 @@ export interface PipelinePathFigures {
   cpu_ms_per_frame: number;
 }
 
+/**
+ * "native_1t": the native kernels on the calling thread alone, run beside "native" when that may
+ * use the addon's helper thread (SPATIAL_REWARD_NATIVE_THREADS unset or 2), so both are measured
+ * on the same frames.
+ */
+type PathName = "typescript" | "native" | "native_1t";
+
 interface PathRun {
-  name: "typescript" | "native";
+  name: PathName;
   perception: Perception;
   tracker: RewardTracker;
   lift: LatencyStats;
@@ -94,9 +103,12 @@ export function runPipelineBench(opts: Partial<PipelineBenchOptions> = {}) {
   if (!Number.isInteger(o.blockFrames) || o.blockFrames < 1) throw new Error(`pipeline bench: blockFrames must be a positive integer, got ${o.blockFrames}`);
   const native = o.paths === "ts" ? null : nativePerceptionKernels();
   if (o.paths === "native" && !native) throw new Error(`pipeline bench: the native perception kernels are not available (${nativeKernelsStatus().reason ?? "the addon lacks them"})`);
-  const factories: [PathRun["name"], PerceptionKernelsFactory][] = [];
+  const factories: [PathName, PerceptionKernelsFactory][] = [];
   if (o.paths !== "native") factories.push(["typescript", createTsPerceptionKernels]);
   if (native) factories.push(["native", native]);
+  const threads = native ? nativeThreads() : 1;
+  if (native && threads > 1 && o.nativeSingleThread) factories.push(["native_1t", nativePerceptionKernels({ threads: 1 })!]);
+  const helperBefore = native ? nativeHelperThread() : null;
   const paths: PathRun[] = factories.map(([name, kernels]) => ({
     name, perception: new Perception({ kernels }), tracker: new RewardTracker(parseRewardSpec(episode.instruction)),
     lift: new LatencyStats(), queries: new LatencyStats(), reward: new LatencyStats(), pipeline: new LatencyStats(), answered: 0, ok: 0, cpuUs: 0, scene: null,
@@ -146,9 +158,10 @@ export function runPipelineBench(opts: Partial<PipelineBenchOptions> = {}) {
     for (let f = 0; f < o.frames; f++) {
       const frame = capture(paths[0], f);
       for (let k = 0; k < paths.length; k++) step(paths[(f + k) % paths.length], frame, f);
-      if (paths.length === 2) {
+      if (paths.length >= 2) {
         compared++;
-        if (sceneJson(paths[0].scene!) === sceneJson(paths[1].scene!)) identical++;
+        const first = sceneJson(paths[0].scene!);
+        if (paths.every((p) => sceneJson(p.scene!) === first)) identical++;
       }
       o.onProgress?.(f + 1);
     }
@@ -160,13 +173,13 @@ export function runPipelineBench(opts: Partial<PipelineBenchOptions> = {}) {
         for (let f = b0; f < b1; f++) {
           step(p, capture(p, f), f);
           // Outside the timed span; a path's scene object may be reused by its next frame.
-          if (paths.length === 2) p.sceneTexts[f - b0] = sceneJson(p.scene!);
+          if (paths.length >= 2) p.sceneTexts[f - b0] = sceneJson(p.scene!);
         }
       }
-      if (paths.length === 2) {
+      if (paths.length >= 2) {
         for (let f = b0; f < b1; f++) {
           compared++;
-          if (paths[0].sceneTexts[f - b0] === paths[1].sceneTexts[f - b0]) identical++;
+          if (paths.every((p) => p.sceneTexts[f - b0] === paths[0].sceneTexts[f - b0])) identical++;
         }
       }
       o.onProgress?.(b1);
@@ -184,7 +197,8 @@ export function runPipelineBench(opts: Partial<PipelineBenchOptions> = {}) {
     };
   };
   const byName = new Map(paths.map((p) => [p.name, figures(p)]));
-  const ts = byName.get("typescript") ?? null, nat = byName.get("native") ?? null;
+  const ts = byName.get("typescript") ?? null, nat = byName.get("native") ?? null, nat1 = byName.get("native_1t") ?? null;
+  const helperAfter = native ? nativeHelperThread() : null;
   const fastest = ts && nat ? (nat.pipeline_ms.p50 <= ts.pipeline_ms.p50 ? "native" : "typescript") : nat ? "native" : "typescript";
   const best = (fastest === "native" ? nat : ts)!;
   const renderSummary = render.summary();
@@ -206,12 +220,16 @@ export function runPipelineBench(opts: Partial<PipelineBenchOptions> = {}) {
     pipeline_hz_at_p50: best.pipeline_hz_at_p50,
     pipeline_ms_ts: ts?.pipeline_ms ?? null,
     pipeline_ms_native: nat?.pipeline_ms ?? null,
+    /** The native kernels on one thread (null where the native path runs on one already). */
+    pipeline_ms_native_1t: nat1?.pipeline_ms ?? null,
+    /** Threads the native path's measureObjects may use, and what the addon's helper thread did meanwhile. */
+    native_threads: nat ? { threads, helper: helperDelta(helperBefore, helperAfter) } : null,
     /** TypeScript p50 / native p50 (and p99), measured side by side on the same frames. */
     native_speedup_p50: ts && nat ? round(ts.pipeline_ms.p50 / nat.pipeline_ms.p50, 2) : null,
     native_speedup_p99: ts && nat ? round(ts.pipeline_ms.p99 / nat.pipeline_ms.p99, 2) : null,
     /** The same ratio of CPU time per frame (see PipelinePathFigures.cpu_ms_per_frame). */
     native_speedup_cpu: ts && nat ? round(ts.cpu_ms_per_frame / nat.cpu_ms_per_frame, 2) : null,
-    /** Frames whose scenes (every id, kind, colour, box, count) were identical on both paths. */
+    /** Frames whose scenes (every id, kind, colour, box, count) were identical on every path. */
     scenes_compared: compared,
     scenes_identical: compared > 0 ? identical : null,
     perception_kernels: {
@@ -220,9 +238,24 @@ export function runPipelineBench(opts: Partial<PipelineBenchOptions> = {}) {
       ...(nat ? {} : { reason: o.paths === "ts" ? "--paths ts" : nativeKernelsStatus().reason ?? "the addon lacks the perception kernels" }),
     },
     stages: { render_ms: renderSummary, ...best.stages },
-    paths: { typescript: ts, native: nat },
+    paths: { typescript: ts, native: nat, native_1t: nat1 },
     answers_ok_fraction: best.answers_ok_fraction,
     frames_per_s_with_render: Math.round(1000 / (renderSummary.mean + best.pipeline_ms.mean)),
+  };
+}
+
+/**
+ * The helper thread over the run (all warm-up frames too): calls shared with it, calls it took
+ * part in, FUTEX_WAKEs the caller paid for (not expected), its timed wake-ups ahead of a call,
+ * spins that found no call, and its time spent spinning.
+ */
+function helperDelta(before: NativeHelperState | null, after: NativeHelperState | null) {
+  if (!before || !after) return null;
+  const d = (k: keyof NativeHelperState) => Number(after[k]) - Number(before[k]);
+  return {
+    running: after.running, calls: d("jobs"), calls_helped: d("jobsHelped"), caller_wakes: d("callerWakes"),
+    timed_wakes: d("timedWakes"), timed_wake_late_us_mean: d("timedWakes") > 0 ? round((d("lateMs") / d("timedWakes")) * 1000, 1) : null,
+    empty_spins: d("emptySpins"), spin_ms: round(d("spinMs"), 1),
   };
 }
 

@@ -21,6 +21,8 @@ const out = {
   pipeline_path: pipeline.pipeline_path,
   pipeline_ms_ts: pipeline.pipeline_ms_ts,
   pipeline_ms_native: pipeline.pipeline_ms_native,
+  pipeline_ms_native_1t: pipeline.pipeline_ms_native_1t,
+  native_threads: pipeline.native_threads,
   native_speedup_p50: pipeline.native_speedup_p50,
   native_speedup_cpu: pipeline.native_speedup_cpu,
   scenes_identical: pipeline.scenes_identical,
@@ -29,6 +31,8 @@ const out = {
   pipeline_interleaved: {
     pipeline_ms_ts: interleaved.pipeline_ms_ts,
     pipeline_ms_native: interleaved.pipeline_ms_native,
+    pipeline_ms_native_1t: interleaved.pipeline_ms_native_1t,
+    native_threads: interleaved.native_threads,
     native_speedup_p50: interleaved.native_speedup_p50,
     native_speedup_cpu: interleaved.native_speedup_cpu,
     scenes_identical: interleaved.scenes_identical,
