@@ -181,7 +181,7 @@ echo "@@WARM $(tail -n 1 ${work}/sink_warm.json)"
  * threads (recv, recvUC, recvMC) and its other threads (tev: heartbeats and acknowledgements; dq.*,
  * gc).
  */
-interface ThreadCpu { js: number; v8Helpers: number; ddsReceive: number; ddsOther: number }
+interface ThreadCpu { js: number; v8Helpers: number; kernelsHelper: number; ddsReceive: number; ddsOther: number }
 interface ProcSample { t: number; cpuS: number; rssMb: number; threads: ThreadCpu; udp?: UdpCounters }
 
 const ticksOf = (stat: string) => {
@@ -190,7 +190,7 @@ const ticksOf = (stat: string) => {
 };
 
 function threadCpu(pid: number): ThreadCpu {
-  const out: ThreadCpu = { js: 0, v8Helpers: 0, ddsReceive: 0, ddsOther: 0 };
+  const out: ThreadCpu = { js: 0, v8Helpers: 0, kernelsHelper: 0, ddsReceive: 0, ddsOther: 0 };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     let stat: string;
     try {
@@ -203,6 +203,8 @@ function threadCpu(pid: number): ThreadCpu {
     if (Number(tid) === pid) out.js += s;
     else if (name.startsWith("recv")) out.ddsReceive += s;
     else if (name === "node") out.v8Helpers += s;
+    // The kernels addon's helper thread (native/src/kernels/helper_thread.cc names it).
+    else if (name === "sr-kernels") out.kernelsHelper += s;
     else out.ddsOther += s;
   }
   return out;
@@ -258,7 +260,7 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
       // One sample summed over the node processes (CPU seconds and resident memory).
       const each = pids.map(sampleProc).filter((x): x is ProcSample => x !== undefined);
       if (each.length === pids.length) {
-        const threads: ThreadCpu = { js: 0, v8Helpers: 0, ddsReceive: 0, ddsOther: 0 };
+        const threads: ThreadCpu = { js: 0, v8Helpers: 0, kernelsHelper: 0, ddsReceive: 0, ddsOther: 0 };
         for (const x of each) for (const k of Object.keys(threads) as (keyof ThreadCpu)[]) threads[k] += x.threads[k];
         samples.push({ t: Date.now() / 1000, cpuS: each.reduce((a, x) => a + x.cpuS, 0), rssMb: each.reduce((a, x) => a + x.rssMb, 0), threads, udp: udpCountersOf(pids[0]) });
       }
@@ -303,7 +305,9 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
     window_s: round(late[late.length - 1].t - late[0].t, 1),
     per_camera_cpu_percent: round((100 * (late[late.length - 1].cpuS - late[0].cpuS)) / (late[late.length - 1].t - late[0].t) / n, 1),
     cpu_ms_per_frame: round((1000 * (late[late.length - 1].cpuS - late[0].cpuS)) / lateFrames),
-    threads_ms_per_frame: { js: lateMs("js"), v8_compiler_gc_and_libuv_helpers: lateMs("v8Helpers"), dds_receive: lateMs("ddsReceive"), dds_other: lateMs("ddsOther") },
+    threads_ms_per_frame: {
+      js: lateMs("js"), v8_compiler_gc_and_libuv_helpers: lateMs("v8Helpers"), kernels_helper: lateMs("kernelsHelper"), dds_receive: lateMs("ddsReceive"), dds_other: lateMs("ddsOther"),
+    },
   } : null;
   const all = logs.flatMap((l) => l.latencies);
   // The slowest frame, and how long the node's JS thread(s) waited for a CPU while it was in flight.
@@ -326,6 +330,7 @@ ${namespaces.map((_, i) => `echo "@@PEER${i} $(tail -n 1 ${work}/peer${i}.json)"
         js: threadMs("js"),
         js_outside_perception: round(threadMs("js") - perceptionMsPerFrame),
         v8_compiler_gc_and_libuv_helpers: threadMs("v8Helpers"),
+        kernels_helper: threadMs("kernelsHelper"),
         dds_receive: threadMs("ddsReceive"),
         dds_other: threadMs("ddsOther"),
       },

@@ -246,8 +246,9 @@ export function runPipelineBench(opts: Partial<PipelineBenchOptions> = {}) {
 
 /**
  * The helper thread over the run (all warm-up frames too): calls shared with it, calls it took
- * part in, FUTEX_WAKEs the caller paid for (not expected), its timed wake-ups ahead of a call,
- * spins that found no call, and its time spent spinning.
+ * part in, FUTEX_WAKEs callers paid for (after their work, to re-arm it), its timed wake-ups ahead
+ * of a call, how late they ended, those too late for the call, spins that found no call, and its
+ * time spent spinning.
  */
 function helperDelta(before: NativeHelperState | null, after: NativeHelperState | null) {
   if (!before || !after) return null;
@@ -255,7 +256,7 @@ function helperDelta(before: NativeHelperState | null, after: NativeHelperState 
   return {
     running: after.running, calls: d("jobs"), calls_helped: d("jobsHelped"), caller_wakes: d("callerWakes"),
     timed_wakes: d("timedWakes"), timed_wake_late_us_mean: d("timedWakes") > 0 ? round((d("lateMs") / d("timedWakes")) * 1000, 1) : null,
-    empty_spins: d("emptySpins"), spin_ms: round(d("spinMs"), 1),
+    late_wakes: d("lateWakes"), empty_spins: d("emptySpins"), spin_ms: round(d("spinMs"), 1),
   };
 }
 

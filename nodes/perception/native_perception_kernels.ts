@@ -41,14 +41,15 @@ export interface NativeHelperState {
   /** Since the process started: calls shared with the helper, and those it took part in. */
   readonly jobs: number;
   readonly jobsHelped: number;
-  /** FUTEX_WAKEs callers paid for (the helper was not expected soon, or was late). */
+  /** FUTEX_WAKEs callers paid for, after their work (calls at a steady rate while the helper slept until woken). */
   readonly callerWakes: number;
   /** The helper's wake-ups on its own ahead of an expected call, those that found none, its time spent spinning. */
   readonly timedWakes: number;
   readonly emptySpins: number;
   readonly spinMs: number;
-  /** How late its timed wake-ups ended, in total (the kernel's timer slack and the VM's wake-up latency). */
+  /** How late its timed wake-ups ended, in total (the VM's wake-up latency), and those that came after the call. */
   readonly lateMs: number;
+  readonly lateWakes: number;
 }
 
 /** How the native perception kernels are made; unset fields follow the environment. */

@@ -1,9 +1,10 @@
 // A second core inside one kernel call: the calling (JS) thread and one persistent helper thread
 // share a call's independent items (perception_objects.cc: a frame's objects). Process-wide and
 // created on first use; it never touches N-API (the job it runs reads and writes only memory the
-// caller lends it for the call, which waits for it before returning). Stopped and joined when the
-// last Node environment that loaded the addon is cleaned up (a Worker's addon may be unloaded
-// after that); at process exit it is left blocked and dies with the process.
+// caller lends it for the call, which waits for it before returning). Between calls it sleeps,
+// waking itself shortly before a call is due where calls come at a steady rate (helper_thread.cc
+// says why). Stopped and joined when the last Node environment that loaded the addon is cleaned
+// up (a Worker's addon may be unloaded after that); at process exit it dies with the process.
 //
 // The caller always does the work itself too, so a helper that wakes late (a busy host) only means
 // the caller does more: a job must let both threads claim items until none are left.
