@@ -7,8 +7,8 @@
 // later; a condition variable is the same futex underneath. Woken at the start of measureObjects,
 // the helper arrived when the caller had done half the objects: a frame gained ~4 us, for ~50 us
 // more CPU. So the helper wakes itself, ahead of the call it expects: where calls come at a steady
-// rate (a camera's frames: two intervals in a row within kLead of each other, kMinPeriod apart at
-// least), after each job it sleeps until kLead before the next call is due, then spins for it (a
+// rate (a camera's frames: intervals within kLead of an estimate, kMinPeriod apart at least),
+// after each job it sleeps until kLead before the next call is due, then spins for it (a
 // timed sleep ends ~40-200 us late here, hence kLead). Every call posts its job and starts on it
 // without waking anyone; the helper takes a share if it is spinning, or wakes while the caller is
 // still at it. A helper that spun for nothing sleeps until a call at a steady rate wakes it again,
@@ -124,8 +124,10 @@ struct Pool {
   std::atomic<bool> spinning{false};
   std::atomic<int64_t> wakesAtNs{0};
   std::atomic<bool> parked{false};  // sleeping until a caller wakes it
-  // The caller's last post, interval between the last two, the expected period (0: none), CPU.
-  std::atomic<int64_t> postNs{0}, intervalNs{0}, periodNs{0};
+  // The caller's last post, the period the helper expects (0: none), CPU.
+  std::atomic<int64_t> postNs{0}, periodNs{0};
+  int64_t rate = 0;  // the caller's (under busy): the period estimate, 0 none
+  int offRate = 0;   // intervals in a row off it
   std::atomic<int> callerCpu{-1};
   // For the state op (benches): calls shared, calls the helper took part in, FUTEX_WAKEs by callers.
   std::atomic<uint64_t> jobs{0}, jobsHelped{0}, callerWakes{0};
@@ -355,11 +357,19 @@ bool runShared(Job& job) {
     job.run(false);
     return false;
   }
-  // Expected only at a steady rate: the last two intervals within kLead of each other.
-  const int64_t now = nowNs(), interval = now - p.postNs.load(std::memory_order_relaxed), before = p.intervalNs.load(std::memory_order_relaxed);
-  const bool regular = interval >= kMinPeriod && interval <= kMaxPeriod && before > 0 && interval - before <= kLead && before - interval <= kLead;
-  p.periodNs.store(regular ? interval : 0, std::memory_order_relaxed);
-  p.intervalNs.store(interval, std::memory_order_relaxed);
+  // Expected only at a steady rate: a period estimate that intervals keep to within kLead (one
+  // interval off it, a frame late or a pause, keeps the estimate; two in a row replace it).
+  const int64_t now = nowNs(), interval = now - p.postNs.load(std::memory_order_relaxed);
+  const bool fits = p.rate > 0 && interval - p.rate <= kLead && p.rate - interval <= kLead;
+  if (fits) {
+    p.rate = (3 * p.rate + interval) / 4;
+    p.offRate = 0;
+  } else if (p.rate == 0 || ++p.offRate >= 2) {
+    p.rate = interval >= kMinPeriod && interval <= kMaxPeriod ? interval : 0;
+    p.offRate = 0;
+  }
+  const bool regular = fits || (p.rate > 0 && p.offRate == 1);
+  p.periodNs.store(regular ? p.rate : 0, std::memory_order_relaxed);
   p.postNs.store(now, std::memory_order_relaxed);
   p.callerCpu.store(currentCpu(), std::memory_order_relaxed);
   // Posted whether or not the helper is on its way (one that wakes late may still take a share),
