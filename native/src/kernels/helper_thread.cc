@@ -56,7 +56,6 @@ constexpr int64_t kLead = 300'000, kSlack = 300'000, kMaxLead = 1'500'000;
 // Calls further apart than kMaxPeriod are not expected (sleep until woken); closer than kMinPeriod
 // they are queued work (bursts), not a rate.
 constexpr int64_t kMaxPeriod = 200'000'000, kMinPeriod = 2'000'000;
-constexpr int kSteadyCalls = 3;
 // The caller's wait for the helper's last item: spin this long, then block.
 constexpr int64_t kCallerSpin = 100'000;
 
@@ -129,7 +128,6 @@ struct Pool {
   std::atomic<int64_t> postNs{0}, periodNs{0};
   int64_t rate = 0;  // the caller's (under busy): the period estimate, 0 none
   int offRate = 0;   // intervals in a row off it
-  int streak = 0;    // intervals in a row that kept to it
   std::atomic<int> callerCpu{-1};
   // For the state op (benches): calls shared, calls the helper took part in, FUTEX_WAKEs by callers.
   std::atomic<uint64_t> jobs{0}, jobsHelped{0}, callerWakes{0};
@@ -363,7 +361,6 @@ bool runShared(Job& job) {
   // interval off it, a frame late or a pause, keeps the estimate; two in a row replace it).
   const int64_t now = nowNs(), interval = now - p.postNs.load(std::memory_order_relaxed);
   const bool fits = p.rate > 0 && interval - p.rate <= kLead && p.rate - interval <= kLead;
-  p.streak = fits ? p.streak + 1 : 0;
   if (fits) {
     p.rate = (3 * p.rate + interval) / 4;
     p.offRate = 0;
@@ -390,10 +387,8 @@ bool runShared(Job& job) {
     p.phase.store(kIdle, std::memory_order_relaxed);
     p.jobsHelped.fetch_add(1, std::memory_order_relaxed);
   }
-  // Calls at a steady rate while the helper sleeps until woken: wake it now, so it expects the
-  // next. Only after kSteadyCalls that kept to the rate: calls in a rotating pattern (the bench's
-  // interleaved paths) fit now and then, and woke it for nothing every other call (~35 us each).
-  if (regular && p.streak >= kSteadyCalls && p.parked.load(std::memory_order_seq_cst)) {
+  // Calls at a steady rate while the helper sleeps until woken: wake it now, so it expects the next.
+  if (regular && p.parked.load(std::memory_order_seq_cst)) {
     p.wake.fetch_add(1, std::memory_order_release);
     wakeAll(p.wake);
     p.callerWakes.fetch_add(1, std::memory_order_relaxed);
