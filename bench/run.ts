@@ -21,7 +21,7 @@ const out = {
   pipeline_path: pipeline.pipeline_path,
   pipeline_ms_ts: pipeline.pipeline_ms_ts,
   pipeline_ms_native: pipeline.pipeline_ms_native,
-  pipeline_ms_native_1t: pipeline.pipeline_ms_native_1t,
+  pipeline_ms_native_2t: pipeline.pipeline_ms_native_2t,
   native_threads: pipeline.native_threads,
   native_speedup_p50: pipeline.native_speedup_p50,
   native_speedup_cpu: pipeline.native_speedup_cpu,
@@ -31,7 +31,7 @@ const out = {
   pipeline_interleaved: {
     pipeline_ms_ts: interleaved.pipeline_ms_ts,
     pipeline_ms_native: interleaved.pipeline_ms_native,
-    pipeline_ms_native_1t: interleaved.pipeline_ms_native_1t,
+    pipeline_ms_native_2t: interleaved.pipeline_ms_native_2t,
     native_threads: interleaved.native_threads,
     native_speedup_p50: interleaved.native_speedup_p50,
     native_speedup_cpu: interleaved.native_speedup_cpu,

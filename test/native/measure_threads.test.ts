@@ -120,31 +120,32 @@ describe("SPATIAL_REWARD_NATIVE_THREADS", () => {
     vi.restoreAllMocks();
   });
 
-  it("1 keeps the kernels on the calling thread; unset, empty, auto and 2 allow two", () => {
+  it("2 allows the helper thread; unset, empty and 1 keep the kernels on the calling thread", () => {
     const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
-    process.env.SPATIAL_REWARD_NATIVE_THREADS = "1";
-    expect(nativeThreads()).toBe(1);
-    if (NATIVE_TESTS) expect(new Perception({ kernels: nativePerceptionKernels()! }).kernels.threads).toBe(1);
-    for (const v of [undefined, "", "auto", "2"]) {
+    process.env.SPATIAL_REWARD_NATIVE_THREADS = "2";
+    expect(nativeThreads()).toBe(2);
+    if (NATIVE_TESTS) expect(new Perception({ kernels: nativePerceptionKernels()! }).kernels.threads).toBe(2);
+    for (const v of [undefined, "", "1"]) {
       if (v === undefined) delete process.env.SPATIAL_REWARD_NATIVE_THREADS;
       else process.env.SPATIAL_REWARD_NATIVE_THREADS = v;
-      expect(nativeThreads(), String(v)).toBe(2);
+      expect(nativeThreads(), String(v)).toBe(1);
+      if (NATIVE_TESTS) expect(new Perception({ kernels: nativePerceptionKernels()! }).kernels.threads, String(v)).toBe(1);
     }
     expect(warn).not.toHaveBeenCalled();
   });
 
   it("any other value: one one-line warning naming it, and the default; never a crash", () => {
     const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
-    for (const v of ["3", "0", "two", " 1", "1.5", "-1", "2\n"]) {
+    for (const v of ["3", "0", "two", " 2", "1.5", "-1", "2\n", "auto"]) {
       process.env.SPATIAL_REWARD_NATIVE_THREADS = v;
-      expect(nativeThreads(), JSON.stringify(v)).toBe(2);
-      expect(nativeThreads(), JSON.stringify(v)).toBe(2);
+      expect(nativeThreads(), JSON.stringify(v)).toBe(1);
+      expect(nativeThreads(), JSON.stringify(v)).toBe(1);
       if (NATIVE_TESTS) expect(() => new Perception({ kernels: nativePerceptionKernels()! }).process(episodeFrames(41, 3, 1, "none")[0])).not.toThrow();
     }
     // Once per value, each one line that names the variable and the value.
-    expect(warn).toHaveBeenCalledTimes(7);
+    expect(warn).toHaveBeenCalledTimes(8);
     for (const [message] of warn.mock.calls) {
-      expect(String(message)).toMatch(/^spatial-reward: SPATIAL_REWARD_NATIVE_THREADS=".*" is not 1, 2 or auto; using the default \(2\)$/);
+      expect(String(message)).toMatch(/^spatial-reward: SPATIAL_REWARD_NATIVE_THREADS=".*" is not 1 or 2; using the default \(1\)$/);
       expect(String(message)).not.toMatch(/\n/);
     }
   });
