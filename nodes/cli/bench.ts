@@ -32,6 +32,7 @@ export async function run(values: BenchOptions): Promise<number> {
     pipeline_path: pipeline.pipeline_path,
     pipeline_ms_ts: pipeline.pipeline_ms_ts,
     pipeline_ms_native: pipeline.pipeline_ms_native,
+    pipeline_ms_native_2t: pipeline.pipeline_ms_native_2t,
     native_speedup_p50: pipeline.native_speedup_p50,
     native_speedup_cpu: pipeline.native_speedup_cpu,
     scenes_identical: pipeline.scenes_identical,
@@ -53,6 +54,7 @@ export async function run(values: BenchOptions): Promise<number> {
     const cpu = (x: { cpu_ms_per_frame: number } | null) => (x ? `; CPU ${x.cpu_ms_per_frame} ms/frame` : "");
     console.log(`  typescript kernels: ${ms(pipeline.pipeline_ms_ts)}${cpu(pipeline.paths.typescript)}`);
     console.log(`  native kernels:     ${ms(pipeline.pipeline_ms_native)}${cpu(pipeline.paths.native)}${pipeline.perception_kernels.native ? "" : ` (${pipeline.perception_kernels.reason})`}`);
+    if (pipeline.pipeline_ms_native_2t) console.log(`  native, helper thread (SPATIAL_REWARD_NATIVE_THREADS=2): ${ms(pipeline.pipeline_ms_native_2t)}${cpu(pipeline.paths.native_2t)}`);
     if (pipeline.native_speedup_p50 !== null) {
       console.log(`  native ${pipeline.native_speedup_p50}x faster at p50 (${pipeline.native_speedup_cpu}x in CPU time, paths taking turns ${pipeline.schedule === "blocks" ? "in blocks" : "frame by frame"}); scenes identical on ${pipeline.scenes_identical}/${pipeline.scenes_compared} frames`);
     }
