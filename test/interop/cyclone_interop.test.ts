@@ -79,20 +79,23 @@ describe.runIf(CAN_RUN)("interop with a Cyclone DDS C peer (private network name
 cd ${root}
 node ${cli} launch ${paramsFile} --backend dds --duration 0 --json > ${work}/graph.json 2> ${work}/graph.err & G=$!
 sleep 1
-${peer} camera --dir ${work}/dump --rate 30 --seconds 4 --wait-subscribers 15000 --spec "${spec}" --question "${question}" --out ${work}/peer.jsonl > ${work}/peer_summary.json
+${peer} camera --dir ${work}/dump --rate 30 --seconds 4 --keep-all --wait-subscribers 15000 --spec "${spec}" --question "${question}" --out ${work}/peer.jsonl > ${work}/peer_summary.json
 kill -TERM $G; wait $G
 `;
     const r = await runInNetns(script, 90_000, env);
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(readFileSync(join(work, "peer_summary.json"), "utf8")) as {
-      sent_frames: number; received: { reward: number; answer: number; detections3d: number }; frames_without_reward: number;
+      sent_frames: number; received: { reward: number; answer: number; detections3d: number }; frames_without_reward: number; write_timeouts: number;
     };
     const graph = JSON.parse(readFileSync(join(work, "graph.json"), "utf8").trim().split("\n").pop()!) as {
       rewards: number; counters: Record<string, { perception: Record<string, number>; reward: Record<string, number> }>;
     };
-    // 4 s at 30 Hz; every frame answered (reliable QoS end to end), and the counts agree on both sides.
+    // 4 s at 30 Hz; every frame answered (reliable keep-all end to end: a slow moment of the node
+    // delays the peer instead of overwriting its unacknowledged frames), and the counts agree.
     expect(summary.sent_frames).toBeGreaterThanOrEqual(110);
     expect(summary.frames_without_reward).toBe(0);
+    // A write the node left waiting past max_blocking_time would be a frame never sent, not lost.
+    expect(summary.write_timeouts).toBe(0);
     expect(summary.received.reward).toBe(summary.sent_frames);
     expect(summary.received.detections3d).toBe(summary.sent_frames);
     expect(graph.counters["/"].perception.frames_in).toBe(summary.sent_frames);
