@@ -9,6 +9,7 @@ import { SAMPLE_PARAMS } from "../../src/perception/support_samples.js";
 import { mulberry32 } from "../../src/random/mulberry32.js";
 import type { Scene } from "../../src/scene/scene_object.js";
 import { nativePerceptionKernels, nativePerceptionStatus } from "../../nodes/perception/native_perception_kernels.js";
+import { loadKernelsAddon } from "../../nodes/native/kernels_addon.js";
 import { evalScene } from "../../sim/eval_scene.js";
 import { RgbdSensor, teleopScenario, worldAt } from "../../sim/index.js";
 import { NATIVE_TESTS } from "../native/native_env.js";
@@ -401,6 +402,27 @@ describe.skipIf(!NATIVE_TESTS)("native perception kernels on hostile arguments: 
       const out = new Float64Array(MEASURE.stride).fill(-3);
       expectRefused(() => run({ ...withParam(i, v), out }), what);
       expect(Array.from(out), `${what}: nothing written`).toEqual(new Array(MEASURE.stride).fill(-3));
+    }
+  });
+
+  it("measureObjects' threads argument (the addon's own, which the TypeScript side sets to 1 or 2): anything else refused before any write", () => {
+    const a = validArgs();
+    k().labelExtents(a.labels, a.width, a.width, a.height, a.ext);
+    const raw = loadKernelsAddon()!.measureObjects as (...args: unknown[]) => void;
+    const call = (out: Float64Array, ...threads: unknown[]) =>
+      raw(a.p, a.depth, a.labels, a.rgb, a.rayX, a.rayY, a.ids, 1, a.ext.count, a.ext.u0, a.ext.u1, a.ext.v0, a.ext.v1, a.xs, a.ys, a.zs, out, ...threads);
+    const serial = new Float64Array(MEASURE.stride);
+    call(serial);
+    expect(serial[MEASURE.points]).toBeGreaterThan(30);
+    for (const t of [1, 2, undefined]) {
+      const out = new Float64Array(MEASURE.stride);
+      call(out, t);
+      expect(Array.from(out), `threads ${t}`).toEqual(Array.from(serial));
+    }
+    for (const t of [0, 3, -1, 1.5, NaN, Infinity, 2 ** 53, "2", null, {}]) {
+      const out = new Float64Array(MEASURE.stride).fill(-3);
+      expect(() => call(out, t), `threads ${String(t)}`).toThrow(/measureObjects/);
+      expect(Array.from(out), `threads ${String(t)}: nothing written`).toEqual(new Array(MEASURE.stride).fill(-3));
     }
   });
 
