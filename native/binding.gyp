@@ -43,7 +43,9 @@
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!(node -p \"process.env.CYCLONEDDS_HOME ? process.env.CYCLONEDDS_HOME + '/include' : '/usr/include'\")"
+        "<!(node -p \"process.env.CYCLONEDDS_HOME ? process.env.CYCLONEDDS_HOME + '/include' : '/usr/include'\")",
+        # Cyclone built with shared memory (Debian's is) includes iceoryx's C binding in its headers.
+        "<!@(node -p \"const fs = require('fs'); const d = '/usr/include/iceoryx'; (fs.existsSync(d) ? fs.readdirSync(d).filter((v) => /^v[0-9]/.test(v)).sort().slice(-1).map((v) => d + '/' + v) : []).join(' ')\")"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "libraries": [

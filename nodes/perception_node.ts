@@ -40,7 +40,8 @@ const warmedUp = new Set<string>();
  * sync_queue_size (default 10, 60 with reliable inputs), frame_id (the spatial frame; relative
  * ids are prefixed with the node's namespace, see src/ros/frame_ids.ts), camera_frame_id (parent
  * frame when the images' header has none), input_reliability ("best_effort" | "reliable", QoS of
- * the image subscriptions), publish_tf, max_stamp_jump_ms (a stamp further than this from the
+ * the image subscriptions), input_depth (frames kept per image topic: keep-last N; 0 = keep all,
+ * reliable's default), publish_tf, max_stamp_jump_ms (a stamp further than this from the
  * last is an outlier until 3 frames agree on the new timeline: raise it for cameras slower than
  * one frame per 5 s), use_sim_time, warmup_frames / warmup_width / warmup_height (before it
  * subscribes, the node runs its per-frame path on that many simulated frames of that size, once
@@ -95,7 +96,13 @@ export class PerceptionNode {
     if (inputReliability !== "best_effort" && inputReliability !== "reliable") {
       throw new Error(`perception: input_reliability must be best_effort or reliable, got ${inputReliability}`);
     }
-    const inputQos: QoS = inputReliability === "reliable" ? { ...QOS_SENSOR_DATA, reliability: "reliable", history: "keep_all" } : QOS_SENSOR_DATA;
+    // input_depth N keeps the newest N frames per topic instead (keep-last), which Cyclone's shared
+    // memory requires; 0 (reliable's default) is keep-all.
+    const inputDepth = Number(node.declareParameter("input_depth", inputReliability === "reliable" ? 0 : QOS_SENSOR_DATA.depth));
+    if (!(Number.isInteger(inputDepth) && inputDepth >= (inputReliability === "reliable" ? 0 : 1) && inputDepth <= 1000)) {
+      throw new Error(`perception: input_depth must be an integer in ${inputReliability === "reliable" ? 0 : 1}..1000 (0: keep all, reliable only), got ${inputDepth}`);
+    }
+    const inputQos: QoS = inputDepth === 0 ? { ...QOS_SENSOR_DATA, reliability: "reliable", history: "keep_all" } : { ...QOS_SENSOR_DATA, reliability: inputReliability, depth: inputDepth };
     // Lossless input delivers a stall's backlog one topic after another; the synchroniser must
     // hold that many frames per topic, so its default grows to 2 s at 30 Hz.
     const queueSize = Number(node.declareParameter("sync_queue_size", inputReliability === "reliable" ? 60 : 10));

@@ -9,6 +9,7 @@
 
 #include "dds/dds.h"
 #include "dds/version.h"
+#include "dds/ddsc/dds_loan_api.h"
 #include "dds_error.h"
 #include "domain.h"
 #include "endpoint_watcher.h"
@@ -22,6 +23,10 @@ namespace {
 struct WriterInfo {
   dds_entity_t participant;
   ddsi_sertype* sertype;  // counted reference, released with the writer
+  // Cyclone's shared memory (enabled in its configuration, keep-last QoS) has this writer publish
+  // iceoryx chunks, which only dds_write fills (via the sertype's serialize_into); a
+  // dds_writecdr sample would reach none of the readers that take them.
+  bool shared_memory;
 };
 
 // JS thread only.
@@ -64,7 +69,7 @@ Napi::Value CreateWriter(const Napi::CallbackInfo& info) {
   const dds_entity_t writer = dds_create_writer(participant, topic, qos, nullptr);
   dds_delete_qos(qos);
   if (writer < 0) throw DdsError(env, "dds_create_writer", writer);
-  writers[writer] = {participant, sr_sertype_ref(t->second.second)};
+  writers[writer] = {participant, sr_sertype_ref(t->second.second), dds_is_shared_memory_available(writer)};
   return Napi::Number::New(env, writer);
 }
 
@@ -78,6 +83,11 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   const auto* base = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
   const size_t size = arr.ByteLength();
   if (size < 4) throw Napi::RangeError::New(env, "write: a CDR sample has at least a 4-byte encapsulation header");
+  if (w->second.shared_memory) {
+    sr_raw_sample_t sample = {const_cast<uint8_t*>(base), size};
+    Check(env, "dds_write", dds_write(writer, &sample));
+    return env.Undefined();
+  }
   ddsi_serdata* sd = sr_raw_serdata_from_bytes(w->second.sertype, base, size);
   // dds_writecdr takes the reference, success or not.
   Check(env, "dds_writecdr", dds_writecdr(writer, sd));

@@ -16,6 +16,10 @@
 #include "dds/ddsi/ddsi_sertype.h"
 #include "dds/ddsi/ddsi_serdata.h"
 #include "dds/ddsi/q_radmin.h"
+#include "dds/ddsrt/endian.h"
+#ifdef DDS_HAS_SHM
+#include "dds/ddsi/ddsi_shm_transport.h"
+#endif
 
 #include "raw_sertype.h"
 #include "sample_pool.h"
@@ -161,6 +165,12 @@ static bool serdata_untyped_to_sample (const struct ddsi_sertype *type, const st
 static void serdata_free (struct ddsi_serdata *dcmn)
 {
   sr_raw_serdata_t *d = (sr_raw_serdata_t *) dcmn;
+#ifdef DDS_HAS_SHM
+  /* A received chunk goes back to its subscriber; a writer's chunk is published (and its
+     pointer cleared) or released by Cyclone itself. */
+  if (d->c.iox_chunk != NULL && d->c.iox_subscriber != NULL)
+    free_iox_chunk (d->c.iox_subscriber, &d->c.iox_chunk);
+#endif
   if (d->slot)
     sr_pool_release (d->slot);
   ddsrt_free (d);
@@ -178,6 +188,68 @@ static void serdata_get_keyhash (const struct ddsi_serdata *d, struct ddsi_keyha
   memset (buf->value, 0, sizeof (buf->value));
 }
 
+/* Shared memory (iceoryx) carries the CDR body without its encapsulation header, in the writer's
+   byte order: what Cyclone's own sertype and rmw_cyclonedds put in a chunk. ROS 2 types are
+   final structs, so that body is XCDR1; the header is implied (both ends are on one host). */
+static const unsigned char NATIVE_CDR_HEADER[4] = { 0x00, DDSRT_ENDIAN == DDSRT_LITTLE_ENDIAN ? 0x01 : 0x00, 0x00, 0x00 };
+
+static bool native_xcdr1 (const unsigned char *header)
+{
+  return memcmp (header, NATIVE_CDR_HEADER, 2) == 0;
+}
+
+#ifdef DDS_HAS_SHM
+static uint32_t serdata_iox_size (const struct ddsi_serdata *dcmn)
+{
+  const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) dcmn;
+  return d->size >= 4 ? (uint32_t) (d->size - 4) : 0;
+}
+
+/* iceoryx 2's ChunkHeader, version 1 (iceoryx_posh/mepoo/chunk_header.hpp), up to the payload's
+   size: the C binding has no accessor for it. Another version is not read. */
+struct iox_chunk_header_v1 {
+  uint32_t chunk_size;
+  uint8_t version;
+  uint8_t reserved;
+  uint16_t user_header_id;
+  uint64_t origin_id;
+  uint64_t sequence_number;
+  uint32_t user_header_size;
+  uint32_t user_payload_size;
+};
+
+/* The body's size in a chunk, or SIZE_MAX when the chunk holds no serialized sample that fits. */
+static size_t chunk_body_size (void *chunk)
+{
+  const iceoryx_header_t *h = iceoryx_header_from_chunk (chunk);
+  const struct iox_chunk_header_v1 *ch = (const struct iox_chunk_header_v1 *) iox_chunk_header_from_user_payload (chunk);
+  if (ch->version != 1 || h->shm_data_state != IOX_CHUNK_CONTAINS_SERIALIZED_DATA || h->data_size > ch->user_payload_size)
+    return SIZE_MAX;
+  return h->data_size;
+}
+
+/* `sub` set: a chunk received from another writer over shared memory. `sub` NULL: this process's
+   writer has just serialized a sample into `buffer` (serialize_into). Either way the bytes are
+   copied, with the header put back, so a serdata always holds one contiguous CDR sample; the chunk
+   stays with the serdata (Cyclone reads its header after this returns, and publishes a writer's).
+   A chunk without a serialized sample in it (raw data from a fixed-size type, or a size larger than
+   the chunk) gives an empty sample, which the reader counts as malformed: Cyclone dereferences
+   what this returns, so it never returns NULL. */
+static struct ddsi_serdata *serdata_from_iox (const struct ddsi_sertype *type, enum ddsi_serdata_kind kind, void *sub, void *buffer)
+{
+  const size_t body = chunk_body_size (buffer);
+  sr_raw_serdata_t *d = serdata_alloc (type, kind, body == SIZE_MAX ? 0 : body + 4);
+  if (body != SIZE_MAX)
+  {
+    memcpy (d->data, NATIVE_CDR_HEADER, 4);
+    memcpy (d->data + 4, buffer, body);
+  }
+  d->c.iox_chunk = buffer;
+  d->c.iox_subscriber = sub;
+  return &d->c;
+}
+#endif
+
 static const struct ddsi_serdata_ops raw_serdata_ops = {
   .eqkey = serdata_eqkey,
   .get_size = serdata_size,
@@ -194,7 +266,10 @@ static const struct ddsi_serdata_ops raw_serdata_ops = {
   .free = serdata_free,
   .print = serdata_print,
   .get_keyhash = serdata_get_keyhash,
-  /* Shared-memory (iceoryx) delivery is not used: left NULL. */
+#ifdef DDS_HAS_SHM
+  .get_sample_size = serdata_iox_size,
+  .from_iox_buffer = serdata_from_iox,
+#endif
 };
 
 static void sertype_free (struct ddsi_sertype *tp)
@@ -248,19 +323,22 @@ static uint32_t sertype_hash (const struct ddsi_sertype *tp)
   return 0;
 }
 
+/* Used only for shared memory, which takes the body alone (see NATIVE_CDR_HEADER). */
 static size_t sertype_get_serialized_size (const struct ddsi_sertype *d, const void *sample)
 {
   (void) d;
-  return ((const sr_raw_sample_t *) sample)->size;
+  const sr_raw_sample_t *s = sample;
+  return s->size >= 4 ? s->size - 4 : 0;
 }
 
 static bool sertype_serialize_into (const struct ddsi_sertype *d, const void *sample, void *dst, size_t dst_size)
 {
   (void) d;
   const sr_raw_sample_t *s = sample;
-  if (s->size > dst_size)
+  /* Another byte order or representation cannot be told apart in a chunk: refused. */
+  if (s->size < 4 || !native_xcdr1 (s->data) || s->size - 4 > dst_size)
     return false;
-  memcpy (dst, s->data, s->size);
+  memcpy (dst, (const unsigned char *) s->data + 4, s->size - 4);
   return true;
 }
 
