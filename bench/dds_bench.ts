@@ -2,9 +2,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { roudiAvailable, roudiPrelude } from "./iceoryx.js";
 import { netnsAvailable, runInNetns } from "./netns.js";
 import { jsWaitDuring, waitSummary, WaitAccumulator, type WaitSample } from "./sched_wait.js";
-import { benchArgs, benchInt } from "./bench_args.js";
+import { benchArgs, benchChoice, benchInt } from "./bench_args.js";
 import { udpCountersOf, type UdpCounters } from "./udp_counters.js";
 
 /**
@@ -24,7 +25,14 @@ import { udpCountersOf, type UdpCounters } from "./udp_counters.js";
  *  - with --soak-minutes M: one camera for M minutes, the node's CPU and resident memory sampled;
  *  - --camera-fragments large|default: the camera peers send 62000-byte fragments in 64 KB
  *    loopback datagrams (default here, test/interop/cyclone_lo.xml) or Cyclone's own 1344-byte
- *    fragments, as a camera driver without that config does (see cameraConfig).
+ *    fragments, as a camera driver without that config does (see cameraConfig);
+ *  - --transport shm: everything above over Cyclone's shared memory (iceoryx; RouDi started per
+ *    part with test/interop/roudi.toml, test/interop/cyclone_shm.xml for every process) instead
+ *    of loopback UDP. Shared memory takes keep-last endpoints only, so the camera writers, the
+ *    node's camera inputs (launch/params/camera_graph_shm.yaml, depth 10) and the C sinks' readers
+ *    are reliable keep-last 10 there; a frame overwritten before the node took it is counted
+ *    (dropped.<topic>) and shows as a frame without reward. The task is the reward_spec
+ *    parameter, not the latched topic (see camera_graph_shm.yaml).
  *
  * Latency is reported over the whole run from the first frame (`whole_run`: what a user sees,
  * start-up included; the node warms up before it subscribes) and once warm (`steady`: frames sent
@@ -45,34 +53,35 @@ import { udpCountersOf, type UdpCounters } from "./udp_counters.js";
  * The host's load average is recorded beside the figures: on a loaded host latency mostly
  * measures the scheduler, CPU time much less so.
  */
-const { values } = benchArgs("bench:dds", "npm run bench:dds -- [--seconds S] [--cameras N] [--layout processes|process|both] [--soak-minutes M] [--camera-fragments large|default] [--json]", {
+const { values } = benchArgs("bench:dds", "npm run bench:dds -- [--seconds S] [--cameras N] [--layout processes|process|both] [--soak-minutes M] [--camera-fragments large|default] [--transport udp|shm] [--json]", {
   options: {
     seconds: { type: "string", default: "60" },
     cameras: { type: "string", default: "4" },
     layout: { type: "string", default: "processes" },
     "soak-minutes": { type: "string", default: "0" },
     "camera-fragments": { type: "string", default: "large" },
+    transport: { type: "string", default: "udp" },
     json: { type: "boolean", default: false },
   },
 });
 const root = process.cwd();
 const peer = join(root, "build", "peers", "cyclone_peer");
-const cycloneConfig = join(root, "test", "interop", "cyclone_lo.xml");
+const shm = benchChoice("bench:dds", "transport", values.transport, ["udp", "shm"] as const) === "shm";
+const cycloneConfig = join(root, "test", "interop", shm ? "cyclone_shm.xml" : "cyclone_lo.xml");
 const cli = join(root, "dist", "nodes", "cli", "main.js");
 const echoNode = join(root, "dist", "bench", "dds_echo_node.js");
 const seconds = benchInt("bench:dds", "seconds", values.seconds, 1, 3600);
 const cameras = benchInt("bench:dds", "cameras", values.cameras, 1, 16);
 const soakMinutes = benchInt("bench:dds", "soak-minutes", values["soak-minutes"], 0, 1440);
-const layout = values.layout ?? "processes";
-const cameraFragments = values["camera-fragments"] ?? "large";
+const layout = benchChoice("bench:dds", "layout", values.layout, ["processes", "process", "both"] as const);
+const cameraFragments = benchChoice("bench:dds", "camera-fragments", values["camera-fragments"], ["large", "default"] as const);
 
 function fail(msg: string): never {
   console.error(`bench:dds: ${msg}`);
   process.exit(1);
 }
 if (!netnsAvailable()) fail("cannot create a network namespace (needs root and unshare)");
-if (!["processes", "process", "both"].includes(layout)) fail(`--layout must be processes, process or both, got ${layout}`);
-if (!["large", "default"].includes(cameraFragments)) fail(`--camera-fragments must be large or default, got ${cameraFragments}`);
+if (shm && !roudiAvailable()) fail("--transport shm needs iceoryx's RouDi (iox-roudi; Debian package iceoryx)");
 // Build output goes to stderr: stdout carries only the JSON result.
 if (spawnSync("bash", [join(root, "test", "interop", "build_peers.sh")], { stdio: ["ignore", 2, 2] }).status !== 0) fail("building the peers failed");
 if (!existsSync(peer)) fail(`${peer} missing after build`);
@@ -81,9 +90,25 @@ const work = mkdtempSync(join(tmpdir(), "sr-dds-bench-"));
 const dump = join(work, "dump");
 if (spawnSync(process.execPath, [cli, "sim-dump", "--out", dump, "--frames", "90", "--noise", "realsense"], { stdio: "ignore" }).status !== 0) fail("sim-dump failed");
 const spec = readFileSync(join(dump, "spec.txt"), "utf8").trim();
-// Lossless capture (reliable keep-all inputs): "zero loss on reliable QoS" is measured.
-const paramsFile = join(root, "launch", "params", "camera_graph_lossless.yaml");
+// Lossless capture (reliable keep-all inputs): "zero loss on reliable QoS" is measured. Over shared
+// memory the inputs are keep-last (see the header) and the task a parameter.
+const paramsFile = shm ? shmParams() : join(root, "launch", "params", "camera_graph_lossless.yaml");
 const env = { CYCLONEDDS_URI: `file://${cycloneConfig}`, ROS_DOMAIN_ID: "0" };
+/** Camera writers: keep-all, or keep-last 10 (the ROS 2 default) where shared memory needs it. */
+const cameraHistory = shm ? "" : "--keep-all";
+/** The latched spec from the camera peer (UDP), or none (shared memory: the params carry it). */
+const specArgs = shm ? "" : `--spec "${spec}"`;
+/** Starts RouDi for a namespace script over shared memory (one at a time on the host). */
+const roudi = (part: string) => (shm ? roudiPrelude(join(root, "test", "interop", "roudi.toml"), join(work, `roudi_${part}.log`)) : "");
+
+function shmParams(): string {
+  const file = join(root, "launch", "params", "camera_graph_shm.yaml");
+  const yaml = readFileSync(file, "utf8");
+  if (!yaml.includes('reward_spec: ""')) fail(`${file}: expected reward_spec: "" to fill in`);
+  const path = join(work, "camera_graph_shm.yaml");
+  writeFileSync(path, yaml.replace('reward_spec: ""', `reward_spec: ${JSON.stringify(spec)}`));
+  return path;
+}
 /**
  * The camera peers' Cyclone configuration. The sender picks the fragment size: with "large"
  * (the namespace config: 62000-byte fragments, one per 64 KB loopback datagram) a 640x480 RGB-D
@@ -123,6 +148,7 @@ interface CameraSummary {
 async function echo(): Promise<{ c: Rtt; ts: Rtt }> {
   const source = `${peer} echo-source --width 640 --height 480 --rate 30 --seconds ${seconds} --wait-subscribers 10000`;
   const script = `
+${roudi("echo")}
 ${peer} echo-sink --seconds ${seconds + 15} & S=$!
 sleep 1
 echo "@@C $(${source})"
@@ -159,12 +185,14 @@ const WARM_MALLOC = "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.m
  * which the node's is read.
  */
 async function cSinks(runSeconds: number): Promise<Record<"typed" | "raw" | "raw_warm_malloc", SinkSummary>> {
+  const depth = shm ? "--depth 10" : "";
   const script = `
-${peer} camera-sink --seconds ${runSeconds + 120} > ${work}/sink.json & S=$!
-${peer} camera-sink --raw --seconds ${runSeconds + 120} > ${work}/sink_raw.json & R=$!
-${WARM_MALLOC} ${peer} camera-sink --raw --seconds ${runSeconds + 120} > ${work}/sink_warm.json & W=$!
+${roudi("sinks")}
+${peer} camera-sink ${depth} --seconds ${runSeconds + 120} > ${work}/sink.json & S=$!
+${peer} camera-sink ${depth} --raw --seconds ${runSeconds + 120} > ${work}/sink_raw.json & R=$!
+${WARM_MALLOC} ${peer} camera-sink ${depth} --raw --seconds ${runSeconds + 120} > ${work}/sink_warm.json & W=$!
 sleep 1
-CYCLONEDDS_URI=${cameraUri} ${peer} camera --dir ${dump} --rate 30 --seconds ${runSeconds} --keep-all --wait-subscribers 30000 > /dev/null
+CYCLONEDDS_URI=${cameraUri} ${peer} camera --dir ${dump} --rate 30 --seconds ${runSeconds} ${cameraHistory} --wait-subscribers 30000 > /dev/null
 kill -TERM $S $R $W; wait $S $R $W
 echo "@@SINK $(tail -n 1 ${work}/sink.json)"
 echo "@@RAW $(tail -n 1 ${work}/sink_raw.json)"
@@ -178,7 +206,7 @@ echo "@@WARM $(tail -n 1 ${work}/sink_warm.json)"
 /**
  * CPU seconds of a node process's threads by kind: the JS thread (its id is the process id), the
  * other threads Node names "node" (V8's compiler and GC helpers, libuv's pool), Cyclone's receive
- * threads (recv, recvUC, recvMC) and its other threads (tev: heartbeats and acknowledgements; dq.*,
+ * threads (recv, recvUC, recvMC; over shared memory iceoryx's listener, sr-shm-recv) and its other threads (tev: heartbeats and acknowledgements; dq.*,
  * gc).
  */
 interface ThreadCpu { js: number; v8Helpers: number; kernelsHelper: number; ddsReceive: number; ddsOther: number }
@@ -201,7 +229,8 @@ function threadCpu(pid: number): ThreadCpu {
     const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
     const s = ticksOf(stat) / 100;
     if (Number(tid) === pid) out.js += s;
-    else if (name.startsWith("recv")) out.ddsReceive += s;
+    // Over shared memory iceoryx's listener thread receives (raw_sertype.c names it).
+    else if (name.startsWith("recv") || name === "sr-shm-recv") out.ddsReceive += s;
     else if (name === "node") out.v8Helpers += s;
     // The kernels addon's helper thread (native/src/kernels/helper_thread.cc names it).
     else if (name === "sr-kernels") out.kernelsHelper += s;
@@ -236,9 +265,10 @@ async function pipeline(n: number, runSeconds: number, sampleEveryS: number, one
     // Reliable and keep-all end to end (peer writers, node readers): slow moments delay, never drop.
     // The node subscribes once it has warmed up; on a loaded host that can take long, and a peer
     // that stopped waiting would send its first frames to no one.
-    return `CYCLONEDDS_URI=${cameraUri} ${peer} camera --dir ${dump} --rate 30 --seconds ${runSeconds} --keep-all --wait-subscribers 180000 ${prefix} --spec "${spec}" --out ${work}/peer${i}.jsonl > ${work}/peer${i}.json & P${i}=$!`;
+    return `CYCLONEDDS_URI=${cameraUri} ${peer} camera --dir ${dump} --rate 30 --seconds ${runSeconds} ${cameraHistory} --wait-subscribers 180000 ${prefix} ${specArgs} --out ${work}/peer${i}.jsonl > ${work}/peer${i}.json & P${i}=$!`;
   });
   const script = `
+${roudi(`pipeline${n}${oneProcess ? "_one_process" : ""}`)}
 ${graphs.join("\n")}
 sleep 2
 ${peers.join("\n")}
@@ -457,6 +487,7 @@ const out = {
   setup: {
     image: "640x480 rgb8 + 16UC1 depth + 16UC1 masks", rate_hz: 30, seconds, cameras, layout, dds: "Cyclone DDS 0.10.2, private netns, loopback multicast",
     camera_fragments: cameraFragments,
+    transport: shm ? "Cyclone shared memory (iceoryx 2.0, RouDi), keep-last 10 camera writers and inputs" : "loopback UDP, keep-all camera writers and inputs",
     cores: availableParallelism(), load_average_before: loadBefore, load_average_after: loadAfter,
   },
   echo_c_to_c: e.c,

@@ -34,6 +34,14 @@ describe("benchmark command lines", () => {
     },
   );
 
+  it.each([["--transport", "iceoryx"], ["--transport", ""], ["--layout", "threads"], ["--camera-fragments", "huge"]])("bench:dds %s %j: refused before anything runs (exit 2)", async (option, value) => {
+    const r = await run("dds_bench", [`${option}=${value}`]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`bench:dds: ${option} must be one of`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe("");
+  });
+
   it.each([["--encoding", "8UC3"], ["--encoding", ""], ["--noise", "gaussian"]])("kernels_ab %s %j: refused before anything runs (exit 2)", async (option, value) => {
     const r = await run("kernels_ab", ["ts", `${option}=${value}`]);
     expect(r.code, r.stderr).toBe(2);

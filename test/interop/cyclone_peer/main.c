@@ -20,7 +20,8 @@ static const char *USAGE =
   "       cyclone_peer listen --topic ROS_TOPIC [--type image|camera_info|instances|string|reward_spec|reward]\n"
   "                           [--seconds S] [--count N]\n"
   "       cyclone_peer graph [--seconds S] [--node NAME]   (ros_discovery_info, 16-byte GIDs)\n"
-  "       cyclone_peer camera-sink [--prefix /camN] [--seconds S] [--raw]   (takes a camera's topics; prints its CPU)\n"
+  "       cyclone_peer camera-sink [--prefix /camN] [--seconds S] [--raw] [--depth N]   (takes a camera's topics; prints its CPU;\n"
+  "                                 --depth N: keep-last N readers instead of keep-all)\n"
   "Domain from ROS_DOMAIN_ID (default 0), network from CYCLONEDDS_URI.\n";
 
 dds_domainid_t peer_domain(void)
@@ -74,6 +75,10 @@ int main(int argc, char **argv)
     else if (!strcmp(a, "--type")) o.type = v;
     else if (!strcmp(a, "--count")) o.count = strtoull(v, NULL, 10);
     else if (!strcmp(a, "--node")) o.node = v;
+    else if (!strcmp(a, "--depth") && !strcmp(mode, "camera-sink")) {
+      o.depth = atoi(v);
+      if (o.depth < 1 || o.depth > 10000) { fputs("cyclone_peer camera-sink: --depth must be in 1..10000\n", stderr); return 2; }
+    }
     else { fprintf(stderr, "cyclone_peer: unknown option %s\n%s", a, USAGE); return 2; }
     i++;
   }

@@ -16,6 +16,7 @@ typedef struct peer_options {
   int64_t wait_subscribers_ms;
   bool keep_all;  /* camera: KEEP_ALL writers instead of KEEP_LAST 10 */
   bool raw;       /* camera-sink: take serialised samples (dds_takecdr), never deserialised */
+  int32_t depth;  /* camera-sink: KEEP_LAST depth readers (Cyclone's shared memory needs keep-last); 0: keep-all */
 } peer_options_t;
 
 dds_domainid_t peer_domain(void);

@@ -1,6 +1,7 @@
 /*
  * `camera-sink`: the C floor of bench:dds. It subscribes to one camera's four topics as the
- * node does (reliable, keep-all readers), takes every sample (deserialised into the idlc types,
+ * node does (reliable, keep-all readers; keep-last --depth N ones where the node's inputs are
+ * keep-last for Cyclone's shared memory), takes every sample (deserialised into the idlc types,
  * as a C or C++ ROS 2 subscriber receives it) and does nothing else with it. It prints one JSON
  * line: the counts per topic and the process's CPU (every thread, Cyclone's receive thread
  * included) from the first colour image to the last, per frame. Why: the node's CPU per frame
@@ -54,7 +55,8 @@ int camera_sink_mode(const peer_options_t *o)
   };
   const dds_entity_t pp = check(dds_create_participant(peer_domain(), NULL, NULL), "dds_create_participant");
   dds_qos_t *rq = qos_reliable(1, false);
-  dds_qset_history(rq, DDS_HISTORY_KEEP_ALL, DDS_LENGTH_UNLIMITED);
+  if (o->depth > 0) dds_qset_history(rq, DDS_HISTORY_KEEP_LAST, o->depth);
+  else dds_qset_history(rq, DDS_HISTORY_KEEP_ALL, DDS_LENGTH_UNLIMITED);
   const dds_entity_t ws = check(dds_create_waitset(pp), "dds_create_waitset");
   dds_entity_t readers[N_TOPICS];
   char name[512];
