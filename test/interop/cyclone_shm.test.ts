@@ -94,4 +94,37 @@ kill -TERM $G; wait $G
     const datagrams = after.inDatagrams - before.inDatagrams;
     expect(datagrams / summary.sent_frames).toBeLessThan(5);
   }, 180_000);
+
+  it("the simulator's camera node in another process writes its frames as chunks to the graph (the node's own writers on both ends)", async () => {
+    // Best-effort keep-last camera QoS (as drivers publish), 32FC1 depth: 1.2 MB samples through
+    // this sertype's serialize_into on the writing side and from_iox_buffer on the reading side.
+    const script = `
+${roudiPrelude(join(root, "test", "interop", "roudi.toml"), `${work}/roudi_sim.log`)}
+cd ${root}
+node ${cli} launch launch/params/camera_graph.yaml --backend dds --duration 0 --json > ${work}/sim_graph.json 2> ${work}/sim_graph.err & G=$!
+sleep 2
+cat /proc/self/net/snmp > ${work}/sim_snmp_before
+node ${cli} sim --backend dds --rate 30 --noise none --frames 300 > /dev/null 2> ${work}/sim.err & S=$!
+sleep 6
+cat /proc/self/net/snmp > ${work}/sim_snmp_after
+kill -TERM $S; wait $S
+sleep 0.5
+kill -TERM $G; wait $G
+`;
+    const r = await runInNetns(script, 120_000, env);
+    expect(r.code, `${r.stderr}\n${readFileSync(join(work, "sim.err"), "utf8").slice(-2000)}`).toBe(0);
+    const graph = JSON.parse(readFileSync(join(work, "sim_graph.json"), "utf8").trim().split("\n").pop()!) as {
+      counters: Record<string, { perception: Record<string, number>; spatial: Record<string, number>; transport: Record<string, Record<string, number>> }>;
+    };
+    const c = graph.counters["/"];
+    // ~6 s at 30 Hz; best effort, so a frame may go, but nearly all arrive and are processed.
+    expect(c.perception.frames_out).toBeGreaterThan(120);
+    expect(c.transport.perception["received./camera/aligned_depth_to_color/image_raw"]).toBeGreaterThan(120);
+    expect(Object.keys(c.perception).filter((k) => k.startsWith("errors."))).toEqual([]);
+    // The graph's own volatile topic (not the latched spec, see the file's header).
+    expect(c.spatial.scenes_in).toBe(c.perception.frames_out);
+    const before = parseUdpCounters(readFileSync(join(work, "sim_snmp_before"), "utf8"))!;
+    const after = parseUdpCounters(readFileSync(join(work, "sim_snmp_after"), "utf8"))!;
+    expect((after.inDatagrams - before.inDatagrams) / c.perception.frames_out).toBeLessThan(5);
+  }, 180_000);
 });
