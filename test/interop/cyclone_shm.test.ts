@@ -127,4 +127,21 @@ kill -TERM $G; wait $G
     const after = parseUdpCounters(readFileSync(join(work, "sim_snmp_after"), "utf8"))!;
     expect((after.inDatagrams - before.inDatagrams) / c.perception.frames_out).toBeLessThan(5);
   }, 180_000);
+
+  it("a writer on shared memory sends the CDR body and the reader gets the sample back whole; another byte order or representation is refused, not sent", async () => {
+    // Refusals happen only on the shared-memory path (serialize_into): over UDP the bytes go as given.
+    const script = `
+${roudiPrelude(join(root, "test", "interop", "roudi.toml"), `${work}/roudi_probe.log`)}
+node ${join(root, "test", "interop", "shm_writer_probe.mjs")}
+`;
+    const r = await runInNetns(script, 60_000, env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, unknown>;
+    expect(out.le).toBe("ok");
+    expect(out.be).toMatch(/^refused: dds_write/);
+    expect(out.xcdr2).toMatch(/^refused: dds_write/);
+    expect(out.short).toMatch(/^refused: .*4-byte encapsulation header/);
+    // Exactly the little-endian sample, header put back: nothing of the refused ones arrived.
+    expect(out.received).toEqual([[0, 1, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]]);
+  }, 120_000);
 });

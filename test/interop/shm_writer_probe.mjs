@@ -1,0 +1,33 @@
+// Run by test/interop/cyclone_shm inside a network namespace with RouDi up and CYCLONEDDS_URI
+// enabling shared memory: one process's writer and reader on a keep-last topic, so every sample
+// goes through this project's sertype's serialize_into and from_iox_buffer. Prints one JSON line.
+import { loadDdsBinding } from "../../dist/src/transport/dds/native_binding.js";
+
+const b = loadDdsBinding();
+const qos = { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 10 };
+const pp = b.createParticipant(0);
+const topic = b.createTopic(pp, "rt/shm_probe", "std_msgs::msg::dds_::UInt8MultiArray_");
+const got = [];
+b.createReader(pp, topic, qos, (views) => { for (const v of views) got.push(Array.from(v)); });
+const writer = b.createWriter(pp, topic, qos);
+const deadline = Date.now() + 5000;
+while (b.publicationMatched(writer) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+
+const outcome = (f) => { try { f(); return "ok"; } catch (e) { return `refused: ${e.message}`; } };
+// Little-endian XCDR1 (what the TypeScript writers produce): 12-byte body.
+const le = Uint8Array.from([0, 1, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+// Big-endian: a chunk carries no header, so its body would be read in the wrong byte order.
+const be = Uint8Array.from([0, 0, 0, 0, 1, 2, 3, 4]);
+// XCDR2 little-endian (0x0007): another representation, same problem.
+const xcdr2 = Uint8Array.from([0, 7, 0, 0, 1, 2, 3, 4]);
+const result = {
+  le: outcome(() => b.write(writer, le)),
+  be: outcome(() => b.write(writer, be)),
+  xcdr2: outcome(() => b.write(writer, xcdr2)),
+  short: outcome(() => b.write(writer, Uint8Array.from([0, 1, 0]))),
+};
+const until = Date.now() + 3000;
+while (got.length < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+await new Promise((r) => setTimeout(r, 200));
+console.log(JSON.stringify({ ...result, received: got }));
+b.deleteEntity(pp);
