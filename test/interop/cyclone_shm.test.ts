@@ -144,4 +144,19 @@ node ${join(root, "test", "interop", "shm_writer_probe.mjs")}
     // Exactly the little-endian sample, header put back: nothing of the refused ones arrived.
     expect(out.received).toEqual([[0, 1, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]]);
   }, 120_000);
+
+  it("raw chunks from a fixed-size type under a type name of ours arrive as empty samples, never read as CDR", async () => {
+    const script = `
+${roudiPrelude(join(root, "test", "interop", "roudi.toml"), `${work}/roudi_raw.log`)}
+node ${join(root, "test", "interop", "shm_writer_probe.mjs")} raw-reader 5 > ${work}/raw_reader.out & N=$!
+sleep 1
+${peer} fixed-writer --topic shm_fixed --count 5 --wait-subscribers 10000 > ${work}/fixed_writer.json
+wait $N
+`;
+    const r = await runInNetns(script, 60_000, env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(work, "fixed_writer.json"), "utf8"))).toEqual({ written: 5, shared_memory: true });
+    const out = JSON.parse(readFileSync(join(work, "raw_reader.out"), "utf8").trim().split("\n").pop()!) as { lengths: number[] };
+    expect(out.lengths).toEqual([0, 0, 0, 0, 0]);
+  }, 120_000);
 });

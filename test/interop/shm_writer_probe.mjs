@@ -4,6 +4,23 @@
 import { loadDdsBinding } from "../../dist/src/transport/dds/native_binding.js";
 
 const b = loadDdsBinding();
+// `raw-reader N`: only a reader for N samples of cyclone_peer fixed-writer's fixed-size type, which
+// shared memory carries raw (not CDR): each must arrive empty (malformed), none as bytes.
+if (process.argv[2] === "raw-reader") {
+  const want = Number(process.argv[3]);
+  const pp = b.createParticipant(0);
+  const topic = b.createTopic(pp, "rt/shm_fixed", "spatial_reward_test::msg::dds_::Fixed_");
+  const lengths = [];
+  const reader = b.createReader(pp, topic, { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 10 }, (views) => {
+    for (const v of views) lengths.push(v.length);
+  });
+  console.log("ready");
+  const until = Date.now() + 15000;
+  while (lengths.length < want && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  console.log(JSON.stringify({ lengths, stats: b.readerStats(reader) }));
+  b.deleteEntity(pp);
+  process.exit(0);
+}
 const qos = { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 10 };
 const pp = b.createParticipant(0);
 const topic = b.createTopic(pp, "rt/shm_probe", "std_msgs::msg::dds_::UInt8MultiArray_");

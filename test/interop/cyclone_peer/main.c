@@ -22,6 +22,7 @@ static const char *USAGE =
   "       cyclone_peer graph [--seconds S] [--node NAME]   (ros_discovery_info, 16-byte GIDs)\n"
   "       cyclone_peer camera-sink [--prefix /camN] [--seconds S] [--raw] [--depth N]   (takes a camera's topics; prints its CPU;\n"
   "                                 --depth N: keep-last N readers instead of keep-all)\n"
+  "       cyclone_peer fixed-writer --topic ROS_TOPIC [--count N] [--wait-subscribers MS]   (a fixed-size type: raw over shared memory)\n"
   "Domain from ROS_DOMAIN_ID (default 0), network from CYCLONEDDS_URI.\n";
 
 dds_domainid_t peer_domain(void)
@@ -93,6 +94,10 @@ int main(int argc, char **argv)
   if (!strcmp(mode, "echo-source")) return echo_source_mode(&o);
   if (!strcmp(mode, "graph")) return graph_mode(&o);
   if (!strcmp(mode, "camera-sink")) return camera_sink_mode(&o);
+  if (!strcmp(mode, "fixed-writer")) {
+    if (!o.topic) { fputs("cyclone_peer fixed-writer: --topic is required\n", stderr); return 2; }
+    return fixed_writer_mode(&o);
+  }
   if (!strcmp(mode, "listen")) {
     if (!o.topic) { fputs("cyclone_peer listen: --topic is required\n", stderr); return 2; }
     return listen_mode(&o);

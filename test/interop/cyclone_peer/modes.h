@@ -29,5 +29,6 @@ int echo_source_mode(const peer_options_t *o);
 int listen_mode(const peer_options_t *o);
 int graph_mode(const peer_options_t *o);
 int camera_sink_mode(const peer_options_t *o);
+int fixed_writer_mode(const peer_options_t *o);
 
 #endif
