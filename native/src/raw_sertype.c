@@ -29,11 +29,40 @@
 
 typedef struct sr_raw_serdata {
   struct ddsi_serdata c;
+  /* The sample's size, encapsulation header included (implied or not). */
   size_t size;
-  /* In `slot`, or just past this struct (INLINE_OFFSET on), or NULL for key-only serdata. */
+  /* In `slot`, or just past this struct (INLINE_OFFSET on), or NULL for key-only serdata; with
+     `implied_header`, the CDR body in a received iceoryx chunk (see serdata_from_iox). */
   unsigned char *data;
   sr_pool_slot_t *slot;
+  /* `data` is the body alone (size - 4 bytes), in the chunk `c.iox_chunk`; the header is
+     NATIVE_CDR_HEADER. Bytes past the chunk's payload start end at `data + chunk_extent`. */
+  bool implied_header;
+  size_t chunk_extent;
 } sr_raw_serdata_t;
+
+/* Shared memory (iceoryx) carries the CDR body without its encapsulation header, in the writer's
+   byte order: what Cyclone's own sertype and rmw_cyclonedds put in a chunk. ROS 2 types are
+   final structs, so that body is XCDR1; the header is implied (both ends are on one host). */
+static const unsigned char NATIVE_CDR_HEADER[4] = { 0x00, DDSRT_ENDIAN == DDSRT_LITTLE_ENDIAN ? 0x01 : 0x00, 0x00, 0x00 };
+
+/* `sz` bytes of the sample from `off` (header included), whether the header is stored or implied. */
+static void serdata_read (const sr_raw_serdata_t *d, size_t off, size_t sz, unsigned char *buf)
+{
+  if (!d->implied_header)
+  {
+    memcpy (buf, d->data + off, sz);
+    return;
+  }
+  if (off < 4)
+  {
+    const size_t n = sz < 4 - off ? sz : 4 - off;
+    memcpy (buf, NATIVE_CDR_HEADER + off, n);
+    buf += n; off += n; sz -= n;
+  }
+  if (sz > 0)
+    memcpy (buf, d->data + (off - 4), sz);
+}
 
 /* Inline bytes start 4 bytes into an 8-aligned area, as pooled ones do (SR_POOL_SAMPLE_OFFSET). */
 #define INLINE_OFFSET ((size_t) 4)
@@ -47,6 +76,8 @@ static sr_raw_serdata_t *serdata_alloc (const struct ddsi_sertype *type, enum dd
   d->c.hash = type ? type->serdata_basehash : 0;
   d->size = size;
   d->slot = slot;
+  d->implied_header = false;
+  d->chunk_extent = 0;
   if (slot)
     d->data = sr_pool_sample (slot);
   else if (size > 0)
@@ -121,21 +152,41 @@ static struct ddsi_serdata *serdata_from_sample (const struct ddsi_sertype *type
 
 static void serdata_to_ser (const struct ddsi_serdata *dcmn, size_t off, size_t sz, void *buf)
 {
-  const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) dcmn;
-  memcpy (buf, d->data + off, sz);
+  serdata_read ((const sr_raw_serdata_t *) dcmn, off, sz, buf);
 }
 
+/* A received chunk's serdata is never sent on (Cyclone transmits writers' serdata), but if it
+   were, a range covering the implied header and the body is not contiguous anywhere: it is
+   copied into memory that serdata_to_ser_unref frees. */
 static struct ddsi_serdata *serdata_to_ser_ref (const struct ddsi_serdata *dcmn, size_t off, size_t sz, ddsrt_iovec_t *ref)
 {
   const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) dcmn;
-  ref->iov_base = d->data + off;
+  if (!d->implied_header)
+    ref->iov_base = d->data + off;
+  else if (off >= 4)
+    ref->iov_base = d->data + (off - 4);
+  else if (off + sz <= 4)
+    ref->iov_base = (void *) (NATIVE_CDR_HEADER + off);
+  else
+  {
+    ref->iov_base = ddsrt_malloc (sz);
+    serdata_read (d, off, sz, ref->iov_base);
+  }
   ref->iov_len = (ddsrt_iov_len_t) sz;
   return ddsi_serdata_ref (dcmn);
 }
 
 static void serdata_to_ser_unref (struct ddsi_serdata *dcmn, const ddsrt_iovec_t *ref)
 {
-  (void) ref;
+  const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) dcmn;
+  if (d->implied_header)
+  {
+    const unsigned char *p = ref->iov_base;
+    const bool in_body = p >= d->data && p <= d->data + (d->size - 4);
+    const bool in_header = p >= NATIVE_CDR_HEADER && p <= NATIVE_CDR_HEADER + 4;
+    if (!in_body && !in_header)
+      ddsrt_free (ref->iov_base);
+  }
   ddsi_serdata_unref (dcmn);
 }
 
@@ -145,7 +196,9 @@ static bool serdata_to_sample (const struct ddsi_serdata *dcmn, void *sample, vo
   const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) dcmn;
   sr_raw_sample_t *s = sample;
   ddsrt_free (s->data);
-  s->data = d->size > 0 ? ddsrt_memdup (d->data, d->size) : NULL;
+  s->data = d->size > 0 ? ddsrt_malloc (d->size) : NULL;
+  if (s->data)
+    serdata_read (d, 0, d->size, s->data);
   s->size = d->size;
   return true;
 }
@@ -191,11 +244,6 @@ static void serdata_get_keyhash (const struct ddsi_serdata *d, struct ddsi_keyha
   memset (buf->value, 0, sizeof (buf->value));
 }
 
-/* Shared memory (iceoryx) carries the CDR body without its encapsulation header, in the writer's
-   byte order: what Cyclone's own sertype and rmw_cyclonedds put in a chunk. ROS 2 types are
-   final structs, so that body is XCDR1; the header is implied (both ends are on one host). */
-static const unsigned char NATIVE_CDR_HEADER[4] = { 0x00, DDSRT_ENDIAN == DDSRT_LITTLE_ENDIAN ? 0x01 : 0x00, 0x00, 0x00 };
-
 static bool native_xcdr1 (const unsigned char *header)
 {
   return memcmp (header, NATIVE_CDR_HEADER, 2) == 0;
@@ -221,23 +269,49 @@ struct iox_chunk_header_v1 {
   uint32_t user_payload_size;
 };
 
-/* The body's size in a chunk, or SIZE_MAX when the chunk holds no serialized sample that fits. */
-static size_t chunk_body_size (void *chunk)
+/* The body's size in a chunk, or SIZE_MAX when the chunk holds no serialized sample that fits.
+   `extent` (if not NULL): the chunk's bytes from the payload's start to the chunk's end. */
+static size_t chunk_body_size (void *chunk, size_t *extent)
 {
   const iceoryx_header_t *h = iceoryx_header_from_chunk (chunk);
   const struct iox_chunk_header_v1 *ch = (const struct iox_chunk_header_v1 *) iox_chunk_header_from_user_payload (chunk);
-  if (ch->version != 1 || h->shm_data_state != IOX_CHUNK_CONTAINS_SERIALIZED_DATA || h->data_size > ch->user_payload_size)
+  const size_t payload_offset = (size_t) ((const unsigned char *) chunk - (const unsigned char *) ch);
+  if (ch->version != 1 || h->shm_data_state != IOX_CHUNK_CONTAINS_SERIALIZED_DATA || h->data_size > ch->user_payload_size ||
+      payload_offset > ch->chunk_size || ch->user_payload_size > ch->chunk_size - payload_offset)
     return SIZE_MAX;
+  if (extent)
+    *extent = ch->chunk_size - payload_offset;
   return h->data_size;
 }
 
-/* `sub` set: a chunk received from another writer over shared memory. `sub` NULL: this process's
-   writer has just serialized a sample into `buffer` (serialize_into). Either way the bytes are
-   copied, with the header put back, so a serdata always holds one contiguous CDR sample; the chunk
-   stays with the serdata (Cyclone reads its header after this returns, and publishes a writer's).
-   A chunk without a serialized sample in it (raw data from a fixed-size type, or a size larger than
-   the chunk) gives an empty sample, which the reader counts as malformed: Cyclone dereferences
-   what this returns, so it never returns NULL. */
+/* Samples received over shared memory from this size on (header included) are not copied out
+   of their chunk: the same threshold as pooled memory, so what was lent from a pool slot before
+   is now lent from the chunk. Smaller ones are copied (cheap, and they can be given or copied
+   to JS without holding a chunk). */
+#define SR_IOX_IN_PLACE_MIN_BYTES SR_POOL_MIN_BYTES
+
+static uint64_t iox_in_place_count, iox_copied_count;
+
+void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied)
+{
+  *in_place = __atomic_load_n (&iox_in_place_count, __ATOMIC_RELAXED);
+  *copied = __atomic_load_n (&iox_copied_count, __ATOMIC_RELAXED);
+}
+
+/* `sub` set: a chunk received from another writer over shared memory. A large sample (camera
+   images) stays in its chunk: the serdata points at the body there, its header implied
+   (implied_header), and the reader lends JS a view of the chunk itself. Why: copying it out cost
+   the shm monitor thread ~0.5 ms of CPU per 640x480 RGB-D frame (1.8 MB read from memory another
+   process wrote), a third of the node's budget. A small one, or one at an address not 8-aligned
+   (its arrays could not be viewed in place), is copied with the header put back, as is a chunk
+   of this process's writer (`sub` NULL: serialize_into has just filled `buffer`, and Cyclone
+   may also send the serdata over the network).
+   Either way the chunk stays with the serdata and goes back to iceoryx once, in serdata_free,
+   when the last reference (Cyclone's, the reader's queue's or a JS lease's) goes: Cyclone reads
+   the chunk's header after this returns, and publishes a writer's chunk.
+   A chunk without a serialized sample in it (raw data from a fixed-size type, or a size larger
+   than the chunk) gives an empty sample, which the reader counts as malformed: Cyclone
+   dereferences what this returns, so it never returns NULL. */
 static struct ddsi_serdata *serdata_from_iox (const struct ddsi_sertype *type, enum ddsi_serdata_kind kind, void *sub, void *buffer)
 {
 #ifdef __linux__
@@ -250,16 +324,38 @@ static struct ddsi_serdata *serdata_from_iox (const struct ddsi_sertype *type, e
     named = true;
   }
 #endif
-  const size_t body = chunk_body_size (buffer);
-  sr_raw_serdata_t *d = serdata_alloc (type, kind, body == SIZE_MAX ? 0 : body + 4);
-  if (body != SIZE_MAX)
+  size_t extent = 0;
+  const size_t body = chunk_body_size (buffer, &extent);
+  sr_raw_serdata_t *d;
+  if (sub != NULL && body != SIZE_MAX && body + 4 >= SR_IOX_IN_PLACE_MIN_BYTES && ((uintptr_t) buffer & 7) == 0)
   {
-    memcpy (d->data, NATIVE_CDR_HEADER, 4);
-    memcpy (d->data + 4, buffer, body);
+    d = serdata_alloc (type, kind, 0);
+    d->data = buffer;
+    d->size = body + 4;
+    d->implied_header = true;
+    d->chunk_extent = extent;
+    __atomic_fetch_add (&iox_in_place_count, 1, __ATOMIC_RELAXED);
+  }
+  else
+  {
+    d = serdata_alloc (type, kind, body == SIZE_MAX ? 0 : body + 4);
+    if (body != SIZE_MAX)
+    {
+      memcpy (d->data, NATIVE_CDR_HEADER, 4);
+      memcpy (d->data + 4, buffer, body);
+      if (sub != NULL)
+        __atomic_fetch_add (&iox_copied_count, 1, __ATOMIC_RELAXED);
+    }
   }
   d->c.iox_chunk = buffer;
   d->c.iox_subscriber = sub;
   return &d->c;
+}
+#else
+void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied)
+{
+  *in_place = 0;
+  *copied = 0;
 }
 #endif
 
@@ -394,6 +490,22 @@ const unsigned char *sr_raw_serdata_bytes (const struct ddsi_serdata *sd, size_t
 {
   const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) sd;
   *size = d->size;
+  return d->implied_header ? NULL : d->data;
+}
+
+void sr_raw_serdata_copy (const struct ddsi_serdata *sd, void *buf)
+{
+  const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) sd;
+  serdata_read (d, 0, d->size, buf);
+}
+
+const unsigned char *sr_raw_serdata_chunk_body (const struct ddsi_serdata *sd, size_t *body_size, size_t *extent)
+{
+  const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) sd;
+  if (!d->implied_header)
+    return NULL;
+  *body_size = d->size - 4;
+  *extent = d->chunk_extent;
   return d->data;
 }
 

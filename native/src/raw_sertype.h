@@ -7,6 +7,7 @@
 #define SPATIAL_REWARD_RAW_SERTYPE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "dds/dds.h"
 
 #ifdef __cplusplus
@@ -29,8 +30,24 @@ struct ddsi_sertype *sr_raw_sertype_new (const char *type_name);
 /* A serdata holding a copy of `size` bytes; the bytes must start with a CDR encapsulation header. */
 struct ddsi_serdata *sr_raw_serdata_from_bytes (const struct ddsi_sertype *type, const void *data, size_t size);
 
-/* The bytes of a serdata made by this sertype (header included). */
+/* The bytes of a serdata made by this sertype (header included); NULL for one whose body stays
+   in a shared-memory chunk (see sr_raw_serdata_chunk_body). */
 const unsigned char *sr_raw_serdata_bytes (const struct ddsi_serdata *sd, size_t *size);
+
+/*
+ * A sample received over shared memory and left in its iceoryx chunk: its CDR body (8-aligned,
+ * `*body_size` bytes; the encapsulation header is implied: native byte order, XCDR1) and the
+ * chunk's bytes from there to its end (`*extent`). NULL for every other serdata. The chunk is
+ * the serdata's until its last reference goes; its memory stays mapped for the process's life
+ * (iceoryx maps RouDi's segments once), and holds other samples after that.
+ */
+const unsigned char *sr_raw_serdata_chunk_body (const struct ddsi_serdata *sd, size_t *body_size, size_t *extent);
+
+/* The whole sample, header included (an implied one written out), into `buf` (get_size bytes). */
+void sr_raw_serdata_copy (const struct ddsi_serdata *sd, void *buf);
+
+/* Samples received over shared memory so far: left in their chunk, and copied out of it. */
+void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied);
 
 /* The pooled slot holding a serdata's bytes, or NULL when they are inline (small samples). */
 struct sr_pool_slot *sr_raw_serdata_slot (const struct ddsi_serdata *sd);

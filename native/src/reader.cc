@@ -1,10 +1,12 @@
 #include "reader.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "dds_error.h"
@@ -25,9 +27,18 @@ struct ReaderCtx {
   // Large samples are lent (a view of their pooled slot plus a lease), not given (see CreateReader).
   bool lend = false;
   Napi::ThreadSafeFunction tsfn;
-  // JS thread only: the batch array and lease array handed to the callback, reused per batch.
+  // JS thread only: the batch array, lease array and body-only flags handed to the callback,
+  // reused per batch.
   Napi::ObjectReference views;
   Napi::Reference<Napi::Float64Array> leases;
+  Napi::Reference<Napi::Uint8Array> bodyOnly;
+  // JS thread only: the ArrayBuffer of each shared-memory chunk this reader lent a sample from,
+  // by the chunk's payload address (see LendChunk), and its length.
+  struct ChunkBuffer {
+    Napi::Reference<Napi::ArrayBuffer> ref;
+    size_t length = 0;
+  };
+  std::unordered_map<const void*, ChunkBuffer> chunkBuffers;
 
   std::mutex mu;
   std::deque<ddsi_serdata*> queue;
@@ -138,6 +149,51 @@ double Lend(Napi::Env env, ddsi_serdata* sd, sr_pool_slot_t* slot, size_t size, 
   return AddLease(sd);
 }
 
+// ArrayBuffers made for shared-memory chunks (all readers): a stream's chunks are few and reused.
+std::atomic<uint64_t> chunkBuffersMade{0};
+// A reader's chunk ArrayBuffers are forgotten past this many (only a writer publishing from
+// ever new addresses could get there: RouDi's pools hold a fixed set of chunks).
+constexpr size_t kMaxChunkBuffers = 4096;
+// The chunk's ArrayBuffer starts this many bytes before the sample's body (see LendChunk).
+constexpr size_t kChunkBufferLead = 8;
+
+// A view of a sample left in its shared-memory chunk (sr_raw_serdata_chunk_body), with a lease
+// holding the sample (and so the chunk) until JS releases it: the image is not copied at all.
+// Each chunk gets one ArrayBuffer, kept by the reader and reused whenever the chunk comes
+// again: chunks are fixed addresses in RouDi's memory pools, mapped for the process's life, so
+// a stream cycles through a bounded set of them and, as with pool slots, no external
+// ArrayBuffer is made per sample (each new one is external memory for V8, and Node's first
+// one deoptimises code that depends on Uint8Array's map).
+// The ArrayBuffer starts 8 bytes before the body (inside the chunk's iceoryx headers) and the
+// view 4 bytes before it, where a CDR encapsulation header would be: the view then has the
+// sample's size (header included) and the body sits at the 8-aligned offset a lent slot's has.
+// Those 4 bytes are iceoryx's (the payload's back-offset), not a header: the callback's
+// bodyOnly flag tells the decoder to ignore them (native byte order, XCDR1 is implied).
+// Returns the lease (0 and an empty value if the sample cannot be lent).
+double LendChunk(Napi::Env env, ReaderCtx* ctx, ddsi_serdata* sd, const unsigned char* body, size_t bodySize, size_t extent, napi_value* view) {
+  const size_t length = kChunkBufferLead + extent;
+  napi_value ab = nullptr;
+  auto it = ctx->chunkBuffers.find(body);
+  if (it != ctx->chunkBuffers.end() && it->second.length == length) {
+    ab = it->second.ref.Value();
+  } else {
+    if (it != ctx->chunkBuffers.end()) {
+      ctx->chunkBuffers.erase(it);
+    } else if (ctx->chunkBuffers.size() >= kMaxChunkBuffers) {
+      ctx->chunkBuffers.clear();
+    }
+    // No finalizer: the memory is iceoryx's, not ours to free.
+    if (napi_create_external_arraybuffer(env, const_cast<unsigned char*>(body) - kChunkBufferLead, length, nullptr, nullptr, &ab) != napi_ok) return 0;
+    ReaderCtx::ChunkBuffer& entry = ctx->chunkBuffers[body];
+    entry.ref = Napi::Persistent(Napi::ArrayBuffer(env, ab));
+    entry.length = length;
+    chunkBuffersMade.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (ab == nullptr) return 0;
+  if (napi_create_typedarray(env, napi_uint8_array, bodySize + 4, ab, kChunkBufferLead - 4, view) != napi_ok) return 0;
+  return AddLease(sd);
+}
+
 // A view that owns the sample's reference, released when the view's ArrayBuffer is collected.
 // The ArrayBuffer starts 4 bytes before the sample (8-aligned), so the CDR body after the
 // encapsulation header sits at an 8-aligned offset and every array in it can be viewed in place.
@@ -159,11 +215,12 @@ Napi::Value Give(Napi::Env env, ddsi_serdata* sd, const unsigned char* bytes, si
 // rewards: most samples of a graph are this small).
 constexpr size_t kCopyMaxBytes = 16 * 1024;
 
-Napi::Value Copy(Napi::Env env, ddsi_serdata* sd, const unsigned char* bytes, size_t size) {
+// Also used for a sample left in a shared-memory chunk that is not lent: its header is written out.
+Napi::Value Copy(Napi::Env env, ddsi_serdata* sd, size_t size) {
   void* data = nullptr;
   napi_value ab;
   NAPI_THROW_IF_FAILED(env, napi_create_arraybuffer(env, size + SR_POOL_SAMPLE_OFFSET, &data, &ab), Napi::Value());
-  memcpy(static_cast<unsigned char*>(data) + SR_POOL_SAMPLE_OFFSET, bytes, size);
+  sr_raw_serdata_copy(sd, static_cast<unsigned char*>(data) + SR_POOL_SAMPLE_OFFSET);
   sr_serdata_unref(sd);
   napi_value view;
   NAPI_THROW_IF_FAILED(env, napi_create_typedarray(env, napi_uint8_array, size, ab, SR_POOL_SAMPLE_OFFSET, &view), Napi::Value());
@@ -179,6 +236,11 @@ void DeliverBatch(Napi::Env env, Napi::Function callback, ReaderCtx* ctx, std::d
   }
   Napi::Float64Array leaseArray = ctx->leases.Value();
   double* leases = leaseArray.Data();
+  if (ctx->bodyOnly.IsEmpty() || ctx->bodyOnly.Value().ElementLength() < n) {
+    ctx->bodyOnly.Reset(Napi::Uint8Array::New(env, n < 64 ? 64 : 2 * n), 1);
+  }
+  Napi::Uint8Array bodyOnlyArray = ctx->bodyOnly.Value();
+  uint8_t* bodyOnly = bodyOnlyArray.Data();
   // The length is set only when a batch has another size than the last (most have one sample):
   // setting an array's length through N-API is a named-property store, the costliest call here.
   uint32_t length = 0;
@@ -187,9 +249,28 @@ void DeliverBatch(Napi::Env env, Napi::Function callback, ReaderCtx* ctx, std::d
   while (!batch.empty()) {
     ddsi_serdata* sd = batch.front();
     batch.pop_front();
+    leases[i] = 0;
+    bodyOnly[i] = 0;
+    size_t bodySize = 0, extent = 0;
+    const unsigned char* body = sr_raw_serdata_chunk_body(sd, &bodySize, &extent);
+    if (body != nullptr) {
+      // Left in its shared-memory chunk: lent in place, or else copied with its header (a
+      // reader that does not lend gets ordinary samples, header included).
+      if (ctx->lend) {
+        napi_value view = nullptr;
+        const double lease = LendChunk(env, ctx, sd, body, bodySize, extent, &view);
+        if (lease != 0) {
+          leases[i] = lease;
+          bodyOnly[i] = 1;
+          views.Set(i++, Napi::Value(env, view));
+          continue;
+        }
+      }
+      views.Set(i++, Copy(env, sd, bodySize + 4));
+      continue;
+    }
     size_t size = 0;
     const unsigned char* bytes = sr_raw_serdata_bytes(sd, &size);
-    leases[i] = 0;
     if (bytes == nullptr || size == 0) {
       sr_serdata_unref(sd);
       views.Set(i++, Napi::Uint8Array::New(env, 0));
@@ -205,12 +286,12 @@ void DeliverBatch(Napi::Env env, Napi::Function callback, ReaderCtx* ctx, std::d
         continue;
       }
     }
-    views.Set(i++, size <= kCopyMaxBytes ? Copy(env, sd, bytes, size) : Give(env, sd, bytes, size));
+    views.Set(i++, size <= kCopyMaxBytes ? Copy(env, sd, size) : Give(env, sd, bytes, size));
   }
   dds_sample_lost_status_t lost{};
   dds_get_sample_lost_status(ctx->reader, &lost);
   callback.Call({views, Napi::Number::New(env, static_cast<double>(dropped)), Napi::Number::New(env, static_cast<double>(lost.total_count)),
-                 leaseArray});
+                 leaseArray, bodyOnlyArray});
   // The views must not outlive the call through this array (the entries are cleared, the
   // length kept for the next batch); free slots beyond the reserve go.
   napi_value undefined = env.Undefined();
@@ -293,6 +374,8 @@ void Close(ReaderCtx* ctx) {
   // On the JS thread, while the environment lives: the finalizer below may run at teardown.
   ctx->views.Reset();
   ctx->leases.Reset();
+  ctx->bodyOnly.Reset();
+  ctx->chunkBuffers.clear();
   ctx->tsfn.Release();
 }
 
@@ -324,6 +407,8 @@ Napi::Value CreateReader(const Napi::CallbackInfo& info) {
                                               // Close the environment may be gone: leave them.
                                               c->views.SuppressDestruct();
                                               c->leases.SuppressDestruct();
+                                              c->bodyOnly.SuppressDestruct();
+                                              for (auto& entry : c->chunkBuffers) entry.second.ref.SuppressDestruct();
                                               delete c;
                                             },
                                             static_cast<void*>(nullptr));
@@ -376,6 +461,11 @@ Napi::Value PoolStats(const Napi::CallbackInfo& info) {
   out.Set("refused", static_cast<double>(st.refused));
   out.Set("retired", static_cast<double>(st.retired));
   out.Set("leases", static_cast<double>(LiveLeaseCount()));
+  uint64_t inPlace = 0, copied = 0;
+  sr_iox_get_stats(&inPlace, &copied);
+  out.Set("shmInPlace", static_cast<double>(inPlace));
+  out.Set("shmCopied", static_cast<double>(copied));
+  out.Set("chunkBuffers", static_cast<double>(chunkBuffersMade.load(std::memory_order_relaxed)));
   return out;
 }
 

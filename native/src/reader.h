@@ -1,18 +1,21 @@
 // A DDS reader whose samples (raw CDR bytes) reach a JS callback on the main thread, given
-// (the view owns the sample) or lent (a view of a pooled slot, returned with releaseSample).
+// (the view owns the sample) or lent (a view of a pooled slot, or of the shared-memory chunk the
+// sample arrived in, returned with releaseSample).
 #pragma once
 #include <napi.h>
 #include "dds/dds.h"
 
 namespace sr {
 
-// createReader(participant, topic, qos, callback(views: Uint8Array[], dropped, lost, leases: Float64Array), {lend}?): number
+// createReader(participant, topic, qos, callback(views: Uint8Array[], dropped, lost, leases: Float64Array, bodyOnly: Uint8Array), {lend}?): number
+// bodyOnly[i] 1: views[i] is a lent chunk's body whose first 4 bytes are not a CDR header (see LendChunk).
 Napi::Value CreateReader(const Napi::CallbackInfo& info);
 // releaseSample(lease): boolean (false if unknown or already released)
 Napi::Value ReleaseSample(const Napi::CallbackInfo& info);
 // poolReserve(sampleBytes, count): number of free slots now fitting such samples (memory touched)
 Napi::Value PoolReserve(const Napi::CallbackInfo& info);
-// poolStats(): the sample pool's figures and the leases outstanding
+// poolStats(): the sample pool's figures, the leases outstanding, shared-memory samples left in
+// their chunk (shmInPlace) or copied (shmCopied), and chunk ArrayBuffers made (chunkBuffers)
 Napi::Value PoolStats(const Napi::CallbackInfo& info);
 size_t LiveLeaseCount();
 // readerStats(reader): {received, dropped, lost, rejected, queued}

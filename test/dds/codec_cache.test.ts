@@ -39,6 +39,29 @@ describe("the transport's CDR codecs", () => {
     expect((codec.decode(inSlot(clean, older)) as M.sensor_msgs__msg__Image).data).toEqual(image(2).data);
   });
 
+  it("decode a body whose header is implied (a shared-memory chunk's) as the sample with its header, whatever its first 4 bytes are", () => {
+    const depth = codecFor("sensor_msgs/msg/Image");
+    const masks = codecFor("spatial_reward_msgs/msg/InstanceMasks");
+    const m = image(9, 33, 17);
+    const d: M.sensor_msgs__msg__Image = { ...m, encoding: "16UC1", step: 66, data: new Uint8Array(new Uint16Array(33 * 17).map((_, i) => i * 31).buffer) };
+    const k: M.spatial_reward_msgs__msg__InstanceMasks = { header: m.header, mask: d, ids: new Uint16Array([3, 7, 9]), labels: ["cup", "book", "plant"] };
+    for (const [c, msg] of [[codec, m], [depth, d], [masks, k]] as const) {
+      const bytes = c.encode(msg).slice();
+      const expected = c.decode(bytes);
+      // iceoryx's back-offset before a chunk's payload (little-endian 0x40), a big-endian CDR
+      // header, an XCDR2 one, zeros: none of them is read.
+      for (const lead of [[0x40, 0, 0, 0], [0, 0, 0, 0], [0, 0x07, 0, 0], [0xff, 0xff, 0xff, 0xff]]) {
+        const chunk = bytes.slice();
+        chunk.set(lead, 0);
+        expect(c.decode(chunk, true), `lead ${lead.join(",")}`).toEqual(expected);
+      }
+    }
+    // Without the flag such bytes are read as their header says (big-endian here): not the message.
+    const chunk = codec.encode(m).slice();
+    chunk.set([0x40, 0, 0, 0], 0);
+    expect(() => codec.decode(chunk)).toThrow();
+  });
+
   it("fuzz: a mutated sample in a reused buffer decodes to views within the sample, or throws", () => {
     const rng = new Rng(5);
     const older = codec.encode(image(3, 80, 60)).slice();

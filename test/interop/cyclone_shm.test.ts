@@ -86,6 +86,11 @@ kill -TERM $G; wait $G
     // Nothing overflowed the keep-last inputs or went missing in the transport.
     expect(Object.keys(counters.transport.perception).filter((k) => /^(dropped|lost|errors)\./.test(k))).toEqual([]);
     expect(counters.transport.perception["received./camera/color/image_raw"]).toBe(summary.sent_frames);
+    // The images were lent straight from their iceoryx chunks, not copied out (raw_sertype.c
+    // serdata_from_iox, reader.cc LendChunk).
+    for (const topic of ["/camera/color/image_raw", "/camera/aligned_depth_to_color/image_raw", "/camera/instances"]) {
+      expect(counters.transport.perception[`lent_in_place.${topic}`], topic).toBe(summary.sent_frames);
+    }
 
     // Over UDP a 640x480 RGB-D + masks frame is ~37 datagrams of 62 KB (bench:dds); here only
     // discovery, heartbeats and acknowledgements remain.
@@ -159,4 +164,80 @@ wait $N
     const out = JSON.parse(readFileSync(join(work, "raw_reader.out"), "utf8").trim().split("\n").pop()!) as { lengths: number[] };
     expect(out.lengths).toEqual([0, 0, 0, 0, 0]);
   }, 120_000);
+
+  interface DigestRun {
+    /** topic -> dump frame index -> digest of the decoded message (stamps left out). */
+    frames: Map<string, Map<number, string>>;
+    images: { topic: string; lent: boolean }[];
+    sent: number;
+    pool: { acquired: number; shmInPlace: number; shmCopied: number; chunkBuffers: number; leases: number };
+    counters: { transport: Record<string, number>; node: Record<string, number> };
+  }
+
+  /** test/interop/lent_image_digest.mjs against the camera peer, over shared memory or UDP. */
+  async function digestRun(transport: "shm" | "udp"): Promise<DigestRun> {
+    const xml = join(root, "test", "interop", transport === "shm" ? "cyclone_shm.xml" : "cyclone_lo.xml");
+    const script = `
+${transport === "shm" ? roudiPrelude(join(root, "test", "interop", "roudi.toml"), `${work}/roudi_digest.log`) : ""}
+export CYCLONEDDS_URI=file://${xml}
+cd ${root}
+node test/interop/lent_image_digest.mjs ${join(root, "dist")} 60 > ${work}/digest_${transport}.jsonl 2> ${work}/digest_${transport}.err & D=$!
+sleep 1
+${peer} camera --dir ${work}/dump --rate 30 --seconds 3 --wait-subscribers 15000 --out ${work}/peer_${transport}.jsonl > ${work}/peer_${transport}_summary.json
+sleep 0.5
+kill -TERM $D; wait $D
+`;
+    const r = await runInNetns(script, 120_000, env);
+    expect(r.code, `${r.stderr}\n${readFileSync(join(work, `digest_${transport}.err`), "utf8").slice(-2000)}`).toBe(0);
+    const frameOf = new Map<string, number>();
+    for (const line of readFileSync(join(work, `peer_${transport}.jsonl`), "utf8").trim().split("\n")) {
+      const e = JSON.parse(line) as { topic: string; frame?: number };
+      // The stamp as written: nanoseconds since 1970 do not fit a double.
+      if (e.topic === "sent") frameOf.set(/"stamp_ns":(\d+)/.exec(line)![1], e.frame!);
+    }
+    const lines = readFileSync(join(work, `digest_${transport}.jsonl`), "utf8").trim().split("\n");
+    const last = JSON.parse(lines.pop()!) as Pick<DigestRun, "pool" | "counters">;
+    const images = lines.map((l) => JSON.parse(l) as { topic: string; stamp_ns: string; lent: boolean; digest: string });
+    const frames = new Map<string, Map<number, string>>();
+    for (const im of images) {
+      const f = frameOf.get(im.stamp_ns);
+      expect(f, `${im.topic} ${im.stamp_ns}: a stamp the peer sent`).toBeDefined();
+      const byFrame = frames.get(im.topic) ?? new Map<number, string>();
+      frames.set(im.topic, byFrame);
+      // The dump repeats after its 60 frames: a frame sent twice decodes the same both times.
+      if (byFrame.has(f!)) expect(im.digest, `${im.topic} frame ${f}`).toBe(byFrame.get(f!));
+      byFrame.set(f!, im.digest);
+    }
+    return { frames, images, sent: frameOf.size, ...last };
+  }
+
+  it("decodes the same images over shared memory (lent in place from the chunks) as over UDP", async () => {
+    const shm = await digestRun("shm");
+    const udp = await digestRun("udp");
+    const topics = ["camera/color/image_raw", "camera/aligned_depth_to_color/image_raw", "camera/instances"];
+    for (const run of [shm, udp]) {
+      expect(run.sent).toBeGreaterThanOrEqual(80);
+      expect(run.images.every((im) => im.lent)).toBe(true);
+      expect(run.counters.transport["errors.decode"] ?? 0).toBe(0);
+      expect(run.pool.leases).toBe(0);
+      for (const t of topics) expect(run.frames.get(t)?.size ?? 0, t).toBeGreaterThanOrEqual(55);
+    }
+    for (const t of topics) {
+      const a = shm.frames.get(t)!;
+      const b = udp.frames.get(t)!;
+      const common = [...a.keys()].filter((f) => b.has(f));
+      expect(common.length, t).toBeGreaterThanOrEqual(50);
+      for (const f of common) expect(a.get(f), `${t} frame ${f}: shared memory vs UDP`).toBe(b.get(f));
+    }
+    // Over shared memory every image stayed in its chunk: none copied, no pool slot taken for
+    // one, each chunk's ArrayBuffer reused from frame to frame. Over UDP the pool serves them.
+    expect(shm.pool.shmInPlace).toBe(shm.images.length);
+    expect(shm.pool.acquired).toBe(0);
+    expect(shm.pool.chunkBuffers).toBeGreaterThan(0);
+    expect(shm.pool.chunkBuffers).toBeLessThan(shm.images.length / 2);
+    for (const t of topics) expect(shm.counters.node[`lent_in_place./${t}`], t).toBe(shm.counters.node[`received./${t}`]);
+    expect(udp.pool.shmInPlace).toBe(0);
+    expect(udp.pool.acquired).toBeGreaterThan(0);
+    for (const t of topics) expect(udp.counters.node[`lent_in_place./${t}`] ?? 0, t).toBe(0);
+  }, 300_000);
 });

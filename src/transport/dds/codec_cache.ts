@@ -9,7 +9,11 @@ import { compileCdrWriter, type CompiledCdrWriter } from "./compiled_cdr_writer.
 export interface AnyCodec {
   byteSize(msg: unknown): number;
   encode(msg: unknown, scratch?: ArrayBuffer): Uint8Array;
-  decode(bytes: ArrayBufferView): unknown;
+  /**
+   * `impliedHeader`: the first 4 bytes of `bytes` are not the sample's (a body lent from a
+   * shared-memory chunk, see the reader callback's bodyOnly): plain CDR in this host's byte order.
+   */
+  decode(bytes: ArrayBufferView, impliedHeader?: boolean): unknown;
 }
 
 /**
@@ -39,8 +43,8 @@ class TransportCodec implements AnyCodec {
     return this.writer.writeMessage(msg, scratch);
   }
 
-  decode(bytes: ArrayBufferView): unknown {
-    const msg = this.reader.readMessage(bytes);
+  decode(bytes: ArrayBufferView, impliedHeader = false): unknown {
+    const msg = this.reader.readMessage(bytes, impliedHeader);
     const used = this.reader.lastReadByteLength();
     if (used > bytes.byteLength) throw new RangeError(`the message needs ${used} bytes but the sample has ${bytes.byteLength}`);
     return msg;

@@ -16,8 +16,12 @@ import { cdrDefinitions } from "./compiled_cdr_definitions.js";
  * else still goes through it).
  */
 export interface CompiledCdrReader {
-  /** The message in `bytes` (a CDR sample with its 4-byte encapsulation header). */
-  readMessage(bytes: ArrayBufferView): unknown;
+  /**
+   * The message in `bytes` (a CDR sample with its 4-byte encapsulation header). With
+   * `impliedHeader` those 4 bytes are not read (they may be anything): the body is plain CDR
+   * (XCDR1) in this host's byte order, see impliedNativeHeader.
+   */
+  readMessage(bytes: ArrayBufferView, impliedHeader?: boolean): unknown;
   /** Bytes the last readMessage consumed (header included). */
   lastReadByteLength(): number;
 }
@@ -33,6 +37,62 @@ interface Helpers {
 }
 
 const textDecoder = new TextDecoder("utf8");
+
+/**
+ * What CdrReader's constructor derives from the encapsulation header (@foxglove/cdr 3.x; private
+ * in its typings, plain properties at run time).
+ */
+interface HeaderFields {
+  littleEndian: boolean;
+  isCDR2: boolean;
+  eightByteAlignment: number;
+  usesDelimiterHeader: boolean;
+  usesMemberHeader: boolean;
+}
+const HEADER_FIELDS = ["littleEndian", "isCDR2", "eightByteAlignment", "usesDelimiterHeader", "usesMemberHeader"] as const;
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** A reader on a native plain-CDR header: what an implied header must give. */
+const NATIVE = new CdrReader(new Uint8Array([0, HOST_LITTLE_ENDIAN ? 1 : 0, 0, 0])) as unknown as HeaderFields;
+
+/**
+ * Makes `r` read its sample as if its header were native plain CDR (XCDR1), whatever its first 4
+ * bytes are. Why: a large sample received over Cyclone's shared memory is lent straight from its
+ * iceoryx chunk, which holds the CDR body alone (the writer's, i.e. this host's, byte order;
+ * ROS 2 types are final structs, so XCDR1); the addon's view starts 4 bytes before the body, so
+ * the body keeps its usual offset and 8-byte alignment, but those bytes belong to iceoryx and
+ * cannot be overwritten with a header (native/src/reader.cc, LendChunk). The reader's offset
+ * and alignment origin (4) are the constructor's and stay.
+ */
+function impliedNativeHeader(r: CdrReader): void {
+  const f = r as unknown as HeaderFields;
+  f.littleEndian = NATIVE.littleEndian;
+  f.isCDR2 = NATIVE.isCDR2;
+  f.eightByteAlignment = NATIVE.eightByteAlignment;
+  f.usesDelimiterHeader = NATIVE.usesDelimiterHeader;
+  f.usesMemberHeader = NATIVE.usesMemberHeader;
+}
+
+/**
+ * Checked once at load, so a @foxglove/cdr that derives other or differently named fields from
+ * the header fails loudly here instead of misreading shared-memory samples: a reader made on
+ * another header and then given the implied one must equal the native reader in every property
+ * but its view.
+ */
+function checkImpliedHeader(): void {
+  const native = NATIVE as unknown as Record<string, unknown>;
+  for (const k of HEADER_FIELDS) {
+    if (!Object.prototype.hasOwnProperty.call(native, k)) throw new Error(`@foxglove/cdr's CdrReader has no ${k}: update impliedNativeHeader (compiled_cdr_reader.ts)`);
+  }
+  for (const kind of [0x00, 0x01, 0x02, 0x03, 0x07, 0x0a, 0x0b, 0x28]) {
+    const other = new CdrReader(new Uint8Array([0, kind, 0, 0])) as unknown as Record<string, unknown>;
+    impliedNativeHeader(other as unknown as CdrReader);
+    const keys = new Set([...Object.keys(native), ...Object.keys(other)]);
+    for (const k of keys) {
+      if (k !== "view" && native[k] !== other[k]) throw new Error(`@foxglove/cdr's CdrReader derives ${k} from the header: update impliedNativeHeader (compiled_cdr_reader.ts)`);
+    }
+  }
+}
+checkImpliedHeader();
 /** Up to this many bytes a string is read byte by byte when it is ASCII. */
 const SHORT_STRING_BYTES = 48;
 
@@ -172,8 +232,9 @@ export function compileCdrReader(definitions: readonly MessageDefinition[]): Com
   const read = new Function("h", `"use strict";\n${bodies.join("\n")}\nreturn ${rootFn};`)(HELPERS) as (r: CdrReader) => unknown;
   let last = 0;
   return {
-    readMessage(bytes: ArrayBufferView): unknown {
+    readMessage(bytes: ArrayBufferView, impliedHeader = false): unknown {
       const reader = new CdrReader(bytes);
+      if (impliedHeader) impliedNativeHeader(reader);
       const msg = read(reader);
       last = reader.decodedBytes;
       return msg;

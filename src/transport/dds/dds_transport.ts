@@ -71,7 +71,8 @@ function ddsError(e: unknown, what: string): SpatialRewardError {
  * topics with another type), dropped (queue overflow), lost (DDS SAMPLE_LOST), peers.endpoints_lost,
  * graph.announcements (ros_discovery_info samples sent), lent.reclaimed_by_gc (lent samples a
  * consumer dropped without releasing them; see sample_lending.ts).
- * Nodes count the same per topic: received.<topic>, dropped.<topic>, lost.<topic>, and
+ * Nodes count the same per topic: received.<topic> (of them lent_in_place.<topic>: lent straight
+ * from the shared-memory chunk they came in, not copied), dropped.<topic>, lost.<topic>, and
  * errors.type_mismatch, errors.type_mismatch.<topic> for wrong types on topics they use; also
  * published.<topic>, and published_unmatched.<topic> for messages published on a volatile topic
  * while no reader was matched (not encoded nor written: nothing would have received them).
@@ -368,9 +369,12 @@ class DdsNode extends NodeBase {
   /**
    * A reader whose samples reach `onSample` one by one (with their lease: nonzero for a lent
    * sample, which onSample then owns), with overflow and loss counted under `context`.
+   * `bodyOnly` (lent samples only): the sample was lent from a shared-memory chunk and its first
+   * 4 bytes are not a CDR header; decode it with the header implied (AnyCodec.decode). Readers
+   * that do not lend always get the header.
    */
   private reader(
-    ddsTopic: string, rosType: string, qos: QoS, context: string, onSample: (bytes: Uint8Array, lease: number) => void, lend = false,
+    ddsTopic: string, rosType: string, qos: QoS, context: string, onSample: (bytes: Uint8Array, lease: number, bodyOnly: boolean) => void, lend = false,
   ): number {
     const topic = this.bus.topic(ddsTopic, rosType, this, context);
     let droppedSeen = 0;
@@ -379,7 +383,7 @@ class DdsNode extends NodeBase {
     const counters = this.nodeCounters;
     try {
       const options = lend ? LEND : undefined;
-      handle = this.binding.createReader(this.bus.participant, topic, qos, (views, dropped, lost, leases) => {
+      handle = this.binding.createReader(this.bus.participant, topic, qos, (views, dropped, lost, leases, bodyOnly) => {
         // Runs from the addon's thread-safe function: nothing may escape.
         if (dropped > droppedSeen) {
           counters.inc(`dropped.${context}`, dropped - droppedSeen);
@@ -396,7 +400,7 @@ class DdsNode extends NodeBase {
         // views and leases are the addon's, reused for the next batch: read here only.
         for (let i = 0; i < views.length; i++) {
           try {
-            onSample(views[i], leases[i]);
+            onSample(views[i], leases[i], bodyOnly[i] === 1);
           } catch (e) {
             this.bus.reportError(e, context);
           }
@@ -502,15 +506,16 @@ class DdsNode extends NodeBase {
     const bus = this.bus;
     const binding = this.binding;
     const receivedKey = `received.${name}`;
+    const inPlaceKey = `lent_in_place.${name}`;
     let live = true;
-    const reader = this.reader(ddsTopicName(name), type, qos, name, (bytes, lease) => {
+    const reader = this.reader(ddsTopicName(name), type, qos, name, (bytes, lease, bodyOnly) => {
       if (!live) {
         if (lease !== 0) binding.releaseSample(lease);
         return;
       }
       let msg: T;
       try {
-        msg = codec.decode(bytes) as T;
+        msg = codec.decode(bytes, bodyOnly) as T;
       } catch (e) {
         // Nothing else saw the sample: it goes back at once.
         if (lease !== 0) binding.releaseSample(lease);
@@ -520,6 +525,7 @@ class DdsNode extends NodeBase {
         return;
       }
       counters.inc(receivedKey);
+      if (bodyOnly) counters.inc(inPlaceKey);
       // From here the consumer owns the lease; if it drops the message unreleased, GC returns it.
       if (lease !== 0) bus.lentRegistry.register(msg as object, lease);
       try {

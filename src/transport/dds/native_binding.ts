@@ -53,13 +53,18 @@ export interface DdsBinding {
    * drop count and the DDS SAMPLE_LOST total. `views` and `leases` are reused between batches:
    * read them during the call only. A sample is given (its view owns it; leases[i] is 0) unless
    * the reader lends (`options.lend`) and the sample is large: then leases[i] is nonzero and its
-   * view shows a pooled slot, reused for another sample once releaseSample(leases[i]) is called.
+   * view shows a pooled slot, or the shared-memory (iceoryx) chunk the sample came in, reused
+   * for another sample once releaseSample(leases[i]) is called. bodyOnly[i] is 1 for such a
+   * chunk (lent only): the chunk holds the CDR body alone, and the view starts 4 bytes before
+   * it, so those 4 bytes are not a header (decode with the header implied: plain CDR, this
+   * host's byte order); 0 for every sample with its header. A chunk may be read by other
+   * processes' readers too: a lent sample is never written to.
    */
   createReader(
     participant: number,
     topic: number,
     qos: QoS,
-    callback: (views: Uint8Array[], dropped: number, lost: number, leases: Float64Array) => void,
+    callback: (views: Uint8Array[], dropped: number, lost: number, leases: Float64Array, bodyOnly: Uint8Array) => void,
     options?: { readonly lend?: boolean },
   ): number;
   /** Returns a lent sample; false if the lease is unknown or was already returned. */
@@ -100,6 +105,15 @@ export interface PoolStats {
   readonly retired: number;
   /** Lent samples not yet released. */
   readonly leases: number;
+  /**
+   * Samples received over shared memory (process-wide, all readers): left in their iceoryx
+   * chunk (large ones; lent in place or copied on the JS thread), and copied out of it when
+   * they arrived (small ones).
+   */
+  readonly shmInPlace: number;
+  readonly shmCopied: number;
+  /** ArrayBuffers made for shared-memory chunks lent in place (one per chunk and reader, reused). */
+  readonly chunkBuffers: number;
 }
 
 const ADDON = join("native", "build", "Release", "spatial_reward_dds.node");
