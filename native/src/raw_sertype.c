@@ -21,6 +21,7 @@
 #include "dds/ddsi/q_radmin.h"
 #include "dds/ddsrt/endian.h"
 #ifdef DDS_HAS_SHM
+#include <pthread.h>
 #include "dds/ddsi/ddsi_shm_transport.h"
 #endif
 
@@ -39,6 +40,8 @@ typedef struct sr_raw_serdata {
      NATIVE_CDR_HEADER. Bytes past the chunk's payload start end at `data + chunk_extent`. */
   bool implied_header;
   size_t chunk_extent;
+  /* Received chunks: when this serdata was made (see sr_iox_subscriber_gone). */
+  uint64_t iox_serial;
 } sr_raw_serdata_t;
 
 /* Shared memory (iceoryx) carries the CDR body without its encapsulation header, in the writer's
@@ -78,6 +81,7 @@ static sr_raw_serdata_t *serdata_alloc (const struct ddsi_sertype *type, enum dd
   d->slot = slot;
   d->implied_header = false;
   d->chunk_extent = 0;
+  d->iox_serial = 0;
   if (slot)
     d->data = sr_pool_sample (slot);
   else if (size > 0)
@@ -218,13 +222,18 @@ static bool serdata_untyped_to_sample (const struct ddsi_sertype *type, const st
   return true;
 }
 
+#ifdef DDS_HAS_SHM
+static bool iox_subscriber_gone (const void *sub, uint64_t serial);
+#endif
+
 static void serdata_free (struct ddsi_serdata *dcmn)
 {
   sr_raw_serdata_t *d = (sr_raw_serdata_t *) dcmn;
 #ifdef DDS_HAS_SHM
-  /* A received chunk goes back to its subscriber; a writer's chunk is published (and its
-     pointer cleared) or released by Cyclone itself. */
-  if (d->c.iox_chunk != NULL && d->c.iox_subscriber != NULL)
+  /* A received chunk goes back to its subscriber, unless that is gone (then iceoryx took the
+     chunk back with it); a writer's chunk is published (and its pointer cleared) or released by
+     Cyclone itself. */
+  if (d->c.iox_chunk != NULL && d->c.iox_subscriber != NULL && !iox_subscriber_gone (d->c.iox_subscriber, d->iox_serial))
     free_iox_chunk (d->c.iox_subscriber, &d->c.iox_chunk);
 #endif
   if (d->slot)
@@ -292,6 +301,50 @@ static size_t chunk_body_size (void *chunk, size_t *extent)
 
 static uint64_t iox_in_place_count, iox_copied_count;
 
+/*
+ * Subscribers that are gone. A received serdata names its subscriber by a pointer into Cyclone's
+ * reader (&reader->m_iox_sub), and deleting the reader frees that and deinitialises the
+ * subscriber, whose chunks iceoryx then takes back: a sample that outlives its reader (a JS lease,
+ * or our reader's queue) must then not be released through it. The reader calls
+ * sr_iox_subscriber_gone once dds_delete returned; a serdata made before that (serial not above
+ * the recorded one) for that subscriber is gone with it, while a later reader allocated at the
+ * same address gets new serials. Few entries (one per deleted reader that received over shared
+ * memory); looked at only when there is one.
+ */
+static uint64_t iox_serial_counter;
+typedef struct gone_sub { const void *sub; uint64_t serial; } gone_sub_t;
+static pthread_mutex_t gone_lock = PTHREAD_MUTEX_INITIALIZER;
+static gone_sub_t *gone;
+static size_t n_gone, cap_gone;
+
+void sr_iox_subscriber_gone (const void *sub)
+{
+  if (sub == NULL)
+    return;
+  pthread_mutex_lock (&gone_lock);
+  if (n_gone == cap_gone)
+  {
+    cap_gone = cap_gone ? 2 * cap_gone : 16;
+    gone = ddsrt_realloc (gone, cap_gone * sizeof (*gone));
+  }
+  gone[n_gone].sub = sub;
+  gone[n_gone].serial = __atomic_load_n (&iox_serial_counter, __ATOMIC_SEQ_CST);
+  __atomic_store_n (&n_gone, n_gone + 1, __ATOMIC_RELEASE);
+  pthread_mutex_unlock (&gone_lock);
+}
+
+static bool iox_subscriber_gone (const void *sub, uint64_t serial)
+{
+  if (__atomic_load_n (&n_gone, __ATOMIC_ACQUIRE) == 0)
+    return false;
+  bool found = false;
+  pthread_mutex_lock (&gone_lock);
+  for (size_t i = 0; i < n_gone && !found; i++)
+    found = gone[i].sub == sub && serial <= gone[i].serial;
+  pthread_mutex_unlock (&gone_lock);
+  return found;
+}
+
 void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied)
 {
   *in_place = __atomic_load_n (&iox_in_place_count, __ATOMIC_RELAXED);
@@ -349,13 +402,31 @@ static struct ddsi_serdata *serdata_from_iox (const struct ddsi_sertype *type, e
   }
   d->c.iox_chunk = buffer;
   d->c.iox_subscriber = sub;
+  if (sub != NULL)
+    d->iox_serial = __atomic_add_fetch (&iox_serial_counter, 1, __ATOMIC_SEQ_CST);
   return &d->c;
+}
+
+const void *sr_raw_serdata_iox_subscriber (const struct ddsi_serdata *sd)
+{
+  return sd->iox_chunk != NULL ? sd->iox_subscriber : NULL;
 }
 #else
 void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied)
 {
   *in_place = 0;
   *copied = 0;
+}
+
+void sr_iox_subscriber_gone (const void *sub)
+{
+  (void) sub;
+}
+
+const void *sr_raw_serdata_iox_subscriber (const struct ddsi_serdata *sd)
+{
+  (void) sd;
+  return NULL;
 }
 #endif
 

@@ -46,6 +46,15 @@ const unsigned char *sr_raw_serdata_chunk_body (const struct ddsi_serdata *sd, s
 /* The whole sample, header included (an implied one written out), into `buf` (get_size bytes). */
 void sr_raw_serdata_copy (const struct ddsi_serdata *sd, void *buf);
 
+/* The iceoryx subscriber a sample received over shared memory came through (NULL for others). */
+const void *sr_raw_serdata_iox_subscriber (const struct ddsi_serdata *sd);
+/*
+ * Says that subscriber's reader was deleted (dds_delete returned): samples received through it
+ * before then no longer return their chunk through it when they go (iceoryx took the chunks back
+ * with the subscriber; the memory stays mapped, so views of them stay readable).
+ */
+void sr_iox_subscriber_gone (const void *sub);
+
 /* Samples received over shared memory so far: left in their chunk, and copied out of it. */
 void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied);
 

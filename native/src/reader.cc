@@ -45,6 +45,9 @@ struct ReaderCtx {
   bool scheduled = false;
   bool closed = false;
   uint64_t received = 0;
+  // The iceoryx subscriber this reader's shared-memory samples come through, once one came
+  // (told to raw_sertype.c when the reader is deleted, see Close).
+  const void* ioxSub = nullptr;
   // Samples pushed out of the queue before JS took them: counted, never silent.
   uint64_t dropped = 0;
 };
@@ -346,6 +349,7 @@ void OnDataAvailable(dds_entity_t reader, void* arg) {
         sr_serdata_unref(samples[k]);
         continue;
       }
+      if (ctx->ioxSub == nullptr) ctx->ioxSub = sr_raw_serdata_iox_subscriber(samples[k]);
       ctx->queue.push_back(samples[k]);
       ctx->received++;
       if (ctx->limit > 0 && ctx->queue.size() > ctx->limit) {
@@ -367,6 +371,9 @@ void Close(ReaderCtx* ctx) {
   dds_delete(ctx->reader);
   {
     std::lock_guard<std::mutex> lock(ctx->mu);
+    // The reader's iceoryx subscriber is gone with it: the samples still queued, and those JS
+    // still holds (leases), must not give their chunks back through it when they go.
+    sr_iox_subscriber_gone(ctx->ioxSub);
     ctx->closed = true;
     for (ddsi_serdata* sd : ctx->queue) sr_serdata_unref(sd);
     ctx->queue.clear();

@@ -172,6 +172,7 @@ wait $N
     sent: number;
     pool: { acquired: number; shmInPlace: number; shmCopied: number; chunkBuffers: number; leases: number };
     counters: { transport: Record<string, number>; node: Record<string, number> };
+    releasedAfterShutdown: number;
   }
 
   /** test/interop/lent_image_digest.mjs against the camera peer, over shared memory or UDP. */
@@ -196,7 +197,7 @@ kill -TERM $D; wait $D
       if (e.topic === "sent") frameOf.set(/"stamp_ns":(\d+)/.exec(line)![1], e.frame!);
     }
     const lines = readFileSync(join(work, `digest_${transport}.jsonl`), "utf8").trim().split("\n");
-    const last = JSON.parse(lines.pop()!) as Pick<DigestRun, "pool" | "counters">;
+    const last = JSON.parse(lines.pop()!) as Pick<DigestRun, "pool" | "counters" | "releasedAfterShutdown">;
     const images = lines.map((l) => JSON.parse(l) as { topic: string; stamp_ns: string; lent: boolean; digest: string });
     const frames = new Map<string, Map<number, string>>();
     for (const im of images) {
@@ -219,6 +220,8 @@ kill -TERM $D; wait $D
       expect(run.sent).toBeGreaterThanOrEqual(80);
       expect(run.images.every((im) => im.lent)).toBe(true);
       expect(run.counters.transport["errors.decode"] ?? 0).toBe(0);
+      // The last image of each topic was released after its reader (and iceoryx subscriber) went.
+      expect(run.releasedAfterShutdown).toBe(3);
       expect(run.pool.leases).toBe(0);
       for (const t of topics) expect(run.frames.get(t)?.size ?? 0, t).toBeGreaterThanOrEqual(55);
     }

@@ -2,8 +2,10 @@
 // from dist/, reliable keep-last 10), fed by the C camera peer. For each image it prints one line
 // {"topic", "stamp_ns", "lent", "digest"}: digest is a SHA-256 of every decoded field but the
 // stamps (typed arrays by their bytes, with their type), so the same frame decoded over shared
-// memory and over UDP gives the same digest. Then one line {"pool", "counters"}: the addon's
-// poolStats() and the node's counters.
+// memory and over UDP gives the same digest. The last image of each topic is held (its lease
+// kept) until after the transport is shut down: its reader, and over shared memory its iceoryx
+// subscriber, are gone when it is released and read. Then one line {"pool", "counters",
+// "releasedAfterShutdown", "heldBytes"}: the addon's poolStats() and the node's counters.
 // Usage: node lent_image_digest.mjs DIST_DIR MAX_SECONDS (ends sooner on SIGTERM)
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -37,6 +39,8 @@ function feed(h, key, v) {
   }
 }
 
+/** topic -> the last image and its lease, held. */
+const held = new Map();
 for (const [type, topic] of TOPICS) {
   node.createLentSubscription(type, topic, qos, (msg, lease) => {
     const h = createHash("sha256");
@@ -44,7 +48,9 @@ for (const [type, topic] of TOPICS) {
     const s = msg.header.stamp;
     const stamp = BigInt(s.sec) * 1_000_000_000n + BigInt(s.nanosec);
     process.stdout.write(`${JSON.stringify({ topic, stamp_ns: String(stamp), lent: lease !== 0, digest: h.digest("hex") })}\n`);
-    node.releaseSample(lease);
+    const previous = held.get(topic);
+    held.set(topic, { msg, lease });
+    if (previous) node.releaseSample(previous.lease);
   });
 }
 
@@ -54,9 +60,18 @@ function finish() {
   if (finished) return;
   finished = true;
   clearTimeout(timer);
-  const pool = transport.binding.poolStats();
   const counters = { transport: transport.counters.snapshot(), node: node.counters().snapshot() };
-  void transport.shutdown().then(() => process.stdout.write(`${JSON.stringify({ pool, counters })}\n`));
+  void transport.shutdown().then(() => {
+    let heldBytes = 0;
+    let releasedAfterShutdown = 0;
+    for (const { msg, lease } of held.values()) {
+      const data = msg.data ?? msg.mask.data;
+      heldBytes += data[0] * 0 + data.length;
+      if (transport.binding.releaseSample(lease)) releasedAfterShutdown++;
+    }
+    const pool = transport.binding.poolStats();
+    process.stdout.write(`${JSON.stringify({ pool, counters, releasedAfterShutdown, heldBytes })}\n`);
+  });
 }
 const timer = setTimeout(finish, Number(seconds) * 1000);
 process.on("SIGTERM", finish);
