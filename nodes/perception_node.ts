@@ -157,6 +157,9 @@ export class PerceptionNode {
         }
       }),
       counters,
+      // An image that can never be matched goes back now: over shared memory it holds an iceoryx
+      // chunk, of which a reader may hold only so many, until the GC would have collected it.
+      (_stream, dropped) => this.release(dropped.lease),
     );
 
     node.createSubscription<M.sensor_msgs__msg__CameraInfo>(

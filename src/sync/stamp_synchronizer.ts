@@ -17,7 +17,8 @@ export interface SyncOptions {
  * ApproximateTime policies. A set is emitted when every stream has a message within `slop`
  * of a message of the first stream; its stamp is the latest of the set. Messages that can no
  * longer be matched (a later set went out, or the queue overflowed) are counted as
- * `dropped.unmatched.<stream>`, never dropped silently.
+ * `dropped.unmatched.<stream>`, never dropped silently, and handed to `onDrop` (once each, as they
+go: a lent camera image goes back to its pool then, not when it is garbage-collected).
  *
  * A message older than one still queued on its stream (by less than maxJumpNs) takes its
  * place in stamp order: a stray message stamped a little ahead must not make its stream drop
@@ -44,6 +45,11 @@ export class StampSynchronizer<T extends readonly unknown[]> {
     private readonly options: SyncOptions,
     private readonly onSet: (stamp: bigint, msgs: T) => void,
     counters?: Counters,
+    /**
+     * Every message that leaves without going out in a set (any `dropped.*` above, and flush()),
+     * once. An exception it throws is counted (`errors.sync_drop_hook`), never rethrown.
+     */
+    private readonly onDrop?: (stream: number, msg: T[number]) => void,
   ) {
     this.names = names;
     this.queues = names.map(() => []);
@@ -68,6 +74,7 @@ export class StampSynchronizer<T extends readonly unknown[]> {
     if (typeof stamp !== "bigint") {
       // Callers convert stamps with stampFromRos, which throws on bad ones; this is the backstop.
       this.counters.inc(`dropped.bad_stamp.${name}`);
+      this.dropped(stream, msg);
       return;
     }
     const gate = this.gates[stream];
@@ -77,6 +84,7 @@ export class StampSynchronizer<T extends readonly unknown[]> {
         // Far ahead of its stream: queued, it would be the pivot and evict every partner's
         // messages until they caught up with it. Dropped; it costs only itself.
         this.counters.inc(`dropped.stamp_jump.ahead.${name}`);
+        this.dropped(stream, msg);
         return;
       case "out_of_order":
       case "jump_back":
@@ -87,6 +95,7 @@ export class StampSynchronizer<T extends readonly unknown[]> {
         if (q.length > 0 && stamp < q[q.length - 1].stamp) {
           if (verdict === "jump_back") {
             this.counters.inc(`dropped.stamp_jump.back.${name}`);
+            this.dropped(stream, msg);
             return;
           }
           // Either this one or the newer queued one is mis-stamped; the partners' stamps decide
@@ -95,7 +104,7 @@ export class StampSynchronizer<T extends readonly unknown[]> {
           while (at > 0 && q[at - 1].stamp > stamp) at--;
           q.splice(at, 0, { stamp, msg });
           this.counters.inc(`sync.reordered.${name}`);
-          this.enforceQueueSize(q, name);
+          this.enforceQueueSize(stream);
           this.tryMatch();
           return;
         }
@@ -105,10 +114,14 @@ export class StampSynchronizer<T extends readonly unknown[]> {
         gate.commit(stamp, verdict);
         // Queued messages of the old timeline (after this one, or far before it) can never match.
         const max = gate.options.maxJumpNs;
-        const kept = q.filter((e) => e.stamp <= stamp && stamp - e.stamp <= max);
-        if (kept.length < q.length) this.counters.inc(`dropped.unmatched.${name}`, q.length - kept.length);
-        q.length = 0;
-        q.push(...kept);
+        const old = q.splice(0);
+        for (const e of old) {
+          if (e.stamp <= stamp && stamp - e.stamp <= max) q.push(e);
+          else {
+            this.counters.inc(`dropped.unmatched.${name}`);
+            this.dropped(stream, e.msg);
+          }
+        }
         this.jump = { stream: name, ...gate.lastJump! };
         this.counters.inc(`stamp_jump.adopted.${name}`);
         break;
@@ -118,14 +131,26 @@ export class StampSynchronizer<T extends readonly unknown[]> {
         break;
     }
     q.push({ stamp, msg });
-    this.enforceQueueSize(q, name);
+    this.enforceQueueSize(stream);
     this.tryMatch();
   }
 
-  private enforceQueueSize(q: { stamp: bigint; msg: unknown }[], name: string): void {
+  private enforceQueueSize(stream: number): void {
+    const q = this.queues[stream];
     if (q.length > this.options.queueSize) {
-      q.shift();
-      this.counters.inc(`dropped.unmatched.${name}`);
+      const e = q.shift()!;
+      this.counters.inc(`dropped.unmatched.${this.names[stream]}`);
+      this.dropped(stream, e.msg);
+    }
+  }
+
+  /** A message leaves unmatched: the caller's hook, whose exceptions stay here. */
+  private dropped(stream: number, msg: unknown): void {
+    if (!this.onDrop) return;
+    try {
+      this.onDrop(stream, msg as T[number]);
+    } catch {
+      this.counters.inc("errors.sync_drop_hook");
     }
   }
 
@@ -133,7 +158,7 @@ export class StampSynchronizer<T extends readonly unknown[]> {
   flush(): void {
     this.queues.forEach((q, i) => {
       if (q.length) this.counters.inc(`dropped.unmatched.${this.names[i]}`, q.length);
-      q.length = 0;
+      for (const e of q.splice(0)) this.dropped(i, e.msg);
     });
   }
 
@@ -175,7 +200,8 @@ export class StampSynchronizer<T extends readonly unknown[]> {
         const e = q[picked[i]];
         if (e.stamp > stamp) stamp = e.stamp;
         if (picked[i] > 0) this.counters.inc(`dropped.unmatched.${this.names[i]}`, picked[i]);
-        q.splice(0, picked[i] + 1);
+        const gone = q.splice(0, picked[i] + 1);
+        for (let k = 0; k < gone.length - 1; k++) this.dropped(i, gone[k].msg);
         return e.msg;
       }) as unknown as T;
       this.counters.inc("sync.sets");

@@ -1,6 +1,4 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import type * as M from "../../src/msgs/generated.js";
 import { DdsTransport } from "../../src/transport/dds/dds_transport.js";
 import { loadDdsBinding } from "../../src/transport/dds/native_binding.js";
@@ -76,9 +74,7 @@ describe.runIf(DDS_AVAILABLE)("the perception node's camera edge over DDS: lent 
     expect(c.get("cpu_ms.perception")).toBeGreaterThan(0);
   }, 60_000);
 
-  it("images the synchroniser drops unmatched go back to the pool when collected, counted", async () => {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
+  it("images the synchroniser drops unmatched go back to the pool at once, not when collected", async () => {
     const t = new DdsTransport({ domainId: DOMAIN, rosout: false });
     open.push(t);
     const p = perceptionOf(t, { warmup_frames: 0 });
@@ -88,16 +84,15 @@ describe.runIf(DDS_AVAILABLE)("the perception node's camera edge over DDS: lent 
     await until("scene 0", () => p.scenes.length === 1, 15_000);
     // Frame 1 loses its depth image: its colour image and masks can never be matched.
     cam.publish(1, ["depth"]);
+    await until("frame 1's images queued", () => binding!.poolStats().leases >= 2, 15_000);
     cam.publish(2);
     await until("scene 2", () => p.scenes.length === 2, 15_000);
     const c = p.node.perception.counters;
     expect(c.get("dropped.unmatched.rgb")).toBe(1);
     expect(c.get("dropped.unmatched.segmentation")).toBe(1);
-    await until("the two dropped images returned", () => {
-      gc();
-      return binding!.poolStats().leases === 0;
-    }, 15_000);
-    expect(t.counters.get("lent.reclaimed_by_gc")).toBe(2);
+    // The drop hook released them: a GC that got there first would have counted lent.reclaimed_by_gc.
+    expect(binding!.poolStats().leases).toBe(0);
+    expect(t.counters.get("lent.reclaimed_by_gc")).toBe(0);
   }, 60_000);
 });
 

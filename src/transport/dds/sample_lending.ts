@@ -9,11 +9,12 @@ import type { QoS } from "../qos.js";
  *
  * The contract: a lent message's byte arrays (and every view made of them, or of their
  * `.buffer`) stay valid until `releaseSample(lease)`; after that a later sample may overwrite
- * them. Release every lease once, when nothing reads the message any more. Never write into a
+ * them. Release every lease once, when nothing reads the message any more, dropped messages
+ * too (StampSynchronizer's onDrop says when). Never write into a
  * lent message's arrays: over Cyclone's shared memory they are the iceoryx chunk the sample came
  * in, which other readers (other nodes, other processes) read too. A lent message the
- * consumer dropped without releasing it (e.g. one a synchroniser evicted) is released when it
- * is garbage-collected, and counted (`lent.reclaimed_by_gc`). `lease` 0 means the sample was not
+ * consumer dropped without releasing it is released when it is garbage-collected, and counted
+ * (`lent.reclaimed_by_gc`): a backstop, as over shared memory it holds a chunk until then. `lease` 0 means the sample was not
  * lent (small, or the pool was full): it is an ordinary message and releasing 0 does nothing.
  *
  * Only the dds backend lends; use sampleLending() to find out and fall back to
