@@ -265,8 +265,8 @@ static uint32_t serdata_iox_size (const struct ddsi_serdata *dcmn)
   return d->size >= 4 ? (uint32_t) (d->size - 4) : 0;
 }
 
-/* iceoryx 2's ChunkHeader, version 1 (iceoryx_posh/mepoo/chunk_header.hpp), up to the payload's
-   size: the C binding has no accessor for it. Another version is not read. */
+/* iceoryx 2's ChunkHeader, version 1 (iceoryx_posh/mepoo/chunk_header.hpp): the C binding has no
+   accessor for its fields. Another version is not read (iceoryx's subscriber already refuses one). */
 struct iox_chunk_header_v1 {
   uint32_t chunk_size;
   uint8_t version;
@@ -276,17 +276,75 @@ struct iox_chunk_header_v1 {
   uint64_t sequence_number;
   uint32_t user_header_size;
   uint32_t user_payload_size;
+  uint32_t user_payload_alignment;
+  uint32_t user_payload_offset;
 };
 
+/*
+ * Bytes from `p` to the end of the memory mapping that holds it (0 if none does), from
+ * /proc/self/maps, cached: iceoryx maps its segments once for the process's life, so a few
+ * entries serve every chunk. Why: the chunk header lives in the chunk, in memory every publisher
+ * on the host can write, so its chunk_size is a claim, not a fact. A publisher that says 4 GB
+ * (test/interop/cyclone_shm_hostile, case chunk_size_4g) made this sertype take a 2 GB body
+ * from a chunk of a few hundred bytes, and the reader read (copied) far past RouDi's segment:
+ * SIGSEGV. Within the mapping, a lie reads only the segment's other chunks, which that
+ * publisher can read anyway.
+ */
+typedef struct map_range { uintptr_t lo, hi; } map_range_t;
+static map_range_t map_cache[16];
+static size_t n_map_cache;
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t mapped_after (const void *p)
+{
+  const uintptr_t a = (uintptr_t) p;
+  size_t left = 0;
+  pthread_mutex_lock (&map_lock);
+  for (size_t i = 0; i < n_map_cache && left == 0; i++)
+    if (a >= map_cache[i].lo && a < map_cache[i].hi)
+      left = map_cache[i].hi - a;
+#ifdef __linux__
+  if (left == 0)
+  {
+    FILE *f = fopen ("/proc/self/maps", "r");
+    char line[512];
+    while (f != NULL && left == 0 && fgets (line, sizeof (line), f) != NULL)
+    {
+      unsigned long lo, hi;
+      if (sscanf (line, "%lx-%lx", &lo, &hi) == 2 && a >= lo && a < hi)
+      {
+        left = hi - a;
+        if (n_map_cache < sizeof (map_cache) / sizeof (map_cache[0]))
+          map_cache[n_map_cache++] = (map_range_t) { lo, hi };
+      }
+    }
+    if (f != NULL)
+      fclose (f);
+  }
+#endif
+  pthread_mutex_unlock (&map_lock);
+  return left;
+}
+
 /* The body's size in a chunk, or SIZE_MAX when the chunk holds no serialized sample that fits.
-   `extent` (if not NULL): the chunk's bytes from the payload's start to the chunk's end. */
+   `extent` (if not NULL): the chunk's bytes from the payload's start to the chunk's end.
+   Everything in a received chunk is the publisher's word, headers included: Cyclone itself
+   checks only that the header's guid names a writer it knows (shm_monitor.c). So the user
+   header must be a whole iceoryx_header_t between the chunk header and the payload (with a
+   smaller one, or none, its fields would be read from the payload: a chunk could then be its
+   own header and a forged body at once), the state must say serialized data, data_size must
+   fit the payload, the payload the chunk, and the chunk the memory mapped there. */
 static size_t chunk_body_size (void *chunk, size_t *extent)
 {
   const iceoryx_header_t *h = iceoryx_header_from_chunk (chunk);
   const struct iox_chunk_header_v1 *ch = (const struct iox_chunk_header_v1 *) iox_chunk_header_from_user_payload (chunk);
   const size_t payload_offset = (size_t) ((const unsigned char *) chunk - (const unsigned char *) ch);
-  if (ch->version != 1 || h->shm_data_state != IOX_CHUNK_CONTAINS_SERIALIZED_DATA || h->data_size > ch->user_payload_size ||
-      payload_offset > ch->chunk_size || ch->user_payload_size > ch->chunk_size - payload_offset)
+  if (h == NULL || ch->version != 1 || ch->user_header_size < sizeof (iceoryx_header_t) ||
+      payload_offset < sizeof (*ch) + sizeof (iceoryx_header_t) || (const void *) h != (const void *) (ch + 1))
+    return SIZE_MAX;
+  if (h->shm_data_state != IOX_CHUNK_CONTAINS_SERIALIZED_DATA || h->data_size > ch->user_payload_size ||
+      payload_offset > ch->chunk_size || ch->user_payload_size > ch->chunk_size - payload_offset ||
+      ch->chunk_size > mapped_after (ch))
     return SIZE_MAX;
   if (extent)
     *extent = ch->chunk_size - payload_offset;

@@ -23,6 +23,9 @@ static const char *USAGE =
   "       cyclone_peer camera-sink [--prefix /camN] [--seconds S] [--raw] [--depth N]   (takes a camera's topics; prints its CPU;\n"
   "                                 --depth N: keep-last N readers instead of keep-all)\n"
   "       cyclone_peer fixed-writer --topic ROS_TOPIC [--count N] [--wait-subscribers MS]   (a fixed-size type: raw over shared memory)\n"
+  "       cyclone_peer iox-hostile --topic ROS_TOPIC [--type DDS_TYPE] [--unknown-guid] [--unknown-count N] [--interval MS]\n"
+  "                                [--crash-case 1..4] [--wait-subscribers MS]   (raw iceoryx chunks with lying headers;\n"
+  "                                 CYCLONEDDS_URI must not enable shared memory)\n"
   "Domain from ROS_DOMAIN_ID (default 0), network from CYCLONEDDS_URI.\n";
 
 dds_domainid_t peer_domain(void)
@@ -58,6 +61,7 @@ int main(int argc, char **argv)
        frames go, so "reliable" means no loss end to end (KEEP_LAST 10 is the ROS default). */
     if (!strcmp(a, "--keep-all")) { o.keep_all = true; continue; }
     if (!strcmp(a, "--raw") && !strcmp(mode, "camera-sink")) { o.raw = true; continue; }
+    if (!strcmp(a, "--unknown-guid") && !strcmp(mode, "iox-hostile")) { o.unknown_guid = true; continue; }
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!v) { fprintf(stderr, "cyclone_peer: %s needs a value\n%s", a, USAGE); return 2; }
     if (!strcmp(a, "--dir")) o.dir = v;
@@ -76,6 +80,9 @@ int main(int argc, char **argv)
     else if (!strcmp(a, "--type")) o.type = v;
     else if (!strcmp(a, "--count")) o.count = strtoull(v, NULL, 10);
     else if (!strcmp(a, "--node")) o.node = v;
+    else if (!strcmp(a, "--unknown-count") && !strcmp(mode, "iox-hostile")) o.unknown_count = (uint32_t) atoi(v);
+    else if (!strcmp(a, "--interval") && !strcmp(mode, "iox-hostile")) o.interval_ms = atoll(v);
+    else if (!strcmp(a, "--crash-case") && !strcmp(mode, "iox-hostile")) o.crash_cases = atoi(v);
     else if (!strcmp(a, "--depth") && !strcmp(mode, "camera-sink")) {
       o.depth = atoi(v);
       if (o.depth < 1 || o.depth > 10000) { fputs("cyclone_peer camera-sink: --depth must be in 1..10000\n", stderr); return 2; }
@@ -97,6 +104,10 @@ int main(int argc, char **argv)
   if (!strcmp(mode, "fixed-writer")) {
     if (!o.topic) { fputs("cyclone_peer fixed-writer: --topic is required\n", stderr); return 2; }
     return fixed_writer_mode(&o);
+  }
+  if (!strcmp(mode, "iox-hostile")) {
+    if (!o.topic) { fputs("cyclone_peer iox-hostile: --topic is required\n", stderr); return 2; }
+    return iox_hostile_mode(&o);
   }
   if (!strcmp(mode, "listen")) {
     if (!o.topic) { fputs("cyclone_peer listen: --topic is required\n", stderr); return 2; }

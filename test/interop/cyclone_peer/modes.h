@@ -17,6 +17,10 @@ typedef struct peer_options {
   bool keep_all;  /* camera: KEEP_ALL writers instead of KEEP_LAST 10 */
   bool raw;       /* camera-sink: take serialised samples (dds_takecdr), never deserialised */
   int32_t depth;  /* camera-sink: KEEP_LAST depth readers (Cyclone's shared memory needs keep-last); 0: keep-all */
+  bool unknown_guid;      /* iox-hostile: a guid no DDS entity has in every chunk */
+  uint32_t unknown_count; /* iox-hostile: this many extra chunks from an unknown writer */
+  int64_t interval_ms;    /* iox-hostile: between chunks (0: the default) */
+  int crash_cases;        /* iox-hostile: 1..4, one chunk that crashes the reader in Cyclone 0.10.2 or iceoryx (see iox_hostile_mode.c) */
 } peer_options_t;
 
 dds_domainid_t peer_domain(void);
@@ -30,5 +34,6 @@ int listen_mode(const peer_options_t *o);
 int graph_mode(const peer_options_t *o);
 int camera_sink_mode(const peer_options_t *o);
 int fixed_writer_mode(const peer_options_t *o);
+int iox_hostile_mode(const peer_options_t *o);
 
 #endif
