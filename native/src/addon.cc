@@ -84,6 +84,10 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   const size_t size = arr.ByteLength();
   if (size < 4) throw Napi::RangeError::New(env, "write: a CDR sample has at least a 4-byte encapsulation header");
   if (w->second.shared_memory) {
+    // Refused here rather than by serialize_into: Cyclone 0.10 returns from that refusal without
+    // releasing the iceoryx chunk it loaned for the sample, and after 8 such chunks the writer can
+    // loan none, so every later write failed with Out Of Resources (cyclone_shm.test.ts).
+    if (!sr_raw_shm_header_ok(base)) throw DdsError(env, "dds_write", DDS_RETCODE_BAD_PARAMETER);
     sr_raw_sample_t sample = {const_cast<uint8_t*>(base), size};
     Check(env, "dds_write", dds_write(writer, &sample));
     return env.Undefined();

@@ -258,6 +258,11 @@ static bool native_xcdr1 (const unsigned char *header)
   return memcmp (header, NATIVE_CDR_HEADER, 2) == 0;
 }
 
+bool sr_raw_shm_header_ok (const void *header)
+{
+  return native_xcdr1 (header);
+}
+
 #ifdef DDS_HAS_SHM
 static uint32_t serdata_iox_size (const struct ddsi_serdata *dcmn)
 {

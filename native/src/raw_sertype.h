@@ -43,6 +43,10 @@ const unsigned char *sr_raw_serdata_bytes (const struct ddsi_serdata *sd, size_t
  */
 const unsigned char *sr_raw_serdata_chunk_body (const struct ddsi_serdata *sd, size_t *body_size, size_t *extent);
 
+/* Whether a sample with this encapsulation header (4 bytes) can go in a shared-memory chunk,
+   which carries the body alone: only native byte order XCDR1, the header a reader implies. */
+bool sr_raw_shm_header_ok (const void *header);
+
 /* The whole sample, header included (an implied one written out), into `buf` (get_size bytes). */
 void sr_raw_serdata_copy (const struct ddsi_serdata *sd, void *buf);
 

@@ -37,11 +37,14 @@ const le = Uint8Array.from([0, 1, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
 const be = Uint8Array.from([0, 0, 0, 0, 1, 2, 3, 4]);
 // XCDR2 little-endian (0x0007): another representation, same problem.
 const xcdr2 = Uint8Array.from([0, 7, 0, 0, 1, 2, 3, 4]);
+// Each refusal is repeated past iceoryx's 8 chunks a publisher may hold at once: a refused write
+// must not keep the chunk it was given, or the writer could send nothing afterwards.
+const refused = (bytes) => [...new Set(Array.from({ length: 10 }, () => outcome(() => b.write(writer, bytes))))].join(" | ");
 const result = {
+  be: refused(be),
+  xcdr2: refused(xcdr2),
+  short: refused(Uint8Array.from([0, 1, 0])),
   le: outcome(() => b.write(writer, le)),
-  be: outcome(() => b.write(writer, be)),
-  xcdr2: outcome(() => b.write(writer, xcdr2)),
-  short: outcome(() => b.write(writer, Uint8Array.from([0, 1, 0]))),
 };
 const until = Date.now() + 3000;
 while (got.length < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
