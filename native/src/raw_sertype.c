@@ -40,8 +40,8 @@ typedef struct sr_raw_serdata {
      NATIVE_CDR_HEADER. Bytes past the chunk's payload start end at `data + chunk_extent`. */
   bool implied_header;
   size_t chunk_extent;
-  /* Received chunks: when this serdata was made (see sr_iox_subscriber_gone). */
-  uint64_t iox_serial;
+  /* Received chunks: their subscriber's record (see sr_iox_subscriber_gone), NULL for others. */
+  struct iox_sub_rec *iox_rec;
 } sr_raw_serdata_t;
 
 /* Shared memory (iceoryx) carries the CDR body without its encapsulation header, in the writer's
@@ -81,7 +81,7 @@ static sr_raw_serdata_t *serdata_alloc (const struct ddsi_sertype *type, enum dd
   d->slot = slot;
   d->implied_header = false;
   d->chunk_extent = 0;
-  d->iox_serial = 0;
+  d->iox_rec = NULL;
   if (slot)
     d->data = sr_pool_sample (slot);
   else if (size > 0)
@@ -223,7 +223,7 @@ static bool serdata_untyped_to_sample (const struct ddsi_sertype *type, const st
 }
 
 #ifdef DDS_HAS_SHM
-static bool iox_subscriber_gone (const void *sub, uint64_t serial);
+static void iox_chunk_release (sr_raw_serdata_t *d);
 #endif
 
 static void serdata_free (struct ddsi_serdata *dcmn)
@@ -233,8 +233,8 @@ static void serdata_free (struct ddsi_serdata *dcmn)
   /* A received chunk goes back to its subscriber, unless that is gone (then iceoryx took the
      chunk back with it); a writer's chunk is published (and its pointer cleared) or released by
      Cyclone itself. */
-  if (d->c.iox_chunk != NULL && d->c.iox_subscriber != NULL && !iox_subscriber_gone (d->c.iox_subscriber, d->iox_serial))
-    free_iox_chunk (d->c.iox_subscriber, &d->c.iox_chunk);
+  if (d->iox_rec != NULL)
+    iox_chunk_release (d);
 #endif
   if (d->slot)
     sr_pool_release (d->slot);
@@ -365,53 +365,99 @@ static size_t chunk_body_size (void *chunk, size_t *extent)
 static uint64_t iox_in_place_count, iox_copied_count;
 
 /*
- * Subscribers that are gone. A received serdata names its subscriber by a pointer into Cyclone's
- * reader (&reader->m_iox_sub), and deleting the reader frees that and deinitialises the
- * subscriber, whose chunks iceoryx then takes back: a sample that outlives its reader (a JS lease,
- * or our reader's queue) must then not be released through it. The reader calls
- * sr_iox_subscriber_gone once dds_delete returned; a serdata made before that (serial not above
- * the recorded one) for that subscriber is gone with it, while a later reader allocated at the
- * same address gets new serials. Few entries (one per deleted reader that received over shared
- * memory); looked at only when there is one.
+ * The iceoryx subscribers of received samples still alive. A received serdata names its
+ * subscriber by a pointer into Cyclone's reader (&reader->m_iox_sub), and deleting the reader
+ * frees that and deinitialises the subscriber, whose chunks iceoryx then takes back: a sample
+ * that outlives its reader (a JS lease, or our reader's queue) must then not be released through
+ * it. So each serdata holds a counted record of its subscriber, which the reader marks gone once
+ * dds_delete returned (sr_iox_subscriber_gone) and takes off the list of live ones, so that a
+ * later reader allocated at the same address gets a record of its own. A record goes with the
+ * last sample holding it: there are at most as many as samples alive, however many readers were
+ * deleted (a list of gone subscribers kept forever grew by one per deleted reader and was
+ * scanned on every sample's release).
  */
-static uint64_t iox_serial_counter;
-typedef struct gone_sub { const void *sub; uint64_t serial; } gone_sub_t;
-static pthread_mutex_t gone_lock = PTHREAD_MUTEX_INITIALIZER;
-static gone_sub_t *gone;
-static size_t n_gone, cap_gone;
+typedef struct iox_sub_rec {
+  const void *sub;
+  uint64_t refs;
+  bool gone;
+  struct iox_sub_rec *next;
+} iox_sub_rec_t;
+static pthread_mutex_t subs_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Records of subscribers not gone, and the number of records (these and gone ones). */
+static iox_sub_rec_t *live_subs;
+static uint64_t n_sub_recs;
+
+static iox_sub_rec_t *iox_sub_rec_ref (const void *sub)
+{
+  pthread_mutex_lock (&subs_lock);
+  iox_sub_rec_t *rec = live_subs;
+  while (rec != NULL && rec->sub != sub)
+    rec = rec->next;
+  if (rec == NULL)
+  {
+    rec = ddsrt_malloc (sizeof (*rec));
+    rec->sub = sub;
+    rec->refs = 0;
+    rec->gone = false;
+    rec->next = live_subs;
+    live_subs = rec;
+    n_sub_recs++;
+  }
+  rec->refs++;
+  pthread_mutex_unlock (&subs_lock);
+  return rec;
+}
+
+static void iox_sub_unlink (iox_sub_rec_t *rec)
+{
+  iox_sub_rec_t **p = &live_subs;
+  while (*p != rec)
+    p = &(*p)->next;
+  *p = rec->next;
+}
+
+/* Under the lock, so that the release and the subscriber's going are never interleaved. */
+static void iox_chunk_release (sr_raw_serdata_t *d)
+{
+  iox_sub_rec_t *rec = d->iox_rec;
+  pthread_mutex_lock (&subs_lock);
+  if (!rec->gone)
+    free_iox_chunk (d->c.iox_subscriber, &d->c.iox_chunk);
+  if (--rec->refs == 0)
+  {
+    if (!rec->gone)
+      iox_sub_unlink (rec);
+    ddsrt_free (rec);
+    n_sub_recs--;
+  }
+  pthread_mutex_unlock (&subs_lock);
+  d->iox_rec = NULL;
+}
 
 void sr_iox_subscriber_gone (const void *sub)
 {
   if (sub == NULL)
     return;
-  pthread_mutex_lock (&gone_lock);
-  if (n_gone == cap_gone)
+  pthread_mutex_lock (&subs_lock);
+  iox_sub_rec_t *rec = live_subs;
+  while (rec != NULL && rec->sub != sub)
+    rec = rec->next;
+  /* None: no sample received through it is alive. */
+  if (rec != NULL)
   {
-    cap_gone = cap_gone ? 2 * cap_gone : 16;
-    gone = ddsrt_realloc (gone, cap_gone * sizeof (*gone));
+    iox_sub_unlink (rec);
+    rec->gone = true;
   }
-  gone[n_gone].sub = sub;
-  gone[n_gone].serial = __atomic_load_n (&iox_serial_counter, __ATOMIC_SEQ_CST);
-  __atomic_store_n (&n_gone, n_gone + 1, __ATOMIC_RELEASE);
-  pthread_mutex_unlock (&gone_lock);
+  pthread_mutex_unlock (&subs_lock);
 }
 
-static bool iox_subscriber_gone (const void *sub, uint64_t serial)
-{
-  if (__atomic_load_n (&n_gone, __ATOMIC_ACQUIRE) == 0)
-    return false;
-  bool found = false;
-  pthread_mutex_lock (&gone_lock);
-  for (size_t i = 0; i < n_gone && !found; i++)
-    found = gone[i].sub == sub && serial <= gone[i].serial;
-  pthread_mutex_unlock (&gone_lock);
-  return found;
-}
-
-void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied)
+void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied, uint64_t *subscribers)
 {
   *in_place = __atomic_load_n (&iox_in_place_count, __ATOMIC_RELAXED);
   *copied = __atomic_load_n (&iox_copied_count, __ATOMIC_RELAXED);
+  pthread_mutex_lock (&subs_lock);
+  *subscribers = n_sub_recs;
+  pthread_mutex_unlock (&subs_lock);
 }
 
 /* `sub` set: a chunk received from another writer over shared memory. A large sample (camera
@@ -466,7 +512,7 @@ static struct ddsi_serdata *serdata_from_iox (const struct ddsi_sertype *type, e
   d->c.iox_chunk = buffer;
   d->c.iox_subscriber = sub;
   if (sub != NULL)
-    d->iox_serial = __atomic_add_fetch (&iox_serial_counter, 1, __ATOMIC_SEQ_CST);
+    d->iox_rec = iox_sub_rec_ref (sub);
   return &d->c;
 }
 
@@ -475,10 +521,11 @@ const void *sr_raw_serdata_iox_subscriber (const struct ddsi_serdata *sd)
   return sd->iox_chunk != NULL ? sd->iox_subscriber : NULL;
 }
 #else
-void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied)
+void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied, uint64_t *subscribers)
 {
   *in_place = 0;
   *copied = 0;
+  *subscribers = 0;
 }
 
 void sr_iox_subscriber_gone (const void *sub)

@@ -59,8 +59,9 @@ const void *sr_raw_serdata_iox_subscriber (const struct ddsi_serdata *sd);
  */
 void sr_iox_subscriber_gone (const void *sub);
 
-/* Samples received over shared memory so far: left in their chunk, and copied out of it. */
-void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied);
+/* Samples received over shared memory so far: left in their chunk, and copied out of it; and
+   the iceoryx subscribers tracked for the received samples still alive. */
+void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied, uint64_t *subscribers);
 
 /* The pooled slot holding a serdata's bytes, or NULL when they are inline (small samples). */
 struct sr_pool_slot *sr_raw_serdata_slot (const struct ddsi_serdata *sd);

@@ -468,10 +468,11 @@ Napi::Value PoolStats(const Napi::CallbackInfo& info) {
   out.Set("refused", static_cast<double>(st.refused));
   out.Set("retired", static_cast<double>(st.retired));
   out.Set("leases", static_cast<double>(LiveLeaseCount()));
-  uint64_t inPlace = 0, copied = 0;
-  sr_iox_get_stats(&inPlace, &copied);
+  uint64_t inPlace = 0, copied = 0, subscribers = 0;
+  sr_iox_get_stats(&inPlace, &copied, &subscribers);
   out.Set("shmInPlace", static_cast<double>(inPlace));
   out.Set("shmCopied", static_cast<double>(copied));
+  out.Set("shmSubscribers", static_cast<double>(subscribers));
   out.Set("chunkBuffers", static_cast<double>(chunkBuffersMade.load(std::memory_order_relaxed)));
   return out;
 }

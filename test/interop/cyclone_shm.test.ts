@@ -166,6 +166,36 @@ wait $N
     expect(out.lengths).toEqual([0, 0, 0, 0, 0]);
   }, 120_000);
 
+  it("lent subscriptions created and destroyed 20 times while the camera streams, their last images released after their reader went: no crash, no lease or subscriber left", async () => {
+    const script = `
+${roudiPrelude(join(root, "test", "interop", "roudi.toml"), `${work}/roudi_churn.log`)}
+cd ${root}
+${peer} camera --dir ${work}/dump --rate 30 --seconds 60 --wait-subscribers 15000 > /dev/null & P=$!
+node test/interop/shm_subscription_churn.mjs ${join(root, "dist")} 20 > ${work}/churn.out 2> ${work}/churn.err; C=$?
+kill -TERM $P; wait $P
+exit $C
+`;
+    const r = await runInNetns(script, 120_000, env);
+    expect(r.code, `${r.stderr}\n${readFileSync(join(work, "churn.err"), "utf8").slice(-2000)}`).toBe(0);
+    const out = JSON.parse(readFileSync(join(work, "churn.out"), "utf8").trim().split("\n").pop()!) as {
+      cycles: number; cyclesWithFrames: number; received: number; lent: number; heldAtDestroy: number; releasedLate: number;
+      afterRelease: { leases: number; shmInPlace: number; shmSubscribers: number }; afterShutdown: { leases: number; shmSubscribers: number };
+      counters: Record<string, number>;
+    };
+    // The first subscription may miss the peer's start; every later one gets its frames.
+    expect(out.cyclesWithFrames).toBeGreaterThanOrEqual(out.cycles - 1);
+    expect(out.lent).toBe(out.received);
+    expect(out.afterRelease.shmInPlace).toBe(out.received);
+    // Every lease held across its reader's deletion was still known and released once.
+    expect(out.releasedLate).toBe(out.heldAtDestroy);
+    expect(out.heldAtDestroy).toBeGreaterThanOrEqual(3 * (out.cycles - 1));
+    expect(out.afterRelease.leases).toBe(0);
+    // Nothing is kept for the 20 deleted subscribers once their samples went.
+    expect(out.afterRelease.shmSubscribers).toBe(0);
+    expect(out.afterShutdown).toMatchObject({ leases: 0, shmSubscribers: 0 });
+    expect(out.counters["errors.decode"] ?? 0).toBe(0);
+  }, 120_000);
+
   interface DigestRun {
     /** topic -> dump frame index -> digest of the decoded message (stamps left out). */
     frames: Map<string, Map<number, string>>;

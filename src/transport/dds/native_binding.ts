@@ -112,6 +112,11 @@ export interface PoolStats {
    */
   readonly shmInPlace: number;
   readonly shmCopied: number;
+  /**
+   * iceoryx subscribers (of live or deleted readers) with samples received through them still
+   * alive (queued or lent): 0 once every such sample was released.
+   */
+  readonly shmSubscribers: number;
   /** ArrayBuffers made for shared-memory chunks lent in place (one per chunk and reader, reused). */
   readonly chunkBuffers: number;
 }
