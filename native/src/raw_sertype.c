@@ -383,9 +383,10 @@ typedef struct iox_sub_rec {
   struct iox_sub_rec *next;
 } iox_sub_rec_t;
 static pthread_mutex_t subs_lock = PTHREAD_MUTEX_INITIALIZER;
-/* Records of subscribers not gone, and the number of records (these and gone ones). */
+/* Records of subscribers not gone, the number of records (these and gone ones), and of the
+   received samples holding a chunk (the records' references). */
 static iox_sub_rec_t *live_subs;
-static uint64_t n_sub_recs;
+static uint64_t n_sub_recs, n_chunks_held;
 
 static iox_sub_rec_t *iox_sub_rec_ref (const void *sub)
 {
@@ -404,6 +405,7 @@ static iox_sub_rec_t *iox_sub_rec_ref (const void *sub)
     n_sub_recs++;
   }
   rec->refs++;
+  n_chunks_held++;
   pthread_mutex_unlock (&subs_lock);
   return rec;
 }
@@ -423,6 +425,7 @@ static void iox_chunk_release (sr_raw_serdata_t *d)
   pthread_mutex_lock (&subs_lock);
   if (!rec->gone)
     free_iox_chunk (d->c.iox_subscriber, &d->c.iox_chunk);
+  n_chunks_held--;
   if (--rec->refs == 0)
   {
     if (!rec->gone)
@@ -451,13 +454,21 @@ void sr_iox_subscriber_gone (const void *sub)
   pthread_mutex_unlock (&subs_lock);
 }
 
-void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied, uint64_t *subscribers)
+void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied, uint64_t *subscribers, uint64_t *chunks_held)
 {
   *in_place = __atomic_load_n (&iox_in_place_count, __ATOMIC_RELAXED);
   *copied = __atomic_load_n (&iox_copied_count, __ATOMIC_RELAXED);
   pthread_mutex_lock (&subs_lock);
   *subscribers = n_sub_recs;
+  *chunks_held = n_chunks_held;
   pthread_mutex_unlock (&subs_lock);
+}
+
+void sr_raw_serdata_release_copied_chunk (struct ddsi_serdata *sd)
+{
+  sr_raw_serdata_t *d = (sr_raw_serdata_t *) sd;
+  if (d->iox_rec != NULL && !d->implied_header)
+    iox_chunk_release (d);
 }
 
 /* `sub` set: a chunk received from another writer over shared memory. A large sample (camera
@@ -468,9 +479,10 @@ void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied, uint64_t *subscribe
    (its arrays could not be viewed in place), is copied with the header put back, as is a chunk
    of this process's writer (`sub` NULL: serialize_into has just filled `buffer`, and Cyclone
    may also send the serdata over the network).
-   Either way the chunk stays with the serdata and goes back to iceoryx once, in serdata_free,
-   when the last reference (Cyclone's, the reader's queue's or a JS lease's) goes: Cyclone reads
-   the chunk's header after this returns, and publishes a writer's chunk.
+   Either way the chunk stays with the serdata (Cyclone reads the chunk's header after this
+   returns, and publishes a writer's chunk) and goes back to iceoryx once: a copied one's when
+   the reader takes the sample (sr_raw_serdata_release_copied_chunk), one left in place in
+   serdata_free, when the last reference (the reader's queue's or a JS lease's) goes.
    A chunk without a serialized sample in it (raw data from a fixed-size type, or a size larger
    than the chunk) gives an empty sample, which the reader counts as malformed: Cyclone
    dereferences what this returns, so it never returns NULL. */
@@ -521,11 +533,17 @@ const void *sr_raw_serdata_iox_subscriber (const struct ddsi_serdata *sd)
   return sd->iox_chunk != NULL ? sd->iox_subscriber : NULL;
 }
 #else
-void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied, uint64_t *subscribers)
+void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied, uint64_t *subscribers, uint64_t *chunks_held)
 {
   *in_place = 0;
   *copied = 0;
   *subscribers = 0;
+  *chunks_held = 0;
+}
+
+void sr_raw_serdata_release_copied_chunk (struct ddsi_serdata *sd)
+{
+  (void) sd;
 }
 
 void sr_iox_subscriber_gone (const void *sub)

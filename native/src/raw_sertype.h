@@ -59,9 +59,19 @@ const void *sr_raw_serdata_iox_subscriber (const struct ddsi_serdata *sd);
  */
 void sr_iox_subscriber_gone (const void *sub);
 
-/* Samples received over shared memory so far: left in their chunk, and copied out of it; and
-   the iceoryx subscribers tracked for the received samples still alive. */
-void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied, uint64_t *subscribers);
+/* Samples received over shared memory so far: left in their chunk, and copied out of it; the
+   iceoryx subscribers tracked for the received samples still alive, and the samples alive that
+   still hold their chunk. */
+void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied, uint64_t *subscribers, uint64_t *chunks_held);
+
+/*
+ * A taken sample that was copied out of its shared-memory chunk when it arrived (small, or not
+ * 8-aligned) gives the chunk back now rather than when the sample goes: the JS view of a given
+ * sample lives until V8 collects it, and each chunk kept that long is one fewer for the writer
+ * (RouDi's pools are the host's) and for the subscriber (iceoryx lets it hold 256). Call only
+ * on a sample Cyclone has handed over (dds_takecdr): it read the chunk's header before.
+ */
+void sr_raw_serdata_release_copied_chunk (struct ddsi_serdata *sd);
 
 /* The pooled slot holding a serdata's bytes, or NULL when they are inline (small samples). */
 struct sr_pool_slot *sr_raw_serdata_slot (const struct ddsi_serdata *sd);

@@ -350,6 +350,7 @@ void OnDataAvailable(dds_entity_t reader, void* arg) {
         continue;
       }
       if (ctx->ioxSub == nullptr) ctx->ioxSub = sr_raw_serdata_iox_subscriber(samples[k]);
+      sr_raw_serdata_release_copied_chunk(samples[k]);
       ctx->queue.push_back(samples[k]);
       ctx->received++;
       if (ctx->limit > 0 && ctx->queue.size() > ctx->limit) {
@@ -468,11 +469,12 @@ Napi::Value PoolStats(const Napi::CallbackInfo& info) {
   out.Set("refused", static_cast<double>(st.refused));
   out.Set("retired", static_cast<double>(st.retired));
   out.Set("leases", static_cast<double>(LiveLeaseCount()));
-  uint64_t inPlace = 0, copied = 0, subscribers = 0;
-  sr_iox_get_stats(&inPlace, &copied, &subscribers);
+  uint64_t inPlace = 0, copied = 0, subscribers = 0, chunksHeld = 0;
+  sr_iox_get_stats(&inPlace, &copied, &subscribers, &chunksHeld);
   out.Set("shmInPlace", static_cast<double>(inPlace));
   out.Set("shmCopied", static_cast<double>(copied));
   out.Set("shmSubscribers", static_cast<double>(subscribers));
+  out.Set("shmChunksHeld", static_cast<double>(chunksHeld));
   out.Set("chunkBuffers", static_cast<double>(chunkBuffersMade.load(std::memory_order_relaxed)));
   return out;
 }

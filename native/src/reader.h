@@ -16,7 +16,8 @@ Napi::Value ReleaseSample(const Napi::CallbackInfo& info);
 Napi::Value PoolReserve(const Napi::CallbackInfo& info);
 // poolStats(): the sample pool's figures, the leases outstanding, shared-memory samples left in
 // their chunk (shmInPlace) or copied (shmCopied), iceoryx subscribers tracked for samples still
-// alive (shmSubscribers), and chunk ArrayBuffers made (chunkBuffers)
+// alive (shmSubscribers), received samples holding their chunk (shmChunksHeld), and chunk
+// ArrayBuffers made (chunkBuffers)
 Napi::Value PoolStats(const Napi::CallbackInfo& info);
 size_t LiveLeaseCount();
 // readerStats(reader): {received, dropped, lost, rejected, queued}

@@ -151,6 +151,20 @@ node ${join(root, "test", "interop", "shm_writer_probe.mjs")}
     expect(out.received).toEqual([[0, 1, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]]);
   }, 120_000);
 
+  it("a sample copied out of its chunk gives the chunk back when taken: 400 samples of 30 KB kept by JS leave RouDi's 256 chunks of 64 KB free", async () => {
+    const script = `
+${roudiPrelude(join(root, "test", "interop", "roudi.toml"), `${work}/roudi_give.log`)}
+node ${join(root, "test", "interop", "shm_writer_probe.mjs")} give-hold 400 30000
+`;
+    const r = await runInNetns(script, 60_000, env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { written: number; failures: string[]; received: number; shmCopied: number; shmChunksHeld: number };
+    // Before, each kept view held its chunk until V8 collected it: the writer failed at the 257th.
+    expect(out).toMatchObject({ written: 400, failures: [], shmChunksHeld: 0 });
+    expect(out.received).toBeGreaterThanOrEqual(390);
+    expect(out.shmCopied).toBe(out.received);
+  }, 120_000);
+
   it("raw chunks from a fixed-size type under a type name of ours arrive as empty samples, never read as CDR", async () => {
     const script = `
 ${roudiPrelude(join(root, "test", "interop", "roudi.toml"), `${work}/roudi_raw.log`)}

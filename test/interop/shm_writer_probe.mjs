@@ -21,6 +21,38 @@ if (process.argv[2] === "raw-reader") {
   b.deleteEntity(pp);
   process.exit(0);
 }
+// `give-hold N BYTES`: this process's writer sends N samples of BYTES (copied out of their chunk
+// on arrival, given to JS) to its own reader, which keeps every view: the chunks must not stay
+// taken with them.
+if (process.argv[2] === "give-hold") {
+  const [n, bytes] = [Number(process.argv[3]), Number(process.argv[4])];
+  const qos = { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 10 };
+  const pp = b.createParticipant(0);
+  const topic = b.createTopic(pp, "rt/shm_give_hold", "std_msgs::msg::dds_::UInt8MultiArray_");
+  const kept = [];
+  b.createReader(pp, topic, qos, (views) => { for (const v of views) kept.push(v); });
+  const writer = b.createWriter(pp, topic, qos);
+  const deadline = Date.now() + 5000;
+  while (b.publicationMatched(writer) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const sample = new Uint8Array(bytes);
+  sample.set([0, 1, 0, 0]);
+  const failures = new Set();
+  let written = 0;
+  for (let i = 0; i < n; i++) {
+    try {
+      b.write(writer, sample);
+      written++;
+    } catch (e) {
+      failures.add(e.message);
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const pool = b.poolStats();
+  console.log(JSON.stringify({ written, failures: [...failures], received: kept.length, shmCopied: pool.shmCopied, shmChunksHeld: pool.shmChunksHeld, sharedMemory: b.sharedMemory?.(writer) }));
+  b.deleteEntity(pp);
+  process.exit(0);
+}
 const qos = { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 10 };
 const pp = b.createParticipant(0);
 const topic = b.createTopic(pp, "rt/shm_probe", "std_msgs::msg::dds_::UInt8MultiArray_");

@@ -117,6 +117,8 @@ export interface PoolStats {
    * alive (queued or lent): 0 once every such sample was released.
    */
   readonly shmSubscribers: number;
+  /** Samples received over shared memory that still hold their iceoryx chunk (queued or lent in place). */
+  readonly shmChunksHeld: number;
   /** ArrayBuffers made for shared-memory chunks lent in place (one per chunk and reader, reused). */
   readonly chunkBuffers: number;
 }
