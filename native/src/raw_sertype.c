@@ -471,6 +471,17 @@ void sr_raw_serdata_release_copied_chunk (struct ddsi_serdata *sd)
     iox_chunk_release (d);
 }
 
+uint64_t sr_raw_serdata_iox_chunks_held (const struct ddsi_serdata *sd)
+{
+  const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) sd;
+  if (d->iox_rec == NULL)
+    return 0;
+  pthread_mutex_lock (&subs_lock);
+  const uint64_t n = d->iox_rec->refs;
+  pthread_mutex_unlock (&subs_lock);
+  return n;
+}
+
 /* `sub` set: a chunk received from another writer over shared memory. A large sample (camera
    images) stays in its chunk: the serdata points at the body there, its header implied
    (implied_header), and the reader lends JS a view of the chunk itself. Why: copying it out cost
@@ -544,6 +555,12 @@ void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied, uint64_t *subscribe
 void sr_raw_serdata_release_copied_chunk (struct ddsi_serdata *sd)
 {
   (void) sd;
+}
+
+uint64_t sr_raw_serdata_iox_chunks_held (const struct ddsi_serdata *sd)
+{
+  (void) sd;
+  return 0;
 }
 
 void sr_iox_subscriber_gone (const void *sub)

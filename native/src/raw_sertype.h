@@ -73,6 +73,10 @@ void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied, uint64_t *subscribe
  */
 void sr_raw_serdata_release_copied_chunk (struct ddsi_serdata *sd);
 
+/* How many samples received through this sample's iceoryx subscriber (it included) still hold
+   their chunk; 0 for a sample that holds none. */
+uint64_t sr_raw_serdata_iox_chunks_held (const struct ddsi_serdata *sd);
+
 /* The pooled slot holding a serdata's bytes, or NULL when they are inline (small samples). */
 struct sr_pool_slot *sr_raw_serdata_slot (const struct ddsi_serdata *sd);
 

@@ -159,6 +159,9 @@ std::atomic<uint64_t> chunkBuffersMade{0};
 constexpr size_t kMaxChunkBuffers = 4096;
 // The chunk's ArrayBuffer starts this many bytes before the sample's body (see LendChunk).
 constexpr size_t kChunkBufferLead = 8;
+// A reader's samples lent in place, queued or in Cyclone's history hold at most this many times
+// its depth of chunks (see DeliverBatch): its history's worth, and as many lent.
+constexpr uint64_t kChunksPerDepth = 2;
 
 // A view of a sample left in its shared-memory chunk (sr_raw_serdata_chunk_body), with a lease
 // holding the sample (and so the chunk) until JS releases it: the image is not copied at all.
@@ -258,8 +261,12 @@ void DeliverBatch(Napi::Env env, Napi::Function callback, ReaderCtx* ctx, std::d
     const unsigned char* body = sr_raw_serdata_chunk_body(sd, &bodySize, &extent);
     if (body != nullptr) {
       // Left in its shared-memory chunk: lent in place, or else copied with its header (a
-      // reader that does not lend gets ordinary samples, header included).
-      if (ctx->lend) {
+      // reader that does not lend gets ordinary samples, header included). Lent only while the
+      // reader's samples hold at most kChunksPerDepth x depth chunks: RouDi's pools are the
+      // host's, and a consumer holding more (a synchroniser waiting for a stalled topic holds up
+      // to sync_queue_size frames) made the camera driver's writes fail (Out Of Resources) once
+      // the pool ran out. Past that a sample is copied and its chunk goes back at once.
+      if (ctx->lend && (ctx->limit == 0 || sr_raw_serdata_iox_chunks_held(sd) <= kChunksPerDepth * ctx->limit)) {
         napi_value view = nullptr;
         const double lease = LendChunk(env, ctx, sd, body, bodySize, extent, &view);
         if (lease != 0) {

@@ -210,6 +210,38 @@ exit $C
     expect(out.counters["errors.decode"] ?? 0).toBe(0);
   }, 120_000);
 
+  it("a consumer holding 60 lent frames per topic (a stalled synchroniser) does not starve the camera driver of chunks", async () => {
+    const script = `
+${roudiPrelude(join(root, "test", "interop", "roudi.toml"), `${work}/roudi_hold.log`)}
+cd ${root}
+node test/interop/shm_hold_leases.mjs ${join(root, "dist")} 60 60 > ${work}/hold.out 2> ${work}/hold.err & H=$!
+sleep 1
+${peer} camera --dir ${work}/dump --rate 30 --seconds 5 --wait-subscribers 15000 > ${work}/hold_peer.json 2> ${work}/hold_peer.err; C=$?
+sleep 0.5
+kill -TERM $H; wait $H
+exit $C
+`;
+    const r = await runInNetns(script, 120_000, env);
+    // Before, RouDi's 96 chunks of 1 MB ran out under the held color and depth frames and the
+    // peer died at its next write: "dds_write rgb failed: Out Of Resources".
+    expect(r.code, `${r.stderr}\n${readFileSync(join(work, "hold_peer.err"), "utf8").slice(-2000)}`).toBe(0);
+    const summary = JSON.parse(readFileSync(join(work, "hold_peer.json"), "utf8")) as PeerSummary;
+    const out = JSON.parse(readFileSync(join(work, "hold.out"), "utf8").trim().split("\n").pop()!) as {
+      pool: { shmChunksHeld: number; leases: number }; counters: Record<string, number>; held: number;
+    };
+    expect(summary.sent_frames).toBeGreaterThanOrEqual(140);
+    for (const topic of ["/camera/color/image_raw", "/camera/aligned_depth_to_color/image_raw", "/camera/instances"]) {
+      // Every frame came; the first ones lent in place, those past 2 x depth held chunks copied.
+      expect(out.counters[`received.${topic}`], topic).toBe(summary.sent_frames);
+      expect(out.counters[`lent_in_place.${topic}`], topic).toBeGreaterThanOrEqual(20);
+      expect(out.counters[`lent_in_place.${topic}`], topic).toBeLessThan(summary.sent_frames);
+      expect(out.counters[`dropped.${topic}`] ?? 0, topic).toBe(0);
+    }
+    expect(out.held).toBe(3 * 60);
+    // At most 2 x depth chunks per reader stay taken, however many messages the consumer keeps.
+    expect(out.pool.shmChunksHeld).toBeLessThanOrEqual(3 * 2 * 10);
+  }, 120_000);
+
   interface DigestRun {
     /** topic -> dump frame index -> digest of the decoded message (stamps left out). */
     frames: Map<string, Map<number, string>>;

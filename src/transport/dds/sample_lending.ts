@@ -14,8 +14,10 @@ import type { QoS } from "../qos.js";
  * lent message's arrays: over Cyclone's shared memory they are the iceoryx chunk the sample came
  * in, which other readers (other nodes, other processes) read too. A lent message the
  * consumer dropped without releasing it is released when it is garbage-collected, and counted
- * (`lent.reclaimed_by_gc`): a backstop, as over shared memory it holds a chunk until then. `lease` 0 means the sample was not
- * lent (small, or the pool was full): it is an ordinary message and releasing 0 does nothing.
+ * (`lent.reclaimed_by_gc`): a backstop, as over shared memory it holds a chunk until then.
+ * `lease` 0 means the sample was not lent (small, or the pool was full, or over shared memory its
+ * reader's samples already hold twice its depth of iceoryx chunks): it is an ordinary message and
+ * releasing 0 does nothing.
  *
  * Only the dds backend lends; use sampleLending() to find out and fall back to
  * createSubscription elsewhere (inproc messages are the publisher's objects anyway).
