@@ -55,7 +55,8 @@ const void *sr_raw_serdata_iox_subscriber (const struct ddsi_serdata *sd);
 /*
  * Says that subscriber's reader was deleted (dds_delete returned): samples received through it
  * before then no longer return their chunk through it when they go (iceoryx took the chunks back
- * with the subscriber; the memory stays mapped, so views of them stay readable).
+ * with the subscriber; the memory stays mapped, so views of them stay readable, but iceoryx gives
+ * those chunks to writers again: what the views show may change).
  */
 void sr_iox_subscriber_gone (const void *sub);
 

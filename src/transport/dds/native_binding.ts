@@ -54,7 +54,8 @@ export interface DdsBinding {
    * read them during the call only. A sample is given (its view owns it; leases[i] is 0) unless
    * the reader lends (`options.lend`) and the sample is large: then leases[i] is nonzero and its
    * view shows a pooled slot, or the shared-memory (iceoryx) chunk the sample came in, reused
-   * for another sample once releaseSample(leases[i]) is called. bodyOnly[i] is 1 for such a
+   * for another sample once releaseSample(leases[i]) is called (a chunk also once the reader is
+   * deleted: its iceoryx subscriber goes with it). bodyOnly[i] is 1 for such a
    * chunk (lent only): the chunk holds the CDR body alone, and the view starts 4 bytes before
    * it, so those 4 bytes are not a header (decode with the header implied: plain CDR, this
    * host's byte order); 0 for every sample with its header. A chunk may be read by other

@@ -8,9 +8,12 @@ import type { QoS } from "../qos.js";
  * multi-megabyte buffers cost page faults, and V8 answers their external memory with full GCs).
  *
  * The contract: a lent message's byte arrays (and every view made of them, or of their
- * `.buffer`) stay valid until `releaseSample(lease)`; after that a later sample may overwrite
- * them. Release every lease once, when nothing reads the message any more, dropped messages
- * too (StampSynchronizer's onDrop says when). Never write into a
+ * `.buffer`) stay valid until `releaseSample(lease)` or until their subscription is destroyed
+ * (or the transport shut down), whichever comes first; after that a later sample may overwrite
+ * them. (Over Cyclone's shared memory the reader's iceoryx subscriber goes with the subscription
+ * and iceoryx gives its chunks to writers again, whatever JS still holds: copy what must outlive
+ * the subscription. Its lease is still released as usual.) Release every lease once, when nothing
+ * reads the message any more, dropped messages too (StampSynchronizer's onDrop says when). Never write into a
  * lent message's arrays: over Cyclone's shared memory they are the iceoryx chunk the sample came
  * in, which other readers (other nodes, other processes) read too. A lent message the
  * consumer dropped without releasing it is released when it is garbage-collected, and counted
