@@ -42,6 +42,8 @@ typedef struct sr_raw_serdata {
   size_t chunk_extent;
   /* Received chunks: their subscriber's record (see sr_iox_subscriber_gone), NULL for others. */
   struct iox_sub_rec *iox_rec;
+  /* Received chunks: iceoryx's queue for this subscriber overflowed before this one came. */
+  bool iox_lost_before;
 } sr_raw_serdata_t;
 
 /* Shared memory (iceoryx) carries the CDR body without its encapsulation header, in the writer's
@@ -82,6 +84,7 @@ static sr_raw_serdata_t *serdata_alloc (const struct ddsi_sertype *type, enum dd
   d->implied_header = false;
   d->chunk_extent = 0;
   d->iox_rec = NULL;
+  d->iox_lost_before = false;
   if (slot)
     d->data = sr_pool_sample (slot);
   else if (size > 0)
@@ -539,8 +542,19 @@ static struct ddsi_serdata *serdata_from_iox (const struct ddsi_sertype *type, e
   d->c.iox_chunk = buffer;
   d->c.iox_subscriber = sub;
   if (sub != NULL)
+  {
     d->iox_rec = iox_sub_rec_ref (sub);
+    /* iceoryx evicts the oldest chunk from a subscriber's queue (its capacity is the reader's
+       keep-last depth) when this thread falls behind the writers, and Cyclone 0.10 neither asks
+       nor counts: the loss would be silent. iceoryx keeps a flag, cleared on reading (atomic). */
+    d->iox_lost_before = iox_sub_has_lost_chunks (*(iox_sub_t *) sub);
+  }
   return &d->c;
+}
+
+bool sr_raw_serdata_iox_lost_before (const struct ddsi_serdata *sd)
+{
+  return ((const sr_raw_serdata_t *) sd)->iox_lost_before;
 }
 
 const void *sr_raw_serdata_iox_subscriber (const struct ddsi_serdata *sd)
@@ -548,6 +562,12 @@ const void *sr_raw_serdata_iox_subscriber (const struct ddsi_serdata *sd)
   return sd->iox_chunk != NULL ? sd->iox_subscriber : NULL;
 }
 #else
+bool sr_raw_serdata_iox_lost_before (const struct ddsi_serdata *sd)
+{
+  (void) sd;
+  return false;
+}
+
 void sr_iox_get_stats (uint64_t *in_place, uint64_t *copied, uint64_t *subscribers, uint64_t *chunks_held)
 {
   *in_place = 0;

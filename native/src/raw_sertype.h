@@ -78,6 +78,10 @@ void sr_raw_serdata_release_copied_chunk (struct ddsi_serdata *sd);
    their chunk; 0 for a sample that holds none. */
 uint64_t sr_raw_serdata_iox_chunks_held (const struct ddsi_serdata *sd);
 
+/* A chunk received over shared memory whose subscriber's iceoryx queue had overflowed (one or
+   more older chunks evicted unseen) since the last one came. */
+bool sr_raw_serdata_iox_lost_before (const struct ddsi_serdata *sd);
+
 /* The pooled slot holding a serdata's bytes, or NULL when they are inline (small samples). */
 struct sr_pool_slot *sr_raw_serdata_slot (const struct ddsi_serdata *sd);
 

@@ -50,6 +50,9 @@ struct ReaderCtx {
   const void* ioxSub = nullptr;
   // Samples pushed out of the queue before JS took them: counted, never silent.
   uint64_t dropped = 0;
+  // Times iceoryx said its queue for this reader overflowed (over shared memory: at least one
+  // sample lost each time), reported with DDS's SAMPLE_LOST count.
+  std::atomic<uint64_t> shmLost{0};
 };
 
 // Only touched on the JS thread.
@@ -300,7 +303,8 @@ void DeliverBatch(Napi::Env env, Napi::Function callback, ReaderCtx* ctx, std::d
   }
   dds_sample_lost_status_t lost{};
   dds_get_sample_lost_status(ctx->reader, &lost);
-  callback.Call({views, Napi::Number::New(env, static_cast<double>(dropped)), Napi::Number::New(env, static_cast<double>(lost.total_count)),
+  const uint64_t lostTotal = static_cast<uint64_t>(lost.total_count) + ctx->shmLost.load(std::memory_order_relaxed);
+  callback.Call({views, Napi::Number::New(env, static_cast<double>(dropped)), Napi::Number::New(env, static_cast<double>(lostTotal)),
                  leaseArray, bodyOnlyArray});
   // The views must not outlive the call through this array (the entries are cleared, the
   // length kept for the next batch); free slots beyond the reserve go.
@@ -351,6 +355,7 @@ void OnDataAvailable(dds_entity_t reader, void* arg) {
     if (n <= 0) break;
     std::lock_guard<std::mutex> lock(ctx->mu);
     for (dds_return_t k = 0; k < n; k++) {
+      if (sr_raw_serdata_iox_lost_before(samples[k])) ctx->shmLost.fetch_add(1, std::memory_order_relaxed);
       // Invalid samples only announce instance state changes (a writer went away).
       if (!infos[k].valid_data || ctx->closed) {
         sr_serdata_unref(samples[k]);
@@ -510,7 +515,9 @@ Napi::Value ReaderStats(const Napi::CallbackInfo& info) {
   Check(env, "dds_get_sample_rejected_status", dds_get_sample_rejected_status(reader, &rejected));
   dds_subscription_matched_status_t matched;
   Check(env, "dds_get_subscription_matched_status", dds_get_subscription_matched_status(reader, &matched));
-  out.Set("lost", static_cast<double>(lost.total_count));
+  const uint64_t shmLost = ctx->shmLost.load(std::memory_order_relaxed);
+  out.Set("lost", static_cast<double>(lost.total_count + shmLost));
+  out.Set("shmLost", static_cast<double>(shmLost));
   out.Set("rejected", static_cast<double>(rejected.total_count));
   out.Set("matched", static_cast<double>(matched.current_count));
   return out;

@@ -165,6 +165,25 @@ node ${join(root, "test", "interop", "shm_writer_probe.mjs")} give-hold 400 3000
     expect(out.shmCopied).toBe(out.received);
   }, 120_000);
 
+  it("chunks iceoryx evicts from a reader's queue before Cyclone took them are counted as lost, not silent", async () => {
+    const script = `
+${roudiPrelude(join(root, "test", "interop", "roudi.toml"), `${work}/roudi_burst.log`)}
+node ${join(root, "test", "interop", "shm_writer_probe.mjs")} burst 20000
+`;
+    const r = await runInNetns(script, 90_000, env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { written: number; received: number; lostSeen: number; lost: number; shmLost: number; shmCopied: number };
+    // Over shared memory (chunks reached the sertype), and fewer than were written: iceoryx
+    // evicted the rest from its queue (the reader's own keep-last 1 queue drops more, counted apart).
+    expect(out.shmCopied).toBeGreaterThan(0);
+    expect(out.shmCopied).toBeLessThan(out.written);
+    expect(out.received).toBeGreaterThan(0);
+    // Counted: iceoryx's overflow flag, read per chunk; the callback's lost includes it.
+    expect(out.shmLost).toBeGreaterThan(0);
+    expect(out.lost).toBeGreaterThanOrEqual(out.shmLost);
+    expect(out.lostSeen).toBeGreaterThan(0);
+  }, 120_000);
+
   it("raw chunks from a fixed-size type under a type name of ours arrive as empty samples, never read as CDR", async () => {
     const script = `
 ${roudiPrelude(join(root, "test", "interop", "roudi.toml"), `${work}/roudi_raw.log`)}

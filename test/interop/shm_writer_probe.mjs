@@ -53,6 +53,39 @@ if (process.argv[2] === "give-hold") {
   b.deleteEntity(pp);
   process.exit(0);
 }
+// `burst N`: this process's writer sends bursts of N small samples back to back to its own
+// keep-last 1 reader, whose iceoryx queue (capacity 1) then overflows whenever Cyclone's receive
+// thread falls behind: the reader must count it (shmLost, within lost), as Cyclone does not.
+// Up to 5 bursts, until one is counted.
+if (process.argv[2] === "burst") {
+  const n = Number(process.argv[3]);
+  const qos = { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 1 };
+  const pp = b.createParticipant(0);
+  const topic = b.createTopic(pp, "rt/shm_burst", "std_msgs::msg::dds_::UInt8MultiArray_");
+  let received = 0;
+  let lostSeen = 0;
+  const reader = b.createReader(pp, topic, qos, (views, _dropped, lost) => {
+    received += views.length;
+    lostSeen = lost;
+  });
+  const writer = b.createWriter(pp, topic, qos);
+  const deadline = Date.now() + 5000;
+  while (b.publicationMatched(writer) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const sample = new Uint8Array([0, 1, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4]);
+  let written = 0, bursts = 0;
+  while (bursts < 5 && b.readerStats(reader).shmLost === 0) {
+    bursts++;
+    for (let i = 0; i < n; i++) {
+      b.write(writer, sample);
+      written++;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const stats = b.readerStats(reader);
+  console.log(JSON.stringify({ written, bursts, received, lostSeen, lost: stats.lost, shmLost: stats.shmLost, shmCopied: b.poolStats().shmCopied }));
+  b.deleteEntity(pp);
+  process.exit(0);
+}
 const qos = { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 10 };
 const pp = b.createParticipant(0);
 const topic = b.createTopic(pp, "rt/shm_probe", "std_msgs::msg::dds_::UInt8MultiArray_");

@@ -68,7 +68,7 @@ function ddsError(e: unknown, what: string): SpatialRewardError {
  *
  * Counters (transport-wide): messages_published, messages_delivered, callback_errors,
  * errors.decode, errors.publish, errors.type_mismatch (ours, or a peer's endpoint on one of our
- * topics with another type), dropped (queue overflow), lost (DDS SAMPLE_LOST), peers.endpoints_lost,
+ * topics with another type), dropped (queue overflow), lost (DDS SAMPLE_LOST, and over shared memory each overflow of iceoryx's queue), peers.endpoints_lost,
  * graph.announcements (ros_discovery_info samples sent), lent.reclaimed_by_gc (lent samples a
  * consumer dropped without releasing them; see sample_lending.ts).
  * Nodes count the same per topic: received.<topic> (of them lent_in_place.<topic>: lent straight

@@ -25,8 +25,16 @@ export interface ReaderStats {
   /** Samples pushed out of the bounded (KEEP_LAST depth) queue before JS took them. */
   readonly dropped: number;
   readonly queued: number;
-  /** DDS SAMPLE_LOST status (best-effort gaps, fragments never completed). */
+  /**
+   * DDS SAMPLE_LOST status (best-effort gaps, fragments never completed) plus shmLost.
+   */
   readonly lost: number;
+  /**
+   * Over shared memory: times iceoryx's queue for this reader overflowed (its oldest chunks
+   * evicted before Cyclone's receive thread took them; at least one sample each). Cyclone 0.10
+   * counts none of these itself.
+   */
+  readonly shmLost: number;
   /** DDS SAMPLE_REJECTED status (resource limits). */
   readonly rejected: number;
   /** Writers currently matched. */
