@@ -23,6 +23,7 @@
 #ifdef DDS_HAS_SHM
 #include <pthread.h>
 #include "dds/ddsi/ddsi_shm_transport.h"
+#include "iox_chunk_header.h"
 #endif
 
 #include "raw_sertype.h"
@@ -256,14 +257,9 @@ static void serdata_get_keyhash (const struct ddsi_serdata *d, struct ddsi_keyha
   memset (buf->value, 0, sizeof (buf->value));
 }
 
-static bool native_xcdr1 (const unsigned char *header)
-{
-  return memcmp (header, NATIVE_CDR_HEADER, 2) == 0;
-}
-
 bool sr_raw_shm_header_ok (const void *header)
 {
-  return native_xcdr1 (header);
+  return memcmp (header, NATIVE_CDR_HEADER, 2) == 0;
 }
 
 #ifdef DDS_HAS_SHM
@@ -272,21 +268,6 @@ static uint32_t serdata_iox_size (const struct ddsi_serdata *dcmn)
   const sr_raw_serdata_t *d = (const sr_raw_serdata_t *) dcmn;
   return d->size >= 4 ? (uint32_t) (d->size - 4) : 0;
 }
-
-/* iceoryx 2's ChunkHeader, version 1 (iceoryx_posh/mepoo/chunk_header.hpp): the C binding has no
-   accessor for its fields. Another version is not read (iceoryx's subscriber already refuses one). */
-struct iox_chunk_header_v1 {
-  uint32_t chunk_size;
-  uint8_t version;
-  uint8_t reserved;
-  uint16_t user_header_id;
-  uint64_t origin_id;
-  uint64_t sequence_number;
-  uint32_t user_header_size;
-  uint32_t user_payload_size;
-  uint32_t user_payload_alignment;
-  uint32_t user_payload_offset;
-};
 
 /*
  * Bytes from `p` to the end of the memory mapping that holds it (0 if none does), from
@@ -685,7 +666,7 @@ static bool sertype_serialize_into (const struct ddsi_sertype *d, const void *sa
   (void) d;
   const sr_raw_sample_t *s = sample;
   /* Another byte order or representation cannot be told apart in a chunk: refused. */
-  if (s->size < 4 || !native_xcdr1 (s->data) || s->size - 4 > dst_size)
+  if (s->size < 4 || !sr_raw_shm_header_ok (s->data) || s->size - 4 > dst_size)
     return false;
   memcpy (dst, (const unsigned char *) s->data + 4, s->size - 4);
   return true;

@@ -20,7 +20,8 @@ Napi::Value PoolReserve(const Napi::CallbackInfo& info);
 // ArrayBuffers made (chunkBuffers)
 Napi::Value PoolStats(const Napi::CallbackInfo& info);
 size_t LiveLeaseCount();
-// readerStats(reader): {received, dropped, lost, rejected, queued}
+// readerStats(reader): {received, dropped, lost (DDS SAMPLE_LOST + shmLost), shmLost (iceoryx queue
+// overflows seen), rejected, queued, matched}
 Napi::Value ReaderStats(const Napi::CallbackInfo& info);
 // True if `entity` was a reader made here (now closed); closes readers of a deleted participant too.
 bool CloseReadersOf(dds_entity_t entity);

@@ -47,21 +47,9 @@
 #include "peer_common.h"
 #include "sensor_msgs.h"
 
-/* iceoryx 2.0's ChunkHeader, version 1 (iceoryx_posh/mepoo/chunk_header.hpp): the C binding has
-   no accessors for its fields, and a hostile publisher writes them (they live in the chunk, in
-   memory every publisher of the segment can write). */
-struct iox_chunk_header_v1 {
-  uint32_t chunk_size;
-  uint8_t version;
-  uint8_t reserved;
-  uint16_t user_header_id;
-  uint64_t origin_id;
-  uint64_t sequence_number;
-  uint32_t user_header_size;
-  uint32_t user_payload_size;
-  uint32_t user_payload_alignment;
-  uint32_t user_payload_offset;
-};
+/* The chunk header's fields, which a hostile publisher writes: the layout the node's sertype
+   reads (native/src/iox_chunk_header.h). */
+#include "iox_chunk_header.h"
 
 /* --- little-endian XCDR1 bodies (no encapsulation header: a chunk carries the body alone) --- */
 typedef struct cdr { unsigned char *b; size_t n, cap; } cdr_t;
