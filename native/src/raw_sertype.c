@@ -23,6 +23,7 @@
 #ifdef DDS_HAS_SHM
 #include <pthread.h>
 #include "dds/ddsi/ddsi_shm_transport.h"
+#include "iceoryx_binding_c/config.h"
 #include "iox_chunk_header.h"
 #endif
 
@@ -542,6 +543,11 @@ const void *sr_raw_serdata_iox_subscriber (const struct ddsi_serdata *sd)
 {
   return sd->iox_chunk != NULL ? sd->iox_subscriber : NULL;
 }
+
+uint32_t sr_iox_max_chunks_held (void)
+{
+  return iox_cfg_max_chunks_held_per_subscriber_simultaneously ();
+}
 #else
 bool sr_raw_serdata_iox_lost_before (const struct ddsi_serdata *sd)
 {
@@ -577,6 +583,11 @@ const void *sr_raw_serdata_iox_subscriber (const struct ddsi_serdata *sd)
 {
   (void) sd;
   return NULL;
+}
+
+uint32_t sr_iox_max_chunks_held (void)
+{
+  return 0;
 }
 #endif
 

@@ -78,6 +78,11 @@ void sr_raw_serdata_release_copied_chunk (struct ddsi_serdata *sd);
    their chunk; 0 for a sample that holds none. */
 uint64_t sr_raw_serdata_iox_chunks_held (const struct ddsi_serdata *sd);
 
+/* How many chunks iceoryx lets one subscriber hold at once (its build's
+   MAX_CHUNKS_HELD_PER_SUBSCRIBER_SIMULTANEOUSLY, 256 in Debian's); 0 without shared memory. Past
+   it Cyclone takes nothing more from the subscriber and only logs it (shm_monitor.c). */
+uint32_t sr_iox_max_chunks_held (void);
+
 /* A chunk received over shared memory whose subscriber's iceoryx queue had overflowed (one or
    more older chunks evicted unseen) since the last one came. */
 bool sr_raw_serdata_iox_lost_before (const struct ddsi_serdata *sd);

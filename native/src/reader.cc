@@ -1,14 +1,17 @@
 #include "reader.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "dds/ddsc/dds_loan_api.h"
 #include "dds_error.h"
 #include "qos.h"
 #include "raw_sertype.h"
@@ -24,6 +27,10 @@ struct ReaderCtx {
   dds_entity_t participant = 0;
   // KEEP_LAST depth bounds the queue as it bounds the DDS history; 0 means KEEP_ALL.
   size_t limit = 0;
+  // A sample is lent in place from its shared-memory chunk only while the reader's samples hold
+  // at most this many chunks (see DeliverBatch and LendCap); 0: never (KEEP_ALL: no limit, as
+  // Cyclone 0.10 puts no KEEP_ALL reader on shared memory).
+  uint64_t lendCap = 0;
   // Large samples are lent (a view of their pooled slot plus a lease), not given (see CreateReader).
   bool lend = false;
   Napi::ThreadSafeFunction tsfn;
@@ -165,6 +172,22 @@ constexpr size_t kChunkBufferLead = 8;
 // A reader's samples lent in place, queued or in Cyclone's history hold at most this many times
 // its depth of chunks (see DeliverBatch): its history's worth, and as many lent.
 constexpr uint64_t kChunksPerDepth = 2;
+// Chunks a shared-memory reader keeps free of iceoryx's per-subscriber limit beyond its queue and
+// its lent samples: those Cyclone's receive thread has stored and the listener not yet taken.
+constexpr uint64_t kHeldMargin = 8;
+
+// The chunks a keep-last `depth` reader's samples may hold while it still lends them in place.
+// Over shared memory iceoryx lets one subscriber hold `maxHeld` chunks (256); past that Cyclone
+// takes nothing more from it, the writer's later samples are lost unseen and only Cyclone's log
+// says so. The queue (up to depth samples, each holding its chunk until JS takes it) comes on
+// top of what is lent, so lending stops while depth chunks and the margin are still free; past
+// it samples are copied and their chunk goes back at once. Without shared memory (maxHeld 0)
+// the cap only keeps RouDi's pools from being emptied by a consumer holding messages.
+uint64_t LendCap(uint64_t depth, uint64_t maxHeld) {
+  const uint64_t cap = kChunksPerDepth * depth;
+  if (maxHeld == 0) return cap;
+  return maxHeld > depth + kHeldMargin ? std::min(cap, maxHeld - depth - kHeldMargin) : 0;
+}
 
 // A view of a sample left in its shared-memory chunk (sr_raw_serdata_chunk_body), with a lease
 // holding the sample (and so the chunk) until JS releases it: the image is not copied at all.
@@ -265,11 +288,12 @@ void DeliverBatch(Napi::Env env, Napi::Function callback, ReaderCtx* ctx, std::d
     if (body != nullptr) {
       // Left in its shared-memory chunk: lent in place, or else copied with its header (a
       // reader that does not lend gets ordinary samples, header included). Lent only while the
-      // reader's samples hold at most kChunksPerDepth x depth chunks: RouDi's pools are the
+      // reader's samples hold at most lendCap chunks (2 x depth; fewer where iceoryx's limit per
+      // subscriber would be reached, see LendCap): RouDi's pools are the
       // host's, and a consumer holding more (a synchroniser waiting for a stalled topic holds up
       // to sync_queue_size frames) made the camera driver's writes fail (Out Of Resources) once
       // the pool ran out. Past that a sample is copied and its chunk goes back at once.
-      if (ctx->lend && (ctx->limit == 0 || sr_raw_serdata_iox_chunks_held(sd) <= kChunksPerDepth * ctx->limit)) {
+      if (ctx->lend && (ctx->limit == 0 || sr_raw_serdata_iox_chunks_held(sd) <= ctx->lendCap)) {
         napi_value view = nullptr;
         const double lease = LendChunk(env, ctx, sd, body, bodySize, extent, &view);
         if (lease != 0) {
@@ -446,6 +470,15 @@ Napi::Value CreateReader(const Napi::CallbackInfo& info) {
     throw DdsError(env, "dds_create_reader", reader);
   }
   ctx->reader = reader;
+  const uint64_t maxHeld = dds_is_shared_memory_available(reader) ? sr_iox_max_chunks_held() : 0;
+  if (maxHeld > 0 && ctx->limit + kHeldMargin > maxHeld) {
+    // Its queue alone could hold more chunks than iceoryx allows: refused, not a silent stall.
+    Close(ctx);
+    throw Napi::RangeError::New(env, "keep-last depth " + std::to_string(ctx->limit) + " over shared memory: iceoryx lets one reader hold at most " +
+                                         std::to_string(maxHeld) + " chunks, one per queued sample; give a depth of at most " +
+                                         std::to_string(maxHeld - kHeldMargin) + " (or turn shared memory off for this topic)");
+  }
+  ctx->lendCap = LendCap(ctx->limit, maxHeld);
   readers[reader] = ctx;
   return Napi::Number::New(env, reader);
 }

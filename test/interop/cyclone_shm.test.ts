@@ -229,6 +229,32 @@ exit $C
     expect(out.counters["errors.decode"] ?? 0).toBe(0);
   }, 120_000);
 
+  it("a deep keep-last reader whose consumer keeps every sample gets them all, within iceoryx's 256 chunks per subscriber; a depth past that is refused", async () => {
+    // Pools of 128 KB chunks for ~100 KB samples, enough that the writer never runs short: what
+    // is tested is the reader's limit, not RouDi's.
+    const toml = join(work, "roudi_deep.toml");
+    writeFileSync(toml, ["[general]", "version = 1", "[[segment]]", "[[segment.mempool]]", "size = 4096", "count = 256", "[[segment.mempool]]", "size = 131072", "count = 600", ""].join("\n"));
+    const probe = join(root, "test", "interop", "shm_writer_probe.mjs");
+    const script = `
+${roudiPrelude(toml, `${work}/roudi_deep.log`)}
+node ${probe} deep-hold 200 400 100000 2> ${work}/deep.err
+node ${probe} deep-hold 249 10 100000 2>> ${work}/deep.err
+`;
+    const r = await runInNetns(script, 90_000, env);
+    expect(r.code, r.stderr).toBe(0);
+    const [deep, tooDeep] = r.stdout.trim().split("\n").slice(-2).map((l) => JSON.parse(l) as Record<string, unknown>);
+    // Before, the reader lent up to 2 x depth = 400 chunks: iceoryx stopped Cyclone taking at
+    // 257 held and the other 143 samples were lost with nothing counted (Cyclone logged
+    // TOO_MANY_CHUNKS_HELD_IN_PARALLEL).
+    expect(deep).toMatchObject({ written: 400, failures: [], received: 400, lost: 0, dropped: 0, shmLost: 0 });
+    // Lent in place while 256 - depth - 8 chunks were free, copied after.
+    expect(deep.lent).toBeGreaterThan(0);
+    expect(deep.lent).toBeLessThanOrEqual(256 - 200 - 8);
+    expect(deep.shmChunksHeld).toBeLessThanOrEqual(256);
+    expect(readFileSync(join(work, "deep.err"), "utf8")).not.toMatch(/TOO_MANY_CHUNKS_HELD/);
+    expect(String(tooDeep.refused)).toMatch(/keep-last depth 249 over shared memory: .*at most 256 chunks.* at most 248/);
+  }, 120_000);
+
   it("a consumer holding 60 lent frames per topic (a stalled synchroniser) does not starve the camera driver of chunks", async () => {
     const script = `
 ${roudiPrelude(join(root, "test", "interop", "roudi.toml"), `${work}/roudi_hold.log`)}

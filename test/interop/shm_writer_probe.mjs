@@ -86,6 +86,60 @@ if (process.argv[2] === "burst") {
   b.deleteEntity(pp);
   process.exit(0);
 }
+// `deep-hold DEPTH N BYTES`: this process's writer sends N samples of BYTES (large: lent in place)
+// to its own lent keep-last DEPTH reader, whose consumer keeps every lease (a node holding frames
+// while one topic stalls). iceoryx lets one subscriber hold a fixed number of chunks (256 in
+// Debian's build): past that Cyclone takes nothing more from it and the rest would be lost
+// unseen. Every sample must arrive (the reader copies once it would hold too many chunks).
+// Prints what came, how, and whether creating the reader was refused.
+if (process.argv[2] === "deep-hold") {
+  const [depth, n, bytes] = [Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5])];
+  const qos = { reliability: "reliable", durability: "volatile", history: "keep_last", depth };
+  const pp = b.createParticipant(0);
+  const topic = b.createTopic(pp, "rt/shm_deep_hold", "std_msgs::msg::dds_::UInt8MultiArray_");
+  const leases = [];
+  let received = 0, lost = 0, dropped = 0;
+  let reader;
+  try {
+    reader = b.createReader(pp, topic, qos, (views, d, l, ls) => {
+      received += views.length;
+      lost = l;
+      dropped = d;
+      for (let i = 0; i < views.length; i++) if (ls[i] !== 0) leases.push(ls[i]);
+    }, { lend: true });
+  } catch (e) {
+    console.log(JSON.stringify({ refused: e.message }));
+    b.deleteEntity(pp);
+    process.exit(0);
+  }
+  const writer = b.createWriter(pp, topic, qos);
+  const deadline = Date.now() + 5000;
+  while (b.publicationMatched(writer) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const sample = new Uint8Array(bytes);
+  sample.set([0, 1, 0, 0]);
+  const failures = new Set();
+  let written = 0;
+  for (let i = 0; i < n; i++) {
+    try {
+      b.write(writer, sample);
+      written++;
+    } catch (e) {
+      failures.add(e.message);
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const until = Date.now() + 3000;
+  while (received < written && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  const pool = b.poolStats();
+  const stats = b.readerStats(reader);
+  console.log(JSON.stringify({
+    written, failures: [...failures], received, lost, dropped, lent: leases.length,
+    shmInPlace: pool.shmInPlace, shmCopied: pool.shmCopied, shmChunksHeld: pool.shmChunksHeld, shmLost: stats.shmLost,
+  }));
+  for (const l of leases) b.releaseSample(l);
+  b.deleteEntity(pp);
+  process.exit(0);
+}
 const qos = { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 10 };
 const pp = b.createParticipant(0);
 const topic = b.createTopic(pp, "rt/shm_probe", "std_msgs::msg::dds_::UInt8MultiArray_");
