@@ -37,6 +37,7 @@
         "src/domain.cc",
         "src/reader.cc",
         "src/endpoint_watcher.cc",
+        "src/iox_errors.cc",
         "src/qos.cc",
         "src/raw_sertype.c",
         "src/sample_pool.c"
@@ -50,7 +51,9 @@
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "libraries": [
         "<!(node -p \"process.env.CYCLONEDDS_HOME ? '-L' + process.env.CYCLONEDDS_HOME + '/lib -Wl,-rpath,' + process.env.CYCLONEDDS_HOME + '/lib' : ''\")",
-        "-lddsc"
+        "-lddsc",
+        # iceoryx's error handler (iox_errors.cc), where Cyclone was built with shared memory.
+        "<!(node -p \"require('fs').existsSync('/usr/include/iceoryx') ? '-liceoryx_hoofs' : ''\")"
       ],
       "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],

@@ -4,6 +4,8 @@
 
 #include <time.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -11,6 +13,7 @@
 #include "dds/version.h"
 #include "dds/ddsc/dds_loan_api.h"
 #include "dds_error.h"
+#include "iox_errors.h"
 #include "domain.h"
 #include "endpoint_watcher.h"
 #include "qos.h"
@@ -27,6 +30,9 @@ struct WriterInfo {
   // iceoryx chunks, which only dds_write fills (via the sertype's serialize_into); a
   // dds_writecdr sample would reach none of the readers that take them.
   bool shared_memory;
+  // Samples from this size on fit none of RouDi's memory pools (a write found out): refused at
+  // once, as iceoryx's loan would fail again after Cyclone's ~10 ms of retries.
+  size_t tooLargeFrom = SIZE_MAX;
 };
 
 // JS thread only.
@@ -69,8 +75,16 @@ Napi::Value CreateWriter(const Napi::CallbackInfo& info) {
   const dds_entity_t writer = dds_create_writer(participant, topic, qos, nullptr);
   dds_delete_qos(qos);
   if (writer < 0) throw DdsError(env, "dds_create_writer", writer);
-  writers[writer] = {participant, sr_sertype_ref(t->second.second), dds_is_shared_memory_available(writer)};
+  const bool sharedMemory = dds_is_shared_memory_available(writer);
+  if (sharedMemory) InstallIoxErrorHandler();
+  writers[writer] = {participant, sr_sertype_ref(t->second.second), sharedMemory};
   return Napi::Number::New(env, writer);
+}
+
+Napi::Error TooLargeForPools(Napi::Env env, size_t size) {
+  return DdsError(env, "dds_write", DDS_RETCODE_OUT_OF_RESOURCES,
+                  "a sample of " + std::to_string(size) + " bytes fits none of RouDi's shared-memory pools (iceoryx logged the pools it has); "
+                  "give RouDi a pool for the largest message this host publishes");
 }
 
 Napi::Value Write(const Napi::CallbackInfo& info) {
@@ -88,8 +102,15 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
     // releasing the iceoryx chunk it loaned for the sample, and after 8 such chunks the writer can
     // loan none, so every later write failed with Out Of Resources (cyclone_shm.test.ts).
     if (!sr_raw_shm_header_ok(base)) throw DdsError(env, "dds_write", DDS_RETCODE_BAD_PARAMETER);
+    if (size >= w->second.tooLargeFrom) throw TooLargeForPools(env, size);
     sr_raw_sample_t sample = {const_cast<uint8_t*>(base), size};
-    Check(env, "dds_write", dds_write(writer, &sample));
+    TakeIoxChunkTooLarge();
+    const dds_return_t rc = dds_write(writer, &sample);
+    if (rc < 0 && TakeIoxChunkTooLarge()) {
+      w->second.tooLargeFrom = std::min(w->second.tooLargeFrom, size);
+      throw TooLargeForPools(env, size);
+    }
+    Check(env, "dds_write", rc);
     return env.Undefined();
   }
   ddsi_serdata* sd = sr_raw_serdata_from_bytes(w->second.sertype, base, size);

@@ -6,8 +6,8 @@
 
 namespace sr {
 
-inline Napi::Error DdsError(Napi::Env env, const std::string& call, dds_return_t rc) {
-  Napi::Error e = Napi::Error::New(env, call + ": " + dds_strretcode(rc));
+inline Napi::Error DdsError(Napi::Env env, const std::string& call, dds_return_t rc, const std::string& why = "") {
+  Napi::Error e = Napi::Error::New(env, call + ": " + dds_strretcode(rc) + (why.empty() ? "" : ": " + why));
   e.Set("ddsRetcode", Napi::Number::New(env, rc));
   e.Set("ddsCall", Napi::String::New(env, call));
   return e;

@@ -255,6 +255,43 @@ node ${probe} deep-hold 249 10 100000 2>> ${work}/deep.err
     expect(String(tooDeep.refused)).toMatch(/keep-last depth 249 over shared memory: .*at most 256 chunks.* at most 248/);
   }, 120_000);
 
+  it("a sample larger than every RouDi pool is a refused write, not an abort: the writer goes on, and so does the simulator's camera", async () => {
+    // Pools up to 1 MB: the simulator's 32FC1 depth (1.2 MB) fits none; its rgb8 (0.9 MB) fits.
+    const toml = join(work, "roudi_small.toml");
+    writeFileSync(toml, ["[general]", "version = 1", "[[segment]]", "[[segment.mempool]]", "size = 4096", "count = 512", "[[segment.mempool]]", "size = 1048576", "count = 64", ""].join("\n"));
+    const script = `
+${roudiPrelude(toml, `${work}/roudi_small.log`)}
+cd ${root}
+node ${join(root, "test", "interop", "shm_writer_probe.mjs")} too-large 2000000 2> ${work}/too_large.err
+node ${cli} launch launch/params/camera_graph.yaml --backend dds --duration 0 --json > ${work}/small_graph.json 2> ${work}/small_graph.err & G=$!
+sleep 2
+node ${cli} sim --backend dds --rate 30 --noise none --frames 300 > /dev/null 2> ${work}/small_sim.err & S=$!
+sleep 4
+kill -TERM $S; wait $S; echo "sim exit $?"
+sleep 0.5
+kill -TERM $G; wait $G
+`;
+    const r = await runInNetns(script, 120_000, env);
+    const simErr = readFileSync(join(work, "small_sim.err"), "utf8");
+    expect(r.code, `${r.stderr}\n${simErr.slice(-2000)}`).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    const probe = JSON.parse(lines.find((l) => l.startsWith("{"))!) as { errors: (string | null)[]; written: number; received: number };
+    // Before, iceoryx's reaction (assert in Debian's build) aborted the process at the first.
+    expect(probe.errors).toHaveLength(3);
+    for (const e of probe.errors) expect(e).toMatch(/^dds_write: Out Of Resources: a sample of 2000000 bytes fits none of RouDi's shared-memory pools/);
+    expect(probe).toMatchObject({ written: 20, received: 20 });
+    // The camera node lived through every refused depth frame (before: exit 134, SIGABRT).
+    expect(lines).toContain("sim exit 0");
+    expect(simErr).not.toMatch(/Assertion|Aborted/);
+    expect(simErr).toMatch(/publishing on \/camera\/aligned_depth_to_color\/image_raw: dds_write: Out Of Resources: a sample of \d+ bytes fits none of RouDi's shared-memory pools/);
+    const graph = JSON.parse(readFileSync(join(work, "small_graph.json"), "utf8").trim().split("\n").pop()!) as {
+      counters: Record<string, { transport: Record<string, Record<string, number>> }>;
+    };
+    // Its colour images, which fit, kept coming over shared memory.
+    expect(graph.counters["/"].transport.perception["received./camera/color/image_raw"]).toBeGreaterThan(30);
+    expect(graph.counters["/"].transport.perception["lent_in_place./camera/color/image_raw"]).toBeGreaterThan(0);
+  }, 120_000);
+
   it("a consumer holding 60 lent frames per topic (a stalled synchroniser) does not starve the camera driver of chunks", async () => {
     const script = `
 ${roudiPrelude(join(root, "test", "interop", "roudi.toml"), `${work}/roudi_hold.log`)}

@@ -140,6 +140,47 @@ if (process.argv[2] === "deep-hold") {
   b.deleteEntity(pp);
   process.exit(0);
 }
+// `too-large BYTES`: this process's writer sends 3 samples of BYTES, larger than RouDi's largest
+// pool, then 20 small ones to its own reader. iceoryx's reaction to such a loan is abort() in
+// Debian's build: each large write must fail with an error instead, and the small ones arrive.
+if (process.argv[2] === "too-large") {
+  const bytes = Number(process.argv[3]);
+  const qos = { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 30 };
+  const pp = b.createParticipant(0);
+  const topic = b.createTopic(pp, "rt/shm_too_large", "std_msgs::msg::dds_::UInt8MultiArray_");
+  let received = 0;
+  b.createReader(pp, topic, qos, (views) => { received += views.length; });
+  const writer = b.createWriter(pp, topic, qos);
+  const deadline = Date.now() + 5000;
+  while (b.publicationMatched(writer) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const large = new Uint8Array(bytes);
+  large.set([0, 1, 0, 0]);
+  const errors = [];
+  const largeMs = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    try {
+      b.write(writer, large);
+      errors.push(null);
+    } catch (e) {
+      errors.push(e.message);
+    }
+    largeMs.push(Math.round((performance.now() - t0) * 10) / 10);
+  }
+  const small = new Uint8Array(1000);
+  small.set([0, 1, 0, 0]);
+  let written = 0;
+  for (let i = 0; i < 20; i++) {
+    b.write(writer, small);
+    written++;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const until = Date.now() + 3000;
+  while (received < written && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  console.log(JSON.stringify({ errors, largeMs, written, received, sharedMemory: b.sharedMemory?.(writer) }));
+  b.deleteEntity(pp);
+  process.exit(0);
+}
 const qos = { reliability: "reliable", durability: "volatile", history: "keep_last", depth: 10 };
 const pp = b.createParticipant(0);
 const topic = b.createTopic(pp, "rt/shm_probe", "std_msgs::msg::dds_::UInt8MultiArray_");

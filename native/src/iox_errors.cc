@@ -1,0 +1,59 @@
+#include "iox_errors.h"
+
+#include "dds/features.h"
+
+#ifdef DDS_HAS_SHM
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "iceoryx_hoofs/error_handling/error_handling.hpp"
+
+namespace {
+
+thread_local bool chunkTooLarge = false;
+
+// A subclass only to reach iceoryx's own reaction (protected) for the errors passed on.
+struct Handler : iox::ErrorHandler {
+  static void Handle(const iox::Error error, const std::function<void()> callback, const iox::ErrorLevel level) {
+    if (error == iox::Error::kMEPOO__MEMPOOL_GETCHUNK_CHUNK_IS_TOO_LARGE) {
+      // iceoryx has logged the pools it has and the size asked for; the loan fails.
+      chunkTooLarge = true;
+      return;
+    }
+    // As iceoryx's default handler does.
+    if (callback) {
+      callback();
+      return;
+    }
+    const std::string text = std::string("ICEORYX error! ") + toString(error);
+    reactOnErrorLevel(level, text.c_str());
+  }
+};
+
+}  // namespace
+
+namespace sr {
+
+void InstallIoxErrorHandler() {
+  static std::once_flag once;
+  // The guard would put the default handler back when destroyed: it is kept for the process.
+  std::call_once(once, [] { new iox::cxx::GenericRAII(iox::ErrorHandler::setTemporaryErrorHandler(Handler::Handle)); });
+}
+
+bool TakeIoxChunkTooLarge() {
+  const bool was = chunkTooLarge;
+  chunkTooLarge = false;
+  return was;
+}
+
+}  // namespace sr
+#else
+namespace sr {
+
+void InstallIoxErrorHandler() {}
+
+bool TakeIoxChunkTooLarge() { return false; }
+
+}  // namespace sr
+#endif
