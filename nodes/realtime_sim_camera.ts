@@ -99,8 +99,8 @@ export class RealtimeSimCamera {
         this.camera.publish(cap.frame, cap.truth);
         this.published++;
       } catch (e) {
-        // A failing frame must not stop the camera: said once per frame, the next one is tried.
-        this.node.logger.error(`frame ${f} failed: ${e instanceof Error ? e.message : String(e)}`);
+        // A failing frame must not stop the camera: reported (SimCameraNode.errors) and the next one is tried.
+        this.camera.errors.report(e, `frame ${f}`);
       }
       this.renderEndMs = performance.now();
       this.renderMs = this.renderEndMs - t0;

@@ -1,6 +1,7 @@
 import type { TransportNode, Publisher } from "../src/transport/port.js";
 import { QOS_DEFAULT, QOS_SENSOR_DATA, type QoS } from "../src/transport/qos.js";
 import { InvalidInputError } from "../src/errors.js";
+import { ErrorReporter } from "./error_reporter.js";
 import type { RgbdFrame } from "../src/perception/rgbd_frame.js";
 import type { Scene } from "../src/scene/scene_object.js";
 import type * as M from "../src/msgs/generated.js";
@@ -32,8 +33,15 @@ export class SimCameraNode {
   private readonly detections: Publisher<M.vision_msgs__msg__Detection2DArray>;
   private readonly truth: Publisher<M.spatial_reward_msgs__msg__SceneObjects>;
   readonly frameId: string;
+  /**
+   * Where a driver reports a frame that failed (rendering or publishing): counted
+   * (errors.<code>) and logged at most once per 5 s per code, as a frame failing every time (an
+   * image too large for RouDi's shared-memory pools) logged 30 lines a second.
+   */
+  readonly errors: ErrorReporter;
 
   constructor(readonly node: TransportNode) {
+    this.errors = new ErrorReporter(node.counters(), node.logger);
     this.frameId = String(node.declareParameter("camera_frame_id", "camera_color_optical_frame"));
     const reliability = String(node.declareParameter("output_reliability", "best_effort"));
     if (reliability !== "best_effort" && reliability !== "reliable") {

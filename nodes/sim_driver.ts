@@ -53,8 +53,8 @@ export class SimDriver {
       try {
         this.step();
       } catch (e) {
-        // A failing frame must not stop the camera: say so and keep the timer running.
-        node.logger.error(`frame ${this.frame} failed: ${e instanceof Error ? e.message : String(e)}`);
+        // A failing frame must not stop the camera: reported (SimCameraNode.errors), the timer keeps running.
+        this.camera.errors.report(e, `frame ${this.frame}`);
         this.frame++;
       }
     });

@@ -283,7 +283,9 @@ kill -TERM $G; wait $G
     // The camera node lived through every refused depth frame (before: exit 134, SIGABRT).
     expect(lines).toContain("sim exit 0");
     expect(simErr).not.toMatch(/Assertion|Aborted/);
-    expect(simErr).toMatch(/publishing on \/camera\/aligned_depth_to_color\/image_raw: dds_write: Out Of Resources: a sample of \d+ bytes fits none of RouDi's shared-memory pools/);
+    const refusals = simErr.split("\n").filter((l) => /publishing on \/camera\/aligned_depth_to_color\/image_raw: dds_write: Out Of Resources: a sample of \d+ bytes fits none of RouDi's shared-memory pools/.test(l));
+    // Said once, not at 30 Hz: the camera's errors are throttled per code (counted, errors.dds_error).
+    expect(refusals).toHaveLength(1);
     const graph = JSON.parse(readFileSync(join(work, "small_graph.json"), "utf8").trim().split("\n").pop()!) as {
       counters: Record<string, { transport: Record<string, Record<string, number>> }>;
     };
