@@ -3,6 +3,7 @@
 #include "dds/features.h"
 
 #ifdef DDS_HAS_SHM
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -12,6 +13,7 @@
 namespace {
 
 thread_local bool chunkTooLarge = false;
+std::atomic<uint64_t> chunksRefused{0};
 
 // A subclass only to reach iceoryx's own reaction (protected) for the errors passed on.
 struct Handler : iox::ErrorHandler {
@@ -19,6 +21,11 @@ struct Handler : iox::ErrorHandler {
     if (error == iox::Error::kMEPOO__MEMPOOL_GETCHUNK_CHUNK_IS_TOO_LARGE) {
       // iceoryx has logged the pools it has and the size asked for; the loan fails.
       chunkTooLarge = true;
+      return;
+    }
+    if (error == iox::Error::kPOPO__CHUNK_QUEUE_POPPER_CHUNK_WITH_INCOMPATIBLE_CHUNK_HEADER_VERSION) {
+      // iceoryx has dropped the chunk (ChunkQueuePopper::tryPop) and logged it.
+      chunksRefused.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     // As iceoryx's default handler does.
@@ -47,6 +54,8 @@ bool TakeIoxChunkTooLarge() {
   return was;
 }
 
+uint64_t IoxChunksRefused() { return chunksRefused.load(std::memory_order_relaxed); }
+
 }  // namespace sr
 #else
 namespace sr {
@@ -54,6 +63,8 @@ namespace sr {
 void InstallIoxErrorHandler() {}
 
 bool TakeIoxChunkTooLarge() { return false; }
+
+uint64_t IoxChunksRefused() { return 0; }
 
 }  // namespace sr
 #endif

@@ -1,13 +1,20 @@
-// iceoryx's process-wide error handler, made to spare the process one error it otherwise dies of.
-// A writer on shared memory loans an iceoryx chunk per sample from RouDi's memory pools; a sample
-// larger than the largest pool is iceoryx error MEPOO__MEMPOOL_GETCHUNK_CHUNK_IS_TOO_LARGE, level
-// SEVERE, whose default reaction in Debian's build (asserts on) is abort(): one oversized image
-// (a camera configured for a resolution the host's RouDi was not sized for) killed the process.
-// With this handler the loan fails instead, Cyclone's dds_write returns Out Of Resources, and
-// the write is refused and counted like any failed write. Every other iceoryx error keeps
-// iceoryx's own reaction.
+// iceoryx's process-wide error handler, made to spare the process two errors it otherwise dies
+// of. Both are level SEVERE, whose default reaction in Debian's build (asserts on) is abort(),
+// though iceoryx has already handled them:
+// - MEPOO__MEMPOOL_GETCHUNK_CHUNK_IS_TOO_LARGE: a writer on shared memory loans an iceoryx chunk
+//   per sample from RouDi's memory pools, and a sample larger than the largest pool (a camera
+//   configured for a resolution the host's RouDi was not sized for) killed the process. With
+//   this handler the loan fails, Cyclone's dds_write returns Out Of Resources, and the write is
+//   refused and counted like any failed write.
+// - POPO__CHUNK_QUEUE_POPPER_CHUNK_WITH_INCOMPATIBLE_CHUNK_HEADER_VERSION: a chunk whose header
+//   says another version, which any process that can reach RouDi can write into a reader's queue
+//   (test/interop/cyclone_peer iox-hostile --crash-case 4). iceoryx drops it (and logs it); the
+//   reader's process went on dying with it. Now it is counted (IoxChunksRefused) and the reader
+//   goes on.
+// Every other iceoryx error keeps iceoryx's own reaction.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 namespace sr {
 
@@ -17,5 +24,8 @@ void InstallIoxErrorHandler();
 // Whether a chunk too large for every pool was asked for on this thread since the last call
 // (which clears it): tells a failed dds_write's cause.
 bool TakeIoxChunkTooLarge();
+
+// Chunks iceoryx dropped from this process's subscribers for another chunk-header version.
+uint64_t IoxChunksRefused();
 
 }  // namespace sr

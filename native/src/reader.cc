@@ -13,6 +13,7 @@
 
 #include "dds/ddsc/dds_loan_api.h"
 #include "dds_error.h"
+#include "iox_errors.h"
 #include "qos.h"
 #include "raw_sertype.h"
 #include "sample_pool.h"
@@ -329,7 +330,7 @@ void DeliverBatch(Napi::Env env, Napi::Function callback, ReaderCtx* ctx, std::d
   dds_get_sample_lost_status(ctx->reader, &lost);
   const uint64_t lostTotal = static_cast<uint64_t>(lost.total_count) + ctx->shmLost.load(std::memory_order_relaxed);
   callback.Call({views, Napi::Number::New(env, static_cast<double>(dropped)), Napi::Number::New(env, static_cast<double>(lostTotal)),
-                 leaseArray, bodyOnlyArray});
+                 leaseArray, bodyOnlyArray, Napi::Number::New(env, static_cast<double>(IoxChunksRefused()))});
   // The views must not outlive the call through this array (the entries are cleared, the
   // length kept for the next batch); free slots beyond the reserve go.
   napi_value undefined = env.Undefined();
@@ -470,7 +471,9 @@ Napi::Value CreateReader(const Napi::CallbackInfo& info) {
     throw DdsError(env, "dds_create_reader", reader);
   }
   ctx->reader = reader;
-  const uint64_t maxHeld = dds_is_shared_memory_available(reader) ? sr_iox_max_chunks_held() : 0;
+  const bool sharedMemory = dds_is_shared_memory_available(reader);
+  if (sharedMemory) InstallIoxErrorHandler();
+  const uint64_t maxHeld = sharedMemory ? sr_iox_max_chunks_held() : 0;
   if (maxHeld > 0 && ctx->limit + kHeldMargin > maxHeld) {
     // Its queue alone could hold more chunks than iceoryx allows: refused, not a silent stall.
     Close(ctx);

@@ -58,18 +58,24 @@ describe.runIf(CAN_RUN)("hostile iceoryx chunks on the node's shared-memory read
     work = mkdtempSync(join(tmpdir(), "sr-shm-hostile-"));
   }, 600_000);
 
-  it("refuses every lying chunk, counted, without a crash or a wrong message, and still takes the good ones", async () => {
+  /** The reader under the peer's cases (and `peerArgs`), files named with `tag`; the script's result and its diagnostics. */
+  async function runHostile(tag: string, peerArgs: string) {
     const script = `
-${roudiPrelude(join(root, "test", "interop", "roudi.toml"), `${work}/roudi.log`)}
+${roudiPrelude(join(root, "test", "interop", "roudi.toml"), `${work}/roudi${tag}.log`)}
 cd ${root}
-CYCLONEDDS_URI=file://${root}/test/interop/cyclone_shm.xml node test/interop/iox_hostile_reader.mjs ${dist} 60 > ${work}/reader.out 2> ${work}/reader.err & N=$!
-for i in $(seq 100); do grep -q ready ${work}/reader.out && break; sleep 0.1; done
-CYCLONEDDS_URI=file://${root}/test/interop/cyclone_lo.xml ${peer} iox-hostile --topic camera/color/image_raw --unknown-count 3 > ${work}/peer.out 2> ${work}/peer.err || echo "peer failed: $?" >&2
+CYCLONEDDS_URI=file://${root}/test/interop/cyclone_shm.xml node test/interop/iox_hostile_reader.mjs ${dist} 60 > ${work}/reader${tag}.out 2> ${work}/reader${tag}.err & N=$!
+for i in $(seq 100); do grep -q ready ${work}/reader${tag}.out && break; sleep 0.1; done
+CYCLONEDDS_URI=file://${root}/test/interop/cyclone_lo.xml ${peer} iox-hostile --topic camera/color/image_raw ${peerArgs} > ${work}/peer${tag}.out 2> ${work}/peer${tag}.err || echo "peer failed: $?" >&2
 sleep 0.5
 kill -TERM $N; wait $N; echo "reader exit $?" >&2
 `;
     const r = await runInNetns(script, 120_000, { ROS_DOMAIN_ID: "0" });
-    const diag = `${r.stderr}\n${readFileSync(join(work, "peer.err"), "utf8").slice(-1500)}\n${readFileSync(join(work, "reader.err"), "utf8").slice(-2000)}`;
+    const diag = `${r.stderr}\n${readFileSync(join(work, `peer${tag}.err`), "utf8").slice(-1500)}\n${readFileSync(join(work, `reader${tag}.err`), "utf8").slice(-2000)}`;
+    return { r, diag };
+  }
+
+  it("refuses every lying chunk, counted, without a crash or a wrong message, and still takes the good ones", async () => {
+    const { r, diag } = await runHostile("", "--unknown-count 3");
     expect(r.code, diag).toBe(0);
     // The node's process ended by itself on SIGTERM: no crash.
     expect(r.stderr, diag).toContain("reader exit 0");
@@ -117,6 +123,27 @@ kill -TERM $N; wait $N; echo "reader exit $?" >&2
     expect(out.counters.node["received./camera/color/image_raw"]).toBe(2 * good.length);
     expect(Object.keys(out.counters.node).filter((k) => /^(dropped|lost)\./.test(k))).toEqual([]);
     // Every lease went back.
+    expect(out.pool.leases).toBe(0);
+    expect(out.counters.transport["errors.shm_chunk_refused"] ?? 0).toBe(0);
+  }, 180_000);
+
+  it("a chunk header of another version is dropped by iceoryx and counted, and the reader lives on (it aborted: Debian's iceoryx asserts on that error)", async () => {
+    const { r, diag } = await runHostile("_version", "--unknown-count 0 --crash-case 4");
+    expect(r.code, diag).toBe(0);
+    expect(r.stderr, diag).toContain("reader exit 0");
+    expect(r.stderr, diag).not.toContain("peer failed");
+    const out = JSON.parse(readFileSync(join(work, "reader_version.out"), "utf8").trim().split("\n").pop()!) as {
+      received: Received[]; counters: { transport: Record<string, number>; node: Record<string, number> }; pool: { leases: number };
+    };
+    // One per iceoryx subscriber the chunk reached: the lent and the plain subscription's.
+    expect(out.counters.transport["errors.shm_chunk_refused"]).toBe(2);
+    // The good images sent after it still came, to both subscriptions, intact.
+    for (const sub of ["lent", "plain"]) {
+      const got = out.received.filter((m) => m.sub === sub);
+      expect(got.map((m) => m.frame_id), sub).toEqual(["good:first", "good:small", "good:large"]);
+      for (const m of got) expect(m.dataOk, `${sub} ${m.frame_id}`).toBe(true);
+    }
+    expect(out.received.some((m) => m.frame_id.startsWith("hostile:"))).toBe(false);
     expect(out.pool.leases).toBe(0);
   }, 180_000);
 });

@@ -67,7 +67,8 @@ function ddsError(e: unknown, what: string): SpatialRewardError {
  * list` shows them); each node's log records go to /rosout unless `rosout: false`.
  *
  * Counters (transport-wide): messages_published, messages_delivered, callback_errors,
- * errors.decode, errors.publish, errors.type_mismatch (ours, or a peer's endpoint on one of our
+ * errors.decode, errors.publish, errors.shm_chunk_refused (shared-memory chunks of another
+ * chunk-header version, which iceoryx drops before Cyclone sees them: any reader of the process), errors.type_mismatch (ours, or a peer's endpoint on one of our
  * topics with another type), dropped (queue overflow), lost (DDS SAMPLE_LOST, and over shared memory each overflow of iceoryx's queue), peers.endpoints_lost,
  * graph.announcements (ros_discovery_info samples sent), lent.reclaimed_by_gc (lent samples a
  * consumer dropped without releasing them; see sample_lending.ts).
@@ -104,6 +105,9 @@ export class DdsTransport extends TransportBase<DdsNode> {
   readonly lentRegistry = new FinalizationRegistry<number>((lease) => {
     if (this.binding.releaseSample(lease)) this.counters.inc("lent.reclaimed_by_gc");
   });
+
+  /** @internal The addon's process-wide count of shared-memory chunks iceoryx refused, as last counted here. */
+  shmRefusedSeen = 0;
 
   constructor(options: DdsTransportOptions = {}) {
     super();
@@ -383,8 +387,14 @@ class DdsNode extends NodeBase {
     const counters = this.nodeCounters;
     try {
       const options = lend ? LEND : undefined;
-      handle = this.binding.createReader(this.bus.participant, topic, qos, (views, dropped, lost, leases, bodyOnly) => {
+      handle = this.binding.createReader(this.bus.participant, topic, qos, (views, dropped, lost, leases, bodyOnly, shmRefused) => {
         // Runs from the addon's thread-safe function: nothing may escape.
+        // Chunks of a foreign chunk-header version iceoryx dropped from some reader of this
+        // process (which one it cannot say): counted transport-wide.
+        if (shmRefused > this.bus.shmRefusedSeen) {
+          this.bus.counters.inc("errors.shm_chunk_refused", shmRefused - this.bus.shmRefusedSeen);
+          this.bus.shmRefusedSeen = shmRefused;
+        }
         if (dropped > droppedSeen) {
           counters.inc(`dropped.${context}`, dropped - droppedSeen);
           this.bus.counters.inc("dropped", dropped - droppedSeen);

@@ -67,13 +67,16 @@ export interface DdsBinding {
    * chunk (lent only): the chunk holds the CDR body alone, and the view starts 4 bytes before
    * it, so those 4 bytes are not a header (decode with the header implied: plain CDR, this
    * host's byte order); 0 for every sample with its header. A chunk may be read by other
-   * processes' readers too: a lent sample is never written to.
+   * processes' readers too: a lent sample is never written to. `shmRefused` is process-wide,
+   * not this reader's: the chunks iceoryx dropped from any of the process's subscribers so far
+   * for a chunk header of another version (a hostile or foreign writer on the host's RouDi;
+   * native/src/iox_errors.h), which iceoryx cannot say whose they were.
    */
   createReader(
     participant: number,
     topic: number,
     qos: QoS,
-    callback: (views: Uint8Array[], dropped: number, lost: number, leases: Float64Array, bodyOnly: Uint8Array) => void,
+    callback: (views: Uint8Array[], dropped: number, lost: number, leases: Float64Array, bodyOnly: Uint8Array, shmRefused: number) => void,
     options?: { readonly lend?: boolean },
   ): number;
   /** Returns a lent sample; false if the lease is unknown or was already returned. */

@@ -242,7 +242,7 @@ static void lying_chunk_header(cdr_t *c, const char *name, int what)
 }
 
 /* Chunks that crash a Cyclone 0.10.2 reader's process inside Cyclone (shm_monitor.c
-   receive_data_wakeup_handler), before any sertype code:
+   receive_data_wakeup_handler) or iceoryx, before any sertype code:
    1 "no_user_header": iceoryx's ChunkHeader::userHeader() is NULL when the chunk has no user
      header (user_header_id NO_USER_HEADER, iceoryx_posh/source/mepoo/chunk_header.cpp), so
      iceoryx_header_from_chunk returns NULL and Cyclone reads ice_hdr->guid through it.
@@ -254,7 +254,9 @@ static void lying_chunk_header(cdr_t *c, const char *name, int what)
    4 "chunk_header_version": a chunk header of version 2. iceoryx's own subscriber
      (ChunkQueuePopper::tryPop) drops it with an error of level SEVERE, and iceoryx_hoofs's
      ErrorHandler::reactOnErrorLevel does assert(false) for SEVERE: Debian's iceoryx 2.0.3 keeps
-     assertions, so the reader's process aborts inside iceoryx, before Cyclone sees the chunk. */
+     assertions, so the reader's process aborts inside iceoryx, before Cyclone sees the chunk.
+     The node's addon replaces that reaction for this error (native/src/iox_errors.h): its
+     process counts the chunk and lives (test/interop/cyclone_shm_hostile). Cases 1-3 still crash it. */
 static void crash_case(cdr_t *c, int which)
 {
   image_body(c, "hostile:crash", 100, 0, 0);
