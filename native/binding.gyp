@@ -38,6 +38,7 @@
         "src/reader.cc",
         "src/endpoint_watcher.cc",
         "src/iox_errors.cc",
+        "src/iox_take_guard.c",
         "src/qos.cc",
         "src/raw_sertype.c",
         "src/sample_pool.c"

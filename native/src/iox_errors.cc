@@ -1,4 +1,5 @@
 #include "iox_errors.h"
+#include "iox_errors_c.h"
 
 #include "dds/features.h"
 
@@ -57,6 +58,8 @@ bool TakeIoxChunkTooLarge() {
 uint64_t IoxChunksRefused() { return chunksRefused.load(std::memory_order_relaxed); }
 
 }  // namespace sr
+
+extern "C" void sr_iox_count_refused(void) { chunksRefused.fetch_add(1, std::memory_order_relaxed); }
 #else
 namespace sr {
 
@@ -67,4 +70,6 @@ bool TakeIoxChunkTooLarge() { return false; }
 uint64_t IoxChunksRefused() { return 0; }
 
 }  // namespace sr
+
+extern "C" void sr_iox_count_refused(void) {}
 #endif

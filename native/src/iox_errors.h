@@ -25,7 +25,8 @@ void InstallIoxErrorHandler();
 // (which clears it): tells a failed dds_write's cause.
 bool TakeIoxChunkTooLarge();
 
-// Chunks iceoryx dropped from this process's subscribers for another chunk-header version.
+// Chunks refused on this process's subscribers: those iceoryx dropped for another chunk-header
+// version, and those the take guard kept from Cyclone (iox_take_guard.c).
 uint64_t IoxChunksRefused();
 
 }  // namespace sr

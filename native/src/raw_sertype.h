@@ -78,6 +78,10 @@ void sr_raw_serdata_release_copied_chunk (struct ddsi_serdata *sd);
    their chunk; 0 for a sample that holds none. */
 uint64_t sr_raw_serdata_iox_chunks_held (const struct ddsi_serdata *sd);
 
+/* Bytes from `p` to the end of the memory mapping holding it, 0 if none does (from
+   /proc/self/maps, cached; shared-memory builds only, 0 otherwise). */
+size_t sr_mapped_after (const void *p);
+
 /* How many chunks iceoryx lets one subscriber hold at once (its build's
    MAX_CHUNKS_HELD_PER_SUBSCRIBER_SIMULTANEOUSLY, 256 in Debian's); 0 without shared memory. Past
    it Cyclone takes nothing more from the subscriber and only logs it (shm_monitor.c). */

@@ -255,8 +255,9 @@ static void lying_chunk_header(cdr_t *c, const char *name, int what)
      (ChunkQueuePopper::tryPop) drops it with an error of level SEVERE, and iceoryx_hoofs's
      ErrorHandler::reactOnErrorLevel does assert(false) for SEVERE: Debian's iceoryx 2.0.3 keeps
      assertions, so the reader's process aborts inside iceoryx, before Cyclone sees the chunk.
-     The node's addon replaces that reaction for this error (native/src/iox_errors.h): its
-     process counts the chunk and lives (test/interop/cyclone_shm_hostile). Cases 1-3 still crash it. */
+   The node's addon survives all four (test/interop/cyclone_shm_hostile): it keeps chunks like
+   1-3 from Cyclone (native/src/iox_take_guard.c) and replaces iceoryx's reaction to 4
+   (native/src/iox_errors.h). Other Cyclone programs on the host still crash on them. */
 static void crash_case(cdr_t *c, int which)
 {
   image_body(c, "hostile:crash", 100, 0, 0);
@@ -350,9 +351,8 @@ int iox_hostile_mode(const peer_options_t *o)
   cdr_t c = { 0 };
   good(&c, "good:first", 6);
   if (o->crash_cases) {
-    /* Not among the default cases: each makes Cyclone 0.10.2's shm_monitor thread (the node's
-       process) read through a pointer the chunk controls, before the sertype is called, so no
-       check of ours can run (see crash_case). Only selected the one given by --crash-case. */
+    /* Not among the default cases: each crashes a plain Cyclone 0.10.2 reader's process before
+       its sertype is called (see crash_case). Only the one given by --crash-case is sent. */
     crash_case(&c, o->crash_cases);
   }
   const uint32_t big = 70000; /* past SR_IOX_IN_PLACE_MIN_BYTES (64 KiB): lent in place */

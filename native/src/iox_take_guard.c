@@ -1,0 +1,89 @@
+/*
+ * A guard between Cyclone DDS 0.10 and iceoryx's subscriber: this addon defines
+ * iox_sub_take_chunk, so Cyclone's calls (libddsc imports it; the dynamic linker resolves it in
+ * the addon first, the root of the libraries loaded with it) come here. The real one (next in
+ * the lookup order, RTLD_NEXT) takes the chunk; the guard hands Cyclone only chunks it can read
+ * safely, and takes the next one instead of any other.
+ *
+ * Why: a received chunk's headers are in memory every process that can reach RouDi can write,
+ * and Cyclone's shm_monitor.c reads the iceoryx_header_t through them before any code of ours
+ * runs: a chunk without a user header (or with its id cleared) made it read through NULL, and
+ * one whose user_payload_offset points far away made it read the back-offset before a wild
+ * address: SIGSEGV in the node's process (test/interop/cyclone_peer iox-hostile --crash-case
+ * 1..3). Checked here: the 4 bytes before the payload (iceoryx's back-offset to its chunk header)
+ * and the chunk header plus an iceoryx_header_t after it lie in mapped memory; the back-offset
+ * and the header's user_payload_offset agree; the header says it has a user header. A refused
+ * chunk is counted (errors.shm_chunk_refused, see iox_errors.h) and given back to iceoryx when
+ * its header is its own (the release looks the chunk up from the back-offset; a wrong one makes
+ * iceoryx abort), else kept: one of the subscriber's chunks is lost to it, not the process.
+ *
+ * Where the addon is not the first to load libddsc (another addon in the process loaded it
+ * before), Cyclone is bound to iceoryx directly and nothing here runs.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "dds/dds.h"
+
+#ifdef DDS_HAS_SHM
+#include "dds/ddsi/ddsi_shm_transport.h"
+#include "iceoryx_binding_c/subscriber.h"
+#include "iox_chunk_header.h"
+#include "iox_errors_c.h"
+#include "raw_sertype.h"
+
+typedef enum iox_ChunkReceiveResult (*take_fn) (iox_sub_t, const void **);
+static take_fn real_take;
+static pthread_once_t real_take_once = PTHREAD_ONCE_INIT;
+
+static void find_real_take (void)
+{
+  real_take = (take_fn) dlsym (RTLD_NEXT, "iox_sub_take_chunk");
+}
+
+typedef enum { CHUNK_OK, CHUNK_BAD, CHUNK_BAD_KEEP } chunk_verdict_t;
+
+static chunk_verdict_t check_chunk (const void *payload)
+{
+  const unsigned char *p = (const unsigned char *) payload;
+  if ((uintptr_t) p < 4 || sr_mapped_after (p - 4) < 4)
+    return CHUNK_BAD_KEEP;
+  uint32_t back;
+  memcpy (&back, p - 4, sizeof back);
+  const unsigned char *h = p - back;
+  if (back > (uintptr_t) p || sr_mapped_after (h) < sizeof (struct iox_chunk_header_v1) + sizeof (iceoryx_header_t))
+    return CHUNK_BAD_KEEP;
+  struct iox_chunk_header_v1 ch;
+  memcpy (&ch, h, sizeof ch);
+  if (ch.user_payload_offset != back)
+    return CHUNK_BAD_KEEP;
+  /* iceoryx's ChunkHeader::userHeader() is NULL for NO_USER_HEADER (0). */
+  if (ch.user_header_id == 0)
+    return CHUNK_BAD;
+  return CHUNK_OK;
+}
+
+__attribute__ ((visibility ("default")))
+enum iox_ChunkReceiveResult iox_sub_take_chunk (iox_sub_t const self, const void **const userPayload)
+{
+  pthread_once (&real_take_once, find_real_take);
+  if (real_take == NULL)
+    return ChunkReceiveResult_UNDEFINED_ERROR;
+  for (;;)
+  {
+    const enum iox_ChunkReceiveResult r = real_take (self, userPayload);
+    if (r != ChunkReceiveResult_SUCCESS)
+      return r;
+    const chunk_verdict_t v = check_chunk (*userPayload);
+    if (v == CHUNK_OK)
+      return r;
+    sr_iox_count_refused ();
+    if (v == CHUNK_BAD)
+      iox_sub_release_chunk (self, *userPayload);
+    *userPayload = NULL;
+  }
+}
+#endif
