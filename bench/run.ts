@@ -1,3 +1,4 @@
+import { runColdFrameBench } from "./cold_frame_bench.js";
 import { runPipelineBench } from "./pipeline_bench.js";
 import { runRenderBench } from "./render_bench.js";
 import { runStateOnlyRewardBench } from "./state_only_reward_bench.js";
@@ -11,6 +12,8 @@ const pipeline = runPipelineBench();
 const interleaved = runPipelineBench({ schedule: "interleaved" });
 // The rasteriser per path, same scenario, same run (bench/render_bench.ts).
 const render = runRenderBench({ seed: 11, width: pipeline.width, height: pipeline.height, objects: pipeline.objects });
+// Perception on frames not in the CPU's caches, as a node gets them from a driver's process.
+const coldFrames = runColdFrameBench();
 const stateOnly = runStateOnlyRewardBench();
 const simEnv = runSimEnvBench();
 const nativeP50 = pipeline.pipeline_ms_native?.p50 ?? null;
@@ -39,6 +42,7 @@ const out = {
     scenes_compared: interleaved.scenes_compared,
   },
   stages: pipeline.stages,
+  perception_cold_frames: coldFrames,
   render_ms: render.render_ms,
   render,
   state_only_rewards_per_s: stateOnly.rewards_per_s,

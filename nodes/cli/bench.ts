@@ -1,3 +1,4 @@
+import { runColdFrameBench } from "../../bench/cold_frame_bench.js";
 import { runPipelineBench } from "../../bench/pipeline_bench.js";
 import { runRenderBench } from "../../bench/render_bench.js";
 import { runStateOnlyRewardBench } from "../../bench/state_only_reward_bench.js";
@@ -23,6 +24,8 @@ export async function run(values: BenchOptions): Promise<number> {
   });
   progress.update("render…", true);
   const render = runRenderBench({ frames, seed: values.seed, width: pipeline.width, height: pipeline.height, objects: pipeline.objects });
+  progress.update("perception on cache-cold frames…", true);
+  const coldFrames = runColdFrameBench({ seed: values.seed });
   progress.update("state-only rewards…", true);
   const stateOnly = runStateOnlyRewardBench();
   const simEnv = runSimEnvBench();
@@ -40,6 +43,7 @@ export async function run(values: BenchOptions): Promise<number> {
     pipeline_schedule: pipeline.schedule,
     render_ms: render.render_ms,
     stages: pipeline.stages,
+    perception_cold_frames: coldFrames,
     state_only_rewards_per_s: stateOnly.rewards_per_s,
     sim_env_state_only_steps_per_s: simEnv.steps_per_s,
     pipeline,
@@ -59,6 +63,9 @@ export async function run(values: BenchOptions): Promise<number> {
       console.log(`  native ${pipeline.native_speedup_p50}x faster at p50 (${pipeline.native_speedup_cpu}x in CPU time, paths taking turns ${pipeline.schedule === "blocks" ? "in blocks" : "frame by frame"}); scenes identical on ${pipeline.scenes_identical}/${pipeline.scenes_compared} frames`);
     }
     console.log(`  render ${s.render_ms.p50} ms | lift+scene ${s.lift_scene_graph_ms.p50} ms | queries ${s.queries_ms.p50} ms | reward ${s.reward_ms.p50} ms (p50, ${pipeline.pipeline_path})`);
+    const cold = (p: { warm_ms: { p50: number }; cold_ms: { p50: number }; cold_over_warm_p50: number } | null) =>
+      (p ? `warm p50 ${p.warm_ms.p50} ms, cold p50 ${p.cold_ms.p50} ms (${p.cold_over_warm_p50}x)` : "not available");
+    console.log(`perception on 16UC1 frames in / out of the CPU's caches (as from a camera driver's process): typescript ${cold(coldFrames.paths.typescript)}; native ${cold(coldFrames.paths.native)}`);
     console.log(`render per path: typescript ${ms(render.render_ms.ts)}; native ${ms(render.render_ms.native)}`);
     console.log(`state-only rewards: ${stateOnly.rewards_per_s.toLocaleString("en-US")} /s; SimEnv state-only: ${simEnv.steps_per_s.toLocaleString("en-US")} steps/s`);
   }
