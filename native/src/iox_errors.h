@@ -25,8 +25,9 @@ void InstallIoxErrorHandler();
 // (which clears it): tells a failed dds_write's cause.
 bool TakeIoxChunkTooLarge();
 
-// Chunks refused on this process's subscribers: those iceoryx dropped for another chunk-header
-// version, and those the take guard kept from Cyclone (iox_take_guard.c).
+// Chunks no reader of this process got: those iceoryx dropped for another chunk-header version,
+// those the take guard kept from Cyclone, and those Cyclone dropped that the guard gave back
+// (iox_take_guard.c).
 uint64_t IoxChunksRefused();
 
 }  // namespace sr

@@ -17,6 +17,15 @@
  * its header is its own (the release looks the chunk up from the back-offset; a wrong one makes
  * iceoryx abort), else kept: one of the subscriber's chunks is lost to it, not the process.
  *
+ * It also gives back what Cyclone 0.10.0-0.10.4 keeps: a chunk whose header names a writer
+ * Cyclone does not know (not yet discovered, or a guid a hostile process made up) is skipped by
+ * shm_monitor.c without being released (fixed in 0.10.5, 84b8713), so ~256 of them left the
+ * reader unable to take anything. Cyclone handles a subscriber's chunks one at a time on its
+ * monitor thread, each taken under the subscriber's lock, and turns every chunk of a known
+ * writer into a sample through this addon's sertype (sr_iox_chunk_adopted, same thread). So
+ * when the next take on that subscriber comes (under its lock again) and the chunk handed out
+ * before was not adopted, Cyclone dropped it: the guard releases it and counts it.
+ *
  * Where the addon is not the first to load libddsc (another addon in the process loaded it
  * before), Cyclone is bound to iceoryx directly and nothing here runs.
  */
@@ -27,6 +36,7 @@
 #include <string.h>
 
 #include "dds/dds.h"
+#include "dds/version.h"
 
 #ifdef DDS_HAS_SHM
 #include "dds/ddsi/ddsi_shm_transport.h"
@@ -42,6 +52,20 @@ static pthread_once_t real_take_once = PTHREAD_ONCE_INIT;
 static void find_real_take (void)
 {
   real_take = (take_fn) dlsym (RTLD_NEXT, "iox_sub_take_chunk");
+}
+
+#if DDS_VERSION_MAJOR == 0 && DDS_VERSION_MINOR == 10 && DDS_VERSION_PATCH < 5
+#define SR_RELEASE_DROPPED_CHUNKS 1
+#endif
+
+/* The chunk last handed to Cyclone on this thread and its subscriber; the chunk last adopted. */
+static _Thread_local const void *handed;
+static _Thread_local iox_sub_t handed_sub;
+static _Thread_local const void *adopted;
+
+void sr_iox_chunk_adopted (const void *chunk)
+{
+  adopted = chunk;
 }
 
 typedef enum { CHUNK_OK, CHUNK_BAD, CHUNK_BAD_KEEP } chunk_verdict_t;
@@ -72,6 +96,14 @@ enum iox_ChunkReceiveResult iox_sub_take_chunk (iox_sub_t const self, const void
   pthread_once (&real_take_once, find_real_take);
   if (real_take == NULL)
     return ChunkReceiveResult_UNDEFINED_ERROR;
+#ifdef SR_RELEASE_DROPPED_CHUNKS
+  if (handed != NULL && handed_sub == self && handed != adopted)
+  {
+    iox_sub_release_chunk (self, handed);
+    sr_iox_count_refused ();
+  }
+  handed = NULL;
+#endif
   for (;;)
   {
     const enum iox_ChunkReceiveResult r = real_take (self, userPayload);
@@ -79,7 +111,12 @@ enum iox_ChunkReceiveResult iox_sub_take_chunk (iox_sub_t const self, const void
       return r;
     const chunk_verdict_t v = check_chunk (*userPayload);
     if (v == CHUNK_OK)
+    {
+      handed = *userPayload;
+      handed_sub = self;
+      adopted = NULL;
       return r;
+    }
     sr_iox_count_refused ();
     if (v == CHUNK_BAD)
       iox_sub_release_chunk (self, *userPayload);

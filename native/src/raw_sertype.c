@@ -488,6 +488,8 @@ uint64_t sr_raw_serdata_iox_chunks_held (const struct ddsi_serdata *sd)
    dereferences what this returns, so it never returns NULL. */
 static struct ddsi_serdata *serdata_from_iox (const struct ddsi_sertype *type, enum ddsi_serdata_kind kind, void *sub, void *buffer)
 {
+  if (sub != NULL)
+    sr_iox_chunk_adopted (buffer);
 #ifdef __linux__
   /* Received chunks come on iceoryx's listener thread, which has the process's name ("node") like
      V8's helpers: named here once, its CPU can be told apart (bench:dds counts it as DDS receive). */

@@ -82,6 +82,10 @@ uint64_t sr_raw_serdata_iox_chunks_held (const struct ddsi_serdata *sd);
    /proc/self/maps, cached; shared-memory builds only, 0 otherwise). */
 size_t sr_mapped_after (const void *p);
 
+/* Called by the sertype for each received chunk Cyclone makes a sample of, on Cyclone's thread
+   (iox_take_guard.c: a chunk not adopted was dropped by Cyclone). */
+void sr_iox_chunk_adopted (const void *chunk);
+
 /* How many chunks iceoryx lets one subscriber hold at once (its build's
    MAX_CHUNKS_HELD_PER_SUBSCRIBER_SIMULTANEOUSLY, 256 in Debian's); 0 without shared memory. Past
    it Cyclone takes nothing more from the subscriber and only logs it (shm_monitor.c). */

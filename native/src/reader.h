@@ -9,7 +9,7 @@ namespace sr {
 
 // createReader(participant, topic, qos, callback(views: Uint8Array[], dropped, lost, leases: Float64Array, bodyOnly: Uint8Array, shmRefused), {lend}?): number
 // bodyOnly[i] 1: views[i] is a lent chunk's body whose first 4 bytes are not a CDR header (see LendChunk).
-// shmRefused: chunks iceoryx dropped from this process's subscribers so far (iox_errors.h), all readers'.
+// shmRefused: shared-memory chunks no reader of this process got so far (iox_errors.h IoxChunksRefused).
 // Throws a RangeError for a keep-last reader on shared memory whose depth iceoryx's chunks per
 // subscriber cannot hold (see LendCap).
 Napi::Value CreateReader(const Napi::CallbackInfo& info);

@@ -67,8 +67,9 @@ function ddsError(e: unknown, what: string): SpatialRewardError {
  * list` shows them); each node's log records go to /rosout unless `rosout: false`.
  *
  * Counters (transport-wide): messages_published, messages_delivered, callback_errors,
- * errors.decode, errors.publish, errors.shm_chunk_refused (shared-memory chunks of another
- * chunk-header version, which iceoryx drops before Cyclone sees them: any reader of the process), errors.type_mismatch (ours, or a peer's endpoint on one of our
+ * errors.decode, errors.publish, errors.shm_chunk_refused (shared-memory chunks no reader of the
+ * process got: lying chunk headers, another chunk-header version, a writer Cyclone does not know;
+ * native/src/iox_take_guard.c, iox_errors.h), errors.type_mismatch (ours, or a peer's endpoint on one of our
  * topics with another type), dropped (queue overflow), lost (DDS SAMPLE_LOST, and over shared memory each overflow of iceoryx's queue), peers.endpoints_lost,
  * graph.announcements (ros_discovery_info samples sent), lent.reclaimed_by_gc (lent samples a
  * consumer dropped without releasing them; see sample_lending.ts).

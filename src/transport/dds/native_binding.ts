@@ -68,9 +68,9 @@ export interface DdsBinding {
    * it, so those 4 bytes are not a header (decode with the header implied: plain CDR, this
    * host's byte order); 0 for every sample with its header. A chunk may be read by other
    * processes' readers too: a lent sample is never written to. `shmRefused` is process-wide,
-   * not this reader's: the chunks iceoryx dropped from any of the process's subscribers so far
-   * for a chunk header of another version (a hostile or foreign writer on the host's RouDi;
-   * native/src/iox_errors.h), which iceoryx cannot say whose they were.
+   * not this reader's: the chunks none of the process's readers got so far (lying chunk
+   * headers, another chunk-header version, a writer Cyclone does not know: a hostile or foreign
+   * writer on the host's RouDi; native/src/iox_take_guard.c, iox_errors.h).
    */
   createReader(
     participant: number,
