@@ -29,6 +29,12 @@ struct Handler : iox::ErrorHandler {
       chunksRefused.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    if (error == iox::Error::kPOPO__CHUNK_RECEIVER_INVALID_CHUNK_TO_RELEASE_FROM_USER) {
+      // A received chunk given back through a back-offset its publisher forged (it leads to a
+      // header that agrees with it but is not the chunk's): iceoryx found nothing to release
+      // (ChunkReceiver::release) and changed nothing; the chunk stays held by the subscriber.
+      return;
+    }
     // As iceoryx's default handler does.
     if (callback) {
       callback();

@@ -11,6 +11,12 @@
 //   (test/interop/cyclone_peer iox-hostile --crash-case 4). iceoryx drops it (and logs it); the
 //   reader's process went on dying with it. Now it is counted (IoxChunksRefused) and the reader
 //   goes on.
+// - POPO__CHUNK_RECEIVER_INVALID_CHUNK_TO_RELEASE_FROM_USER: a received chunk given back through
+//   a back-offset that does not lead to its chunk header. Its publisher can forge one that leads
+//   to a header agreeing with it, which the take guard (iox_take_guard.c) cannot tell from the
+//   chunk's own and gives back (test/interop/cyclone_peer iox-hostile --crash-case 5). iceoryx
+//   releases nothing; the chunk stays held by the subscriber (one of its chunks lost to it, as a
+//   chunk the guard keeps), not the process.
 // Every other iceoryx error keeps iceoryx's own reaction.
 #pragma once
 #include <cstddef>

@@ -15,7 +15,9 @@
  * and the header's user_payload_offset agree; the header says it has a user header. A refused
  * chunk is counted (errors.shm_chunk_refused, see iox_errors.h) and given back to iceoryx when
  * its header is its own (the release looks the chunk up from the back-offset; a wrong one makes
- * iceoryx abort), else kept: one of the subscriber's chunks is lost to it, not the process.
+ * iceoryx abort), else kept: one of the subscriber's chunks is lost to it, not the process. A
+ * back-offset and header forged to agree cannot be told from the chunk's own: iceoryx's release
+ * then finds nothing and the error handler lets it fail (iox_errors.h).
  *
  * It also gives back what Cyclone 0.10.0-0.10.4 keeps: a chunk whose header names a writer
  * Cyclone does not know (not yet discovered, or a guid a hostile process made up) is skipped by

@@ -154,12 +154,15 @@ kill -TERM $N; wait $N; echo "reader exit $?" >&2
   // The chunks that crashed the reader's process before any code of ours ran (iox_hostile_mode.c
   // crash_case): 1-3 in Cyclone's shm_monitor (SIGSEGV), now kept from it by the addon's take
   // guard (native/src/iox_take_guard.c); 4 in iceoryx (abort on its assertion), now counted by
-  // the addon's iceoryx error handler (native/src/iox_errors.h).
+  // the addon's iceoryx error handler (native/src/iox_errors.h). 5 passes the guard's checks as a
+  // chunk to give back, and iceoryx aborted when the guard gave it back (the back-offset it
+  // releases by leads to no chunk the subscriber holds); now the error handler lets that release fail.
   it.each([
     [1, "no user header"],
     [2, "a cleared user-header id"],
     [3, "a payload offset 3 GB past the chunk"],
     [4, "a chunk header of another version"],
+    [5, "a back-offset leading to a forged chunk header that agrees with it"],
   ])("crash case %i (%s): refused and counted, and the reader lives on", async (crashCase) => {
     const tag = `_crash${crashCase}`;
     const { r, diag } = await runHostile(tag, `--unknown-count 0 --crash-case ${crashCase}`);

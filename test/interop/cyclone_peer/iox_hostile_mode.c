@@ -261,6 +261,31 @@ static void lying_chunk_header(cdr_t *c, const char *name, int what)
 static void crash_case(cdr_t *c, int which)
 {
   image_body(c, "hostile:crash", 100, 0, 0);
+  if (which == 5) {
+    /* 5 "back_offset_forged": the chunk header's user_payload_offset moved 64 bytes into the
+       payload, and the 4 bytes before that address (where iceoryx keeps its back-offset) lead
+       into the chunk's 256-byte user header, to a second chunk header that agrees with them
+       (its user_payload_offset is that back-offset) and has no user header. A check that the
+       back-offset and the header it leads to agree passes; iceoryx's release of that payload
+       (ChunkHeader::fromUserPayload, then the subscriber's used-chunk list) finds no such chunk:
+       kPOPO__CHUNK_RECEIVER_INVALID_CHUNK_TO_RELEASE_FROM_USER, SEVERE, abort(). Published
+       through the true back-offset, which is left alone. */
+    void *chunk = loan(256, 256);
+    memcpy(chunk, c->b, c->n < 256 ? c->n : 256);
+    struct iox_chunk_header_v1 *ch = chunk_header(chunk);
+    unsigned char *fake = (unsigned char *) ch + sizeof *ch + 64;
+    unsigned char *moved = (unsigned char *) chunk + 64;
+    const uint32_t back = (uint32_t) (moved - fake);
+    struct iox_chunk_header_v1 f = *ch;
+    f.user_header_id = 0;
+    f.user_header_size = 0;
+    f.user_payload_offset = back;
+    memcpy(fake, &f, sizeof f);
+    memcpy(moved - 4, &back, 4);
+    ch->user_payload_offset += 64;
+    publish(chunk, "back_offset_forged", "hostile:crash", (uint32_t) c->n);
+    return;
+  }
   if (which == 4) {
     lying_chunk_header(c, "chunk_header_version", 0);
     return;

@@ -24,7 +24,7 @@ static const char *USAGE =
   "                                 --depth N: keep-last N readers instead of keep-all)\n"
   "       cyclone_peer fixed-writer --topic ROS_TOPIC [--count N] [--wait-subscribers MS]   (a fixed-size type: raw over shared memory)\n"
   "       cyclone_peer iox-hostile --topic ROS_TOPIC [--type DDS_TYPE] [--unknown-guid] [--unknown-count N] [--interval MS]\n"
-  "                                [--crash-case 1..4] [--wait-subscribers MS]   (raw iceoryx chunks with lying headers;\n"
+  "                                [--crash-case 1..5] [--wait-subscribers MS]   (raw iceoryx chunks with lying headers;\n"
   "                                 CYCLONEDDS_URI must not enable shared memory)\n"
   "Domain from ROS_DOMAIN_ID (default 0), network from CYCLONEDDS_URI.\n";
 

@@ -20,7 +20,7 @@ typedef struct peer_options {
   bool unknown_guid;      /* iox-hostile: a guid no DDS entity has in every chunk */
   uint32_t unknown_count; /* iox-hostile: this many extra chunks from an unknown writer */
   int64_t interval_ms;    /* iox-hostile: between chunks (0: the default) */
-  int crash_cases;        /* iox-hostile: 1..4, one chunk that crashes the reader in Cyclone 0.10.2 or iceoryx (see iox_hostile_mode.c) */
+  int crash_cases;        /* iox-hostile: 1..5, one chunk that crashes the reader in Cyclone 0.10.2 or iceoryx (see iox_hostile_mode.c) */
 } peer_options_t;
 
 dds_domainid_t peer_domain(void);
