@@ -4,6 +4,33 @@
 import { loadDdsBinding } from "../../dist/src/transport/dds/native_binding.js";
 
 const b = loadDdsBinding();
+
+/** A writer on `topic`, once its reader in this process has matched it (or after 5 s). */
+async function matchedWriter(pp, topic, qos) {
+  const writer = b.createWriter(pp, topic, qos);
+  const deadline = Date.now() + 5000;
+  while (b.publicationMatched(writer) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  return writer;
+}
+
+/** `n` samples of `bytes` (a CDR header and zeros), 2 ms apart; the writes that went and the distinct errors of those that did not. */
+async function writePaced(writer, n, bytes) {
+  const sample = new Uint8Array(bytes);
+  sample.set([0, 1, 0, 0]);
+  const failures = new Set();
+  let written = 0;
+  for (let i = 0; i < n; i++) {
+    try {
+      b.write(writer, sample);
+      written++;
+    } catch (e) {
+      failures.add(e.message);
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return { written, failures: [...failures] };
+}
+
 // `raw-reader N`: only a reader for N samples of cyclone_peer fixed-writer's fixed-size type, which
 // shared memory carries raw (not CDR): each must arrive empty (malformed), none as bytes.
 if (process.argv[2] === "raw-reader") {
@@ -31,25 +58,11 @@ if (process.argv[2] === "give-hold") {
   const topic = b.createTopic(pp, "rt/shm_give_hold", "std_msgs::msg::dds_::UInt8MultiArray_");
   const kept = [];
   b.createReader(pp, topic, qos, (views) => { for (const v of views) kept.push(v); });
-  const writer = b.createWriter(pp, topic, qos);
-  const deadline = Date.now() + 5000;
-  while (b.publicationMatched(writer) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  const sample = new Uint8Array(bytes);
-  sample.set([0, 1, 0, 0]);
-  const failures = new Set();
-  let written = 0;
-  for (let i = 0; i < n; i++) {
-    try {
-      b.write(writer, sample);
-      written++;
-    } catch (e) {
-      failures.add(e.message);
-    }
-    await new Promise((r) => setTimeout(r, 2));
-  }
+  const writer = await matchedWriter(pp, topic, qos);
+  const { written, failures } = await writePaced(writer, n, bytes);
   await new Promise((r) => setTimeout(r, 300));
   const pool = b.poolStats();
-  console.log(JSON.stringify({ written, failures: [...failures], received: kept.length, shmCopied: pool.shmCopied, shmChunksHeld: pool.shmChunksHeld, sharedMemory: b.sharedMemory?.(writer) }));
+  console.log(JSON.stringify({ written, failures, received: kept.length, shmCopied: pool.shmCopied, shmChunksHeld: pool.shmChunksHeld, sharedMemory: b.sharedMemory?.(writer) }));
   b.deleteEntity(pp);
   process.exit(0);
 }
@@ -68,9 +81,7 @@ if (process.argv[2] === "burst") {
     received += views.length;
     lostSeen = lost;
   });
-  const writer = b.createWriter(pp, topic, qos);
-  const deadline = Date.now() + 5000;
-  while (b.publicationMatched(writer) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const writer = await matchedWriter(pp, topic, qos);
   const sample = new Uint8Array([0, 1, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4]);
   let written = 0, bursts = 0;
   while (bursts < 5 && b.readerStats(reader).shmLost === 0) {
@@ -112,28 +123,14 @@ if (process.argv[2] === "deep-hold") {
     b.deleteEntity(pp);
     process.exit(0);
   }
-  const writer = b.createWriter(pp, topic, qos);
-  const deadline = Date.now() + 5000;
-  while (b.publicationMatched(writer) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  const sample = new Uint8Array(bytes);
-  sample.set([0, 1, 0, 0]);
-  const failures = new Set();
-  let written = 0;
-  for (let i = 0; i < n; i++) {
-    try {
-      b.write(writer, sample);
-      written++;
-    } catch (e) {
-      failures.add(e.message);
-    }
-    await new Promise((r) => setTimeout(r, 2));
-  }
+  const writer = await matchedWriter(pp, topic, qos);
+  const { written, failures } = await writePaced(writer, n, bytes);
   const until = Date.now() + 3000;
   while (received < written && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   const pool = b.poolStats();
   const stats = b.readerStats(reader);
   console.log(JSON.stringify({
-    written, failures: [...failures], received, lost, dropped, lent: leases.length,
+    written, failures, received, lost, dropped, lent: leases.length,
     shmInPlace: pool.shmInPlace, shmCopied: pool.shmCopied, shmChunksHeld: pool.shmChunksHeld, shmLost: stats.shmLost,
   }));
   for (const l of leases) b.releaseSample(l);
@@ -150,9 +147,7 @@ if (process.argv[2] === "too-large") {
   const topic = b.createTopic(pp, "rt/shm_too_large", "std_msgs::msg::dds_::UInt8MultiArray_");
   let received = 0;
   b.createReader(pp, topic, qos, (views) => { received += views.length; });
-  const writer = b.createWriter(pp, topic, qos);
-  const deadline = Date.now() + 5000;
-  while (b.publicationMatched(writer) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const writer = await matchedWriter(pp, topic, qos);
   const large = new Uint8Array(bytes);
   large.set([0, 1, 0, 0]);
   const errors = [];
@@ -186,9 +181,7 @@ const pp = b.createParticipant(0);
 const topic = b.createTopic(pp, "rt/shm_probe", "std_msgs::msg::dds_::UInt8MultiArray_");
 const got = [];
 b.createReader(pp, topic, qos, (views) => { for (const v of views) got.push(Array.from(v)); });
-const writer = b.createWriter(pp, topic, qos);
-const deadline = Date.now() + 5000;
-while (b.publicationMatched(writer) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+const writer = await matchedWriter(pp, topic, qos);
 
 const outcome = (f) => { try { f(); return "ok"; } catch (e) { return `refused: ${e.message}`; } };
 // Little-endian XCDR1 (what the TypeScript writers produce): 12-byte body.
